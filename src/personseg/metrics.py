@@ -1,0 +1,86 @@
+"""Segmentation scores: per-image foreground IoU, 2-class mIoU over a set, boundary F-score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+#: Boundary match tolerance as a share of the image diagonal.
+BOUNDARY_TOLERANCE = 0.01
+
+
+def _bool(mask: np.ndarray) -> np.ndarray:
+    return np.asarray(mask) > (127 if np.asarray(mask).dtype == np.uint8 else 0.5)
+
+
+def foreground_iou(pred: np.ndarray, gt: np.ndarray) -> float:
+    """IoU of the foregrounds; 1 when both are empty."""
+    p, g = _bool(pred), _bool(gt)
+    union = np.logical_or(p, g).sum()
+    return 1.0 if union == 0 else float(np.logical_and(p, g).sum() / union)
+
+
+def boundary(mask: np.ndarray) -> np.ndarray:
+    """Pixels of the foreground that touch the background (4-neighbourhood); the image edge is not a boundary."""
+    m = _bool(mask).astype(np.uint8)
+    eroded = cv2.erode(m, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return (m - eroded).astype(bool)
+
+
+def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: float = BOUNDARY_TOLERANCE) -> float:
+    """F-score of boundary pixels matched within ``tolerance`` x image diagonal."""
+    bp, bg = boundary(pred), boundary(gt)
+    if not bp.any() and not bg.any():
+        return 1.0
+    if not bp.any() or not bg.any():
+        return 0.0
+    tol = tolerance * float(np.hypot(*pred.shape[:2]))
+    dist_to_gt = cv2.distanceTransform((~bg).astype(np.uint8), cv2.DIST_L2, 5)
+    dist_to_pred = cv2.distanceTransform((~bp).astype(np.uint8), cv2.DIST_L2, 5)
+    precision = float((dist_to_gt[bp] <= tol).mean())
+    recall = float((dist_to_pred[bg] <= tol).mean())
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+@dataclass
+class Scores:
+    """Accumulates scores over a set of images."""
+
+    ious: list[float] = field(default_factory=list)
+    boundary_fs: list[float] = field(default_factory=list)
+    confusion: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.int64))
+
+    def add(self, pred: np.ndarray, gt: np.ndarray) -> float:
+        """Score one image; returns its foreground IoU."""
+        if pred.shape[:2] != gt.shape[:2]:
+            raise ValueError(f"prediction {pred.shape[:2]} and ground truth {gt.shape[:2]} differ in size")
+        p, g = _bool(pred), _bool(gt)
+        self.confusion += np.bincount(g.ravel() * 2 + p.ravel(), minlength=4).reshape(2, 2)
+        iou = foreground_iou(p, g)
+        self.ious.append(iou)
+        self.boundary_fs.append(boundary_f(p, g))
+        return iou
+
+    @property
+    def mean_iou(self) -> float:
+        return float(np.mean(self.ious)) if self.ious else float("nan")
+
+    @property
+    def miou_2class(self) -> float:
+        c = self.confusion
+        ious = [c[k, k] / max(c[k, :].sum() + c[:, k].sum() - c[k, k], 1) for k in (0, 1)]
+        return float(np.mean(ious))
+
+    @property
+    def mean_boundary_f(self) -> float:
+        return float(np.mean(self.boundary_fs)) if self.boundary_fs else float("nan")
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "images": len(self.ious),
+            "mean_iou": round(self.mean_iou, 4),
+            "miou_2class": round(self.miou_2class, 4),
+            "boundary_f": round(self.mean_boundary_f, 4),
+        }

@@ -1,0 +1,118 @@
+"""Segmenter: the stages of each method wired together. Every stage is a plain function over arrays."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .image import ImageInput, load_image
+from .pose import PoseBackend, empty_keypoints, get_backend
+from .pose.keypoints import MIN_SCORE
+
+METHODS = ("classical",)
+DEFAULT_METHOD = "classical"
+#: Longest side, in pixels, at which the classical graph cut and CRF run; the result is scaled back up.
+CLASSICAL_WORK_SIDE = 320
+
+
+@dataclass
+class Result:
+    """What segmenting one image gives."""
+
+    mask: np.ndarray          # uint8 HxW {0, 255}
+    alpha: np.ndarray         # float32 HxW [0, 1]
+    keypoints: np.ndarray     # float32 (17, 3) of the main person (all scores 0 when nobody was found)
+    people: list[np.ndarray]  # keypoints of everyone the pose backend found
+    rgb: np.ndarray = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    _foreground: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def foreground(self) -> np.ndarray:
+        """uint8 HxWx3 person colours with the old background removed from soft edges (computed once)."""
+        if self._foreground is None:
+            from .refine.matting import estimate_foreground
+
+            self._foreground = estimate_foreground(self.rgb, self.alpha)
+        return self._foreground
+
+
+class Segmenter:
+    """Segments the people in images with one method.
+
+    >>> seg = Segmenter(method="classical")
+    >>> r = seg(rgb)          # r.mask, r.alpha, r.keypoints
+    """
+
+    def __init__(
+        self,
+        method: str = DEFAULT_METHOD,
+        matting: bool = True,
+        crf: bool | None = None,
+        pose: PoseBackend | str = "blazepose",
+    ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        from .refine.crf import crf_available
+
+        if crf and not crf_available():
+            from .errors import DependencyError
+
+            raise DependencyError("crf=True needs pydensecrf2: pip install 'personseg[crf]'")
+        self.method = method
+        self.matting = matting
+        self.crf = crf_available() if crf is None else crf
+        self.pose = get_backend(pose) if isinstance(pose, str) else pose
+
+    def __call__(self, image: ImageInput) -> Result:
+        rgb = load_image(image)
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        people = self.pose.detect(rgb)
+        kp = people[0] if people else empty_keypoints()
+        timings["pose"] = time.perf_counter() - t
+        t = time.perf_counter()
+        prob = classical_probability(rgb, kp, crf=self.crf)
+        timings[self.method] = time.perf_counter() - t
+        t = time.perf_counter()
+        mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
+        if self.matting:
+            from .refine.matting import estimate_alpha, trimap
+
+            alpha = estimate_alpha(rgb, trimap(mask))
+            mask = np.where(alpha >= 0.5, 255, 0).astype(np.uint8)
+            timings["matting"] = time.perf_counter() - t
+        else:
+            alpha = prob
+        return Result(mask=mask, alpha=alpha.astype(np.float32), keypoints=kp, people=people, rgb=rgb,
+                      timings=timings)
+
+
+def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True,
+                          work_side: int = CLASSICAL_WORK_SIDE) -> np.ndarray:
+    """Foreground probability (float32 HxW) by the keypoint-seeded graph cut, refined by a dense CRF."""
+    from .refine.graphcut import graph_cut, seed_labels
+
+    h, w = rgb.shape[:2]
+    if kp[:, 2].max() < MIN_SCORE:
+        return np.zeros((h, w), np.float32)
+    f = min(1.0, work_side / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    kp_small = kp.copy()
+    kp_small[:, :2] *= f
+    labels, prior = seed_labels(small, kp_small)
+    mask, colour_prob = graph_cut(small, labels, prior)
+    prob = np.where(mask > 0, 0.8, 0.2).astype(np.float32) * 0.6 + 0.4 * colour_prob
+    if crf:
+        from .refine.crf import dense_crf
+
+        prob = dense_crf(small, prob)
+    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def segment(image: ImageInput, method: str = DEFAULT_METHOD, **options) -> Result:
+    """Segment one image with a new Segmenter (for one-off use; keep a Segmenter for many images)."""
+    return Segmenter(method=method, **options)(image)

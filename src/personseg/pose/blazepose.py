@@ -1,0 +1,74 @@
+"""COCO-17 keypoints from MediaPipe BlazePose (the model bundled with mediapipe 0.10.14; fully offline)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from ..errors import DependencyError
+
+# BlazePose's 33 landmarks that correspond to the 17 COCO keypoints, in COCO order.
+BLAZEPOSE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+# MediaPipe face detection's key points (right eye, left eye, nose tip, mouth, right ear, left ear) by COCO index.
+FACE_TO_COCO = {0: 2, 1: 1, 2: 0, 3: 5, 4: 4}
+
+
+class BlazePoseBackend:
+    """Single-person BlazePose (model complexity 1, the only one mediapipe ships).
+
+    Scores are BlazePose's visibility; landmarks it places outside the frame keep their
+    coordinates (useful for priors of a body cut by the image edge) with the score it gave.
+    """
+
+    name = "blazepose"
+
+    def __init__(self, min_detection_confidence: float = 0.3) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        try:
+            from mediapipe.python.solutions import pose as mp_pose
+        except ImportError as e:  # pragma: no cover - mediapipe is a core dependency
+            raise DependencyError(f"mediapipe is needed for pose keypoints: {e}") from None
+        self._pose = mp_pose.Pose(
+            static_image_mode=True,
+            model_complexity=1,
+            enable_segmentation=False,
+            min_detection_confidence=min_detection_confidence,
+        )
+        from mediapipe.python.solutions import face_detection
+
+        # Close-up portraits where BlazePose finds no body still have a face: keep its five face points.
+        self._faces = face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self._lock = threading.Lock()
+
+    def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+        h, w = rgb.shape[:2]
+        with self._lock:
+            result = self._pose.process(np.ascontiguousarray(rgb))
+        if result.pose_landmarks is None:
+            return self._face_only(rgb)
+        lm = result.pose_landmarks.landmark
+        kp = np.array(
+            [(lm[i].x * w, lm[i].y * h, lm[i].visibility) for i in BLAZEPOSE_TO_COCO], dtype=np.float32
+        )
+        kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
+        return [kp]
+
+    def _face_only(self, rgb: np.ndarray) -> list[np.ndarray]:
+        h, w = rgb.shape[:2]
+        with self._lock:
+            result = self._faces.process(np.ascontiguousarray(rgb))
+        people = []
+        for det in result.detections or []:
+            pts = det.location_data.relative_keypoints
+            kp = np.zeros((17, 3), np.float32)
+            for coco, mp_index in FACE_TO_COCO.items():
+                kp[coco] = (pts[mp_index].x * w, pts[mp_index].y * h, det.score[0])
+            people.append(kp)
+        return people
+
+    def close(self) -> None:
+        self._pose.close()
+        self._faces.close()

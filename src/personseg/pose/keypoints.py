@@ -1,0 +1,150 @@
+"""COCO-17 keypoints: names, skeleton, the estimated head point and the 14-joint form of seed 002.
+
+Keypoints are float32 arrays of shape (17, 3): x, y in image pixels and a score in [0, 1], COCO order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COCO_NAMES = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+K = {name: i for i, name in enumerate(COCO_NAMES)}
+
+#: Limbs as pairs of COCO indices (the COCO skeleton, 0-based).
+COCO_SKELETON = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
+    (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)
+
+#: The 14 joints of seed 002 (LSP style): head, neck, shoulders, elbows, wrists, hips, knees, ankles.
+JOINT14_NAMES = (
+    "head", "neck", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+#: Limbs of the 14-joint body (indices into JOINT14_NAMES).
+JOINT14_LIMBS = (
+    (0, 1), (1, 2), (1, 3), (2, 4), (4, 6), (3, 5), (5, 7), (2, 8), (3, 9), (8, 9),
+    (8, 10), (10, 12), (9, 11), (11, 13),
+)
+
+#: Default score under which a keypoint is treated as missing.
+MIN_SCORE = 0.3
+FACE = (K["nose"], K["left_eye"], K["right_eye"], K["left_ear"], K["right_ear"])
+
+
+def empty_keypoints() -> np.ndarray:
+    """Keypoints of nobody: every score is zero."""
+    return np.zeros((17, 3), np.float32)
+
+
+def validate_keypoints(kp: np.ndarray) -> np.ndarray:
+    """Return ``kp`` as float32 (17, 3) or raise ValueError."""
+    kp = np.asarray(kp, dtype=np.float32)
+    if kp.shape != (17, 3):
+        raise ValueError(f"keypoints must have shape (17, 3) (x, y, score in COCO order); got {kp.shape}")
+    return kp
+
+
+def visible(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Boolean mask of the keypoints scored at least ``min_score``."""
+    return kp[:, 2] >= min_score
+
+
+def neck(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:
+    """Midpoint of the shoulders, or None when either is missing."""
+    ls, rs = kp[K["left_shoulder"]], kp[K["right_shoulder"]]
+    if ls[2] < min_score or rs[2] < min_score:
+        return None
+    return (ls[:2] + rs[:2]) / 2
+
+
+def body_scale(kp: np.ndarray, min_score: float = MIN_SCORE) -> float:
+    """A length in pixels that grows with the person's size: about one shoulder width.
+
+    Taken from the shoulders when both are seen, else from the face (ears or eyes), else from
+    the spread of whatever is seen; 0 when nothing is.
+    """
+    v = visible(kp, min_score)
+    pts = kp[:, :2]
+
+    def dist(a: str, b: str) -> float | None:
+        ia, ib = K[a], K[b]
+        return float(np.linalg.norm(pts[ia] - pts[ib])) if v[ia] and v[ib] else None
+
+    cands = [
+        dist("left_shoulder", "right_shoulder"),
+        None if (d := dist("left_ear", "right_ear")) is None else 2.2 * d,
+        None if (d := dist("left_eye", "right_eye")) is None else 5.0 * d,
+        None if (d := dist("left_hip", "right_hip")) is None else 1.5 * d,
+    ]
+    cands = [c for c in cands if c is not None and c > 1.0]
+    if cands:
+        return max(cands)
+    if v.sum() >= 2:
+        span = pts[v].max(axis=0) - pts[v].min(axis=0)
+        return float(max(span.max() / 3.0, 1.0))
+    return 0.0
+
+
+def face_center_and_size(kp: np.ndarray, min_score: float = MIN_SCORE) -> tuple[np.ndarray, float] | None:
+    """Centre of the seen face points and the head's width in pixels, or None without a face."""
+    v = visible(kp, min_score)
+    face = [i for i in FACE if v[i]]
+    if not face:
+        return None
+    center = kp[face, :2].mean(axis=0)
+    if v[K["left_ear"]] and v[K["right_ear"]]:
+        width = 1.25 * float(np.linalg.norm(kp[K["left_ear"], :2] - kp[K["right_ear"], :2]))
+    elif v[K["left_eye"]] and v[K["right_eye"]]:
+        width = 2.6 * float(np.linalg.norm(kp[K["left_eye"], :2] - kp[K["right_eye"], :2]))
+    else:
+        width = 0.45 * body_scale(kp, min_score)
+    width = max(width, 0.35 * body_scale(kp, min_score), 2.0)
+    return center, width
+
+
+def up_direction(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Unit vector pointing from the body towards the top of the head (image up when unknown)."""
+    n = neck(kp, min_score)
+    fc = face_center_and_size(kp, min_score)
+    if n is not None and fc is not None:
+        d = fc[0] - n
+        if np.linalg.norm(d) > 1e-3:
+            return (d / np.linalg.norm(d)).astype(np.float32)
+    v = visible(kp, min_score)
+    hips = [K["left_hip"], K["right_hip"]]
+    if n is not None and v[hips].all():
+        d = n - kp[hips, :2].mean(axis=0)
+        if np.linalg.norm(d) > 1e-3:
+            return (d / np.linalg.norm(d)).astype(np.float32)
+    return np.array([0.0, -1.0], np.float32)
+
+
+def head_point(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:
+    """Estimated top of the head (x, y), from the face points, the neck and the head size (seed 002)."""
+    fc = face_center_and_size(kp, min_score)
+    if fc is None:
+        return None
+    center, width = fc
+    return (center + up_direction(kp, min_score) * 0.75 * width).astype(np.float32)
+
+
+def to_joints14(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
+    """The seed 002 14-joint form (JOINT14_NAMES order) as float32 (14, 3); missing joints score 0."""
+    kp = validate_keypoints(kp)
+    out = np.zeros((14, 3), np.float32)
+    hp = head_point(kp, min_score)
+    if hp is not None:
+        face_scores = [kp[i, 2] for i in FACE if kp[i, 2] >= min_score]
+        out[0] = (*hp, float(np.mean(face_scores)))
+    n = neck(kp, min_score)
+    if n is not None:
+        out[1] = (*n, min(kp[K["left_shoulder"], 2], kp[K["right_shoulder"], 2]))
+    for j, name in enumerate(JOINT14_NAMES[2:], start=2):
+        out[j] = kp[K[name]]
+    out[out[:, 2] < min_score] = 0.0
+    return out

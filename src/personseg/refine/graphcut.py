@@ -1,0 +1,133 @@
+"""Seed 002's classical segmentation: keypoint-seeded GMM graph cut, with SLIC superpixels for the seeds.
+
+Seeds come from the body frame drawn from the keypoints; colour models are Gaussian mixtures of
+the seeded pixels; the cut also weighs a spatial prior (the seed 000 saliency), so that colours
+shared by person and background are decided by where they are.
+"""
+
+from __future__ import annotations
+
+import maxflow
+import numpy as np
+from skimage.segmentation import slic
+
+import cv2
+
+from ..pose.keypoints import MIN_SCORE, validate_keypoints
+from ..priors.body import body_from_keypoints, draw_frame
+from .gmm import fit_gmm, log_likelihood
+
+#: Seed labels.
+BG, FG, PR_BG, PR_FG = 0, 1, 2, 3
+#: Seeds: the core deeper than CORE body scales (shoulder widths) inside the body frame is foreground,
+#: everything further than MARGIN head widths outside it background.
+CORE = 0.25
+MARGIN = 0.4
+#: Share of a superpixel that must lie in the core for the whole superpixel to become a foreground seed.
+SLIC_COVER = 0.6
+#: Spatial prior: fall-off (head widths) of the foreground probability outside the frame, and its range.
+PRIOR_FALLOFF = 0.3
+PRIOR_RANGE = (0.2, 0.8)
+#: Weight of the contrast-sensitive smoothness term (GrabCut's gamma).
+SMOOTHNESS = 10.0
+
+
+def seed_labels(
+    rgb: np.ndarray, kp: np.ndarray, min_score: float = MIN_SCORE, n_segments: int = 250
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seed labels (BG / FG / PR_BG / PR_FG) and the spatial foreground prior, both HxW.
+
+    Sure foreground: the core of the body frame, grown to the SLIC superpixels it mostly covers.
+    Sure background: far outside the frame. In between: probable foreground on the frame,
+    probable background off it.
+    """
+    kp = validate_keypoints(kp)
+    shape = rgb.shape[:2]
+    body = body_from_keypoints(kp, min_score)
+    labels = np.full(shape, PR_BG, np.uint8)
+    if body.empty:
+        return labels, np.full(shape, 0.5, np.float32)
+    frame = draw_frame(body, shape)
+    inside = cv2.distanceTransform(frame, cv2.DIST_L2, 5)
+    outside = cv2.distanceTransform(1 - frame, cv2.DIST_L2, 5)
+    core = inside > CORE * body.scale
+    segments = slic(rgb, n_segments=n_segments, compactness=10, start_label=0)
+    cover = np.bincount(segments.ravel(), weights=core.ravel(), minlength=segments.max() + 1)
+    size = np.bincount(segments.ravel(), minlength=segments.max() + 1)
+    core |= (cover / np.maximum(size, 1))[segments] >= SLIC_COVER
+    labels[frame > 0] = PR_FG
+    labels[outside > MARGIN * body.detail_scale] = BG
+    labels[core & (outside == 0)] = FG
+    lo, hi = PRIOR_RANGE
+    near = np.exp(-0.5 * (outside / max(PRIOR_FALLOFF * body.detail_scale, 1.0)) ** 2)
+    return labels, (lo + (hi - lo) * near).astype(np.float32)
+
+
+def graph_cut(
+    rgb: np.ndarray, labels: np.ndarray, prior: np.ndarray, iterations: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """GMM graph cut from seed ``labels`` and a spatial ``prior``.
+
+    Returns the mask (uint8 {0, 255}) and the per-pixel foreground probability of the final
+    colour models and prior (float32), which later refinement uses as its unary. Without both a
+    foreground and a background seed region the seeds decide alone.
+    """
+    fg = (labels == FG) | (labels == PR_FG)
+    if fg.all() or not fg.any():
+        return (fg * 255).astype(np.uint8), fg.astype(np.float32)
+    h, w = labels.shape
+    pixels = rgb.reshape(-1, 3).astype(np.float32)
+    pairwise = _pairwise_weights(rgb)
+    log_prior_fg, log_prior_bg = np.log(prior.ravel()), np.log1p(-prior.ravel())
+    for _ in range(iterations):
+        ll_fg = log_likelihood(fit_gmm(_sample(pixels, fg.ravel())), pixels) + log_prior_fg
+        ll_bg = log_likelihood(fit_gmm(_sample(pixels, ~fg.ravel())), pixels) + log_prior_bg
+        cost_fg, cost_bg = -ll_fg.reshape(h, w), -ll_bg.reshape(h, w)
+        big = 1e9
+        cost_fg[labels == BG], cost_bg[labels == BG] = big, 0.0
+        cost_fg[labels == FG], cost_bg[labels == FG] = 0.0, big
+        new = _cut(cost_fg, cost_bg, pairwise)
+        if np.array_equal(new, fg) or new.all() or not new.any():
+            break
+        fg = new
+    prob = 1.0 / (1.0 + np.exp(np.clip(ll_bg - ll_fg, -50, 50))).reshape(h, w)
+    prob[labels == FG], prob[labels == BG] = 1.0, 0.0
+    return (fg * 255).astype(np.uint8), prob.astype(np.float32)
+
+
+def _sample(pixels: np.ndarray, select: np.ndarray, limit: int = 20000) -> np.ndarray:
+    idx = np.flatnonzero(select)
+    if len(idx) > limit:
+        idx = idx[:: len(idx) // limit + 1]
+    return pixels[idx]
+
+
+def _pairwise_weights(rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Contrast-sensitive edge weights (GrabCut's) for the right, down and two diagonal neighbours."""
+    img = rgb.astype(np.float32)
+    h, w = img.shape[:2]
+    pairs = []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        ys, xs = slice(0, h - dy), slice(max(0, -dx), w - max(0, dx))
+        a, b = img[ys, xs], img[dy:h, max(0, dx): w - max(0, -dx)]
+        pairs.append((dy, dx, ys, xs, ((a - b) ** 2).sum(axis=2)))
+    beta = 1.0 / (2.0 * max(float(np.mean(np.concatenate([p[4].ravel() for p in pairs]))), 1e-6))
+    out = []
+    for dy, dx, ys, xs, d in pairs:
+        weight = np.zeros((h, w), np.float64)
+        weight[ys, xs] = SMOOTHNESS / np.hypot(dy, dx) * np.exp(-beta * d)
+        structure = np.zeros((3, 3))
+        structure[1 + dy, 1 + dx] = 1
+        out.append((weight, structure))
+    return out
+
+
+def _cut(cost_fg: np.ndarray, cost_bg: np.ndarray, pairwise: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    g = maxflow.Graph[float]()
+    nodes = g.add_grid_nodes(cost_fg.shape)
+    for weight, structure in pairwise:
+        g.add_grid_edges(nodes, weights=weight, structure=structure, symmetric=True)
+    # Source side = foreground: cutting a node to the sink costs its foreground cost.
+    g.add_grid_tedges(nodes, cost_bg, cost_fg)
+    g.maxflow()
+    return ~g.get_grid_segments(nodes)

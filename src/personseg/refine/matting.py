@@ -1,0 +1,93 @@
+"""Seed 003's matting stage: trimap from a coarse mask, alpha matting in the unknown band, the boundary
+and leftover masks, and foreground colours for halo-free cut-outs."""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+#: Half-width of the trimap's unknown band as a share of sqrt(mask area) (about 10 px for a portrait).
+TRIMAP_BAND = 0.018
+#: Seed 003's thresholds for the boundary and leftover masks, as shares of sqrt(area of the matte).
+BOUNDARY_TH = 0.2
+LEFTOVER_TH = 0.05
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def band_radius(mask: np.ndarray, share: float = TRIMAP_BAND) -> int:
+    """Trimap half-width in pixels for ``mask``, grown with the person's size (at least 2 px)."""
+    return max(2, int(round(share * np.sqrt(np.count_nonzero(mask)))))
+
+
+def trimap(mask: np.ndarray, radius: int | None = None) -> np.ndarray:
+    """float64 HxW trimap: 1 sure foreground (mask eroded), 0 sure background (outside the dilated mask),
+    0.5 unknown between."""
+    m = (mask > 127).astype(np.uint8)
+    r = band_radius(mask) if radius is None else radius
+    sure_fg = cv2.erode(m, _disk(r), borderType=cv2.BORDER_REPLICATE)
+    maybe = cv2.dilate(m, _disk(r))
+    out = np.full(m.shape, 0.5)
+    out[sure_fg > 0] = 1.0
+    out[maybe == 0] = 0.0
+    return out
+
+
+def estimate_alpha(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """float32 HxW alpha in [0, 1] by closed-form matting (pymatting), solved only around the unknown band."""
+    unknown = tri == 0.5
+    alpha = (tri >= 0.5).astype(np.float32)
+    if not unknown.any() or not (tri == 1).any() or not (tri == 0).any():
+        return alpha
+    ys, xs = np.nonzero(unknown)
+    pad = 8
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, tri.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, tri.shape[1])
+    crop_tri = tri[y0:y1, x0:x1]
+    if not (crop_tri == 1).any() or not (crop_tri == 0).any():
+        return alpha
+    estimate_alpha_cf = _pymatting().estimate_alpha_cf
+    crop = estimate_alpha_cf(rgb[y0:y1, x0:x1].astype(np.float64) / 255.0, crop_tri)
+    alpha[y0:y1, x0:x1] = np.clip(crop, 0.0, 1.0)
+    return alpha
+
+
+def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 foreground colours (pymatting's multi-level estimate): the person's colours with the old
+    background taken out of the soft edge, so a cut-out on a new background has no halo."""
+    estimate_foreground_ml = _pymatting().estimate_foreground_ml
+    edge = (alpha > 0.01) & (alpha < 0.99)
+    fg = rgb.copy()
+    if edge.any():
+        est = estimate_foreground_ml(rgb.astype(np.float64) / 255.0, alpha.astype(np.float64))
+        fg[edge] = np.clip(est[edge] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return fg
+
+
+def boundary_mask(matte: np.ndarray) -> np.ndarray:
+    """Seed 003's boundary mask: dilation minus erosion of the binarised matte, blurred (float32 [0, 1])."""
+    m = (np.asarray(matte) > (127 if matte.dtype == np.uint8 else 0.5)).astype(np.uint8)
+    th1 = max(1, int(round(BOUNDARY_TH * np.sqrt(m.sum()))))
+    band = cv2.dilate(m, _disk(th1)) - cv2.erode(m, _disk(th1), borderType=cv2.BORDER_REPLICATE)
+    return cv2.GaussianBlur(band.astype(np.float32), (2 * th1 + 1, 2 * th1 + 1), 0)
+
+
+def leftover_mask(matte: np.ndarray) -> np.ndarray:
+    """Seed 003's leftover mask: the binarised matte eroded by th2, blurred with th1 (float32 [0, 1])."""
+    m = (np.asarray(matte) > (127 if matte.dtype == np.uint8 else 0.5)).astype(np.uint8)
+    root = np.sqrt(m.sum())
+    th1, th2 = max(1, int(round(BOUNDARY_TH * root))), max(1, int(round(LEFTOVER_TH * root)))
+    inner = cv2.erode(m, _disk(th2), borderType=cv2.BORDER_REPLICATE)
+    return cv2.GaussianBlur(inner.astype(np.float32), (2 * th1 + 1, 2 * th1 + 1), 0)
+
+
+def _pymatting():
+    # pymatting compiles with numba on first import (about a minute, then cached); import it only when used.
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "personseg-numba"))
+    import pymatting
+
+    return pymatting
