@@ -1,0 +1,30 @@
+"""personseg: find people in photos and cut them out (masks, alpha mattes, cut-outs, backgrounds)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+__all__ = ["METHODS", "PersonsegError", "Result", "Segmenter", "load_image", "segment"]
+
+if TYPE_CHECKING:
+    from .errors import PersonsegError
+    from .image import load_image
+    from .pipeline import METHODS, Result, Segmenter, segment
+
+
+def __getattr__(name: str):
+    # Keep `import personseg` fast: the pipeline (OpenCV, mediapipe) loads on first use.
+    if name in ("Segmenter", "Result", "segment", "METHODS"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    if name == "load_image":
+        from .image import load_image
+
+        return load_image
+    if name == "PersonsegError":
+        from .errors import PersonsegError
+
+        return PersonsegError
+    raise AttributeError(f"module 'personseg' has no attribute {name!r}")

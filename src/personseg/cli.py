@@ -1,0 +1,175 @@
+"""The `personseg` command: segment, eval, demo."""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import PersonsegError
+
+# Kept in step with pipeline.METHODS and outputs.OUTPUTS (tests check), so `--help` needs no heavy import.
+METHOD_NAMES = ("classical",)
+OUTPUT_NAMES = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except PersonsegError as e:
+        print(f"personseg: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("personseg: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="personseg", description="Find people in photos and cut them out.")
+    p.add_argument("--version", action="version", version=f"personseg {__version__}")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    s = sub.add_parser("segment", help="segment image files and folders (recursive)")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--out", required=True, type=Path, help="output folder")
+    _method_options(s)
+    s.add_argument("--save", default="mask,alpha,cutout",
+                   help=f"comma-separated outputs: {', '.join(OUTPUT_NAMES)} (default: mask,alpha,cutout)")
+    s.add_argument("--background", help="colour (name or #rrggbb) or image for the 'replace' output")
+    s.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
+    s.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(run=_segment)
+
+    e = sub.add_parser("eval", help="score a method against ground-truth masks")
+    e.add_argument("--images", required=True, type=Path)
+    e.add_argument("--masks", required=True, type=Path)
+    e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
+    _method_options(e)
+    e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG)")
+    e.add_argument("--worst-count", type=int, default=12)
+    e.add_argument("--json", type=Path, help="write the scores as JSON here")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(run=_eval)
+
+    d = sub.add_parser("demo", help="segment a bundled photo (scikit-image's astronaut) with the defaults")
+    d.add_argument("--out", type=Path, default=Path("demo-out"))
+    _method_options(d)
+    d.set_defaults(run=_demo)
+    return p
+
+
+def _method_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", default="classical", choices=METHOD_NAMES, help="segmentation method")
+    p.add_argument("--no-matting", action="store_true", help="skip the alpha-matting refinement")
+
+
+def _segmenter(args):
+    from .pipeline import Segmenter
+
+    return Segmenter(method=args.method, matting=not args.no_matting)
+
+
+def _collect(paths: list[str]) -> list[tuple[Path, Path]]:
+    """(file, folder it was found under or its own parent) for every image named or under a folder named."""
+    from .image import IMAGE_SUFFIXES
+
+    found = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found += [(f, p) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+        else:
+            found.append((p, p.parent))
+    return found
+
+
+def _segment(args) -> int:
+    from tqdm import tqdm
+
+    from .image import ImageError
+    from .outputs import save_outputs
+
+    outputs = tuple(o.strip() for o in args.save.split(",") if o.strip())
+    bad = set(outputs) - set(OUTPUT_NAMES)
+    if bad:
+        raise PersonsegError(f"unknown output(s) {', '.join(sorted(bad))}; choose from {', '.join(OUTPUT_NAMES)}")
+    if "replace" in outputs and not args.background:
+        raise PersonsegError("--save replace needs --background COLOUR_OR_IMAGE")
+    files = _collect(args.paths)
+    if not files:
+        raise PersonsegError("no image files found in the given paths")
+    seg = _segmenter(args)
+    failed: list[tuple[Path, str]] = []
+    written = 0
+    for path, root in tqdm(files, unit="img", disable=args.quiet, file=sys.stderr):
+        rel = path.relative_to(root).with_suffix("") if path.is_relative_to(root) else Path(path.stem)
+        try:
+            result = seg(path)
+            written += len(save_outputs(result, args.out / rel.parent, rel.name, outputs, args.background,
+                                        args.blur, args.overwrite, source=str(path)))
+        except (PersonsegError, ImageError) as e:
+            failed.append((path, str(e)))
+    print(f"{len(files) - len(failed)} of {len(files)} images segmented, {written} files written to {args.out}",
+          file=sys.stderr)
+    for path, why in failed:
+        print(f"  failed: {path}: {why}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _eval(args) -> int:
+    from tqdm import tqdm
+
+    from .data import read_ids
+    from .evaluate import evaluate, find_pairs, worst_grid
+    from .image import write_bytes, write_image
+
+    ids = read_ids(args.ids) if args.ids else None
+    for p in (args.images, args.masks):
+        if not p.is_dir():
+            raise PersonsegError(f"{p}: not a folder")
+    pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
+    seg = _segmenter(args)
+    worst: list = []
+
+    def keep(ident, rgb, pred, gt):
+        from .metrics import foreground_iou
+
+        item = (-foreground_iou(pred, gt), ident, rgb, pred, gt)
+        (heapq.heappush if len(worst) < args.worst_count else heapq.heappushpop)(worst, item)
+
+    progress = (lambda it: tqdm(it, unit="img", file=sys.stderr)) if not args.quiet else iter
+    ev = evaluate(lambda rgb: seg(rgb).mask, pairs, progress, keep if args.worst else None)
+    summary = ev.scores.summary() | {"method": args.method, "matting": not args.no_matting,
+                                     "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
+    print(json.dumps(summary))
+    if args.json:
+        write_bytes(args.json, json.dumps(summary | {"per_image": ev.per_image}, indent=1).encode(), overwrite=True)
+    if args.worst and worst:
+        cases = [(i, -n, rgb, p, g) for n, i, rgb, p, g in sorted(worst, reverse=True)]
+        write_image(args.worst, worst_grid(cases), overwrite=True)
+    return 0
+
+
+def _demo(args) -> int:
+    from skimage import data
+
+    from .image import write_image
+    from .outputs import save_outputs
+
+    rgb = data.astronaut()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_image(args.out / "astronaut.png", rgb, overwrite=True)
+    result = _segmenter(args)(rgb)
+    paths = save_outputs(result, args.out, "astronaut", ("mask", "alpha", "cutout", "replace", "blur", "overlay",
+                                                         "json"), background="#2e7d32", overwrite=True,
+                         source="skimage.data.astronaut")
+    found = "a person" if result.people else "nobody"
+    print(f"found {found}; {len(paths)} outputs written to {args.out}: " + ", ".join(p.name for p in paths))
+    return 0

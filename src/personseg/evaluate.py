@@ -1,0 +1,75 @@
+"""Score a method on a folder of images with ground-truth masks; picture the worst cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from .errors import PersonsegError
+from .image import IMAGE_SUFFIXES, load_image, load_mask
+from .metrics import Scores
+
+
+@dataclass
+class Evaluation:
+    scores: Scores
+    per_image: list[tuple[str, float]] = field(default_factory=list)   # (id, foreground IoU)
+    seconds: list[float] = field(default_factory=list)
+
+
+def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> list[tuple[str, Path, Path]]:
+    """(id, image path, mask path) for every image with a mask of the same stem (or for ``ids``)."""
+    by_stem = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    masks_by_stem = {p.stem: p for p in sorted(masks.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    wanted = list(ids) if ids is not None else sorted(by_stem)
+    missing = [i for i in wanted if i not in by_stem or i not in masks_by_stem]
+    if missing:
+        raise PersonsegError(f"{len(missing)} id(s) lack an image or a mask, e.g. {missing[:3]}")
+    return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
+
+
+def evaluate(
+    predict: Callable[[np.ndarray], np.ndarray],
+    pairs: list[tuple[str, Path, Path]],
+    progress: Callable[[Iterable], Iterable] = iter,
+    on_image: Callable[[str, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+) -> Evaluation:
+    """Run ``predict`` (RGB -> uint8 mask) on each pair and score it; ``on_image`` sees every prediction."""
+    import time
+
+    ev = Evaluation(Scores())
+    for ident, image_path, mask_path in progress(pairs):
+        rgb, gt = load_image(image_path), load_mask(mask_path)
+        t = time.perf_counter()
+        pred = predict(rgb)
+        ev.seconds.append(time.perf_counter() - t)
+        ev.per_image.append((ident, ev.scores.add(pred, gt)))
+        if on_image is not None:
+            on_image(ident, rgb, pred, gt)
+    return ev
+
+
+def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]], tile: int = 240) -> np.ndarray:
+    """uint8 RGB picture of (id, IoU, rgb, pred, gt) cases: prediction outline magenta, truth green."""
+    tiles = []
+    for ident, iou, rgb, pred, gt in cases:
+        f = tile / max(rgb.shape[:2])
+        size = (round(rgb.shape[1] * f), round(rgb.shape[0] * f))
+        t = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        for m, colour in ((gt, (0, 255, 0)), (pred, (255, 0, 255))):
+            small = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
+            contours, _ = cv2.findContours(small, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(t, contours, -1, colour, 2)
+        cv2.putText(t, f"{ident} {iou:.3f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
+        canvas = np.zeros((tile, tile, 3), np.uint8)
+        canvas[: t.shape[0], : t.shape[1]] = t
+        tiles.append(canvas)
+    cols = min(4, len(tiles))
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
+    return np.concatenate(rows, axis=0)

@@ -1,0 +1,138 @@
+"""Compositing (cut-out, new or blurred background, preview) and writing one image's outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import ImageColor
+
+from .errors import PersonsegError
+from .image import load_image, write_bytes, write_image
+from .pipeline import Result
+from .pose import COCO_NAMES
+from .pose.keypoints import COCO_SKELETON, MIN_SCORE
+
+OUTPUTS = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
+DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
+
+
+def cutout(result: Result) -> np.ndarray:
+    """uint8 HxWx4 RGBA: the person's colours with the alpha matte as transparency."""
+    a = np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.dstack([result.foreground, a])
+
+
+def composite(result: Result, background: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3: the person over ``background`` (an image of the same size)."""
+    a = result.alpha[..., None]
+    out = result.foreground.astype(np.float32) * a + background.astype(np.float32) * (1.0 - a)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
+    """A background of ``shape`` from a colour (name or #hex) or an image path (scaled to cover, centred)."""
+    h, w = shape
+    try:
+        colour = ImageColor.getrgb(spec)
+    except ValueError:
+        colour = None
+    if colour is not None:
+        return np.broadcast_to(np.array(colour[:3], np.uint8), (h, w, 3)).copy()
+    if not Path(spec).is_file():
+        raise PersonsegError(f"background {spec!r} is neither a colour (name or #rrggbb) nor an image file")
+    bg = load_image(spec)
+    f = max(h / bg.shape[0], w / bg.shape[1])
+    bg = cv2.resize(bg, (max(w, round(bg.shape[1] * f)), max(h, round(bg.shape[0] * f))),
+                    interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    y, x = (bg.shape[0] - h) // 2, (bg.shape[1] - w) // 2
+    return np.ascontiguousarray(bg[y:y + h, x:x + w])
+
+
+def blur_background(result: Result, strength: float = 0.02) -> np.ndarray:
+    """uint8 HxWx3: the person sharp over their own background blurred (sigma = strength x diagonal)."""
+    sigma = max(1.0, strength * float(np.hypot(*result.rgb.shape[:2])))
+    # Fill the person's area from the surroundings first so the blur does not smear them into the background.
+    hole = (result.alpha > 0.05).astype(np.uint8)
+    small = cv2.resize(result.rgb, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    filled = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, result.rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    blurred = cv2.GaussianBlur(filled, (0, 0), sigma)
+    return composite(result, blurred)
+
+
+def overlay(result: Result) -> np.ndarray:
+    """uint8 HxWx3 preview: the mask tinted, its outline and the keypoints drawn."""
+    out = result.rgb.copy()
+    m = result.mask > 0
+    out[m] = (0.55 * out[m] + 0.45 * np.array([40, 120, 255])).astype(np.uint8)
+    contours, _ = cv2.findContours(result.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    thick = max(1, round(max(out.shape[:2]) / 300))
+    cv2.drawContours(out, contours, -1, (255, 255, 255), thick)
+    for kp in result.people:
+        for a, b in COCO_SKELETON:
+            if kp[a, 2] >= MIN_SCORE and kp[b, 2] >= MIN_SCORE:
+                cv2.line(out, tuple(map(int, kp[a, :2])), tuple(map(int, kp[b, :2])), (255, 220, 0), thick)
+        for x, y, s in kp:
+            if s >= MIN_SCORE:
+                cv2.circle(out, (int(x), int(y)), 2 * thick, (255, 60, 60), -1)
+    return out
+
+
+def keypoints_json(result: Result, source: str) -> dict:
+    """The keypoints of everyone found, as a JSON-ready dict."""
+    h, w = result.mask.shape
+    return {
+        "source": source,
+        "width": w,
+        "height": h,
+        "keypoint_names": list(COCO_NAMES),
+        "people": [{"keypoints": np.round(kp, 2).tolist()} for kp in result.people],
+        "foreground_fraction": round(float((result.mask > 0).mean()), 4),
+    }
+
+
+def save_outputs(
+    result: Result,
+    out_dir: str | Path,
+    stem: str,
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS,
+    background: str | None = None,
+    blur: float = 0.02,
+    overwrite: bool = False,
+    source: str = "",
+) -> list[Path]:
+    """Write the chosen ``outputs`` of one image as ``<out_dir>/<stem>.<output>.png`` (and ``<stem>.json``).
+
+    Every file is written atomically; an existing file stops the whole image unless ``overwrite``.
+    """
+    unknown = set(outputs) - set(OUTPUTS)
+    if unknown:
+        raise PersonsegError(f"unknown output(s) {', '.join(sorted(unknown))}; choose from {', '.join(OUTPUTS)}")
+    if "replace" in outputs and not background:
+        raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb or an image path")
+    out_dir = Path(out_dir)
+    names = {o: out_dir / (f"{stem}.json" if o == "json" else f"{stem}.{o}.png") for o in outputs}
+    if not overwrite:
+        existing = [str(p) for p in names.values() if p.exists()]
+        if existing:
+            raise PersonsegError(f"output exists: {', '.join(existing)} (use --overwrite to replace)")
+    makers = {
+        "mask": lambda: result.mask,
+        "alpha": lambda: np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8),
+        "cutout": lambda: cutout(result),
+        "replace": lambda: composite(result, background_image(background, result.mask.shape)),
+        "blur": lambda: blur_background(result, blur),
+        "overlay": lambda: overlay(result),
+    }
+    written = []
+    for o in outputs:
+        if o == "json":
+            data = json.dumps(keypoints_json(result, source), indent=1).encode()
+            written.append(write_bytes(names[o], data, overwrite=True))
+        else:
+            written.append(write_image(names[o], makers[o](), overwrite=True))
+    return written
