@@ -9,7 +9,9 @@ import numpy as np
 
 from ..pose.keypoints import COCO_SKELETON, FACE, K, MIN_SCORE, body_scale, face_center_and_size, up_direction
 
-LIMB_EDGES = tuple(e for e in COCO_SKELETON if not (e[0] in FACE and e[1] in FACE))
+# Limbs drawn as ovals: the COCO skeleton without the face's edges and the ear-shoulder ones (the head
+# oval and the neck polygon cover those; an ear-shoulder oval would cross the background beside the neck).
+LIMB_EDGES = tuple(e for e in COCO_SKELETON if e[0] not in FACE and e[1] not in FACE)
 
 
 @dataclass(frozen=True)

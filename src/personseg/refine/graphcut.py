@@ -14,7 +14,7 @@ from skimage.segmentation import slic
 import cv2
 
 from ..pose.keypoints import MIN_SCORE, validate_keypoints
-from ..priors.body import body_from_keypoints, draw_frame
+from ..priors.body import body_from_keypoints, draw_frame, draw_skeleton
 from .gmm import fit_gmm, log_likelihood
 
 #: Seed labels.
@@ -23,6 +23,10 @@ BG, FG, PR_BG, PR_FG = 0, 1, 2, 3
 #: everything further than MARGIN head widths outside it background.
 CORE = 0.25
 MARGIN = 0.4
+#: Width of the limb ovals (share of the skeleton map's) that is sure foreground.
+SKELETON_CORE = 0.25
+#: ... counted only for limbs whose both keypoints score at least this.
+SKELETON_CORE_SCORE = 0.8
 #: Share of a superpixel that must lie in the core for the whole superpixel to become a foreground seed.
 SLIC_COVER = 0.6
 #: Spatial prior: fall-off (head widths) of the foreground probability outside the frame, and its range.
@@ -37,7 +41,7 @@ def seed_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seed labels (BG / FG / PR_BG / PR_FG) and the spatial foreground prior, both HxW.
 
-    Sure foreground: the core of the body frame, grown to the SLIC superpixels it mostly covers.
+    Sure foreground: the skeleton's thin ovals and the core of the body frame, grown to the SLIC superpixels it mostly covers.
     Sure background: far outside the frame. In between: probable foreground on the frame,
     probable background off it.
     """
@@ -50,7 +54,8 @@ def seed_labels(
     frame = draw_frame(body, shape)
     inside = cv2.distanceTransform(frame, cv2.DIST_L2, 5)
     outside = cv2.distanceTransform(1 - frame, cv2.DIST_L2, 5)
-    core = inside > CORE * body.scale
+    sure_limbs = body_from_keypoints(kp, max(min_score, SKELETON_CORE_SCORE))
+    core = (inside > CORE * body.scale) | (draw_skeleton(sure_limbs, shape, widen=SKELETON_CORE) > 0)
     segments = slic(rgb, n_segments=n_segments, compactness=10, start_label=0)
     cover = np.bincount(segments.ravel(), weights=core.ravel(), minlength=segments.max() + 1)
     size = np.bincount(segments.ravel(), minlength=segments.max() + 1)

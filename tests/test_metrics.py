@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from personseg.metrics import Scores, boundary_f, foreground_iou
+
+
+def _square(shape=(100, 100), y=20, x=20, size=40):
+    m = np.zeros(shape, np.uint8)
+    m[y:y + size, x:x + size] = 255
+    return m
+
+
+def test_iou_cases():
+    a = _square()
+    assert foreground_iou(a, a) == 1
+    assert foreground_iou(a, np.zeros_like(a)) == 0
+    assert foreground_iou(np.zeros_like(a), np.zeros_like(a)) == 1
+    b = _square(x=40)  # overlaps half
+    assert foreground_iou(a, b) == pytest.approx(800 / 2400)
+
+
+def test_boundary_f_tolerance():
+    a = _square()
+    assert boundary_f(a, _square(x=21)) == 1  # 1 px shift is inside 1% of the diagonal (1.41 px)
+    assert boundary_f(a, _square(x=30)) < 0.6
+    assert boundary_f(a, np.zeros_like(a)) == 0
+
+
+def test_two_class_miou_pools_pixels():
+    s = Scores()
+    a = _square()
+    s.add(a, a)
+    s.add(np.zeros_like(a), a)
+    # fg: tp=1600, fn=1600 -> 0.5; bg: tp=8400+8400, fp=1600 -> 16800/18400
+    assert s.miou_2class == pytest.approx((0.5 + 16800 / 18400) / 2)
+    assert s.mean_iou == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        s.add(a, a[:50])

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from personseg.image import load_image
+from personseg.pose import JOINT14_NAMES, get_backend, head_point, to_joints14
+from personseg.pose.keypoints import K, body_scale, neck
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return get_backend("blazepose")
+
+
+def test_blazepose_finds_the_annotated_keypoints(backend, single_person):
+    rgb, _, truth = single_person
+    people = backend.detect(rgb)
+    assert len(people) == 1
+    kp = people[0]
+    assert kp.shape == (17, 3) and kp.dtype == np.float32
+    seen = (truth[:, 2] > 0) & (kp[:, 2] > 0.5)
+    assert seen.sum() >= 12
+    err = np.linalg.norm(kp[seen, :2] - truth[seen, :2], axis=1)
+    size = np.ptp(truth[:, 1])  # person height in pixels
+    assert np.median(err) < 0.05 * size
+
+
+def test_nobody_in_a_photo_without_people(backend):
+    from skimage import data
+
+    assert backend.detect(data.coffee()) == []
+
+
+def test_face_only_fallback_for_close_ups(backend, data_dir):
+    # A close-up where BlazePose finds no body: the face detector's points stand in.
+    people = backend.detect(load_image(data_dir / "eg1800/images/00013.jpg"))
+    assert people, "expected at least a face"
+    kp = people[0]
+    assert kp[[0, 1, 2], 2].min() > 0.5 and kp[5:, 2].max() == 0
+    assert kp[1, 0] > kp[2, 0]  # the person's left eye is on the image's right
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="unknown pose backend"):
+        get_backend("openpose")
+
+
+def test_head_point_and_joints14(single_person):
+    _, _, kp = single_person
+    head = head_point(kp)
+    assert head[1] < kp[K["nose"], 1]  # above the nose
+    j = to_joints14(kp)
+    assert j.shape == (14, 3) and len(JOINT14_NAMES) == 14
+    assert np.allclose(j[1, :2], neck(kp))
+    assert np.allclose(j[JOINT14_NAMES.index("left_knee"), :2], kp[K["left_knee"], :2])
+    missing = kp.copy()
+    missing[K["left_knee"], 2] = 0
+    assert to_joints14(missing)[JOINT14_NAMES.index("left_knee"), 2] == 0
+
+
+def test_body_scale_resists_foreshortening(single_person):
+    _, _, kp = single_person
+    shoulders = float(np.linalg.norm(kp[5, :2] - kp[6, :2]))
+    assert body_scale(kp) >= shoulders  # the widest of shoulder, hip and face estimates
+    only_shoulders = kp.copy()
+    only_shoulders[[0, 1, 2, 3, 4, 11, 12], 2] = 0
+    assert body_scale(only_shoulders) == pytest.approx(shoulders)
+    assert body_scale(np.zeros((17, 3), np.float32)) == 0
+    with pytest.raises(ValueError):
+        to_joints14(np.zeros((14, 3)))
