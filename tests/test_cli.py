@@ -1,0 +1,53 @@
+import json
+import shutil
+
+from personseg.cli import main
+
+
+def test_segment_folder_goes_past_bad_files(tmp_path, data_dir, capsys):
+    src = tmp_path / "in"
+    (src / "nested").mkdir(parents=True)
+    shutil.copy(data_dir / "eg1800/images/00002.jpg", src / "a.jpg")
+    shutil.copy(data_dir / "eg1800/images/00005.jpg", src / "nested" / "b.jpg")
+    (src / "broken.png").write_bytes(b"\x89PNG not really")
+    before = (src / "a.jpg").read_bytes()
+    out = tmp_path / "out"
+    code = main(["segment", str(src), "--out", str(out), "--save", "mask,json", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "2 of 3 images segmented" in err and "broken.png" in err
+    assert (out / "a.mask.png").is_file() and (out / "nested" / "b.mask.png").is_file()
+    assert (out / "a.json").is_file() and not (out / "broken.mask.png").exists()
+    assert (src / "a.jpg").read_bytes() == before
+    # A second run does not overwrite unless asked.
+    assert main(["segment", str(src / "a.jpg"), "--out", str(out), "--save", "mask", "--quiet"]) == 1
+    assert "output exists" in capsys.readouterr().err
+    assert main(["segment", str(src / "a.jpg"), "--out", str(out), "--save", "mask", "--overwrite",
+                 "--quiet"]) == 0
+
+
+def test_segment_usage_errors(tmp_path, capsys):
+    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "no image files" in capsys.readouterr().err
+    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--save", "mask,sparkles"]) == 2
+    assert "sparkles" in capsys.readouterr().err
+
+
+def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("00002\n00005\n00008\n")
+    worst, report = tmp_path / "worst.png", tmp_path / "scores.json"
+    code = main(["eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
+                 "--ids", str(ids), "--worst", str(worst), "--json", str(report), "--quiet"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["images"] == 3 and summary["mean_iou"] > 0.8
+    assert 0 < summary["boundary_f"] <= 1 and 0 < summary["miou_2class"] <= 1
+    assert worst.is_file() and len(json.loads(report.read_text())["per_image"]) == 3
+
+
+def test_demo_writes_every_output(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert "found a person" in capsys.readouterr().out
+    for name in ("mask", "alpha", "cutout", "replace", "blur", "overlay"):
+        assert (tmp_path / f"astronaut.{name}.png").is_file()

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+import personseg
+from personseg.metrics import foreground_iou
+
+
+def test_segmenter_on_a_real_portrait(segmenter, portrait):
+    rgb, mask = portrait
+    r = segmenter(rgb)
+    assert r.mask.shape == mask.shape and r.mask.dtype == np.uint8 and set(np.unique(r.mask)) <= {0, 255}
+    assert r.alpha.dtype == np.float32 and 0 <= r.alpha.min() and r.alpha.max() <= 1
+    assert r.keypoints.shape == (17, 3) and r.keypoints[:, 2].max() > 0.5
+    assert foreground_iou(r.mask, mask) > 0.85
+    assert np.array_equal(r.mask > 0, r.alpha >= 0.5)
+
+
+def test_matting_refinement_keeps_a_soft_edge(segmenter, portrait):
+    r = segmenter(portrait[0])
+    soft = (r.alpha > 0.05) & (r.alpha < 0.95)
+    assert 0 < soft.mean() < 0.1
+
+
+def test_full_body_photo(segmenter, single_person):
+    rgb, mask, _ = single_person
+    assert foreground_iou(segmenter(rgb).mask, mask) > 0.7
+
+
+def test_nobody_gives_an_empty_mask(segmenter):
+    from skimage import data
+
+    r = segmenter(data.coffee())
+    assert not r.mask.any() and r.people == [] and r.keypoints[:, 2].max() == 0
+
+
+def test_public_api(portrait, data_dir):
+    assert "classical" in personseg.METHODS
+    r = personseg.segment(data_dir / "eg1800/images/00002.jpg", matting=False)
+    assert foreground_iou(r.mask, portrait[1]) > 0.8
+    with pytest.raises(ValueError, match="unknown method"):
+        personseg.Segmenter(method="magic")
+    with pytest.raises(personseg.PersonsegError):
+        personseg.segment(b"not an image")
+
+
+def test_cli_lists_match_the_library():
+    from personseg import cli, outputs, pipeline
+
+    assert cli.METHOD_NAMES == pipeline.METHODS
+    assert cli.OUTPUT_NAMES == outputs.OUTPUTS
