@@ -8,7 +8,7 @@ from ..errors import DependencyError
 
 #: Pairwise kernel settings (spatial std in pixels at the working size, colour std, weights).
 SMOOTH_SXY, SMOOTH_W = 3, 3
-BILATERAL_SXY, BILATERAL_SRGB, BILATERAL_W = 40, 13, 5
+BILATERAL_SXY, BILATERAL_SRGB, BILATERAL_W = 40, 20, 3
 
 
 def crf_available() -> bool:

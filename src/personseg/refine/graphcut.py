@@ -21,19 +21,21 @@ from .gmm import fit_gmm, log_likelihood
 BG, FG, PR_BG, PR_FG = 0, 1, 2, 3
 #: Seeds: the core deeper than CORE body scales (shoulder widths) inside the body frame is foreground,
 #: everything further than MARGIN head widths outside it background.
-CORE = 0.25
+CORE = 0.15
 MARGIN = 0.4
 #: Width of the limb ovals (share of the skeleton map's) that is sure foreground.
 SKELETON_CORE = 0.25
 #: ... counted only for limbs whose both keypoints score at least this.
 SKELETON_CORE_SCORE = 0.8
+#: Share of the head oval (same centre) that is sure foreground.
+FACE_CORE = 0.5
 #: Share of a superpixel that must lie in the core for the whole superpixel to become a foreground seed.
 SLIC_COVER = 0.6
 #: Spatial prior: fall-off (head widths) of the foreground probability outside the frame, and its range.
 PRIOR_FALLOFF = 0.3
 PRIOR_RANGE = (0.2, 0.8)
 #: Weight of the contrast-sensitive smoothness term (GrabCut's gamma).
-SMOOTHNESS = 10.0
+SMOOTHNESS = 30.0
 
 
 def seed_labels(
@@ -56,6 +58,11 @@ def seed_labels(
     outside = cv2.distanceTransform(1 - frame, cv2.DIST_L2, 5)
     sure_limbs = body_from_keypoints(kp, max(min_score, SKELETON_CORE_SCORE))
     core = (inside > CORE * body.scale) | (draw_skeleton(sure_limbs, shape, widen=SKELETON_CORE) > 0)
+    if body.head is not None:
+        center, (a, b), angle = body.head
+        face = np.zeros(shape, np.uint8)
+        cv2.ellipse(face, (tuple(map(float, center)), (2 * a * FACE_CORE, 2 * b * FACE_CORE), angle), 1, -1)
+        core |= face > 0
     segments = slic(rgb, n_segments=n_segments, compactness=10, start_label=0)
     cover = np.bincount(segments.ravel(), weights=core.ravel(), minlength=segments.max() + 1)
     size = np.bincount(segments.ravel(), minlength=segments.max() + 1)
