@@ -58,6 +58,27 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(run=_eval)
 
+    t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')")
+    t.add_argument("--model", default="sinet", choices=("sinet",))
+    t.add_argument("--data", required=True, type=Path,
+                   help="folder with images/ and masks/ (same stems), e.g. ../shared/data/eg1800")
+    t.add_argument("--split", help="id list in DATA to train on, e.g. 'train' for DATA/train.txt (default: all pairs)")
+    t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation")
+    t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
+    t.add_argument("--epochs", type=int, default=100)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
+    t.set_defaults(run=_train)
+
+    x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch")
+    x.add_argument("--checkpoint", required=True, type=Path)
+    x.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    x.set_defaults(run=_export)
+
     d = sub.add_parser("demo", help="segment a bundled photo (scikit-image's astronaut) with the defaults")
     d.add_argument("--out", type=Path, default=Path("demo-out"))
     _method_options(d)
@@ -154,6 +175,38 @@ def _eval(args) -> int:
     if args.worst and worst:
         cases = [(i, -n, rgb, p, g) for n, i, rgb, p, g in sorted(worst, reverse=True)]
         write_image(args.worst, worst_grid(cases), overwrite=True)
+    return 0
+
+
+def _train(args) -> int:
+    import numpy as np
+
+    from .train.data import PairSet, load_pairs
+    from .train.loop import TrainConfig, train
+
+    pairs = load_pairs(args.data, args.split)
+    order = np.random.default_rng(args.seed).permutation(len(pairs))
+    n_val = max(1, int(round(len(pairs) * args.val_fraction)))
+    if n_val >= len(pairs):
+        raise PersonsegError(f"{len(pairs)} pairs are too few to hold out {n_val} for validation")
+
+    def subset(idx) -> PairSet:
+        return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
+
+    val, trn = subset(sorted(order[:n_val])), subset(sorted(order[n_val:]))
+    cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed)
+    print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
+    best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
+                 log=lambda line: print(line, file=sys.stderr, flush=True), until=args.until)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _export(args) -> int:
+    from .train.export import export_onnx
+
+    info = export_onnx(args.checkpoint, args.out)
+    print(json.dumps({"onnx": str(args.out)} | info))
     return 0
 
 

@@ -1,0 +1,48 @@
+"""The models personseg knows: how each is fed and what it returns, and where shipped weights live."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    size: tuple[int, int]                  # input (w, h); images are resized to it (aspect not kept)
+    mean: tuple[float, float, float]       # per-channel, on 0..255 RGB
+    std: tuple[float, float, float]
+    output: str = "logits2"                # (N, 2, H, W) background/person logits at input size
+
+    @property
+    def onnx_path(self) -> Path:
+        return WEIGHTS / f"{self.name}.onnx"
+
+    @property
+    def card_path(self) -> Path:
+        return WEIGHTS / f"{self.name}.json"
+
+    def card(self) -> dict:
+        return json.loads(self.card_path.read_text())
+
+
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+SPECS = {"sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD)}
+
+
+def spec(name: str) -> ModelSpec:
+    if name not in SPECS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(SPECS)}")
+    return SPECS[name]
+
+
+def torch_model(name: str):
+    """A fresh torch module for ``name`` (training and export only)."""
+    spec(name)
+    from .sinet import SINet
+
+    return SINet()

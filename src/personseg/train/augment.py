@@ -1,0 +1,62 @@
+"""On-the-fly augmentation: scale/rotate/crop/flip in one affine warp, colour, blur, noise, and seed 001's
+composites (a person pasted on another photo's background). Every draw comes from the given generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    scale: tuple[float, float] = (0.75, 1.25)
+    rotate: float = 20.0          # degrees, either way
+    shift: float = 0.1            # share of the output size
+    flip: float = 0.5
+    brightness: float = 0.25
+    contrast: float = 0.25
+    saturation: float = 0.3
+    blur: float = 0.2             # probability of a gaussian blur
+    noise: float = 0.2            # probability of gaussian noise
+    composite: float = 0.3        # probability of swapping the background
+
+
+def warp_params(rng: np.random.Generator, src: tuple[int, int], out: tuple[int, int], cfg: AugmentConfig) -> np.ndarray:
+    """2x3 affine matrix mapping a (w, h) ``src`` image onto the (w, h) ``out`` frame with random scale,
+    rotation, shift and flip (the whole image fitted to the frame at scale 1)."""
+    sw, sh = src
+    ow, oh = out
+    fit = min(ow / sw, oh / sh) * 1.0
+    s = fit * rng.uniform(*cfg.scale)
+    angle = rng.uniform(-cfg.rotate, cfg.rotate)
+    m = cv2.getRotationMatrix2D((sw / 2, sh / 2), angle, s)
+    m[0, 2] += ow / 2 - sw / 2 + rng.uniform(-cfg.shift, cfg.shift) * ow
+    m[1, 2] += oh / 2 - sh / 2 + rng.uniform(-cfg.shift, cfg.shift) * oh
+    if rng.random() < cfg.flip:
+        m[0] = -m[0]
+        m[0, 2] += ow
+    return m
+
+
+def augment(rng: np.random.Generator, rgb: np.ndarray, mask: np.ndarray, out: tuple[int, int],
+            cfg: AugmentConfig, background: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One augmented (rgb, mask) pair of size ``out`` (w, h). With ``background`` (an RGB image of that
+    size) and probability ``cfg.composite`` the person is pasted onto it."""
+    m = warp_params(rng, (rgb.shape[1], rgb.shape[0]), out, cfg)
+    img = cv2.warpAffine(rgb, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    msk = cv2.warpAffine(mask, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if background is not None and rng.random() < cfg.composite:
+        a = cv2.GaussianBlur(msk.astype(np.float32) / 255.0, (5, 5), 0)[..., None]
+        bg = background[:, ::-1] if rng.random() < 0.5 else background
+        img = (img * a + bg * (1 - a)).astype(np.uint8)
+    img = img.astype(np.float32)
+    img = img * rng.uniform(1 - cfg.contrast, 1 + cfg.contrast) + rng.uniform(-1, 1) * cfg.brightness * 255 * 0.5
+    gray = img.mean(axis=2, keepdims=True)
+    img = gray + (img - gray) * rng.uniform(1 - cfg.saturation, 1 + cfg.saturation)
+    if rng.random() < cfg.blur:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
+    if rng.random() < cfg.noise:
+        img = img + rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8), np.where(msk > 127, 1, 0).astype(np.uint8)

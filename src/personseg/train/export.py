@@ -1,0 +1,52 @@
+"""Export a trained checkpoint to ONNX and check onnxruntime agrees with torch."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import PersonsegError
+from ..models.registry import spec, torch_model
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """The model of checkpoint ``path`` in eval mode, and the checkpoint itself."""
+    path = Path(path)
+    if not path.is_file():
+        raise PersonsegError(f"{path}: checkpoint not found")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = torch_model(state["config"]["model"])
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarray | None = None) -> dict:
+    """Write the checkpoint's model as ONNX (dynamic batch, fixed input size) to ``out`` and compare
+    onnxruntime with torch on ``check_images`` (N, 3, H, W float32; random when None).
+    Returns {max_abs_diff, params, bytes, sha256}."""
+    import onnxruntime as ort
+
+    model, state = load_checkpoint(checkpoint)
+    w, h = spec(state["config"]["model"]).size
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(1, 3, h, w)
+    tmp = out.with_suffix(".tmp.onnx")
+    torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, 3, h, w))
+    x = x.astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    diff = float(np.abs(expected - got).max())
+    if diff > 1e-3:
+        tmp.unlink()
+        raise PersonsegError(f"ONNX output differs from torch by {diff:.2e}; not exported")
+    tmp.replace(out)
+    data = out.read_bytes()
+    return {"max_abs_diff": diff, "params": sum(p.numel() for p in model.parameters()), "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}

@@ -1,0 +1,175 @@
+"""One training loop for CPU and GPU: fixed seeds, a checkpoint every epoch, resume, mixed precision on GPU,
+a per-epoch log of loss and validation IoU, and a plot of both curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import PersonsegError
+from ..models.registry import IMAGENET_MEAN, IMAGENET_STD
+from .augment import AugmentConfig, augment
+from .data import PairSet, backgrounds
+from .losses import segmentation_loss
+
+MEAN = np.array(IMAGENET_MEAN, np.float32)
+STD = np.array(IMAGENET_STD, np.float32)
+
+
+@dataclass
+class TrainConfig:
+    model: str = "sinet"
+    size: tuple[int, int] = (192, 256)   # network input (w, h)
+    epochs: int = 100
+    batch: int = 16
+    lr: float = 5e-3
+    weight_decay: float = 2e-4
+    aux_weight: float = 0.4               # weight of the coarse (1/8 scale) output's loss
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) uint8 RGB -> normalised (N, 3, H, W) float32."""
+    return torch.from_numpy(((images.astype(np.float32) - MEAN) / STD).transpose(0, 3, 1, 2).copy())
+
+
+def build_model(name: str) -> torch.nn.Module:
+    from ..models.registry import torch_model
+
+    return torch_model(name)
+
+
+def make_batches(pairs: PairSet, bgs: list[np.ndarray] | None, cfg: TrainConfig, epoch: int):
+    """Yield (images, masks) tensors for one epoch; the order and every augmentation draw depend only on
+    (seed, epoch, index), so an epoch is the same whether or not training was resumed before it."""
+    order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pairs))
+    for start in range(0, len(order) - cfg.batch + 1, cfg.batch):
+        imgs, masks = [], []
+        for i in order[start:start + cfg.batch]:
+            rng = np.random.default_rng([cfg.seed, epoch, int(i)])
+            bg = bgs[int(rng.integers(len(bgs)))] if bgs else None
+            img, m = augment(rng, pairs.images[i], pairs.masks[i], cfg.size, cfg.augment, bg)
+            imgs.append(img)
+            masks.append(m)
+        yield to_tensor(np.stack(imgs)), torch.from_numpy(np.stack(masks)).long()
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, pairs: PairSet, size: tuple[int, int], device: torch.device) -> float:
+    """Mean per-image foreground IoU at the pairs' stored size (network run at ``size``)."""
+    import cv2
+
+    from ..metrics import foreground_iou
+
+    model.eval()
+    ious = []
+    for rgb, gt in zip(pairs.images, pairs.masks):
+        x = to_tensor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)[None]).to(device)
+        prob = torch.softmax(model(x).float(), dim=1)[0, 1].cpu().numpy()
+        prob = cv2.resize(prob, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+        ious.append(foreground_iou(prob >= 0.5, gt > 0))
+    return float(np.mean(ious))
+
+
+def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str | Path, resume: bool = False,
+          device: str | None = None, log: Callable[[str], None] = print, until: int | None = None) -> Path:
+    """Train (stopping early after epoch ``until`` when given, to be resumed later), writing ``out/last.pt`` every epoch, ``out/best.pt`` at the best validation IoU,
+    ``out/log.csv`` and ``out/curves.png``. Returns the best checkpoint's path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * max(1, len(train_pairs) // cfg.batch), pct_start=0.05)
+    scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda")
+    start, best, history = 0, -1.0, []
+    last = out / "last.pt"
+    if resume:
+        if not last.is_file():
+            raise PersonsegError(f"nothing to resume: {last} does not exist")
+        state = torch.load(last, map_location=dev, weights_only=False)
+        if state["config"] != _config_dict(cfg):
+            raise PersonsegError(f"{last} was made with other settings; resume with the same ones")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["torch_rng"])
+        start, best, history = state["epoch"] + 1, state["best"], state["history"]
+    elif last.exists():
+        raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    bgs = backgrounds(train_pairs, cfg.size) if cfg.augment.composite > 0 else None
+    for epoch in range(start, min(cfg.epochs, until or cfg.epochs)):
+        model.train()
+        t0, losses = time.time(), []
+        for x, y in make_batches(train_pairs, bgs, cfg, epoch):
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                logits, coarse = model(x)
+                loss = segmentation_loss(logits.float(), y) + cfg.aux_weight * segmentation_loss(coarse.float(), y)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            losses.append(loss.item())
+        val = validate(model, val_pairs, cfg.size, dev)
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
+                        "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0]})
+        state = {"config": _config_dict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "torch_rng": torch.get_rng_state(),
+                 "epoch": epoch, "best": max(best, val), "history": history}
+        _atomic_save(state, last)
+        if val > best:
+            best = val
+            _atomic_save({"config": state["config"], "model": state["model"], "epoch": epoch, "val_iou": val}, out / "best.pt")
+        _write_log(history, out)
+        log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f} "
+            f"({history[-1]['seconds']} s)")
+    return out / "best.pt"
+
+
+def _config_dict(cfg: TrainConfig) -> dict:
+    return json.loads(json.dumps(asdict(cfg)))
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def _write_log(history: list[dict], out: Path) -> None:
+    with open(out / "log.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(history[0]))
+        w.writeheader()
+        w.writerows(history)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ep = [h["epoch"] for h in history]
+    ax.plot(ep, [h["loss"] for h in history], label="train loss", color="tab:blue")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax2 = ax.twinx()
+    ax2.plot(ep, [h["val_iou"] for h in history], label="val IoU", color="tab:orange")
+    ax2.set_ylabel("validation IoU")
+    fig.legend(loc="upper center", ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=90)
+    plt.close(fig)

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+import torch
+
+from personseg.models.sinet import SINet
+from personseg.train.augment import AugmentConfig, augment
+from personseg.train.data import PairSet, load_pairs
+from personseg.train.export import export_onnx
+from personseg.train.loop import TrainConfig, make_batches, train
+from personseg.train.losses import segmentation_loss
+
+
+@pytest.fixture(scope="module")
+def pairs(data_dir):
+    full = load_pairs(data_dir / "eg1800", "train", max_side=160)
+    keep = list(range(8))
+    return PairSet([full.ids[i] for i in keep], [full.images[i] for i in keep], [full.masks[i] for i in keep])
+
+
+def _cfg(**kw) -> TrainConfig:
+    return TrainConfig(size=(64, 96), batch=4, epochs=2, lr=1e-2, **kw)
+
+
+def test_sinet_is_small_and_shaped():
+    m = SINet()
+    assert sum(p.numel() for p in m.parameters()) < 100_000
+    m.eval()
+    assert m(torch.zeros(1, 3, 256, 192)).shape == (1, 2, 256, 192)
+
+
+def test_augment_keeps_image_and_mask_aligned(pairs):
+    rgb, mask = pairs.images[0], pairs.masks[0]
+    rng = np.random.default_rng(3)
+    img, m = augment(rng, rgb, mask, (96, 128), AugmentConfig(rotate=0, scale=(1, 1), shift=0, flip=0,
+                                                                 brightness=0, contrast=0, saturation=0, blur=0,
+                                                                 noise=0, composite=0))
+    assert img.shape == (128, 96, 3) and m.shape == (128, 96) and set(np.unique(m)) <= {0, 1}
+    # With no random change the warp is a plain resize: the mask matches the resized mask.
+    import cv2
+
+    ref = cv2.resize(mask, (96, 128), interpolation=cv2.INTER_LINEAR) > 127
+    assert (ref == (m > 0)).mean() > 0.97
+
+
+def test_batches_are_reproducible(pairs):
+    a = next(make_batches(pairs, None, _cfg(), epoch=1))
+    b = next(make_batches(pairs, None, _cfg(), epoch=1))
+    c = next(make_batches(pairs, None, _cfg(), epoch=2))
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[0], c[0])
+
+
+def test_a_few_steps_lower_the_loss(pairs):
+    torch.manual_seed(0)
+    model = SINet()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = next(make_batches(pairs, None, _cfg(), epoch=0))
+    losses = []
+    for _ in range(15):
+        model.train()
+        logits, coarse = model(x)
+        loss = segmentation_loss(logits, y) + 0.4 * segmentation_loss(coarse, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # identical arithmetic in both runs
+    yield
+    torch.set_num_threads(before)
+
+
+def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    straight = tmp_path / "straight"
+    train(_cfg(), pairs, val, straight, log=lambda s: None)
+    broken = tmp_path / "broken"
+    train(_cfg(), pairs, val, broken, log=lambda s: None, until=1)
+    assert len(torch.load(broken / "last.pt", weights_only=False)["history"]) == 1
+    train(_cfg(), pairs, val, broken, resume=True, log=lambda s: None)
+    a = torch.load(straight / "last.pt", weights_only=False)
+    b = torch.load(broken / "last.pt", weights_only=False)
+    assert a["history"][1]["loss"] == b["history"][1]["loss"]
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
+def test_export_matches_torch(pairs, tmp_path):
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    train(TrainConfig(size=(64, 96), batch=4, epochs=1), pairs, val, tmp_path / "run", log=lambda s: None)
+    info = export_onnx(tmp_path / "run" / "best.pt", tmp_path / "m.onnx")
+    assert info["max_abs_diff"] < 1e-3 and info["params"] < 100_000 and (tmp_path / "m.onnx").is_file()
