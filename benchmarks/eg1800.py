@@ -21,9 +21,11 @@ import numpy as np
 from personseg.data import data_root, read_ids
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
-from personseg.pipeline import classical_probability
+from personseg.models.registry import SPECS
+from personseg.pipeline import NETWORK_MODELS, classical_probability
 from personseg.pose import empty_keypoints, get_backend
 from personseg.refine.matting import estimate_alpha, trimap
+from personseg.runtime import foreground_probability
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,9 +41,11 @@ def run(limit: int | None) -> dict:
     from mediapipe.python.solutions import selfie_segmentation
 
     selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
-    rows = {name: (Scores(), []) for name in (
-        "classical (graph cut)", "classical (graph cut + CRF)", "classical + matting (graph cut + CRF + matting)",
-        "MediaPipe selfie segmentation (peer)")}
+    networks = {m: n for m, n in NETWORK_MODELS.items() if SPECS[n].onnx_path.is_file()}
+    names = ["classical (graph cut)", "classical (graph cut + CRF)", "classical + matting (graph cut + CRF + matting)"]
+    for method, model in networks.items():
+        names += [f"{method} ({model})", f"{method} + matting ({model} + matting)"]
+    rows = {name: (Scores(), []) for name in names + ["MediaPipe selfie segmentation (peer)"]}
     for n, ident in enumerate(ids):
         rgb, gt = load_image(root / "images" / f"{ident}.jpg"), load_mask(root / "masks" / f"{ident}.png")
         t0 = time.perf_counter()
@@ -57,13 +61,21 @@ def run(limit: int | None) -> dict:
         t = time.perf_counter()
         alpha = estimate_alpha(rgb, trimap(_binary(crf)))
         t_mat = time.perf_counter() - t
+        preds = [gc, crf, alpha]
+        times = [t_pose + t_gc, t_pose + t_crf, t_pose + t_crf + t_mat]
+        for model in networks.values():
+            t = time.perf_counter()
+            prob = foreground_probability(rgb, model)
+            t_net = time.perf_counter() - t
+            t = time.perf_counter()
+            net_alpha = estimate_alpha(rgb, trimap(_binary(prob)))
+            preds += [prob, net_alpha]
+            times += [t_net, t_net + time.perf_counter() - t]
         t = time.perf_counter()
         peer = selfie.process(rgb).segmentation_mask
-        t_peer = time.perf_counter() - t
-        for (name, (scores, secs)), pred, sec in zip(
-            rows.items(), (gc, crf, alpha, peer),
-            (t_pose + t_gc, t_pose + t_crf, t_pose + t_crf + t_mat, t_peer),
-        ):
+        preds.append(peer)
+        times.append(time.perf_counter() - t)
+        for (name, (scores, secs)), pred, sec in zip(rows.items(), preds, times):
             scores.add(_binary(pred), gt)
             secs.append(sec)
         if (n + 1) % 20 == 0:
@@ -71,6 +83,9 @@ def run(limit: int | None) -> dict:
     return {
         "dataset": "eg1800 test",
         "images": len(ids),
+        "models": {model: {"parameters": SPECS[model].card().get("parameters"),
+                           "onnx_kb": round(SPECS[model].onnx_path.stat().st_size / 1024, 1)}
+                   for model in networks.values()},
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "rows": {
             name: scores.summary() | {
@@ -97,7 +112,14 @@ def write(results: dict) -> None:
     ]
     for name, r in results["rows"].items():
         lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
-                     f"{r['median_s']:.3f} |")
+                     f"{r['median_s']:.4f} |")
+    peer = results["rows"]["MediaPipe selfie segmentation (peer)"]["median_s"]
+    for model, m in results.get("models", {}).items():
+        mine = next(r["median_s"] for name, r in results["rows"].items() if name.endswith(f"({model})"))
+        lines.append("")
+        lines.append(f"{model}: {m['parameters']} parameters, ONNX {m['onnx_kb']} KB; median latency per image "
+                     f"(resize, network, upsampling) {mine * 1000:.1f} ms vs MediaPipe selfie segmentation "
+                     f"{peer * 1000:.1f} ms in the same run: ratio {mine / peer:.2f}.")
     section = "\n".join(lines) + "\n"
     results_md = HERE / "RESULTS.md"
     text = results_md.read_text() if results_md.exists() else "# Benchmark results\n\n"

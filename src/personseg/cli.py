@@ -12,7 +12,7 @@ from . import __version__
 from .errors import PersonsegError
 
 # Kept in step with pipeline.METHODS and outputs.OUTPUTS (tests check), so `--help` needs no heavy import.
-METHOD_NAMES = ("classical",)
+METHOD_NAMES = ("classical", "fast")
 OUTPUT_NAMES = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
 
 
@@ -91,10 +91,10 @@ def _method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-matting", action="store_true", help="skip the alpha-matting refinement")
 
 
-def _segmenter(args):
+def _segmenter(args, keypoints: bool | None = None):
     from .pipeline import Segmenter
 
-    return Segmenter(method=args.method, matting=not args.no_matting)
+    return Segmenter(method=args.method, matting=not args.no_matting, keypoints=keypoints)
 
 
 def _collect(paths: list[str]) -> list[tuple[Path, Path]]:
@@ -126,7 +126,7 @@ def _segment(args) -> int:
     files = _collect(args.paths)
     if not files:
         raise PersonsegError("no image files found in the given paths")
-    seg = _segmenter(args)
+    seg = _segmenter(args, keypoints=True if {"json", "overlay"} & set(outputs) else None)
     failed: list[tuple[Path, str]] = []
     written = 0
     for path, root in tqdm(files, unit="img", disable=args.quiet, file=sys.stderr):
@@ -219,7 +219,7 @@ def _demo(args) -> int:
     rgb = data.astronaut()
     args.out.mkdir(parents=True, exist_ok=True)
     write_image(args.out / "astronaut.png", rgb, overwrite=True)
-    result = _segmenter(args)(rgb)
+    result = _segmenter(args, keypoints=True)(rgb)
     paths = save_outputs(result, args.out, "astronaut", ("mask", "alpha", "cutout", "replace", "blur", "overlay",
                                                          "json"), background="#2e7d32", overwrite=True,
                          source="skimage.data.astronaut")

@@ -12,8 +12,12 @@ from .image import ImageInput, load_image
 from .pose import PoseBackend, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
 
-METHODS = ("classical",)
+METHODS = ("classical", "fast")
 DEFAULT_METHOD = "classical"
+#: Methods served by a shipped network, and the model (models/registry.py) behind each.
+NETWORK_MODELS = {"fast": "sinet"}
+#: Methods whose segmentation needs keypoints.
+POSE_METHODS = ("classical",)
 #: Longest side, in pixels, at which the classical graph cut and CRF run; the result is scaled back up.
 CLASSICAL_WORK_SIDE = 320
 
@@ -53,7 +57,9 @@ class Segmenter:
         matting: bool = True,
         crf: bool | None = None,
         pose: PoseBackend | str = "blazepose",
+        keypoints: bool | None = None,
     ) -> None:
+        """``keypoints``: run the pose backend even where the method does not need it (None: only where it does)."""
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         from .refine.crf import crf_available
@@ -65,17 +71,27 @@ class Segmenter:
         self.method = method
         self.matting = matting
         self.crf = crf_available() if crf is None else crf
-        self.pose = get_backend(pose) if isinstance(pose, str) else pose
+        self.find_people = method in POSE_METHODS if keypoints is None else keypoints
+        if method in POSE_METHODS and not self.find_people:
+            raise ValueError(f"method {method!r} needs keypoints")
+        self.pose = (get_backend(pose) if isinstance(pose, str) else pose) if self.find_people else None
 
     def __call__(self, image: ImageInput) -> Result:
         rgb = load_image(image)
         timings: dict[str, float] = {}
-        t = time.perf_counter()
-        people = self.pose.detect(rgb)
+        people: list[np.ndarray] = []
+        if self.pose is not None:
+            t = time.perf_counter()
+            people = self.pose.detect(rgb)
+            timings["pose"] = time.perf_counter() - t
         kp = people[0] if people else empty_keypoints()
-        timings["pose"] = time.perf_counter() - t
         t = time.perf_counter()
-        prob = classical_probability(rgb, kp, crf=self.crf)
+        if self.method in NETWORK_MODELS:
+            from .runtime import foreground_probability
+
+            prob = foreground_probability(rgb, NETWORK_MODELS[self.method])
+        else:
+            prob = classical_probability(rgb, kp, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
         t = time.perf_counter()
         mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)

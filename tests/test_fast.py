@@ -1,0 +1,44 @@
+import hashlib
+
+import numpy as np
+import pytest
+
+from personseg import Segmenter
+from personseg.image import load_image, load_mask
+from personseg.metrics import foreground_iou
+from personseg.models.registry import spec
+
+
+def test_shipped_model_matches_its_card():
+    model = spec("sinet")
+    card = model.card()
+    data = model.onnx_path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == card["sha256"] and len(data) == card["bytes"]
+    assert card["parameters"] < 100_000
+    assert card["input"]["size_wh"] == list(model.size)
+
+
+@pytest.fixture(scope="module")
+def fast():
+    return Segmenter(method="fast", matting=False)
+
+
+def test_fast_segments_real_test_portraits(fast, data_dir):
+    ious, chance = [], []
+    for ident in ("00002", "00005", "00008", "00011"):
+        rgb = load_image(data_dir / f"eg1800/images/{ident}.jpg")
+        gt = load_mask(data_dir / f"eg1800/masks/{ident}.png")
+        r = fast(rgb)
+        assert r.mask.shape == rgb.shape[:2] and r.alpha.dtype == np.float32
+        ious.append(foreground_iou(r.mask, gt))
+        chance.append(foreground_iou(np.full_like(gt, 255), gt))
+    # Calling everything foreground scores the foreground share; the model must do far better.
+    assert np.mean(ious) > 0.85 and np.mean(ious) > np.mean(chance) + 0.15
+
+
+def test_fast_runs_pose_only_when_asked(fast, portrait):
+    assert fast(portrait[0]).people == []
+    with_kp = Segmenter(method="fast", matting=False, keypoints=True)(portrait[0])
+    assert with_kp.keypoints[:, 2].max() > 0.5
+    with pytest.raises(ValueError, match="needs keypoints"):
+        Segmenter(method="classical", keypoints=False)
