@@ -36,9 +36,8 @@ def main() -> None:
     model = spec(best["config"]["model"])
     info = export_onnx(args.checkpoint, model.onnx_path)
 
-    from personseg.runtime import _SESSIONS, foreground_probability
+    from personseg.runtime import foreground_probability
 
-    _SESSIONS.pop(model.name, None)
     root = data_root() / "eg1800"
     scores = Scores()
     for ident in read_ids(root / "test.txt"):

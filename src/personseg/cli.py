@@ -115,14 +115,10 @@ def _segment(args) -> int:
     from tqdm import tqdm
 
     from .image import ImageError
-    from .outputs import save_outputs
+    from .outputs import check_outputs, save_outputs
 
     outputs = tuple(o.strip() for o in args.save.split(",") if o.strip())
-    bad = set(outputs) - set(OUTPUT_NAMES)
-    if bad:
-        raise PersonsegError(f"unknown output(s) {', '.join(sorted(bad))}; choose from {', '.join(OUTPUT_NAMES)}")
-    if "replace" in outputs and not args.background:
-        raise PersonsegError("--save replace needs --background COLOUR_OR_IMAGE")
+    check_outputs(outputs, args.background)  # once, before the batch
     files = _collect(args.paths)
     if not files:
         raise PersonsegError("no image files found in the given paths")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -39,8 +40,6 @@ def evaluate(
     on_image: Callable[[str, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
 ) -> Evaluation:
     """Run ``predict`` (RGB -> uint8 mask) on each pair and score it; ``on_image`` sees every prediction."""
-    import time
-
     ev = Evaluation(Scores())
     for ident, image_path, mask_path in progress(pairs):
         rgb, gt = load_image(image_path), load_mask(mask_path)

@@ -95,6 +95,15 @@ def keypoints_json(result: Result, source: str) -> dict:
     }
 
 
+def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:
+    """Raise PersonsegError unless every name is a known output and 'replace' has a background."""
+    unknown = set(outputs) - set(OUTPUTS)
+    if unknown:
+        raise PersonsegError(f"unknown output(s) {', '.join(sorted(unknown))}; choose from {', '.join(OUTPUTS)}")
+    if "replace" in outputs and not background:
+        raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb or an image path")
+
+
 def save_outputs(
     result: Result,
     out_dir: str | Path,
@@ -109,11 +118,7 @@ def save_outputs(
 
     Every file is written atomically; an existing file stops the whole image unless ``overwrite``.
     """
-    unknown = set(outputs) - set(OUTPUTS)
-    if unknown:
-        raise PersonsegError(f"unknown output(s) {', '.join(sorted(unknown))}; choose from {', '.join(OUTPUTS)}")
-    if "replace" in outputs and not background:
-        raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb or an image path")
+    check_outputs(outputs, background)
     out_dir = Path(out_dir)
     names = {o: out_dir / (f"{stem}.json" if o == "json" else f"{stem}.{o}.png") for o in outputs}
     if not overwrite:
