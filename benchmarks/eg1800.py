@@ -10,11 +10,7 @@ single process, pose included.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -22,12 +18,10 @@ from personseg.data import data_root, read_ids
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import SPECS
-from personseg.pipeline import NETWORK_MODELS, classical_probability
+from personseg.pipeline import NETWORK_MODELS, classical_probability, network_probability
 from personseg.pose import empty_keypoints, get_backend
 from personseg.refine.matting import estimate_alpha, trimap
-from personseg.runtime import foreground_probability
-
-HERE = Path(__file__).resolve().parent
+from report import machine, write_results
 
 
 def _binary(prob: np.ndarray) -> np.ndarray:
@@ -65,7 +59,7 @@ def run(limit: int | None) -> dict:
         times = [t_pose + t_gc, t_pose + t_crf, t_pose + t_crf + t_mat]
         for model in networks.values():
             t = time.perf_counter()
-            prob = foreground_probability(rgb, model)
+            prob = network_probability(rgb, model)
             t_net = time.perf_counter() - t
             t = time.perf_counter()
             net_alpha = estimate_alpha(rgb, trimap(_binary(prob)))
@@ -86,7 +80,7 @@ def run(limit: int | None) -> dict:
         "models": {model: {"parameters": SPECS[model].card().get("parameters"),
                            "onnx_kb": round(SPECS[model].onnx_path.stat().st_size / 1024, 1)}
                    for model in networks.values()},
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "rows": {
             name: scores.summary() | {
                 "median_s": round(float(np.median(secs[1:] or secs)), 3),
@@ -98,9 +92,6 @@ def run(limit: int | None) -> dict:
 
 
 def write(results: dict) -> None:
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "eg1800.json").write_text(json.dumps(results, indent=1) + "\n")
     lines = [
         f"## EG1800 test ({results['images']} images, 600x800), {results['machine']}",
         "",
@@ -120,16 +111,7 @@ def write(results: dict) -> None:
         lines.append(f"{model}: {m['parameters']} parameters, ONNX {m['onnx_kb']} KB; median latency per image "
                      f"(resize, network, upsampling) {mine * 1000:.1f} ms vs MediaPipe selfie segmentation "
                      f"{peer * 1000:.1f} ms in the same run: ratio {mine / peer:.2f}.")
-    section = "\n".join(lines) + "\n"
-    results_md = HERE / "RESULTS.md"
-    text = results_md.read_text() if results_md.exists() else "# Benchmark results\n\n"
-    start = text.find("## EG1800 test")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_md.write_text(text)
+    write_results("eg1800", results, "## EG1800 test", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from personseg.metrics import Scores, boundary_f, foreground_iou
+from personseg.metrics import Flicker, InstanceMatch, Scores, boundary_f, foreground_iou
 
 
 def _square(shape=(100, 100), y=20, x=20, size=40):
@@ -36,3 +36,29 @@ def test_two_class_miou_pools_pixels():
     assert s.mean_iou == pytest.approx(0.5)
     with pytest.raises(ValueError):
         s.add(a, a[:50])
+
+
+def test_flicker_counts_changes_the_truth_does_not_make():
+    f = Flicker()
+    a, b = _square(), _square(x=21)   # the prediction moves by one column
+    f.add(a, a)
+    f.add(b, a)                       # truth still: 40 + 40 changed pixels of 10000 stable
+    assert f.value == pytest.approx(80 / 10000)
+    g = Flicker()
+    g.add(a, a)
+    g.add(b, b)                       # truth moves the same way: no flicker
+    assert g.value == 0
+
+
+def test_instance_matching_is_one_to_one():
+    left, right = _square(x=0, size=30), _square(x=60, size=30)
+    m = InstanceMatch()
+    m.add([right, left, _square(y=70, x=0, size=20)], [left, right])
+    s = m.summary()
+    assert (s["found"], s["missed"], s["spurious"]) == (2, 0, 1)
+    assert s["matched_iou"] == 1
+    m.add([left], [left, right])          # the second image: one person missed
+    assert m.summary()["missed"] == 1
+    assert m.summary()["mean_iou_all"] == pytest.approx(3 / 4)
+    m.add([np.maximum(left, right)], [left, right])   # one mask over two people matches one of them at most
+    assert (m.summary()["found"], m.summary()["missed"]) == (4, 2)

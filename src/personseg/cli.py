@@ -42,27 +42,53 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"comma-separated outputs: {', '.join(OUTPUT_NAMES)} (default: mask,alpha,cutout)")
     s.add_argument("--background", help="colour (name or #rrggbb) or image for the 'replace' output")
     s.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
+    s.add_argument("--instances", action="store_true",
+                   help="one mask per person too: NAME.person-1.mask.png ... (largest first) and NAME.instances.json")
     s.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=_segment)
 
     e = sub.add_parser("eval", help="score a method against ground-truth masks")
-    e.add_argument("--images", required=True, type=Path)
-    e.add_argument("--masks", required=True, type=Path)
+    e.add_argument("--images", type=Path, help="folder of images")
+    e.add_argument("--masks", type=Path, help="folder of true masks (same stems)")
+    e.add_argument("--people", type=Path, metavar="ANNOTATIONS",
+                   help="instead: score one mask per person against an annotations.json laid out like pose_mini's")
     e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
     _method_options(e)
     e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--video", action="store_true",
+                   help="the images are a clip's frames (in name order): segment them as video, report flicker")
     e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG)")
     e.add_argument("--worst-count", type=int, default=12)
     e.add_argument("--json", type=Path, help="write the scores as JSON here")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(run=_eval)
 
+    v = sub.add_parser("video", help="segment a video file (mp4, mov, webm, ... anything PyAV reads) or a folder of frames")
+    v.add_argument("input", type=Path, metavar="IN")
+    v.add_argument("--out", required=True, type=Path,
+                   help="a video file (.mp4 .mov .mkv .webm; audio is copied) or a folder for per-frame PNGs")
+    v.add_argument("--method", default="fast", choices=METHOD_NAMES, help="segmentation method (default: fast)")
+    v.add_argument("--save", help="into a video file one of replace, blur, alpha, mask, overlay (default: blur); "
+                                  "into a folder, comma-separated per-frame outputs (default: mask)")
+    v.add_argument("--background", help="colour (name or #rrggbb) or image for 'replace'")
+    v.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
+    v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
+    v.add_argument("--pose-every", type=int, default=0, metavar="N",
+                   help="detect keypoints every N frames and track them in between (default: only where the "
+                        "method needs them, or every 5 frames with --keypoints)")
+    v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
+    v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
+    v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(run=_video)
+
     t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')")
     t.add_argument("--model", default="sinet", choices=("sinet",))
-    t.add_argument("--data", required=True, type=Path,
-                   help="folder with images/ and masks/ (same stems), e.g. ../shared/data/eg1800")
-    t.add_argument("--split", help="id list in DATA to train on, e.g. 'train' for DATA/train.txt (default: all pairs)")
+    t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
+                   help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
+    t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
+    t.add_argument("--init", type=Path, help="checkpoint whose weights start the run (fine-tuning)")
     t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation")
     t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
     t.add_argument("--epochs", type=int, default=100)
@@ -94,7 +120,8 @@ def _method_options(p: argparse.ArgumentParser) -> None:
 def _segmenter(args, keypoints: bool | None = None):
     from .pipeline import Segmenter
 
-    return Segmenter(method=args.method, matting=not args.no_matting, keypoints=keypoints)
+    return Segmenter(method=args.method, matting=not args.no_matting, keypoints=keypoints,
+                     instances=getattr(args, "instances", False))
 
 
 def _collect(paths: list[str]) -> list[tuple[Path, Path]]:
@@ -147,12 +174,22 @@ def _eval(args) -> int:
     from .evaluate import evaluate, find_pairs, worst_grid
     from .image import write_bytes, write_image
 
+    if args.people:
+        return _eval_people(args)
+    if not args.images or not args.masks:
+        raise PersonsegError("give --images and --masks (or --people ANNOTATIONS)")
     ids = read_ids(args.ids) if args.ids else None
     for p in (args.images, args.masks):
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
-    seg = _segmenter(args)
+    if args.video:
+        from .video.stream import VideoSegmenter
+
+        vseg = VideoSegmenter(args.method)
+        seg = lambda rgb: vseg(rgb)  # noqa: E731
+    else:
+        seg = _segmenter(args)
     worst: list = []
 
     def keep(ident, rgb, pred, gt):
@@ -162,9 +199,11 @@ def _eval(args) -> int:
         (heapq.heappush if len(worst) < args.worst_count else heapq.heappushpop)(worst, item)
 
     progress = (lambda it: tqdm(it, unit="img", file=sys.stderr)) if not args.quiet else iter
-    ev = evaluate(lambda rgb: seg(rgb).mask, pairs, progress, keep if args.worst else None)
-    summary = ev.scores.summary() | {"method": args.method, "matting": not args.no_matting,
+    ev = evaluate(lambda rgb: seg(rgb).mask, pairs, progress, keep if args.worst else None, clip=args.video)
+    summary = ev.scores.summary() | {"method": args.method, "matting": not args.no_matting and not args.video,
                                      "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
+    if ev.flicker is not None:
+        summary["flicker"] = round(ev.flicker.value, 5)
     print(json.dumps(summary))
     if args.json:
         write_bytes(args.json, json.dumps(summary | {"per_image": ev.per_image}, indent=1).encode(), overwrite=True)
@@ -174,13 +213,49 @@ def _eval(args) -> int:
     return 0
 
 
+def _video(args) -> int:
+    from .video.run import run_video
+
+    summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
+                        blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
+                        smooth=not args.no_smooth, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
+          f"written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _eval_people(args) -> int:
+    from tqdm import tqdm
+
+    from .evaluate import evaluate_people, instance_sets
+    from .pipeline import Segmenter
+
+    seg = Segmenter(method=args.method, matting=not args.no_matting, instances=True)
+    sets = instance_sets(args.people)[: args.limit]
+    progress = (lambda it: tqdm(it, unit="img", file=sys.stderr)) if not args.quiet else iter
+    match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, progress)
+    summary = match.summary() | {"images": len(sets), "method": args.method, "matting": not args.no_matting}
+    print(json.dumps(summary))
+    if args.json:
+        from .image import write_bytes
+
+        write_bytes(args.json, json.dumps(summary, indent=1).encode(), overwrite=True)
+    return 0
+
+
 def _train(args) -> int:
     import numpy as np
 
     from .train.data import PairSet, load_pairs
     from .train.loop import TrainConfig, train
 
-    pairs = load_pairs(args.data, args.split)
+    pairs = PairSet([], [], [])
+    for root in args.data:
+        part = load_pairs(root, args.split)
+        pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
+                        pairs.masks + part.masks)
+    if args.init and not args.init.is_file():
+        raise PersonsegError(f"--init {args.init}: no such checkpoint")
     order = np.random.default_rng(args.seed).permutation(len(pairs))
     n_val = max(1, int(round(len(pairs) * args.val_fraction)))
     if n_val >= len(pairs):
@@ -190,7 +265,8 @@ def _train(args) -> int:
         return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
 
     val, trn = subset(sorted(order[:n_val])), subset(sorted(order[n_val:]))
-    cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed)
+    cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+                      init=str(args.init) if args.init else None)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
                  log=lambda line: print(line, file=sys.stderr, flush=True), until=args.until)

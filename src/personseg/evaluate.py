@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES, load_image, load_mask
-from .metrics import Scores
+from .metrics import Flicker, InstanceMatch, Scores
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Evaluation:
     scores: Scores
     per_image: list[tuple[str, float]] = field(default_factory=list)   # (id, foreground IoU)
     seconds: list[float] = field(default_factory=list)
+    flicker: Flicker | None = None   # for a clip (pairs in frame order)
 
 
 def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> list[tuple[str, Path, Path]]:
@@ -38,18 +39,45 @@ def evaluate(
     pairs: list[tuple[str, Path, Path]],
     progress: Callable[[Iterable], Iterable] = iter,
     on_image: Callable[[str, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    clip: bool = False,
 ) -> Evaluation:
-    """Run ``predict`` (RGB -> uint8 mask) on each pair and score it; ``on_image`` sees every prediction."""
-    ev = Evaluation(Scores())
+    """Run ``predict`` (RGB -> uint8 mask) on each pair and score it; ``on_image`` sees every prediction.
+    ``clip``: the pairs are a video's frames in order; flicker is measured too."""
+    ev = Evaluation(Scores(), flicker=Flicker() if clip else None)
     for ident, image_path, mask_path in progress(pairs):
         rgb, gt = load_image(image_path), load_mask(mask_path)
         t = time.perf_counter()
         pred = predict(rgb)
         ev.seconds.append(time.perf_counter() - t)
         ev.per_image.append((ident, ev.scores.add(pred, gt)))
+        if ev.flicker is not None:
+            ev.flicker.add(pred, gt)
         if on_image is not None:
             on_image(ident, rgb, pred, gt)
     return ev
+
+
+def instance_sets(annotations: Path) -> list[tuple[str, Path, list[Path]]]:
+    """(id, image, one mask per person) from an annotations file laid out like pose_mini's: ``images`` entries
+    with ``image`` and ``instances[].instance_mask`` (paths relative to the file)."""
+    import json
+
+    try:
+        data = json.loads(Path(annotations).read_text())
+        root = Path(annotations).parent
+        return [(Path(im["image"]).stem, root / im["image"], [root / i["instance_mask"] for i in im["instances"]])
+                for im in data["images"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PersonsegError(f"{annotations}: not a readable annotations file ({e})") from None
+
+
+def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]], sets: list[tuple[str, Path, list[Path]]],
+                    progress: Callable[[Iterable], Iterable] = iter) -> InstanceMatch:
+    """Match ``predict``'s per-person masks to the true ones, image by image."""
+    match = InstanceMatch()
+    for _, image_path, mask_paths in progress(sets):
+        match.add(predict(load_image(image_path)), [load_mask(p) for p in mask_paths])
+    return match
 
 
 def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]], tile: int = 240) -> np.ndarray:

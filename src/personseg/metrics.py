@@ -84,3 +84,51 @@ class Scores:
             "miou_2class": round(self.miou_2class, 4),
             "boundary_f": round(self.mean_boundary_f, 4),
         }
+
+
+@dataclass
+class Flicker:
+    """Share of pixels whose predicted label changes between consecutive frames while the truth's does not."""
+
+    changed: int = 0
+    stable: int = 0
+    _prev: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def add(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        """Take the next frame's prediction and truth."""
+        p, g = _bool(pred), _bool(gt)
+        if self._prev is not None and self._prev[0].shape == p.shape:
+            still = self._prev[1] == g
+            self.changed += int(((self._prev[0] != p) & still).sum())
+            self.stable += int(still.sum())
+        self._prev = (p, g)
+
+    @property
+    def value(self) -> float:
+        return self.changed / self.stable if self.stable else float("nan")
+
+
+@dataclass
+class InstanceMatch:
+    """People matched one to one between prediction and truth (by IoU, at least ``threshold``)."""
+
+    ious: list[float] = field(default_factory=list)   # IoU of each matched pair
+    missed: int = 0
+    spurious: int = 0
+
+    def add(self, preds: list[np.ndarray], gts: list[np.ndarray], threshold: float = 0.5) -> None:
+        from scipy.optimize import linear_sum_assignment
+
+        iou = np.array([[foreground_iou(p, g) for p in preds] for g in gts]).reshape(len(gts), len(preds))
+        rows, cols = linear_sum_assignment(-iou) if iou.size else ((), ())
+        matched = [iou[r, c] for r, c in zip(rows, cols) if iou[r, c] >= threshold]
+        self.ious += [float(v) for v in matched]
+        self.missed += len(gts) - len(matched)
+        self.spurious += len(preds) - len(matched)
+
+    def summary(self) -> dict[str, float]:
+        found = len(self.ious)
+        return {"people": found + self.missed, "found": found, "missed": self.missed, "spurious": self.spurious,
+                "matched_iou": round(float(np.mean(self.ious)), 4) if self.ious else 0.0,
+                # every true person counts, a missed one as 0: one number for found and how well
+                "mean_iou_all": round(float(np.sum(self.ious) / max(found + self.missed, 1)), 4)}

@@ -54,14 +54,14 @@ def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
 def blur_background(result: Result, strength: float = 0.02) -> np.ndarray:
     """uint8 HxWx3: the person sharp over their own background blurred (sigma = strength x diagonal)."""
     sigma = max(1.0, strength * float(np.hypot(*result.rgb.shape[:2])))
-    # Fill the person's area from the surroundings first so the blur does not smear them into the background.
+    # Fill the person's area from the surroundings first so the blur does not smear them into the background;
+    # fill and blur at a quarter of the size (the result is smooth, so nothing is lost by scaling it back up).
     hole = (result.alpha > 0.05).astype(np.uint8)
     small = cv2.resize(result.rgb, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
     filled = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA)
-    filled = cv2.resize(filled, result.rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-    blurred = cv2.GaussianBlur(filled, (0, 0), sigma)
-    return composite(result, blurred)
+    blurred = cv2.GaussianBlur(filled, (0, 0), max(0.5, sigma / 4))
+    return composite(result, cv2.resize(blurred, result.rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR))
 
 
 def overlay(result: Result) -> np.ndarray:
@@ -95,6 +95,39 @@ def keypoints_json(result: Result, source: str) -> dict:
     }
 
 
+def render(result: Result, output: str, background: np.ndarray | None = None, blur: float = 0.02) -> np.ndarray:
+    """The picture of one image output (any of OUTPUTS but 'json'); ``background`` is needed for 'replace'."""
+    if output == "mask":
+        return result.mask
+    if output == "alpha":
+        return np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if output == "cutout":
+        return cutout(result)
+    if output == "replace":
+        if background is None:
+            raise PersonsegError("the 'replace' output needs a background")
+        return composite(result, background)
+    if output == "blur":
+        return blur_background(result, blur)
+    if output == "overlay":
+        return overlay(result)
+    raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(OUTPUTS[:-1])}")
+
+
+def instances_json(result: Result, source: str) -> dict:
+    """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first."""
+    from pycocotools import mask as rle
+
+    h, w = result.mask.shape
+    people = []
+    for k, inst in enumerate(result.instances or [], start=1):
+        enc = rle.encode(np.asfortranarray((inst.mask > 0).astype(np.uint8)))
+        people.append({"id": k, "score": round(inst.score, 4), "area": inst.area, "box": list(inst.box),
+                       "segmentation": {"size": [h, w], "counts": enc["counts"].decode("ascii")},
+                       "keypoints": np.round(inst.keypoints, 2).tolist()})
+    return {"source": source, "width": w, "height": h, "keypoint_names": list(COCO_NAMES), "people": people}
+
+
 def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:
     """Raise PersonsegError unless every name is a known output and 'replace' has a background."""
     unknown = set(outputs) - set(OUTPUTS)
@@ -113,31 +146,37 @@ def save_outputs(
     blur: float = 0.02,
     overwrite: bool = False,
     source: str = "",
+    background_array: np.ndarray | None = None,
 ) -> list[Path]:
-    """Write the chosen ``outputs`` of one image as ``<out_dir>/<stem>.<output>.png`` (and ``<stem>.json``).
+    """Write the chosen ``outputs`` of one image as ``<out_dir>/<stem>.<output>.png`` (and ``<stem>.json``); with
+    instances, also ``<stem>.person-<k>.mask.png`` (largest first) and ``<stem>.instances.json``.
 
     Every file is written atomically; an existing file stops the whole image unless ``overwrite``.
+    ``background_array``: the 'replace' background already made (saves remaking it for every video frame).
     """
     check_outputs(outputs, background)
     out_dir = Path(out_dir)
     names = {o: out_dir / (f"{stem}.json" if o == "json" else f"{stem}.{o}.png") for o in outputs}
+    if result.instances is not None:
+        names |= {f"person-{k}": out_dir / f"{stem}.person-{k}.mask.png" for k in range(1, len(result.instances) + 1)}
+        names["instances"] = out_dir / f"{stem}.instances.json"
     if not overwrite:
         existing = [str(p) for p in names.values() if p.exists()]
         if existing:
             raise PersonsegError(f"output exists: {', '.join(existing)} (use --overwrite to replace)")
-    makers = {
-        "mask": lambda: result.mask,
-        "alpha": lambda: np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8),
-        "cutout": lambda: cutout(result),
-        "replace": lambda: composite(result, background_image(background, result.mask.shape)),
-        "blur": lambda: blur_background(result, blur),
-        "overlay": lambda: overlay(result),
-    }
+    bg = background_array
+    if bg is None and "replace" in outputs:
+        bg = background_image(background, result.mask.shape)
     written = []
     for o in outputs:
         if o == "json":
             data = json.dumps(keypoints_json(result, source), indent=1).encode()
             written.append(write_bytes(names[o], data, overwrite=True))
         else:
-            written.append(write_image(names[o], makers[o](), overwrite=True))
+            written.append(write_image(names[o], render(result, o, bg, blur), overwrite=True))
+    for k, inst in enumerate(result.instances or [], start=1):
+        written.append(write_image(names[f"person-{k}"], inst.mask, overwrite=True))
+    if result.instances is not None:
+        data = json.dumps(instances_json(result, source)).encode()
+        written.append(write_bytes(names["instances"], data, overwrite=True))
     return written

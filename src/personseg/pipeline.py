@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .framing import ZOOM_BELOW, Box, area, frame_box, keypoint_box, mask_box, union, whole_frame
 from .image import ImageInput, load_image
+from .models.registry import spec
 from .pose import PoseBackend, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
 
@@ -32,6 +34,8 @@ class Result:
     people: list[np.ndarray]  # keypoints of everyone the pose backend found
     rgb: np.ndarray = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+    ids: list[int] = field(default_factory=list)   # in video, the track id of each of ``people``
+    instances: list | None = None                  # with Segmenter(instances=True): list[instances.Instance]
     _foreground: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -58,8 +62,10 @@ class Segmenter:
         crf: bool | None = None,
         pose: PoseBackend | str = "blazepose",
         keypoints: bool | None = None,
+        instances: bool = False,
     ) -> None:
-        """``keypoints``: run the pose backend even where the method does not need it (None: only where it does)."""
+        """``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
+        ``instances``: find everyone and give each a mask (``Result.instances``); needs the pose backend."""
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         from .refine.crf import crf_available
@@ -71,9 +77,10 @@ class Segmenter:
         self.method = method
         self.matting = matting
         self.crf = crf_available() if crf is None else crf
-        self.find_people = method in POSE_METHODS if keypoints is None else keypoints
-        if method in POSE_METHODS and not self.find_people:
-            raise ValueError(f"method {method!r} needs keypoints")
+        self.instances = instances
+        self.find_people = method in POSE_METHODS or instances if keypoints is None else keypoints
+        if (method in POSE_METHODS or instances) and not self.find_people:
+            raise ValueError(f"method {method!r} needs keypoints" if not instances else "instances need keypoints")
         self.pose = (get_backend(pose) if isinstance(pose, str) else pose) if self.find_people else None
 
     def __call__(self, image: ImageInput) -> Result:
@@ -87,12 +94,18 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            from .runtime import foreground_probability
-
-            prob = foreground_probability(rgb, NETWORK_MODELS[self.method])
+            prob = network_probability(rgb, NETWORK_MODELS[self.method], hint=keypoint_box(kp))
         else:
             prob = classical_probability(rgb, kp, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
+        if self.instances:
+            t = time.perf_counter()
+            from .instances import find_people
+
+            people = find_people(rgb, prob >= 0.5, self.pose) or people
+            if self.method not in NETWORK_MODELS and len(people) > 1:
+                prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
+            timings["people"] = time.perf_counter() - t
         t = time.perf_counter()
         mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
         if self.matting:
@@ -103,8 +116,33 @@ class Segmenter:
             timings["matting"] = time.perf_counter() - t
         else:
             alpha = prob
+        instances = None
+        if self.instances:
+            t = time.perf_counter()
+            from .instances import split_instances
+
+            instances = split_instances(rgb, mask, people)
+            timings["instances"] = time.perf_counter() - t
         return Result(mask=mask, alpha=alpha.astype(np.float32), keypoints=kp, people=people, rgb=rgb,
-                      timings=timings)
+                      timings=timings, instances=instances)
+
+
+def network_probability(rgb: np.ndarray, model: str, hint: Box | None = None, box: Box | None = None) -> np.ndarray:
+    """Person probability from a shipped network. With ``box`` (e.g. where the person was in the previous video
+    frame) one pass on that region framed for the network (the whole image when that is most of it); otherwise a pass on the whole image, then, when the
+    people found there (and the ``hint`` box, e.g. from keypoints) fill a small part of it, a second pass on
+    a crop around them, so that a distant person is seen at the network's full resolution."""
+    from .runtime import foreground_probability
+
+    aspect = spec(model).aspect
+    whole = whole_frame(rgb.shape, aspect)
+    prob = None
+    if box is None:
+        prob = foreground_probability(rgb, model, whole)
+        box = union(mask_box(prob), hint)
+    if box is None or area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
+        return prob if prob is not None else foreground_probability(rgb, model, whole)
+    return foreground_probability(rgb, model, frame_box(box, aspect))
 
 
 def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True,

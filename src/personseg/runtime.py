@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import cv2
 import numpy as np
 
 from .errors import PersonsegError
+from .framing import Box, crop, paste, whole_frame
 from .models.registry import ModelSpec, spec
 
 _SESSIONS: dict[str, object] = {}
@@ -29,16 +29,18 @@ def session(model: ModelSpec):
         return _SESSIONS[model.name]
 
 
-def preprocess(rgb: np.ndarray, model: ModelSpec) -> np.ndarray:
-    """RGB uint8 HxWx3 -> (1, 3, h, w) float32 normalised at the model's input size."""
-    x = cv2.resize(rgb, model.size, interpolation=cv2.INTER_AREA).astype(np.float32)
+def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box) -> np.ndarray:
+    """The ``box`` region of an RGB uint8 HxWx3 image -> (1, 3, h, w) float32 normalised at the model's input size."""
+    x = crop(rgb, box, model.size).astype(np.float32)
     x = (x - np.array(model.mean, np.float32)) / np.array(model.std, np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
-def foreground_probability(rgb: np.ndarray, name: str) -> np.ndarray:
-    """float32 HxW person probability from shipped model ``name``, at the image's size."""
+def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None) -> np.ndarray:
+    """float32 HxW person probability from shipped model ``name``, run on ``box`` (default: the whole image,
+    letterboxed to the model's aspect ratio); 0 outside the box."""
     model = spec(name)
-    logits = session(model).run(None, {"image": preprocess(rgb, model)})[0][0]
+    box = box or whole_frame(rgb.shape, model.size[0] / model.size[1])
+    logits = session(model).run(None, {"image": preprocess(rgb, model, box)})[0][0]
     prob = 1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))
-    return cv2.resize(prob.astype(np.float32), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return paste(prob.astype(np.float32), box, rgb.shape)

@@ -18,6 +18,11 @@ class ModelSpec:
     output: str = "logits2"                # (N, 2, H, W) background/person logits at input size
 
     @property
+    def aspect(self) -> float:
+        """Input width / height."""
+        return self.size[0] / self.size[1]
+
+    @property
     def onnx_path(self) -> Path:
         return WEIGHTS / f"{self.name}.onnx"
 

@@ -148,3 +148,14 @@ def to_joints14(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
         out[j] = kp[K[name]]
     out[out[:, 2] < min_score] = 0.0
     return out
+
+
+def keypoint_distance(a: np.ndarray, b: np.ndarray, min_score: float = MIN_SCORE) -> float:
+    """Mean distance between the points two people both have, over the size of b's box: about 0 for the same
+    person, 1e6 when they share no point."""
+    both = (a[:, 2] >= min_score) & (b[:, 2] >= min_score)
+    if not both.any():
+        return 1e6
+    pts = b[b[:, 2] >= min_score, :2]
+    size = max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 1.0)
+    return float(np.linalg.norm(a[both, :2] - b[both, :2], axis=1).mean() / size)

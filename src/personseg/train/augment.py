@@ -11,7 +11,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    scale: tuple[float, float] = (0.75, 1.25)
+    scale: tuple[float, float] = (0.5, 1.25)   # 0.5: the person in half the frame, as in a wide shot
     rotate: float = 20.0          # degrees, either way
     shift: float = 0.1            # share of the output size
     flip: float = 0.5
@@ -20,7 +20,7 @@ class AugmentConfig:
     saturation: float = 0.3
     blur: float = 0.2             # probability of a gaussian blur
     noise: float = 0.2            # probability of gaussian noise
-    composite: float = 0.3        # probability of swapping the background
+    composite: float = 0.5        # probability of swapping the background
 
 
 def warp_params(rng: np.random.Generator, src: tuple[int, int], out: tuple[int, int], cfg: AugmentConfig) -> np.ndarray:
@@ -45,8 +45,9 @@ def augment(rng: np.random.Generator, rgb: np.ndarray, mask: np.ndarray, out: tu
     """One augmented (rgb, mask) pair of size ``out`` (w, h). With ``background`` (an RGB image of that
     size) and probability ``cfg.composite`` the person is pasted onto it."""
     m = warp_params(rng, (rgb.shape[1], rgb.shape[0]), out, cfg)
-    img = cv2.warpAffine(rgb, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-    msk = cv2.warpAffine(mask, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    img = cv2.warpAffine(rgb, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # Both replicate their edges: a person cut by the frame (a portrait's shoulders) continues as a person.
+    msk = cv2.warpAffine(mask, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if background is not None and rng.random() < cfg.composite:
         a = cv2.GaussianBlur(msk.astype(np.float32) / 255.0, (5, 5), 0)[..., None]
         bg = background[:, ::-1] if rng.random() < 0.5 else background

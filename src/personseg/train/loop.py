@@ -33,6 +33,7 @@ class TrainConfig:
     weight_decay: float = 2e-4
     aux_weight: float = 0.4               # weight of the coarse (1/8 scale) output's loss
     seed: int = 0
+    init: str | None = None               # checkpoint whose weights start the run (fine-tuning)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -108,6 +109,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         start, best, history = state["epoch"] + 1, state["best"], state["history"]
     elif last.exists():
         raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    elif cfg.init:
+        model.load_state_dict(torch.load(cfg.init, map_location=dev, weights_only=False)["model"])
     bgs = backgrounds(train_pairs, cfg.size) if cfg.augment.composite > 0 else None
     for epoch in range(start, min(cfg.epochs, until or cfg.epochs)):
         model.train()

@@ -1,0 +1,151 @@
+"""Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, and the speed
+and memory of `personseg video` end to end.
+
+    python benchmarks/people_video.py [--methods fast,classical] [--no-speed]
+
+Writes benchmarks/results/people_video.json and its section of benchmarks/RESULTS.md. Data is read from
+PERSONSEG_DATA (default ../shared/data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from personseg.data import data_root
+from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
+from personseg.image import load_image
+from personseg.pipeline import Segmenter
+from personseg.video.io import write_clip
+from personseg.video.stream import VideoSegmenter
+from report import machine, write_results
+
+#: Measures one `personseg video` run in a fresh process: its frames/s and its own peak memory.
+_SPEED_PROBE = """
+import json, resource, sys
+from personseg.video.run import run_video
+r = run_video(sys.argv[1], sys.argv[2], method=sys.argv[3], save="blur", progress=False)
+r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(r))
+"""
+
+
+def people(methods: list[str]) -> dict:
+    sets = instance_sets(data_root() / "pose_mini" / "annotations.json")
+    rows = {}
+    for method in methods:
+        single = Segmenter(method=method, matting=False)
+        t = time.perf_counter()
+        rows[f"{method}, one mask (single-person baseline)"] = evaluate_people(
+            lambda rgb: [single(rgb).mask], sets).summary() | {"s_per_image": (time.perf_counter() - t) / len(sets)}
+        multi = Segmenter(method=method, matting=False, instances=True)
+        t = time.perf_counter()
+        rows[f"{method}, instances"] = evaluate_people(
+            lambda rgb: [i.mask for i in multi(rgb).instances], sets).summary() | {
+            "s_per_image": (time.perf_counter() - t) / len(sets)}
+    return rows
+
+
+def clip(methods: list[str]) -> dict:
+    root = data_root() / "video" / "parkour"
+    pairs = find_pairs(root / "images", root / "masks")
+    rows = {}
+    for method in methods:
+        per_image = Segmenter(method=method, matting=False)
+        variants = {
+            f"{method}, frame by frame as photos": lambda rgb: per_image(rgb).mask,
+            f"{method}, video (box carried, no smoothing)": _video(method, smooth=False),
+            f"{method}, video (box carried, smoothing)": _video(method, smooth=True),
+        }
+        for name, predict in variants.items():
+            ev = evaluate(predict, pairs, clip=True)
+            rows[name] = ev.scores.summary() | {"flicker": round(ev.flicker.value, 5),
+                                                "s_per_frame": round(float(np.median(ev.seconds)), 4)}
+    for name, predict in _peers().items():
+        ev = evaluate(predict, pairs, clip=True)
+        rows[name] = ev.scores.summary() | {"flicker": round(ev.flicker.value, 5),
+                                            "s_per_frame": round(float(np.median(ev.seconds)), 4)}
+    return rows
+
+
+def _video(method: str, smooth: bool):
+    seg = VideoSegmenter(method, smooth=smooth)
+    return lambda rgb: seg(rgb).mask
+
+
+def _peers() -> dict:
+    from mediapipe.python.solutions import pose, selfie_segmentation
+
+    selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
+    blaze = pose.Pose(static_image_mode=False, model_complexity=1, enable_segmentation=True)
+
+    def blaze_mask(rgb: np.ndarray) -> np.ndarray:
+        m = blaze.process(rgb).segmentation_mask
+        return np.zeros(rgb.shape[:2], np.uint8) if m is None else np.where(m >= 0.5, 255, 0).astype(np.uint8)
+
+    return {
+        "MediaPipe selfie segmentation (peer)": lambda rgb: np.where(
+            selfie.process(rgb).segmentation_mask >= 0.5, 255, 0).astype(np.uint8),
+        "MediaPipe BlazePose mask, video mode (peer)": blaze_mask,
+    }
+
+
+def speed(methods: list[str]) -> dict:
+    frames = [load_image(p) for _, p, _ in find_pairs(data_root() / "video" / "parkour" / "images",
+                                                        data_root() / "video" / "parkour" / "masks")]
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        short = write_clip(Path(tmp) / "clip100.mp4", frames, tone_hz=440)
+        long = write_clip(Path(tmp) / "clip1000.mp4", (f for _ in range(10) for f in frames), tone_hz=440)
+        runs = [(m, short) for m in methods] + ([("fast", long)] if "fast" in methods else [])
+        for method, src in runs:
+            out = Path(tmp) / f"out-{method}-{src.stem}.mp4"
+            done = subprocess.run([sys.executable, "-c", _SPEED_PROBE, str(src), str(out), method],
+                                  capture_output=True, text=True, check=True)
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            rows[f"{method}, {r['frames']} frames"] = {k: round(v, 2) for k, v in r.items()}
+    return rows
+
+
+def write(results: dict) -> None:
+    lines = [f"## Several people and video, {results['machine']}", "",
+             "Made by `python benchmarks/people_video.py`.", "",
+             "### pose_mini (7 photos, 19 labelled people; some visible bystanders are not labelled, so they count "
+             "as spurious)", "",
+             "A true person is found when a predicted mask overlaps it with IoU >= 0.5 (one-to-one matching). "
+             "'mean IoU, all' averages over every true person, a missed one counting 0.", "",
+             "| method | found | missed | spurious | matched IoU | mean IoU, all | s/image |", "|---|---|---|---|---|---|---|"]
+    for name, r in results["people"].items():
+        lines.append(f"| {name} | {r['found']}/{r['people']} | {r['missed']} | {r['spurious']} | "
+                     f"{r['matched_iou']:.4f} | {r['mean_iou_all']:.4f} | {r['s_per_image']:.2f} |")
+    lines += ["", "### video/parkour (100 frames, 854x480, one person)", "",
+              "Flicker: share of pixels whose predicted label changes between frames while the truth's does not.", "",
+              "| method | mean IoU | 2-class mIoU | boundary F | flicker | s/frame (median) |", "|---|---|---|---|---|---|"]
+    for name, r in results["clip"].items():
+        lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
+                     f"{r['flicker']:.5f} | {r['s_per_frame']:.4f} |")
+    if results.get("speed"):
+        lines += ["", "### `personseg video` end to end (decode, segment, blur the background, encode H.264, copy "
+                  "the sound), the parkour clip as an mp4 (1000 frames: the clip looped 10 times)", "",
+                  "| run | frames/s | seconds | peak RSS (MB) |", "|---|---|---|---|"]
+        for name, r in results["speed"].items():
+            lines.append(f"| {name} | {r['fps']:.1f} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} |")
+    write_results("people_video", results, "## Several people and video", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--methods", default="fast,classical")
+    ap.add_argument("--no-speed", action="store_true")
+    args = ap.parse_args()
+    methods = args.methods.split(",")
+    res = {"machine": machine(), "people": people(methods), "clip": clip(methods)}
+    res["speed"] = {} if args.no_speed else speed(methods)
+    write(res)

@@ -1,0 +1,31 @@
+"""Shared by the benchmark scripts: JSON results and one section of benchmarks/RESULTS.md each."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def write_results(name: str, results: dict, heading: str, section: str) -> None:
+    """Save ``results`` as results/<name>.json and put ``section`` (markdown, starting with ``heading``) into
+    RESULTS.md in place of the section that starts with the same heading."""
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    results_md = HERE / "RESULTS.md"
+    text = results_md.read_text() if results_md.exists() else "# Benchmark results\n\n"
+    start = text.find(heading)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    results_md.write_text(text)

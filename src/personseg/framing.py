@@ -1,0 +1,90 @@
+"""Framing a person for a network: boxes from masks and keypoints, crops at the network's aspect ratio that
+may reach past the image edge (filled by repeating the edge), and pasting a crop's result back."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .pose.keypoints import MIN_SCORE
+
+Box = tuple[float, float, float, float]   # x0, y0, x1, y1 in pixels
+
+#: Margin added around a person's box on every side, as a share of the box's height.
+MARGIN = 0.1
+#: A crop is worth a second network pass only when it is smaller than this share of the whole frame's area.
+ZOOM_BELOW = 0.5
+
+
+def mask_box(prob: np.ndarray, threshold: float = 0.5) -> Box | None:
+    """Bounding box of the pixels at or above ``threshold``; None when there are none."""
+    ys, xs = np.nonzero(prob >= threshold)
+    if xs.size == 0:
+        return None
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def keypoint_box(kp: np.ndarray) -> Box | None:
+    """Box around a person's confident keypoints, stretched up by the head's height above the eyes and
+    down below the ankles, which keypoints do not reach; None when fewer than two points are confident."""
+    pts = kp[kp[:, 2] >= MIN_SCORE, :2]
+    if len(pts) < 2:
+        return None
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    head = 0.25 * (y1 - y0) if y1 - y0 > 0 else 0.0
+    return float(x0), float(y0 - head), float(x1), float(y1 + 0.5 * head)
+
+
+def union(a: Box | None, b: Box | None) -> Box | None:
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def frame_box(box: Box, aspect: float, margin: float = MARGIN) -> Box:
+    """``box`` grown by ``margin`` (share of its height) on every side, then widened or heightened about its
+    centre to the width/height ratio ``aspect``."""
+    x0, y0, x1, y1 = box
+    pad = margin * max(y1 - y0, x1 - x0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    w, h = x1 - x0, y1 - y0
+    if w / h < aspect:
+        w = h * aspect
+    else:
+        h = w / aspect
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def whole_frame(shape: tuple[int, ...], aspect: float) -> Box:
+    """The whole image, widened or heightened to ``aspect`` (the network sees it letterboxed, not squashed)."""
+    return frame_box((0.0, 0.0, float(shape[1]), float(shape[0])), aspect, margin=0.0)
+
+
+def _affine(box: Box, size: tuple[int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    sx, sy = size[0] / (x1 - x0), size[1] / (y1 - y0)
+    return np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]], np.float64)
+
+
+def crop(rgb: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
+    """The ``box`` region of ``rgb`` resized to ``size`` (w, h); outside the image the edge pixels repeat."""
+    m = _affine(box, size)
+    if m[0, 0] < 0.75:   # shrink with area averaging first; the warp is then a shift, so it does not alias
+        w, h = max(1, round(rgb.shape[1] * m[0, 0])), max(1, round(rgb.shape[0] * m[1, 1]))
+        m[0, 0] *= rgb.shape[1] / w
+        m[1, 1] *= rgb.shape[0] / h
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    return cv2.warpAffine(rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def paste(prob: np.ndarray, box: Box, shape: tuple[int, ...]) -> np.ndarray:
+    """A crop's float32 map put back where ``box`` lies in an image of ``shape``; 0 outside the box."""
+    m = _affine(box, (prob.shape[1], prob.shape[0]))
+    return cv2.warpAffine(prob, m, (shape[1], shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+
+
+def area(box: Box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])

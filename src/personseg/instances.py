@@ -1,0 +1,194 @@
+"""Several people, one mask each (after seed 004): everyone is found (faces from the full-range face detector
+and the people-shaped regions of the semantic mask, each crop given to the pose backend), then the
+foreground pixels are grouped into people by a non-parametric affinity model: a random walk over the
+pixel grid whose edge weights fall across colour and boundary (image gradient) differences, started from
+each person's skeleton-and-torso frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .framing import Box, frame_box
+from .pose import PoseBackend
+from .pose.keypoints import MIN_SCORE, keypoint_distance
+from .priors.body import body_from_keypoints, draw_frame
+
+#: Longest side at which pixels are grouped (labels are scaled back and cut by the full-size mask).
+GROUP_SIDE = 320
+#: Regions of the mask smaller than this share of the image are not people on their own.
+MIN_REGION = 0.002
+#: Width of the seed frames relative to the priors' (thin, so that people who touch keep apart).
+SEED_WIDEN = 0.6
+#: Random-walk edge sharpness (scikit-image's beta) on features scaled to unit spread.
+BETA = 90.0
+#: Pose crops: the least side, in pixels, that the pose backend is given.
+POSE_CROP_SIDE = 256
+#: At most this many people are looked for in one image.
+MAX_PEOPLE = 10
+#: A pose with fewer confident keypoints is not taken as a person.
+MIN_POINTS = 4
+#: Two poses closer than this (keypoint_distance) are the same person.
+SAME_PERSON = 0.25
+#: Colour that paints out a person already found, before the pose backend looks again.
+ERASE_GREY = 127
+
+
+@dataclass
+class Instance:
+    mask: np.ndarray          # uint8 HxW {0, 255}
+    keypoints: np.ndarray     # (17, 3); all scores 0 for a region where no pose was found
+    score: float              # mean score of the confident keypoints (0.5 for a region without pose)
+
+    @property
+    def area(self) -> int:
+        return int((self.mask > 0).sum())
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """x, y, width, height of the mask (COCO order)."""
+        x, y, w, h = cv2.boundingRect((self.mask > 0).astype(np.uint8))
+        return int(x), int(y), int(w), int(h)
+
+
+def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people: int = MAX_PEOPLE) -> list[np.ndarray]:
+    """Keypoints of everyone. The single-person pose backend is run on the whole image again and again, each
+    person found painted out before the next run; then on a body-sized crop below every face the full-range
+    face detector finds (on tiles, so small faces count) and on every person-sized region of ``mask``."""
+    people: list[np.ndarray] = []
+
+    def take(found: list[np.ndarray]) -> list[np.ndarray]:
+        new = [kp for kp in found if (kp[:, 2] >= MIN_SCORE).sum() >= MIN_POINTS
+               and all(keypoint_distance(kp, q) > SAME_PERSON for q in people)]
+        people.extend(new[: max_people - len(people)])
+        return new
+
+    work = rgb.copy()
+    while len(people) < max_people and take(pose.detect(work)):
+        for kp in people:
+            work[draw_frame(body_from_keypoints(kp), work.shape[:2], widen=1.8) > 0] = ERASE_GREY
+    crops = [(x0 - 2.5 * (x1 - x0), y0 - 0.7 * (x1 - x0), x1 + 2.5 * (x1 - x0), y1 + 7.5 * (x1 - x0))
+             for x0, y0, x1, y1 in face_boxes(rgb)] + _regions(mask)
+    for box in crops:
+        if len(people) >= max_people:
+            break
+        take(_pose_in(rgb, box, pose))
+    return people
+
+
+def face_boxes(rgb: np.ndarray, tiles: int = 3) -> list[Box]:
+    """Boxes of the faces mediapipe's full-range face detector finds on the whole image and on a
+    ``tiles`` x ``tiles`` grid of half-overlapping tiles (so that small faces are seen), duplicates merged."""
+    from mediapipe.python.solutions import face_detection
+
+    h, w = rgb.shape[:2]
+    views = [(0, 0, w, h)]
+    tw, th = 2 * w // (tiles + 1), 2 * h // (tiles + 1)
+    views += [(i * tw // 2, j * th // 2, i * tw // 2 + tw, j * th // 2 + th) for i in range(tiles) for j in range(tiles)]
+    boxes: list[Box] = []
+    scores: list[float] = []
+    with face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6) as det:
+        for x0, y0, x1, y1 in views:
+            for d in det.process(np.ascontiguousarray(rgb[y0:y1, x0:x1])).detections or []:
+                b = d.location_data.relative_bounding_box
+                vw, vh = x1 - x0, y1 - y0
+                boxes.append((x0 + b.xmin * vw, y0 + b.ymin * vh, x0 + (b.xmin + b.width) * vw,
+                              y0 + (b.ymin + b.height) * vh))
+                scores.append(float(d.score[0]))
+    keep = cv2.dnn.NMSBoxes([(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes], scores, 0.6, 0.3)
+    return [boxes[i] for i in np.asarray(keep, int).ravel()]
+
+
+def _regions(mask: np.ndarray) -> list[Box]:
+    n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8))
+    least = MIN_REGION * mask.size
+    return [(float(x), float(y), float(x + bw), float(y + bh)) for x, y, bw, bh, a in stats[1:] if a >= least]
+
+
+def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
+    """The pose backend on ``box`` (grown by a margin, kept square-ish, scaled up when small)."""
+    from .framing import crop
+
+    x0, y0, x1, y1 = frame_box(box, 1.0, margin=0.15)
+    side = x1 - x0
+    size = max(POSE_CROP_SIDE, min(640, round(side)))
+    patch = crop(rgb, (x0, y0, x1, y1), (size, size))
+    out = []
+    for kp in pose.detect(patch):
+        kp = kp.copy()
+        kp[:, :2] = kp[:, :2] * (side / size) + (x0, y0)
+        out.append(kp)
+    return out
+
+
+def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
+    """Split the foreground of ``mask`` among ``people`` (keypoints): one uint8 {0, 255} mask each, in the
+    order given, plus one for each person-sized region of the mask that no person's frame touches. Every
+    foreground pixel goes to exactly one mask."""
+    from skimage.segmentation import random_walker
+
+    h, w = mask.shape
+    f = min(1.0, GROUP_SIDE / max(h, w))
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    fg = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0
+    seeds = np.zeros(fg.shape, np.int32)
+    claims = np.zeros(fg.shape, np.int32)
+    for k, kp in enumerate(people, start=1):
+        small_kp = kp.copy()
+        small_kp[:, :2] *= f
+        frame = draw_frame(body_from_keypoints(small_kp), fg.shape, widen=SEED_WIDEN) > 0
+        seeds[frame & fg] = k
+        claims += frame & fg
+    seeds[claims > 1] = 0
+    labels = np.zeros(fg.shape, np.int32)
+    count, components = cv2.connectedComponents(fg.astype(np.uint8))
+    extra = len(people)
+    for c in range(1, count):
+        region = components == c
+        inside = np.unique(seeds[region])
+        inside = inside[inside > 0]
+        if inside.size == 0:
+            if region.sum() >= MIN_REGION * region.size:
+                extra += 1
+                labels[region] = extra
+        elif inside.size == 1:
+            labels[region] = inside[0]
+        else:
+            markers = np.where(region, seeds, -1)
+            walked = random_walker(_features(small_rgb), markers, beta=BETA, mode="bf", channel_axis=-1)
+            labels[region] = walked[region]
+    full = cv2.resize(labels.astype(np.uint16), (w, h), interpolation=cv2.INTER_NEAREST)
+    on = mask > 0
+    unlabelled = on & (full == 0)
+    if unlabelled.any() and full.any():   # detail lost at the working size, and specks: the nearest person's
+        from scipy.ndimage import distance_transform_edt
+
+        _, (iy, ix) = distance_transform_edt(full == 0, return_indices=True)
+        full = np.where(unlabelled, full[iy, ix], full)
+    return [np.where(on & (full == k), 255, 0).astype(np.uint8) for k in range(1, extra + 1)]
+
+
+def _features(rgb: np.ndarray) -> np.ndarray:
+    """Per-pixel features for the affinities: Lab colour and gradient magnitude (boundaries), unit spread."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    gray = lab[..., 0]
+    grad = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+    feats = np.dstack([lab, grad])
+    return (feats - feats.mean(axis=(0, 1))) / (feats.std(axis=(0, 1)) + 1e-6)
+
+
+def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) -> list[Instance]:
+    """Everyone in ``rgb`` with their own mask (a split of ``mask`` among ``people``), largest first."""
+    masks = group_pixels(rgb, mask, people)
+    out = []
+    for k, m in enumerate(masks):
+        kp = people[k] if k < len(people) else np.zeros((17, 3), np.float32)
+        seen = kp[:, 2] >= MIN_SCORE
+        if (m > 0).sum() == 0:
+            continue
+        out.append(Instance(m, kp, float(kp[seen, 2].mean()) if seen.any() else 0.5))
+    return sorted(out, key=lambda i: -i.area)
+

@@ -1,0 +1,181 @@
+"""Video in and out with PyAV (FFmpeg): frames decoded one at a time, audio packets handed on untouched,
+output encoded to a hidden partial file that takes its final name only when complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PersonsegError
+from ..image import IMAGE_SUFFIXES, load_image
+
+#: Containers written (and read); any other file PyAV can open is read too.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
+#: Encoder per container for the picture stream.
+ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+
+
+@dataclass
+class Frame:
+    index: int
+    stem: str             # the frame's file stem in a folder of frames, else frame-000001 ...
+    rgb: np.ndarray
+    pts: int | None = None
+
+
+class Source:
+    """Frames of a video file or of a folder of images (sorted by name), read lazily. Iterating yields Frame
+    objects and, for files with sound, the audio packets (av.Packet) in stream order between them."""
+
+    def __init__(self, path: str | Path, fps: float = 25.0) -> None:
+        self.path = Path(path)
+        self.audio = None          # the input audio stream, when there is one
+        self.time_base = None
+        if self.path.is_dir():
+            self.files = sorted(f for f in self.path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not self.files:
+                raise PersonsegError(f"{self.path}: no image files in this folder")
+            self.count: int | None = len(self.files)
+            self.fps = Fraction(fps).limit_denominator(1001)
+            self.container = None
+            return
+        if not self.path.is_file():
+            raise PersonsegError(f"{self.path}: no such file or folder")
+        import av
+
+        try:
+            self.container = av.open(str(self.path))
+        except av.FFmpegError as e:
+            raise PersonsegError(f"{self.path}: not a video PyAV can read ({e})") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise PersonsegError(f"{self.path}: has no video stream")
+        self.video = self.container.streams.video[0]
+        self.video.thread_type = "AUTO"
+        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+        self.count = self.video.frames or None
+        self.fps = self.video.average_rate or Fraction(fps).limit_denominator(1001)
+        self.time_base = self.video.time_base
+
+    def __iter__(self) -> Iterator[object]:
+        if self.container is None:
+            for i, f in enumerate(self.files):
+                yield Frame(i, f.stem, load_image(f))
+            return
+        import av
+
+        streams = [self.video] + ([self.audio] if self.audio is not None else [])
+        index = 0
+        try:
+            for packet in self.container.demux(*streams):
+                if packet.stream is self.audio:
+                    if packet.dts is not None:
+                        yield packet
+                    continue
+                for frame in packet.decode():
+                    yield Frame(index, f"frame-{index + 1:06d}", frame.to_ndarray(format="rgb24"), frame.pts)
+                    index += 1
+        except av.FFmpegError as e:
+            raise PersonsegError(f"{self.path}: decoding failed after {index} frames ({e})") from None
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+
+
+class VideoWriter:
+    """Encodes RGB frames (or single-channel ones, as grey) into ``path``; copies the source's audio."""
+
+    def __init__(self, path: str | Path, source: Source, size: tuple[int, int], overwrite: bool = False) -> None:
+        import av
+
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in ENCODERS:
+            raise PersonsegError(f"{self.path}: write video as {', '.join(VIDEO_SUFFIXES)}")
+        if self.path.exists() and not overwrite:
+            raise PersonsegError(f"output exists: {self.path} (use --overwrite to replace)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.partial = self.path.with_name(f".{self.path.stem}.partial{suffix}")
+        self.out = av.open(str(self.partial), "w")
+        self.stream = self.out.add_stream(ENCODERS[suffix], rate=source.fps)
+        # 4:2:0 video needs an even width and height: an odd last row or column is dropped.
+        self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
+        self.stream.width, self.stream.height = self.size
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = ({"crf": "20", "preset": "veryfast"} if ENCODERS[suffix] == "libx264"
+                               else {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"})
+        self.source_time_base = source.time_base
+        if source.time_base is not None:
+            self.stream.codec_context.time_base = source.time_base
+        self.audio = None
+        if source.audio is not None:
+            self.audio = self.out.add_stream_from_template(source.audio)
+            self._audio_in = source.audio
+
+    def write(self, picture: np.ndarray, pts: int | None = None, index: int = 0) -> None:
+        import av
+
+        w, h = self.size
+        picture = picture[:h, :w]
+        fmt = "gray" if picture.ndim == 2 else "rgb24"
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format=fmt)
+        if pts is not None and self.source_time_base is not None:
+            frame.pts, frame.time_base = pts, self.source_time_base
+        else:
+            frame.pts, frame.time_base = index, 1 / self.stream.average_rate
+        for packet in self.stream.encode(frame):
+            self.out.mux(packet)
+
+    def write_audio(self, packet) -> None:
+        if self.audio is not None:
+            packet.stream = self.audio
+            self.out.mux(packet)
+
+    def close(self, complete: bool = True) -> None:
+        """Flush and give the file its name (``complete``), or delete the partial file."""
+        try:
+            if complete:
+                for packet in self.stream.encode(None):
+                    self.out.mux(packet)
+        finally:
+            self.out.close()
+        if complete:
+            self.partial.replace(self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = None) -> Path:
+    """Encode RGB ``frames`` (an iterable of same-size arrays) as an H.264 video, with a sine tone as AAC
+    sound when ``tone_hz`` is given: test clips for the video path."""
+    import av
+
+    path = Path(path)
+    rate, chunk = 44100, 1024
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=rate) if tone_hz else None
+        sample = 0
+        for i, rgb in enumerate(frames):
+            if i == 0:
+                video.width, video.height = rgb.shape[1] - rgb.shape[1] % 2, rgb.shape[0] - rgb.shape[0] % 2
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:video.height, :video.width]), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+            while audio is not None and sample < (i + 1) * rate / fps:
+                t = (sample + np.arange(chunk)) / rate
+                sound = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)[None],
+                                                   format="fltp", layout="mono")
+                sound.sample_rate, sound.pts = rate, sample
+                sample += chunk
+                out.mux(audio.encode(sound))
+        out.mux(video.encode(None))
+        if audio is not None:
+            out.mux(audio.encode(None))
+    return path

@@ -1,0 +1,86 @@
+"""`personseg video`: a video file or a folder of frames in; a composited video, or per-frame PNGs, out."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import PersonsegError
+from ..image import write_bytes
+from ..outputs import background_image, check_outputs, render, save_outputs
+from .io import VIDEO_SUFFIXES, Frame, Source, VideoWriter
+from .stream import VideoSegmenter
+
+#: What a video file can show (a cut-out needs transparency: write per-frame PNGs for that).
+VIDEO_OUTPUTS = ("replace", "blur", "alpha", "mask", "overlay")
+#: Keypoint detection period when keypoints are asked for and the method does not need them itself.
+KEYPOINT_EVERY = 5
+
+
+def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str | None = None,
+              background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int = 0,
+              keypoints: str | Path | None = None, smooth: bool = True, overwrite: bool = False,
+              progress: bool = True) -> dict:
+    """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps'}."""
+    out = Path(out)
+    to_file = out.suffix.lower() in VIDEO_SUFFIXES
+    outputs = tuple(o.strip() for o in (save or ("blur" if to_file else "mask")).split(",") if o.strip())
+    check_outputs(outputs, background)
+    if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
+        raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)}; for other outputs "
+                             "(cutout, json) give --out a folder to get per-frame PNGs")
+    if keypoints is not None and Path(keypoints).exists() and not overwrite:
+        raise PersonsegError(f"output exists: {keypoints} (use --overwrite to replace)")
+    source = Source(src, fps=fps)
+    seg = VideoSegmenter(method, pose_every=pose_every or (KEYPOINT_EVERY if keypoints or "json" in outputs else 0),
+                         smooth=smooth)
+    writer: VideoWriter | None = None
+    lines: list[str] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=source.count, unit="frame", file=sys.stderr)
+    frames, start, done = 0, time.perf_counter(), False
+    try:
+        bg, early_audio = None, []
+        for item in source:
+            if not isinstance(item, Frame):
+                if writer is not None:
+                    writer.write_audio(item)
+                elif to_file:
+                    early_audio.append(item)   # sound before the first picture: held until the file is open
+                continue
+            result = seg(item.rgb)
+            if bg is None and "replace" in outputs:
+                bg = background_image(background, item.rgb.shape[:2])
+            if to_file:
+                if writer is None:
+                    writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite)
+                    for packet in early_audio:
+                        writer.write_audio(packet)
+                writer.write(render(result, outputs[0], bg, blur), item.pts, item.index)
+            else:
+                save_outputs(result, out, item.stem, outputs, background, blur, overwrite, source=f"{src}#{item.index}",
+                             background_array=bg)
+            if keypoints is not None:
+                people = [{"id": i, "keypoints": kp.round(2).tolist()} for i, kp in zip(result.ids, result.people)]
+                lines.append(json.dumps({"frame": item.index, "stem": item.stem, "people": people}))
+            frames += 1
+            if bar is not None:
+                bar.update()
+        done = True
+    finally:
+        if bar is not None:
+            bar.close()
+        source.close()
+        if writer is not None:
+            writer.close(complete=done)
+    if frames == 0:
+        raise PersonsegError(f"{src}: no frames")
+    if keypoints is not None:
+        write_bytes(keypoints, ("\n".join(lines) + "\n").encode(), overwrite=True)
+    seconds = time.perf_counter() - start
+    return {"frames": frames, "seconds": seconds, "fps": frames / seconds}

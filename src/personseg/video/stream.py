@@ -1,0 +1,75 @@
+"""Segmenting a video frame by frame: the person's box carried from frame to frame (so a network looks at the
+person, not the whole frame), keypoints tracked (pose/tracking.py), probabilities smoothed over time."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..framing import keypoint_box, mask_box, union
+from ..pipeline import NETWORK_MODELS, POSE_METHODS, Result, classical_probability, network_probability
+from ..pose import PoseBackend, empty_keypoints, get_backend
+from ..pose.tracking import PeopleTracker
+from .temporal import TemporalSmoother
+
+#: For network methods, a pass on the whole frame (to find people entering) at least this often, in frames.
+REFRESH = 15
+
+
+class VideoSegmenter:
+    """Call with each frame (RGB uint8) in order; returns that frame's Result, whose ``people`` are the tracked
+    keypoints and ``ids`` their track ids.
+
+    ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
+    between (0: never, unless the method needs keypoints, which then run on every frame).
+    """
+
+    def __init__(self, method: str = "fast", pose_every: int = 0, smooth: bool = True,
+                 pose: PoseBackend | str = "blazepose", crf: bool = True) -> None:
+        from ..pipeline import METHODS
+
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        self.method = method
+        self.crf = crf
+        self.pose_every = 1 if method in POSE_METHODS else pose_every
+        self.pose = (get_backend(pose) if isinstance(pose, str) else pose) if self.pose_every else None
+        self.tracker = PeopleTracker()
+        self.smoother = TemporalSmoother() if smooth else None
+        self.index = 0
+        self._box = None
+
+    def __call__(self, rgb: np.ndarray) -> Result:
+        timings: dict[str, float] = {}
+        people: dict[int, np.ndarray] = {}
+        if self.pose is not None:
+            t = time.perf_counter()
+            detected = self.pose.detect(rgb) if self.index % self.pose_every == 0 else None
+            people = self.tracker.update(rgb, detected)
+            timings["pose"] = time.perf_counter() - t
+        main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
+        t = time.perf_counter()
+        if self.method in NETWORK_MODELS:
+            hint = union(self._box, keypoint_box(main))
+            refresh = self._box is None or self.index % REFRESH == 0
+            prob = network_probability(rgb, NETWORK_MODELS[self.method], hint=keypoint_box(main),
+                                       box=None if refresh else hint)
+        else:
+            prob = classical_probability(rgb, main, crf=self.crf)
+        timings[self.method] = time.perf_counter() - t
+        if self.smoother is not None:
+            t = time.perf_counter()
+            prob = self.smoother(rgb, prob)
+            timings["smooth"] = time.perf_counter() - t
+        mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
+        self._box = mask_box(prob)
+        self.index += 1
+        ids = sorted(people)
+        return Result(mask=mask, alpha=prob.astype(np.float32), keypoints=main, people=[people[i] for i in ids],
+                      rgb=rgb, timings=timings, ids=ids, _foreground=rgb)
+
+
+def _visible_extent(kp: np.ndarray) -> float:
+    box = keypoint_box(kp)
+    return 0.0 if box is None else (box[2] - box[0]) * (box[3] - box[1])

@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pytest
+from pycocotools import mask as rle
+
+from personseg.cli import main
+from personseg.image import load_image, load_mask
+from personseg.instances import Instance, find_people, group_pixels
+from personseg.metrics import InstanceMatch
+from personseg.outputs import save_outputs
+from personseg.pipeline import Result
+from personseg.pose import get_backend
+
+
+def _entry(data_dir, pose_mini, name):
+    e = next(e for e in pose_mini["images"] if e["image"].endswith(name))
+    root = data_dir / "pose_mini"
+    kps = []
+    for inst in e["instances"]:
+        kp = np.array(inst["keypoints"], np.float32).reshape(17, 3)
+        kp[:, 2] = (kp[:, 2] > 0).astype(np.float32)
+        kps.append(kp)
+    return (load_image(root / e["image"]), load_mask(root / e["mask"]),
+            [load_mask(root / i["instance_mask"]) for i in e["instances"]], kps)
+
+
+def test_grouping_splits_the_mask_among_people(data_dir, pose_mini):
+    """Three people (one too small for keypoints): true keypoints and union mask in, one mask each out."""
+    rgb, union, truth, kps = _entry(data_dir, pose_mini, "000000040083.jpg")
+    masks = group_pixels(rgb, union, [kp for kp in kps if kp[:, 2].sum() >= 3])
+    match = InstanceMatch()
+    match.add(masks, truth)
+    s = match.summary()
+    assert (s["found"], s["spurious"]) == (3, 0)
+    assert s["matched_iou"] > 0.85
+    assert np.array_equal(np.maximum.reduce(masks), union)   # a split: nothing lost, nothing added
+
+
+def test_people_are_found_beyond_the_first(data_dir, pose_mini):
+    """Five skiers: the single-person pose backend alone finds one; painting out and crops find more."""
+    rgb, union, _, truth_kps = _entry(data_dir, pose_mini, "000000197388.jpg")
+    pose = get_backend()
+    assert len(pose.detect(rgb)) == 1
+    people = find_people(rgb, union, pose)
+    assert len(people) >= 3
+    # each found pose lies on a labelled person: its confident points mostly inside the union mask
+    for kp in people:
+        pts = kp[kp[:, 2] >= 0.3, :2].astype(int)
+        inside = union[np.clip(pts[:, 1], 0, union.shape[0] - 1), np.clip(pts[:, 0], 0, union.shape[1] - 1)] > 0
+        assert inside.mean() >= 0.5
+
+
+def test_instance_outputs_round_trip(data_dir, pose_mini, tmp_path):
+    rgb, union, truth, kps = _entry(data_dir, pose_mini, "000000040083.jpg")
+    insts = [Instance(m, kp, 0.9) for m, kp in zip(truth, kps)]
+    r = Result(mask=union, alpha=(union / 255).astype(np.float32), keypoints=kps[0], people=kps, rgb=rgb,
+               instances=sorted(insts, key=lambda i: -i.area))
+    written = save_outputs(r, tmp_path, "photo", ("mask",))
+    names = sorted(p.name for p in written)
+    assert names == ["photo.instances.json", "photo.mask.png", "photo.person-1.mask.png", "photo.person-2.mask.png",
+                     "photo.person-3.mask.png"]
+    data = json.loads((tmp_path / "photo.instances.json").read_text())
+    assert [p["id"] for p in data["people"]] == [1, 2, 3]
+    for p, inst in zip(data["people"], r.instances):
+        seg = {"size": p["segmentation"]["size"], "counts": p["segmentation"]["counts"].encode()}
+        assert np.array_equal(rle.decode(seg) > 0, inst.mask > 0)
+        assert np.array_equal(load_mask(tmp_path / f"photo.person-{p['id']}.mask.png"), inst.mask)
+        assert p["box"] == list(inst.box) and p["area"] == inst.area
+    areas = [p["area"] for p in data["people"]]
+    assert areas == sorted(areas, reverse=True)
+
+
+@pytest.mark.parametrize("method", ["fast"])
+def test_cli_instances(data_dir, tmp_path, method):
+    img = data_dir / "pose_mini/images/coco_000000040083.jpg"
+    assert main(["segment", str(img), "--out", str(tmp_path), "--method", method, "--instances", "--no-matting",
+                 "--save", "mask", "--quiet"]) == 0
+    data = json.loads((tmp_path / "coco_000000040083.instances.json").read_text())
+    assert len(data["people"]) >= 1
+    union = load_mask(tmp_path / "coco_000000040083.mask.png") > 0
+    for p in data["people"]:
+        m = load_mask(tmp_path / f"coco_000000040083.person-{p['id']}.mask.png") > 0
+        assert not (m & ~union).any()

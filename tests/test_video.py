@@ -1,0 +1,127 @@
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from personseg.cli import main
+from personseg.errors import PersonsegError
+from personseg.framing import crop, frame_box, mask_box, paste
+from personseg.image import load_image, load_mask
+from personseg.metrics import Flicker, foreground_iou
+from personseg.pose import get_backend
+from personseg.pose.keypoints import MIN_SCORE, keypoint_distance
+from personseg.pose.tracking import PeopleTracker
+from personseg.video.io import Source, write_clip
+from personseg.video.run import run_video
+from personseg.video.temporal import TemporalSmoother
+
+
+@pytest.fixture(scope="module")
+def parkour(data_dir):
+    """The first 20 frames of the parkour clip and their masks."""
+    root = data_dir / "video/parkour"
+    stems = sorted(p.stem for p in (root / "images").iterdir())[:20]
+    return [(s, load_image(root / "images" / f"{s}.jpg"), load_mask(root / "masks" / f"{s}.png")) for s in stems]
+
+
+@pytest.fixture(scope="module")
+def clip(parkour, tmp_path_factory):
+    """The first 12 frames as an H.264 mp4 with an AAC tone."""
+    return write_clip(tmp_path_factory.mktemp("clip") / "parkour.mp4", (rgb for _, rgb, _ in parkour[:12]),
+                      tone_hz=440)
+
+
+def test_crop_and_paste_put_a_region_back_where_it_was(parkour):
+    rgb = parkour[0][1]
+    box = frame_box((100, 50, 300, 400), 0.75)
+    patch = crop(rgb, box, (192, 256))
+    assert patch.shape == (256, 192, 3)
+    back = paste(np.ones((256, 192), np.float32), box, rgb.shape)
+    x0, y0, x1, y1 = mask_box(back)
+    assert abs(x0 - max(0, box[0])) <= 1 and abs(y0 - max(0, box[1])) <= 1
+    assert abs(x1 - min(rgb.shape[1], box[2])) <= 1 and abs(y1 - min(rgb.shape[0], box[3])) <= 1
+    # the crop's centre shows what the image has there
+    cy, cx = int((box[1] + box[3]) / 2), int((box[0] + box[2]) / 2)
+    assert np.abs(patch[128, 96].astype(int) - rgb[cy, cx].astype(int)).max() < 40
+
+
+def test_tracking_follows_keypoints_between_detections(parkour):
+    """Detect on frame 0, follow by optical flow alone for 5 frames: the followed points land nearer the
+    detector's own frame-5 points than the frame-0 points do (the runner moves fast)."""
+    pose = get_backend()
+    first, fifth = pose.detect(parkour[0][1])[0], pose.detect(parkour[5][1])[0]
+    tracker = PeopleTracker()
+    tracker.update(parkour[0][1], [first])
+    for _, rgb, _ in parkour[1:6]:
+        people = tracker.update(rgb, None)
+    assert list(people) == [1]
+    followed = people[1]
+    assert (followed[:, 2] >= MIN_SCORE).sum() >= 8    # points are bridged, not dropped
+    assert keypoint_distance(followed, fifth) < 0.12
+    assert keypoint_distance(followed, fifth) < 0.7 * keypoint_distance(first, fifth)
+
+
+def test_smoothing_cuts_flicker_without_lagging(parkour):
+    rng = np.random.default_rng(0)
+    smoother = TemporalSmoother()
+    raw, smooth = Flicker(), Flicker()
+    raw_iou, smooth_iou = [], []
+    for _, rgb, gt in parkour:
+        truth = (gt > 0).astype(np.float32)
+        # blotchy noise, as a network's frame-to-frame wobble is (not independent per pixel)
+        wobble = cv2.resize(rng.normal(0, 0.35, (30, 54)).astype(np.float32), truth.shape[::-1])
+        noisy = np.clip(truth + wobble, 0, 1)
+        out = smoother(rgb, noisy)
+        for flick, ious, prob in ((raw, raw_iou, noisy), (smooth, smooth_iou, out)):
+            flick.add(prob >= 0.5, gt)
+            ious.append(foreground_iou(prob >= 0.5, gt))
+    assert smooth.value < 0.6 * raw.value
+    assert np.mean(smooth_iou) >= np.mean(raw_iou) - 0.01
+
+
+def test_video_file_in_and_out_keeps_frames_and_sound(clip, tmp_path):
+    import av
+
+    out = tmp_path / "out.mp4"
+    summary = run_video(clip, out, method="fast", save="replace", background="#00ff00", progress=False)
+    assert summary["frames"] == 12
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].frames == 12
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (854, 480)
+        assert len(c.streams.audio) == 1
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert (np.abs(frame.astype(int) - (0, 255, 0)) < 40).all(axis=2).mean() > 0.3   # background replaced
+    assert not list(tmp_path.glob(".*partial*"))
+    with pytest.raises(PersonsegError, match="exists"):
+        run_video(clip, out, progress=False)
+    with pytest.raises(PersonsegError, match="folder"):
+        run_video(clip, tmp_path / "cut.mp4", save="cutout", progress=False)
+
+
+def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_path, data_dir):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for stem, _, _ in parkour[:4]:
+        shutil.copy(data_dir / "video/parkour/images" / f"{stem}.jpg", frames)
+    out = tmp_path / "out"
+    code = main(["video", str(frames), "--out", str(out), "--save", "mask", "--keypoints", str(tmp_path / "kp.jsonl"),
+                 "--quiet"])
+    assert code == 0
+    for stem, _, _ in parkour[:4]:
+        m = load_mask(out / f"{stem}.mask.png")
+        assert m.shape == (480, 854) and set(np.unique(m)) <= {0, 255}
+    lines = [json.loads(s) for s in (tmp_path / "kp.jsonl").read_text().splitlines()]
+    assert [d["stem"] for d in lines] == [s for s, _, _ in parkour[:4]]
+    assert all(d["people"] and d["people"][0]["id"] == 1 for d in lines)   # one person, one identity
+
+
+def test_bad_video_input_is_refused(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(PersonsegError, match="not a video"):
+        Source(bad)
+    with pytest.raises(PersonsegError, match="no such"):
+        Source(tmp_path / "missing.mp4")
+    assert main(["video", str(bad), "--out", str(tmp_path / "o.mp4"), "--quiet"]) == 2
