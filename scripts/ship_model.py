@@ -2,8 +2,9 @@
 
     python scripts/ship_model.py --checkpoint runs/sinet/best.pt --run-command "personseg train ..."
 
-The card records the data, schedule, epochs, hardware, time, validation and test scores, size and sha256.
-Test images are only scored here, after training; nothing is chosen on them.
+The card records the data, schedule, epochs, hardware, time, validation and test scores (EG1800 test, CCP
+test, pose_mini and the parkour frames), size and sha256. Test images are only scored here, after training;
+nothing is chosen on them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def main() -> None:
     ap.add_argument("--checkpoint", required=True, type=Path)
     ap.add_argument("--run-command", required=True, help="the command that trained the checkpoint")
     ap.add_argument("--hardware", default=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores")
+    ap.add_argument("--data-note", required=True, help="what the run trained and validated on")
+    ap.add_argument("--init-note", help="where the starting weights came from, for a run started with --init")
     args = ap.parse_args()
 
     best = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
@@ -36,13 +39,6 @@ def main() -> None:
     model = spec(best["config"]["model"])
     info = export_onnx(args.checkpoint, model.onnx_path)
 
-    from personseg.runtime import foreground_probability
-
-    root = data_root() / "eg1800"
-    scores = Scores()
-    for ident in read_ids(root / "test.txt"):
-        prob = foreground_probability(load_image(root / "images" / f"{ident}.jpg"), model.name)
-        scores.add((prob >= 0.5).astype(np.uint8) * 255, load_mask(root / "masks" / f"{ident}.png"))
     history = last["history"]
     card = {
         "name": model.name,
@@ -54,8 +50,8 @@ def main() -> None:
         "output": "logits (N, 2, H, W): background, person",
         "training": {
             "command": args.run_command,
-            "data": "EG1800 train ids (../shared/data/eg1800/train.txt, 1290), 10% held out for validation "
-                    "(seed 0): 1161 train / 129 validation; test ids never used for training or selection",
+            "data": args.data_note,
+            "starting_weights": args.init_note or "random (seeded)",
             "config": best["config"],
             "optimizer": "AdamW, one-cycle learning rate (5% warm-up), loss: cross-entropy + 2x boundary-band "
                          "cross-entropy + 0.5 soft IoU, aux loss on the 1/8-scale output",
@@ -66,10 +62,31 @@ def main() -> None:
             "val_iou_best": round(best["val_iou"], 4),
         },
         "onnx_vs_torch_max_abs_diff": info["max_abs_diff"],
-        "scores": {"eg1800_test": scores.summary()},
+        "scores": {name: _score(model.name, root, ids) for name, (root, ids) in _test_sets().items()},
+        "scored_as": "the 'fast' method without matting: whole image letterboxed, then a zoomed pass when the "
+                     "people found fill less than half of it (pipeline.network_probability)",
     }
     model.card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(card["scores"]))
+
+
+def _test_sets() -> dict[str, tuple[Path, list[str] | None]]:
+    root = data_root()
+    return {"eg1800_test": (root / "eg1800", read_ids(root / "eg1800" / "test.txt")),
+            "ccp_test": (root / "ccp", read_ids(root / "ccp" / "test.txt")),
+            "pose_mini_union": (root / "pose_mini", None),
+            "parkour_frames": (root / "video" / "parkour", None)}
+
+
+def _score(model: str, root: Path, ids: list[str] | None) -> dict:
+    from personseg.evaluate import find_pairs
+    from personseg.pipeline import network_probability
+
+    scores = Scores()
+    for _, image, mask in find_pairs(root / "images", root / "masks", ids):
+        prob = network_probability(load_image(image), model)
+        scores.add((prob >= 0.5).astype(np.uint8) * 255, load_mask(mask))
+    return scores.summary()
 
 
 if __name__ == "__main__":

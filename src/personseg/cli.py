@@ -74,9 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--background", help="colour (name or #rrggbb) or image for 'replace'")
     v.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
     v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
-    v.add_argument("--pose-every", type=int, default=0, metavar="N",
-                   help="detect keypoints every N frames and track them in between (default: only where the "
-                        "method needs them, or every 5 frames with --keypoints)")
+    v.add_argument("--pose-every", type=int, metavar="N",
+                   help="detect keypoints every N frames and track them in between (default: every frame for "
+                        "'classical', every 5 for networks, which use them to frame the people; 0: never)")
     v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")

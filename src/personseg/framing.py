@@ -18,10 +18,10 @@ ZOOM_BELOW = 0.5
 
 def mask_box(prob: np.ndarray, threshold: float = 0.5) -> Box | None:
     """Bounding box of the pixels at or above ``threshold``; None when there are none."""
-    ys, xs = np.nonzero(prob >= threshold)
-    if xs.size == 0:
+    x, y, w, h = cv2.boundingRect((prob >= threshold).astype(np.uint8))
+    if w == 0:
         return None
-    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+    return float(x), float(y), float(x + w), float(y + h)
 
 
 def keypoint_box(kp: np.ndarray) -> Box | None:

@@ -94,7 +94,7 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            prob = network_probability(rgb, NETWORK_MODELS[self.method], hint=keypoint_box(kp))
+            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=people_box(people))
         else:
             prob = classical_probability(rgb, kp, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
@@ -127,11 +127,11 @@ class Segmenter:
                       timings=timings, instances=instances)
 
 
-def network_probability(rgb: np.ndarray, model: str, hint: Box | None = None, box: Box | None = None) -> np.ndarray:
-    """Person probability from a shipped network. With ``box`` (e.g. where the person was in the previous video
-    frame) one pass on that region framed for the network (the whole image when that is most of it); otherwise a pass on the whole image, then, when the
-    people found there (and the ``hint`` box, e.g. from keypoints) fill a small part of it, a second pass on
-    a crop around them, so that a distant person is seen at the network's full resolution."""
+def network_probability(rgb: np.ndarray, model: str, box: Box | None = None) -> np.ndarray:
+    """Person probability from a shipped network. With ``box`` (where the people are, from keypoints or the
+    previous video frame) one pass on that region framed for the network (the whole image when that is most
+    of it); otherwise a pass on the whole image, then, when the people found there fill a small part of it, a
+    second pass on a crop around them, so that a distant person is seen at the network's full resolution."""
     from .runtime import foreground_probability
 
     aspect = spec(model).aspect
@@ -139,10 +139,18 @@ def network_probability(rgb: np.ndarray, model: str, hint: Box | None = None, bo
     prob = None
     if box is None:
         prob = foreground_probability(rgb, model, whole)
-        box = union(mask_box(prob), hint)
+        box = mask_box(prob)
     if box is None or area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
         return prob if prob is not None else foreground_probability(rgb, model, whole)
     return foreground_probability(rgb, model, frame_box(box, aspect))
+
+
+def people_box(people: list[np.ndarray]) -> Box | None:
+    """The box around everyone's keypoints (None when nobody has enough)."""
+    box = None
+    for kp in people:
+        box = union(box, keypoint_box(kp))
+    return box
 
 
 def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True,

@@ -24,8 +24,11 @@ class TrackConfig:
     detect_noise: float = 3.0      # pixels: the detector's error
     flow_noise: float = 2.0        # pixels: optical flow's error between two frames
     max_gap: int = 30              # frames a point is bridged by flow without a detection
-    fade: float = 0.97             # per-frame factor on the score of a bridged point
+    fade: float = 0.97             # per-frame factor on the score of a point carried by flow
+    coast: float = 0.7             # per-frame factor on the score of a point neither flow nor detector saw
+    damping: float = 0.5           # per-frame factor on the velocity of such a point (it does not fly off)
     max_flow_error: float = 30.0   # LK's patch error above which a flow step is not trusted
+    max_round_trip: float = 2.0    # pixels: a point flowed forward and back must land this near its start
 
 
 class PointTrack:
@@ -61,26 +64,32 @@ class PointTrack:
             self.x[i] += k @ (zi - _H @ self.x[i])
             self.p[i] = (np.eye(4) - k @ _H) @ self.p[i]
 
-    def flow(self, prev: np.ndarray, gray: np.ndarray) -> None:
-        """Carry the live points from frame ``prev`` to ``gray`` (both uint8 grayscale)."""
+    def flow(self, prev: np.ndarray, gray: np.ndarray) -> np.ndarray:
+        """Carry the live points from frame ``prev`` to ``gray`` (both uint8 grayscale); returns the indices of
+        the points the flow followed."""
         live = np.flatnonzero(self.gap <= self.cfg.max_gap)
         if live.size == 0:
-            return
+            return live
         start = self._before[live].astype(np.float32).reshape(-1, 1, 2)
         moved, ok, err = cv2.calcOpticalFlowPyrLK(prev, gray, start, None, **_LK)
-        good = (ok.ravel() == 1) & (err.ravel() < self.cfg.max_flow_error)
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(gray, prev, moved, None, **_LK)
+        round_trip = np.linalg.norm((back - start).reshape(-1, 2), axis=1)   # forward-backward check
+        good = ((ok.ravel() == 1) & (ok_back.ravel() == 1) & (err.ravel() < self.cfg.max_flow_error)
+                & (round_trip < self.cfg.max_round_trip))
+        # where the flow fails the point coasts on its damped motion and fades (see step)
         self.correct(live[good], moved.reshape(-1, 2)[good], self.cfg.flow_noise)
-        lost = live[~good]
-        self.gap[lost] = self.cfg.max_gap + 1
+        return live[good]
 
     def step(self, prev: np.ndarray | None, gray: np.ndarray, detection: np.ndarray | None) -> None:
         """Advance one frame: predict, follow the flow, then take the detector's confident points."""
         self._before = self.x[:, :2].copy()
         self.predict()
-        if prev is not None:
-            self.flow(prev, gray)
+        followed = self.flow(prev, gray) if prev is not None else np.zeros(0, int)
+        unseen = np.ones(17, bool)
+        unseen[followed] = False
         self.gap += 1
-        self.score *= self.cfg.fade
+        self.score *= np.where(unseen, self.cfg.coast, self.cfg.fade)
+        self.x[unseen, 2:] *= self.cfg.damping
         if detection is not None:
             seen = np.flatnonzero(detection[:, 2] >= MIN_SCORE)
             reborn = seen[self.gap[seen] > self.cfg.max_gap]   # points lost before start afresh
@@ -104,6 +113,7 @@ class PeopleTracker:
     tracks: dict[int, PointTrack] = field(default_factory=dict)
     _next_id: int = 1
     _prev: np.ndarray | None = None
+    confirmed: set[int] = field(default_factory=set)   # ids the detector saw when it last ran
 
     def update(self, rgb: np.ndarray, detections: list[np.ndarray] | None) -> dict[int, np.ndarray]:
         """Take one frame and the detector's people on it (None on frames where the detector did not run:
@@ -115,9 +125,17 @@ class PeopleTracker:
             assigned, fresh = self._match(detections)
         for tid, track in self.tracks.items():
             track.step(self._prev, gray, assigned.get(tid) if detections is not None else None)
+        if detections is not None:
+            self.confirmed = set(assigned)
         for kp in fresh:
             self.tracks[self._next_id] = PointTrack(kp, self.cfg)
+            self.confirmed.add(self._next_id)
             self._next_id += 1
+        if detections is not None:   # a track the detector no longer confirms, lying on one it does, is a stray copy
+            seen = [tr.keypoints for tr in self.tracks.values() if tr.missed == 0]
+            for tid in [t for t, tr in self.tracks.items() if tr.missed > 0]:
+                if any(_box_iou(self.tracks[tid].keypoints, kp) > 0.3 for kp in seen):
+                    del self.tracks[tid]
         for tid in [t for t, tr in self.tracks.items() if tr.missed > self.cfg.max_gap or tr.score.max() == 0]:
             del self.tracks[tid]
         self._prev = gray
@@ -137,3 +155,17 @@ class PeopleTracker:
                 used.add(r)
         return assigned, [d for i, d in enumerate(detections) if i not in used]
 
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of the boxes around two people's confident keypoints."""
+    boxes = []
+    for kp in (a, b):
+        pts = kp[kp[:, 2] >= MIN_SCORE, :2]
+        if len(pts) < 2:
+            return 0.0
+        boxes.append((*pts.min(axis=0), *pts.max(axis=0)))
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    total = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return float(inter / total) if total > 0 else 0.0

@@ -3,7 +3,9 @@ output encoded to a hidden partial file that takes its final name only when comp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -13,10 +15,74 @@ import numpy as np
 from ..errors import PersonsegError
 from ..image import IMAGE_SUFFIXES, load_image
 
+#: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
+QUEUE = 4
 #: Containers written (and read); any other file PyAV can open is read too.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+
+
+def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
+    """Iterate ``items`` in a background thread, up to ``size`` ahead (decoding overlaps segmenting)."""
+    q: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(end)
+        except BaseException as e:  # handed to the consumer
+            q.put(e)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():   # unblock a producer waiting on a full queue
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
+class _Worker:
+    """Runs submitted calls in order on one background thread, at most ``size`` waiting (encoding overlaps
+    segmenting); the first failure is raised by the next submit or by join."""
+
+    def __init__(self, size: int = QUEUE) -> None:
+        self._q: queue.Queue = queue.Queue(maxsize=size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (call := self._q.get()) is not None:
+            if self._error is None:
+                try:
+                    call()
+                except BaseException as e:
+                    self._error = e
+
+    def submit(self, call: Callable[[], None]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(call)
+
+    def join(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 @dataclass
@@ -88,7 +154,8 @@ class Source:
 
 
 class VideoWriter:
-    """Encodes RGB frames (or single-channel ones, as grey) into ``path``; copies the source's audio."""
+    """Encodes RGB frames (or single-channel ones, as grey) into ``path`` on a background thread; copies the
+    source's audio."""
 
     def __init__(self, path: str | Path, source: Source, size: tuple[int, int], overwrite: bool = False) -> None:
         import av
@@ -107,7 +174,7 @@ class VideoWriter:
         self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = ({"crf": "20", "preset": "veryfast"} if ENCODERS[suffix] == "libx264"
+        self.stream.options = ({"crf": "20", "preset": "superfast"} if ENCODERS[suffix] == "libx264"
                                else {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"})
         self.source_time_base = source.time_base
         if source.time_base is not None:
@@ -115,9 +182,16 @@ class VideoWriter:
         self.audio = None
         if source.audio is not None:
             self.audio = self.out.add_stream_from_template(source.audio)
-            self._audio_in = source.audio
+        self._worker = _Worker()
 
     def write(self, picture: np.ndarray, pts: int | None = None, index: int = 0) -> None:
+        self._worker.submit(lambda: self._encode(picture, pts, index))
+
+    def write_audio(self, packet) -> None:
+        if self.audio is not None:
+            self._worker.submit(lambda: self._mux_audio(packet))
+
+    def _encode(self, picture: np.ndarray, pts: int | None, index: int) -> None:
         import av
 
         w, h = self.size
@@ -131,14 +205,18 @@ class VideoWriter:
         for packet in self.stream.encode(frame):
             self.out.mux(packet)
 
-    def write_audio(self, packet) -> None:
-        if self.audio is not None:
-            packet.stream = self.audio
-            self.out.mux(packet)
+    def _mux_audio(self, packet) -> None:
+        packet.stream = self.audio
+        self.out.mux(packet)
 
     def close(self, complete: bool = True) -> None:
         """Flush and give the file its name (``complete``), or delete the partial file."""
         try:
+            try:
+                self._worker.join()
+            except BaseException:
+                complete = False
+                raise
             if complete:
                 for packet in self.stream.encode(None):
                     self.out.mux(packet)

@@ -8,19 +8,16 @@ import time
 from pathlib import Path
 
 from ..errors import PersonsegError
-from ..image import write_bytes
 from ..outputs import background_image, check_outputs, render, save_outputs
-from .io import VIDEO_SUFFIXES, Frame, Source, VideoWriter
+from .io import VIDEO_SUFFIXES, Frame, Source, VideoWriter, prefetched
 from .stream import VideoSegmenter
 
 #: What a video file can show (a cut-out needs transparency: write per-frame PNGs for that).
 VIDEO_OUTPUTS = ("replace", "blur", "alpha", "mask", "overlay")
-#: Keypoint detection period when keypoints are asked for and the method does not need them itself.
-KEYPOINT_EVERY = 5
 
 
 def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str | None = None,
-              background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int = 0,
+              background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
               keypoints: str | Path | None = None, smooth: bool = True, overwrite: bool = False,
               progress: bool = True) -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps'}."""
@@ -34,10 +31,13 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
     if keypoints is not None and Path(keypoints).exists() and not overwrite:
         raise PersonsegError(f"output exists: {keypoints} (use --overwrite to replace)")
     source = Source(src, fps=fps)
-    seg = VideoSegmenter(method, pose_every=pose_every or (KEYPOINT_EVERY if keypoints or "json" in outputs else 0),
-                         smooth=smooth)
+    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth)
     writer: VideoWriter | None = None
-    lines: list[str] = []
+    kp_file = None
+    if keypoints is not None:
+        kp_path = Path(keypoints)
+        kp_partial = kp_path.with_name(f".{kp_path.name}.partial")
+        kp_file = open(kp_partial, "w")
     bar = None
     if progress:
         from tqdm import tqdm
@@ -46,7 +46,7 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
     frames, start, done = 0, time.perf_counter(), False
     try:
         bg, early_audio = None, []
-        for item in source:
+        for item in prefetched(source):
             if not isinstance(item, Frame):
                 if writer is not None:
                     writer.write_audio(item)
@@ -65,9 +65,9 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
             else:
                 save_outputs(result, out, item.stem, outputs, background, blur, overwrite, source=f"{src}#{item.index}",
                              background_array=bg)
-            if keypoints is not None:
+            if kp_file is not None:
                 people = [{"id": i, "keypoints": kp.round(2).tolist()} for i, kp in zip(result.ids, result.people)]
-                lines.append(json.dumps({"frame": item.index, "stem": item.stem, "people": people}))
+                kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
             frames += 1
             if bar is not None:
                 bar.update()
@@ -78,9 +78,13 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
         source.close()
         if writer is not None:
             writer.close(complete=done)
+        if kp_file is not None:
+            kp_file.close()
+            if done and frames:
+                kp_partial.replace(kp_path)
+            else:
+                kp_partial.unlink(missing_ok=True)
     if frames == 0:
         raise PersonsegError(f"{src}: no frames")
-    if keypoints is not None:
-        write_bytes(keypoints, ("\n".join(lines) + "\n").encode(), overwrite=True)
     seconds = time.perf_counter() - start
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds}

@@ -7,13 +7,15 @@ import time
 
 import numpy as np
 
-from ..framing import keypoint_box, mask_box, union
-from ..pipeline import NETWORK_MODELS, POSE_METHODS, Result, classical_probability, network_probability
+from ..framing import keypoint_box, mask_box
+from ..pipeline import NETWORK_MODELS, POSE_METHODS, Result, classical_probability, network_probability, people_box
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from .temporal import TemporalSmoother
 
-#: For network methods, a pass on the whole frame (to find people entering) at least this often, in frames.
+#: For network methods, keypoints are detected this often (in frames) to frame the people for the network.
+FRAMING_EVERY = 5
+#: Without keypoints, a pass on the whole frame (to find people entering) at least this often, in frames.
 REFRESH = 15
 
 
@@ -22,10 +24,11 @@ class VideoSegmenter:
     keypoints and ``ids`` their track ids.
 
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
-    between (0: never, unless the method needs keypoints, which then run on every frame).
+    between; None: every frame for methods that need keypoints, every FRAMING_EVERY frames for networks
+    (to frame the people); 0: never (a network then follows the previous frame's mask).
     """
 
-    def __init__(self, method: str = "fast", pose_every: int = 0, smooth: bool = True,
+    def __init__(self, method: str = "fast", pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool = True) -> None:
         from ..pipeline import METHODS
 
@@ -33,6 +36,8 @@ class VideoSegmenter:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         self.method = method
         self.crf = crf
+        if pose_every is None:
+            pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY
         self.pose_every = 1 if method in POSE_METHODS else pose_every
         self.pose = (get_backend(pose) if isinstance(pose, str) else pose) if self.pose_every else None
         self.tracker = PeopleTracker()
@@ -51,10 +56,11 @@ class VideoSegmenter:
         main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            hint = union(self._box, keypoint_box(main))
-            refresh = self._box is None or self.index % REFRESH == 0
-            prob = network_probability(rgb, NETWORK_MODELS[self.method], hint=keypoint_box(main),
-                                       box=None if refresh else hint)
+            # frame the people the detector last confirmed (a track it lost may have drifted onto the background)
+            box = people_box([kp for tid, kp in people.items() if tid in self.tracker.confirmed])
+            if box is None and self.index % REFRESH:
+                box = self._box
+            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=box)
         else:
             prob = classical_probability(rgb, main, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
