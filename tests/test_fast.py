@@ -42,3 +42,21 @@ def test_fast_runs_pose_only_when_asked(fast, portrait):
     assert with_kp.keypoints[:, 2].max() > 0.5
     with pytest.raises(ValueError, match="needs keypoints"):
         Segmenter(method="classical", keypoints=False)
+
+
+def test_keypoints_frame_a_small_person_for_the_network(data_dir):
+    """A wide shot: framed by its keypoints, the network sees the runner at full resolution and finds far
+    more of them than on the whole letterboxed frame."""
+    from personseg.framing import whole_frame
+    from personseg.pipeline import network_probability, people_box
+    from personseg.pose import get_backend
+
+    iou_whole, iou_framed = [], []
+    for stem in ("00010", "00050", "00090"):
+        rgb = load_image(data_dir / f"video/parkour/images/{stem}.jpg")
+        gt = load_mask(data_dir / f"video/parkour/masks/{stem}.png")
+        box = people_box(get_backend().detect(rgb))
+        assert box is not None
+        iou_framed.append(foreground_iou(network_probability(rgb, "sinet", box=box) >= 0.5, gt))
+        iou_whole.append(foreground_iou(network_probability(rgb, "sinet", box=whole_frame(rgb.shape, 0.75)) >= 0.5, gt))
+    assert np.mean(iou_framed) > 0.6 and np.mean(iou_framed) > np.mean(iou_whole) + 0.2

@@ -82,3 +82,12 @@ def test_cli_instances(data_dir, tmp_path, method):
     for p in data["people"]:
         m = load_mask(tmp_path / f"coco_000000040083.person-{p['id']}.mask.png") > 0
         assert not (m & ~union).any()
+
+
+def test_cli_scores_people(data_dir, tmp_path, capsys):
+    out = tmp_path / "people.json"
+    assert main(["eval", "--people", str(data_dir / "pose_mini/annotations.json"), "--method", "fast",
+                 "--no-matting", "--limit", "2", "--quiet", "--json", str(out)]) == 0
+    s = json.loads(out.read_text())
+    assert s["images"] == 2 and s["people"] == 4
+    assert s["found"] + s["missed"] == s["people"] and s["found"] >= 1

@@ -125,3 +125,12 @@ def test_bad_video_input_is_refused(tmp_path):
     with pytest.raises(PersonsegError, match="no such"):
         Source(tmp_path / "missing.mp4")
     assert main(["video", str(bad), "--out", str(tmp_path / "o.mp4"), "--quiet"]) == 2
+
+
+def test_fast_video_segments_the_runner(parkour):
+    """The whole video path on real frames: far above calling everything (or nothing) the person."""
+    from personseg.video.stream import VideoSegmenter
+
+    seg = VideoSegmenter("fast")
+    ious = [foreground_iou(seg(rgb).mask, gt) for _, rgb, gt in parkour[:10]]
+    assert np.mean(ious) > 0.6

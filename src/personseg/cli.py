@@ -115,12 +115,15 @@ def _parser() -> argparse.ArgumentParser:
 def _method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="classical", choices=METHOD_NAMES, help="segmentation method")
     p.add_argument("--no-matting", action="store_true", help="skip the alpha-matting refinement")
+    p.add_argument("--pose", action="store_true",
+                   help="find keypoints even where the method does not need them: 'fast' then frames the people "
+                        "it finds (better on full-body and wide shots, about 40 ms more)")
 
 
 def _segmenter(args, keypoints: bool | None = None):
     from .pipeline import Segmenter
 
-    return Segmenter(method=args.method, matting=not args.no_matting, keypoints=keypoints,
+    return Segmenter(method=args.method, matting=not args.no_matting, keypoints=True if args.pose else keypoints,
                      instances=getattr(args, "instances", False))
 
 

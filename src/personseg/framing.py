@@ -69,14 +69,19 @@ def _affine(box: Box, size: tuple[int, int]) -> np.ndarray:
 
 
 def crop(rgb: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
-    """The ``box`` region of ``rgb`` resized to ``size`` (w, h); outside the image the edge pixels repeat."""
+    """The ``box`` region of ``rgb`` resized to ``size`` (w, h); outside the image the edge pixels repeat.
+    Like the training images (stored at half size, then warped): pyramid halving, then a bilinear warp."""
     m = _affine(box, size)
-    if m[0, 0] < 0.75:   # shrink with area averaging first; the warp is then a shift, so it does not alias
-        w, h = max(1, round(rgb.shape[1] * m[0, 0])), max(1, round(rgb.shape[0] * m[1, 1]))
-        m[0, 0] *= rgb.shape[1] / w
-        m[1, 1] *= rgb.shape[0] / h
-        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    while min(m[0, 0], m[1, 1]) < 0.5:   # halve with a gaussian pyramid step first, so the warp does not alias
+        rgb = cv2.pyrDown(rgb)
+        m[:, :2] *= 2.0
     return cv2.warpAffine(rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def from_crop(inner: Box, box: Box, size: tuple[int, int]) -> Box:
+    """A box given in the pixels of a ``size`` (w, h) crop of ``box``, in the image's pixels."""
+    sx, sy = (box[2] - box[0]) / size[0], (box[3] - box[1]) / size[1]
+    return box[0] + inner[0] * sx, box[1] + inner[1] * sy, box[0] + inner[2] * sx, box[1] + inner[3] * sy
 
 
 def paste(prob: np.ndarray, box: Box, shape: tuple[int, ...]) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .framing import ZOOM_BELOW, Box, area, frame_box, keypoint_box, mask_box, union, whole_frame
+from .framing import ZOOM_BELOW, Box, area, frame_box, from_crop, keypoint_box, mask_box, paste, union, whole_frame
 from .image import ImageInput, load_image
 from .models.registry import spec
 from .pose import PoseBackend, empty_keypoints, get_backend
@@ -132,16 +132,18 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None) -> 
     previous video frame) one pass on that region framed for the network (the whole image when that is most
     of it); otherwise a pass on the whole image, then, when the people found there fill a small part of it, a
     second pass on a crop around them, so that a distant person is seen at the network's full resolution."""
-    from .runtime import foreground_probability
+    from .runtime import foreground_probability, network_map
 
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
-    prob = None
     if box is None:
-        prob = foreground_probability(rgb, model, whole)
-        box = mask_box(prob)
-    if box is None or area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
-        return prob if prob is not None else foreground_probability(rgb, model, whole)
+        small = network_map(rgb, model, whole)
+        found = mask_box(small)
+        box = from_crop(found, whole, spec(model).size) if found is not None else None
+        if box is None or area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
+            return paste(small, whole, rgb.shape)
+    if area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
+        return foreground_probability(rgb, model, whole)
     return foreground_probability(rgb, model, frame_box(box, aspect))
 
 

