@@ -1,7 +1,7 @@
 """Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, and the speed
 and memory of `personseg video` end to end.
 
-    python benchmarks/people_video.py [--methods fast,classical] [--no-speed]
+    python benchmarks/people_video.py [--methods fast,classical] [--parts people,clip,speed]
 
 Writes benchmarks/results/people_video.json and its section of benchmarks/RESULTS.md. Data is read from
 PERSONSEG_DATA (default ../shared/data).
@@ -25,14 +25,16 @@ from personseg.image import load_image
 from personseg.pipeline import Segmenter
 from personseg.video.io import write_clip
 from personseg.video.stream import VideoSegmenter
-from report import machine, write_results
+from report import HERE, machine, write_results
 
 #: Measures one `personseg video` run in a fresh process: its frames/s and its own peak memory.
 _SPEED_PROBE = """
-import json, resource, sys
+import json, sys
 from personseg.video.run import run_video
 r = run_video(sys.argv[1], sys.argv[2], method=sys.argv[3], save="blur", progress=False)
-r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not getrusage: a forked child's ru_maxrss starts at its parent's peak
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+r["peak_rss_mb"] = int(peak.split()[1]) / 1024
 print(json.dumps(r))
 """
 
@@ -143,9 +145,14 @@ def write(results: dict) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default="fast,classical")
-    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--parts", default="people,clip,speed",
+                    help="which parts to run; the others keep their last results (results/people_video.json)")
     args = ap.parse_args()
     methods = args.methods.split(",")
-    res = {"machine": machine(), "people": people(methods), "clip": clip(methods)}
-    res["speed"] = {} if args.no_speed else speed(methods)
+    saved = HERE / "results" / "people_video.json"
+    res = json.loads(saved.read_text()) if saved.exists() else {}
+    res["machine"] = machine()
+    for part, fn in (("people", people), ("clip", clip), ("speed", speed)):
+        if part in args.parts.split(","):
+            res[part] = fn(methods)
     write(res)

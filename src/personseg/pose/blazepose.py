@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import numpy as np
 
@@ -25,6 +26,8 @@ class BlazePoseBackend:
     name = "blazepose"
 
     def __init__(self, min_detection_confidence: float = 0.3) -> None:
+        # mediapipe 0.10.14 calls a protobuf API that warns on every frame; the warning is not ours to act on
+        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:

@@ -23,6 +23,7 @@ class TemporalSmoother:
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._gray: np.ndarray | None = None
         self._prob: np.ndarray | None = None
+        self._grid: np.ndarray | None = None
 
     def __call__(self, rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
         h, w = prob.shape
@@ -33,8 +34,10 @@ class TemporalSmoother:
         out = small
         if self._gray is not None and self._gray.shape == gray.shape:
             flow = self._flow.calc(gray, self._gray, None)   # for each pixel now, where it was before
-            grid = np.dstack(np.meshgrid(np.arange(size[0], dtype=np.float32), np.arange(size[1], dtype=np.float32)))
-            where = grid + flow
+            if self._grid is None or self._grid.shape[:2] != gray.shape:
+                self._grid = np.dstack(np.meshgrid(np.arange(size[0], dtype=np.float32),
+                                                   np.arange(size[1], dtype=np.float32)))
+            where = self._grid + flow
             before = cv2.remap(self._prob, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             seen = cv2.remap(self._gray, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             err = cv2.GaussianBlur(np.abs(gray.astype(np.float32) - seen), (5, 5), 0)
