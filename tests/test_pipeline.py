@@ -48,3 +48,4 @@ def test_cli_lists_match_the_library():
 
     assert cli.METHOD_NAMES == pipeline.METHODS
     assert cli.OUTPUT_NAMES == outputs.OUTPUTS
+    assert cli._parser().parse_args(["segment", "x.jpg", "--out", "o"]).method == pipeline.DEFAULT_METHOD

@@ -11,7 +11,8 @@ from pathlib import Path
 from . import __version__
 from .errors import PersonsegError
 
-# Kept in step with pipeline.METHODS and outputs.OUTPUTS (tests check), so `--help` needs no heavy import.
+# Kept in step with pipeline.METHODS, DEFAULT_METHOD and outputs.OUTPUTS (tests check), so `--help` needs no
+# heavy import.
 METHOD_NAMES = ("classical", "fast")
 OUTPUT_NAMES = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
 
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _method_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", default="classical", choices=METHOD_NAMES, help="segmentation method")
+    p.add_argument("--method", default="fast", choices=METHOD_NAMES, help="segmentation method (default: fast)")
     p.add_argument("--no-matting", action="store_true", help="skip the alpha-matting refinement")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: 'fast' then frames the people "
