@@ -98,6 +98,8 @@ def test_video_file_in_and_out_keeps_frames_and_sound(clip, tmp_path):
         run_video(clip, out, progress=False)
     with pytest.raises(PersonsegError, match="folder"):
         run_video(clip, tmp_path / "cut.mp4", save="cutout", progress=False)
+    with pytest.raises(PersonsegError, match="write video as"):
+        run_video(clip, tmp_path / "out.avi", progress=False)
 
 
 def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_path, data_dir):

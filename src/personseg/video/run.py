@@ -23,6 +23,8 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps'}."""
     out = Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
+    if out.suffix and not to_file and not out.is_dir():
+        raise PersonsegError(f"{out}: write video as {', '.join(VIDEO_SUFFIXES)}, or give a folder for per-frame PNGs")
     outputs = tuple(o.strip() for o in (save or ("blur" if to_file else "mask")).split(",") if o.strip())
     check_outputs(outputs, background)
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
@@ -37,6 +39,7 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
     if keypoints is not None:
         kp_path = Path(keypoints)
         kp_partial = kp_path.with_name(f".{kp_path.name}.partial")
+        kp_path.parent.mkdir(parents=True, exist_ok=True)
         kp_file = open(kp_partial, "w")
     bar = None
     if progress:
