@@ -126,7 +126,7 @@ def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
 def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
     """Split the foreground of ``mask`` among ``people`` (keypoints): one uint8 {0, 255} mask each, in the
     order given, plus one for each person-sized region of the mask that no person's frame touches. Every
-    foreground pixel goes to exactly one mask."""
+    foreground pixel goes to exactly one mask; a person left with a sliver gets an empty mask."""
     from skimage.segmentation import random_walker
 
     h, w = mask.shape
@@ -162,6 +162,9 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) ->
             labels[region] = walked[region]
     full = cv2.resize(labels.astype(np.uint16), (w, h), interpolation=cv2.INTER_NEAREST)
     on = mask > 0
+    full[~on] = 0
+    sizes = np.bincount(full.ravel(), minlength=extra + 1)
+    full[(sizes < MIN_REGION * full.size)[full]] = 0   # slivers are no one's own: they join a neighbour
     unlabelled = on & (full == 0)
     if unlabelled.any() and full.any():   # detail lost at the working size, and specks: the nearest person's
         from scipy.ndimage import distance_transform_edt

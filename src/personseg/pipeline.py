@@ -104,7 +104,11 @@ class Segmenter:
             from .instances import find_people
 
             people = find_people(rgb, prob >= 0.5, self.pose) or people
-            if self.method not in NETWORK_MODELS and len(people) > 1:
+            if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
+                boxes = [b for b in map(keypoint_box, people) if b is not None]
+                prob = np.maximum.reduce([prob] + [network_probability(rgb, NETWORK_MODELS[self.method], box=b)
+                                                   for b in boxes])
+            elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
         t = time.perf_counter()
