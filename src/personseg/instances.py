@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .framing import Box, frame_box
+from .framing import Box, crop, frame_box
 from .pose import PoseBackend
 from .pose.keypoints import MIN_SCORE, keypoint_distance
 from .priors.body import body_from_keypoints, draw_frame
@@ -109,8 +109,6 @@ def _regions(mask: np.ndarray) -> list[Box]:
 
 def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
     """The pose backend on ``box`` (grown by a margin, kept square-ish, scaled up when small)."""
-    from .framing import crop
-
     x0, y0, x1, y1 = frame_box(box, 1.0, margin=0.15)
     side = x1 - x0
     size = max(POSE_CROP_SIDE, min(640, round(side)))

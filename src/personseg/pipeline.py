@@ -49,6 +49,12 @@ class Result:
         return self._foreground
 
 
+def check_method(method: str) -> None:
+    """Raise ValueError unless ``method`` is one of METHODS."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
 class Segmenter:
     """Segments the people in images with one method.
 
@@ -67,8 +73,7 @@ class Segmenter:
     ) -> None:
         """``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
         ``instances``: find everyone and give each a mask (``Result.instances``); needs the pose backend."""
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        check_method(method)
         from .refine.crf import crf_available
 
         if crf and not crf_available():
@@ -141,15 +146,15 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None) -> 
 
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
+    small = None
     if box is None:
         small = network_map(rgb, model, whole)
         found = mask_box(small)
         box = from_crop(found, whole, spec(model).size) if found is not None else None
-        if box is None or area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
-            return paste(small, whole, rgb.shape)
-    if area(frame_box(box, aspect)) >= ZOOM_BELOW * area(whole):
-        return foreground_probability(rgb, model, whole)
-    return foreground_probability(rgb, model, frame_box(box, aspect))
+    framed = frame_box(box, aspect) if box is not None else whole
+    if area(framed) < ZOOM_BELOW * area(whole):
+        return foreground_probability(rgb, model, framed)
+    return paste(small, whole, rgb.shape) if small is not None else foreground_probability(rgb, model, whole)
 
 
 def people_box(people: list[np.ndarray]) -> Box | None:

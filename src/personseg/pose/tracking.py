@@ -156,7 +156,6 @@ class PeopleTracker:
         return assigned, [d for i, d in enumerate(detections) if i not in used]
 
 
-
 def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of the boxes around two people's confident keypoints."""
     boxes = []

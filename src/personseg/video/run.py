@@ -32,8 +32,8 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
                              "(cutout, json) give --out a folder to get per-frame PNGs")
     if keypoints is not None and Path(keypoints).exists() and not overwrite:
         raise PersonsegError(f"output exists: {keypoints} (use --overwrite to replace)")
-    source = Source(src, fps=fps)
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth)
+    source = Source(src, fps=fps)
     writer: VideoWriter | None = None
     kp_file = None
     if keypoints is not None:

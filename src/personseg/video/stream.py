@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 
-from ..framing import keypoint_box, mask_box
-from ..pipeline import NETWORK_MODELS, POSE_METHODS, Result, classical_probability, network_probability, people_box
+from ..framing import area, keypoint_box, mask_box
+from ..pipeline import (NETWORK_MODELS, POSE_METHODS, Result, check_method, classical_probability, network_probability,
+                        people_box)
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from .temporal import TemporalSmoother
@@ -30,15 +31,10 @@ class VideoSegmenter:
 
     def __init__(self, method: str = "fast", pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool = True) -> None:
-        from ..pipeline import METHODS
-
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        check_method(method)
         self.method = method
         self.crf = crf
-        if pose_every is None:
-            pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY
-        self.pose_every = 1 if method in POSE_METHODS else pose_every
+        self.pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY if pose_every is None else pose_every
         self.pose = (get_backend(pose) if isinstance(pose, str) else pose) if self.pose_every else None
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
@@ -78,4 +74,4 @@ class VideoSegmenter:
 
 def _visible_extent(kp: np.ndarray) -> float:
     box = keypoint_box(kp)
-    return 0.0 if box is None else (box[2] - box[0]) * (box[3] - box[1])
+    return 0.0 if box is None else area(box)
