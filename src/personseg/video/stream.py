@@ -30,10 +30,12 @@ class VideoSegmenter:
     """
 
     def __init__(self, method: str = "fast", pose_every: int | None = None, smooth: bool = True,
-                 pose: PoseBackend | str = "blazepose", crf: bool = True) -> None:
+                 pose: PoseBackend | str = "blazepose", crf: bool | None = None) -> None:
         check_method(method)
         self.method = method
-        self.crf = crf
+        from ..refine.crf import crf_available
+
+        self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
         self.pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY if pose_every is None else pose_every
         self.pose = (get_backend(pose) if isinstance(pose, str) else pose) if self.pose_every else None
         self.tracker = PeopleTracker()
