@@ -118,7 +118,7 @@ def _method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-matting", action="store_true", help="skip the alpha-matting refinement")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: 'fast' then frames the people "
-                        "it finds (better on full-body and wide shots, about 40 ms more)")
+                        "it finds (better on full-body and wide shots, about 50 ms more)")
 
 
 def _segmenter(args, keypoints: bool | None = None):
