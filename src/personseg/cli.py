@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     v.set_defaults(run=_video)
 
     t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')")
-    t.add_argument("--model", default="sinet", choices=("sinet",))
+    t.add_argument("--model", default="sinet", choices=("sinet", "lwpsn", "lwpsn-rgb", "pose-unet"),
+                   help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
+                        "only), pose-unet (seed 002, RGB + pose map + limb prior)")
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
@@ -99,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
+    t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
+                   help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
+    t.add_argument("--pose-cache", type=Path, default=Path.home() / ".cache" / "personseg",
+                   help="folder for the training images' keypoints (models fed an SSM), computed once")
     t.set_defaults(run=_train)
 
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch")
@@ -250,12 +256,18 @@ def _eval_people(args) -> int:
 def _train(args) -> int:
     import numpy as np
 
-    from .train.data import PairSet, load_pairs
+    from .models.registry import spec
+    from .train.augment import AugmentConfig
+    from .train.data import PairSet, load_pairs, pose_keypoints, with_priors
     from .train.loop import TrainConfig, train
 
+    priors = spec(args.model).priors
     pairs = PairSet([], [], [])
     for root in args.data:
         part = load_pairs(root, args.split)
+        if priors:
+            cache = args.pose_cache / f"keypoints-{root.resolve().name}-{args.split or 'all'}.json"
+            part = with_priors(part, priors, pose_keypoints(part, cache, log=lambda line: print(line, file=sys.stderr)))
         pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)
     if args.init and not args.init.is_file():
@@ -270,7 +282,7 @@ def _train(args) -> int:
 
     val, trn = subset(sorted(order[:n_val])), subset(sorted(order[n_val:]))
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                      init=str(args.init) if args.init else None)
+                      init=str(args.init) if args.init else None, augment=AugmentConfig(pyramid=args.ipr))
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
                  log=lambda line: print(line, file=sys.stderr, flush=True), until=args.until)

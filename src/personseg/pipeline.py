@@ -137,24 +137,26 @@ class Segmenter:
                       timings=timings, instances=instances)
 
 
-def network_probability(rgb: np.ndarray, model: str, box: Box | None = None) -> np.ndarray:
+def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
+                        people: list[np.ndarray] = ()) -> np.ndarray:
     """Person probability from a shipped network. With ``box`` (where the people are, from keypoints or the
     previous video frame) one pass on that region framed for the network (the whole image when that is most
     of it); otherwise a pass on the whole image, then, when the people found there fill a small part of it, a
-    second pass on a crop around them, so that a distant person is seen at the network's full resolution."""
+    second pass on a crop around them, so that a distant person is seen at the network's full resolution.
+    ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM)."""
     from .runtime import foreground_probability, network_map
 
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
     small = None
     if box is None:
-        small = network_map(rgb, model, whole)
+        small = network_map(rgb, model, whole, people)
         found = mask_box(small)
         box = from_crop(found, whole, spec(model).size) if found is not None else None
     framed = frame_box(box, aspect) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
-        return foreground_probability(rgb, model, framed)
-    return paste(small, whole, rgb.shape) if small is not None else foreground_probability(rgb, model, whole)
+        return foreground_probability(rgb, model, framed, people)
+    return paste(small, whole, rgb.shape) if small is not None else foreground_probability(rgb, model, whole, people)
 
 
 def people_box(people: list[np.ndarray]) -> Box | None:

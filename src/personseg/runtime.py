@@ -3,52 +3,83 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 
 from .errors import PersonsegError
 from .framing import Box, crop, paste, whole_frame
 from .models.registry import ModelSpec, spec
+from .priors import people_map
 
 _SESSIONS: dict[str, object] = {}
 _LOCK = threading.Lock()
 
 
 def session(model: ModelSpec):
-    """A cached onnxruntime session for ``model``'s shipped file."""
+    """A cached onnxruntime session for ``model``'s shipped file (or the file given to ``use_model_file``)."""
     with _LOCK:
         if model.name not in _SESSIONS:
-            if not model.onnx_path.is_file():
-                raise PersonsegError(f"model file {model.onnx_path} is missing; reinstall personseg")
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            # idle worker threads sleep instead of spinning: with decoding, pose and encoding threads beside
-            # the network (video), spinning took their CPU (measured: 15.5 -> 19.2 frames/s end to end)
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            _SESSIONS[model.name] = ort.InferenceSession(str(model.onnx_path), opts,
-                                                         providers=["CPUExecutionProvider"])
+            _SESSIONS[model.name] = _open(model.onnx_path)
         return _SESSIONS[model.name]
 
 
-def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box) -> np.ndarray:
-    """The ``box`` region of an RGB uint8 HxWx3 image -> (1, 3, h, w) float32 normalised at the model's input size."""
+def use_model_file(name: str, path: Path) -> None:
+    """Serve model ``name`` from ``path`` (an exported checkpoint) instead of its shipped file."""
+    with _LOCK:
+        _SESSIONS[spec(name).name] = _open(path)
+
+
+def _open(path: Path):
+    if not path.is_file():
+        raise PersonsegError(f"model file {path} is missing; reinstall personseg")
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # idle worker threads sleep instead of spinning: with decoding, pose and encoding threads beside
+    # the network (video), spinning took their CPU (measured: 15.5 -> 19.2 frames/s end to end)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def prior_planes(model: ModelSpec, people: list[np.ndarray], box: Box) -> list[np.ndarray]:
+    """The model's prior maps for the ``box`` region at its input size, as float32 0..255 planes; the
+    keypoints are carried into the crop's pixels, so the maps are drawn there directly."""
+    if not model.priors:
+        return []
+    sx, sy = model.size[0] / (box[2] - box[0]), model.size[1] / (box[3] - box[1])
+    moved = []
+    for kp in people:
+        kp = kp.copy()
+        kp[:, 0] = (kp[:, 0] - box[0]) * sx
+        kp[:, 1] = (kp[:, 1] - box[1]) * sy
+        moved.append(kp)
+    return [people_map(name, moved, (model.size[1], model.size[0])) * 255.0 for name in model.priors]
+
+
+def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndarray] = ()) -> np.ndarray:
+    """The ``box`` region of an RGB uint8 HxWx3 image (plus the model's prior maps from ``people``'s
+    keypoints) -> (1, C, h, w) float32 normalised at the model's input size."""
     planes = np.ascontiguousarray(crop(rgb, box, model.size).transpose(2, 0, 1)).astype(np.float32)
+    extra = prior_planes(model, list(people), box)
+    if extra:
+        planes = np.concatenate([planes, np.stack(extra)])
     planes -= np.array(model.mean, np.float32)[:, None, None]
     planes *= (1.0 / np.array(model.std, np.float32))[:, None, None]
     return planes[None]
 
 
-def network_map(rgb: np.ndarray, name: str, box: Box) -> np.ndarray:
+def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] = ()) -> np.ndarray:
     """float32 person probability of the ``box`` region, at model ``name``'s input size."""
     model = spec(name)
-    logits = session(model).run(None, {"image": preprocess(rgb, model, box)})[0][0]
+    logits = session(model).run(None, {"image": preprocess(rgb, model, box, people)})[0][0]
     return (1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))).astype(np.float32)
 
 
-def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None) -> np.ndarray:
+def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,
+                           people: list[np.ndarray] = ()) -> np.ndarray:
     """float32 HxW person probability from shipped model ``name``, run on ``box`` (default: the whole image,
-    letterboxed to the model's aspect ratio); 0 outside the box."""
+    letterboxed to the model's aspect ratio); 0 outside the box. ``people``: keypoints for prior maps."""
     box = box or whole_frame(rgb.shape, spec(name).aspect)
-    return paste(network_map(rgb, name, box), box, rgb.shape)
+    return paste(network_map(rgb, name, box, people), box, rgb.shape)

@@ -13,9 +13,14 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 class ModelSpec:
     name: str
     size: tuple[int, int]                  # input (w, h); images are resized to it (aspect not kept)
-    mean: tuple[float, float, float]       # per-channel, on 0..255 RGB
-    std: tuple[float, float, float]
+    mean: tuple[float, ...]                # per input channel, on 0..255 (RGB, then each prior map)
+    std: tuple[float, ...]
+    priors: tuple[str, ...] = ()           # maps after RGB, drawn from keypoints: "ssm" (seed 000)
     output: str = "logits2"                # (N, 2, H, W) background/person logits at input size
+
+    @property
+    def channels(self) -> int:
+        return 3 + len(self.priors)
 
     @property
     def aspect(self) -> float:
@@ -36,7 +41,15 @@ class ModelSpec:
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
-SPECS = {"sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD)}
+#: A prior map in [0, 1] is fed as a 0..255 plane scaled to [-1, 1].
+PRIOR_MEAN, PRIOR_STD = (127.5,), (127.5,)
+SPECS = {
+    "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
+    "lwpsn": ModelSpec("lwpsn", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD, ("ssm",)),
+    "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
+    "pose-unet": ModelSpec("pose-unet", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
+                           ("posemap", "limbs")),
+}
 
 
 def spec(name: str) -> ModelSpec:
@@ -47,7 +60,15 @@ def spec(name: str) -> ModelSpec:
 
 def torch_model(name: str):
     """A fresh torch module for ``name`` (training and export only)."""
-    spec(name)
-    from .sinet import SINet
+    model = spec(name)
+    if name == "sinet":
+        from .sinet import SINet
 
-    return SINet()
+        return SINet()
+    if name == "pose-unet":
+        from .poseunet import PoseUNet
+
+        return PoseUNet()
+    from .lwpsn import LWPSN
+
+    return LWPSN(in_channels=model.channels)

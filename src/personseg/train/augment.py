@@ -1,5 +1,6 @@
-"""On-the-fly augmentation: scale/rotate/crop/flip in one affine warp, colour, blur, noise, and seed 001's
-composites (a person pasted on another photo's background). Every draw comes from the given generator."""
+"""On-the-fly augmentation: scale/rotate/crop/flip in one affine warp, colour, blur, noise, seed 001's
+composites (a person pasted on another photo's background) and seed 000's image pyramid resizing. Prior map
+channels after RGB move with the image but keep their values. Every draw comes from the given generator."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class AugmentConfig:
     blur: float = 0.2             # probability of a gaussian blur
     noise: float = 0.2            # probability of gaussian noise
     composite: float = 0.5        # probability of swapping the background
+    pyramid: int = 0              # image pyramid resizing: up to this many halvings of the resolution
+    prior_drop: float = 0.1       # probability of emptying the prior maps (as when the pose finds nobody)
 
 
 def warp_params(rng: np.random.Generator, src: tuple[int, int], out: tuple[int, int], cfg: AugmentConfig) -> np.ndarray:
@@ -40,14 +43,29 @@ def warp_params(rng: np.random.Generator, src: tuple[int, int], out: tuple[int, 
     return m
 
 
-def augment(rng: np.random.Generator, rgb: np.ndarray, mask: np.ndarray, out: tuple[int, int],
+def pyramid_resize(rng: np.random.Generator, img: np.ndarray, levels: int) -> np.ndarray:
+    """Seed 000's image pyramid resizing (IPR), as we read it: the network is shown the image at a random
+    pyramid level (full, 1/2, 1/4 ... resolution, the aspect ratio kept) brought back to its input size, so it
+    keeps its precision on low-resolution inputs."""
+    level = int(rng.integers(levels + 1))
+    if level == 0:
+        return img
+    small = img
+    for _ in range(level):
+        small = cv2.pyrDown(small)
+    return cv2.resize(small, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def augment(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, out: tuple[int, int],
             cfg: AugmentConfig, background: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One augmented (rgb, mask) pair of size ``out`` (w, h). With ``background`` (an RGB image of that
-    size) and probability ``cfg.composite`` the person is pasted onto it."""
-    m = warp_params(rng, (rgb.shape[1], rgb.shape[0]), out, cfg)
-    img = cv2.warpAffine(rgb, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    """One augmented (image, mask) pair of size ``out`` (w, h); ``image`` is RGB, optionally followed by prior
+    map channels. With ``background`` (an RGB image of that size) and probability ``cfg.composite`` the
+    person is pasted onto it."""
+    m = warp_params(rng, (image.shape[1], image.shape[0]), out, cfg)
+    warped = cv2.warpAffine(image, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # Both replicate their edges: a person cut by the frame (a portrait's shoulders) continues as a person.
     msk = cv2.warpAffine(mask, m, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    img, priors = warped[..., :3], warped.reshape(out[1], out[0], -1)[..., 3:]
     if background is not None and rng.random() < cfg.composite:
         a = cv2.GaussianBlur(msk.astype(np.float32) / 255.0, (5, 5), 0)[..., None]
         bg = background[:, ::-1] if rng.random() < 0.5 else background
@@ -60,4 +78,9 @@ def augment(rng: np.random.Generator, rgb: np.ndarray, mask: np.ndarray, out: tu
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
     if rng.random() < cfg.noise:
         img = img + rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8), np.where(msk > 127, 1, 0).astype(np.uint8)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    if cfg.pyramid:
+        img = pyramid_resize(rng, img, cfg.pyramid)
+    if priors.shape[2]:   # drawn last, so a run with priors sees the same images as one without
+        img = np.dstack([img, priors if rng.random() >= cfg.prior_drop else np.zeros_like(priors)])
+    return img, np.where(msk > 127, 1, 0).astype(np.uint8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ..image import load_image, load_mask
 
 @dataclass
 class PairSet:
-    """Images (uint8 HxWx3) and masks (uint8 HxW 0/255), each pair the same size."""
+    """Images (uint8 HxWx3, or HxWxC with prior maps after RGB) and masks (uint8 HxW 0/255), each pair the same size."""
 
     ids: list[str]
     images: list[np.ndarray]
@@ -59,7 +60,46 @@ def backgrounds(pairs: PairSet, size: tuple[int, int]) -> list[np.ndarray]:
     which other images' people are composited (seed 001's extra data)."""
     out = []
     for rgb, m in zip(pairs.images, pairs.masks):
-        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(rgb[..., :3], size, interpolation=cv2.INTER_AREA)
         hole = cv2.dilate(cv2.resize(m, size, interpolation=cv2.INTER_NEAREST), np.ones((7, 7), np.uint8))
         out.append(cv2.inpaint(small, (hole > 0).astype(np.uint8), 5, cv2.INPAINT_TELEA))
     return out
+
+
+def pose_keypoints(pairs: PairSet, cache: Path, log=print) -> list[list[np.ndarray]]:
+    """Everyone's keypoints in each stored image, from the project's own pose backend, computed once and
+    kept in the JSON file ``cache`` (keyed by id and image size, so a changed set is detected)."""
+    from ..pose import get_backend
+
+    cache = Path(cache)
+    known = json.loads(cache.read_text()) if cache.is_file() else {}
+    backend, todo = None, [i for i, ident in enumerate(pairs.ids) if _cache_key(pairs, i) not in known]
+    if todo:
+        backend = get_backend("blazepose")
+        log(f"finding keypoints in {len(todo)} training images (cached in {cache})")
+    for n, i in enumerate(todo, 1):
+        known[_cache_key(pairs, i)] = [kp.round(2).tolist() for kp in backend.detect(pairs.images[i][..., :3])]
+        if n % 200 == 0 or n == len(todo):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(known))
+            tmp.replace(cache)
+    return [[np.array(kp, np.float32) for kp in known[_cache_key(pairs, i)]] for i in range(len(pairs))]
+
+
+def _cache_key(pairs: PairSet, i: int) -> str:
+    h, w = pairs.images[i].shape[:2]
+    return f"{pairs.ids[i]}@{w}x{h}"
+
+
+def with_priors(pairs: PairSet, priors: tuple[str, ...], people: list[list[np.ndarray]]) -> PairSet:
+    """``pairs`` with each prior map (in [0, 1], stored as 0..255) added to its image as a channel after RGB;
+    an image where nobody was found gets an empty map."""
+    if not priors:
+        return pairs
+    from ..priors import people_map
+
+    images = [np.dstack([rgb] + [np.round(people_map(name, kps, rgb.shape[:2]) * 255).astype(np.uint8)
+                                 for name in priors])
+              for rgb, kps in zip(pairs.images, people)]
+    return PairSet(pairs.ids, images, pairs.masks)

@@ -48,20 +48,21 @@ def _for_export(module: torch.nn.Module) -> torch.nn.Module:
 
 def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarray | None = None) -> dict:
     """Write the checkpoint's model as ONNX (dynamic batch, fixed input size) to ``out`` and compare
-    onnxruntime with torch on ``check_images`` (N, 3, H, W float32; random when None).
+    onnxruntime with torch on ``check_images`` (N, C, H, W float32; random when None).
     Returns {max_abs_diff, params, bytes, sha256}."""
     import onnxruntime as ort
 
     model, state = load_checkpoint(checkpoint)
     params = sum(p.numel() for p in model.parameters())
-    w, h = spec(state["config"]["model"]).size
+    feed = spec(state["config"]["model"])
+    w, h = feed.size
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    dummy = torch.zeros(1, 3, h, w)
+    dummy = torch.zeros(1, feed.channels, h, w)
     tmp = out.with_suffix(".tmp.onnx")
     torch.onnx.export(_for_export(copy.deepcopy(model)), (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
-    x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, 3, h, w))
+    x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, feed.channels, h, w))
     x = x.astype(np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()

@@ -14,13 +14,10 @@ import numpy as np
 import torch
 
 from ..errors import PersonsegError
-from ..models.registry import IMAGENET_MEAN, IMAGENET_STD
+from ..models.registry import ModelSpec, spec
 from .augment import AugmentConfig, augment
 from .data import PairSet, backgrounds
 from .losses import segmentation_loss
-
-MEAN = np.array(IMAGENET_MEAN, np.float32)
-STD = np.array(IMAGENET_STD, np.float32)
 
 
 @dataclass
@@ -37,9 +34,10 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 RGB -> normalised (N, 3, H, W) float32."""
-    return torch.from_numpy(((images.astype(np.float32) - MEAN) / STD).transpose(0, 3, 1, 2).copy())
+def to_tensor(images: np.ndarray, model: ModelSpec) -> torch.Tensor:
+    """(N, H, W, C) uint8 RGB (+ prior maps) -> (N, C, H, W) float32 normalised as ``model`` is fed."""
+    mean, std = np.array(model.mean, np.float32), np.array(model.std, np.float32)
+    return torch.from_numpy(((images.astype(np.float32) - mean) / std).transpose(0, 3, 1, 2).copy())
 
 
 def build_model(name: str) -> torch.nn.Module:
@@ -60,12 +58,12 @@ def make_batches(pairs: PairSet, bgs: list[np.ndarray] | None, cfg: TrainConfig,
             img, m = augment(rng, pairs.images[i], pairs.masks[i], cfg.size, cfg.augment, bg)
             imgs.append(img)
             masks.append(m)
-        yield to_tensor(np.stack(imgs)), torch.from_numpy(np.stack(masks)).long()
+        yield to_tensor(np.stack(imgs), spec(cfg.model)), torch.from_numpy(np.stack(masks)).long()
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, pairs: PairSet, size: tuple[int, int], device: torch.device) -> float:
-    """Mean per-image foreground IoU at the pairs' stored size (network run at ``size``)."""
+def validate(model: torch.nn.Module, pairs: PairSet, cfg: TrainConfig, device: torch.device) -> float:
+    """Mean per-image foreground IoU at the pairs' stored size (network run at the training input size)."""
     import cv2
 
     from ..metrics import foreground_iou
@@ -73,7 +71,10 @@ def validate(model: torch.nn.Module, pairs: PairSet, size: tuple[int, int], devi
     model.eval()
     ious = []
     for rgb, gt in zip(pairs.images, pairs.masks):
-        x = to_tensor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)[None]).to(device)
+        # OpenCV resizes at most 4 channels at once: RGB and the prior maps go separately
+        small = np.dstack([cv2.resize(rgb[..., c:c + 3], cfg.size, interpolation=cv2.INTER_AREA).reshape(
+            cfg.size[1], cfg.size[0], -1) for c in range(0, rgb.shape[2], 3)])
+        x = to_tensor(small[None], spec(cfg.model)).to(device)
         prob = torch.softmax(model(x).float(), dim=1)[0, 1].cpu().numpy()
         prob = cv2.resize(prob, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
         ious.append(foreground_iou(prob >= 0.5, gt > 0))
@@ -126,7 +127,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             scaler.update()
             sched.step()
             losses.append(loss.item())
-        val = validate(model, val_pairs, cfg.size, dev)
+        val = validate(model, val_pairs, cfg, dev)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
                         "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0]})
         state = {"config": _config_dict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
