@@ -1,5 +1,6 @@
-"""Seed 000's ablation on the EG1800 test split: trained runs of LWPSN (RGB only, + SSM, + SSM + IPR) side by
-side with the shipped SINet, each with and without matting refinement.
+"""Seed 000's ablation on the EG1800 test split: trained runs of LWPSN (RGB only, + SSM, + SSM + IPR) and of
+seed 002's pose-guided U-Net, each with and without matting refinement; then, without matting, the same
+models on full-body photos (CCP test, pose_mini) and the parkour frames.
 
     python benchmarks/ablation.py --run "LWPSN RGB=lwpsn-rgb:RUN_DIR" --run "LWPSN + SSM=lwpsn:RUN_DIR" ...
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from personseg.data import data_root, read_ids
+from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
@@ -33,7 +35,7 @@ def _binary(prob: np.ndarray) -> np.ndarray:
 
 
 def prepare(label: str, model: str, run: Path) -> dict:
-    """Export the run's best checkpoint (once) and serve ``model`` from it; its training facts."""
+    """Export the run's best checkpoint (once); the run's training facts."""
     from personseg.train.export import export_onnx
 
     import torch
@@ -43,7 +45,6 @@ def prepare(label: str, model: str, run: Path) -> dict:
     onnx, best = run / "best.onnx", run / "best.pt"
     if not onnx.is_file() or onnx.stat().st_mtime < best.stat().st_mtime:
         export_onnx(best, onnx)
-    use_model_file(model, onnx)
     with open(run / "log.csv") as f:
         log = list(csv.DictReader(f))
     state = torch.load(best, map_location="cpu", weights_only=False)
@@ -53,38 +54,67 @@ def prepare(label: str, model: str, run: Path) -> dict:
             "train_s": round(sum(float(r["seconds"]) for r in log)), "ipr": state["config"]["augment"]["pyramid"]}
 
 
+def _predict(f: dict, rgb: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
+    return network_probability(rgb, f["model"], people=people if spec(f["model"]).priors else ())
+
+
+def _serve(f: dict) -> None:
+    """Serve the run's exported file under its model name (runs of the same model take turns)."""
+    use_model_file(f["model"], Path(f["run"]) / "best.onnx")
+
+
 def run(runs: list[tuple[str, str, Path]], limit: int | None) -> dict:
     root = data_root() / "eg1800"
     ids = read_ids(root / "test.txt")[:limit]
     facts = [prepare(*r) for r in runs]
     pose = get_backend("blazepose")
+    images = [(load_image(root / "images" / f"{i}.jpg"), load_mask(root / "masks" / f"{i}.png")) for i in ids]
+    people, pose_s = [], []
+    for rgb, _ in images:
+        t = time.perf_counter()
+        people.append(pose.detect(rgb))
+        pose_s.append(time.perf_counter() - t)
     rows = {}
     for f in facts:
-        rows[f["label"]] = (Scores(), [])
-        rows[f["label"] + " + matting"] = (Scores(), [])
-    pose_s = []
-    for n, ident in enumerate(ids):
-        rgb, gt = load_image(root / "images" / f"{ident}.jpg"), load_mask(root / "masks" / f"{ident}.png")
-        t = time.perf_counter()
-        people = pose.detect(rgb)
-        pose_s.append(time.perf_counter() - t)
-        for f in facts:
+        _serve(f)
+        plain, matted = (Scores(), []), (Scores(), [])
+        for (rgb, gt), kps in zip(images, people):
             t = time.perf_counter()
-            prob = network_probability(rgb, f["model"], people=people if spec(f["model"]).priors else ())
+            prob = _predict(f, rgb, kps)
             t_net = time.perf_counter() - t
             alpha = estimate_alpha(rgb, trimap(_binary(prob)))
-            t_all = time.perf_counter() - t
-            for name, pred, sec in ((f["label"], prob, t_net), (f["label"] + " + matting", alpha, t_all)):
-                rows[name][0].add(_binary(pred), gt)
-                rows[name][1].append(sec)
-        if (n + 1) % 20 == 0:
-            print(f"{n + 1}/{len(ids)}", flush=True)
+            for (scores, secs), pred, sec in ((plain, prob, t_net), (matted, alpha, time.perf_counter() - t)):
+                scores.add(_binary(pred), gt)
+                secs.append(sec)
+        rows[f["label"]], rows[f["label"] + " + matting"] = plain, matted
+        print(f["label"], plain[0].summary(), flush=True)
     return {
         "dataset": "eg1800 test", "images": len(ids), "machine": machine(), "runs": facts,
         "pose_median_s": round(float(np.median(pose_s[1:] or pose_s)), 4),
         "rows": {name: scores.summary() | {"median_s": round(float(np.median(secs[1:] or secs)), 4)}
                  for name, (scores, secs) in rows.items()},
+        "full_body": full_body(facts, pose, limit),
     }
+
+
+def full_body(facts: list[dict], pose, limit: int | None) -> dict:
+    """Mean foreground IoU (no matting) of every model on the full-body sets: {set: {label: IoU}}."""
+    root = data_root()
+    sets = {"ccp test": find_pairs(root / "ccp/images", root / "ccp/masks", read_ids(root / "ccp/test.txt")),
+            "pose_mini": find_pairs(root / "pose_mini/images", root / "pose_mini/masks"),
+            "parkour": find_pairs(root / "video/parkour/images", root / "video/parkour/masks")}
+    loaded = {name: [(load_image(i), load_mask(m)) for _, i, m in pairs[:limit]] for name, pairs in sets.items()}
+    people = {name: [pose.detect(rgb) for rgb, _ in pairs] for name, pairs in loaded.items()}
+    out = {name: {"images": len(pairs)} for name, pairs in loaded.items()}
+    for f in facts:
+        _serve(f)
+        for name, pairs in loaded.items():
+            scores = Scores()
+            for (rgb, gt), kps in zip(pairs, people[name]):
+                scores.add(_binary(_predict(f, rgb, kps)), gt)
+            out[name][f["label"]] = scores.summary()["mean_iou"]
+    print(out, flush=True)
+    return out
 
 
 def write(results: dict) -> None:
@@ -106,6 +136,13 @@ def write(results: dict) -> None:
     for name, r in results["rows"].items():
         lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
                      f"{r['median_s']:.4f} |")
+    body = results["full_body"]
+    labels = [f["label"] for f in results["runs"]]
+    lines += ["", "Full bodies, mean foreground IoU without matting (models trained on EG1800 portraits only):", "",
+              "| model | " + " | ".join(f"{name} ({v['images']})" for name, v in body.items()) + " |",
+              "|---|" + "---|" * len(body)]
+    for label in labels:
+        lines.append(f"| {label} | " + " | ".join(f"{v[label]:.4f}" for v in body.values()) + " |")
     write_results("ablation", results, "## Ablation: LWPSN", "\n".join(lines) + "\n")
 
 
