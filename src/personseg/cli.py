@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import PersonsegError
+from .models.registry import SPECS, spec
 
 # Kept in step with pipeline.METHODS, DEFAULT_METHOD and outputs.OUTPUTS (tests check), so `--help` needs no
 # heavy import.
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     v.set_defaults(run=_video)
 
     t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')")
-    t.add_argument("--model", default="sinet", choices=("sinet", "lwpsn", "lwpsn-rgb", "pose-unet"),
+    t.add_argument("--model", default="sinet", choices=tuple(SPECS),
                    help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
                         "only), pose-unet (seed 002, RGB + pose map + limb prior)")
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
     t.add_argument("--pose-cache", type=Path, default=Path.home() / ".cache" / "personseg",
-                   help="folder for the training images' keypoints (models fed an SSM), computed once")
+                   help="folder for the training images' keypoints (models fed prior maps), computed once")
     t.set_defaults(run=_train)
 
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch")
@@ -256,7 +257,6 @@ def _eval_people(args) -> int:
 def _train(args) -> int:
     import numpy as np
 
-    from .models.registry import spec
     from .train.augment import AugmentConfig
     from .train.data import PairSet, load_pairs, pose_keypoints, with_priors
     from .train.loop import TrainConfig, train

@@ -49,12 +49,7 @@ def prior_planes(model: ModelSpec, people: list[np.ndarray], box: Box) -> list[n
     if not model.priors:
         return []
     sx, sy = model.size[0] / (box[2] - box[0]), model.size[1] / (box[3] - box[1])
-    moved = []
-    for kp in people:
-        kp = kp.copy()
-        kp[:, 0] = (kp[:, 0] - box[0]) * sx
-        kp[:, 1] = (kp[:, 1] - box[1]) * sy
-        moved.append(kp)
+    moved = [np.hstack([(kp[:, :2] - box[:2]) * (sx, sy), kp[:, 2:]]).astype(np.float32) for kp in people]
     return [people_map(name, moved, (model.size[1], model.size[0])) * 255.0 for name in model.priors]
 
 

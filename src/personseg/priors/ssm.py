@@ -39,4 +39,3 @@ def spatial_saliency_map(
     dist = cv2.distanceTransform((1 - frame).astype(np.uint8), cv2.DIST_L2, 5)
     sigma = max(falloff * body.scale, 1.0)
     return np.exp(-0.5 * (dist / sigma) ** 2).astype(np.float32)
-

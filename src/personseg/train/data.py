@@ -73,7 +73,7 @@ def pose_keypoints(pairs: PairSet, cache: Path, log=print) -> list[list[np.ndarr
 
     cache = Path(cache)
     known = json.loads(cache.read_text()) if cache.is_file() else {}
-    backend, todo = None, [i for i, ident in enumerate(pairs.ids) if _cache_key(pairs, i) not in known]
+    todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]
     if todo:
         backend = get_backend("blazepose")
         log(f"finding keypoints in {len(todo)} training images (cached in {cache})")
