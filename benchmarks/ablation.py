@@ -1,8 +1,10 @@
 """Seed 000's ablation on the EG1800 test split: trained runs of LWPSN (RGB only, + SSM, + SSM + IPR) and of
-seed 002's pose-guided U-Net, each with and without matting refinement; then, without matting, the same
+seed 002's pose-guided U-Net, each with and without matting refinement and, given a trained refine model,
+with seed 003's refinement network (without and with matting after it); then, without matting, the same
 models on full-body photos (CCP test, pose_mini) and the parkour frames.
 
-    python benchmarks/ablation.py --run "LWPSN RGB=lwpsn-rgb:RUN_DIR" --run "LWPSN + SSM=lwpsn:RUN_DIR" ...
+    python benchmarks/ablation.py --run "LWPSN RGB=lwpsn-rgb:RUN_DIR" --run "LWPSN + SSM=lwpsn:RUN_DIR" ... \
+        [--refine RUN_DIR]
 
 Each RUN_DIR is a `personseg train --out` folder; its best.pt is exported to RUN_DIR/best.onnx (checked against
 torch) and served from there. Writes benchmarks/results/ablation.json and the ablation section of
@@ -23,7 +25,7 @@ from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
-from personseg.pipeline import network_probability
+from personseg.pipeline import network_probability, refined_probability
 from personseg.pose import get_backend
 from personseg.refine.matting import estimate_alpha, trimap
 from personseg.runtime import use_model_file
@@ -63,10 +65,13 @@ def _serve(f: dict) -> None:
     use_model_file(f["model"], Path(f["run"]) / "best.onnx")
 
 
-def run(runs: list[tuple[str, str, Path]], limit: int | None) -> dict:
+def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | None) -> dict:
     root = data_root() / "eg1800"
     ids = read_ids(root / "test.txt")[:limit]
     facts = [prepare(*r) for r in runs]
+    refiner = prepare("refinement network", "refine", refine) if refine else None
+    if refiner:
+        _serve(refiner)
     pose = get_backend("blazepose")
     images = [(load_image(root / "images" / f"{i}.jpg"), load_mask(root / "masks" / f"{i}.png")) for i in ids]
     people, pose_s = [], []
@@ -77,28 +82,34 @@ def run(runs: list[tuple[str, str, Path]], limit: int | None) -> dict:
     rows = {}
     for f in facts:
         _serve(f)
-        plain, matted = (Scores(), []), (Scores(), [])
+        names = [f["label"], f["label"] + " + matting"]
+        names += [f["label"] + " + refinement network", f["label"] + " + refinement network + matting"] if refiner else []
+        got = {name: (Scores(), []) for name in names}
         for (rgb, gt), kps in zip(images, people):
             t = time.perf_counter()
-            prob = _predict(f, rgb, kps)
-            t_net = time.perf_counter() - t
-            alpha = estimate_alpha(rgb, trimap(_binary(prob)))
-            for (scores, secs), pred, sec in ((plain, prob, t_net), (matted, alpha, time.perf_counter() - t)):
-                scores.add(_binary(pred), gt)
-                secs.append(sec)
-        rows[f["label"]], rows[f["label"] + " + matting"] = plain, matted
-        print(f["label"], plain[0].summary(), flush=True)
+            preds = [(_predict(f, rgb, kps), time.perf_counter() - t)]
+            preds.append((estimate_alpha(rgb, trimap(_binary(preds[0][0]))), time.perf_counter() - t))
+            if refiner:
+                t = time.perf_counter() - preds[0][1]
+                preds.append((refined_probability(rgb, preds[0][0]), time.perf_counter() - t))
+                preds.append((estimate_alpha(rgb, trimap(_binary(preds[2][0]))), time.perf_counter() - t))
+            for name, (pred, sec) in zip(names, preds):
+                got[name][0].add(_binary(pred), gt)
+                got[name][1].append(sec)
+        rows |= got
+        print({name: scores.summary()["mean_iou"] for name, (scores, _) in got.items()}, flush=True)
     return {
-        "dataset": "eg1800 test", "images": len(ids), "machine": machine(), "runs": facts,
+        "dataset": "eg1800 test", "images": len(ids), "machine": machine(), "runs": facts + [refiner] * bool(refiner),
         "pose_median_s": round(float(np.median(pose_s[1:] or pose_s)), 4),
         "rows": {name: scores.summary() | {"median_s": round(float(np.median(secs[1:] or secs)), 4)}
                  for name, (scores, secs) in rows.items()},
-        "full_body": full_body(facts, pose, limit),
+        "full_body": full_body(facts, refiner, pose, limit),
     }
 
 
-def full_body(facts: list[dict], pose, limit: int | None) -> dict:
-    """Mean foreground IoU (no matting) of every model on the full-body sets: {set: {label: IoU}}."""
+def full_body(facts: list[dict], refiner: dict | None, pose, limit: int | None) -> dict:
+    """Mean foreground IoU (no matting) of every model, and of each followed by the refinement network, on
+    the full-body sets: {set: {label: IoU}}."""
     root = data_root()
     sets = {"ccp test": find_pairs(root / "ccp/images", root / "ccp/masks", read_ids(root / "ccp/test.txt")),
             "pose_mini": find_pairs(root / "pose_mini/images", root / "pose_mini/masks"),
@@ -109,10 +120,15 @@ def full_body(facts: list[dict], pose, limit: int | None) -> dict:
     for f in facts:
         _serve(f)
         for name, pairs in loaded.items():
-            scores = Scores()
+            scores, refined = Scores(), Scores()
             for (rgb, gt), kps in zip(pairs, people[name]):
-                scores.add(_binary(_predict(f, rgb, kps)), gt)
+                prob = _predict(f, rgb, kps)
+                scores.add(_binary(prob), gt)
+                if refiner:
+                    refined.add(_binary(refined_probability(rgb, prob)), gt)
             out[name][f["label"]] = scores.summary()["mean_iou"]
+            if refiner:
+                out[name][f["label"] + " + refinement network"] = refined.summary()["mean_iou"]
     print(out, flush=True)
     return out
 
@@ -137,8 +153,8 @@ def write(results: dict) -> None:
         lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
                      f"{r['median_s']:.4f} |")
     body = results["full_body"]
-    labels = [f["label"] for f in results["runs"]]
-    lines += ["", "Full bodies, mean foreground IoU without matting (models trained on EG1800 portraits only):", "",
+    labels = list(next(iter(body.values())))[1:]
+    lines += ["", "Full bodies, mean foreground IoU without matting (what each run trained on: docs/ablation.md):", "",
               "| model | " + " | ".join(f"{name} ({v['images']})" for name, v in body.items()) + " |",
               "|---|" + "---|" * len(body)]
     for label in labels:
@@ -158,6 +174,7 @@ def _run_arg(text: str) -> tuple[str, str, Path]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", type=_run_arg, required=True, metavar="LABEL=MODEL:RUN_DIR")
+    ap.add_argument("--refine", type=Path, metavar="RUN_DIR", help="a trained refine model (seed 003) to add rows for")
     ap.add_argument("--limit", type=int, help="only the first N test images")
     args = ap.parse_args()
-    write(run(args.run, args.limit))
+    write(run(args.run, args.refine, args.limit))

@@ -63,8 +63,7 @@ def main() -> None:
         },
         "onnx_vs_torch_max_abs_diff": info["max_abs_diff"],
         "scores": {name: _score(model.name, root, ids) for name, (root, ids) in _test_sets().items()},
-        "scored_as": "the 'fast' method without matting: whole image letterboxed, then a zoomed pass when the "
-                     "people found fill less than half of it (pipeline.network_probability)",
+        "scored_as": _SCORED_AS[bool(model.priors), bool(model.guides)],
     }
     model.card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(card["scores"]))
@@ -78,13 +77,31 @@ def _test_sets() -> dict[str, tuple[Path, list[str] | None]]:
             "parkour_frames": (root / "video" / "parkour", None)}
 
 
+_SCORED_AS = {
+    (False, False): "the network without matting: whole image letterboxed, then a zoomed pass when the people found "
+                    "fill less than half of it (pipeline.network_probability)",
+    (True, False): "the network without matting, fed the prior maps of everyone BlazePose finds and framed on them "
+                   "(pipeline.network_probability with keypoints, as its method runs it)",
+    (False, True): "method 'accurate' without its last matting: the shipped lwpsn network, then this network "
+                   "refining its coarse matte (pipeline.refined_probability)",
+}
+
+
 def _score(model: str, root: Path, ids: list[str] | None) -> dict:
     from personseg.evaluate import find_pairs
-    from personseg.pipeline import network_probability
+    from personseg.pipeline import NETWORK_MODELS, network_probability, people_box, refined_probability
+    from personseg.pose import get_backend
 
+    refines = bool(spec(model).guides)
+    first = NETWORK_MODELS["accurate"] if refines else model
+    pose = get_backend("blazepose") if spec(first).priors else None
     scores = Scores()
     for _, image, mask in find_pairs(root / "images", root / "masks", ids):
-        prob = network_probability(load_image(image), model)
+        rgb = load_image(image)
+        people = pose.detect(rgb) if pose else []
+        prob = network_probability(rgb, first, box=people_box(people), people=people)
+        if refines:
+            prob = refined_probability(rgb, prob)
         scores.add((prob >= 0.5).astype(np.uint8) * 255, load_mask(mask))
     return scores.summary()
 

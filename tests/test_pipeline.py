@@ -48,4 +48,5 @@ def test_cli_lists_match_the_library():
 
     assert cli.METHOD_NAMES == pipeline.METHODS
     assert cli.OUTPUT_NAMES == outputs.OUTPUTS
-    assert cli._parser().parse_args(["segment", "x.jpg", "--out", "o"]).method == pipeline.DEFAULT_METHOD
+    args = cli._parser().parse_args(["segment", "x.jpg", "--out", "o"])
+    assert args.method == pipeline.DEFAULT_METHOD and args.matting_side == pipeline.MATTING_SIDE

@@ -12,9 +12,9 @@ from . import __version__
 from .errors import PersonsegError
 from .models.registry import SPECS, spec
 
-# Kept in step with pipeline.METHODS, DEFAULT_METHOD and outputs.OUTPUTS (tests check), so `--help` needs no
-# heavy import.
-METHOD_NAMES = ("classical", "fast")
+# Kept in step with pipeline.METHODS, DEFAULT_METHOD, MATTING_SIDE and outputs.OUTPUTS (tests check), so
+# `--help` needs no heavy import.
+METHOD_NAMES = ("classical", "fast", "pose-unet", "accurate")
 OUTPUT_NAMES = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
 
 
@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')")
     t.add_argument("--model", default="sinet", choices=tuple(SPECS),
                    help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
-                        "only), pose-unet (seed 002, RGB + pose map + limb prior)")
+                        "only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + boundary "
+                        "and leftover masks of a coarse matte)")
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
@@ -104,8 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
-    t.add_argument("--pose-cache", type=Path, default=Path.home() / ".cache" / "personseg",
-                   help="folder for the training images' keypoints (models fed prior maps), computed once")
+    t.add_argument("--coarse", default="fast", choices=METHOD_NAMES,
+                   help="method whose mattes of the training images the refine model learns to correct (default: fast)")
+    t.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "personseg",
+                   help="folder for what is computed once per training image: keypoints (models fed prior maps) and "
+                        "coarse mattes (refine)")
     t.set_defaults(run=_train)
 
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch")
@@ -123,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
 def _method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="fast", choices=METHOD_NAMES, help="segmentation method (default: fast)")
     p.add_argument("--no-matting", action="store_true", help="skip the alpha-matting refinement")
+    p.add_argument("--matting-side", type=int, default=400, metavar="PX",
+                   help="longest side at which the matting runs, its alpha scaled back up (default 400: on "
+                        "600x800 portraits as good as full size and 5x faster; 0: full size)")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: 'fast' then frames the people "
                         "it finds (better on full-body and wide shots, about 50 ms more)")
@@ -131,8 +138,10 @@ def _method_options(p: argparse.ArgumentParser) -> None:
 def _segmenter(args, keypoints: bool | None = None):
     from .pipeline import Segmenter
 
+    if args.matting_side < 0:
+        raise PersonsegError("--matting-side must be 0 (full size) or a positive number of pixels")
     return Segmenter(method=args.method, matting=not args.no_matting, keypoints=True if args.pose else keypoints,
-                     instances=getattr(args, "instances", False))
+                     instances=getattr(args, "instances", False), matting_side=args.matting_side or None)
 
 
 def _collect(paths: list[str]) -> list[tuple[Path, Path]]:
@@ -258,16 +267,20 @@ def _train(args) -> int:
     import numpy as np
 
     from .train.augment import AugmentConfig
-    from .train.data import PairSet, load_pairs, pose_keypoints, with_priors
+    from .train.data import PairSet, coarse_mattes, load_pairs, pose_keypoints, with_guides, with_priors
     from .train.loop import TrainConfig, train
 
-    priors = spec(args.model).priors
+    model = spec(args.model)
     pairs = PairSet([], [], [])
     for root in args.data:
         part = load_pairs(root, args.split)
-        if priors:
-            cache = args.pose_cache / f"keypoints-{root.resolve().name}-{args.split or 'all'}.json"
-            part = with_priors(part, priors, pose_keypoints(part, cache, log=lambda line: print(line, file=sys.stderr)))
+        name = f"{root.resolve().name}-{args.split or 'all'}"
+        if model.priors:
+            people = pose_keypoints(part, args.cache / f"keypoints-{name}.json", log=_say)
+            part = with_priors(part, model.priors, people)
+        if model.guides:
+            mattes = coarse_mattes(part, args.coarse, args.cache / f"mattes-{args.coarse}-{name}.npz", log=_say)
+            part = with_guides(part, model.guides, mattes)
         pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)
     if args.init and not args.init.is_file():
@@ -285,9 +298,13 @@ def _train(args) -> int:
                       init=str(args.init) if args.init else None, augment=AugmentConfig(pyramid=args.ipr))
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
-                 log=lambda line: print(line, file=sys.stderr, flush=True), until=args.until)
+                 log=_say, until=args.until)
     print(f"best checkpoint: {best}")
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _export(args) -> int:

@@ -13,14 +13,17 @@ from .image import ImageInput, load_image
 from .models.registry import spec
 from .pose import PoseBackend, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
+from .refine.matting import MATTING_SIDE, matte
 
-METHODS = ("classical", "fast")
+METHODS = ("classical", "fast", "pose-unet", "accurate")
 #: Measured best on EG1800 test in IoU, boundary F and time (benchmarks/RESULTS.md), with matting on.
 DEFAULT_METHOD = "fast"
 #: Methods served by a shipped network, and the model (models/registry.py) behind each.
-NETWORK_MODELS = {"fast": "sinet"}
+NETWORK_MODELS = {"fast": "sinet", "pose-unet": "pose-unet", "accurate": "lwpsn"}
+#: Methods whose network output seed 003's refinement network corrects.
+REFINED_METHODS = ("accurate",)
 #: Methods whose segmentation needs keypoints.
-POSE_METHODS = ("classical",)
+POSE_METHODS = ("classical", "pose-unet", "accurate")
 #: Longest side, in pixels, at which the classical graph cut and CRF run; the result is scaled back up.
 CLASSICAL_WORK_SIDE = 320
 
@@ -70,9 +73,12 @@ class Segmenter:
         pose: PoseBackend | str = "blazepose",
         keypoints: bool | None = None,
         instances: bool = False,
+        matting_side: int | None = MATTING_SIDE,
     ) -> None:
         """``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
-        ``instances``: find everyone and give each a mask (``Result.instances``); needs the pose backend."""
+        ``instances``: find everyone and give each a mask (``Result.instances``); needs the pose backend.
+        ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None: full size,
+        for the finest edges of large photos; much slower)."""
         check_method(method)
         from .refine.crf import crf_available
 
@@ -82,6 +88,7 @@ class Segmenter:
             raise DependencyError("crf=True needs pydensecrf2: pip install 'personseg[crf]'")
         self.method = method
         self.matting = matting
+        self.matting_side = matting_side
         self.crf = crf_available() if crf is None else crf
         self.instances = instances
         self.find_people = method in POSE_METHODS or instances if keypoints is None else keypoints
@@ -100,7 +107,7 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=people_box(people))
+            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=people_box(people), people=people)
         else:
             prob = classical_probability(rgb, kp, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
@@ -111,17 +118,20 @@ class Segmenter:
             people = find_people(rgb, prob >= 0.5, self.pose) or people
             if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
                 boxes = [b for b in map(keypoint_box, people) if b is not None]
-                prob = np.maximum.reduce([prob] + [network_probability(rgb, NETWORK_MODELS[self.method], box=b)
-                                                   for b in boxes])
+                prob = np.maximum.reduce([prob] + [network_probability(rgb, NETWORK_MODELS[self.method], box=b,
+                                                                       people=people) for b in boxes])
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
+        if self.method in REFINED_METHODS:
+            t = time.perf_counter()
+            prob = refined_probability(rgb, prob)
+            timings["refine"] = time.perf_counter() - t
         t = time.perf_counter()
         mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
         if self.matting:
-            from .refine.matting import estimate_alpha, trimap
-
-            alpha = estimate_alpha(rgb, trimap(mask))
+            alpha = cv2.resize(matte(rgb, prob, self.matting_side), (rgb.shape[1], rgb.shape[0]),
+                               interpolation=cv2.INTER_LINEAR)
             mask = np.where(alpha >= 0.5, 255, 0).astype(np.uint8)
             timings["matting"] = time.perf_counter() - t
         else:
@@ -138,25 +148,44 @@ class Segmenter:
 
 
 def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
-                        people: list[np.ndarray] = ()) -> np.ndarray:
+                        people: list[np.ndarray] = (), guides: np.ndarray | None = None) -> np.ndarray:
     """Person probability from a shipped network. With ``box`` (where the people are, from keypoints or the
     previous video frame) one pass on that region framed for the network (the whole image when that is most
     of it); otherwise a pass on the whole image, then, when the people found there fill a small part of it, a
     second pass on a crop around them, so that a distant person is seen at the network's full resolution.
-    ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM)."""
+    ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM); ``guides``: HxWxG maps made
+    from a coarse matte, for the refinement model (seed 003)."""
     from .runtime import foreground_probability, network_map
 
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
     small = None
     if box is None:
-        small = network_map(rgb, model, whole, people)
+        small = network_map(rgb, model, whole, people, guides)
         found = mask_box(small)
         box = from_crop(found, whole, spec(model).size) if found is not None else None
     framed = frame_box(box, aspect) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
-        return foreground_probability(rgb, model, framed, people)
-    return paste(small, whole, rgb.shape) if small is not None else foreground_probability(rgb, model, whole, people)
+        return foreground_probability(rgb, model, framed, people, guides)
+    if small is not None:
+        return paste(small, whole, rgb.shape)
+    return foreground_probability(rgb, model, whole, people, guides)
+
+
+def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Seed 003's deep refinement of a coarse person probability: alpha matting of its mask and the boundary
+    and leftover masks of that matte, made on the image shrunk to the matting's working size (as the refine
+    model's training mattes were), then the refinement network fed the image and those maps.
+    Nobody in the coarse mask: nothing to refine."""
+    from .refine.matting import GUIDE_MAPS
+
+    if not (prob >= 0.5).any():
+        return prob
+    coarse = matte(rgb, prob)
+    guides = np.dstack([GUIDE_MAPS[name](coarse) for name in spec("refine").guides])
+    h, w = rgb.shape[:2]
+    guides = cv2.resize(guides, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+    return network_probability(rgb, "refine", box=mask_box(cv2.resize(coarse, (w, h))), guides=guides)
 
 
 def people_box(people: list[np.ndarray]) -> Box | None:

@@ -53,11 +53,24 @@ def prior_planes(model: ModelSpec, people: list[np.ndarray], box: Box) -> list[n
     return [people_map(name, moved, (model.size[1], model.size[0])) * 255.0 for name in model.priors]
 
 
-def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndarray] = ()) -> np.ndarray:
+def guide_planes(model: ModelSpec, guides: np.ndarray | None, box: Box) -> list[np.ndarray]:
+    """The model's guide maps (seed 003's boundary and leftover masks of a coarse matte, HxWxG float32 in
+    [0, 1] over the whole image, in ``model.guides`` order) cut to the ``box`` region at its input size, as
+    float32 0..255 planes."""
+    if not model.guides:
+        return []
+    if guides is None:
+        raise ValueError(f"model {model.name!r} refines a coarse matte; pass its guide maps")
+    cut = crop(np.ascontiguousarray(guides, np.float32), box, model.size).reshape(model.size[1], model.size[0], -1)
+    return [cut[..., i] * 255.0 for i in range(len(model.guides))]
+
+
+def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndarray] = (),
+               guides: np.ndarray | None = None) -> np.ndarray:
     """The ``box`` region of an RGB uint8 HxWx3 image (plus the model's prior maps from ``people``'s
-    keypoints) -> (1, C, h, w) float32 normalised at the model's input size."""
+    keypoints and its ``guides`` maps) -> (1, C, h, w) float32 normalised at the model's input size."""
     planes = np.ascontiguousarray(crop(rgb, box, model.size).transpose(2, 0, 1)).astype(np.float32)
-    extra = prior_planes(model, list(people), box)
+    extra = prior_planes(model, list(people), box) + guide_planes(model, guides, box)
     if extra:
         planes = np.concatenate([planes, np.stack(extra)])
     planes -= np.array(model.mean, np.float32)[:, None, None]
@@ -65,16 +78,18 @@ def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndar
     return planes[None]
 
 
-def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] = ()) -> np.ndarray:
+def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] = (),
+                guides: np.ndarray | None = None) -> np.ndarray:
     """float32 person probability of the ``box`` region, at model ``name``'s input size."""
     model = spec(name)
-    logits = session(model).run(None, {"image": preprocess(rgb, model, box, people)})[0][0]
+    logits = session(model).run(None, {"image": preprocess(rgb, model, box, people, guides)})[0][0]
     return (1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))).astype(np.float32)
 
 
 def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,
-                           people: list[np.ndarray] = ()) -> np.ndarray:
+                           people: list[np.ndarray] = (), guides: np.ndarray | None = None) -> np.ndarray:
     """float32 HxW person probability from shipped model ``name``, run on ``box`` (default: the whole image,
-    letterboxed to the model's aspect ratio); 0 outside the box. ``people``: keypoints for prior maps."""
+    letterboxed to the model's aspect ratio); 0 outside the box. ``people``: keypoints for prior maps;
+    ``guides``: a refinement model's guide maps (HxWxG)."""
     box = box or whole_frame(rgb.shape, spec(name).aspect)
-    return paste(network_map(rgb, name, box, people), box, rgb.shape)
+    return paste(network_map(rgb, name, box, people, guides), box, rgb.shape)

@@ -16,11 +16,12 @@ class ModelSpec:
     mean: tuple[float, ...]                # per input channel, on 0..255 (RGB, then each prior map)
     std: tuple[float, ...]
     priors: tuple[str, ...] = ()           # maps after RGB, drawn from keypoints: "ssm" (seed 000)
+    guides: tuple[str, ...] = ()           # maps after the priors, made from a coarse matte (seed 003)
     output: str = "logits2"                # (N, 2, H, W) background/person logits at input size
 
     @property
     def channels(self) -> int:
-        return 3 + len(self.priors)
+        return 3 + len(self.priors) + len(self.guides)
 
     @property
     def aspect(self) -> float:
@@ -49,6 +50,8 @@ SPECS = {
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
     "pose-unet": ModelSpec("pose-unet", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
                            ("posemap", "limbs")),
+    "refine": ModelSpec("refine", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
+                        guides=("boundary", "leftover")),
 }
 
 

@@ -92,14 +92,46 @@ def _cache_key(pairs: PairSet, i: int) -> str:
     return f"{pairs.ids[i]}@{w}x{h}"
 
 
+def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[np.ndarray]:
+    """Each stored image's coarse matte (uint8 HxW) from the project's own ``method`` followed by matting, as
+    seed 003's refinement network is trained on; computed once and kept in the .npz file ``cache`` (keyed
+    by id and image size, so a changed set is detected)."""
+    from ..pipeline import Segmenter
+
+    cache = Path(cache)
+    known = dict(np.load(cache)) if cache.is_file() else {}
+    todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]
+    if todo:
+        segmenter = Segmenter(method=method)
+        log(f"making coarse mattes of {len(todo)} training images with method {method!r} (cached in {cache})")
+    for n, i in enumerate(todo, 1):
+        alpha = segmenter(pairs.images[i][..., :3]).alpha
+        known[_cache_key(pairs, i)] = np.round(alpha * 255).astype(np.uint8)
+        if n % 200 == 0 or n == len(todo):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(cache.name + ".tmp.npz")
+            np.savez_compressed(tmp, **known)
+            tmp.replace(cache)
+    return [known[_cache_key(pairs, i)] for i in range(len(pairs))]
+
+
 def with_priors(pairs: PairSet, priors: tuple[str, ...], people: list[list[np.ndarray]]) -> PairSet:
     """``pairs`` with each prior map (in [0, 1], stored as 0..255) added to its image as a channel after RGB;
     an image where nobody was found gets an empty map."""
-    if not priors:
-        return pairs
     from ..priors import people_map
 
-    images = [np.dstack([rgb] + [np.round(people_map(name, kps, rgb.shape[:2]) * 255).astype(np.uint8)
-                                 for name in priors])
-              for rgb, kps in zip(pairs.images, people)]
+    return _with_maps(pairs, [[people_map(name, kps, img.shape[:2]) for name in priors]
+                              for img, kps in zip(pairs.images, people)])
+
+
+def with_guides(pairs: PairSet, guides: tuple[str, ...], mattes: list[np.ndarray]) -> PairSet:
+    """``pairs`` with seed 003's guide maps of each image's coarse matte added as channels after the others."""
+    from ..refine.matting import GUIDE_MAPS
+
+    return _with_maps(pairs, [[GUIDE_MAPS[name](m) for name in guides] for m in mattes])
+
+
+def _with_maps(pairs: PairSet, maps: list[list[np.ndarray]]) -> PairSet:
+    images = [np.dstack([img] + [np.round(np.clip(m, 0, 1) * 255).astype(np.uint8) for m in planes])
+              if planes else img for img, planes in zip(pairs.images, maps)]
     return PairSet(pairs.ids, images, pairs.masks)

@@ -46,6 +46,20 @@ def build_model(name: str) -> torch.nn.Module:
     return torch_model(name)
 
 
+def load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """Start ``model`` from a checkpoint's ``weights``. A model fed other maps after RGB than the checkpoint's
+    (e.g. the refine model started from LWPSN) keeps the first convolution's RGB weights and starts the
+    weights of its other input channels at zero, so it begins as the checkpoint's model shown no maps."""
+    own = model.state_dict()
+    for key, w in weights.items():
+        if key in own and own[key].ndim == 4 and w.shape != own[key].shape and w.shape[0] == own[key].shape[0] \
+                and w.shape[2:] == own[key].shape[2:]:
+            grown = torch.zeros_like(own[key])
+            grown[:, :3] = w[:, :3]
+            weights = weights | {key: grown}
+    model.load_state_dict(weights)
+
+
 def make_batches(pairs: PairSet, bgs: list[np.ndarray] | None, cfg: TrainConfig, epoch: int):
     """Yield (images, masks) tensors for one epoch; the order and every augmentation draw depend only on
     (seed, epoch, index), so an epoch is the same whether or not training was resumed before it."""
@@ -111,7 +125,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     elif last.exists():
         raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     elif cfg.init:
-        model.load_state_dict(torch.load(cfg.init, map_location=dev, weights_only=False)["model"])
+        load_init(model, torch.load(cfg.init, map_location=dev, weights_only=False)["model"])
     bgs = backgrounds(train_pairs, cfg.size) if cfg.augment.composite > 0 else None
     for epoch in range(start, min(cfg.epochs, until or cfg.epochs)):
         model.train()

@@ -8,8 +8,8 @@ import time
 import numpy as np
 
 from ..framing import area, keypoint_box, mask_box
-from ..pipeline import (NETWORK_MODELS, POSE_METHODS, Result, check_method, classical_probability, network_probability,
-                        people_box)
+from ..pipeline import (NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, check_method, classical_probability,
+                        network_probability, people_box, refined_probability)
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from .temporal import TemporalSmoother
@@ -58,7 +58,9 @@ class VideoSegmenter:
             box = people_box([kp for tid, kp in people.items() if tid in self.tracker.confirmed])
             if box is None and self.index % REFRESH:
                 box = self._box
-            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=box)
+            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=box, people=list(people.values()))
+            if self.method in REFINED_METHODS:
+                prob = refined_probability(rgb, prob)
         else:
             prob = classical_probability(rgb, main, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
