@@ -18,6 +18,7 @@ import csv
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from personseg.data import data_root, read_ids
@@ -25,9 +26,9 @@ from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
-from personseg.pipeline import network_probability, refined_probability
+from personseg.pipeline import network_probability, people_box, refined_probability
 from personseg.pose import get_backend
-from personseg.refine.matting import estimate_alpha, trimap
+from personseg.refine.matting import matte
 from personseg.runtime import use_model_file
 from report import machine, write_results
 
@@ -53,11 +54,18 @@ def prepare(label: str, model: str, run: Path) -> dict:
     return {"label": label, "model": model, "run": str(run), "onnx_kb": round(onnx.stat().st_size / 1024, 1),
             "parameters": sum(p.numel() for p in torch_model(model).parameters()),
             "epochs": len(log), "best_epoch": state["epoch"] + 1, "val_iou": round(state["val_iou"], 4),
-            "train_s": round(sum(float(r["seconds"]) for r in log)), "ipr": state["config"]["augment"]["pyramid"]}
+            "train_s": round(sum(float(r["seconds"]) for r in log)), "ipr": state["config"]["augment"].get("pyramid", 0)}
+
+
+def _matting(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """The pipeline's default matting (at its working size), alpha at the image's size."""
+    return cv2.resize(matte(rgb, prob), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _predict(f: dict, rgb: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
-    return network_probability(rgb, f["model"], people=people if spec(f["model"]).priors else ())
+    """Every model framed the same way, on everyone's keypoints, as the pose methods run (so the rows differ
+    only in what the network is fed and how it was trained)."""
+    return network_probability(rgb, f["model"], box=people_box(people), people=people)
 
 
 def _serve(f: dict) -> None:
@@ -88,11 +96,11 @@ def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | Non
         for (rgb, gt), kps in zip(images, people):
             t = time.perf_counter()
             preds = [(_predict(f, rgb, kps), time.perf_counter() - t)]
-            preds.append((estimate_alpha(rgb, trimap(_binary(preds[0][0]))), time.perf_counter() - t))
+            preds.append((_matting(rgb, preds[0][0]), time.perf_counter() - t))
             if refiner:
                 t = time.perf_counter() - preds[0][1]
                 preds.append((refined_probability(rgb, preds[0][0]), time.perf_counter() - t))
-                preds.append((estimate_alpha(rgb, trimap(_binary(preds[2][0]))), time.perf_counter() - t))
+                preds.append((_matting(rgb, preds[2][0]), time.perf_counter() - t))
             for name, (pred, sec) in zip(names, preds):
                 got[name][0].add(_binary(pred), gt)
                 got[name][1].append(sec)
@@ -139,8 +147,9 @@ def write(results: dict) -> None:
         f"{results['machine']}",
         "",
         "Made by `python benchmarks/ablation.py` (the command line is in docs/ablation.md). Same scores as the",
-        "EG1800 table; seconds per image exclude pose (BlazePose, median "
-        f"{results['pose_median_s'] * 1000:.0f} ms, which the SSM models need and the others do not).",
+        "EG1800 table; every model framed on BlazePose's keypoints (as the pose methods run); matting at the",
+        "pipeline's default working size; seconds per image exclude pose (BlazePose, median "
+        f"{results['pose_median_s'] * 1000:.0f} ms).",
         "",
         "| model | params | ONNX KB | IPR levels | epochs | best val IoU | train s |",
         "|---|---|---|---|---|---|---|",

@@ -82,8 +82,9 @@ _SCORED_AS = {
                     "fill less than half of it (pipeline.network_probability)",
     (True, False): "the network without matting, fed the prior maps of everyone BlazePose finds and framed on them "
                    "(pipeline.network_probability with keypoints, as its method runs it)",
-    (False, True): "method 'accurate' without its last matting: the shipped lwpsn network, then this network "
-                   "refining its coarse matte (pipeline.refined_probability)",
+    (False, True): "method 'accurate' without its last matting: its shipped coarse network "
+                   "(pipeline.NETWORK_MODELS['accurate']), then this network refining the matte of its mask "
+                   "(pipeline.refined_probability)",
 }
 
 

@@ -9,13 +9,20 @@ from personseg.metrics import foreground_iou
 from personseg.models.registry import spec
 
 
-def test_shipped_model_matches_its_card():
-    model = spec("sinet")
+@pytest.mark.parametrize("name", ["sinet", "pose-unet", "refine"])
+def test_shipped_models_match_their_cards(name):
+    model = spec(name)
     card = model.card()
     data = model.onnx_path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == card["sha256"] and len(data) == card["bytes"]
-    assert card["parameters"] < 100_000
-    assert card["input"]["size_wh"] == list(model.size)
+    assert card["input"]["size_wh"] == list(model.size) and len(card["input"]["mean"]) == model.channels
+    assert set(card["scores"]) >= {"eg1800_test", "ccp_test", "pose_mini_union", "parkour_frames"}
+    if name == "sinet":
+        assert card["parameters"] < 100_000
+
+
+def test_weights_folder_stays_small():
+    assert sum(f.stat().st_size for f in spec("sinet").onnx_path.parent.iterdir()) < 30 * 2**20
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +30,18 @@ def fast():
     return Segmenter(method="fast", matting=False)
 
 
-def test_fast_segments_real_test_portraits(fast, data_dir):
+@pytest.mark.parametrize("method", ["fast", "pose-unet", "accurate"])
+def test_network_methods_segment_real_test_portraits(method, data_dir):
+    seg = Segmenter(method=method, matting=False)
     ious, chance = [], []
     for ident in ("00002", "00005", "00008", "00011"):
         rgb = load_image(data_dir / f"eg1800/images/{ident}.jpg")
         gt = load_mask(data_dir / f"eg1800/masks/{ident}.png")
-        r = fast(rgb)
+        r = seg(rgb)
         assert r.mask.shape == rgb.shape[:2] and r.alpha.dtype == np.float32
         ious.append(foreground_iou(r.mask, gt))
         chance.append(foreground_iou(np.full_like(gt, 255), gt))
-    # Calling everything foreground scores the foreground share; the model must do far better.
+    # Calling everything foreground scores the foreground share; the models must do far better.
     assert np.mean(ious) > 0.85 and np.mean(ious) > np.mean(chance) + 0.15
 
 

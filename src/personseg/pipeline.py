@@ -16,14 +16,18 @@ from .pose.keypoints import MIN_SCORE
 from .refine.matting import MATTING_SIDE, matte
 
 METHODS = ("classical", "fast", "pose-unet", "accurate")
-#: Measured best on EG1800 test in IoU, boundary F and time (benchmarks/RESULTS.md), with matting on.
-DEFAULT_METHOD = "fast"
+#: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under
+#: 0.3 s per 600x800 photo on 2 cores. Video keeps `fast` as its default, for speed.
+DEFAULT_METHOD = "accurate"
 #: Methods served by a shipped network, and the model (models/registry.py) behind each.
-NETWORK_MODELS = {"fast": "sinet", "pose-unet": "pose-unet", "accurate": "lwpsn"}
+#: `accurate` is the best measured combination (docs/ablation.md): SINet's coarse mask (framed on its own
+#: first pass, no pose) refined by seed 003's network; SINet scored above every LWPSN and the pose-U-Net
+#: as the coarse stage, with and without the refinement.
+NETWORK_MODELS = {"fast": "sinet", "pose-unet": "pose-unet", "accurate": "sinet"}
 #: Methods whose network output seed 003's refinement network corrects.
 REFINED_METHODS = ("accurate",)
 #: Methods whose segmentation needs keypoints.
-POSE_METHODS = ("classical", "pose-unet", "accurate")
+POSE_METHODS = ("classical", "pose-unet")
 #: Longest side, in pixels, at which the classical graph cut and CRF run; the result is scaled back up.
 CLASSICAL_WORK_SIDE = 320
 
@@ -61,7 +65,7 @@ def check_method(method: str) -> None:
 class Segmenter:
     """Segments the people in images with one method.
 
-    >>> seg = Segmenter(method="fast")
+    >>> seg = Segmenter()     # method="accurate"
     >>> r = seg(rgb)          # r.mask, r.alpha, r.keypoints
     """
 
