@@ -18,7 +18,6 @@ import csv
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from personseg.data import data_root, read_ids
@@ -57,15 +56,17 @@ def prepare(label: str, model: str, run: Path) -> dict:
             "train_s": round(sum(float(r["seconds"]) for r in log)), "ipr": state["config"]["augment"].get("pyramid", 0)}
 
 
-def _matting(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """The pipeline's default matting (at its working size), alpha at the image's size."""
-    return cv2.resize(matte(rgb, prob), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-
-
 def _predict(f: dict, rgb: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
     """Every model framed the same way, on everyone's keypoints, as the pose methods run (so the rows differ
     only in what the network is fed and how it was trained)."""
     return network_probability(rgb, f["model"], box=people_box(people), people=people)
+
+
+def _timed(step, before: float = 0.0) -> tuple[np.ndarray, float]:
+    """``step()``'s result and the seconds it took plus ``before`` (the steps it builds on)."""
+    t = time.perf_counter()
+    out = step()
+    return out, before + time.perf_counter() - t
 
 
 def _serve(f: dict) -> None:
@@ -94,13 +95,11 @@ def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | Non
         names += [f["label"] + " + refinement network", f["label"] + " + refinement network + matting"] if refiner else []
         got = {name: (Scores(), []) for name in names}
         for (rgb, gt), kps in zip(images, people):
-            t = time.perf_counter()
-            preds = [(_predict(f, rgb, kps), time.perf_counter() - t)]
-            preds.append((_matting(rgb, preds[0][0]), time.perf_counter() - t))
+            preds = [_timed(lambda: _predict(f, rgb, kps))]
+            preds.append(_timed(lambda: matte(rgb, preds[0][0]), preds[0][1]))
             if refiner:
-                t = time.perf_counter() - preds[0][1]
-                preds.append((refined_probability(rgb, preds[0][0]), time.perf_counter() - t))
-                preds.append((_matting(rgb, preds[2][0]), time.perf_counter() - t))
+                preds.append(_timed(lambda: refined_probability(rgb, preds[0][0]), preds[0][1]))
+                preds.append(_timed(lambda: matte(rgb, preds[2][0]), preds[2][1]))
             for name, (pred, sec) in zip(names, preds):
                 got[name][0].add(_binary(pred), gt)
                 got[name][1].append(sec)

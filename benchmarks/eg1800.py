@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import cv2
 import numpy as np
 
 from personseg.data import data_root, read_ids
@@ -28,9 +27,15 @@ def _binary(prob: np.ndarray) -> np.ndarray:
     return np.where(prob >= 0.5, 255, 0).astype(np.uint8)
 
 
+def _models(method: str) -> list[str]:
+    """The shipped networks ``method`` runs."""
+    if method not in NETWORK_MODELS:
+        return []
+    return [NETWORK_MODELS[method]] + ["refine"] * (method in REFINED_METHODS)
+
+
 def _shipped(method: str) -> bool:
-    models = [NETWORK_MODELS[method]] + ["refine"] * (method in REFINED_METHODS) if method in NETWORK_MODELS else []
-    return all(SPECS[m].onnx_path.is_file() for m in models)
+    return all(SPECS[m].onnx_path.is_file() for m in _models(method))
 
 
 def run(limit: int | None) -> dict:
@@ -52,8 +57,7 @@ def run(limit: int | None) -> dict:
             t = time.perf_counter()
             prob = seg(rgb).alpha
             t_seg = time.perf_counter() - t
-            alpha = matte(rgb, prob)
-            preds += [prob, cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)]
+            preds += [prob, matte(rgb, prob)]
             times += [t_seg, time.perf_counter() - t]
         t = time.perf_counter()
         peer = selfie.process(rgb).segmentation_mask
@@ -64,8 +68,7 @@ def run(limit: int | None) -> dict:
             secs.append(sec)
         if (n + 1) % 20 == 0:
             print(f"{n + 1}/{len(ids)}", flush=True)
-    networks = sorted({m for method in filter(_shipped, NETWORK_MODELS)
-                       for m in [NETWORK_MODELS[method]] + ["refine"] * (method in REFINED_METHODS)})
+    networks = sorted({m for method in filter(_shipped, METHODS) for m in _models(method)})
     return {
         "dataset": "eg1800 test",
         "images": len(ids),

@@ -17,7 +17,7 @@ from .refine.matting import MATTING_SIDE, matte
 
 METHODS = ("classical", "fast", "pose-unet", "accurate")
 #: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under
-#: 0.3 s per 600x800 photo on 2 cores. Video keeps `fast` as its default, for speed.
+#: 0.5 s per 600x800 photo on 2 cores. Video keeps `fast` as its default, for speed.
 DEFAULT_METHOD = "accurate"
 #: Methods served by a shipped network, and the model (models/registry.py) behind each.
 #: `accurate` is the best measured combination (docs/ablation.md): SINet's coarse mask (framed on its own
@@ -134,8 +134,7 @@ class Segmenter:
         t = time.perf_counter()
         mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
         if self.matting:
-            alpha = cv2.resize(matte(rgb, prob, self.matting_side), (rgb.shape[1], rgb.shape[0]),
-                               interpolation=cv2.INTER_LINEAR)
+            alpha = matte(rgb, prob, self.matting_side)
             mask = np.where(alpha >= 0.5, 255, 0).astype(np.uint8)
             timings["matting"] = time.perf_counter() - t
         else:
@@ -181,11 +180,11 @@ def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     and leftover masks of that matte, made on the image shrunk to the matting's working size (as the refine
     model's training mattes were), then the refinement network fed the image and those maps.
     Nobody in the coarse mask: nothing to refine."""
-    from .refine.matting import GUIDE_MAPS
+    from .refine.matting import GUIDE_MAPS, working_matte
 
     if not (prob >= 0.5).any():
         return prob
-    coarse = matte(rgb, prob)
+    coarse = working_matte(rgb, prob)
     guides = np.dstack([GUIDE_MAPS[name](coarse) for name in spec("refine").guides])
     h, w = rgb.shape[:2]
     guides = cv2.resize(guides, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)

@@ -60,6 +60,12 @@ def estimate_alpha(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
 
 
 def matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE) -> np.ndarray:
+    """float32 HxW alpha of the person where ``prob`` (float HxW person probability) >= 0.5, made at the
+    working size ``side`` (see ``working_matte``) and scaled back up to the image's size."""
+    return cv2.resize(working_matte(rgb, prob, side), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def working_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE) -> np.ndarray:
     """float32 alpha of the person where ``prob`` (float HxW person probability) >= 0.5: trimap of that mask
     and closed-form matting, on the image shrunk so its longest side is at most ``side`` (None: full size);
     the alpha is returned at that working size."""
