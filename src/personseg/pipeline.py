@@ -13,6 +13,7 @@ from .image import ImageInput, load_image
 from .models.registry import spec
 from .pose import PoseBackend, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
+from .refine.components import keep_people
 from .refine.matting import MATTING_SIDE, matte
 
 METHODS = ("classical", "fast", "pose-unet", "accurate")
@@ -127,9 +128,10 @@ class Segmenter:
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
+        prob = keep_people(prob, people)
         if self.method in REFINED_METHODS:
             t = time.perf_counter()
-            prob = refined_probability(rgb, prob)
+            prob = keep_people(refined_probability(rgb, prob), people)
             timings["refine"] = time.perf_counter() - t
         t = time.perf_counter()
         mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)

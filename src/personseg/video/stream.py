@@ -12,6 +12,7 @@ from ..pipeline import (NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, c
                         network_probability, people_box, refined_probability)
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
+from ..refine.components import keep_people
 from .temporal import TemporalSmoother
 
 #: For network methods, keypoints are detected this often (in frames) to frame the people for the network.
@@ -54,15 +55,18 @@ class VideoSegmenter:
         main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            # frame the people the detector last confirmed (a track it lost may have drifted onto the background)
-            box = people_box([kp for tid, kp in people.items() if tid in self.tracker.confirmed])
+            # frame (and keep the regions of) the people the detector last confirmed: a track it lost may
+            # have drifted onto the background
+            confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
+            box = people_box(confirmed)
             if box is None and self.index % REFRESH:
                 box = self._box
-            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=box, people=list(people.values()))
+            prob = keep_people(network_probability(rgb, NETWORK_MODELS[self.method], box=box,
+                                                   people=list(people.values())), confirmed)
             if self.method in REFINED_METHODS:
-                prob = refined_probability(rgb, prob)
+                prob = keep_people(refined_probability(rgb, prob), confirmed)
         else:
-            prob = classical_probability(rgb, main, crf=self.crf)
+            prob = keep_people(classical_probability(rgb, main, crf=self.crf), [main])
         timings[self.method] = time.perf_counter() - t
         if self.smoother is not None:
             t = time.perf_counter()
