@@ -67,3 +67,18 @@ def test_body_scale_resists_foreshortening(single_person):
     assert body_scale(np.zeros((17, 3), np.float32)) == 0
     with pytest.raises(ValueError):
         to_joints14(np.zeros((14, 3)))
+
+
+def test_video_mode_follows_the_person_like_single_images(backend, data_dir):
+    """On consecutive parkour frames the video-mode backend (person found once, then followed) puts the
+    confident keypoints where the single-image backend does."""
+    video = get_backend("blazepose", video=True)
+    frames = sorted((data_dir / "video/parkour/images").iterdir())[:6]
+    for path in frames:
+        rgb = load_image(path)
+        followed, single = video.detect(rgb), backend.detect(rgb)
+        assert len(followed) == len(single) == 1
+        sure = (followed[0][:, 2] > 0.8) & (single[0][:, 2] > 0.8)
+        assert sure.sum() >= 8
+        gap = np.linalg.norm(followed[0][sure, :2] - single[0][sure, :2], axis=1)
+        assert np.median(gap) < 0.03 * np.ptp(single[0][:, 1])   # 3% of the person's height

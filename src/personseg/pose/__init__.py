@@ -18,12 +18,12 @@ from .keypoints import (
 BACKENDS = ("blazepose",)
 
 
-def get_backend(name: str = "blazepose") -> PoseBackend:
-    """Make the keypoint backend called ``name``."""
+def get_backend(name: str = "blazepose", video: bool = False) -> PoseBackend:
+    """Make the keypoint backend called ``name``; ``video``: for the frames of one clip, in order."""
     if name == "blazepose":
         from .blazepose import BlazePoseBackend
 
-        return BlazePoseBackend()
+        return BlazePoseBackend(video=video)
     raise ValueError(f"unknown pose backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
