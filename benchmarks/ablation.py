@@ -59,7 +59,7 @@ def prepare(label: str, model: str, run: Path) -> dict:
 def _predict(f: dict, rgb: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
     """Every model framed the same way, on everyone's keypoints, as the pose methods run (so the rows differ
     only in what the network is fed and how it was trained)."""
-    return network_probability(rgb, f["model"], box=people_box(people), people=people)
+    return network_probability(rgb, f["model"], box=people_box(people, rgb.shape[0]), people=people)
 
 
 def _timed(step, before: float = 0.0) -> tuple[np.ndarray, float]:

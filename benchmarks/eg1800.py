@@ -31,7 +31,7 @@ def _models(method: str) -> list[str]:
     """The shipped networks ``method`` runs."""
     if method not in NETWORK_MODELS:
         return []
-    return [NETWORK_MODELS[method]] + ["refine"] * (method in REFINED_METHODS)
+    return list(NETWORK_MODELS[method]) + ["refine"] * (method in REFINED_METHODS)
 
 
 def _shipped(method: str) -> bool:

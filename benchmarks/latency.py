@@ -37,7 +37,7 @@ def run(count: int, rounds: int) -> dict:
     images = [load_image(root / "images" / f"{i}.jpg") for i in read_ids(root / "test.txt")[:count]]
     from mediapipe.python.solutions import selfie_segmentation
 
-    model = NETWORK_MODELS["fast"]
+    (model,) = NETWORK_MODELS["fast"]
     rows = {f"fast ({model}, onnxruntime)": _median_ms(lambda rgb: network_probability(rgb, model), images, rounds)}
     with selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
         rows["MediaPipe selfie segmentation (peer)"] = _median_ms(selfie.process, images, rounds)

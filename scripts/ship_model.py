@@ -82,27 +82,27 @@ _SCORED_AS = {
                     "fill less than half of it (pipeline.network_probability)",
     (True, False): "the network without matting, fed the prior maps of everyone BlazePose finds and framed on them "
                    "(pipeline.network_probability with keypoints, as its method runs it)",
-    (False, True): "method 'accurate' without its last matting: its shipped coarse network "
-                   "(pipeline.NETWORK_MODELS['accurate']), then this network refining the matte of its mask "
-                   "(pipeline.refined_probability)",
+    (False, True): "method 'accurate' without its last matting (Segmenter('accurate', matting=False)): the mean "
+                   "of its shipped coarse networks (pipeline.NETWORK_MODELS['accurate']) framed on BlazePose's "
+                   "keypoints, then this network refining the matte of its mask",
 }
 
 
 def _score(model: str, root: Path, ids: list[str] | None) -> dict:
     from personseg.evaluate import find_pairs
-    from personseg.pipeline import NETWORK_MODELS, network_probability, people_box, refined_probability
+    from personseg.pipeline import Segmenter, network_probability, people_box
     from personseg.pose import get_backend
 
-    refines = bool(spec(model).guides)
-    first = NETWORK_MODELS["accurate"] if refines else model
-    pose = get_backend("blazepose") if spec(first).priors else None
+    accurate = Segmenter("accurate", matting=False) if spec(model).guides else None
+    pose = get_backend("blazepose") if spec(model).priors else None
     scores = Scores()
     for _, image, mask in find_pairs(root / "images", root / "masks", ids):
         rgb = load_image(image)
-        people = pose.detect(rgb) if pose else []
-        prob = network_probability(rgb, first, box=people_box(people), people=people)
-        if refines:
-            prob = refined_probability(rgb, prob)
+        if accurate is not None:
+            prob = accurate(rgb).alpha
+        else:
+            people = pose.detect(rgb) if pose else []
+            prob = network_probability(rgb, model, box=people_box(people, rgb.shape[0]), people=people)
         scores.add((prob >= 0.5).astype(np.uint8) * 255, load_mask(mask))
     return scores.summary()
 

@@ -9,7 +9,7 @@ from personseg.metrics import foreground_iou
 from personseg.models.registry import spec
 
 
-@pytest.mark.parametrize("name", ["sinet", "pose-unet", "refine"])
+@pytest.mark.parametrize("name", ["sinet", "lwpsn", "pose-unet", "refine"])
 def test_shipped_models_match_their_cards(name):
     model = spec(name)
     card = model.card()
@@ -64,8 +64,30 @@ def test_keypoints_frame_a_small_person_for_the_network(data_dir):
     for stem in ("00010", "00050", "00090"):
         rgb = load_image(data_dir / f"video/parkour/images/{stem}.jpg")
         gt = load_mask(data_dir / f"video/parkour/masks/{stem}.png")
-        box = people_box(get_backend().detect(rgb))
+        box = people_box(get_backend().detect(rgb), rgb.shape[0])
         assert box is not None
         iou_framed.append(foreground_iou(network_probability(rgb, "sinet", box=box) >= 0.5, gt))
         iou_whole.append(foreground_iou(network_probability(rgb, "sinet", box=whole_frame(rgb.shape, 0.75)) >= 0.5, gt))
     assert np.mean(iou_framed) > 0.6 and np.mean(iou_framed) > np.mean(iou_whole) + 0.2
+
+
+def test_a_portrait_framed_on_keypoints_keeps_the_body_below_them(portrait, data_dir):
+    """No ankles seen (a portrait): the body goes on below the shoulders, so the box reaches the bottom edge;
+    a runner seen whole keeps a box that ends below their feet."""
+    from personseg.framing import keypoint_box
+    from personseg.pose import get_backend
+
+    pose = get_backend()
+    rgb = portrait[0]
+    (kp,) = pose.detect(rgb)
+    assert keypoint_box(kp)[3] < rgb.shape[0] - 50 and keypoint_box(kp, rgb.shape[0])[3] >= rgb.shape[0]
+    runner = load_image(data_dir / "video/parkour/images/00010.jpg")
+    (kp,) = pose.detect(runner)
+    assert keypoint_box(kp, runner.shape[0]) == keypoint_box(kp) and keypoint_box(kp)[3] < runner.shape[0]
+
+
+def test_accurate_segments_a_small_full_body_person(data_dir):
+    seg = Segmenter(method="accurate", matting=False)
+    ious = [foreground_iou(seg(load_image(data_dir / f"video/parkour/images/{stem}.jpg")).mask,
+                           load_mask(data_dir / f"video/parkour/masks/{stem}.png")) for stem in ("00010", "00050", "00090")]
+    assert np.mean(ious) > 0.7

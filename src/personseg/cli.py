@@ -132,8 +132,8 @@ def _method_options(p: argparse.ArgumentParser) -> None:
                    help="longest side at which the matting runs, its alpha scaled back up (default 400: on "
                         "600x800 portraits as good as full size and 5x faster; 0: full size)")
     p.add_argument("--pose", action="store_true",
-                   help="find keypoints even where the method does not need them: 'fast' and 'accurate' then "
-                        "frame the people it finds (far better on full-body and wide shots, about 50 ms more)")
+                   help="find keypoints even where the method does not need them: 'fast' then frames the people "
+                        "it finds (far better on full-body and wide shots, about 50 ms more)")
 
 
 def _segmenter(args, keypoints: bool | None = None):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .pose.keypoints import MIN_SCORE
+from .pose.keypoints import K, MIN_SCORE
 
 Box = tuple[float, float, float, float]   # x0, y0, x1, y1 in pixels
+ANKLES = [K["left_ankle"], K["right_ankle"]]
 
 #: Margin added around a person's box on every side, as a share of the box's height.
 MARGIN = 0.1
@@ -24,16 +25,21 @@ def mask_box(prob: np.ndarray, threshold: float = 0.5) -> Box | None:
     return float(x), float(y), float(x + w), float(y + h)
 
 
-def keypoint_box(kp: np.ndarray) -> Box | None:
+def keypoint_box(kp: np.ndarray, height: float | None = None) -> Box | None:
     """Box around a person's confident keypoints, stretched up by the head's height above the eyes and
-    down below the ankles, which keypoints do not reach; None when fewer than two points are confident."""
+    down below the ankles, which keypoints do not reach; None when fewer than two points are confident.
+    With the image's ``height``, a person whose ankles are not seen is taken to go on below what was seen
+    (a portrait's torso under the shoulders): the box then reaches the image's bottom edge."""
     pts = kp[kp[:, 2] >= MIN_SCORE, :2]
     if len(pts) < 2:
         return None
     x0, y0 = pts.min(axis=0)
     x1, y1 = pts.max(axis=0)
     head = 0.25 * (y1 - y0) if y1 - y0 > 0 else 0.0
-    return float(x0), float(y0 - head), float(x1), float(y1 + 0.5 * head)
+    y1 = y1 + 0.5 * head
+    if height is not None and not (kp[ANKLES, 2] >= MIN_SCORE).any():
+        y1 = max(y1, float(height))
+    return float(x0), float(y0 - head), float(x1), float(y1)
 
 
 def union(a: Box | None, b: Box | None) -> Box | None:

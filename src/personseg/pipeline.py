@@ -20,15 +20,15 @@ METHODS = ("classical", "fast", "pose-unet", "accurate")
 #: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under
 #: 0.5 s per 600x800 photo on 2 cores. Video keeps `fast` as its default, for speed.
 DEFAULT_METHOD = "accurate"
-#: Methods served by a shipped network, and the model (models/registry.py) behind each.
-#: `accurate` is the best measured combination (docs/ablation.md): SINet's coarse mask (framed on its own
-#: first pass, no pose) refined by seed 003's network; SINet scored above every LWPSN and the pose-U-Net
-#: as the coarse stage, with and without the refinement.
-NETWORK_MODELS = {"fast": "sinet", "pose-unet": "pose-unet", "accurate": "sinet"}
+#: Methods served by shipped networks, and the models (models/registry.py) whose probabilities they average.
+#: `accurate` is the best measured combination (docs/ablation.md): SINet and LWPSN + SSM (seed 000), both
+#: framed on the keypoints, averaged, then refined by seed 003's network. The average scored above either
+#: network alone on EG1800, CCP and the parkour frames, with the refinement and matting after it.
+NETWORK_MODELS = {"fast": ("sinet",), "pose-unet": ("pose-unet",), "accurate": ("sinet", "lwpsn")}
 #: Methods whose network output seed 003's refinement network corrects.
 REFINED_METHODS = ("accurate",)
 #: Methods whose segmentation needs keypoints.
-POSE_METHODS = ("classical", "pose-unet")
+POSE_METHODS = ("classical", "pose-unet", "accurate")
 #: Longest side, in pixels, at which the classical graph cut and CRF run; the result is scaled back up.
 CLASSICAL_WORK_SIDE = 320
 
@@ -112,7 +112,7 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            prob = network_probability(rgb, NETWORK_MODELS[self.method], box=people_box(people), people=people)
+            prob = coarse_probability(rgb, self.method, people_box(people, rgb.shape[0]), people)
         else:
             prob = classical_probability(rgb, kp, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
@@ -122,9 +122,8 @@ class Segmenter:
 
             people = find_people(rgb, prob >= 0.5, self.pose) or people
             if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
-                boxes = [b for b in map(keypoint_box, people) if b is not None]
-                prob = np.maximum.reduce([prob] + [network_probability(rgb, NETWORK_MODELS[self.method], box=b,
-                                                                       people=people) for b in boxes])
+                boxes = [b for b in (keypoint_box(kp, rgb.shape[0]) for kp in people) if b is not None]
+                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, self.method, b, people) for b in boxes])
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
@@ -177,6 +176,13 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
     return foreground_probability(rgb, model, whole, people, guides)
 
 
+def coarse_probability(rgb: np.ndarray, method: str, box: Box | None, people: list[np.ndarray]) -> np.ndarray:
+    """The mean of the probabilities of network method ``method``'s models (NETWORK_MODELS), each framed on
+    ``box`` (see ``network_probability``) and fed ``people``'s prior maps where it takes them."""
+    probs = [network_probability(rgb, model, box=box, people=people) for model in NETWORK_MODELS[method]]
+    return probs[0] if len(probs) == 1 else np.mean(probs, axis=0).astype(np.float32)
+
+
 def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """Seed 003's deep refinement of a coarse person probability: alpha matting of its mask and the boundary
     and leftover masks of that matte, made on the image shrunk to the matting's working size (as the refine
@@ -193,11 +199,12 @@ def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return network_probability(rgb, "refine", box=mask_box(cv2.resize(coarse, (w, h))), guides=guides)
 
 
-def people_box(people: list[np.ndarray]) -> Box | None:
-    """The box around everyone's keypoints (None when nobody has enough)."""
+def people_box(people: list[np.ndarray], height: float) -> Box | None:
+    """The box around everyone's keypoints in an image ``height`` pixels high (framing.keypoint_box; None
+    when nobody has enough)."""
     box = None
     for kp in people:
-        box = union(box, keypoint_box(kp))
+        box = union(box, keypoint_box(kp, height))
     return box
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..framing import area, keypoint_box, mask_box
 from ..pipeline import (NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, check_method, classical_probability,
-                        network_probability, people_box, refined_probability)
+                        coarse_probability, people_box, refined_probability)
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.components import keep_people
@@ -60,12 +60,11 @@ class VideoSegmenter:
             # have drifted onto the background. Between detections the previous frame's mask frames them
             # better than keypoints carried by optical flow (parkour, fast: IoU 0.693 -> 0.708)
             confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
-            box = people_box(confirmed)
+            box = people_box(confirmed, rgb.shape[0])
             if detected is None or box is None:   # between detections, or nobody detected
                 carried = self._box if box is not None or self.index % REFRESH else None
                 box = carried or box
-            prob = keep_people(network_probability(rgb, NETWORK_MODELS[self.method], box=box,
-                                                   people=list(people.values())), confirmed)
+            prob = keep_people(coarse_probability(rgb, self.method, box, list(people.values())), confirmed)
             if self.method in REFINED_METHODS:
                 prob = keep_people(refined_probability(rgb, prob), confirmed)
         else:
