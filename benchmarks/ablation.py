@@ -4,11 +4,12 @@ with seed 003's refinement network (without and with matting after it); then, wi
 models on full-body photos (CCP test, pose_mini) and the parkour frames.
 
     python benchmarks/ablation.py --run "LWPSN RGB=lwpsn-rgb:RUN_DIR" --run "LWPSN + SSM=lwpsn:RUN_DIR" ... \
-        [--refine RUN_DIR]
+        [--mean "LABEL=RUN LABEL+RUN LABEL"] [--refine RUN_DIR]
 
 Each RUN_DIR is a `personseg train --out` folder; its best.pt is exported to RUN_DIR/best.onnx (checked against
 torch) and served from there. Writes benchmarks/results/ablation.json and the ablation section of
 benchmarks/RESULTS.md. Keypoints come from the BlazePose backend, once per image, shared by every model.
+A --mean row averages the probabilities of two --run rows of different models (as method `accurate` does).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from personseg.metrics import Scores
 from personseg.models.registry import spec
 from personseg.pipeline import network_probability, people_box, refined_probability
 from personseg.pose import get_backend
+from personseg.refine.components import keep_people
 from personseg.refine.matting import matte
 from personseg.runtime import use_model_file
 from report import machine, write_results
@@ -53,13 +55,17 @@ def prepare(label: str, model: str, run: Path) -> dict:
     return {"label": label, "model": model, "run": str(run), "onnx_kb": round(onnx.stat().st_size / 1024, 1),
             "parameters": sum(p.numel() for p in torch_model(model).parameters()),
             "epochs": len(log), "best_epoch": state["epoch"] + 1, "val_iou": round(state["val_iou"], 4),
-            "train_s": round(sum(float(r["seconds"]) for r in log)), "ipr": state["config"]["augment"].get("pyramid", 0)}
+            "train_s": round(sum(float(r["seconds"]) for r in log)), "ipr": state["config"]["augment"].get("pyramid", 0),
+            "parts": [{"model": model, "run": str(run)}]}
 
 
 def _predict(f: dict, rgb: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
     """Every model framed the same way, on everyone's keypoints, as the pose methods run (so the rows differ
-    only in what the network is fed and how it was trained)."""
-    return network_probability(rgb, f["model"], box=people_box(people, rgb.shape[0]), people=people)
+    only in what the network is fed and how it was trained); a mean row averages its runs' probabilities.
+    Stray regions are dropped as the pipeline does (refine/components.py)."""
+    box = people_box(people, rgb.shape[0])
+    probs = [network_probability(rgb, p["model"], box=box, people=people) for p in f["parts"]]
+    return keep_people(np.mean(probs, axis=0).astype(np.float32), people)
 
 
 def _timed(step, before: float = 0.0) -> tuple[np.ndarray, float]:
@@ -70,14 +76,26 @@ def _timed(step, before: float = 0.0) -> tuple[np.ndarray, float]:
 
 
 def _serve(f: dict) -> None:
-    """Serve the run's exported file under its model name (runs of the same model take turns)."""
-    use_model_file(f["model"], Path(f["run"]) / "best.onnx")
+    """Serve the row's exported files under their model names (runs of the same model take turns)."""
+    for part in f["parts"]:
+        use_model_file(part["model"], Path(part["run"]) / "best.onnx")
 
 
-def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | None) -> dict:
+def _mean_row(text: str, facts: list[dict]) -> dict:
+    """The row LABEL=A+B: the mean of the --run rows labelled A and B, which must be of different models."""
+    label, _, pair = text.partition("=")
+    by_label = {f["label"]: f for f in facts}
+    parts = [by_label.get(name.strip()) for name in pair.split("+")]
+    if not label or len(parts) != 2 or None in parts or parts[0]["model"] == parts[1]["model"]:
+        raise SystemExit(f"--mean {text!r}: expected LABEL=A+B, two --run labels of different models")
+    return {"label": label, "parts": parts}
+
+
+def run(runs: list[tuple[str, str, Path]], means: list[str], refine: Path | None, limit: int | None) -> dict:
     root = data_root() / "eg1800"
     ids = read_ids(root / "test.txt")[:limit]
     facts = [prepare(*r) for r in runs]
+    rows_of = facts + [_mean_row(m, facts) for m in means]
     refiner = prepare("refinement network", "refine", refine) if refine else None
     if refiner:
         _serve(refiner)
@@ -89,7 +107,7 @@ def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | Non
         people.append(pose.detect(rgb))
         pose_s.append(time.perf_counter() - t)
     rows = {}
-    for f in facts:
+    for f in rows_of:
         _serve(f)
         names = [f["label"], f["label"] + " + matting"]
         names += [f["label"] + " + refinement network", f["label"] + " + refinement network + matting"] if refiner else []
@@ -98,7 +116,7 @@ def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | Non
             preds = [_timed(lambda: _predict(f, rgb, kps))]
             preds.append(_timed(lambda: matte(rgb, preds[0][0]), preds[0][1]))
             if refiner:
-                preds.append(_timed(lambda: refined_probability(rgb, preds[0][0]), preds[0][1]))
+                preds.append(_timed(lambda: keep_people(refined_probability(rgb, preds[0][0]), kps), preds[0][1]))
                 preds.append(_timed(lambda: matte(rgb, preds[2][0]), preds[2][1]))
             for name, (pred, sec) in zip(names, preds):
                 got[name][0].add(_binary(pred), gt)
@@ -110,7 +128,7 @@ def run(runs: list[tuple[str, str, Path]], refine: Path | None, limit: int | Non
         "pose_median_s": round(float(np.median(pose_s[1:] or pose_s)), 4),
         "rows": {name: scores.summary() | {"median_s": round(float(np.median(secs[1:] or secs)), 4)}
                  for name, (scores, secs) in rows.items()},
-        "full_body": full_body(facts, refiner, pose, limit),
+        "full_body": full_body(rows_of, refiner, pose, limit),
     }
 
 
@@ -132,7 +150,7 @@ def full_body(facts: list[dict], refiner: dict | None, pose, limit: int | None) 
                 prob = _predict(f, rgb, kps)
                 scores.add(_binary(prob), gt)
                 if refiner:
-                    refined.add(_binary(refined_probability(rgb, prob)), gt)
+                    refined.add(_binary(keep_people(refined_probability(rgb, prob), kps)), gt)
             out[name][f["label"]] = scores.summary()["mean_iou"]
             if refiner:
                 out[name][f["label"] + " + refinement network"] = refined.summary()["mean_iou"]
@@ -182,7 +200,9 @@ def _run_arg(text: str) -> tuple[str, str, Path]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", type=_run_arg, required=True, metavar="LABEL=MODEL:RUN_DIR")
+    ap.add_argument("--mean", action="append", default=[], metavar="LABEL=A+B",
+                    help="a row averaging the probabilities of the --run rows labelled A and B (different models)")
     ap.add_argument("--refine", type=Path, metavar="RUN_DIR", help="a trained refine model (seed 003) to add rows for")
     ap.add_argument("--limit", type=int, help="only the first N test images")
     args = ap.parse_args()
-    write(run(args.run, args.refine, args.limit))
+    write(run(args.run, args.mean, args.refine, args.limit))
