@@ -4,7 +4,7 @@ with seed 003's refinement network (without and with matting after it); then, wi
 models on full-body photos (CCP test, pose_mini) and the parkour frames.
 
     python benchmarks/ablation.py --run "LWPSN RGB=lwpsn-rgb:RUN_DIR" --run "LWPSN + SSM=lwpsn:RUN_DIR" ... \
-        [--mean "LABEL=RUN LABEL+RUN LABEL"] [--refine RUN_DIR]
+        [--mean "LABEL=RUN LABEL & RUN LABEL"] [--refine RUN_DIR]
 
 Each RUN_DIR is a `personseg train --out` folder; its best.pt is exported to RUN_DIR/best.onnx (checked against
 torch) and served from there. Writes benchmarks/results/ablation.json and the ablation section of
@@ -82,12 +82,12 @@ def _serve(f: dict) -> None:
 
 
 def _mean_row(text: str, facts: list[dict]) -> dict:
-    """The row LABEL=A+B: the mean of the --run rows labelled A and B, which must be of different models."""
+    """The row LABEL=A & B: the mean of the --run rows labelled A and B, which must be of different models."""
     label, _, pair = text.partition("=")
     by_label = {f["label"]: f for f in facts}
-    parts = [by_label.get(name.strip()) for name in pair.split("+")]
+    parts = [by_label.get(name.strip()) for name in pair.split("&")]
     if not label or len(parts) != 2 or None in parts or parts[0]["model"] == parts[1]["model"]:
-        raise SystemExit(f"--mean {text!r}: expected LABEL=A+B, two --run labels of different models")
+        raise SystemExit(f"--mean {text!r}: expected LABEL=A & B, two --run labels of different models")
     return {"label": label, "parts": parts}
 
 
@@ -200,7 +200,7 @@ def _run_arg(text: str) -> tuple[str, str, Path]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", type=_run_arg, required=True, metavar="LABEL=MODEL:RUN_DIR")
-    ap.add_argument("--mean", action="append", default=[], metavar="LABEL=A+B",
+    ap.add_argument("--mean", action="append", default=[], metavar="LABEL=A & B",
                     help="a row averaging the probabilities of the --run rows labelled A and B (different models)")
     ap.add_argument("--refine", type=Path, metavar="RUN_DIR", help="a trained refine model (seed 003) to add rows for")
     ap.add_argument("--limit", type=int, help="only the first N test images")
