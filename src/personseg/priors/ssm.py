@@ -36,6 +36,8 @@ def spatial_saliency_map(
     if body.empty:
         return np.zeros(shape, np.float32)
     frame = draw_frame(body, shape)
+    if not frame.any():   # the body lies outside this image (a crop showing someone else)
+        return np.zeros(shape, np.float32)
     dist = cv2.distanceTransform((1 - frame).astype(np.uint8), cv2.DIST_L2, 5)
     sigma = max(falloff * body.scale, 1.0)
     return np.exp(-0.5 * (dist / sigma) ** 2).astype(np.float32)

@@ -70,12 +70,12 @@ class VideoSegmenter:
         else:
             prob = keep_people(classical_probability(rgb, main, crf=self.crf), [main])
         timings[self.method] = time.perf_counter() - t
+        self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
         if self.smoother is not None:
             t = time.perf_counter()
             prob = self.smoother(rgb, prob)
             timings["smooth"] = time.perf_counter() - t
         mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
-        self._box = mask_box(prob)
         self.index += 1
         ids = sorted(people)
         return Result(mask=mask, alpha=prob.astype(np.float32), keypoints=main, people=[people[i] for i in ids],
