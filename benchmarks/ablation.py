@@ -26,7 +26,7 @@ from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
-from personseg.pipeline import network_probability, people_box, refined_probability
+from personseg.pipeline import coarse_probability, people_box, refined_probability
 from personseg.pose import get_backend
 from personseg.refine.components import keep_people
 from personseg.refine.matting import matte
@@ -63,9 +63,8 @@ def _predict(f: dict, rgb: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
     """Every model framed the same way, on everyone's keypoints, as the pose methods run (so the rows differ
     only in what the network is fed and how it was trained); a mean row averages its runs' probabilities.
     Stray regions are dropped as the pipeline does (refine/components.py)."""
-    box = people_box(people, rgb.shape[0])
-    probs = [network_probability(rgb, p["model"], box=box, people=people) for p in f["parts"]]
-    return keep_people(np.mean(probs, axis=0).astype(np.float32), people)
+    models = tuple(p["model"] for p in f["parts"])
+    return keep_people(coarse_probability(rgb, models, people_box(people, rgb.shape[0]), people), people)
 
 
 def _timed(step, before: float = 0.0) -> tuple[np.ndarray, float]:

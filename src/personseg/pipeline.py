@@ -112,7 +112,7 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            prob = coarse_probability(rgb, self.method, people_box(people, rgb.shape[0]), people)
+            prob = coarse_probability(rgb, NETWORK_MODELS[self.method], people_box(people, rgb.shape[0]), people)
         else:
             prob = classical_probability(rgb, kp, crf=self.crf)
         timings[self.method] = time.perf_counter() - t
@@ -123,7 +123,7 @@ class Segmenter:
             people = find_people(rgb, prob >= 0.5, self.pose) or people
             if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
                 boxes = [b for b in (keypoint_box(kp, rgb.shape[0]) for kp in people) if b is not None]
-                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, self.method, b, people) for b in boxes])
+                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, NETWORK_MODELS[self.method], b, people) for b in boxes])
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
@@ -176,10 +176,11 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
     return foreground_probability(rgb, model, whole, people, guides)
 
 
-def coarse_probability(rgb: np.ndarray, method: str, box: Box | None, people: list[np.ndarray]) -> np.ndarray:
-    """The mean of the probabilities of network method ``method``'s models (NETWORK_MODELS), each framed on
-    ``box`` (see ``network_probability``) and fed ``people``'s prior maps where it takes them."""
-    probs = [network_probability(rgb, model, box=box, people=people) for model in NETWORK_MODELS[method]]
+def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None,
+                       people: list[np.ndarray]) -> np.ndarray:
+    """The mean of the probabilities of ``models`` (a network method's NETWORK_MODELS), each framed on ``box``
+    (see ``network_probability``) and fed ``people``'s prior maps where it takes them."""
+    probs = [network_probability(rgb, model, box=box, people=people) for model in models]
     return probs[0] if len(probs) == 1 else np.mean(probs, axis=0).astype(np.float32)
 
 
