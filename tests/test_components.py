@@ -47,3 +47,17 @@ def test_without_keypoints_size_decides(data_dir, pose_mini):
     big_radius = int(np.sqrt(0.4 * largest / np.pi))   # 40% of the largest region: another person, kept
     big, big_blob = _with_blob(prob, big_radius)
     assert (keep_people(big, [])[big_blob] >= 0.5).all()
+
+
+def test_empty_and_offset_masks(data_dir, pose_mini):
+    """Nobody: nothing to label; regions away from the origin are found where they are (they are labelled
+    within their bounding box)."""
+    empty = np.zeros((40, 60), np.float32)
+    assert keep_people(empty, []) is empty
+    prob, _ = _people(data_dir, pose_mini)
+    shifted = np.zeros((prob.shape[0] + 50, prob.shape[1] + 70), np.float32)
+    shifted[50:, 70:] = prob
+    noisy, blob = _with_blob(shifted, 8)
+    kept = keep_people(noisy, [])
+    assert not (kept[blob] >= 0.5).any()
+    assert np.array_equal(kept[50:, 70:] >= 0.5, keep_people(noisy[50:, 70:], []) >= 0.5)

@@ -17,9 +17,14 @@ MARGIN = 0.1
 ZOOM_BELOW = 0.5
 
 
+def binary_mask(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """uint8 {0, 255} mask of the pixels of ``prob`` at or above ``threshold``."""
+    return cv2.compare(prob, threshold, cv2.CMP_GE)
+
+
 def mask_box(prob: np.ndarray, threshold: float = 0.5) -> Box | None:
     """Bounding box of the pixels at or above ``threshold``; None when there are none."""
-    x, y, w, h = cv2.boundingRect((prob >= threshold).astype(np.uint8))
+    x, y, w, h = cv2.boundingRect(binary_mask(prob, threshold))
     if w == 0:
         return None
     return float(x), float(y), float(x + w), float(y + h)

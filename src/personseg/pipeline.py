@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .framing import ZOOM_BELOW, Box, area, frame_box, from_crop, keypoint_box, mask_box, paste, union, whole_frame
+from .framing import ZOOM_BELOW, Box, area, binary_mask, frame_box, from_crop, keypoint_box, mask_box, paste, union, whole_frame
 from .image import ImageInput, load_image
 from .models.registry import spec
 from .pose import PoseBackend, empty_keypoints, get_backend
@@ -133,10 +133,10 @@ class Segmenter:
             prob = keep_people(refined_probability(rgb, prob), people)
             timings["refine"] = time.perf_counter() - t
         t = time.perf_counter()
-        mask = np.where(prob >= 0.5, 255, 0).astype(np.uint8)
+        mask = binary_mask(prob)
         if self.matting:
             alpha = matte(rgb, prob, self.matting_side)
-            mask = np.where(alpha >= 0.5, 255, 0).astype(np.uint8)
+            mask = binary_mask(alpha)
             timings["matting"] = time.perf_counter() - t
         else:
             alpha = prob

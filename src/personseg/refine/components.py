@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..framing import binary_mask
 from ..pose.keypoints import MIN_SCORE
 
 #: Without keypoints, a separate region is kept when its area is at least this share of the largest one's.
@@ -19,20 +20,25 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
     """``prob`` (float HxW person probability) with every connected region of ``prob >= 0.5`` set to 0 unless
     it holds a confident keypoint of one of ``people`` or is large next to the largest region (KEEP_SHARE,
     KEEP_SHARE_UNSEEN). The largest region always stays."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((prob >= 0.5).astype(np.uint8), connectivity=8)
+    mask = binary_mask(prob)
+    x0, y0, w, h = cv2.boundingRect(mask)   # regions are labelled within the box that holds them all
+    if w == 0:
+        return prob
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[y0:y0 + h, x0:x0 + w], connectivity=8)
     if count <= 2:
         return prob
     areas = stats[1:, cv2.CC_STAT_AREA]
-    h, w = labels.shape
-    points = [p for kp in people for p in kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
-              if 0 <= p[0] < w and 0 <= p[1] < h]
+    points = [(x - x0, y - y0) for kp in people for x, y in kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
+              if 0 <= x - x0 < w and 0 <= y - y0 < h]
     keep = areas >= (KEEP_SHARE_UNSEEN if points else KEEP_SHARE) * areas.max()
     for x, y in points:
         if labels[y, x]:
             keep[labels[y, x] - 1] = True
-    drop = ~np.concatenate([[True], keep])[labels]
-    if not drop.any():
+    if keep.all():
         return prob
     out = prob.copy()
-    out[drop] = 0.0
+    for i in np.flatnonzero(~keep) + 1:   # each dropped region is cleared within its own box
+        x, y, bw, bh = stats[i, :4]
+        inside = out[y0 + y:y0 + y + bh, x0 + x:x0 + x + bw]
+        inside[labels[y:y + bh, x:x + bw] == i] = 0.0
     return out

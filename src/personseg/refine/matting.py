@@ -8,6 +8,8 @@ import os
 import cv2
 import numpy as np
 
+from ..framing import binary_mask
+
 #: Half-width of the trimap's unknown band as a share of sqrt(mask area) (about 10 px for a portrait).
 TRIMAP_BAND = 0.018
 #: Longest side, in pixels, at which the matting runs by default; the alpha is scaled back up. Measured on
@@ -75,7 +77,7 @@ def working_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_
         size = (max(1, round(w * f)), max(1, round(h * f)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         prob = cv2.resize(prob.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    return estimate_alpha(rgb, trimap(np.where(prob >= 0.5, 255, 0).astype(np.uint8)))
+    return estimate_alpha(rgb, trimap(binary_mask(prob)))
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
