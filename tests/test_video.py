@@ -136,3 +136,21 @@ def test_fast_video_segments_the_runner(parkour):
     seg = VideoSegmenter("fast")
     ious = [foreground_iou(seg(rgb).mask, gt) for _, rgb, gt in parkour[:10]]
     assert np.mean(ious) > 0.6
+
+
+def test_stream_matches_frame_by_frame_calls(parkour):
+    """The pose step running ahead on its own thread gives exactly what calling frame by frame gives; items
+    that are not frames pass through in their place."""
+    from personseg.video.stream import VideoSegmenter
+
+    frames = [rgb for _, rgb, _ in parkour[:12]]
+    one = VideoSegmenter("fast", pose_every=3)
+    expected = [one(rgb) for rgb in frames]
+    items = [None] + frames[:6] + [None] + frames[6:]   # None stands for an audio packet
+    got = list(VideoSegmenter("fast", pose_every=3).stream(items, lambda item: item))
+    assert [r is None for _, r in got] == [item is None for item in items]
+    results = [r for _, r in got if r is not None]
+    assert len(results) == len(expected)
+    for want, r in zip(expected, results):
+        assert np.array_equal(want.mask, r.mask) and want.ids == r.ids
+        assert all(np.allclose(a, b) for a, b in zip(want.people, r.people))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..errors import PersonsegError
@@ -143,7 +144,7 @@ class Source:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    yield Frame(index, f"frame-{index + 1:06d}", frame.to_ndarray(format="rgb24"), frame.pts)
+                    yield Frame(index, f"frame-{index + 1:06d}", _rgb(frame), frame.pts)
                     index += 1
         except av.FFmpegError as e:
             raise PersonsegError(f"{self.path}: decoding failed after {index} frames ({e})") from None
@@ -151,6 +152,14 @@ class Source:
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def _rgb(frame) -> np.ndarray:
+    """A decoded picture (av.VideoFrame) as RGB uint8; 4:2:0 ones are converted by OpenCV, which costs a third
+    of FFmpeg's scaler (measured on 854x480: 2 ms vs 4.5 ms)."""
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 class VideoWriter:
@@ -174,7 +183,7 @@ class VideoWriter:
         self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = ({"crf": "20", "preset": "superfast"} if ENCODERS[suffix] == "libx264"
+        self.stream.options = ({"crf": "20", "preset": "ultrafast"} if ENCODERS[suffix] == "libx264"
                                else {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"})
         self.source_time_base = source.time_base
         if source.time_base is not None:
@@ -184,8 +193,10 @@ class VideoWriter:
             self.audio = self.out.add_stream_from_template(source.audio)
         self._worker = _Worker()
 
-    def write(self, picture: np.ndarray, pts: int | None = None, index: int = 0) -> None:
-        self._worker.submit(lambda: self._encode(picture, pts, index))
+    def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0) -> None:
+        """Queue the picture ``draw()`` returns; it is drawn on the encoding thread (compositing the next
+        frame's picture overlaps segmenting the frame after it)."""
+        self._worker.submit(lambda: self._encode(draw(), pts, index))
 
     def write_audio(self, packet) -> None:
         if self.audio is not None:
@@ -195,9 +206,11 @@ class VideoWriter:
         import av
 
         w, h = self.size
-        picture = picture[:h, :w]
-        fmt = "gray" if picture.ndim == 2 else "rgb24"
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format=fmt)
+        picture = np.ascontiguousarray(picture[:h, :w])
+        if picture.ndim == 2:
+            frame = av.VideoFrame.from_ndarray(picture, format="gray")
+        else:   # OpenCV's 4:2:0 conversion is cheaper than the encoder's own
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
         if pts is not None and self.source_time_base is not None:
             frame.pts, frame.time_base = pts, self.source_time_base
         else:

@@ -49,14 +49,13 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
     frames, start, done = 0, time.perf_counter(), False
     try:
         bg, early_audio = None, []
-        for item in prefetched(source):
-            if not isinstance(item, Frame):
+        for item, result in seg.stream(prefetched(source), lambda i: i.rgb if isinstance(i, Frame) else None):
+            if result is None:
                 if writer is not None:
                     writer.write_audio(item)
                 elif to_file:
                     early_audio.append(item)   # sound before the first picture: held until the file is open
                 continue
-            result = seg(item.rgb)
             if bg is None and "replace" in outputs:
                 bg = background_image(background, item.rgb.shape[:2])
             if to_file:
@@ -64,7 +63,7 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
                     writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite)
                     for packet in early_audio:
                         writer.write_audio(packet)
-                writer.write(render(result, outputs[0], bg, blur), item.pts, item.index)
+                writer.write(lambda r=result, b=bg: render(r, outputs[0], b, blur), item.pts, item.index)
             else:
                 save_outputs(result, out, item.stem, outputs, background, blur, overwrite, source=f"{src}#{item.index}",
                              background_array=bg)
