@@ -183,8 +183,12 @@ class VideoWriter:
         self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = ({"crf": "20", "preset": "ultrafast"} if ENCODERS[suffix] == "libx264"
-                               else {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"})
+        # x264 at its cheapest settings, for speed in step with the segmenting (854x480 parkour, blurred
+        # background: 10 ms a frame, 11% larger than 'superfast' at 16 ms; 'zerolatency' threads by slices,
+        # which took 8% more frames/s end to end than frame threads)
+        self.stream.options = ({"crf": "20", "preset": "ultrafast", "tune": "zerolatency"}
+                               if ENCODERS[suffix] == "libx264" else {"crf": "32", "b": "0", "deadline": "realtime",
+                                                                      "cpu-used": "8"})
         self.source_time_base = source.time_base
         if source.time_base is not None:
             self.stream.codec_context.time_base = source.time_base
