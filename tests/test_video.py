@@ -154,3 +154,20 @@ def test_stream_matches_frame_by_frame_calls(parkour):
     for want, r in zip(expected, results):
         assert np.array_equal(want.mask, r.mask) and want.ids == r.ids
         assert all(np.allclose(a, b) for a, b in zip(want.people, r.people))
+
+
+def test_prefetch_chain_stops_when_the_consumer_does():
+    """Stopping early ends every stage's thread, also those of prefetched stages feeding prefetched stages."""
+    import threading
+    import time
+
+    from personseg.video.io import prefetched
+
+    before = threading.active_count()
+    chain = prefetched(prefetched(iter(range(1000))))
+    assert next(chain) == 0
+    chain.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == before
