@@ -14,7 +14,6 @@ from scipy.optimize import linear_sum_assignment
 from .keypoints import MIN_SCORE, keypoint_distance
 
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)   # constant velocity
-_H = np.eye(2, 4)
 _LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 
@@ -57,12 +56,12 @@ class PointTrack:
 
     def correct(self, idx: np.ndarray, z: np.ndarray, noise: float) -> None:
         """Kalman update of points ``idx`` with measured positions ``z`` (len(idx), 2)."""
-        r = np.eye(2) * noise**2
-        for i, zi in zip(idx, z):
-            s = _H @ self.p[i] @ _H.T + r
-            k = self.p[i] @ _H.T @ np.linalg.inv(s)
-            self.x[i] += k @ (zi - _H @ self.x[i])
-            self.p[i] = (np.eye(4) - k @ _H) @ self.p[i]
+        if len(idx) == 0:
+            return
+        p = self.p[idx]
+        gain = p[:, :, :2] @ np.linalg.inv(p[:, :2, :2] + np.eye(2) * noise**2)   # P H^T S^-1, all points at once
+        self.x[idx] += (gain @ (z - self.x[idx, :2])[:, :, None])[:, :, 0]
+        self.p[idx] = p - gain @ p[:, :2, :]   # (I - K H) P
 
     def flow(self, prev: np.ndarray, gray: np.ndarray) -> np.ndarray:
         """Carry the live points from frame ``prev`` to ``gray`` (both uint8 grayscale); returns the indices of
