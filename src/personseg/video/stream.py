@@ -16,6 +16,7 @@ from ..pipeline import (NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, c
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.components import keep_people
+from ..runtime import threads
 from .io import prefetched
 from .temporal import TemporalSmoother
 
@@ -23,6 +24,8 @@ T = TypeVar("T")
 
 #: For network methods, keypoints are detected this often (in frames) to frame the people for the network.
 FRAMING_EVERY = 5
+#: onnxruntime threads for the network while the other stages of ``stream`` run beside it.
+ONNX_THREADS = 1
 #: Without keypoints, a pass on the whole frame (to find people entering) at least this often, in frames.
 REFRESH = 15
 
@@ -77,7 +80,12 @@ class VideoSegmenter:
                 yield item, rgb, None if rgb is None else self.follow(rgb)
 
         for item, rgb, found in prefetched(followed()):
-            yield item, None if rgb is None else self.segment(rgb, found)
+            if rgb is None:
+                yield item, None
+                continue
+            with threads(ONNX_THREADS):
+                result = self.segment(rgb, found)
+            yield item, result
 
     def follow(self, rgb: np.ndarray) -> Followed:
         """The pose step for the next frame: detect (every ``pose_every`` frames), then track."""
