@@ -149,7 +149,8 @@ def write(results: dict) -> None:
                   "| run | frames/s (median) | range | seconds | peak RSS (MB) |", "|---|---|---|---|---|"]
         for name, r in results["speed"].items():
             lo, hi = r["fps_range"]
-            lines.append(f"| {name} | {r['fps']:.1f} | {lo:.1f}-{hi:.1f} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} |")
+            lines.append(f"| {name} | {r['fps']:.1f} | {lo:.1f}-{hi:.1f} | {r['seconds']:.1f} | "
+                         f"{r['peak_rss_mb']:.0f} |")
     write_results("people_video", results, "## Several people and video", "\n".join(lines) + "\n")
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .framing import ZOOM_BELOW, Box, area, binary_mask, frame_box, from_crop, keypoint_box, mask_box, paste, union, whole_frame
+from .framing import (ZOOM_BELOW, Box, area, binary_mask, frame_box, from_crop, keypoint_box, mask_box, paste, union,
+                      whole_frame)
 from .image import ImageInput, load_image
 from .models.registry import spec
 from .pose import PoseBackend, empty_keypoints, get_backend

@@ -69,7 +69,8 @@ class VideoSegmenter:
     def __call__(self, rgb: np.ndarray) -> Result:
         return self.segment(rgb, self.follow(rgb))
 
-    def stream(self, items: Iterable[T], picture: Callable[[T], np.ndarray | None]) -> Iterator[tuple[T, Result | None]]:
+    def stream(self, items: Iterable[T],
+               picture: Callable[[T], np.ndarray | None]) -> Iterator[tuple[T, Result | None]]:
         """Segment a sequence: yields (item, its Result) for each of ``items`` in order, where ``picture(item)``
         is the frame (RGB uint8); items it gives None for pass through with None. The pose step runs ahead
         on a background thread (it never depends on the network's output), so detecting and tracking people
