@@ -16,6 +16,8 @@ from .pose import COCO_NAMES
 from .pose.keypoints import COCO_SKELETON, MIN_SCORE
 
 OUTPUTS = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
+#: The background blur runs on the image shrunk so that its sigma is about this many pixels there.
+BLUR_SIGMA_SMALL = 2.5
 DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 
 
@@ -54,15 +56,18 @@ def blur_background(result: Result, strength: float = 0.02) -> np.ndarray:
     """uint8 HxWx3: the person sharp over their own background blurred (sigma = strength x diagonal).
 
     The blur averages background pixels only (a blur of the image weighted by 1 - alpha, over the blur of
-    the weights), so the person is not smeared into it; done at a quarter of the size, which loses nothing
-    from a result this smooth, and scaled back up. (Shrunk by plain bilinear sampling: the blur that follows
-    is wider than the sampling step, and it is 10x cheaper than area averaging.)"""
+    the weights), so the person is not smeared into it. It is done on the image shrunk until the blur's
+    sigma is about BLUR_SIGMA_SMALL pixels there (a result this smooth loses nothing), by plain bilinear
+    sampling (the blur that follows is wider than the sampling step), and scaled back up."""
     h, w = result.rgb.shape[:2]
-    sigma = max(0.5, strength * float(np.hypot(h, w)) / 4)
-    small = cv2.resize(result.rgb, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    weight = 1.0 - cv2.resize(result.alpha, small.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    sigma = max(0.5, strength * float(np.hypot(h, w)))
+    shrink = max(1, int(sigma / BLUR_SIGMA_SMALL))
+    size = (max(1, w // shrink), max(1, h // shrink))
+    small = cv2.resize(result.rgb, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    weight = 1.0 - cv2.resize(result.alpha, size, interpolation=cv2.INTER_LINEAR)
     weight = np.clip(weight, 0.0, 1.0) ** 2 + 1e-4   # soft edges count little; never divide by zero
-    blurred = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma) / cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    s = sigma / shrink
+    blurred = cv2.GaussianBlur(small * weight[..., None], (0, 0), s) / cv2.GaussianBlur(weight, (0, 0), s)[..., None]
     back = cv2.resize(np.clip(blurred, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
     return composite(result, back)
 
