@@ -103,7 +103,7 @@ def _peers() -> dict:
 
 def speed(methods: list[str], rounds: int = 3) -> dict:
     """Each run ``rounds`` times, the runs taking turns (this machine's speed drifts over minutes); the median
-    frames/s with the range, and the highest peak memory."""
+    frames/s with the range, the median CPU time per frame, and the highest peak memory."""
     frames = [load_image(p) for _, p, _ in find_pairs(data_root() / "video" / "parkour" / "images",
                                                         data_root() / "video" / "parkour" / "masks")]
     rows: dict[str, list[dict]] = {}
@@ -147,9 +147,9 @@ def write(results: dict) -> None:
     if results.get("speed"):
         lines += ["", "### `personseg video` end to end (decode, segment, blur the background, encode H.264, copy "
                   "the sound), the parkour clip as an mp4 (1000 frames: the clip looped 10 times). Each run "
-                  "in a fresh process, timed from the first frame read (the network loads on the first frame); the median of "
-                  "the rounds, which took turns. CPU: the process's CPU time (all threads, start-up included) per "
-                  "frame, steadier than frames/s on this shared machine.", "",
+                  "in a fresh process, timed from the first frame read (the network loads on the first frame); "
+                  "the median of the rounds, which took turns. CPU: the process's CPU time (all threads, start-up "
+                  "included) per frame, steadier than frames/s on this shared machine.", "",
                   "| run | frames/s (median) | range | seconds | CPU ms/frame | peak RSS (MB) |",
                   "|---|---|---|---|---|---|"]
         for name, r in results["speed"].items():

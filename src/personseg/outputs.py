@@ -16,9 +16,9 @@ from .pose import COCO_NAMES
 from .pose.keypoints import COCO_SKELETON, MIN_SCORE
 
 OUTPUTS = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
+DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 #: The background blur runs on the image shrunk so that its sigma is about this many pixels there.
 BLUR_SIGMA_SMALL = 2.5
-DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 
 
 def cutout(result: Result) -> np.ndarray:

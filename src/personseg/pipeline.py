@@ -124,7 +124,8 @@ class Segmenter:
             people = find_people(rgb, prob >= 0.5, self.pose) or people
             if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
                 boxes = [b for b in (keypoint_box(kp, rgb.shape[0]) for kp in people) if b is not None]
-                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, NETWORK_MODELS[self.method], b, people) for b in boxes])
+                models = NETWORK_MODELS[self.method]
+                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, models, b, people) for b in boxes])
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t

@@ -113,7 +113,8 @@ class VideoSegmenter:
             box = people_box(confirmed, rgb.shape[0])
             if (not followed.detected or box is None) and (box is not None or self._segmented % REFRESH):
                 box = self._box or box
-            prob = keep_people(coarse_probability(rgb, NETWORK_MODELS[self.method], box, list(people.values())), confirmed)
+            prob = coarse_probability(rgb, NETWORK_MODELS[self.method], box, list(people.values()))
+            prob = keep_people(prob, confirmed)
             if self.method in REFINED_METHODS:
                 prob = keep_people(refined_probability(rgb, prob), confirmed)
         else:
