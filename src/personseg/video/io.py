@@ -184,7 +184,7 @@ class VideoWriter:
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p"
         # x264 at its cheapest settings, for speed in step with the segmenting (854x480 parkour, blurred
-        # background: 10 ms a frame, 11% larger than 'superfast' at 16 ms; 'zerolatency' threads by slices,
+        # background: 10 ms a frame, 12% larger than 'superfast' at 16 ms; 'zerolatency' threads by slices,
         # which took 8% more frames/s end to end than frame threads)
         self.stream.options = ({"crf": "20", "preset": "ultrafast", "tune": "zerolatency"}
                                if ENCODERS[suffix] == "libx264" else {"crf": "32", "b": "0", "deadline": "realtime",
