@@ -18,8 +18,7 @@ from personseg.data import data_root, read_ids
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import SPECS
-from personseg.pipeline import METHODS, NETWORK_MODELS, REFINED_METHODS, Segmenter
-from personseg.refine.matting import matte
+from personseg.pipeline import DEFAULT_MATTING, MATTING, METHODS, NETWORK_MODELS, REFINED_METHODS, Segmenter
 from report import machine, write_results
 
 
@@ -39,16 +38,17 @@ def _shipped(method: str) -> bool:
 
 
 def run(limit: int | None) -> dict:
-    """Each method as users run it (Segmenter without matting, then the default matting on its output)."""
+    """Each method without matting, then with each matting (pipeline.MATTING) on its output, as users run it."""
     root = data_root() / "eg1800"
     ids = read_ids(root / "test.txt")[:limit]
     from mediapipe.python.solutions import selfie_segmentation
 
     selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
-    segmenters = {"classical (graph cut)": Segmenter("classical", matting=False, crf=False)}
+    segmenters = {"classical (graph cut)": Segmenter("classical", matting=None, crf=False)}
     for method in filter(_shipped, METHODS):
-        segmenters[method] = Segmenter(method, matting=False)
-    names = [n for label in segmenters for n in (label, f"{label} + matting")]
+        segmenters[method] = Segmenter(method, matting=None)
+    mattings = [f"{name} matting" + " (default)" * (name == DEFAULT_MATTING) for name in MATTING]
+    names = [n for label in segmenters for n in [label] + [f"{label} + {m}" for m in mattings]]
     rows = {name: (Scores(), []) for name in names + ["MediaPipe selfie segmentation (peer)"]}
     for n, ident in enumerate(ids):
         rgb, gt = load_image(root / "images" / f"{ident}.jpg"), load_mask(root / "masks" / f"{ident}.png")
@@ -57,8 +57,12 @@ def run(limit: int | None) -> dict:
             t = time.perf_counter()
             prob = seg(rgb).alpha
             t_seg = time.perf_counter() - t
-            preds += [prob, matte(rgb, prob)]
-            times += [t_seg, time.perf_counter() - t]
+            preds.append(prob)
+            times.append(t_seg)
+            for make in MATTING.values():
+                t = time.perf_counter()
+                preds.append(make(rgb, prob))
+                times.append(t_seg + time.perf_counter() - t)
         t = time.perf_counter()
         peer = selfie.process(rgb).segmentation_mask
         preds.append(peer)

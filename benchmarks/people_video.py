@@ -45,11 +45,11 @@ def people(methods: list[str]) -> dict:
     sets = instance_sets(data_root() / "pose_mini" / "annotations.json")
     rows = {}
     for method in methods:
-        single = Segmenter(method=method, matting=False)
+        single = Segmenter(method=method, matting=None)
         t = time.perf_counter()
         rows[f"{method}, one mask (single-person baseline)"] = evaluate_people(
             lambda rgb: [single(rgb).mask], sets).summary() | {"s_per_image": (time.perf_counter() - t) / len(sets)}
-        multi = Segmenter(method=method, matting=False, instances=True)
+        multi = Segmenter(method=method, matting=None, instances=True)
         t = time.perf_counter()
         rows[f"{method}, instances"] = evaluate_people(
             lambda rgb: [i.mask for i in multi(rgb).instances], sets).summary() | {
@@ -62,7 +62,7 @@ def clip(methods: list[str]) -> dict:
     pairs = find_pairs(root / "images", root / "masks")
     rows = {}
     for method in methods:
-        per_image = Segmenter(method=method, matting=False)
+        per_image = Segmenter(method=method, matting=None)
         variants = {
             f"{method}, frame by frame as photos": lambda rgb: per_image(rgb).mask,
             f"{method}, video (box carried, no smoothing)": _video(method, smooth=False),

@@ -82,7 +82,7 @@ _SCORED_AS = {
                     "fill less than half of it (pipeline.network_probability)",
     (True, False): "the network without matting, fed the prior maps of everyone BlazePose finds and framed on them "
                    "(pipeline.network_probability with keypoints, as its method runs it)",
-    (False, True): "method 'accurate' without its last matting (Segmenter('accurate', matting=False)): the mean "
+    (False, True): "method 'accurate' without its last matting (Segmenter('accurate', matting=None)): the mean "
                    "of its shipped coarse networks (pipeline.NETWORK_MODELS['accurate']) framed on BlazePose's "
                    "keypoints, then this network refining the matte of its mask",
 }
@@ -93,7 +93,7 @@ def _score(model: str, root: Path, ids: list[str] | None) -> dict:
     from personseg.pipeline import Segmenter, network_probability, people_box
     from personseg.pose import get_backend
 
-    accurate = Segmenter("accurate", matting=False) if spec(model).guides else None
+    accurate = Segmenter("accurate", matting=None) if spec(model).guides else None
     pose = get_backend("blazepose") if spec(model).priors else None
     scores = Scores()
     for _, image, mask in find_pairs(root / "images", root / "masks", ids):

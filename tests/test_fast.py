@@ -27,12 +27,12 @@ def test_weights_folder_stays_small():
 
 @pytest.fixture(scope="module")
 def fast():
-    return Segmenter(method="fast", matting=False)
+    return Segmenter(method="fast", matting=None)
 
 
 @pytest.mark.parametrize("method", ["fast", "pose-unet", "accurate"])
 def test_network_methods_segment_real_test_portraits(method, data_dir):
-    seg = Segmenter(method=method, matting=False)
+    seg = Segmenter(method=method, matting=None)
     ious, chance = [], []
     for ident in ("00002", "00005", "00008", "00011"):
         rgb = load_image(data_dir / f"eg1800/images/{ident}.jpg")
@@ -47,7 +47,7 @@ def test_network_methods_segment_real_test_portraits(method, data_dir):
 
 def test_fast_runs_pose_only_when_asked(fast, portrait):
     assert fast(portrait[0]).people == []
-    with_kp = Segmenter(method="fast", matting=False, keypoints=True)(portrait[0])
+    with_kp = Segmenter(method="fast", matting=None, keypoints=True)(portrait[0])
     assert with_kp.keypoints[:, 2].max() > 0.5
     with pytest.raises(ValueError, match="needs keypoints"):
         Segmenter(method="classical", keypoints=False)
@@ -87,7 +87,7 @@ def test_a_portrait_framed_on_keypoints_keeps_the_body_below_them(portrait, data
 
 
 def test_accurate_segments_a_small_full_body_person(data_dir):
-    seg = Segmenter(method="accurate", matting=False)
+    seg = Segmenter(method="accurate", matting=None)
     ious = [foreground_iou(seg(load_image(data_dir / f"video/parkour/images/{stem}.jpg")).mask,
                            load_mask(data_dir / f"video/parkour/masks/{stem}.png")) for stem in ("00010", "00050", "00090")]
     assert np.mean(ious) > 0.7

@@ -74,7 +74,7 @@ def test_instance_outputs_round_trip(data_dir, pose_mini, tmp_path):
 @pytest.mark.parametrize("method", ["fast"])
 def test_cli_instances(data_dir, tmp_path, method):
     img = data_dir / "pose_mini/images/coco_000000040083.jpg"
-    assert main(["segment", str(img), "--out", str(tmp_path), "--method", method, "--instances", "--no-matting",
+    assert main(["segment", str(img), "--out", str(tmp_path), "--method", method, "--instances", "--matting", "none",
                  "--save", "mask", "--quiet"]) == 0
     data = json.loads((tmp_path / "coco_000000040083.instances.json").read_text())
     assert len(data["people"]) >= 1
@@ -87,7 +87,7 @@ def test_cli_instances(data_dir, tmp_path, method):
 def test_cli_scores_people(data_dir, tmp_path, capsys):
     out = tmp_path / "people.json"
     assert main(["eval", "--people", str(data_dir / "pose_mini/annotations.json"), "--method", "fast",
-                 "--no-matting", "--limit", "2", "--quiet", "--json", str(out)]) == 0
+                 "--matting", "none", "--limit", "2", "--quiet", "--json", str(out)]) == 0
     s = json.loads(out.read_text())
     assert s["images"] == 2 and s["people"] == 4
     assert s["found"] + s["missed"] == s["people"] and s["found"] >= 1

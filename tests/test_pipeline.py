@@ -35,10 +35,12 @@ def test_nobody_gives_an_empty_mask(segmenter):
 
 def test_public_api(portrait, data_dir):
     assert "classical" in personseg.METHODS
-    r = personseg.segment(data_dir / "eg1800/images/00002.jpg", matting=False)
+    r = personseg.segment(data_dir / "eg1800/images/00002.jpg", matting=None)
     assert foreground_iou(r.mask, portrait[1]) > 0.8
     with pytest.raises(ValueError, match="unknown method"):
         personseg.Segmenter(method="magic")
+    with pytest.raises(ValueError, match="unknown matting"):
+        personseg.Segmenter(method="fast", matting="magic")
     with pytest.raises(personseg.PersonsegError):
         personseg.segment(b"not an image")
 
@@ -50,3 +52,7 @@ def test_cli_lists_match_the_library():
     assert cli.OUTPUT_NAMES == outputs.OUTPUTS
     args = cli._parser().parse_args(["segment", "x.jpg", "--out", "o"])
     assert args.method == pipeline.DEFAULT_METHOD and args.matting_side == pipeline.MATTING_SIDE
+    assert args.matting == pipeline.DEFAULT_MATTING
+    matting = next(a for a in cli._parser()._subparsers._group_actions[0].choices["segment"]._actions
+                   if a.dest == "matting")
+    assert set(matting.choices) == set(pipeline.MATTING) | {"none"}

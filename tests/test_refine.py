@@ -5,8 +5,8 @@ import pytest
 from personseg.metrics import boundary_f, foreground_iou
 from personseg.refine import graphcut as gc
 from personseg.refine.crf import dense_crf
-from personseg.refine.matting import (boundary_mask, estimate_alpha, estimate_foreground, leftover_mask,
-                                      trimap)
+from personseg.refine.matting import (boundary_mask, estimate_alpha, estimate_foreground, guided_matte,
+                                      leftover_mask, trimap)
 
 
 def test_seeds_respect_the_person(single_person):
@@ -68,6 +68,20 @@ def test_matting_recovers_the_outline(portrait):
     assert fg.shape == rgb.shape and fg.dtype == np.uint8
     inside = trimap(coarse, radius=10) == 1
     assert np.array_equal(fg[inside], rgb[inside])
+
+
+def test_guided_matte_moves_the_network_edge_onto_the_image_edge(portrait):
+    from personseg import Segmenter
+
+    rgb, mask = portrait
+    coarse = Segmenter(method="fast", matting=None)(rgb).alpha   # SINet's map, upsampled from 192x256
+    alpha = guided_matte(rgb, coarse)
+    assert alpha.dtype == np.float32 and alpha.shape == mask.shape and 0 <= alpha.min() and alpha.max() <= 1
+    assert boundary_f(alpha >= 0.5, mask > 0) > boundary_f(coarse >= 0.5, mask > 0) + 0.1
+    assert foreground_iou(alpha >= 0.5, mask > 0) > foreground_iou(coarse >= 0.5, mask > 0)
+    soft = (alpha > 0.05) & (alpha < 0.95)
+    assert 0 < soft.mean() < 0.1
+    assert not guided_matte(rgb, np.zeros_like(coarse)).any()
 
 
 @pytest.mark.parametrize("fn", [boundary_mask, leftover_mask])

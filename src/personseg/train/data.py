@@ -93,8 +93,9 @@ def _cache_key(pairs: PairSet, i: int) -> str:
 
 
 def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[np.ndarray]:
-    """Each stored image's coarse matte (uint8 HxW) from the project's own ``method`` followed by matting, as
-    seed 003's refinement network is trained on; computed once and kept in the .npz file ``cache`` (keyed
+    """Each stored image's coarse matte (uint8 HxW) from the project's own ``method`` followed by closed-form
+    matting (seed 003's; the shipped refine model was trained on these), as seed 003's refinement network is
+    trained on; computed once and kept in the .npz file ``cache`` (keyed
     by id and image size, so a changed set is detected)."""
     from ..pipeline import Segmenter
 
@@ -102,7 +103,7 @@ def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[n
     known = dict(np.load(cache)) if cache.is_file() else {}
     todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]
     if todo:
-        segmenter = Segmenter(method=method)
+        segmenter = Segmenter(method=method, matting="closed-form")
         log(f"making coarse mattes of {len(todo)} training images with method {method!r} (cached in {cache})")
     for n, i in enumerate(todo, 1):
         alpha = segmenter(pairs.images[i][..., :3]).alpha
