@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                         "'classical', every 5 for networks, which use them to frame the people; 0: never)")
     v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
+    v.add_argument("--matting", default="none", choices=("guided", "closed-form", "none"),
+                   help="make each frame's alpha by this matting (default none, for speed; guided: finer edges and "
+                        "less flicker for about 8 ms a 854x480 frame)")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=_video)
@@ -245,7 +248,8 @@ def _video(args) -> int:
 
     summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
-                        smooth=not args.no_smooth, overwrite=args.overwrite, progress=not args.quiet)
+                        smooth=not args.no_smooth, matting=_matting(args), overwrite=args.overwrite,
+                        progress=not args.quiet)
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
           f"written to {args.out}", file=sys.stderr)
     return 0

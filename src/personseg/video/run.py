@@ -18,8 +18,8 @@ VIDEO_OUTPUTS = ("replace", "blur", "alpha", "mask", "overlay")
 
 def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str | None = None,
               background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
-              keypoints: str | Path | None = None, smooth: bool = True, overwrite: bool = False,
-              progress: bool = True) -> dict:
+              keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
+              overwrite: bool = False, progress: bool = True) -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps'}."""
     out = Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
@@ -32,7 +32,7 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
                              "(cutout, json) give --out a folder to get per-frame PNGs")
     if keypoints is not None and Path(keypoints).exists() and not overwrite:
         raise PersonsegError(f"output exists: {keypoints} (use --overwrite to replace)")
-    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth)
+    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting)
     source = Source(src, fps=fps)
     writer: VideoWriter | None = None
     kp_file = None
