@@ -67,6 +67,7 @@ def clip(methods: list[str]) -> dict:
             f"{method}, frame by frame as photos": lambda rgb: per_image(rgb).mask,
             f"{method}, video (box carried, no smoothing)": _video(method, smooth=False),
             f"{method}, video (box carried, smoothing)": _video(method, smooth=True),
+            f"{method}, video (box carried, smoothing, guided matting)": _video(method, smooth=True, matting="guided"),
         }
         for name, predict in variants.items():
             ev = evaluate(predict, pairs, clip=True)
@@ -79,8 +80,8 @@ def clip(methods: list[str]) -> dict:
     return rows
 
 
-def _video(method: str, smooth: bool):
-    seg = VideoSegmenter(method, smooth=smooth)
+def _video(method: str, smooth: bool, matting: str | None = None):
+    seg = VideoSegmenter(method, smooth=smooth, matting=matting)
     return lambda rgb: seg(rgb).mask
 
 
