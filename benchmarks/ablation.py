@@ -163,8 +163,8 @@ def write(results: dict) -> None:
         f"{results['machine']}",
         "",
         "Made by `python benchmarks/ablation.py` (the command line is in docs/ablation.md). Same scores as the",
-        "EG1800 table; every model framed on BlazePose's keypoints (as the pose methods run); matting at the",
-        "pipeline's default working size; seconds per image exclude pose (BlazePose, median "
+        "EG1800 table; every model framed on BlazePose's keypoints (as the pose methods run); matting is seed 003's",
+        "closed-form matting at the pipeline's default working size; seconds per image exclude pose (BlazePose, median "
         f"{results['pose_median_s'] * 1000:.0f} ms).",
         "",
         "| model | params | ONNX KB | IPR levels | epochs | best val IoU | train s |",
