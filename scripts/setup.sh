@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # torch first, pinned: this exact version installs the local CPU build (an open range pulls CUDA packages).
 python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0
-python3 -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+python3 -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
