@@ -16,6 +16,8 @@ from .models.registry import SPECS, spec
 # `--help` needs no heavy import.
 METHOD_NAMES = ("classical", "fast", "pose-unet", "accurate")
 OUTPUT_NAMES = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
+#: --matting choices: pipeline.MATTING's names, and "none".
+MATTING_CHOICES = ("guided", "closed-form", "none")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                         "'classical', every 5 for networks, which use them to frame the people; 0: never)")
     v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
-    v.add_argument("--matting", default="none", choices=("guided", "closed-form", "none"),
+    v.add_argument("--matting", default="none", choices=MATTING_CHOICES,
                    help="make each frame's alpha by this matting (default none, for speed; guided: finer edges and "
                         "less flicker for about 8 ms a 854x480 frame)")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
@@ -130,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
 def _method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="accurate", choices=METHOD_NAMES,
                    help="segmentation method (default: accurate)")
-    p.add_argument("--matting", default="guided", choices=("guided", "closed-form", "none"),
+    p.add_argument("--matting", default="guided", choices=MATTING_CHOICES,
                    help="how the alpha matte is made: a guided filter (default, about 10 ms), closed-form matting "
                         "(pymatting, about 10x slower, for the finest hair), or none (the method's own edges)")
     p.add_argument("--matting-side", type=int, default=400, metavar="PX",

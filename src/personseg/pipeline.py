@@ -69,6 +69,12 @@ def check_method(method: str) -> None:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
+def check_matting(matting: str | None) -> None:
+    """Raise ValueError unless ``matting`` is None or one of MATTING."""
+    if matting is not None and matting not in MATTING:
+        raise ValueError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
+
+
 class Segmenter:
     """Segments the people in images with one method.
 
@@ -92,8 +98,7 @@ class Segmenter:
         ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None: full size,
         for the finest edges of large photos; much slower)."""
         check_method(method)
-        if matting is not None and matting not in MATTING:
-            raise ValueError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
+        check_matting(matting)
         from .refine.crf import crf_available
 
         if crf and not crf_available():

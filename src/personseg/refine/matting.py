@@ -100,8 +100,9 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
                  radius: float = GUIDED_RADIUS, eps: float = GUIDED_EPS) -> np.ndarray:
     """float32 HxW alpha from ``prob`` (float HxW person probability) by a guided filter (He et al.) with the
     image as guide: the map becomes locally a linear function of the colours, so its edges move onto the
-    image's; then steepened (GUIDED_CONTRAST) so that only the edge stays soft. Made on the image shrunk so its longest side is at most ``side`` (None: full size) and scaled
-    back up; the window grows with the person's size (``radius`` x sqrt of the mask's area)."""
+    image's; then steepened (GUIDED_CONTRAST) so that only the edge stays soft. Made on the image shrunk so its
+    longest side is at most ``side`` (None: full size) and scaled back up; the window grows with the person's
+    size (``radius`` x sqrt of the mask's area)."""
     h, w = rgb.shape[:2]
     small_rgb, small = _shrunk(rgb, prob, side)
     area = np.count_nonzero(small >= 0.5)

@@ -11,7 +11,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..framing import area, binary_mask, keypoint_box, mask_box
-from ..pipeline import (MATTING, NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, check_method,
+from ..pipeline import (MATTING, NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, check_matting, check_method,
                         classical_probability, coarse_probability, people_box, refined_probability)
 from ..pose import PoseBackend, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
@@ -56,8 +56,7 @@ class VideoSegmenter:
     def __init__(self, method: str = "fast", pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None) -> None:
         check_method(method)
-        if matting is not None and matting not in MATTING:
-            raise ValueError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
+        check_matting(matting)
         self.method = method
         self.matting = matting
         from ..refine.crf import crf_available
