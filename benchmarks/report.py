@@ -11,7 +11,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    """The architecture, core count and, on Linux, the CPU's name and vector extensions: the machines these
+    benchmarks run on differ from session to session (the peer's XNNPACK gains most from AVX-512)."""
+    text = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        fields = dict(line.split(":", 1) for line in info.read_text().splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        flags = fields.get("flags", "").split()
+        vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+        text += f", {fields.get('model name', 'unknown CPU')} (family {fields.get('cpu family', '?')} model " \
+                f"{fields.get('model', '?')}, {vector})"
+    return text
 
 
 def write_results(name: str, results: dict, heading: str, section: str) -> None:

@@ -23,9 +23,9 @@ _THREADS: ContextVar[int | None] = ContextVar("personseg_onnx_threads", default=
 
 @contextmanager
 def threads(count: int | None) -> Iterator[None]:
-    """Within the block, in this thread, networks run on ``count`` onnxruntime threads (None: its default,
-    one per core). For callers that keep the other cores busy with work of their own beside the network:
-    there, one thread does the same work in less CPU time than several that wait on each other."""
+    """Within the block, in this thread, networks run on ``count`` onnxruntime threads (None: each model's
+    own setting, ModelSpec.threads). For callers that keep the other cores busy with work of their own beside
+    the network: there, one thread does the same work in less CPU time than several that wait on each other."""
     token = _THREADS.set(count)
     try:
         yield
@@ -35,8 +35,8 @@ def threads(count: int | None) -> Iterator[None]:
 
 def session(model: ModelSpec):
     """A cached onnxruntime session for ``model``'s shipped file (or the file given to ``use_model_file``),
-    with the thread count set by ``threads``."""
-    key = (model.name, _THREADS.get())
+    with the thread count set by ``threads``, else the model's own."""
+    key = (model.name, _THREADS.get() or model.threads)
     with _LOCK:
         if key not in _SESSIONS:
             _SESSIONS[key] = _open(_FILES.get(model.name, model.onnx_path), key[1])
