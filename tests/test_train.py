@@ -94,3 +94,47 @@ def test_export_matches_torch(pairs, tmp_path):
     train(TrainConfig(size=(64, 96), batch=4, epochs=1), pairs, val, tmp_path / "run", log=lambda s: None)
     info = export_onnx(tmp_path / "run" / "best.pt", tmp_path / "m.onnx")
     assert info["max_abs_diff"] < 1e-3 and info["params"] < 100_000 and (tmp_path / "m.onnx").is_file()
+
+
+def test_shipped_onnx_reads_back_as_the_same_torch_model(pairs):
+    import onnxruntime as ort
+
+    from personseg.models.registry import spec, torch_model
+    from personseg.train.loop import to_tensor
+    from personseg.train.onnx_weights import weights_from_onnx
+
+    for name in ("sinet", "lwpsn"):
+        model = torch_model(name)
+        model.load_state_dict(weights_from_onnx(torch_model(name), spec(name).onnx_path, spec(name).channels))
+        model.eval()
+        import cv2
+
+        rgb = cv2.resize(pairs.images[0], (192, 256))
+        planes = np.dstack([rgb] + [np.full((256, 192, 1), 128, np.uint8)] * (spec(name).channels - 3))
+        x = to_tensor(planes[None], spec(name))
+        expected = ort.InferenceSession(str(spec(name).onnx_path)).run(None, {"image": x.numpy()})[0]
+        with torch.no_grad():
+            got = model(x).numpy()
+        assert np.abs(got - expected).max() < 1e-3, name
+        assert (got[0, 1] > got[0, 0]).mean() > 0.2   # a portrait: a real share of person pixels
+
+
+def test_onnx_of_another_model_is_refused():
+    from personseg.errors import PersonsegError
+    from personseg.models.registry import spec
+    from personseg.train.onnx_weights import weights_from_onnx
+
+    with pytest.raises(PersonsegError, match="another architecture"):
+        weights_from_onnx(SINet(), spec("lwpsn").onnx_path, 3)
+
+
+def test_fine_tuning_the_shipped_onnx_keeps_its_batch_norm_statistics(pairs, tmp_path):
+    from personseg.models.registry import spec
+
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    cfg = TrainConfig(size=(96, 128), batch=4, epochs=1, lr=1e-4, init=str(spec("sinet").onnx_path), freeze_bn=True)
+    train(cfg, pairs, val, tmp_path / "run", log=lambda s: None)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert state["history"][0]["val_iou"] > 0.8   # starts from the trained model, not from scratch
+    folded = state["model"]["level1.1.running_var"]   # level1's batch norm was folded into its convolution
+    assert torch.allclose(folded, torch.full_like(folded, 1 - 1e-5))

@@ -98,7 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
-    t.add_argument("--init", type=Path, help="checkpoint whose weights start the run (fine-tuning)")
+    t.add_argument("--init", type=Path,
+                   help="weights that start the run (fine-tuning): a checkpoint (.pt) or an exported ONNX file of "
+                        "the same model, e.g. the shipped src/personseg/weights/sinet.onnx (batch norm statistics "
+                        "are then kept fixed)")
     t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation")
     t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
     t.add_argument("--epochs", type=int, default=100)
@@ -308,7 +311,8 @@ def _train(args) -> int:
 
     val, trn = subset(sorted(order[:n_val])), subset(sorted(order[n_val:]))
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                      init=str(args.init) if args.init else None, augment=AugmentConfig(pyramid=args.ipr))
+                      init=str(args.init) if args.init else None,
+                      freeze_bn=bool(args.init) and args.init.suffix == ".onnx", augment=AugmentConfig(pyramid=args.ipr))
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
                  log=_say, until=args.until)

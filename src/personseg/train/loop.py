@@ -30,7 +30,8 @@ class TrainConfig:
     weight_decay: float = 2e-4
     aux_weight: float = 0.4               # weight of the coarse (1/8 scale) output's loss
     seed: int = 0
-    init: str | None = None               # checkpoint whose weights start the run (fine-tuning)
+    init: str | None = None               # checkpoint (.pt) or exported ONNX file whose weights start the run
+    freeze_bn: bool = False               # batch norm statistics kept fixed (needed when starting from ONNX)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -124,11 +125,19 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         start, best, history = state["epoch"] + 1, state["best"], state["history"]
     elif last.exists():
         raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    elif cfg.init and Path(cfg.init).suffix == ".onnx":
+        from .onnx_weights import weights_from_onnx
+
+        model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
     elif cfg.init:
         load_init(model, torch.load(cfg.init, map_location=dev, weights_only=False)["model"])
     bgs = backgrounds(train_pairs, cfg.size) if cfg.augment.composite > 0 else None
     for epoch in range(start, min(cfg.epochs, until or cfg.epochs)):
         model.train()
+        if cfg.freeze_bn:
+            from .onnx_weights import freeze_batch_norms
+
+            freeze_batch_norms(model)
         t0, losses = time.time(), []
         for x, y in make_batches(train_pairs, bgs, cfg, epoch):
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
