@@ -91,3 +91,12 @@ def test_accurate_segments_a_small_full_body_person(data_dir):
     ious = [foreground_iou(seg(load_image(data_dir / f"video/parkour/images/{stem}.jpg")).mask,
                            load_mask(data_dir / f"video/parkour/masks/{stem}.png")) for stem in ("00010", "00050", "00090")]
     assert np.mean(ious) > 0.7
+
+
+def test_sessions_take_each_models_thread_count_unless_the_caller_sets_one():
+    from personseg.runtime import session, threads
+
+    assert session(spec("sinet")).get_session_options().intra_op_num_threads == 1
+    assert session(spec("lwpsn")).get_session_options().intra_op_num_threads == 0   # onnxruntime's default
+    with threads(2):
+        assert session(spec("sinet")).get_session_options().intra_op_num_threads == 2
