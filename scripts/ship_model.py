@@ -1,6 +1,7 @@
 """Export a trained checkpoint into src/personseg/weights/ with its model card, scored on EG1800 test.
 
     python scripts/ship_model.py --checkpoint runs/sinet/best.pt --run-command "personseg train ..."
+    python scripts/ship_model.py --rescore refine    # a shipped card's scores again, after the models it follows changed
 
 The card records the data, schedule, epochs, hardware, time, validation and test scores (EG1800 test, CCP
 test, pose_mini and the parkour frames), size and sha256. Test images are only scored here, after training;
@@ -27,12 +28,18 @@ from personseg.train.export import export_onnx
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", required=True, type=Path)
-    ap.add_argument("--run-command", required=True, help="the command that trained the checkpoint")
+    ap.add_argument("--checkpoint", type=Path)
+    ap.add_argument("--rescore", metavar="MODEL", help="only score shipped MODEL again and update its card")
+    ap.add_argument("--run-command", help="the command that trained the checkpoint")
     ap.add_argument("--hardware", default=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores")
-    ap.add_argument("--data-note", required=True, help="what the run trained and validated on")
+    ap.add_argument("--data-note", help="what the run trained and validated on")
     ap.add_argument("--init-note", help="where the starting weights came from, for a run started with --init")
     args = ap.parse_args()
+    if args.rescore:
+        rescore(args.rescore)
+        return
+    if not (args.checkpoint and args.run_command and args.data_note):
+        ap.error("--checkpoint, --run-command and --data-note are needed to ship a model")
 
     best = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     last = torch.load(args.checkpoint.with_name("last.pt"), map_location="cpu", weights_only=False)
@@ -65,6 +72,17 @@ def main() -> None:
         "scores": {name: _score(model.name, root, ids) for name, (root, ids) in _test_sets().items()},
         "scored_as": _SCORED_AS[bool(model.priors), bool(model.guides)],
     }
+    model.card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(json.dumps(card["scores"]))
+
+
+def rescore(name: str) -> None:
+    """Score shipped model ``name`` again (its scores depend on other shipped models, e.g. refine on the coarse
+    networks) and record in its card which files the scores were made with."""
+    model = spec(name)
+    card = model.card()
+    card["scores"] = {k: _score(name, root, ids) for k, (root, ids) in _test_sets().items()}
+    card["scored_with"] = {m: spec(m).card()["sha256"] for m in ("sinet", "lwpsn", "refine")}
     model.card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(card["scores"]))
 
