@@ -103,12 +103,12 @@ def test_shipped_onnx_reads_back_as_the_same_torch_model(pairs):
     from personseg.train.loop import to_tensor
     from personseg.train.onnx_weights import weights_from_onnx
 
+    import cv2
+
     for name in ("sinet", "lwpsn"):
         model = torch_model(name)
         model.load_state_dict(weights_from_onnx(torch_model(name), spec(name).onnx_path, spec(name).channels))
         model.eval()
-        import cv2
-
         rgb = cv2.resize(pairs.images[0], (192, 256))
         planes = np.dstack([rgb] + [np.full((256, 192, 1), 128, np.uint8)] * (spec(name).channels - 3))
         x = to_tensor(planes[None], spec(name))

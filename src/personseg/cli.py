@@ -311,8 +311,7 @@ def _train(args) -> int:
 
     val, trn = subset(sorted(order[:n_val])), subset(sorted(order[n_val:]))
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                      init=str(args.init) if args.init else None,
-                      freeze_bn=bool(args.init) and args.init.suffix == ".onnx", augment=AugmentConfig(pyramid=args.ipr))
+                      init=str(args.init) if args.init else None, augment=AugmentConfig(pyramid=args.ipr))
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
                  log=_say, until=args.until)

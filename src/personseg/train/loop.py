@@ -31,8 +31,16 @@ class TrainConfig:
     aux_weight: float = 0.4               # weight of the coarse (1/8 scale) output's loss
     seed: int = 0
     init: str | None = None               # checkpoint (.pt) or exported ONNX file whose weights start the run
-    freeze_bn: bool = False               # batch norm statistics kept fixed (needed when starting from ONNX)
+    freeze_bn: bool = False               # batch norm statistics kept fixed (always when starting from ONNX)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        if self.init_from_onnx:   # the exporter folded some batch norms away: their statistics cannot be learnt
+            self.freeze_bn = True
+
+    @property
+    def init_from_onnx(self) -> bool:
+        return self.init is not None and Path(self.init).suffix == ".onnx"
 
 
 def to_tensor(images: np.ndarray, model: ModelSpec) -> torch.Tensor:
@@ -125,7 +133,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         start, best, history = state["epoch"] + 1, state["best"], state["history"]
     elif last.exists():
         raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    elif cfg.init and Path(cfg.init).suffix == ".onnx":
+    elif cfg.init_from_onnx:
         from .onnx_weights import weights_from_onnx
 
         model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
