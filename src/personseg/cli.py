@@ -280,10 +280,9 @@ def _eval_people(args) -> int:
 
 
 def _train(args) -> int:
-    import numpy as np
-
     from .train.augment import AugmentConfig
-    from .train.data import PairSet, coarse_mattes, load_pairs, pose_keypoints, with_guides, with_priors
+    from .train.data import (PairSet, coarse_mattes, load_pairs, pose_keypoints, validation_split, with_guides,
+                             with_priors)
     from .train.loop import TrainConfig, train
 
     model = spec(args.model)
@@ -301,15 +300,12 @@ def _train(args) -> int:
                         pairs.masks + part.masks)
     if args.init and not args.init.is_file():
         raise PersonsegError(f"--init {args.init}: no such checkpoint")
-    order = np.random.default_rng(args.seed).permutation(len(pairs))
-    n_val = max(1, int(round(len(pairs) * args.val_fraction)))
-    if n_val >= len(pairs):
-        raise PersonsegError(f"{len(pairs)} pairs are too few to hold out {n_val} for validation")
+    val_idx, trn_idx = validation_split(len(pairs), args.val_fraction, args.seed)
 
     def subset(idx) -> PairSet:
         return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
 
-    val, trn = subset(sorted(order[:n_val])), subset(sorted(order[n_val:]))
+    val, trn = subset(val_idx), subset(trn_idx)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=AugmentConfig(pyramid=args.ipr))
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)

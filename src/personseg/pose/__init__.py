@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .base import PoseBackend
+import numpy as np
+
+from .base import BodyMaskBackend, PoseBackend
 from .keypoints import (
     COCO_NAMES,
     COCO_SKELETON,
@@ -18,16 +20,26 @@ from .keypoints import (
 BACKENDS = ("blazepose",)
 
 
-def get_backend(name: str = "blazepose", video: bool = False) -> PoseBackend:
-    """Make the keypoint backend called ``name``; ``video``: for the frames of one clip, in order."""
+def get_backend(name: str = "blazepose", video: bool = False, body_mask: bool = False) -> PoseBackend:
+    """Make the keypoint backend called ``name``; ``video``: for the frames of one clip, in order;
+    ``body_mask``: one that also outlines the person it finds (a BodyMaskBackend)."""
     if name == "blazepose":
         from .blazepose import BlazePoseBackend
 
-        return BlazePoseBackend(video=video)
+        return BlazePoseBackend(video=video, body_mask=body_mask)
     raise ValueError(f"unknown pose backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
+def detect_people(backend: PoseBackend, rgb: np.ndarray, outline: bool = False
+                  ) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """``backend``'s people in ``rgb`` and, when ``outline`` is asked for and the backend draws one (a
+    BodyMaskBackend made with ``body_mask=True``), its probability map of the most prominent person."""
+    if outline and hasattr(backend, "detect_with_mask"):
+        return backend.detect_with_mask(rgb)
+    return backend.detect(rgb), None
+
+
 __all__ = [
-    "BACKENDS", "COCO_NAMES", "COCO_SKELETON", "JOINT14_LIMBS", "JOINT14_NAMES", "PoseBackend",
-    "body_scale", "empty_keypoints", "get_backend", "head_point", "to_joints14", "validate_keypoints",
+    "BACKENDS", "BodyMaskBackend", "COCO_NAMES", "COCO_SKELETON", "JOINT14_LIMBS", "JOINT14_NAMES", "PoseBackend",
+    "body_scale", "detect_people", "empty_keypoints", "get_backend", "head_point", "to_joints14", "validate_keypoints",
 ]

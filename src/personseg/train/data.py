@@ -55,6 +55,15 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
     return out
 
 
+def validation_split(count: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Indices (validation, training), each ascending, of ``count`` pairs: a seeded ``fraction`` held out."""
+    order = np.random.default_rng(seed).permutation(count)
+    n_val = max(1, int(round(count * fraction)))
+    if n_val >= count:
+        raise PersonsegError(f"{count} pairs are too few to hold out {n_val} for validation")
+    return sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
+
+
 def backgrounds(pairs: PairSet, size: tuple[int, int]) -> list[np.ndarray]:
     """Each image with its person painted out (OpenCV in-painting), at ``size`` (w, h): backgrounds onto
     which other images' people are composited (seed 001's extra data)."""

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..framing import area, binary_mask, keypoint_box, mask_box
 from ..pipeline import (MATTING, NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, check_matting, check_method,
-                        classical_probability, coarse_probability, people_box, refined_probability)
-from ..pose import PoseBackend, empty_keypoints, get_backend
+                        classical_probability, coarse_probability, finished_probability, people_box)
+from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.components import keep_people
 from ..runtime import threads
@@ -33,12 +33,14 @@ REFRESH = 15
 @dataclass
 class Followed:
     """What the pose step found on one frame: everyone's tracked keypoints by id, those the detector confirmed
-    (when it last ran), and whether it ran on this frame."""
+    (when it last ran), whether it ran on this frame, and the person's outline it drew there (for
+    REFINED_METHODS)."""
 
     people: dict[int, np.ndarray] = field(default_factory=dict)
     confirmed: list[np.ndarray] = field(default_factory=list)
     detected: bool = False
     seconds: float = 0.0
+    outline: np.ndarray | None = None
 
 
 class VideoSegmenter:
@@ -63,7 +65,8 @@ class VideoSegmenter:
 
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
         self.pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY if pose_every is None else pose_every
-        self.pose = (get_backend(pose, video=True) if isinstance(pose, str) else pose) if self.pose_every else None
+        self.pose = ((get_backend(pose, video=True, body_mask=method in REFINED_METHODS) if isinstance(pose, str)
+                      else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
         self._followed = 0   # frames the pose step has seen
@@ -97,11 +100,13 @@ class VideoSegmenter:
         if self.pose is None:
             return Followed()
         t = time.perf_counter()
-        detected = self.pose.detect(rgb) if self._followed % self.pose_every == 0 else None
+        detected, outline = None, None
+        if self._followed % self.pose_every == 0:
+            detected, outline = detect_people(self.pose, rgb, outline=self.method in REFINED_METHODS)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
-        return Followed(people, confirmed, detected is not None, time.perf_counter() - t)
+        return Followed(people, confirmed, detected is not None, time.perf_counter() - t, outline)
 
     def segment(self, rgb: np.ndarray, followed: Followed) -> Result:
         """The segmenting step for the next frame, given its pose step's findings."""
@@ -120,7 +125,7 @@ class VideoSegmenter:
             prob = coarse_probability(rgb, NETWORK_MODELS[self.method], box, list(people.values()))
             prob = keep_people(prob, confirmed)
             if self.method in REFINED_METHODS:
-                prob = keep_people(refined_probability(rgb, prob), confirmed)
+                prob = finished_probability(rgb, prob, confirmed, followed.outline)
         else:
             prob = keep_people(classical_probability(rgb, main, crf=self.crf), [main])
         timings[self.method] = time.perf_counter() - t

@@ -1,0 +1,81 @@
+"""The pose backend's outline of the person, and how `accurate` joins it to its networks' probability."""
+
+import numpy as np
+import pytest
+
+from personseg.image import load_image, load_mask
+from personseg.metrics import foreground_iou
+from personseg.pipeline import coarse_probability, finished_probability, people_box
+from personseg.pose import detect_people, get_backend
+from personseg.refine.fusion import FULL_BODY_WEIGHT, PORTRAIT_WEIGHT, join_outline, shows_hips
+
+
+@pytest.fixture(scope="module")
+def outlining():
+    return get_backend("blazepose", body_mask=True)
+
+
+@pytest.fixture(scope="module")
+def parkour_frame(data_dir):
+    return (load_image(data_dir / "video/parkour/images/00010.jpg"),
+            load_mask(data_dir / "video/parkour/masks/00010.png"))
+
+
+def test_blazepose_outlines_the_person(outlining, parkour_frame):
+    rgb, truth = parkour_frame
+    people, outline = outlining.detect_with_mask(rgb)
+    assert len(people) == 1
+    assert outline.shape == truth.shape and outline.dtype == np.float32
+    assert 0.0 <= outline.min() and outline.max() <= 1.0
+    assert foreground_iou(np.where(outline >= 0.5, 255, 0), truth) > 0.8
+
+
+def test_outline_only_when_asked(outlining, parkour_frame):
+    rgb, _ = parkour_frame
+    people, outline = detect_people(get_backend("blazepose"), rgb, outline=True)   # made without masks
+    assert len(people) == 1 and outline is None
+    assert detect_people(outlining, rgb, outline=False)[1] is None
+
+    class KeypointsOnly:
+        name = "keypoints-only"
+
+        def detect(self, rgb):
+            return people
+
+    assert detect_people(KeypointsOnly(), rgb, outline=True) == (people, None)
+
+
+def test_nobody_no_outline(outlining):
+    from skimage import data
+
+    assert outlining.detect_with_mask(data.coffee()) == ([], None)
+
+
+def test_full_body_means_one_person_with_a_hip_in_the_picture(outlining, parkour_frame, portrait):
+    rgb, _ = parkour_frame
+    people, _ = outlining.detect_with_mask(rgb)
+    assert shows_hips(people, rgb.shape)
+    assert not shows_hips(people + people, rgb.shape)          # several people: not one full body
+    outside = people[0].copy()
+    outside[[11, 12], 1] = rgb.shape[0] + 10                    # hips below the picture
+    assert not shows_hips([outside], rgb.shape)
+    assert not shows_hips(outlining.detect(portrait[0]), portrait[0].shape)
+
+
+def test_join_outline_weights():
+    prob, outline = np.full((4, 4), 0.8, np.float32), np.zeros((4, 4), np.float32)
+    assert np.allclose(join_outline(prob, outline, False), 0.8 * (1 - PORTRAIT_WEIGHT))
+    assert np.allclose(join_outline(prob, outline, True), 0.8 * (1 - FULL_BODY_WEIGHT))
+
+
+def test_finished_probability_refines_portraits_not_full_bodies(outlining, parkour_frame, portrait):
+    rgb, _ = parkour_frame
+    people, outline = outlining.detect_with_mask(rgb)
+    coarse = coarse_probability(rgb, ("sinet", "lwpsn"), people_box(people, rgb.shape[0]), people)
+    assert np.array_equal(finished_probability(rgb, coarse, people, outline), join_outline(coarse, outline, True))
+    rgb, _ = portrait
+    people, outline = outlining.detect_with_mask(rgb)
+    coarse = coarse_probability(rgb, ("sinet", "lwpsn"), people_box(people, rgb.shape[0]), people)
+    finished = finished_probability(rgb, coarse, people, outline)
+    assert finished.shape == coarse.shape
+    assert not np.array_equal(finished, join_outline(coarse, outline, False))   # the refinement network ran
