@@ -1,4 +1,4 @@
-"""How `accurate` joins BlazePose's outline of the person: the choice, made on held-out images only.
+"""How `accurate` and `classical` use BlazePose's outline of the person: the choice, made on held-out images only.
 
     python benchmarks/outline.py [--limit N]
 
@@ -6,7 +6,8 @@ Held-out images: EG1800's 51 unlisted portraits (portraitnet_train.txt less the 
 209 validation pairs every training run held out (10% of EG1800 + CCP train, seed 0), none of which any
 shipped model trained on. For each image: the coarse probability (the mean of SINet and LWPSN + SSM),
 BlazePose's outline joined at several weights, with and without seed 003's refinement network, then the
-default guided matting; and the shipped rule (refine/fusion.py, pipeline.finished_probability). Writes
+default guided matting; and the shipped rule (refine/fusion.py, pipeline.finished_probability). For
+`classical`: the graph cut with its saliency prior and with the outline as its prior. Writes
 benchmarks/results/outline.json and a section of benchmarks/RESULTS.md.
 """
 
@@ -21,7 +22,9 @@ from personseg.data import data_root, read_ids
 from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
-from personseg.pipeline import NETWORK_MODELS, coarse_probability, finished_probability, people_box, refined_probability
+from personseg.pipeline import (NETWORK_MODELS, classical_probability, coarse_probability, finished_probability,
+                                people_box, refined_probability)
+from personseg.pose import empty_keypoints
 from personseg.pose import get_backend
 from personseg.refine.components import keep_people
 from personseg.refine.fusion import shows_hips
@@ -53,6 +56,10 @@ def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
     coarse = keep_people(coarse_probability(rgb, NETWORK_MODELS["accurate"], people_box(people, rgb.shape[0]), people),
                          people)
     out = {"shipped rule": finished_probability(rgb, coarse, people, outline)}
+    kp = people[0] if people else empty_keypoints()
+    out["classical, saliency prior"] = keep_people(classical_probability(rgb, kp), people)
+    single = outline if len(people) == 1 else None
+    out["classical, outline prior (shipped)"] = keep_people(classical_probability(rgb, kp, outline=single), people)
     if outline is None:
         outline = np.zeros_like(coarse)   # nobody's body found: no outline (the shipped rule skips joining)
     for w in WEIGHTS:
@@ -86,12 +93,15 @@ def run(limit: int | None) -> dict:
 def section(results: dict) -> str:
     groups = list(results)
     names = list(results[groups[0]]["scores"])
-    lines = [f"## Joining BlazePose's outline in `accurate` (held-out images, never the test sets), {machine()}", "",
+    lines = [f"## BlazePose's outline in `accurate` and `classical` (held-out images, never the test sets), {machine()}",
+             "",
              "`python benchmarks/outline.py`. Coarse = mean of SINet and LWPSN + SSM; the outline joined as "
              "(1 - w) coarse + w outline; then the refinement network or not; guided matting. IoU / boundary F. "
              "The shipped rule: w = 0.25 and refined, except on one person seen down to the hips (w = 0.75, not "
              "refined). Images counted as full bodies: " + ", ".join(
-                 f"{g} {results[g]['full_bodies']}/{results[g]['images']}" for g in groups) + ".", "",
+                 f"{g} {results[g]['full_bodies']}/{results[g]['images']}" for g in groups)
+             + ". Classical: the graph cut's spatial prior is the seed 000 saliency or the outline (clipped to "
+               "0.05-0.95).", "",
              "| setting | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
     for name in names:
         lines.append(f"| {name} | " + " | ".join(
@@ -105,7 +115,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="only the first N images of each group")
     args = ap.parse_args()
     results = run(args.limit)
-    write_results("outline", results, "## Joining BlazePose's outline", section(results))
+    write_results("outline", results, "## BlazePose's outline in", section(results))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from .models.registry import spec
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
 from .refine.components import keep_people
-from .refine.fusion import join_outline, shows_hips
+from .refine.fusion import join_outline, outline_prior, shows_hips
 from .refine.matting import MATTING_SIDE, guided_matte, matte
 
 METHODS = ("classical", "fast", "pose-unet", "accurate")
@@ -30,6 +30,9 @@ NETWORK_MODELS = {"fast": ("sinet",), "pose-unet": ("pose-unet",), "accurate": (
 #: Methods whose network output is finished by the pose backend's outline of the person (refine/fusion.py)
 #: and seed 003's refinement network (``finished_probability``).
 REFINED_METHODS = ("accurate",)
+#: Methods that use the pose backend's outline of the person where it draws one (refine/fusion.py): joined
+#: with the networks' probability, or as the graph cut's spatial prior.
+OUTLINE_METHODS = ("classical", "accurate")
 #: Methods whose segmentation needs keypoints.
 POSE_METHODS = ("classical", "pose-unet", "accurate")
 #: How the alpha matte is made from a method's person probability (``Segmenter(matting=...)``): a guided
@@ -115,7 +118,7 @@ class Segmenter:
         self.find_people = method in POSE_METHODS or instances if keypoints is None else keypoints
         if (method in POSE_METHODS or instances) and not self.find_people:
             raise ValueError(f"method {method!r} needs keypoints" if not instances else "instances need keypoints")
-        self.pose = ((get_backend(pose, body_mask=method in REFINED_METHODS) if isinstance(pose, str) else pose)
+        self.pose = ((get_backend(pose, body_mask=method in OUTLINE_METHODS) if isinstance(pose, str) else pose)
                      if self.find_people else None)
 
     def __call__(self, image: ImageInput) -> Result:
@@ -125,14 +128,14 @@ class Segmenter:
         outline = None
         if self.pose is not None:
             t = time.perf_counter()
-            people, outline = detect_people(self.pose, rgb, outline=self.method in REFINED_METHODS)
+            people, outline = detect_people(self.pose, rgb, outline=self.method in OUTLINE_METHODS)
             timings["pose"] = time.perf_counter() - t
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
             prob = coarse_probability(rgb, NETWORK_MODELS[self.method], people_box(people, rgb.shape[0]), people)
         else:
-            prob = classical_probability(rgb, kp, crf=self.crf)
+            prob = classical_probability(rgb, kp, crf=self.crf, outline=outline if len(people) == 1 else None)
         timings[self.method] = time.perf_counter() - t
         if self.instances:
             t = time.perf_counter()
@@ -222,10 +225,13 @@ def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
 def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
                          outline: np.ndarray | None) -> np.ndarray:
     """A REFINED method's last stage: ``outline`` (the pose backend's probability map of the person, or None)
-    joined into ``prob``, weighing more when ``people`` is one person seen down to the hips; then, except on
-    such a full body, seed 003's refinement network and the stray regions dropped again. On full bodies the
-    refinement network (trained on portrait-like mattes) lowered held-out scores: CCP validation pairs
-    0.9302 -> 0.9228 IoU with the outline joined."""
+    joined into ``prob`` when ``people`` is one person (an outline of one of several would dim the others),
+    weighing more when that person is seen down to the hips; then, except on such a full body, seed 003's
+    refinement network and the stray regions dropped again. On full bodies the refinement network (trained on
+    portrait-like mattes) lowered held-out scores: CCP validation pairs 0.9302 -> 0.9228 IoU with the outline
+    joined."""
+    if len(people) != 1:
+        outline = None
     full_body = outline is not None and shows_hips(people, rgb.shape)
     if outline is not None:
         prob = join_outline(prob, outline, full_body)
@@ -243,9 +249,11 @@ def people_box(people: list[np.ndarray], height: float) -> Box | None:
     return box
 
 
-def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True,
-                          work_side: int = CLASSICAL_WORK_SIDE) -> np.ndarray:
-    """Foreground probability (float32 HxW) by the keypoint-seeded graph cut, refined by a dense CRF."""
+def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True, work_side: int = CLASSICAL_WORK_SIDE,
+                          outline: np.ndarray | None = None) -> np.ndarray:
+    """Foreground probability (float32 HxW) by the keypoint-seeded graph cut, refined by a dense CRF.
+    ``outline``: the pose backend's probability map of this person, then the cut's spatial prior (else the
+    prior falls off with the distance from the body drawn from the keypoints)."""
     from .refine.graphcut import graph_cut, seed_labels
 
     h, w = rgb.shape[:2]
@@ -256,6 +264,8 @@ def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True,
     kp_small = kp.copy()
     kp_small[:, :2] *= f
     labels, prior = seed_labels(small, kp_small)
+    if outline is not None:
+        prior = outline_prior(cv2.resize(outline, small.shape[1::-1], interpolation=cv2.INTER_AREA))
     mask, colour_prob = graph_cut(small, labels, prior)
     prob = np.where(mask > 0, 0.8, 0.2).astype(np.float32) * 0.6 + 0.4 * colour_prob
     if crf:

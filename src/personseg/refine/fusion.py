@@ -1,4 +1,5 @@
-"""The pose backend's own outline of the person joined with a network's probability (method ``accurate``).
+"""The pose backend's own outline of the person: joined with the networks' probability (method ``accurate``)
+and the graph cut's spatial prior (method ``classical``).
 
 BlazePose's landmark model also draws the person it found. On held-out photos it outlines whole bodies
 better than our networks and portraits worse (EG1800's 51 unlisted portraits, foreground IoU: BlazePose
@@ -16,6 +17,11 @@ import numpy as np
 #: 0.25 everywhere 0.9439 / 0.843; 0.25 and 0.75 for full bodies 0.9483 / 0.852 (0.5 there: 0.9475).
 PORTRAIT_WEIGHT = 0.25
 FULL_BODY_WEIGHT = 0.75
+#: Range the outline is clipped to when it is the graph cut's spatial prior, so that colour can overrule it.
+#: Held-out classical + guided IoU / boundary F, the seed 000 saliency prior -> the outline: EG1800 unlisted
+#: 0.868 / 0.628 -> 0.906 / 0.732, validation EG1800 0.908 / 0.670 -> 0.946 / 0.771, validation CCP
+#: 0.874 / 0.821 -> 0.915 / 0.886 (benchmarks/outline.py).
+OUTLINE_PRIOR_RANGE = (0.05, 0.95)
 #: COCO-17 indices of the hips, and the score at which one counts as seen.
 HIPS = (11, 12)
 HIP_SCORE = 0.5
@@ -36,3 +42,8 @@ def join_outline(prob: np.ndarray, outline: np.ndarray, full_body: bool) -> np.n
     same shape), the outline weighing FULL_BODY_WEIGHT on a full body and PORTRAIT_WEIGHT otherwise."""
     weight = FULL_BODY_WEIGHT if full_body else PORTRAIT_WEIGHT
     return ((1.0 - weight) * prob + weight * outline).astype(np.float32)
+
+
+def outline_prior(outline: np.ndarray) -> np.ndarray:
+    """The outline as the classical graph cut's spatial foreground prior (OUTLINE_PRIOR_RANGE)."""
+    return np.clip(outline, *OUTLINE_PRIOR_RANGE).astype(np.float32)

@@ -11,8 +11,8 @@ from typing import TypeVar
 import numpy as np
 
 from ..framing import area, binary_mask, keypoint_box, mask_box
-from ..pipeline import (MATTING, NETWORK_MODELS, POSE_METHODS, REFINED_METHODS, Result, check_matting, check_method,
-                        classical_probability, coarse_probability, finished_probability, people_box)
+from ..pipeline import (MATTING, NETWORK_MODELS, OUTLINE_METHODS, POSE_METHODS, REFINED_METHODS, Result, check_matting,
+                        check_method, classical_probability, coarse_probability, finished_probability, people_box)
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.components import keep_people
@@ -34,7 +34,7 @@ REFRESH = 15
 class Followed:
     """What the pose step found on one frame: everyone's tracked keypoints by id, those the detector confirmed
     (when it last ran), whether it ran on this frame, and the person's outline it drew there (for
-    REFINED_METHODS)."""
+    OUTLINE_METHODS)."""
 
     people: dict[int, np.ndarray] = field(default_factory=dict)
     confirmed: list[np.ndarray] = field(default_factory=list)
@@ -65,7 +65,7 @@ class VideoSegmenter:
 
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
         self.pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY if pose_every is None else pose_every
-        self.pose = ((get_backend(pose, video=True, body_mask=method in REFINED_METHODS) if isinstance(pose, str)
+        self.pose = ((get_backend(pose, video=True, body_mask=method in OUTLINE_METHODS) if isinstance(pose, str)
                       else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
@@ -102,7 +102,7 @@ class VideoSegmenter:
         t = time.perf_counter()
         detected, outline = None, None
         if self._followed % self.pose_every == 0:
-            detected, outline = detect_people(self.pose, rgb, outline=self.method in REFINED_METHODS)
+            detected, outline = detect_people(self.pose, rgb, outline=self.method in OUTLINE_METHODS)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
@@ -127,7 +127,8 @@ class VideoSegmenter:
             if self.method in REFINED_METHODS:
                 prob = finished_probability(rgb, prob, confirmed, followed.outline)
         else:
-            prob = keep_people(classical_probability(rgb, main, crf=self.crf), [main])
+            outline = followed.outline if len(people) == 1 else None
+            prob = keep_people(classical_probability(rgb, main, crf=self.crf, outline=outline), [main])
         timings[self.method] = time.perf_counter() - t
         self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
         if self.smoother is not None:
