@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 #: Share of the backend's outline in the joined probability: on portraits, and on one person seen down to
-#: the hips. Validation pairs, accurate + guided IoU / boundary F: without the outline 0.9407 / 0.836;
-#: 0.25 everywhere 0.9439 / 0.843; 0.25 and 0.75 for full bodies 0.9483 / 0.852 (0.5 there: 0.9475).
+#: the hips. Validation EG1800 / CCP, accurate + guided IoU (benchmarks/outline.py): without the outline
+#: 0.9591 / 0.9158; 0.25 0.9607 / 0.9213; 0.75 (not refined) 0.9394 / 0.9302; the rule 0.9626 / 0.9302.
 PORTRAIT_WEIGHT = 0.25
 FULL_BODY_WEIGHT = 0.75
 #: Range the outline is clipped to when it is the graph cut's spatial prior, so that colour can overrule it.
