@@ -138,6 +138,22 @@ def test_fast_video_segments_the_runner(parkour):
     assert np.mean(ious) > 0.6
 
 
+def test_accurate_video_joins_the_outline_on_each_frame(parkour):
+    """accurate's pose step hands each frame's outline to its segmenting step, also when it runs ahead on its
+    own thread; on the runner (a full body) the masks are good."""
+    from personseg.video.stream import VideoSegmenter
+
+    frames = [rgb for _, rgb, _ in parkour[:8]]
+    found = [VideoSegmenter("accurate").follow(rgb) for rgb in frames[:2]]
+    assert all(f.outline is not None and f.outline.shape == frames[0].shape[:2] for f in found)
+    one = VideoSegmenter("accurate")
+    expected = [one(rgb) for rgb in frames]
+    streamed = [r for _, r in VideoSegmenter("accurate").stream(frames, lambda item: item)]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(expected, streamed))
+    ious = [foreground_iou(r.mask, gt) for r, (_, _, gt) in zip(streamed, parkour)]
+    assert np.mean(ious) > 0.88   # measured 0.935 (fast: 0.800)
+
+
 def test_video_matting_moves_edges_onto_the_frame(parkour):
     from personseg.metrics import boundary_f
     from personseg.video.stream import VideoSegmenter
