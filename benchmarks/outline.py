@@ -1,4 +1,4 @@
-"""How `accurate` and `classical` use BlazePose's outline of the person: the choice, made on held-out images only.
+"""How `accurate`, `classical` and `fast` use BlazePose's outline of the person: chosen on held-out images only.
 
     python benchmarks/outline.py [--limit N]
 
@@ -7,7 +7,8 @@ Held-out images: EG1800's 51 unlisted portraits (portraitnet_train.txt less the 
 shipped model trained on. For each image: the coarse probability (the mean of SINet and LWPSN + SSM),
 BlazePose's outline joined at several weights, with and without seed 003's refinement network, then the
 default guided matting; and the shipped rule (refine/fusion.py, pipeline.finished_probability). For
-`classical`: the graph cut with its saliency prior and with the outline as its prior. Writes
+`classical`: the graph cut with its saliency prior and with the outline as its prior. For `fast` with
+keypoints (`--pose`): SINet framed on them, with and without the outline joined by the same rule. Writes
 benchmarks/results/outline.json and a section of benchmarks/RESULTS.md.
 """
 
@@ -23,7 +24,7 @@ from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
 from personseg.pipeline import (NETWORK_MODELS, classical_probability, coarse_probability, finished_probability,
-                                people_box, refined_probability)
+                                network_probability, people_box, refined_probability)
 from personseg.pose import empty_keypoints
 from personseg.pose import get_backend
 from personseg.refine.components import keep_people
@@ -60,6 +61,9 @@ def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
     out["classical, saliency prior"] = keep_people(classical_probability(rgb, kp), people)
     single = outline if len(people) == 1 else None
     out["classical, outline prior (shipped)"] = keep_people(classical_probability(rgb, kp, outline=single), people)
+    sinet = keep_people(network_probability(rgb, "sinet", people_box(people, rgb.shape[0]), people), people)
+    out["fast --pose, no outline"] = sinet
+    out["fast --pose, outline joined (shipped)"] = finished_probability(rgb, sinet, people, outline, refine=False)
     if outline is None:
         outline = np.zeros_like(coarse)   # nobody's body found: no outline (the shipped rule skips joining)
     for w in WEIGHTS:
@@ -93,7 +97,8 @@ def run(limit: int | None) -> dict:
 def section(results: dict) -> str:
     groups = list(results)
     names = list(results[groups[0]]["scores"])
-    lines = [f"## BlazePose's outline in `accurate` and `classical` (held-out images, never the test sets), {machine()}",
+    lines = [f"## BlazePose's outline in `accurate`, `classical` and `fast` (held-out images, never the test sets), "
+             f"{machine()}",
              "",
              "`python benchmarks/outline.py`. Coarse = mean of SINet and LWPSN + SSM; the outline joined as "
              "(1 - w) coarse + w outline; then the refinement network or not; guided matting. IoU / boundary F. "
@@ -101,7 +106,8 @@ def section(results: dict) -> str:
              "refined). Images counted as full bodies: " + ", ".join(
                  f"{g} {results[g]['full_bodies']}/{results[g]['images']}" for g in groups)
              + ". Classical: the graph cut's spatial prior is the seed 000 saliency or the outline (clipped to "
-               "0.05-0.95).", "",
+               "0.05-0.95). Fast --pose: SINet framed on the keypoints, the outline joined by the same rule "
+               "without refinement.", "",
              "| setting | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
     for name in names:
         lines.append(f"| {name} | " + " | ".join(

@@ -31,7 +31,8 @@ from report import HERE, machine, write_results
 _SPEED_PROBE = """
 import json, resource, sys
 from personseg.video.run import run_video
-r = run_video(sys.argv[1], sys.argv[2], method=sys.argv[3], save="blur", progress=False)
+pose_every = int(sys.argv[4]) if sys.argv[4] != "-" else None
+r = run_video(sys.argv[1], sys.argv[2], method=sys.argv[3], save="blur", pose_every=pose_every, progress=False)
 use = resource.getrusage(resource.RUSAGE_SELF)   # the whole process, imports included
 r["cpu_ms_per_frame"] = (use.ru_utime + use.ru_stime) * 1000 / r["frames"]
 # VmHWM, not getrusage: a forked child's ru_maxrss starts at its parent's peak
@@ -69,6 +70,9 @@ def clip(methods: list[str]) -> dict:
             f"{method}, video (box carried, smoothing)": _video(method, smooth=True),
             f"{method}, video (box carried, smoothing, guided matting)": _video(method, smooth=True, matting="guided"),
         }
+        if method == "fast":   # pose (and BlazePose's outline) on every frame, as `--pose-every 1`
+            variants["fast, video, pose on every frame (outline joined), smoothing"] = _video(
+                method, smooth=True, pose_every=1)
         for name, predict in variants.items():
             ev = evaluate(predict, pairs, clip=True)
             rows[name] = ev.scores.summary() | {"flicker": round(ev.flicker.value, 5),
@@ -80,8 +84,8 @@ def clip(methods: list[str]) -> dict:
     return rows
 
 
-def _video(method: str, smooth: bool, matting: str | None = None):
-    seg = VideoSegmenter(method, smooth=smooth, matting=matting)
+def _video(method: str, smooth: bool, matting: str | None = None, pose_every: int | None = None):
+    seg = VideoSegmenter(method, smooth=smooth, matting=matting, pose_every=pose_every)
     return lambda rgb: seg(rgb).mask
 
 
@@ -111,15 +115,18 @@ def speed(methods: list[str], rounds: int = 3) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         short = write_clip(Path(tmp) / "clip100.mp4", frames, tone_hz=440)
         long = write_clip(Path(tmp) / "clip1000.mp4", (f for _ in range(10) for f in frames), tone_hz=440)
-        runs = [(m, short) for m in methods] + ([("fast", long)] if "fast" in methods else [])
+        runs = [(m, short, None) for m in methods]
+        if "fast" in methods:
+            runs += [("fast", short, 1), ("fast", long, None)]
         for _ in range(rounds):
-            for method, src in runs:
+            for method, src, pose_every in runs:
                 out = Path(tmp) / f"out-{method}-{src.stem}.mp4"
-                done = subprocess.run([sys.executable, "-c", _SPEED_PROBE, str(src), str(out), method],
-                                      capture_output=True, text=True, check=True)
+                done = subprocess.run([sys.executable, "-c", _SPEED_PROBE, str(src), str(out), method,
+                                       str(pose_every or "-")], capture_output=True, text=True, check=True)
                 r = json.loads(done.stdout.strip().splitlines()[-1])
                 out.unlink()
-                rows.setdefault(f"{method}, {r['frames']} frames", []).append(r)
+                flag = f" --pose-every {pose_every}" if pose_every else ""
+                rows.setdefault(f"{method}{flag}, {r['frames']} frames", []).append(r)
     return {name: {"fps": round(float(np.median([r["fps"] for r in rs])), 2),
                    "fps_range": [round(min(r["fps"] for r in rs), 2), round(max(r["fps"] for r in rs), 2)],
                    "seconds": round(float(np.median([r["seconds"] for r in rs])), 2),

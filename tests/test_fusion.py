@@ -104,3 +104,13 @@ def test_classical_takes_the_outline_as_its_prior(outlining, parkour_frame):
         return foreground_iou(np.where(prob >= 0.5, 255, 0), truth)
 
     assert iou(with_outline) > iou(without) + 0.02 and iou(with_outline) > 0.75   # 0.78 and 0.73 when written
+
+
+def test_fast_joins_the_outline_only_when_asked_for_keypoints(parkour_frame):
+    from personseg import Segmenter
+
+    rgb, truth = parkour_frame
+    plain, posed = Segmenter("fast", matting=None), Segmenter("fast", matting=None, keypoints=True)
+    assert plain.pose is None
+    iou_plain, iou_posed = (foreground_iou(s(rgb).mask, truth) for s in (plain, posed))
+    assert iou_posed > iou_plain + 0.05 and iou_posed > 0.85

@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "
-                        "'classical', every 5 for networks, which use them to frame the people; 0: never)")
+                        "'classical' and 'accurate', every 5 for 'fast', which uses them to frame the people; "
+                        "0: never). 1 with 'fast': BlazePose's outline is joined too (far better on whole bodies, "
+                        "slower)")
     v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
     v.add_argument("--matting", default="none", choices=MATTING_CHOICES,
@@ -143,7 +145,8 @@ def _method_options(p: argparse.ArgumentParser) -> None:
                         "600x800 portraits as good as full size and 5x faster; 0: full size)")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: 'fast' then frames the people "
-                        "it finds (far better on full-body and wide shots, about 50 ms more)")
+                        "it finds and joins BlazePose's outline (far better on full-body and wide shots, about "
+                        "50 ms more)")
 
 
 def _segmenter(args, keypoints: bool | None = None):

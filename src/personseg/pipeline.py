@@ -31,8 +31,9 @@ NETWORK_MODELS = {"fast": ("sinet",), "pose-unet": ("pose-unet",), "accurate": (
 #: and seed 003's refinement network (``finished_probability``).
 REFINED_METHODS = ("accurate",)
 #: Methods that use the pose backend's outline of the person where it draws one (refine/fusion.py): joined
-#: with the networks' probability, or as the graph cut's spatial prior.
-OUTLINE_METHODS = ("classical", "accurate")
+#: with the networks' probability (``finished_probability``), or as the graph cut's spatial prior. `fast`
+#: runs the pose backend only when asked (``keypoints=True``; in video, when it runs on every frame).
+OUTLINE_METHODS = ("classical", "fast", "accurate")
 #: Methods whose segmentation needs keypoints.
 POSE_METHODS = ("classical", "pose-unet", "accurate")
 #: How the alpha matte is made from a method's person probability (``Segmenter(matting=...)``): a guided
@@ -150,10 +151,10 @@ class Segmenter:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
         prob = keep_people(prob, people)
-        if self.method in REFINED_METHODS:
+        if self.method in NETWORK_MODELS and self.method in OUTLINE_METHODS:
             t = time.perf_counter()
-            prob = finished_probability(rgb, prob, people, outline)
-            timings["refine"] = time.perf_counter() - t
+            prob = finished_probability(rgb, prob, people, outline, refine=self.method in REFINED_METHODS)
+            timings["finish"] = time.perf_counter() - t
         t = time.perf_counter()
         mask = binary_mask(prob)
         if self.matting is not None:
@@ -223,19 +224,19 @@ def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
 
 
 def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
-                         outline: np.ndarray | None) -> np.ndarray:
-    """A REFINED method's last stage: ``outline`` (the pose backend's probability map of the person, or None)
+                         outline: np.ndarray | None, refine: bool = True) -> np.ndarray:
+    """A network method's last stage: ``outline`` (the pose backend's probability map of the person, or None)
     joined into ``prob`` when ``people`` is one person (an outline of one of several would dim the others),
-    weighing more when that person is seen down to the hips; then, except on such a full body, seed 003's
-    refinement network and the stray regions dropped again. On full bodies the refinement network (trained on
-    portrait-like mattes) lowered held-out scores: CCP validation pairs 0.9302 -> 0.9228 IoU with the outline
-    joined."""
+    weighing more when that person is seen down to the hips; then, with ``refine`` and except on such a full
+    body, seed 003's refinement network and the stray regions dropped again. On full bodies the refinement
+    network (trained on portrait-like mattes) lowered held-out scores: CCP validation pairs 0.9302 -> 0.9228
+    IoU with the outline joined."""
     if len(people) != 1:
         outline = None
     full_body = outline is not None and shows_hips(people, rgb.shape)
     if outline is not None:
         prob = join_outline(prob, outline, full_body)
-    if full_body:
+    if full_body or not refine:
         return prob
     return keep_people(refined_probability(rgb, prob), people)
 

@@ -65,7 +65,9 @@ class VideoSegmenter:
 
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
         self.pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY if pose_every is None else pose_every
-        self.pose = ((get_backend(pose, video=True, body_mask=method in OUTLINE_METHODS) if isinstance(pose, str)
+        # the outline only where the pose step runs on every frame: joined on some frames only, it would flicker
+        self.outline = method in OUTLINE_METHODS and self.pose_every == 1
+        self.pose = ((get_backend(pose, video=True, body_mask=self.outline) if isinstance(pose, str)
                       else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
@@ -102,7 +104,7 @@ class VideoSegmenter:
         t = time.perf_counter()
         detected, outline = None, None
         if self._followed % self.pose_every == 0:
-            detected, outline = detect_people(self.pose, rgb, outline=self.method in OUTLINE_METHODS)
+            detected, outline = detect_people(self.pose, rgb, outline=self.outline)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
@@ -124,8 +126,9 @@ class VideoSegmenter:
                 box = self._box or box
             prob = coarse_probability(rgb, NETWORK_MODELS[self.method], box, list(people.values()))
             prob = keep_people(prob, confirmed)
-            if self.method in REFINED_METHODS:
-                prob = finished_probability(rgb, prob, confirmed, followed.outline)
+            if self.outline:
+                prob = finished_probability(rgb, prob, confirmed, followed.outline,
+                                            refine=self.method in REFINED_METHODS)
         else:
             outline = followed.outline if len(people) == 1 else None
             prob = keep_people(classical_probability(rgb, main, crf=self.crf, outline=outline), [main])
