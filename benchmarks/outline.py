@@ -25,10 +25,9 @@ from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
 from personseg.pipeline import (NETWORK_MODELS, classical_probability, coarse_probability, finished_probability,
                                 network_probability, people_box, refined_probability)
-from personseg.pose import empty_keypoints
-from personseg.pose import get_backend
+from personseg.pose import empty_keypoints, get_backend
 from personseg.refine.components import keep_people
-from personseg.refine.fusion import shows_hips
+from personseg.refine.fusion import own_outline, shows_hips
 from personseg.refine.matting import guided_matte
 from personseg.train.data import validation_split
 from report import machine, write_results
@@ -59,8 +58,8 @@ def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
     out = {"shipped rule": finished_probability(rgb, coarse, people, outline)}
     kp = people[0] if people else empty_keypoints()
     out["classical, saliency prior"] = keep_people(classical_probability(rgb, kp), people)
-    single = outline if len(people) == 1 else None
-    out["classical, outline prior (shipped)"] = keep_people(classical_probability(rgb, kp, outline=single), people)
+    out["classical, outline prior (shipped)"] = keep_people(
+        classical_probability(rgb, kp, outline=own_outline(outline, people)), people)
     sinet = keep_people(network_probability(rgb, "sinet", people_box(people, rgb.shape[0]), people), people)
     out["fast --pose, no outline"] = sinet
     out["fast --pose, outline joined (shipped)"] = finished_probability(rgb, sinet, people, outline, refine=False)

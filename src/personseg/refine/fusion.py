@@ -27,6 +27,12 @@ HIPS = (11, 12)
 HIP_SCORE = 0.5
 
 
+def own_outline(outline: np.ndarray | None, people: list[np.ndarray]) -> np.ndarray | None:
+    """``outline`` when ``people`` is one person, else None: the backend outlines one person only, and joined
+    where several are known it would dim the others."""
+    return outline if len(people) == 1 else None
+
+
 def shows_hips(people: list[np.ndarray], shape: tuple[int, ...]) -> bool:
     """True when exactly one person is known and a hip of theirs is seen inside an image of ``shape``."""
     if len(people) != 1:

@@ -16,6 +16,7 @@ from ..pipeline import (MATTING, NETWORK_MODELS, OUTLINE_METHODS, POSE_METHODS, 
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.components import keep_people
+from ..refine.fusion import own_outline
 from ..runtime import threads
 from .io import prefetched
 from .temporal import TemporalSmoother
@@ -130,7 +131,7 @@ class VideoSegmenter:
                 prob = finished_probability(rgb, prob, confirmed, followed.outline,
                                             refine=self.method in REFINED_METHODS)
         else:
-            outline = followed.outline if len(people) == 1 else None
+            outline = own_outline(followed.outline, list(people.values()))
             prob = keep_people(classical_probability(rgb, main, crf=self.crf, outline=outline), [main])
         timings[self.method] = time.perf_counter() - t
         self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
