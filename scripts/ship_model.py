@@ -78,10 +78,11 @@ def main() -> None:
 
 def rescore(name: str) -> None:
     """Score shipped model ``name`` again (its scores depend on other shipped models, e.g. refine on the coarse
-    networks) and record in its card which files the scores were made with."""
+    networks) and record in its card how and with which files the scores were made."""
     model = spec(name)
     card = model.card()
     card["scores"] = {k: _score(name, root, ids) for k, (root, ids) in _test_sets().items()}
+    card["scored_as"] = _SCORED_AS[bool(model.priors), bool(model.guides)]
     card["scored_with"] = {m: spec(m).card()["sha256"] for m in ("sinet", "lwpsn", "refine")}
     model.card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(card["scores"]))
