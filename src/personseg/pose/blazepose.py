@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import warnings
 
 import numpy as np
 
-from ..errors import DependencyError
+from .._mediapipe import solution
 
 # BlazePose's 33 landmarks that correspond to the 17 COCO keypoints, in COCO order.
 BLAZEPOSE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
@@ -31,25 +29,15 @@ class BlazePoseBackend:
     name = "blazepose"
 
     def __init__(self, min_detection_confidence: float = 0.3, video: bool = False, body_mask: bool = False) -> None:
-        # mediapipe 0.10.14 calls a protobuf API that warns on every frame; the warning is not ours to act on
-        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        try:
-            from mediapipe.python.solutions import pose as mp_pose
-        except ImportError as e:  # pragma: no cover - mediapipe is a core dependency
-            raise DependencyError(f"mediapipe is needed for pose keypoints: {e}") from None
-        self._pose = mp_pose.Pose(
+        self._pose = solution("pose").Pose(
             static_image_mode=not video,
             smooth_landmarks=False,
             model_complexity=1,
             enable_segmentation=body_mask,
             min_detection_confidence=min_detection_confidence,
         )
-        from mediapipe.python.solutions import face_detection
-
         # Close-up portraits where BlazePose finds no body still have a face: keep its five face points.
-        self._faces = face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self._faces = solution("face_detection").FaceDetection(model_selection=1, min_detection_confidence=0.5)
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
