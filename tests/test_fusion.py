@@ -1,13 +1,14 @@
-"""The pose backend's outline of the person, and how `accurate` joins it to its networks' probability."""
+"""The pose backend's outline of the person and MediaPipe's selfie segmentation model, and how `accurate` joins
+them to its networks' probability."""
 
 import numpy as np
 import pytest
 
 from personseg.image import load_image, load_mask
 from personseg.metrics import foreground_iou
-from personseg.pipeline import coarse_probability, finished_probability, people_box
+from personseg.pipeline import coarse_probability, finished_probability, method_probability, people_box
 from personseg.pose import detect_people, get_backend
-from personseg.refine.fusion import FULL_BODY_WEIGHT, PORTRAIT_WEIGHT, join_outline, shows_hips
+from personseg.refine.fusion import FULL_BODY_WEIGHT, PORTRAIT_WEIGHT, SELFIE_WEIGHT, join_outline, join_selfie, shows_hips
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +115,26 @@ def test_fast_joins_the_outline_only_when_asked_for_keypoints(parkour_frame):
     assert plain.pose is None
     iou_plain, iou_posed = (foreground_iou(s(rgb).mask, truth) for s in (plain, posed))
     assert iou_posed > iou_plain + 0.05 and iou_posed > 0.85
+
+
+def test_selfie_model_segments_a_portrait(portrait):
+    from personseg.models.selfie import selfie_probability
+
+    rgb, truth = portrait
+    prob = selfie_probability(rgb)
+    assert prob.shape == truth.shape and prob.dtype == np.float32
+    assert 0.0 <= prob.min() and prob.max() <= 1.0
+    assert foreground_iou(np.where(prob >= 0.5, 255, 0), truth) > 0.85
+
+
+def test_accurate_joins_the_selfie_model_with_its_networks(outlining, portrait):
+    from personseg.models.selfie import selfie_probability
+
+    rgb, _ = portrait
+    people = outlining.detect(rgb)
+    box = people_box(people, rgb.shape[0])
+    ours = coarse_probability(rgb, ("sinet", "lwpsn"), box, people)
+    joined = method_probability(rgb, "accurate", box, people)
+    assert np.allclose(joined, join_selfie(ours, selfie_probability(rgb)))
+    assert np.allclose(join_selfie(np.ones((2, 2), np.float32), np.zeros((2, 2), np.float32)), 1 - SELFIE_WEIGHT)
+    assert np.array_equal(method_probability(rgb, "fast", box, people), coarse_probability(rgb, ("sinet",), box, people))

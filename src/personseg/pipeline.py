@@ -15,7 +15,7 @@ from .models.registry import spec
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
 from .refine.components import keep_people
-from .refine.fusion import join_outline, outline_prior, own_outline, shows_hips
+from .refine.fusion import join_outline, join_selfie, outline_prior, own_outline, shows_hips
 from .refine.matting import MATTING_SIDE, guided_matte, matte
 
 METHODS = ("classical", "fast", "pose-unet", "accurate")
@@ -27,6 +27,9 @@ DEFAULT_METHOD = "accurate"
 #: framed on the keypoints, averaged, then refined by seed 003's network. The average scored above either
 #: network alone on EG1800, CCP and the parkour frames, with the refinement and matting after it.
 NETWORK_MODELS = {"fast": ("sinet",), "pose-unet": ("pose-unet",), "accurate": ("sinet", "lwpsn")}
+#: Methods whose networks' probability is joined with MediaPipe's selfie segmentation model (models/selfie.py,
+#: refine/fusion.py): on held-out portraits it scored above our networks, and their join above either.
+SELFIE_METHODS = ("accurate",)
 #: Methods whose network output is finished by the pose backend's outline of the person (refine/fusion.py)
 #: and seed 003's refinement network (``finished_probability``).
 REFINED_METHODS = ("accurate",)
@@ -134,7 +137,7 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            prob = coarse_probability(rgb, NETWORK_MODELS[self.method], people_box(people, rgb.shape[0]), people)
+            prob = method_probability(rgb, self.method, people_box(people, rgb.shape[0]), people)
         else:
             prob = classical_probability(rgb, kp, crf=self.crf, outline=own_outline(outline, people))
         timings[self.method] = time.perf_counter() - t
@@ -145,8 +148,7 @@ class Segmenter:
             people = find_people(rgb, prob >= 0.5, self.pose) or people
             if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
                 boxes = [b for b in (keypoint_box(kp, rgb.shape[0]) for kp in people) if b is not None]
-                models = NETWORK_MODELS[self.method]
-                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, models, b, people) for b in boxes])
+                prob = np.maximum.reduce([prob] + [method_probability(rgb, self.method, b, people) for b in boxes])
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
@@ -205,6 +207,17 @@ def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None
     (see ``network_probability``) and fed ``people``'s prior maps where it takes them."""
     probs = [network_probability(rgb, model, box=box, people=people) for model in models]
     return probs[0] if len(probs) == 1 else np.mean(probs, axis=0).astype(np.float32)
+
+
+def method_probability(rgb: np.ndarray, method: str, box: Box | None, people: list[np.ndarray]) -> np.ndarray:
+    """A network method's coarse probability: its networks' (``coarse_probability``), joined with MediaPipe's
+    selfie segmentation model's for SELFIE_METHODS."""
+    prob = coarse_probability(rgb, NETWORK_MODELS[method], box, people)
+    if method in SELFIE_METHODS:
+        from .models.selfie import selfie_probability
+
+        prob = join_selfie(prob, selfie_probability(rgb))
+    return prob
 
 
 def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:

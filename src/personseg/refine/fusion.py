@@ -1,5 +1,6 @@
 """The pose backend's own outline of the person: joined with the networks' probability (method ``accurate``)
-and the graph cut's spatial prior (method ``classical``).
+and the graph cut's spatial prior (method ``classical``); and MediaPipe's selfie segmentation model, joined
+with `accurate`'s networks.
 
 BlazePose's landmark model also draws the person it found. On held-out photos it outlines whole bodies
 better than our networks and portraits worse (EG1800's 51 unlisted portraits, foreground IoU: BlazePose
@@ -22,6 +23,13 @@ FULL_BODY_WEIGHT = 0.75
 #: 0.868 / 0.628 -> 0.906 / 0.732, validation EG1800 0.908 / 0.670 -> 0.946 / 0.771, validation CCP
 #: 0.874 / 0.821 -> 0.915 / 0.886 (benchmarks/outline.py).
 OUTLINE_PRIOR_RANGE = (0.05, 0.95)
+#: Share of MediaPipe's selfie segmentation model (models/selfie.py) in `accurate`'s coarse probability, the
+#: rest being the mean of our networks; the outline is joined after. Held-out accurate + guided IoU / boundary
+#: F at shares 0 / 0.5 / 0.75 / 1: EG1800 unlisted 0.9315 / 0.9378 / 0.9382 / 0.9373 (BF 0.782 / 0.790 / 0.793
+#: / 0.788), validation EG1800 0.9626 / 0.9689 / 0.9697 / 0.9700 (0.810 / 0.831 / 0.833 / 0.834), validation
+#: CCP 0.9302 / 0.9308 / 0.9310 / 0.9311 (0.911 / 0.912 / 0.913 / 0.914). 0.75 ties 1 over the 260 images and
+#: keeps our networks a part (benchmarks/outline.py).
+SELFIE_WEIGHT = 0.75
 #: COCO-17 indices of the hips, and the score at which one counts as seen.
 HIPS = (11, 12)
 HIP_SCORE = 0.5
@@ -48,6 +56,12 @@ def join_outline(prob: np.ndarray, outline: np.ndarray, full_body: bool) -> np.n
     same shape), the outline weighing FULL_BODY_WEIGHT on a full body and PORTRAIT_WEIGHT otherwise."""
     weight = FULL_BODY_WEIGHT if full_body else PORTRAIT_WEIGHT
     return ((1.0 - weight) * prob + weight * outline).astype(np.float32)
+
+
+def join_selfie(prob: np.ndarray, selfie: np.ndarray) -> np.ndarray:
+    """The weighted mean of ``prob`` (our networks' person probability) and ``selfie`` (the selfie segmentation
+    model's, same shape), the latter weighing SELFIE_WEIGHT."""
+    return ((1.0 - SELFIE_WEIGHT) * prob + SELFIE_WEIGHT * selfie).astype(np.float32)
 
 
 def outline_prior(outline: np.ndarray) -> np.ndarray:

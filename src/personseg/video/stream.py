@@ -12,7 +12,7 @@ import numpy as np
 
 from ..framing import area, binary_mask, keypoint_box, mask_box
 from ..pipeline import (MATTING, NETWORK_MODELS, OUTLINE_METHODS, POSE_METHODS, REFINED_METHODS, Result, check_matting,
-                        check_method, classical_probability, coarse_probability, finished_probability, people_box)
+                        check_method, classical_probability, finished_probability, method_probability, people_box)
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.components import keep_people
@@ -125,7 +125,7 @@ class VideoSegmenter:
             box = people_box(confirmed, rgb.shape[0])
             if (not followed.detected or box is None) and (box is not None or self._segmented % REFRESH):
                 box = self._box or box
-            prob = coarse_probability(rgb, NETWORK_MODELS[self.method], box, list(people.values()))
+            prob = method_probability(rgb, self.method, box, list(people.values()))
             prob = keep_people(prob, confirmed)
             if self.outline:
                 prob = finished_probability(rgb, prob, confirmed, followed.outline,

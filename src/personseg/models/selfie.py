@@ -1,0 +1,26 @@
+"""MediaPipe's selfie segmentation model (the general 256x256 one bundled with mediapipe 0.10.14; offline).
+
+Not trained here: `accurate` joins its person probability with that of our own networks (refine/fusion.py).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .._mediapipe import solution
+
+_MODEL = None
+_LOCK = threading.Lock()
+
+
+def selfie_probability(rgb: np.ndarray) -> np.ndarray:
+    """float32 HxW person probability of an RGB uint8 image, from the whole image (the model squashes it to
+    256x256 and scales its output back)."""
+    global _MODEL
+    with _LOCK:
+        if _MODEL is None:
+            _MODEL = solution("selfie_segmentation").SelfieSegmentation(model_selection=0)
+        mask = _MODEL.process(np.ascontiguousarray(rgb)).segmentation_mask
+    return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
