@@ -6,7 +6,8 @@ import pytest
 
 from personseg.image import load_image, load_mask
 from personseg.metrics import foreground_iou
-from personseg.pipeline import coarse_probability, finished_probability, method_probability, people_box
+from personseg.pipeline import (coarse_probability, finished_probability, method_probability, people_box,
+                                with_selfie)
 from personseg.pose import detect_people, get_backend
 from personseg.refine.fusion import FULL_BODY_WEIGHT, PORTRAIT_WEIGHT, SELFIE_WEIGHT, join_outline, join_selfie, shows_hips
 
@@ -138,3 +139,5 @@ def test_accurate_joins_the_selfie_model_with_its_networks(outlining, portrait):
     assert np.allclose(joined, join_selfie(ours, selfie_probability(rgb)))
     assert np.allclose(join_selfie(np.ones((2, 2), np.float32), np.zeros((2, 2), np.float32)), 1 - SELFIE_WEIGHT)
     assert np.array_equal(method_probability(rgb, "fast", box, people), coarse_probability(rgb, ("sinet",), box, people))
+    two = people + [people[0].copy()]   # several people: the selfie model, which would merge them, stays out
+    assert np.array_equal(with_selfie(rgb, "accurate", ours, two), ours)

@@ -15,7 +15,7 @@ from .models.registry import spec
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import MIN_SCORE
 from .refine.components import keep_people
-from .refine.fusion import join_outline, join_selfie, outline_prior, own_outline, shows_hips
+from .refine.fusion import join_outline, join_selfie, lone_person, outline_prior, own_outline, shows_hips
 from .refine.matting import MATTING_SIDE, guided_matte, matte
 
 METHODS = ("classical", "fast", "pose-unet", "accurate")
@@ -137,7 +137,7 @@ class Segmenter:
         kp = people[0] if people else empty_keypoints()
         t = time.perf_counter()
         if self.method in NETWORK_MODELS:
-            prob = method_probability(rgb, self.method, people_box(people, rgb.shape[0]), people)
+            prob = coarse_probability(rgb, NETWORK_MODELS[self.method], people_box(people, rgb.shape[0]), people)
         else:
             prob = classical_probability(rgb, kp, crf=self.crf, outline=own_outline(outline, people))
         timings[self.method] = time.perf_counter() - t
@@ -148,10 +148,15 @@ class Segmenter:
             people = find_people(rgb, prob >= 0.5, self.pose) or people
             if self.method in NETWORK_MODELS:   # each person framed on their own, so small ones are seen too
                 boxes = [b for b in (keypoint_box(kp, rgb.shape[0]) for kp in people) if b is not None]
-                prob = np.maximum.reduce([prob] + [method_probability(rgb, self.method, b, people) for b in boxes])
+                models = NETWORK_MODELS[self.method]
+                prob = np.maximum.reduce([prob] + [coarse_probability(rgb, models, b, people) for b in boxes])
             elif len(people) > 1:
                 prob = np.maximum.reduce([classical_probability(rgb, p, crf=self.crf) for p in people])
             timings["people"] = time.perf_counter() - t
+        if self.method in NETWORK_MODELS:   # after the search for people, which the selfie model would mislead
+            t = time.perf_counter()
+            prob = with_selfie(rgb, self.method, prob, people)
+            timings[self.method] += time.perf_counter() - t
         prob = keep_people(prob, people)
         if self.method in NETWORK_MODELS and self.method in OUTLINE_METHODS:
             t = time.perf_counter()
@@ -209,15 +214,19 @@ def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None
     return probs[0] if len(probs) == 1 else np.mean(probs, axis=0).astype(np.float32)
 
 
-def method_probability(rgb: np.ndarray, method: str, box: Box | None, people: list[np.ndarray]) -> np.ndarray:
-    """A network method's coarse probability: its networks' (``coarse_probability``), joined with MediaPipe's
-    selfie segmentation model's for SELFIE_METHODS."""
-    prob = coarse_probability(rgb, NETWORK_MODELS[method], box, people)
-    if method in SELFIE_METHODS:
-        from .models.selfie import selfie_probability
+def with_selfie(rgb: np.ndarray, method: str, prob: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
+    """``prob`` (a network method's networks' probability) joined with MediaPipe's selfie segmentation model's
+    for SELFIE_METHODS where ``people`` holds one person at most (``lone_person``); else ``prob``."""
+    if method not in SELFIE_METHODS or not lone_person(people):
+        return prob
+    from .models.selfie import selfie_probability
 
-        prob = join_selfie(prob, selfie_probability(rgb))
-    return prob
+    return join_selfie(prob, selfie_probability(rgb))
+
+
+def method_probability(rgb: np.ndarray, method: str, box: Box | None, people: list[np.ndarray]) -> np.ndarray:
+    """A network method's coarse probability: its networks' (``coarse_probability``) ``with_selfie``."""
+    return with_selfie(rgb, method, coarse_probability(rgb, NETWORK_MODELS[method], box, people), people)
 
 
 def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
