@@ -1,12 +1,14 @@
-"""How `accurate`, `classical` and `fast` use BlazePose's outline of the person: chosen on held-out images only.
+"""How `accurate`, `classical` and `fast` use BlazePose's outline of the person, and how much `accurate` weighs
+MediaPipe's selfie segmentation model: chosen on held-out images only.
 
     python benchmarks/outline.py [--limit N]
 
 Held-out images: EG1800's 51 unlisted portraits (portraitnet_train.txt less the train and test ids) and the
 209 validation pairs every training run held out (10% of EG1800 + CCP train, seed 0), none of which any
-shipped model trained on. For each image: the coarse probability (the mean of SINet and LWPSN + SSM),
-BlazePose's outline joined at several weights, with and without seed 003's refinement network, then the
-default guided matting; and the shipped rule (refine/fusion.py, pipeline.finished_probability). For
+shipped model trained on. For each image: the coarse probability (the mean of SINet and LWPSN + SSM, joined
+with the selfie model's, pipeline.method_probability), BlazePose's outline joined at several weights, with and
+without seed 003's refinement network, then the default guided matting; the shipped rule (refine/fusion.py,
+pipeline.finished_probability) on coarse probabilities with the selfie model at several shares. For
 `classical`: the graph cut with its saliency prior and with the outline as its prior. For `fast` with
 keypoints (`--pose`): SINet framed on them, with and without the outline joined by the same rule. Writes
 benchmarks/results/outline.json and a section of benchmarks/RESULTS.md.
@@ -23,16 +25,18 @@ from personseg.data import data_root, read_ids
 from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
+from personseg.models.selfie import selfie_probability
 from personseg.pipeline import (NETWORK_MODELS, classical_probability, coarse_probability, finished_probability,
-                                network_probability, people_box, refined_probability)
+                                method_probability, network_probability, people_box, refined_probability)
 from personseg.pose import empty_keypoints, get_backend
 from personseg.refine.components import keep_people
-from personseg.refine.fusion import own_outline, shows_hips
+from personseg.refine.fusion import SELFIE_WEIGHT, own_outline, shows_hips
 from personseg.refine.matting import guided_matte
 from personseg.train.data import validation_split
 from report import machine, write_results
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SELFIE_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def heldout() -> dict[str, list[tuple[Path, Path]]]:
@@ -53,9 +57,14 @@ def heldout() -> dict[str, list[tuple[Path, Path]]]:
 def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
     """Every way compared of making ``rgb``'s alpha, by name; whether the shipped rule counts it a full body."""
     people, outline = pose.detect_with_mask(rgb)
-    coarse = keep_people(coarse_probability(rgb, NETWORK_MODELS["accurate"], people_box(people, rgb.shape[0]), people),
-                         people)
+    box = people_box(people, rgb.shape[0])
+    coarse = keep_people(method_probability(rgb, "accurate", box, people), people)
     out = {"shipped rule": finished_probability(rgb, coarse, people, outline)}
+    ours, selfie = coarse_probability(rgb, NETWORK_MODELS["accurate"], box, people), selfie_probability(rgb)
+    out["selfie model alone"] = selfie
+    for share in SELFIE_SHARES:
+        joined = keep_people(((1 - share) * ours + share * selfie).astype(np.float32), people)
+        out[f"selfie share {share:.2f}, shipped rule"] = finished_probability(rgb, joined, people, outline)
     kp = people[0] if people else empty_keypoints()
     out["classical, saliency prior"] = keep_people(classical_probability(rgb, kp), people)
     out["classical, outline prior (shipped)"] = keep_people(
@@ -96,10 +105,12 @@ def run(limit: int | None) -> dict:
 def section(results: dict) -> str:
     groups = list(results)
     names = list(results[groups[0]]["scores"])
-    lines = [f"## BlazePose's outline in `accurate`, `classical` and `fast` (held-out images, never the test sets), "
-             f"{machine()}",
+    lines = [f"## BlazePose's outline in `accurate`, `classical` and `fast`, the selfie model in `accurate` "
+             f"(held-out images, never the test sets), {machine()}",
              "",
-             "`python benchmarks/outline.py`. Coarse = mean of SINet and LWPSN + SSM; the outline joined as "
+             "`python benchmarks/outline.py`. Coarse = mean of SINet and LWPSN + SSM joined with MediaPipe's selfie "
+             f"segmentation model (share {SELFIE_WEIGHT}; `selfie share` rows: other shares, then the shipped rule); "
+             "the outline joined as "
              "(1 - w) coarse + w outline; then the refinement network or not; guided matting. IoU / boundary F. "
              "The shipped rule: w = 0.25 and refined, except on one person seen down to the hips (w = 0.75, not "
              "refined). Images counted as full bodies: " + ", ".join(
