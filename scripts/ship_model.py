@@ -103,8 +103,9 @@ _SCORED_AS = {
                    "(pipeline.network_probability with keypoints, as its method runs it)",
     (False, True): "method 'accurate' without its last matting (Segmenter('accurate', matting=None)): the mean "
                    "of its shipped coarse networks (pipeline.NETWORK_MODELS['accurate']) framed on BlazePose's "
-                   "keypoints, joined with MediaPipe's selfie segmentation model (pipeline.method_probability), "
-                   "then with BlazePose's own outline of the person (refine/fusion.py), then this "
+                   "keypoints, joined with MediaPipe's selfie segmentation model where one person at most is "
+                   "found (pipeline.with_selfie), then with BlazePose's own outline of the person "
+                   "(refine/fusion.py), then this "
                    "network refining the matte of its mask (skipped on one person seen down to the hips: "
                    "pipeline.finished_probability)",
 }
