@@ -82,3 +82,16 @@ def test_video_mode_follows_the_person_like_single_images(backend, data_dir):
         assert sure.sum() >= 8
         gap = np.linalg.norm(followed[0][sure, :2] - single[0][sure, :2], axis=1)
         assert np.median(gap) < 0.03 * np.ptp(single[0][:, 1])   # 3% of the person's height
+
+
+def test_mediapipe_starts_without_its_start_up_lines(capfd, single_person):
+    from personseg._mediapipe import Quiet, solution
+
+    selfie = solution("selfie_segmentation")
+    with selfie.SelfieSegmentation(model_selection=0) as raw:   # the lines this guards against
+        raw.process(single_person[0])
+    assert "Feedback manager" in capfd.readouterr().err
+    with Quiet(selfie.SelfieSegmentation(model_selection=0)) as quiet:
+        first = quiet.process(single_person[0]).segmentation_mask
+        assert np.array_equal(quiet.process(single_person[0]).segmentation_mask, first)
+    assert "Feedback manager" not in capfd.readouterr().err
