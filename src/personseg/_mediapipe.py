@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
+
+import numpy as np
 
 from .errors import DependencyError
 
@@ -26,42 +29,30 @@ def solution(name: str) -> ModuleType:
         raise DependencyError(f"mediapipe is needed for its {name} model: {e}") from None
 
 
-class Quiet:
-    """A mediapipe solution (``solution(name).<Model>(...)``) whose first ``process`` call runs with the
-    process's stderr (file descriptor 2) sent to /dev/null: that is when its graph starts, and mediapipe's
-    C++ then prints start-up lines ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires
-    ...") that no log level turns off. Errors still raise."""
+def started(make: Callable[[], Any]) -> Any:
+    """The mediapipe solution ``make()`` returns (``solution(name).<Model>(...)``), made and run once on a blank
+    frame with the process's stderr (file descriptor 2) sent to /dev/null: while its graph starts, mediapipe's
+    C++ prints lines ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") that no log
+    level turns off, some from its own threads. Errors still raise."""
+    with _no_stderr():
+        model = make()
+        model.process(np.zeros((64, 64, 3), np.uint8))
+    return model
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self._started = False
 
-    def process(self, rgb: Any) -> Any:
-        if self._started:
-            return self.model.process(rgb)
-        with _no_stderr():
-            out = self.model.process(rgb)
-        self._started = True
-        return out
-
-    def close(self) -> None:
-        self.model.close()
-
-    def __enter__(self) -> Quiet:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+#: One muting at a time: two threads muting at once could restore each other's /dev/null.
+_MUTE = threading.Lock()
 
 
 @contextmanager
 def _no_stderr() -> Iterator[None]:
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with _MUTE:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -81,7 +81,7 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
 def face_boxes(rgb: np.ndarray, tiles: int = 3) -> list[Box]:
     """Boxes of the faces mediapipe's full-range face detector finds on the whole image and on a
     ``tiles`` x ``tiles`` grid of half-overlapping tiles (so that small faces are seen), duplicates merged."""
-    from ._mediapipe import Quiet, solution
+    from ._mediapipe import solution, started
 
     h, w = rgb.shape[:2]
     views = [(0, 0, w, h)]
@@ -89,7 +89,7 @@ def face_boxes(rgb: np.ndarray, tiles: int = 3) -> list[Box]:
     views += [(i * tw // 2, j * th // 2, i * tw // 2 + tw, j * th // 2 + th) for i in range(tiles) for j in range(tiles)]
     boxes: list[Box] = []
     scores: list[float] = []
-    with Quiet(solution("face_detection").FaceDetection(model_selection=1, min_detection_confidence=0.6)) as det:
+    with started(lambda: solution("face_detection").FaceDetection(model_selection=1, min_detection_confidence=0.6)) as det:
         for x0, y0, x1, y1 in views:
             for d in det.process(np.ascontiguousarray(rgb[y0:y1, x0:x1])).detections or []:
                 b = d.location_data.relative_bounding_box

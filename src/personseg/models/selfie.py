@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from .._mediapipe import Quiet, solution
+from .._mediapipe import solution, started
 
 _MODEL = None
 _LOCK = threading.Lock()
@@ -21,6 +21,6 @@ def selfie_probability(rgb: np.ndarray) -> np.ndarray:
     global _MODEL
     with _LOCK:
         if _MODEL is None:
-            _MODEL = Quiet(solution("selfie_segmentation").SelfieSegmentation(model_selection=0))
+            _MODEL = started(lambda: solution("selfie_segmentation").SelfieSegmentation(model_selection=0))
         mask = _MODEL.process(np.ascontiguousarray(rgb)).segmentation_mask
     return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from .._mediapipe import Quiet, solution
+from .._mediapipe import solution, started
 
 # BlazePose's 33 landmarks that correspond to the 17 COCO keypoints, in COCO order.
 BLAZEPOSE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
@@ -29,7 +29,7 @@ class BlazePoseBackend:
     name = "blazepose"
 
     def __init__(self, min_detection_confidence: float = 0.3, video: bool = False, body_mask: bool = False) -> None:
-        self._pose = Quiet(solution("pose").Pose(
+        self._pose = started(lambda: solution("pose").Pose(
             static_image_mode=not video,
             smooth_landmarks=False,
             model_complexity=1,
@@ -37,7 +37,8 @@ class BlazePoseBackend:
             min_detection_confidence=min_detection_confidence,
         ))
         # Close-up portraits where BlazePose finds no body still have a face: keep its five face points.
-        self._faces = Quiet(solution("face_detection").FaceDetection(model_selection=1, min_detection_confidence=0.5))
+        self._faces = started(lambda: solution("face_detection").FaceDetection(model_selection=1,
+                                                                              min_detection_confidence=0.5))
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
