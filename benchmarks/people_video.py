@@ -118,6 +118,8 @@ def speed(methods: list[str], rounds: int = 3) -> dict:
         runs = [(m, short, None) for m in methods]
         if "fast" in methods:
             runs += [("fast", short, 1), ("fast", long, None)]
+        if "accurate" in methods:   # the default method's memory on a long clip too
+            runs += [("accurate", long, None)]
         for _ in range(rounds):
             for method, src, pose_every in runs:
                 out = Path(tmp) / f"out-{method}-{src.stem}.mp4"
