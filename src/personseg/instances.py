@@ -121,10 +121,13 @@ def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
     return out
 
 
-def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
+def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
+                 edges: np.ndarray | None = None) -> list[np.ndarray]:
     """Split the foreground of ``mask`` among ``people`` (keypoints): one uint8 {0, 255} mask each, in the
     order given, plus one for each person-sized region of the mask that no person's frame touches. Every
-    foreground pixel goes to exactly one mask; a person left with a sliver gets an empty mask."""
+    foreground pixel goes to exactly one mask; a person left with a sliver gets an empty mask. ``edges``: a
+    float HxW boundary map in [0, 1] to group by instead of the image gradient (benchmarks/people_video.py
+    gives it the true outlines, as an upper bound on what learnt boundaries could add)."""
     from skimage.segmentation import random_walker
 
     h, w = mask.shape
@@ -132,6 +135,7 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) ->
     size = (max(1, round(w * f)), max(1, round(h * f)))
     small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     fg = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0
+    small_edges = None if edges is None else cv2.resize(edges.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     seeds = np.zeros(fg.shape, np.int32)
     claims = np.zeros(fg.shape, np.int32)
     for k, kp in enumerate(people, start=1):
@@ -142,7 +146,7 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) ->
         claims += frame & fg
     seeds[claims > 1] = 0
     labels = np.zeros(fg.shape, np.int32)
-    count, components = cv2.connectedComponents(fg.astype(np.uint8))
+    count, components = cv2.connectedComponents(fg.astype(np.uint8), connectivity=4)   # as the random walk steps
     extra = len(people)
     for c in range(1, count):
         region = components == c
@@ -156,7 +160,7 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) ->
             labels[region] = inside[0]
         else:
             markers = np.where(region, seeds, -1)
-            walked = random_walker(_features(small_rgb), markers, beta=BETA, mode="bf", channel_axis=-1)
+            walked = random_walker(_features(small_rgb, small_edges), markers, beta=BETA, mode="bf", channel_axis=-1)
             labels[region] = walked[region]
     full = cv2.resize(labels.astype(np.uint16), (w, h), interpolation=cv2.INTER_NEAREST)
     on = mask > 0
@@ -172,18 +176,22 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) ->
     return [np.where(on & (full == k), 255, 0).astype(np.uint8) for k in range(1, extra + 1)]
 
 
-def _features(rgb: np.ndarray) -> np.ndarray:
-    """Per-pixel features for the affinities: Lab colour and gradient magnitude (boundaries), unit spread."""
+def _features(rgb: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
+    """Per-pixel features for the affinities: Lab colour and a boundary map (``edges``, else the gradient
+    magnitude), unit spread."""
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    gray = lab[..., 0]
-    grad = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
-    feats = np.dstack([lab, grad])
+    if edges is None:
+        gray = lab[..., 0]
+        edges = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+    feats = np.dstack([lab, edges])
     return (feats - feats.mean(axis=(0, 1))) / (feats.std(axis=(0, 1)) + 1e-6)
 
 
-def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray]) -> list[Instance]:
-    """Everyone in ``rgb`` with their own mask (a split of ``mask`` among ``people``), largest first."""
-    masks = group_pixels(rgb, mask, people)
+def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
+                    edges: np.ndarray | None = None) -> list[Instance]:
+    """Everyone in ``rgb`` with their own mask (a split of ``mask`` among ``people``, ``group_pixels``),
+    largest first."""
+    masks = group_pixels(rgb, mask, people, edges)
     out = []
     for k, m in enumerate(masks):
         kp = people[k] if k < len(people) else np.zeros((17, 3), np.float32)
