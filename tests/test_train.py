@@ -138,3 +138,20 @@ def test_fine_tuning_the_shipped_onnx_keeps_its_batch_norm_statistics(pairs, tmp
     assert state["history"][0]["val_iou"] > 0.8   # starts from the trained model, not from scratch
     folded = state["model"]["level1.1.running_var"]   # level1's batch norm was folded into its convolution
     assert torch.allclose(folded, torch.full_like(folded, 1 - 1e-5))
+
+
+def test_overlapping_people_are_synthesised_with_their_own_masks_and_priors(pairs):
+    from personseg.pose import get_backend
+    from personseg.train.overlaps import overlap_pairs
+
+    pose = get_backend("blazepose")
+    people = [pose.detect(img) for img in pairs.images]
+    made = overlap_pairs(pairs, people, 3, ("ssm",), seed=0)
+    assert len(made) == 6
+    for k in range(0, 6, 2):   # a scene: the person behind, then the one in front
+        behind, front = made.masks[k] > 0, made.masks[k + 1] > 0
+        assert behind.any() and front.any() and not (behind & front).any()
+        assert np.array_equal(made.images[k][..., :3], made.images[k + 1][..., :3])   # the same picture
+        for i, own in ((k, behind), (k + 1, front)):
+            ssm = made.images[i][..., 3].astype(float)
+            assert made.images[i].shape[2] == 4 and ssm[own].mean() > ssm[~own].mean()   # the prior marks whom to cut

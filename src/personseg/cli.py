@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default="sinet", choices=tuple(SPECS),
                    help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
                         "only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + boundary "
-                        "and leftover masks of a coarse matte)")
+                        "and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their mask out; "
+                        "trained on overlapping people synthesised from the pairs)")
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
@@ -290,12 +291,16 @@ def _train(args) -> int:
 
     model = spec(args.model)
     pairs = PairSet([], [], [])
+    found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
     for root in args.data:
         part = load_pairs(root, args.split)
         name = f"{root.resolve().name}-{args.split or 'all'}"
         if model.priors:
             people = pose_keypoints(part, args.cache / f"keypoints-{name}.json", log=_say)
-            part = with_priors(part, model.priors, people)
+            if model.overlaps:
+                found += people
+            else:
+                part = with_priors(part, model.priors, people)
         if model.guides:
             mattes = coarse_mattes(part, args.coarse, args.cache / f"mattes-{args.coarse}-{name}.npz", log=_say)
             part = with_guides(part, model.guides, mattes)
@@ -309,8 +314,15 @@ def _train(args) -> int:
         return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
 
     val, trn = subset(val_idx), subset(trn_idx)
+    augment = AugmentConfig(pyramid=args.ipr)
+    if model.overlaps:   # scenes made separately from the training and the validation photos: none shared
+        from .train.overlaps import overlap_pairs
+
+        val = overlap_pairs(val, [found[i] for i in val_idx], len(val), model.priors, args.seed)
+        trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), model.priors, args.seed)
+        augment = AugmentConfig(pyramid=args.ipr, composite=0.0, prior_drop=0.0)   # both would change whom to cut
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                      init=str(args.init) if args.init else None, augment=AugmentConfig(pyramid=args.ipr))
+                      init=str(args.init) if args.init else None, augment=augment)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
                  log=_say, until=args.until)

@@ -18,6 +18,7 @@ class ModelSpec:
     priors: tuple[str, ...] = ()           # maps after RGB, drawn from keypoints: "ssm" (seed 000)
     guides: tuple[str, ...] = ()           # maps after the priors, made from a coarse matte (seed 003)
     output: str = "logits2"                # (N, 2, H, W) background/person logits at input size
+    overlaps: bool = False                 # trained on synthesised overlaps: one person's priors in, their mask out
     threads: int | None = None             # onnxruntime intra-op threads unless the caller sets them (None: a core each)
 
     @property
@@ -53,6 +54,9 @@ SPECS = {
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
     "pose-unet": ModelSpec("pose-unet", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
                            ("posemap", "limbs")),
+    # seed 004's instances the seed 000 way: fed one person's SSM in a scene of several, it cuts that person
+    "lwpsn-person": ModelSpec("lwpsn-person", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD,
+                              ("ssm",), overlaps=True),
     "refine": ModelSpec("refine", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
                         guides=("boundary", "leftover")),
 }
