@@ -37,6 +37,31 @@ def test_grouping_splits_the_mask_among_people(data_dir, pose_mini):
     assert np.array_equal(np.maximum.reduce(masks), union)   # a split: nothing lost, nothing added
 
 
+def test_the_person_model_separates_overlapping_people(data_dir):
+    """Two EG1800 test portraits, one pasted in front of the other (train/overlaps.py): the shipped person
+    model's maps split the union into both people."""
+    from personseg.instances import person_maps
+    from personseg.train.overlaps import overlap_scene
+
+    pose = get_backend()
+    sides = []
+    for name in ("00002", "00005"):
+        rgb = load_image(data_dir / f"eg1800/images/{name}.jpg")
+        sides.append((rgb, load_mask(data_dir / f"eg1800/masks/{name}.png"), pose.detect(rgb)[0]))
+    rng = np.random.default_rng(0)
+    scene = None
+    while scene is None:
+        scene = overlap_scene(rng, *sides)
+    rgb, truth, people = scene
+    union = np.maximum.reduce(truth)
+    by_model = group_pixels(rgb, union, people, maps=person_maps(rgb, people))
+    match = InstanceMatch()
+    match.add(by_model, truth)
+    s = match.summary()
+    assert (s["found"], s["spurious"]) == (2, 0) and s["matched_iou"] > 0.85
+    assert np.array_equal(np.maximum.reduce(by_model), union)
+
+
 def test_people_are_found_beyond_the_first(data_dir, pose_mini):
     """Five skiers: the single-person pose backend alone finds one; painting out and crops find more."""
     rgb, union, _, truth_kps = _entry(data_dir, pose_mini, "000000197388.jpg")

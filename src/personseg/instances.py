@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .framing import Box, crop, frame_box
+from .framing import Box, crop, frame_box, keypoint_box
 from .pose import PoseBackend
 from .pose.keypoints import MIN_SCORE, keypoint_distance
 from .priors.body import body_from_keypoints, draw_frame
@@ -121,30 +121,25 @@ def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
     return out
 
 
-def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
-                 edges: np.ndarray | None = None) -> list[np.ndarray]:
+def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], edges: np.ndarray | None = None,
+                 maps: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Split the foreground of ``mask`` among ``people`` (keypoints): one uint8 {0, 255} mask each, in the
-    order given, plus one for each person-sized region of the mask that no person's frame touches. Every
-    foreground pixel goes to exactly one mask; a person left with a sliver gets an empty mask. ``edges``: a
-    float HxW boundary map in [0, 1] to group by instead of the image gradient (benchmarks/people_video.py
-    gives it the true outlines, as an upper bound on what learnt boundaries could add)."""
+    order given, plus one for each person-sized region of the mask that nobody claims. Every foreground
+    pixel goes to exactly one mask; a person left with a sliver gets an empty mask.
+
+    With ``maps`` (each person's float HxW probability from the person model, ``person_maps``) a pixel is
+    claimed by the person whose map is highest there, if at least 0.5; else each person claims their
+    skeleton-and-torso frame and a random walk over colour and boundaries settles the rest. ``edges``: a float
+    HxW boundary map in [0, 1] for that walk instead of the image gradient (benchmarks/people_composites.py
+    gives it the true outlines, an upper bound on what learnt boundaries could add to the walk). Unclaimed pixels go to the
+    nearest person."""
     from skimage.segmentation import random_walker
 
     h, w = mask.shape
     f = min(1.0, GROUP_SIDE / max(h, w))
     size = (max(1, round(w * f)), max(1, round(h * f)))
-    small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     fg = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0
-    small_edges = None if edges is None else cv2.resize(edges.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    seeds = np.zeros(fg.shape, np.int32)
-    claims = np.zeros(fg.shape, np.int32)
-    for k, kp in enumerate(people, start=1):
-        small_kp = kp.copy()
-        small_kp[:, :2] *= f
-        frame = draw_frame(body_from_keypoints(small_kp), fg.shape, widen=SEED_WIDEN) > 0
-        seeds[frame & fg] = k
-        claims += frame & fg
-    seeds[claims > 1] = 0
+    seeds = _frame_seeds(people, fg, f) if maps is None else _map_seeds(maps, fg, size)
     labels = np.zeros(fg.shape, np.int32)
     count, components = cv2.connectedComponents(fg.astype(np.uint8), connectivity=4)   # as the random walk steps
     extra = len(people)
@@ -158,7 +153,12 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
                 labels[region] = extra
         elif inside.size == 1:
             labels[region] = inside[0]
+        elif maps is not None:
+            labels[region] = seeds[region]
         else:
+            small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            small_edges = None if edges is None else cv2.resize(edges.astype(np.float32), size,
+                                                                interpolation=cv2.INTER_AREA)
             markers = np.where(region, seeds, -1)
             walked = random_walker(_features(small_rgb, small_edges), markers, beta=BETA, mode="bf", channel_axis=-1)
             labels[region] = walked[region]
@@ -176,6 +176,27 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
     return [np.where(on & (full == k), 255, 0).astype(np.uint8) for k in range(1, extra + 1)]
 
 
+def _frame_seeds(people: list[np.ndarray], fg: np.ndarray, f: float) -> np.ndarray:
+    """Each person's label on their skeleton-and-torso frame (drawn at scale ``f``) inside ``fg``; 0 where
+    frames overlap."""
+    seeds = np.zeros(fg.shape, np.int32)
+    claims = np.zeros(fg.shape, np.int32)
+    for k, kp in enumerate(people, start=1):
+        small_kp = kp.copy()
+        small_kp[:, :2] *= f
+        frame = draw_frame(body_from_keypoints(small_kp), fg.shape, widen=SEED_WIDEN) > 0
+        seeds[frame & fg] = k
+        claims += frame & fg
+    seeds[claims > 1] = 0
+    return seeds
+
+
+def _map_seeds(maps: list[np.ndarray], fg: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Inside ``fg``, the label of the person whose map is highest, where that is at least 0.5; else 0."""
+    small = np.stack([cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) for m in maps])
+    return np.where(fg & (small.max(axis=0) >= 0.5), small.argmax(axis=0) + 1, 0).astype(np.int32)
+
+
 def _features(rgb: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
     """Per-pixel features for the affinities: Lab colour and a boundary map (``edges``, else the gradient
     magnitude), unit spread."""
@@ -187,11 +208,11 @@ def _features(rgb: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
     return (feats - feats.mean(axis=(0, 1))) / (feats.std(axis=(0, 1)) + 1e-6)
 
 
-def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
-                    edges: np.ndarray | None = None) -> list[Instance]:
+def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], edges: np.ndarray | None = None,
+                    maps: list[np.ndarray] | None = None) -> list[Instance]:
     """Everyone in ``rgb`` with their own mask (a split of ``mask`` among ``people``, ``group_pixels``),
     largest first."""
-    masks = group_pixels(rgb, mask, people, edges)
+    masks = group_pixels(rgb, mask, people, edges, maps)
     out = []
     for k, m in enumerate(masks):
         kp = people[k] if k < len(people) else np.zeros((17, 3), np.float32)
@@ -201,3 +222,11 @@ def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
         out.append(Instance(m, kp, float(kp[seen, 2].mean()) if seen.any() else 0.5))
     return sorted(out, key=lambda i: -i.area)
 
+
+
+def person_maps(rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
+    """Each person's probability from the person model (``lwpsn-person``: seed 000's LWPSN trained on
+    overlapping people, fed one person's SSM), framed on their keypoints."""
+    from .pipeline import network_probability
+
+    return [network_probability(rgb, "lwpsn-person", box=keypoint_box(kp, rgb.shape[0]), people=[kp]) for kp in people]

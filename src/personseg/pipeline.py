@@ -173,9 +173,11 @@ class Segmenter:
         instances = None
         if self.instances:
             t = time.perf_counter()
-            from .instances import split_instances
+            from .instances import person_maps, split_instances
 
-            instances = split_instances(rgb, mask, people)
+            # network methods split several people by the person model; classical by colour alone
+            maps = person_maps(rgb, people) if self.method in NETWORK_MODELS and len(people) > 1 else None
+            instances = split_instances(rgb, mask, people, maps=maps)
             timings["instances"] = time.perf_counter() - t
         return Result(mask=mask, alpha=alpha.astype(np.float32), keypoints=kp, people=people, rgb=rgb,
                       timings=timings, instances=instances)
