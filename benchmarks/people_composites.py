@@ -1,11 +1,12 @@
-"""Grouping pixels into people on synthesised overlaps: two EG1800 train portraits, the second person scaled and
-pasted in front of the first, so every pixel's person is known (real multi-person masks are too few here).
+"""Grouping pixels into people on synthesised overlaps: two EG1800 test portraits, the second person scaled and
+pasted in front of the first (train/overlaps.py), so every pixel's person is known (real multi-person masks are
+too few here; the test ids, as the person model trained on scenes made from the train ids).
 
-    python benchmarks/people_composites.py [--images 80]
+    python benchmarks/people_composites.py [--images 80] [--split test]
 
 Each person's keypoints are BlazePose's on their own source photo, carried into the composite; the union of
-the true masks is split among them (instances.group_pixels), grouped by the image gradient as shipped and by
-the true outlines (the upper bound for learnt boundaries, seed 004). Writes results/people_composites.json
+the true masks is split among them (instances.group_pixels) by a random walk over colour and the image
+gradient, by the same walk over the true outlines, and by the person model's maps. Writes results/people_composites.json
 and its section of RESULTS.md. Data is read from PERSONSEG_DATA (default ../shared/data).
 """
 
@@ -18,46 +19,35 @@ import cv2
 import numpy as np
 
 from personseg.data import data_root
-from personseg.instances import group_pixels
+from personseg.instances import group_pixels, person_maps
 from personseg.metrics import InstanceMatch
 from personseg.pose import get_backend
 from personseg.train.data import load_pairs
+from personseg.train.overlaps import overlap_scene
 from report import machine, write_results
 
 Scene = tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]   # image, true masks, keypoints
 
 
-def composites(count: int, seed: int = 7) -> list[Scene]:
-    """``count`` scenes made from EG1800 train pairs (400 px on the long side) in which BlazePose sees a person."""
-    pairs = load_pairs(data_root() / "eg1800", "train", max_side=400)
+def composites(count: int, split: str, seed: int = 7) -> list[Scene]:
+    """``count`` scenes (train/overlaps.py) made from the EG1800 ``split`` pairs in which BlazePose finds one
+    person."""
+    pairs = load_pairs(data_root() / "eg1800", split)
     rng = np.random.default_rng(seed)
     pose = get_backend("blazepose")
-    keypoints = {}
+    people = {}
     for i in rng.permutation(len(pairs))[:3 * count]:
         found = pose.detect(pairs.images[i])
-        if found and (found[0][:, 2] >= 0.5).sum() >= 6:
-            keypoints[int(i)] = found[0]
-    ids = list(keypoints)
+        if len(found) == 1 and (found[0][:, 2] >= 0.5).sum() >= 6:
+            people[int(i)] = found[0]
+    ids = list(people)
     scenes: list[Scene] = []
     while len(scenes) < count:
-        a, b = rng.choice(ids, 2, replace=False)
-        back, back_mask, front, front_mask = pairs.images[a], pairs.masks[a], pairs.images[b], pairs.masks[b]
-        h, w = back.shape[:2]
-        s = rng.uniform(0.6, 0.95)
-        xs_back, xs_front = np.nonzero(back_mask)[1], np.nonzero(front_mask)[1]
-        # the front person's centre 0.3-0.65 of the back person's width to one side, standing on the bottom edge
-        tx = xs_back.mean() + rng.choice([-1, 1]) * rng.uniform(0.3, 0.65) * np.ptp(xs_back) - s * xs_front.mean()
-        ty = h - s * front.shape[0] + rng.uniform(0, 0.15) * h
-        m = np.array([[s, 0, tx], [0, s, ty]], np.float32)
-        pasted = cv2.warpAffine(front, m, (w, h), flags=cv2.INTER_LINEAR)
-        on = np.where(cv2.warpAffine(front_mask, m, (w, h), flags=cv2.INTER_LINEAR) > 127, 255, 0).astype(np.uint8)
-        alpha = cv2.GaussianBlur(on.astype(np.float32) / 255, (3, 3), 0)[..., None]
-        behind = np.where((back_mask > 0) & (on == 0), 255, 0).astype(np.uint8)
-        if (behind > 0).sum() < 0.3 * (back_mask > 0).sum() or (on > 0).sum() < 0.01 * h * w:
-            continue
-        moved = keypoints[b].copy()
-        moved[:, :2] = moved[:, :2] * s + (tx, ty)
-        scenes.append(((pasted * alpha + back * (1 - alpha)).astype(np.uint8), [behind, on], [keypoints[a], moved]))
+        a, b = (int(i) for i in rng.choice(ids, 2, replace=False))
+        scene = overlap_scene(rng, (pairs.images[a], pairs.masks[a], people[a]),
+                              (pairs.images[b], pairs.masks[b], people[b]))
+        if scene is not None:
+            scenes.append(scene)
     return scenes
 
 
@@ -70,23 +60,30 @@ def outlines(masks: list[np.ndarray]) -> np.ndarray:
     return (cv2.dilate(labels, square) != cv2.erode(labels, square)).astype(np.float32)
 
 
-def run(count: int) -> dict:
-    scenes = composites(count)
+def run(count: int, split: str) -> dict:
+    scenes = composites(count, split)
+    ways = {
+        "frames and a random walk over colour and the image gradient (classical)": lambda rgb, masks, people: {},
+        "the same walk over the true outlines (upper bound for learnt boundaries)":
+            lambda rgb, masks, people: {"edges": outlines(masks)},
+        "the person model's maps (network methods)": lambda rgb, masks, people: {"maps": person_maps(rgb, people)},
+    }
     rows = {}
-    for name, edges in (("image gradient (shipped)", lambda masks: None), ("true outlines (upper bound)", outlines)):
+    for name, extra in ways.items():
         match, t = InstanceMatch(), time.perf_counter()
         for rgb, masks, people in scenes:
-            match.add(group_pixels(rgb, np.maximum.reduce(masks), people, edges(masks)), masks)
+            match.add(group_pixels(rgb, np.maximum.reduce(masks), people, **extra(rgb, masks, people)), masks)
         rows[name] = match.summary() | {"s_per_image": (time.perf_counter() - t) / len(scenes)}
-    return {"images": len(scenes), "machine": machine(), "rows": rows}
+    return {"images": len(scenes), "split": split, "machine": machine(), "rows": rows}
 
 
 def write(results: dict) -> None:
     lines = [f"## Grouping pixels into people, synthesised overlaps, {results['machine']}", "",
-             f"`python benchmarks/people_composites.py`: {results['images']} scenes, each two EG1800 train portraits, "
-             "the second person scaled and pasted in front; BlazePose's keypoints of each source photo and the union "
-             "of the true masks in, one mask per person out (matching as for pose_mini).", "",
-             "| boundary map | found | missed | spurious | matched IoU | mean IoU, all | s/image |",
+             f"`python benchmarks/people_composites.py`: {results['images']} scenes, each two EG1800 "
+             f"{results['split']} portraits, the second person scaled and pasted in front; BlazePose's keypoints of "
+             "each source photo and the union of the true masks in, one mask per person out (matching as for "
+             "pose_mini).", "",
+             "| grouped by | found | missed | spurious | matched IoU | mean IoU, all | s/image |",
              "|---|---|---|---|---|---|---|"]
     for name, r in results["rows"].items():
         lines.append(f"| {name} | {r['found']}/{r['people']} | {r['missed']} | {r['spurious']} | "
@@ -97,4 +94,6 @@ def write(results: dict) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=80)
-    write(run(ap.parse_args().images))
+    ap.add_argument("--split", default="test", help="EG1800 id list the scenes are made from")
+    args = ap.parse_args()
+    write(run(args.images, args.split))

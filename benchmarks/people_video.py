@@ -17,14 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from personseg.data import data_root
 from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
-from personseg.image import load_image, load_mask
-from personseg.instances import split_instances
-from personseg.metrics import InstanceMatch
+from personseg.image import load_image
 from personseg.pipeline import Segmenter
 from personseg.video.io import write_clip
 from personseg.video.stream import VideoSegmenter
@@ -58,26 +55,7 @@ def people(methods: list[str]) -> dict:
         rows[f"{method}, instances"] = evaluate_people(
             lambda rgb: [i.mask for i in multi(rgb).instances], sets).summary() | {
             "s_per_image": (time.perf_counter() - t) / len(sets)}
-        if method == "accurate":
-            rows[f"{method}, instances grouped by the true outlines (upper bound)"] = _true_outlines(multi, sets)
     return rows
-
-
-def _true_outlines(multi: Segmenter, sets: list) -> dict:
-    """The same people and union mask, their pixels grouped with the true instance outlines as the boundary
-    map in place of the image gradient: how much learnt boundaries (seed 004) could add to the grouping."""
-    match = InstanceMatch()
-    t = time.perf_counter()
-    for _, image_path, mask_paths in sets:
-        rgb, gts = load_image(image_path), [load_mask(p) for p in mask_paths]
-        labels = np.zeros(rgb.shape[:2], np.float32)
-        for k, gt in enumerate(gts, start=1):
-            labels[gt > 0] = k
-        square = np.ones((3, 3), np.uint8)
-        edges = (cv2.dilate(labels, square) != cv2.erode(labels, square)).astype(np.float32)
-        r = multi(rgb)
-        match.add([i.mask for i in split_instances(rgb, r.mask, r.people, edges)], gts)
-    return match.summary() | {"s_per_image": (time.perf_counter() - t) / len(sets)}
 
 
 def clip(methods: list[str]) -> dict:
