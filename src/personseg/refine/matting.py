@@ -3,6 +3,8 @@ and leftover masks, and foreground colours for halo-free cut-outs."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 
 import cv2
@@ -65,7 +67,9 @@ def estimate_alpha(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
     if not (crop_tri == 1).any() or not (crop_tri == 0).any():
         return alpha
     estimate_alpha_cf = _pymatting().estimate_alpha_cf
-    crop = estimate_alpha_cf(rgb[y0:y1, x0:x1].astype(np.float64) / 255.0, crop_tri)
+    # its preconditioner prints each failed try before the shift that works: not ours to show
+    with contextlib.redirect_stdout(io.StringIO()):
+        crop = estimate_alpha_cf(rgb[y0:y1, x0:x1].astype(np.float64) / 255.0, crop_tri)
     alpha[y0:y1, x0:x1] = np.clip(crop, 0.0, 1.0)
     return alpha
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..errors import PersonsegError
 from .data import PairSet
 
 #: A scene is kept when the person behind shows at least this share of themselves, and the one in front
@@ -54,7 +55,8 @@ def overlap_pairs(pairs: PairSet, people: list[list[np.ndarray]], count: int, pr
 
     alone = [i for i, found in enumerate(people) if len(found) == 1]
     if len(alone) < 2:
-        raise ValueError("overlapping scenes need at least two photos with one person found in each")
+        raise PersonsegError("overlapping scenes need at least two photos with one person found in each, among "
+                             "the training and among the validation photos (a small set: raise --val-fraction)")
     rng = np.random.default_rng(seed)
     out = PairSet([], [], [])
     while len(out) < 2 * count:
