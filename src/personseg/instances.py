@@ -89,7 +89,8 @@ def face_boxes(rgb: np.ndarray, tiles: int = 3) -> list[Box]:
     views += [(i * tw // 2, j * th // 2, i * tw // 2 + tw, j * th // 2 + th) for i in range(tiles) for j in range(tiles)]
     boxes: list[Box] = []
     scores: list[float] = []
-    with started(lambda: solution("face_detection").FaceDetection(model_selection=1, min_detection_confidence=0.6)) as det:
+    detector = solution("face_detection").FaceDetection
+    with started(lambda: detector(model_selection=1, min_detection_confidence=0.6)) as det:
         for x0, y0, x1, y1 in views:
             for d in det.process(np.ascontiguousarray(rgb[y0:y1, x0:x1])).detections or []:
                 b = d.location_data.relative_bounding_box
@@ -131,15 +132,21 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
     claimed by the person whose map is highest there, if at least 0.5; else each person claims their
     skeleton-and-torso frame and a random walk over colour and boundaries settles the rest. ``edges``: a float
     HxW boundary map in [0, 1] for that walk instead of the image gradient (benchmarks/people_composites.py
-    gives it the true outlines, an upper bound on what learnt boundaries could add to the walk). Unclaimed pixels go to the
-    nearest person."""
+    gives it the true outlines, an upper bound on what learnt boundaries could add to the walk). Unclaimed
+    pixels go to the nearest person."""
     from skimage.segmentation import random_walker
 
     h, w = mask.shape
     f = min(1.0, GROUP_SIDE / max(h, w))
     size = (max(1, round(w * f)), max(1, round(h * f)))
     fg = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0
-    seeds = _frame_seeds(people, fg, f) if maps is None else _map_seeds(maps, fg, size)
+    if maps is None:
+        seeds = _frame_seeds(people, fg, f)
+        small_edges = None if edges is None else cv2.resize(edges.astype(np.float32), size,
+                                                            interpolation=cv2.INTER_AREA)
+        features = _features(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), small_edges)
+    else:
+        seeds = _map_seeds(maps, fg, size)
     labels = np.zeros(fg.shape, np.int32)
     count, components = cv2.connectedComponents(fg.astype(np.uint8), connectivity=4)   # as the random walk steps
     extra = len(people)
@@ -156,11 +163,8 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
         elif maps is not None:
             labels[region] = seeds[region]
         else:
-            small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-            small_edges = None if edges is None else cv2.resize(edges.astype(np.float32), size,
-                                                                interpolation=cv2.INTER_AREA)
             markers = np.where(region, seeds, -1)
-            walked = random_walker(_features(small_rgb, small_edges), markers, beta=BETA, mode="bf", channel_axis=-1)
+            walked = random_walker(features, markers, beta=BETA, mode="bf", channel_axis=-1)
             labels[region] = walked[region]
     full = cv2.resize(labels.astype(np.uint16), (w, h), interpolation=cv2.INTER_NEAREST)
     on = mask > 0
@@ -229,4 +233,5 @@ def person_maps(rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
     overlapping people, fed one person's SSM), framed on their keypoints."""
     from .pipeline import network_probability
 
-    return [network_probability(rgb, "lwpsn-person", box=keypoint_box(kp, rgb.shape[0]), people=[kp]) for kp in people]
+    return [network_probability(rgb, "lwpsn-person", box=keypoint_box(kp, rgb.shape[0]), people=[kp])
+            for kp in people]
