@@ -55,7 +55,7 @@ def union(a: Box | None, b: Box | None) -> Box | None:
 
 def frame_box(box: Box, aspect: float, margin: float = MARGIN) -> Box:
     """``box`` grown by ``margin`` (share of its height) on every side, then widened or heightened about its
-    centre to the width/height ratio ``aspect``."""
+    centre to the width/height ratio ``aspect``, then out to whole pixels (so ``paste`` can resize)."""
     x0, y0, x1, y1 = box
     pad = margin * max(y1 - y0, x1 - x0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
@@ -65,7 +65,8 @@ def frame_box(box: Box, aspect: float, margin: float = MARGIN) -> Box:
     else:
         h = w / aspect
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+    return (float(np.floor(cx - w / 2)), float(np.floor(cy - h / 2)), float(np.ceil(cx + w / 2)),
+            float(np.ceil(cy + h / 2)))
 
 
 def whole_frame(shape: tuple[int, ...], aspect: float) -> Box:
@@ -74,9 +75,10 @@ def whole_frame(shape: tuple[int, ...], aspect: float) -> Box:
 
 
 def _affine(box: Box, size: tuple[int, int]) -> np.ndarray:
+    """Image pixel -> pixel of the ``box`` region resized to ``size``, pixel centres mapped as cv2.resize does."""
     x0, y0, x1, y1 = box
     sx, sy = size[0] / (x1 - x0), size[1] / (y1 - y0)
-    return np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]], np.float64)
+    return np.array([[sx, 0, (0.5 - x0) * sx - 0.5], [0, sy, (0.5 - y0) * sy - 0.5]], np.float64)
 
 
 def crop(rgb: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
@@ -96,7 +98,18 @@ def from_crop(inner: Box, box: Box, size: tuple[int, int]) -> Box:
 
 
 def paste(prob: np.ndarray, box: Box, shape: tuple[int, ...]) -> np.ndarray:
-    """A crop's float32 map put back where ``box`` lies in an image of ``shape``; 0 outside the box."""
+    """A crop's float32 map put back where ``box`` lies in an image of ``shape``; 0 outside the box. A box on
+    whole pixels (``frame_box``'s) is resized (a tenth of a warp's time for a 600x800 image)."""
+    if all(float(v).is_integer() for v in box):
+        x0, y0, x1, y1 = (int(v) for v in box)
+        full = cv2.resize(prob, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        if (x0, y0, x1, y1) == (0, 0, shape[1], shape[0]):
+            return full
+        out = np.zeros(shape[:2], np.float32)
+        ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
+        if ix1 > ix0 and iy1 > iy0:
+            out[iy0:iy1, ix0:ix1] = full[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        return out
     m = _affine(box, (prob.shape[1], prob.shape[0]))
     return cv2.warpAffine(prob, m, (shape[1], shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
