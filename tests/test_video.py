@@ -164,7 +164,7 @@ def test_video_matting_moves_edges_onto_the_frame(parkour):
         a, b = plain(rgb), matted(rgb)
         assert b.alpha.dtype == np.float32 and np.array_equal(b.mask > 0, b.alpha >= 0.5)
         scores.append([f(r.mask, gt) for r in (a, b) for f in (foreground_iou, lambda m, g: boundary_f(m, g, 0.005))])
-    iou_before, bf_before, iou_after, bf_after = np.mean(scores, axis=0)   # measured: +0.010 and +0.011
+    iou_before, bf_before, iou_after, bf_after = np.mean(scores, axis=0)   # measured: +0.010 and +0.009
     assert iou_after > iou_before + 0.004 and bf_after > bf_before + 0.004
     with pytest.raises(ValueError, match="unknown matting"):
         VideoSegmenter("fast", matting="magic")

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .errors import PersonsegError
@@ -112,7 +113,10 @@ def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] =
     """float32 person probability of the ``box`` region, at model ``name``'s input size."""
     model = spec(name)
     logits = session(model).run(None, {"image": preprocess(rgb, model, box, people, guides)})[0][0]
-    return (1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))).astype(np.float32)
+    lower = logits[0] - logits[1]
+    if lower.shape != (model.size[1], model.size[0]):   # logits at a fraction of the input size (SINet: half)
+        lower = cv2.resize(lower, model.size, interpolation=cv2.INTER_LINEAR)
+    return (1.0 / (1.0 + np.exp(np.clip(lower, -50, 50)))).astype(np.float32)
 
 
 def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,

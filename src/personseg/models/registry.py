@@ -17,7 +17,7 @@ class ModelSpec:
     std: tuple[float, ...]
     priors: tuple[str, ...] = ()           # maps after RGB, drawn from keypoints: "ssm" (seed 000)
     guides: tuple[str, ...] = ()           # maps after the priors, made from a coarse matte (seed 003)
-    output: str = "logits2"                # (N, 2, H, W) background/person logits at input size
+    output: str = "logits2"                # (N, 2, h, w) background/person logits at the input size or a fraction of it
     overlaps: bool = False                 # trained on synthesised overlaps: one person's priors in, their mask out
     threads: int | None = None             # onnxruntime intra-op threads unless the caller sets them (None: a core each)
 
@@ -48,7 +48,7 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 PRIOR_MEAN, PRIOR_STD = (127.5,), (127.5,)
 SPECS = {
     # SINet's layers are too small to share between cores: on one thread a call takes less time (2 cores:
-    # 4.2 ms vs 5.7 ms on two); the larger models gain from two (LWPSN 9.1 ms on one, 6.1 ms on two).
+    # 4.4 ms vs 6.1 ms on two); the larger models gain from two (LWPSN 9.1 ms on one, 6.1 ms on two).
     "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD, threads=1),
     "lwpsn": ModelSpec("lwpsn", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD, ("ssm",)),
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),

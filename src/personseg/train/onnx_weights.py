@@ -59,9 +59,7 @@ def weights_from_onnx(model: nn.Module, path: str | Path, channels: int) -> dict
     for key in state:
         if key in filled or key.endswith("num_batches_tracked") or key.rsplit(".", 1)[0] not in used:
             continue   # layers the exported (eval) graph does not run, e.g. training's auxiliary heads, keep their start
-        if key.endswith(".weight") and f"{key[:-7]}.slope_minus_one" in values:   # PReLU, see export._PReLUForExport
-            state[key] = values[f"{key[:-7]}.slope_minus_one"].reshape(-1) + 1.0
-        elif key in values:
+        if key in values:
             state[key] = values[key]
         else:
             raise PersonsegError(f"{path}: no weights for {key}; another architecture")
