@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .framing import (ZOOM_BELOW, Box, area, binary_mask, frame_box, from_crop, keypoint_box, mask_box, paste, union,
-                      whole_frame)
+from .framing import (ZOOM_BELOW, Box, area, binary_mask, frame_box, from_crop, keypoint_box, mask_box, on_pixels,
+                      paste, union, whole_frame)
 from .image import ImageInput, load_image
 from .models.registry import spec
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
@@ -200,7 +200,7 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
         small = network_map(rgb, model, whole, people, guides)
         found = mask_box(small)
         box = from_crop(found, whole, spec(model).size) if found is not None else None
-    framed = frame_box(box, aspect) if box is not None else whole
+    framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
         return foreground_probability(rgb, model, framed, people, guides)
     if small is not None:
