@@ -54,7 +54,7 @@ def main() -> None:
         "bytes": info["bytes"],
         "parameters": info["params"],
         "input": {"size_wh": list(model.size), "mean": model.mean, "std": model.std, "layout": "NCHW RGB float32"},
-        "output": "logits (N, 2, {}, {}): background, person".format(*_output_size(model.onnx_path)),
+        "output": "logits (N, 2, {}, {}): background, person".format(*info["output_size"]),
         "training": {
             "command": args.run_command,
             "data": args.data_note,
@@ -83,17 +83,10 @@ def rescore(name: str) -> None:
     card = model.card()
     card["scores"] = {k: _score(name, root, ids) for k, (root, ids) in _test_sets().items()}
     card["scored_as"] = _SCORED_AS[bool(model.priors), bool(model.guides)]
-    card["scored_with"] = {m: spec(m).card()["sha256"] for m in ("sinet", "lwpsn", "refine")}
+    if model.guides:   # scored through method 'accurate': its scores depend on the other shipped networks
+        card["scored_with"] = {m: spec(m).card()["sha256"] for m in ("sinet", "lwpsn", "refine")}
     model.card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(card["scores"]))
-
-
-def _output_size(path: Path) -> tuple[int, int]:
-    """(height, width) of an exported network's logits."""
-    import onnxruntime as ort
-
-    shape = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_outputs()[0].shape
-    return shape[2], shape[3]
 
 
 def _test_sets() -> dict[str, tuple[Path, list[str] | None]]:

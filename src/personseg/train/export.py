@@ -26,7 +26,7 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
 def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarray | None = None) -> dict:
     """Write the checkpoint's model as ONNX (dynamic batch, fixed input size) to ``out`` and compare
     onnxruntime with torch on ``check_images`` (N, C, H, W float32; random when None).
-    Returns {max_abs_diff, params, bytes, sha256}."""
+    Returns {max_abs_diff, params, bytes, sha256, output_size (h, w of the logits)}."""
     import onnxruntime as ort
 
     model, state = load_checkpoint(checkpoint)
@@ -51,4 +51,4 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
     tmp.replace(out)
     data = out.read_bytes()
     return {"max_abs_diff": diff, "params": params, "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest()}
+            "sha256": hashlib.sha256(data).hexdigest(), "output_size": tuple(got.shape[2:])}
