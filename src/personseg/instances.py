@@ -227,7 +227,6 @@ def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
     return sorted(out, key=lambda i: -i.area)
 
 
-
 def person_maps(rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
     """Each person's probability from the person model (``lwpsn-person``: seed 000's LWPSN trained on
     overlapping people, fed one person's SSM), framed on their keypoints."""
