@@ -49,6 +49,15 @@ def test_batches_are_reproducible(pairs):
     assert torch.equal(a[0], b[0]) and not torch.equal(a[0], c[0])
 
 
+def test_batches_do_not_depend_on_workers(pairs):
+    cfg = _cfg()
+    alone = list(make_batches(pairs, None, cfg, epoch=3))
+    helped = list(make_batches(pairs, None, cfg, epoch=3, workers=2))
+    assert len(alone) == len(helped) == 2
+    for (xa, ya), (xb, yb) in zip(alone, helped):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
 def test_a_few_steps_lower_the_loss(pairs):
     torch.manual_seed(0)
     model = SINet()

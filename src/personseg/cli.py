@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -114,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
+    t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
+                   "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
     t.add_argument("--coarse", default="fast", choices=METHOD_NAMES,
@@ -324,10 +327,22 @@ def _train(args) -> int:
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=augment)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
-    best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device,
-                 log=_say, until=args.until)
+    best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=_say, until=args.until,
+                 workers=_workers(args))
     print(f"best checkpoint: {best}")
     return 0
+
+
+def _workers(args) -> int:
+    """--workers, else none on CPU (the network's arithmetic takes every core) and up to 8 beside a GPU."""
+    if args.workers is not None:
+        if args.workers < 0:
+            raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
+        return args.workers
+    import torch
+
+    on_gpu = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    return min(8, (os.cpu_count() or 1) - 1) if on_gpu else 0
 
 
 def _say(line: str) -> None:

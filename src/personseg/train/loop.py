@@ -7,6 +7,7 @@ import csv
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -69,19 +70,36 @@ def load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
     model.load_state_dict(weights)
 
 
-def make_batches(pairs: PairSet, bgs: list[np.ndarray] | None, cfg: TrainConfig, epoch: int):
+class _Augmented(torch.utils.data.Dataset):
+    """One epoch's augmented pairs: item ``i``'s draws depend only on (seed, epoch, i), not on which worker or
+    in which order it is made."""
+
+    def __init__(self, pairs: PairSet, bgs: list[np.ndarray] | None, cfg: TrainConfig, epoch: int) -> None:
+        self.pairs, self.bgs, self.cfg, self.epoch = pairs, bgs, cfg, epoch
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.cfg.seed, self.epoch, int(i)])
+        bg = self.bgs[int(rng.integers(len(self.bgs)))] if self.bgs else None
+        return augment(rng, self.pairs.images[i], self.pairs.masks[i], self.cfg.size, self.cfg.augment, bg)
+
+
+def make_batches(pairs: PairSet, bgs: list[np.ndarray] | None, cfg: TrainConfig, epoch: int, workers: int = 0):
     """Yield (images, masks) tensors for one epoch; the order and every augmentation draw depend only on
-    (seed, epoch, index), so an epoch is the same whether or not training was resumed before it."""
-    order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pairs))
-    for start in range(0, len(order) - cfg.batch + 1, cfg.batch):
-        imgs, masks = [], []
-        for i in order[start:start + cfg.batch]:
-            rng = np.random.default_rng([cfg.seed, epoch, int(i)])
-            bg = bgs[int(rng.integers(len(bgs)))] if bgs else None
-            img, m = augment(rng, pairs.images[i], pairs.masks[i], cfg.size, cfg.augment, bg)
-            imgs.append(img)
-            masks.append(m)
-        yield to_tensor(np.stack(imgs), spec(cfg.model)), torch.from_numpy(np.stack(masks)).long()
+    (seed, epoch, index), so an epoch is the same whether or not training was resumed before it, and whatever
+    the number of ``workers`` (processes augmenting ahead of the training step; 0: in this process)."""
+    order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pairs)).tolist()
+    batches = [order[start:start + cfg.batch] for start in range(0, len(order) - cfg.batch + 1, cfg.batch)]
+    yield from torch.utils.data.DataLoader(_Augmented(pairs, bgs, cfg, epoch), batch_sampler=batches,
+                                           num_workers=workers, collate_fn=partial(_collate, spec(cfg.model)))
+
+
+def _collate(model: ModelSpec, items: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of augmented pairs as tensors: images fed as ``model`` is, masks as class indices."""
+    images, masks = zip(*items)
+    return to_tensor(np.stack(images), model), torch.from_numpy(np.stack(masks)).long()
 
 
 @torch.no_grad()
@@ -105,9 +123,11 @@ def validate(model: torch.nn.Module, pairs: PairSet, cfg: TrainConfig, device: t
 
 
 def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str | Path, resume: bool = False,
-          device: str | None = None, log: Callable[[str], None] = print, until: int | None = None) -> Path:
-    """Train (stopping early after epoch ``until`` when given, to be resumed later), writing ``out/last.pt`` every epoch, ``out/best.pt`` at the best validation IoU,
-    ``out/log.csv`` and ``out/curves.png``. Returns the best checkpoint's path."""
+          device: str | None = None, log: Callable[[str], None] = print, until: int | None = None,
+          workers: int = 0) -> Path:
+    """Train (stopping early after epoch ``until`` when given, to be resumed later), writing ``out/last.pt``
+    every epoch, ``out/best.pt`` at the best validation IoU, ``out/log.csv`` and ``out/curves.png``. Returns the
+    best checkpoint's path. ``workers``: processes that augment the next batches meanwhile (``make_batches``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -147,7 +167,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
 
             freeze_batch_norms(model)
         t0, losses = time.time(), []
-        for x, y in make_batches(train_pairs, bgs, cfg, epoch):
+        for x, y in make_batches(train_pairs, bgs, cfg, epoch, workers):
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 logits, coarse = model(x)
