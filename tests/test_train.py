@@ -98,6 +98,24 @@ def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
         assert torch.equal(a["model"][k], b["model"][k]), k
 
 
+def test_weight_average_is_the_mean_of_the_epochs_and_resumes(pairs, tmp_path, one_thread):
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    cfg = _cfg(average_from=1)
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    train(cfg, pairs, val, straight, log=lambda s: None)
+    train(cfg, pairs, val, broken, log=lambda s: None, until=1)
+    first = torch.load(broken / "last.pt", weights_only=False)["model"]
+    train(cfg, pairs, val, broken, resume=True, log=lambda s: None)
+    a = torch.load(straight / "last.pt", weights_only=False)
+    b = torch.load(broken / "last.pt", weights_only=False)
+    assert int(a["average"]["n_averaged"]) == 2 and a["history"][1]["averaged"] == 2
+    for k, w in a["average"].items():
+        assert torch.equal(w, b["average"][k]), k
+    name, weight = next((k, w) for k, w in a["model"].items() if w.ndim == 4)
+    assert not torch.equal(first[name], weight)
+    assert torch.allclose(a["average"]["module." + name], (first[name] + weight) / 2, atol=1e-6)
+
+
 def test_export_matches_torch(pairs, tmp_path):
     val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
     train(TrainConfig(size=(64, 96), batch=4, epochs=1), pairs, val, tmp_path / "run", log=lambda s: None)

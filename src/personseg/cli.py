@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
+    t.add_argument("--average-from", type=int, metavar="EPOCH",
+                   help="from this epoch on, keep the mean of the weights at each epoch's end (stochastic weight "
+                        "averaging): it is what is validated and saved as best.pt")
     t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
                    "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
@@ -325,7 +328,7 @@ def _train(args) -> int:
         trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), model.priors, args.seed)
         augment = AugmentConfig(pyramid=args.ipr, composite=0.0, prior_drop=0.0)   # both would change whom to cut
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                      init=str(args.init) if args.init else None, augment=augment)
+                      init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=_say, until=args.until,
                  workers=_workers(args))

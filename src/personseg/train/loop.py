@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from ..errors import PersonsegError
 from ..models.registry import ModelSpec, spec
@@ -33,6 +34,7 @@ class TrainConfig:
     seed: int = 0
     init: str | None = None               # checkpoint (.pt) or exported ONNX file whose weights start the run
     freeze_bn: bool = False               # batch norm statistics kept fixed (always when starting from ONNX)
+    average_from: int | None = None       # from this epoch on, validate and keep the mean of the epochs' weights
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
@@ -159,6 +161,9 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
     elif cfg.init:
         load_init(model, torch.load(cfg.init, map_location=dev, weights_only=False)["model"])
+    average = AveragedModel(model) if cfg.average_from else None
+    if average is not None and resume:
+        average.load_state_dict(state["average"])
     bgs = backgrounds(train_pairs, cfg.size) if cfg.augment.composite > 0 else None
     for epoch in range(start, min(cfg.epochs, until or cfg.epochs)):
         model.train()
@@ -178,20 +183,37 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             scaler.update()
             sched.step()
             losses.append(loss.item())
-        val = validate(model, val_pairs, cfg, dev)
+        kept = model
+        if average is not None and epoch + 1 >= cfg.average_from:
+            kept = averaged(average, model)
+        val = validate(kept, val_pairs, cfg, dev)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
-                        "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0]})
+                        "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0],
+                        "averaged": int(average.n_averaged) if average is not None else 0})
         state = {"config": _config_dict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "torch_rng": torch.get_rng_state(),
                  "epoch": epoch, "best": max(best, val), "history": history}
+        if average is not None:
+            state["average"] = average.state_dict()
         _atomic_save(state, last)
         if val > best:
             best = val
-            _atomic_save({"config": state["config"], "model": state["model"], "epoch": epoch, "val_iou": val}, out / "best.pt")
+            _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
+                         out / "best.pt")
         _write_log(history, out)
-        log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f} "
+        mean = f" (mean of {history[-1]['averaged']} epochs)" if kept is not model else ""
+        log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
             f"({history[-1]['seconds']} s)")
     return out / "best.pt"
+
+
+def averaged(average: AveragedModel, model: torch.nn.Module) -> torch.nn.Module:
+    """Add ``model``'s weights to the running mean ``average`` (stochastic weight averaging); returns the
+    averaged network, its batch norm statistics the latest epoch's (fixed ones when fine-tuning from ONNX)."""
+    average.update_parameters(model)
+    for mine, theirs in zip(average.module.buffers(), model.buffers()):
+        mine.copy_(theirs)
+    return average.module
 
 
 def _config_dict(cfg: TrainConfig) -> dict:
