@@ -60,8 +60,7 @@ def main() -> None:
             "data": args.data_note,
             "starting_weights": args.init_note or "random (seeded)",
             "config": best["config"],
-            "optimizer": "AdamW, one-cycle learning rate (5% warm-up), loss: cross-entropy + 2x boundary-band "
-                         "cross-entropy + 0.5 soft IoU, aux loss on the 1/8-scale output",
+            "optimizer": _optimizer(best["config"], best["epoch"] + 1),
             "epochs_run": len(history),
             "best_epoch": best["epoch"] + 1,
             "hardware": args.hardware,
@@ -74,6 +73,16 @@ def main() -> None:
     }
     model.card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps(card["scores"]))
+
+
+def _optimizer(config: dict, kept_epoch: int) -> str:
+    """How the run optimised, in words (``kept_epoch``: the epoch whose weights, or mean of weights, were kept)."""
+    text = ("AdamW, one-cycle learning rate (5% warm-up), loss: cross-entropy + 2x boundary-band cross-entropy + "
+            "0.5 soft IoU, aux loss on the 1/8-scale output")
+    if config.get("average_from"):
+        text += (f"; weights averaged over the ends of epochs {config['average_from']} to {kept_epoch} "
+                 "(stochastic weight averaging; the mean was validated after each epoch and the best kept)")
+    return text
 
 
 def rescore(name: str) -> None:

@@ -201,7 +201,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
                          out / "best.pt")
         _write_log(history, out)
-        mean = f" (mean of {history[-1]['averaged']} epochs)" if kept is not model else ""
+        mean = f" (mean of epochs {epoch + 2 - history[-1]['averaged']}-{epoch + 1})" if kept is not model else ""
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
             f"({history[-1]['seconds']} s)")
     return out / "best.pt"
