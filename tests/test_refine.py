@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
+from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
 from personseg.refine import graphcut as gc
 from personseg.refine.crf import dense_crf
@@ -70,17 +71,24 @@ def test_matting_recovers_the_outline(portrait):
     assert np.array_equal(fg[inside], rgb[inside])
 
 
-def test_guided_matte_moves_the_network_edge_onto_the_image_edge(portrait):
+def test_guided_matte_moves_the_network_edge_onto_the_image_edge(data_dir):
     from personseg import Segmenter
+    from personseg.data import read_ids
+    from personseg.evaluate import find_pairs
 
-    rgb, mask = portrait
-    coarse = Segmenter(method="fast", matting=None)(rgb).alpha   # SINet's map, upsampled from 192x256
-    alpha = guided_matte(rgb, coarse)
-    assert alpha.dtype == np.float32 and alpha.shape == mask.shape and 0 <= alpha.min() and alpha.max() <= 1
-    assert boundary_f(alpha >= 0.5, mask > 0) > boundary_f(coarse >= 0.5, mask > 0) + 0.02   # measured 0.855 -> 0.885
-    assert foreground_iou(alpha >= 0.5, mask > 0) > foreground_iou(coarse >= 0.5, mask > 0)
-    soft = (alpha > 0.05) & (alpha < 0.95)
-    assert 0 < soft.mean() < 0.1
+    root = data_dir / "eg1800"
+    fast = Segmenter(method="fast", matting=None)
+    scores = []
+    for _, image, truth in find_pairs(root / "images", root / "masks", read_ids(root / "test.txt"))[:8]:
+        rgb, mask = load_image(image), load_mask(truth) > 0
+        coarse = fast(rgb).alpha   # SINet's map, upsampled from its output
+        alpha = guided_matte(rgb, coarse)
+        assert alpha.dtype == np.float32 and alpha.shape == mask.shape and 0 <= alpha.min() and alpha.max() <= 1
+        assert 0 < ((alpha > 0.05) & (alpha < 0.95)).mean() < 0.1
+        scores.append([f(m >= 0.5, mask) for m in (coarse, alpha)
+                       for f in (foreground_iou, lambda p, g: boundary_f(p, g, 0.005))])
+    iou_before, bf_before, iou_after, bf_after = np.mean(scores, axis=0)
+    assert iou_after > iou_before + 0.002 and bf_after > bf_before + 0.02   # measured +0.006 and +0.039
     assert not guided_matte(rgb, np.zeros_like(coarse)).any()
 
 
