@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from personseg.errors import PersonsegError
 from personseg.models.sinet import SINet
 from personseg.train.augment import AugmentConfig, augment
 from personseg.train.data import PairSet, load_pairs
@@ -90,6 +91,11 @@ def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
     broken = tmp_path / "broken"
     train(_cfg(), pairs, val, broken, log=lambda s: None, until=1)
     assert len(torch.load(broken / "last.pt", weights_only=False)["history"]) == 1
+    older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from existed
+    del older["config"]["average_from"]
+    torch.save(older, broken / "last.pt")
+    with pytest.raises(PersonsegError, match="other settings"):
+        train(_cfg(seed=1), pairs, val, broken, resume=True, log=lambda s: None)
     train(_cfg(), pairs, val, broken, resume=True, log=lambda s: None)
     a = torch.load(straight / "last.pt", weights_only=False)
     b = torch.load(broken / "last.pt", weights_only=False)

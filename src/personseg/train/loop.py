@@ -145,7 +145,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         if not last.is_file():
             raise PersonsegError(f"nothing to resume: {last} does not exist")
         state = torch.load(last, map_location=dev, weights_only=False)
-        if state["config"] != _config_dict(cfg):
+        if _with_defaults(state["config"]) != _config_dict(cfg):
             raise PersonsegError(f"{last} was made with other settings; resume with the same ones")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -218,6 +218,12 @@ def averaged(average: AveragedModel, model: torch.nn.Module) -> torch.nn.Module:
 
 def _config_dict(cfg: TrainConfig) -> dict:
     return json.loads(json.dumps(asdict(cfg)))
+
+
+def _with_defaults(saved: dict) -> dict:
+    """A checkpoint's settings, those added to TrainConfig since it was written at their defaults (which is
+    what the run had)."""
+    return _config_dict(TrainConfig()) | saved
 
 
 def _atomic_save(obj, path: Path) -> None:
