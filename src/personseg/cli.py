@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -330,22 +329,12 @@ def _train(args) -> int:
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
+    if args.workers is not None and args.workers < 0:
+        raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=_say, until=args.until,
-                 workers=_workers(args))
+                 workers=args.workers)
     print(f"best checkpoint: {best}")
     return 0
-
-
-def _workers(args) -> int:
-    """--workers, else none on CPU (the network's arithmetic takes every core) and up to 8 beside a GPU."""
-    if args.workers is not None:
-        if args.workers < 0:
-            raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
-        return args.workers
-    import torch
-
-    on_gpu = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
-    return min(8, (os.cpu_count() or 1) - 1) if on_gpu else 0
 
 
 def _say(line: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -126,13 +127,16 @@ def validate(model: torch.nn.Module, pairs: PairSet, cfg: TrainConfig, device: t
 
 def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str | Path, resume: bool = False,
           device: str | None = None, log: Callable[[str], None] = print, until: int | None = None,
-          workers: int = 0) -> Path:
+          workers: int | None = None) -> Path:
     """Train (stopping early after epoch ``until`` when given, to be resumed later), writing ``out/last.pt``
     every epoch, ``out/best.pt`` at the best validation IoU, ``out/log.csv`` and ``out/curves.png``. Returns the
-    best checkpoint's path. ``workers``: processes that augment the next batches meanwhile (``make_batches``)."""
+    best checkpoint's path. ``workers``: processes that augment the next batches meanwhile (``make_batches``;
+    None: up to 8 beside a GPU, none on CPU, where the network's arithmetic takes every core)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if workers is None:
+        workers = min(8, (os.cpu_count() or 1) - 1) if dev.type == "cuda" else 0
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
