@@ -294,6 +294,8 @@ def _train(args) -> int:
                              with_priors)
     from .train.loop import TrainConfig, train
 
+    if args.workers is not None and args.workers < 0:
+        raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     model = spec(args.model)
     pairs = PairSet([], [], [])
     found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
@@ -329,8 +331,6 @@ def _train(args) -> int:
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
-    if args.workers is not None and args.workers < 0:
-        raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=_say, until=args.until,
                  workers=args.workers)
     print(f"best checkpoint: {best}")

@@ -189,7 +189,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             losses.append(loss.item())
         kept = model
         if average is not None and epoch + 1 >= cfg.average_from:
-            kept = averaged(average, model)
+            kept = _averaged(average, model)
         val = validate(kept, val_pairs, cfg, dev)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
                         "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0],
@@ -211,7 +211,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     return out / "best.pt"
 
 
-def averaged(average: AveragedModel, model: torch.nn.Module) -> torch.nn.Module:
+def _averaged(average: AveragedModel, model: torch.nn.Module) -> torch.nn.Module:
     """Add ``model``'s weights to the running mean ``average`` (stochastic weight averaging); returns the
     averaged network, its batch norm statistics the latest epoch's (fixed ones when fine-tuning from ONNX)."""
     average.update_parameters(model)
