@@ -47,9 +47,11 @@ def test_public_api(portrait, data_dir):
 
 def test_cli_lists_match_the_library():
     from personseg import cli, outputs, pipeline
+    from personseg.train.augment import AUGMENT_PRESETS
 
     assert cli.METHOD_NAMES == pipeline.METHODS
     assert cli.OUTPUT_NAMES == outputs.OUTPUTS
+    assert cli.AUGMENT_NAMES == tuple(AUGMENT_PRESETS)
     args = cli._parser().parse_args(["segment", "x.jpg", "--out", "o"])
     assert args.method == pipeline.DEFAULT_METHOD and args.matting_side == pipeline.MATTING_SIDE
     assert args.matting == pipeline.DEFAULT_MATTING

@@ -171,6 +171,12 @@ def test_fine_tuning_the_shipped_onnx_keeps_its_batch_norm_statistics(pairs, tmp
     assert state["history"][0]["val_iou"] > 0.8   # starts from the trained model, not from scratch
     folded = state["model"]["level1.1.running_var"]   # level1's batch norm was folded into its convolution
     assert torch.allclose(folded, torch.full_like(folded, 1 - 1e-5))
+    # a further run started from that run's checkpoint keeps them fixed too, unasked
+    again = TrainConfig(size=(96, 128), batch=4, epochs=1, lr=1e-4, init=str(tmp_path / "run" / "last.pt"))
+    assert again.freeze_bn
+    train(again, pairs, val, tmp_path / "again", log=lambda s: None)
+    folded = torch.load(tmp_path / "again" / "last.pt", weights_only=False)["model"]["level1.1.running_var"]
+    assert torch.allclose(folded, torch.full_like(folded, 1 - 1e-5))
 
 
 def test_overlapping_people_are_synthesised_with_their_own_masks_and_priors(pairs):

@@ -6,15 +6,17 @@ import argparse
 import heapq
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
 from .errors import PersonsegError
 from .models.registry import SPECS, spec
 
-# Kept in step with pipeline.METHODS, DEFAULT_METHOD, MATTING_SIDE and outputs.OUTPUTS (tests check), so
-# `--help` needs no heavy import.
+# Kept in step with pipeline.METHODS, DEFAULT_METHOD, MATTING_SIDE, outputs.OUTPUTS and
+# train.augment.AUGMENT_PRESETS (tests check), so `--help` needs no heavy import.
 METHOD_NAMES = ("classical", "fast", "pose-unet", "accurate")
+AUGMENT_NAMES = ("full", "light")
 OUTPUT_NAMES = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
 #: --matting choices: pipeline.MATTING's names, and "none".
 MATTING_CHOICES = ("guided", "closed-form", "none")
@@ -119,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
                         "averaging): it is what is validated and saved as best.pt")
     t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
                    "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
+    t.add_argument("--augment", default="full", choices=AUGMENT_NAMES,
+                   help="augmentation: full (default) or light, to finish a trained network on views framed as the "
+                        "pipeline frames them (train/augment.py AUGMENT_PRESETS)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
     t.add_argument("--coarse", default="fast", choices=METHOD_NAMES,
@@ -289,7 +294,7 @@ def _eval_people(args) -> int:
 
 
 def _train(args) -> int:
-    from .train.augment import AugmentConfig
+    from .train.augment import AUGMENT_PRESETS
     from .train.data import (PairSet, coarse_mattes, load_pairs, pose_keypoints, validation_split, with_guides,
                              with_priors)
     from .train.loop import TrainConfig, train
@@ -321,13 +326,13 @@ def _train(args) -> int:
         return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
 
     val, trn = subset(val_idx), subset(trn_idx)
-    augment = AugmentConfig(pyramid=args.ipr)
+    augment = replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr)
     if model.overlaps:   # scenes made separately from the training and the validation photos: none shared
         from .train.overlaps import overlap_pairs
 
         val = overlap_pairs(val, [found[i] for i in val_idx], len(val), model.priors, args.seed)
         trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), model.priors, args.seed)
-        augment = AugmentConfig(pyramid=args.ipr, composite=0.0, prior_drop=0.0)   # both would change whom to cut
+        augment = replace(augment, composite=0.0, prior_drop=0.0)   # both would change whom to cut
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
     print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)

@@ -39,12 +39,19 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
-        if self.init_from_onnx:   # the exporter folded some batch norms away: their statistics cannot be learnt
+        # the exporter folded some batch norms away: their statistics cannot be learnt, neither in a run started
+        # from the ONNX file nor in one started from a checkpoint of such a run
+        if self.init_from_onnx or (self.init is not None and _froze_batch_norms(self.init)):
             self.freeze_bn = True
 
     @property
     def init_from_onnx(self) -> bool:
         return self.init is not None and Path(self.init).suffix == ".onnx"
+
+
+def _froze_batch_norms(checkpoint: str) -> bool:
+    """Whether the run that wrote ``checkpoint`` (.pt) kept its batch norm statistics fixed."""
+    return bool(torch.load(checkpoint, map_location="cpu", weights_only=False)["config"].get("freeze_bn"))
 
 
 def to_tensor(images: np.ndarray, model: ModelSpec) -> torch.Tensor:
