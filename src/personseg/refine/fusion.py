@@ -25,10 +25,10 @@ FULL_BODY_WEIGHT = 0.75
 OUTLINE_PRIOR_RANGE = (0.05, 0.95)
 #: Share of MediaPipe's selfie segmentation model (models/selfie.py) in `accurate`'s coarse probability, the
 #: rest being the mean of our networks; the outline is joined after. Held-out accurate + guided IoU / boundary
-#: F at shares 0 / 0.5 / 0.75 / 1: EG1800 unlisted 0.9315 / 0.9378 / 0.9382 / 0.9373 (BF 0.782 / 0.790 / 0.793
-#: / 0.788), validation EG1800 0.9626 / 0.9689 / 0.9697 / 0.9700 (0.810 / 0.831 / 0.833 / 0.834), validation
-#: CCP 0.9302 / 0.9308 / 0.9310 / 0.9311 (0.911 / 0.912 / 0.913 / 0.914). 0.75 ties 1 over the 260 images and
-#: keeps our networks a part (benchmarks/outline.py).
+#: F at shares 0 / 0.5 / 0.75 / 1 (SINet stage 6): EG1800 unlisted 0.9317 / 0.9376 / 0.9379 / 0.9368 (BF 0.781 /
+#: 0.790 / 0.792 / 0.789), validation EG1800 0.9617 / 0.9693 / 0.9697 / 0.9700 (0.809 / 0.830 / 0.834 / 0.836),
+#: validation CCP 0.9303 / 0.9309 / 0.9310 / 0.9311 (0.911 / 0.913 / 0.913 / 0.914). 0.75 ties 1 over the 260
+#: images and keeps our networks a part (benchmarks/outline.py).
 SELFIE_WEIGHT = 0.75
 #: COCO-17 indices of the hips, and the score at which one counts as seen.
 HIPS = (11, 12)
