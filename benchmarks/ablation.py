@@ -26,7 +26,9 @@ from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
-from personseg.pipeline import coarse_probability, people_box, refined_probability
+from personseg.framing import people_box
+from personseg.refine.network import refined_probability
+from personseg.runtime import coarse_probability
 from personseg.pose import get_backend
 from personseg.refine.components import keep_people
 from personseg.refine.matting import matte

@@ -18,7 +18,9 @@ from personseg.data import data_root, read_ids
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import SPECS
-from personseg.pipeline import DEFAULT_MATTING, MATTING, METHODS, NETWORK_MODELS, REFINED_METHODS, Segmenter
+from personseg.methods import METHODS
+from personseg.pipeline import Segmenter
+from personseg.refine.matting import DEFAULT_MATTING, MATTING
 from report import machine, write_results
 
 
@@ -26,15 +28,8 @@ def _binary(prob: np.ndarray) -> np.ndarray:
     return np.where(prob >= 0.5, 255, 0).astype(np.uint8)
 
 
-def _models(method: str) -> list[str]:
-    """The shipped networks ``method`` runs."""
-    if method not in NETWORK_MODELS:
-        return []
-    return list(NETWORK_MODELS[method]) + ["refine"] * (method in REFINED_METHODS)
-
-
 def _shipped(method: str) -> bool:
-    return all(SPECS[m].onnx_path.is_file() for m in _models(method))
+    return all(SPECS[m].onnx_path.is_file() for m in METHODS[method].models)
 
 
 def run(limit: int | None) -> dict:
@@ -44,8 +39,10 @@ def run(limit: int | None) -> dict:
     from mediapipe.python.solutions import selfie_segmentation
 
     selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
-    segmenters = {"classical (graph cut)": Segmenter("classical", matting=None, crf=False)}
-    for method in filter(_shipped, METHODS):
+    # the network-free method without its optional CRF, then every network method (registry order)
+    segmenters = {f"{name} (graph cut)": Segmenter(name, matting=None, crf=False)
+                  for name, method in METHODS.items() if not method.models}
+    for method in filter(_shipped, (name for name, m in METHODS.items() if m.models)):
         segmenters[method] = Segmenter(method, matting=None)
     mattings = [f"{name} matting" + " (default)" * (name == DEFAULT_MATTING) for name in MATTING]
     names = [n for label in segmenters for n in [label] + [f"{label} + {m}" for m in mattings]]
@@ -72,7 +69,7 @@ def run(limit: int | None) -> dict:
             secs.append(sec)
         if (n + 1) % 20 == 0:
             print(f"{n + 1}/{len(ids)}", flush=True)
-    networks = sorted({m for method in filter(_shipped, METHODS) for m in _models(method)})
+    networks = sorted({m for method in filter(_shipped, METHODS) for m in METHODS[method].models})
     return {
         "dataset": "eg1800 test",
         "images": len(ids),

@@ -16,7 +16,8 @@ import numpy as np
 
 from personseg.data import data_root, read_ids
 from personseg.image import load_image
-from personseg.pipeline import NETWORK_MODELS, network_probability
+from personseg.methods import METHODS
+from personseg.runtime import network_probability
 from report import machine, write_results
 
 
@@ -37,7 +38,7 @@ def run(count: int, rounds: int) -> dict:
     images = [load_image(root / "images" / f"{i}.jpg") for i in read_ids(root / "test.txt")[:count]]
     from mediapipe.python.solutions import selfie_segmentation
 
-    (model,) = NETWORK_MODELS["fast"]
+    (model,) = METHODS["fast"].networks
     rows = {f"fast ({model}, onnxruntime)": _median_ms(lambda rgb: network_probability(rgb, model), images, rounds)}
     with selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
         rows["MediaPipe selfie segmentation (peer)"] = _median_ms(selfie.process, images, rounds)

@@ -6,9 +6,9 @@ MediaPipe's selfie segmentation model: chosen on held-out images only.
 Held-out images: EG1800's 51 unlisted portraits (portraitnet_train.txt less the train and test ids) and the
 209 validation pairs every training run held out (10% of EG1800 + CCP train, seed 0), none of which any
 shipped model trained on. For each image: the coarse probability (the mean of SINet and LWPSN + SSM, joined
-with the selfie model's, pipeline.method_probability), BlazePose's outline joined at several weights, with and
+with the selfie model's, refine/fusion.py with_selfie), BlazePose's outline joined at several weights, with and
 without seed 003's refinement network, then the default guided matting; the shipped rule (refine/fusion.py,
-pipeline.finished_probability) on coarse probabilities with the selfie model at several shares. For
+methods/network.py finished_probability) on coarse probabilities with the selfie model at several shares. For
 `classical`: the graph cut with its saliency prior and with the outline as its prior. For `fast` with
 keypoints (`--pose`): SINet framed on them, with and without the outline joined by the same rule. Writes
 benchmarks/results/outline.json and a section of benchmarks/RESULTS.md.
@@ -25,12 +25,16 @@ from personseg.data import data_root, read_ids
 from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
-from personseg.models.selfie import selfie_probability
-from personseg.pipeline import (NETWORK_MODELS, classical_probability, coarse_probability, finished_probability,
-                                method_probability, network_probability, people_box, refined_probability)
+from personseg.framing import people_box
+from personseg.methods import METHODS
+from personseg.methods.network import finished_probability
+from personseg.refine.graphcut import classical_probability
+from personseg.refine.network import refined_probability
+from personseg.runtime import coarse_probability, network_probability
+from personseg.selfie import selfie_probability
 from personseg.pose import empty_keypoints, get_backend
 from personseg.refine.components import keep_people
-from personseg.refine.fusion import SELFIE_WEIGHT, own_outline, shows_hips
+from personseg.refine.fusion import SELFIE_WEIGHT, own_outline, shows_hips, with_selfie
 from personseg.refine.matting import guided_matte
 from personseg.train.data import validation_split
 from report import machine, write_results
@@ -58,9 +62,9 @@ def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
     """Every way compared of making ``rgb``'s alpha, by name; whether the shipped rule counts it a full body."""
     people, outline = pose.detect_with_mask(rgb)
     box = people_box(people, rgb.shape[0])
-    coarse = keep_people(method_probability(rgb, "accurate", box, people), people)
+    ours, selfie = coarse_probability(rgb, METHODS["accurate"].networks, box, people), selfie_probability(rgb)
+    coarse = keep_people(with_selfie(rgb, ours, people), people)
     out = {"shipped rule": finished_probability(rgb, coarse, people, outline)}
-    ours, selfie = coarse_probability(rgb, NETWORK_MODELS["accurate"], box, people), selfie_probability(rgb)
     out["selfie model alone"] = selfie
     for share in SELFIE_SHARES:
         joined = keep_people(((1 - share) * ours + share * selfie).astype(np.float32), people)

@@ -108,22 +108,24 @@ def _test_sets() -> dict[str, tuple[Path, list[str] | None]]:
 
 _SCORED_AS = {
     (False, False): "the network without matting: whole image letterboxed, then a zoomed pass when the people found "
-                    "fill less than half of it (pipeline.network_probability)",
+                    "fill less than half of it (runtime.network_probability)",
     (True, False): "the network without matting, fed the prior maps of everyone BlazePose finds and framed on them "
-                   "(pipeline.network_probability with keypoints, as its method runs it)",
+                   "(runtime.network_probability with keypoints, as its method runs it)",
     (False, True): "method 'accurate' without its last matting (Segmenter('accurate', matting=None)): the mean "
-                   "of its shipped coarse networks (pipeline.NETWORK_MODELS['accurate']) framed on BlazePose's "
+                   "of its shipped coarse networks (methods.METHODS['accurate'].networks) framed on BlazePose's "
                    "keypoints, joined with MediaPipe's selfie segmentation model where one person at most is "
-                   "found (pipeline.with_selfie), then with BlazePose's own outline of the person "
+                   "found (refine/fusion.py with_selfie), then with BlazePose's own outline of the person "
                    "(refine/fusion.py), then this "
                    "network refining the matte of its mask (skipped on one person seen down to the hips: "
-                   "pipeline.finished_probability)",
+                   "methods/network.py finished_probability)",
 }
 
 
 def _score(model: str, root: Path, ids: list[str] | None) -> dict:
     from personseg.evaluate import find_pairs
-    from personseg.pipeline import Segmenter, network_probability, people_box
+    from personseg.framing import people_box
+    from personseg.pipeline import Segmenter
+    from personseg.runtime import network_probability
     from personseg.pose import get_backend
 
     accurate = Segmenter("accurate", matting=None) if spec(model).guides else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES, load_image, load_mask
-from .metrics import Flicker, InstanceMatch, Scores
+from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
 @dataclass
@@ -100,3 +101,24 @@ def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
     return np.concatenate(rows, axis=0)
+
+
+class WorstCases:
+    """The ``count`` images with the lowest foreground IoU seen so far (feed ``keep`` to ``evaluate`` as
+    ``on_image``), and their picture."""
+
+    def __init__(self, count: int = 12) -> None:
+        self.count = count
+        self._heap: list[tuple[float, str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def keep(self, ident: str, rgb: np.ndarray, pred: np.ndarray, gt: np.ndarray) -> None:
+        item = (-foreground_iou(pred, gt), ident, rgb, pred, gt)
+        (heapq.heappush if len(self._heap) < self.count else heapq.heappushpop)(self._heap, item)
+
+    def cases(self) -> list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]]:
+        """(id, IoU, rgb, prediction, truth), worst first."""
+        return [(i, -n, rgb, p, g) for n, i, rgb, p, g in sorted(self._heap, reverse=True)]
+
+    def picture(self) -> np.ndarray | None:
+        """``worst_grid`` of the cases kept (None when none were)."""
+        return worst_grid(self.cases()) if self._heap else None

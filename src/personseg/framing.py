@@ -53,6 +53,15 @@ def union(a: Box | None, b: Box | None) -> Box | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def people_box(people: list[np.ndarray], height: float) -> Box | None:
+    """The box around everyone's keypoints in an image ``height`` pixels high (``keypoint_box``; None when
+    nobody has enough)."""
+    box = None
+    for kp in people:
+        box = union(box, keypoint_box(kp, height))
+    return box
+
+
 def frame_box(box: Box, aspect: float, margin: float = MARGIN) -> Box:
     """``box`` grown by ``margin`` (share of its height) on every side, then widened or heightened about its
     centre to the width/height ratio ``aspect``."""

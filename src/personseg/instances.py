@@ -6,15 +6,16 @@ each person's skeleton-and-torso frame."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from ._mediapipe import solution, started
 from .framing import Box, crop, frame_box, keypoint_box
 from .pose import PoseBackend
 from .pose.keypoints import MIN_SCORE, keypoint_distance
 from .priors.body import body_from_keypoints, draw_frame
+from .result import Instance
+from .runtime import network_probability
 
 #: Longest side at which pixels are grouped (labels are scaled back and cut by the full-size mask).
 GROUP_SIDE = 320
@@ -34,23 +35,6 @@ MIN_POINTS = 4
 SAME_PERSON = 0.25
 #: Colour that paints out a person already found, before the pose backend looks again.
 ERASE_GREY = 127
-
-
-@dataclass
-class Instance:
-    mask: np.ndarray          # uint8 HxW {0, 255}
-    keypoints: np.ndarray     # (17, 3); all scores 0 for a region where no pose was found
-    score: float              # mean score of the confident keypoints (0.5 for a region without pose)
-
-    @property
-    def area(self) -> int:
-        return int((self.mask > 0).sum())
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        """x, y, width, height of the mask (COCO order)."""
-        x, y, w, h = cv2.boundingRect((self.mask > 0).astype(np.uint8))
-        return int(x), int(y), int(w), int(h)
 
 
 def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people: int = MAX_PEOPLE) -> list[np.ndarray]:
@@ -81,8 +65,6 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
 def face_boxes(rgb: np.ndarray, tiles: int = 3) -> list[Box]:
     """Boxes of the faces mediapipe's full-range face detector finds on the whole image and on a
     ``tiles`` x ``tiles`` grid of half-overlapping tiles (so that small faces are seen), duplicates merged."""
-    from ._mediapipe import solution, started
-
     h, w = rgb.shape[:2]
     views = [(0, 0, w, h)]
     tw, th = 2 * w // (tiles + 1), 2 * h // (tiles + 1)
@@ -230,7 +212,5 @@ def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
 def person_maps(rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
     """Each person's probability from the person model (``lwpsn-person``: seed 000's LWPSN trained on
     overlapping people, fed one person's SSM), framed on their keypoints."""
-    from .pipeline import network_probability
-
     return [network_probability(rgb, "lwpsn-person", box=keypoint_box(kp, rgb.shape[0]), people=[kp])
             for kp in people]

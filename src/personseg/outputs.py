@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -11,12 +13,10 @@ from PIL import ImageColor
 
 from .errors import PersonsegError
 from .image import load_image, write_bytes, write_image
-from .pipeline import Result
+from .result import Result
 from .pose import COCO_NAMES
 from .pose.keypoints import COCO_SKELETON, MIN_SCORE
 
-OUTPUTS = ("mask", "alpha", "cutout", "replace", "blur", "overlay", "json")
-DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 #: The background blur runs on the image shrunk so that its sigma is about this many pixels there.
 BLUR_SIGMA_SMALL = 2.5
 
@@ -103,25 +103,6 @@ def keypoints_json(result: Result, source: str) -> dict:
     }
 
 
-def render(result: Result, output: str, background: np.ndarray | None = None, blur: float = 0.02) -> np.ndarray:
-    """The picture of one image output (any of OUTPUTS but 'json'); ``background`` is needed for 'replace'."""
-    if output == "mask":
-        return result.mask
-    if output == "alpha":
-        return np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if output == "cutout":
-        return cutout(result)
-    if output == "replace":
-        if background is None:
-            raise PersonsegError("the 'replace' output needs a background")
-        return composite(result, background)
-    if output == "blur":
-        return blur_background(result, blur)
-    if output == "overlay":
-        return overlay(result)
-    raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(OUTPUTS[:-1])}")
-
-
 def instances_json(result: Result, source: str) -> dict:
     """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first."""
     from pycocotools import mask as rle
@@ -134,6 +115,54 @@ def instances_json(result: Result, source: str) -> dict:
                        "segmentation": {"size": [h, w], "counts": enc["counts"].decode("ascii")},
                        "keypoints": np.round(inst.keypoints, 2).tolist()})
     return {"source": source, "width": w, "height": h, "keypoint_names": list(COCO_NAMES), "people": people}
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """One kind of output: what it shows, and how its picture is made from a Result (None: a JSON file)."""
+
+    name: str
+    help: str
+    picture: Callable[[Result, np.ndarray | None, float], np.ndarray] | None
+    video: bool = True       # a video file can show it (a cut-out needs transparency)
+    keypoints: bool = False  # it shows keypoints: the pose backend runs for it whatever the method
+
+
+def _alpha(result: Result) -> np.ndarray:
+    return np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _replace(result: Result, background: np.ndarray | None) -> np.ndarray:
+    if background is None:
+        raise PersonsegError("the 'replace' output needs a background")
+    return composite(result, background)
+
+
+#: Every output, in the order ``--help`` lists them; the same renderers serve photos and video frames.
+OUTPUTS: dict[str, OutputKind] = {k.name: k for k in (
+    OutputKind("mask", "0/255 PNG", lambda r, bg, blur: r.mask),
+    OutputKind("alpha", "8-bit soft matte", lambda r, bg, blur: _alpha(r)),
+    OutputKind("cutout", "RGBA PNG, the person's colours with the matte as transparency",
+               lambda r, bg, blur: cutout(r), video=False),
+    OutputKind("replace", "the person over --background", lambda r, bg, blur: _replace(r, bg)),
+    OutputKind("blur", "the person over their own background blurred (--blur)",
+               lambda r, bg, blur: blur_background(r, blur)),
+    OutputKind("overlay", "preview: the mask tinted, its outline and the keypoints drawn",
+               lambda r, bg, blur: overlay(r), keypoints=True),
+    OutputKind("json", "everyone's keypoints", None, video=False, keypoints=True),
+)}
+DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
+#: What a video file can show.
+VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.video)
+
+
+def render(result: Result, output: str, background: np.ndarray | None = None, blur: float = 0.02) -> np.ndarray:
+    """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace'."""
+    kind = OUTPUTS.get(output)
+    if kind is None or kind.picture is None:
+        pictures = [name for name, k in OUTPUTS.items() if k.picture is not None]
+        raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(pictures)}")
+    return kind.picture(result, background, blur)
 
 
 def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:

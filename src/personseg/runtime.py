@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import PersonsegError
-from .framing import Box, crop, paste, whole_frame
+from .framing import ZOOM_BELOW, Box, area, crop, frame_box, from_crop, mask_box, on_pixels, paste, whole_frame
 from .models.registry import ModelSpec, spec
 from .priors import people_map
 
@@ -126,3 +126,34 @@ def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,
     ``guides``: a refinement model's guide maps (HxWxG)."""
     box = box or whole_frame(rgb.shape, spec(name).aspect)
     return paste(network_map(rgb, name, box, people, guides), box, rgb.shape)
+
+
+def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
+                        people: list[np.ndarray] = (), guides: np.ndarray | None = None) -> np.ndarray:
+    """Person probability from a shipped network, framed for it. With ``box`` (where the people are, from
+    keypoints or the previous video frame) one pass on that region framed for the network (the whole image when
+    that is most of it); otherwise a pass on the whole image, then, when the people found there fill a small
+    part of it, a second pass on a crop around them, so that a distant person is seen at the network's full
+    resolution. ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM); ``guides``: HxWxG
+    maps made from a coarse matte, for the refinement model (seed 003)."""
+    aspect = spec(model).aspect
+    whole = whole_frame(rgb.shape, aspect)
+    small = None
+    if box is None:
+        small = network_map(rgb, model, whole, people, guides)
+        found = mask_box(small)
+        box = from_crop(found, whole, spec(model).size) if found is not None else None
+    framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
+    if area(framed) < ZOOM_BELOW * area(whole):
+        return foreground_probability(rgb, model, framed, people, guides)
+    if small is not None:
+        return paste(small, whole, rgb.shape)
+    return foreground_probability(rgb, model, whole, people, guides)
+
+
+def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None,
+                       people: list[np.ndarray]) -> np.ndarray:
+    """The mean of the probabilities of ``models``, each framed on ``box`` (see ``network_probability``) and fed
+    ``people``'s prior maps where it takes them."""
+    probs = [network_probability(rgb, model, box=box, people=people) for model in models]
+    return probs[0] if len(probs) == 1 else np.mean(probs, axis=0).astype(np.float32)

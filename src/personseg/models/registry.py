@@ -20,6 +20,7 @@ class ModelSpec:
     output: str = "logits2"                # (N, 2, h, w) background/person logits at the input size or a fraction of it
     overlaps: bool = False                 # trained on synthesised overlaps: one person's priors in, their mask out
     threads: int | None = None             # onnxruntime intra-op threads unless the caller sets them (None: a core each)
+    architecture: str = "lwpsn"            # the torch network it is (ARCHITECTURES)
 
     @property
     def channels(self) -> int:
@@ -49,11 +50,11 @@ PRIOR_MEAN, PRIOR_STD = (127.5,), (127.5,)
 SPECS = {
     # SINet's layers are too small to share between cores: on one thread a call takes less time (2 cores:
     # 4.4 ms vs 6.1 ms on two); the larger models gain from two (LWPSN 9.1 ms on one, 6.1 ms on two).
-    "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD, threads=1),
+    "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD, threads=1, architecture="sinet"),
     "lwpsn": ModelSpec("lwpsn", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD, ("ssm",)),
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
     "pose-unet": ModelSpec("pose-unet", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
-                           ("posemap", "limbs")),
+                           ("posemap", "limbs"), architecture="pose-unet"),
     # seed 004's instances the seed 000 way: fed one person's SSM in a scene of several, it cuts that person
     "lwpsn-person": ModelSpec("lwpsn-person", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD,
                               ("ssm",), overlaps=True),
@@ -68,17 +69,29 @@ def spec(name: str) -> ModelSpec:
     return SPECS[name]
 
 
-def torch_model(name: str):
-    """A fresh torch module for ``name`` (training and export only)."""
-    model = spec(name)
-    if name == "sinet":
-        from .sinet import SINet
+def _sinet(model: ModelSpec):
+    from .sinet import SINet
 
-        return SINet()
-    if name == "pose-unet":
-        from .poseunet import PoseUNet
+    return SINet()
 
-        return PoseUNet()
+
+def _lwpsn(model: ModelSpec):
     from .lwpsn import LWPSN
 
     return LWPSN(in_channels=model.channels)
+
+
+def _pose_unet(model: ModelSpec):
+    from .poseunet import PoseUNet
+
+    return PoseUNet()
+
+
+#: The torch architecture behind each model (torch is an extra: each is imported only when built).
+ARCHITECTURES = {"sinet": _sinet, "lwpsn": _lwpsn, "pose-unet": _pose_unet}
+
+
+def torch_model(name: str):
+    """A fresh torch module for ``name`` (training and export only)."""
+    model = spec(name)
+    return ARCHITECTURES[model.architecture](model)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..selfie import selfie_probability
+
 #: Share of the backend's outline in the joined probability: on portraits, and on one person seen down to
 #: the hips. Validation EG1800 / CCP, accurate + guided IoU (benchmarks/outline.py): without the outline
 #: 0.9591 / 0.9158; 0.25 0.9607 / 0.9213; 0.75 (not refined) 0.9394 / 0.9302; the rule 0.9626 / 0.9302.
@@ -23,7 +25,7 @@ FULL_BODY_WEIGHT = 0.75
 #: 0.868 / 0.628 -> 0.906 / 0.732, validation EG1800 0.908 / 0.670 -> 0.946 / 0.771, validation CCP
 #: 0.874 / 0.821 -> 0.915 / 0.886 (benchmarks/outline.py).
 OUTLINE_PRIOR_RANGE = (0.05, 0.95)
-#: Share of MediaPipe's selfie segmentation model (models/selfie.py) in `accurate`'s coarse probability, the
+#: Share of MediaPipe's selfie segmentation model (selfie.py) in `accurate`'s coarse probability, the
 #: rest being the mean of our networks; the outline is joined after. Held-out accurate + guided IoU / boundary
 #: F at shares 0 / 0.5 / 0.75 / 1 (SINet stage 6): EG1800 unlisted 0.9317 / 0.9376 / 0.9379 / 0.9368 (BF 0.781 /
 #: 0.790 / 0.792 / 0.789), validation EG1800 0.9617 / 0.9693 / 0.9697 / 0.9700 (0.809 / 0.830 / 0.834 / 0.836),
@@ -69,6 +71,12 @@ def join_selfie(prob: np.ndarray, selfie: np.ndarray) -> np.ndarray:
     """The weighted mean of ``prob`` (our networks' person probability) and ``selfie`` (the selfie segmentation
     model's, same shape), the latter weighing SELFIE_WEIGHT."""
     return ((1.0 - SELFIE_WEIGHT) * prob + SELFIE_WEIGHT * selfie).astype(np.float32)
+
+
+def with_selfie(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
+    """``prob`` (our networks' person probability of ``rgb``) joined with MediaPipe's selfie segmentation model's
+    where ``people`` holds one person at most (``lone_person``); else ``prob``."""
+    return join_selfie(prob, selfie_probability(rgb)) if lone_person(people) else prob
 
 
 def outline_prior(outline: np.ndarray) -> np.ndarray:

@@ -15,7 +15,12 @@ import cv2
 
 from ..pose.keypoints import MIN_SCORE, validate_keypoints
 from ..priors.body import body_from_keypoints, draw_frame, draw_skeleton
+from .crf import dense_crf
+from .fusion import outline_prior
 from .gmm import fit_gmm, log_likelihood
+
+#: Longest side, in pixels, at which the classical graph cut and CRF run; the result is scaled back up.
+CLASSICAL_WORK_SIDE = 320
 
 #: Seed labels.
 BG, FG, PR_BG, PR_FG = 0, 1, 2, 3
@@ -146,3 +151,26 @@ def _cut(cost_fg: np.ndarray, cost_bg: np.ndarray, pairwise: list[tuple[np.ndarr
     g.add_grid_tedges(nodes, cost_bg, cost_fg)
     g.maxflow()
     return ~g.get_grid_segments(nodes)
+
+
+def classical_probability(rgb: np.ndarray, kp: np.ndarray, crf: bool = True, work_side: int = CLASSICAL_WORK_SIDE,
+                          outline: np.ndarray | None = None) -> np.ndarray:
+    """Foreground probability (float32 HxW) of the person with keypoints ``kp`` by the keypoint-seeded graph cut,
+    refined by a dense CRF (``crf``), at ``work_side`` and scaled back up. ``outline``: the pose backend's
+    probability map of this person, then the cut's spatial prior (else the prior falls off with the distance
+    from the body drawn from the keypoints)."""
+    h, w = rgb.shape[:2]
+    if kp[:, 2].max() < MIN_SCORE:
+        return np.zeros((h, w), np.float32)
+    f = min(1.0, work_side / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    kp_small = kp.copy()
+    kp_small[:, :2] *= f
+    labels, prior = seed_labels(small, kp_small)
+    if outline is not None:
+        prior = outline_prior(cv2.resize(outline, small.shape[1::-1], interpolation=cv2.INTER_AREA))
+    mask, colour_prob = graph_cut(small, labels, prior)
+    prob = np.where(mask > 0, 0.8, 0.2).astype(np.float32) * 0.6 + 0.4 * colour_prob
+    if crf:
+        prob = dense_crf(small, prob)
+    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -13,6 +13,7 @@ from ..data import read_ids
 from ..errors import PersonsegError
 from ..evaluate import find_pairs
 from ..image import load_image, load_mask
+from ..pipeline import Segmenter
 
 
 @dataclass
@@ -106,8 +107,6 @@ def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[n
     matting (seed 003's; the shipped refine model was trained on these), as seed 003's refinement network is
     trained on; computed once and kept in the .npz file ``cache`` (keyed
     by id and image size, so a changed set is detected)."""
-    from ..pipeline import Segmenter
-
     cache = Path(cache)
     known = dict(np.load(cache)) if cache.is_file() else {}
     todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]

@@ -8,18 +8,17 @@ import time
 from pathlib import Path
 
 from ..errors import PersonsegError
-from ..outputs import background_image, check_outputs, render, save_outputs
+from ..methods import DEFAULT_VIDEO_METHOD
+from ..outputs import VIDEO_OUTPUTS, background_image, check_outputs, render, save_outputs
+from ..refine.matting import MATTING_SIDE
 from .io import VIDEO_SUFFIXES, Frame, Source, VideoWriter, prefetched
 from .stream import VideoSegmenter
 
-#: What a video file can show (a cut-out needs transparency: write per-frame PNGs for that).
-VIDEO_OUTPUTS = ("replace", "blur", "alpha", "mask", "overlay")
 
-
-def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str | None = None,
+def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,
               background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
               keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
-              overwrite: bool = False, progress: bool = True) -> dict:
+              matting_side: int | None = MATTING_SIDE, overwrite: bool = False, progress: bool = True) -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps'}."""
     out = Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
@@ -32,7 +31,7 @@ def run_video(src: str | Path, out: str | Path, method: str = "fast", save: str 
                              "(cutout, json) give --out a folder to get per-frame PNGs")
     if keypoints is not None and Path(keypoints).exists() and not overwrite:
         raise PersonsegError(f"output exists: {keypoints} (use --overwrite to replace)")
-    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting)
+    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side)
     source = Source(src, fps=fps)
     writer: VideoWriter | None = None
     kp_file = None

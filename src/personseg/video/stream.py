@@ -10,13 +10,14 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..framing import area, binary_mask, keypoint_box, mask_box
-from ..pipeline import (MATTING, NETWORK_MODELS, OUTLINE_METHODS, POSE_METHODS, REFINED_METHODS, Result, check_matting,
-                        check_method, classical_probability, finished_probability, method_probability, people_box)
+from ..framing import area, keypoint_box, mask_box, people_box
+from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
+from ..pipeline import check_matting, matted, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
-from ..refine.components import keep_people
-from ..refine.fusion import own_outline
+from ..refine.crf import crf_available
+from ..refine.matting import MATTING_SIDE
+from ..result import Result
 from ..runtime import threads
 from .io import prefetched
 from .temporal import TemporalSmoother
@@ -34,8 +35,8 @@ REFRESH = 15
 @dataclass
 class Followed:
     """What the pose step found on one frame: everyone's tracked keypoints by id, those the detector confirmed
-    (when it last ran), whether it ran on this frame, and the person's outline it drew there (for
-    OUTLINE_METHODS)."""
+    (when it last ran), whether it ran on this frame, and the person's outline it drew there (for methods
+    that use it)."""
 
     people: dict[int, np.ndarray] = field(default_factory=dict)
     confirmed: list[np.ndarray] = field(default_factory=list)
@@ -52,22 +53,23 @@ class VideoSegmenter:
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints, every FRAMING_EVERY frames for networks
     (to frame the people); 0: never (a network then follows the previous frame's mask).
-    ``matting``: a way in pipeline.MATTING to make each frame's alpha from its smoothed probability (None, the
-    default: the probability as it is; "guided" costs about 8 ms a 854x480 frame).
+    ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None,
+    the default: the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side
+    ``matting_side``, as on photos.
     """
 
-    def __init__(self, method: str = "fast", pose_every: int | None = None, smooth: bool = True,
-                 pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None) -> None:
-        check_method(method)
+    def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
+                 pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
+                 matting_side: int | None = MATTING_SIDE) -> None:
+        self.method = get_method(method)
         check_matting(matting)
-        self.method = method
         self.matting = matting
-        from ..refine.crf import crf_available
-
+        self.matting_side = matting_side
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
-        self.pose_every = 1 if method in POSE_METHODS else FRAMING_EVERY if pose_every is None else pose_every
+        self.pose_every = (1 if self.method.needs_keypoints else FRAMING_EVERY if pose_every is None
+                           else pose_every)
         # the outline only where the pose step runs on every frame: joined on some frames only, it would flicker
-        self.outline = method in OUTLINE_METHODS and self.pose_every == 1
+        self.outline = self.method.uses_outline and self.pose_every == 1
         # where the outline is joined, BlazePose looks at each frame afresh, as on photos: the outline's weights
         # were chosen on photos, and its video mode (the person sought where the last frame had them, the
         # outline smoothed) lost to that on parkour (accurate 0.9252 -> 0.9305 IoU, flicker 0.00279 -> 0.00275,
@@ -116,41 +118,29 @@ class VideoSegmenter:
         return Followed(people, confirmed, detected is not None, time.perf_counter() - t, outline)
 
     def segment(self, rgb: np.ndarray, followed: Followed) -> Result:
-        """The segmenting step for the next frame, given its pose step's findings."""
+        """The segmenting step for the next frame, given its pose step's findings: the method's chain as on
+        photos, on the people the pose step follows, then temporal smoothing and matting."""
         people, confirmed = followed.people, followed.confirmed
         timings = {"pose": followed.seconds} if self.pose is not None else {}
         main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
-        t = time.perf_counter()
-        if self.method in NETWORK_MODELS:
-            # frame (and keep the regions of) the people the detector last confirmed: a track it lost may
-            # have drifted onto the background. Between detections the previous frame's own mask frames them
-            # better than keypoints carried by optical flow (parkour, fast: IoU 0.693 -> 0.739). With nobody
-            # tracked, every REFRESH frames the whole frame is searched instead.
-            box = people_box(confirmed, rgb.shape[0])
-            if (not followed.detected or box is None) and (box is not None or self._segmented % REFRESH):
-                box = self._box or box
-            prob = method_probability(rgb, self.method, box, list(people.values()))
-            prob = keep_people(prob, confirmed)
-            if self.outline:
-                prob = finished_probability(rgb, prob, confirmed, followed.outline,
-                                            refine=self.method in REFINED_METHODS)
-        else:
-            outline = own_outline(followed.outline, list(people.values()))
-            prob = keep_people(classical_probability(rgb, main, crf=self.crf, outline=outline), [main])
-        timings[self.method] = time.perf_counter() - t
+        # frame (and keep the regions of) the people the detector last confirmed: a track it lost may have
+        # drifted onto the background. Between detections the previous frame's own mask frames them better
+        # than keypoints carried by optical flow (parkour, fast: IoU 0.693 -> 0.739). With nobody tracked,
+        # every REFRESH frames the whole frame is searched instead.
+        box = people_box(confirmed, rgb.shape[0])
+        if (not followed.detected or box is None) and (box is not None or self._segmented % REFRESH):
+            box = self._box or box
+        scene = Scene(rgb, list(people.values()), confirmed, main, followed.outline, box)
+        prob = timed(timings, "coarse", self.method.coarse, scene, self.crf)
+        prob = timed(timings, "finish", self.method.finish, scene, prob)
         self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
         if self.smoother is not None:
-            t = time.perf_counter()
-            prob = self.smoother(rgb, prob)
-            timings["smooth"] = time.perf_counter() - t
-        if self.matting is not None:
-            t = time.perf_counter()
-            prob = MATTING[self.matting](rgb, prob)
-            timings["matting"] = time.perf_counter() - t
+            prob = timed(timings, "smooth", self.smoother, rgb, prob)
+        mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
         self._segmented += 1
         ids = sorted(people)
-        return Result(mask=binary_mask(prob), alpha=prob.astype(np.float32, copy=False), keypoints=main,
-                      people=[people[i] for i in ids], rgb=rgb, timings=timings, ids=ids, _foreground=rgb)
+        return Result(mask=mask, alpha=alpha, keypoints=main, people=[people[i] for i in ids], rgb=rgb,
+                      timings=timings, ids=ids, estimate_foreground=False)
 
 
 def _visible_extent(kp: np.ndarray) -> float:

@@ -26,13 +26,6 @@ def test_segment_folder_goes_past_bad_files(tmp_path, data_dir, capsys):
                  "--quiet"]) == 0
 
 
-def test_segment_usage_errors(tmp_path, capsys):
-    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
-    assert "no image files" in capsys.readouterr().err
-    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--save", "mask,sparkles"]) == 2
-    assert "sparkles" in capsys.readouterr().err
-
-
 def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
     ids = tmp_path / "ids.txt"
     ids.write_text("00002\n00005\n00008\n")

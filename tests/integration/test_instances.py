@@ -6,10 +6,10 @@ from pycocotools import mask as rle
 
 from personseg.cli import main
 from personseg.image import load_image, load_mask
-from personseg.instances import Instance, find_people, group_pixels
+from personseg.instances import find_people, group_pixels
 from personseg.metrics import InstanceMatch
 from personseg.outputs import save_outputs
-from personseg.pipeline import Result
+from personseg.result import Instance, Result
 from personseg.pose import get_backend
 
 

@@ -168,7 +168,7 @@ def test_video_matting_moves_edges_onto_the_frame(parkour):
         scores.append([foreground_iou(r.mask, gt) for r in (a, b)])
     iou_before, iou_after = np.mean(scores, axis=0)
     assert iou_after > iou_before + 0.004   # measured +0.008 (boundary F: benchmarks/people_video.py)
-    with pytest.raises(ValueError, match="unknown matting"):
+    with pytest.raises(PersonsegError, match="unknown matting"):
         VideoSegmenter("fast", matting="magic")
 
 

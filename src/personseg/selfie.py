@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from .._mediapipe import solution, started
+from ._mediapipe import solution, started
 
 _MODEL = None
 _LOCK = threading.Lock()

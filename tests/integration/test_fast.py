@@ -3,7 +3,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from personseg import Segmenter
+from personseg import PersonsegError, Segmenter
 from personseg.image import load_image, load_mask
 from personseg.metrics import foreground_iou
 from personseg.models.registry import spec
@@ -49,7 +49,7 @@ def test_fast_runs_pose_only_when_asked(fast, portrait):
     assert fast(portrait[0]).people == []
     with_kp = Segmenter(method="fast", matting=None, keypoints=True)(portrait[0])
     assert with_kp.keypoints[:, 2].max() > 0.5
-    with pytest.raises(ValueError, match="needs keypoints"):
+    with pytest.raises(PersonsegError, match="needs keypoints"):
         Segmenter(method="classical", keypoints=False)
 
 
@@ -57,7 +57,8 @@ def test_keypoints_frame_a_small_person_for_the_network(data_dir):
     """A wide shot: framed by its keypoints, the network sees the runner at full resolution and finds far
     more of them than on the whole letterboxed frame."""
     from personseg.framing import whole_frame
-    from personseg.pipeline import network_probability, people_box
+    from personseg.framing import people_box
+    from personseg.runtime import network_probability
     from personseg.pose import get_backend
 
     iou_whole, iou_framed = [], []

@@ -7,7 +7,7 @@ import torch
 
 from personseg.framing import crop, frame_box, mask_box
 from personseg.models.registry import spec, torch_model
-from personseg.pipeline import refined_probability
+from personseg.refine.network import refined_probability
 from personseg.refine.matting import GUIDE_MAPS
 from personseg.runtime import guide_planes, preprocess
 from personseg.train.data import PairSet, coarse_mattes, load_pairs, with_guides
@@ -34,7 +34,7 @@ def test_coarse_mattes_are_the_method_output_and_read_back_from_the_cache(matted
     def no_segmenter(*args, **kwargs):
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr("personseg.pipeline.Segmenter", no_segmenter)
+    monkeypatch.setattr("personseg.train.data.Segmenter", no_segmenter)
     again = coarse_mattes(pairs, "fast", cache, log=lambda s: None)
     assert all((a == b).all() for a, b in zip(mattes, again))
 

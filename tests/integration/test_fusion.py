@@ -4,12 +4,17 @@ them to its networks' probability."""
 import numpy as np
 import pytest
 
+from personseg.framing import people_box
 from personseg.image import load_image, load_mask
+from personseg.methods import METHODS, Scene
+from personseg.methods.network import finished_probability
 from personseg.metrics import foreground_iou
-from personseg.pipeline import (coarse_probability, finished_probability, method_probability, people_box,
-                                with_selfie)
 from personseg.pose import detect_people, get_backend
-from personseg.refine.fusion import FULL_BODY_WEIGHT, PORTRAIT_WEIGHT, SELFIE_WEIGHT, join_outline, join_selfie, shows_hips
+from personseg.refine.components import keep_people
+from personseg.refine.fusion import (FULL_BODY_WEIGHT, PORTRAIT_WEIGHT, SELFIE_WEIGHT, join_outline, join_selfie,
+                                     shows_hips, with_selfie)
+from personseg.runtime import coarse_probability
+from personseg.selfie import selfie_probability
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +69,6 @@ def test_full_body_means_one_person_with_a_hip_in_the_picture(outlining, parkour
     assert not shows_hips(outlining.detect(portrait[0]), portrait[0].shape)
 
 
-def test_join_outline_weights():
-    prob, outline = np.full((4, 4), 0.8, np.float32), np.zeros((4, 4), np.float32)
-    assert np.allclose(join_outline(prob, outline, False), 0.8 * (1 - PORTRAIT_WEIGHT))
-    assert np.allclose(join_outline(prob, outline, True), 0.8 * (1 - FULL_BODY_WEIGHT))
-
-
 def test_finished_probability_refines_portraits_not_full_bodies(outlining, parkour_frame, portrait):
     rgb, _ = parkour_frame
     people, outline = outlining.detect_with_mask(rgb)
@@ -92,7 +91,7 @@ def test_no_outline_joined_for_several_people(outlining, portrait):
 
 
 def test_classical_takes_the_outline_as_its_prior(outlining, parkour_frame):
-    from personseg.pipeline import classical_probability
+    from personseg.refine.graphcut import classical_probability
     from personseg.refine.fusion import OUTLINE_PRIOR_RANGE, outline_prior
 
     rgb, truth = parkour_frame
@@ -119,8 +118,6 @@ def test_fast_joins_the_outline_only_when_asked_for_keypoints(parkour_frame):
 
 
 def test_selfie_model_segments_a_portrait(portrait):
-    from personseg.models.selfie import selfie_probability
-
     rgb, truth = portrait
     prob = selfie_probability(rgb)
     assert prob.shape == truth.shape and prob.dtype == np.float32
@@ -129,15 +126,16 @@ def test_selfie_model_segments_a_portrait(portrait):
 
 
 def test_accurate_joins_the_selfie_model_with_its_networks(outlining, portrait):
-    from personseg.models.selfie import selfie_probability
-
     rgb, _ = portrait
     people = outlining.detect(rgb)
     box = people_box(people, rgb.shape[0])
-    ours = coarse_probability(rgb, ("sinet", "lwpsn"), box, people)
-    joined = method_probability(rgb, "accurate", box, people)
+    scene = Scene(rgb, people, people, people[0], None, box)
+    ours = METHODS["accurate"].coarse(scene, crf=False)
+    assert np.array_equal(ours, coarse_probability(rgb, ("sinet", "lwpsn"), box, people))
+    joined = with_selfie(rgb, ours, people)
     assert np.allclose(joined, join_selfie(ours, selfie_probability(rgb)))
     assert np.allclose(join_selfie(np.ones((2, 2), np.float32), np.zeros((2, 2), np.float32)), 1 - SELFIE_WEIGHT)
-    assert np.array_equal(method_probability(rgb, "fast", box, people), coarse_probability(rgb, ("sinet",), box, people))
+    fast = METHODS["fast"]   # no selfie model: its finish without an outline only drops stray regions
+    assert np.array_equal(fast.finish(scene, ours), keep_people(ours, people))
     two = people + [people[0].copy()]   # several people: the selfie model, which would merge them, stays out
-    assert np.array_equal(with_selfie(rgb, "accurate", ours, two), ours)
+    assert np.array_equal(with_selfie(rgb, ours, two), ours)

@@ -1,0 +1,80 @@
+"""`personseg eval`: score a method against true masks (photos, a clip's frames, or one mask per person)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..data import read_ids
+from ..errors import PersonsegError
+from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instance_sets
+from ..image import write_bytes, write_image
+from ..pipeline import Segmenter
+from ..video.stream import VideoSegmenter
+from .common import add_method_options, matting, segmenter
+
+
+def add_parser(sub) -> None:
+    e = sub.add_parser("eval", help="score a method against ground-truth masks",
+                       description="Score a method: mean foreground IoU, 2-class mIoU, boundary F (and flicker "
+                                   "for a clip, or people found / missed for --people).")
+    e.add_argument("--images", type=Path, help="folder of images")
+    e.add_argument("--masks", type=Path, help="folder of true masks (same stems)")
+    e.add_argument("--people", type=Path, metavar="ANNOTATIONS",
+                   help="instead: score one mask per person against an annotations.json laid out like pose_mini's")
+    e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
+    add_method_options(e)
+    e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--video", action="store_true",
+                   help="the images are a clip's frames (in name order): segment them as video, report flicker")
+    e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG)")
+    e.add_argument("--worst-count", type=int, default=12)
+    e.add_argument("--json", type=Path, help="write the scores as JSON here")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(run=run)
+
+
+def _progress(args: argparse.Namespace):
+    return (lambda it: tqdm(it, unit="img", file=sys.stderr)) if not args.quiet else iter
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.people:
+        return _people(args)
+    if not args.images or not args.masks:
+        raise PersonsegError("give --images and --masks (or --people ANNOTATIONS)")
+    ids = read_ids(args.ids) if args.ids else None
+    for p in (args.images, args.masks):
+        if not p.is_dir():
+            raise PersonsegError(f"{p}: not a folder")
+    pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
+    seg = VideoSegmenter(args.method) if args.video else segmenter(args)
+    worst = WorstCases(args.worst_count)
+    ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
+                  clip=args.video)
+    summary = ev.scores.summary() | {"method": args.method, "matting": None if args.video else matting(args),
+                                     "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
+    if ev.flicker is not None:
+        summary["flicker"] = round(ev.flicker.value, 5)
+    print(json.dumps(summary))
+    if args.json:
+        write_bytes(args.json, json.dumps(summary | {"per_image": ev.per_image}, indent=1).encode(), overwrite=True)
+    picture = worst.picture() if args.worst else None
+    if picture is not None:
+        write_image(args.worst, picture, overwrite=True)
+    return 0
+
+
+def _people(args: argparse.Namespace) -> int:
+    seg = Segmenter(method=args.method, matting=matting(args), instances=True)
+    sets = instance_sets(args.people)[: args.limit]
+    match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
+    summary = match.summary() | {"images": len(sets), "method": args.method, "matting": matting(args)}
+    print(json.dumps(summary))
+    if args.json:
+        write_bytes(args.json, json.dumps(summary, indent=1).encode(), overwrite=True)
+    return 0

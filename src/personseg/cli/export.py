@@ -1,0 +1,24 @@
+"""`personseg export`: a training checkpoint to ONNX, checked against torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch",
+                       description="Export a checkpoint of `personseg train` to ONNX (needs torch), checked "
+                                   "against torch with onnxruntime.")
+    x.add_argument("--checkpoint", required=True, type=Path)
+    x.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    x.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train.export import export_onnx   # torch is an extra: loaded only when exporting
+
+    info = export_onnx(args.checkpoint, args.out)
+    print(json.dumps({"onnx": str(args.out)} | info))
+    return 0

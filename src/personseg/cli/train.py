@@ -1,0 +1,80 @@
+"""`personseg train`: train a network on folders of image/mask pairs (needs torch)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import PersonsegError
+from ..methods import DEFAULT_COARSE_METHOD, METHODS
+from ..models.registry import SPECS
+from ..train.augment import AUGMENT_PRESETS
+from ..train.sets import training_sets
+from .common import say
+
+#: Default folder for what is computed once per training image.
+CACHE = Path.home() / ".cache" / "personseg"
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')",
+                       description="Train a network on folders of image/mask pairs; checkpoints every epoch, "
+                                   "resumable.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--model", default="sinet", choices=tuple(SPECS),
+                   help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
+                        "only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + boundary "
+                        "and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their mask out; "
+                        "trained on overlapping people synthesised from the pairs)")
+    t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
+                   help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
+    t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
+    t.add_argument("--init", type=Path,
+                   help="weights that start the run (fine-tuning): a checkpoint (.pt) or an exported ONNX file of "
+                        "the same model, e.g. the shipped src/personseg/weights/sinet.onnx (batch norm statistics "
+                        "are then kept fixed)")
+    t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation")
+    t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
+    t.add_argument("--epochs", type=int, default=100)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
+    t.add_argument("--average-from", type=int, metavar="EPOCH",
+                   help="from this epoch on, keep the mean of the weights at each epoch's end (stochastic weight "
+                        "averaging): it is what is validated and saved as best.pt")
+    t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
+                   "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
+    t.add_argument("--augment", default="full", choices=tuple(AUGMENT_PRESETS),
+                   help="augmentation: full or light, to finish a trained network on views framed as the "
+                        "pipeline frames them (train/augment.py AUGMENT_PRESETS)")
+    t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
+                   help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
+    t.add_argument("--coarse", default=DEFAULT_COARSE_METHOD, choices=tuple(METHODS),
+                   help="method whose mattes of the training images the refine model learns to correct")
+    t.add_argument("--cache", type=Path, default=CACHE,
+                   help="folder for what is computed once per training image: keypoints (models fed prior maps) and "
+                        "coarse mattes (refine)")
+    t.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train.loop import TrainConfig, train   # torch is an extra: loaded only when training
+
+    if args.workers is not None and args.workers < 0:
+        raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
+    augment = replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr)
+    trn, val, augment = training_sets(args.model, args.data, args.split, args.cache, augment, coarse=args.coarse,
+                                      val_fraction=args.val_fraction, seed=args.seed, log=say)
+    if args.init and not args.init.is_file():
+        raise PersonsegError(f"--init {args.init}: no such checkpoint")
+    cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+                      init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
+    print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
+    best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
+                 workers=args.workers)
+    print(f"best checkpoint: {best}")
+    return 0

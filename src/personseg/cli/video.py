@@ -1,0 +1,53 @@
+"""`personseg video`: a video file or a folder of frames in; a composited video, or per-frame files, out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..methods import DEFAULT_VIDEO_METHOD, METHODS
+from ..outputs import OUTPUTS, VIDEO_OUTPUTS
+from ..video.io import VIDEO_SUFFIXES
+from ..video.run import run_video
+from ..video.stream import FRAMING_EVERY
+from .common import MATTING_CHOICES, matting, methods_help
+
+
+def add_parser(sub) -> None:
+    v = sub.add_parser("video", help="segment a video file (mp4, mov, webm, ... anything PyAV reads) or a folder of "
+                                     "frames", description="Segment a video file or a folder of frames, in bounded "
+                                                           "memory, with a progress bar.")
+    v.add_argument("input", type=Path, metavar="IN")
+    v.add_argument("--out", required=True, type=Path,
+                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; audio is copied) or a folder for per-frame PNGs")
+    v.add_argument("--method", default=DEFAULT_VIDEO_METHOD, choices=tuple(METHODS),
+                   help=methods_help(DEFAULT_VIDEO_METHOD))
+    v.add_argument("--save", help=f"into a video file one of {', '.join(VIDEO_OUTPUTS)} (default: blur); into a "
+                                  f"folder, comma-separated per-frame outputs of {', '.join(OUTPUTS)} (default: mask)")
+    v.add_argument("--background", help="colour (name or #rrggbb) or image for 'replace'")
+    v.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
+    v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
+    v.add_argument("--pose-every", type=int, metavar="N",
+                   help="detect keypoints every N frames and track them in between (default: every frame for "
+                        f"methods that need keypoints, every {FRAMING_EVERY} for the others, which use them to frame "
+                        "the people; 0: never). 1 with fast: BlazePose's outline is joined too (far better on "
+                        "whole bodies, slower)")
+    v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
+    v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
+    v.add_argument("--matting", default="none", choices=MATTING_CHOICES,
+                   help="make each frame's alpha by this matting (default none, for speed; guided: finer edges and "
+                        "less flicker for about 8 ms a 854x480 frame)")
+    v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
+                        blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
+                        smooth=not args.no_smooth, matting=matting(args), overwrite=args.overwrite,
+                        progress=not args.quiet)
+    print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
+          f"written to {args.out}", file=sys.stderr)
+    return 0

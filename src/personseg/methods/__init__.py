@@ -1,0 +1,52 @@
+"""Every segmentation method, by name: the only place that knows the names.
+
+A network method with the usual chain is one entry here (and its model in models/registry.py), e.g.::
+
+    NetworkMethod("wide", "a wider SINet on the whole image (20 ms)", networks=("sinet-wide",), uses_outline=True),
+"""
+
+from __future__ import annotations
+
+from ..errors import PersonsegError
+from .base import Method, Scene
+from .classical import ClassicalMethod
+from .network import NetworkMethod
+
+#: In the order ``--help`` lists them: slowest and most accurate last.
+METHODS: dict[str, Method] = {m.name: m for m in (
+    ClassicalMethod(
+        "classical", "no network: BlazePose keypoints seed a graph cut and dense CRF of the main person (0.5 s)"),
+    NetworkMethod(
+        "fast", "SINet (84K parameters, trained here) on the whole image, zooming in on the people it finds "
+        "(13 ms a 600x800 photo); --pose adds BlazePose's framing and outline",
+        networks=("sinet",), uses_outline=True),
+    NetworkMethod(
+        "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net (0.07 s)",
+        networks=("pose-unet",), needs_keypoints=True),
+    # the best measured combination (docs/ablation.md): SINet and LWPSN + SSM (seed 000), both framed on the
+    # keypoints, averaged (above either alone on EG1800, CCP and the parkour frames), joined with MediaPipe's
+    # selfie model (on held-out portraits above our networks, their join above either), then BlazePose's
+    # outline and seed 003's refinement network
+    NetworkMethod(
+        "accurate", "SINet and LWPSN framed on BlazePose keypoints, joined with MediaPipe's selfie model and "
+        "BlazePose's outline, refined by seed 003's network (0.21 s); the default",
+        networks=("sinet", "lwpsn"), needs_keypoints=True, uses_outline=True, selfie=True, refine=True),
+)}
+#: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under
+#: 0.5 s per 600x800 photo on 2 cores.
+DEFAULT_METHOD = "accurate"
+#: Video keeps the fastest method as its default.
+DEFAULT_VIDEO_METHOD = "fast"
+#: The method whose mattes of the training images seed 003's refinement network learns to correct.
+DEFAULT_COARSE_METHOD = "fast"
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``; a PersonsegError naming the choices otherwise."""
+    if name not in METHODS:
+        raise PersonsegError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+__all__ = ["DEFAULT_COARSE_METHOD", "DEFAULT_METHOD", "DEFAULT_VIDEO_METHOD", "METHODS", "Method", "NetworkMethod",
+           "ClassicalMethod", "Scene", "get_method"]

@@ -1,0 +1,59 @@
+"""The protocol every method follows, and the Scene it is given for one image or video frame."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..framing import Box
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What a method is given for one image or video frame."""
+
+    rgb: np.ndarray                # uint8 HxWx3
+    people: list[np.ndarray]       # everyone's keypoints known on it: prior maps, the selfie and outline rules
+    vouched: list[np.ndarray]      # whose separate regions stay (photos: everyone; video: those the detector confirmed)
+    main: np.ndarray               # the most prominent person's keypoints (all scores 0 when nobody)
+    outline: np.ndarray | None     # the pose backend's outline of the main person (float HxW), if it drew one
+    box: Box | None                # where networks are framed (None: they search the whole image)
+    everyone: bool = False         # ``people`` came from the search for everyone (instances)
+
+
+class Method(ABC):
+    """One way to segment people. The chain (pipeline.Segmenter for photos, video.VideoSegmenter for frames):
+    ``coarse``, with instances ``widen`` to everyone found, ``finish``; then matting and outputs."""
+
+    #: the name users pick it by (the registry's key)
+    name: str
+    #: one line for ``--help``: what it does, how fast, how good
+    summary: str
+    #: it needs keypoints to segment at all (the pose backend always runs)
+    needs_keypoints: bool
+    #: it uses the pose backend's outline of the person where the backend runs
+    uses_outline: bool
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The shipped networks it runs (models/registry.py names)."""
+        return ()
+
+    @abstractmethod
+    def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
+        """float32 HxW person probability of the scene. ``crf``: refine by a dense CRF where the method can."""
+
+    @abstractmethod
+    def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:
+        """``prob`` (from ``coarse``) widened to everyone in ``scene.people`` (after the search for everyone)."""
+
+    @abstractmethod
+    def finish(self, scene: Scene, prob: np.ndarray) -> np.ndarray:
+        """The last stage before matting: stray regions dropped, joins and refinement."""
+
+    def person_maps(self, rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray] | None:
+        """Each person's own probability map, to split several people's pixels among them (None: split by
+        colour, instances.group_pixels)."""
+        return None

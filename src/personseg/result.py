@@ -1,0 +1,56 @@
+"""What segmenting an image or a video frame gives: the Result, and one Instance per person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Instance:
+    """One person of several: their own mask, keypoints and score."""
+
+    mask: np.ndarray          # uint8 HxW {0, 255}
+    keypoints: np.ndarray     # (17, 3); all scores 0 for a region where no pose was found
+    score: float              # mean score of the confident keypoints (0.5 for a region without pose)
+
+    @property
+    def area(self) -> int:
+        return int((self.mask > 0).sum())
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """x, y, width, height of the mask (COCO order)."""
+        x, y, w, h = cv2.boundingRect((self.mask > 0).astype(np.uint8))
+        return int(x), int(y), int(w), int(h)
+
+
+@dataclass
+class Result:
+    """What segmenting one image gives."""
+
+    mask: np.ndarray          # uint8 HxW {0, 255}
+    alpha: np.ndarray         # float32 HxW [0, 1]
+    keypoints: np.ndarray     # float32 (17, 3) of the main person (all scores 0 when nobody was found)
+    people: list[np.ndarray]  # keypoints of everyone the pose backend found
+    rgb: np.ndarray = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per stage
+    ids: list[int] = field(default_factory=list)   # in video, the track id of each of ``people``
+    instances: list[Instance] | None = None        # with Segmenter(instances=True)
+    #: False: composites take the image's own colours at soft edges instead of estimated foreground colours
+    #: (video frames: the estimate costs about 0.35 s a frame)
+    estimate_foreground: bool = True
+    _foreground: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    @property
+    def foreground(self) -> np.ndarray:
+        """uint8 HxWx3 person colours with the old background removed from soft edges (computed once)."""
+        if not self.estimate_foreground:
+            return self.rgb
+        if self._foreground is None:
+            from .refine.matting import estimate_foreground
+
+            self._foreground = estimate_foreground(self.rgb, self.alpha)
+        return self._foreground

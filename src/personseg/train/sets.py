@@ -1,0 +1,54 @@
+"""The training and validation sets of one run, built from data folders for any model: keypoints and prior
+maps for models fed them, coarse mattes and guide maps for the refinement model, synthesised overlaps for the
+person model, and the seeded validation split."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from ..methods import DEFAULT_COARSE_METHOD
+from ..models.registry import spec
+from .augment import AugmentConfig
+from .data import PairSet, coarse_mattes, load_pairs, pose_keypoints, validation_split, with_guides, with_priors
+from .overlaps import overlap_pairs
+
+
+def training_sets(model: str, roots: list[Path], split: str | None, cache: Path, augment: AugmentConfig,
+                  coarse: str = DEFAULT_COARSE_METHOD, val_fraction: float = 0.1, seed: int = 0,
+                  log: Callable[[str], None] = print) -> tuple[PairSet, PairSet, AugmentConfig]:
+    """(training pairs, validation pairs, the augmentation to train with) for ``model`` from the pairs of every
+    folder in ``roots`` (``split``: the id list each holds, e.g. 'train'). What is computed once per image
+    (keypoints, coarse mattes of method ``coarse``) is cached under ``cache``. Validation is a seeded
+    ``val_fraction`` of all pairs; a model trained on overlaps gets scenes made separately from the training
+    and the validation photos (none shared), with no composites and no prior dropout, which would change whom
+    to cut."""
+    wanted = spec(model)
+    pairs = PairSet([], [], [])
+    found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
+    for root in roots:
+        part = load_pairs(root, split)
+        name = f"{root.resolve().name}-{split or 'all'}"
+        if wanted.priors:
+            people = pose_keypoints(part, cache / f"keypoints-{name}.json", log=log)
+            if wanted.overlaps:
+                found += people
+            else:
+                part = with_priors(part, wanted.priors, people)
+        if wanted.guides:
+            mattes = coarse_mattes(part, coarse, cache / f"mattes-{coarse}-{name}.npz", log=log)
+            part = with_guides(part, wanted.guides, mattes)
+        pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
+                        pairs.masks + part.masks)
+    val_idx, trn_idx = validation_split(len(pairs), val_fraction, seed)
+
+    def subset(idx: list[int]) -> PairSet:
+        return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
+
+    val, trn = subset(val_idx), subset(trn_idx)
+    if wanted.overlaps:
+        val = overlap_pairs(val, [found[i] for i in val_idx], len(val), wanted.priors, seed)
+        trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), wanted.priors, seed)
+        augment = replace(augment, composite=0.0, prior_drop=0.0)
+    return trn, val, augment

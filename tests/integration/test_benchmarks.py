@@ -1,0 +1,44 @@
+"""The benchmarks run end to end on a couple of images, so a change to the library cannot leave them broken
+(their figures are made by running them in full: benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from personseg.methods import METHODS
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench(data_dir):
+    sys.path.insert(0, str(BENCHMARKS))
+    yield importlib.import_module
+    sys.path.remove(str(BENCHMARKS))
+
+
+def test_eg1800_scores_every_method_and_the_peer(bench):
+    results = bench("eg1800").run(2)
+    assert results["images"] == 2
+    rows = results["rows"]
+    assert all(any(name.startswith(method) for name in rows) for method in METHODS)
+    assert "MediaPipe selfie segmentation (peer)" in rows
+    assert all(0.0 <= r["mean_iou"] <= 1.0 for r in rows.values())
+
+
+def test_latency_times_fast_and_the_peer(bench):
+    assert len(bench("latency").run(2, 1)["median_ms"]) == 2
+
+
+def test_outline_scores_every_setting_on_each_held_out_group(bench):
+    results = bench("outline").run(1)
+    assert len(results) == 3 and all(r["images"] == 1 and "shipped rule" in r["scores"] for r in results.values())
+
+
+def test_people_composites_match_people_in_made_up_scenes(bench):
+    results = bench("people_composites").run(2, "test")
+    assert results["images"] == 2 and len(results["rows"]) == 3

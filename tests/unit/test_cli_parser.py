@@ -1,0 +1,74 @@
+"""The command line reads its choices and defaults from the library, and says what is wrong in one line."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from personseg.cli import COMMANDS, main, parser
+from personseg.image import write_image
+from personseg.methods import DEFAULT_COARSE_METHOD, DEFAULT_METHOD, DEFAULT_VIDEO_METHOD, METHODS
+from personseg.models.registry import SPECS
+from personseg.outputs import DEFAULT_OUTPUTS, OUTPUTS
+from personseg.refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
+from personseg.train.augment import AUGMENT_PRESETS
+
+
+def _action(command: str, dest: str) -> argparse.Action:
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return next(a for a in sub.choices[command]._actions if a.dest == dest)
+
+
+def test_method_choices_and_defaults_come_from_the_registry():
+    for command in ("segment", "eval", "demo", "video"):
+        assert tuple(_action(command, "method").choices) == tuple(METHODS)
+    assert _action("segment", "method").default == DEFAULT_METHOD
+    assert _action("video", "method").default == DEFAULT_VIDEO_METHOD
+    assert _action("train", "coarse").default == DEFAULT_COARSE_METHOD
+    help_text = _action("segment", "method").help
+    assert all(m.summary in help_text for m in METHODS.values())
+
+
+def test_matting_and_output_choices_come_from_the_library():
+    assert set(_action("segment", "matting").choices) == set(MATTING) | {"none"}
+    assert _action("segment", "matting").default == DEFAULT_MATTING
+    assert _action("segment", "matting_side").default == MATTING_SIDE
+    assert _action("segment", "save").default == ",".join(DEFAULT_OUTPUTS)
+    assert all(name in _action("segment", "save").help for name in OUTPUTS)
+
+
+def test_train_choices_come_from_the_library():
+    assert tuple(_action("train", "model").choices) == tuple(SPECS)
+    assert tuple(_action("train", "augment").choices) == tuple(AUGMENT_PRESETS)
+
+
+def test_every_subcommand_describes_itself():
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert len(sub.choices) == len(COMMANDS)
+    assert all(p.description for p in sub.choices.values())
+
+
+def test_no_images_and_unknown_outputs_are_one_line_errors(tmp_path, capsys):
+    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == "personseg: error: no image files found in the given paths"
+    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--save", "mask,sparkles"]) == 2
+    assert "sparkles" in capsys.readouterr().err
+
+
+def test_negative_matting_side_is_refused(tmp_path, capsys):
+    write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--matting-side", "-5", "--quiet"]) == 2
+    assert "--matting-side" in capsys.readouterr().err
+
+
+def test_eval_needs_images_and_masks(capsys):
+    assert main(["eval", "--quiet"]) == 2
+    assert "give --images and --masks" in capsys.readouterr().err
+
+
+def test_bad_choice_exits_with_usage(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["segment", "x.jpg", "--out", "o", "--method", "magic"])
+    assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err

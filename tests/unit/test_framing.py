@@ -1,0 +1,52 @@
+"""Boxes from keypoints and masks, framing at a network's aspect ratio, crops and pastes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from personseg.framing import (binary_mask, crop, frame_box, keypoint_box, mask_box, on_pixels, paste, people_box,
+                               whole_frame)
+from personseg.pose import empty_keypoints
+
+from synthetic import person
+
+
+def test_people_box_is_the_union_of_everyones_keypoint_boxes():
+    a, b = person(30, 10, 10), person(120, 40, 10)
+    box = people_box([a, b], 200)
+    assert box[0] == keypoint_box(a, 200)[0] and box[2] == keypoint_box(b, 200)[2]
+    assert people_box([], 200) is None and people_box([empty_keypoints()], 200) is None
+
+
+def test_a_person_without_ankles_goes_on_to_the_bottom_edge():
+    kp = person(50, 10, 10)
+    kp[15:, 2] = 0.0   # ankles unseen
+    assert keypoint_box(kp, 300)[3] == 300.0
+    assert keypoint_box(person(50, 10, 10), 300)[3] < 300.0
+
+
+def test_frame_box_takes_the_aspect_ratio_and_a_margin():
+    x0, y0, x1, y1 = frame_box((10, 10, 30, 90), 0.75)
+    assert abs((x1 - x0) / (y1 - y0) - 0.75) < 1e-6 and y0 < 10 and y1 > 90
+    assert on_pixels((1.2, 2.7, 10.1, 11.5)) == (1.0, 2.0, 11.0, 12.0)
+
+
+def test_mask_box_and_binary_mask():
+    prob = np.zeros((20, 30), np.float32)
+    prob[5:10, 7:12] = 0.7
+    assert mask_box(prob) == (7.0, 5.0, 12.0, 10.0)
+    assert mask_box(np.zeros((4, 4), np.float32)) is None
+    assert binary_mask(prob).max() == 255 and binary_mask(prob).dtype == np.uint8
+
+
+def test_a_crop_pasted_back_lands_where_it_was():
+    prob = np.zeros((64, 48), np.float32)
+    prob[20:40, 10:30] = 1.0
+    box = (8.0, 16.0, 32.0, 48.0)
+    back = paste(crop(prob, box, (48, 64)), box, prob.shape)
+    assert np.abs(back[18:46, 8:32] - prob[18:46, 8:32]).mean() < 0.05 and back[:16].max() == 0
+
+
+def test_whole_frame_letterboxes_without_squashing():
+    x0, y0, x1, y1 = whole_frame((100, 300, 3), 0.75)
+    assert (x1 - x0) / (y1 - y0) == 0.75 and x1 - x0 >= 300

@@ -1,0 +1,82 @@
+"""Reading images of every kind of input, and building a run's training sets (no data folder: scikit-image's
+bundled photos and pairs made here)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from personseg.errors import ImageError
+from personseg.image import load_image, write_image
+from personseg.models.registry import ARCHITECTURES, SPECS, spec
+from personseg.train.augment import AUGMENT_PRESETS
+from personseg.train.data import validation_split
+from personseg.train.sets import training_sets
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return data.astronaut()
+
+
+def test_path_bytes_array_and_pil_give_the_same_pixels(astronaut, tmp_path):
+    path = tmp_path / "a.png"
+    write_image(path, astronaut)
+    buf = io.BytesIO()
+    Image.fromarray(astronaut).save(buf, format="PNG")
+    for source in (path, str(path), buf.getvalue(), astronaut, Image.fromarray(astronaut)):
+        assert np.array_equal(load_image(source), astronaut)
+
+
+def test_gray_and_float_arrays_become_rgb_uint8(astronaut):
+    gray = load_image(astronaut[..., 0])
+    assert gray.shape == astronaut.shape and gray.dtype == np.uint8
+    assert load_image(astronaut.astype(np.float32) / 255.0).dtype == np.uint8
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 2), np.uint8),
+                                 np.full((4, 4), np.nan), np.zeros((4, 4), np.complex64)])
+def test_bad_arrays_are_refused(bad):
+    with pytest.raises(ImageError):
+        load_image(bad)
+
+
+def test_not_an_image_is_an_image_error(tmp_path):
+    with pytest.raises(ImageError):
+        load_image(b"not an image")
+    with pytest.raises(ImageError):
+        load_image(tmp_path / "missing.jpg")
+
+
+def test_every_model_has_a_torch_architecture():
+    assert {m.architecture for m in SPECS.values()} <= set(ARCHITECTURES)
+    with pytest.raises(ValueError, match="unknown model"):
+        spec("magic")
+
+
+def test_validation_split_is_seeded_and_disjoint():
+    val, trn = validation_split(50, 0.1, 0)
+    assert len(val) == 5 and not set(val) & set(trn) and sorted(val + trn) == list(range(50))
+    assert validation_split(50, 0.1, 0) == (val, trn) and validation_split(50, 0.1, 1) != (val, trn)
+
+
+def test_training_sets_join_folders_and_hold_out_a_seeded_share(tmp_path):
+    rng = np.random.default_rng(0)
+    roots = []
+    for name, count in (("a", 12), ("b", 8)):
+        root = tmp_path / name
+        for i in range(count):
+            write_image(root / "images" / f"{i:02d}.png", rng.integers(0, 255, (40, 30, 3), dtype=np.uint8))
+            mask = np.zeros((40, 30), np.uint8)
+            mask[10:30, 8:22] = 255
+            write_image(root / "masks" / f"{i:02d}.png", mask)
+        roots.append(root)
+    trn, val, augment = training_sets("sinet", roots, None, tmp_path / "cache", AUGMENT_PRESETS["full"],
+                                      val_fraction=0.25, seed=0, log=lambda line: None)
+    assert len(trn) == 15 and len(val) == 5 and augment == AUGMENT_PRESETS["full"]
+    assert not set(trn.ids) & set(val.ids) and {i.split("/")[0] for i in trn.ids + val.ids} == {"a", "b"}
+    assert trn.images[0].shape == (40, 30, 3) and trn.masks[0].max() == 255

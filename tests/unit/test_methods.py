@@ -1,0 +1,92 @@
+"""The method registry and the protocol every method follows (no network is scored here)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from personseg.errors import PersonsegError
+from personseg.methods import (DEFAULT_COARSE_METHOD, DEFAULT_METHOD, DEFAULT_VIDEO_METHOD, METHODS, Method,
+                               NetworkMethod, Scene, get_method)
+from personseg.models.registry import SPECS
+from personseg.pose import empty_keypoints
+
+
+def _scene(prob_shape, people, vouched=None, main=None, everyone=False) -> Scene:
+    rgb = np.zeros((*prob_shape, 3), np.uint8)
+    return Scene(rgb, people, people if vouched is None else vouched, people[0] if main is None else main, None,
+                 None, everyone)
+
+
+def test_registry_keys_are_the_methods_names_and_defaults_are_registered():
+    assert METHODS and all(name == m.name and isinstance(m, Method) for name, m in METHODS.items())
+    assert {DEFAULT_METHOD, DEFAULT_VIDEO_METHOD, DEFAULT_COARSE_METHOD} <= set(METHODS)
+    assert all(m.summary for m in METHODS.values())
+
+
+def test_unknown_method_names_the_choices():
+    with pytest.raises(PersonsegError, match="unknown method 'magic'; choose one of classical"):
+        get_method("magic")
+
+
+def test_every_network_method_runs_shipped_models():
+    for method in METHODS.values():
+        for model in method.models:
+            assert model in SPECS and SPECS[model].onnx_path.is_file(), (method.name, model)
+
+
+def test_methods_are_immutable_and_scenes_too():
+    method = next(iter(METHODS.values()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        method.name = "other"
+    scene = _scene((4, 4), [empty_keypoints()])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scene.box = (0, 0, 1, 1)
+
+
+def test_a_method_that_needs_keypoints_refuses_to_run_without():
+    from personseg import Segmenter
+
+    needing = [name for name, m in METHODS.items() if m.needs_keypoints]
+    assert needing
+    for name in needing:
+        with pytest.raises(PersonsegError, match="needs keypoints"):
+            Segmenter(name, keypoints=False)
+
+
+def test_a_cut_of_one_person_keeps_that_persons_region_until_widened(two_blobs):
+    prob, left, right = two_blobs
+    cutters = [m for m in METHODS.values() if not m.models]   # network-free: cuts the main person
+    assert cutters
+    for method in cutters:
+        kept = method.finish(_scene(prob.shape, [left, right], main=left), prob)
+        assert kept[45, 160] == 0 and kept[50, 30] > 0.5
+        kept = method.finish(_scene(prob.shape, [left, right], main=left, everyone=True), prob)
+        assert kept[45, 160] > 0.5 and kept[50, 30] > 0.5
+
+
+def test_network_finish_keeps_what_the_vouched_people_hold(two_blobs):
+    prob, left, right = two_blobs
+    plain = NetworkMethod("plain", "test", networks=("sinet",))   # no selfie model, outline nor refinement
+    assert plain.finish(_scene(prob.shape, [left, right]), prob)[45, 160] > 0.5
+    assert plain.finish(_scene(prob.shape, [left, right], vouched=[left]), prob)[45, 160] == 0
+
+
+def test_models_lists_the_refinement_network_where_it_runs():
+    assert NetworkMethod("a", "t", networks=("sinet", "lwpsn"), refine=True).models == ("sinet", "lwpsn", "refine")
+    assert NetworkMethod("b", "t", networks=("sinet",)).models == ("sinet",)
+
+
+def test_a_new_network_method_is_one_registry_entry(monkeypatch):
+    """The architecture page's example: an entry in METHODS is all a network method with the usual chain needs
+    (here on a shipped model, so its output must equal the method it copies)."""
+    from personseg import Segmenter
+    from skimage import data
+
+    entry = dataclasses.replace(METHODS["fast"], name="copy", summary="fast under another name")
+    monkeypatch.setitem(METHODS, "copy", entry)
+    rgb = data.astronaut()[::2, ::2]
+    a, b = Segmenter("copy", matting=None)(rgb), Segmenter("fast", matting=None)(rgb)
+    assert np.array_equal(a.alpha, b.alpha)

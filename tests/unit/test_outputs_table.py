@@ -1,0 +1,67 @@
+"""One table of output kinds serves photos and video frames (synthetic results; no network runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from personseg.errors import PersonsegError
+from personseg.outputs import OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, render, save_outputs
+from personseg.result import Result
+
+
+@pytest.fixture
+def result() -> Result:
+    rgb = np.zeros((60, 40, 3), np.uint8)
+    rgb[..., 0] = 200
+    alpha = np.zeros((60, 40), np.float32)
+    alpha[10:50, 10:30] = 1.0
+    alpha[10:50, 9] = 0.5
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, :2] = (20, 30)
+    kp[:, 2] = 0.9
+    return Result(mask=np.where(alpha >= 0.5, 255, 0).astype(np.uint8), alpha=alpha, keypoints=kp, people=[kp],
+                  rgb=rgb, estimate_foreground=False)
+
+
+def test_every_picture_output_renders_at_the_image_size(result):
+    bg = background_image("#00ff00", result.mask.shape)
+    shapes = {name: render(result, name, bg).shape for name, kind in OUTPUTS.items() if kind.picture is not None}
+    assert shapes == {"mask": (60, 40), "alpha": (60, 40), "cutout": (60, 40, 4), "replace": (60, 40, 3),
+                      "blur": (60, 40, 3), "overlay": (60, 40, 3)}
+
+
+def test_replace_puts_the_person_over_the_background(result):
+    out = render(result, "replace", background_image("#00ff00", result.mask.shape))
+    assert tuple(out[30, 20]) == (200, 0, 0) and tuple(out[2, 2]) == (0, 255, 0)
+    assert 0 < out[30, 9, 1] < 255   # the soft edge mixes both
+    with pytest.raises(PersonsegError, match="needs a background"):
+        render(result, "replace")
+
+
+def test_json_is_not_a_picture_and_video_shows_pictures_without_transparency(result):
+    with pytest.raises(PersonsegError, match="not a picture output"):
+        render(result, "json")
+    assert "cutout" not in VIDEO_OUTPUTS and "json" not in VIDEO_OUTPUTS
+    assert all(OUTPUTS[name].picture is not None for name in VIDEO_OUTPUTS)
+
+
+def test_unknown_outputs_and_a_missing_background_are_refused():
+    with pytest.raises(PersonsegError, match="sparkles"):
+        check_outputs(("mask", "sparkles"), None)
+    with pytest.raises(PersonsegError, match="needs a background"):
+        check_outputs(("replace",), None)
+    with pytest.raises(PersonsegError, match="neither a colour"):
+        background_image("no-such-file.png", (4, 4))
+
+
+def test_save_outputs_names_files_and_never_overwrites(result, tmp_path):
+    paths = save_outputs(result, tmp_path, "x", ("mask", "alpha", "json"))
+    assert sorted(p.name for p in paths) == ["x.alpha.png", "x.json", "x.mask.png"]
+    with pytest.raises(PersonsegError, match="output exists"):
+        save_outputs(result, tmp_path, "x", ("mask",))
+    assert save_outputs(result, tmp_path, "x", ("mask",), overwrite=True)
+
+
+def test_video_results_composite_with_the_frames_own_colours(result):
+    assert result.foreground is result.rgb

@@ -1,0 +1,69 @@
+"""The small rules between stages: keeping regions someone vouches for, joining the outline and the selfie
+model, the worst cases of an evaluation, timing and matting in the chain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from personseg.errors import PersonsegError
+from personseg.evaluate import WorstCases
+from personseg.pipeline import check_matting, matted, timed
+from personseg.refine.components import keep_people
+from personseg.refine.fusion import (FULL_BODY_WEIGHT, OUTLINE_PRIOR_RANGE, PORTRAIT_WEIGHT, join_outline,
+                                     lone_person, outline_prior, own_outline, shows_hips)
+
+from synthetic import person
+
+
+def test_keep_people_drops_a_small_region_nobody_vouches_for(two_blobs):
+    prob, left, right = two_blobs
+    assert keep_people(prob, [left])[45, 160] == 0
+    assert keep_people(prob, [left, right])[45, 160] > 0.5
+    assert keep_people(prob)[45, 160] == 0   # without keypoints, size decides (0.15 of the largest)
+    empty = np.zeros((5, 5), np.float32)
+    assert keep_people(empty, [left]) is empty
+
+
+def test_the_outline_is_joined_for_one_person_and_weighs_more_on_a_full_body():
+    prob, outline = np.full((4, 4), 0.8, np.float32), np.zeros((4, 4), np.float32)
+    assert np.allclose(join_outline(prob, outline, False), 0.8 * (1 - PORTRAIT_WEIGHT))
+    assert np.allclose(join_outline(prob, outline, True), 0.8 * (1 - FULL_BODY_WEIGHT))
+    one, two = [person(50, 5, 10)], [person(50, 5, 10), person(20, 5, 10)]
+    assert own_outline(outline, one) is outline and own_outline(outline, two) is None
+    assert lone_person([]) and lone_person(one) and not lone_person(two)
+
+
+def test_a_full_body_shows_a_hip_inside_the_picture():
+    kp = person(50, 5, 10)
+    assert shows_hips([kp], (100, 100)) and not shows_hips([kp], (10, 100))   # hips below a 10-pixel-high image
+    assert not shows_hips([kp, kp], (100, 100))
+
+
+def test_the_outline_prior_leaves_colour_a_say():
+    prior = outline_prior(np.array([[0.0, 1.0]], np.float32))
+    assert tuple(prior[0]) == OUTLINE_PRIOR_RANGE
+
+
+def test_worst_cases_keeps_the_lowest_scores_worst_first():
+    worst = WorstCases(2)
+    truth = np.zeros((10, 10), np.uint8)
+    truth[:, :5] = 255
+    for ident, cols in (("good", 5), ("bad", 1), ("mid", 3)):
+        pred = np.zeros_like(truth)
+        pred[:, :cols] = 255
+        worst.keep(ident, np.zeros((10, 10, 3), np.uint8), pred, truth)
+    assert [(i, round(iou, 2)) for i, iou, *_ in worst.cases()] == [("bad", 0.2), ("mid", 0.6)]
+    assert worst.picture().shape == (240, 480, 3)
+    assert WorstCases().picture() is None
+
+
+def test_matted_without_matting_is_the_probability_and_timed_adds_up():
+    timings: dict[str, float] = {}
+    prob = np.array([[0.2, 0.7]], np.float32)
+    mask, alpha = matted(np.zeros((1, 2, 3), np.uint8), prob, None, 400, timings)
+    assert mask.tolist() == [[0, 255]] and alpha is prob and timings == {}
+    assert timed(timings, "x", sum, [1, 2]) == 3 and timed(timings, "x", sum, [3]) == 3
+    assert set(timings) == {"x"} and timings["x"] >= 0
+    with pytest.raises(PersonsegError, match="unknown matting 'magic'"):
+        check_matting("magic")
