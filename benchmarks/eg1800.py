@@ -39,10 +39,10 @@ def run(limit: int | None) -> dict:
     from mediapipe.python.solutions import selfie_segmentation
 
     selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
-    # the network-free method without its optional CRF, then every network method (registry order)
+    # the network-free method without its optional CRF too, then every method as shipped (registry order)
     segmenters = {f"{name} (graph cut)": Segmenter(name, matting=None, crf=False)
                   for name, method in METHODS.items() if not method.models}
-    for method in filter(_shipped, (name for name, m in METHODS.items() if m.models)):
+    for method in filter(_shipped, METHODS):
         segmenters[method] = Segmenter(method, matting=None)
     mattings = [f"{name} matting" + " (default)" * (name == DEFAULT_MATTING) for name in MATTING]
     names = [n for label in segmenters for n in [label] + [f"{label} + {m}" for m in mattings]]
