@@ -32,7 +32,7 @@ from personseg.runtime import coarse_probability
 from personseg.pose import get_backend
 from personseg.refine.components import keep_people
 from personseg.refine.matting import matte
-from personseg.runtime import use_model_file
+from personseg.runtime import model_files
 from report import machine, write_results
 
 
@@ -76,10 +76,9 @@ def _timed(step, before: float = 0.0) -> tuple[np.ndarray, float]:
     return out, before + time.perf_counter() - t
 
 
-def _serve(f: dict) -> None:
-    """Serve the row's exported files under their model names (runs of the same model take turns)."""
-    for part in f["parts"]:
-        use_model_file(part["model"], Path(part["run"]) / "best.onnx")
+def _files(f: dict | None) -> dict[str, Path]:
+    """The row's exported files by model name, to serve them (runs of the same model take turns)."""
+    return {part["model"]: Path(part["run"]) / "best.onnx" for part in f["parts"]} if f else {}
 
 
 def _mean_row(text: str, facts: list[dict]) -> dict:
@@ -98,8 +97,12 @@ def run(runs: list[tuple[str, str, Path]], means: list[str], refine: Path | None
     facts = [prepare(*r) for r in runs]
     rows_of = facts + [_mean_row(m, facts) for m in means]
     refiner = prepare("refinement network", "refine", refine) if refine else None
-    if refiner:
-        _serve(refiner)
+    with model_files(_files(refiner)):
+        return _rows(ids, root, facts, rows_of, refiner, limit)
+
+
+def _rows(ids: list[str], root: Path, facts: list[dict], rows_of: list[dict], refiner: dict | None,
+          limit: int | None) -> dict:
     pose = get_backend("blazepose")
     images = [(load_image(root / "images" / f"{i}.jpg"), load_mask(root / "masks" / f"{i}.png")) for i in ids]
     people, pose_s = [], []
@@ -109,19 +112,19 @@ def run(runs: list[tuple[str, str, Path]], means: list[str], refine: Path | None
         pose_s.append(time.perf_counter() - t)
     rows = {}
     for f in rows_of:
-        _serve(f)
         names = [f["label"], f["label"] + " + matting"]
         names += [f["label"] + " + refinement network", f["label"] + " + refinement network + matting"] if refiner else []
         got = {name: (Scores(), []) for name in names}
-        for (rgb, gt), kps in zip(images, people):
-            preds = [_timed(lambda: _predict(f, rgb, kps))]
-            preds.append(_timed(lambda: matte(rgb, preds[0][0]), preds[0][1]))
-            if refiner:
-                preds.append(_timed(lambda: keep_people(refined_probability(rgb, preds[0][0]), kps), preds[0][1]))
-                preds.append(_timed(lambda: matte(rgb, preds[2][0]), preds[2][1]))
-            for name, (pred, sec) in zip(names, preds):
-                got[name][0].add(_binary(pred), gt)
-                got[name][1].append(sec)
+        with model_files(_files(f)):
+            for (rgb, gt), kps in zip(images, people):
+                preds = [_timed(lambda: _predict(f, rgb, kps))]
+                preds.append(_timed(lambda: matte(rgb, preds[0][0]), preds[0][1]))
+                if refiner:
+                    preds.append(_timed(lambda: keep_people(refined_probability(rgb, preds[0][0]), kps), preds[0][1]))
+                    preds.append(_timed(lambda: matte(rgb, preds[2][0]), preds[2][1]))
+                for name, (pred, sec) in zip(names, preds):
+                    got[name][0].add(_binary(pred), gt)
+                    got[name][1].append(sec)
         rows |= got
         print({name: scores.summary()["mean_iou"] for name, (scores, _) in got.items()}, flush=True)
     return {
@@ -144,14 +147,14 @@ def full_body(facts: list[dict], refiner: dict | None, pose, limit: int | None) 
     people = {name: [pose.detect(rgb) for rgb, _ in pairs] for name, pairs in loaded.items()}
     out = {name: {"images": len(pairs)} for name, pairs in loaded.items()}
     for f in facts:
-        _serve(f)
         for name, pairs in loaded.items():
             scores, refined = Scores(), Scores()
-            for (rgb, gt), kps in zip(pairs, people[name]):
-                prob = _predict(f, rgb, kps)
-                scores.add(_binary(prob), gt)
-                if refiner:
-                    refined.add(_binary(keep_people(refined_probability(rgb, prob), kps)), gt)
+            with model_files(_files(f)):
+                for (rgb, gt), kps in zip(pairs, people[name]):
+                    prob = _predict(f, rgb, kps)
+                    scores.add(_binary(prob), gt)
+                    if refiner:
+                        refined.add(_binary(keep_people(refined_probability(rgb, prob), kps)), gt)
             out[name][f["label"]] = scores.summary()["mean_iou"]
             if refiner:
                 out[name][f["label"] + " + refinement network"] = refined.summary()["mean_iou"]

@@ -81,6 +81,10 @@ def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]], sets: lis
     return match
 
 
+#: Height of the legend strip above the worst cases' tiles.
+LEGEND_HEIGHT = 24
+
+
 def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]], tile: int = 240) -> np.ndarray:
     """uint8 RGB picture of (id, IoU, rgb, pred, gt) cases: prediction outline magenta, truth green."""
     tiles = []
@@ -100,7 +104,11 @@ def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
-    return np.concatenate(rows, axis=0)
+    legend = np.zeros((LEGEND_HEIGHT, rows[0].shape[1], 3), np.uint8)
+    for x, text, colour in ((4, "true outline", (0, 255, 0)), (124, "method's outline", (255, 0, 255)),
+                            (284, "image id, foreground IoU", (255, 255, 0))):
+        cv2.putText(legend, text, (x, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
+    return np.concatenate([legend] + rows, axis=0)
 
 
 class WorstCases:

@@ -7,25 +7,30 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Union
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import ImageError, OutputExistsError
 
-ImageInput = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+ImageInput = Union[str, os.PathLike, bytes, BinaryIO, np.ndarray, Image.Image]
 
 #: Largest image accepted, in pixels (about 16k x 11k); larger ones are refused as possible decompression bombs.
 MAX_PIXELS = 178_956_970
+#: Smallest side accepted, in pixels: below it there is no person to find (and the networks' crops degenerate).
+MIN_SIDE = 8
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
 def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Return ``source`` (a path, encoded bytes, an array or a PIL image) as an HxWx3 uint8 RGB array.
+    """Return ``source`` as an HxWx3 uint8 RGB array. ``source``: a path, encoded bytes, a binary file object
+    (an open file, BytesIO), a PIL image, or an RGB(A) or gray array: uint8 or other integers in 0..255,
+    uint16 (0..65535), float in [0, 1], or bool. Arrays are taken as RGB (OpenCV's BGR arrays need
+    ``cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)`` first).
 
-    EXIF orientation is applied; gray, RGBA, palette, CMYK and 16-bit inputs are converted.
-    The input itself is never modified.
+    EXIF orientation is applied; gray, palette, CMYK and 16-bit inputs are converted; transparent pixels (RGBA
+    files and arrays alike) are shown over white. The input itself is never modified.
     """
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source)
@@ -37,14 +42,24 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             raise ImageError("the image data is empty (0 bytes)")
         return _open_and_convert(io.BytesIO(data), "<bytes>", max_pixels)
     if isinstance(source, (str, os.PathLike)):
+        if not os.fspath(source):
+            raise ImageError("the image path is empty")
         path = Path(source)
+        if path.is_dir():
+            raise ImageError(f"{path}: is a folder, not an image file")
         if not path.is_file():
             raise ImageError(f"{path}: no such file")
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: the file is empty (0 bytes)")
         with open(path, "rb") as f:
             return _open_and_convert(f, str(path), max_pixels)
-    raise ImageError(f"cannot read an image from a {type(source).__name__}; pass a path, bytes or an array")
+    if callable(getattr(source, "read", None)):
+        data = source.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise ImageError("the file object gave text, not bytes; open it in binary mode ('rb')")
+        return load_image(bytes(data), max_pixels)
+    raise ImageError(f"cannot read an image from a {type(source).__name__}; pass a path, bytes, a binary file, "
+                     "a PIL image or an array")
 
 
 def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
@@ -58,22 +73,35 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"{name}: image is too large to be safe to decode ({e})") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{name}: not a readable image ({e})") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image, or in a format that cannot be read") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{name}: not a readable image ({_plain(e)})") from None
     return _pil_to_rgb(im, max_pixels, name)
+
+
+def _plain(error: Exception) -> str:
+    """An exception's message without Python's object reprs (``<_io.BufferedReader name=...>``)."""
+    text = str(error)
+    return text.split(" <", 1)[0].strip() if " <" in text else text or type(error).__name__
 
 
 def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
     w, h = size
     if w <= 0 or h <= 0:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    if min(w, h) < MIN_SIDE:
+        raise ImageError(f"{name}: {w}x{h} is too small; personseg needs at least {MIN_SIDE}x{MIN_SIDE} pixels")
     if w * h > max_pixels:
         raise ImageError(f"{name}: {w}x{h} is over the limit of {max_pixels} pixels; resize it first")
 
 
 def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.ndarray:
     _check_size(im.size, name, max_pixels)
-    im = ImageOps.exif_transpose(im)
+    try:
+        im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:   # a broken EXIF block: the pixels as stored
+        warnings.warn(f"{name}: EXIF orientation unreadable ({_plain(e)}); the image is used as stored")
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(im, dtype=np.float64)
         peak = 65535.0 if arr.max() > 255 else 255.0
@@ -93,25 +121,35 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
         raise ImageError(f"an image array must be HxW or HxWxC with pixels; got shape {arr.shape}")
     if arr.ndim == 3 and arr.shape[2] not in (1, 3, 4):
         raise ImageError(f"an image array must have 1, 3 or 4 channels; got {arr.shape[2]}")
+    _check_size((arr.shape[1], arr.shape[0]), "the image array", MAX_PIXELS)
     if arr.dtype == np.uint8:
         out = arr
     elif arr.dtype == np.uint16:
         out = (arr.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.integer):
+        if arr.min() < 0 or arr.max() > 255:
+            raise ImageError(f"a {arr.dtype} image array must hold values in 0..255 (uint16 for 0..65535); "
+                             f"got {arr.min()}..{arr.max()}")
+        out = arr.astype(np.uint8)
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ImageError("the image array holds NaN or infinite values")
-        scale = 255.0 if arr.max() <= 1.0 else 1.0
-        out = np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8)
+        if arr.min() < 0.0 or arr.max() > 1.0:
+            raise ImageError(f"a float image array must hold values in [0, 1]; got {arr.min():g}..{arr.max():g} "
+                             "(for 0..255 values pass uint8)")
+        out = (arr.astype(np.float32) * 255.0 + 0.5).astype(np.uint8)
     elif arr.dtype == np.bool_:
         out = arr.astype(np.uint8) * 255
     else:
-        raise ImageError(f"unsupported image array dtype {arr.dtype}; use uint8, uint16 or float")
+        raise ImageError(f"unsupported image array dtype {arr.dtype}; use uint8, uint16, integers in 0..255, "
+                         "float in [0, 1] or bool")
     if out.ndim == 2:
         out = np.repeat(out[:, :, None], 3, axis=2)
     elif out.shape[2] == 1:
         out = np.repeat(out, 3, axis=2)
-    elif out.shape[2] == 4:
-        out = out[:, :, :3]
+    elif out.shape[2] == 4:   # transparent pixels over white, as for RGBA files
+        a = out[:, :, 3:].astype(np.float32) / 255.0
+        out = (out[:, :, :3] * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
     return np.ascontiguousarray(out)
 
 
@@ -144,6 +182,7 @@ def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # as open() would make it: mkstemp's 0600 is for its own privacy
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -151,3 +190,16 @@ def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system tells (Linux), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -19,6 +19,8 @@ from .pose.keypoints import COCO_SKELETON, MIN_SCORE
 
 #: The background blur runs on the image shrunk so that its sigma is about this many pixels there.
 BLUR_SIGMA_SMALL = 2.5
+#: The strongest background blur, as a share of the image diagonal.
+MAX_BLUR = 0.5
 
 
 def cutout(result: Result) -> np.ndarray:
@@ -166,12 +168,36 @@ def render(result: Result, output: str, background: np.ndarray | None = None, bl
 
 
 def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:
-    """Raise PersonsegError unless every name is a known output and 'replace' has a background."""
+    """Raise PersonsegError unless some outputs are asked for, every name is a known output and 'replace' has a
+    background."""
+    if not outputs:
+        raise PersonsegError(f"no outputs asked for; choose from {', '.join(OUTPUTS)}")
     unknown = set(outputs) - set(OUTPUTS)
     if unknown:
         raise PersonsegError(f"unknown output(s) {', '.join(sorted(unknown))}; choose from {', '.join(OUTPUTS)}")
     if "replace" in outputs and not background:
         raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb or an image path")
+
+
+def parse_outputs(save: str, background: str | None = None, blur: float = 0.02) -> tuple[str, ...]:
+    """The output names of a comma-separated ``save`` list, checked with ``background`` (a colour or a readable
+    image, tried once here rather than on every image) and ``blur`` (a share of the diagonal, above 0 and at
+    most MAX_BLUR)."""
+    outputs = tuple(dict.fromkeys(o.strip() for o in save.split(",") if o.strip()))
+    check_outputs(outputs, background)
+    if "replace" in outputs:
+        background_image(background, (1, 1))
+    if not 0.0 < blur <= MAX_BLUR:
+        raise PersonsegError(f"blur {blur:g}: give a share of the image diagonal above 0 and at most {MAX_BLUR}")
+    return outputs
+
+
+def output_paths(out_dir: str | Path, stem: str, outputs: tuple[str, ...], instances: bool = False) -> list[Path]:
+    """The files ``save_outputs`` writes for these ``outputs`` (per-person masks aside: with ``instances``,
+    ``<stem>.instances.json``, written after them, stands for them)."""
+    out_dir = Path(out_dir)
+    paths = [out_dir / (f"{stem}.json" if OUTPUTS[o].picture is None else f"{stem}.{o}.png") for o in outputs]
+    return paths + [out_dir / f"{stem}.instances.json"] * instances
 
 
 def save_outputs(
@@ -184,36 +210,42 @@ def save_outputs(
     overwrite: bool = False,
     source: str = "",
     background_array: np.ndarray | None = None,
+    keep_existing: bool = False,
 ) -> list[Path]:
     """Write the chosen ``outputs`` of one image as ``<out_dir>/<stem>.<output>.png`` (and ``<stem>.json``); with
-    instances, also ``<stem>.person-<k>.mask.png`` (largest first) and ``<stem>.instances.json``.
+    instances, also ``<stem>.person-<k>.mask.png`` (largest first) and, last, ``<stem>.instances.json``.
+    Returns the files written.
 
-    Every file is written atomically; an existing file stops the whole image unless ``overwrite``.
+    Every file is written atomically. An existing file is replaced with ``overwrite``, kept (and the missing
+    ones written: completing an interrupted run) with ``keep_existing``, and otherwise stops the whole image.
     ``background_array``: the 'replace' background already made (saves remaking it for every video frame).
     """
     check_outputs(outputs, background)
     out_dir = Path(out_dir)
-    names = {o: out_dir / (f"{stem}.json" if o == "json" else f"{stem}.{o}.png") for o in outputs}
+    names = dict(zip(outputs, output_paths(out_dir, stem, outputs)))
     if result.instances is not None:
         names |= {f"person-{k}": out_dir / f"{stem}.person-{k}.mask.png" for k in range(1, len(result.instances) + 1)}
         names["instances"] = out_dir / f"{stem}.instances.json"
-    if not overwrite:
-        existing = [str(p) for p in names.values() if p.exists()]
-        if existing:
-            raise PersonsegError(f"output exists: {', '.join(existing)} (use --overwrite to replace)")
+    existing = {key for key, path in names.items() if path.exists()} if not overwrite else set()
+    if existing and not keep_existing:
+        raise PersonsegError(f"output exists: {', '.join(str(names[k]) for k in existing)} "
+                             "(use --overwrite to replace)")
     bg = background_array
-    if bg is None and "replace" in outputs:
+    if bg is None and "replace" in outputs and "replace" not in existing:
         bg = background_image(background, result.mask.shape)
     written = []
     for o in outputs:
-        if o == "json":
+        if o in existing:
+            continue
+        if OUTPUTS[o].picture is None:
             data = json.dumps(keypoints_json(result, source), indent=1).encode()
             written.append(write_bytes(names[o], data, overwrite=True))
         else:
             written.append(write_image(names[o], render(result, o, bg, blur), overwrite=True))
     for k, inst in enumerate(result.instances or [], start=1):
-        written.append(write_image(names[f"person-{k}"], inst.mask, overwrite=True))
-    if result.instances is not None:
+        if f"person-{k}" not in existing:
+            written.append(write_image(names[f"person-{k}"], inst.mask, overwrite=True))
+    if result.instances is not None and "instances" not in existing:
         data = json.dumps(instances_json(result, source)).encode()
         written.append(write_bytes(names["instances"], data, overwrite=True))
     return written

@@ -3,8 +3,10 @@ stage (methods/, framing.py, runtime.py, refine/); this module only calls them i
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from dataclasses import replace
 from typing import TypeVar
 
@@ -14,19 +16,49 @@ from .errors import DependencyError, PersonsegError
 from .framing import binary_mask, people_box
 from .image import ImageInput, load_image
 from .instances import find_people, split_instances
-from .methods import DEFAULT_METHOD, METHODS, Scene, get_method
+from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
 from .result import Result
+from .runtime import model_files
 
 T = TypeVar("T")
+#: Smallest longest side at which matting may run: below it the matte of any person is a few pixels wide.
+MIN_MATTING_SIDE = 32
 
 
 def check_matting(matting: str | None) -> None:
     """Raise PersonsegError unless ``matting`` is None or one of MATTING."""
     if matting is not None and matting not in MATTING:
         raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
+
+
+def check_matting_side(side: int | None) -> int | None:
+    """``side`` as the matting's working size: None (or 0) for full size, else at least MIN_MATTING_SIDE pixels."""
+    if side is None or (isinstance(side, int) and not isinstance(side, bool) and side == 0):
+        return None
+    if not isinstance(side, int) or isinstance(side, bool) or side < MIN_MATTING_SIDE:
+        raise PersonsegError(f"matting side {side!r}: give None or 0 (full size) or at least {MIN_MATTING_SIDE} pixels")
+    return side
+
+
+def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | None) -> dict[str, Path]:
+    """``models`` (model name -> ONNX file of your own, from `personseg export`) checked against what ``method``
+    runs: each name one of its models, each file taking that model's input (PersonsegError otherwise)."""
+    chosen = {name: Path(path) for name, path in (models or {}).items()}
+    foreign = sorted(set(chosen) - set(method.models))
+    if foreign:
+        runs = ", ".join(method.models) or "no network"
+        raise PersonsegError(f"method {method.name!r} runs {runs}; it has no model {', '.join(foreign)} to replace")
+    with model_files(chosen):   # opens and checks each file now, not at the first image
+        pass
+    return chosen
+
+
+def _flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise PersonsegError(f"{name} must be True or False, not {value!r}")
 
 
 def timed(timings: dict[str, float], stage: str, step: Callable[..., T], *args) -> T:
@@ -62,18 +94,26 @@ class Segmenter:
         keypoints: bool | None = None,
         instances: bool = False,
         matting_side: int | None = MATTING_SIDE,
+        models: Mapping[str, str | os.PathLike] | None = None,
     ) -> None:
         """``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability as it is).
         ``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
         ``instances``: find everyone and give each a mask (``Result.instances``); needs the pose backend.
-        ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None: full size,
-        for the finest edges of large photos; much slower)."""
+        ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None or 0: full
+        size, for the finest edges of large photos; much slower).
+        ``models``: networks of your own to run instead of shipped ones, by model name, e.g.
+        ``{"sinet": "runs/mine/best.onnx"}`` (see ``model_choice``)."""
         self.method = get_method(method)
         check_matting(matting)
+        self.models = model_choice(self.method, models)
+        _flag("instances", instances)
+        for name, value in (("crf", crf), ("keypoints", keypoints)):
+            if value is not None:
+                _flag(name, value)
         if crf and not crf_available():
             raise DependencyError("crf=True needs pydensecrf2: pip install 'personseg[crf]'")
         self.matting = matting
-        self.matting_side = matting_side
+        self.matting_side = check_matting_side(matting_side)
         self.crf = crf_available() if crf is None else crf
         self.instances = instances
         needed = self.method.needs_keypoints or instances
@@ -84,7 +124,12 @@ class Segmenter:
                      if self.find_people else None)
 
     def __call__(self, image: ImageInput) -> Result:
+        """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image)."""
         rgb = load_image(image)
+        with model_files(self.models):
+            return self._segment(rgb)
+
+    def _segment(self, rgb: np.ndarray) -> Result:
         timings: dict[str, float] = {}
         people, outline = [], None
         if self.pose is not None:
@@ -112,4 +157,5 @@ def segment(image: ImageInput, method: str = DEFAULT_METHOD, **options) -> Resul
     return Segmenter(method=method, **options)(image)
 
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "Result", "Segmenter", "check_matting", "matted", "segment", "timed"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "Result", "Segmenter", "check_matting", "check_matting_side", "matted", "segment",
+           "timed"]

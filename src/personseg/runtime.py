@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -16,10 +16,10 @@ from .framing import ZOOM_BELOW, Box, area, crop, frame_box, from_crop, mask_box
 from .models.registry import ModelSpec, spec
 from .priors import people_map
 
-_SESSIONS: dict[tuple[str, int | None], object] = {}   # by (model, intra-op threads)
-_FILES: dict[str, Path] = {}                             # models served from another file than their shipped one
+_SESSIONS: dict[tuple[str, int | None, Path], object] = {}   # by (model, intra-op threads, file)
 _LOCK = threading.Lock()
 _THREADS: ContextVar[int | None] = ContextVar("personseg_onnx_threads", default=None)
+_FILES: ContextVar[dict[str, Path]] = ContextVar("personseg_model_files", default={})
 
 
 @contextmanager
@@ -34,32 +34,54 @@ def threads(count: int | None) -> Iterator[None]:
         _THREADS.reset(token)
 
 
+@contextmanager
+def model_files(files: Mapping[str, str | Path]) -> Iterator[None]:
+    """Within the block, in this thread, the models named in ``files`` run from those files (ONNX files that
+    `personseg export` wrote from your training runs) instead of their shipped ones; each file is checked to
+    take the model's input."""
+    checked = {}
+    for name, path in files.items():
+        model, path = spec(name), Path(path)
+        _check_input(model, path, session_for(model, path, None))
+        checked[model.name] = path
+    token = _FILES.set(_FILES.get() | checked)
+    try:
+        yield
+    finally:
+        _FILES.reset(token)
+
+
 def session(model: ModelSpec):
-    """A cached onnxruntime session for ``model``'s shipped file (or the file given to ``use_model_file``),
+    """A cached onnxruntime session for ``model``'s file (the shipped one, or the one given to ``model_files``),
     with the thread count set by ``threads``, else the model's own."""
-    key = (model.name, _THREADS.get() or model.threads)
+    return session_for(model, _FILES.get().get(model.name, model.onnx_path), _THREADS.get() or model.threads)
+
+
+def session_for(model: ModelSpec, path: Path, count: int | None):
+    """The cached onnxruntime session of ``model`` run from ``path`` on ``count`` threads."""
+    key = (model.name, count, path)
     with _LOCK:
         if key not in _SESSIONS:
-            _SESSIONS[key] = _open(_FILES.get(model.name, model.onnx_path), key[1])
+            _SESSIONS[key] = _open(path, count, shipped=path == model.onnx_path)
         return _SESSIONS[key]
 
 
-def use_model_file(name: str, path: Path) -> None:
-    """Serve model ``name`` from ``path`` (an exported checkpoint) instead of its shipped file."""
-    name, path = spec(name).name, Path(path)
-    if not path.is_file():
-        raise PersonsegError(f"model file {path} is missing")
-    with _LOCK:
-        _FILES[name] = path
-        for key in [k for k in _SESSIONS if k[0] == name]:
-            del _SESSIONS[key]
+def _check_input(model: ModelSpec, path: Path, sess) -> None:
+    shape = sess.get_inputs()[0].shape
+    want = [model.channels, model.size[1], model.size[0]]
+    if len(shape) != 4 or list(shape[1:]) != want:
+        raise PersonsegError(f"{path} takes input {shape}, not model {model.name!r}'s "
+                             f"(N, {', '.join(map(str, want))})")
 
 
-def _open(path: Path, count: int | None):
+def _open(path: Path, count: int | None, shipped: bool = True):
     if not path.is_file():
-        raise PersonsegError(f"model file {path} is missing; reinstall personseg")
+        raise PersonsegError(f"model file {path} is missing" + ("; reinstall personseg" if shipped else ""))
     import onnxruntime as ort
 
+    # warnings only for errors: its others are not the user's to act on (e.g. that it cannot store a telemetry
+    # id where the home folder is read-only)
+    ort.set_default_logger_severity(3)
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if count is not None:
@@ -70,7 +92,10 @@ def _open(path: Path, count: int | None):
     # one image a call: with the batch size fixed, onnxruntime folds the graph's shape arithmetic away
     # (SINet: 8.73 -> 8.41 ms a call, outputs within 2e-6)
     opts.add_free_dimension_override_by_name("batch", 1)
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:   # noqa: BLE001 - onnxruntime raises its own classes for files it cannot load
+        raise PersonsegError(f"{path}: not an ONNX model onnxruntime can run ({type(e).__name__})") from None
 
 
 def prior_planes(model: ModelSpec, people: list[np.ndarray], box: Box) -> list[np.ndarray]:

@@ -19,11 +19,13 @@ def test_segment_folder_goes_past_bad_files(tmp_path, data_dir, capsys):
     assert (out / "a.mask.png").is_file() and (out / "nested" / "b.mask.png").is_file()
     assert (out / "a.json").is_file() and not (out / "broken.mask.png").exists()
     assert (src / "a.jpg").read_bytes() == before
-    # A second run does not overwrite unless asked.
-    assert main(["segment", str(src / "a.jpg"), "--out", str(out), "--save", "mask", "--quiet"]) == 1
-    assert "output exists" in capsys.readouterr().err
+    # A second run keeps what exists (the image is done) unless asked to overwrite.
+    kept = (out / "a.mask.png").stat().st_mtime_ns
+    assert main(["segment", str(src / "a.jpg"), "--out", str(out), "--save", "mask", "--quiet"]) == 0
+    assert "1 already done" in capsys.readouterr().err and (out / "a.mask.png").stat().st_mtime_ns == kept
     assert main(["segment", str(src / "a.jpg"), "--out", str(out), "--save", "mask", "--overwrite",
                  "--quiet"]) == 0
+    assert (out / "a.mask.png").stat().st_mtime_ns != kept
 
 
 def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):

@@ -54,7 +54,7 @@ def test_worst_cases_keeps_the_lowest_scores_worst_first():
         pred[:, :cols] = 255
         worst.keep(ident, np.zeros((10, 10, 3), np.uint8), pred, truth)
     assert [(i, round(iou, 2)) for i, iou, *_ in worst.cases()] == [("bad", 0.2), ("mid", 0.6)]
-    assert worst.picture().shape == (240, 480, 3)
+    assert worst.picture().shape == (24 + 240, 480, 3)   # a legend strip, then the tiles
     assert WorstCases().picture() is None
 
 

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import __version__
 from ..errors import PersonsegError
 from . import demo, evaluate, export, segment, train, video
+from .common import failure, interrupted
 
 #: Subcommands in the order ``--help`` lists them; each module has ``add_parser(subparsers)``.
 COMMANDS = (segment, evaluate, video, train, export, demo)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status: 0 done, 1 some inputs failed, 2 refused or stopped by an
+    error (one line on stderr; PERSONSEG_DEBUG=1 shows the traceback of an internal error), 130 interrupted."""
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except PersonsegError as e:
-        print(f"personseg: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("personseg: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:   # noqa: BLE001 - one line for the user, not a traceback
+        if interrupted(e):   # Ctrl-C inside a library, e.g. while a C extension was loading
+            print("personseg: interrupted", file=sys.stderr)
+            return 130
+        if os.environ.get("PERSONSEG_DEBUG") and not isinstance(e, (PersonsegError, OSError)):
+            raise
+        print(f"personseg: error: {failure(e)}", file=sys.stderr)
+        return 2
 
 
 def parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..errors import PersonsegError
 from ..methods import DEFAULT_METHOD, METHODS
@@ -28,10 +29,33 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--matting-side", type=int, default=MATTING_SIDE, metavar="PX",
                    help=f"longest side at which the matting runs, its alpha scaled back up (default {MATTING_SIDE}: "
                         "on 600x800 portraits as good as full size and 5x faster; 0: full size)")
+    add_model_option(p)
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: fast then frames the people "
                         "it finds and joins BlazePose's outline (far better on full-body and wide shots, about "
                         "50 ms more)")
+
+
+def add_model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", action="append", default=[], metavar="[NAME=]FILE",
+                   help="run a network of your own (an ONNX file from `personseg export`) instead of the shipped "
+                        "one: NAME is the model it replaces (e.g. sinet=runs/mine.onnx), and may be left out when "
+                        "the method runs one network; repeat for several")
+
+
+def models(args: argparse.Namespace) -> dict[str, Path]:
+    """``--model`` values as model name -> file, for the chosen method."""
+    chosen = {}
+    for value in args.model:
+        name, sep, path = value.rpartition("=")
+        if not sep:
+            runs = METHODS[args.method].models
+            if len(runs) != 1:
+                raise PersonsegError(f"--model {value}: method {args.method!r} runs {', '.join(runs) or 'no network'}; "
+                                     "say which it replaces as NAME=FILE")
+            name = runs[0]
+        chosen[name] = Path(path)
+    return chosen
 
 
 def matting(args: argparse.Namespace) -> str | None:
@@ -43,7 +67,34 @@ def segmenter(args: argparse.Namespace, keypoints: bool | None = None) -> Segmen
     if args.matting_side < 0:
         raise PersonsegError("--matting-side must be 0 (full size) or a positive number of pixels")
     return Segmenter(method=args.method, matting=matting(args), keypoints=True if args.pose else keypoints,
-                     instances=getattr(args, "instances", False), matting_side=args.matting_side or None)
+                     instances=getattr(args, "instances", False), matting_side=args.matting_side or None,
+                     models=models(args))
+
+
+def refuse_existing(paths: list[Path | None], overwrite: bool) -> None:
+    """PersonsegError naming the output files that exist, unless ``overwrite``."""
+    existing = [str(p) for p in paths if p is not None and p.exists()]
+    if existing and not overwrite:
+        raise PersonsegError(f"output exists: {', '.join(existing)} (use --overwrite to replace)")
+
+
+def interrupted(error: BaseException) -> bool:
+    """True for an error that Ctrl-C caused inside a library (e.g. an ImportError while a C extension loaded)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def failure(error: BaseException) -> str:
+    """One line for a failure: our own errors and the system's as they are, anything else marked internal."""
+    if isinstance(error, PersonsegError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}"
+    return f"internal error ({type(error).__name__}: {error}); please report it"
 
 
 def say(line: str) -> None:

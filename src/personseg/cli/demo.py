@@ -8,8 +8,8 @@ from pathlib import Path
 from skimage import data
 
 from ..image import write_image
-from ..outputs import OUTPUTS, save_outputs
-from .common import add_method_options, segmenter
+from ..outputs import OUTPUTS, output_paths, save_outputs
+from .common import add_method_options, refuse_existing, segmenter
 
 #: The colour of the demo's replaced background.
 BACKGROUND = "#2e7d32"
@@ -18,17 +18,20 @@ BACKGROUND = "#2e7d32"
 def add_parser(sub) -> None:
     d = sub.add_parser("demo", help="segment a bundled photo (scikit-image's astronaut) with the defaults",
                        description="Segment scikit-image's astronaut photo and write every output.")
-    d.add_argument("--out", type=Path, default=Path("demo-out"))
+    d.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder (default: demo-out)")
+    d.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier demo")
     add_method_options(d)
     d.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     rgb = data.astronaut()
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_image(args.out / "astronaut.png", rgb, overwrite=True)
+    outputs = tuple(OUTPUTS)
+    photo = args.out / "astronaut.png"
+    refuse_existing([photo, *output_paths(args.out, "astronaut", outputs)], args.overwrite)
     result = segmenter(args, keypoints=True)(rgb)
-    paths = save_outputs(result, args.out, "astronaut", tuple(OUTPUTS), background=BACKGROUND, overwrite=True,
+    write_image(photo, rgb, overwrite=True)
+    paths = save_outputs(result, args.out, "astronaut", outputs, background=BACKGROUND, overwrite=True,
                          source="skimage.data.astronaut")
     found = "a person" if result.people else "nobody"
     print(f"found {found}; {len(paths)} outputs written to {args.out}: " + ", ".join(p.name for p in paths))

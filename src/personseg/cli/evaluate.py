@@ -15,7 +15,7 @@ from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instan
 from ..image import write_bytes, write_image
 from ..pipeline import Segmenter
 from ..video.stream import VideoSegmenter
-from .common import add_method_options, matting, segmenter
+from .common import add_method_options, matting, refuse_existing, segmenter
 
 
 def add_parser(sub) -> None:
@@ -31,18 +31,21 @@ def add_parser(sub) -> None:
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--video", action="store_true",
                    help="the images are a clip's frames (in name order): segment them as video, report flicker")
-    e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG)")
+    e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG): each tile names the image "
+                                               "and its IoU; the true outline green, the method's magenta")
     e.add_argument("--worst-count", type=int, default=12)
     e.add_argument("--json", type=Path, help="write the scores as JSON here")
-    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(run=run)
 
 
 def _progress(args: argparse.Namespace):
-    return (lambda it: tqdm(it, unit="img", file=sys.stderr)) if not args.quiet else iter
+    return (lambda it: tqdm(it, unit="img", file=sys.stderr, disable=None)) if not args.quiet else iter
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)
     if not args.images or not args.masks:

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import refuse_existing
+
 
 def add_parser(sub) -> None:
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch",
@@ -13,12 +15,14 @@ def add_parser(sub) -> None:
                                    "against torch with onnxruntime.")
     x.add_argument("--checkpoint", required=True, type=Path)
     x.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    x.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     x.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..train.export import export_onnx   # torch is an extra: loaded only when exporting
 
+    refuse_existing([args.out], args.overwrite)
     info = export_onnx(args.checkpoint, args.out)
     print(json.dumps({"onnx": str(args.out)} | info))
     return 0

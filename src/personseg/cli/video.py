@@ -11,7 +11,7 @@ from ..outputs import OUTPUTS, VIDEO_OUTPUTS
 from ..video.io import VIDEO_SUFFIXES
 from ..video.run import run_video
 from ..video.stream import FRAMING_EVERY
-from .common import MATTING_CHOICES, matting, methods_help
+from .common import MATTING_CHOICES, add_model_option, matting, methods_help, models
 
 
 def add_parser(sub) -> None:
@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
     v.add_argument("--matting", default="none", choices=MATTING_CHOICES,
                    help="make each frame's alpha by this matting (default none, for speed; guided: finer edges and "
                         "less flicker for about 8 ms a 854x480 frame)")
+    add_model_option(v)
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)
@@ -46,8 +47,13 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
-                        smooth=not args.no_smooth, matting=matting(args), overwrite=args.overwrite,
-                        progress=not args.quiet)
+                        smooth=not args.no_smooth, matting=matting(args), models=models(args),
+                        overwrite=args.overwrite, progress=not args.quiet)
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
           f"written to {args.out}", file=sys.stderr)
-    return 0
+    for note in summary["notes"]:
+        print(f"  note: {note}", file=sys.stderr)
+    for why in summary["skipped"]:
+        print(f"  skipped: {why}", file=sys.stderr)
+    truncated = summary["expected"] and summary["frames"] < summary["expected"]
+    return 1 if summary["skipped"] or truncated else 0

@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..errors import DependencyError
 from ..framing import binary_mask
 
 #: Half-width of the trimap's unknown band as a share of sqrt(mask area) (about 10 px for a portrait).
@@ -149,10 +152,24 @@ def leftover_mask(matte: np.ndarray) -> np.ndarray:
 
 def _pymatting():
     # pymatting compiles with numba on first import (about a minute, then cached); import it only when used.
-    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "personseg-numba"))
+    os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache())
     import pymatting
 
     return pymatting
+
+
+def _numba_cache() -> str:
+    """A writable folder for numba's compiled kernels: ~/.cache/personseg-numba, or, where the home folder is not
+    writable (service users, containers), one in the system's temporary folder."""
+    for folder in (Path.home() / ".cache" / "personseg-numba",
+                   Path(tempfile.gettempdir()) / f"personseg-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if os.access(folder, os.W_OK | os.X_OK):
+                return str(folder)
+        except (OSError, RuntimeError):
+            continue
+    raise DependencyError("no writable folder for pymatting's compiled kernels: set NUMBA_CACHE_DIR")
 
 
 #: The maps a refinement network can be fed from a coarse matte, by the name its model spec uses.

@@ -17,9 +17,12 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     path = Path(path)
     if not path.is_file():
         raise PersonsegError(f"{path}: checkpoint not found")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model = torch_model(state["config"]["model"])
-    model.load_state_dict(state["model"])
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model = torch_model(state["config"]["model"])
+        model.load_state_dict(state["model"])
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise PersonsegError(f"{path}: not a checkpoint written by `personseg train` ({type(e).__name__})") from None
     return model.eval(), state
 
 

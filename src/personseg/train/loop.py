@@ -139,6 +139,11 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     every epoch, ``out/best.pt`` at the best validation IoU, ``out/log.csv`` and ``out/curves.png``. Returns the
     best checkpoint's path. ``workers``: processes that augment the next batches meanwhile (``make_batches``;
     None: up to 8 beside a GPU, none on CPU, where the network's arithmetic takes every core)."""
+    if len(train_pairs) < cfg.batch:
+        raise PersonsegError(f"{len(train_pairs)} training pairs, fewer than a batch of {cfg.batch}: add pairs or "
+                             "lower --batch")
+    if not len(val_pairs):
+        raise PersonsegError("no validation pairs: add pairs or raise --val-fraction")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

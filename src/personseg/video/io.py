@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import PersonsegError
+from ..errors import ImageError, PersonsegError
 from ..image import IMAGE_SUFFIXES, load_image
 
 #: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
@@ -22,23 +22,31 @@ QUEUE = 4
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+#: Sound codecs a container takes as they are (None: any); other sound is transcoded to Opus.
+SOUND_CODECS = {".webm": ("opus", "vorbis")}
 
 
 def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
-    """Iterate ``items`` in a background thread, up to ``size`` ahead (decoding overlaps segmenting)."""
+    """Iterate ``items`` in a background thread, up to ``size`` ahead (decoding overlaps segmenting). Closing
+    the iterator (or leaving it by an exception) stops that thread and closes ``items`` before it returns, so
+    nothing is left running in native code when the caller cleans up (an interrupted video)."""
     q: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
     end = object()
 
     def produce() -> None:
+        it = iter(items)
         try:
-            for item in items:
+            for item in it:
                 if stop.is_set():
                     return
                 q.put(item)
             q.put(end)
         except BaseException as e:  # handed to the consumer
             q.put(e)
+        finally:   # a chain of these stops from the outside in: each waits for the thread that feeds it
+            if hasattr(it, "close"):
+                it.close()
 
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()
@@ -94,6 +102,15 @@ class Frame:
     pts: int | None = None
 
 
+@dataclass
+class Unreadable:
+    """A file of a folder of frames that cannot be a frame: unreadable, or not the first frame's size."""
+
+    index: int
+    path: Path
+    reason: str
+
+
 class Source:
     """Frames of a video file or of a folder of images (sorted by name), read lazily. Iterating yields Frame
     objects and, for files with sound, the audio packets (av.Packet) in stream order between them."""
@@ -102,6 +119,8 @@ class Source:
         self.path = Path(path)
         self.audio = None          # the input audio stream, when there is one
         self.time_base = None
+        self.decoded = 0           # pictures decoded so far
+        self.notes: list[str] = []
         if self.path.is_dir():
             self.files = sorted(f for f in self.path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
             if not self.files:
@@ -116,7 +135,7 @@ class Source:
 
         try:
             self.container = av.open(str(self.path))
-        except av.FFmpegError as e:
+        except (av.FFmpegError, UnicodeDecodeError) as e:   # FFmpeg's text of a broken file need not be UTF-8
             raise PersonsegError(f"{self.path}: not a video PyAV can read ({e})") from None
         if not self.container.streams.video:
             self.container.close()
@@ -129,9 +148,9 @@ class Source:
         self.time_base = self.video.time_base
 
     def __iter__(self) -> Iterator[object]:
+        """Frames in order (Unreadable for a folder's files that cannot be frames) and sound packets."""
         if self.container is None:
-            for i, f in enumerate(self.files):
-                yield Frame(i, f.stem, load_image(f))
+            yield from self._folder()
             return
         import av
 
@@ -144,14 +163,40 @@ class Source:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    yield Frame(index, f"frame-{index + 1:06d}", _rgb(frame), frame.pts)
+                    yield Frame(index, f"frame-{index + 1:06d}", _upright(_rgb(frame), frame.rotation), frame.pts)
                     index += 1
-        except av.FFmpegError as e:
+                    self.decoded = index
+        except (av.FFmpegError, UnicodeDecodeError) as e:
             raise PersonsegError(f"{self.path}: decoding failed after {index} frames ({e})") from None
+        if self.count and index < self.count:
+            self.notes.append(f"{self.path}: {index} of the {self.count} frames it declares could be decoded "
+                              "(the file looks truncated); the output holds those")
+
+    def _folder(self) -> Iterator[Frame | Unreadable]:
+        size = None
+        for i, f in enumerate(self.files):
+            try:
+                rgb = load_image(f)
+            except ImageError as e:
+                yield Unreadable(i, f, str(e).removeprefix(f"{f}: "))
+                continue
+            size = size or rgb.shape[:2]
+            if rgb.shape[:2] != size:
+                yield Unreadable(i, f, f"{rgb.shape[1]}x{rgb.shape[0]}, not the first frame's {size[1]}x{size[0]}")
+                continue
+            self.decoded += 1
+            yield Frame(i, f.stem, rgb)
 
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def _upright(rgb: np.ndarray, rotation: float) -> np.ndarray:
+    """A picture turned as its display matrix says it is shown (phone videos are stored sideways):
+    ``rotation`` in degrees, counter-clockwise, as FFmpeg reads it."""
+    turns = round(rotation / 90.0) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 def _rgb(frame) -> np.ndarray:
@@ -193,8 +238,19 @@ class VideoWriter:
         if source.time_base is not None:
             self.stream.codec_context.time_base = source.time_base
         self.audio = None
+        self._transcode = None   # the input's decoder where its sound is re-encoded
         if source.audio is not None:
-            self.audio = self.out.add_stream_from_template(source.audio)
+            allowed = SOUND_CODECS.get(suffix)
+            if allowed is None or source.audio.codec_context.name in allowed:
+                self.audio = self.out.add_stream_from_template(source.audio)
+            elif "libopus" in av.codecs_available:
+                self.audio = self.out.add_stream("libopus", rate=48000)
+                self._transcode = source.audio.codec_context
+                source.notes.append(f"{self.path.name}: the sound ({source.audio.codec_context.name}) was re-encoded "
+                                    f"as Opus, which {suffix} takes")
+            else:
+                source.notes.append(f"{self.path.name}: the sound was left out: {suffix} cannot hold "
+                                    f"{source.audio.codec_context.name} and no Opus encoder is available")
         self._worker = _Worker()
 
     def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0) -> None:
@@ -223,8 +279,14 @@ class VideoWriter:
             self.out.mux(packet)
 
     def _mux_audio(self, packet) -> None:
-        packet.stream = self.audio
-        self.out.mux(packet)
+        if self._transcode is None:
+            packet.stream = self.audio
+            self.out.mux(packet)
+            return
+        for frame in self._transcode.decode(packet):
+            frame.pts = None   # the encoder times the resampled sound itself
+            for out in self.audio.encode(frame):
+                self.out.mux(out)
 
     def close(self, complete: bool = True) -> None:
         """Flush and give the file its name (``complete``), or delete the partial file."""
@@ -237,6 +299,9 @@ class VideoWriter:
             if complete:
                 for packet in self.stream.encode(None):
                     self.out.mux(packet)
+                if self._transcode is not None:
+                    for packet in self.audio.encode(None):
+                        self.out.mux(packet)
         finally:
             self.out.close()
         if complete:

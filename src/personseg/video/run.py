@@ -9,34 +9,58 @@ from pathlib import Path
 
 from ..errors import PersonsegError
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import VIDEO_OUTPUTS, background_image, check_outputs, render, save_outputs
+from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, render, save_outputs
 from ..refine.matting import MATTING_SIDE
-from .io import VIDEO_SUFFIXES, Frame, Source, VideoWriter, prefetched
+from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
 from .stream import VideoSegmenter
+
+
+def _same(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` are the same file or folder (through links too), or ``a`` lies inside the folder ``b``."""
+    a, b = a.resolve(), b.resolve()
+    return a == b or b in a.parents
+
+
+def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
+    """Refuse outputs that would replace or mix with the input (PersonsegError)."""
+    for name, path in (("--out", out), ("--keypoints", keypoints)):
+        if path is not None and _same(path, src):
+            raise PersonsegError(f"{name} {path} would write over or into the input {src}; choose another path")
+    if keypoints is not None and _same(keypoints, out):
+        raise PersonsegError(f"--keypoints {keypoints} would be written over or into --out {out}")
 
 
 def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,
               background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
               keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
-              matting_side: int | None = MATTING_SIDE, overwrite: bool = False, progress: bool = True) -> dict:
-    """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps'}."""
-    out = Path(out)
+              matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
+              progress: bool = True) -> dict:
+    """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps', 'skipped',
+    'expected'}: frames of a folder that could not be read are skipped (listed in 'skipped'), and 'expected' is
+    the frame count the file declares (fewer decoded: the file is truncated). Frames already written to a
+    folder are kept, so a rerun completes an interrupted one."""
+    src, out = Path(src), Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
     if out.suffix and not to_file and not out.is_dir():
         raise PersonsegError(f"{out}: write video as {', '.join(VIDEO_SUFFIXES)}, or give a folder for per-frame PNGs")
-    outputs = tuple(o.strip() for o in (save or ("blur" if to_file else "mask")).split(",") if o.strip())
-    check_outputs(outputs, background)
+    if not fps > 0:
+        raise PersonsegError(f"--fps {fps:g}: give a frame rate above 0")
+    outputs = parse_outputs(save if save is not None else ("blur" if to_file else "mask"), background, blur)
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
         raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)}; for other outputs "
                              "(cutout, json) give --out a folder to get per-frame PNGs")
-    if keypoints is not None and Path(keypoints).exists() and not overwrite:
-        raise PersonsegError(f"output exists: {keypoints} (use --overwrite to replace)")
-    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side)
+    kp_path = None if keypoints is None else Path(keypoints)
+    check_paths(src, out, kp_path)
+    if kp_path is not None and kp_path.exists() and not overwrite:
+        raise PersonsegError(f"output exists: {kp_path} (use --overwrite to replace)")
+    if to_file and out.exists() and not overwrite:
+        raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
+    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
+                         models=models)
     source = Source(src, fps=fps)
     writer: VideoWriter | None = None
     kp_file = None
-    if keypoints is not None:
-        kp_path = Path(keypoints)
+    if kp_path is not None:
         kp_partial = kp_path.with_name(f".{kp_path.name}.partial")
         kp_path.parent.mkdir(parents=True, exist_ok=True)
         kp_file = open(kp_partial, "w")
@@ -44,11 +68,16 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=source.count, unit="frame", file=sys.stderr)
-    frames, start, done = 0, time.perf_counter(), False
+        bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
+    frames, start, done, skipped = 0, time.perf_counter(), False, []
+    decoded = prefetched(source)
+    results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
     try:
         bg, early_audio = None, []
-        for item, result in seg.stream(prefetched(source), lambda i: i.rgb if isinstance(i, Frame) else None):
+        for item, result in results:
+            if isinstance(item, Unreadable):
+                skipped.append(f"{item.path}: {item.reason}")
+                continue
             if result is None:
                 if writer is not None:
                     writer.write_audio(item)
@@ -65,7 +94,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 writer.write(lambda r=result, b=bg: render(r, outputs[0], b, blur), item.pts, item.index)
             else:
                 save_outputs(result, out, item.stem, outputs, background, blur, overwrite, source=f"{src}#{item.index}",
-                             background_array=bg)
+                             background_array=bg, keep_existing=True)
             if kp_file is not None:
                 people = [{"id": i, "keypoints": kp.round(2).tolist()} for i, kp in zip(result.ids, result.people)]
                 kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
@@ -74,6 +103,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 bar.update()
         done = True
     finally:
+        results.close()   # the pose thread, then the decoding one, end before the source they read is closed
+        decoded.close()
         if bar is not None:
             bar.close()
         source.close()
@@ -86,6 +117,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             else:
                 kp_partial.unlink(missing_ok=True)
     if frames == 0:
-        raise PersonsegError(f"{src}: no frames")
+        raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
     seconds = time.perf_counter() - start
-    return {"frames": frames, "seconds": seconds, "fps": frames / seconds}
+    return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
+            "expected": source.count if source.container is not None else None, "notes": source.notes}

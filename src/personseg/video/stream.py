@@ -3,22 +3,24 @@ person, not the whole frame), keypoints tracked (pose/tracking.py), probabilitie
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
+from ..errors import PersonsegError
 from ..framing import area, keypoint_box, mask_box, people_box
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
-from ..pipeline import check_matting, matted, timed
+from ..pipeline import check_matting, check_matting_side, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.crf import crf_available
 from ..refine.matting import MATTING_SIDE
 from ..result import Result
-from ..runtime import threads
+from ..runtime import model_files, threads
 from .io import prefetched
 from .temporal import TemporalSmoother
 
@@ -60,11 +62,14 @@ class VideoSegmenter:
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
-                 matting_side: int | None = MATTING_SIDE) -> None:
+                 matting_side: int | None = MATTING_SIDE, models: Mapping[str, str | os.PathLike] | None = None) -> None:
         self.method = get_method(method)
+        self.models = model_choice(self.method, models)
         check_matting(matting)
+        if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
+            raise PersonsegError(f"pose_every {pose_every!r}: give 0 (never) or a number of frames")
         self.matting = matting
-        self.matting_side = matting_side
+        self.matting_side = check_matting_side(matting_side)
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
         self.pose_every = (1 if self.method.needs_keypoints else FRAMING_EVERY if pose_every is None
                            else pose_every)
@@ -120,6 +125,10 @@ class VideoSegmenter:
     def segment(self, rgb: np.ndarray, followed: Followed) -> Result:
         """The segmenting step for the next frame, given its pose step's findings: the method's chain as on
         photos, on the people the pose step follows, then temporal smoothing and matting."""
+        with model_files(self.models):
+            return self._segment(rgb, followed)
+
+    def _segment(self, rgb: np.ndarray, followed: Followed) -> Result:
         people, confirmed = followed.people, followed.confirmed
         timings = {"pose": followed.seconds} if self.pose is not None else {}
         main = max(people.values(), key=_visible_extent) if people else empty_keypoints()

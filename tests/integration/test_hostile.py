@@ -1,0 +1,331 @@
+"""Every command against bad input, interruption and odd setups, as a user (or an attacker) would run it: the
+command line as a subprocess, and the API. Each case checks the exit status, one line on stderr per bad input,
+no traceback, inputs unchanged, no partial or temporary files, and the rest of a batch finished."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from personseg import PersonsegError, Segmenter
+from personseg.errors import ImageError
+from personseg.image import load_image, write_image
+
+PARKOUR = "video/parkour/images"
+
+
+def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300) -> tuple[int, str, str]:
+    """Run `python -m personseg ARGS` in ``cwd``; (exit status, stdout, stderr). No traceback may appear."""
+    done = subprocess.run([sys.executable, "-m", "personseg", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=None if env is None else os.environ | env)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout, done.stderr
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` by relative path -> sha256 (inputs must stay byte for byte the same)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary and partial files left behind."""
+    return [p for p in folder.rglob("*") if p.name.startswith(".") and (".tmp" in p.name or ".partial" in p.name)]
+
+
+@pytest.fixture
+def photos(tmp_path, data_dir) -> Path:
+    """A folder of three small real photos (EG1800 test portraits shrunk to 150x200)."""
+    folder = tmp_path / "photos"
+    for ident in ("00002", "00005", "00013"):
+        rgb = load_image(data_dir / f"eg1800/images/{ident}.jpg")
+        write_image(folder / f"{ident}.jpg", np.asarray(Image.fromarray(rgb).resize((150, 200))))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, data_dir) -> Path:
+    """A 200-frame H.264 clip with AAC sound, made from the parkour frames shrunk to 428x240."""
+    from personseg.video.io import write_clip
+
+    frames = [np.asarray(Image.fromarray(load_image(p)).resize((428, 240)))
+              for p in sorted((data_dir / PARKOUR).iterdir())[:50]]
+    return write_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", frames * 4, tone_hz=440)
+
+
+def test_an_output_that_is_the_input_is_refused(tmp_path, clip):
+    src = tmp_path / "in.mp4"
+    src.write_bytes(clip.read_bytes())
+    (tmp_path / "link.mp4").symlink_to(src)
+    before = digest(tmp_path)
+    for out in ("in.mp4", "link.mp4", "./in.mp4"):
+        code, _, err = cli("video", "in.mp4", "--out", out, "--overwrite", cwd=tmp_path)
+        assert code == 2 and len(lines(err)) == 1 and "input" in err
+    code, _, err = cli("video", "in.mp4", "--out", "x.mp4", "--keypoints", "in.mp4", "--overwrite", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1
+    assert digest(tmp_path) == before
+
+
+def test_outputs_are_never_read_back_as_inputs(photos, tmp_path):
+    code, _, err = cli("segment", "photos", "--out", "photos", "--method", "fast", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1
+    before = digest(photos)
+    for _ in range(3):
+        code, _, err = cli("segment", "photos", "--out", "photos/masks", "--method", "fast", cwd=tmp_path)
+        assert code == 0, err
+    assert len(list((photos / "masks").iterdir())) == 9   # 3 images x mask, alpha, cutout: never 26, 80 ...
+    assert {k: v for k, v in digest(photos).items() if not k.startswith("masks")} == before
+
+
+def test_inputs_that_would_share_outputs_are_refused_before_any_work(photos, tmp_path):
+    (photos / "00002.png").write_bytes((photos / "00005.jpg").read_bytes())
+    code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", "--overwrite", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1 and "00002.jpg and" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_images_fail_alone_and_the_batch_goes_on(photos, tmp_path):
+    Image.new("RGB", (1, 1)).save(photos / "tiny.png")
+    (photos / "zero.jpg").write_bytes(b"")
+    (photos / "text.jpg").write_text("not an image")
+    code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", cwd=tmp_path)
+    assert code == 1
+    failures = [line for line in lines(err) if "failed:" in line]
+    assert len(failures) == 3 and len(lines(err)) == 4
+    assert "failed: photos/zero.jpg: the file is empty (0 bytes)" in err and "<_io" not in err
+    assert len(list((tmp_path / "out").iterdir())) == 9
+    with pytest.raises(ImageError, match="too small"):
+        Segmenter("fast")(np.zeros((1, 1, 3), np.uint8))
+
+
+def _interrupt_when(process: subprocess.Popen, ready, limit: float = 120) -> None:
+    end = time.monotonic() + limit
+    while not ready() and time.monotonic() < end and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+
+
+def test_ctrl_c_in_a_video_exits_130_and_leaves_nothing(tmp_path, clip):
+    p = subprocess.Popen([sys.executable, "-m", "personseg", "video", str(clip), "--out", "out.mp4", "--quiet"],
+                         cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    _interrupt_when(p, lambda: any(tmp_path.glob(".out.partial*")))
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130 and lines(err) == ["personseg: interrupted"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_a_batch_then_a_rerun_does_exactly_the_rest(photos, tmp_path):
+    for k in range(5):
+        (photos / f"copy{k}.jpg").write_bytes((photos / "00002.jpg").read_bytes())
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "personseg", "segment", "photos", "--out", "out", "--method", "fast"],
+                         cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    _interrupt_when(p, lambda: out.is_dir() and len(list(out.glob("*.cutout.png"))) >= 2)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode in (0, 130) and not leftovers(out), err
+    finished = {f.name.split(".")[0] for f in out.glob("*.cutout.png")}
+    code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", cwd=tmp_path)
+    assert code == 0 and f"{8 - len(finished)} of 8 images segmented" in err
+    assert len(list(out.iterdir())) == 24 and not leftovers(out)
+
+
+def test_webm_from_a_clip_with_aac_sound_gets_opus(tmp_path, clip):
+    import av
+
+    code, _, err = cli("video", str(clip), "--out", "out.webm", "--quiet", cwd=tmp_path)
+    assert code == 0 and "Opus" in err
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
+
+
+def test_system_errors_are_one_line(photos, tmp_path, data_dir):
+    (tmp_path / "afile").write_text("x")
+    cases = [("segment", "photos", "--out", "afile"), ("segment", "photos", "--out", "/proc/personseg-x"),
+             ("video", "photos", "--out", "x.mp4", "--fps", "-5"),
+             ("eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
+              "--ids", str(data_dir / "eg1800/test.txt"), "--limit", "1", "--method", "fast", "--quiet",
+              "--worst", "/proc/personseg-x/w.png"),
+             ("export", "--checkpoint", "afile", "--out", "x.onnx")]
+    for args in cases:
+        code, _, err = cli(*args, cwd=tmp_path)
+        assert code in (1, 2) and len(lines(err)) <= 2, (args, err)   # a batch: its summary and the failure
+        assert "error" in err or "failed" in err
+    with pytest.raises(PersonsegError, match="unknown method"):
+        Segmenter(method="nope")
+
+
+def test_a_folder_of_frames_with_a_bad_frame_is_finished_and_completed_on_rerun(tmp_path, data_dir):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for stem in ("00001", "00002", "00003"):
+        (frames / f"{stem}.jpg").write_bytes((data_dir / PARKOUR / f"{stem}.jpg").read_bytes())
+    Image.new("RGB", (50, 40)).save(frames / "00004.jpg")
+    (frames / "00005.jpg").write_bytes(b"\xff\xd8junk")
+    code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
+    assert code == 1 and sum("skipped:" in line for line in lines(err)) == 2
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"0000{i}.mask.png" for i in (1, 2, 3)]
+    (tmp_path / "masks/00002.mask.png").unlink()
+    code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
+    assert code == 1 and len(list((tmp_path / "masks").iterdir())) == 3
+
+
+def test_a_truncated_video_says_so(tmp_path, clip):
+    import av
+
+    with av.open(str(clip)) as src, av.open(str(tmp_path / "fast.mp4"), "w", options={"movflags": "faststart"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    data = (tmp_path / "fast.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])
+    code, _, err = cli("video", "cut.mp4", "--out", "out.mp4", "--quiet", cwd=tmp_path)
+    assert code == 1 and "truncated" in err and (tmp_path / "out.mp4").is_file()
+
+
+def test_a_phone_video_is_turned_upright(tmp_path):
+    import av
+
+    from personseg.video.io import Frame, Source
+
+    path = tmp_path / "sideways.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        for i in range(3):
+            rgb = np.zeros((32, 64, 3), np.uint8)
+            rgb[:, :32] = 255   # stored: white on the left
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    data = bytearray(path.read_bytes())
+    box = data.find(b"tkhd") - 4   # the track's display matrix: shown turned a quarter clockwise
+    data[box + 48: box + 84] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    path.write_bytes(bytes(data))
+    source = Source(path)
+    first = next(item for item in source if isinstance(item, Frame))
+    source.close()
+    assert first.rgb.shape == (64, 32, 3) and first.rgb[:28].min() == 255 and first.rgb[36:].max() == 0
+
+
+def test_a_read_only_home_is_no_obstacle(photos, tmp_path):
+    code, _, err = cli("segment", "photos/00002.jpg", "--out", "out", "--method", "fast", "--matting", "closed-form",
+                       cwd=tmp_path, env={"HOME": "/proc/personseg-no-home"})
+    assert code == 0 and len(list((tmp_path / "out").iterdir())) == 3, err
+
+
+def test_matting_side_and_flags_are_checked():
+    for side in (1, -5, 2.5, True):
+        with pytest.raises(PersonsegError, match="matting side"):
+            Segmenter("fast", matting_side=side)
+    assert Segmenter("fast", matting_side=0).matting_side is None
+    with pytest.raises(PersonsegError, match="instances must be True or False"):
+        Segmenter("fast", instances="yes")
+
+
+def test_training_on_fewer_pairs_than_a_batch_is_refused(tmp_path, data_dir):
+    for sub in ("images", "masks"):
+        (tmp_path / "d" / sub).mkdir(parents=True)
+    for stem in ("00002", "00005", "00013"):
+        (tmp_path / "d/images" / f"{stem}.jpg").write_bytes((data_dir / f"eg1800/images/{stem}.jpg").read_bytes())
+        (tmp_path / "d/masks" / f"{stem}.png").write_bytes((data_dir / f"eg1800/masks/{stem}.png").read_bytes())
+    code, _, err = cli("train", "--data", "d", "--out", "run", "--epochs", "1", "--val-fraction", "0.34",
+                       "--cache", "cache", cwd=tmp_path)
+    assert code == 2 and "fewer than a batch of 16" in lines(err)[-1] and not (tmp_path / "run").exists()
+
+
+def test_reruns_complete_what_is_missing_and_keep_what_exists(photos, tmp_path):
+    args = ("segment", "photos", "--out", "out", "--method", "fast", "--quiet")
+    assert cli(*args, cwd=tmp_path)[0] == 0
+    kept = digest(tmp_path / "out")
+    code, _, err = cli(*args, cwd=tmp_path)
+    assert code == 0 and "0 of 3 images segmented, 3 already done; 0 files written" in err
+    (tmp_path / "out/00005.alpha.png").unlink()
+    code, _, err = cli(*args, cwd=tmp_path)
+    assert code == 0 and "1 files written" in err and digest(tmp_path / "out") == kept
+    code, _, err = cli(*args, "--save", "mask,alpha,cutout,overlay", cwd=tmp_path)
+    assert code == 0 and "3 files written" in err
+
+
+def test_single_file_outputs_are_not_overwritten_silently(tmp_path, data_dir):
+    (tmp_path / "w.png").write_bytes(b"mine")
+    eval_args = ("eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
+                 "--ids", str(data_dir / "eg1800/test.txt"), "--limit", "1", "--method", "fast", "--quiet")
+    code, _, err = cli(*eval_args, "--worst", "w.png", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1 and (tmp_path / "w.png").read_bytes() == b"mine"
+    assert cli(*eval_args, "--worst", "w.png", "--overwrite", cwd=tmp_path)[0] == 0
+    (tmp_path / "m.onnx").write_bytes(b"mine")
+    code, _, err = cli("export", "--checkpoint", "none.pt", "--out", "m.onnx", cwd=tmp_path)
+    assert code == 2 and "output exists" in err and (tmp_path / "m.onnx").read_bytes() == b"mine"
+
+
+def test_outputs_follow_the_umask(photos, tmp_path):
+    for umask, mode in ((0o022, 0o644), (0o027, 0o640)):
+        out = tmp_path / f"out{umask:o}"
+        done = subprocess.run([sys.executable, "-c", f"import os, sys; os.umask({umask}); from personseg.cli import main; "
+                               f"sys.exit(main(['segment', 'photos/00002.jpg', '--out', '{out.name}', '--method', "
+                               "'fast', '--save', 'mask,json', '--quiet']))"], cwd=tmp_path, capture_output=True)
+        assert done.returncode == 0
+        assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {mode}
+
+
+def test_bad_values_are_refused_once_before_any_work(photos, tmp_path):
+    cases = [("--blur", "-1"), ("--blur", "5"), ("--save", ""), ("--save", "replace", "--background", "nope"),
+             ("--matting-side", "1")]
+    for extra in cases:
+        code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", *extra, cwd=tmp_path)
+        assert code == 2 and len(lines(err)) == 1, (extra, err)
+    code, _, err = cli("video", "photos", "--out", "o", "--pose-every", "-3", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
+
+
+def test_messages_are_plain(photos, tmp_path):
+    code, _, err = cli("segment", "missing.jpg", "--out", "out", cwd=tmp_path)
+    assert code == 2 and lines(err) == ["personseg: error: no image files found in the given paths: missing.jpg not found"]
+    code, _, err = cli("segment", "photos/00002.jpg", "--out", "out", "--method", "fast", cwd=tmp_path)
+    assert code == 0 and len(lines(err)) == 1 and "\r" not in err   # no progress bar on a pipe
+    with pytest.raises(ImageError, match="the image path is empty"):
+        load_image("")
+    with pytest.raises(ImageError, match="is a folder"):
+        load_image(photos)
+
+
+def test_file_objects_and_arrays_of_every_kind(photos):
+    path = photos / "00002.jpg"
+    rgb = load_image(path)
+    with open(path, "rb") as f:
+        assert np.array_equal(load_image(f), rgb)
+    assert np.array_equal(load_image(io.BytesIO(path.read_bytes())), rgb)
+    assert np.array_equal(load_image(rgb.astype(np.int64)), rgb)
+    rgba = np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])
+    assert load_image(rgba).min() == 255   # transparent pixels over white, as for an RGBA file
+    with pytest.raises(ImageError, match=r"\[0, 1\]"):
+        load_image(rgb.astype(np.float32))
+    with pytest.raises(ImageError, match="text, not bytes"):
+        load_image(io.StringIO("x"))
+
+
+def test_a_model_file_of_the_wrong_kind_is_one_line(tmp_path, photos):
+    from personseg.models.registry import spec
+
+    code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", "--model", str(spec("lwpsn").onnx_path),
+                       cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1 and "takes input" in err
