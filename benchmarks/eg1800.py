@@ -33,7 +33,7 @@ def _shipped(method: str) -> bool:
 
 
 def run(limit: int | None) -> dict:
-    """Each method without matting, then with each matting (pipeline.MATTING) on its output, as users run it."""
+    """Each method without matting, then with each matting (refine/matting.py MATTING) on its output, as users run it."""
     root = data_root() / "eg1800"
     ids = read_ids(root / "test.txt")[:limit]
     from mediapipe.python.solutions import selfie_segmentation

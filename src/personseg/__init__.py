@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
+
+# onnxruntime's telemetry off before it loads: nothing leaves the machine, and where the home folder is read-only
+# it would print that it cannot store its device id
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 __all__ = ["METHODS", "PersonsegError", "Result", "Segmenter", "load_image", "segment"]

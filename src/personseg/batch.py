@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES
-from .outputs import output_paths
+from .outputs import OUTPUTS, output_paths
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,18 @@ def writable_folder(folder: Path) -> None:
         raise PersonsegError(f"--out {folder}: cannot write there ({e.strerror or e})") from None
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """``path`` is ``folder`` itself or lies inside it, through links too."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
     return path == folder or folder in path.parents
 
 
 def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
-    """The images named in ``paths`` (files, and folders searched recursively, their layout kept under ``out``).
-    Refused (PersonsegError): ``out`` being an input folder, or a file named as an input (outputs would mix with
-    inputs); two inputs whose outputs would have the same names. A folder under an input folder that is
-    ``out`` itself is left out of the search, so a rerun never reads its own outputs as inputs."""
+    """The images named in ``paths`` (files, and folders searched recursively, their layout kept under ``out``;
+    a file named twice counts once). Refused (PersonsegError): ``out`` being an input folder or an existing file;
+    an input with the name of another's output; two inputs whose outputs would have the same names. A folder
+    under an input folder that is ``out`` itself is left out of the search, so a rerun never reads its own
+    outputs as inputs."""
     out = Path(out)
     out_real = out.resolve()
     if out.exists() and not out.is_dir():
@@ -66,17 +69,25 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
             if p.resolve() == out_real:
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                           and not _inside(f.resolve(), out_real))
+                           and not within(f, out_real))
             jobs += [Job(f, out / f.relative_to(p).parent, f.stem) for f in files]
         elif p.exists():
             jobs.append(Job(p, out, p.stem))
         else:
             missing.append(p)
+    unique = {job.path.resolve(): job for job in reversed(jobs)}   # a file named twice is one job
+    jobs = [job for job in jobs if unique[job.path.resolve()] is job]
     _refuse_shared_outputs(jobs)
     return Plan(jobs, missing)
 
 
 def _refuse_shared_outputs(jobs: list[Job]) -> None:
+    inputs = {job.path.resolve(): job.path for job in jobs}
+    for job in jobs:
+        for path in output_paths(job.out_dir, job.stem, tuple(OUTPUTS), instances=True):
+            if path.resolve() in inputs:
+                raise PersonsegError(f"the input {inputs[path.resolve()]} has the name of an output of {job.path}; "
+                                     "give --out a folder of its own")
     seen: dict[tuple[Path, str], Path] = {}
     clashes = []
     for job in jobs:

@@ -20,6 +20,8 @@ ImageInput = Union[str, os.PathLike, bytes, BinaryIO, np.ndarray, Image.Image]
 MAX_PIXELS = 178_956_970
 #: Smallest side accepted, in pixels: below it there is no person to find (and the networks' crops degenerate).
 MIN_SIDE = 8
+#: How far past [0, 1] a float array may stray by rounding and still be read (clipped).
+FLOAT_SLACK = 1e-3
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -106,8 +108,9 @@ def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.n
         arr = np.asarray(im, dtype=np.float64)
         peak = 65535.0 if arr.max() > 255 else 255.0
         return _array_to_rgb(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    if im.mode == "F":
-        return _array_to_rgb(np.asarray(im))
+    if im.mode == "F":   # 32-bit float files: 0..1, or 0..255 where any value is above 1
+        arr = np.nan_to_num(np.asarray(im, dtype=np.float32))
+        return _array_to_rgb(np.clip(arr / (255.0 if arr.max() > 1.0 else 1.0), 0.0, 1.0))
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         # Transparent pixels are shown over white, as a viewer would.
         rgba = im.convert("RGBA")
@@ -134,10 +137,11 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ImageError("the image array holds NaN or infinite values")
-        if arr.min() < 0.0 or arr.max() > 1.0:
-            raise ImageError(f"a float image array must hold values in [0, 1]; got {arr.min():g}..{arr.max():g} "
+        low, high = float(arr.min()), float(arr.max())
+        if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+            raise ImageError(f"a float image array must hold values in [0, 1]; got {low:.6g}..{high:.6g} "
                              "(for 0..255 values pass uint8)")
-        out = (arr.astype(np.float32) * 255.0 + 0.5).astype(np.uint8)
+        out = (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     elif arr.dtype == np.bool_:
         out = arr.astype(np.uint8) * 255
     else:
@@ -182,7 +186,8 @@ def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())   # as open() would make it: mkstemp's 0600 is for its own privacy
+        if hasattr(os, "fchmod"):   # as open() would make it: mkstemp's 0600 is for its own privacy
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -25,8 +25,7 @@ MAX_BLUR = 0.5
 
 def cutout(result: Result) -> np.ndarray:
     """uint8 HxWx4 RGBA: the person's colours with the alpha matte as transparency."""
-    a = np.clip(result.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return np.dstack([result.foreground, a])
+    return np.dstack([result.foreground, _alpha(result)])
 
 
 def composite(result: Result, background: np.ndarray) -> np.ndarray:
@@ -165,6 +164,13 @@ def render(result: Result, output: str, background: np.ndarray | None = None, bl
         pictures = [name for name, k in OUTPUTS.items() if k.picture is not None]
         raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(pictures)}")
     return kind.picture(result, background, blur)
+
+
+def refuse_existing(paths: list[Path | None], overwrite: bool) -> None:
+    """PersonsegError naming the output files that exist, unless ``overwrite``."""
+    existing = [str(p) for p in paths if p is not None and p.exists()]
+    if existing and not overwrite:
+        raise PersonsegError(f"output exists: {', '.join(existing)} (use --overwrite to replace)")
 
 
 def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:

@@ -3,6 +3,7 @@ stage (methods/, framing.py, runtime.py, refine/); this module only calls them i
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -36,11 +37,12 @@ def check_matting(matting: str | None) -> None:
 
 def check_matting_side(side: int | None) -> int | None:
     """``side`` as the matting's working size: None (or 0) for full size, else at least MIN_MATTING_SIDE pixels."""
-    if side is None or (isinstance(side, int) and not isinstance(side, bool) and side == 0):
+    whole = isinstance(side, numbers.Integral) and not isinstance(side, (bool, np.bool_))
+    if side is None or (whole and side == 0):
         return None
-    if not isinstance(side, int) or isinstance(side, bool) or side < MIN_MATTING_SIDE:
+    if not whole or side < MIN_MATTING_SIDE:
         raise PersonsegError(f"matting side {side!r}: give None or 0 (full size) or at least {MIN_MATTING_SIDE} pixels")
-    return side
+    return int(side)
 
 
 def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | None) -> dict[str, Path]:
@@ -57,7 +59,7 @@ def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | None)
 
 
 def _flag(name: str, value: object) -> None:
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, np.bool_)):
         raise PersonsegError(f"{name} must be True or False, not {value!r}")
 
 

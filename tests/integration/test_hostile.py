@@ -229,6 +229,7 @@ def test_a_read_only_home_is_no_obstacle(photos, tmp_path):
     code, _, err = cli("segment", "photos/00002.jpg", "--out", "out", "--method", "fast", "--matting", "closed-form",
                        cwd=tmp_path, env={"HOME": "/proc/personseg-no-home"})
     assert code == 0 and len(list((tmp_path / "out").iterdir())) == 3, err
+    assert lines(err) == ["1 of 1 images segmented; 3 files written to out"]   # nothing else on stderr
 
 
 def test_matting_side_and_flags_are_checked():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import PersonsegError
 from ..methods import DEFAULT_METHOD, METHODS
+from ..models.registry import SPECS
 from ..pipeline import Segmenter
 from ..refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
 
@@ -44,11 +45,13 @@ def add_model_option(p: argparse.ArgumentParser) -> None:
 
 
 def models(args: argparse.Namespace) -> dict[str, Path]:
-    """``--model`` values as model name -> file, for the chosen method."""
+    """``--model`` values as model name -> file, for the chosen method (NAME= only where NAME is a model, so a
+    file name may hold '=')."""
     chosen = {}
     for value in args.model:
-        name, sep, path = value.rpartition("=")
-        if not sep:
+        name, sep, path = value.partition("=")
+        if not sep or name not in SPECS:
+            path = value
             runs = METHODS[args.method].models
             if len(runs) != 1:
                 raise PersonsegError(f"--model {value}: method {args.method!r} runs {', '.join(runs) or 'no network'}; "
@@ -64,18 +67,9 @@ def matting(args: argparse.Namespace) -> str | None:
 
 def segmenter(args: argparse.Namespace, keypoints: bool | None = None) -> Segmenter:
     """The Segmenter that ``add_method_options``' flags ask for."""
-    if args.matting_side < 0:
-        raise PersonsegError("--matting-side must be 0 (full size) or a positive number of pixels")
     return Segmenter(method=args.method, matting=matting(args), keypoints=True if args.pose else keypoints,
                      instances=getattr(args, "instances", False), matting_side=args.matting_side or None,
                      models=models(args))
-
-
-def refuse_existing(paths: list[Path | None], overwrite: bool) -> None:
-    """PersonsegError naming the output files that exist, unless ``overwrite``."""
-    existing = [str(p) for p in paths if p is not None and p.exists()]
-    if existing and not overwrite:
-        raise PersonsegError(f"output exists: {', '.join(existing)} (use --overwrite to replace)")
 
 
 def interrupted(error: BaseException) -> bool:

@@ -8,8 +8,8 @@ from pathlib import Path
 from skimage import data
 
 from ..image import write_image
-from ..outputs import OUTPUTS, output_paths, save_outputs
-from .common import add_method_options, refuse_existing, segmenter
+from ..outputs import OUTPUTS, output_paths, refuse_existing, save_outputs
+from .common import add_method_options, segmenter
 
 #: The colour of the demo's replaced background.
 BACKGROUND = "#2e7d32"

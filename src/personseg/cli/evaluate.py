@@ -13,9 +13,9 @@ from ..data import read_ids
 from ..errors import PersonsegError
 from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instance_sets
 from ..image import write_bytes, write_image
-from ..pipeline import Segmenter
+from ..outputs import refuse_existing
 from ..video.stream import VideoSegmenter
-from .common import add_method_options, matting, refuse_existing, segmenter
+from .common import add_method_options, matting, models, segmenter
 
 
 def add_parser(sub) -> None:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
-    seg = VideoSegmenter(args.method) if args.video else segmenter(args)
+    seg = VideoSegmenter(args.method, models=models(args)) if args.video else segmenter(args)
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _people(args: argparse.Namespace) -> int:
-    seg = Segmenter(method=args.method, matting=matting(args), instances=True)
+    args.instances = True
+    seg = segmenter(args)
     sets = instance_sets(args.people)[: args.limit]
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
     summary = match.summary() | {"images": len(sets), "method": args.method, "matting": matting(args)}

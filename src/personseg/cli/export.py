@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import refuse_existing
+from ..outputs import refuse_existing
 
 
 def add_parser(sub) -> None:

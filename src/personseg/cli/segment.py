@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 failed.append((job.path, failure(e)))
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
     skipped = len(plan.jobs) - len(todo)
-    parts = [f"{done} of {len(plan.jobs)} images segmented"] + [f"{skipped} already done"] * bool(skipped) + \
+    parts = [f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"] + [f"{skipped} already done"] * bool(skipped) + \
         [f"{len(failed)} failed"] * bool(failed) + [f"no person found in {nobody}"] * bool(nobody)
     print(", ".join(parts) + f"; {written} files written to {args.out}", file=sys.stderr)
     for path, why in failed:

@@ -14,8 +14,6 @@ from ..train.augment import AUGMENT_PRESETS
 from ..train.sets import training_sets
 from .common import say
 
-#: Default folder for what is computed once per training image.
-CACHE = Path.home() / ".cache" / "personseg"
 
 
 def add_parser(sub) -> None:
@@ -55,9 +53,9 @@ def add_parser(sub) -> None:
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
     t.add_argument("--coarse", default=DEFAULT_COARSE_METHOD, choices=tuple(METHODS),
                    help="method whose mattes of the training images the refine model learns to correct")
-    t.add_argument("--cache", type=Path, default=CACHE,
+    t.add_argument("--cache", type=Path,
                    help="folder for what is computed once per training image: keypoints (models fed prior maps) and "
-                        "coarse mattes (refine)")
+                        "coarse mattes (refine) (default: ~/.cache/personseg)")
     t.set_defaults(run=run)
 
 
@@ -67,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     augment = replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr)
-    trn, val, augment = training_sets(args.model, args.data, args.split, args.cache, augment, coarse=args.coarse,
+    cache = args.cache or Path.home() / ".cache" / "personseg"
+    trn, val, augment = training_sets(args.model, args.data, args.split, cache, augment, coarse=args.coarse,
                                       val_fraction=args.val_fraction, seed=args.seed, log=say)
     if args.init and not args.init.is_file():
         raise PersonsegError(f"--init {args.init}: no such checkpoint")

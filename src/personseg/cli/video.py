@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
                                                            "memory, with a progress bar.")
     v.add_argument("input", type=Path, metavar="IN")
     v.add_argument("--out", required=True, type=Path,
-                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; audio is copied) or a folder for per-frame PNGs")
+                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept) or a folder for per-frame PNGs")
     v.add_argument("--method", default=DEFAULT_VIDEO_METHOD, choices=tuple(METHODS),
                    help=methods_help(DEFAULT_VIDEO_METHOD))
     v.add_argument("--save", help=f"into a video file one of {', '.join(VIDEO_OUTPUTS)} (default: blur); into a "
@@ -55,5 +55,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"  note: {note}", file=sys.stderr)
     for why in summary["skipped"]:
         print(f"  skipped: {why}", file=sys.stderr)
-    truncated = summary["expected"] and summary["frames"] < summary["expected"]
-    return 1 if summary["skipped"] or truncated else 0
+    return 1 if summary["skipped"] or summary["truncated"] else 0

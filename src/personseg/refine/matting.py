@@ -152,7 +152,8 @@ def leftover_mask(matte: np.ndarray) -> np.ndarray:
 
 def _pymatting():
     # pymatting compiles with numba on first import (about a minute, then cached); import it only when used.
-    os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache())
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        os.environ["NUMBA_CACHE_DIR"] = _numba_cache()
     import pymatting
 
     return pymatting
@@ -161,9 +162,10 @@ def _pymatting():
 def _numba_cache() -> str:
     """A writable folder for numba's compiled kernels: ~/.cache/personseg-numba, or, where the home folder is not
     writable (service users, containers), one in the system's temporary folder."""
-    for folder in (Path.home() / ".cache" / "personseg-numba",
-                   Path(tempfile.gettempdir()) / f"personseg-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"):
+    for folder in (lambda: Path.home() / ".cache" / "personseg-numba",
+                   lambda: Path(tempfile.gettempdir()) / f"personseg-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"):
         try:
+            folder = folder()
             folder.mkdir(parents=True, exist_ok=True)
             if os.access(folder, os.W_OK | os.X_OK):
                 return str(folder)

@@ -1,5 +1,6 @@
-"""Video in and out with PyAV (FFmpeg): frames decoded one at a time, audio packets handed on untouched,
-output encoded to a hidden partial file that takes its final name only when complete."""
+"""Video in and out with PyAV (FFmpeg): frames decoded one at a time and turned upright, sound packets handed on
+(copied, or re-encoded where the output container cannot hold them), output encoded to a hidden partial file
+that takes its final name only when complete."""
 
 from __future__ import annotations
 
@@ -22,8 +23,12 @@ QUEUE = 4
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
-#: Sound codecs a container takes as they are (None: any); other sound is transcoded to Opus.
-SOUND_CODECS = {".webm": ("opus", "vorbis")}
+#: The sound encoder per container for sound it cannot hold as it is (FFmpeg's list of what each takes decides).
+SOUND_ENCODERS = {".mp4": "aac", ".mov": "aac", ".mkv": "libopus", ".webm": "libopus"}
+SOUND_NAMES = {"aac": "AAC", "libopus": "Opus"}
+#: Most frames a video file may fall short of the count it declares before it is taken as truncated (edit lists
+#: that trim a clip's ends make a few fewer frames decode than are stored).
+SHORTFALL = 2
 
 
 def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
@@ -119,7 +124,7 @@ class Source:
         self.path = Path(path)
         self.audio = None          # the input audio stream, when there is one
         self.time_base = None
-        self.decoded = 0           # pictures decoded so far
+        self.truncated = False     # fewer pictures decoded than a video file declares
         self.notes: list[str] = []
         if self.path.is_dir():
             self.files = sorted(f for f in self.path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
@@ -163,12 +168,13 @@ class Source:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    yield Frame(index, f"frame-{index + 1:06d}", _upright(_rgb(frame), frame.rotation), frame.pts)
+                    rgb = _upright(_rgb(frame), getattr(frame, "rotation", 0))   # PyAV < 14 reads no rotation
+                    yield Frame(index, f"frame-{index + 1:06d}", rgb, frame.pts)
                     index += 1
-                    self.decoded = index
         except (av.FFmpegError, UnicodeDecodeError) as e:
             raise PersonsegError(f"{self.path}: decoding failed after {index} frames ({e})") from None
-        if self.count and index < self.count:
+        if self.count and index < self.count - SHORTFALL:
+            self.truncated = True
             self.notes.append(f"{self.path}: {index} of the {self.count} frames it declares could be decoded "
                               "(the file looks truncated); the output holds those")
 
@@ -184,7 +190,6 @@ class Source:
             if rgb.shape[:2] != size:
                 yield Unreadable(i, f, f"{rgb.shape[1]}x{rgb.shape[0]}, not the first frame's {size[1]}x{size[0]}")
                 continue
-            self.decoded += 1
             yield Frame(i, f.stem, rgb)
 
     def close(self) -> None:
@@ -209,7 +214,7 @@ def _rgb(frame) -> np.ndarray:
 
 class VideoWriter:
     """Encodes RGB frames (or single-channel ones, as grey) into ``path`` on a background thread; copies the
-    source's audio."""
+    source's sound, or re-encodes it (SOUND_ENCODERS) where the container cannot hold it."""
 
     def __init__(self, path: str | Path, source: Source, size: tuple[int, int], overwrite: bool = False) -> None:
         import av
@@ -240,17 +245,17 @@ class VideoWriter:
         self.audio = None
         self._transcode = None   # the input's decoder where its sound is re-encoded
         if source.audio is not None:
-            allowed = SOUND_CODECS.get(suffix)
-            if allowed is None or source.audio.codec_context.name in allowed:
+            codec, encoder = source.audio.codec_context.name, SOUND_ENCODERS[suffix]
+            if codec in self.out.supported_codecs:
                 self.audio = self.out.add_stream_from_template(source.audio)
-            elif "libopus" in av.codecs_available:
-                self.audio = self.out.add_stream("libopus", rate=48000)
+            elif encoder in av.codecs_available:
+                self.audio = self.out.add_stream(encoder, rate=48000)
                 self._transcode = source.audio.codec_context
-                source.notes.append(f"{self.path.name}: the sound ({source.audio.codec_context.name}) was re-encoded "
-                                    f"as Opus, which {suffix} takes")
+                source.notes.append(f"{self.path.name}: the sound ({codec}) was re-encoded as "
+                                    f"{SOUND_NAMES[encoder]}, which {suffix} takes")
             else:
-                source.notes.append(f"{self.path.name}: the sound was left out: {suffix} cannot hold "
-                                    f"{source.audio.codec_context.name} and no Opus encoder is available")
+                source.notes.append(f"{self.path.name}: the sound was left out: {suffix} cannot hold {codec} and "
+                                    f"no {encoder} encoder is available")
         self._worker = _Worker()
 
     def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0) -> None:
@@ -289,21 +294,22 @@ class VideoWriter:
                 self.out.mux(out)
 
     def close(self, complete: bool = True) -> None:
-        """Flush and give the file its name (``complete``), or delete the partial file."""
+        """Flush and give the file its name (``complete``), or delete the partial file; on any failure here
+        (an encoder error, a full disk, Ctrl-C) the partial file is deleted too."""
         try:
             try:
                 self._worker.join()
-            except BaseException:
-                complete = False
-                raise
-            if complete:
-                for packet in self.stream.encode(None):
-                    self.out.mux(packet)
-                if self._transcode is not None:
-                    for packet in self.audio.encode(None):
+                if complete:
+                    for packet in self.stream.encode(None):
                         self.out.mux(packet)
-        finally:
-            self.out.close()
+                    if self._transcode is not None:
+                        for packet in self.audio.encode(None):
+                            self.out.mux(packet)
+            finally:
+                self.out.close()
+        except BaseException:
+            self.partial.unlink(missing_ok=True)
+            raise
         if complete:
             self.partial.replace(self.path)
         else:

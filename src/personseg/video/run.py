@@ -5,28 +5,28 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
+from ..batch import within
 from ..errors import PersonsegError
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, render, save_outputs
+from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render, save_outputs
 from ..refine.matting import MATTING_SIDE
 from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
 from .stream import VideoSegmenter
 
 
-def _same(a: Path, b: Path) -> bool:
-    """``a`` and ``b`` are the same file or folder (through links too), or ``a`` lies inside the folder ``b``."""
-    a, b = a.resolve(), b.resolve()
-    return a == b or b in a.parents
+#: The highest frame rate accepted for a folder of frames.
+MAX_FPS = 1000.0
 
 
 def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
     """Refuse outputs that would replace or mix with the input (PersonsegError)."""
     for name, path in (("--out", out), ("--keypoints", keypoints)):
-        if path is not None and _same(path, src):
+        if path is not None and within(path, src):
             raise PersonsegError(f"{name} {path} would write over or into the input {src}; choose another path")
-    if keypoints is not None and _same(keypoints, out):
+    if keypoints is not None and within(keypoints, out):
         raise PersonsegError(f"--keypoints {keypoints} would be written over or into --out {out}")
 
 
@@ -36,25 +36,23 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
               matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
               progress: bool = True) -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps', 'skipped',
-    'expected'}: frames of a folder that could not be read are skipped (listed in 'skipped'), and 'expected' is
-    the frame count the file declares (fewer decoded: the file is truncated). Frames already written to a
-    folder are kept, so a rerun completes an interrupted one."""
+    'truncated', 'notes'}: frames of a folder that could not be read are skipped (listed in 'skipped'),
+    'truncated' says a video file decoded short of the frames it declares, 'notes' say what a user should know
+    (truncation, re-encoded sound). Frames already written to a folder are kept, so a rerun completes an
+    interrupted one. ``models``: networks of your own by model name (pipeline.model_choice)."""
     src, out = Path(src), Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
     if out.suffix and not to_file and not out.is_dir():
         raise PersonsegError(f"{out}: write video as {', '.join(VIDEO_SUFFIXES)}, or give a folder for per-frame PNGs")
-    if not fps > 0:
-        raise PersonsegError(f"--fps {fps:g}: give a frame rate above 0")
+    if not 0.01 <= fps <= MAX_FPS:
+        raise PersonsegError(f"--fps {fps:g}: give a frame rate from 0.01 to {MAX_FPS:g}")
     outputs = parse_outputs(save if save is not None else ("blur" if to_file else "mask"), background, blur)
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
         raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)}; for other outputs "
                              "(cutout, json) give --out a folder to get per-frame PNGs")
     kp_path = None if keypoints is None else Path(keypoints)
     check_paths(src, out, kp_path)
-    if kp_path is not None and kp_path.exists() and not overwrite:
-        raise PersonsegError(f"output exists: {kp_path} (use --overwrite to replace)")
-    if to_file and out.exists() and not overwrite:
-        raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
+    refuse_existing([kp_path, out if to_file else None], overwrite)
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
                          models=models)
     source = Source(src, fps=fps)
@@ -103,21 +101,28 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 bar.update()
         done = True
     finally:
-        results.close()   # the pose thread, then the decoding one, end before the source they read is closed
-        decoded.close()
-        if bar is not None:
-            bar.close()
-        source.close()
-        if writer is not None:
-            writer.close(complete=done)
-        if kp_file is not None:
-            kp_file.close()
-            if done and frames:
-                kp_partial.replace(kp_path)
-            else:
-                kp_partial.unlink(missing_ok=True)
+        # each step runs even if one before it fails, in this order: the pose thread, then the decoding one,
+        # end; the writer's encoding thread ends; only then is the source they read closed
+        with ExitStack() as stack:
+            stack.callback(source.close)
+            if kp_file is not None:
+                stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
+            if writer is not None:
+                stack.callback(writer.close, complete=done)
+            if bar is not None:
+                stack.callback(bar.close)
+            stack.callback(decoded.close)
+            stack.callback(results.close)
     if frames == 0:
         raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
     seconds = time.perf_counter() - start
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
-            "expected": source.count if source.container is not None else None, "notes": source.notes}
+            "truncated": source.truncated, "notes": source.notes}
+
+
+def _close_keypoints(file, partial: Path, final: Path, complete: bool) -> None:
+    file.close()
+    if complete:
+        partial.replace(final)
+    else:
+        partial.unlink(missing_ok=True)

@@ -101,13 +101,17 @@ class VideoSegmenter:
                 rgb = picture(item)
                 yield item, rgb, None if rgb is None else self.follow(rgb)
 
-        for item, rgb, found in prefetched(followed()):
-            if rgb is None:
-                yield item, None
-                continue
-            with threads(ONNX_THREADS):
-                result = self.segment(rgb, found)
-            yield item, result
+        ahead = prefetched(followed())
+        try:
+            for item, rgb, found in ahead:
+                if rgb is None:
+                    yield item, None
+                    continue
+                with threads(ONNX_THREADS):
+                    result = self.segment(rgb, found)
+                yield item, result
+        finally:   # the pose thread ends here, not whenever the generator is collected
+            ahead.close()
 
     def follow(self, rgb: np.ndarray) -> Followed:
         """The pose step for the next frame: detect (every ``pose_every`` frames), then track."""

@@ -1,0 +1,65 @@
+"""Planning a batch: what is read, where outputs go, what is refused before any work (files made here)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from personseg.batch import plan_batch, within
+from personseg.cli.common import models
+from personseg.errors import PersonsegError
+from personseg.image import load_image, write_image
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name in ("a.jpg", "sub/b.png"):
+        write_image(tmp_path / "in" / name, np.zeros((16, 16, 3), np.uint8))
+    return tmp_path
+
+
+def test_folders_keep_their_layout_and_a_file_named_twice_is_one_job(folder):
+    plan = plan_batch([folder / "in", folder / "in/a.jpg", folder / "nope.jpg"], folder / "out")
+    assert sorted((j.out_dir.relative_to(folder), j.stem) for j in plan.jobs) == [
+        (folder.joinpath("out").relative_to(folder), "a"), (folder.joinpath("out/sub").relative_to(folder), "b")]
+    assert plan.missing == [folder / "nope.jpg"]
+
+
+def test_an_output_folder_inside_an_input_folder_is_not_searched(folder):
+    write_image(folder / "in/masks/a.mask.png", np.zeros((16, 16), np.uint8))
+    assert len(plan_batch([folder / "in"], folder / "in/masks").jobs) == 2
+    with pytest.raises(PersonsegError, match="is the input folder"):
+        plan_batch([folder / "in"], folder / "in")
+
+
+def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):
+    write_image(folder / "in/a.mask.png", np.zeros((16, 16), np.uint8))
+    with pytest.raises(PersonsegError, match="has the name of an output"):
+        plan_batch([folder / "in/a.jpg", folder / "in/a.mask.png"], folder / "in")
+    write_image(folder / "in/a.png", np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(PersonsegError, match="same output files"):
+        plan_batch([folder / "in/a.jpg", folder / "in/a.png"], folder / "out")
+
+
+def test_within_follows_links(folder):
+    (folder / "link").symlink_to(folder / "in")
+    assert within(folder / "link/a.jpg", folder / "in") and not within(folder / "in", folder / "in/sub")
+
+
+def test_model_files_may_hold_an_equals_sign():
+    args = argparse.Namespace(method="fast", model=["runs/lr=1e-3/best.onnx", "sinet=runs/x=1.onnx"])
+    assert {k: str(v) for k, v in models(args).items()} == {"sinet": "runs/x=1.onnx"}
+    args = argparse.Namespace(method="fast", model=["runs/lr=1e-3/best.onnx"])
+    assert {k: str(v) for k, v in models(args).items()} == {"sinet": "runs/lr=1e-3/best.onnx"}
+    with pytest.raises(PersonsegError, match="say which it replaces"):
+        models(argparse.Namespace(method="accurate", model=["mine.onnx"]))
+
+
+def test_float_files_and_arrays_a_hair_past_one(tmp_path):
+    values = np.linspace(0, 255, 16 * 16, dtype=np.float32).reshape(16, 16)
+    Image.fromarray(values, mode="F").save(tmp_path / "f.tif")
+    assert load_image(tmp_path / "f.tif")[..., 0].max() == 255
+    assert load_image(np.full((16, 16), 1.0000001, np.float32)).min() == 255
