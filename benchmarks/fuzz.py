@@ -59,6 +59,8 @@ def mutate(data: bytes, other: bytes, rng: np.random.Generator) -> bytes:
     """One to four random mutations of ``data`` (``other``: another seed, for spliced headers)."""
     buf = bytearray(data)
     for _ in range(rng.integers(1, 5)):
+        if not buf:   # truncated to nothing: nothing more to change
+            break
         kind = rng.integers(0, 5)
         at = int(rng.integers(0, max(1, len(buf))))
         if kind == 0:     # flip bytes

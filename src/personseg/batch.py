@@ -15,11 +15,13 @@ from .outputs import OUTPUTS, output_paths
 
 @dataclass(frozen=True)
 class Job:
-    """One image of a batch: the file, and the folder and stem its outputs are named by."""
+    """One image of a batch: the file, the folder and stem its outputs are named by, and its name relative to
+    the folder it was found in (its own name when named itself)."""
 
     path: Path
     out_dir: Path
     stem: str
+    name: str
 
     def done(self, outputs: tuple[str, ...], instances: bool) -> bool:
         """Every output asked for exists (an interrupted image has only some: it is done again, keeping those)."""
@@ -70,9 +72,9 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
                            and not within(f, out_real))
-            jobs += [Job(f, out / f.relative_to(p).parent, f.stem) for f in files]
+            jobs += [Job(f, out / f.relative_to(p).parent, f.stem, f.relative_to(p).as_posix()) for f in files]
         elif p.exists():
-            jobs.append(Job(p, out, p.stem))
+            jobs.append(Job(p, out, p.stem, p.name))
         else:
             missing.append(p)
     unique = {job.path.resolve(): job for job in reversed(jobs)}   # a file named twice is one job

@@ -77,7 +77,7 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
         raise ImageError(f"{name}: image is too large to be safe to decode ({e})") from None
     except Image.UnidentifiedImageError:
         raise ImageError(f"{name}: not an image, or in a format that cannot be read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError) as e:   # TypeError: PIL on broken TIFF tags
         raise ImageError(f"{name}: not a readable image ({_plain(e)})") from None
     return _pil_to_rgb(im, max_pixels, name)
 

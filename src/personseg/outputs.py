@@ -106,15 +106,11 @@ def keypoints_json(result: Result, source: str) -> dict:
 
 def instances_json(result: Result, source: str) -> dict:
     """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first."""
-    from pycocotools import mask as rle
-
     h, w = result.mask.shape
     people = []
     for k, inst in enumerate(result.instances or [], start=1):
-        enc = rle.encode(np.asfortranarray((inst.mask > 0).astype(np.uint8)))
         people.append({"id": k, "score": round(inst.score, 4), "area": inst.area, "box": list(inst.box),
-                       "segmentation": {"size": [h, w], "counts": enc["counts"].decode("ascii")},
-                       "keypoints": np.round(inst.keypoints, 2).tolist()})
+                       "segmentation": inst.rle(), "keypoints": np.round(inst.keypoints, 2).tolist()})
     return {"source": source, "width": w, "height": h, "keypoint_names": list(COCO_NAMES), "people": people}
 
 

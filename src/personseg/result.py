@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from pycocotools import mask as mask_rle
 
 
 @dataclass
@@ -25,6 +26,11 @@ class Instance:
         """x, y, width, height of the mask (COCO order)."""
         x, y, w, h = cv2.boundingRect((self.mask > 0).astype(np.uint8))
         return int(x), int(y), int(w), int(h)
+
+    def rle(self) -> dict:
+        """The mask as COCO's compressed run-length encoding: {"size": [h, w], "counts": str}."""
+        enc = mask_rle.encode(np.asfortranarray((self.mask > 0).astype(np.uint8)))
+        return {"size": [int(v) for v in enc["size"]], "counts": enc["counts"].decode("ascii")}
 
 
 @dataclass

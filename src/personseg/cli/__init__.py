@@ -8,11 +8,11 @@ import sys
 
 from .. import __version__
 from ..errors import PersonsegError
-from . import demo, evaluate, export, segment, train, video
+from . import annotate, demo, evaluate, export, segment, train, video
 from .common import failure, interrupted
 
 #: Subcommands in the order ``--help`` lists them; each module has ``add_parser(subparsers)``.
-COMMANDS = (segment, evaluate, video, train, export, demo)
+COMMANDS = (segment, annotate, evaluate, video, train, export, demo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,258 @@
+"""COCO annotations for whole folders: everyone's box, keypoints and mask in each image. Each finished image is
+written at once as a small shard beside the output (a killed run loses only the images in flight, a rerun skips
+what is done); the shards are merged at the end into one COCO file, the same byte for byte whatever order the
+images finished in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from .batch import Job, plan_batch
+from .errors import PersonsegError
+from .image import MIN_SIDE, write_bytes
+from .pipeline import Segmenter
+from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE
+from .result import Result
+from .runtime import threads
+
+#: Where the images are segmented: in this process or worker processes, or on a Ray cluster.
+ENGINES = ("local", "ray")
+#: The file in a shard folder that records the run's settings (a rerun must match them).
+SETTINGS = "settings.json"
+#: COCO's person category, with the 17 keypoints and the skeleton (1-based, as COCO writes it).
+PERSON = {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(COCO_NAMES),
+          "skeleton": [[a + 1, b + 1] for a, b in COCO_SKELETON]}
+
+
+def person_annotations(result: Result, min_area: int = 0) -> list[dict]:
+    """COCO annotations (no ids yet) of everyone in ``result`` (a Segmenter(instances=True) result) whose mask
+    has at least ``min_area`` pixels: RLE mask, box, area, keypoints (v = 2 where the pose backend is confident,
+    else 0 0 0), their count and the person's score; largest first."""
+    out = []
+    for inst in result.instances or []:
+        if inst.area < max(1, min_area):
+            continue
+        seen = inst.keypoints[:, 2] >= MIN_SCORE
+        keypoints = [v for (x, y, _), s in zip(inst.keypoints.tolist(), seen)
+                     for v in ((round(x, 2), round(y, 2), 2) if s else (0, 0, 0))]
+        out.append({"category_id": PERSON["id"], "iscrowd": 0, "segmentation": inst.rle(), "area": inst.area,
+                    "bbox": list(inst.box), "keypoints": keypoints, "num_keypoints": int(seen.sum()),
+                    "score": round(inst.score, 4)})
+    return out
+
+
+def image_entry(job: Job, result: Result, min_area: int) -> dict:
+    """What one finished image contributes: its COCO image fields and its people's annotations."""
+    h, w = result.mask.shape
+    return {"file_name": job.name, "width": w, "height": h, "annotations": person_annotations(result, min_area)}
+
+
+class Shards:
+    """One JSON file per finished image in a hidden folder beside the output, named by the image's name."""
+
+    def __init__(self, out: Path) -> None:
+        self.folder = out.parent / f".{out.name}.parts"
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{hashlib.sha1(name.encode()).hexdigest()}.json"
+
+    def start(self, settings: str) -> None:
+        """Begin (or go on with) a run of these settings."""
+        if not (self.folder / SETTINGS).is_file():
+            write_bytes(self.folder / SETTINGS, settings.encode())
+
+    def settings(self) -> str | None:
+        path = self.folder / SETTINGS
+        return path.read_text() if path.is_file() else None
+
+    def done(self, name: str) -> bool:
+        return self.path(name).is_file()
+
+    def save(self, entry: dict) -> None:
+        write_bytes(self.path(entry["file_name"]), json.dumps(entry).encode(), overwrite=True)
+
+    def load(self, names: list[str]) -> list[dict]:
+        return [json.loads(self.path(name).read_text()) for name in names]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def merge(entries: list[dict]) -> bytes:
+    """The COCO file of ``entries``: images in name order, ids counted from 1 in that order."""
+    images, annotations = [], []
+    for image_id, entry in enumerate(sorted(entries, key=lambda e: e["file_name"]), start=1):
+        images.append({"id": image_id, "file_name": entry["file_name"], "width": entry["width"],
+                       "height": entry["height"]})
+        for ann in entry["annotations"]:
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, **ann})
+    coco = {"info": {"description": "people found by personseg"}, "images": images, "annotations": annotations,
+            "categories": [PERSON]}
+    return json.dumps(coco, separators=(",", ":")).encode()
+
+
+_WORKER: dict = {}   # a worker process's Segmenter
+
+
+def _start_worker(options: dict) -> None:
+    _WORKER["segmenter"] = Segmenter(**options)
+
+
+def _entry_in_worker(job: Job, min_area: int) -> dict:
+    return image_entry(job, _WORKER["segmenter"](job.path), min_area)
+
+
+def _entries(jobs: list[Job], options: dict, min_area: int, workers: int) -> Iterator[tuple[Job, dict | Exception]]:
+    """(job, its entry or what went wrong) for every job, in the order they finish."""
+    if workers <= 0:
+        seg = Segmenter(**options)
+        for job in jobs:
+            try:
+                yield job, image_entry(job, seg(job.path), min_area)
+            except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
+                yield job, e
+        return
+    spawn = multiprocessing.get_context("spawn")   # a fresh interpreter each: mediapipe and onnxruntime hold threads
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker, initargs=(options,)) as pool:
+        futures = {pool.submit(_entry_in_worker, job, min_area): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except Exception as e:   # noqa: BLE001
+                    yield futures[future], e
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, address: str | None,
+                 nodes: Counter) -> Iterator[tuple[Job, dict | Exception]]:
+    """As ``_entries``, on Ray: Ray Data reads and decodes the files in tasks and feeds ``actors`` actors, each
+    holding one Segmenter (its models loaded once) on one CPU and one onnxruntime thread. ``address``: a running
+    cluster's (``ray start --head`` prints it); None starts one on this machine. ``nodes`` counts the images
+    each node segmented."""
+    if address is None:   # a cluster of this machine alone: its processes talk over loopback only
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise PersonsegError("--engine ray needs Ray: pip install 'personseg[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "ray"]:   # its notices are not ours
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    actors = actors or max(1, int(ray.cluster_resources().get("CPU", 2)) // 2)
+    by_path = {str(job.path.resolve()): job for job in jobs}
+    # reading takes no CPU of its own, so that actors holding every CPU cannot starve it
+    files = ray.data.read_binary_files(list(by_path), include_paths=True, num_cpus=0)
+    pictures = files.map(_decode, num_cpus=0)
+    done = pictures.map_batches(_RayAnnotator, fn_constructor_kwargs={"options": options, "min_area": min_area},
+                                batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
+                                max_restarts=0)
+    for row in done.iter_rows():
+        nodes[row["node"]] += 1
+        yield by_path[row["path"]], PersonsegError(row["error"]) if row["error"] else json.loads(row["entry"])
+
+
+def _decode(row: dict) -> dict:
+    """A Ray Data task: the file's bytes decoded (an unreadable file passes on its error)."""
+    from .image import load_image
+
+    try:
+        return {"path": row["path"], "rgb": load_image(row["bytes"]), "error": ""}
+    except PersonsegError as e:
+        return {"path": row["path"], "rgb": np.zeros((MIN_SIDE, MIN_SIDE, 3), np.uint8), "error": str(e)}
+
+
+class _RayAnnotator:
+    """A Ray actor: one Segmenter, fed one decoded image a call."""
+
+    def __init__(self, options: dict, min_area: int) -> None:
+        import ray
+
+        self.segmenter = Segmenter(**options)
+        self.min_area = min_area
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def __call__(self, batch: dict) -> dict:
+        path, rgb, error = str(batch["path"][0]), batch["rgb"][0], str(batch["error"][0])
+        entry = ""
+        if not error:
+            try:
+                with threads(1):
+                    result = self.segmenter(rgb)
+                h, w = result.mask.shape
+                entry = json.dumps({"file_name": path, "width": w, "height": h,
+                                    "annotations": person_annotations(result, self.min_area)})
+            except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
+                error = str(e) if isinstance(e, PersonsegError) else f"internal error ({type(e).__name__}: {e})"
+        return {"path": [path], "entry": [entry], "error": [error], "node": [self.node]}
+
+
+def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
+             workers: int = 0, overwrite: bool = False, engine: str = "local", address: str | None = None,
+             progress: Callable[[Iterator, int], Iterator] = lambda it, total: it) -> dict:
+    """Write ``out``, one COCO file of everyone in the images under ``paths`` (files, folders searched
+    recursively; ``file_name`` relative to the folder named). ``options``: the Segmenter's (instances are
+    always on); ``workers``: processes, each with its own Segmenter (0: this one); ``engine`` "ray": Ray actors
+    instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
+    Returns {'images', 'people', 'no_person', 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
+    segmented by each Ray node). Images already in the shards of an interrupted run
+    are not done again, if it ran with the same settings; a run that left failures keeps its shards and
+    writes what it has, and a rerun tries the failed images again. ``overwrite``: start afresh."""
+    out = Path(out)
+    if out.suffix.lower() != ".json":
+        raise PersonsegError(f"--out {out}: give a .json file")
+    if min_area < 0 or workers < 0:
+        raise PersonsegError("--min-area and --workers take 0 or more")
+    shards = Shards(out)
+    settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area})
+    if overwrite:
+        shards.remove()
+    elif out.exists() and not shards.folder.is_dir():
+        raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
+    elif shards.folder.is_dir() and shards.settings() != settings:
+        raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings: rerun with them, or "
+                             "use --overwrite to start afresh")
+    plan = plan_batch(paths, shards.folder)
+    if not plan.jobs:
+        raise PersonsegError("no image files found in the given paths")
+    todo = [job for job in plan.jobs if not shards.done(job.name)]
+    failed = [(p, "no such file or folder") for p in plan.missing]
+    shards.start(settings)
+    nodes: Counter = Counter()
+    if engine not in ENGINES:
+        raise PersonsegError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if todo:
+        options = (options or {}) | {"instances": True}
+        found = (_entries(todo, options, min_area, workers) if engine == "local" else
+                 _entries_ray(todo, options, min_area, workers, address, nodes))
+        for job, entry in progress(found, len(todo)):
+            if isinstance(entry, Exception):
+                failed.append((job.path, str(entry) if isinstance(entry, PersonsegError) else
+                               f"internal error ({type(entry).__name__}: {entry})"))
+            else:
+                shards.save(entry | {"file_name": job.name})
+    finished = [job.name for job in plan.jobs if shards.done(job.name)]
+    entries = shards.load(finished)
+    write_bytes(out, merge(entries), overwrite=True)
+    if not failed:
+        shards.remove()
+    return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
+            "no_person": sum(not e["annotations"] for e in entries), "failed": failed,
+            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes)}

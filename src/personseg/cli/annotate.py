@@ -1,0 +1,51 @@
+"""`personseg annotate`: one COCO file of everyone's box, keypoints and mask in whole folders, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..annotate import ENGINES, annotate
+from .common import add_method_options, matting, models
+
+
+def add_parser(sub) -> None:
+    a = sub.add_parser("annotate", help="COCO annotations (box, keypoints, mask per person) for images and folders",
+                       description="Write one COCO file (category person, 17 keypoints) with everyone found in the "
+                                   "images: mask as RLE, box, area, keypoints and score. Each finished image is kept "
+                                   "at once beside the output, so a stopped run goes on where it stopped when run "
+                                   "again; the file is the same whatever order images finish in.")
+    a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("--out", required=True, type=Path, help="the COCO .json file to write")
+    add_method_options(a)
+    a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
+    a.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="processes, each with its own models (default 0: this process; about one per two cores "
+                        "helps), or with --engine ray the number of actors (default: one per two CPUs)")
+    a.add_argument("--engine", default="local", choices=ENGINES,
+                   help="local (this machine, --workers processes) or ray (Ray Data and actors; needs "
+                        "pip install 'personseg[ray]')")
+    a.add_argument("--address", help="with --engine ray, a running cluster's address (default: start one here)")
+    a.add_argument("--overwrite", action="store_true", help="start afresh: replace the file and any unfinished run")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = {"method": args.method, "matting": matting(args), "keypoints": True,
+               "matting_side": args.matting_side or None, "models": models(args)}
+    summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
+                       overwrite=args.overwrite, engine=args.engine, address=args.address,
+                       progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
+                                                       disable=True if args.quiet else None))
+    parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
+    parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
+    parts += [f"no person found in {summary['no_person']}"] * bool(summary["no_person"])
+    parts += [f"{len(summary['failed'])} failed (run again to retry them)"] * bool(summary["failed"])
+    print("; ".join(parts), file=sys.stderr)
+    for path, why in summary["failed"]:
+        print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
+    return 1 if summary["failed"] else 0

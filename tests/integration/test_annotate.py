@@ -1,0 +1,86 @@
+"""`personseg annotate`: a COCO file that pycocotools reads, with the masks `segment` makes; the same bytes after
+a kill and a rerun, and with worker processes."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+
+from personseg import Segmenter
+from personseg.annotate import annotate
+
+PHOTOS = ("pose_mini/images/coco_000000040083.jpg", "pose_mini/images/coco_000000197388.jpg",
+          "eg1800/images/00002.jpg", "eg1800/images/00013.jpg", "eg1800/images/00005.jpg")
+
+
+@pytest.fixture
+def photos(tmp_path, data_dir):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for k, rel in enumerate(PHOTOS):
+        shutil.copy(data_dir / rel, folder / ("sub" if k % 2 else "") / f"p{k}.jpg")
+    return folder
+
+
+def test_the_coco_file_holds_the_masks_segment_makes(photos, tmp_path):
+    out = tmp_path / "people.json"
+    summary = annotate([photos], out, {"method": "fast", "keypoints": True}, min_area=50)
+    coco = COCO(str(out))
+    assert summary["images"] == 5 and len(coco.imgs) == 5 and not summary["failed"]
+    assert [im["file_name"] for im in coco.imgs.values()] == sorted(im["file_name"] for im in coco.imgs.values())
+    assert coco.cats[1]["name"] == "person" and len(coco.cats[1]["keypoints"]) == 17
+    seg = Segmenter("fast", keypoints=True, instances=True)
+    for image in coco.imgs.values():
+        masks = [i.mask > 0 for i in seg(photos / image["file_name"]).instances if i.area >= 50]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))
+        assert len(anns) == len(masks)
+        for ann, mask in zip(anns, masks):
+            assert np.array_equal(coco.annToMask(ann) > 0, mask) and ann["area"] == mask.sum()
+            assert len(ann["keypoints"]) == 51 and ann["num_keypoints"] == sum(v == 2 for v in ann["keypoints"][2::3])
+    assert not (tmp_path / ".people.json.parts").exists()
+
+
+def test_a_killed_run_rerun_gives_the_same_bytes_and_workers_too(photos, tmp_path):
+    args = [sys.executable, "-m", "personseg", "annotate", str(photos), "--method", "fast", "--quiet"]
+    subprocess.run(args + ["--out", "whole.json"], cwd=tmp_path, check=True, capture_output=True)
+    parts = tmp_path / ".killed.json.parts"
+    p = subprocess.Popen(args + ["--out", "killed.json"], cwd=tmp_path, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 120
+    while len(list(parts.glob("*.json"))) < 3 and time.monotonic() < end and p.poll() is None:   # settings + 2 images
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not (tmp_path / "killed.json").exists()
+    done = subprocess.run(args + ["--out", "killed.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and "done by an earlier run" in done.stderr
+    subprocess.run(args + ["--out", "workers.json", "--workers", "2"], cwd=tmp_path, check=True, capture_output=True)
+    whole = (tmp_path / "whole.json").read_bytes()
+    assert (tmp_path / "killed.json").read_bytes() == whole and (tmp_path / "workers.json").read_bytes() == whole
+
+
+def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path):
+    out = tmp_path / "people.json"
+    out.write_text("{}")
+    with pytest.raises(Exception, match="output exists"):
+        annotate([photos], out, {"method": "fast"})
+    out.unlink()
+    (tmp_path / ".people.json.parts").mkdir()
+    (tmp_path / ".people.json.parts/settings.json").write_text("other")
+    with pytest.raises(Exception, match="other settings"):
+        annotate([photos], out, {"method": "fast"})
+
+
+def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):
+    pytest.importorskip("ray")
+    options = {"method": "fast", "keypoints": True}
+    annotate([photos], tmp_path / "plain.json", options)
+    summary = annotate([photos], tmp_path / "ray.json", options, engine="ray", workers=2)
+    assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "plain.json").read_bytes()
+    assert sum(summary["nodes"].values()) == 5

@@ -1,0 +1,47 @@
+"""The COCO file of `personseg annotate`: annotations of a result, and a merge that does not depend on the order
+images finished in (synthetic results; no network runs)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+
+from personseg.annotate import PERSON, merge, person_annotations
+from personseg.result import Instance, Result
+
+
+def _result() -> Result:
+    mask = np.zeros((40, 30), np.uint8)
+    mask[5:25, 5:15] = 255
+    small = np.zeros_like(mask)
+    small[30:32, 20:22] = 255
+    kp = np.zeros((17, 3), np.float32)
+    kp[0] = (10.123, 8.0, 0.9)
+    kp[5] = (7.0, 12.0, 0.1)   # not confident: written as 0 0 0
+    return Result(mask=mask | small, alpha=(mask | small) / 255.0, keypoints=kp, people=[kp],
+                  rgb=np.zeros((40, 30, 3), np.uint8), instances=[Instance(mask, kp, 0.8), Instance(small, kp * 0, 0.5)])
+
+
+def test_each_person_gets_mask_box_area_and_visible_keypoints():
+    anns = person_annotations(_result(), min_area=5)
+    assert len(anns) == 1   # the 4-pixel person is below --min-area
+    ann = anns[0]
+    assert ann["bbox"] == [5, 5, 10, 20] and ann["area"] == 200 and ann["num_keypoints"] == 1
+    assert ann["keypoints"][:3] == [10.12, 8.0, 2] and ann["keypoints"][15:18] == [0, 0, 0]
+    assert ann["segmentation"]["size"] == [40, 30] and isinstance(ann["segmentation"]["counts"], str)
+    assert len(person_annotations(_result())) == 2
+
+
+def test_the_merge_is_the_same_bytes_in_any_order():
+    entries = [{"file_name": name, "width": 30, "height": 40, "annotations": person_annotations(_result())}
+               for name in ("b/x.jpg", "a.jpg", "c.png")]
+    first = merge(entries)
+    for seed in range(5):
+        random.Random(seed).shuffle(entries)
+        assert merge(entries) == first
+    coco = json.loads(first)
+    assert [im["file_name"] for im in coco["images"]] == ["a.jpg", "b/x.jpg", "c.png"]
+    assert [a["id"] for a in coco["annotations"]] == list(range(1, 7)) and coco["categories"] == [PERSON]
+    assert PERSON["skeleton"][0] == [16, 14]   # 1-based, as COCO writes it
