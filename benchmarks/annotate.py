@@ -178,9 +178,9 @@ def write(results: dict) -> None:
     speed = results["speed"]
     plain = speed["plain loop"]["sha256"]
     lines = [f"## Annotating folders ({results['images']} photos, method {results['method']}), {results['machine']}", "",
-             "Made by `python benchmarks/annotate.py`: the first coco_single, coco_people and pennfudan photos; peak RSS "
-             "of the command's process and its workers (Ray's own processes not counted); 'same file' compares each "
-             "run's COCO file with the plain loop's, byte for byte.", "",
+             "Made by `python benchmarks/annotate.py`: the first coco_single, coco_people and pennfudan photos; peak RSS: "
+             "the largest of the command's process and each worker process (Ray's actors not counted); 'same file' "
+             "compares each run's COCO file with the plain loop's, byte for byte.", "",
              "| run | seconds | images/s | peak RSS MB | same file |", "|---|---|---|---|---|"]
     for name, r in speed.items():
         lines.append(f"| {name} | {r['seconds']} | {r['images_per_s']} | {r.get('peak_rss_mb', '')} | "
