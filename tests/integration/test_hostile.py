@@ -260,7 +260,7 @@ def test_reruns_complete_what_is_missing_and_keep_what_exists(photos, tmp_path):
     assert code == 0 and "0 of 3 images segmented, 3 already done; 0 files written" in err
     (tmp_path / "out/00005.alpha.png").unlink()
     code, _, err = cli(*args, cwd=tmp_path)
-    assert code == 0 and "1 files written" in err and digest(tmp_path / "out") == kept
+    assert code == 0 and "1 file written" in err and digest(tmp_path / "out") == kept
     code, _, err = cli(*args, "--save", "mask,alpha,cutout,overlay", cwd=tmp_path)
     assert code == 0 and "3 files written" in err
 

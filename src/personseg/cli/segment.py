@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     skipped = len(plan.jobs) - len(todo)
     parts = [f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"] + [f"{skipped} already done"] * bool(skipped) + \
         [f"{len(failed)} failed"] * bool(failed) + [f"no person found in {nobody}"] * bool(nobody)
-    print(", ".join(parts) + f"; {written} files written to {args.out}", file=sys.stderr)
+    print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     return 1 if failed else 0

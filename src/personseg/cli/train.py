@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"--init {args.init}: no such checkpoint")
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
-    print(f"training {args.model} on {len(trn)} pairs, validating on {len(val)}", file=sys.stderr)
     best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
                  workers=args.workers)
     print(f"best checkpoint: {best}")

@@ -144,6 +144,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                              "lower --batch")
     if not len(val_pairs):
         raise PersonsegError("no validation pairs: add pairs or raise --val-fraction")
+    log(f"training {cfg.model} on {len(train_pairs)} pairs, validating on {len(val_pairs)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
