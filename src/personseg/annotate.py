@@ -22,7 +22,7 @@ from .batch import Job, plan_batch
 from .errors import PersonsegError
 from .image import MIN_SIDE, write_bytes
 from .pipeline import Segmenter
-from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE
+from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints
 from .result import Result
 from .runtime import threads
 
@@ -102,6 +102,21 @@ def merge(entries: list[dict]) -> bytes:
     return json.dumps(coco, separators=(",", ":")).encode()
 
 
+def given_people(path: str | os.PathLike) -> dict[str, list[list[float]]]:
+    """The people of each image of a COCO keypoint file by ``file_name``: 51 numbers each (pose.given_keypoints
+    reads them), category person only, crowds left out."""
+    try:
+        data = json.loads(Path(path).read_text())
+        names = {im["id"]: im["file_name"] for im in data["images"]}
+        people: dict[str, list] = {name: [] for name in names.values()}
+        for ann in data.get("annotations", []):
+            if ann.get("category_id", 1) == 1 and not ann.get("iscrowd") and ann.get("keypoints"):
+                people[names[ann["image_id"]]].append(given_keypoints([ann["keypoints"]])[0].tolist())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PersonsegError(f"{path}: not a COCO keypoint file ({type(e).__name__}: {e})") from None
+    return people
+
+
 _WORKER: dict = {}   # a worker process's Segmenter
 
 
@@ -109,23 +124,28 @@ def _start_worker(options: dict) -> None:
     _WORKER["segmenter"] = Segmenter(**options)
 
 
-def _entry_in_worker(job: Job, min_area: int) -> dict:
-    return image_entry(job, _WORKER["segmenter"](job.path), min_area)
+def _entry_in_worker(job: Job, min_area: int, people: list | None) -> dict:
+    return image_entry(job, _WORKER["segmenter"](job.path, people=people), min_area)
 
 
-def _entries(jobs: list[Job], options: dict, min_area: int, workers: int) -> Iterator[tuple[Job, dict | Exception]]:
-    """(job, its entry or what went wrong) for every job, in the order they finish."""
+def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,
+             given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
+    """(job, its entry or what went wrong) for every job, in the order they finish; ``given``: the people of
+    each image by name, to segment instead of searching (None: search)."""
+    def people(job: Job) -> list | None:
+        return None if given is None else given.get(job.name, [])
+
     if workers <= 0:
         seg = Segmenter(**options)
         for job in jobs:
             try:
-                yield job, image_entry(job, seg(job.path), min_area)
+                yield job, image_entry(job, seg(job.path, people=people(job)), min_area)
             except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
                 yield job, e
         return
     spawn = multiprocessing.get_context("spawn")   # a fresh interpreter each: mediapipe and onnxruntime hold threads
     with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker, initargs=(options,)) as pool:
-        futures = {pool.submit(_entry_in_worker, job, min_area): job for job in jobs}
+        futures = {pool.submit(_entry_in_worker, job, min_area, people(job)): job for job in jobs}
         try:
             for future in as_completed(futures):
                 try:
@@ -138,7 +158,7 @@ def _entries(jobs: list[Job], options: dict, min_area: int, workers: int) -> Ite
 
 
 def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, address: str | None,
-                 nodes: Counter) -> Iterator[tuple[Job, dict | Exception]]:
+                 nodes: Counter, given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
     """As ``_entries``, on Ray: Ray Data reads and decodes the files in tasks and feeds ``actors`` actors, each
     holding one Segmenter (its models loaded once) on one CPU and one onnxruntime thread. ``address``: a running
     cluster's (``ray start --head`` prints it); None starts one on this machine. ``nodes`` counts the images
@@ -161,7 +181,9 @@ def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, add
     # reading takes no CPU of its own, so that actors holding every CPU cannot starve it
     files = ray.data.read_binary_files(list(by_path), include_paths=True, num_cpus=0)
     pictures = files.map(_decode, num_cpus=0)
-    done = pictures.map_batches(_RayAnnotator, fn_constructor_kwargs={"options": options, "min_area": min_area},
+    people = None if given is None else {path: given.get(job.name, []) for path, job in by_path.items()}
+    done = pictures.map_batches(_RayAnnotator, fn_constructor_kwargs={"options": options, "min_area": min_area,
+                                                                      "people": people},
                                 batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
                                 max_restarts=0)
     for row in done.iter_rows():
@@ -182,11 +204,12 @@ def _decode(row: dict) -> dict:
 class _RayAnnotator:
     """A Ray actor: one Segmenter, fed one decoded image a call."""
 
-    def __init__(self, options: dict, min_area: int) -> None:
+    def __init__(self, options: dict, min_area: int, people: dict[str, list] | None) -> None:
         import ray
 
         self.segmenter = Segmenter(**options)
         self.min_area = min_area
+        self.people = people
         self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: dict) -> dict:
@@ -195,7 +218,7 @@ class _RayAnnotator:
         if not error:
             try:
                 with threads(1):
-                    result = self.segmenter(rgb)
+                    result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
                 h, w = result.mask.shape
                 entry = json.dumps({"file_name": path, "width": w, "height": h,
                                     "annotations": person_annotations(result, self.min_area)})
@@ -206,13 +229,15 @@ class _RayAnnotator:
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
              workers: int = 0, overwrite: bool = False, engine: str = "local", address: str | None = None,
+             people: str | os.PathLike | None = None,
              progress: Callable[[Iterator, int], Iterator] = lambda it, total: it) -> dict:
     """Write ``out``, one COCO file of everyone in the images under ``paths`` (files, folders searched
     recursively; ``file_name`` relative to the folder named). ``options``: the Segmenter's (instances are
     always on); ``workers``: processes, each with its own Segmenter (0: this one); ``engine`` "ray": Ray actors
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
-    Returns {'images', 'people', 'no_person', 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
-    segmented by each Ray node). Images already in the shards of an interrupted run
+    ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
+    ``file_name``; only the images it lists are annotated). Returns {'images', 'people', 'no_person',
+    'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images segmented by each Ray node). Images already in the shards of an interrupted run
     are not done again, if it ran with the same settings; a run that left failures keeps its shards and
     writes what it has, and a rerun tries the failed images again. ``overwrite``: start afresh."""
     out = Path(out)
@@ -221,7 +246,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     if min_area < 0 or workers < 0:
         raise PersonsegError("--min-area and --workers take 0 or more")
     shards = Shards(out)
-    settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area})
+    given = None if people is None else given_people(people)
+    settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area,
+                           "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
     if overwrite:
         shards.remove()
     elif out.exists() and not shards.folder.is_dir():
@@ -230,8 +257,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings: rerun with them, or "
                              "use --overwrite to start afresh")
     plan = plan_batch(paths, shards.folder)
+    if given is not None:   # only the images the file lists; those it lists that are missing are failures
+        plan.missing += [Path(name) for name in sorted(set(given) - {job.name for job in plan.jobs})]
+        plan.jobs = [job for job in plan.jobs if job.name in given]
     if not plan.jobs:
-        raise PersonsegError("no image files found in the given paths")
+        raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given))
     todo = [job for job in plan.jobs if not shards.done(job.name)]
     failed = [(p, "no such file or folder") for p in plan.missing]
     shards.start(settings)
@@ -240,8 +270,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         raise PersonsegError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if todo:
         options = (options or {}) | {"instances": True}
-        found = (_entries(todo, options, min_area, workers) if engine == "local" else
-                 _entries_ray(todo, options, min_area, workers, address, nodes))
+        found = (_entries(todo, options, min_area, workers, given) if engine == "local" else
+                 _entries_ray(todo, options, min_area, workers, address, nodes, given))
         for job, entry in progress(found, len(todo)):
             if isinstance(entry, Exception):
                 failed.append((job.path, str(entry) if isinstance(entry, PersonsegError) else

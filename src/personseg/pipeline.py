@@ -6,7 +6,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from dataclasses import replace
 from typing import TypeVar
@@ -19,6 +19,7 @@ from .image import ImageInput, load_image
 from .instances import find_people, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
+from .pose.keypoints import given_keypoints, visible
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
 from .result import Result
@@ -125,23 +126,32 @@ class Segmenter:
         self.pose = ((get_backend(pose, body_mask=self.method.uses_outline) if isinstance(pose, str) else pose)
                      if self.find_people else None)
 
-    def __call__(self, image: ImageInput) -> Result:
-        """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image)."""
+    def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
+        """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
+        ``people``: the people to segment, each as 17 COCO keypoints [x, y, v] in pixels (pose.given_keypoints):
+        exactly they are segmented, with their keypoints as the priors, and nobody is searched for (seed 002's
+        masks for a pose dataset); a person with fewer than two sure keypoints cannot be placed and is left out;
+        an empty list gives an empty mask."""
         rgb = load_image(image)
+        given = None if people is None else [kp for kp in given_keypoints(people) if visible(kp).sum() >= 2]
         with model_files(self.models):
-            return self._segment(rgb)
+            return self._segment(rgb, given)
 
-    def _segment(self, rgb: np.ndarray) -> Result:
+    def _segment(self, rgb: np.ndarray, given: list[np.ndarray] | None) -> Result:
         timings: dict[str, float] = {}
-        people, outline = [], None
-        if self.pose is not None:
+        people, outline = given or [], None
+        if given is not None and not given:
+            empty = np.zeros(rgb.shape[:2], np.float32)
+            return Result(mask=empty.astype(np.uint8), alpha=empty, keypoints=empty_keypoints(), people=[], rgb=rgb,
+                          instances=[] if self.instances else None)
+        if self.pose is not None and given is None:
             people, outline = timed(timings, "pose", detect_people, self.pose, rgb, self.method.uses_outline)
         main = people[0] if people else empty_keypoints()
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]))
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:
-            everyone = timed(timings, "people", find_people, rgb, prob >= 0.5, self.pose) or people
+            everyone = people if given else timed(timings, "people", find_people, rgb, prob >= 0.5, self.pose) or people
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
@@ -150,6 +160,8 @@ class Segmenter:
         if self.instances:
             maps = timed(timings, "instances", method.person_maps, rgb, scene.people)
             instances = timed(timings, "instances", split_instances, rgb, mask, scene.people, None, maps)
+            if given:   # exactly the people given: regions nobody claims are not people of their own
+                instances = [i for i in instances if i.keypoints[:, 2].any()]
         return Result(mask=mask, alpha=alpha, keypoints=main, people=scene.people, rgb=rgb, timings=timings,
                       instances=instances)
 

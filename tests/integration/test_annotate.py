@@ -3,11 +3,13 @@ a kill and a rerun, and with worker processes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +86,34 @@ def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):
     summary = annotate([photos], tmp_path / "ray.json", options, engine="ray", workers=2)
     assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "plain.json").read_bytes()
     assert sum(summary["nodes"].values()) == 5
+
+
+def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir, pose_mini):
+    """Seed 002's job: masks for a pose dataset. Every person of pose_mini with keypoints is given; each comes
+    back with their own keypoints and a mask, and nobody else does."""
+    images, anns = [], []
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for entry in pose_mini["images"][:3]:
+        name = Path(entry["image"]).name
+        shutil.copy(data_dir / "pose_mini" / entry["image"], folder / name)
+        images.append({"id": len(images) + 1, "file_name": name})
+        for inst in entry["instances"]:
+            if inst.get("keypoints"):
+                anns.append({"id": len(anns) + 1, "image_id": len(images), "category_id": 1,
+                             "keypoints": [float(v) for v in inst["keypoints"]]})
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps({"images": images, "annotations": anns, "categories": [{"id": 1}]}))
+    out = tmp_path / "masks.json"
+    summary = annotate([folder], out, {"method": "fast"}, people=given)
+    coco = COCO(str(out))
+    assert summary["images"] == 3 and len(coco.anns) <= len(anns) and not summary["failed"]
+    by_name = {im["file_name"]: im["id"] for im in coco.imgs.values()}
+    for image in images:
+        mine = [a for a in anns if a["image_id"] == image["id"]]
+        found = coco.loadAnns(coco.getAnnIds(imgIds=by_name[image["file_name"]]))
+        sure = [[(x, y) for x, y, v in np.reshape(a["keypoints"], (17, 3)) if v > 0] for a in mine]
+        for ann in found:   # each annotation carries one of the given people's keypoints
+            seen = [(x, y) for x, y, v in np.reshape(ann["keypoints"], (17, 3)) if v > 0]
+            assert any(np.allclose(seen, s, atol=0.01) for s in sure if len(s) == len(seen))
+    assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0

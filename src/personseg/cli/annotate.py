@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
     a.add_argument("paths", nargs="+", metavar="PATH")
     a.add_argument("--out", required=True, type=Path, help="the COCO .json file to write")
     add_method_options(a)
+    a.add_argument("--people", type=Path, metavar="COCO.json",
+                   help="segment the people of this COCO keypoint file (images matched by file_name; only those it "
+                        "lists) instead of searching for them: masks for a pose dataset")
     a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
     a.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes, each with its own models (default 0: this process; about one per two cores "
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     options = {"method": args.method, "matting": matting(args), "keypoints": True,
                "matting_side": args.matting_side or None, "models": models(args)}
     summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
-                       overwrite=args.overwrite, engine=args.engine, address=args.address,
+                       overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
                        progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
                                                        disable=True if args.quiet else None))
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]

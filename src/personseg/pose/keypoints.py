@@ -49,6 +49,25 @@ def validate_keypoints(kp: np.ndarray) -> np.ndarray:
     return kp
 
 
+def given_keypoints(people) -> list[np.ndarray]:
+    """People's keypoints given by a person or a file, as float32 (17, 3) arrays: each person 17 x [x, y, v] in
+    pixels (or 51 numbers, COCO's layout), v a score in [0, 1] or COCO's visibility (0 not labelled, 1 hidden,
+    2 seen; both labelled kinds count as sure). PersonsegError on anything else."""
+    from ..errors import PersonsegError
+
+    out = []
+    for k, kp in enumerate(people):
+        try:
+            kp = np.asarray(kp, dtype=np.float32).reshape(17, 3).copy()
+        except (TypeError, ValueError):
+            raise PersonsegError(f"person {k + 1}: give 17 keypoints as [x, y, v] (or 51 numbers)") from None
+        if not np.isfinite(kp).all() or (kp[:, 2] < 0).any():
+            raise PersonsegError(f"person {k + 1}: keypoints must be finite, with v >= 0")
+        kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
+        out.append(kp)
+    return out
+
+
 def visible(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
     """Boolean mask of the keypoints scored at least ``min_score``."""
     return kp[:, 2] >= min_score
