@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import multiprocessing
 import os
 import shutil
@@ -19,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .batch import Job, plan_batch
-from .errors import PersonsegError
-from .image import MIN_SIDE, write_bytes
+from .errors import PersonsegError, describe
+from .image import write_bytes
 from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints
+from .raywork import ImageActor, ray_run
 from .result import Result
-from .runtime import threads
 
 #: Where the images are segmented: in this process or worker processes, or on a Ray cluster.
 ENGINES = ("local", "ray")
@@ -159,72 +158,27 @@ def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,
 
 def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, address: str | None,
                  nodes: Counter, given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
-    """As ``_entries``, on Ray: Ray Data reads and decodes the files in tasks and feeds ``actors`` actors, each
-    holding one Segmenter (its models loaded once) on one CPU and one onnxruntime thread. ``address``: a running
-    cluster's (``ray start --head`` prints it); None starts one on this machine. ``nodes`` counts the images
-    each node segmented."""
-    if address is None:   # a cluster of this machine alone: its processes talk over loopback only
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    try:
-        import ray
-    except ImportError:
-        raise PersonsegError("--engine ray needs Ray: pip install 'personseg[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "ray"]:   # its notices are not ours
-        logging.getLogger(name).setLevel(logging.ERROR)
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    actors = actors or max(1, int(ray.cluster_resources().get("CPU", 2)) // 2)
+    """As ``_entries``, on Ray (raywork.ray_run): ``actors`` actors each hold one Segmenter."""
     by_path = {str(job.path.resolve()): job for job in jobs}
-    # reading takes no CPU of its own, so that actors holding every CPU cannot starve it
-    files = ray.data.read_binary_files(list(by_path), include_paths=True, num_cpus=0)
-    pictures = files.map(_decode, num_cpus=0)
     people = None if given is None else {path: given.get(job.name, []) for path, job in by_path.items()}
-    done = pictures.map_batches(_RayAnnotator, fn_constructor_kwargs={"options": options, "min_area": min_area,
-                                                                      "people": people},
-                                batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
-                                max_restarts=0)
-    for row in done.iter_rows():
-        nodes[row["node"]] += 1
-        yield by_path[row["path"]], PersonsegError(row["error"]) if row["error"] else json.loads(row["entry"])
+    kwargs = {"options": options, "min_area": min_area, "people": people}
+    for path, made in ray_run(list(by_path), _Annotator, kwargs, actors, address, nodes):
+        yield by_path[path], made if isinstance(made, Exception) else json.loads(made)
 
 
-def _decode(row: dict) -> dict:
-    """A Ray Data task: the file's bytes decoded (an unreadable file passes on its error)."""
-    from .image import load_image
-
-    try:
-        return {"path": row["path"], "rgb": load_image(row["bytes"]), "error": ""}
-    except PersonsegError as e:
-        return {"path": row["path"], "rgb": np.zeros((MIN_SIDE, MIN_SIDE, 3), np.uint8), "error": str(e)}
-
-
-class _RayAnnotator:
-    """A Ray actor: one Segmenter, fed one decoded image a call."""
+class _Annotator(ImageActor):
+    """The Ray actor of `annotate`: an image's entry (``image_entry``) as JSON."""
 
     def __init__(self, options: dict, min_area: int, people: dict[str, list] | None) -> None:
-        import ray
-
-        self.segmenter = Segmenter(**options)
+        super().__init__(options)
         self.min_area = min_area
         self.people = people
-        self.node = ray.get_runtime_context().get_node_id()
 
-    def __call__(self, batch: dict) -> dict:
-        path, rgb, error = str(batch["path"][0]), batch["rgb"][0], str(batch["error"][0])
-        entry = ""
-        if not error:
-            try:
-                with threads(1):
-                    result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
-                h, w = result.mask.shape
-                entry = json.dumps({"file_name": path, "width": w, "height": h,
-                                    "annotations": person_annotations(result, self.min_area)})
-            except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
-                error = str(e) if isinstance(e, PersonsegError) else f"internal error ({type(e).__name__}: {e})"
-        return {"path": [path], "entry": [entry], "error": [error], "node": [self.node]}
+    def work(self, path: str, rgb: np.ndarray) -> str:
+        result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
+        h, w = result.mask.shape
+        return json.dumps({"file_name": path, "width": w, "height": h,
+                           "annotations": person_annotations(result, self.min_area)})
 
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
@@ -237,9 +191,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
     ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
     ``file_name``; only the images it lists are annotated). Returns {'images', 'people', 'no_person',
-    'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images segmented by each Ray node). Images already in the shards of an interrupted run
-    are not done again, if it ran with the same settings; a run that left failures keeps its shards and
-    writes what it has, and a rerun tries the failed images again. ``overwrite``: start afresh."""
+    'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images segmented by each Ray node). Images
+    already in the shards of an interrupted run are not done again, if it ran with the same settings; a run that
+    left failures keeps its shards and writes what it has, and a rerun tries the failed images again.
+    ``overwrite``: start afresh."""
     out = Path(out)
     if out.suffix.lower() != ".json":
         raise PersonsegError(f"--out {out}: give a .json file")
@@ -274,8 +229,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                  _entries_ray(todo, options, min_area, workers, address, nodes, given))
         for job, entry in progress(found, len(todo)):
             if isinstance(entry, Exception):
-                failed.append((job.path, str(entry) if isinstance(entry, PersonsegError) else
-                               f"internal error ({type(entry).__name__}: {entry})"))
+                failed.append((job.path, describe(entry)))
             else:
                 shards.save(entry | {"file_name": job.name})
     finished = [job.name for job in plan.jobs if shards.done(job.name)]

@@ -3,6 +3,7 @@ read as an input that a batch writes, no two inputs share outputs, and a rerun p
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES
-from .outputs import OUTPUTS, output_paths
+import numpy as np
+
+from .outputs import OUTPUTS, output_paths, save_outputs
+from .raywork import ImageActor
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,20 @@ def _refuse_shared_outputs(jobs: list[Job]) -> None:
         more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
         raise PersonsegError("these inputs would write the same output files: " + "; ".join(clashes[:3]) + more
                              + "; rename one of each pair or segment them into different --out folders")
+
+
+class OutputsActor(ImageActor):
+    """The Ray actor of `personseg segment --engine ray`: segments an image and writes its outputs (to a folder
+    every node can reach), handing back {"written": files, "nobody": bool} as JSON."""
+
+    def __init__(self, options: dict, jobs: dict[str, tuple[str, str]], outputs: tuple[str, ...],
+                 background: str | None, blur: float, overwrite: bool) -> None:
+        super().__init__(options)
+        self.jobs, self.outputs, self.background, self.blur, self.overwrite = jobs, outputs, background, blur, overwrite
+
+    def work(self, path: str, rgb: np.ndarray) -> str:
+        result = self.segmenter(rgb)
+        out_dir, stem = self.jobs[path]
+        written = save_outputs(result, out_dir, stem, self.outputs, self.background, self.blur, self.overwrite,
+                               source=path, keep_existing=True)
+        return json.dumps({"written": len(written), "nobody": not result.mask.any()})

@@ -15,3 +15,13 @@ class OutputExistsError(PersonsegError):
 
 class DependencyError(PersonsegError):
     """An optional component is needed but not installed."""
+
+
+def describe(error: BaseException) -> str:
+    """One line for a failure: personseg's own errors and the system's as they are, anything else marked internal."""
+    if isinstance(error, PersonsegError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}"
+    return f"internal error ({type(error).__name__}: {error}); please report it"

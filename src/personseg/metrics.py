@@ -115,6 +115,8 @@ class InstanceMatch:
     ious: list[float] = field(default_factory=list)   # IoU of each matched pair
     missed: int = 0
     spurious: int = 0
+    sizes: list[float] = field(default_factory=list)   # each true person's share of the image
+    hits: list[bool] = field(default_factory=list)     # whether each true person was found
 
     def add(self, preds: list[np.ndarray], gts: list[np.ndarray], threshold: float = 0.5) -> None:
         from scipy.optimize import linear_sum_assignment
@@ -122,6 +124,9 @@ class InstanceMatch:
         iou = np.array([[foreground_iou(p, g) for p in preds] for g in gts]).reshape(len(gts), len(preds))
         rows, cols = linear_sum_assignment(-iou) if iou.size else ((), ())
         matched = [iou[r, c] for r, c in zip(rows, cols) if iou[r, c] >= threshold]
+        found = {r for r, c in zip(rows, cols) if iou[r, c] >= threshold}
+        self.sizes += [float((g > 0).mean()) for g in gts]
+        self.hits += [k in found for k in range(len(gts))]
         self.ious += [float(v) for v in matched]
         self.missed += len(gts) - len(matched)
         self.spurious += len(preds) - len(matched)
@@ -131,4 +136,11 @@ class InstanceMatch:
         return {"people": found + self.missed, "found": found, "missed": self.missed, "spurious": self.spurious,
                 "matched_iou": round(float(np.mean(self.ious)), 4) if self.ious else 0.0,
                 # every true person counts, a missed one as 0: one number for found and how well
-                "mean_iou_all": round(float(np.sum(self.ious) / max(found + self.missed, 1)), 4)}
+                "mean_iou_all": round(float(np.sum(self.ious) / max(found + self.missed, 1)), 4),
+                "recall_by_size": self.recall_by_size()}
+
+    def recall_by_size(self) -> dict[str, str]:
+        """Found / all true people, by their share of the image: under 1%, 1-5%, 5% or more."""
+        sizes, hits = np.array(self.sizes), np.array(self.hits, bool)
+        bins = {"<1%": sizes < 0.01, "1-5%": (sizes >= 0.01) & (sizes < 0.05), ">=5%": sizes >= 0.05}
+        return {name: f"{int(hits[inside].sum())}/{int(inside.sum())}" for name, inside in bins.items()}

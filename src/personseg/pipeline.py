@@ -171,5 +171,5 @@ def segment(image: ImageInput, method: str = DEFAULT_METHOD, **options) -> Resul
     return Segmenter(method=method, **options)(image)
 
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "Result", "Segmenter", "check_matting", "check_matting_side", "matted", "segment",
-           "timed"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "Result", "Segmenter", "check_matting", "check_matting_side", "matted",
+           "segment", "timed"]

@@ -117,3 +117,15 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
             seen = [(x, y) for x, y, v in np.reshape(ann["keypoints"], (17, 3)) if v > 0]
             assert any(np.allclose(seen, s, atol=0.01) for s in sure if len(s) == len(seen))
     assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0
+
+
+def test_segment_on_ray_writes_the_files_of_a_local_run(photos, tmp_path):
+    pytest.importorskip("ray")
+    args = [sys.executable, "-m", "personseg", "segment", str(photos), "--method", "fast", "--quiet"]
+    subprocess.run(args + ["--out", "here"], cwd=tmp_path, check=True, capture_output=True)
+    done = subprocess.run(args + ["--out", "ray", "--engine", "ray", "--workers", "2"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "5 of 5 images segmented" in done.stderr
+    here = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*.png"))
+    assert here and here == sorted(p.relative_to(tmp_path / "ray") for p in (tmp_path / "ray").rglob("*.png"))
+    assert all((tmp_path / "here" / p).read_bytes() == (tmp_path / "ray" / p).read_bytes() for p in here)

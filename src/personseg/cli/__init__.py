@@ -7,9 +7,9 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import PersonsegError
 from . import annotate, demo, evaluate, export, segment, train, video
-from .common import failure, interrupted
+from ..errors import describe
+from .common import interrupted
 
 #: Subcommands in the order ``--help`` lists them; each module has ``add_parser(subparsers)``.
 COMMANDS = (segment, annotate, evaluate, video, train, export, demo)
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         if os.environ.get("PERSONSEG_DEBUG") and not isinstance(e, (PersonsegError, OSError)):
             raise
-        print(f"personseg: error: {failure(e)}", file=sys.stderr)
+        print(f"personseg: error: {describe(e)}", file=sys.stderr)
         return 2
 
 

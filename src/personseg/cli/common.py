@@ -81,16 +81,6 @@ def interrupted(error: BaseException) -> bool:
     return False
 
 
-def failure(error: BaseException) -> str:
-    """One line for a failure: our own errors and the system's as they are, anything else marked internal."""
-    if isinstance(error, PersonsegError):
-        return str(error)
-    if isinstance(error, OSError):
-        where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror or error}"
-    return f"internal error ({type(error).__name__}: {error}); please report it"
-
-
 def say(line: str) -> None:
     """A progress line on stderr."""
     print(line, file=sys.stderr, flush=True)

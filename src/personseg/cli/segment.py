@@ -4,15 +4,18 @@ what an earlier run left undone."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..batch import plan_batch, writable_folder
-from ..errors import PersonsegError
+from ..batch import Job, OutputsActor, plan_batch, writable_folder
+from ..raywork import ray_run
+from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
-from .common import add_method_options, failure, interrupted, segmenter
+from .common import add_method_options, interrupted, segmenter
 
 
 def add_parser(sub) -> None:
@@ -30,6 +33,12 @@ def add_parser(sub) -> None:
     s.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
     s.add_argument("--instances", action="store_true",
                    help="one mask per person too: NAME.person-1.mask.png ... (largest first) and NAME.instances.json")
+    s.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local (this process) or ray (Ray Data reads the images, actors of one CPU segment them; "
+                        "needs pip install 'personseg[ray]')")
+    s.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="with --engine ray, the number of actors (default: one per two CPUs)")
+    s.add_argument("--address", help="with --engine ray, a running cluster's address (default: start one here)")
     s.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: keep them)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=run)
@@ -47,21 +56,45 @@ def run(args: argparse.Namespace) -> int:
     if todo:
         seg = segmenter(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None)
         writable_folder(args.out)
-        for job in tqdm(todo, unit="img", disable=True if args.quiet else None, file=sys.stderr):
-            try:
-                result = seg(job.path)
-                written += len(save_outputs(result, job.out_dir, job.stem, outputs, args.background, args.blur,
-                                            args.overwrite, source=str(job.path), keep_existing=True))
-                nobody += not result.mask.any()
-            except Exception as e:   # noqa: BLE001 - one image's failure, whatever it is, never stops the batch
-                if interrupted(e):
-                    raise KeyboardInterrupt from e
-                failed.append((job.path, failure(e)))
+        made = _on_ray(todo, seg, args, outputs) if args.engine == "ray" else _here(todo, seg, args, outputs)
+        bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
+        for job, got in bar:
+            if isinstance(got, BaseException):
+                if interrupted(got):
+                    raise KeyboardInterrupt from got
+                failed.append((job.path, describe(got)))
+            else:
+                written += got["written"]
+                nobody += got["nobody"]
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
     skipped = len(plan.jobs) - len(todo)
-    parts = [f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"] + [f"{skipped} already done"] * bool(skipped) + \
-        [f"{len(failed)} failed"] * bool(failed) + [f"no person found in {nobody}"] * bool(nobody)
+    parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]
+             + [f"{skipped} already done"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
+             + [f"no person found in {nobody}"] * bool(nobody))
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _here(todo: list[Job], seg, args: argparse.Namespace, outputs: tuple[str, ...]):
+    """(job, {"written", "nobody"} or the exception) for each image, segmented in this process."""
+    for job in todo:
+        try:
+            result = seg(job.path)
+            written = save_outputs(result, job.out_dir, job.stem, outputs, args.background, args.blur,
+                                   args.overwrite, source=str(job.path), keep_existing=True)
+            yield job, {"written": len(written), "nobody": not result.mask.any()}
+        except Exception as e:   # noqa: BLE001 - one image's failure, whatever it is, never stops the batch
+            yield job, e
+
+
+def _on_ray(todo: list[Job], seg, args: argparse.Namespace, outputs: tuple[str, ...]):
+    """As ``_here``, on Ray actors (raywork.ray_run), each with a Segmenter of the same settings."""
+    by_path = {str(job.path.resolve()): job for job in todo}
+    options = {"method": seg.method.name, "matting": seg.matting, "keypoints": seg.find_people,
+               "instances": seg.instances, "matting_side": seg.matting_side, "models": seg.models}
+    kwargs = {"options": options, "jobs": {p: (str(j.out_dir), j.stem) for p, j in by_path.items()},
+              "outputs": outputs, "background": args.background, "blur": args.blur, "overwrite": args.overwrite}
+    for path, made in ray_run(list(by_path), OutputsActor, kwargs, args.workers, args.address, Counter()):
+        yield by_path[path], made if isinstance(made, Exception) else json.loads(made)

@@ -162,8 +162,9 @@ def _pymatting():
 def _numba_cache() -> str:
     """A writable folder for numba's compiled kernels: ~/.cache/personseg-numba, or, where the home folder is not
     writable (service users, containers), one in the system's temporary folder."""
+    user = os.getuid() if hasattr(os, "getuid") else 0
     for folder in (lambda: Path.home() / ".cache" / "personseg-numba",
-                   lambda: Path(tempfile.gettempdir()) / f"personseg-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"):
+                   lambda: Path(tempfile.gettempdir()) / f"personseg-numba-{user}"):
         try:
             folder = folder()
             folder.mkdir(parents=True, exist_ok=True)

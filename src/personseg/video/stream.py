@@ -62,7 +62,8 @@ class VideoSegmenter:
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
-                 matting_side: int | None = MATTING_SIDE, models: Mapping[str, str | os.PathLike] | None = None) -> None:
+                 matting_side: int | None = MATTING_SIDE,
+                 models: Mapping[str, str | os.PathLike] | None = None) -> None:
         self.method = get_method(method)
         self.models = model_choice(self.method, models)
         check_matting(matting)

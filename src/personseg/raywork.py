@@ -1,0 +1,79 @@
+"""A batch of image files on Ray: Ray Data reads the files and decodes them in tasks that take no CPU (so that
+actors holding every CPU cannot starve them), and a pool of actors of one CPU each, each holding one Segmenter
+(its models loaded once, onnxruntime on one thread), does each image's work."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator
+
+import numpy as np
+
+from .errors import PersonsegError, describe
+from .image import MIN_SIDE, load_image
+from .pipeline import Segmenter
+from .runtime import threads
+
+
+class ImageActor:
+    """A Ray actor: one Segmenter, fed one decoded image a call; ``work`` says what is made of it (a string
+    handed back to the driver)."""
+
+    def __init__(self, options: dict) -> None:
+        import ray
+
+        self.segmenter = Segmenter(**options)
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def work(self, path: str, rgb: np.ndarray) -> str:
+        raise NotImplementedError
+
+    def __call__(self, batch: dict) -> dict:
+        path, rgb, error = str(batch["path"][0]), batch["rgb"][0], str(batch["error"][0])
+        made = ""
+        if not error:
+            try:
+                with threads(1):
+                    made = self.work(path, rgb)
+            except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
+                error = describe(e)
+        return {"path": [path], "made": [made], "error": [error], "node": [self.node]}
+
+
+def ray_run(paths: list[str], actor: type[ImageActor], kwargs: dict, actors: int, address: str | None,
+            nodes: Counter) -> Iterator[tuple[str, str | PersonsegError]]:
+    """(path, what ``actor`` made of it, or the error) for every file of ``paths`` (absolute), in the order they
+    finish, on ``actors`` actors (0: one per two CPUs of the cluster). ``address``: a running cluster's
+    (``ray start --head`` prints it); None starts one of this machine alone, whose processes talk over loopback
+    only. ``nodes`` counts the images each node did."""
+    if address is None:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise PersonsegError("--engine ray needs Ray: pip install 'personseg[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "ray"]:   # its notices are not ours
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    actors = actors or max(1, int(ray.cluster_resources().get("CPU", 2)) // 2)
+    files = ray.data.read_binary_files(paths, include_paths=True, num_cpus=0)
+    done = files.map(_decode, num_cpus=0).map_batches(
+        actor, fn_constructor_kwargs=kwargs, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=1, max_restarts=0)
+    for row in done.iter_rows():
+        nodes[row["node"]] += 1
+        yield row["path"], PersonsegError(row["error"]) if row["error"] else row["made"]
+
+
+def _decode(row: dict) -> dict:
+    """A Ray Data task: the file's bytes decoded (an unreadable file passes on its error)."""
+    try:
+        return {"path": row["path"], "rgb": load_image(row["bytes"]), "error": ""}
+    except PersonsegError as e:
+        return {"path": row["path"], "rgb": np.zeros((MIN_SIDE, MIN_SIDE, 3), np.uint8), "error": str(e)}
