@@ -9,10 +9,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES
 import numpy as np
 
+from .errors import PersonsegError
+from .image import IMAGE_SUFFIXES
 from .outputs import OUTPUTS, output_paths, save_outputs
 from .raywork import ImageActor
 

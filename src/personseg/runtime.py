@@ -16,7 +16,7 @@ from .framing import ZOOM_BELOW, Box, area, crop, frame_box, from_crop, mask_box
 from .models.registry import ModelSpec, spec
 from .priors import people_map
 
-_SESSIONS: dict[tuple[str, int | None, Path, int], object] = {}   # by (model, intra-op threads, file, its mtime)
+_SESSIONS: dict[tuple[str, int | None, Path], object] = {}   # by (model, intra-op threads, file)
 _LOCK = threading.Lock()
 _THREADS: ContextVar[int | None] = ContextVar("personseg_onnx_threads", default=None)
 _FILES: ContextVar[dict[str, Path]] = ContextVar("personseg_model_files", default={})
@@ -59,11 +59,10 @@ def session(model: ModelSpec):
 
 def session_for(model: ModelSpec, path: Path, count: int | None):
     """The cached onnxruntime session of ``model`` run from ``path`` on ``count`` threads."""
-    path = Path(path).resolve()
-    key = (model.name, count, path, path.stat().st_mtime_ns if path.is_file() else 0)   # a rewritten file reloads
+    key = (model.name, count, Path(path))
     with _LOCK:
         if key not in _SESSIONS:
-            _SESSIONS[key] = _open(path, count, shipped=path == model.onnx_path.resolve())
+            _SESSIONS[key] = _open(key[2], count, shipped=key[2] == model.onnx_path)
         return _SESSIONS[key]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import ENGINES, annotate
-from .common import add_method_options, matting, models
+from .common import add_method_options, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -38,8 +38,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = {"method": args.method, "matting": matting(args), "keypoints": True,
-               "matting_side": args.matting_side or None, "models": models(args)}
+    options = segmenter_options(args, keypoints=True)
     summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                        overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
                        progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,

@@ -65,11 +65,17 @@ def matting(args: argparse.Namespace) -> str | None:
     return None if args.matting == "none" else args.matting
 
 
+def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None) -> dict:
+    """The Segmenter's options that ``add_method_options``' flags ask for (``keypoints``: as Segmenter's, where
+    --pose does not ask for them)."""
+    return {"method": args.method, "matting": matting(args), "keypoints": True if args.pose else keypoints,
+            "instances": getattr(args, "instances", False), "matting_side": args.matting_side or None,
+            "models": models(args)}
+
+
 def segmenter(args: argparse.Namespace, keypoints: bool | None = None) -> Segmenter:
     """The Segmenter that ``add_method_options``' flags ask for."""
-    return Segmenter(method=args.method, matting=matting(args), keypoints=True if args.pose else keypoints,
-                     instances=getattr(args, "instances", False), matting_side=args.matting_side or None,
-                     models=models(args))
+    return Segmenter(**segmenter_options(args, keypoints))
 
 
 def interrupted(error: BaseException) -> bool:

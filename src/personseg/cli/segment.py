@@ -15,7 +15,8 @@ from ..batch import Job, OutputsActor, plan_batch, writable_folder
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
-from .common import add_method_options, interrupted, segmenter
+from ..pipeline import Segmenter
+from .common import add_method_options, interrupted, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -54,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
     failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
     written = nobody = 0
     if todo:
-        seg = segmenter(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None)
+        options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None)
+        seg = Segmenter(**options)   # also checks the options before any work, on Ray too
         writable_folder(args.out)
-        made = _on_ray(todo, seg, args, outputs) if args.engine == "ray" else _here(todo, seg, args, outputs)
+        made = _on_ray(todo, options, args, outputs) if args.engine == "ray" else _here(todo, seg, args, outputs)
         bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
         for job, got in bar:
             if isinstance(got, BaseException):
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _here(todo: list[Job], seg, args: argparse.Namespace, outputs: tuple[str, ...]):
+def _here(todo: list[Job], seg: Segmenter, args: argparse.Namespace, outputs: tuple[str, ...]):
     """(job, {"written", "nobody"} or the exception) for each image, segmented in this process."""
     for job in todo:
         try:
@@ -89,11 +91,9 @@ def _here(todo: list[Job], seg, args: argparse.Namespace, outputs: tuple[str, ..
             yield job, e
 
 
-def _on_ray(todo: list[Job], seg, args: argparse.Namespace, outputs: tuple[str, ...]):
-    """As ``_here``, on Ray actors (raywork.ray_run), each with a Segmenter of the same settings."""
+def _on_ray(todo: list[Job], options: dict, args: argparse.Namespace, outputs: tuple[str, ...]):
+    """As ``_here``, on Ray actors (raywork.ray_run), each with a Segmenter of ``options``."""
     by_path = {str(job.path.resolve()): job for job in todo}
-    options = {"method": seg.method.name, "matting": seg.matting, "keypoints": seg.find_people,
-               "instances": seg.instances, "matting_side": seg.matting_side, "models": seg.models}
     kwargs = {"options": options, "jobs": {p: (str(j.out_dir), j.stem) for p, j in by_path.items()},
               "outputs": outputs, "background": args.background, "blur": args.blur, "overwrite": args.overwrite}
     for path, made in ray_run(list(by_path), OutputsActor, kwargs, args.workers, args.address, Counter()):
