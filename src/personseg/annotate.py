@@ -34,13 +34,14 @@ PERSON = {"id": 1, "name": "person", "supercategory": "person", "keypoints": lis
           "skeleton": [[a + 1, b + 1] for a, b in COCO_SKELETON]}
 
 
-def person_annotations(result: Result, min_area: int = 0) -> list[dict]:
+def person_annotations(result: Result, min_area: int = 0, given: bool = False) -> list[dict]:
     """COCO annotations (no ids yet) of everyone in ``result`` (a Segmenter(instances=True) result) whose mask
     has at least ``min_area`` pixels: RLE mask, box, area, keypoints (v = 2 where the pose backend is confident,
-    else 0 0 0), their count and the person's score; largest first."""
+    else 0 0 0), their count and the person's score; largest first. ``given``: the people were given
+    (Segmenter(people=...)): one annotation per given person, in their order, whatever their area."""
     out = []
     for inst in result.instances or []:
-        if inst.area < max(1, min_area):
+        if not given and inst.area < max(1, min_area):
             continue
         seen = inst.keypoints[:, 2] >= MIN_SCORE
         keypoints = [v for (x, y, _), s in zip(inst.keypoints.tolist(), seen)
@@ -51,10 +52,11 @@ def person_annotations(result: Result, min_area: int = 0) -> list[dict]:
     return out
 
 
-def image_entry(job: Job, result: Result, min_area: int) -> dict:
-    """What one finished image contributes: its COCO image fields and its people's annotations."""
+def image_entry(name: str, result: Result, min_area: int, given: bool) -> dict:
+    """What one finished image contributes: its COCO image fields and its people's annotations
+    (person_annotations)."""
     h, w = result.mask.shape
-    return {"file_name": job.name, "width": w, "height": h, "annotations": person_annotations(result, min_area)}
+    return {"file_name": name, "width": w, "height": h, "annotations": person_annotations(result, min_area, given)}
 
 
 class Shards:
@@ -101,19 +103,48 @@ def merge(entries: list[dict]) -> bytes:
     return json.dumps(coco, separators=(",", ":")).encode()
 
 
-def given_people(path: str | os.PathLike) -> dict[str, list[list[float]]]:
-    """The people of each image of a COCO keypoint file by ``file_name``: 51 numbers each (pose.given_keypoints
-    reads them), category person only, crowds left out."""
+def read_people_file(path: str | os.PathLike) -> dict:
+    """A COCO keypoint file, checked: images with ids and file names, annotations with image ids."""
     try:
         data = json.loads(Path(path).read_text())
-        names = {im["id"]: im["file_name"] for im in data["images"]}
-        people: dict[str, list] = {name: [] for name in names.values()}
-        for ann in data.get("annotations", []):
-            if ann.get("category_id", 1) == 1 and not ann.get("iscrowd") and ann.get("keypoints"):
-                people[names[ann["image_id"]]].append(given_keypoints([ann["keypoints"]])[0].tolist())
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        _given_annotations(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{path}: not a COCO keypoint file ({type(e).__name__}: {e})") from None
-    return people
+    return data
+
+
+def _given_annotations(data: dict) -> dict[str, list[dict]]:
+    """The annotations of each image of a COCO keypoint file by ``file_name`` that are people to segment:
+    category person, not a crowd, with keypoints; in the file's order."""
+    names = {im["id"]: im["file_name"] for im in data["images"]}
+    out: dict[str, list[dict]] = {name: [] for name in names.values()}
+    for ann in data.get("annotations", []):
+        if ann.get("category_id", 1) == 1 and not ann.get("iscrowd") and ann.get("keypoints"):
+            out[names[ann["image_id"]]].append(ann)
+    return out
+
+
+def given_people(data: dict) -> dict[str, list[list[float]]]:
+    """The people to segment in each image of a COCO keypoint file (read_people_file) by ``file_name``: 51
+    numbers each (pose.given_keypoints reads them)."""
+    return {name: [given_keypoints([a["keypoints"]])[0].tolist() for a in anns]
+            for name, anns in _given_annotations(data).items()}
+
+
+def filled(data: dict, entries: list[dict]) -> bytes:
+    """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE), ``area`` and
+    ``bbox`` taken from their image's entry (people in the file's order), and an image's ``width`` and
+    ``height`` where missing; everything else as it was. People of images not segmented are left as they were."""
+    by_name = {e["file_name"]: e["annotations"] for e in entries}
+    sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
+    for im in data["images"]:
+        if im["file_name"] in sizes:
+            im.setdefault("width", sizes[im["file_name"]][0])
+            im.setdefault("height", sizes[im["file_name"]][1])
+    for name, anns in _given_annotations(data).items():
+        for ann, made in zip(anns, by_name.get(name, [])):
+            ann.update(segmentation=made["segmentation"], area=made["area"], bbox=made["bbox"])
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 _WORKER: dict = {}   # a worker process's Segmenter
@@ -124,7 +155,7 @@ def _start_worker(options: dict) -> None:
 
 
 def _entry_in_worker(job: Job, min_area: int, people: list | None) -> dict:
-    return image_entry(job, _WORKER["segmenter"](job.path, people=people), min_area)
+    return image_entry(job.name, _WORKER["segmenter"](job.path, people=people), min_area, people is not None)
 
 
 def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,
@@ -138,7 +169,7 @@ def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,
         seg = Segmenter(**options)
         for job in jobs:
             try:
-                yield job, image_entry(job, seg(job.path, people=people(job)), min_area)
+                yield job, image_entry(job.name, seg(job.path, people=people(job)), min_area, given is not None)
             except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
                 yield job, e
         return
@@ -176,9 +207,7 @@ class _Annotator(ImageActor):
 
     def work(self, path: str, rgb: np.ndarray) -> str:
         result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
-        h, w = result.mask.shape
-        return json.dumps({"file_name": path, "width": w, "height": h,
-                           "annotations": person_annotations(result, self.min_area)})
+        return json.dumps(image_entry(path, result, self.min_area, self.people is not None))
 
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
@@ -190,7 +219,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     always on); ``workers``: processes, each with its own Segmenter (0: this one); ``engine`` "ray": Ray actors
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
     ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
-    ``file_name``; only the images it lists are annotated). Returns {'images', 'people', 'no_person',
+    ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
+    segmentation, area and box filled (``filled``). Returns {'images', 'people', 'no_person',
     'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images segmented by each Ray node). Images
     already in the shards of an interrupted run are not done again, if it ran with the same settings; a run that
     left failures keeps its shards and writes what it has, and a rerun tries the failed images again.
@@ -201,7 +231,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     if min_area < 0 or workers < 0:
         raise PersonsegError("--min-area and --workers take 0 or more")
     shards = Shards(out)
-    given = None if people is None else given_people(people)
+    people_file = None if people is None else read_people_file(people)
+    given = None if people_file is None else given_people(people_file)
     settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
     if overwrite:
@@ -213,8 +244,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                              "use --overwrite to start afresh")
     plan = plan_batch(paths, shards.folder)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
-        plan.missing += [Path(name) for name in sorted(set(given) - {job.name for job in plan.jobs})]
-        plan.jobs = [job for job in plan.jobs if job.name in given]
+        plan.only(given)
     if not plan.jobs:
         raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given))
     todo = [job for job in plan.jobs if not shards.done(job.name)]
@@ -234,7 +264,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 shards.save(entry | {"file_name": job.name})
     finished = [job.name for job in plan.jobs if shards.done(job.name)]
     entries = shards.load(finished)
-    write_bytes(out, merge(entries), overwrite=True)
+    write_bytes(out, merge(entries) if people_file is None else filled(people_file, entries), overwrite=True)
     if not failed:
         shards.remove()
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),

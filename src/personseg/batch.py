@@ -37,6 +37,12 @@ class Plan:
     jobs: list[Job]
     missing: list[Path]   # paths named that do not exist
 
+    def only(self, names: set[str] | dict) -> None:
+        """Keep the jobs of ``names`` (names relative to the folders named, as Job.name); those of ``names`` not
+        found count as missing."""
+        self.missing += [Path(name) for name in sorted(set(names) - {job.name for job in self.jobs})]
+        self.jobs = [job for job in self.jobs if job.name in names]
+
 
 def writable_folder(folder: Path) -> None:
     """Make ``folder`` (and its parents) and check a file can be written there; PersonsegError otherwise, once,
@@ -108,16 +114,18 @@ def _refuse_shared_outputs(jobs: list[Job]) -> None:
 
 
 class OutputsActor(ImageActor):
-    """The Ray actor of `personseg segment --engine ray`: segments an image and writes its outputs (to a folder
-    every node can reach), handing back {"written": files, "nobody": bool} as JSON."""
+    """The Ray actor of `personseg segment --engine ray`: segments an image (``people``: the people given for
+    each path, or None to search) and writes its outputs (to a folder every node can reach), handing back
+    {"written": files, "nobody": bool} as JSON."""
 
     def __init__(self, options: dict, jobs: dict[str, tuple[str, str]], outputs: tuple[str, ...],
-                 background: str | None, blur: float, overwrite: bool) -> None:
+                 background: str | None, blur: float, overwrite: bool, people: dict[str, list] | None) -> None:
         super().__init__(options)
         self.jobs, self.outputs, self.background, self.blur, self.overwrite = jobs, outputs, background, blur, overwrite
+        self.people = people
 
     def work(self, path: str, rgb: np.ndarray) -> str:
-        result = self.segmenter(rgb)
+        result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
         out_dir, stem = self.jobs[path]
         written = save_outputs(result, out_dir, stem, self.outputs, self.background, self.blur, self.overwrite,
                                source=path, keep_existing=True)

@@ -105,7 +105,8 @@ def keypoints_json(result: Result, source: str) -> dict:
 
 
 def instances_json(result: Result, source: str) -> dict:
-    """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first."""
+    """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first (people given:
+    in their order)."""
     h, w = result.mask.shape
     people = []
     for k, inst in enumerate(result.instances or [], start=1):

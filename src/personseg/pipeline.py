@@ -22,7 +22,7 @@ from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, visible
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
-from .result import Result
+from .result import Instance, Result
 from .runtime import model_files
 
 T = TypeVar("T")
@@ -130,12 +130,18 @@ class Segmenter:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
         ``people``: the people to segment, each as 17 COCO keypoints [x, y, v] in pixels (pose.given_keypoints):
         exactly they are segmented, with their keypoints as the priors, and nobody is searched for (seed 002's
-        masks for a pose dataset); a person with fewer than two sure keypoints cannot be placed and is left out;
-        an empty list gives an empty mask."""
+        masks for a pose dataset); with instances, ``Result.instances`` holds one per given person, in their
+        order (an empty mask for a person with fewer than two sure keypoints, who cannot be placed); an empty
+        list gives an empty mask."""
         rgb = load_image(image)
-        given = None if people is None else [kp for kp in given_keypoints(people) if visible(kp).sum() >= 2]
+        given = None if people is None else given_keypoints(people)
+        placed = None if given is None else [kp for kp in given if visible(kp).sum() >= 2]
         with model_files(self.models):
-            return self._segment(rgb, given)
+            result = self._segment(rgb, placed)
+        if given is not None and result.instances is not None:   # one per given person, in their order
+            found = {id(i.keypoints): i for i in result.instances}
+            result.instances = [found.get(id(kp)) or Instance(np.zeros_like(result.mask), kp, 0.0) for kp in given]
+        return result
 
     def _segment(self, rgb: np.ndarray, given: list[np.ndarray] | None) -> Result:
         timings: dict[str, float] = {}
@@ -161,7 +167,7 @@ class Segmenter:
             maps = timed(timings, "instances", method.person_maps, rgb, scene.people)
             instances = timed(timings, "instances", split_instances, rgb, mask, scene.people, None, maps)
             if given:   # exactly the people given: regions nobody claims are not people of their own
-                instances = [i for i in instances if i.keypoints[:, 2].any()]
+                instances = [i for i in instances if any(i.keypoints is kp for kp in given)]
         return Result(mask=mask, alpha=alpha, keypoints=main, people=scene.people, rgb=rgb, timings=timings,
                       instances=instances)
 

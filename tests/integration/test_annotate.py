@@ -89,33 +89,44 @@ def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):
 
 
 def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir, pose_mini):
-    """Seed 002's job: masks for a pose dataset. Every person of pose_mini with keypoints is given; each comes
-    back with their own keypoints and a mask, and nobody else does."""
+    """Seed 002's job: masks for a pose dataset. Every person of pose_mini with keypoints is given; the file
+    comes back as it was, each person's segmentation, area and box filled from a mask placed on their keypoints."""
     images, anns = [], []
     folder = tmp_path / "images"
     folder.mkdir()
     for entry in pose_mini["images"][:3]:
         name = Path(entry["image"]).name
         shutil.copy(data_dir / "pose_mini" / entry["image"], folder / name)
-        images.append({"id": len(images) + 1, "file_name": name})
+        images.append({"id": 10 + len(images), "file_name": name})
         for inst in entry["instances"]:
             if inst.get("keypoints"):
-                anns.append({"id": len(anns) + 1, "image_id": len(images), "category_id": 1,
-                             "keypoints": [float(v) for v in inst["keypoints"]]})
+                anns.append({"id": 100 + len(anns), "image_id": images[-1]["id"], "category_id": 1,
+                             "keypoints": [float(v) for v in inst["keypoints"]], "mine": "kept"})
     given = tmp_path / "given.json"
-    given.write_text(json.dumps({"images": images, "annotations": anns, "categories": [{"id": 1}]}))
+    original = {"info": {"note": "mine"}, "images": images, "annotations": anns, "categories": [{"id": 1}]}
+    given.write_text(json.dumps(original))
     out = tmp_path / "masks.json"
     summary = annotate([folder], out, {"method": "fast"}, people=given)
+    assert summary["images"] == 3 and summary["people"] == len(anns) and not summary["failed"]
     coco = COCO(str(out))
-    assert summary["images"] == 3 and len(coco.anns) <= len(anns) and not summary["failed"]
-    by_name = {im["file_name"]: im["id"] for im in coco.imgs.values()}
-    for image in images:
-        mine = [a for a in anns if a["image_id"] == image["id"]]
-        found = coco.loadAnns(coco.getAnnIds(imgIds=by_name[image["file_name"]]))
-        sure = [[(x, y) for x, y, v in np.reshape(a["keypoints"], (17, 3)) if v > 0] for a in mine]
-        for ann in found:   # each annotation carries one of the given people's keypoints
-            seen = [(x, y) for x, y, v in np.reshape(ann["keypoints"], (17, 3)) if v > 0]
-            assert any(np.allclose(seen, s, atol=0.01) for s in sure if len(s) == len(seen))
+    back = json.loads(out.read_text())
+    assert back["info"] == original["info"]
+    assert [{k: im[k] for k in ("id", "file_name")} for im in back["images"]] == images   # sizes added
+    for before, after in zip(anns, back["annotations"]):
+        assert {k: after[k] for k in before} == before   # ids, keypoints and the user's own fields untouched
+        mask = coco.annToMask(after)
+        kp = np.reshape(before["keypoints"], (17, 3))
+        assert mask.sum() == after["area"]
+        if (kp[:, 2] > 0).sum() < 2:   # nothing to place this person by: an empty mask, said so
+            assert after["area"] == 0 and after["bbox"] == [0, 0, 0, 0]
+            continue
+        assert after["area"] > 0
+        x, y, w, h = after["bbox"]
+        ys, xs = np.nonzero(mask)
+        assert (x, y, w, h) == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        inside = [mask[min(int(py), mask.shape[0] - 1), min(int(px), mask.shape[1] - 1)]
+                  for px, py, v in kp if v > 0]
+        assert np.mean(inside) > 0.5   # the mask is this person's: it covers most of their keypoints
     assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0
 
 

@@ -46,3 +46,29 @@ def test_demo_writes_every_output(tmp_path, capsys):
     assert "found a person" in capsys.readouterr().out
     for name in ("mask", "alpha", "cutout", "replace", "blur", "overlay"):
         assert (tmp_path / f"astronaut.{name}.png").is_file()
+
+
+def test_segment_people_of_a_keypoint_file(tmp_path, data_dir, pose_mini, capsys):
+    """`segment --people`: only the images the file lists, exactly its people (one instance each, in order)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    images, anns = [], []
+    for entry in pose_mini["images"][1:3]:
+        name = entry["image"].rsplit("/", 1)[1]
+        shutil.copy(data_dir / "pose_mini" / entry["image"], src / name)
+        images.append({"id": len(images) + 1, "file_name": name})
+        anns += [{"id": len(anns) + 1, "image_id": len(images), "category_id": 1, "keypoints": i["keypoints"]}
+                 for i in entry["instances"] if i.get("keypoints")]
+    shutil.copy(data_dir / "eg1800/images/00002.jpg", src / "unlisted.jpg")
+    people = tmp_path / "people.json"
+    people.write_text(json.dumps({"images": images, "annotations": anns}))
+    out = tmp_path / "out"
+    assert main(["segment", str(src), "--out", str(out), "--people", str(people), "--instances", "--method", "fast",
+                 "--save", "mask", "--quiet"]) == 0
+    assert "2 of 2 images segmented" in capsys.readouterr().err and not (out / "unlisted.mask.png").exists()
+    for k, image in enumerate(images, start=1):
+        found = json.loads((out / image["file_name"].replace(".jpg", ".instances.json")).read_text())["people"]
+        mine = [a["keypoints"] for a in anns if a["image_id"] == k]
+        assert len(found) == len(mine)
+        for person, kp in zip(found, mine):
+            assert [p[:2] for p in person["keypoints"]] == [[round(x, 2), round(y, 2)] for x, y in zip(kp[::3], kp[1::3])]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..annotate import given_people, read_people_file
 from ..batch import Job, OutputsActor, plan_batch, writable_folder
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe
@@ -34,6 +35,10 @@ def add_parser(sub) -> None:
     s.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
     s.add_argument("--instances", action="store_true",
                    help="one mask per person too: NAME.person-1.mask.png ... (largest first) and NAME.instances.json")
+    s.add_argument("--people", type=Path, metavar="COCO.json",
+                   help="segment exactly the people of this COCO keypoint file, their keypoints as the priors, "
+                        "instead of searching (images matched by file_name, relative to the folder named; only "
+                        "those it lists). `personseg annotate --people` writes the file back with their masks")
     s.add_argument("--engine", default="local", choices=("local", "ray"),
                    help="local (this process) or ray (Ray Data reads the images, actors of one CPU segment them; "
                         "needs pip install 'personseg[ray]')")
@@ -48,6 +53,9 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     outputs = parse_outputs(args.save, args.background, args.blur)   # once, before the batch
     plan = plan_batch(args.paths, args.out)
+    given = None if args.people is None else given_people(read_people_file(args.people))
+    if given is not None:
+        plan.only(given)
     if not plan.jobs:
         missing = f": {', '.join(map(str, plan.missing))} not found" if plan.missing else ""
         raise PersonsegError(f"no image files found in the given paths{missing}")
@@ -58,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None)
         seg = Segmenter(**options)   # also checks the options before any work, on Ray too
         writable_folder(args.out)
-        made = _on_ray(todo, options, args, outputs) if args.engine == "ray" else _here(todo, seg, args, outputs)
+        made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
+                _here(todo, seg, args, outputs, given))
         bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
         for job, got in bar:
             if isinstance(got, BaseException):
@@ -79,11 +88,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _here(todo: list[Job], seg: Segmenter, args: argparse.Namespace, outputs: tuple[str, ...]):
-    """(job, {"written", "nobody"} or the exception) for each image, segmented in this process."""
+def _here(todo: list[Job], seg: Segmenter, args: argparse.Namespace, outputs: tuple[str, ...],
+          given: dict[str, list] | None):
+    """(job, {"written", "nobody"} or the exception) for each image, segmented in this process (``given``: the
+    people of each image by name, or None to search)."""
     for job in todo:
         try:
-            result = seg(job.path)
+            result = seg(job.path, people=None if given is None else given[job.name])
             written = save_outputs(result, job.out_dir, job.stem, outputs, args.background, args.blur,
                                    args.overwrite, source=str(job.path), keep_existing=True)
             yield job, {"written": len(written), "nobody": not result.mask.any()}
@@ -91,10 +102,12 @@ def _here(todo: list[Job], seg: Segmenter, args: argparse.Namespace, outputs: tu
             yield job, e
 
 
-def _on_ray(todo: list[Job], options: dict, args: argparse.Namespace, outputs: tuple[str, ...]):
+def _on_ray(todo: list[Job], options: dict, args: argparse.Namespace, outputs: tuple[str, ...],
+            given: dict[str, list] | None):
     """As ``_here``, on Ray actors (raywork.ray_run), each with a Segmenter of ``options``."""
     by_path = {str(job.path.resolve()): job for job in todo}
     kwargs = {"options": options, "jobs": {p: (str(j.out_dir), j.stem) for p, j in by_path.items()},
-              "outputs": outputs, "background": args.background, "blur": args.blur, "overwrite": args.overwrite}
+              "outputs": outputs, "background": args.background, "blur": args.blur, "overwrite": args.overwrite,
+              "people": None if given is None else {p: given[j.name] for p, j in by_path.items()}}
     for path, made in ray_run(list(by_path), OutputsActor, kwargs, args.workers, args.address, Counter()):
         yield by_path[path], made if isinstance(made, Exception) else json.loads(made)
