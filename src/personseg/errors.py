@@ -9,6 +9,10 @@ class ImageError(PersonsegError):
     """An input is not a usable image (unreadable, truncated, empty, too large)."""
 
 
+class ImageTooLargeError(ImageError):
+    """An input image has more pixels than the limit allows."""
+
+
 class OutputExistsError(PersonsegError):
     """An output file exists and overwriting was not asked for."""
 

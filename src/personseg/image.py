@@ -12,7 +12,7 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from .errors import ImageError, OutputExistsError
+from .errors import ImageError, ImageTooLargeError, OutputExistsError
 
 ImageInput = Union[str, os.PathLike, bytes, BinaryIO, np.ndarray, Image.Image]
 
@@ -71,10 +71,10 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
             im = Image.open(stream)
             _check_size(im.size, name, max_pixels)
             im.load()
-    except ImageError:
+    except ImageError:   # ImageTooLargeError included
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{name}: image is too large to be safe to decode ({e})") from None
+        raise ImageTooLargeError(f"{name}: image is too large to be safe to decode ({e})") from None
     except Image.UnidentifiedImageError:
         raise ImageError(f"{name}: not an image, or in a format that cannot be read") from None
     except (OSError, SyntaxError, ValueError, EOFError, TypeError) as e:   # TypeError: PIL on broken TIFF tags
@@ -95,7 +95,7 @@ def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
     if min(w, h) < MIN_SIDE:
         raise ImageError(f"{name}: {w}x{h} is too small; personseg needs at least {MIN_SIDE}x{MIN_SIDE} pixels")
     if w * h > max_pixels:
-        raise ImageError(f"{name}: {w}x{h} is over the limit of {max_pixels} pixels; resize it first")
+        raise ImageTooLargeError(f"{name}: {w}x{h} is over the limit of {max_pixels} pixels; resize it first")
 
 
 def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.ndarray:
@@ -172,10 +172,16 @@ def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = Fa
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite to replace it")
-    buf = io.BytesIO()
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(path.suffix.lower(), "PNG")
-    Image.fromarray(array).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    return write_bytes(path, buf.getvalue(), overwrite=overwrite)
+    return write_bytes(path, encode_image(array, fmt), overwrite=overwrite)
+
+
+def encode_image(array: np.ndarray, fmt: str = "PNG", compress_level: int = 6) -> bytes:
+    """``array`` (HxW, HxWx3 or HxWx4 uint8) as a PNG (zlib ``compress_level`` 0-9) or JPEG (quality 95) file."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else
+                                                     {"compress_level": compress_level}))
+    return buf.getvalue()
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:

@@ -28,9 +28,14 @@ class Instance:
         return int(x), int(y), int(w), int(h)
 
     def rle(self) -> dict:
-        """The mask as COCO's compressed run-length encoding: {"size": [h, w], "counts": str}."""
-        enc = mask_rle.encode(np.asfortranarray((self.mask > 0).astype(np.uint8)))
-        return {"size": [int(v) for v in enc["size"]], "counts": enc["counts"].decode("ascii")}
+        """The mask as COCO's compressed run-length encoding (coco_rle)."""
+        return coco_rle(self.mask)
+
+
+def coco_rle(mask: np.ndarray) -> dict:
+    """``mask`` (nonzero: in) as COCO's compressed run-length encoding: {"size": [h, w], "counts": str}."""
+    enc = mask_rle.encode(np.asfortranarray((mask > 0).astype(np.uint8)))
+    return {"size": [int(v) for v in enc["size"]], "counts": enc["counts"].decode("ascii")}
 
 
 @dataclass

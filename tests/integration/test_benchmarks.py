@@ -42,3 +42,16 @@ def test_outline_scores_every_setting_on_each_held_out_group(bench):
 def test_people_composites_match_people_in_made_up_scenes(bench):
     results = bench("people_composites").run(2, "test")
     assert results["images"] == 2 and len(results["rows"]) == 3
+
+
+def test_given_people_scores_given_and_found_people(bench):
+    rows = bench("given_people").run(["fast"], limit=1)
+    assert set(rows) == {"pose_mini|fast", "coco_people|fast"}
+    assert all(r["decoded"] == r["given"]["people"] > 0 for r in rows.values())
+
+
+def test_serve_load_drives_a_real_server(bench):
+    results = bench("serve_load").run(6, [2], 9, method="fast", per_set=1)
+    assert results["runs"][0]["errors"] == 0 and results["answers_after"]
+    assert results["malformed"]["21 MB upload"] == {"413 json": 1}
+    assert results["malformed"]["truncated photo"] == {"415 json": 1}

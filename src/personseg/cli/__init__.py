@@ -7,12 +7,12 @@ import os
 import sys
 
 from .. import __version__
-from . import annotate, demo, evaluate, export, segment, train, video
+from . import annotate, demo, evaluate, export, segment, serve, train, video
 from ..errors import describe
 from .common import interrupted
 
 #: Subcommands in the order ``--help`` lists them; each module has ``add_parser(subparsers)``.
-COMMANDS = (segment, annotate, evaluate, video, train, export, demo)
+COMMANDS = (segment, annotate, evaluate, video, serve, train, export, demo)
 
 
 def main(argv: list[str] | None = None) -> int:

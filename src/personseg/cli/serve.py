@@ -1,0 +1,62 @@
+"""`personseg serve`: the HTTP service and its web page (serve/app.py), run by uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+
+from ..errors import PersonsegError
+from ..methods import DEFAULT_METHOD, METHODS
+from .common import methods_help
+
+#: The environment variable read for the API key when --api-key is not given.
+API_KEY_ENV = "PERSONSEG_API_KEY"
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("serve", help="an HTTP service and a web page to segment photos and correct keypoints",
+                       description="Serve personseg over HTTP: POST /v1/segment, GET /v1/health, GET /v1/methods, "
+                                   "API docs at /docs and the web page at /. Bound to this machine (127.0.0.1) "
+                                   f"unless --host says otherwise, which then needs an API key (--api-key or "
+                                   f"{API_KEY_ENV}).")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--method", default=DEFAULT_METHOD, choices=tuple(METHODS),
+                   help=methods_help(DEFAULT_METHOD) + "; requests may name another")
+    s.add_argument("--workers", type=int, default=1,
+                   help="images segmented at once (default 1: each network already uses every core)")
+    s.add_argument("--queue", type=int, default=64, help="requests that may wait before 503 busy (default 64)")
+    s.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request body (default 20 MB)")
+    s.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds a request may wait and run before 503 (default 60)")
+    s.add_argument("--api-key", default=os.environ.get(API_KEY_ENV),
+                   help=f"required from clients as X-API-Key (default: ${API_KEY_ENV}); needed off loopback")
+    s.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..serve import ServeSettings, create_app
+
+    if not _loopback(args.host) and not args.api_key:
+        raise PersonsegError(f"--host {args.host} is reachable from other machines: set --api-key or "
+                             f"{API_KEY_ENV} (or serve on 127.0.0.1)")
+    settings = ServeSettings(method=args.method, workers=args.workers, queue=args.queue,
+                             max_upload=int(args.max_upload_mb * 2 ** 20), timeout=args.timeout,
+                             api_key=args.api_key or None)
+    print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
+          file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,124 @@
+"""What the service answers for one segmented image: its pictures, its people as JSON, and the stages the web
+page shows side by side."""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+
+from ..image import encode_image
+from ..outputs import OUTPUTS, render
+from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, visible
+from ..priors import people_map
+from ..refine.matting import boundary_mask, leftover_mask, trimap
+from ..result import Result, coco_rle
+
+#: Outputs answered as one image (image/png), every picture output of the package.
+PICTURES = tuple(name for name, kind in OUTPUTS.items() if kind.picture is not None)
+#: Every value of ``output``: the pictures, ``json`` (everyone's box, keypoints, score and mask) and ``stages``
+#: (json with each stage's picture, for the web page).
+SERVICE_OUTPUTS = (*PICTURES, "json", "stages")
+#: Each person's colour on the page and in the ``people`` stage, in the order people are listed.
+PERSON_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+                  "#fabed4", "#469990", "#dcbeff", "#9a6324")
+#: Longest side of the stage pictures sent to the page (downloads are full size).
+PREVIEW_SIDE = 1024
+#: PNG compression of answers: fast (zlib level 1), about a third larger than the default level.
+PNG_LEVEL = 1
+
+
+def png(array: np.ndarray) -> bytes:
+    """``array`` (uint8 HxW, HxWx3 or HxWx4) as PNG bytes."""
+    return encode_image(np.ascontiguousarray(array), "PNG", PNG_LEVEL)
+
+
+def picture(result: Result, output: str, background: np.ndarray | None, blur: float) -> bytes:
+    """One picture output (PICTURES) as PNG bytes."""
+    return png(render(result, output, background, blur))
+
+
+def people_json(result: Result) -> list[dict]:
+    """Everyone as {id, bbox, keypoints, score, mask, area, colour}: with instances each person's own mask (COCO
+    RLE) and its area, largest first (people given: in their order); without, the pose backend's people with
+    boxes of their sure keypoints, ``mask`` and ``area`` None."""
+    if result.instances is not None:
+        found = [(i.keypoints, i.score, list(i.box), i.rle(), i.area) for i in result.instances]
+    else:
+        found = [(kp, _score(kp), _keypoint_box(kp), None, None) for kp in result.people]
+    return [{"id": k + 1, "bbox": box, "keypoints": np.round(kp, 2).tolist(), "score": round(float(score), 4),
+             "mask": mask, "area": area, "colour": PERSON_COLOURS[k % len(PERSON_COLOURS)]}
+            for k, (kp, score, box, mask, area) in enumerate(found)]
+
+
+def _score(kp: np.ndarray) -> float:
+    sure = visible(kp)
+    return float(kp[sure, 2].mean()) if sure.any() else 0.0
+
+
+def _keypoint_box(kp: np.ndarray) -> list[float]:
+    pts = kp[visible(kp), :2]
+    if not len(pts):
+        return [0.0, 0.0, 0.0, 0.0]
+    (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+    return [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
+
+
+def result_json(result: Result, method: str) -> dict:
+    """The ``json`` answer: size, method, everyone, the mask of everyone (COCO RLE) and the stage timings."""
+    h, w = result.mask.shape
+    return {"width": w, "height": h, "method": method, "keypoint_names": list(COCO_NAMES),
+            "skeleton": [list(limb) for limb in COCO_SKELETON],
+            "people": people_json(result), "mask": coco_rle(result.mask),
+            "timings": {stage: round(s * 1000.0, 1) for stage, s in result.timings.items()}}
+
+
+def stages_json(result: Result, method: str) -> dict:
+    """The ``stages`` answer: ``result_json`` with ``images``, each stage as a PNG (the photo as a JPEG) data
+    URL at most PREVIEW_SIDE on its longest side: photo, cutout, mask, alpha, the seed 000 Spatial Saliency Map
+    of everyone, seed 003's trimap, boundary and leftover masks, and with instances each person in their colour."""
+    h, w = result.mask.shape
+    scale = min(1.0, PREVIEW_SIDE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+
+    def small(a: np.ndarray, nearest: bool = False) -> np.ndarray:
+        if scale == 1.0:
+            return a
+        return cv2.resize(a, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+
+    def grey(a: np.ndarray) -> np.ndarray:
+        return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+    mask = small(result.mask, nearest=True)
+    images = {
+        "photo": _data_url(encode_image(small(result.rgb), "JPEG"), "image/jpeg"),
+        "cutout": render(result, "cutout"),
+        "mask": result.mask,
+        "alpha": render(result, "alpha"),
+        "ssm": grey(people_map("ssm", result.people, result.mask.shape)),
+        "trimap": grey(trimap(mask)),
+        "boundary": grey(boundary_mask(mask)),
+        "leftover": grey(leftover_mask(mask)),
+    }
+    if result.instances is not None:
+        images["people"] = _people_picture(result)
+    out = result_json(result, method)
+    out["images"] = {name: a if isinstance(a, str) else _data_url(png(small(a, a.ndim == 2 and name == "mask")))
+                     for name, a in images.items()}
+    out["preview_scale"] = scale
+    return out
+
+
+def _people_picture(result: Result) -> np.ndarray:
+    """uint8 HxWx4: each person's mask in their colour, transparent elsewhere."""
+    h, w = result.mask.shape
+    out = np.zeros((h, w, 4), np.uint8)
+    for k, inst in reversed(list(enumerate(result.instances or []))):   # the largest drawn last, on top
+        colour = PERSON_COLOURS[k % len(PERSON_COLOURS)]
+        out[inst.mask > 0] = (*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 255)
+    return out
+
+
+def _data_url(data: bytes, kind: str = "image/png") -> str:
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"

@@ -1,0 +1,468 @@
+// personseg's web page: open photos, see every stage, move, add or remove people's keypoints; the masks are
+// recomputed from the keypoints by POST /v1/segment (output=stages, people=...). Plain JS, no network but the app's.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STAGES = [   // [answer image, caption]; "keypoints" is drawn here from the answer's people
+  ["cutout", "Cut-out"], ["keypoints", "Keypoints and skeleton"], ["people", "People"],
+  ["ssm", "Spatial Saliency Map (seed 000)"], ["trimap", "Trimap (seed 003)"],
+  ["boundary", "Boundary mask (seed 003)"], ["leftover", "Leftover mask (seed 003)"],
+  ["alpha", "Alpha matte"], ["mask", "Mask"],
+];
+const BACKDROPS = [["people", "photo and people"], ["photo", "photo"], ["cutout", "cut-out"], ["mask", "mask"],
+                   ["alpha", "alpha"], ["ssm", "saliency map"]];
+const HIT = 9;          // screen pixels within which a keypoint is grabbed
+const SURE = 0.3;       // keypoint score under which a joint is missing (personseg's MIN_SCORE)
+
+const page = {
+  photos: [],           // {file, name, answer, people, history, selected, adding, seq, error}
+  index: -1,
+  backdrop: "people",
+  drag: null,           // {person, joint, before, moved}
+  images: {},           // decoded answer images of the current photo, by name
+  requests: 0,          // answers received (the browser test waits on it)
+};
+
+// ---------- talking to the service ----------
+
+function headers() {
+  const key = $("apikey").value || sessionStorage.getItem("personseg-key");
+  return key ? {"X-API-Key": key} : {};
+}
+
+async function call(photo, output, people) {
+  const form = new FormData();
+  form.append("image", photo.file, photo.name);
+  if (people) form.append("people", JSON.stringify(people));
+  const query = new URLSearchParams({output, instances: "true"});
+  if ($("method").value) query.set("method", $("method").value);
+  const res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers()});
+  if (!res.ok) {
+    let why = res.statusText;
+    try { why = (await res.json()).error || why; } catch (e) { /* not JSON */ }
+    if (res.status === 401) $("keyform").hidden = false;
+    throw new Error(`${res.status}: ${why}`);
+  }
+  return output === "stages" || output === "json" ? res.json() : res.blob();
+}
+
+let busyCount = 0;
+function busy(on) {
+  busyCount += on ? 1 : -1;
+  $("busy").hidden = busyCount === 0;
+  document.body.classList.toggle("working", busyCount > 0);
+}
+
+function say(text, error = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", error);
+}
+
+// Segment ``photo`` (people: null to search, else the keypoints to use); stale answers are dropped.
+async function segment(photo, people) {
+  const seq = ++photo.seq;
+  busy(true);
+  try {
+    const answer = await call(photo, "stages", people);
+    if (seq !== photo.seq) return;
+    photo.answer = answer;
+    photo.people = answer.people.map((p) => p.keypoints.map((k) => k.slice()));
+    photo.error = null;
+    if (photo.selected >= photo.people.length) photo.selected = -1;
+    page.requests += 1;
+    const t = Object.values(answer.timings).reduce((a, b) => a + b, 0);
+    say(`${answer.people.length} ${answer.people.length === 1 ? "person" : "people"} · ${answer.method} · ` +
+        `${Math.round(t)} ms`);
+  } catch (e) {
+    if (seq !== photo.seq) return;
+    photo.error = e.message;
+    say(`${photo.name}: ${e.message}`, true);
+  } finally {
+    busy(false);
+  }
+  if (photo === current()) await show();
+  listPhotos();
+}
+
+// ---------- photos ----------
+
+function current() { return page.photos[page.index] || null; }
+
+function addFiles(files) {
+  const fresh = [...files].filter((f) => f.type.startsWith("image/") || /\.(jpe?g|png|webp|bmp|tiff?)$/i.test(f.name));
+  if (!fresh.length) { say("no image among the files given", true); return; }
+  const first = page.photos.length;
+  for (const file of fresh) {
+    page.photos.push({file, name: file.name, answer: null, people: [], history: [], selected: -1, adding: null,
+                      seq: 0, error: null});
+  }
+  go(first);
+}
+
+function go(index) {
+  if (!page.photos.length) return;
+  page.index = Math.max(0, Math.min(page.photos.length - 1, index));
+  const photo = current();
+  listPhotos();
+  if (!photo.answer && !photo.error) segment(photo, null);
+  show();
+}
+
+function listPhotos() {
+  const nav = $("photos");
+  nav.replaceChildren(...page.photos.map((p, i) => {
+    const b = document.createElement("button");
+    b.className = i === page.index ? "current" : "";
+    b.title = p.name;
+    const k = p.answer ? p.answer.people.length : 0;
+    const n = p.answer ? `${k} ${k === 1 ? "person" : "people"}` : p.error ? "failed" : "…";
+    b.innerHTML = `<span></span><br><span class="n">${n}</span>`;
+    b.firstChild.textContent = p.name;
+    b.onclick = () => go(i);
+    return b;
+  }));
+  $("counter").textContent = page.photos.length ? `${page.index + 1} / ${page.photos.length}` : "no photo";
+}
+
+// ---------- drawing ----------
+
+function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error("an answer image did not decode"));
+    img.src = url;
+  });
+}
+
+async function show() {
+  const photo = current();
+  const ready = !!(photo && photo.answer);
+  $("drop").hidden = !!photo;
+  $("editor").hidden = !ready;
+  for (const id of ["dl-cutout", "dl-mask"]) $(id).disabled = !ready;
+  $("dl-coco").disabled = !page.photos.some((p) => p.answer);
+  $("remove").disabled = !(photo && photo.selected >= 0);
+  $("undo").disabled = !(photo && photo.history.length);
+  $("add").classList.toggle("on", !!(photo && photo.adding));
+  hint();
+  if (!ready) { $("stages").replaceChildren(); return; }
+  const answer = photo.answer;
+  const names = Object.keys(answer.images);
+  const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
+  if (photo !== current() || answer !== photo.answer) return;
+  page.images = Object.fromEntries(names.map((n, i) => [n, decoded[i]]));
+  draw();
+  stages();
+}
+
+function fit() {   // the editor's size: the photo scaled into the free area
+  const area = $("stage-area").getBoundingClientRect();
+  const a = current().answer;
+  const s = Math.min((area.width - 16) / a.width, (area.height - 16) / a.height);
+  return {w: Math.max(1, Math.round(a.width * s)), h: Math.max(1, Math.round(a.height * s)), s};
+}
+
+function draw() {
+  const photo = current();
+  if (!photo || !photo.answer) return;
+  const canvas = $("editor");
+  const {w, h, s} = fit();
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const im = page.images;
+  if (page.backdrop === "cutout") { drawChecker(ctx, w, h); ctx.drawImage(im.cutout, 0, 0, w, h); }
+  else if (page.backdrop === "people" || !im[page.backdrop]) {
+    ctx.drawImage(im.photo, 0, 0, w, h);
+    if (im.people) { ctx.globalAlpha = 0.45; ctx.drawImage(im.people, 0, 0, w, h); ctx.globalAlpha = 1; }
+  } else ctx.drawImage(im[page.backdrop], 0, 0, w, h);
+  drawPeople(ctx, s, photo);
+}
+
+function drawChecker(ctx, w, h) {
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h); ctx.fillStyle = "#ccc";
+  for (let y = 0; y < h; y += 8) for (let x = (y / 8) % 2 ? 8 : 0; x < w; x += 16) ctx.fillRect(x, y, 8, 8);
+}
+
+function colour(photo, k) {
+  const people = photo.answer.people;
+  return people[k] ? people[k].colour : "#ffffff";
+}
+
+function drawPeople(ctx, s, photo) {
+  const skeleton = photo.answer.skeleton;
+  const everyone = photo.people.map((kp, k) => [kp, colour(photo, k), k === photo.selected]);
+  if (photo.adding) everyone.push([photo.adding.kp, "#ffffff", true]);
+  for (const [kp, c, selected] of everyone) {
+    ctx.lineWidth = selected ? 4 : 2.5;
+    ctx.strokeStyle = c;
+    for (const [a, b] of skeleton) {
+      if (kp[a][2] >= SURE && kp[b][2] >= SURE) {
+        ctx.beginPath(); ctx.moveTo(kp[a][0] * s, kp[a][1] * s); ctx.lineTo(kp[b][0] * s, kp[b][1] * s); ctx.stroke();
+      }
+    }
+    for (const [x, y, v] of kp) {
+      if (v < SURE) continue;
+      ctx.beginPath(); ctx.arc(x * s, y * s, selected ? 6 : 4.5, 0, 2 * Math.PI);
+      ctx.fillStyle = c; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = "#000"; ctx.stroke();
+    }
+  }
+}
+
+function stages() {
+  const photo = current();
+  const figures = STAGES.filter(([name]) => name === "keypoints" || page.images[name]).map(([name, caption]) => {
+    const fig = document.createElement("figure");
+    fig.id = `stage-${name}`;
+    fig.className = name === page.backdrop ? "current" : "";
+    let pic;
+    if (name === "keypoints") {
+      pic = document.createElement("canvas");
+      const a = photo.answer, s = Math.min(1, 360 / a.width);
+      pic.width = Math.round(a.width * s); pic.height = Math.round(a.height * s);
+      const ctx = pic.getContext("2d");
+      ctx.drawImage(page.images.photo, 0, 0, pic.width, pic.height);
+      drawPeople(ctx, s, photo);
+    } else {
+      pic = document.createElement("img");
+      pic.src = photo.answer.images[name];
+      pic.alt = caption;
+      if (name === "cutout") pic.className = "checker";
+    }
+    const cap = document.createElement("figcaption");
+    cap.textContent = caption;
+    fig.append(pic, cap);
+    fig.onclick = () => { if (BACKDROPS.some(([b]) => b === name)) { page.backdrop = name; $("backdrop").value = name; draw(); stages(); } };
+    return fig;
+  });
+  $("stages").replaceChildren(...figures);
+}
+
+function hint() {
+  const photo = current();
+  const h = $("hint");
+  h.classList.toggle("adding", !!(photo && photo.adding));
+  if (photo && photo.adding) {
+    const name = photo.answer.keypoint_names[photo.adding.next].replace("_", " ");
+    h.textContent = `New person: click their ${name} (S skip this joint · Enter done · Esc cancel)`;
+  } else if (photo && photo.answer) {
+    h.textContent = "Drag a keypoint to move it · click a person's joint to select them · A add a person · " +
+                    "Delete remove · Ctrl+Z undo · ← → photos";
+  }
+}
+
+// ---------- editing ----------
+
+function snapshot(photo) { return {people: photo.people.map((kp) => kp.map((k) => k.slice())), answer: photo.answer}; }
+
+function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
+  photo.history.push(before);
+  segment(photo, photo.people);
+  show();
+}
+
+function undo() {
+  const photo = current();
+  if (!photo || !photo.history.length) return;
+  const {people, answer} = photo.history.pop();
+  photo.seq += 1;   // any answer on its way is for a state undone
+  photo.people = people; photo.answer = answer; photo.selected = -1;
+  say("undone");
+  show();
+}
+
+function toImage(ev) {
+  const r = $("editor").getBoundingClientRect(), {s} = fit();
+  return [(ev.clientX - r.left) / s, (ev.clientY - r.top) / s];
+}
+
+function nearest(photo, x, y) {
+  const {s} = fit();
+  let best = null, bestD = HIT / s;
+  photo.people.forEach((kp, person) => kp.forEach(([kx, ky, v], joint) => {
+    const d = Math.hypot(kx - x, ky - y);
+    if (v >= SURE && d < bestD) { best = {person, joint}; bestD = d; }
+  }));
+  return best;
+}
+
+function startAdding() {
+  const photo = current();
+  if (!photo || !photo.answer) return;
+  photo.adding = {kp: photo.answer.keypoint_names.map(() => [0, 0, 0]), next: 0};
+  photo.selected = -1;
+  show();
+}
+
+function addJoint(photo, point) {
+  if (point) photo.adding.kp[photo.adding.next] = [point[0], point[1], 2];
+  photo.adding.next += 1;
+  if (photo.adding.next >= photo.adding.kp.length) finishAdding(); else { draw(); hint(); }
+}
+
+function finishAdding() {
+  const photo = current();
+  const kp = photo.adding.kp;
+  photo.adding = null;
+  if (kp.filter((k) => k[2] >= SURE).length < 2) { say("a person needs at least two joints", true); show(); return; }
+  const before = snapshot(photo);
+  photo.people.push(kp);
+  photo.selected = photo.people.length - 1;
+  change(photo, before);
+}
+
+function removeSelected() {
+  const photo = current();
+  if (!photo || photo.selected < 0) return;
+  const before = snapshot(photo);
+  photo.people.splice(photo.selected, 1);
+  photo.selected = -1;
+  change(photo, before);
+}
+
+// ---------- downloads ----------
+
+function save(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+const stem = (name) => name.replace(/\.[^.]+$/, "");
+
+async function download(output) {
+  const photo = current();
+  if (!photo || !photo.answer) return;
+  busy(true);
+  try { save(await call(photo, output, photo.people), `${stem(photo.name)}.${output}.png`); }
+  catch (e) { say(`${output}: ${e.message}`, true); }
+  finally { busy(false); }
+}
+
+function downloadCoco() {   // everyone in every photo done, as one COCO file
+  const coco = {info: {description: "people segmented with personseg"}, images: [], annotations: [],
+                categories: [{id: 1, name: "person", supercategory: "person", keypoints: null, skeleton: null}]};
+  for (const photo of page.photos.filter((p) => p.answer)) {
+    const a = photo.answer, id = coco.images.length + 1;
+    coco.categories[0].keypoints = a.keypoint_names;
+    coco.categories[0].skeleton = a.skeleton.map(([p, q]) => [p + 1, q + 1]);
+    coco.images.push({id, file_name: photo.name, width: a.width, height: a.height});
+    for (const p of a.people) {
+      const kp = p.keypoints.flatMap(([x, y, v]) => v >= SURE ? [x, y, 2] : [0, 0, 0]);
+      coco.annotations.push({id: coco.annotations.length + 1, image_id: id, category_id: 1, iscrowd: 0,
+                             segmentation: p.mask, area: p.area, bbox: p.bbox, keypoints: kp,
+                             num_keypoints: kp.filter((v, i) => i % 3 === 2 && v > 0).length, score: p.score});
+    }
+  }
+  save(new Blob([JSON.stringify(coco)], {type: "application/json"}), "people.coco.json");
+}
+
+// ---------- events ----------
+
+$("files").onchange = (ev) => { addFiles(ev.target.files); ev.target.value = ""; };
+$("prev").onclick = () => go(page.index - 1);
+$("next").onclick = () => go(page.index + 1);
+$("add").onclick = () => (current() && current().adding ? finishAdding() : startAdding());
+$("remove").onclick = removeSelected;
+$("undo").onclick = undo;
+$("dl-cutout").onclick = () => download("cutout");
+$("dl-mask").onclick = () => download("mask");
+$("dl-coco").onclick = downloadCoco;
+$("keyform").onsubmit = (ev) => { ev.preventDefault(); sessionStorage.setItem("personseg-key", $("apikey").value); init(); };
+$("backdrop").replaceChildren(...BACKDROPS.map(([v, t]) => new Option(t, v)));
+$("backdrop").onchange = () => { page.backdrop = $("backdrop").value; draw(); stages(); };
+$("method").onchange = () => { for (const p of page.photos) { p.answer = null; p.error = null; p.history = []; } go(page.index); };
+window.addEventListener("resize", draw);
+
+for (const type of ["dragenter", "dragover"]) {
+  window.addEventListener(type, (ev) => { ev.preventDefault(); document.body.classList.add("dragging"); });
+}
+window.addEventListener("dragleave", (ev) => { if (!ev.relatedTarget) document.body.classList.remove("dragging"); });
+window.addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  document.body.classList.remove("dragging");
+  addFiles(ev.dataTransfer.files);
+});
+
+const editor = $("editor");
+editor.addEventListener("mousedown", (ev) => {
+  const photo = current();
+  if (!photo || !photo.answer) return;
+  const [x, y] = toImage(ev);
+  if (photo.adding) { addJoint(photo, [x, y]); return; }
+  const hit = nearest(photo, x, y);
+  photo.selected = hit ? hit.person : -1;
+  if (hit) page.drag = {...hit, before: snapshot(photo), moved: false};
+  show();
+});
+editor.addEventListener("mousemove", (ev) => {
+  const photo = current();
+  if (!photo || !photo.answer) return;
+  const [x, y] = toImage(ev);
+  if (!page.drag) { editor.classList.toggle("grab", !!nearest(photo, x, y)); return; }
+  const a = photo.answer;
+  const kp = photo.people[page.drag.person][page.drag.joint];
+  kp[0] = Math.max(0, Math.min(a.width - 1, x));
+  kp[1] = Math.max(0, Math.min(a.height - 1, y));
+  page.drag.moved = true;
+  draw();
+});
+window.addEventListener("mouseup", () => {
+  const drag = page.drag;
+  page.drag = null;
+  if (drag && drag.moved) change(current(), drag.before);
+});
+
+window.addEventListener("keydown", (ev) => {
+  if (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT") return;
+  const photo = current();
+  const key = ev.key.toLowerCase();
+  if ((ev.ctrlKey || ev.metaKey) && key === "z") { ev.preventDefault(); undo(); return; }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (photo && photo.adding) {
+    if (key === "escape") { photo.adding = null; show(); }
+    else if (key === "enter") finishAdding();
+    else if (key === "s") addJoint(photo, null);
+    return;
+  }
+  const actions = {
+    arrowleft: () => go(page.index - 1), arrowright: () => go(page.index + 1), a: startAdding,
+    delete: removeSelected, backspace: removeSelected, o: () => $("files").click(),
+    c: () => download("cutout"), m: () => download("mask"), j: downloadCoco, u: undo,
+    escape: () => { if (photo) { photo.selected = -1; show(); } },
+  };
+  if (actions[key]) { ev.preventDefault(); actions[key](); }
+});
+
+async function init() {
+  try {
+    const res = await fetch("/v1/methods", {headers: headers()});
+    if (res.status === 401) { $("keyform").hidden = false; say("this server asks for an API key", true); return; }
+    const info = await res.json();
+    $("method").replaceChildren(...info.methods.map((m) => {
+      const o = new Option(m.name, m.name);
+      o.title = m.summary;
+      return o;
+    }));
+    $("method").value = info.default;
+    say("ready: open or drop photos");
+  } catch (e) {
+    say(`the server did not answer: ${e.message}`, true);
+  }
+}
+
+// for tests and the curious: where a keypoint is on the screen, and how many answers came back
+window.personsegPage = {
+  get requests() { return page.requests; },
+  toScreen(x, y) {   // a point of the photo (its pixels) on the screen
+    const r = editor.getBoundingClientRect(), {s} = fit();
+    return {x: r.left + x * s, y: r.top + y * s};
+  },
+  keypointOnScreen(person, joint) { return this.toScreen(...current().people[person][joint]); },
+  size() { return current() && current().answer ? [current().answer.width, current().answer.height] : null; },
+  people() { return current() ? current().people : []; },
+};
+
+init();

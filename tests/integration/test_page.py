@@ -1,0 +1,103 @@
+"""The web page in a real browser (headless Chromium driven by Playwright) against a real server: open photos,
+wait for the cut-out, drag a keypoint and see the mask change, add a person, undo, download the cut-out and the
+COCO file, remove a person, go to the next photo.
+
+Screenshots go to PERSONSEG_SCREENSHOTS (e.g. docs/images for the README), else to the test's folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pycocotools.coco import COCO
+
+from personseg.serve.launch import serving
+
+PHOTOS = ("pose_mini/images/coco_000000196141.jpg", "pennfudan/images/FudanPed00001.jpg")
+CHROMIUM = os.environ.get("PERSONSEG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"no Chromium at {CHROMIUM}: scripts/setup.sh installs Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set PERSONSEG_CHROMIUM)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_path):
+    shots = Path(os.environ.get("PERSONSEG_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with serving() as (url, _):
+        page = browser.new_page(viewport={"width": 1500, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"{r.url} failed"))
+        page.goto(url)
+        page.wait_for_function("document.getElementById('method').options.length > 0")
+        page.set_input_files("#files", [str(data_dir / p) for p in PHOTOS])
+        api = "window.personsegPage"
+        page.wait_for_function(f"{api}.requests >= 1", timeout=120_000)
+        page.wait_for_selector("#stage-cutout img")
+        for stage in ("keypoints", "people", "ssm", "trimap", "boundary", "leftover", "alpha", "mask"):
+            assert page.locator(f"#stage-{stage}").count() == 1, stage
+        people = page.evaluate(f"{api}.people()")
+        assert len(people) >= 2   # a batter and a catcher at least
+        before = page.get_attribute("#stage-mask img", "src")
+
+        # drag the first person's sure wrist (or elbow) 90 px right and 60 px down
+        joint = next(j for j in (9, 10, 7, 8) if people[0][j][2] >= 0.3)
+        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.down()
+        page.mouse.move(at["x"] + 90, at["y"] + 60, steps=10)
+        page.mouse.up()
+        page.wait_for_function(f"{api}.requests >= 2", timeout=60_000)
+        page.wait_for_function(f"document.querySelector('#stage-mask img').src !== {before!r}", timeout=30_000)
+        moved = page.evaluate(f"{api}.people()")
+        assert len(moved) == len(people) and moved[0][joint][0] > people[0][joint][0] + 20
+        page.screenshot(path=str(shots / "serve-page.jpg"), quality=80)
+
+        # add a person by two clicks and Enter; Ctrl+Z takes them away again
+        w, h = page.evaluate(f"{api}.size()")
+        page.keyboard.press("a")
+        for x, y in ((0.17 * w, 0.45 * h), (0.17 * w, 0.62 * h)):   # the umpire's head and hips
+            p = page.evaluate(f"{api}.toScreen({x}, {y})")
+            page.mouse.click(p["x"], p["y"])
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"{api}.requests >= 3", timeout=60_000)
+        assert len(page.evaluate(f"{api}.people()")) == len(people) + 1
+        page.keyboard.press("Control+z")
+        assert len(page.evaluate(f"{api}.people()")) == len(people)
+
+        # downloads: the cut-out at full size with transparency, and a COCO file pycocotools reads
+        with page.expect_download() as got:
+            page.click("#dl-cutout")
+        cutout = Image.open(got.value.path())
+        assert cutout.mode == "RGBA" and cutout.size == Image.open(data_dir / PHOTOS[0]).size
+        with page.expect_download() as got:
+            page.click("#dl-coco")
+        coco = COCO(got.value.path())
+        assert len(coco.anns) == len(people) and all(coco.annToMask(a).sum() > 0 for a in coco.anns.values())
+
+        # select the second person by their joint and remove them with Delete
+        joint = next(j for j in range(17) if people[1][j][2] >= 0.3)
+        at = page.evaluate(f"{api}.keypointOnScreen(1, {joint})")
+        page.mouse.click(at["x"], at["y"])
+        page.keyboard.press("Delete")
+        page.wait_for_function(f"{api}.requests >= 4", timeout=60_000)
+        assert len(page.evaluate(f"{api}.people()")) == len(people) - 1
+
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"{api}.requests >= 5", timeout=120_000)
+        assert page.inner_text("#counter") == "2 / 2"
+        page.screenshot(path=str(shots / "serve-page-next.jpg"), quality=80)
+        assert not errors, errors

@@ -1,0 +1,173 @@
+"""The HTTP service in process (FastAPI's test client): every endpoint, every output and every error code."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from pycocotools import mask as mask_rle
+
+from personseg.serve import ServeSettings, create_app
+from personseg.serve.answers import PICTURES, SERVICE_OUTPUTS
+from personseg.serve.work import Busy, WorkPool
+
+PHOTO = "pose_mini/images/coco_000000196141.jpg"   # a batter and a catcher, with bystanders
+
+
+@pytest.fixture(scope="module")
+def photo(data_dir) -> bytes:
+    return (data_dir / PHOTO).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(ServeSettings(method="fast")), raise_server_exceptions=False) as c:
+        yield c
+
+
+def post(client, data: bytes, people=None, **query):
+    return client.post("/v1/segment", params=query, files={"image": ("photo.jpg", data)},
+                       data=None if people is None else {"people": json.dumps(people)})
+
+
+def test_health_methods_docs_and_page(client):
+    assert client.get("/v1/health").json()["status"] == "ok"
+    info = client.get("/v1/methods").json()
+    assert info["default"] == "fast" and "accurate" in [m["name"] for m in info["methods"]]
+    assert info["outputs"] == list(SERVICE_OUTPUTS) and info["limits"]["upload_bytes"] == 20 * 2 ** 20
+    docs = client.get("/docs")
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert docs.status_code == 200 and assets and all(client.get(a).status_code == 200 for a in assets)   # offline
+    assert "/v1/segment" in client.get("/openapi.json").json()["paths"]
+    page = client.get("/")
+    assert page.status_code == 200 and "/page/app.js" in page.text
+    assert "personsegPage" in client.get("/page/app.js").text
+    assert client.get("/nowhere").json() == {"error": "Not Found"}
+
+
+@pytest.mark.parametrize("output", PICTURES)
+def test_every_picture_output_is_a_png_of_the_photo(client, photo, output):
+    r = post(client, photo, output=output, background="#00ff00")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+    im = Image.open(io.BytesIO(r.content))
+    assert im.size == Image.open(io.BytesIO(photo)).size
+    assert im.mode == {"cutout": "RGBA", "mask": "L", "alpha": "L"}.get(output, "RGB")
+    if output == "mask":
+        assert set(np.unique(np.asarray(im))) == {0, 255}
+    if output == "replace":   # the background is the colour asked for
+        assert (np.asarray(im)[0, 0] == (0, 255, 0)).all()
+
+
+def test_json_gives_everyone_with_box_keypoints_score_and_a_mask_that_decodes(client, photo):
+    r = post(client, photo, output="json", instances="true")
+    answer = r.json()
+    assert r.status_code == 200 and answer["people"] and set(answer["timings"]) >= {"coarse", "finish"}
+    union = np.zeros((answer["height"], answer["width"]), bool)
+    for person in answer["people"]:
+        mask = mask_rle.decode({**person["mask"], "counts": person["mask"]["counts"].encode()})
+        assert mask.shape == union.shape and mask.sum() == person["area"] > 0
+        assert np.shape(person["keypoints"]) == (17, 3) and 0 < person["score"] <= 1
+        union |= mask > 0
+    assert (union == mask_rle.decode({**answer["mask"], "counts": answer["mask"]["counts"].encode()})).all()
+
+
+def test_given_keypoints_drive_the_masks(client, photo, data_dir, pose_mini):
+    """Exactly the people given come back, in their order, each mask that person's (IoU with their true mask at
+    least 0.6); a moved keypoint moves the mask (seed 002)."""
+    from personseg.image import load_mask
+    from personseg.metrics import foreground_iou
+
+    entry = next(e for e in pose_mini["images"] if e["image"].endswith(PHOTO.rsplit("/", 1)[1]))
+    chosen = [i for i in entry["instances"] if np.count_nonzero(np.reshape(i["keypoints"], (17, 3))[:, 2]) >= 8]
+    given = [np.reshape(i["keypoints"], (17, 3)).tolist() for i in chosen]
+    answer = post(client, photo, people=given, output="json", instances="true").json()
+    assert len(answer["people"]) == len(given) >= 2
+    for person, kp, inst in zip(answer["people"], given, chosen):
+        assert np.allclose(np.array(person["keypoints"])[:, :2], np.array(kp)[:, :2], atol=0.01)
+        mask = mask_rle.decode({**person["mask"], "counts": person["mask"]["counts"].encode()})
+        assert foreground_iou(mask * 255, load_mask(data_dir / "pose_mini" / inst["instance_mask"])) > 0.6
+    assert post(client, photo, people=[], output="json").json()["people"] == []
+    stretched = json.loads(json.dumps(given))
+    stretched[0][9][:2] = [stretched[0][9][0] + 80, stretched[0][9][1] + 60]   # the left wrist dragged away
+    a = post(client, photo, people=given, output="mask", method="accurate").content   # fed the keypoints' SSM
+    b = post(client, photo, people=stretched, output="mask", method="accurate").content
+    assert a != b
+
+
+def test_stages_hold_every_stage_picture(client, photo):
+    answer = post(client, photo, output="stages", instances="true").json()
+    assert set(answer["images"]) == {"photo", "cutout", "mask", "alpha", "ssm", "trimap", "boundary", "leftover",
+                                     "people"}
+    assert all(url.startswith("data:image/") for url in answer["images"].values())
+    assert all(p["colour"].startswith("#") for p in answer["people"])
+
+
+@pytest.mark.parametrize("query, files, people, status, words", [
+    ({}, {"image": ("a.jpg", b"")}, None, 422, "empty"),
+    ({}, {"image": ("a.txt", b"hello, not a photo")}, None, 415, "not an image"),
+    ({"output": "gif"}, None, None, 422, "output"),
+    ({"method": "magic"}, None, None, 422, "method"),
+    ({"blur": "9"}, None, None, 422, "blur"),
+    ({"blur": "-1"}, None, None, 422, "blur"),
+    ({"instances": "maybe"}, None, None, 422, "instances"),
+    ({"background": "no-such-colour"}, None, None, 422, "background"),
+    ({}, {}, None, 422, "image"),
+    ({}, None, "[[1, 2, 3]]", 422, "people"),
+    ({}, None, "{not json", 422, "people"),
+    ({}, None, '{"a": 1}', 422, "people"),
+    ({}, None, "[[[0, 0, NaN]]]", 422, "people"),
+])
+def test_bad_requests_answer_json_errors(client, photo, query, files, people, status, words):
+    r = client.post("/v1/segment", params=query, files={"image": ("a.jpg", photo)} if files is None else files,
+                    data=None if people is None else {"people": people})
+    assert r.status_code == status and words in r.json()["error"], r.text
+
+
+def test_a_truncated_photo_is_refused(client, photo):
+    r = post(client, photo[: len(photo) // 3])
+    assert r.status_code == 415 and "readable" in r.json()["error"]
+
+
+def test_limits_on_upload_pixels_and_time(photo):
+    with TestClient(create_app(ServeSettings(method="fast", max_upload=len(photo) - 1))) as c:
+        assert post(c, photo).status_code == 413
+        chunked = c.post("/v1/segment", content=(photo[k:k + 4096] for k in range(0, len(photo), 4096)),
+                         headers={"content-type": "multipart/form-data; boundary=x"})
+        assert chunked.status_code == 413 and "limit" in chunked.json()["error"]   # no Content-Length to trust
+        assert c.get("/v1/health").status_code == 200
+    with TestClient(create_app(ServeSettings(method="fast", max_pixels=10_000))) as c:
+        r = post(c, photo)
+        assert r.status_code == 413 and "over the limit" in r.json()["error"]
+    with TestClient(create_app(ServeSettings(method="fast", timeout=0.001))) as c:
+        r = post(c, photo)
+        assert r.status_code == 503 and "time limit" in r.json()["error"]
+
+
+def test_full_queue_answers_503_and_internal_errors_500(photo, monkeypatch):
+    with TestClient(create_app(ServeSettings(method="fast")), raise_server_exceptions=False) as c:
+        def busy(self, job):
+            raise Busy
+        monkeypatch.setattr(WorkPool, "submit", busy)
+        r = post(c, photo)
+        assert r.status_code == 503 and r.headers["retry-after"] == "1" and "busy" in r.json()["error"]
+        monkeypatch.undo()
+        monkeypatch.setattr("personseg.serve.app.load_image", lambda *a: 1 / 0)
+        r = post(c, photo)
+        assert r.status_code == 500 and "internal error" in r.json()["error"]
+        monkeypatch.undo()
+        assert post(c, photo).status_code == 200   # and the server goes on
+
+
+def test_api_key_is_required_when_set(photo):
+    with TestClient(create_app(ServeSettings(method="fast", api_key="s3cret"))) as c:
+        assert c.get("/v1/health").status_code == 200   # health stays open for load balancers
+        assert c.get("/v1/methods").status_code == 401
+        assert post(c, photo).status_code == 401
+        assert c.get("/v1/methods", headers={"X-API-Key": "wrong"}).status_code == 401
+        assert c.get("/v1/methods", headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert c.get("/v1/methods", headers={"Authorization": "Bearer s3cret"}).status_code == 200
