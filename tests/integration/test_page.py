@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,16 @@ from personseg.serve.launch import serving
 
 PHOTOS = ("pose_mini/images/coco_000000196141.jpg", "pennfudan/images/FudanPed00001.jpg")
 CHROMIUM = os.environ.get("PERSONSEG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def wait(page, expression: str, seconds: float = 30) -> None:
+    """Until ``expression`` is true in the page. Polled with page.evaluate: Playwright's wait_for_function
+    evaluates its predicate with eval, which the page's content security policy forbids (as it should)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {seconds} s: {expression}")
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +51,14 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page = browser.new_page(viewport={"width": 1500, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("requestfailed", lambda r: errors.append(f"{r.url} failed"))
+        page.on("requestfailed", lambda r: errors.append(f"{r.url} failed: {r.failure}")
+                if r.failure != "net::ERR_ABORTED" else None)   # a request a newer edit replaced
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(url)
-        page.wait_for_function("document.getElementById('method').options.length > 0")
+        wait(page, "document.getElementById('method').options.length > 0")
         page.set_input_files("#files", [str(data_dir / p) for p in PHOTOS])
         api = "window.personsegPage"
-        page.wait_for_function(f"{api}.requests >= 1", timeout=120_000)
+        wait(page, f"{api}.requests >= 1", 120)
         page.wait_for_selector("#stage-cutout img")
         for stage in ("keypoints", "people", "ssm", "trimap", "boundary", "leftover", "alpha", "mask"):
             assert page.locator(f"#stage-{stage}").count() == 1, stage
@@ -60,8 +73,8 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page.mouse.down()
         page.mouse.move(at["x"] + 90, at["y"] + 60, steps=10)
         page.mouse.up()
-        page.wait_for_function(f"{api}.requests >= 2", timeout=60_000)
-        page.wait_for_function(f"document.querySelector('#stage-mask img').src !== {before!r}", timeout=30_000)
+        wait(page, f"{api}.requests >= 2", 60)
+        wait(page, f"document.querySelector('#stage-mask img').src !== {before!r}", 30)
         moved = page.evaluate(f"{api}.people()")
         assert len(moved) == len(people) and moved[0][joint][0] > people[0][joint][0] + 20
         page.screenshot(path=str(shots / "serve-page.jpg"), quality=80)
@@ -73,7 +86,7 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
             p = page.evaluate(f"{api}.toScreen({x}, {y})")
             page.mouse.click(p["x"], p["y"])
         page.keyboard.press("Enter")
-        page.wait_for_function(f"{api}.requests >= 3", timeout=60_000)
+        wait(page, f"{api}.requests >= 3", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people) + 1
         page.keyboard.press("Control+z")
         assert len(page.evaluate(f"{api}.people()")) == len(people)
@@ -93,11 +106,11 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         at = page.evaluate(f"{api}.keypointOnScreen(1, {joint})")
         page.mouse.click(at["x"], at["y"])
         page.keyboard.press("Delete")
-        page.wait_for_function(f"{api}.requests >= 4", timeout=60_000)
+        wait(page, f"{api}.requests >= 4", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people) - 1
 
         page.keyboard.press("ArrowRight")
-        page.wait_for_function(f"{api}.requests >= 5", timeout=120_000)
+        wait(page, f"{api}.requests >= 5", 120)
         assert page.inner_text("#counter") == "2 / 2"
         page.screenshot(path=str(shots / "serve-page-next.jpg"), quality=80)
         assert not errors, errors

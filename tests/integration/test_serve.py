@@ -17,6 +17,7 @@ from personseg.serve.answers import PICTURES, SERVICE_OUTPUTS
 from personseg.serve.work import Busy, WorkPool
 
 PHOTO = "pose_mini/images/coco_000000196141.jpg"   # a batter and a catcher, with bystanders
+LOCAL = "http://127.0.0.1:8000"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def photo(data_dir) -> bytes:
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(ServeSettings(method="fast")), raise_server_exceptions=False) as c:
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast")), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -121,6 +122,7 @@ def test_stages_hold_every_stage_picture(client, photo):
     ({}, None, "{not json", 422, "people"),
     ({}, None, '{"a": 1}', 422, "people"),
     ({}, None, "[[[0, 0, NaN]]]", 422, "people"),
+    ({}, None, json.dumps([[[10, 10, 2]] * 17] * 65), 422, "at most 64"),
 ])
 def test_bad_requests_answer_json_errors(client, photo, query, files, people, status, words):
     r = client.post("/v1/segment", params=query, files={"image": ("a.jpg", photo)} if files is None else files,
@@ -134,22 +136,22 @@ def test_a_truncated_photo_is_refused(client, photo):
 
 
 def test_limits_on_upload_pixels_and_time(photo):
-    with TestClient(create_app(ServeSettings(method="fast", max_upload=len(photo) - 1))) as c:
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast", max_upload=len(photo) - 1))) as c:
         assert post(c, photo).status_code == 413
         chunked = c.post("/v1/segment", content=(photo[k:k + 4096] for k in range(0, len(photo), 4096)),
                          headers={"content-type": "multipart/form-data; boundary=x"})
         assert chunked.status_code == 413 and "limit" in chunked.json()["error"]   # no Content-Length to trust
         assert c.get("/v1/health").status_code == 200
-    with TestClient(create_app(ServeSettings(method="fast", max_pixels=10_000))) as c:
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast", max_pixels=10_000))) as c:
         r = post(c, photo)
         assert r.status_code == 413 and "over the limit" in r.json()["error"]
-    with TestClient(create_app(ServeSettings(method="fast", timeout=0.001))) as c:
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast", timeout=0.001))) as c:
         r = post(c, photo)
-        assert r.status_code == 503 and "time limit" in r.json()["error"]
+        assert r.status_code == 503 and "time limit" in r.json()["error"] and r.headers["retry-after"] == "1"
 
 
 def test_full_queue_answers_503_and_internal_errors_500(photo, monkeypatch):
-    with TestClient(create_app(ServeSettings(method="fast")), raise_server_exceptions=False) as c:
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast")), raise_server_exceptions=False) as c:
         def busy(self, job):
             raise Busy
         monkeypatch.setattr(WorkPool, "submit", busy)
@@ -164,7 +166,7 @@ def test_full_queue_answers_503_and_internal_errors_500(photo, monkeypatch):
 
 
 def test_api_key_is_required_when_set(photo):
-    with TestClient(create_app(ServeSettings(method="fast", api_key="s3cret"))) as c:
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast", api_key="s3cret"))) as c:
         assert c.get("/v1/health").status_code == 200   # health stays open for load balancers
         assert c.get("/v1/methods").status_code == 401
         assert post(c, photo).status_code == 401

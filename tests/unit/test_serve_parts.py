@@ -9,41 +9,60 @@ from fastapi.testclient import TestClient
 from personseg.cli import main
 from personseg.errors import PersonsegError
 from personseg.serve import ServeSettings
-from personseg.serve.app import BodyLimit
+from personseg.serve.app import Guard
 from personseg.serve.work import Busy, WorkPool
 
 
-def test_the_queue_is_bounded():
+def test_the_queue_is_bounded_and_a_cancelled_job_frees_its_place():
     pool = WorkPool("fast", workers=1, queue_size=2)   # not started: nothing takes jobs off the queue
-    pool.submit(lambda seg: 1)
+    first = pool.submit(lambda seg: 1)
     pool.submit(lambda seg: 2)
     with pytest.raises(Busy):
         pool.submit(lambda seg: 3)
     assert pool.pending == 2
+    first.cancel()   # its request timed out or its client left
+    pool.submit(lambda seg: 4)
+    assert pool.pending == 2
+    pool.close()
+    assert pool.pending == 0
 
 
-def _echo() -> BodyLimit:
+def test_host_origin_and_key_are_checked_before_the_body():
+    with TestClient(_echo(api_key="s3cret"), base_url="http://127.0.0.1:8000") as c:
+        key = {"X-API-Key": "s3cret"}
+        assert c.post("/v1/echo", content=b"x", headers=key).json() == {"bytes": 1}
+        assert c.post("/v1/echo", content=b"x").status_code == 401
+        assert c.post("/v1/echo", content=b"x", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.post("/v1/echo", content=b"x", headers=key | {"Host": "evil.example"}).status_code == 400
+        assert c.post("/v1/echo", content=b"x", headers=key | {"Origin": "http://evil.example"}).status_code == 403
+        same = c.post("/v1/echo", content=b"x", headers=key | {"Origin": "http://127.0.0.1:8000"})
+        assert same.status_code == 200 and same.headers["x-content-type-options"] == "nosniff"
+
+
+def _echo(**settings) -> Guard:
     app = FastAPI()
 
-    @app.post("/")
+    @app.post("/v1/echo")
     async def echo(request: Request) -> dict:
         return {"bytes": len(await request.body())}
 
-    return BodyLimit(app, limit=100)
+    return Guard(app, ServeSettings(max_upload=100, **settings))
 
 
 @pytest.mark.parametrize("size, status", [(0, 200), (100, 200), (101, 413), (5000, 413)])
 def test_bodies_over_the_limit_are_refused_with_or_without_a_length(size, status):
-    with TestClient(_echo()) as c:
-        sized = c.post("/", content=b"x" * size)
-        chunked = c.post("/", content=iter([b"x" * (size // 2), b"x" * (size - size // 2)]))
+    with TestClient(_echo(), base_url="http://127.0.0.1:8000") as c:
+        sized = c.post("/v1/echo", content=b"x" * size)
+        chunked = c.post("/v1/echo", content=iter([b"x" * (size // 2), b"x" * (size - size // 2)]))
     for r in (sized, chunked):
         assert r.status_code == status
-        assert r.json() == ({"bytes": size} if status == 200 else {"error": "the upload is over the limit of 100 bytes"})
+        refused = {"error": "the upload is over the limit of 100 bytes"}
+        assert r.json() == ({"bytes": size} if status == 200 else refused)
 
 
 @pytest.mark.parametrize("field, value", [("method", "magic"), ("workers", 0), ("queue", 0), ("timeout", 0),
-                                          ("max_upload", 0), ("max_pixels", -1)])
+                                          ("max_upload", 0), ("max_pixels", -1), ("api_key", "clé"),
+                                          ("api_key", " ")])
 def test_settings_are_checked(field, value):
     with pytest.raises(PersonsegError):
         ServeSettings(**{field: value})

@@ -8,7 +8,9 @@ import os
 import sys
 
 from ..errors import PersonsegError
+from ..image import MAX_PIXELS
 from ..methods import DEFAULT_METHOD, METHODS
+from ..serve.settings import ServeSettings
 from .common import methods_help
 
 #: The environment variable read for the API key when --api-key is not given.
@@ -29,24 +31,32 @@ def add_parser(sub) -> None:
                    help="images segmented at once (default 1: each network already uses every core)")
     s.add_argument("--queue", type=int, default=64, help="requests that may wait before 503 busy (default 64)")
     s.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request body (default 20 MB)")
+    s.add_argument("--max-pixels", type=int, default=ServeSettings.max_pixels,
+                   help=f"largest photo (default {ServeSettings.max_pixels:,} pixels; each takes about 50 bytes a "
+                        f"pixel while it is segmented; at most {MAX_PIXELS:,})")
     s.add_argument("--timeout", type=float, default=60.0,
                    help="seconds a request may wait and run before 503 (default 60)")
     s.add_argument("--api-key", default=os.environ.get(API_KEY_ENV),
-                   help=f"required from clients as X-API-Key (default: ${API_KEY_ENV}); needed off loopback")
+                   help=f"required from clients as the header X-API-Key (or Authorization: Bearer KEY) on /v1/ "
+                        f"(default: ${API_KEY_ENV}); needed off loopback")
     s.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..serve import ServeSettings, create_app
+    from ..serve import create_app
 
-    if not _loopback(args.host) and not args.api_key:
+    if not 1 <= args.max_pixels <= MAX_PIXELS:
+        raise PersonsegError(f"--max-pixels takes 1 to {MAX_PIXELS}")
+    loopback = _loopback(args.host)
+    if not loopback and not args.api_key:
         raise PersonsegError(f"--host {args.host} is reachable from other machines: set --api-key or "
                              f"{API_KEY_ENV} (or serve on 127.0.0.1)")
     settings = ServeSettings(method=args.method, workers=args.workers, queue=args.queue,
-                             max_upload=int(args.max_upload_mb * 2 ** 20), timeout=args.timeout,
-                             api_key=args.api_key or None)
+                             max_upload=int(args.max_upload_mb * 2 ** 20), max_pixels=args.max_pixels,
+                             timeout=args.timeout, api_key=args.api_key or None,
+                             hosts=ServeSettings.hosts if loopback else None)
     print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")

@@ -75,9 +75,11 @@ def result_json(result: Result, method: str) -> dict:
 
 
 def stages_json(result: Result, method: str) -> dict:
-    """The ``stages`` answer: ``result_json`` with ``images``, each stage as a PNG (the photo as a JPEG) data
-    URL at most PREVIEW_SIDE on its longest side: photo, cutout, mask, alpha, the seed 000 Spatial Saliency Map
-    of everyone, seed 003's trimap, boundary and leftover masks, and with instances each person in their colour."""
+    """The ``stages`` answer: ``result_json`` with ``images``, pictures of the run at most PREVIEW_SIDE on their
+    longest side, each a PNG (the photo a JPEG) data URL: the photo; the cut-out, mask and alpha; the seed 000
+    Spatial Saliency Map of everyone (what LWPSN is fed); seed 003's trimap, boundary and leftover masks, drawn
+    from the final mask (the refinement network's inputs are drawn alike from the coarse one); with instances,
+    each person in their colour. All are made on the preview, not the full-size photo."""
     h, w = result.mask.shape
     scale = min(1.0, PREVIEW_SIDE / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -90,33 +92,35 @@ def stages_json(result: Result, method: str) -> dict:
     def grey(a: np.ndarray) -> np.ndarray:
         return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
-    mask = small(result.mask, nearest=True)
-    images = {
-        "photo": _data_url(encode_image(small(result.rgb), "JPEG"), "image/jpeg"),
-        "cutout": render(result, "cutout"),
-        "mask": result.mask,
-        "alpha": render(result, "alpha"),
-        "ssm": grey(people_map("ssm", result.people, result.mask.shape)),
-        "trimap": grey(trimap(mask)),
-        "boundary": grey(boundary_mask(mask)),
-        "leftover": grey(leftover_mask(mask)),
+    people = [kp * np.array([scale, scale, 1], np.float32) for kp in result.people]
+    preview = Result(mask=small(result.mask, nearest=True), alpha=small(result.alpha), keypoints=result.keypoints,
+                     people=people, rgb=small(result.rgb), estimate_foreground=result.estimate_foreground)
+    pictures = {
+        "cutout": render(preview, "cutout"),
+        "mask": preview.mask,
+        "alpha": render(preview, "alpha"),
+        "ssm": grey(people_map("ssm", people, preview.mask.shape)),
+        "trimap": grey(trimap(preview.mask)),
+        "boundary": grey(boundary_mask(preview.mask)),
+        "leftover": grey(leftover_mask(preview.mask)),
     }
     if result.instances is not None:
-        images["people"] = _people_picture(result)
+        pictures["people"] = _people_picture([small(i.mask, nearest=True) for i in result.instances],
+                                             preview.mask.shape)
     out = result_json(result, method)
-    out["images"] = {name: a if isinstance(a, str) else _data_url(png(small(a, a.ndim == 2 and name == "mask")))
-                     for name, a in images.items()}
+    out["images"] = {"photo": _data_url(encode_image(preview.rgb, "JPEG"), "image/jpeg")} | {
+        name: _data_url(png(a)) for name, a in pictures.items()}
     out["preview_scale"] = scale
     return out
 
 
-def _people_picture(result: Result) -> np.ndarray:
-    """uint8 HxWx4: each person's mask in their colour, transparent elsewhere."""
-    h, w = result.mask.shape
-    out = np.zeros((h, w, 4), np.uint8)
-    for k, inst in reversed(list(enumerate(result.instances or []))):   # the largest drawn last, on top
+def _people_picture(masks: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """uint8 HxWx4 of ``shape``: each person's mask (uint8 HxW, people listed in order) in their colour,
+    transparent elsewhere (people do not overlap)."""
+    out = np.zeros((*shape, 4), np.uint8)
+    for k, mask in enumerate(masks):
         colour = PERSON_COLOURS[k % len(PERSON_COLOURS)]
-        out[inst.mask > 0] = (*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 255)
+        out[mask > 0] = (*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 255)
     return out
 
 

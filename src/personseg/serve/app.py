@@ -1,8 +1,10 @@
 """`personseg serve`: the HTTP service (FastAPI) and its web page.
 
 Requests are decoded and segmented on the WorkPool's threads, never on the event loop; every error answers
-JSON ``{"error": "..."}`` with its status: 401 no or wrong key, 413 upload or image too large, 415 not an
-image, 422 bad parameters, 503 queue full or time limit passed, 500 anything unforeseen (the server stays up).
+JSON ``{"error": "..."}`` with its status: 400 a body that is not multipart or a Host that is not this
+server's, 401 no or wrong key, 403 a request from another site's page, 413 upload or image too large, 415 not a
+usable image (unreadable, truncated, too small), 422 bad parameters, 503 queue full or time limit passed (with
+Retry-After), 500 anything unforeseen (the server stays up).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import asyncio
 import json
 import secrets
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
+from urllib.parse import urlsplit
 
 import numpy as np
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -26,36 +28,19 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import ImageError, ImageTooLargeError, PersonsegError
-from ..image import MAX_PIXELS, load_image
-from ..methods import DEFAULT_METHOD, METHODS
+from ..image import load_image
+from ..methods import METHODS
 from ..outputs import MAX_BLUR
 from ..pose.keypoints import given_keypoints
-from .answers import PICTURES, SERVICE_OUTPUTS, picture, result_json, stages_json
+from .answers import SERVICE_OUTPUTS, picture, result_json, stages_json
+from .settings import ServeSettings
 from .work import Busy, WorkPool
 
 PAGE = resources.files("personseg.serve") / "page"
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    """How the service runs; the defaults are `personseg serve`'s."""
-
-    method: str = DEFAULT_METHOD      # the method of requests that name none (its models load at start)
-    workers: int = 1                  # threads segmenting at once (each network already uses every core)
-    queue: int = 64                   # requests that may wait for a worker before 503
-    max_upload: int = 20 * 2 ** 20    # bytes of a request body before 413
-    max_pixels: int = MAX_PIXELS      # pixels of an image before 413
-    timeout: float = 60.0             # seconds a request may wait and run before 503
-    api_key: str | None = None        # required as X-API-Key (or Authorization: Bearer) when set
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise PersonsegError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        for name in ("workers", "queue", "max_upload", "max_pixels"):
-            if getattr(self, name) < 1:
-                raise PersonsegError(f"{name.replace('_', ' ')} must be at least 1")
-        if not self.timeout > 0:
-            raise PersonsegError("the time limit must be above 0 seconds")
+#: Most people one request may give (each costs a pass of the person model).
+MAX_PEOPLE = 64
+#: Seconds between checks that a waiting request's client is still there.
+POLL_S = 0.5
 
 
 class Failed(Exception):
@@ -66,8 +51,9 @@ class Failed(Exception):
         self.status, self.headers = status, headers
 
 
-def create_app(settings: ServeSettings = ServeSettings()) -> "BodyLimit":
-    """The service as an ASGI app: the FastAPI app behind BodyLimit (the upload limit, checked before parsing)."""
+def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
+    """The service as an ASGI app: the FastAPI app behind Guard (host, origin, key and upload size, checked
+    before the body is parsed)."""
     pool = WorkPool(settings.method, settings.workers, settings.queue)
 
     @asynccontextmanager
@@ -100,18 +86,11 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "BodyLimit":
     async def _internal(_: Request, e: Exception) -> JSONResponse:
         return error(500, f"internal error ({type(e).__name__}); the server is still running")
 
-    def keyed(request: Request) -> None:
-        if settings.api_key is None:
-            return
-        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
-            raise Failed(401, "missing or wrong API key: send it as X-API-Key", {"WWW-Authenticate": "Bearer"})
-
     @app.get("/v1/health", summary="200 once the models are loaded")
     async def health() -> dict:
         return {"status": "ok", "method": settings.method, "version": __version__, "busy": pool.pending}
 
-    @app.get("/v1/methods", dependencies=[Depends(keyed)], summary="the methods, outputs and limits")
+    @app.get("/v1/methods", summary="the methods, outputs and limits")
     async def methods() -> dict:
         return {"default": settings.method,
                 "methods": [{"name": m.name, "summary": m.summary, "needs_keypoints": m.needs_keypoints,
@@ -120,18 +99,19 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "BodyLimit":
                 "limits": {"upload_bytes": settings.max_upload, "pixels": settings.max_pixels,
                            "queue": settings.queue, "timeout_s": settings.timeout}}
 
-    @app.post("/v1/segment", dependencies=[Depends(keyed)], response_model=None,
+    @app.post("/v1/segment", response_model=None,
               summary="segment the people of one image",
               responses={200: {"content": {"image/png": {}, "application/json": {}}}})
     async def segment(
+        request: Request,
         image: UploadFile = File(description="the photo (JPEG, PNG, WebP, ...)"),
-        people: str | None = Form(None, description="JSON list of people, each 17 COCO keypoints [x, y, v] in "
-                                                    "pixels: exactly they are segmented, their keypoints the "
-                                                    "priors (no search)"),
+        people: str | None = Form(None, description="JSON list of people (at most 64), each 17 COCO keypoints "
+                                                    "[x, y, v] in pixels of the upright photo: exactly they are "
+                                                    "segmented, their keypoints the priors (no search)"),
         output: Literal[SERVICE_OUTPUTS] = Query("mask", description="mask (0/255 PNG), alpha, cutout (RGBA "
                                                  "PNG), replace, blur, overlay; json: everyone's box, keypoints, "
-                                                 "score and mask (COCO RLE); stages: json with every stage's "
-                                                 "picture (the web page)"),
+                                                 "score and mask (COCO RLE); stages: json with pictures of the "
+                                                 "stages (the web page)"),
         method: Literal[tuple(METHODS)] | None = Query(None, description="default: the server's"),
         instances: bool = Query(False, description="one mask per person (json, stages)"),
         background: str = Query("white", description="colour (name or #rrggbb) for output=replace"),
@@ -165,11 +145,19 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "BodyLimit":
         except Busy:
             raise Failed(503, f"busy: {settings.queue} requests are waiting; try again shortly",
                          {"Retry-After": "1"}) from None
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), settings.timeout)
-        except TimeoutError:
-            future.cancel()   # dropped if still queued; a running job finishes and is discarded
-            raise Failed(503, f"not done within the time limit of {settings.timeout:g} s") from None
+        waiting = asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.timeout
+        while not waiting.done():
+            left = deadline - loop.time()
+            if left <= 0:
+                future.cancel()   # dropped if still queued; a running job finishes and is discarded
+                raise Failed(503, f"not done within the time limit of {settings.timeout:g} s", {"Retry-After": "1"})
+            await asyncio.wait({waiting}, timeout=min(POLL_S, left))
+            if not waiting.done() and await request.is_disconnected():
+                future.cancel()   # nobody waits for it: its place in the queue goes to the next request
+                return Response(status_code=204)
+        return waiting.result()
 
     app.mount("/page", StaticFiles(directory=str(PAGE)), name="page")
 
@@ -177,7 +165,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "BodyLimit":
     async def page() -> FileResponse:
         return FileResponse(str(PAGE / "index.html"))
 
-    return BodyLimit(app, settings.max_upload)
+    return Guard(app, settings)
 
 
 def _colour(spec: str) -> tuple[int, int, int]:
@@ -196,6 +184,8 @@ def _people(field: str | None) -> list[np.ndarray] | None:
         raise Failed(422, f"people: not JSON ({e.msg})") from None
     if not isinstance(people, list):
         raise Failed(422, "people: give a JSON list of people, each 17 keypoints [x, y, v]")
+    if len(people) > MAX_PEOPLE:
+        raise Failed(422, f"people: {len(people)} given; at most {MAX_PEOPLE} a request")
     try:
         return given_keypoints(people)
     except PersonsegError as e:
@@ -206,42 +196,79 @@ def _upload(e: ImageError) -> str:
     return str(e).replace("<bytes>", "the upload", 1)
 
 
-class BodyLimit:
-    """ASGI wrapper that reads a request body up to ``limit`` bytes before the app sees it, answering 413 past it
-    (whether or not Content-Length says so) without reading further."""
+class Guard:
+    """ASGI wrapper, before the app parses anything: answers only this server's Host names (ServeSettings.hosts),
+    refuses POSTs from another site's pages (an Origin that is not this server), asks for the API key on /v1/
+    (not /v1/health), and counts the body's bytes as the app reads them, answering 413 past ``max_upload``
+    (whatever Content-Length claims; a larger claim is refused at once). Adds nosniff, and a content security
+    policy to the page."""
 
-    def __init__(self, app: FastAPI, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: FastAPI, settings: ServeSettings) -> None:
+        self.app, self.settings, self.limit = app, settings, settings.max_upload
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.limit:
-            return await self._refuse(send)
-        chunks, size = [], 0
-        while True:
+        refused = self._refusal(scope)
+        if refused is not None:
+            return await _answer(send, *refused)
+        received, over, started = 0, False, False
+
+        async def counted():
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.disconnect":
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                over = True   # the app sees the client leave; the client gets 413
+                return {"type": "http.disconnect"}
+            return message
+
+        async def marked(message) -> None:
+            nonlocal started
+            if over:
                 return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                return await self._refuse(send)
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        body, replayed = b"".join(chunks), False
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = list(message.get("headers", [])) + _security_headers(scope["path"])
+            await send(message)
 
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        try:
+            await self.app(scope, counted, marked)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _answer(send, 413, f"the upload is over the limit of {self.limit} bytes")
 
-        await self.app(scope, replay, send)
+    def _refusal(self, scope) -> tuple[int, str, dict[str, str] | None] | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if self.settings.hosts is not None and name not in self.settings.hosts:
+            return 400, f"this server answers to {', '.join(self.settings.hosts)}, not {host!r}", None
+        origin = headers.get("origin")
+        if scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc != host:
+            return 403, "requests from another site's pages are refused", None
+        key = self.settings.api_key
+        if key is not None and scope["path"].startswith("/v1/") and scope["path"] != "/v1/health":
+            given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+            if not secrets.compare_digest(given.encode("latin-1"), key.encode("latin-1")):
+                return 401, "missing or wrong API key: send it as X-API-Key", {"WWW-Authenticate": "Bearer"}
+        length = headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > self.limit:
+            return 413, f"the upload is over the limit of {self.limit} bytes", None
+        return None
 
-    async def _refuse(self, send) -> None:
-        await JSONResponse({"error": f"the upload is over the limit of {self.limit} bytes"}, status_code=413)(
-            {"type": "http"}, None, send)
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    out = [(b"x-content-type-options", b"nosniff")]
+    if path == "/" or path.startswith("/page/"):
+        out.append((b"content-security-policy",
+                    b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'"))
+    return out
+
+
+async def _answer(send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    await JSONResponse({"error": message}, status_code=status, headers=headers)({"type": "http"}, None, send)

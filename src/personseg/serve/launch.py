@@ -6,6 +6,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,14 +27,16 @@ def serving(*options: str, wait: float = 180.0) -> Iterator[tuple[str, subproces
     """Run `personseg serve OPTIONS` on a free loopback port; yields (base URL, process) once /v1/health answers
     200, and stops the server on leaving. PersonsegError if it exits or is not healthy within ``wait`` seconds."""
     port = free_port()
+    log = tempfile.TemporaryFile("w+")   # a file, not a pipe: a server that logs much never blocks on it
     proc = subprocess.Popen([sys.executable, "-m", "personseg", "serve", "--port", str(port), *options],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=log, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + wait
         while True:
             if proc.poll() is not None:
-                raise PersonsegError(f"the server exited ({proc.returncode}): {proc.stderr.read().strip()}")
+                log.seek(0)
+                raise PersonsegError(f"the server exited ({proc.returncode}): {log.read().strip()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as r:
                     if r.status == 200:
@@ -51,3 +54,4 @@ def serving(*options: str, wait: float = 180.0) -> Iterator[tuple[str, subproces
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()

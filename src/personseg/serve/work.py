@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import queue
+import collections
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -22,41 +22,59 @@ class Busy(Exception):
 
 class WorkPool:
     """``workers`` threads segmenting for the service. Each builds a Segmenter per (method, instances) on first
-    use and keeps it; sessions of the same network are shared (runtime.py). At most ``queue_size`` jobs wait."""
+    use and keeps it; sessions of the same network are shared (runtime.py). At most ``queue_size`` jobs wait; a
+    job whose future was cancelled (its request timed out or its client left) frees its place at once."""
 
     def __init__(self, method: str, workers: int, queue_size: int) -> None:
-        self.method = method
-        self._jobs: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.method, self.queue_size = method, queue_size
+        self._waiting: collections.deque[tuple[Job, Future]] = collections.deque()
+        self._ready = threading.Condition()
+        self._running = 0
+        self._stopping = False
         self._threads = [threading.Thread(target=self._work, name=f"personseg-worker-{k}", daemon=True)
                          for k in range(workers)]
-        self._ready = threading.Barrier(workers + 1)
-        self._lock = threading.Lock()
-        self.pending = 0   # queued and running
+        self._loaded = threading.Barrier(workers + 1)
         self._failed: list[BaseException] = []
 
+    @property
+    def pending(self) -> int:
+        """Jobs waiting or running."""
+        with self._ready:
+            return len(self._live()) + self._running
+
     def start(self) -> None:
-        """Start the workers and wait until each has loaded the default method's models."""
+        """Start the workers and wait until each has loaded the default method's models, with and without
+        instances (the page asks for them); raises what stopped a worker from loading them."""
         for t in self._threads:
             t.start()
-        self._ready.wait()
+        self._loaded.wait()
         if self._failed:
             raise self._failed[0]
 
     def submit(self, job: Job) -> Future:
-        """Queue ``job``; Busy when the queue is full."""
+        """Queue ``job``; Busy when ``queue_size`` jobs already wait."""
         future: Future = Future()
-        with self._lock:
-            try:
-                self._jobs.put_nowait((job, future))
-            except queue.Full:
-                raise Busy from None
-            self.pending += 1
+        with self._ready:
+            if len(self._live()) >= self.queue_size:
+                raise Busy
+            self._waiting.append((job, future))
+            self._ready.notify()
         return future
 
     def close(self) -> None:
-        """Stop the workers once they finish what they run (queued jobs are dropped)."""
-        for _ in self._threads:
-            self._jobs.put((None, None))
+        """Cancel the waiting jobs; each worker stops after the job it runs (does not wait for them)."""
+        with self._ready:
+            self._stopping = True
+            for _, future in self._waiting:
+                future.cancel()
+            self._waiting.clear()
+            self._ready.notify_all()
+
+    def _live(self) -> collections.deque:
+        """The waiting jobs, cancelled ones dropped (call holding ``_ready``)."""
+        if any(f.cancelled() for _, f in self._waiting):
+            self._waiting = collections.deque((j, f) for j, f in self._waiting if not f.cancelled())
+        return self._waiting
 
     def _work(self) -> None:
         made: dict[tuple[str, bool], Segmenter] = {}
@@ -67,22 +85,27 @@ class WorkPool:
             return made[method, instances]
 
         try:   # load the models and run them once, so that the first request waits for neither
-            segmenter(self.method, False)(np.full((64, 48, 3), 128, np.uint8))
+            for instances in (False, True):
+                segmenter(self.method, instances)(np.full((64, 48, 3), 128, np.uint8))
         except BaseException as e:   # noqa: BLE001 - start() raises it
             self._failed.append(e)
-        self._ready.wait()
+        self._loaded.wait()
         if self._failed:
             return
         while True:
-            job, future = self._jobs.get()
-            if job is None:
-                return
+            with self._ready:
+                while not self._live() and not self._stopping:
+                    self._ready.wait()
+                if self._stopping:
+                    return
+                job, future = self._waiting.popleft()
+                if not future.set_running_or_notify_cancel():
+                    continue
+                self._running += 1
             try:
-                if future.set_running_or_notify_cancel():
-                    try:
-                        future.set_result(job(segmenter))
-                    except BaseException as e:   # noqa: BLE001 - handed to the request that asked
-                        future.set_exception(e)
+                future.set_result(job(segmenter))
+            except BaseException as e:   # noqa: BLE001 - handed to the request that asked
+                future.set_exception(e)
             finally:
-                with self._lock:
-                    self.pending -= 1
+                with self._ready:
+                    self._running -= 1

@@ -13,13 +13,15 @@ const BACKDROPS = [["people", "photo and people"], ["photo", "photo"], ["cutout"
                    ["alpha", "alpha"], ["ssm", "saliency map"]];
 const HIT = 9;          // screen pixels within which a keypoint is grabbed
 const SURE = 0.3;       // keypoint score under which a joint is missing (personseg's MIN_SCORE)
+const HISTORY = 50;     // undo steps kept per photo
 
 const page = {
-  photos: [],           // {file, name, answer, people, history, selected, adding, seq, error}
+  photos: [],           // {file, name, answer, answered, people, edited, history, selected, adding, seq, error, abort}
   index: -1,
   backdrop: "people",
-  drag: null,           // {person, joint, before, moved}
+  drag: null,           // {photo, person, joint, before, moved}
   images: {},           // decoded answer images of the current photo, by name
+  decoded: new WeakMap(), // answer -> its decoded images
   requests: 0,          // answers received (the browser test waits on it)
 };
 
@@ -30,17 +32,18 @@ function headers() {
   return key ? {"X-API-Key": key} : {};
 }
 
-async function call(photo, output, people) {
+async function call(photo, output, people, signal) {
   const form = new FormData();
   form.append("image", photo.file, photo.name);
   if (people) form.append("people", JSON.stringify(people));
   const query = new URLSearchParams({output, instances: "true"});
   if ($("method").value) query.set("method", $("method").value);
-  const res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers()});
+  const res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers(), signal});
   if (!res.ok) {
     let why = res.statusText;
     try { why = (await res.json()).error || why; } catch (e) { /* not JSON */ }
     if (res.status === 401) $("keyform").hidden = false;
+    if (res.status === 204) throw new Error("cancelled");
     throw new Error(`${res.status}: ${why}`);
   }
   return output === "stages" || output === "json" ? res.json() : res.blob();
@@ -58,15 +61,19 @@ function say(text, error = false) {
   $("status").classList.toggle("error", error);
 }
 
-// Segment ``photo`` (people: null to search, else the keypoints to use); stale answers are dropped.
+// Segment ``photo`` (people: null to search, else the keypoints to use); a newer request cancels this one.
 async function segment(photo, people) {
   const seq = ++photo.seq;
+  if (photo.abort) photo.abort.abort();
+  const abort = photo.abort = new AbortController();
   busy(true);
   try {
-    const answer = await call(photo, "stages", people);
+    const answer = await call(photo, "stages", people, abort.signal);
     if (seq !== photo.seq) return;
     photo.answer = answer;
-    photo.people = answer.people.map((p) => p.keypoints.map((k) => k.slice()));
+    photo.answered = seq;
+    const dragging = page.drag && page.drag.photo === photo;   // the drag's own request follows
+    if (!dragging) photo.people = answer.people.map((p) => p.keypoints.map((k) => k.slice()));
     photo.error = null;
     if (photo.selected >= photo.people.length) photo.selected = -1;
     page.requests += 1;
@@ -93,8 +100,8 @@ function addFiles(files) {
   if (!fresh.length) { say("no image among the files given", true); return; }
   const first = page.photos.length;
   for (const file of fresh) {
-    page.photos.push({file, name: file.name, answer: null, people: [], history: [], selected: -1, adding: null,
-                      seq: 0, error: null});
+    page.photos.push({file, name: file.name, answer: null, answered: 0, people: [], edited: false, history: [],
+                      selected: -1, adding: null, seq: 0, error: null, abort: null});
   }
   go(first);
 }
@@ -104,7 +111,7 @@ function go(index) {
   page.index = Math.max(0, Math.min(page.photos.length - 1, index));
   const photo = current();
   listPhotos();
-  if (!photo.answer && !photo.error) segment(photo, null);
+  if (!photo.answer) segment(photo, photo.edited ? sendable(photo) : null);   // failed before: try again
   show();
 }
 
@@ -115,9 +122,10 @@ function listPhotos() {
     b.className = i === page.index ? "current" : "";
     b.title = p.name;
     const k = p.answer ? p.answer.people.length : 0;
-    const n = p.answer ? `${k} ${k === 1 ? "person" : "people"}` : p.error ? "failed" : "…";
-    b.innerHTML = `<span></span><br><span class="n">${n}</span>`;
-    b.firstChild.textContent = p.name;
+    const n = document.createElement("span");
+    n.className = "n";
+    n.textContent = p.answer ? `${k} ${k === 1 ? "person" : "people"}` : p.error ? "failed" : "…";
+    b.append(p.name, document.createElement("br"), n);
     b.onclick = () => go(i);
     return b;
   }));
@@ -148,10 +156,13 @@ async function show() {
   hint();
   if (!ready) { $("stages").replaceChildren(); return; }
   const answer = photo.answer;
-  const names = Object.keys(answer.images);
-  const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
+  if (!page.decoded.has(answer)) {
+    const names = Object.keys(answer.images);
+    const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
+    page.decoded.set(answer, Object.fromEntries(names.map((n, i) => [n, decoded[i]])));
+  }
   if (photo !== current() || answer !== photo.answer) return;
-  page.images = Object.fromEntries(names.map((n, i) => [n, decoded[i]]));
+  page.images = page.decoded.get(answer);
   draw();
   stages();
 }
@@ -232,7 +243,13 @@ function stages() {
     const cap = document.createElement("figcaption");
     cap.textContent = caption;
     fig.append(pic, cap);
-    fig.onclick = () => { if (BACKDROPS.some(([b]) => b === name)) { page.backdrop = name; $("backdrop").value = name; draw(); stages(); } };
+    fig.onclick = () => {   // a stage the editor can show becomes its backdrop
+      if (!BACKDROPS.some(([b]) => b === name)) return;
+      page.backdrop = name;
+      $("backdrop").value = name;
+      draw();
+      stages();
+    };
     return fig;
   });
   $("stages").replaceChildren(...figures);
@@ -253,20 +270,33 @@ function hint() {
 
 // ---------- editing ----------
 
-function snapshot(photo) { return {people: photo.people.map((kp) => kp.map((k) => k.slice())), answer: photo.answer}; }
+// How the photo is now: its people, and the answer that goes with them (null while one is on its way).
+function snapshot(photo) {
+  return {people: photo.people.map((kp) => kp.map((k) => k.slice())), edited: photo.edited,
+          answer: photo.answered === photo.seq ? photo.answer : null};
+}
+
+// The people to send: those with two sure joints (a region found without a pose has none and drops out).
+function sendable(photo) { return photo.people.filter((kp) => kp.filter((k) => k[2] >= SURE).length >= 2); }
 
 function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
   photo.history.push(before);
-  segment(photo, photo.people);
+  if (photo.history.length > HISTORY) photo.history.shift();
+  photo.edited = true;
+  segment(photo, sendable(photo));
   show();
 }
 
 function undo() {
   const photo = current();
   if (!photo || !photo.history.length) return;
-  const {people, answer} = photo.history.pop();
-  photo.seq += 1;   // any answer on its way is for a state undone
-  photo.people = people; photo.answer = answer; photo.selected = -1;
+  const {people, edited, answer} = photo.history.pop();
+  photo.people = people; photo.edited = edited; photo.selected = -1;
+  if (answer) {
+    photo.seq += 1;   // any answer on its way is for a state undone
+    if (photo.abort) photo.abort.abort();
+    photo.answer = answer; photo.answered = photo.seq;
+  } else segment(photo, edited ? sendable(photo) : null);
   say("undone");
   show();
 }
@@ -336,7 +366,7 @@ async function download(output) {
   const photo = current();
   if (!photo || !photo.answer) return;
   busy(true);
-  try { save(await call(photo, output, photo.people), `${stem(photo.name)}.${output}.png`); }
+  try { save(await call(photo, output, photo.edited ? sendable(photo) : null), `${stem(photo.name)}.${output}.png`); }
   catch (e) { say(`${output}: ${e.message}`, true); }
   finally { busy(false); }
 }
@@ -370,10 +400,23 @@ $("undo").onclick = undo;
 $("dl-cutout").onclick = () => download("cutout");
 $("dl-mask").onclick = () => download("mask");
 $("dl-coco").onclick = downloadCoco;
-$("keyform").onsubmit = (ev) => { ev.preventDefault(); sessionStorage.setItem("personseg-key", $("apikey").value); init(); };
+$("keyform").onsubmit = (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem("personseg-key", $("apikey").value);
+  init();
+  if (current()) go(page.index);   // a photo refused for want of the key is tried again
+};
 $("backdrop").replaceChildren(...BACKDROPS.map(([v, t]) => new Option(t, v)));
 $("backdrop").onchange = () => { page.backdrop = $("backdrop").value; draw(); stages(); };
-$("method").onchange = () => { for (const p of page.photos) { p.answer = null; p.error = null; p.history = []; } go(page.index); };
+$("method").onchange = () => {   // every photo again with the new method, keeping the people edited
+  $("method").blur();   // so that the arrow keys go on turning photos
+  for (const p of page.photos) {
+    p.seq += 1;
+    if (p.abort) p.abort.abort();
+    p.answer = null; p.error = null; p.history = [];
+  }
+  go(page.index);
+};
 window.addEventListener("resize", draw);
 
 for (const type of ["dragenter", "dragover"]) {
@@ -394,7 +437,7 @@ editor.addEventListener("mousedown", (ev) => {
   if (photo.adding) { addJoint(photo, [x, y]); return; }
   const hit = nearest(photo, x, y);
   photo.selected = hit ? hit.person : -1;
-  if (hit) page.drag = {...hit, before: snapshot(photo), moved: false};
+  if (hit) page.drag = {...hit, photo, before: snapshot(photo), moved: false};
   show();
 });
 editor.addEventListener("mousemove", (ev) => {
@@ -402,6 +445,7 @@ editor.addEventListener("mousemove", (ev) => {
   if (!photo || !photo.answer) return;
   const [x, y] = toImage(ev);
   if (!page.drag) { editor.classList.toggle("grab", !!nearest(photo, x, y)); return; }
+  if (page.drag.photo !== photo) return;
   const a = photo.answer;
   const kp = photo.people[page.drag.person][page.drag.joint];
   kp[0] = Math.max(0, Math.min(a.width - 1, x));
@@ -412,7 +456,7 @@ editor.addEventListener("mousemove", (ev) => {
 window.addEventListener("mouseup", () => {
   const drag = page.drag;
   page.drag = null;
-  if (drag && drag.moved) change(current(), drag.before);
+  if (drag && drag.moved) change(drag.photo, drag.before);
 });
 
 window.addEventListener("keydown", (ev) => {
@@ -422,11 +466,12 @@ window.addEventListener("keydown", (ev) => {
   if ((ev.ctrlKey || ev.metaKey) && key === "z") { ev.preventDefault(); undo(); return; }
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (photo && photo.adding) {
-    if (key === "escape") { photo.adding = null; show(); }
-    else if (key === "enter") finishAdding();
-    else if (key === "s") addJoint(photo, null);
+    const adding = {escape: () => { photo.adding = null; show(); }, enter: finishAdding,
+                    s: () => addJoint(photo, null)};
+    if (adding[key]) { ev.preventDefault(); adding[key](); }   // Enter must not also press a focused button
     return;
   }
+  if (ev.target.tagName === "BUTTON" && (key === "enter" || key === " ")) return;
   const actions = {
     arrowleft: () => go(page.index - 1), arrowright: () => go(page.index + 1), a: startAdding,
     delete: removeSelected, backspace: removeSelected, o: () => $("files").click(),
