@@ -87,11 +87,11 @@ def working_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_
     """float32 alpha of the person where ``prob`` (float HxW person probability) >= 0.5: trimap of that mask
     and closed-form matting, on the image shrunk so its longest side is at most ``side`` (None: full size);
     the alpha is returned at that working size."""
-    rgb, prob = _shrunk(rgb, prob, side)
+    rgb, prob = shrunk(rgb, prob, side)
     return estimate_alpha(rgb, trimap(binary_mask(prob)))
 
 
-def _shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.ndarray, np.ndarray]:
+def shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``rgb`` and ``prob`` (as float32) shrunk so their longest side is at most ``side`` (None: as they are)."""
     h, w = rgb.shape[:2]
     prob = np.asarray(prob, np.float32)
@@ -111,7 +111,7 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
     longest side is at most ``side`` (None: full size) and scaled back up; the window grows with the person's
     size (``radius`` x sqrt of the mask's area)."""
     h, w = rgb.shape[:2]
-    small_rgb, small = _shrunk(rgb, prob, side)
+    small_rgb, small = shrunk(rgb, prob, side)
     area = np.count_nonzero(small >= 0.5)
     if area == 0:
         return np.zeros((h, w), np.float32)
@@ -122,23 +122,55 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """uint8 HxWx3 foreground colours (pymatting's multi-level estimate): the person's colours with the old
-    background taken out of the soft edge, so a cut-out on a new background has no halo."""
-    estimate_foreground_ml = _pymatting().estimate_foreground_ml
-    edge = (alpha > 0.01) & (alpha < 0.99)
+    """uint8 HxWx3 foreground colours: the person's colours with the old background taken out of the soft edge,
+    so a cut-out on a new background has no halo. pymatting's multi-level estimate of the person's and the
+    background's colours runs on the image shrunk to the matting's working size (MATTING_SIDE, where the alpha
+    was made); each soft pixel at full size then takes the person's colour there corrected by what the
+    compositing equation leaves over, which carries the image's own detail (the last step of Forte and Pitie's
+    blur fusion, ICIP 2021). Elsewhere the image's own colours are kept. Chosen on synthetic composites of
+    EG1800 train photos (benchmarks/foreground.py): error within 2% of the estimate at full size, a third of
+    its time."""
+    ys, xs = np.nonzero((alpha > 0.01) & (alpha < 0.99))
     fg = rgb.copy()
-    if edge.any():
-        est = estimate_foreground_ml(rgb.astype(np.float64) / 255.0, alpha.astype(np.float64))
-        fg[edge] = np.clip(est[edge] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if not len(ys):
+        return fg
+    h, w = alpha.shape
+    f = min(1.0, MATTING_SIDE / max(h, w))
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    small_alpha = cv2.resize(alpha.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    person, background = _pymatting().estimate_foreground_ml(small, small_alpha, return_background=True)
+    at_x, at_y = ((v.astype(np.float32) + 0.5) * (n / full) - 0.5   # the soft pixels' places in the small image
+                  for v, n, full in ((xs, size[0], w), (ys, size[1], h)))
+    person = _sampled(np.asarray(person, np.float32), at_x, at_y)
+    background = _sampled(np.asarray(background, np.float32), at_x, at_y)
+    a = alpha[ys, xs].astype(np.float32)[:, None]
+    image = rgb[ys, xs].astype(np.float32) / 255.0
+    est = person + a * (image - a * person - (1.0 - a) * background)
+    fg[ys, xs] = np.clip(est * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return fg
 
 
+def _sampled(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """N x C values of ``image`` (HxWxC float32) at the points (x, y), bilinear (edges repeated)."""
+    n, row = len(x), 4096   # remap's maps must be under 32767 on each side: the points in rows of ``row``
+    rows = -(-n // row)
+    grid = [np.pad(v, (0, rows * row - n), mode="edge").reshape(rows, row) for v in (x, y)]
+    out = cv2.remap(image, grid[0], grid[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * row, -1)[:n]
+
+
 def boundary_mask(matte: np.ndarray) -> np.ndarray:
-    """Seed 003's boundary mask: dilation minus erosion of the binarised matte, blurred (float32 [0, 1])."""
+    """Seed 003's boundary mask: dilation minus erosion of the binarised matte by a disk, blurred (float32
+    [0, 1]). The disk is some 40 px wide at the working size, so both are made from exact Euclidean distances
+    to the edge (one pass each way) rather than by sliding the disk: the same scores on held-out images
+    (benchmarks/outline.py's groups, accurate), a fifth of accurate's time."""
     m = (np.asarray(matte) > (127 if matte.dtype == np.uint8 else 0.5)).astype(np.uint8)
     th1 = max(1, int(round(BOUNDARY_TH * np.sqrt(m.sum()))))
-    band = cv2.dilate(m, _disk(th1)) - cv2.erode(m, _disk(th1), borderType=cv2.BORDER_REPLICATE)
-    return cv2.GaussianBlur(band.astype(np.float32), (2 * th1 + 1, 2 * th1 + 1), 0)
+    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)   # 0 on the person
+    inside = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)        # 0 off the person
+    band = ((outside <= th1) & (inside <= th1)).astype(np.float32)
+    return cv2.GaussianBlur(band, (2 * th1 + 1, 2 * th1 + 1), 0)
 
 
 def leftover_mask(matte: np.ndarray) -> np.ndarray:

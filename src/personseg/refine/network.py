@@ -1,24 +1,27 @@
 """Seed 003's deep refinement: a coarse person probability corrected by the refinement network, fed the image
-and the boundary and leftover masks of the coarse probability's matte."""
+and the boundary and leftover masks of the coarse probability's mask."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from ..framing import mask_box
+from ..framing import binary_mask, mask_box
 from ..models.registry import spec
 from ..runtime import network_probability
-from .matting import GUIDE_MAPS, working_matte
+from .matting import GUIDE_MAPS, MATTING_SIDE, shrunk
 
 
 def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """Alpha matting of ``prob``'s mask and the boundary and leftover masks of that matte, made on the image
-    shrunk to the matting's working size (as the refine model's training mattes were), then the refinement
-    network fed the image and those maps. Nobody in the coarse mask: nothing to refine."""
+    """The boundary and leftover masks of ``prob``'s mask, made on it shrunk to the matting's working size, then
+    the refinement network fed the image and those maps. Nobody in the coarse mask: nothing to refine. The
+    model trained on the maps of closed-form mattes; the mask itself (the maps are blurs some 40 px wide) scored
+    within 0.001 IoU of them on held-out images (benchmarks/outline.py's groups: EG1800 unlisted 0.9379 ->
+    0.9370, validation EG1800 0.9697 -> 0.9694, CCP 0.931 both) and saves the matting, a third of accurate's
+    time."""
     if not (prob >= 0.5).any():
         return prob
-    coarse = working_matte(rgb, prob)
+    coarse = binary_mask(shrunk(rgb, prob, MATTING_SIDE)[1])
     guides = np.dstack([GUIDE_MAPS[name](coarse) for name in spec("refine").guides])
     h, w = rgb.shape[:2]
     guides = cv2.resize(guides, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
