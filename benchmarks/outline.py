@@ -17,12 +17,10 @@ benchmarks/results/outline.json and a section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from personseg.data import data_root, read_ids
-from personseg.evaluate import find_pairs
+from personseg.evaluate import heldout_groups
 from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
 from personseg.framing import people_box
@@ -36,26 +34,10 @@ from personseg.pose import empty_keypoints, get_backend
 from personseg.refine.components import keep_people
 from personseg.refine.fusion import SELFIE_WEIGHT, own_outline, shows_hips, with_selfie
 from personseg.refine.matting import guided_matte
-from personseg.train.data import validation_split
 from report import machine, write_results
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 SELFIE_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def heldout() -> dict[str, list[tuple[Path, Path]]]:
-    """(image, mask) paths of each held-out group: unlisted EG1800 portraits, validation EG1800, validation CCP."""
-    root = data_root()
-    eg = root / "eg1800"
-    seen = set(read_ids(eg / "train.txt")) | set(read_ids(eg / "test.txt"))
-    unlisted = [i for i in read_ids(eg / "portraitnet_train.txt") if i not in seen]
-    groups = {"EG1800 unlisted": [(ip, mp) for _, ip, mp in find_pairs(eg / "images", eg / "masks", unlisted)]}
-    pairs = [(name, ip, mp) for name in ("eg1800", "ccp") for _, ip, mp in
-             find_pairs(root / name / "images", root / name / "masks", read_ids(root / name / "train.txt"))]
-    val, _ = validation_split(len(pairs), 0.1, 0)
-    groups["validation EG1800"] = [pairs[i][1:] for i in val if pairs[i][0] == "eg1800"]
-    groups["validation CCP"] = [pairs[i][1:] for i in val if pairs[i][0] == "ccp"]
-    return groups
 
 
 def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
@@ -88,7 +70,7 @@ def settings(rgb: np.ndarray, pose) -> tuple[dict[str, np.ndarray], bool]:
 def run(limit: int | None) -> dict:
     pose = get_backend("blazepose", body_mask=True)
     results = {}
-    for group, items in heldout().items():
+    for group, items in heldout_groups().items():
         scores: dict[str, list[tuple[float, float]]] = {}
         full_bodies = 0
         for n, (ip, mp) in enumerate(items[:limit]):

@@ -52,9 +52,9 @@ def model_files(files: Mapping[str, str | Path]) -> Iterator[None]:
 
 
 def session(model: ModelSpec):
-    """A cached onnxruntime session for ``model``'s file (the shipped one, or the one given to ``model_files``),
-    with the thread count set by ``threads``, else the model's own."""
-    return session_for(model, _FILES.get().get(model.name, model.onnx_path), _THREADS.get() or model.threads)
+    """A cached onnxruntime session for ``model``'s file (the shipped one it runs, or the one given to
+    ``model_files``), with the thread count set by ``threads``, else the model's own."""
+    return session_for(model, _FILES.get().get(model.name, model.runtime_path), _THREADS.get() or model.threads)
 
 
 def session_for(model: ModelSpec, path: Path, count: int | None):
@@ -62,7 +62,7 @@ def session_for(model: ModelSpec, path: Path, count: int | None):
     key = (model.name, count, Path(path))
     with _LOCK:
         if key not in _SESSIONS:
-            _SESSIONS[key] = _open(key[2], count, shipped=key[2] == model.onnx_path)
+            _SESSIONS[key] = _open(key[2], count, shipped=key[2] == model.runtime_path)
         return _SESSIONS[key]
 
 

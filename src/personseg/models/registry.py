@@ -21,6 +21,7 @@ class ModelSpec:
     overlaps: bool = False                 # trained on synthesised overlaps: one person's priors in, their mask out
     threads: int | None = None             # onnxruntime intra-op threads unless the caller sets them (None: a core each)
     architecture: str = "lwpsn"            # the torch network it is (ARCHITECTURES)
+    int8: bool = False                     # runs its int8 copy (scripts/quantise_model.py); the float32 file trains
 
     @property
     def channels(self) -> int:
@@ -34,6 +35,11 @@ class ModelSpec:
     @property
     def onnx_path(self) -> Path:
         return WEIGHTS / f"{self.name}.onnx"
+
+    @property
+    def runtime_path(self) -> Path:
+        """The file inference runs: the int8 copy where the card chose it, else the float32 file."""
+        return WEIGHTS / f"{self.name}.int8.onnx" if self.int8 else self.onnx_path
 
     @property
     def card_path(self) -> Path:
@@ -54,7 +60,7 @@ SPECS = {
     "lwpsn": ModelSpec("lwpsn", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD, ("ssm",)),
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
     "pose-unet": ModelSpec("pose-unet", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
-                           ("posemap", "limbs"), architecture="pose-unet"),
+                           ("posemap", "limbs"), architecture="pose-unet", int8=True),
     # seed 004's instances the seed 000 way: fed one person's SSM in a scene of several, it cuts that person
     "lwpsn-person": ModelSpec("lwpsn-person", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD,
                               ("ssm",), overlaps=True),
