@@ -20,7 +20,7 @@ import argparse
 
 import numpy as np
 
-from personseg.evaluate import heldout_groups
+from personseg.train.data import heldout_groups
 from personseg.image import load_image, load_mask
 from personseg.metrics import boundary_f, foreground_iou
 from personseg.framing import people_box

@@ -18,13 +18,14 @@ import time
 import numpy as np
 
 from personseg.data import data_root, read_ids
-from personseg.evaluate import find_pairs, heldout_groups
+from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.methods import METHODS
 from personseg.metrics import foreground_iou
 from personseg.models.quantise import quantise
 from personseg.models.registry import WEIGHTS, spec
 from personseg.pipeline import Segmenter
+from personseg.train.data import heldout_groups
 
 #: Most IoU the int8 copy may lose on a held-out group.
 TOLERANCE = 0.002

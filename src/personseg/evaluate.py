@@ -11,7 +11,6 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from .data import data_root, read_ids
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES, load_image, load_mask
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
@@ -131,22 +130,3 @@ class WorstCases:
     def picture(self) -> np.ndarray | None:
         """``worst_grid`` of the cases kept (None when none were)."""
         return worst_grid(self.cases()) if self._heap else None
-
-
-def heldout_groups() -> dict[str, list[tuple[Path, Path]]]:
-    """(image, mask) paths of each group of images no shipped model trained on, where choices are made: EG1800's
-    unlisted portraits (portraitnet_train.txt less the train and test ids), and the validation pairs every
-    training run held out (10% of EG1800 + CCP train, seed 0), split into EG1800 and CCP."""
-    from .train.data import validation_split
-
-    root = data_root()
-    eg = root / "eg1800"
-    seen = set(read_ids(eg / "train.txt")) | set(read_ids(eg / "test.txt"))
-    unlisted = [i for i in read_ids(eg / "portraitnet_train.txt") if i not in seen]
-    groups = {"EG1800 unlisted": [(ip, mp) for _, ip, mp in find_pairs(eg / "images", eg / "masks", unlisted)]}
-    pairs = [(name, ip, mp) for name in ("eg1800", "ccp") for _, ip, mp in
-             find_pairs(root / name / "images", root / name / "masks", read_ids(root / name / "train.txt"))]
-    val, _ = validation_split(len(pairs), 0.1, 0)
-    groups["validation EG1800"] = [pairs[i][1:] for i in val if pairs[i][0] == "eg1800"]
-    groups["validation CCP"] = [pairs[i][1:] for i in val if pairs[i][0] == "ccp"]
-    return groups

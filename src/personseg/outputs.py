@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from .pose.keypoints import COCO_SKELETON, MIN_SCORE
 
 #: The background blur runs on the image shrunk so that its sigma is about this many pixels there.
 BLUR_SIGMA_SMALL = 2.5
+#: Files encoded and written at once by save_outputs (PNG encoding releases the GIL: a 24 MP photo's outputs
+#: are written in about half the time on two cores).
+WRITERS = 2
 #: The strongest background blur, as a share of the image diagonal.
 MAX_BLUR = 0.5
 
@@ -236,19 +240,24 @@ def save_outputs(
     bg = background_array
     if bg is None and "replace" in outputs and "replace" not in existing:
         bg = background_image(background, result.mask.shape)
-    written = []
-    for o in outputs:
-        if o in existing:
-            continue
-        if OUTPUTS[o].picture is None:
-            data = json.dumps(keypoints_json(result, source), indent=1).encode()
-            written.append(write_bytes(names[o], data, overwrite=True))
-        else:
-            written.append(write_image(names[o], render(result, o, bg, blur), overwrite=True))
-    for k, inst in enumerate(result.instances or [], start=1):
-        if f"person-{k}" not in existing:
-            written.append(write_image(names[f"person-{k}"], inst.mask, overwrite=True))
-    if result.instances is not None and "instances" not in existing:
-        data = json.dumps(instances_json(result, source)).encode()
-        written.append(write_bytes(names["instances"], data, overwrite=True))
-    return written
+    written: list[Future] = []
+    with ThreadPoolExecutor(WRITERS) as pool:   # the next picture is drawn while the last ones are encoded
+        def write(write_file, *args) -> None:
+            if sum(not f.done() for f in written) >= WRITERS:   # at most WRITERS pictures held at once
+                wait(written, return_when=FIRST_COMPLETED)
+            written.append(pool.submit(write_file, *args, overwrite=True))
+
+        for o in outputs:
+            if o in existing:
+                continue
+            if OUTPUTS[o].picture is None:
+                write(write_bytes, names[o], json.dumps(keypoints_json(result, source), indent=1).encode())
+            else:
+                write(write_image, names[o], render(result, o, bg, blur))
+        for k, inst in enumerate(result.instances or [], start=1):
+            if f"person-{k}" not in existing:
+                write(write_image, names[f"person-{k}"], inst.mask)
+        if result.instances is not None and "instances" not in existing:
+            wait(written)   # the people's file comes last: once it is there, their masks are
+            write(write_bytes, names["instances"], json.dumps(instances_json(result, source)).encode())
+    return [f.result() for f in written]

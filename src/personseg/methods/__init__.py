@@ -21,7 +21,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         "(13 ms a 600x800 photo); --pose adds BlazePose's framing and outline",
         networks=("sinet",), uses_outline=True),
     NetworkMethod(
-        "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net (0.07 s)",
+        "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net, int8 (0.05 s)",
         networks=("pose-unet",), needs_keypoints=True),
     # the best measured combination (docs/ablation.md): SINet and LWPSN + SSM (seed 000), both framed on the
     # keypoints, averaged (above either alone on EG1800, CCP and the parkour frames), joined with MediaPipe's
@@ -29,7 +29,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     # outline and seed 003's refinement network
     NetworkMethod(
         "accurate", "SINet and LWPSN framed on BlazePose keypoints, joined with MediaPipe's selfie model and "
-        "BlazePose's outline, refined by seed 003's network (0.21 s); the default",
+        "BlazePose's outline, refined by seed 003's network (0.09 s); the default",
         networks=("sinet", "lwpsn"), needs_keypoints=True, uses_outline=True, selfie=True, refine=True),
 )}
 #: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under

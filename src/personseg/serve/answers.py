@@ -25,13 +25,11 @@ PERSON_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f
                   "#fabed4", "#469990", "#dcbeff", "#9a6324")
 #: Longest side of the stage pictures sent to the page (downloads are full size).
 PREVIEW_SIDE = 1024
-#: PNG compression of answers: fast (zlib level 1), about a third larger than the default level.
-PNG_LEVEL = 1
 
 
 def png(array: np.ndarray) -> bytes:
     """``array`` (uint8 HxW, HxWx3 or HxWx4) as PNG bytes."""
-    return encode_image(np.ascontiguousarray(array), "PNG", PNG_LEVEL)
+    return encode_image(np.ascontiguousarray(array), "PNG")
 
 
 def picture(result: Result, output: str, background: np.ndarray | None, blur: float) -> bytes:

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..data import read_ids
+from ..data import data_root, read_ids
 from ..errors import PersonsegError
 from ..evaluate import find_pairs
 from ..image import load_image, load_mask
@@ -144,3 +144,20 @@ def _with_maps(pairs: PairSet, maps: list[list[np.ndarray]]) -> PairSet:
     images = [np.dstack([img] + [np.round(np.clip(m, 0, 1) * 255).astype(np.uint8) for m in planes])
               if planes else img for img, planes in zip(pairs.images, maps)]
     return PairSet(pairs.ids, images, pairs.masks)
+
+
+def heldout_groups() -> dict[str, list[tuple[Path, Path]]]:
+    """(image, mask) paths of each group of images no shipped model trained on, where choices are made: EG1800's
+    unlisted portraits (portraitnet_train.txt less the train and test ids), and the validation pairs every
+    training run held out (10% of EG1800 + CCP train, seed 0), split into EG1800 and CCP."""
+    root = data_root()
+    eg = root / "eg1800"
+    seen = set(read_ids(eg / "train.txt")) | set(read_ids(eg / "test.txt"))
+    unlisted = [i for i in read_ids(eg / "portraitnet_train.txt") if i not in seen]
+    groups = {"EG1800 unlisted": [(ip, mp) for _, ip, mp in find_pairs(eg / "images", eg / "masks", unlisted)]}
+    pairs = [(name, ip, mp) for name in ("eg1800", "ccp") for _, ip, mp in
+             find_pairs(root / name / "images", root / name / "masks", read_ids(root / name / "train.txt"))]
+    val, _ = validation_split(len(pairs), 0.1, 0)
+    groups["validation EG1800"] = [pairs[i][1:] for i in val if pairs[i][0] == "eg1800"]
+    groups["validation CCP"] = [pairs[i][1:] for i in val if pairs[i][0] == "ccp"]
+    return groups
