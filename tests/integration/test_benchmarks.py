@@ -30,8 +30,14 @@ def test_eg1800_scores_every_method_and_the_peer(bench):
     assert all(0.0 <= r["mean_iou"] <= 1.0 for r in rows.values())
 
 
-def test_latency_times_fast_and_the_peer(bench):
-    assert len(bench("latency").run(2, 1)["median_ms"]) == 2
+def test_latency_times_every_call_and_the_peer(bench):
+    ms = bench("latency").run(2, 1)["median_ms"]
+    assert len(ms) == 6 and all(v > 0 for v in ms.values())
+
+
+def test_foreground_scores_each_estimate(bench):
+    rows = bench("foreground").run(2, "train")["rows"]
+    assert len(rows) == 3 and all(r["error"] >= 0 for r in rows.values())
 
 
 def test_outline_scores_every_setting_on_each_held_out_group(bench):
@@ -55,3 +61,13 @@ def test_serve_load_drives_a_real_server(bench):
     assert results["runs"][0]["errors"] == 0 and results["answers_after"]
     assert results["malformed"]["21 MB upload"] == {"413 json": 1}
     assert results["malformed"]["truncated photo"] == {"415 json": 1}
+
+
+def test_quantise_times_float32_and_int8(bench):
+    row = bench("quantise").run(2, 3, ["sinet"])["median_ms"]["sinet"]
+    assert set(row) == {"float32", "int8 QDQ", "int8 QOperator"} and all(v > 0 for v in row.values())
+
+
+def test_large_photo_writes_every_output_of_a_24_megapixel_photo(bench):
+    row = bench("large_photo").run(1, ["fast"])["rows"]["fast"]
+    assert row["seconds"] > 0 and row["peak_rss_mb"] > 0
