@@ -24,10 +24,11 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
     x0, y0, w, h = cv2.boundingRect(mask)   # regions are labelled within the box that holds them all
     if w == 0:
         return prob
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[y0:y0 + h, x0:x0 + w], connectivity=8)
+    # labels only, areas counted from them: OpenCV's per-region statistics cost five times the labelling
+    count, labels = cv2.connectedComponents(mask[y0:y0 + h, x0:x0 + w], connectivity=8)
     if count <= 2:
         return prob
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    areas = np.bincount(labels.ravel(), minlength=count)[1:]
     points = [(x - x0, y - y0) for kp in people for x, y in kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
               if 0 <= x - x0 < w and 0 <= y - y0 < h]
     keep = areas >= (KEEP_SHARE_UNSEEN if points else KEEP_SHARE) * areas.max()
@@ -37,8 +38,6 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
     if keep.all():
         return prob
     out = prob.copy()
-    for i in np.flatnonzero(~keep) + 1:   # each dropped region is cleared within its own box
-        x, y, bw, bh = stats[i, :4]
-        inside = out[y0 + y:y0 + y + bh, x0 + x:x0 + x + bw]
-        inside[labels[y:y + bh, x:x + bw] == i] = 0.0
+    dropped = np.concatenate([[False], ~keep])   # by label; the background (0) stays as it is
+    out[y0:y0 + h, x0:x0 + w][dropped[labels]] = 0.0
     return out
