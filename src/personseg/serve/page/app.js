@@ -5,8 +5,8 @@
 const $ = (id) => document.getElementById(id);
 const STAGES = [   // [answer image, caption]; "keypoints" is drawn here from the answer's people
   ["cutout", "Cut-out"], ["keypoints", "Keypoints and skeleton"], ["people", "People"],
-  ["ssm", "Spatial Saliency Map (seed 000)"], ["trimap", "Trimap (seed 003)"],
-  ["boundary", "Boundary mask (seed 003)"], ["leftover", "Leftover mask (seed 003)"],
+  ["ssm", "Spatial Saliency Map (seed 000)"], ["trimap", "Trimap of the mask (seed 003)"],
+  ["boundary", "Boundary mask of the mask (seed 003)"], ["leftover", "Leftover mask of the mask (seed 003)"],
   ["alpha", "Alpha matte"], ["mask", "Mask"],
 ];
 const BACKDROPS = [["people", "photo and people"], ["photo", "photo"], ["cutout", "cut-out"], ["mask", "mask"],
