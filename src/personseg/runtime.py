@@ -108,14 +108,16 @@ def prior_planes(model: ModelSpec, people: list[np.ndarray], box: Box) -> list[n
     return [people_map(name, moved, (model.size[1], model.size[0])) * 255.0 for name in model.priors]
 
 
-def guide_planes(model: ModelSpec, guides: np.ndarray | None, box: Box) -> list[np.ndarray]:
-    """The model's guide maps (seed 003's boundary and leftover masks of a coarse matte, HxWxG float32 in
-    [0, 1] over the whole image, in ``model.guides`` order) cut to the ``box`` region at its input size, as
-    float32 0..255 planes."""
+def guide_planes(model: ModelSpec, guides: np.ndarray | None, box: Box, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The model's guide maps (seed 003's boundary and leftover masks of a coarse mask, hxwxG float32 in [0, 1]
+    over the whole image of ``shape``, at its size or smaller, in ``model.guides`` order) cut to the ``box``
+    region at its input size, as float32 0..255 planes."""
     if not model.guides:
         return []
     if guides is None:
         raise ValueError(f"model {model.name!r} refines a coarse matte; pass its guide maps")
+    fx, fy = guides.shape[1] / shape[1], guides.shape[0] / shape[0]   # the box in the maps' pixels
+    box = (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
     cut = crop(np.ascontiguousarray(guides, np.float32), box, model.size).reshape(model.size[1], model.size[0], -1)
     return [cut[..., i] * 255.0 for i in range(len(model.guides))]
 
@@ -125,7 +127,7 @@ def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndar
     """The ``box`` region of an RGB uint8 HxWx3 image (plus the model's prior maps from ``people``'s
     keypoints and its ``guides`` maps) -> (1, C, h, w) float32 normalised at the model's input size."""
     planes = np.ascontiguousarray(crop(rgb, box, model.size).transpose(2, 0, 1)).astype(np.float32)
-    extra = prior_planes(model, list(people), box) + guide_planes(model, guides, box)
+    extra = prior_planes(model, list(people), box) + guide_planes(model, guides, box, rgb.shape)
     if extra:
         planes = np.concatenate([planes, np.stack(extra)])
     planes -= np.array(model.mean, np.float32)[:, None, None]

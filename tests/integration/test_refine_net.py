@@ -1,6 +1,7 @@
 """Seed 003's refinement network: its guide maps (boundary and leftover masks of a coarse matte) in training
 and at inference, the coarse-matte cache, starting it from a trained LWPSN, and the pipeline stage."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -58,11 +59,15 @@ def test_inference_guides_are_cut_like_the_image(matted_pairs):
     model = spec("refine")
     maps = [GUIDE_MAPS[name](mattes[1]) for name in model.guides]
     box = frame_box(mask_box(mattes[1] / 255.0), model.aspect)
-    planes = guide_planes(model, np.dstack(maps), box)
+    planes = guide_planes(model, np.dstack(maps), box, pairs.images[1].shape)
     for plane, full in zip(planes, maps):
         assert plane.shape == (model.size[1], model.size[0])
         assert np.abs(plane / 255.0 - crop(full, box, model.size)).max() < 1e-5
     assert not np.allclose(planes[0], planes[1])
+    # maps made at half the image's size are cut from the same place: what the full-size maps give, nearly
+    half = np.dstack([cv2.resize(m, (m.shape[1] // 2, m.shape[0] // 2), interpolation=cv2.INTER_AREA) for m in maps])
+    small = guide_planes(model, half, box, pairs.images[1].shape)
+    assert all(np.abs(a - b).mean() < 0.02 * 255 for a, b in zip(small, planes))
     x = preprocess(pairs.images[1], model, box, guides=np.dstack(maps))
     assert x.shape == (1, 5, model.size[1], model.size[0])
     with pytest.raises(ValueError, match="coarse matte"):

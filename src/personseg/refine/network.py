@@ -3,7 +3,6 @@ and the boundary and leftover masks of the coarse probability's mask."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from ..framing import binary_mask, mask_box
@@ -22,7 +21,7 @@ def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     if not (prob >= 0.5).any():
         return prob
     coarse = binary_mask(shrunk(rgb, prob, MATTING_SIDE)[1])
-    guides = np.dstack([GUIDE_MAPS[name](coarse) for name in spec("refine").guides])
-    h, w = rgb.shape[:2]
-    guides = cv2.resize(guides, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-    return network_probability(rgb, "refine", box=mask_box(cv2.resize(coarse, (w, h))), guides=guides)
+    guides = np.dstack([GUIDE_MAPS[name](coarse) for name in spec("refine").guides])   # cut from at this size
+    x0, y0, x1, y1 = mask_box(coarse)
+    f = rgb.shape[1] / coarse.shape[1], rgb.shape[0] / coarse.shape[0]
+    return network_probability(rgb, "refine", box=(x0 * f[0], y0 * f[1], x1 * f[0], y1 * f[1]), guides=guides)
