@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -241,12 +242,13 @@ def save_outputs(
     if bg is None and "replace" in outputs and "replace" not in existing:
         bg = background_image(background, result.mask.shape)
     written: list[Future] = []
-    with ThreadPoolExecutor(WRITERS) as pool:   # the next picture is drawn while the last ones are encoded
-        def write(write_file, *args) -> None:
-            if sum(not f.done() for f in written) >= WRITERS:   # at most WRITERS pictures held at once
-                wait(written, return_when=FIRST_COMPLETED)
-            written.append(pool.submit(write_file, *args, overwrite=True))
 
+    def write(write_file, *args) -> None:   # the next picture is drawn while the last ones are encoded
+        if sum(not f.done() for f in written) >= WRITERS:   # at most WRITERS pictures held at once
+            wait(written, return_when=FIRST_COMPLETED)
+        written.append(_writers().submit(write_file, *args, overwrite=True))
+
+    try:
         for o in outputs:
             if o in existing:
                 continue
@@ -260,4 +262,12 @@ def save_outputs(
         if result.instances is not None and "instances" not in existing:
             wait(written)   # the people's file comes last: once it is there, their masks are
             write(write_bytes, names["instances"], json.dumps(instances_json(result, source)).encode())
+    finally:
+        wait(written)   # nothing of this image is still being written when it returns or raises
     return [f.result() for f in written]
+
+
+@functools.cache
+def _writers() -> ThreadPoolExecutor:
+    """The threads that encode and write output files, made once (save_outputs runs for every video frame)."""
+    return ThreadPoolExecutor(WRITERS, thread_name_prefix="personseg-writer")

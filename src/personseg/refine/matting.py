@@ -87,20 +87,30 @@ def working_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_
     """float32 alpha of the person where ``prob`` (float HxW person probability) >= 0.5: trimap of that mask
     and closed-form matting, on the image shrunk so its longest side is at most ``side`` (None: full size);
     the alpha is returned at that working size."""
-    rgb, prob = shrunk(rgb, prob, side)
+    rgb, prob = _shrunk(rgb, prob, side)
     return estimate_alpha(rgb, trimap(binary_mask(prob)))
 
 
-def shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """``rgb`` and ``prob`` (as float32) shrunk so their longest side is at most ``side`` (None: as they are)."""
-    h, w = rgb.shape[:2]
-    prob = np.asarray(prob, np.float32)
+def working_size(shape: tuple[int, ...], side: int | None) -> tuple[int, int]:
+    """(w, h) of an image of ``shape`` shrunk so its longest side is at most ``side`` (None: as it is)."""
+    h, w = shape[:2]
     f = 1.0 if side is None else min(1.0, side / max(h, w))
-    if f < 1.0:
-        size = (max(1, round(w * f)), max(1, round(h * f)))
+    return (max(1, round(w * f)), max(1, round(h * f))) if f < 1.0 else (w, h)
+
+
+def shrunk_probability(prob: np.ndarray, side: int | None) -> np.ndarray:
+    """``prob`` as float32, shrunk so its longest side is at most ``side`` (None: as it is)."""
+    prob = np.asarray(prob, np.float32)
+    size = working_size(prob.shape, side)
+    return prob if size == prob.shape[::-1] else cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
+
+
+def _shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` and ``prob`` (as float32) shrunk so their longest side is at most ``side`` (None: as they are)."""
+    size = working_size(rgb.shape, side)
+    if size != (rgb.shape[1], rgb.shape[0]):
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        prob = cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
-    return rgb, prob
+    return rgb, shrunk_probability(prob, side)
 
 
 def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE,
@@ -111,7 +121,7 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
     longest side is at most ``side`` (None: full size) and scaled back up; the window grows with the person's
     size (``radius`` x sqrt of the mask's area)."""
     h, w = rgb.shape[:2]
-    small_rgb, small = shrunk(rgb, prob, side)
+    small_rgb, small = _shrunk(rgb, prob, side)
     area = np.count_nonzero(small >= 0.5)
     if area == 0:
         return np.zeros((h, w), np.float32)
@@ -135,8 +145,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     if not len(ys):
         return fg
     h, w = alpha.shape
-    f = min(1.0, MATTING_SIDE / max(h, w))
-    size = (max(1, round(w * f)), max(1, round(h * f)))
+    size = working_size(alpha.shape, MATTING_SIDE)
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     small_alpha = cv2.resize(alpha.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     person, background = _pymatting().estimate_foreground_ml(small, small_alpha, return_background=True)

@@ -8,7 +8,7 @@ import numpy as np
 from ..framing import binary_mask, mask_box
 from ..models.registry import spec
 from ..runtime import network_probability
-from .matting import GUIDE_MAPS, MATTING_SIDE, shrunk
+from .matting import GUIDE_MAPS, MATTING_SIDE, shrunk_probability
 
 
 def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
@@ -20,7 +20,7 @@ def refined_probability(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     time."""
     if not (prob >= 0.5).any():
         return prob
-    coarse = binary_mask(shrunk(rgb, prob, MATTING_SIDE)[1])
+    coarse = binary_mask(shrunk_probability(prob, MATTING_SIDE))
     guides = np.dstack([GUIDE_MAPS[name](coarse) for name in spec("refine").guides])   # cut from at this size
     x0, y0, x1, y1 = mask_box(coarse)
     f = rgb.shape[1] / coarse.shape[1], rgb.shape[0] / coarse.shape[0]
