@@ -2,7 +2,7 @@
 in, Result out), the fast network alone, and what a cut-out adds; each timed in its own pass (no other model
 running in between, whose idle threads would steal the CPU), in one process.
 
-    python benchmarks/latency.py [--images 100] [--rounds 3]
+    python benchmarks/latency.py [--images 100] [--rounds 5]
 
 Writes benchmarks/results/latency.json and the latency section of benchmarks/RESULTS.md. Times are per
 image (EG1800 test, 600x800): MediaPipe's whole `process` call; `Segmenter(...)(rgb)` from the RGB array to
@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from personseg.allocator import tune_allocator
 from personseg.data import data_root, read_ids
 from personseg.image import load_image
 from personseg.methods import DEFAULT_METHOD, METHODS
@@ -28,54 +29,62 @@ from report import machine, write_results
 PEER = "MediaPipe selfie segmentation `process` (peer)"
 
 
-def _median_ms(fn, images: list[np.ndarray], rounds: int, prepare=lambda rgb: rgb) -> float:
-    """Median ms of ``fn(prepare(rgb))``, ``prepare`` untimed."""
+def _pass_ms(fn, images: list[np.ndarray], prepare=lambda rgb: rgb) -> float:
+    """Median ms of ``fn(prepare(rgb))`` over ``images`` after a warm-up on five, ``prepare`` untimed."""
     for rgb in images[:5]:
         fn(prepare(rgb))
     times = []
-    for _ in range(rounds):
-        for rgb in images:
-            arg = prepare(rgb)
-            t = time.perf_counter()
-            fn(arg)
-            times.append(time.perf_counter() - t)
+    for rgb in images:
+        arg = prepare(rgb)
+        t = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - t)
     return float(np.median(times) * 1000)
 
 
 def run(count: int, rounds: int) -> dict:
+    tune_allocator()   # as every Segmenter does, before MediaPipe runs too: the same allocator for all
     root = data_root() / "eg1800"
     images = [load_image(root / "images" / f"{i}.jpg") for i in read_ids(root / "test.txt")[:count]]
     from mediapipe.python.solutions import selfie_segmentation
 
-    with selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
-        rows = {PEER: _median_ms(selfie.process, images, rounds)}
+    selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
     (model,) = METHODS["fast"].networks
-    rows[f"fast's network alone ({model}: resize, network, upsampling)"] = _median_ms(
-        lambda rgb: network_probability(rgb, model), images, rounds)
-    rows["`Segmenter('fast', matting=None)(rgb)`"] = _median_ms(Segmenter("fast", matting=None), images, rounds)
     fast = Segmenter("fast")
-    rows["`Segmenter('fast')(rgb)` (guided matting)"] = _median_ms(fast, images, rounds)
-    rows[f"`Segmenter()(rgb)` ({DEFAULT_METHOD}, the default)"] = _median_ms(Segmenter(), images, rounds)
-    rows["cut-out of a fast Result (foreground colours + RGBA), extra"] = _median_ms(
-        lambda result: render(result, "cutout"), images, rounds, prepare=fast)
+    calls = {PEER: (selfie.process, None),
+             f"fast's network alone ({model}: resize, network, upsampling)":
+                 (lambda rgb: network_probability(rgb, model), None),
+             "`Segmenter('fast', matting=None)(rgb)`": (Segmenter("fast", matting=None), None),
+             "`Segmenter('fast')(rgb)` (guided matting)": (fast, None),
+             f"`Segmenter()(rgb)` ({DEFAULT_METHOD}, the default)": (Segmenter(), None),
+             "cut-out of a fast Result (foreground colours + RGBA), extra": (lambda r: render(r, "cutout"), fast)}
+    passes: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):   # every call once a round: drift in the machine's speed reaches all of them
+        for name, (fn, prepare) in calls.items():
+            passes[name].append(_pass_ms(fn, images, prepare or (lambda rgb: rgb)))
+    selfie.close()
+    ratios = {name: float(np.median(np.array(ms) / np.array(passes[PEER]))) for name, ms in passes.items()}
     return {"dataset": "eg1800 test", "images": len(images), "rounds": rounds, "machine": machine(),
-            "median_ms": {k: round(v, 2) for k, v in rows.items()}}
+            "median_ms": {k: round(float(np.median(v)), 2) for k, v in passes.items()},
+            "pass_ms": {k: [round(x, 2) for x in v] for k, v in passes.items()},
+            "x_peer": {k: round(v, 2) for k, v in ratios.items()}}
 
 
 def write(results: dict) -> None:
-    ms = results["median_ms"]
-    peer = ms[PEER]
+    ms, ratio = results["median_ms"], results["x_peer"]
     lines = [f"## Latency, end to end next to MediaPipe selfie segmentation, {results['machine']}", "",
              f"Made by `python benchmarks/latency.py`: the first {results['images']} EG1800 test images (600x800), "
-             f"{results['rounds']} rounds, each call in its own pass; median per image.", "",
+             f"{results['rounds']} rounds, each round one pass of every call in turn (no other model running in "
+             "between); ms: median per image of a pass, median of the rounds; x MediaPipe: median over the rounds "
+             "of the ratio within a round (the machine's speed drifts between rounds).", "",
              "| call | median ms/image | x MediaPipe |", "|---|---|---|"]
-    lines += [f"| {name} | {v:.2f} | {v / peer:.2f} |" for name, v in ms.items()]
+    lines += [f"| {name} | {v:.2f} | {ratio[name]:.2f} |" for name, v in ms.items()]
     write_results("latency", results, "## Latency", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     write(run(args.images, args.rounds))

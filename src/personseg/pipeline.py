@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
 from .framing import binary_mask, people_box
 from .image import ImageInput, load_image
@@ -105,7 +106,9 @@ class Segmenter:
         ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None or 0: full
         size, for the finest edges of large photos; much slower).
         ``models``: networks of your own to run instead of shipped ones, by model name, e.g.
-        ``{"sinet": "runs/mine/best.onnx"}`` (see ``model_choice``)."""
+        ``{"sinet": "runs/mine/best.onnx"}`` (see ``model_choice``).
+        The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
+        tune_allocator()
         self.method = get_method(method)
         check_matting(matting)
         self.models = model_choice(self.method, models)

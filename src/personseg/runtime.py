@@ -182,5 +182,7 @@ def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None
                        people: list[np.ndarray]) -> np.ndarray:
     """The mean of the probabilities of ``models``, each framed on ``box`` (see ``network_probability``) and fed
     ``people``'s prior maps where it takes them."""
-    probs = [network_probability(rgb, model, box=box, people=people) for model in models]
-    return probs[0] if len(probs) == 1 else np.mean(probs, axis=0).astype(np.float32)
+    total = network_probability(rgb, models[0], box=box, people=people)
+    for model in models[1:]:   # summed in place: no stack of full-size maps (two of them are 192 MB at 24 MP)
+        total += network_probability(rgb, model, box=box, people=people)
+    return total if len(models) == 1 else np.multiply(total, np.float32(1 / len(models)), out=total)

@@ -17,6 +17,7 @@ from ..raywork import ray_run
 from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
+from ..refine.matting import preload_pymatting
 from .common import add_method_options, interrupted, segmenter_options
 
 
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     written = nobody = 0
     if todo:
         options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None)
+        if args.engine == "local" and (any(OUTPUTS[o].foreground for o in outputs) or args.matting == "closed-form"):
+            preload_pymatting()   # imported while the models load and the first image is segmented
         seg = Segmenter(**options)   # also checks the options before any work, on Ray too
         writable_folder(args.out)
         made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
