@@ -24,11 +24,16 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
     x0, y0, w, h = cv2.boundingRect(mask)   # regions are labelled within the box that holds them all
     if w == 0:
         return prob
-    # labels only, areas counted from them: OpenCV's per-region statistics cost five times the labelling
-    count, labels = cv2.connectedComponents(mask[y0:y0 + h, x0:x0 + w], connectivity=8)
+    # labels only, areas counted from them: OpenCV's per-region statistics cost five times the labelling; with
+    # at most 256 labels, as bytes, whose histogram and lookup table take a fifth of numpy's bincount and gather
+    count, labels = cv2.connectedComponentsWithAlgorithm(mask[y0:y0 + h, x0:x0 + w], 8, cv2.CV_32S, cv2.CCL_GRANA)
     if count <= 2:
         return prob
-    areas = np.bincount(labels.ravel(), minlength=count)[1:]
+    if count <= 256:
+        labels = labels.astype(np.uint8)
+        areas = cv2.calcHist([labels], [0], None, [count], [0, count]).ravel()[1:]
+    else:
+        areas = np.bincount(labels.ravel(), minlength=count)[1:]
     points = [(x - x0, y - y0) for kp in people for x, y in kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
               if 0 <= x - x0 < w and 0 <= y - y0 < h]
     keep = areas >= (KEEP_SHARE_UNSEEN if points else KEEP_SHARE) * areas.max()
@@ -37,7 +42,11 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
             keep[labels[y, x] - 1] = True
     if keep.all():
         return prob
-    out = prob.copy()
     dropped = np.concatenate([[False], ~keep])   # by label; the background (0) stays as it is
-    out[y0:y0 + h, x0:x0 + w][dropped[labels]] = 0.0
+    if labels.dtype == np.uint8:
+        gone = cv2.LUT(labels, np.pad(dropped, (0, 256 - count)).astype(np.uint8)).view(bool)
+    else:
+        gone = dropped[labels]
+    out = prob.copy()
+    out[y0:y0 + h, x0:x0 + w][gone] = 0.0
     return out

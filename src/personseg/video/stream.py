@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ..allocator import tune_allocator
 from ..errors import PersonsegError
 from ..framing import area, keypoint_box, mask_box, people_box
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
@@ -64,6 +65,7 @@ class VideoSegmenter:
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
                  matting_side: int | None = MATTING_SIDE,
                  models: Mapping[str, str | os.PathLike] | None = None) -> None:
+        tune_allocator()   # as Segmenter does (allocator.py)
         self.method = get_method(method)
         self.models = model_choice(self.method, models)
         check_matting(matting)
