@@ -99,6 +99,7 @@ class Segmenter:
         instances: bool = False,
         matting_side: int | None = MATTING_SIDE,
         models: Mapping[str, str | os.PathLike] | None = None,
+        mediapipe_masks: bool = True,
     ) -> None:
         """``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability as it is).
         ``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
@@ -107,9 +108,13 @@ class Segmenter:
         size, for the finest edges of large photos; much slower).
         ``models``: networks of your own to run instead of shipped ones, by model name, e.g.
         ``{"sinet": "runs/mine/best.onnx"}`` (see ``model_choice``).
+        ``mediapipe_masks``: False runs the method without any mask made by MediaPipe's models (its selfie
+        segmentation model, BlazePose's outline): BlazePose still finds the keypoints, the networks trained here
+        make the mask; to see what is ours.
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
-        self.method = get_method(method)
+        _flag("mediapipe_masks", mediapipe_masks)
+        self.method = get_method(method) if mediapipe_masks else get_method(method).without_mediapipe_masks()
         check_matting(matting)
         self.models = model_choice(self.method, models)
         _flag("instances", instances)

@@ -139,3 +139,18 @@ def test_accurate_joins_the_selfie_model_with_its_networks(outlining, portrait):
     assert np.array_equal(fast.finish(scene, ours), keep_people(ours, people))
     two = people + [people[0].copy()]   # several people: the selfie model, which would merge them, stays out
     assert np.array_equal(with_selfie(rgb, ours, two), ours)
+
+
+def test_without_mediapipe_masks_only_our_networks_make_the_mask(portrait, monkeypatch):
+    from personseg import Segmenter
+    from personseg.refine import fusion
+
+    def refuse(*_):
+        raise AssertionError("MediaPipe's selfie model ran")
+
+    rgb, truth = portrait
+    seg = Segmenter(mediapipe_masks=False)
+    monkeypatch.setattr(fusion, "selfie_probability", refuse)
+    assert seg.pose.detect_with_mask(rgb)[1] is None   # BlazePose gives keypoints, no outline
+    result = seg(rgb)
+    assert len(result.people) == 1 and foreground_iou(result.mask, truth) > 0.9

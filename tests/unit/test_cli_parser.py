@@ -72,3 +72,9 @@ def test_bad_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", "x.jpg", "--out", "o", "--method", "magic"])
     assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_every_segmenting_command_can_leave_mediapipes_masks_out():
+    for command in ("segment", "annotate", "eval", "demo", "video"):
+        flag = _action(command, "no_mediapipe_masks")
+        assert flag.default is False and "MediaPipe" in flag.help

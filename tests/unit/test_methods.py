@@ -90,3 +90,12 @@ def test_a_new_network_method_is_one_registry_entry(monkeypatch):
     rgb = data.astronaut()[::2, ::2]
     a, b = Segmenter("copy", matting=None)(rgb), Segmenter("fast", matting=None)(rgb)
     assert np.array_equal(a.alpha, b.alpha)
+
+
+def test_without_mediapipe_masks_drops_the_selfie_model_and_the_outline_only():
+    for method in METHODS.values():
+        ours = method.without_mediapipe_masks()
+        assert not ours.uses_outline and not getattr(ours, "selfie", False)
+        assert (ours.name, ours.needs_keypoints, ours.models) == (method.name, method.needs_keypoints, method.models)
+    accurate = get_method("accurate").without_mediapipe_masks()
+    assert accurate.refine and accurate.networks == get_method("accurate").networks

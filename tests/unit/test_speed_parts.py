@@ -7,7 +7,7 @@ import numpy as np
 
 from personseg.allocator import tune_allocator
 from personseg.outputs import COMPOSITE_ROWS, composite, render
-from personseg.refine.matting import guided_filter
+from personseg.refine.matting import GUIDED_CONTRAST, GUIDED_EPS, guided_filter, guided_matte
 from personseg.result import Result
 
 
@@ -19,10 +19,13 @@ def _scene(h: int = 120, w: int = 90) -> tuple[np.ndarray, np.ndarray]:
     return rgb, cv2.GaussianBlur(prob, (9, 9), 0)
 
 
-def test_guided_filter_without_subsampling_is_opencvs():
-    rgb, prob = _scene()
-    exact = cv2.ximgproc.guidedFilter(rgb, prob, 6, 0.005 * 255.0**2)
-    assert np.abs(guided_filter(rgb, prob, 6, 0.005, subsample=1) - exact).max() < 1e-4
+def test_small_windows_get_the_exact_filter():
+    rgb, prob = _scene(h=400, w=300)
+    small = np.zeros_like(prob)
+    small[100:160, 100:130] = prob[100:160, 100:130] > 0   # a person some 40 px tall: a window of 2 px
+    alpha = guided_matte(rgb, small)
+    exact = cv2.ximgproc.guidedFilter(rgb, small, 2, GUIDED_EPS * 255.0**2)
+    assert np.allclose(alpha, np.clip((exact - 0.5) * GUIDED_CONTRAST + 0.5, 0, 1), atol=1e-5)
 
 
 def test_subsampled_guided_filter_stays_close_and_keeps_the_edge():

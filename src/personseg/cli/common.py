@@ -31,10 +31,18 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                    help=f"longest side at which the matting runs, its alpha scaled back up (default {MATTING_SIDE}: "
                         "on 600x800 portraits as good as full size and 5x faster; 0: full size)")
     add_model_option(p)
+    add_mediapipe_masks_option(p)
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: fast then frames the people "
                         "it finds and joins BlazePose's outline (far better on full-body and wide shots, about "
                         "50 ms more)")
+
+
+def add_mediapipe_masks_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-mediapipe-masks", action="store_true",
+                   help="no mask from MediaPipe's models (its selfie segmentation model, BlazePose's outline): "
+                        "BlazePose still finds the keypoints, only the networks trained here make the mask, to see "
+                        "what is ours (accurate and fast: lower scores, chiefly on scenes; benchmarks/RESULTS.md)")
 
 
 def add_model_option(p: argparse.ArgumentParser) -> None:
@@ -70,7 +78,7 @@ def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None) -
     --pose does not ask for them)."""
     return {"method": args.method, "matting": matting(args), "keypoints": True if args.pose else keypoints,
             "instances": getattr(args, "instances", False), "matting_side": args.matting_side or None,
-            "models": models(args)}
+            "models": models(args), "mediapipe_masks": not args.no_mediapipe_masks}
 
 
 def segmenter(args: argparse.Namespace, keypoints: bool | None = None) -> Segmenter:

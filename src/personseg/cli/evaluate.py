@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
-    seg = VideoSegmenter(args.method, models=models(args)) if args.video else segmenter(args)
+    seg = (VideoSegmenter(args.method, models=models(args), mediapipe_masks=not args.no_mediapipe_masks)
+           if args.video else segmenter(args))
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)

@@ -11,7 +11,7 @@ from ..outputs import OUTPUTS, VIDEO_OUTPUTS
 from ..video.io import VIDEO_SUFFIXES
 from ..video.run import run_video
 from ..video.stream import FRAMING_EVERY
-from .common import MATTING_CHOICES, add_model_option, matting, methods_help, models
+from .common import MATTING_CHOICES, add_mediapipe_masks_option, add_model_option, matting, methods_help, models
 
 
 def add_parser(sub) -> None:
@@ -39,6 +39,7 @@ def add_parser(sub) -> None:
                    help="make each frame's alpha by this matting (default none, for speed; guided: finer edges and "
                         "less flicker for about 8 ms a 854x480 frame)")
     add_model_option(v)
+    add_mediapipe_masks_option(v)
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
                         smooth=not args.no_smooth, matting=matting(args), models=models(args),
-                        overwrite=args.overwrite, progress=not args.quiet)
+                        overwrite=args.overwrite, progress=not args.quiet,
+                        mediapipe_masks=not args.no_mediapipe_masks)
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
           f"written to {args.out}", file=sys.stderr)
     for note in summary["notes"]:

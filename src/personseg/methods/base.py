@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +35,11 @@ class Method(ABC):
     needs_keypoints: bool
     #: it uses the pose backend's outline of the person where the backend runs
     uses_outline: bool
+
+    def without_mediapipe_masks(self) -> Method:
+        """This method with no mask made by MediaPipe's models (``Segmenter(mediapipe_masks=False)``): BlazePose
+        still gives the keypoints, its outline is not joined."""
+        return replace(self, uses_outline=False)
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ joins and refinement the method asks for."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +35,11 @@ class NetworkMethod(Method):
     def models(self) -> tuple[str, ...]:
         return self.networks + ("refine",) * self.refine
 
+    def without_mediapipe_masks(self) -> NetworkMethod:
+        """Neither BlazePose's outline nor MediaPipe's selfie model: the networks trained here make the mask
+        (the refinement network still runs where the method refines)."""
+        return replace(self, uses_outline=False, selfie=False)
+
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
         return coarse_probability(scene.rgb, self.networks, scene.box, scene.people)
 
@@ -50,8 +55,9 @@ class NetworkMethod(Method):
         if self.selfie:
             prob = with_selfie(scene.rgb, prob, scene.people)
         prob = keep_people(prob, scene.vouched)
-        if self.uses_outline:
-            prob = finished_probability(scene.rgb, prob, scene.vouched, scene.outline, refine=self.refine)
+        if self.uses_outline or self.refine:
+            outline = scene.outline if self.uses_outline else None
+            prob = finished_probability(scene.rgb, prob, scene.vouched, outline, refine=self.refine)
         return prob
 
     def person_maps(self, rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray] | None:

@@ -33,9 +33,13 @@ GUIDED_CONTRAST = 3.0
 #: The guided filter's coefficients are computed on the working-size image shrunk by this factor again and
 #: applied at working size (He and Sun's fast guided filter, 2015): they are smooth, and the shrinking costs
 #: the guide's detail nothing. On the choice groups (held-out EG1800 and CCP, pennfudan, coco_people and
-#: coco_single train) the masks score within 0.0002 IoU of the exact filter's, boundary F within 0.0025; the
-#: step takes a third less time (benchmarks/RESULTS.md, "Latency").
+#: coco_single train) the masks score within 0.0006 IoU of the exact filter's, boundary F within 0.0025; the
+#: step takes a third less time (docs/speed.md).
 GUIDED_SUBSAMPLE = 2
+#: ... only for windows at least this wide (people of some 160 px and more at the working size). Small people
+#: get the exact filter: windows of 2-4 px, halved, lost up to 0.011 IoU on the video clips (accurate with
+#: guided matting: parkour 0.9233 -> 0.9160, tennis 0.8899 -> 0.8790).
+GUIDED_SUBSAMPLE_RADIUS = 8
 #: Seed 003's thresholds for the boundary and leftover masks, as shares of sqrt(area of the matte).
 BOUNDARY_TH = 0.2
 LEFTOVER_TH = 0.05
@@ -133,7 +137,7 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
     if area == 0:
         return np.zeros((h, w), np.float32)
     r = max(1, int(round(radius * np.sqrt(area))))
-    alpha = guided_filter(small_rgb, small, r, eps)
+    alpha = guided_filter(small_rgb, small, r, eps, GUIDED_SUBSAMPLE if r >= GUIDED_SUBSAMPLE_RADIUS else 1)
     alpha = np.clip((alpha - 0.5) * GUIDED_CONTRAST + 0.5, 0.0, 1.0)
     return alpha if alpha.shape == (h, w) else cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -144,10 +148,12 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
     HxWx3) as guide: in each window of ``radius`` the output is a linear function of the guide's colours
     (scaled to [0, 1]) fitted to ``src`` with ridge ``eps``. The coefficients are fitted on both shrunk by
     ``subsample`` (1: the exact filter) and applied to the full-size guide (fast guided filter)."""
+    if subsample == 1:   # the exact filter: OpenCV's is faster than the same sums here
+        return cv2.ximgproc.guidedFilter(guide, src, radius, eps * 255.0**2)
     h, w = src.shape
     size = (max(1, w // subsample), max(1, h // subsample))
-    small = cv2.resize(guide, size, interpolation=cv2.INTER_AREA) if subsample > 1 else guide
-    p = cv2.resize(src, size, interpolation=cv2.INTER_AREA) if subsample > 1 else src
+    small = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+    p = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
     k = 2 * max(1, round(radius / subsample)) + 1
 
     def mean(x: np.ndarray) -> np.ndarray:
@@ -167,9 +173,8 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
     ab = (irb * cr + igb * cg + ibb * cb) * inv
     offset = mp - ar * mr - ag * mg - ab * mb
     scale = np.float32(1 / 255)
-    coef = mean(cv2.merge([ar * scale, ag * scale, ab * scale, offset]))
-    if subsample > 1:
-        coef = cv2.resize(coef, (w, h), interpolation=cv2.INTER_LINEAR)
+    coef = cv2.resize(mean(cv2.merge([ar * scale, ag * scale, ab * scale, offset])), (w, h),
+                      interpolation=cv2.INTER_LINEAR)
     ar, ag, ab, offset = cv2.split(coef)
     colours = guide.astype(np.float32)
     return ar * colours[..., 0] + ag * colours[..., 1] + (ab * colours[..., 2] + offset)

@@ -58,15 +58,18 @@ class VideoSegmenter:
     (to frame the people); 0: never (a network then follows the previous frame's mask).
     ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None,
     the default: the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side
-    ``matting_side``, as on photos.
+    ``matting_side``, as on photos. ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
+    ``Segmenter(mediapipe_masks=False)``).
     """
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
                  matting_side: int | None = MATTING_SIDE,
-                 models: Mapping[str, str | os.PathLike] | None = None) -> None:
+                 models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True) -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
-        self.method = get_method(method)
+        if not isinstance(mediapipe_masks, bool):
+            raise PersonsegError(f"mediapipe_masks must be True or False, not {mediapipe_masks!r}")
+        self.method = get_method(method) if mediapipe_masks else get_method(method).without_mediapipe_masks()
         self.models = model_choice(self.method, models)
         check_matting(matting)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
