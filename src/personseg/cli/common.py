@@ -25,7 +25,7 @@ def methods_help(default: str) -> str:
 def add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default=DEFAULT_METHOD, choices=tuple(METHODS), help=methods_help(DEFAULT_METHOD))
     p.add_argument("--matting", default=DEFAULT_MATTING, choices=MATTING_CHOICES,
-                   help="how the alpha matte is made: a guided filter (default, about 10 ms), closed-form matting "
+                   help="how the alpha matte is made: a guided filter (default, about 3 ms), closed-form matting "
                         "(pymatting, about 10x slower, for the finest hair), or none (the method's own edges)")
     p.add_argument("--matting-side", type=int, default=MATTING_SIDE, metavar="PX",
                    help=f"longest side at which the matting runs, its alpha scaled back up (default {MATTING_SIDE}: "
