@@ -4,7 +4,8 @@
     python scripts/ship_model.py --rescore refine    # a shipped card's scores again, after the models it follows changed
 
 The card records the data, schedule, epochs, hardware, time, validation and test scores (EG1800 test, CCP
-test, pose_mini and the parkour frames), size and sha256. Test images are only scored here, after training;
+test, pose_mini, the parkour frames, and the union of everyone on pennfudan, coco_people and coco_single test),
+size and sha256. Test images are only scored here, after training;
 nothing is chosen on them.
 """
 
@@ -103,7 +104,9 @@ def _test_sets() -> dict[str, tuple[Path, list[str] | None]]:
     return {"eg1800_test": (root / "eg1800", read_ids(root / "eg1800" / "test.txt")),
             "ccp_test": (root / "ccp", read_ids(root / "ccp" / "test.txt")),
             "pose_mini_union": (root / "pose_mini", None),
-            "parkour_frames": (root / "video" / "parkour", None)}
+            "parkour_frames": (root / "video" / "parkour", None),
+            **{f"{name}_test_union": (root / name, read_ids(root / name / "test.txt"))
+               for name in ("pennfudan", "coco_people", "coco_single")}}
 
 
 _SCORED_AS = {
