@@ -60,7 +60,8 @@ def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | None)
     return chosen
 
 
-def _flag(name: str, value: object) -> None:
+def check_flag(name: str, value: object) -> None:
+    """Raise PersonsegError unless ``value`` is True or False."""
     if not isinstance(value, (bool, np.bool_)):
         raise PersonsegError(f"{name} must be True or False, not {value!r}")
 
@@ -113,14 +114,14 @@ class Segmenter:
         make the mask; to see what is ours.
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
-        _flag("mediapipe_masks", mediapipe_masks)
+        check_flag("mediapipe_masks", mediapipe_masks)
         self.method = get_method(method) if mediapipe_masks else get_method(method).without_mediapipe_masks()
         check_matting(matting)
         self.models = model_choice(self.method, models)
-        _flag("instances", instances)
+        check_flag("instances", instances)
         for name, value in (("crf", crf), ("keypoints", keypoints)):
             if value is not None:
-                _flag(name, value)
+                check_flag(name, value)
         if crf and not crf_available():
             raise DependencyError("crf=True needs pydensecrf2: pip install 'personseg[crf]'")
         self.matting = matting

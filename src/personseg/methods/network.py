@@ -37,7 +37,10 @@ class NetworkMethod(Method):
 
     def without_mediapipe_masks(self) -> NetworkMethod:
         """Neither BlazePose's outline nor MediaPipe's selfie model: the networks trained here make the mask
-        (the refinement network still runs where the method refines)."""
+        (the refinement network still runs where the method refines, full bodies included: without the outline
+        there is no full-body exception; skipping them instead measured neither better nor worse on the choice
+        groups, accurate without the masks: CCP validation 0.9171 -> 0.9156 IoU, coco_people train 0.3359 ->
+        0.3397, pennfudan train 0.5400 -> 0.5385)."""
         return replace(self, uses_outline=False, selfie=False)
 
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:

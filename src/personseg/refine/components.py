@@ -29,7 +29,7 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
     count, labels = cv2.connectedComponentsWithAlgorithm(mask[y0:y0 + h, x0:x0 + w], 8, cv2.CV_32S, cv2.CCL_GRANA)
     if count <= 2:
         return prob
-    if count <= 256:
+    if count <= 256 and labels.size < 2**24:   # float32 counts are exact up to 2**24
         labels = labels.astype(np.uint8)
         areas = cv2.calcHist([labels], [0], None, [count], [0, count]).ravel()[1:]
     else:

@@ -242,17 +242,28 @@ def leftover_mask(matte: np.ndarray) -> np.ndarray:
 
 def preload_pymatting() -> None:
     """Import pymatting on a background thread (about a second: numba loads its compiled kernels), for callers
-    that will need it (cut-outs, closed-form matting) and have other work to do meanwhile."""
-    threading.Thread(target=_pymatting, name="personseg-pymatting-import", daemon=True).start()
+    that will need it (cut-outs, closed-form matting) and have other work to do meanwhile. A failure is left for
+    the first real use to raise."""
+    _numba_folder()   # the environment is changed here, not beside threads that read it
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            _pymatting()
+
+    threading.Thread(target=load, name="personseg-pymatting-import", daemon=True).start()
 
 
 def _pymatting():
     # pymatting compiles with numba on first import (about a minute, then cached); import it only when used.
-    if "NUMBA_CACHE_DIR" not in os.environ:
-        os.environ["NUMBA_CACHE_DIR"] = _numba_cache()
+    _numba_folder()
     import pymatting
 
     return pymatting
+
+
+def _numba_folder() -> None:
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        os.environ["NUMBA_CACHE_DIR"] = _numba_cache()
 
 
 def _numba_cache() -> str:

@@ -15,7 +15,7 @@ from ..allocator import tune_allocator
 from ..errors import PersonsegError
 from ..framing import area, keypoint_box, mask_box, people_box
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
-from ..pipeline import check_matting, check_matting_side, matted, model_choice, timed
+from ..pipeline import check_flag, check_matting, check_matting_side, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
 from ..refine.crf import crf_available
@@ -67,9 +67,9 @@ class VideoSegmenter:
                  matting_side: int | None = MATTING_SIDE,
                  models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True) -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
-        if not isinstance(mediapipe_masks, bool):
-            raise PersonsegError(f"mediapipe_masks must be True or False, not {mediapipe_masks!r}")
-        self.method = get_method(method) if mediapipe_masks else get_method(method).without_mediapipe_masks()
+        check_flag("mediapipe_masks", mediapipe_masks)
+        chosen = get_method(method)
+        self.method = chosen if mediapipe_masks else chosen.without_mediapipe_masks()
         self.models = model_choice(self.method, models)
         check_matting(matting)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
@@ -85,7 +85,10 @@ class VideoSegmenter:
         # were chosen on photos, and its video mode (the person sought where the last frame had them, the
         # outline smoothed) lost to that on parkour (accurate 0.9252 -> 0.9305 IoU, flicker 0.00279 -> 0.00275,
         # about 9 ms a frame more; benchmarks/people_video.py, the only clip here, so chosen on it)
-        self.pose = ((get_backend(pose, video=not self.outline, body_mask=self.outline) if isinstance(pose, str)
+        # (without MediaPipe's masks, BlazePose still looks at frames as the chosen method would: only the masks
+        # differ)
+        static = chosen.uses_outline and self.pose_every == 1
+        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline) if isinstance(pose, str)
                       else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
