@@ -115,7 +115,7 @@ class Segmenter:
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
         check_flag("mediapipe_masks", mediapipe_masks)
-        self.method = get_method(method) if mediapipe_masks else get_method(method).without_mediapipe_masks()
+        self.method = get_method(method, mediapipe_masks)
         check_matting(matting)
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)

@@ -41,11 +41,12 @@ DEFAULT_VIDEO_METHOD = "fast"
 DEFAULT_COARSE_METHOD = "fast"
 
 
-def get_method(name: str) -> Method:
-    """The method called ``name``; a PersonsegError naming the choices otherwise."""
+def get_method(name: str, mediapipe_masks: bool = True) -> Method:
+    """The method called ``name`` (``mediapipe_masks`` False: without any mask made by MediaPipe's models,
+    ``Method.without_mediapipe_masks``); a PersonsegError naming the choices otherwise."""
     if name not in METHODS:
         raise PersonsegError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
-    return METHODS[name]
+    return METHODS[name] if mediapipe_masks else METHODS[name].without_mediapipe_masks()
 
 
 __all__ = ["DEFAULT_COARSE_METHOD", "DEFAULT_METHOD", "DEFAULT_VIDEO_METHOD", "METHODS", "Method", "NetworkMethod",

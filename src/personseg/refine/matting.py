@@ -137,17 +137,20 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
     if area == 0:
         return np.zeros((h, w), np.float32)
     r = max(1, int(round(radius * np.sqrt(area))))
-    alpha = guided_filter(small_rgb, small, r, eps, GUIDED_SUBSAMPLE if r >= GUIDED_SUBSAMPLE_RADIUS else 1)
+    alpha = guided_filter(small_rgb, small, r, eps)
     alpha = np.clip((alpha - 0.5) * GUIDED_CONTRAST + 0.5, 0.0, 1.0)
     return alpha if alpha.shape == (h, w) else cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
-                  subsample: int = GUIDED_SUBSAMPLE) -> np.ndarray:
+                  subsample: int | None = None) -> np.ndarray:
     """float32 HxW ``src`` (float32 HxW) filtered by a colour guided filter (He et al.) with ``guide`` (uint8
     HxWx3) as guide: in each window of ``radius`` the output is a linear function of the guide's colours
     (scaled to [0, 1]) fitted to ``src`` with ridge ``eps``. The coefficients are fitted on both shrunk by
-    ``subsample`` (1: the exact filter) and applied to the full-size guide (fast guided filter)."""
+    ``subsample`` (1: the exact filter; None: GUIDED_SUBSAMPLE for windows of GUIDED_SUBSAMPLE_RADIUS and more,
+    else 1) and applied to the full-size guide (fast guided filter)."""
+    if subsample is None:
+        subsample = GUIDED_SUBSAMPLE if radius >= GUIDED_SUBSAMPLE_RADIUS else 1
     if subsample == 1:   # the exact filter: OpenCV's is faster than the same sums here
         return cv2.ximgproc.guidedFilter(guide, src, radius, eps * 255.0**2)
     h, w = src.shape

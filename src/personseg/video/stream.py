@@ -68,8 +68,7 @@ class VideoSegmenter:
                  models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True) -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
         check_flag("mediapipe_masks", mediapipe_masks)
-        chosen = get_method(method)
-        self.method = chosen if mediapipe_masks else chosen.without_mediapipe_masks()
+        self.method = get_method(method, mediapipe_masks)
         self.models = model_choice(self.method, models)
         check_matting(matting)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
@@ -87,7 +86,7 @@ class VideoSegmenter:
         # about 9 ms a frame more; benchmarks/people_video.py, the only clip here, so chosen on it)
         # (without MediaPipe's masks, BlazePose still looks at frames as the chosen method would: only the masks
         # differ)
-        static = chosen.uses_outline and self.pose_every == 1
+        static = get_method(method).uses_outline and self.pose_every == 1
         self.pose = ((get_backend(pose, video=not static, body_mask=self.outline) if isinstance(pose, str)
                       else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
