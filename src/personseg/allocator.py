@@ -1,7 +1,7 @@
 """The C allocator's settings for image work: glibc hands every freed block over 128 KB straight back to the
 system, so each call's image-sized arrays (a 600x800 float map is 1.9 MB) are fresh pages that fault in and
-are zeroed again. Measured on 600x800 photos (benchmarks/latency.py, docs/speed.md): `fast` with guided
-matting 10.8 -> 9.2 ms, a cut-out's extra 28 -> 20 ms."""
+are zeroed again. Measured on 40 600x800 photos with the same settings from the environment (docs/speed.md):
+`fast` with guided matting 10.8 -> 9.2 ms, a cut-out's extra 28 -> 20 ms."""
 
 from __future__ import annotations
 

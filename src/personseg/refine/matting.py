@@ -36,7 +36,7 @@ GUIDED_CONTRAST = 3.0
 #: coco_single train) the masks score within 0.0006 IoU of the exact filter's, boundary F within 0.0025; the
 #: step takes a third less time (docs/speed.md).
 GUIDED_SUBSAMPLE = 2
-#: ... only for windows at least this wide (people of some 160 px and more at the working size). Small people
+#: ... only for windows at least this wide (a person of at least 160 x 160 px of area at the working size). Small people
 #: get the exact filter: windows of 2-4 px, halved, lost up to 0.011 IoU on the video clips (accurate with
 #: guided matting: parkour 0.9233 -> 0.9160, tennis 0.8899 -> 0.8790).
 GUIDED_SUBSAMPLE_RADIUS = 8
