@@ -68,7 +68,8 @@ def run(limit: int | None) -> dict:
 
 def write(results: dict) -> None:
     ways = list(next(iter(results["sets"].values())))
-    lines = [f"## Every kind of scene: test splits, the default with and without MediaPipe's masks, {results['machine']}",
+    heading = "## Every kind of scene: test splits, the default with and without MediaPipe's masks"
+    lines = [f"{heading}, {results['machine']}",
              "", "Made by `python benchmarks/scenes.py`: each set's test split (the union of everyone); "
              "cells: mean foreground IoU / 2-class mIoU / boundary F, median seconds a photo. `no MediaPipe masks` "
              "is `--no-mediapipe-masks` (`Segmenter(mediapipe_masks=False)`): BlazePose's keypoints, no selfie "
