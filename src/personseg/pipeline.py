@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 import numpy as np
@@ -17,7 +18,7 @@ from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
 from .framing import binary_mask, people_box
 from .image import ImageInput, load_image
-from .instances import find_people, split_instances
+from .instances import find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, visible
@@ -162,7 +163,8 @@ class Segmenter:
         if self.pose is not None and given is None:
             people, outline = timed(timings, "pose", detect_people, self.pose, rgb, self.method.uses_outline)
         main = people[0] if people else empty_keypoints()
-        scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]))
+        confirm = None if self.pose is None else partial(person_in, rgb, pose=self.pose)
+        scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:

@@ -1,12 +1,13 @@
 import json
 
+import cv2
 import numpy as np
 import pytest
 from pycocotools import mask as rle
 
 from personseg.cli import main
 from personseg.image import load_image, load_mask
-from personseg.instances import find_people, group_pixels
+from personseg.instances import find_people, group_pixels, person_in
 from personseg.metrics import InstanceMatch
 from personseg.outputs import save_outputs
 from personseg.result import Instance, Result
@@ -116,3 +117,15 @@ def test_cli_scores_people(data_dir, tmp_path, capsys):
     s = json.loads(out.read_text())
     assert s["images"] == 2 and s["people"] == 4
     assert s["found"] + s["missed"] == s["people"] and s["found"] >= 1
+
+
+def test_a_second_person_is_confirmed_and_an_empty_wall_is_not(data_dir, pose_mini):
+    """person_in: the pose backend on a region's crop, the person already found painted out."""
+    rgb, _, truth, _ = _entry(data_dir, pose_mini, "000000040083.jpg")
+    pose = get_backend("blazepose")
+    first, second = sorted(truth, key=lambda m: -int((m > 0).sum()))[:2]
+    x, y, w, h = cv2.boundingRect(first)
+    known = (float(x), float(y), float(x + w), float(y + h))
+    assert person_in(rgb, second > 0, known, pose)
+    grey = np.full_like(rgb, 127)
+    assert not person_in(grey, second > 0, known, pose)

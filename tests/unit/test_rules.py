@@ -11,7 +11,7 @@ from personseg.evaluate import WorstCases
 from personseg.pipeline import check_matting, matted, timed
 from personseg.refine.components import keep_people
 from personseg.refine.fusion import (FULL_BODY_WEIGHT, OUTLINE_PRIOR_RANGE, PORTRAIT_WEIGHT, join_outline,
-                                     lone_person, outline_prior, own_outline, shows_hips)
+                                     lone_person, outline_prior, own_outline, shows_hips, within_own_frame)
 
 from synthetic import person
 
@@ -23,6 +23,23 @@ def test_keep_people_drops_a_small_region_nobody_vouches_for(two_blobs):
     assert keep_people(prob)[45, 160] == 0   # without keypoints, size decides (0.15 of the largest)
     empty = np.zeros((5, 5), np.float32)
     assert keep_people(empty, [left]) is empty
+
+
+def test_outside_the_persons_own_frame_only_confirmed_regions_keep_their_probability(two_blobs):
+    before, left, _ = two_blobs
+    done = before * 0.3   # as if one person's outline had dimmed everything
+    asked = []
+
+    def confirm(region, frame):
+        asked.append((int(region.sum()), frame))
+        return True
+
+    out = within_own_frame(done, before, [left], confirm)
+    assert asked and asked[0][0] == 30 * 20 and asked[0][1][2] < 150   # the right blob, beside the left's frame
+    assert out[45, 160] == pytest.approx(0.8) and out[50, 30] == pytest.approx(0.27)   # the left stays finished
+    assert within_own_frame(done, before, [left], lambda region, frame: False)[45, 160] == pytest.approx(0.24)
+    assert within_own_frame(done, before, [left], None) is done
+    assert within_own_frame(done, before, [], confirm) is done
 
 
 def test_the_outline_is_joined_for_one_person_and_weighs_more_on_a_full_body():

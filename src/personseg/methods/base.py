@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,6 +22,9 @@ class Scene:
     outline: np.ndarray | None     # the pose backend's outline of the main person (float HxW), if it drew one
     box: Box | None                # where networks are framed (None: they search the whole image)
     everyone: bool = False         # ``people`` came from the search for everyone (instances)
+    #: whether a region (bool HxW, outside the main person's own frame) holds a person (photos: the pose backend
+    #: on its crop, instances.person_in); None (video): what lies outside that frame is finished with the rest
+    confirm: Callable[[np.ndarray, Box], bool] | None = None
 
 
 class Method(ABC):

@@ -3,14 +3,15 @@ joins and refinement the method asks for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..framing import keypoint_box
+from ..framing import Box, keypoint_box
 from ..instances import person_maps
 from ..refine.components import keep_people
-from ..refine.fusion import join_outline, own_outline, shows_hips, with_selfie
+from ..refine.fusion import join_outline, own_outline, shows_hips, with_selfie, within_own_frame
 from ..refine.network import refined_probability
 from ..runtime import coarse_probability
 from .base import Method, Scene
@@ -60,7 +61,7 @@ class NetworkMethod(Method):
         prob = keep_people(prob, scene.vouched)
         if self.uses_outline or self.refine:
             outline = scene.outline if self.uses_outline else None
-            prob = finished_probability(scene.rgb, prob, scene.vouched, outline, refine=self.refine)
+            prob = finished_probability(scene.rgb, prob, scene.vouched, outline, self.refine, scene.confirm)
         return prob
 
     def person_maps(self, rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -69,7 +70,8 @@ class NetworkMethod(Method):
 
 
 def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
-                         outline: np.ndarray | None, refine: bool = True) -> np.ndarray:
+                         outline: np.ndarray | None, refine: bool = True,
+                         confirm: Callable[[np.ndarray, Box], bool] | None = None) -> np.ndarray:
     """``outline`` (the pose backend's probability map of the person, or None) joined into ``prob`` when
     ``people`` is one person (``own_outline``), weighing more when that person is seen down to the hips; then,
     with ``refine`` and except on such a full body, seed 003's refinement network and the stray regions dropped
@@ -77,11 +79,12 @@ def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndar
     validation pairs 0.9302 -> 0.9228 IoU with the outline joined. Nor with several people: framed on all of
     them it erases the small ones (accurate instances on the train splits, refined only for one person instead
     of always: coco_people found 53 -> 59 of 325, spurious 98 -> 92; pennfudan 187 -> 200 of 270, spurious
-    64 -> 55, matched IoU 0.789 -> 0.803; given coco_people's true keypoints 32 -> 37 of 77)."""
+    64 -> 55, matched IoU 0.789 -> 0.803; given coco_people's true keypoints 32 -> 37 of 77). Both work in the
+    person's own frame: outside it the regions ``confirm`` finds to be people keep ``prob``
+    (``within_own_frame``)."""
     outline = own_outline(outline, people)
     full_body = outline is not None and shows_hips(people, rgb.shape)
-    if outline is not None:
-        prob = join_outline(prob, outline, full_body)
-    if full_body or not refine or len(people) > 1:
-        return prob
-    return keep_people(refined_probability(rgb, prob), people)
+    done = prob if outline is None else join_outline(prob, outline, full_body)
+    if refine and not full_body and len(people) <= 1:
+        done = keep_people(refined_probability(rgb, done), people)
+    return within_own_frame(done, prob, people, confirm)
