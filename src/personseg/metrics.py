@@ -108,6 +108,10 @@ class Flicker:
         return self.changed / self.stable if self.stable else float("nan")
 
 
+#: An unmatched predicted person with at least this share of their pixels in an ignored region is not spurious.
+IGNORED_SHARE = 0.5
+
+
 @dataclass
 class InstanceMatch:
     """People matched one to one between prediction and truth (by IoU, at least ``threshold``)."""
@@ -118,18 +122,24 @@ class InstanceMatch:
     sizes: list[float] = field(default_factory=list)   # each true person's share of the image
     hits: list[bool] = field(default_factory=list)     # whether each true person was found
 
-    def add(self, preds: list[np.ndarray], gts: list[np.ndarray], threshold: float = 0.5) -> None:
+    def add(self, preds: list[np.ndarray], gts: list[np.ndarray], threshold: float = 0.5,
+            ignore: np.ndarray | None = None) -> None:
+        """``ignore``: a mask of pixels nobody is scored on (COCO's crowd regions): an unmatched prediction lying
+        mostly (IGNORED_SHARE) inside it is not counted as spurious."""
         from scipy.optimize import linear_sum_assignment
 
         iou = np.array([[foreground_iou(p, g) for p in preds] for g in gts]).reshape(len(gts), len(preds))
         rows, cols = linear_sum_assignment(-iou) if iou.size else ((), ())
-        matched = [iou[r, c] for r, c in zip(rows, cols) if iou[r, c] >= threshold]
-        found = {r for r, c in zip(rows, cols) if iou[r, c] >= threshold}
+        pairs = [(r, c) for r, c in zip(rows, cols) if iou[r, c] >= threshold]
+        taken = {c for _, c in pairs}
+        left = [p for k, p in enumerate(preds) if k not in taken]
+        if ignore is not None:
+            left = [p for p in left if (p > 0).sum() == 0 or (ignore[p > 0] > 0).mean() < IGNORED_SHARE]
         self.sizes += [float((g > 0).mean()) for g in gts]
-        self.hits += [k in found for k in range(len(gts))]
-        self.ious += [float(v) for v in matched]
-        self.missed += len(gts) - len(matched)
-        self.spurious += len(preds) - len(matched)
+        self.hits += [k in {r for r, _ in pairs} for k in range(len(gts))]
+        self.ious += [float(iou[r, c]) for r, c in pairs]
+        self.missed += len(gts) - len(pairs)
+        self.spurious += len(left)
 
     def summary(self) -> dict[str, float]:
         found = len(self.ious)

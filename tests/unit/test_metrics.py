@@ -62,3 +62,13 @@ def test_instance_matching_is_one_to_one():
     assert m.summary()["mean_iou_all"] == pytest.approx(3 / 4)
     m.add([np.maximum(left, right)], [left, right])   # one mask over two people matches one of them at most
     assert (m.summary()["found"], m.summary()["missed"]) == (4, 2)
+
+
+def test_a_person_found_in_an_ignored_crowd_is_not_spurious():
+    left, crowd_person, stray = _square(x=0, size=30), _square(x=60, size=20), _square(y=70, x=0, size=20)
+    crowd = _square(x=55, size=35)
+    m = InstanceMatch()
+    m.add([left, crowd_person, stray], [left], ignore=crowd)
+    assert (m.summary()["found"], m.summary()["spurious"]) == (1, 1)   # the stray counts, the crowd's does not
+    m.add([crowd_person], [left])
+    assert m.summary()["spurious"] == 2                                # without the crowd mask it counts

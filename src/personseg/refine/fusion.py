@@ -69,20 +69,30 @@ def lone_person(people: list[np.ndarray]) -> bool:
     return len(people) <= 1
 
 
+def own_frame(people: list[np.ndarray], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """The lone person's own frame in an image of ``shape``: their keypoint box grown by OWN_FRAME_MARGIN of its
+    longer side, on whole pixels inside the image; None unless ``people`` is one person placed by two or more
+    keypoints."""
+    box = keypoint_box(people[0], shape[0]) if len(people) == 1 else None
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    pad = OWN_FRAME_MARGIN * max(x1 - x0, y1 - y0)
+    h, w = shape[:2]
+    return (max(int(np.floor(x0 - pad)), 0), max(int(np.floor(y0 - pad)), 0),
+            min(int(np.ceil(x1 + pad)), w), min(int(np.ceil(y1 + pad)), h))
+
+
 def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarray],
                      confirm: Callable[[np.ndarray, Box], bool] | None) -> np.ndarray:
     """``done`` (a probability finished for the one person in ``people``: outline joined, refined) with, outside
     that person's own frame (OWN_FRAME_MARGIN), each region of ``before``'s mask that ``confirm`` (given the
     region and that frame, which it paints out) finds to be a person put back as ``before`` had it. ``done`` as
     it is without ``confirm`` or unless exactly one person is placed by two or more keypoints."""
-    box = keypoint_box(people[0], done.shape[0]) if confirm is not None and len(people) == 1 else None
-    if box is None or done is before:
+    frame = own_frame(people, done.shape) if confirm is not None else None
+    if frame is None or done is before:
         return done
-    x0, y0, x1, y1 = box
-    pad = OWN_FRAME_MARGIN * max(x1 - x0, y1 - y0)
-    h, w = done.shape[:2]
-    x0, y0 = max(int(np.floor(x0 - pad)), 0), max(int(np.floor(y0 - pad)), 0)
-    x1, y1 = min(int(np.ceil(x1 + pad)), w), min(int(np.ceil(y1 + pad)), h)
+    x0, y0, x1, y1 = frame
     outside = binary_mask(before)
     outside[y0:y1, x0:x1] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
@@ -91,7 +101,7 @@ def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarr
     out = done
     for k in large:
         region = labels == k
-        if confirm(region, (x0, y0, x1, y1)):
+        if confirm(region, frame):
             out = done.copy() if out is done else out
             out[region] = np.maximum(done[region], before[region])
     return out
