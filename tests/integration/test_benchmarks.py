@@ -50,6 +50,14 @@ def test_people_composites_match_people_in_made_up_scenes(bench):
     assert results["images"] == 2 and len(results["rows"]) == 3
 
 
+def test_people_counts_found_missed_and_spurious_people_on_each_set(bench):
+    results = bench("people").run(["fast"], limit=1)
+    assert set(results["sets"]) == {"pennfudan test", "coco_people test", "pose_mini"}
+    for row in results["sets"].values():
+        r = row["fast"]
+        assert r["images"] == 1 and r["found"] + r["missed"] == r["people"] > 0
+
+
 def test_given_people_scores_given_and_found_people(bench):
     rows = bench("given_people").run(["fast"], limit=1)
     assert set(rows) == {"pose_mini|fast", "coco_people|fast"}
