@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 
 from ._mediapipe import solution, started
-from .framing import Box, crop, frame_box, keypoint_box
+from .framing import Box, binary_mask, crop, frame_box, keypoint_box
 from .pose import PoseBackend
 from .pose.keypoints import MIN_SCORE, keypoint_distance
 from .priors.body import body_from_keypoints, draw_frame
+from .refine.fusion import OTHER_MIN_SHARE, OTHERS_CHECKED
 from .result import Instance
 from .runtime import network_probability
 
@@ -125,6 +126,15 @@ def person_in(rgb: np.ndarray, region: np.ndarray, known: Box, pose: PoseBackend
     work[max(ky0, 0):max(ky1, 0), max(kx0, 0):max(kx1, 0)] = ERASE_GREY
     return any(float(kp[:, 2].mean()) >= PERSON_VISIBILITY
                for kp in _pose_in(work, (float(x), float(y), float(x + w), float(y + h)), pose))
+
+
+def anyone_in(rgb: np.ndarray, prob: np.ndarray, pose: PoseBackend) -> bool:
+    """True when one of the largest regions of ``prob >= 0.5`` (OTHER_MIN_SHARE of the image or more, at most
+    OTHERS_CHECKED of them) holds a person (``person_in``)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary_mask(prob), connectivity=8)
+    large = [k for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1
+             if stats[k, cv2.CC_STAT_AREA] >= OTHER_MIN_SHARE * prob.size][:OTHERS_CHECKED]
+    return any(person_in(rgb, labels == k, (0.0, 0.0, 0.0, 0.0), pose) for k in large)
 
 
 def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], edges: np.ndarray | None = None,

@@ -16,9 +16,9 @@ import numpy as np
 
 from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
-from .framing import binary_mask, people_box
+from .framing import binary_mask, keypoint_box, people_box
 from .image import ImageInput, load_image
-from .instances import find_people, person_in, split_instances
+from .instances import anyone_in, find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, visible
@@ -102,6 +102,7 @@ class Segmenter:
         matting_side: int | None = MATTING_SIDE,
         models: Mapping[str, str | os.PathLike] | None = None,
         mediapipe_masks: bool = True,
+        require_person: bool = False,
     ) -> None:
         """``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability as it is).
         ``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
@@ -113,6 +114,10 @@ class Segmenter:
         ``mediapipe_masks``: False runs the method without any mask made by MediaPipe's models (its selfie
         segmentation model, BlazePose's outline): BlazePose still finds the keypoints, the networks trained here
         make the mask; to see what is ours.
+        ``require_person``: an image where the pose backend places nobody and none of the mask's largest regions
+        passes as a person (the pose backend on its crop, ``instances.anyone_in``) gets an empty mask and no
+        people, instead of whatever the networks marked; needs the pose backend. Photos with nobody come out
+        empty far more often, at the cost of people the pose backend misses (README, "Several people").
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
         check_flag("mediapipe_masks", mediapipe_masks)
@@ -120,6 +125,7 @@ class Segmenter:
         check_matting(matting)
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)
+        check_flag("require_person", require_person)
         for name, value in (("crf", crf), ("keypoints", keypoints)):
             if value is not None:
                 check_flag(name, value)
@@ -129,10 +135,12 @@ class Segmenter:
         self.matting_side = check_matting_side(matting_side)
         self.crf = crf_available() if crf is None else crf
         self.instances = instances
-        needed = self.method.needs_keypoints or instances
+        self.require_person = require_person
+        needed = self.method.needs_keypoints or instances or require_person
         self.find_people = needed if keypoints is None else keypoints
         if needed and not self.find_people:
-            raise PersonsegError(f"method {method!r} needs keypoints" if not instances else "instances need keypoints")
+            raise PersonsegError(f"method {method!r} needs keypoints" if self.method.needs_keypoints else
+                                 f"{'instances' if instances else 'require_person'} need keypoints")
         self.pose = ((get_backend(pose, body_mask=self.method.uses_outline) if isinstance(pose, str) else pose)
                      if self.find_people else None)
 
@@ -172,6 +180,10 @@ class Segmenter:
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
+        if self.require_person and given is None and not any(keypoint_box(kp) for kp in scene.people) \
+                and not timed(timings, "people", anyone_in, rgb, prob, self.pose):
+            prob = np.zeros_like(prob)
+            scene = replace(scene, people=[], vouched=[], main=empty_keypoints())
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
         instances = None
         if self.instances:
@@ -179,7 +191,7 @@ class Segmenter:
             instances = timed(timings, "instances", split_instances, rgb, mask, scene.people, None, maps)
             if given:   # exactly the people given: regions nobody claims are not people of their own
                 instances = [i for i in instances if any(i.keypoints is kp for kp in given)]
-        return Result(mask=mask, alpha=alpha, keypoints=main, people=scene.people, rgb=rgb, timings=timings,
+        return Result(mask=mask, alpha=alpha, keypoints=scene.main, people=scene.people, rgb=rgb, timings=timings,
                       instances=instances)
 
 

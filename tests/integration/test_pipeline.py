@@ -43,3 +43,15 @@ def test_public_api(portrait, data_dir):
         personseg.Segmenter(method="fast", matting="magic")
     with pytest.raises(personseg.PersonsegError):
         personseg.segment(b"not an image")
+
+
+def test_require_person_empties_a_photo_of_nobody_and_keeps_a_portrait(data_dir, portrait):
+    """no_people's 000000024577: the default marks most of it; with require_person nothing, and no people."""
+    seg = personseg.Segmenter(matting=None, require_person=True)
+    plain = personseg.Segmenter(matting=None)(data_dir / "no_people/images/000000024577.jpg")
+    r = seg(data_dir / "no_people/images/000000024577.jpg")
+    assert plain.mask.mean() > 0.1 * 255 and not r.mask.any() and r.people == []
+    assert foreground_iou(seg(portrait[0]).mask, portrait[1]) > 0.85
+    assert personseg.Segmenter("fast", require_person=True).find_people   # it needs the pose backend
+    with pytest.raises(personseg.PersonsegError, match="require_person"):
+        personseg.Segmenter("fast", require_person=True, keypoints=False)

@@ -78,3 +78,14 @@ def test_every_segmenting_command_can_leave_mediapipes_masks_out():
     for command in ("segment", "annotate", "eval", "demo", "video"):
         flag = _action(command, "no_mediapipe_masks")
         assert flag.default is False and "MediaPipe" in flag.help
+
+
+def test_every_photo_command_can_require_a_person():
+    for command in ("segment", "annotate", "eval", "demo"):
+        flag = _action(command, "require_person")
+        assert flag.default is False and "no_people" in flag.help
+
+
+def test_video_evaluation_refuses_require_person(capsys):
+    assert main(["eval", "--video", "--require-person", "--quiet"]) == 2
+    assert "--require-person is for photos" in capsys.readouterr().err
