@@ -40,6 +40,9 @@ def test_outside_the_persons_own_frame_only_confirmed_regions_keep_their_probabi
     assert within_own_frame(done, before, [left], lambda region, frame: False)[45, 160] == pytest.approx(0.24)
     assert within_own_frame(done, before, [left], None) is done
     assert within_own_frame(done, before, [], confirm) is done
+    asked.clear()
+    kept = np.where(before > 0.7, before, done)   # the finishing left the right blob a person: nothing to ask
+    assert within_own_frame(kept, before, [left], confirm) is kept and not asked
 
 
 def test_the_outline_is_joined_for_one_person_and_weighs_more_on_a_full_body():

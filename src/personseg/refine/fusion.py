@@ -51,6 +51,10 @@ OWN_FRAME_MARGIN = 0.15
 #: OTHERS_CHECKED of them, largest first, are (each check is a pose backend call).
 OTHER_MIN_SHARE = 0.002
 OTHERS_CHECKED = 10
+#: A region that the finishing left at least 90% person (less than this share of it fell below 0.5) is not
+#: checked: putting it back would change little. On the latency benchmark's 100 EG1800 portraits 55 checks -> 7
+#: (person_in 12 -> 1.8 ms a photo on average); choice groups' IoU unchanged (coco_people 0.4294 -> 0.4295).
+KEPT_ANYWAY = 0.1
 #: COCO-17 indices of the hips, and the score at which one counts as seen.
 HIPS = (11, 12)
 HIP_SCORE = 0.5
@@ -101,6 +105,8 @@ def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarr
     out = done
     for k in large:
         region = labels == k
+        if (done[region] < 0.5).mean() < KEPT_ANYWAY:   # the finishing kept it: nothing to put back
+            continue
         if confirm(region, frame):
             out = done.copy() if out is done else out
             out[region] = np.maximum(done[region], before[region])
