@@ -22,12 +22,15 @@ from .instances import anyone_in, find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, visible
+from .refine.components import keep_people
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
 from .result import Instance, Result
 from .runtime import model_files
 
 T = TypeVar("T")
+#: Whom a photo's mask is of: everyone the method finds (the default), or only the most prominent person.
+SUBJECTS = ("all", "main")
 #: Smallest longest side at which matting may run: below it the matte of any person is a few pixels wide.
 MIN_MATTING_SIDE = 32
 
@@ -103,6 +106,7 @@ class Segmenter:
         models: Mapping[str, str | os.PathLike] | None = None,
         mediapipe_masks: bool = True,
         require_person: bool = False,
+        subject: str = "all",
     ) -> None:
         """``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability as it is).
         ``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
@@ -118,6 +122,10 @@ class Segmenter:
         passes as a person (the pose backend on its crop, ``instances.anyone_in``) gets an empty mask and no
         people, instead of whatever the networks marked; needs the pose backend. Photos with nobody come out
         empty far more often, at the cost of people the pose backend misses (README, "Several people").
+        ``subject``: "all" (everyone the method finds) or "main" (only the person the pose backend found, the
+        regions holding none of their keypoints dropped, others dimmed by their outline as before: for a portrait
+        with passers-by behind; not with ``instances``, which give everyone's masks). Given ``people`` are
+        segmented as given either way.
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
         check_flag("mediapipe_masks", mediapipe_masks)
@@ -126,6 +134,10 @@ class Segmenter:
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)
         check_flag("require_person", require_person)
+        if subject not in SUBJECTS:
+            raise PersonsegError(f"unknown subject {subject!r}; choose one of {', '.join(SUBJECTS)}")
+        if subject == "main" and instances:
+            raise PersonsegError("subject 'main' keeps one person and instances give everyone's masks: choose one")
         for name, value in (("crf", crf), ("keypoints", keypoints)):
             if value is not None:
                 check_flag(name, value)
@@ -136,6 +148,7 @@ class Segmenter:
         self.crf = crf_available() if crf is None else crf
         self.instances = instances
         self.require_person = require_person
+        self.subject = subject
         needed = self.method.needs_keypoints or instances or require_person
         self.find_people = needed if keypoints is None else keypoints
         if needed and not self.find_people:
@@ -171,7 +184,7 @@ class Segmenter:
         if self.pose is not None and given is None:
             people, outline = timed(timings, "pose", detect_people, self.pose, rgb, self.method.uses_outline)
         main = people[0] if people else empty_keypoints()
-        confirm = None if self.pose is None else partial(person_in, rgb, pose=self.pose)
+        confirm = None if self.pose is None or self.subject == "main" else partial(person_in, rgb, pose=self.pose)
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
@@ -180,6 +193,8 @@ class Segmenter:
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
+        if self.subject == "main" and given is None:
+            prob = timed(timings, "finish", keep_people, prob, [main], False)
         if self.require_person and given is None and not any(keypoint_box(kp) for kp in scene.people) \
                 and not timed(timings, "people", anyone_in, rgb, prob, self.pose):
             prob = np.zeros_like(prob)
@@ -200,5 +215,5 @@ def segment(image: ImageInput, method: str = DEFAULT_METHOD, **options) -> Resul
     return Segmenter(method=method, **options)(image)
 
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "Result", "Segmenter", "check_matting", "check_matting_side", "matted",
-           "segment", "timed"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "SUBJECTS", "Result", "Segmenter", "check_matting", "check_matting_side",
+           "matted", "segment", "timed"]

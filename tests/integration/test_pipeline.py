@@ -55,3 +55,15 @@ def test_require_person_empties_a_photo_of_nobody_and_keeps_a_portrait(data_dir,
     assert personseg.Segmenter("fast", require_person=True).find_people   # it needs the pose backend
     with pytest.raises(personseg.PersonsegError, match="require_person"):
         personseg.Segmenter("fast", require_person=True, keypoints=False)
+
+
+def test_subject_main_keeps_the_person_found_and_all_keeps_the_other(data_dir):
+    """pennfudan FudanPed00009: two pedestrians, BlazePose finds one; the other is confirmed on its crop."""
+    photo = data_dir / "pennfudan/images/FudanPed00009.jpg"
+    everyone = personseg.Segmenter(matting=None)(photo).mask > 0
+    main = personseg.Segmenter(matting=None, subject="main")(photo).mask > 0
+    assert main.sum() < 0.75 * everyone.sum() and not (main & ~everyone).sum() > 0.05 * main.sum()
+    with pytest.raises(personseg.PersonsegError, match="unknown subject"):
+        personseg.Segmenter(subject="me")
+    with pytest.raises(personseg.PersonsegError, match="choose one"):
+        personseg.Segmenter(subject="main", instances=True)

@@ -86,6 +86,13 @@ def test_every_photo_command_can_require_a_person():
         assert flag.default is False and "no_people" in flag.help
 
 
-def test_video_evaluation_refuses_require_person(capsys):
-    assert main(["eval", "--video", "--require-person", "--quiet"]) == 2
-    assert "--require-person is for photos" in capsys.readouterr().err
+def test_video_evaluation_refuses_photo_only_options(capsys):
+    for flags in (["--require-person"], ["--subject", "main"]):
+        assert main(["eval", "--video", *flags, "--quiet"]) == 2
+        assert "are for photos" in capsys.readouterr().err
+
+
+def test_every_photo_command_chooses_its_subject():
+    for command in ("segment", "annotate", "eval", "demo"):
+        flag = _action(command, "subject")
+        assert flag.default == "all" and tuple(flag.choices) == ("all", "main")

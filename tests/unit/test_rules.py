@@ -23,6 +23,9 @@ def test_keep_people_drops_a_small_region_nobody_vouches_for(two_blobs):
     assert keep_people(prob)[45, 160] == 0   # without keypoints, size decides (0.15 of the largest)
     empty = np.zeros((5, 5), np.float32)
     assert keep_people(empty, [left]) is empty
+    assert keep_people(prob, [right], unseen=False)[50, 30] == 0    # only the regions holding a keypoint
+    assert keep_people(prob, [right], unseen=False)[45, 160] > 0.5
+    assert keep_people(prob, [], unseen=False) is prob              # no keypoint in the mask: nothing to go by
 
 
 def test_outside_the_persons_own_frame_only_confirmed_regions_keep_their_probability(two_blobs):

@@ -45,8 +45,8 @@ def _progress(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.video and args.require_person:
-        raise PersonsegError("--require-person is for photos; video follows the people it finds")
+    if args.video and (args.require_person or args.subject != "all"):
+        raise PersonsegError("--require-person and --subject are for photos; video follows the people it finds")
     refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)

@@ -16,10 +16,11 @@ KEEP_SHARE = 0.2
 KEEP_SHARE_UNSEEN = 0.5
 
 
-def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
+def keep_people(prob: np.ndarray, people: list[np.ndarray] = (), unseen: bool = True) -> np.ndarray:
     """``prob`` (float HxW person probability) with every connected region of ``prob >= 0.5`` set to 0 unless
     it holds a confident keypoint of one of ``people`` or is large next to the largest region (KEEP_SHARE,
-    KEEP_SHARE_UNSEEN). The largest region always stays."""
+    KEEP_SHARE_UNSEEN). The largest region always stays. ``unseen`` False: only the regions holding a keypoint
+    stay (``prob`` as it is where none does: nothing to go by)."""
     mask = binary_mask(prob)
     x0, y0, w, h = cv2.boundingRect(mask)   # regions are labelled within the box that holds them all
     if w == 0:
@@ -36,11 +37,12 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = ()) -> np.ndarray:
         areas = np.bincount(labels.ravel(), minlength=count)[1:]
     points = [(x - x0, y - y0) for kp in people for x, y in kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
               if 0 <= x - x0 < w and 0 <= y - y0 < h]
-    keep = areas >= (KEEP_SHARE_UNSEEN if points else KEEP_SHARE) * areas.max()
+    keep = (areas >= (KEEP_SHARE_UNSEEN if points else KEEP_SHARE) * areas.max() if unseen
+            else np.zeros(count - 1, bool))
     for x, y in points:
         if labels[y, x]:
             keep[labels[y, x] - 1] = True
-    if keep.all():
+    if keep.all() or not keep.any():
         return prob
     dropped = np.concatenate([[False], ~keep])   # by label; the background (0) stays as it is
     if labels.dtype == np.uint8:
