@@ -120,10 +120,12 @@ def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
 def person_in(rgb: np.ndarray, region: np.ndarray, known: Box, pose: PoseBackend) -> bool:
     """True when the pose backend, run on the box of ``region`` (bool HxW) in ``rgb`` (``_pose_in``) with the
     ``known`` box (where a person already found stands) painted out, finds a person there (PERSON_VISIBILITY)."""
-    x, y, w, h = cv2.boundingRect(region.view(np.uint8))
-    work = rgb.copy()
-    kx0, ky0, kx1, ky1 = (int(round(v)) for v in known)
-    work[max(ky0, 0):max(ky1, 0), max(kx0, 0):max(kx1, 0)] = ERASE_GREY
+    x, y, w, h = cv2.boundingRect(region.astype(np.uint8, copy=False))
+    kx0, ky0, kx1, ky1 = (max(int(round(v)), 0) for v in known)
+    work = rgb
+    if kx1 > kx0 and ky1 > ky0:
+        work = rgb.copy()
+        work[ky0:ky1, kx0:kx1] = ERASE_GREY
     return any(float(kp[:, 2].mean()) >= PERSON_VISIBILITY
                for kp in _pose_in(work, (float(x), float(y), float(x + w), float(y + h)), pose))
 

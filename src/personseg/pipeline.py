@@ -121,7 +121,8 @@ class Segmenter:
         ``require_person``: an image where the pose backend places nobody and none of the mask's largest regions
         passes as a person (the pose backend on its crop, ``instances.anyone_in``) gets an empty mask and no
         people, instead of whatever the networks marked; needs the pose backend. Photos with nobody come out
-        empty far more often, at the cost of people the pose backend misses (README, "Several people").
+        empty far more often, at the cost of people the pose backend misses (README, "Several people"); not
+        with given ``people``, who are segmented as given.
         ``subject``: "all" (everyone the method finds) or "main" (only the person the pose backend found, the
         regions holding none of their keypoints dropped, others dimmed by their outline as before: for a portrait
         with passers-by behind; not with ``instances``, which give everyone's masks). Given ``people`` are
@@ -149,13 +150,14 @@ class Segmenter:
         self.instances = instances
         self.require_person = require_person
         self.subject = subject
-        needed = self.method.needs_keypoints or instances or require_person
+        needed = self.method.needs_keypoints or instances
         self.find_people = needed if keypoints is None else keypoints
-        if needed and not self.find_people:
+        if (needed or require_person) and keypoints is False:
             raise PersonsegError(f"method {method!r} needs keypoints" if self.method.needs_keypoints else
-                                 f"{'instances' if instances else 'require_person'} need keypoints")
+                                 f"{'instances need' if instances else 'require_person needs'} keypoints")
+        # require_person alone runs the pose backend for its check only: the method's mask stays as it is
         self.pose = ((get_backend(pose, body_mask=self.method.uses_outline) if isinstance(pose, str) else pose)
-                     if self.find_people else None)
+                     if self.find_people or require_person else None)
 
     def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
@@ -181,10 +183,12 @@ class Segmenter:
             empty = np.zeros(rgb.shape[:2], np.float32)
             return Result(mask=empty.astype(np.uint8), alpha=empty, keypoints=empty_keypoints(), people=[], rgb=rgb,
                           instances=[] if self.instances else None)
-        if self.pose is not None and given is None:
+        if self.find_people and given is None:
             people, outline = timed(timings, "pose", detect_people, self.pose, rgb, self.method.uses_outline)
         main = people[0] if people else empty_keypoints()
-        confirm = None if self.pose is None or self.subject == "main" else partial(person_in, rgb, pose=self.pose)
+        # given people are exactly who is segmented: nobody else is looked for
+        search = self.pose is not None and given is None and self.subject == "all"
+        confirm = partial(person_in, rgb, pose=self.pose) if search else None
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
@@ -195,8 +199,7 @@ class Segmenter:
         prob = timed(timings, "finish", method.finish, scene, prob)
         if self.subject == "main" and given is None:
             prob = timed(timings, "finish", keep_people, prob, [main], False)
-        if self.require_person and given is None and not any(keypoint_box(kp) for kp in scene.people) \
-                and not timed(timings, "people", anyone_in, rgb, prob, self.pose):
+        if self.require_person and given is None and not self._someone(rgb, scene.people, prob, timings):
             prob = np.zeros_like(prob)
             scene = replace(scene, people=[], vouched=[], main=empty_keypoints())
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
@@ -208,6 +211,18 @@ class Segmenter:
                 instances = [i for i in instances if any(i.keypoints is kp for kp in given)]
         return Result(mask=mask, alpha=alpha, keypoints=scene.main, people=scene.people, rgb=rgb, timings=timings,
                       instances=instances)
+
+    def _someone(self, rgb: np.ndarray, people: list[np.ndarray], prob: np.ndarray, timings: dict[str, float]) -> bool:
+        """require_person's check: someone among ``people`` (the method's own, or the pose backend's for this
+        check alone) or, failing that, on the crop of one of ``prob``'s largest regions."""
+        if not self.find_people:
+            people = timed(timings, "pose", self.pose.detect, rgb)
+        return _placed(people) or timed(timings, "require_person", anyone_in, rgb, prob, self.pose)
+
+
+def _placed(people: list[np.ndarray]) -> bool:
+    """True when someone in ``people`` is placed by two or more confident keypoints."""
+    return any(keypoint_box(kp) is not None for kp in people)
 
 
 def segment(image: ImageInput, method: str = DEFAULT_METHOD, **options) -> Result:

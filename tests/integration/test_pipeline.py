@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import personseg
+from personseg import pipeline
 from personseg.metrics import foreground_iou
 
 
@@ -52,7 +53,9 @@ def test_require_person_empties_a_photo_of_nobody_and_keeps_a_portrait(data_dir,
     r = seg(data_dir / "no_people/images/000000024577.jpg")
     assert plain.mask.mean() > 0.1 * 255 and not r.mask.any() and r.people == []
     assert foreground_iou(seg(portrait[0]).mask, portrait[1]) > 0.85
-    assert personseg.Segmenter("fast", require_person=True).find_people   # it needs the pose backend
+    fast = personseg.Segmenter("fast", matting=None, require_person=True)
+    assert fast.pose is not None and not fast.find_people   # the pose backend for the check alone
+    assert np.array_equal(fast(portrait[0]).mask, personseg.Segmenter("fast", matting=None)(portrait[0]).mask)
     with pytest.raises(personseg.PersonsegError, match="require_person"):
         personseg.Segmenter("fast", require_person=True, keypoints=False)
 
@@ -67,3 +70,14 @@ def test_subject_main_keeps_the_person_found_and_all_keeps_the_other(data_dir):
         personseg.Segmenter(subject="me")
     with pytest.raises(personseg.PersonsegError, match="choose one"):
         personseg.Segmenter(subject="main", instances=True)
+
+
+def test_given_people_are_segmented_without_looking_for_others(data_dir, pose_mini, monkeypatch):
+    """pose_mini 000000197388, one labelled person given: the regions of the others are not checked."""
+    entry = next(e for e in pose_mini["images"] if e["image"].endswith("000000197388.jpg"))
+    kp = np.array(entry["instances"][0]["keypoints"], np.float32).reshape(17, 3)
+    kp[:, 2] = (kp[:, 2] > 0).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(pipeline, "person_in", lambda *a, **k: calls.append(a) or True)
+    personseg.Segmenter(matting=None)(data_dir / "pose_mini" / entry["image"], people=[kp])
+    assert calls == []

@@ -48,6 +48,16 @@ def test_outside_the_persons_own_frame_only_confirmed_regions_keep_their_probabi
     assert within_own_frame(kept, before, [left], confirm) is kept and not asked
 
 
+def test_a_confirmed_person_reaching_into_the_frame_is_put_back_whole(two_blobs):
+    _, left, _ = two_blobs
+    before = np.zeros((100, 200), np.float32)
+    before[10:90, 10:40] = 0.9    # the person found (their frame ends near x = 56)
+    before[20:60, 50:110] = 0.8   # someone else, apart from them, half inside that frame
+    out = within_own_frame(before * 0.3, before, [left], lambda region, frame: True)
+    assert out[30, 52] == pytest.approx(0.8) and out[30, 100] == pytest.approx(0.8)
+    assert out[50, 20] == pytest.approx(0.27)   # the person's own region stays finished
+
+
 def test_the_outline_is_joined_for_one_person_and_weighs_more_on_a_full_body():
     prob, outline = np.full((4, 4), 0.8, np.float32), np.zeros((4, 4), np.float32)
     assert np.allclose(join_outline(prob, outline, False), 0.8 * (1 - PORTRAIT_WEIGHT))

@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = segmenter_options(args, keypoints=True)
+    options = segmenter_options(args, keypoints=True, given=args.people is not None)
     summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                        overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
                        progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,

@@ -84,9 +84,12 @@ def matting(args: argparse.Namespace) -> str | None:
     return None if args.matting == "none" else args.matting
 
 
-def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None) -> dict:
+def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, given: bool = False) -> dict:
     """The Segmenter's options that ``add_method_options``' flags ask for (``keypoints``: as Segmenter's, where
-    --pose does not ask for them)."""
+    --pose does not ask for them; ``given``: the people to segment are given, so flags that search refuse)."""
+    if given and (args.require_person or args.subject != "all"):
+        raise PersonsegError("--require-person and --subject choose among the people found; with --people exactly "
+                             "the given people are segmented")
     return {"method": args.method, "matting": matting(args), "keypoints": True if args.pose else keypoints,
             "instances": getattr(args, "instances", False), "matting_side": args.matting_side or None,
             "models": models(args), "mediapipe_masks": not args.no_mediapipe_masks,

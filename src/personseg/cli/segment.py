@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
     written = nobody = 0
     if todo:
-        options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None)
+        options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
+                                    given=given is not None)
         if args.engine == "local" and (any(OUTPUTS[o].foreground for o in outputs) or args.matting == "closed-form"):
             preload_pymatting()   # imported while the models load and the first image is segmented
         seg = Segmenter(**options)   # also checks the options before any work, on Ray too

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..framing import Box, binary_mask, keypoint_box
+from ..pose.keypoints import MIN_SCORE
 from ..selfie import selfie_probability
 
 #: Share of the backend's outline in the joined probability: on portraits, and on one person seen down to
@@ -76,41 +77,57 @@ def lone_person(people: list[np.ndarray]) -> bool:
 def own_frame(people: list[np.ndarray], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
     """The lone person's own frame in an image of ``shape``: their keypoint box grown by OWN_FRAME_MARGIN of its
     longer side, on whole pixels inside the image; None unless ``people`` is one person placed by two or more
-    keypoints."""
+    keypoints, or when that frame lies outside the image."""
     box = keypoint_box(people[0], shape[0]) if len(people) == 1 else None
     if box is None:
         return None
     x0, y0, x1, y1 = box
     pad = OWN_FRAME_MARGIN * max(x1 - x0, y1 - y0)
     h, w = shape[:2]
-    return (max(int(np.floor(x0 - pad)), 0), max(int(np.floor(y0 - pad)), 0),
-            min(int(np.ceil(x1 + pad)), w), min(int(np.ceil(y1 + pad)), h))
+    x0, x1 = (min(max(int(v), 0), w) for v in (np.floor(x0 - pad), np.ceil(x1 + pad)))
+    y0, y1 = (min(max(int(v), 0), h) for v in (np.floor(y0 - pad), np.ceil(y1 + pad)))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarray],
                      confirm: Callable[[np.ndarray, Box], bool] | None) -> np.ndarray:
     """``done`` (a probability finished for the one person in ``people``: outline joined, refined) with, outside
     that person's own frame (OWN_FRAME_MARGIN), each region of ``before``'s mask that ``confirm`` (given the
-    region and that frame, which it paints out) finds to be a person put back as ``before`` had it. ``done`` as
-    it is without ``confirm`` or unless exactly one person is placed by two or more keypoints."""
+    region and that frame, which it paints out) finds to be a person put back as ``before`` had it, with its part
+    inside the frame unless it is joined to the person's own region. ``done`` as it is without ``confirm`` or
+    unless exactly one person is placed by two or more keypoints."""
     frame = own_frame(people, done.shape) if confirm is not None else None
     if frame is None or done is before:
         return done
     x0, y0, x1, y1 = frame
-    outside = binary_mask(before)
+    whole = binary_mask(before)
+    outside = whole.copy()
     outside[y0:y1, x0:x1] = 0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
     large = [k for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1
              if stats[k, cv2.CC_STAT_AREA] >= OTHER_MIN_SHARE * outside.size][:OTHERS_CHECKED]
-    out = done
+    out, parts = done, None
     for k in large:
         region = labels == k
         if (done[region] < 0.5).mean() < KEPT_ANYWAY:   # the finishing kept it: nothing to put back
             continue
         if confirm(region, frame):
+            if parts is None:
+                parts, own = _own_parts(whole, people[0])
+            reaching = np.unique(parts[region])   # a confirmed person reaching into the frame is put back whole
+            region |= np.isin(parts, reaching[(reaching > 0) & ~np.isin(reaching, own)])
             out = done.copy() if out is done else out
             out[region] = np.maximum(done[region], before[region])
     return out
+
+
+def _own_parts(mask: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels of ``mask``'s connected regions and those that hold one of ``person``'s confident keypoints."""
+    _, parts = cv2.connectedComponents(mask, connectivity=8)
+    h, w = mask.shape
+    pts = person[person[:, 2] >= MIN_SCORE, :2].astype(int)
+    pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+    return parts, np.unique(parts[pts[:, 1], pts[:, 0]])
 
 
 def shows_hips(people: list[np.ndarray], shape: tuple[int, ...]) -> bool:
