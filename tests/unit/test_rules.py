@@ -100,3 +100,13 @@ def test_matted_without_matting_is_the_probability_and_timed_adds_up():
     assert set(timings) == {"x"} and timings["x"] >= 0
     with pytest.raises(PersonsegError, match="unknown matting 'magic'"):
         check_matting("magic")
+
+
+def test_a_half_length_persons_visibility_leaves_out_legs_below_the_picture():
+    from personseg.instances import seen_visibility
+
+    kp = person(50, 10, 30)               # ankles at y = 82
+    kp[11:, 2] = 0.05                      # hips and legs unseen
+    assert seen_visibility(kp, (200, 100)) == pytest.approx((11 * 0.9 + 6 * 0.05) / 17)
+    assert seen_visibility(kp, (50, 100)) == pytest.approx(0.9)   # cut at y = 50: the legs lie below it
+    assert seen_visibility(kp, (5, 5)) == 0.0                     # too few points inside to judge
