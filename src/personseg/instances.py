@@ -14,7 +14,7 @@ from .framing import Box, binary_mask, crop, frame_box, keypoint_box
 from .pose import PoseBackend
 from .pose.keypoints import MIN_SCORE, keypoint_distance
 from .priors.body import body_from_keypoints, draw_frame
-from .refine.fusion import OTHER_MIN_SHARE, OTHERS_CHECKED
+from .refine.fusion import largest_regions
 from .result import Instance
 from .runtime import network_probability
 
@@ -143,11 +143,9 @@ def person_in(rgb: np.ndarray, region: np.ndarray, known: Box, pose: PoseBackend
 
 
 def anyone_in(rgb: np.ndarray, prob: np.ndarray, pose: PoseBackend) -> bool:
-    """True when one of the largest regions of ``prob >= 0.5`` (OTHER_MIN_SHARE of the image or more, at most
-    OTHERS_CHECKED of them) holds a person (``person_in``)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary_mask(prob), connectivity=8)
-    large = [k for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1
-             if stats[k, cv2.CC_STAT_AREA] >= OTHER_MIN_SHARE * prob.size][:OTHERS_CHECKED]
+    """True when one of the largest regions of ``prob >= 0.5`` (``largest_regions``) holds a person
+    (``person_in``)."""
+    labels, large = largest_regions(binary_mask(prob))
     return any(person_in(rgb, labels == k, (0.0, 0.0, 0.0, 0.0), pose) for k in large)
 
 

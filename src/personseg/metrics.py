@@ -136,7 +136,8 @@ class InstanceMatch:
         if ignore is not None:
             left = [p for p in left if (p > 0).sum() == 0 or (ignore[p > 0] > 0).mean() < IGNORED_SHARE]
         self.sizes += [float((g > 0).mean()) for g in gts]
-        self.hits += [k in {r for r, _ in pairs} for k in range(len(gts))]
+        found = {r for r, _ in pairs}
+        self.hits += [k in found for k in range(len(gts))]
         self.ious += [float(iou[r, c]) for r, c in pairs]
         self.missed += len(gts) - len(pairs)
         self.spurious += len(left)

@@ -45,8 +45,8 @@ SELFIE_WEIGHT = 0.75
 #: 0.440 / 0.431, coco_single 0.764 -> 0.765 / 0.769 / 0.770, CCP 0.9288 -> 0.9295 / 0.9298 / 0.9310, EG1800
 #: validation 0.9656 -> 0.9648 / 0.9653 / 0.9656. Keeping everything outside also kept clutter the outline had
 #: dimmed (the railing beside the parkour runner: accurate video 0.9235 -> 0.8904), hence ``confirm``; with it
-#: (margin 0.15):
-#: pennfudan 0.7570, coco_people 0.4294, coco_single 0.7544, CCP 0.9301, EG1800 validation 0.9656, parkour 0.9272.
+#: (margin 0.15, the final rule): pennfudan 0.7570, coco_people 0.4295, coco_single 0.7544, CCP 0.9299, EG1800
+#: validation 0.9656; the parkour frames as photos 0.9272.
 OWN_FRAME_MARGIN = 0.15
 #: Regions outside that frame smaller than this share of the image are not checked (nor kept), and at most
 #: OTHERS_CHECKED of them, largest first, are (each check is a pose backend call).
@@ -103,9 +103,7 @@ def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarr
     whole = binary_mask(before)
     outside = whole.copy()
     outside[y0:y1, x0:x1] = 0
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
-    large = [k for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1
-             if stats[k, cv2.CC_STAT_AREA] >= OTHER_MIN_SHARE * outside.size][:OTHERS_CHECKED]
+    labels, large = largest_regions(outside)
     out, parts = done, None
     for k in large:
         region = labels == k
@@ -119,6 +117,14 @@ def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarr
             out = done.copy() if out is done else out
             out[region] = np.maximum(done[region], before[region])
     return out
+
+
+def largest_regions(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The labels of ``mask``'s (uint8) connected regions and those worth a check, largest first: at least
+    OTHER_MIN_SHARE of the image, at most OTHERS_CHECKED of them."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return labels, [int(k) + 1 for k in np.argsort(-areas) if areas[k] >= OTHER_MIN_SHARE * mask.size][:OTHERS_CHECKED]
 
 
 def _own_parts(mask: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
