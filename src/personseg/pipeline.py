@@ -41,6 +41,12 @@ def check_matting(matting: str | None) -> None:
         raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
 
 
+def check_subject(subject: str) -> None:
+    """Raise PersonsegError unless ``subject`` is one of SUBJECTS."""
+    if subject not in SUBJECTS:
+        raise PersonsegError(f"unknown subject {subject!r}; choose one of {', '.join(SUBJECTS)}")
+
+
 def check_matting_side(side: int | None) -> int | None:
     """``side`` as the matting's working size: None (or 0) for full size, else at least MIN_MATTING_SIDE pixels."""
     whole = isinstance(side, numbers.Integral) and not isinstance(side, (bool, np.bool_))
@@ -135,8 +141,7 @@ class Segmenter:
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)
         check_flag("require_person", require_person)
-        if subject not in SUBJECTS:
-            raise PersonsegError(f"unknown subject {subject!r}; choose one of {', '.join(SUBJECTS)}")
+        check_subject(subject)
         if subject == "main" and instances:
             raise PersonsegError("subject 'main' keeps one person and instances give everyone's masks: choose one")
         for name, value in (("crf", crf), ("keypoints", keypoints)):

@@ -205,3 +205,58 @@ def test_prefetch_chain_stops_when_the_consumer_does():
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert threading.active_count() == before
+
+
+@pytest.fixture(scope="module")
+def crossed(parkour, data_dir):
+    """The parkour frames with a Penn-Fudan train pedestrian as tall as the runner walking across in front of
+    him: (rgb, the runner's visible pixels, the pedestrian's pixels) per frame."""
+    root = data_dir / "pennfudan"
+    rgb, mask = load_image(root / "images/FudanPed00001.jpg"), load_mask(root / "instance_masks/FudanPed00001_1.png")
+    ys, xs = np.nonzero(mask)
+    person = rgb[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    alpha = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1] > 0
+    out = []
+    for i, (_, frame, gt) in enumerate(parkour):
+        ys, xs = np.nonzero(gt)
+        tall = ys.max() - ys.min()
+        scale = tall / person.shape[0]
+        size = (max(1, round(person.shape[1] * scale)), tall)
+        body = cv2.resize(person, size, interpolation=cv2.INTER_AREA)
+        shape = cv2.resize(alpha.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        # from a body width right of the runner to a body width left of him, feet on his lowest point
+        t = i / (len(parkour) - 1)
+        x0 = round(xs.max() + size[0] - t * (xs.max() - xs.min() + 3 * size[0]))
+        y0 = ys.max() - tall
+        pasted, by = frame.copy(), np.zeros(gt.shape, bool)
+        cx0, cx1 = max(0, x0), min(frame.shape[1], x0 + size[0])
+        if cx1 > cx0:
+            region = shape[:, cx0 - x0:cx1 - x0]
+            pasted[y0:y0 + tall, cx0:cx1][region] = body[:, cx0 - x0:cx1 - x0][region]
+            by[y0:y0 + tall, cx0:cx1] = region
+        out.append((pasted, (gt > 127) & ~by, by))
+    return out
+
+
+def test_main_subject_is_followed_past_a_bystander_crossing_in_front(parkour, crossed):
+    """With subject "main" the runner stays the one person followed while a pedestrian walks across him: one
+    track id throughout, the pedestrian left out while apart from him, and on those frames the runner's masks as
+    good as without the pedestrian; running the pose step ahead on its own thread changes nothing."""
+    from personseg.video.stream import VideoSegmenter
+
+    frames = [rgb for rgb, _, _ in crossed]
+    one = VideoSegmenter("accurate", subject="main")
+    expected = [one(rgb) for rgb in frames]
+    streamed = [r for _, r in VideoSegmenter("accurate", subject="main").stream(frames, lambda item: item)]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(expected, streamed))
+    assert {tuple(r.ids) for r in streamed} == {(1,)}
+    alone = VideoSegmenter("accurate", subject="main")
+    clean = [foreground_iou(alone(rgb).mask, gt) for _, rgb, gt in parkour]
+    apart = [i for i, (_, subject, by) in enumerate(crossed)
+             if not (cv2.dilate(subject.astype(np.uint8), np.ones((31, 31), np.uint8)) & by).any()]
+    assert len(apart) >= 8
+    ious = [foreground_iou(streamed[i].mask, crossed[i][1].astype(np.uint8) * 255) for i in apart]
+    assert np.mean(ious) > np.mean([clean[i] for i in apart]) - 0.03   # measured 0.877 with, 0.893 without
+    assert max((streamed[i].mask > 0)[crossed[i][2]].mean() for i in apart) < 0.02
+    with pytest.raises(PersonsegError, match="unknown subject"):
+        VideoSegmenter("fast", subject="everyone")

@@ -45,8 +45,8 @@ def _progress(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.video and (args.require_person or args.subject != "all"):
-        raise PersonsegError("--require-person and --subject are for photos; video follows the people it finds")
+    if args.video and args.require_person:
+        raise PersonsegError("--require-person is for photos; video follows the people it finds")
     refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
-    seg = (VideoSegmenter(args.method, models=models(args), mediapipe_masks=not args.no_mediapipe_masks)
-           if args.video else segmenter(args))
+    seg = (VideoSegmenter(args.method, models=models(args), mediapipe_masks=not args.no_mediapipe_masks,
+                          subject=args.subject) if args.video else segmenter(args))
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..methods import DEFAULT_VIDEO_METHOD, METHODS
 from ..outputs import OUTPUTS, VIDEO_OUTPUTS
+from ..pipeline import SUBJECTS
 from ..video.io import VIDEO_SUFFIXES
 from ..video.run import run_video
 from ..video.stream import FRAMING_EVERY
@@ -40,6 +41,11 @@ def add_parser(sub) -> None:
                         "less flicker for about 8 ms a 854x480 frame)")
     add_model_option(v)
     add_mediapipe_masks_option(v)
+    v.add_argument("--subject", default="all", choices=SUBJECTS,
+                   help="whom the mask is of: all (default: the people the method follows) or main (the most "
+                        "prominent person of the first frame with anyone in it, followed by where they move and "
+                        "what they look like, alone in the mask; where they are lost the mask is empty rather "
+                        "than someone else's). Clips with made-up bystanders: benchmarks/RESULTS.md")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)
@@ -50,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
                         smooth=not args.no_smooth, matting=matting(args), models=models(args),
                         overwrite=args.overwrite, progress=not args.quiet,
-                        mediapipe_masks=not args.no_mediapipe_masks)
+                        mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject)
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
           f"written to {args.out}", file=sys.stderr)
     for note in summary["notes"]:

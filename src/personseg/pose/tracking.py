@@ -49,6 +49,11 @@ class PointTrack:
     def keypoints(self) -> np.ndarray:
         return np.column_stack([self.x[:, :2], self.score]).astype(np.float32)
 
+    @property
+    def expected(self) -> np.ndarray:
+        """Where the keypoints are heading: the estimate moved on by its velocity for one frame."""
+        return np.column_stack([self.x[:, :2] + self.x[:, 2:], self.score]).astype(np.float32)
+
     def predict(self) -> None:
         q = np.diag([0.25, 0.25, 1.0, 1.0]) * self.cfg.process_noise**2
         self.x = self.x @ _F.T

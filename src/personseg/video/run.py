@@ -34,13 +34,13 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
               background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
               keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
               matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
-              progress: bool = True, mediapipe_masks: bool = True) -> dict:
+              progress: bool = True, mediapipe_masks: bool = True, subject: str = "all") -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps', 'skipped',
     'truncated', 'notes'}: frames of a folder that could not be read are skipped (listed in 'skipped'),
     'truncated' says a video file decoded short of the frames it declares, 'notes' say what a user should know
     (truncation, re-encoded sound). Frames already written to a folder are kept, so a rerun completes an
-    interrupted one. ``models``: networks of your own by model name (pipeline.model_choice); ``mediapipe_masks``:
-    as VideoSegmenter's."""
+    interrupted one. ``models``: networks of your own by model name (pipeline.model_choice); ``mediapipe_masks``,
+    ``subject``: as VideoSegmenter's."""
     src, out = Path(src), Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
     if out.suffix and not to_file and not out.is_dir():
@@ -55,7 +55,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     check_paths(src, out, kp_path)
     refuse_existing([kp_path, out if to_file else None], overwrite)
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
-                         models=models, mediapipe_masks=mediapipe_masks)
+                         models=models, mediapipe_masks=mediapipe_masks, subject=subject)
     source = Source(src, fps=fps)
     writer: VideoWriter | None = None
     kp_file = None

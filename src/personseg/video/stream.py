@@ -15,14 +15,16 @@ from ..allocator import tune_allocator
 from ..errors import PersonsegError
 from ..framing import area, keypoint_box, mask_box, people_box
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
-from ..pipeline import check_flag, check_matting, check_matting_side, matted, model_choice, timed
+from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
+from ..refine.components import keep_people
 from ..refine.crf import crf_available
 from ..refine.matting import MATTING_SIDE
 from ..result import Result
 from ..runtime import model_files, threads
 from .io import prefetched
+from .subject import SubjectFinder
 from .temporal import TemporalSmoother
 
 T = TypeVar("T")
@@ -59,15 +61,20 @@ class VideoSegmenter:
     ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None,
     the default: the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side
     ``matting_side``, as on photos. ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
-    ``Segmenter(mediapipe_masks=False)``).
+    ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
+    prominent person of the first frame with anyone in it, followed by identity (video/subject.py) and alone in
+    the mask; where they are lost the mask is empty rather than someone else's.
     """
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
                  matting_side: int | None = MATTING_SIDE,
-                 models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True) -> None:
+                 models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True,
+                 subject: str = "all") -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
         check_flag("mediapipe_masks", mediapipe_masks)
+        check_subject(subject)
+        self.subject = subject
         self.method = get_method(method, mediapipe_masks)
         self.models = model_choice(self.method, models)
         check_matting(matting)
@@ -86,14 +93,17 @@ class VideoSegmenter:
         # about 9 ms a frame more; benchmarks/people_video.py, the only clip here, so chosen on it)
         # (without MediaPipe's masks, BlazePose still looks at frames as the chosen method would: only the masks
         # differ)
-        static = get_method(method).uses_outline and self.pose_every == 1
-        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline) if isinstance(pose, str)
+        # following the subject, BlazePose looks at a crop around them on each call: frames are not in order there
+        static = (get_method(method).uses_outline and self.pose_every == 1) or subject == "main"
+        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main") if isinstance(pose, str)
                       else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
         self._followed = 0   # frames the pose step has seen
         self._segmented = 0  # frames the segmenting step has seen
         self._box = None
+        self._subject = (SubjectFinder(self.pose, self.outline, max(1, REFRESH // self.pose_every))
+                         if subject == "main" and self.pose else None)
 
     def __call__(self, rgb: np.ndarray) -> Result:
         return self.segment(rgb, self.follow(rgb))
@@ -128,7 +138,12 @@ class VideoSegmenter:
         t = time.perf_counter()
         detected, outline = None, None
         if self._followed % self.pose_every == 0:
-            detected, outline = detect_people(self.pose, rgb, outline=self.outline)
+            if self._subject is not None:   # the subject alone (their track: the one seen most recently)
+                track = min(self.tracker.tracks.values(), key=lambda tr: tr.missed, default=None)
+                kp, outline = self._subject(rgb, track)
+                detected = [] if kp is None else [kp]
+            else:
+                detected, outline = detect_people(self.pose, rgb, outline=self.outline)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
@@ -154,6 +169,9 @@ class VideoSegmenter:
         scene = Scene(rgb, list(people.values()), confirmed, main, followed.outline, box)
         prob = timed(timings, "coarse", self.method.coarse, scene, self.crf)
         prob = timed(timings, "finish", self.method.finish, scene, prob)
+        if self.subject == "main":
+            # the subject's own regions; nothing where nobody is followed
+            prob = timed(timings, "subject", keep_people, prob, [main], False) if people else np.zeros_like(prob)
         self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
         if self.smoother is not None:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)

@@ -1,0 +1,127 @@
+"""One person followed through a clip by identity (``subject="main"``). The most prominent person of the first
+frame with anyone in it is the subject; from then on the single-person pose backend looks only at a crop around
+where the subject is expected, and a pose it finds there counts as the subject only when its keypoints lie where
+the subject's tracked keypoints are heading and it looks like them (colours along the body). A pose that is
+someone else (a bystander walking into the crop) is
+painted out and the crop searched once more; where the subject is still not found, optical flow carries them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..framing import area, keypoint_box
+from ..instances import ERASE_GREY, find_people
+from ..pose import PoseBackend, detect_people
+from ..pose.keypoints import keypoint_distance
+from ..pose.tracking import PointTrack
+from ..priors.body import body_from_keypoints, draw_frame
+
+#: The crop the pose backend looks at: the subject's expected box grown by this share of its longer side.
+SEARCH_MARGIN = 0.5
+#: A pose is the subject when its mean keypoint distance from the subject's expected keypoints, over the
+#: subject's size, is below this (``keypoint_distance``).
+SAME_SUBJECT = 0.5
+#: A subject whose track was lost is taken back only by a pose this near where they were last seen.
+LOST_SAME = 1.0
+#: A pose looks like the subject when its look (``looks``) is less than this ``unlike`` theirs. Chosen between
+#: the same person on the clips without bystanders (parkour, tennis, hike: at most 0.33 from their look of
+#: recent frames) and different people (pairs of Penn-Fudan train pedestrians: 99% above 0.45).
+UNLIKE = 0.4
+#: The share of each frame's look in the subject's look.
+LOOK_RATE = 0.2
+
+
+def looks(rgb: np.ndarray, kp: np.ndarray) -> np.ndarray:
+    """What the person of ``kp`` looks like: a normalised hue-saturation-value histogram (8 x 4 x 4 bins) of the
+    pixels of their skeleton-and-torso frame."""
+    frame = draw_frame(body_from_keypoints(kp), rgb.shape[:2])
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1, 2], frame, [8, 4, 4], [0, 180, 0, 256, 0, 256])
+    return cv2.normalize(hist, None, 1.0, 0.0, cv2.NORM_L1).ravel()
+
+
+def unlike(a: np.ndarray, b: np.ndarray) -> float:
+    """How different two ``looks`` are: 0 the same, 1 nothing in common (Bhattacharyya distance)."""
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
+
+
+def search_box(expected: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The whole-pixel crop (x0, y0, x1, y1) around the subject's expected keypoints."""
+    box = keypoint_box(expected, shape[0])
+    h, w = shape[:2]
+    if box is None:
+        return 0, 0, w, h
+    x0, y0, x1, y1 = box
+    pad = SEARCH_MARGIN * max(x1 - x0, y1 - y0)
+    return (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(w, int(np.ceil(x1 + pad))),
+            min(h, int(np.ceil(y1 + pad))))
+
+
+class SubjectFinder:
+    """The pose step of ``subject="main"``: call with each frame the pose backend is to look at and the
+    subject's track (None when there is none); returns the subject's keypoints, or None, and with ``outline``
+    the backend's outline of them."""
+
+    def __init__(self, pose: PoseBackend, outline: bool, refresh: int) -> None:
+        """``refresh``: with no track, the whole frame is searched every this many calls."""
+        self.pose, self.outline, self.refresh = pose, outline, refresh
+        self.look: np.ndarray | None = None       # what the subject looks like, recent frames weighing more
+        self.last_seen: np.ndarray | None = None  # their keypoints when last tracked
+        self.waited = refresh                     # calls since the whole frame was last searched
+
+    def __call__(self, rgb: np.ndarray, track: PointTrack | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if track is not None:
+            self.last_seen = track.keypoints
+            return self._near(rgb, track.expected)
+        self.waited += 1
+        if self.waited < self.refresh:
+            return None, None
+        self.waited = 0
+        kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
+        if kp is None:
+            return None, None
+        if self.look is None:
+            self.look = looks(rgb, kp)
+        found, outline = self._near(rgb, kp)
+        return (kp, None) if found is None else (found, outline)
+
+    def _near(self, rgb: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Search the crop around ``expected`` (``search_box``). A pose is the subject when it lies where they
+        are heading (SAME_SUBJECT) and looks like them (UNLIKE); one that is someone else is painted out (its
+        body frame and the backend's outline of it) and the crop searched once more."""
+        x0, y0, x1, y1 = search_box(expected, rgb.shape)
+        work = rgb[y0:y1, x0:x1]
+        for attempt in range(2):
+            found, drawn = detect_people(self.pose, work, outline=True)
+            if not found:
+                break
+            kp = found[0].copy()
+            kp[:, :2] += (x0, y0)
+            look = looks(rgb, kp)
+            if keypoint_distance(kp, expected) < SAME_SUBJECT and unlike(self.look, look) < UNLIKE:
+                self.look = (1 - LOOK_RATE) * self.look + LOOK_RATE * look
+                if not self.outline or drawn is None:
+                    return kp, None
+                full = np.zeros(rgb.shape[:2], np.float32)
+                full[y0:y1, x0:x1] = drawn
+                return kp, full
+            if attempt == 0:
+                work = work.copy()
+                gone = draw_frame(body_from_keypoints(found[0]), work.shape[:2], widen=1.8) > 0
+                if drawn is not None:   # the backend's outline covers the whole body, not just its frame
+                    gone |= cv2.dilate((drawn > 0.2).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+                work[gone] = ERASE_GREY
+        return None, None
+
+    def _first(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The most prominent person in ``rgb`` (the largest keypoint box of everyone found), or None."""
+        people = find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose)
+        return max(people, key=lambda kp: area(keypoint_box(kp) or (0, 0, 0, 0)), default=None)
+
+    def _refound(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The person in ``rgb`` who looks like the lost subject, nearest where they were last seen, if near
+        enough to be them (LOST_SAME), or None."""
+        people = [kp for kp in find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose)
+                  if keypoint_distance(kp, self.last_seen) < LOST_SAME and unlike(self.look, looks(rgb, kp)) < UNLIKE]
+        return min(people, key=lambda kp: keypoint_distance(kp, self.last_seen), default=None)
