@@ -69,7 +69,7 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
     work = rgb.copy()
     while len(people) < max_people and take(pose.detect(work)):
         for kp in people:
-            work[draw_frame(body_from_keypoints(kp), work.shape[:2], widen=1.8) > 0] = ERASE_GREY
+            paint_out(work, kp, None)
     crops = [(x0 - 2.5 * (x1 - x0), y0 - 0.7 * (x1 - x0), x1 + 2.5 * (x1 - x0), y1 + 7.5 * (x1 - x0))
              for x0, y0, x1, y1 in face_boxes(rgb)] + _regions(mask)
     for box in crops:
@@ -77,6 +77,15 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
             break
         take(_pose_in(rgb, box, pose))
     return [kp for kp in people if seen_visibility(kp, rgb.shape) >= PERSON_VISIBILITY]
+
+
+def paint_out(work: np.ndarray, kp: np.ndarray | None, outline: np.ndarray | None) -> None:
+    """Paint ERASE_GREY over the person of ``kp`` (their body frame, widened) and their ``outline`` (float HxW,
+    from the pose backend), in place."""
+    if kp is not None:
+        work[draw_frame(body_from_keypoints(kp), work.shape[:2], widen=1.8) > 0] = ERASE_GREY
+    if outline is not None:
+        work[cv2.dilate((outline > 0.2).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0] = ERASE_GREY
 
 
 def face_boxes(rgb: np.ndarray, tiles: int = 3) -> list[Box]:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..framing import area, keypoint_box
-from ..instances import ERASE_GREY, find_people
+from ..instances import find_people, paint_out
 from ..pose import PoseBackend, detect_people
 from ..pose.keypoints import keypoint_distance
 from ..pose.tracking import PointTrack
@@ -106,12 +106,9 @@ class SubjectFinder:
                 full = np.zeros(rgb.shape[:2], np.float32)
                 full[y0:y1, x0:x1] = drawn
                 return kp, full
-            if attempt == 0:
+            if attempt == 0:   # the backend's outline covers the whole body, not just its frame
                 work = work.copy()
-                gone = draw_frame(body_from_keypoints(found[0]), work.shape[:2], widen=1.8) > 0
-                if drawn is not None:   # the backend's outline covers the whole body, not just its frame
-                    gone |= cv2.dilate((drawn > 0.2).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-                work[gone] = ERASE_GREY
+                paint_out(work, found[0], drawn)
         return None, None
 
     def _first(self, rgb: np.ndarray) -> np.ndarray | None:
