@@ -157,12 +157,14 @@ class Segmenter:
         self.subject = subject
         needed = self.method.needs_keypoints or instances
         self.find_people = needed if keypoints is None else keypoints
-        if (needed or require_person) and keypoints is False:
+        chooser = "instances need" if instances else "require_person needs" if require_person else "subject 'main' needs"
+        if (needed or require_person or subject == "main") and keypoints is False:
             raise PersonsegError(f"method {method!r} needs keypoints" if self.method.needs_keypoints else
-                                 f"{'instances need' if instances else 'require_person needs'} keypoints")
-        # require_person alone runs the pose backend for its check only: the method's mask stays as it is
+                                 f"{chooser} keypoints")
+        # require_person and subject 'main' alone run the pose backend for their choice only: the method's mask
+        # stays as it is
         self.pose = ((get_backend(pose, body_mask=self.method.uses_outline) if isinstance(pose, str) else pose)
-                     if self.find_people or require_person else None)
+                     if self.find_people or require_person or subject == "main" else None)
 
     def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
@@ -203,7 +205,10 @@ class Segmenter:
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
         if self.subject == "main" and given is None:
-            prob = timed(timings, "finish", keep_people, prob, [main], False)
+            if not self.find_people:   # the pose backend runs for the choice alone
+                found = timed(timings, "pose", self.pose.detect, rgb)
+                scene = replace(scene, people=found, vouched=found, main=found[0] if found else main)
+            prob = timed(timings, "finish", keep_people, prob, [scene.main], False)
         if self.require_person and given is None and not self._someone(rgb, scene.people, prob, timings):
             prob = np.zeros_like(prob)
             scene = replace(scene, people=[], vouched=[], main=empty_keypoints())

@@ -66,6 +66,14 @@ def test_subject_main_keeps_the_person_found_and_all_keeps_the_other(data_dir):
     everyone = personseg.Segmenter(matting=None)(photo).mask > 0
     main = personseg.Segmenter(matting=None, subject="main")(photo).mask > 0
     assert main.sum() < 0.75 * everyone.sum() and not (main & ~everyone).sum() > 0.05 * main.sum()
+    fast = personseg.Segmenter("fast", matting=None, subject="main")   # the pose backend for the choice alone
+    street = data_dir / "pennfudan/images/FudanPed00016.jpg"   # fast's mask holds its people apart
+    fast_all = personseg.Segmenter("fast", matting=None)(street).mask > 0
+    fast_main = fast(street)
+    assert fast.pose is not None and not fast.find_people and fast_main.keypoints[:, 2].max() > 0
+    assert 0 < (fast_main.mask > 0).sum() < 0.75 * fast_all.sum() and not ((fast_main.mask > 0) & ~fast_all).any()
+    with pytest.raises(personseg.PersonsegError, match="subject 'main' needs keypoints"):
+        personseg.Segmenter("fast", subject="main", keypoints=False)
     with pytest.raises(personseg.PersonsegError, match="unknown subject"):
         personseg.Segmenter(subject="me")
     with pytest.raises(personseg.PersonsegError, match="choose one"):

@@ -108,6 +108,26 @@ def test_stages_hold_every_stage_picture(client, photo):
     assert all(p["colour"].startswith("#") for p in answer["people"])
 
 
+def test_subject_and_require_person_choose_whom_the_mask_shows(client, photo, data_dir):
+    """On the batter photo, main keeps fewer pixels than all; on a photo of nobody, require_person answers an
+    empty mask and no people where the plain request marks something."""
+    def marked(r) -> float:
+        assert r.status_code == 200, r.text
+        return float((np.asarray(Image.open(io.BytesIO(r.content))) > 127).mean())
+
+    assert 0 < marked(post(client, photo, subject="main")) < marked(post(client, photo))
+    assert client.get("/v1/methods").json()["subjects"] == ["all", "main"]
+    nobody = (data_dir / "no_people/images").glob("*.jpg")
+    for path in sorted(nobody):
+        plain = post(client, path.read_bytes())
+        if marked(plain) > 0.01:
+            required = post(client, path.read_bytes(), require_person="true")
+            if marked(required) == 0:
+                assert required.headers["X-People"] == "0"
+                return
+    pytest.fail("require_person emptied no photo of no_people that the plain request marked")
+
+
 @pytest.mark.parametrize("query, files, people, status, words", [
     ({}, {"image": ("a.jpg", b"")}, None, 422, "empty"),
     ({}, {"image": ("a.txt", b"hello, not a photo")}, None, 415, "not an image"),
@@ -123,6 +143,9 @@ def test_stages_hold_every_stage_picture(client, photo):
     ({}, None, '{"a": 1}', 422, "people"),
     ({}, None, "[[[0, 0, NaN]]]", 422, "people"),
     ({}, None, json.dumps([[[10, 10, 2]] * 17] * 65), 422, "at most 64"),
+    ({"subject": "everyone"}, None, None, 422, "subject"),
+    ({"subject": "main", "instances": "true"}, None, None, 422, "choose one"),
+    ({"require_person": "true"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),
 ])
 def test_bad_requests_answer_json_errors(client, photo, query, files, people, status, words):
     r = client.post("/v1/segment", params=query, files={"image": ("a.jpg", photo)} if files is None else files,

@@ -31,6 +31,7 @@ from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
 from ..outputs import MAX_BLUR
+from ..pipeline import SUBJECTS
 from ..pose.keypoints import given_keypoints
 from .answers import SERVICE_OUTPUTS, picture, result_json, stages_json
 from .settings import ServeSettings
@@ -95,7 +96,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         return {"default": settings.method,
                 "methods": [{"name": m.name, "summary": m.summary, "needs_keypoints": m.needs_keypoints,
                              "models": list(m.models)} for m in METHODS.values()],
-                "outputs": list(SERVICE_OUTPUTS),
+                "outputs": list(SERVICE_OUTPUTS), "subjects": list(SUBJECTS),
                 "limits": {"upload_bytes": settings.max_upload, "pixels": settings.max_pixels,
                            "queue": settings.queue, "timeout_s": settings.timeout}}
 
@@ -114,18 +115,26 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
                                                  "stages (the web page)"),
         method: Literal[tuple(METHODS)] | None = Query(None, description="default: the server's"),
         instances: bool = Query(False, description="one mask per person (json, stages)"),
+        subject: Literal[SUBJECTS] = Query("all", description="all: everyone found; main: only the person the "
+                                                              "pose backend found (portraits with passers-by)"),
+        require_person: bool = Query(False, description="where the pose backend finds nobody, an empty mask and "
+                                                        "no people, instead of what the networks marked (fewer "
+                                                        "masks on photos of nobody; people it misses are lost)"),
         background: str = Query("white", description="colour (name or #rrggbb) for output=replace"),
         blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal"),
     ) -> Response:
         colour = _colour(background)
         given = _people(people)
+        if given is not None and (subject != "all" or require_person):
+            raise Failed(422, "subject and require_person choose among the people found; with people given "
+                              "exactly those are segmented")
         data = await image.read()
         name = method or settings.method
 
         def job(segmenter) -> Response:
             try:
                 rgb = load_image(data, settings.max_pixels)
-                result = segmenter(name, instances)(rgb, people=given)
+                result = segmenter(name, instances, subject, require_person)(rgb, people=given)
             except ImageTooLargeError as e:
                 raise Failed(413, _upload(e)) from None
             except ImageError as e:

@@ -12,8 +12,9 @@ import numpy as np
 
 from ..pipeline import Segmenter
 
-#: A job: given the worker's ``segmenter(method, instances)``, it returns what the request answers.
-Job = Callable[[Callable[[str, bool], Segmenter]], Any]
+#: A job: given the worker's ``segmenter(method, instances, subject, require_person)``, it returns what the
+#: request answers.
+Job = Callable[[Callable[..., Segmenter]], Any]
 
 
 class Busy(Exception):
@@ -21,9 +22,10 @@ class Busy(Exception):
 
 
 class WorkPool:
-    """``workers`` threads segmenting for the service. Each builds a Segmenter per (method, instances) on first
-    use and keeps it; sessions of the same network are shared (runtime.py). At most ``queue_size`` jobs wait; a
-    job whose future was cancelled (its request timed out or its client left) frees its place at once."""
+    """``workers`` threads segmenting for the service. Each builds a Segmenter per (method, instances, subject,
+    require_person) on first use and keeps it; sessions of the same network are shared (runtime.py). At most
+    ``queue_size`` jobs wait; a job whose future was cancelled (its request timed out or its client left) frees
+    its place at once."""
 
     def __init__(self, method: str, workers: int, queue_size: int) -> None:
         self.method, self.queue_size = method, queue_size
@@ -77,12 +79,13 @@ class WorkPool:
         return self._waiting
 
     def _work(self) -> None:
-        made: dict[tuple[str, bool], Segmenter] = {}
+        made: dict[tuple[str, bool, str, bool], Segmenter] = {}
 
-        def segmenter(method: str, instances: bool) -> Segmenter:
-            if (method, instances) not in made:
-                made[method, instances] = Segmenter(method, instances=instances)
-            return made[method, instances]
+        def segmenter(method: str, instances: bool, subject: str = "all", require_person: bool = False) -> Segmenter:
+            key = method, instances, subject, require_person
+            if key not in made:
+                made[key] = Segmenter(method, instances=instances, subject=subject, require_person=require_person)
+            return made[key]
 
         try:   # load the models and run them once, so that the first request waits for neither
             for instances in (False, True):
