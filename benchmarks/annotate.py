@@ -119,14 +119,16 @@ def ground_truth(ids: list[str], folder: Path) -> Path:
 
 def people_matched(truth: COCO, found: dict) -> dict:
     """Found / missed / spurious people, recall by size and matched IoU (metrics.InstanceMatch; crowd regions
-    are not people) of ``found`` (an `annotate` file) against ``truth``."""
+    are not people, and a person found mostly on one is not spurious) of ``found`` (an `annotate` file) against
+    ``truth``."""
     match = InstanceMatch()
     ours = {im["file_name"]: im["id"] for im in found["images"]}
     for image in truth.dataset["images"]:
         gts = [truth.annToMask(a) * 255 for a in truth.loadAnns(truth.getAnnIds(imgIds=image["id"], iscrowd=False))]
         preds = [mask_rle.decode(a["segmentation"]) * 255 for a in found["annotations"]   # masks are 0/255
                  if a["image_id"] == ours.get(image["file_name"])]
-        match.add(preds, gts)
+        crowds = [truth.annToMask(a) for a in truth.loadAnns(truth.getAnnIds(imgIds=image["id"], iscrowd=True))]
+        match.add(preds, gts, ignore=np.maximum.reduce(crowds) if crowds else None)
     return match.summary()
 
 

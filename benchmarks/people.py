@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from personseg.data import data_root, read_ids
-from personseg.evaluate import instance_sets
-from personseg.image import load_image, load_mask
-from personseg.metrics import InstanceMatch
+from personseg.evaluate import evaluate_people, instance_sets
 from personseg.pipeline import Segmenter
 from report import machine, write_results
 
@@ -28,8 +27,8 @@ from report import machine, write_results
 CROWD_SIZES = {"1": (1, 1), "2-4": (2, 4), "5+": (5, 10**6)}
 
 
-def people_sets() -> dict[str, list[tuple[str, Path, list[Path]]]]:
-    """pennfudan and coco_people test splits and pose_mini, as (id, image, one mask per person)."""
+def people_sets() -> dict[str, list[tuple[str, Path, list[Path], list[Path]]]]:
+    """pennfudan and coco_people test splits and pose_mini, as (id, image, one mask per person, crowd masks)."""
     root = data_root()
     out = {}
     for name in ("pennfudan", "coco_people"):
@@ -39,10 +38,14 @@ def people_sets() -> dict[str, list[tuple[str, Path, list[Path]]]]:
     return out
 
 
-def crowd(image: Path) -> np.ndarray | None:
-    """The union of an image's COCO crowd masks (coco_people/crowd_masks/<id>_<k>.png), None without any."""
-    masks = [load_mask(p) for p in sorted((image.parent.parent / "crowd_masks").glob(f"{image.stem}_*.png"))]
-    return np.maximum.reduce(masks) if masks else None
+def _timed(seg: Segmenter, took: list[float]) -> Callable[[np.ndarray], list[np.ndarray]]:
+    """``seg``'s per-person masks of an image, the seconds it took appended to ``took``."""
+    def instances(rgb: np.ndarray) -> list[np.ndarray]:
+        t = time.perf_counter()
+        found = [i.mask for i in seg(rgb).instances]
+        took.append(time.perf_counter() - t)
+        return found
+    return instances
 
 
 def run(methods: list[str], limit: int | None = None) -> dict:
@@ -52,16 +55,12 @@ def run(methods: list[str], limit: int | None = None) -> dict:
         seg = Segmenter(method, matting=None, instances=True)
         seconds: dict[str, list[float]] = {size: [] for size in CROWD_SIZES}
         for name, items in sets.items():
-            match = InstanceMatch()
-            for _, image, masks in items:
-                rgb, truth = load_image(image), [load_mask(p) for p in masks]
-                t = time.perf_counter()
-                found = [i.mask for i in seg(rgb).instances]
-                took = time.perf_counter() - t
-                match.add(found, truth, ignore=crowd(image))
+            took: list[float] = []
+            match = evaluate_people(_timed(seg, took), items)
+            for (_, _, masks, _), s in zip(items, took):
                 for size, (lo, hi) in CROWD_SIZES.items():
-                    if lo <= len(truth) <= hi:
-                        seconds[size].append(took)
+                    if lo <= len(masks) <= hi:
+                        seconds[size].append(s)
             results["sets"].setdefault(name, {})[method] = match.summary() | {
                 "images": len(items), "spurious_per_image": round(match.spurious / max(len(items), 1), 3)}
             print(method, name, results["sets"][name][method], flush=True)

@@ -58,26 +58,31 @@ def evaluate(
     return ev
 
 
-def instance_sets(annotations: Path) -> list[tuple[str, Path, list[Path]]]:
-    """(id, image, one mask per person) from an annotations file laid out like pose_mini's: ``images`` entries
-    with ``image`` and ``instances[].instance_mask`` (paths relative to the file)."""
+def instance_sets(annotations: Path) -> list[tuple[str, Path, list[Path], list[Path]]]:
+    """(id, image, one mask per person, crowd masks) from an annotations file laid out like pose_mini's:
+    ``images`` entries with ``image``, ``instances[].instance_mask`` and, where there are any,
+    ``crowd_regions[].crowd_mask`` (COCO's crowds: not people, pixels nobody is scored on); paths relative to
+    the file."""
     import json
 
     try:
         data = json.loads(Path(annotations).read_text())
         root = Path(annotations).parent
-        return [(Path(im["image"]).stem, root / im["image"], [root / i["instance_mask"] for i in im["instances"]])
-                for im in data["images"]]
+        return [(Path(im["image"]).stem, root / im["image"], [root / i["instance_mask"] for i in im["instances"]],
+                 [root / c["crowd_mask"] for c in im.get("crowd_regions", [])]) for im in data["images"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise PersonsegError(f"{annotations}: not a readable annotations file ({e})") from None
 
 
-def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]], sets: list[tuple[str, Path, list[Path]]],
+def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]],
+                    sets: list[tuple[str, Path, list[Path], list[Path]]],
                     progress: Callable[[Iterable], Iterable] = iter) -> InstanceMatch:
-    """Match ``predict``'s per-person masks to the true ones, image by image."""
+    """Match ``predict``'s per-person masks to the true ones, image by image; a prediction lying mostly on a
+    crowd is not spurious (``InstanceMatch.add``)."""
     match = InstanceMatch()
-    for _, image_path, mask_paths in progress(sets):
-        match.add(predict(load_image(image_path)), [load_mask(p) for p in mask_paths])
+    for _, image_path, mask_paths, crowd_paths in progress(sets):
+        crowd = np.maximum.reduce([load_mask(p) for p in crowd_paths]) if crowd_paths else None
+        match.add(predict(load_image(image_path)), [load_mask(p) for p in mask_paths], ignore=crowd)
     return match
 
 

@@ -129,3 +129,16 @@ def test_a_second_person_is_confirmed_and_an_empty_wall_is_not(data_dir, pose_mi
     assert person_in(rgb, second > 0, known, pose)
     grey = np.full_like(rgb, 127)
     assert not person_in(grey, second > 0, known, pose)
+
+
+def test_coco_crowds_are_read_with_the_people_and_a_mask_on_one_is_not_spurious(data_dir):
+    """coco_people 000000005001 has a crowd region: a predicted person lying on it is not counted as spurious
+    (the same prediction without the crowd known is)."""
+    from personseg.evaluate import evaluate_people, instance_sets
+
+    entry = next(s for s in instance_sets(data_dir / "coco_people/annotations.json") if s[0] == "000000005001")
+    crowd = entry[3]
+    assert crowd and all(p.is_file() for p in crowd)
+    on_crowd = load_mask(crowd[0])
+    assert evaluate_people(lambda rgb: [on_crowd], [entry]).spurious == 0
+    assert evaluate_people(lambda rgb: [on_crowd], [(*entry[:3], [])]).spurious == 1
