@@ -137,34 +137,33 @@ def score(seg: VideoSegmenter, frames: list[Frame], everyone: bool = False) -> d
             else None}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", default=",".join(CLIPS))
-    parser.add_argument("--methods", default="accurate")
-    parser.add_argument("--subjects", default="all,main")
-    parser.add_argument("--limit", type=int, default=None, help="first N frames of each clip (a quick look)")
-    args = parser.parse_args()
+def run(clips: list[str], methods: list[str], subjects: list[str], limit: int | None = None) -> dict:
+    """Every clip as it is and with each bystander, by every method and subject: {row name: ``score``}."""
     people = pedestrians()
     rows = {}
-    for c, clip in enumerate(args.clips.split(",")):
+    for c, clip in enumerate(clips):
         for v, variant in enumerate([None, *VARIANTS]):
             person = people[(2 * c + v) % len(people)] if variant else None
-            frames = clip_frames(clip, variant, person, args.limit)
-            for method in args.methods.split(","):
-                for subject in args.subjects.split(","):
+            frames = clip_frames(clip, variant, person, limit)
+            for method in methods:
+                for subject in subjects:
                     seg = VideoSegmenter(method, matting="guided", subject=subject)
-                    row = score(seg, frames, everyone=subject == "all")
                     name = f"{clip}, {variant or 'as it is'}, {method}, subject {subject}"
-                    rows[name] = row
-                    print(name, row, flush=True)
+                    rows[name] = score(seg, frames, everyone=subject == "all")
+                    print(name, rows[name], flush=True)
+    return rows
+
+
+def write(rows: dict) -> None:
+    """Save ``rows`` as results/bystanders.json and their section of RESULTS.md."""
     heading = "## Video with made-up bystanders"
     lines = [heading, "", f"`python benchmarks/bystanders.py` on {machine()}. A Penn-Fudan train pedestrian pasted "
              "into every frame: `side` stands 0.9 of the subject's height (median over the clip) away from them; "
-             "`crossing` is as tall as the subject and walks across the whole frame in front of them. Guided matting. Lost: frames marking less "
-             f"than {JUMPED:g} of the subject; jumped: lost, and more than {JUMPED:g} of the bystander marked; bystander marked: the mean "
-             "share of their pixels in the mask (where they overlap the subject, the two are often one region). "
-             "With subject `all` the IoU and flicker are against everyone's pixels (subject and bystander), with "
-             "`main` against the subject's.", "",
+             "`crossing` is as tall as the subject and walks across the whole frame in front of them. Guided "
+             f"matting. Lost: frames marking less than {JUMPED:g} of the subject; jumped: lost, and more than "
+             f"{JUMPED:g} of the bystander marked; bystander marked: the mean share of their pixels in the mask "
+             "(where they overlap the subject, the two are often one region). With subject `all` the IoU and "
+             "flicker are against everyone's pixels (subject and bystander), with `main` against the subject's.", "",
              "| clip, bystander, method, subject | clip IoU | flicker | lost frames | jumped frames | bystander marked |",
              "|---|---|---|---|---|---|"]
     for name, r in rows.items():
@@ -172,6 +171,19 @@ def main() -> None:
         lines.append(f"| {name} | {r['iou']:.4f} | {r['flicker']:.5f} | {r['lost_frames']} | {r['jumped_frames']} | "
                      f"{marked} |")
     write_results("bystanders", {"machine": machine(), "rows": rows}, heading, "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", default=",".join(CLIPS))
+    parser.add_argument("--methods", default="accurate")
+    parser.add_argument("--subjects", default="all,main")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="first N frames of each clip: a quick look, printed and not written")
+    args = parser.parse_args()
+    rows = run(args.clips.split(","), args.methods.split(","), args.subjects.split(","), args.limit)
+    if args.limit is None:
+        write(rows)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,12 @@ def test_people_counts_found_missed_and_spurious_people_on_each_set(bench):
         assert r["images"] == 1 and r["found"] + r["missed"] == r["people"] > 0
 
 
+def test_bystanders_scores_each_clip_with_and_without_them(bench):
+    rows = bench("bystanders").run(["tennis"], ["fast"], ["all", "main"], limit=3)
+    assert len(rows) == 6 and all(r["frames"] == 3 and 0.0 <= r["iou"] <= 1.0 for r in rows.values())
+    assert [r["bystander_marked"] is None for r in rows.values()] == [True, True, False, False, False, False]
+
+
 def test_given_people_scores_given_and_found_people(bench):
     rows = bench("given_people").run(["fast"], limit=1)
     assert set(rows) == {"pose_mini|fast", "coco_people|fast"}
