@@ -3,7 +3,8 @@ parkour, tennis and hike, either standing to one side of the subject or walking 
 of them. The subject's true mask loses what the bystander hides; the bystander's own mask is kept to tell
 frames where the output jumped to them.
 
-    python benchmarks/bystanders.py [--clips parkour,tennis,hike] [--methods accurate] [--limit N]
+    python benchmarks/bystanders.py [--clips parkour,tennis,hike] [--methods accurate,fast] [--limit N]
+    python benchmarks/bystanders.py --looks   # what the subject's look threshold was chosen from
 
 Writes benchmarks/results/bystanders.json and its section of benchmarks/RESULTS.md. Data is read from
 PERSONSEG_DATA (default ../shared/data).
@@ -15,6 +16,7 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 import cv2
 import numpy as np
@@ -22,7 +24,10 @@ import numpy as np
 from personseg.data import data_root
 from personseg.image import load_image, load_mask
 from personseg.metrics import Flicker, Scores
+from personseg.pose import get_backend
+from personseg.video import subject
 from personseg.video.stream import VideoSegmenter
+from personseg.video.subject import looks, unlike
 from report import machine, write_results
 
 CLIPS = ("parkour", "tennis", "hike")
@@ -132,9 +137,9 @@ def score(seg: VideoSegmenter, frames: list[Frame], everyone: bool = False) -> d
             lost += int(kept < JUMPED)
             on_bystander.append(marked)
     summary = scores.summary()
-    return {"iou": summary["mean_iou"], "flicker": round(flicker.value, 5), "jumped_frames": jumped, "lost_frames": lost,
-            "frames": len(frames), "bystander_marked": round(float(np.mean(on_bystander)), 4) if on_bystander
-            else None}
+    marked = round(float(np.mean(on_bystander)), 4) if on_bystander else None
+    return {"iou": summary["mean_iou"], "flicker": round(flicker.value, 5), "jumped_frames": jumped,
+            "lost_frames": lost, "frames": len(frames), "bystander_marked": marked}
 
 
 def run(clips: list[str], methods: list[str], subjects: list[str], limit: int | None = None) -> dict:
@@ -154,17 +159,53 @@ def run(clips: list[str], methods: list[str], subjects: list[str], limit: int | 
     return rows
 
 
+def look_distances(clips: list[str], pedestrians_used: int = 80) -> dict:
+    """What subject.UNLIKE was chosen from: the ``unlike`` of the same person to their look on the clips as they
+    are (subject "main", the look check off, the pose backend on every frame and on every 5th), and of pairs of
+    different Penn-Fudan train pedestrians (the first ``pedestrians_used``, BlazePose on each padded crop)."""
+    out: dict = {"same person": {}}
+    for pose_every in (1, 5):
+        for clip in clips:
+            seen: list[float] = []
+
+            def recorded(a: np.ndarray, b: np.ndarray) -> float:
+                seen.append(unlike(a, b))
+                return seen[-1]
+
+            with patch.object(subject, "UNLIKE", np.inf), patch.object(subject, "unlike", recorded):
+                seg = VideoSegmenter("fast", subject="main", pose_every=pose_every)
+                for frame in clip_frames(clip, None, None):
+                    seg(frame.rgb)
+            out["same person"][f"{clip}, pose every {pose_every}"] = _percentiles(seen)
+    pose = get_backend("blazepose")
+    looked = []
+    for rgb, _ in pedestrians()[:pedestrians_used]:
+        padded = cv2.copyMakeBorder(rgb, 40, 40, 60, 60, cv2.BORDER_REPLICATE)
+        found = pose.detect(padded)
+        if found:
+            looked.append(looks(padded, found[0]))
+    pairs = [unlike(a, b) for i, a in enumerate(looked) for b in looked[i + 1:]]
+    out["different people"] = _percentiles(pairs, (1, 5, 50)) | {"pairs": len(pairs)}
+    return out
+
+
+def _percentiles(values: list[float], at: tuple[int, ...] = (50, 99, 100)) -> dict:
+    return {f"p{q}": round(float(np.percentile(values, q)), 3) for q in at}
+
+
 def write(rows: dict) -> None:
     """Save ``rows`` as results/bystanders.json and their section of RESULTS.md."""
     heading = "## Video with made-up bystanders"
     lines = [heading, "", f"`python benchmarks/bystanders.py` on {machine()}. A Penn-Fudan train pedestrian pasted "
-             "into every frame: `side` stands 0.9 of the subject's height (median over the clip) away from them; "
-             "`crossing` is as tall as the subject and walks across the whole frame in front of them. Guided "
+             "into every frame: `side` is 0.9 as tall as the subject (their median height over the clip) and stands "
+             "away from them; `crossing` is as tall as the subject and walks across the whole frame in front of "
+             "them. Guided "
              f"matting. Lost: frames marking less than {JUMPED:g} of the subject; jumped: lost, and more than "
              f"{JUMPED:g} of the bystander marked; bystander marked: the mean share of their pixels in the mask "
              "(where they overlap the subject, the two are often one region). With subject `all` the IoU and "
              "flicker are against everyone's pixels (subject and bystander), with `main` against the subject's.", "",
-             "| clip, bystander, method, subject | clip IoU | flicker | lost frames | jumped frames | bystander marked |",
+             "| clip, bystander, method, subject | clip IoU | flicker | lost frames | jumped frames "
+             "| bystander marked |",
              "|---|---|---|---|---|---|"]
     for name, r in rows.items():
         marked = "-" if r["bystander_marked"] is None else f"{r['bystander_marked']:.3f}"
@@ -176,11 +217,16 @@ def write(rows: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", default=",".join(CLIPS))
-    parser.add_argument("--methods", default="accurate")
+    parser.add_argument("--methods", default="accurate,fast")
     parser.add_argument("--subjects", default="all,main")
     parser.add_argument("--limit", type=int, default=None,
                         help="first N frames of each clip: a quick look, printed and not written")
+    parser.add_argument("--looks", action="store_true",
+                        help="only print the look distances subject.UNLIKE was chosen from")
     args = parser.parse_args()
+    if args.looks:
+        print(json.dumps(look_distances(args.clips.split(",")), indent=1))
+        return
     rows = run(args.clips.split(","), args.methods.split(","), args.subjects.split(","), args.limit)
     if args.limit is None:
         write(rows)

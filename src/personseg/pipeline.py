@@ -22,7 +22,7 @@ from .instances import anyone_in, find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, visible
-from .refine.components import keep_people
+from .refine.components import keep_subject
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
 from .result import Instance, Result
@@ -157,7 +157,8 @@ class Segmenter:
         self.subject = subject
         needed = self.method.needs_keypoints or instances
         self.find_people = needed if keypoints is None else keypoints
-        chooser = "instances need" if instances else "require_person needs" if require_person else "subject 'main' needs"
+        chooser = ("instances need" if instances else "require_person needs" if require_person
+                   else "subject 'main' needs")
         if (needed or require_person or subject == "main") and keypoints is False:
             raise PersonsegError(f"method {method!r} needs keypoints" if self.method.needs_keypoints else
                                  f"{chooser} keypoints")
@@ -204,12 +205,14 @@ class Segmenter:
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
+        looked = self.find_people   # the pose backend has looked at the image
         if self.subject == "main" and given is None:
-            if not self.find_people:   # the pose backend runs for the choice alone
+            if not looked:   # the pose backend runs for the choice alone
+                looked = True
                 found = timed(timings, "pose", self.pose.detect, rgb)
                 scene = replace(scene, people=found, vouched=found, main=found[0] if found else main)
-            prob = timed(timings, "finish", keep_people, prob, [scene.main], False)
-        if self.require_person and given is None and not self._someone(rgb, scene.people, prob, timings):
+            prob = timed(timings, "finish", keep_subject, prob, scene.main, False)
+        if self.require_person and given is None and not self._someone(rgb, scene.people, prob, timings, looked):
             prob = np.zeros_like(prob)
             scene = replace(scene, people=[], vouched=[], main=empty_keypoints())
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
@@ -222,10 +225,12 @@ class Segmenter:
         return Result(mask=mask, alpha=alpha, keypoints=scene.main, people=scene.people, rgb=rgb, timings=timings,
                       instances=instances)
 
-    def _someone(self, rgb: np.ndarray, people: list[np.ndarray], prob: np.ndarray, timings: dict[str, float]) -> bool:
-        """require_person's check: someone among ``people`` (the method's own, or the pose backend's for this
-        check alone) or, failing that, on the crop of one of ``prob``'s largest regions."""
-        if not self.find_people:
+    def _someone(self, rgb: np.ndarray, people: list[np.ndarray], prob: np.ndarray, timings: dict[str, float],
+                 looked: bool) -> bool:
+        """require_person's check: someone among ``people`` (where the pose backend has ``looked`` at the image,
+        else its people found for this check alone) or, failing that, on the crop of one of ``prob``'s largest
+        regions."""
+        if not looked:
             people = timed(timings, "pose", self.pose.detect, rgb)
         return _placed(people) or timed(timings, "require_person", anyone_in, rgb, prob, self.pose)
 
@@ -241,4 +246,4 @@ def segment(image: ImageInput, method: str = DEFAULT_METHOD, **options) -> Resul
 
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "SUBJECTS", "Result", "Segmenter", "check_matting", "check_matting_side",
-           "matted", "segment", "timed"]
+           "check_subject", "matted", "segment", "timed"]

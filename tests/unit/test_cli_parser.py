@@ -91,6 +91,11 @@ def test_video_evaluation_refuses_photo_only_options(capsys):
     assert "is for photos" in capsys.readouterr().err
 
 
+def test_people_evaluation_refuses_a_main_subject(capsys):
+    assert main(["eval", "--people", "annotations.json", "--subject", "main", "--quiet"]) == 2
+    assert "--people scores everyone's masks" in capsys.readouterr().err
+
+
 def test_every_segmenting_command_chooses_its_subject():
     for command in ("segment", "annotate", "eval", "demo", "video"):
         flag = _action(command, "subject")

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
-    summary = ev.scores.summary() | {"method": args.method, "matting": None if args.video else matting(args),
+    summary = ev.scores.summary() | {"method": args.method, "subject": args.subject,
+                                     "matting": None if args.video else matting(args),
                                      "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
         summary["flicker"] = round(ev.flicker.value, 5)
@@ -76,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _people(args: argparse.Namespace) -> int:
+    if args.subject != "all":
+        raise PersonsegError("--people scores everyone's masks; --subject main keeps one person: choose one")
     args.instances = True
     seg = segmenter(args)
     sets = instance_sets(args.people)[: args.limit]

@@ -42,10 +42,12 @@ def add_parser(sub) -> None:
     add_model_option(v)
     add_mediapipe_masks_option(v)
     v.add_argument("--subject", default="all", choices=SUBJECTS,
-                   help="whom the mask is of: all (default: the people the method follows) or main (the most "
-                        "prominent person of the first frame with anyone in it, followed by where they move and "
-                        "what they look like, alone in the mask; where they are lost the mask is empty rather "
-                        "than someone else's). Clips with made-up bystanders: benchmarks/RESULTS.md")
+                   help="whom the mask is of: all (default: the people the pose step follows, in practice the one "
+                        "BlazePose prefers on each frame) or main (the most prominent person of the first frame with "
+                        "anyone in it, followed by where they move and what they look like; only their regions are "
+                        "kept, so other people stay out while apart from them, but one who walks across them is in "
+                        "the mask while they overlap; where the subject is lost the mask is empty rather than "
+                        "someone else's)")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)

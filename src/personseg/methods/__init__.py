@@ -29,7 +29,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     # outline and seed 003's refinement network
     NetworkMethod(
         "accurate", "SINet and LWPSN framed on BlazePose keypoints, joined with MediaPipe's selfie model and "
-        "BlazePose's outline, refined by seed 003's network (0.09 s); the default",
+        "BlazePose's outline, refined by seed 003's network (0.09 s)",
         networks=("sinet", "lwpsn"), needs_keypoints=True, uses_outline=True, selfie=True, refine=True),
 )}
 #: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under

@@ -52,3 +52,30 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = (), unseen: bool = 
     out = prob.copy()
     out[y0:y0 + h, x0:x0 + w][gone] = 0.0
     return out
+
+
+#: ``keep_subject`` keeps the subject's probability this far (a share of the image diagonal) around their regions:
+#: their soft edge, for the matting.
+SUBJECT_EDGE = 0.02
+
+
+def keep_subject(prob: np.ndarray, kp: np.ndarray, lost_empty: bool) -> np.ndarray:
+    """``prob`` (float HxW) on the subject's regions of ``prob >= 0.5`` and within SUBJECT_EDGE of them, 0
+    elsewhere (no faint trace of anyone else for the matting). The subject's regions: those holding two or more
+    of the one person ``kp``'s confident keypoints, and the one holding the most (a single stray keypoint, left
+    on someone who walked across them, does not keep that person). Where no region holds one: 0 everywhere with
+    ``lost_empty`` (a subject followed in video and lost), else ``prob`` as it is (nothing to go by)."""
+    mask = binary_mask(prob)
+    h, w = mask.shape
+    pts = kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
+    pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+    count, labels = cv2.connectedComponents(mask, connectivity=8)
+    held = np.bincount(labels[pts[:, 1], pts[:, 0]], minlength=count)
+    held[0] = 0
+    if not held.any():
+        return np.zeros_like(prob) if lost_empty else prob
+    theirs = ((held >= 2) | (held == held.max()))[labels]
+    theirs[labels == 0] = False
+    r = max(1, round(SUBJECT_EDGE * np.hypot(h, w)))
+    near = cv2.dilate(theirs.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return np.where((near > 0) & (theirs | (labels == 0)), prob, 0.0).astype(prob.dtype, copy=False)

@@ -128,6 +128,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         if given is not None and (subject != "all" or require_person):
             raise Failed(422, "subject and require_person choose among the people found; with people given "
                               "exactly those are segmented")
+        if subject == "main" and instances:
+            raise Failed(422, "subject main keeps one person and instances give everyone's masks: choose one")
         data = await image.read()
         name = method or settings.method
 

@@ -18,7 +18,7 @@ from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
 from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from ..pose.tracking import PeopleTracker
-from ..refine.components import keep_people
+from ..refine.components import keep_subject
 from ..refine.crf import crf_available
 from ..refine.matting import MATTING_SIDE
 from ..result import Result
@@ -48,6 +48,7 @@ class Followed:
     detected: bool = False
     seconds: float = 0.0
     outline: np.ndarray | None = None
+    subject: int | None = None   # with subject "main": the subject's track id (None: not followed)
 
 
 class VideoSegmenter:
@@ -80,6 +81,8 @@ class VideoSegmenter:
         check_matting(matting)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
             raise PersonsegError(f"pose_every {pose_every!r}: give 0 (never) or a number of frames")
+        if subject == "main" and pose_every == 0:
+            raise PersonsegError("subject 'main' follows the subject by their keypoints: pose_every 0 finds none")
         self.matting = matting
         self.matting_side = check_matting_side(matting_side)
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
@@ -95,8 +98,8 @@ class VideoSegmenter:
         # differ)
         # following the subject, BlazePose looks at a crop around them on each call: frames are not in order there
         static = (get_method(method).uses_outline and self.pose_every == 1) or subject == "main"
-        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main") if isinstance(pose, str)
-                      else pose) if self.pose_every else None)
+        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main")
+                      if isinstance(pose, str) else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
         self._followed = 0   # frames the pose step has seen
@@ -138,16 +141,23 @@ class VideoSegmenter:
         t = time.perf_counter()
         detected, outline = None, None
         if self._followed % self.pose_every == 0:
-            if self._subject is not None:   # the subject alone (their track: the one seen most recently)
-                track = min(self.tracker.tracks.values(), key=lambda tr: tr.missed, default=None)
-                kp, outline = self._subject(rgb, track)
+            if self._subject is not None:   # the subject alone
+                sid = self._subject_id()
+                kp, outline = self._subject(rgb, None if sid is None else self.tracker.tracks[sid])
                 detected = [] if kp is None else [kp]
             else:
                 detected, outline = detect_people(self.pose, rgb, outline=self.outline)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
-        return Followed(people, confirmed, detected is not None, time.perf_counter() - t, outline)
+        return Followed(people, confirmed, detected is not None, time.perf_counter() - t, outline,
+                        self._subject_id() if self._subject is not None else None)
+
+    def _subject_id(self) -> int | None:
+        """The subject's track with ``subject="main"``: the tracker is fed their detections only, so it is the
+        one the detector saw most recently (a fresh track for them outlives a stale one)."""
+        tracks = self.tracker.tracks
+        return min(tracks, key=lambda tid: (tracks[tid].missed, -tid), default=None)
 
     def segment(self, rgb: np.ndarray, followed: Followed) -> Result:
         """The segmenting step for the next frame, given its pose step's findings: the method's chain as on
@@ -158,7 +168,10 @@ class VideoSegmenter:
     def _segment(self, rgb: np.ndarray, followed: Followed) -> Result:
         people, confirmed = followed.people, followed.confirmed
         timings = {"pose": followed.seconds} if self.pose is not None else {}
-        main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
+        if self.subject == "main":
+            main = people[followed.subject] if followed.subject in people else empty_keypoints()
+        else:
+            main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
         # frame (and keep the regions of) the people the detector last confirmed: a track it lost may have
         # drifted onto the background. Between detections the previous frame's own mask frames them better
         # than keypoints carried by optical flow (parkour, fast: IoU 0.693 -> 0.739). With nobody tracked,
@@ -170,8 +183,8 @@ class VideoSegmenter:
         prob = timed(timings, "coarse", self.method.coarse, scene, self.crf)
         prob = timed(timings, "finish", self.method.finish, scene, prob)
         if self.subject == "main":
-            # the subject's own regions; nothing where nobody is followed
-            prob = timed(timings, "subject", keep_people, prob, [main], False) if people else np.zeros_like(prob)
+            # the subject's own regions; nothing where they are not followed or hold no region
+            prob = timed(timings, "subject", keep_subject, prob, main, True)
         self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
         if self.smoother is not None:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)

@@ -25,9 +25,10 @@ SAME_SUBJECT = 0.5
 #: A subject whose track was lost is taken back only by a pose this near where they were last seen.
 LOST_SAME = 1.0
 #: A pose looks like the subject when its look (``looks``) is less than this ``unlike`` theirs. Chosen between
-#: the same person on the clips without bystanders (parkour, tennis, hike: at most 0.33 from their look of
-#: recent frames) and different people (pairs of Penn-Fudan train pedestrians: 99% above 0.45).
-UNLIKE = 0.4
+#: the same person on the clips without bystanders (parkour, tennis, hike, the pose backend on every frame and on
+#: every 5th: at most 0.42 from their look) and different people (pairs of Penn-Fudan train pedestrians: 99%
+#: above 0.45); ``python benchmarks/bystanders.py --looks``.
+UNLIKE = 0.45
 #: The share of each frame's look in the subject's look.
 LOOK_RATE = 0.2
 
@@ -67,12 +68,12 @@ class SubjectFinder:
         """``refresh``: with no track, the whole frame is searched every this many calls."""
         self.pose, self.outline, self.refresh = pose, outline, refresh
         self.look: np.ndarray | None = None       # what the subject looks like, recent frames weighing more
-        self.last_seen: np.ndarray | None = None  # their keypoints when last tracked
+        self.last_seen: np.ndarray | None = None  # their keypoints when the backend last found them
         self.waited = refresh                     # calls since the whole frame was last searched
 
     def __call__(self, rgb: np.ndarray, track: PointTrack | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         if track is not None:
-            self.last_seen = track.keypoints
+            self.waited = self.refresh   # once the track is lost, the whole frame is searched at once
             return self._near(rgb, track.expected)
         self.waited += 1
         if self.waited < self.refresh:
@@ -84,7 +85,8 @@ class SubjectFinder:
         if self.look is None:
             self.look = looks(rgb, kp)
         found, outline = self._near(rgb, kp)
-        return (kp, None) if found is None else (found, outline)
+        self.last_seen = kp if found is None else found
+        return self.last_seen, outline
 
     def _near(self, rgb: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Search the crop around ``expected`` (``search_box``). A pose is the subject when it lies where they
@@ -101,6 +103,7 @@ class SubjectFinder:
             look = looks(rgb, kp)
             if keypoint_distance(kp, expected) < SAME_SUBJECT and unlike(self.look, look) < UNLIKE:
                 self.look = (1 - LOOK_RATE) * self.look + LOOK_RATE * look
+                self.last_seen = kp
                 if not self.outline or drawn is None:
                     return kp, None
                 full = np.zeros(rgb.shape[:2], np.float32)
