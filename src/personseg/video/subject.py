@@ -65,20 +65,23 @@ class SubjectFinder:
     the backend's outline of them."""
 
     def __init__(self, pose: PoseBackend, outline: bool, refresh: int) -> None:
-        """``refresh``: with no track, the whole frame is searched every this many calls."""
+        """``refresh``: after this many calls without finding the subject near their track (or with no track),
+        the whole frame is searched, and again every this many calls."""
         self.pose, self.outline, self.refresh = pose, outline, refresh
         self.look: np.ndarray | None = None       # what the subject looks like, recent frames weighing more
         self.last_seen: np.ndarray | None = None  # their keypoints when the backend last found them
-        self.waited = refresh                     # calls since the whole frame was last searched
+        self.waited = refresh                     # calls since they were last found or the whole frame searched
 
     def __call__(self, rgb: np.ndarray, track: PointTrack | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         if track is not None:
-            self.waited = self.refresh   # once the track is lost, the whole frame is searched at once
-            return self._near(rgb, track.expected)
+            kp, outline = self._near(rgb, track.expected)
+            if kp is not None:
+                self.waited = 0
+                return kp, outline
         self.waited += 1
         if self.waited < self.refresh:
             return None, None
-        self.waited = 0
+        self.waited = 0   # a track that drifted off them, or none: the whole frame is searched
         kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
         if kp is None:
             return None, None
