@@ -172,7 +172,8 @@ def look_distances(clips: list[str], pedestrians_used: int = 80) -> dict:
                 seen.append(unlike(a, b))
                 return seen[-1]
 
-            with patch.object(subject, "UNLIKE", np.inf), patch.object(subject, "unlike", recorded):
+            with (patch.object(subject, "UNLIKE", np.inf), patch.object(subject, "UNLIKE_SPARSE", np.inf),
+                  patch.object(subject, "unlike", recorded)):
                 seg = VideoSegmenter("fast", subject="main", pose_every=pose_every)
                 for frame in clip_frames(clip, None, None):
                     seg(frame.rgb)

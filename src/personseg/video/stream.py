@@ -105,7 +105,8 @@ class VideoSegmenter:
         self._followed = 0   # frames the pose step has seen
         self._segmented = 0  # frames the segmenting step has seen
         self._box = None
-        self._subject = (SubjectFinder(self.pose, self.outline, max(1, REFRESH // self.pose_every))
+        self._subject = (SubjectFinder(self.pose, self.outline, max(1, REFRESH // self.pose_every),
+                                       self.pose_every)
                          if subject == "main" and self.pose else None)
 
     def __call__(self, rgb: np.ndarray) -> Result:
