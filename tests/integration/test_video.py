@@ -276,5 +276,6 @@ def test_main_subject_lost_leaves_the_mask_empty_and_is_taken_back(parkour):
     back = [foreground_iou(r.mask, gt) for r, (_, _, gt) in zip(results[48:], parkour[8:])]
     first = next(i for i, iou in enumerate(back) if iou > 0.5)
     assert first <= REFRESH and min(back[first:]) > 0.5, back   # measured: found 2 frames after his return
+    assert all(r.ids == [1] and len(r.people) == 1 for r in results[48 + first:])   # the same id, a new track
     with pytest.raises(PersonsegError, match="pose_every 0"):
         VideoSegmenter("fast", subject="main", pose_every=0)

@@ -64,7 +64,7 @@ class VideoSegmenter:
     ``matting_side``, as on photos. ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
     ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
     prominent person of the first frame with anyone in it, followed by identity (video/subject.py) and alone in
-    the mask; where they are lost the mask is empty rather than someone else's.
+    the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
     """
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
@@ -191,9 +191,13 @@ class VideoSegmenter:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
         self._segmented += 1
-        ids = sorted(people)
-        return Result(mask=mask, alpha=alpha, keypoints=main, people=[people[i] for i in ids], rgb=rgb,
-                      timings=timings, ids=ids, estimate_foreground=False)
+        if self.subject == "main":   # the subject alone, id 1 throughout (also when a fresh track took them back)
+            ids, listed = ([1], [main]) if followed.subject in people else ([], [])
+        else:
+            ids = sorted(people)
+            listed = [people[i] for i in ids]
+        return Result(mask=mask, alpha=alpha, keypoints=main, people=listed, rgb=rgb, timings=timings, ids=ids,
+                      estimate_foreground=False)
 
 
 def _visible_extent(kp: np.ndarray) -> float:
