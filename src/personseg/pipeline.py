@@ -41,10 +41,12 @@ def check_matting(matting: str | None) -> None:
         raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
 
 
-def check_subject(subject: str) -> None:
-    """Raise PersonsegError unless ``subject`` is one of SUBJECTS."""
+def check_subject(subject: str, instances: bool = False) -> None:
+    """Raise PersonsegError unless ``subject`` is one of SUBJECTS and fits ``instances``."""
     if subject not in SUBJECTS:
         raise PersonsegError(f"unknown subject {subject!r}; choose one of {', '.join(SUBJECTS)}")
+    if subject == "main" and instances:
+        raise PersonsegError("subject 'main' keeps one person and instances give everyone's masks: choose one")
 
 
 def check_matting_side(side: int | None) -> int | None:
@@ -141,9 +143,7 @@ class Segmenter:
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)
         check_flag("require_person", require_person)
-        check_subject(subject)
-        if subject == "main" and instances:
-            raise PersonsegError("subject 'main' keeps one person and instances give everyone's masks: choose one")
+        check_subject(subject, instances)
         for name, value in (("crf", crf), ("keypoints", keypoints)):
             if value is not None:
                 check_flag(name, value)

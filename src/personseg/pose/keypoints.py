@@ -73,6 +73,13 @@ def visible(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
     return kp[:, 2] >= min_score
 
 
+def pixels_inside(kp: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """int (n, 2) pixel positions (x, y) of ``kp``'s confident keypoints that lie inside an image of ``shape``."""
+    h, w = shape[:2]
+    pts = kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
+    return pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+
+
 def neck(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:
     """Midpoint of the shoulders, or None when either is missing."""
     ls, rs = kp[K["left_shoulder"]], kp[K["right_shoulder"]]

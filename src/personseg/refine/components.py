@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from ..framing import binary_mask
-from ..pose.keypoints import MIN_SCORE
+from ..pose.keypoints import MIN_SCORE, pixels_inside
 
 #: Without keypoints, a separate region is kept when its area is at least this share of the largest one's.
 KEEP_SHARE = 0.2
@@ -67,15 +67,18 @@ def keep_subject(prob: np.ndarray, kp: np.ndarray, lost_empty: bool) -> np.ndarr
     ``lost_empty`` (a subject followed in video and lost), else ``prob`` as it is (nothing to go by)."""
     mask = binary_mask(prob)
     h, w = mask.shape
-    pts = kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
-    pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+    pts = pixels_inside(kp, mask.shape)
     count, labels = cv2.connectedComponents(mask, connectivity=8)
     held = np.bincount(labels[pts[:, 1], pts[:, 0]], minlength=count)
     held[0] = 0
     if not held.any():
         return np.zeros_like(prob) if lost_empty else prob
-    theirs = ((held >= 2) | (held == held.max()))[labels]
-    theirs[labels == 0] = False
+    theirs = ((held >= 2) | (held == held.max()))[labels].astype(np.uint8)
+    # their soft edge: the dilation worked out only in their box grown by its radius (nothing is nearer)
     r = max(1, round(SUBJECT_EDGE * np.hypot(h, w)))
-    near = cv2.dilate(theirs.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    return np.where((near > 0) & (theirs | (labels == 0)), prob, 0.0).astype(prob.dtype, copy=False)
+    x, y, bw, bh = cv2.boundingRect(theirs)
+    x0, y0, x1, y1 = max(0, x - r), max(0, y - r), min(w, x + bw + r), min(h, y + bh + r)
+    near = np.zeros_like(theirs)
+    near[y0:y1, x0:x1] = cv2.dilate(theirs[y0:y1, x0:x1],
+                                    cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return np.where((near > 0) & ((theirs > 0) | (labels == 0)), prob, 0.0).astype(prob.dtype, copy=False)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..framing import Box, binary_mask, keypoint_box
-from ..pose.keypoints import MIN_SCORE
+from ..pose.keypoints import pixels_inside
 from ..selfie import selfie_probability
 
 #: Share of the backend's outline in the joined probability: on portraits, and on one person seen down to
@@ -130,9 +130,7 @@ def largest_regions(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
 def _own_parts(mask: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The labels of ``mask``'s connected regions and those that hold one of ``person``'s confident keypoints."""
     _, parts = cv2.connectedComponents(mask, connectivity=8)
-    h, w = mask.shape
-    pts = person[person[:, 2] >= MIN_SCORE, :2].astype(int)
-    pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+    pts = pixels_inside(person, mask.shape)
     return parts, np.unique(parts[pts[:, 1], pts[:, 0]])
 
 

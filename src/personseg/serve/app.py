@@ -31,7 +31,7 @@ from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
 from ..outputs import MAX_BLUR
-from ..pipeline import SUBJECTS
+from ..pipeline import SUBJECTS, check_subject
 from ..pose.keypoints import given_keypoints
 from .answers import SERVICE_OUTPUTS, picture, result_json, stages_json
 from .settings import ServeSettings
@@ -128,8 +128,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         if given is not None and (subject != "all" or require_person):
             raise Failed(422, "subject and require_person choose among the people found; with people given "
                               "exactly those are segmented")
-        if subject == "main" and instances:
-            raise Failed(422, "subject main keeps one person and instances give everyone's masks: choose one")
+        try:   # refused before the request waits in the queue
+            check_subject(subject, instances)
+        except PersonsegError as e:
+            raise Failed(422, str(e)) from None
         data = await image.read()
         name = method or settings.method
 

@@ -40,8 +40,11 @@ def looks(rgb: np.ndarray, kp: np.ndarray) -> np.ndarray:
     """What the person of ``kp`` looks like: a normalised hue-saturation-value histogram (8 x 4 x 4 bins) of the
     pixels of their skeleton-and-torso frame."""
     frame = draw_frame(body_from_keypoints(kp), rgb.shape[:2])
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    hist = cv2.calcHist([hsv], [0, 1, 2], frame, [8, 4, 4], [0, 180, 0, 256, 0, 256])
+    x, y, w, h = cv2.boundingRect(frame)   # only the frame's pixels count: only their box is converted
+    if w == 0:
+        return np.zeros(8 * 4 * 4, np.float32)
+    hsv = cv2.cvtColor(rgb[y:y + h, x:x + w], cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1, 2], frame[y:y + h, x:x + w], [8, 4, 4], [0, 180, 0, 256, 0, 256])
     return cv2.normalize(hist, None, 1.0, 0.0, cv2.NORM_L1).ravel()
 
 
