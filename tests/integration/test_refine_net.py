@@ -102,3 +102,11 @@ def test_nothing_coarse_nothing_refined(portrait):
     rgb, _ = portrait
     empty = np.zeros(rgb.shape[:2], np.float32)
     assert refined_probability(rgb, empty) is empty
+
+
+def test_a_speck_that_vanishes_at_the_working_size_is_left_as_it_is():
+    """A one-pixel region of a large photo is gone once the mask is shrunk to the matting's size: nothing to
+    refine (this crashed on a person-free crop of a COCO photo)."""
+    prob = np.zeros((1600, 1200), np.float32)
+    prob[5, 5] = 1.0
+    assert refined_probability(np.zeros((1600, 1200, 3), np.uint8), prob) is prob
