@@ -126,7 +126,7 @@ def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndar
                guides: np.ndarray | None = None) -> np.ndarray:
     """The ``box`` region of an RGB uint8 HxWx3 image (plus the model's prior maps from ``people``'s
     keypoints and its ``guides`` maps) -> (1, C, h, w) float32 normalised at the model's input size."""
-    planes = np.ascontiguousarray(crop(rgb, box, model.size).transpose(2, 0, 1)).astype(np.float32)
+    planes = np.stack(cv2.split(crop(rgb, box, model.size))).astype(np.float32)
     extra = prior_planes(model, list(people), box) + guide_planes(model, guides, box, rgb.shape)
     if extra:
         planes = np.concatenate([planes, np.stack(extra)])
@@ -143,7 +143,9 @@ def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] =
     lower = logits[0] - logits[1]
     if lower.shape != (model.size[1], model.size[0]):   # logits at a fraction of the input size (SINet: half)
         lower = cv2.resize(lower, model.size, interpolation=cv2.INTER_LINEAR)
-    return (1.0 / (1.0 + np.exp(np.clip(lower, -50, 50)))).astype(np.float32)
+    np.exp(np.clip(lower, -50, 50, out=lower), out=lower)   # the sigmoid of the person logit, in place
+    lower += 1.0
+    return np.divide(1.0, lower, out=lower)
 
 
 def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,

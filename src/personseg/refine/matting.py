@@ -133,12 +133,15 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
     size (``radius`` x sqrt of the mask's area)."""
     h, w = rgb.shape[:2]
     small_rgb, small = _shrunk(rgb, prob, side)
-    area = np.count_nonzero(small >= 0.5)
+    area = cv2.countNonZero(binary_mask(small))
     if area == 0:
         return np.zeros((h, w), np.float32)
     r = max(1, int(round(radius * np.sqrt(area))))
-    alpha = guided_filter(small_rgb, small, r, eps)
-    alpha = np.clip((alpha - 0.5) * GUIDED_CONTRAST + 0.5, 0.0, 1.0)
+    alpha = guided_filter(small_rgb, small, r, eps)   # a new array: steepened in place
+    alpha -= 0.5
+    alpha *= GUIDED_CONTRAST
+    alpha += 0.5
+    np.clip(alpha, 0.0, 1.0, out=alpha)
     return alpha if alpha.shape == (h, w) else cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -176,11 +179,11 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
     ab = (irb * cr + igb * cg + ibb * cb) * inv
     offset = mp - ar * mr - ag * mg - ab * mb
     scale = np.float32(1 / 255)
-    coef = cv2.resize(mean(cv2.merge([ar * scale, ag * scale, ab * scale, offset])), (w, h),
-                      interpolation=cv2.INTER_LINEAR)
-    ar, ag, ab, offset = cv2.split(coef)
-    colours = guide.astype(np.float32)
-    return ar * colours[..., 0] + ag * colours[..., 1] + (ab * colours[..., 2] + offset)
+    # each plane scaled up on its own and the guide's colours as planes: no interleaved copies at this size
+    coef = cv2.split(mean(cv2.merge([ar * scale, ag * scale, ab * scale, offset])))
+    ar, ag, ab, offset = (cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in coef)
+    r, g, b = cv2.split(guide)
+    return ar * r + ag * g + (ab * b + offset)
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
