@@ -1,6 +1,6 @@
-"""Every kind of scene: the default method, the same without MediaPipe's masks (`--no-mediapipe-masks`: only the
-networks trained here make the mask), `fast`, and MediaPipe's selfie segmentation model, on the test split of
-every set with masks, and on no_people.
+"""Every kind of scene: the default method, the same without the person check (`--no-person-check`) and without
+MediaPipe's masks (`--no-mediapipe-masks`: only the networks trained here make the mask), `fast`, and MediaPipe's
+selfie segmentation model, on the test split of every set with masks, and on no_people.
 
     python benchmarks/scenes.py [--limit N]
 
@@ -34,7 +34,9 @@ SETS = ("eg1800", "ccp", "pennfudan", "coco_people", "coco_single")
 def calls() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """Each way compared, by name: RGB in, uint8 mask out."""
     default, ours, fast = Segmenter(), Segmenter(mediapipe_masks=False), Segmenter("fast")
+    unchecked = Segmenter(person_check=False)
     return {f"{DEFAULT_METHOD} (default)": lambda rgb: default(rgb).mask,
+            f"{DEFAULT_METHOD}, no person check": lambda rgb: unchecked(rgb).mask,
             f"{DEFAULT_METHOD}, no MediaPipe masks": lambda rgb: ours(rgb).mask,
             "fast": lambda rgb: fast(rgb).mask,
             "MediaPipe selfie segmentation (peer)": lambda rgb: binary_mask(selfie_probability(rgb))}
@@ -71,7 +73,9 @@ def write(results: dict) -> None:
     heading = "## Every kind of scene: test splits, the default with and without MediaPipe's masks"
     lines = [f"{heading}, {results['machine']}",
              "", "Made by `python benchmarks/scenes.py`: each set's test split (the union of everyone); "
-             "cells: mean foreground IoU / 2-class mIoU / boundary F, median seconds a photo. `no MediaPipe masks` "
+             "cells: mean foreground IoU / 2-class mIoU / boundary F, median seconds a photo. `no person check` is "
+             "`--no-person-check` (`Segmenter(person_check=False)`): regions kept where BlazePose places nobody "
+             "whatever they are. `no MediaPipe masks` "
              "is `--no-mediapipe-masks` (`Segmenter(mediapipe_masks=False)`): BlazePose's keypoints, no selfie "
              "model, no BlazePose outline: what the networks trained here do alone.", "",
              "| set | " + " | ".join(ways) + " |", "|---" * (len(ways) + 1) + "|"]

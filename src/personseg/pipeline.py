@@ -22,6 +22,7 @@ from .instances import anyone_in, find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, visible
+from .presence import checked_probability
 from .refine.components import keep_subject
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
@@ -115,6 +116,7 @@ class Segmenter:
         mediapipe_masks: bool = True,
         require_person: bool = False,
         subject: str = "all",
+        person_check: bool = True,
     ) -> None:
         """``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability as it is).
         ``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
@@ -135,6 +137,10 @@ class Segmenter:
         regions holding none of their keypoints dropped, others dimmed by their outline as before: for a portrait
         with passers-by behind; not with ``instances``, which give everyone's masks). Given ``people`` are
         segmented as given either way.
+        ``person_check``: where the pose backend has looked at the image (methods that need keypoints, or
+        ``keypoints``) and placed nobody, each marked region is kept only when the region check trained here
+        takes it for a person, or the pose backend finds someone on its crop (presence.py): a cat, a sofa or a
+        cake is not a person. False keeps whatever the networks marked.
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
         check_flag("mediapipe_masks", mediapipe_masks)
@@ -143,6 +149,7 @@ class Segmenter:
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)
         check_flag("require_person", require_person)
+        check_flag("person_check", person_check)
         check_subject(subject, instances)
         for name, value in (("crf", crf), ("keypoints", keypoints)):
             if value is not None:
@@ -154,6 +161,7 @@ class Segmenter:
         self.crf = crf_available() if crf is None else crf
         self.instances = instances
         self.require_person = require_person
+        self.person_check = person_check
         self.subject = subject
         needed = self.method.needs_keypoints or instances
         self.find_people = needed if keypoints is None else keypoints
@@ -206,6 +214,8 @@ class Segmenter:
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
         looked = self.find_people   # the pose backend has looked at the image
+        if self.person_check and looked and given is None and not _placed(scene.people):
+            prob = timed(timings, "person check", checked_probability, rgb, prob, scene.confirm)
         if self.subject == "main" and given is None:
             if not looked:   # the pose backend runs for the choice alone
                 looked = True

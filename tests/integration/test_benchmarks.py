@@ -87,9 +87,9 @@ def test_large_photo_writes_every_output_of_a_24_megapixel_photo(bench):
     assert row["seconds"] > 0 and row["peak_rss_mb"] > 0
 
 
-def test_scenes_scores_every_set_with_and_without_mediapipes_masks(bench):
+def test_scenes_scores_every_set_with_and_without_mediapipes_masks_and_the_person_check(bench):
     results = bench("scenes").run(2)
     assert set(results["sets"]) == {"eg1800", "ccp", "pennfudan", "coco_people", "coco_single"}
     for row in results["sets"].values():
-        assert len(row) == 4 and all(r["images"] == 2 and 0.0 <= r["mean_iou"] <= 1.0 for r in row.values())
+        assert len(row) == 5 and all(r["images"] == 2 and 0.0 <= r["mean_iou"] <= 1.0 for r in row.values())
     assert all(r["photos"] == 2 and 0.0 <= r["mean_share"] <= 1.0 for r in results["no_people"].values())

@@ -47,9 +47,10 @@ def test_public_api(portrait, data_dir):
 
 
 def test_require_person_empties_a_photo_of_nobody_and_keeps_a_portrait(data_dir, portrait):
-    """no_people's 000000024577: the default marks most of it; with require_person nothing, and no people."""
-    seg = personseg.Segmenter(matting=None, require_person=True)
-    plain = personseg.Segmenter(matting=None)(data_dir / "no_people/images/000000024577.jpg")
+    """no_people's 000000024577: without the person check most of it is marked; with require_person nothing,
+    and no people."""
+    seg = personseg.Segmenter(matting=None, require_person=True, person_check=False)
+    plain = personseg.Segmenter(matting=None, person_check=False)(data_dir / "no_people/images/000000024577.jpg")
     r = seg(data_dir / "no_people/images/000000024577.jpg")
     assert plain.mask.mean() > 0.1 * 255 and not r.mask.any() and r.people == []
     assert foreground_iou(seg(portrait[0]).mask, portrait[1]) > 0.85
@@ -58,6 +59,21 @@ def test_require_person_empties_a_photo_of_nobody_and_keeps_a_portrait(data_dir,
     assert np.array_equal(fast(portrait[0]).mask, personseg.Segmenter("fast", matting=None)(portrait[0]).mask)
     with pytest.raises(personseg.PersonsegError, match="require_person"):
         personseg.Segmenter("fast", require_person=True, keypoints=False)
+
+
+def test_the_person_check_empties_a_photo_of_doughnuts_and_leaves_a_portrait(data_dir, portrait):
+    """no_people's 000000024577 (doughnuts): BlazePose places nobody, the networks mark three quarters of it, and
+    the region check takes none of that for a person; on a portrait, where BlazePose places the person, the
+    check does not run and the mask is the same."""
+    doughnuts = data_dir / "no_people/images/000000024577.jpg"
+    checked, plain = personseg.Segmenter(matting=None), personseg.Segmenter(matting=None, person_check=False)
+    assert plain(doughnuts).mask.mean() > 0.5 * 255
+    r = checked(doughnuts)
+    assert not r.mask.any() and not r.alpha.any() and r.people == [] and "person check" in r.timings
+    kept = checked(portrait[0])
+    assert np.array_equal(kept.mask, plain(portrait[0]).mask) and "person check" not in kept.timings
+    with pytest.raises(personseg.PersonsegError, match="person_check"):
+        personseg.Segmenter(person_check="yes")
 
 
 def test_subject_main_keeps_the_person_found_and_all_keeps_the_other(data_dir):

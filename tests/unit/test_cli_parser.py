@@ -40,7 +40,8 @@ def test_matting_and_output_choices_come_from_the_library():
 
 
 def test_train_choices_come_from_the_library():
-    assert tuple(_action("train", "model").choices) == tuple(SPECS)
+    # every network that draws masks; the region check is trained by its own script
+    assert tuple(_action("train", "model").choices) == tuple(n for n in SPECS if n != "region-check")
     assert tuple(_action("train", "augment").choices) == tuple(AUGMENT_PRESETS)
 
 
@@ -80,15 +81,19 @@ def test_every_segmenting_command_can_leave_mediapipes_masks_out():
         assert flag.default is False and "MediaPipe" in flag.help
 
 
-def test_every_photo_command_can_require_a_person():
+def test_every_photo_command_can_require_a_person_or_leave_the_person_check_out():
     for command in ("segment", "annotate", "eval", "demo"):
         flag = _action(command, "require_person")
+        assert flag.default is False and "person check" in flag.help
+        flag = _action(command, "no_person_check")
         assert flag.default is False and "no_people" in flag.help
 
 
 def test_video_evaluation_refuses_photo_only_options(capsys):
     assert main(["eval", "--video", "--require-person", "--quiet"]) == 2
     assert "is for photos" in capsys.readouterr().err
+    assert main(["eval", "--video", "--no-person-check", "--quiet"]) == 2
+    assert "--no-person-check is for photos" in capsys.readouterr().err
 
 
 def test_people_evaluation_refuses_a_main_subject(capsys):

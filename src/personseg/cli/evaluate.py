@@ -45,8 +45,9 @@ def _progress(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.video and args.require_person:
-        raise PersonsegError("--require-person is for photos; video follows the people it finds")
+    for flag, asked in (("--require-person", args.require_person), ("--no-person-check", args.no_person_check)):
+        if args.video and asked:
+            raise PersonsegError(f"{flag} is for photos; video follows the people it finds")
     refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)

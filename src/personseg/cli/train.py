@@ -13,13 +13,16 @@ from ..train.augment import AUGMENT_PRESETS
 from ..train.sets import training_sets
 from .common import say
 
+#: The networks that draw masks, trained here on pairs (the region check has its own script:
+#: scripts/train_region_check.py).
+SEGMENTERS = tuple(name for name, model in SPECS.items() if model.output == "logits2")
 
 
 def add_parser(sub) -> None:
     t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')",
                        description="Train a network on folders of image/mask pairs; checkpoints every epoch, "
                                    "resumable.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--model", default="sinet", choices=tuple(SPECS),
+    t.add_argument("--model", default="sinet", choices=SEGMENTERS,
                    help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
                         "only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + boundary "
                         "and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their mask out; "

@@ -66,6 +66,9 @@ SPECS = {
                               ("ssm",), overlaps=True),
     "refine": ModelSpec("refine", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,
                         guides=("boundary", "leftover")),
+    # is a marked region a person (presence.py): the photo around the region and the region itself in, one logit out
+    "region-check": ModelSpec("region-check", (64, 64), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD,
+                              guides=("region",), output="logit", threads=1, architecture="region-check"),
 }
 
 
@@ -93,8 +96,14 @@ def _pose_unet(model: ModelSpec):
     return PoseUNet()
 
 
+def _region_check(model: ModelSpec):
+    from .regioncheck import RegionCheck
+
+    return RegionCheck(in_channels=model.channels)
+
+
 #: The torch architecture behind each model (torch is an extra: each is imported only when built).
-ARCHITECTURES = {"sinet": _sinet, "lwpsn": _lwpsn, "pose-unet": _pose_unet}
+ARCHITECTURES = {"sinet": _sinet, "lwpsn": _lwpsn, "pose-unet": _pose_unet, "region-check": _region_check}
 
 
 def torch_model(name: str):

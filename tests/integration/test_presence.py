@@ -1,0 +1,44 @@
+"""The region check (presence.py): its scores on real regions, the probability it keeps, and its training
+(gathering regions, a resumable run, the ONNX export)."""
+
+import numpy as np
+import torch
+
+from personseg.image import load_image, load_mask
+from personseg.models.registry import spec
+from personseg.presence import MODEL, checked_probability, person_scores
+from personseg.train.export import export_onnx
+from personseg.train.regions import gather, train_check
+
+
+def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, portrait):
+    rgb, truth = portrait
+    _, scores = person_scores(rgb, truth > 0)
+    assert len(scores) == 1 and min(scores.values()) > 0.5
+    prob = (truth > 0).astype(np.float32)
+    kept = checked_probability(rgb, prob)   # the person, less any speck under MIN_REGION
+    assert (kept <= prob).all() and kept.sum() > 0.999 * prob.sum()
+    doughnuts = load_image(data_dir / "no_people/images/000000024577.jpg")
+    marked = np.zeros(doughnuts.shape[:2], np.float32)
+    marked[40:-40, 60:-60] = 0.9   # a large block over the doughnuts
+    assert not checked_probability(doughnuts, marked).any()
+    # where the check says no, a confirming pose backend still keeps the region
+    assert np.array_equal(checked_probability(doughnuts, marked, lambda region, box: True), marked)
+
+
+def test_regions_gathered_from_real_photos_train_resume_and_export(data_dir, tmp_path):
+    root = data_dir / "pennfudan"
+    pairs = [(f"pennfudan/{s}", root / "images" / f"{s}.jpg", root / "masks" / f"{s}.png")
+             for s in ("FudanPed00001", "FudanPed00002", "PennPed00010")]
+    data = gather(pairs, log=lambda s: None)
+    n = len(data["y"])
+    assert n >= 3 and data["x"].shape == (n, 4, 64, 64) and data["y"].sum() >= 1
+    assert ((data["share"] >= 0.5) == (data["y"] > 0.5)).all() and set(data["name"]) <= {p[0] for p in pairs}
+    data["val"][:] = np.arange(n) % 3 == 0   # some of each in both
+    best = train_check(data, tmp_path, epochs=1, log=lambda s: None)
+    again = train_check(data, tmp_path, epochs=2, log=lambda s: None)   # resumes at epoch 2
+    history = torch.load(tmp_path / "last.pt", map_location="cpu", weights_only=False)["history"]
+    assert best == again and [h["epoch"] for h in history] == [1, 2]
+    info = export_onnx(best, tmp_path / "check.onnx", data["x"][:2].astype(np.float32))
+    assert info["max_abs_diff"] < 1e-3 and info["params"] > 10_000
+    assert spec(MODEL).channels == 4
