@@ -70,7 +70,7 @@ def run(limit: int | None) -> dict:
 
 def write(results: dict) -> None:
     ways = list(next(iter(results["sets"].values())))
-    heading = "## Every kind of scene: test splits, the default with and without MediaPipe's masks"
+    heading = "## Every kind of scene: test splits, the default with and without the person check and MediaPipe's masks"
     lines = [f"{heading}, {results['machine']}",
              "", "Made by `python benchmarks/scenes.py`: each set's test split (the union of everyone); "
              "cells: mean foreground IoU / 2-class mIoU / boundary F, median seconds a photo. `no person check` is "

@@ -215,7 +215,8 @@ class Segmenter:
         prob = timed(timings, "finish", method.finish, scene, prob)
         looked = self.find_people   # the pose backend has looked at the image
         if self.person_check and looked and given is None and not _placed(scene.people):
-            prob = timed(timings, "person check", checked_probability, rgb, prob, scene.confirm)
+            confirm = partial(person_in, rgb, pose=self.pose)   # also for subject 'main': nobody is placed
+            prob = timed(timings, "person check", checked_probability, rgb, prob, confirm)
         if self.subject == "main" and given is None:
             if not looked:   # the pose backend runs for the choice alone
                 looked = True

@@ -143,6 +143,7 @@ def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] =
     lower = logits[0] - logits[1]
     if lower.shape != (model.size[1], model.size[0]):   # logits at a fraction of the input size (SINet: half)
         lower = cv2.resize(lower, model.size, interpolation=cv2.INTER_LINEAR)
+    lower = lower.astype(np.float32, copy=False)   # a model of your own may give other floats
     np.exp(np.clip(lower, -50, 50, out=lower), out=lower)   # the sigmoid of the person logit, in place
     lower += 1.0
     return np.divide(1.0, lower, out=lower)

@@ -2,12 +2,15 @@
 (gathering regions, a resumable run, the ONNX export)."""
 
 import numpy as np
+import pytest
 import torch
 
+from personseg.errors import PersonsegError
 from personseg.image import load_image, load_mask
 from personseg.models.registry import spec
 from personseg.presence import MODEL, checked_probability, person_scores
 from personseg.train.export import export_onnx
+from personseg.train import regions as regions_module
 from personseg.train.regions import gather, train_check
 
 
@@ -26,19 +29,26 @@ def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, p
     assert np.array_equal(checked_probability(doughnuts, marked, lambda region, box: True), marked)
 
 
-def test_regions_gathered_from_real_photos_train_resume_and_export(data_dir, tmp_path):
+def test_regions_gathered_from_real_photos_train_resume_and_export(data_dir, tmp_path, monkeypatch):
+    made = []
+    real = regions_module.Segmenter
+    monkeypatch.setattr(regions_module, "Segmenter", lambda *a, **k: made.append(k) or real(*a, **k))
     root = data_dir / "pennfudan"
     pairs = [(f"pennfudan/{s}", root / "images" / f"{s}.jpg", root / "masks" / f"{s}.png")
              for s in ("FudanPed00001", "FudanPed00002", "PennPed00010")]
     data = gather(pairs, log=lambda s: None)
+    assert made and all(k["person_check"] is False for k in made)   # the regions before any check of them
     n = len(data["y"])
     assert n >= 3 and data["x"].shape == (n, 4, 64, 64) and data["y"].sum() >= 1
     assert ((data["share"] >= 0.5) == (data["y"] > 0.5)).all() and set(data["name"]) <= {p[0] for p in pairs}
+    assert set(data["view"]) == {0, 1}   # the photos and their person-free strips
     data["val"][:] = np.arange(n) % 3 == 0   # some of each in both
     best = train_check(data, tmp_path, epochs=1, log=lambda s: None)
     again = train_check(data, tmp_path, epochs=2, log=lambda s: None)   # resumes at epoch 2
     history = torch.load(tmp_path / "last.pt", map_location="cpu", weights_only=False)["history"]
     assert best == again and [h["epoch"] for h in history] == [1, 2]
     info = export_onnx(best, tmp_path / "check.onnx", data["x"][:2].astype(np.float32))
+    with pytest.raises(PersonsegError, match="validation regions need both"):
+        train_check({**data, "val": np.zeros(n, bool)}, tmp_path / "none", epochs=1, log=lambda s: None)
     assert info["max_abs_diff"] < 1e-3 and info["params"] > 10_000
     assert spec(MODEL).channels == 4

@@ -108,20 +108,24 @@ def test_stages_hold_every_stage_picture(client, photo):
     assert all(p["colour"].startswith("#") for p in answer["people"])
 
 
-def test_subject_and_require_person_choose_whom_the_mask_shows(client, photo, data_dir):
-    """On the batter photo, main keeps fewer pixels than all; on a photo of nobody, require_person answers an
-    empty mask and no people where the plain request marks something."""
+def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(client, photo, data_dir):
+    """On the batter photo, main keeps fewer pixels than all; on photos of nobody, the person check (accurate)
+    empties the doughnuts that person_check=false marks, and require_person answers an empty mask and no people where the
+    unchecked request marks something."""
     def marked(r) -> float:
         assert r.status_code == 200, r.text
         return float((np.asarray(Image.open(io.BytesIO(r.content))) > 127).mean())
 
     assert 0 < marked(post(client, photo, subject="main")) < marked(post(client, photo))
     assert client.get("/v1/methods").json()["subjects"] == ["all", "main"]
+    doughnuts = (data_dir / "no_people/images/000000024577.jpg").read_bytes()
+    assert marked(post(client, doughnuts, method="accurate")) == 0
+    assert marked(post(client, doughnuts, method="accurate", person_check="false")) > 0.5
     nobody = (data_dir / "no_people/images").glob("*.jpg")
     for path in sorted(nobody):
-        plain = post(client, path.read_bytes())
+        plain = post(client, path.read_bytes(), person_check="false")
         if marked(plain) > 0.01:
-            required = post(client, path.read_bytes(), require_person="true")
+            required = post(client, path.read_bytes(), require_person="true", person_check="false")
             if marked(required) == 0:
                 assert required.headers["X-People"] == "0"
                 return
@@ -146,6 +150,7 @@ def test_subject_and_require_person_choose_whom_the_mask_shows(client, photo, da
     ({"subject": "everyone"}, None, None, 422, "subject"),
     ({"subject": "main", "instances": "true"}, None, None, 422, "choose one"),
     ({"require_person": "true"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),
+    ({"person_check": "false"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),
 ])
 def test_bad_requests_answer_json_errors(client, photo, query, files, people, status, words):
     r = client.post("/v1/segment", params=query, files={"image": ("a.jpg", photo)} if files is None else files,

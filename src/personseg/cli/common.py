@@ -40,10 +40,10 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-person-check", action="store_true",
                    help="keep whatever the networks marked where BlazePose places nobody; by default each marked "
                         "region is then kept only when the region check trained here takes it for a person, or "
-                        "BlazePose finds someone on its crop (methods that find keypoints, or --pose): a cat, a "
-                        "sofa or a cake is not a person (accurate: no_people 14 of 60 photos marked instead of 36; "
+                        "BlazePose finds someone on its crop (methods that find keypoints; fast only with --pose): a "
+                        "cat, a sofa or a cake is not a person (accurate: no_people 12 of 60 photos marked instead of 36; "
                         "people BlazePose misses are lost more often: coco_people test 0.445 -> 0.421 IoU, "
-                        "coco_single test 0.707 -> 0.685)")
+                        "coco_single test 0.707 -> 0.683)")
     p.add_argument("--subject", default="all", choices=SUBJECTS,
                    help="whom the mask is of: all (default: everyone found; other people BlazePose confirms keep "
                         "their mask) or main (only the person BlazePose found, for portraits with passers-by: "
@@ -93,9 +93,9 @@ def matting(args: argparse.Namespace) -> str | None:
 def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, given: bool = False) -> dict:
     """The Segmenter's options that ``add_method_options``' flags ask for (``keypoints``: as Segmenter's, where
     --pose does not ask for them; ``given``: the people to segment are given, so flags that search refuse)."""
-    if given and (args.require_person or args.subject != "all"):
-        raise PersonsegError("--require-person and --subject choose among the people found; with --people exactly "
-                             "the given people are segmented")
+    if given and (args.require_person or args.subject != "all" or args.no_person_check):
+        raise PersonsegError("--require-person, --no-person-check and --subject choose among the people found; "
+                             "with --people exactly the given people are segmented")
     return {"method": args.method, "matting": matting(args), "keypoints": True if args.pose else keypoints,
             "instances": getattr(args, "instances", False), "matting_side": args.matting_side or None,
             "models": models(args), "mediapipe_masks": not args.no_mediapipe_masks,

@@ -10,6 +10,10 @@ import numpy as np
 
 from ..framing import Box
 
+#: Whether a region (bool HxW) holds a person, a box (x0, y0, x1, y1) where someone already found stands
+#: painted out first (photos: the pose backend on the region's crop, instances.person_in).
+Confirm = Callable[[np.ndarray, Box], bool]
+
 
 @dataclass(frozen=True)
 class Scene:
@@ -24,7 +28,7 @@ class Scene:
     everyone: bool = False         # ``people`` came from the search for everyone (instances)
     #: whether a region (bool HxW, outside the main person's own frame) holds a person (photos: the pose backend
     #: on its crop, instances.person_in); None (video): what lies outside that frame is finished with the rest
-    confirm: Callable[[np.ndarray, Box], bool] | None = None
+    confirm: Confirm | None = None
 
 
 class Method(ABC):

@@ -3,18 +3,17 @@ joins and refinement the method asks for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..framing import Box, keypoint_box
+from ..framing import keypoint_box
 from ..instances import person_maps
 from ..refine.components import keep_people
 from ..refine.fusion import join_outline, own_outline, shows_hips, with_selfie, within_own_frame
 from ..refine.network import refined_probability
 from ..runtime import coarse_probability
-from .base import Method, Scene
+from .base import Confirm, Method, Scene
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ class NetworkMethod(Method):
 
 def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
                          outline: np.ndarray | None, refine: bool = True,
-                         confirm: Callable[[np.ndarray, Box], bool] | None = None) -> np.ndarray:
+                         confirm: Confirm | None = None) -> np.ndarray:
     """``outline`` (the pose backend's probability map of the person, or None) joined into ``prob`` when
     ``people`` is one person (``own_outline``), weighing more when that person is seen down to the hips; then,
     with ``refine`` and except on such a full body, seed 003's refinement network and the stray regions dropped

@@ -1,6 +1,6 @@
 """The region check (presence.py): a small convolutional classifier. A 64x64 crop of the photo with the region's
-mask as a fourth channel goes through four strided conv-BN-ReLU stages (16 to 96 channels) and a
-depthwise-separable stage; pooled, one linear layer gives the logit that the region is a person."""
+mask as a fourth channel goes through four stages (16 to 96 channels), each a strided conv-BN-ReLU then a
+depthwise-separable conv; pooled, one linear layer gives the logit that the region is a person."""
 
 from __future__ import annotations
 

@@ -118,16 +118,19 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         subject: Literal[SUBJECTS] = Query("all", description="all: everyone found; main: only the person the "
                                                               "pose backend found (portraits with passers-by)"),
         require_person: bool = Query(False, description="where the pose backend finds nobody, an empty mask and "
-                                                        "no people, instead of what the networks marked (fewer "
-                                                        "masks on photos of nobody; people it misses are lost)"),
+                                                        "no people (stricter than the person check: people it "
+                                                        "misses are lost)"),
+        person_check: bool = Query(True, description="where the pose backend places nobody, keep only the "
+                                                     "regions the region check trained here takes for people "
+                                                     "(false: whatever the networks marked)"),
         background: str = Query("white", description="colour (name or #rrggbb) for output=replace"),
         blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal"),
     ) -> Response:
         colour = _colour(background)
         given = _people(people)
-        if given is not None and (subject != "all" or require_person):
-            raise Failed(422, "subject and require_person choose among the people found; with people given "
-                              "exactly those are segmented")
+        if given is not None and (subject != "all" or require_person or not person_check):
+            raise Failed(422, "subject, require_person and person_check choose among the people found; with "
+                              "people given exactly those are segmented")
         try:   # refused before the request waits in the queue
             check_subject(subject, instances)
         except PersonsegError as e:
@@ -138,7 +141,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         def job(segmenter) -> Response:
             try:
                 rgb = load_image(data, settings.max_pixels)
-                result = segmenter(name, instances, subject, require_person)(rgb, people=given)
+                result = segmenter(name, instances, subject, require_person, person_check)(rgb, people=given)
             except ImageTooLargeError as e:
                 raise Failed(413, _upload(e)) from None
             except ImageError as e:

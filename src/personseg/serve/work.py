@@ -12,8 +12,8 @@ import numpy as np
 
 from ..pipeline import Segmenter
 
-#: A job: given the worker's ``segmenter(method, instances, subject, require_person)``, it returns what the
-#: request answers.
+#: A job: given the worker's ``segmenter(method, instances, subject, require_person, person_check)``, it returns
+#: what the request answers.
 Job = Callable[[Callable[..., Segmenter]], Any]
 
 
@@ -23,7 +23,7 @@ class Busy(Exception):
 
 class WorkPool:
     """``workers`` threads segmenting for the service. Each builds a Segmenter per (method, instances, subject,
-    require_person) on first use and keeps it; sessions of the same network are shared (runtime.py). At most
+    require_person, person_check) on first use and keeps it; sessions of the same network are shared (runtime.py). At most
     ``queue_size`` jobs wait; a job whose future was cancelled (its request timed out or its client left) frees
     its place at once."""
 
@@ -79,12 +79,14 @@ class WorkPool:
         return self._waiting
 
     def _work(self) -> None:
-        made: dict[tuple[str, bool, str, bool], Segmenter] = {}
+        made: dict[tuple[str, bool, str, bool, bool], Segmenter] = {}
 
-        def segmenter(method: str, instances: bool, subject: str = "all", require_person: bool = False) -> Segmenter:
-            key = method, instances, subject, require_person
+        def segmenter(method: str, instances: bool, subject: str = "all", require_person: bool = False,
+                      person_check: bool = True) -> Segmenter:
+            key = method, instances, subject, require_person, person_check
             if key not in made:
-                made[key] = Segmenter(method, instances=instances, subject=subject, require_person=require_person)
+                made[key] = Segmenter(method, instances=instances, subject=subject, require_person=require_person,
+                                      person_check=person_check)
             return made[key]
 
         try:   # load the models and run them once, so that the first request waits for neither

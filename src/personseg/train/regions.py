@@ -55,18 +55,20 @@ def is_validation(name: str) -> bool:
 
 
 def gather(pairs: Iterable[tuple[str, Path, Path]], log: Callable[[str], None] = print) -> dict[str, np.ndarray]:
-    """Every region of at least presence.MIN_REGION that each of SOURCES marks on each photo of ``pairs``
-    ((name, image, mask of everyone)) and on its person-free crops: inputs (N, 4, 64, 64 float16), labels (N),
-    validation flags (N), the share on people (N) and the photo's name (N)."""
-    methods = {m: Segmenter(m, matting=None) for m in SOURCES}
-    xs, ys, val, share, names = [], [], [], [], []
+    """Every region of at least presence.MIN_REGION that each of SOURCES marks, unchecked, on each photo of
+    ``pairs`` ((name, image, mask of everyone)) and on its person-free crops: inputs (N, 4, 64, 64 float16),
+    labels (N), validation flags (N), the share on people (N), the photo's name (N) and the view (N: 0 the
+    photo, 1 a person-free crop)."""
+    # the regions each method marks before any check of them (the check being trained)
+    methods = {m: Segmenter(m, matting=None, person_check=False) for m in SOURCES}
+    xs, ys, val, share, names, kinds = [], [], [], [], [], []
     start = time.perf_counter()
     pairs = list(pairs)
     for i, (name, image, mask) in enumerate(pairs):
         rgb, truth = load_image(image), load_mask(mask) > 0
-        views = [(rgb, truth)] + [(np.ascontiguousarray(rgb[y0:y1, x0:x1]), truth[y0:y1, x0:x1])
-                                  for x0, y0, x1, y1 in person_free_crops(truth)]
-        for view, on_people in views:
+        views = [(0, rgb, truth)] + [(1, np.ascontiguousarray(rgb[y0:y1, x0:x1]), truth[y0:y1, x0:x1])
+                                     for x0, y0, x1, y1 in person_free_crops(truth)]
+        for kind, view, on_people in views:
             for seg in methods.values():
                 with threads(1):
                     marked = seg(view).mask > 0
@@ -80,11 +82,12 @@ def gather(pairs: Iterable[tuple[str, Path, Path]], log: Callable[[str], None] =
                     val.append(is_validation(name))
                     share.append(s)
                     names.append(name)
+                    kinds.append(kind)
         if (i + 1) % 50 == 0:
             log(f"{i + 1}/{len(pairs)} photos, {len(ys)} regions ({sum(ys)} people), "
                 f"{time.perf_counter() - start:.0f} s")
     return {"x": np.stack(xs), "y": np.array(ys, np.float32), "val": np.array(val), "share": np.array(share),
-            "name": np.array(names)}
+            "name": np.array(names), "view": np.array(kinds, np.uint8)}
 
 
 def _augmented(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -117,6 +120,9 @@ def train_check(data: dict[str, np.ndarray], out: Path, epochs: int = 15, batch:
         sched.load_state_dict(state["scheduler"])
         history = state["history"]
     trn, val = ~data["val"], data["val"]
+    for part, name in ((trn, "training"), (val, "validation")):
+        if not part.any() or data["y"][part].min() == data["y"][part].max():
+            raise PersonsegError(f"the {name} regions need both people and others; gather more photos")
     x_trn, y_trn = torch.from_numpy(data["x"][trn].astype(np.float32)), torch.from_numpy(data["y"][trn])
     x_val, y_val = torch.from_numpy(data["x"][val].astype(np.float32)), torch.from_numpy(data["y"][val])
     # people outnumber the rest: each class weighs half of the loss
