@@ -44,15 +44,32 @@ class Plan:
         self.jobs = [job for job in self.jobs if job.name in names]
 
 
+#: Left in every output folder of `personseg segment`: a later batch searching a folder that holds it does not
+#: read the outputs there as photos.
+MARKER = ".personseg-outputs"
+
+
 def writable_folder(folder: Path) -> None:
-    """Make ``folder`` (and its parents) and check a file can be written there; PersonsegError otherwise, once,
-    before any work."""
+    """Make ``folder`` (and its parents), check a file can be written there and leave MARKER in it;
+    PersonsegError otherwise, once, before any work."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
+        marker = folder / MARKER
+        if not marker.exists():
+            marker.write_text("personseg segment writes its outputs here; a batch reading this folder skips them\n")
     except OSError as e:
         raise PersonsegError(f"--out {folder}: cannot write there ({e.strerror or e})") from None
+
+
+def _an_output(file: Path, marked: set[Path]) -> bool:
+    """``file`` lies in a folder of ``marked`` (output folders) and is named as outputs are:
+    ``<stem>.<picture>.png`` or ``<stem>.person-<k>.mask.png``."""
+    parts = file.name.split(".")
+    named = len(parts) >= 3 and parts[-1] == "png" and (
+        parts[-2] in OUTPUTS or (parts[-2] == "mask" and parts[-3].startswith("person-")))
+    return named and file.parent.resolve() in marked
 
 
 def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
@@ -66,7 +83,8 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     a file named twice counts once). Refused (PersonsegError): ``out`` being an input folder or an existing file;
     an input with the name of another's output; two inputs whose outputs would have the same names. A folder
     under an input folder that is ``out`` itself is left out of the search, so a rerun never reads its own
-    outputs as inputs."""
+    outputs as inputs; nor are the outputs found in earlier output folders (those holding MARKER), files named
+    as outputs are."""
     out = Path(out)
     out_real = out.resolve()
     if out.exists() and not out.is_dir():
@@ -80,8 +98,9 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
         if p.is_dir():
             if p.resolve() == out_real:
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
+            marked = {m.parent.resolve() for m in p.rglob(MARKER)}
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                           and not within(f, out_real))
+                           and not within(f, out_real) and not _an_output(f, marked))
             jobs += [Job(f, out / f.relative_to(p).parent, f.stem, f.relative_to(p).as_posix()) for f in files]
         elif p.exists():
             jobs.append(Job(p, out, p.stem, p.name))

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from personseg import PersonsegError, Segmenter
+from personseg.batch import MARKER
 from personseg.errors import ImageError
 from personseg.image import load_image, write_image
 
@@ -41,6 +42,11 @@ def digest(folder: Path) -> dict[str, str]:
     """Every file below ``folder`` by relative path -> sha256 (inputs must stay byte for byte the same)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def outputs(folder: Path) -> list[Path]:
+    """The files in ``folder`` but the marker of an output folder, by name."""
+    return sorted(p for p in folder.iterdir() if p.name != MARKER)
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -88,7 +94,7 @@ def test_outputs_are_never_read_back_as_inputs(photos, tmp_path):
     for _ in range(3):
         code, _, err = cli("segment", "photos", "--out", "photos/masks", "--method", "fast", cwd=tmp_path)
         assert code == 0, err
-    assert len(list((photos / "masks").iterdir())) == 9   # 3 images x mask, alpha, cutout: never 26, 80 ...
+    assert len(outputs(photos / "masks")) == 9   # 3 images x mask, alpha, cutout: never 26, 80 ...
     assert {k: v for k, v in digest(photos).items() if not k.startswith("masks")} == before
 
 
@@ -108,7 +114,7 @@ def test_bad_images_fail_alone_and_the_batch_goes_on(photos, tmp_path):
     failures = [line for line in lines(err) if "failed:" in line]
     assert len(failures) == 3 and len(lines(err)) == 4
     assert "failed: photos/zero.jpg: the file is empty (0 bytes)" in err and "<_io" not in err
-    assert len(list((tmp_path / "out").iterdir())) == 9
+    assert len(outputs(tmp_path / "out")) == 9
     with pytest.raises(ImageError, match="too small"):
         Segmenter("fast")(np.zeros((1, 1, 3), np.uint8))
 
@@ -141,7 +147,7 @@ def test_ctrl_c_in_a_batch_then_a_rerun_does_exactly_the_rest(photos, tmp_path):
     finished = {f.name.split(".")[0] for f in out.glob("*.cutout.png")}
     code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", cwd=tmp_path)
     assert code == 0 and f"{8 - len(finished)} of 8 images segmented" in err
-    assert len(list(out.iterdir())) == 24 and not leftovers(out)
+    assert len(outputs(out)) == 24 and not leftovers(out)
 
 
 def test_webm_from_a_clip_with_aac_sound_gets_opus(tmp_path, clip):
@@ -178,10 +184,10 @@ def test_a_folder_of_frames_with_a_bad_frame_is_finished_and_completed_on_rerun(
     (frames / "00005.jpg").write_bytes(b"\xff\xd8junk")
     code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
     assert code == 1 and sum("skipped:" in line for line in lines(err)) == 2
-    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"0000{i}.mask.png" for i in (1, 2, 3)]
+    assert [p.name for p in outputs(tmp_path / "masks")] == [f"0000{i}.mask.png" for i in (1, 2, 3)]
     (tmp_path / "masks/00002.mask.png").unlink()
     code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
-    assert code == 1 and len(list((tmp_path / "masks").iterdir())) == 3
+    assert code == 1 and len(outputs(tmp_path / "masks")) == 3
 
 
 def test_a_truncated_video_says_so(tmp_path, clip):
@@ -228,7 +234,7 @@ def test_a_phone_video_is_turned_upright(tmp_path):
 def test_a_read_only_home_is_no_obstacle(photos, tmp_path):
     code, _, err = cli("segment", "photos/00002.jpg", "--out", "out", "--method", "fast", "--matting", "closed-form",
                        cwd=tmp_path, env={"HOME": "/proc/personseg-no-home"})
-    assert code == 0 and len(list((tmp_path / "out").iterdir())) == 3, err
+    assert code == 0 and len(outputs(tmp_path / "out")) == 3, err
     assert lines(err) == ["1 of 1 images segmented; 3 files written to out"]   # nothing else on stderr
 
 
@@ -284,7 +290,7 @@ def test_outputs_follow_the_umask(photos, tmp_path):
                                f"sys.exit(main(['segment', 'photos/00002.jpg', '--out', '{out.name}', '--method', "
                                "'fast', '--save', 'mask,json', '--quiet']))"], cwd=tmp_path, capture_output=True)
         assert done.returncode == 0
-        assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {mode}
+        assert {p.stat().st_mode & 0o777 for p in outputs(out)} == {mode}
 
 
 def test_bad_values_are_refused_once_before_any_work(photos, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from personseg.batch import plan_batch, within
+from personseg.batch import MARKER, plan_batch, within, writable_folder
 from personseg.cli.common import models
 from personseg.errors import PersonsegError
 from personseg.image import load_image, write_image
@@ -33,6 +33,18 @@ def test_an_output_folder_inside_an_input_folder_is_not_searched(folder):
     assert len(plan_batch([folder / "in"], folder / "in/masks").jobs) == 2
     with pytest.raises(PersonsegError, match="is the input folder"):
         plan_batch([folder / "in"], folder / "in")
+
+
+def test_outputs_of_an_earlier_batch_inside_an_input_folder_are_not_read(folder):
+    """`segment in --out in/o`, then `segment in --out out`: in/o's outputs are not photos of the second batch;
+    a photo of the user's there, and a file named like an output in a folder no batch wrote, still are."""
+    writable_folder(folder / "in/o")
+    assert (folder / "in/o" / MARKER).is_file()
+    for name in ("o/a.mask.png", "o/a.person-1.mask.png", "o/holiday.jpg", "mine/c.mask.png"):
+        write_image(folder / "in" / name, np.zeros((16, 16, 3), np.uint8))
+    names = sorted(j.name for j in plan_batch([folder / "in"], folder / "out").jobs)
+    assert names == ["a.jpg", "mine/c.mask.png", "o/holiday.jpg", "sub/b.png"]
+    assert len(plan_batch([folder / "in/o/a.mask.png"], folder / "out").jobs) == 1   # named: read
 
 
 def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):
