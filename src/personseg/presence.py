@@ -11,8 +11,8 @@ from .framing import Box, binary_mask
 from .models.registry import spec
 from .methods.base import Confirm
 from .refine.components import keep_regions
-from .refine.fusion import largest_regions
-from .runtime import session
+from .refine.fusion import worth_checking
+from .runtime import normalised, session
 
 #: The model that scores regions.
 MODEL = "region-check"
@@ -30,10 +30,10 @@ THRESHOLD = 0.7
 
 def regions(mask: np.ndarray) -> tuple[np.ndarray, list[int], np.ndarray]:
     """Connected regions (8-neighbour) of ``mask`` (uint8/bool HxW): labels, the labels of regions of at least
-    MIN_REGION of the image, and each label's box (x, y, w, h) from OpenCV."""
+    MIN_REGION of the image, and each label's OpenCV statistics (x, y, w, h, area)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8, copy=False), connectivity=8)
     big = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= MIN_REGION * mask.size]
-    return labels, big, stats[:, :4]
+    return labels, big, stats
 
 
 def region_box(x: int, y: int, w: int, h: int) -> Box:
@@ -58,37 +58,34 @@ def region_input(rgb: np.ndarray, labels: np.ndarray, label: int, box: Box) -> n
     inside = np.dstack([rgb[y0:y1, x0:x1], (labels[y0:y1, x0:x1] == label).astype(np.uint8) * 255])
     small = cv2.resize(inside, (iw, ih), interpolation=cv2.INTER_AREA)
     planes = cv2.copyMakeBorder(small, top, h - top - ih, left, w - left - iw, cv2.BORDER_REPLICATE)
-    planes = planes.astype(np.float32).transpose(2, 0, 1)
-    planes -= np.array(model.mean, np.float32)[:, None, None]
-    planes *= (1.0 / np.array(model.std, np.float32))[:, None, None]
-    return planes[None]
+    return normalised(planes.astype(np.float32).transpose(2, 0, 1), model)
 
 
-def person_scores(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, dict[int, float]]:
-    """Labels of ``mask``'s regions and, for each region of at least MIN_REGION, the probability that it is
-    a person."""
-    labels, big, boxes = regions(mask)
+def person_scores(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """Labels of ``mask``'s regions, their statistics (``regions``) and, for each region of at least
+    MIN_REGION, the probability that it is a person."""
+    labels, big, stats = regions(mask)
     if not big:
-        return labels, {}
+        return labels, stats, {}
     sess = session(spec(MODEL))
     name = sess.get_inputs()[0].name
-    logits = [float(sess.run(None, {name: region_input(rgb, labels, k, region_box(*boxes[k]))})[0].ravel()[0])
+    logits = [float(sess.run(None, {name: region_input(rgb, labels, k, region_box(*stats[k, :4]))})[0].ravel()[0])
               for k in big]
-    return labels, {k: float(1.0 / (1.0 + np.exp(-z))) for k, z in zip(big, logits)}
+    return labels, stats, {k: float(1.0 / (1.0 + np.exp(-z))) for k, z in zip(big, logits)}
 
 
 def checked_probability(rgb: np.ndarray, prob: np.ndarray, confirm: Confirm | None = None,
                         threshold: float = THRESHOLD) -> np.ndarray:
     """``prob`` (float HxW) on the regions of ``prob >= 0.5`` taken for people and their soft edge
     (``keep_regions``), 0 elsewhere: all 0 where none is taken. A region is taken when the check gives it
-    ``threshold`` or more, or else, if it is one of the largest (``refine.fusion.largest_regions``: each is a
+    ``threshold`` or more, or else, if it is one of the largest (``refine.fusion.worth_checking``: each is a
     pose backend call), when ``confirm`` (``instances.person_in``: the pose backend on its crop) finds someone."""
     mask = binary_mask(prob)
-    labels, scores = person_scores(rgb, mask)
-    keep = np.zeros(int(labels.max()) + 1, bool)
+    labels, stats, scores = person_scores(rgb, mask)
+    keep = np.zeros(len(stats), bool)
     for k, score in scores.items():
         keep[k] = score >= threshold
     if confirm is not None:
-        for k in largest_regions(mask)[1]:
+        for k in worth_checking(stats[:, cv2.CC_STAT_AREA], mask.size):
             keep[k] = keep[k] or confirm(labels == k, (0.0, 0.0, 0.0, 0.0))
     return keep_regions(prob, labels, keep) if keep.any() else np.zeros_like(prob)

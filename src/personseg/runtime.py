@@ -130,6 +130,11 @@ def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndar
     extra = prior_planes(model, list(people), box) + guide_planes(model, guides, box, rgb.shape)
     if extra:
         planes = np.concatenate([planes, np.stack(extra)])
+    return normalised(planes, model)
+
+
+def normalised(planes: np.ndarray, model: ModelSpec) -> np.ndarray:
+    """(C, h, w) float32 planes on 0..255, normalised in place as ``model`` is fed, as a batch of one."""
     planes -= np.array(model.mean, np.float32)[:, None, None]
     planes *= (1.0 / np.array(model.std, np.float32))[:, None, None]
     return planes[None]

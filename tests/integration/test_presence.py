@@ -16,7 +16,7 @@ from personseg.train.regions import gather, train_check
 
 def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, portrait):
     rgb, truth = portrait
-    _, scores = person_scores(rgb, truth > 0)
+    _, _, scores = person_scores(rgb, truth > 0)
     assert len(scores) == 1 and min(scores.values()) > 0.5
     prob = (truth > 0).astype(np.float32)
     kept = checked_probability(rgb, prob)   # the person, less any speck under MIN_REGION

@@ -120,11 +120,16 @@ def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarr
 
 
 def largest_regions(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """The labels of ``mask``'s (uint8) connected regions and those worth a check, largest first: at least
-    OTHER_MIN_SHARE of the image, at most OTHERS_CHECKED of them."""
+    """The labels of ``mask``'s (uint8) connected regions and those worth a check (``worth_checking``)."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    return labels, [int(k) + 1 for k in np.argsort(-areas) if areas[k] >= OTHER_MIN_SHARE * mask.size][:OTHERS_CHECKED]
+    return labels, worth_checking(stats[:, cv2.CC_STAT_AREA], mask.size)
+
+
+def worth_checking(areas: np.ndarray, size: int) -> list[int]:
+    """The labels of the regions worth a check, largest first, from every label's ``areas`` (the background's
+    first) in an image of ``size`` pixels: at least OTHER_MIN_SHARE of it, at most OTHERS_CHECKED of them."""
+    areas = areas[1:]
+    return [int(k) + 1 for k in np.argsort(-areas) if areas[k] >= OTHER_MIN_SHARE * size][:OTHERS_CHECKED]
 
 
 def _own_parts(mask: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

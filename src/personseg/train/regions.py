@@ -72,12 +72,12 @@ def gather(pairs: Iterable[tuple[str, Path, Path]], log: Callable[[str], None] =
             for seg in methods.values():
                 with threads(1):
                     marked = seg(view).mask > 0
-                labels, big, boxes = regions(marked)
+                labels, big, stats = regions(marked)
                 for k in big:
                     s = float(on_people[labels == k].mean())
                     if NEGATIVE < s < POSITIVE:
                         continue
-                    xs.append(region_input(view, labels, k, region_box(*boxes[k]))[0].astype(np.float16))
+                    xs.append(region_input(view, labels, k, region_box(*stats[k, :4]))[0].astype(np.float16))
                     ys.append(s >= POSITIVE)
                     val.append(is_validation(name))
                     share.append(s)
