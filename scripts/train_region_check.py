@@ -27,12 +27,10 @@ from personseg.evaluate import find_pairs
 from personseg.methods import DEFAULT_METHOD
 from personseg.models.registry import spec
 from personseg.presence import MODEL
-from personseg.train.data import validation_split
+from personseg.train.data import CHOICE_PHOTOS, validation_split
 from personseg.train.export import export_onnx
 from personseg.train.regions import gather, train_check
 
-#: The first photos of each multi-person train split are the choice groups: never trained on.
-CHOICE_PHOTOS = 60
 #: Portraits and full bodies: this many training pairs each of EG1800 and CCP.
 PORTRAITS = 150
 

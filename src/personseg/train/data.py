@@ -146,6 +146,23 @@ def _with_maps(pairs: PairSet, maps: list[list[np.ndarray]]) -> PairSet:
     return PairSet(pairs.ids, images, pairs.masks)
 
 
+#: The first photos of each multi-person train split (pennfudan, coco_people, coco_single) are choice groups:
+#: no network trained on all sets and no region check trains on them.
+CHOICE_PHOTOS = 60
+
+
+def fit_ids(root: str | Path) -> list[str]:
+    """The train ids of the data set in ``root`` that a network trained on every set fits: the train split less
+    the choice groups (the held-out pairs of EG1800 and CCP, the first ``CHOICE_PHOTOS`` of the others)."""
+    name = Path(root).resolve().name
+    ids = read_ids(Path(root) / "train.txt")
+    if name in ("eg1800", "ccp"):
+        held = {ip.stem for group, pairs in heldout_groups().items() if group != "EG1800 unlisted"
+                for ip, _ in pairs if ip.parent.parent.name == name}
+        return [i for i in ids if i not in held]
+    return ids[CHOICE_PHOTOS:]
+
+
 def heldout_groups() -> dict[str, list[tuple[Path, Path]]]:
     """(image, mask) paths of each group of images no shipped model trained on, where choices are made: EG1800's
     unlisted portraits (portraitnet_train.txt less the train and test ids), and the validation pairs every
