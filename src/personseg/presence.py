@@ -4,15 +4,19 @@ masks also mark cats, sofas and cakes, and without keypoints nothing else tells 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from .framing import Box, binary_mask
 from .models.registry import spec
-from .methods.base import Confirm
 from .refine.components import keep_regions
 from .refine.fusion import worth_checking
 from .runtime import normalised, session
+
+if TYPE_CHECKING:   # the methods use the check: importing them here would import this module again
+    from .methods.base import Confirm
 
 #: The model that scores regions.
 MODEL = "region-check"
@@ -89,3 +93,19 @@ def checked_probability(rgb: np.ndarray, prob: np.ndarray, confirm: Confirm | No
         for k in worth_checking(stats[:, cv2.CC_STAT_AREA], mask.size):
             keep[k] = keep[k] or confirm(labels == k, (0.0, 0.0, 0.0, 0.0))
     return keep_regions(prob, labels, keep) if keep.any() else np.zeros_like(prob)
+
+
+def people_put_back(rgb: np.ndarray, prob: np.ndarray, kept: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """``kept`` (``prob`` with regions dropped: ``keep_people``) with each dropped region that the check takes for a
+    person (``threshold`` or more) back as it was in ``prob``."""
+    if kept is prob:
+        return kept
+    dropped = cv2.bitwise_and(binary_mask(prob), cv2.bitwise_not(binary_mask(kept)))
+    labels, _, scores = person_scores(rgb, dropped)
+    back = [k for k, score in scores.items() if score >= threshold]
+    if not back:
+        return kept
+    taken = np.isin(labels, back)
+    kept = kept.copy()
+    kept[taken] = prob[taken]
+    return kept

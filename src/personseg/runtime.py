@@ -164,13 +164,16 @@ def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,
 
 
 def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
-                        people: list[np.ndarray] = (), guides: np.ndarray | None = None) -> np.ndarray:
+                        people: list[np.ndarray] = (), guides: np.ndarray | None = None,
+                        beyond: bool = False) -> np.ndarray:
     """Person probability from a shipped network, framed for it. With ``box`` (where the people are, from
     keypoints or the previous video frame) one pass on that region framed for the network (the whole image when
     that is most of it); otherwise a pass on the whole image, then, when the people found there fill a small
     part of it, a second pass on a crop around them, so that a distant person is seen at the network's full
     resolution. ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM); ``guides``: HxWxG
-    maps made from a coarse matte, for the refinement model (seed 003)."""
+    maps made from a coarse matte, for the refinement model (seed 003). ``beyond``: a pass zoomed on ``box``
+    is joined by one on the whole image, which gives the probability outside the zoomed crop (people no keypoint
+    vouches for)."""
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
     small = None
@@ -180,17 +183,24 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
         box = from_crop(found, whole, spec(model).size) if found is not None else None
     framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
-        return foreground_probability(rgb, model, framed, people, guides)
+        zoomed = foreground_probability(rgb, model, framed, people, guides)
+        if not beyond:
+            return zoomed
+        prob = paste(network_map(rgb, model, whole, people, guides), whole, rgb.shape)
+        x0, y0, x1, y1 = (int(v) for v in framed)
+        inside = np.s_[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)]
+        prob[inside] = zoomed[inside]
+        return prob
     if small is not None:
         return paste(small, whole, rgb.shape)
     return foreground_probability(rgb, model, whole, people, guides)
 
 
 def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None,
-                       people: list[np.ndarray]) -> np.ndarray:
-    """The mean of the probabilities of ``models``, each framed on ``box`` (see ``network_probability``) and fed
-    ``people``'s prior maps where it takes them."""
-    total = network_probability(rgb, models[0], box=box, people=people)
+                       people: list[np.ndarray], beyond: bool = False) -> np.ndarray:
+    """The mean of the probabilities of ``models``, each framed on ``box`` (see ``network_probability``, also
+    for ``beyond``) and fed ``people``'s prior maps where it takes them."""
+    total = network_probability(rgb, models[0], box=box, people=people, beyond=beyond)
     for model in models[1:]:   # summed in place: no stack of full-size maps (two of them are 192 MB at 24 MP)
-        total += network_probability(rgb, model, box=box, people=people)
+        total += network_probability(rgb, model, box=box, people=people, beyond=beyond)
     return total if len(models) == 1 else np.multiply(total, np.float32(1 / len(models)), out=total)

@@ -8,7 +8,7 @@ import torch
 from personseg.errors import PersonsegError
 from personseg.image import load_image, load_mask
 from personseg.models.registry import spec
-from personseg.presence import MODEL, checked_probability, person_scores
+from personseg.presence import MODEL, checked_probability, people_put_back, person_scores
 from personseg.train.export import export_onnx
 from personseg.train import regions as regions_module
 from personseg.train.regions import gather, train_check
@@ -27,6 +27,20 @@ def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, p
     assert not checked_probability(doughnuts, marked).any()
     # where the check says no, a confirming pose backend still keeps the region
     assert np.array_equal(checked_probability(doughnuts, marked, lambda region, box: True), marked)
+
+
+def test_a_dropped_person_is_put_back_and_a_dropped_patch_of_wall_is_not(data_dir):
+    root = data_dir / "pennfudan"
+    rgb, truth = load_image(root / "images/FudanPed00001.jpg"), load_mask(root / "masks/FudanPed00001.png")
+    prob = (truth > 0).astype(np.float32) * 0.9   # two pedestrians, apart: the left one in columns 159-301
+    prob[20:120, 20:140] = 0.8                     # and a block of the wall above them
+    kept = prob.copy()
+    kept[:, :400] = 0                              # all but the right pedestrian dropped, as keep_people may
+    back = people_put_back(rgb, prob, kept)
+    assert np.array_equal(back[:, 159:302], prob[:, 159:302]) and back[:, 159:302].any()
+    assert not back[20:120, 20:140].any()
+    assert np.array_equal(back[:, 400:], kept[:, 400:])
+    assert people_put_back(rgb, prob, kept, threshold=1.01) is kept   # nothing taken: nothing put back
 
 
 def test_regions_gathered_from_real_photos_train_resume_and_export(data_dir, tmp_path, monkeypatch):

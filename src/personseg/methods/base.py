@@ -29,6 +29,9 @@ class Scene:
     #: whether a region (bool HxW, outside the main person's own frame) holds a person (photos: the pose backend
     #: on its crop, instances.person_in); None (video): what lies outside that frame is finished with the rest
     confirm: Confirm | None = None
+    #: networks framed on the people also look at the whole image, and what they see outside their frame counts
+    #: (photos: people no keypoint vouches for); video frames only the tracked people
+    beyond: bool = False
 
 
 class Method(ABC):

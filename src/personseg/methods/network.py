@@ -9,6 +9,7 @@ import numpy as np
 
 from ..framing import keypoint_box
 from ..instances import person_maps
+from ..presence import people_put_back
 from ..refine.components import keep_people
 from ..refine.fusion import join_outline, own_outline, shows_hips, with_selfie, within_own_frame
 from ..refine.network import refined_probability
@@ -44,7 +45,7 @@ class NetworkMethod(Method):
         return replace(self, uses_outline=False, selfie=False)
 
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
-        return coarse_probability(scene.rgb, self.networks, scene.box, scene.people)
+        return coarse_probability(scene.rgb, self.networks, scene.box, scene.people, beyond=scene.beyond)
 
     def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:
         """The maximum of ``prob`` and a pass framed on each person on their own, so small ones are seen too."""
@@ -57,10 +58,11 @@ class NetworkMethod(Method):
         vouches for dropped, then the outline and the refinement network (``finished_probability``)."""
         if self.selfie:
             prob = with_selfie(scene.rgb, prob, scene.people)
-        prob = keep_people(prob, scene.vouched)
+        prob = kept_people(scene.rgb, prob, scene.vouched, scene.beyond)
         if self.uses_outline or self.refine:
             outline = scene.outline if self.uses_outline else None
-            prob = finished_probability(scene.rgb, prob, scene.vouched, outline, self.refine, scene.confirm)
+            prob = finished_probability(scene.rgb, prob, scene.vouched, outline, self.refine, scene.confirm,
+                                        scene.beyond)
         return prob
 
     def person_maps(self, rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -68,9 +70,16 @@ class NetworkMethod(Method):
         return person_maps(rgb, people) if len(people) > 1 else None
 
 
+def kept_people(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray], beyond: bool) -> np.ndarray:
+    """``prob`` with the regions nobody vouches for dropped (``keep_people``); with ``beyond`` (photos, where the
+    networks saw the whole image: ``Scene.beyond``) those the region check takes for people stay."""
+    kept = keep_people(prob, people)
+    return people_put_back(rgb, prob, kept) if beyond else kept
+
+
 def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
                          outline: np.ndarray | None, refine: bool = True,
-                         confirm: Confirm | None = None) -> np.ndarray:
+                         confirm: Confirm | None = None, beyond: bool = False) -> np.ndarray:
     """``outline`` (the pose backend's probability map of the person, or None) joined into ``prob`` when
     ``people`` is one person (``own_outline``), weighing more when that person is seen down to the hips; then,
     with ``refine`` and except on such a full body, seed 003's refinement network and the stray regions dropped
@@ -80,10 +89,10 @@ def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndar
     of always: coco_people found 53 -> 59 of 325, spurious 98 -> 92; pennfudan 187 -> 200 of 270, spurious
     64 -> 55, matched IoU 0.789 -> 0.803; given coco_people's true keypoints 32 -> 37 of 77). Both work in the
     person's own frame: outside it the regions ``confirm`` finds to be people keep ``prob``
-    (``within_own_frame``)."""
+    (``within_own_frame``). ``beyond``: as in ``kept_people``."""
     outline = own_outline(outline, people)
     full_body = outline is not None and shows_hips(people, rgb.shape)
     done = prob if outline is None else join_outline(prob, outline, full_body)
     if refine and not full_body and len(people) <= 1:
-        done = keep_people(refined_probability(rgb, done), people)
+        done = kept_people(rgb, refined_probability(rgb, done), people, beyond)
     return within_own_frame(done, prob, people, confirm)
