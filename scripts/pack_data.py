@@ -38,8 +38,9 @@ def main() -> None:
         if args.split == "fit":
             keep = set(fit_ids(root))
             loaded = load_pairs(root, "train", max_side=args.max_side)
-            pairs = PairSet(*map(list, zip(*[(i, img, m) for i, img, m in
-                                             zip(loaded.ids, loaded.images, loaded.masks) if i in keep])))
+            taken = [k for k, ident in enumerate(loaded.ids) if ident in keep]
+            pairs = PairSet([loaded.ids[k] for k in taken], [loaded.images[k] for k in taken],
+                            [loaded.masks[k] for k in taken])
         else:
             pairs = load_pairs(root, args.split, max_side=args.max_side)
         dest = args.out / root.resolve().name

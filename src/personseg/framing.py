@@ -111,19 +111,22 @@ def from_crop(inner: Box, box: Box, size: tuple[int, int]) -> Box:
     return box[0] + inner[0] * sx, box[1] + inner[1] * sy, box[0] + inner[2] * sx, box[1] + inner[3] * sy
 
 
-def paste(prob: np.ndarray, box: Box, shape: tuple[int, ...]) -> np.ndarray:
-    """A crop's float32 map put back where ``box`` lies in an image of ``shape``; 0 outside the box. A box on
-    whole pixels (``on_pixels``) is resized (a tenth of a warp's time for a 600x800 image)."""
+def paste(prob: np.ndarray, box: Box, shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
+    """A crop's float32 map put back where ``box`` lies in an image of ``shape``; 0 outside the box, or, given
+    ``out`` (float32 of ``shape``; the box on whole pixels), written over ``out`` within the box, the rest of it
+    kept. A box on whole pixels (``on_pixels``) is resized (a tenth of a warp's time for a 600x800 image)."""
     if all(float(v).is_integer() for v in box):
         x0, y0, x1, y1 = (int(v) for v in box)
         full = cv2.resize(prob, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        if (x0, y0, x1, y1) == (0, 0, shape[1], shape[0]):
+        if out is None and (x0, y0, x1, y1) == (0, 0, shape[1], shape[0]):
             return full
-        out = np.zeros(shape[:2], np.float32)
+        out = np.zeros(shape[:2], np.float32) if out is None else out
         ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
         if ix1 > ix0 and iy1 > iy0:
             out[iy0:iy1, ix0:ix1] = full[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
         return out
+    if out is not None:
+        raise ValueError("paste over a map needs a box on whole pixels (on_pixels)")
     m = _affine(box, (prob.shape[1], prob.shape[0]))
     return cv2.warpAffine(prob, m, (shape[1], shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)

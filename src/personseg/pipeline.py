@@ -205,8 +205,9 @@ class Segmenter:
         # given people are exactly who is segmented: nobody else is looked for
         search = self.pose is not None and given is None and self.subject == "all"
         confirm = partial(person_in, rgb, pose=self.pose) if search else None
+        beyond = search and self.find_people   # not where the pose runs for require_person alone
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm,
-                      beyond=search)
+                      beyond=beyond, put_back=beyond and self.person_check)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:

@@ -171,9 +171,9 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
     that is most of it); otherwise a pass on the whole image, then, when the people found there fill a small
     part of it, a second pass on a crop around them, so that a distant person is seen at the network's full
     resolution. ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM); ``guides``: HxWxG
-    maps made from a coarse matte, for the refinement model (seed 003). ``beyond``: a pass zoomed on ``box``
-    is joined by one on the whole image, which gives the probability outside the zoomed crop (people no keypoint
-    vouches for)."""
+    maps made from a coarse matte, for the refinement model (seed 003). ``beyond``: a pass zoomed on a given
+    ``box`` is joined by one on the whole image, which gives the probability outside the zoomed crop (people no
+    keypoint vouches for)."""
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
     small = None
@@ -183,14 +183,10 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
         box = from_crop(found, whole, spec(model).size) if found is not None else None
     framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
-        zoomed = foreground_probability(rgb, model, framed, people, guides)
-        if not beyond:
-            return zoomed
+        if not beyond or small is not None:   # without a box the whole image was seen first: nothing outside
+            return foreground_probability(rgb, model, framed, people, guides)
         prob = paste(network_map(rgb, model, whole, people, guides), whole, rgb.shape)
-        x0, y0, x1, y1 = (int(v) for v in framed)
-        inside = np.s_[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)]
-        prob[inside] = zoomed[inside]
-        return prob
+        return paste(network_map(rgb, model, framed, people, guides), framed, rgb.shape, out=prob)
     if small is not None:
         return paste(small, whole, rgb.shape)
     return foreground_probability(rgb, model, whole, people, guides)

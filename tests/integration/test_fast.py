@@ -101,3 +101,23 @@ def test_sessions_take_each_models_thread_count_unless_the_caller_sets_one():
     assert session(spec("lwpsn")).get_session_options().intra_op_num_threads == 0   # onnxruntime's default
     with threads(2):
         assert session(spec("sinet")).get_session_options().intra_op_num_threads == 2
+
+
+@pytest.mark.parametrize("box", [(100.0, 120.0, 180.0, 260.0),     # inside the image
+                                 (-30.0, -20.0, 60.0, 150.0),      # past the top left corner
+                                 (500.0, 250.0, 640.0, 400.0)])    # to the bottom edge and past the right one
+def test_a_zoomed_pass_keeps_what_the_whole_image_shows_beyond_its_crop(box):
+    from personseg.framing import frame_box, on_pixels
+    from personseg.runtime import foreground_probability, network_probability
+
+    rgb = np.random.default_rng(0).integers(0, 255, (400, 600, 3), np.uint8)
+    zoomed = network_probability(rgb, "sinet", box=box)
+    joined = network_probability(rgb, "sinet", box=box, beyond=True)
+    whole = foreground_probability(rgb, "sinet")
+    x0, y0, x1, y1 = (int(v) for v in on_pixels(frame_box(box, spec("sinet").aspect)))
+    inside = np.zeros(rgb.shape[:2], bool)
+    inside[max(y0, 0):y1, max(x0, 0):x1] = True
+    assert 0 < inside.mean() < 0.5
+    assert not zoomed[~inside].any()
+    np.testing.assert_array_equal(joined[inside], zoomed[inside])
+    np.testing.assert_array_equal(joined[~inside], whole[~inside])

@@ -105,3 +105,24 @@ def test_given_people_are_segmented_without_looking_for_others(data_dir, pose_mi
     monkeypatch.setattr(pipeline, "person_in", lambda *a, **k: calls.append(a) or True)
     personseg.Segmenter(matting=None)(data_dir / "pose_mini" / entry["image"], people=[kp])
     assert calls == []
+
+
+
+def test_only_photos_searched_for_everyone_look_beyond_the_people_and_put_regions_back(monkeypatch, portrait):
+    rgb, _ = portrait
+    scene, made = pipeline.Scene, []
+    monkeypatch.setattr(pipeline, "Scene", lambda *a, **k: made.append((k["beyond"], k["put_back"])) or scene(*a, **k))
+
+    def flags(image=rgb, people=None, **options):
+        made.clear()
+        personseg.Segmenter(matting=None, **options)(image, people=people)
+        return made[0]
+
+    assert flags() == (True, True)
+    assert flags(person_check=False) == (True, False)
+    assert flags(method="fast", keypoints=True) == (True, True)
+    assert flags(method="fast") == (False, False)                      # the pose backend does not look
+    assert flags(method="fast", require_person=True) == (False, False)  # it looks after the method, for that alone
+    assert flags(subject="main") == (False, False)
+    placed = pipeline.Segmenter(matting=None)(rgb).people
+    assert placed and flags(people=[placed[0]]) == (False, False)       # given people are exactly who is cut

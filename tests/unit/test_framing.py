@@ -51,21 +51,3 @@ def test_whole_frame_letterboxes_without_squashing():
     x0, y0, x1, y1 = whole_frame((100, 300, 3), 0.75)
     assert (x1 - x0) / (y1 - y0) == 0.75 and x1 - x0 >= 300
 
-
-def test_a_zoomed_pass_keeps_what_the_whole_image_shows_beyond_its_crop():
-    from personseg.models.registry import spec
-    from personseg.runtime import foreground_probability, network_probability
-
-    rgb = np.random.default_rng(0).integers(0, 255, (400, 600, 3), np.uint8)
-    rgb[150:300, 420:480] = (200, 120, 90)
-    box = (100.0, 120.0, 180.0, 260.0)   # a small person: the pass zooms on them
-    zoomed = network_probability(rgb, "sinet", box=box)
-    joined = network_probability(rgb, "sinet", box=box, beyond=True)
-    whole = foreground_probability(rgb, "sinet")
-    x0, y0, x1, y1 = (int(v) for v in on_pixels(frame_box(box, spec("sinet").aspect)))
-    inside = np.zeros(rgb.shape[:2], bool)
-    inside[max(y0, 0):y1, max(x0, 0):x1] = True
-    assert 0 < inside.mean() < 0.5
-    assert not zoomed[~inside].any()
-    np.testing.assert_array_equal(joined[inside], zoomed[inside])
-    np.testing.assert_array_equal(joined[~inside], whole[~inside])

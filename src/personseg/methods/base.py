@@ -32,6 +32,9 @@ class Scene:
     #: networks framed on the people also look at the whole image, and what they see outside their frame counts
     #: (photos: people no keypoint vouches for); video frames only the tracked people
     beyond: bool = False
+    #: regions dropped for want of a keypoint come back when the region check takes them for people (photos
+    #: with ``beyond`` and the person check on)
+    put_back: bool = False
 
 
 class Method(ABC):

@@ -58,11 +58,11 @@ class NetworkMethod(Method):
         vouches for dropped, then the outline and the refinement network (``finished_probability``)."""
         if self.selfie:
             prob = with_selfie(scene.rgb, prob, scene.people)
-        prob = kept_people(scene.rgb, prob, scene.vouched, scene.beyond)
+        prob = kept_or_put_back(scene.rgb, prob, scene.vouched, scene.put_back)
         if self.uses_outline or self.refine:
             outline = scene.outline if self.uses_outline else None
             prob = finished_probability(scene.rgb, prob, scene.vouched, outline, self.refine, scene.confirm,
-                                        scene.beyond)
+                                        scene.put_back)
         return prob
 
     def person_maps(self, rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -70,16 +70,16 @@ class NetworkMethod(Method):
         return person_maps(rgb, people) if len(people) > 1 else None
 
 
-def kept_people(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray], beyond: bool) -> np.ndarray:
-    """``prob`` with the regions nobody vouches for dropped (``keep_people``); with ``beyond`` (photos, where the
-    networks saw the whole image: ``Scene.beyond``) those the region check takes for people stay."""
+def kept_or_put_back(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray], put_back: bool) -> np.ndarray:
+    """``prob`` with the regions nobody vouches for dropped (``keep_people``); with ``put_back`` (``Scene.put_back``)
+    those the region check takes for people stay."""
     kept = keep_people(prob, people)
-    return people_put_back(rgb, prob, kept) if beyond else kept
+    return people_put_back(rgb, prob, kept) if put_back else kept
 
 
 def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
                          outline: np.ndarray | None, refine: bool = True,
-                         confirm: Confirm | None = None, beyond: bool = False) -> np.ndarray:
+                         confirm: Confirm | None = None, put_back: bool = False) -> np.ndarray:
     """``outline`` (the pose backend's probability map of the person, or None) joined into ``prob`` when
     ``people`` is one person (``own_outline``), weighing more when that person is seen down to the hips; then,
     with ``refine`` and except on such a full body, seed 003's refinement network and the stray regions dropped
@@ -89,10 +89,10 @@ def finished_probability(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndar
     of always: coco_people found 53 -> 59 of 325, spurious 98 -> 92; pennfudan 187 -> 200 of 270, spurious
     64 -> 55, matched IoU 0.789 -> 0.803; given coco_people's true keypoints 32 -> 37 of 77). Both work in the
     person's own frame: outside it the regions ``confirm`` finds to be people keep ``prob``
-    (``within_own_frame``). ``beyond``: as in ``kept_people``."""
+    (``within_own_frame``). ``put_back``: as in ``kept_or_put_back``."""
     outline = own_outline(outline, people)
     full_body = outline is not None and shows_hips(people, rgb.shape)
     done = prob if outline is None else join_outline(prob, outline, full_body)
     if refine and not full_body and len(people) <= 1:
-        done = kept_people(rgb, refined_probability(rgb, done), people, beyond)
+        done = kept_or_put_back(rgb, refined_probability(rgb, done), people, put_back)
     return within_own_frame(done, prob, people, confirm)

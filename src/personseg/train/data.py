@@ -155,6 +155,9 @@ def fit_ids(root: str | Path) -> list[str]:
     """The train ids of the data set in ``root`` that a network trained on every set fits: the train split less
     the choice groups (the held-out pairs of EG1800 and CCP, the first ``CHOICE_PHOTOS`` of the others)."""
     name = Path(root).resolve().name
+    if name not in ("eg1800", "ccp", "pennfudan", "coco_people", "coco_single"):
+        raise PersonsegError(f"{root}: the choice groups are known for eg1800, ccp, pennfudan, coco_people and "
+                             "coco_single only")
     ids = read_ids(Path(root) / "train.txt")
     if name in ("eg1800", "ccp"):
         held = {ip.stem for group, pairs in heldout_groups().items() if group != "EG1800 unlisted"
