@@ -205,7 +205,9 @@ class Segmenter:
         # given people are exactly who is segmented: nobody else is looked for
         search = self.pose is not None and given is None and self.subject == "all"
         confirm = partial(person_in, rgb, pose=self.pose) if search else None
-        beyond = search and self.find_people   # not where the pose runs for require_person alone
+        # not where the pose runs for require_person alone, nor with instances, whose search for everyone then
+        # made up more people (docs/ARCHITECTURE.md)
+        beyond = search and self.find_people and not self.instances
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm,
                       beyond=beyond, put_back=beyond and self.person_check)
         method = self.method

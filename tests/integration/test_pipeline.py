@@ -124,5 +124,6 @@ def test_only_photos_searched_for_everyone_look_beyond_the_people_and_put_region
     assert flags(method="fast") == (False, False)                      # the pose backend does not look
     assert flags(method="fast", require_person=True) == (False, False)  # it looks after the method, for that alone
     assert flags(subject="main") == (False, False)
+    assert flags(instances=True) == (False, False)
     placed = pipeline.Segmenter(matting=None)(rgb).people
     assert placed and flags(people=[placed[0]]) == (False, False)       # given people are exactly who is cut
