@@ -118,6 +118,7 @@ def keypoints_json(result: Result, source: str) -> dict:
         "height": h,
         "keypoint_names": list(COCO_NAMES),
         "people": [{"keypoints": np.round(kp, 2).tolist()} for kp in result.people],
+        "regions_without_keypoints": result.unplaced,
         "foreground_fraction": round(float((result.mask > 0).mean()), 4),
     }
 

@@ -56,6 +56,17 @@ class Result:
     _foreground: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
+    def unplaced(self) -> int:
+        """How many regions of the mask (each at least ``presence.MIN_REGION`` of the image) hold no confident
+        keypoint of anyone in ``people``: people the pose backend did not place, or things taken for people."""
+        from .pose.keypoints import pixels_inside
+        from .presence import regions   # which loads the networks' runtime: only when asked
+
+        labels, big, _ = regions(self.mask > 0)
+        placed = {int(labels[y, x]) for kp in self.people for x, y in pixels_inside(kp, self.mask.shape)}
+        return sum(k not in placed for k in big)
+
+    @property
     def foreground(self) -> np.ndarray:
         """uint8 HxWx3 person colours with the old background removed from soft edges (computed once)."""
         if not self.estimate_foreground:

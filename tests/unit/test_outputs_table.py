@@ -65,3 +65,17 @@ def test_save_outputs_names_files_and_never_overwrites(result, tmp_path):
 
 def test_video_results_composite_with_the_frames_own_colours(result):
     assert result.foreground is result.rgb
+
+
+def test_regions_holding_nobodys_keypoints_are_counted():
+    from synthetic import person
+
+    mask = np.zeros((200, 300), np.uint8)
+    mask[20:180, 20:80] = 255      # the placed person
+    mask[50:150, 200:240] = 255    # someone the pose backend did not place
+    mask[5:7, 290:292] = 255       # a speck, under presence.MIN_REGION
+    placed = person(50, 25, 40)
+    rgb = np.zeros((200, 300, 3), np.uint8)
+    assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[placed], rgb=rgb).unplaced == 1
+    assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[], rgb=rgb).unplaced == 2
+    assert Result(mask=mask * 0, alpha=mask * 0.0, keypoints=placed, people=[], rgb=rgb).unplaced == 0

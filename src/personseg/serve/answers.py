@@ -68,7 +68,8 @@ def result_json(result: Result, method: str) -> dict:
     h, w = result.mask.shape
     return {"width": w, "height": h, "method": method, "keypoint_names": list(COCO_NAMES),
             "skeleton": [list(limb) for limb in COCO_SKELETON],
-            "people": people_json(result), "mask": coco_rle(result.mask),
+            "people": people_json(result), "regions_without_keypoints": result.unplaced,
+            "mask": coco_rle(result.mask),
             "timings": {stage: round(s * 1000.0, 1) for stage, s in result.timings.items()}}
 
 
