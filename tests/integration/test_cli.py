@@ -28,6 +28,17 @@ def test_segment_folder_goes_past_bad_files(tmp_path, data_dir, capsys):
     assert (out / "a.mask.png").stat().st_mtime_ns != kept
 
 
+def test_the_summary_names_the_photos_where_nobody_was_found(tmp_path, data_dir, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(data_dir / "eg1800/images/00002.jpg", src / "portrait.jpg")
+    shutil.copy(data_dir / "no_people/images/000000024577.jpg", src / "doughnuts.jpg")
+    assert main(["segment", str(src), "--out", str(tmp_path / "out"), "--save", "mask", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "2 of 2 images segmented" in err and "no person found in 1" in err
+    assert f"  no person found: {src / 'doughnuts.jpg'}" in err.splitlines()
+
+
 def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
     ids = tmp_path / "ids.txt"
     ids.write_text("00002\n00005\n00008\n")

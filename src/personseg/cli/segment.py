@@ -20,6 +20,9 @@ from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
 from .common import add_method_options, interrupted, segmenter_options
 
+#: The photos where nobody was found are named after the summary, this many at most.
+NAMED = 10
+
 
 def add_parser(sub) -> None:
     s = sub.add_parser("segment", help="segment image files and folders (recursive)",
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"no image files found in the given paths{missing}")
     todo = [job for job in plan.jobs if args.overwrite or not job.done(outputs, args.instances)]
     failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
-    written = nobody = 0
+    written, nobody = 0, []
     if todo:
         options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
                                     given=given is not None)
@@ -80,15 +83,18 @@ def run(args: argparse.Namespace) -> int:
                 failed.append((job.path, describe(got)))
             else:
                 written += got["written"]
-                nobody += got["nobody"]
+                nobody += [job.path] * got["nobody"]
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
     skipped = len(plan.jobs) - len(todo)
     parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]
              + [f"{skipped} already done"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
-             + [f"no person found in {nobody}"] * bool(nobody))
+             + [f"no person found in {len(nobody)}"] * bool(nobody))
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
+    if nobody:
+        more = f" and {len(nobody) - NAMED} more" if len(nobody) > NAMED else ""
+        print(f"  no person found: {', '.join(map(str, nobody[:NAMED]))}{more}", file=sys.stderr)
     return 1 if failed else 0
 
 
