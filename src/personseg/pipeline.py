@@ -21,7 +21,7 @@ from .image import ImageInput, load_image
 from .instances import anyone_in, find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
-from .pose.keypoints import given_keypoints, visible
+from .pose.keypoints import given_keypoints, pixels_inside, visible
 from .presence import checked_probability
 from .refine.components import keep_subject
 from .refine.crf import crf_available
@@ -218,9 +218,14 @@ class Segmenter:
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
         looked = self.find_people   # the pose backend has looked at the image
-        if self.person_check and looked and given is None and not _placed(scene.people):
+        # nobody placed on the whole image: with instances too, whoever the search then placed on crops of the
+        # mask's regions (BlazePose places a "person" on doughnuts there)
+        if self.person_check and looked and given is None and not _placed(people):
             confirm = partial(person_in, rgb, pose=self.pose)   # also for subject 'main': nobody is placed
             prob = timed(timings, "person check", checked_probability, rgb, prob, confirm)
+            if self.instances:   # whom the search placed on regions the check took away is nobody
+                kept = [kp for kp in scene.people if _stands_on(prob, kp)]
+                scene = replace(scene, people=kept, vouched=kept, main=kept[0] if kept else empty_keypoints())
         if self.subject == "main" and given is None:
             if not looked:   # the pose backend runs for the choice alone
                 looked = True
@@ -248,6 +253,12 @@ class Segmenter:
         if not looked:
             people = timed(timings, "pose", self.pose.detect, rgb)
         return _placed(people) or timed(timings, "require_person", anyone_in, rgb, prob, self.pose)
+
+
+def _stands_on(prob: np.ndarray, kp: np.ndarray) -> bool:
+    """True when one of ``kp``'s confident keypoints lies on ``prob >= 0.5``."""
+    x, y = pixels_inside(kp, prob.shape).T
+    return bool((prob[y, x] >= 0.5).any())
 
 
 def _placed(people: list[np.ndarray]) -> bool:

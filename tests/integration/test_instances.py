@@ -142,3 +142,13 @@ def test_coco_crowds_are_read_with_the_people_and_a_mask_on_one_is_not_spurious(
     on_crowd = load_mask(crowd[0])
     assert evaluate_people(lambda rgb: [on_crowd], [entry]).spurious == 0
     assert evaluate_people(lambda rgb: [on_crowd], [(*entry[:3], [])]).spurious == 1
+
+
+def test_with_instances_doughnuts_are_still_checked_and_nobody_is_left(data_dir):
+    from personseg import Segmenter
+
+    doughnuts = load_image(data_dir / "no_people/images/000000024577.jpg")
+    unchecked = Segmenter("accurate", matting=None, instances=True, person_check=False)(doughnuts)
+    assert unchecked.people and unchecked.mask.any()   # the search places a "person" on a crop of the doughnuts
+    checked = Segmenter("accurate", matting=None, instances=True)(doughnuts)
+    assert not checked.mask.any() and checked.people == [] and checked.instances == []
