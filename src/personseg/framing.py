@@ -3,12 +3,17 @@ may reach past the image edge (filled by repeating the edge), and pasting a crop
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 from .pose.keypoints import K, MIN_SCORE
 
 Box = tuple[float, float, float, float]   # x0, y0, x1, y1 in pixels
+#: Whether a region (bool HxW) holds a person, a box (x0, y0, x1, y1) where someone already found stands
+#: painted out first (photos: the pose backend on the region's crop, instances.person_in).
+Confirm = Callable[[np.ndarray, Box], bool]
 ANKLES = [K["left_ankle"], K["right_ankle"]]
 
 #: Margin added around a person's box on every side, as a share of the box's height.

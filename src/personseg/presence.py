@@ -4,19 +4,14 @@ masks also mark cats, sofas and cakes, and without keypoints nothing else tells 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 
-from .framing import Box, binary_mask
+from .framing import Box, Confirm, binary_mask
 from .models.registry import spec
 from .refine.components import keep_regions
 from .refine.fusion import worth_checking
 from .runtime import normalised, session
-
-if TYPE_CHECKING:   # the methods use the check: importing them here would import this module again
-    from .methods.base import Confirm
 
 #: The model that scores regions.
 MODEL = "region-check"

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..framing import Box
-
-#: Whether a region (bool HxW) holds a person, a box (x0, y0, x1, y1) where someone already found stands
-#: painted out first (photos: the pose backend on the region's crop, instances.person_in).
-Confirm = Callable[[np.ndarray, Box], bool]
+from ..framing import Box, Confirm
 
 
 @dataclass(frozen=True)
