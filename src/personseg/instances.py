@@ -75,7 +75,7 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
     for box in crops:
         if len(people) >= max_people:
             break
-        take(_pose_in(rgb, box, pose))
+        take(pose_in(rgb, box, pose))
     return [kp for kp in people if seen_visibility(kp, rgb.shape) >= PERSON_VISIBILITY]
 
 
@@ -116,7 +116,7 @@ def _regions(mask: np.ndarray) -> list[Box]:
     return [(float(x), float(y), float(x + bw), float(y + bh)) for x, y, bw, bh, a in stats[1:] if a >= least]
 
 
-def _pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
+def pose_in(rgb: np.ndarray, box: Box, pose: PoseBackend) -> list[np.ndarray]:
     """The pose backend on ``box`` (grown by a margin, kept square-ish, scaled up when small)."""
     x0, y0, x1, y1 = frame_box(box, 1.0, margin=0.15)
     side = x1 - x0
@@ -139,7 +139,7 @@ def seen_visibility(kp: np.ndarray, shape: tuple[int, ...]) -> float:
 
 
 def person_in(rgb: np.ndarray, region: np.ndarray, known: Box, pose: PoseBackend) -> bool:
-    """True when the pose backend, run on the box of ``region`` (bool HxW) in ``rgb`` (``_pose_in``) with the
+    """True when the pose backend, run on the box of ``region`` (bool HxW) in ``rgb`` (``pose_in``) with the
     ``known`` box (where a person already found stands) painted out, finds a person there (PERSON_VISIBILITY)."""
     x, y, w, h = cv2.boundingRect(region.astype(np.uint8, copy=False))
     kx0, ky0, kx1, ky1 = (max(int(round(v)), 0) for v in known)
@@ -148,7 +148,7 @@ def person_in(rgb: np.ndarray, region: np.ndarray, known: Box, pose: PoseBackend
         work = rgb.copy()
         work[ky0:ky1, kx0:kx1] = ERASE_GREY
     return any(seen_visibility(kp, rgb.shape) >= PERSON_VISIBILITY
-               for kp in _pose_in(work, (float(x), float(y), float(x + w), float(y + h)), pose))
+               for kp in pose_in(work, (float(x), float(y), float(x + w), float(y + h)), pose))
 
 
 def anyone_in(rgb: np.ndarray, prob: np.ndarray, pose: PoseBackend) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -24,6 +24,7 @@ from ..refine.matting import MATTING_SIDE
 from ..result import Result
 from ..runtime import model_files, threads
 from .io import prefetched
+from .everyone import OthersFinder
 from .subject import SubjectFinder
 from .temporal import TemporalSmoother
 
@@ -105,9 +106,14 @@ class VideoSegmenter:
         self._followed = 0   # frames the pose step has seen
         self._segmented = 0  # frames the segmenting step has seen
         self._box = None
+        self._box_id: int | None = None   # whose regions ``_box`` is, the main person's then
         self._subject = (SubjectFinder(self.pose, self.outline, max(1, REFRESH // self.pose_every),
                                        self.pose_every)
                          if subject == "main" and self.pose else None)
+        # everyone: the others looked for on crops and by whole-frame searches, which a video-mode backend
+        # (it looks where its last call found someone) cannot do
+        self._others = (OthersFinder(get_backend(pose) if isinstance(pose, str) else pose, self.pose_every)
+                        if subject == "all" and self.pose else None)
 
     def __call__(self, rgb: np.ndarray) -> Result:
         return self.segment(rgb, self.follow(rgb))
@@ -148,6 +154,8 @@ class VideoSegmenter:
                 detected = [] if kp is None else [kp]
             else:
                 detected, outline = detect_people(self.pose, rgb, outline=self.outline)
+                if self._others is not None:
+                    detected = detected + self._others(rgb, detected, [t.expected for t in self.tracker.tracks.values()])
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
@@ -170,23 +178,33 @@ class VideoSegmenter:
         people, confirmed = followed.people, followed.confirmed
         timings = {"pose": followed.seconds} if self.pose is not None else {}
         if self.subject == "main":
-            main = people[followed.subject] if followed.subject in people else empty_keypoints()
+            main_id = followed.subject if followed.subject in people else None
         else:
-            main = max(people.values(), key=_visible_extent) if people else empty_keypoints()
+            main_id = max(people, key=lambda tid: _visible_extent(people[tid]), default=None)
+        main = empty_keypoints() if main_id is None else people[main_id]
         # frame (and keep the regions of) the people the detector last confirmed: a track it lost may have
         # drifted onto the background. Between detections the previous frame's own mask frames them better
         # than keypoints carried by optical flow (parkour, fast: IoU 0.693 -> 0.739). With nobody tracked,
-        # every REFRESH frames the whole frame is searched instead.
-        box = people_box(confirmed, rgb.shape[0])
+        # every REFRESH frames the whole frame is searched instead. With several people (subject "all"), this
+        # frames the main person and each other confirmed person gets a pass framed on them (``widen``): one
+        # frame around everyone is too coarse and takes in what lies between them.
+        others = [kp for kp in confirmed if kp is not main] if self.subject == "all" else []
+        box = people_box([kp for kp in confirmed if kp is main] if others else confirmed, rgb.shape[0])
+        last = self._box if not others or self._box_id == main_id else None   # the main person's own, if they were
         if (not followed.detected or box is None) and (box is not None or self._segmented % REFRESH):
-            box = self._box or box
-        scene = Scene(rgb, list(people.values()), confirmed, main, followed.outline, box)
+            box = last or box
+        scene = Scene(rgb, list(people.values()), confirmed, main, followed.outline, box, everyone=bool(others))
         prob = timed(timings, "coarse", self.method.coarse, scene, self.crf)
+        if others:
+            prob = timed(timings, "people", self.method.widen, replace(scene, people=others), prob, self.crf)
         prob = timed(timings, "finish", self.method.finish, scene, prob)
         if self.subject == "main":
             # the subject's own regions; nothing where they are not followed or hold no region
             prob = timed(timings, "subject", keep_subject, prob, main, True)
-        self._box = mask_box(prob)   # this frame's own finding frames the next one (smoothing would carry old errors)
+        # this frame's own finding frames the next one (smoothing would carry old errors); the main person's
+        # regions alone where others have passes of their own
+        self._box = mask_box(keep_subject(prob, main, False) if others else prob)
+        self._box_id = main_id
         if self.smoother is not None:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)

@@ -82,6 +82,8 @@ class SubjectFinder:
     def __call__(self, rgb: np.ndarray, track: PointTrack | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         if track is not None:
             kp, outline = self._near(rgb, track.expected)
+            if kp is None and self.last_seen is not None and self._drifted(track):
+                kp, outline = self._near(rgb, self.last_seen)
             if kp is not None:
                 self.waited = 0
                 return kp, outline
@@ -97,6 +99,11 @@ class SubjectFinder:
         found, outline = self._near(rgb, kp)
         self.last_seen = kp if found is None else found
         return self.last_seen, outline
+
+    def _drifted(self, track: PointTrack) -> bool:
+        """The track has moved off where the backend last found the subject (optical flow can carry it onto
+        someone crossing in front of them): worth a second search there."""
+        return keypoint_distance(track.expected, self.last_seen) >= SAME_SUBJECT
 
     def _near(self, rgb: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Search the crop around ``expected`` (``search_box``). A pose is the subject when it lies where they
