@@ -220,10 +220,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
     ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
     ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
-    segmentation, area and box filled (``filled``). Returns {'images', 'people', 'no_person',
-    'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images segmented by each Ray node). Images
-    already in the shards of an interrupted run are not done again, if it ran with the same settings; a run that
-    left failures keeps its shards and writes what it has, and a rerun tries the failed images again.
+    segmentation, area and box filled (``filled``). Returns {'images', 'people', 'nobody' (file names of the
+    images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
+    segmented by each Ray node). Images already in the shards of an interrupted run are not done again, if it
+    ran with the same settings; a run that left failures keeps its shards and writes what it has, and a rerun
+    tries the failed images again.
     ``overwrite``: start afresh."""
     out = Path(out)
     if out.suffix.lower() != ".json":
@@ -268,5 +269,5 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     if not failed:
         shards.remove()
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
-            "no_person": sum(not e["annotations"] for e in entries), "failed": failed,
+            "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes)}

@@ -28,7 +28,7 @@ def test_segment_folder_goes_past_bad_files(tmp_path, data_dir, capsys):
     assert (out / "a.mask.png").stat().st_mtime_ns != kept
 
 
-def test_the_summary_names_the_photos_where_nobody_was_found(tmp_path, data_dir, capsys):
+def test_the_summaries_name_the_photos_where_nobody_was_found(tmp_path, data_dir, capsys):
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(data_dir / "eg1800/images/00002.jpg", src / "portrait.jpg")
@@ -37,6 +37,9 @@ def test_the_summary_names_the_photos_where_nobody_was_found(tmp_path, data_dir,
     err = capsys.readouterr().err
     assert "2 of 2 images segmented" in err and "no person found in 1" in err
     assert f"  no person found: {src / 'doughnuts.jpg'}" in err.splitlines()
+    assert main(["annotate", str(src), "--out", str(tmp_path / "people.json"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "no person found in 1" in err and "  no person found: doughnuts.jpg" in err.splitlines()
 
 
 def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):

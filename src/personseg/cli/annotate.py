@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import ENGINES, annotate
-from .common import add_method_options, segmenter_options
+from .common import add_method_options, name_nobody, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -45,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
                                                        disable=True if args.quiet else None))
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
-    parts += [f"no person found in {summary['no_person']}"] * bool(summary["no_person"])
+    parts += [f"no person found in {len(summary['nobody'])}"] * bool(summary["nobody"])
     parts += [f"{len(summary['failed'])} failed (run again to retry them)"] * bool(summary["failed"])
     print("; ".join(parts), file=sys.stderr)
     for path, why in summary["failed"]:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
+    name_nobody(summary["nobody"])
     return 1 if summary["failed"] else 0

@@ -117,6 +117,17 @@ def interrupted(error: BaseException) -> bool:
     return False
 
 
+#: The images where nobody was found are named after a summary, this many at most.
+NAMED = 10
+
+
+def name_nobody(nobody: list) -> None:
+    """After a summary, on stderr: the first NAMED images where no person was found (paths or names)."""
+    if nobody:
+        more = f" and {len(nobody) - NAMED} more" if len(nobody) > NAMED else ""
+        print(f"  no person found: {', '.join(map(str, nobody[:NAMED]))}{more}", file=sys.stderr)
+
+
 def say(line: str) -> None:
     """A progress line on stderr."""
     print(line, file=sys.stderr, flush=True)

@@ -18,10 +18,7 @@ from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, interrupted, segmenter_options
-
-#: The photos where nobody was found are named after the summary, this many at most.
-NAMED = 10
+from .common import add_method_options, interrupted, name_nobody, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -92,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
-    if nobody:
-        more = f" and {len(nobody) - NAMED} more" if len(nobody) > NAMED else ""
-        print(f"  no person found: {', '.join(map(str, nobody[:NAMED]))}{more}", file=sys.stderr)
+    name_nobody(nobody)
     return 1 if failed else 0
 
 
