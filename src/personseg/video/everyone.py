@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..framing import Box, area, keypoint_box
-from ..instances import PERSON_VISIBILITY, find_people, paint_out, pose_in, seen_visibility
+from ..instances import ERASE_GREY, PERSON_VISIBILITY, pose_in, seen_visibility
 from ..pose import PoseBackend
 from ..pose.keypoints import keypoint_distance
 from .subject import SAME_SUBJECT
@@ -20,6 +20,8 @@ from .subject import SAME_SUBJECT
 #: The whole frame is searched for everyone on the first frame and then every this many frames (at 25 frames/s,
 #: somebody walking in is found within 1.2 s). A search costs about 0.23 s on a 854x480 frame, 2 cores.
 SEARCH_EVERY = 15
+#: Before a search, everyone known is painted out: their keypoint box grown by this share of its longer side.
+PAINT_MARGIN = 0.1
 #: A pose whose box lies this much or more inside the box of someone known is not someone else.
 WITHIN = 0.5
 
@@ -46,8 +48,12 @@ class OthersFinder:
             others.extend(seen[:1])
         if self.calls % self.search_every == 0:
             work = rgb.copy()
-            for kp in found + others:
-                paint_out(work, kp, None)
+            for kp in found + others:   # their whole box: BlazePose reads a painted-out silhouette as a pose
+                box = keypoint_box(kp, rgb.shape[0])
+                if box is not None:
+                    pad = PAINT_MARGIN * max(box[2] - box[0], box[3] - box[1])
+                    x0, y0 = (max(0, int(v - pad)) for v in box[:2])
+                    work[y0:max(y0, int(box[3] + pad)), x0:max(x0, int(box[2] + pad))] = ERASE_GREY
             h, w = rgb.shape[:2]
             for box in [(0.0, 0.0, float(w), float(h)), *tiles(rgb.shape)]:
                 others.extend(kp for kp in pose_in(work, box, self.pose)
