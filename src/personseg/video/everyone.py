@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..framing import Box, area, keypoint_box
-from ..instances import ERASE_GREY, MAX_PEOPLE, PERSON_VISIBILITY, pose_in, seen_visibility
+from ..instances import ERASE_GREY, MAX_PEOPLE, PERSON_VISIBILITY, SAME_PERSON, pose_in, seen_visibility
 from ..pose import PoseBackend
 from ..pose.keypoints import keypoint_distance
 from .subject import SAME_SUBJECT
@@ -79,10 +79,10 @@ def tiles(shape: tuple[int, ...]) -> list[Box]:
 
 
 def _new(kp: np.ndarray, known: list[np.ndarray]) -> bool:
-    """``kp`` is nobody in ``known``: SAME_SUBJECT apart from each (measured either way), and its box not mostly
+    """``kp`` is nobody in ``known``: SAME_PERSON apart from each (measured either way), and its box not mostly
     within theirs (BlazePose's pose of the part of a person that painting out left, or of their legs, is not
     another person)."""
-    return all(min(keypoint_distance(kp, q), keypoint_distance(q, kp)) >= SAME_SUBJECT
+    return all(min(keypoint_distance(kp, q), keypoint_distance(q, kp)) >= SAME_PERSON
                and _within(keypoint_box(kp), keypoint_box(q)) < WITHIN for q in known)
 
 
