@@ -105,14 +105,3 @@ def test_every_segmenting_command_chooses_its_subject():
     for command in ("segment", "annotate", "eval", "demo", "video"):
         flag = _action(command, "subject")
         assert flag.default == "all" and tuple(flag.choices) == ("all", "main")
-
-
-@pytest.mark.parametrize("argv, flag", [(["video", "in.mp4", "--out", "o.mp4", "--pose-every", "-1"], "--pose-every"),
-                                        (["segment", "in.jpg", "--out", "o", "--workers", "-2"], "--workers"),
-                                        (["annotate", "in", "--out", "o.json", "--min-area", "x"], "--min-area")])
-def test_counts_below_zero_or_not_whole_are_refused_naming_the_flag(argv, flag, capsys):
-    with pytest.raises(SystemExit) as stop:
-        parser().parse_args(argv)
-    err = capsys.readouterr().err
-    assert stop.value.code == 2 and f"argument {flag}:" in err and ("below 0" in err or "not a whole number" in err)
-    assert parser().parse_args(argv[:-1] + ["3"]).__dict__[flag.lstrip("-").replace("-", "_")] == 3

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import ENGINES, annotate
-from .common import add_method_options, count, name_nobody, segmenter_options
+from .common import add_method_options, name_nobody, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -24,8 +24,8 @@ def add_parser(sub) -> None:
     a.add_argument("--people", type=Path, metavar="COCO.json",
                    help="segment the people of this COCO keypoint file (images matched by file_name; only those it "
                         "lists) instead of searching for them: masks for a pose dataset")
-    a.add_argument("--min-area", type=count, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
-    a.add_argument("--workers", type=count, default=0, metavar="N",
+    a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
+    a.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes, each with its own models (default 0: this process; about one per two cores "
                         "helps), or with --engine ray the number of actors (default: one per two CPUs)")
     a.add_argument("--engine", default="local", choices=ENGINES,

@@ -16,17 +16,6 @@ from ..refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
 MATTING_CHOICES = (*MATTING, "none")
 
 
-def count(text: str) -> int:
-    """An argparse type: a whole number, 0 or more (argparse names the flag in its error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is below 0; give 0 or more")
-    return value
-
-
 def methods_help(default: str) -> str:
     """``--method`` help: every method's one-line summary, and the default."""
     return "segmentation method: " + "; ".join(f"{name}: {m.summary}" for name, m in METHODS.items()) + \

@@ -18,7 +18,7 @@ from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, count, interrupted, name_nobody, segmenter_options
+from .common import add_method_options, interrupted, name_nobody, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
     s.add_argument("--engine", default="local", choices=("local", "ray"),
                    help="local (this process) or ray (Ray Data reads the images, actors of one CPU segment them; "
                         "needs pip install 'personseg[ray]')")
-    s.add_argument("--workers", type=count, default=0, metavar="N",
+    s.add_argument("--workers", type=int, default=0, metavar="N",
                    help="with --engine ray, the number of actors (default: one per two CPUs)")
     s.add_argument("--address", help="with --engine ray, a running cluster's address (default: start one here)")
     s.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: keep them)")

@@ -12,8 +12,7 @@ from ..pipeline import SUBJECTS
 from ..video.io import VIDEO_SUFFIXES
 from ..video.run import run_video
 from ..video.stream import FRAMING_EVERY
-from .common import (MATTING_CHOICES, add_mediapipe_masks_option, add_model_option, count, matting, methods_help,
-                     models)
+from .common import MATTING_CHOICES, add_mediapipe_masks_option, add_model_option, matting, methods_help, models
 
 
 def add_parser(sub) -> None:
@@ -30,7 +29,7 @@ def add_parser(sub) -> None:
     v.add_argument("--background", help="colour (name or #rrggbb) or image for 'replace'")
     v.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
     v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
-    v.add_argument("--pose-every", type=count, metavar="N",
+    v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "
                         f"methods that need keypoints, every {FRAMING_EVERY} for the others, which use them to frame "
                         "the people; 0: never). 1 with fast: BlazePose's outline is joined too (far better on "
