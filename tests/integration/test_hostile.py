@@ -300,7 +300,7 @@ def test_bad_values_are_refused_once_before_any_work(photos, tmp_path):
         code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", *extra, cwd=tmp_path)
         assert code == 2 and len(lines(err)) == 1, (extra, err)
     code, _, err = cli("video", "photos", "--out", "o", "--pose-every", "-3", cwd=tmp_path)
-    assert code == 2 and len(lines(err)) == 1
+    assert code == 2 and len(lines(err)) == 1 and "--pose-every -3" in err
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import PersonsegError
 from ..methods import DEFAULT_VIDEO_METHOD, METHODS
 from ..outputs import OUTPUTS, VIDEO_OUTPUTS
 from ..pipeline import SUBJECTS
@@ -54,6 +55,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pose_every is not None and args.pose_every < 0:
+        raise PersonsegError(f"--pose-every {args.pose_every}: give 0 (never) or a number of frames")
     summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
                         smooth=not args.no_smooth, matting=matting(args), models=models(args),
