@@ -139,3 +139,8 @@ def paste(prob: np.ndarray, box: Box, shape: tuple[int, ...], out: np.ndarray | 
 
 def area(box: Box) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def overlap(a: Box, b: Box) -> float:
+    """The area two boxes share (0 when they do not meet)."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))

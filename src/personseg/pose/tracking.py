@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..framing import area, overlap
 from .keypoints import MIN_SCORE, keypoint_distance
 
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)   # constant velocity
@@ -168,7 +169,6 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
         if len(pts) < 2:
             return 0.0
         boxes.append((*pts.min(axis=0), *pts.max(axis=0)))
-    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
-    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
-    total = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    inter = overlap(*boxes)
+    total = area(boxes[0]) + area(boxes[1]) - inter
     return float(inter / total) if total > 0 else 0.0

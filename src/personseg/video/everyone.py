@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..framing import Box, area, keypoint_box
+from ..framing import Box, area, keypoint_box, overlap
 from ..instances import ERASE_GREY, MAX_PEOPLE, PERSON_VISIBILITY, SAME_PERSON, pose_in, seen_visibility
 from ..pose import PoseBackend
 from ..pose.keypoints import keypoint_distance
@@ -90,8 +90,7 @@ def _within(a: Box | None, b: Box | None) -> float:
     """The share of box ``a`` inside box ``b`` (0 when either is None)."""
     if a is None or b is None or area(a) == 0:
         return 0.0
-    inner = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
-    return area(inner) / area(a) if inner[2] > inner[0] and inner[3] > inner[1] else 0.0
+    return overlap(a, b) / area(a)
 
 
 def _person(kp: np.ndarray, shape: tuple[int, ...]) -> bool:
