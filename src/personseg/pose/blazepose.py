@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import weakref
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +42,8 @@ class BlazePoseBackend:
         self._faces = started(lambda: solution("face_detection").FaceDetection(model_selection=1,
                                                                               min_detection_confidence=0.5))
         self._lock = threading.Lock()
+        # mediapipe's graphs hold about 115 MB each until closed, and nothing closes them when the backend goes
+        self._closed = weakref.finalize(self, _close, self._pose, self._faces)
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         return self.detect_with_mask(rgb)[0]
@@ -72,5 +76,9 @@ class BlazePoseBackend:
         return people
 
     def close(self) -> None:
-        self._pose.close()
-        self._faces.close()
+        self._closed()
+
+
+def _close(*solutions: Any) -> None:
+    for solution in solutions:
+        solution.close()
