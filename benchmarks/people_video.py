@@ -1,7 +1,7 @@
-"""Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, and the speed
-and memory of `personseg video` end to end.
+"""Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, clips of nobody
+(a pan over each no_people photo), and the speed and memory of `personseg video` end to end.
 
-    python benchmarks/people_video.py [--methods fast,classical] [--parts people,clip,speed]
+    python benchmarks/people_video.py [--methods fast,classical] [--parts people,clip,nobody,speed]
 
 Writes benchmarks/results/people_video.json and its section of benchmarks/RESULTS.md. Data is read from
 PERSONSEG_DATA (default ../shared/data).
@@ -17,11 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from personseg.data import data_root
 from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
 from personseg.image import load_image
+from personseg.methods import get_method
 from personseg.pipeline import Segmenter
 from personseg.video.io import write_clip
 from personseg.video.stream import VideoSegmenter
@@ -81,6 +83,45 @@ def clip(methods: list[str]) -> dict:
         ev = evaluate(predict, pairs, clip=True)
         rows[name] = ev.scores.summary() | {"flicker": round(ev.flicker.value, 5),
                                             "s_per_frame": round(float(np.median(ev.seconds)), 4)}
+    return rows
+
+
+#: Clips of nobody: this many frames of a pan over each no_people photo, shown 480 pixels high.
+PAN_FRAMES = 10
+
+
+def pan(rgb: np.ndarray, frames: int = PAN_FRAMES) -> list[np.ndarray]:
+    """A slow diagonal pan over ``rgb``: the photo scaled to 1.1 x 480 pixels high, a window of 480 high moving
+    from its top left to its bottom right."""
+    h, w = rgb.shape[:2]
+    cw = round(w * 480 / h)
+    big = cv2.resize(rgb, (round(cw * 1.1), 528), interpolation=cv2.INTER_AREA)
+    xs = np.linspace(0, big.shape[1] - cw, frames).round().astype(int)
+    ys = np.linspace(0, big.shape[0] - 480, frames).round().astype(int)
+    return [np.ascontiguousarray(big[y:y + 480, x:x + cw]) for x, y in zip(xs, ys)]
+
+
+def nobody(methods: list[str], limit: int | None = None, frames: int = PAN_FRAMES) -> dict:
+    """Each method on clips of nobody (the first ``limit`` no_people photos, ``frames`` each), with and without
+    the person check: frames and clips with any person pixel, the mean share of pixels marked, frames listing
+    anyone."""
+    photos = [load_image(p) for _, p, _ in find_pairs(data_root() / "no_people" / "images",
+                                                       data_root() / "no_people" / "masks")[:limit]]
+    rows = {}
+    for method in methods:   # a method whose regions the check cannot judge runs without it (one row)
+        for check in (True, False) if get_method(method).regions_checked else (False,):
+            shares, listed, clips = [], 0, 0
+            for rgb in photos:
+                seg = VideoSegmenter(method, person_check=check)
+                results = [seg(frame) for frame in pan(rgb, frames)]
+                mine = [float((r.mask > 0).mean()) for r in results]
+                shares += mine
+                clips += max(mine) > 0
+                listed += sum(bool(r.people) for r in results)
+            rows[method + ("" if check or not get_method(method).regions_checked else ", --no-person-check")] = {
+                "clips": len(photos), "clips_marked": clips, "frames": len(shares),
+                "frames_marked": sum(s > 0 for s in shares), "mean_share": round(float(np.mean(shares)), 4),
+                "frames_listing_people": listed}
     return rows
 
 
@@ -154,6 +195,13 @@ def write(results: dict) -> None:
     for name, r in results["clip"].items():
         lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
                      f"{r['flicker']:.5f} | {r['s_per_frame']:.4f} |")
+    if results.get("nobody"):
+        lines += ["", f"### Clips of nobody: a pan of {PAN_FRAMES} frames over each no_people photo (480 pixels "
+                  "high)", "", "| method | clips with any person pixel | frames with any | mean share marked | "
+                  "frames listing people |", "|---|---|---|---|---|"]
+        for name, r in results["nobody"].items():
+            lines.append(f"| {name} | {r['clips_marked']} of {r['clips']} | {r['frames_marked']} of {r['frames']} | "
+                         f"{r['mean_share']:.4f} | {r['frames_listing_people']} |")
     if results.get("speed"):
         lines += ["", "### `personseg video` end to end (decode, segment, blur the background, encode H.264, copy "
                   "the sound), the parkour clip as an mp4 (1000 frames: the clip looped 10 times). Each run "
@@ -172,7 +220,7 @@ def write(results: dict) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default="fast,classical")
-    ap.add_argument("--parts", default="people,clip,speed",
+    ap.add_argument("--parts", default="people,clip,nobody,speed",
                     help="which parts to run; the others keep their last results (results/people_video.json)")
     ap.add_argument("--rounds", type=int, default=3, help="times each speed run is repeated")
     args = ap.parse_args()
@@ -180,7 +228,8 @@ if __name__ == "__main__":
     saved = HERE / "results" / "people_video.json"
     res = json.loads(saved.read_text()) if saved.exists() else {}
     res["machine"] = machine()
-    for part, fn in (("people", people), ("clip", clip), ("speed", lambda m: speed(m, args.rounds))):
+    parts = {"people": people, "clip": clip, "nobody": nobody, "speed": lambda m: speed(m, args.rounds)}
+    for part, fn in parts.items():
         if part in args.parts.split(","):
             res[part] = fn(methods)
     write(res)

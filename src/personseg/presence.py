@@ -9,6 +9,7 @@ import numpy as np
 
 from .framing import Box, Confirm, binary_mask
 from .models.registry import spec
+from .pose.keypoints import pixels_inside
 from .refine.components import keep_regions
 from .refine.fusion import worth_checking
 from .runtime import normalised, session
@@ -64,13 +65,53 @@ def person_scores(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     """Labels of ``mask``'s regions, their statistics (``regions``) and, for each region of at least
     MIN_REGION, the probability that it is a person."""
     labels, big, stats = regions(mask)
-    if not big:
-        return labels, stats, {}
+    return labels, stats, _scored(rgb, labels, stats, big)
+
+
+def _scored(rgb: np.ndarray, labels: np.ndarray, stats: np.ndarray, ks: list[int]) -> dict[int, float]:
+    """The probability that each region ``k`` of ``ks`` (labels of ``labels``, OpenCV's ``stats``) is a person."""
+    if not ks:
+        return {}
     sess = session(spec(MODEL))
     name = sess.get_inputs()[0].name
     logits = [float(sess.run(None, {name: region_input(rgb, labels, k, region_box(*stats[k, :4]))})[0].ravel()[0])
-              for k in big]
-    return labels, stats, {k: float(1.0 / (1.0 + np.exp(-z))) for k, z in zip(big, logits)}
+              for k in ks]
+    return {k: float(1.0 / (1.0 + np.exp(-z))) for k, z in zip(ks, logits)}
+
+
+def looked_over(rgb: np.ndarray, prob: np.ndarray, trusted: list[np.ndarray], candidates: dict[int, np.ndarray],
+                threshold: float = THRESHOLD) -> tuple[np.ndarray, set[int]]:
+    """``prob`` (float HxW) where people the pose backend placed are not all trusted yet (video: its search for
+    everyone also places people on rocks and patterns): each region of ``prob >= 0.5`` holding a confident keypoint
+    of one of ``candidates`` (id -> keypoints) and none of ``trusted``'s stays only when the region check gives it
+    ``threshold`` or more; with nobody trusted, every region must (no pose backend's second opinion on crops, as
+    ``checked_probability`` asks: it finds the doubted pose again). What goes, goes with its soft edge. Returns
+    the probability and the ids of the candidates standing on a region the check took."""
+    if trusted and not candidates:
+        return prob, set()
+    mask = binary_mask(prob)
+    labels, big, stats = regions(mask)
+
+    def held(kp: np.ndarray) -> set[int]:
+        x, y = pixels_inside(kp, mask.shape).T
+        return set(labels[y, x].tolist()) - {0}
+
+    on = {tid: held(kp) for tid, kp in candidates.items()}
+    if trusted:
+        doubted = set().union(*on.values()) - set().union(*map(held, trusted))
+    else:
+        doubted = set(range(1, len(stats)))
+    if not doubted:
+        return prob, set()
+    scores = _scored(rgb, labels, stats, [k for k in big if k in doubted])
+    taken = {k for k, score in scores.items() if score >= threshold}
+    people = {tid for tid, ks in on.items() if ks & taken}
+    if doubted <= taken:
+        return prob, people
+    keep = np.ones(len(stats), bool)
+    keep[0] = False   # the background is not a region kept: its faint edges of regions dropped go too
+    keep[list(doubted - taken)] = False
+    return (keep_regions(prob, labels, keep) if keep.any() else np.zeros_like(prob)), people
 
 
 def checked_probability(rgb: np.ndarray, prob: np.ndarray, confirm: Confirm | None = None,

@@ -93,3 +93,9 @@ def test_scenes_scores_every_set_with_and_without_mediapipes_masks_and_the_perso
     for row in results["sets"].values():
         assert len(row) == 5 and all(r["images"] == 2 and 0.0 <= r["mean_iou"] <= 1.0 for r in row.values())
     assert all(r["photos"] == 2 and 0.0 <= r["mean_share"] <= 1.0 for r in results["no_people"].values())
+
+
+def test_people_video_counts_marked_frames_on_clips_of_nobody(bench):
+    rows = bench("people_video").nobody(["fast"], limit=2, frames=3)
+    assert set(rows) == {"fast", "fast, --no-person-check"}
+    assert all(r["clips"] == 2 and r["frames"] == 6 and 0 <= r["frames_marked"] <= 6 for r in rows.values())

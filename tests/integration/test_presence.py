@@ -8,7 +8,7 @@ import torch
 from personseg.errors import PersonsegError
 from personseg.image import load_image, load_mask
 from personseg.models.registry import spec
-from personseg.presence import MODEL, checked_probability, people_put_back, person_scores
+from personseg.presence import MODEL, checked_probability, looked_over, people_put_back, person_scores
 from personseg.train.export import export_onnx
 from personseg.train import regions as regions_module
 from personseg.train.regions import gather, train_check
@@ -41,6 +41,34 @@ def test_a_dropped_person_is_put_back_and_a_dropped_patch_of_wall_is_not(data_di
     assert not back[20:120, 20:140].any()
     assert np.array_equal(back[:, 400:], kept[:, 400:])
     assert people_put_back(rgb, prob, kept, threshold=1.01) is kept   # nothing taken: nothing put back
+
+
+def _standing_at(x: float, y: float) -> np.ndarray:
+    """Keypoints all at (x, y), confident."""
+    return np.tile(np.array([[x, y, 1.0]], np.float32), (17, 1))
+
+
+def test_people_not_yet_trusted_keep_their_regions_only_where_the_check_takes_them_for_people(data_dir):
+    root = data_dir / "pennfudan"
+    rgb, truth = load_image(root / "images/FudanPed00001.jpg"), load_mask(root / "masks/FudanPed00001.png")
+    prob = (truth > 0).astype(np.float32) * 0.9   # two pedestrians, apart: the left one in columns 159-301
+    prob[20:120, 20:140] = 0.8                     # a block of the wall above them
+    prob[200:260, 20:80] = 0.8                     # and another, where nobody stands
+    ys, xs = np.nonzero(truth[:, :400])
+    left = _standing_at(xs.mean(), ys.mean())
+    ys, xs = np.nonzero(truth[:, 400:])
+    right = _standing_at(xs.mean() + 400, ys.mean())
+    phantom = _standing_at(80, 70)
+    # nobody trusted: every region must pass; the left pedestrian stands on one it takes, the phantom does not
+    kept, taken = looked_over(rgb, prob, [], {1: left, 2: phantom})
+    assert taken == {1}
+    assert np.array_equal(kept[:, 159:302], prob[:, 159:302]) and kept[:, 400:].any()
+    assert not kept[20:120, 20:140].any() and not kept[200:260, 20:80].any()
+    # someone trusted: only the regions of those not yet trusted are looked at; the block nobody stands on stays
+    kept, taken = looked_over(rgb, prob, [right], {2: phantom})
+    assert taken == set() and not kept[20:120, 20:140].any()
+    assert np.array_equal(kept[200:260, 20:80], prob[200:260, 20:80]) and kept[:, 159:302].any()
+    assert looked_over(rgb, prob, [right], {})[0] is prob   # nobody in doubt: nothing looked at
 
 
 def test_regions_gathered_from_real_photos_train_resume_and_export(data_dir, tmp_path, monkeypatch):

@@ -91,9 +91,12 @@ def test_every_photo_command_can_require_a_person_or_leave_the_person_check_out(
 
 def test_video_evaluation_refuses_photo_only_options(capsys):
     assert main(["eval", "--video", "--require-person", "--quiet"]) == 2
-    assert "is for photos" in capsys.readouterr().err
-    assert main(["eval", "--video", "--no-person-check", "--quiet"]) == 2
-    assert "--no-person-check is for photos" in capsys.readouterr().err
+    assert "--require-person is for photos" in capsys.readouterr().err
+
+
+def test_video_can_leave_the_person_check_out():
+    flag = _action("video", "no_person_check")
+    assert flag.default is False and "region check" in flag.help
 
 
 def test_people_evaluation_refuses_a_main_subject(capsys):

@@ -43,7 +43,7 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                         "BlazePose finds someone on its crop (methods that find keypoints; fast only with --pose): a "
                         "cat, a sofa or a cake is not a person (accurate: no_people 12 of 60 photos marked instead of 36; "
                         "people BlazePose misses are lost more often: coco_people test 0.445 -> 0.421 IoU, "
-                        "coco_single test 0.707 -> 0.683)")
+                        "coco_single test 0.707 -> 0.683; with eval --video, as personseg video --no-person-check)")
     p.add_argument("--subject", default="all", choices=SUBJECTS,
                    help="whom the mask is of: all (default: everyone found; other people BlazePose confirms keep "
                         "their mask) or main (only the person BlazePose found, for portraits with passers-by: "

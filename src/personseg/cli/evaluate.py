@@ -45,9 +45,8 @@ def _progress(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    for flag, asked in (("--require-person", args.require_person), ("--no-person-check", args.no_person_check)):
-        if args.video and asked:
-            raise PersonsegError(f"{flag} is for photos; video follows the people it finds")
+    if args.video and args.require_person:
+        raise PersonsegError("--require-person is for photos; video follows the people it finds")
     refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)
@@ -59,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             raise PersonsegError(f"{p}: not a folder")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
     seg = (VideoSegmenter(args.method, models=models(args), mediapipe_masks=not args.no_mediapipe_masks,
-                          subject=args.subject) if args.video else segmenter(args))
+                          subject=args.subject, person_check=not args.no_person_check)
+           if args.video else segmenter(args))
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)

@@ -49,6 +49,12 @@ def add_parser(sub) -> None:
                         "what they look like; only their regions are kept, so other people stay out while apart "
                         "from them, but one who walks across them is in the mask while they overlap; where the "
                         "subject is lost the mask is empty rather than someone else's)")
+    v.add_argument("--no-person-check", action="store_true",
+                   help="keep whatever the networks marked; by default, until the region check trained here has "
+                        "taken a person's region for a person once, their regions are kept only where it does, and "
+                        "with nobody so taken every marked region must pass it: a cat, a sofa or a pattern that "
+                        "BlazePose reads as a pose is not a person (not with classical, whose cuts it cannot "
+                        "judge, nor --pose-every 0)")
     v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)
@@ -61,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
                         smooth=not args.no_smooth, matting=matting(args), models=models(args),
                         overwrite=args.overwrite, progress=not args.quiet,
-                        mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject)
+                        mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
+                        person_check=not args.no_person_check)
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
           f"written to {args.out}", file=sys.stderr)
+    if summary["nobody"]:
+        print(f"  no person found in {summary['nobody']} of {summary['frames']} frames (their masks are empty)",
+              file=sys.stderr)
     for note in summary["notes"]:
         print(f"  note: {note}", file=sys.stderr)
     for why in summary["skipped"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -44,6 +45,8 @@ class Method(ABC):
     needs_keypoints: bool
     #: it uses the pose backend's outline of the person where the backend runs
     uses_outline: bool
+    #: the region check (presence.py, trained on the networks' regions) can judge the regions it marks
+    regions_checked: ClassVar[bool] = True
 
     def without_mediapipe_masks(self) -> Method:
         """This method with no mask made by MediaPipe's models (``Segmenter(mediapipe_masks=False)``): BlazePose

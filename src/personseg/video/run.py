@@ -34,13 +34,14 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
               background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
               keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
               matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
-              progress: bool = True, mediapipe_masks: bool = True, subject: str = "all") -> dict:
+              progress: bool = True, mediapipe_masks: bool = True, subject: str = "all",
+              person_check: bool = True) -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps', 'skipped',
-    'truncated', 'notes'}: frames of a folder that could not be read are skipped (listed in 'skipped'),
+    'truncated', 'notes', 'nobody'}: frames of a folder that could not be read are skipped (listed in 'skipped'),
     'truncated' says a video file decoded short of the frames it declares, 'notes' say what a user should know
-    (truncation, re-encoded sound). Frames already written to a folder are kept, so a rerun completes an
-    interrupted one. ``models``: networks of your own by model name (pipeline.model_choice); ``mediapipe_masks``,
-    ``subject``: as VideoSegmenter's."""
+    (truncation, re-encoded sound), 'nobody' counts the frames whose mask is empty. Frames already written to a
+    folder are kept, so a rerun completes an interrupted one. ``models``: networks of your own by model name
+    (pipeline.model_choice); ``mediapipe_masks``, ``subject``, ``person_check``: as VideoSegmenter's."""
     src, out = Path(src), Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
     if out.suffix and not to_file and not out.is_dir():
@@ -55,7 +56,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     check_paths(src, out, kp_path)
     refuse_existing([kp_path, out if to_file else None], overwrite)
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
-                         models=models, mediapipe_masks=mediapipe_masks, subject=subject)
+                         models=models, mediapipe_masks=mediapipe_masks, subject=subject,
+                         person_check=person_check)
     source = Source(src, fps=fps)
     writer: VideoWriter | None = None
     kp_file = None
@@ -68,7 +70,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         from tqdm import tqdm
 
         bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
-    frames, start, done, skipped = 0, time.perf_counter(), False, []
+    frames, nobody, start, done, skipped = 0, 0, time.perf_counter(), False, []
     decoded = prefetched(source)
     results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
     try:
@@ -98,6 +100,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 people = [{"id": i, "keypoints": kp.round(2).tolist()} for i, kp in zip(result.ids, result.people)]
                 kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
             frames += 1
+            nobody += not result.mask.any()
             if bar is not None:
                 bar.update()
         done = True
@@ -118,7 +121,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
     seconds = time.perf_counter() - start
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
-            "truncated": source.truncated, "notes": source.notes}
+            "truncated": source.truncated, "notes": source.notes, "nobody": nobody}
 
 
 def _close_keypoints(file, partial: Path, final: Path, complete: bool) -> None:

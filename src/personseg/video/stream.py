@@ -17,7 +17,9 @@ from ..framing import area, keypoint_box, mask_box, people_box
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
 from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
+from ..pose.keypoints import pixels_inside
 from ..pose.tracking import PeopleTracker
+from ..presence import looked_over
 from ..refine.components import keep_subject
 from ..refine.crf import crf_available
 from ..refine.matting import MATTING_SIDE
@@ -50,6 +52,7 @@ class Followed:
     seconds: float = 0.0
     outline: np.ndarray | None = None
     subject: int | None = None   # with subject "main": the subject's track id (None: not followed)
+    ids: set[int] = field(default_factory=set)   # the track ids of ``confirmed``
 
 
 class VideoSegmenter:
@@ -66,15 +69,20 @@ class VideoSegmenter:
     ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
     prominent person of the first frame with anyone in it, followed by identity (video/subject.py) and alone in
     the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
+    ``person_check`` (where the pose step runs): a person's regions are kept only once the region check trained
+    here has taken one of them for a person (presence.looked_over; BlazePose, and the search for everyone most,
+    also place poses on rocks, patterns and pets), and with nobody so taken every marked region must pass it;
+    until then they are not listed in ``people``. False keeps whatever the method marked.
     """
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
                  matting_side: int | None = MATTING_SIDE,
                  models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True,
-                 subject: str = "all") -> None:
+                 subject: str = "all", person_check: bool = True) -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
         check_flag("mediapipe_masks", mediapipe_masks)
+        check_flag("person_check", person_check)
         check_subject(subject)
         self.subject = subject
         self.method = get_method(method, mediapipe_masks)
@@ -115,6 +123,29 @@ class VideoSegmenter:
         # give one that looks at each call afresh
         self._others = (OthersFinder(get_backend(pose) if isinstance(pose, str) else pose, self.pose_every)
                         if subject == "all" and self.pose else None)
+        self.person_check = person_check and self.pose is not None and self.method.regions_checked
+        self._trusted: set[int] = set()   # track ids whose region the person check has taken for a person
+        self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
+        self._known: set[int] = set()   # the last frame's track ids
+
+    def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
+        """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
+        where the region check takes them for people (presence.looked_over). Those it takes are trusted from then
+        on, as is a fresh track standing on the last frame's mask (the same body: the runner's flip leaves a stale
+        track and a fresh one, and the check doubts a body upside down)."""
+        ids = followed.ids
+        if followed.subject is not None:   # the subject finder vouches for them, by where they are and their look
+            self._trusted.add(followed.subject)
+        if self._kept is not None:
+            self._trusted |= {tid for tid in ids - self._known if _mostly_on(self._kept, followed.people[tid])}
+        self._known = set(followed.people)
+        # a trusted track the detector missed this time still holds its regions (a crossing pedestrian hides him)
+        trusted = [kp for tid, kp in followed.people.items() if tid in self._trusted]
+        doubted = {tid: followed.people[tid] for tid in ids if tid not in self._trusted}
+        prob, taken = looked_over(rgb, prob, trusted, doubted)
+        self._trusted |= taken
+        self._kept = prob >= 0.5
+        return prob
 
     def __call__(self, rgb: np.ndarray) -> Result:
         return self.segment(rgb, self.follow(rgb))
@@ -160,9 +191,10 @@ class VideoSegmenter:
                     detected = detected + self._others(rgb, detected, heading)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
-        confirmed = [kp for tid, kp in people.items() if tid in self.tracker.confirmed]
+        ids = set(self.tracker.confirmed) & set(people)
+        confirmed = [kp for tid, kp in people.items() if tid in ids]
         return Followed(people, confirmed, detected is not None, time.perf_counter() - t, outline,
-                        self._subject_id() if self._subject is not None else None)
+                        self._subject_id() if self._subject is not None else None, ids)
 
     def _subject_id(self) -> int | None:
         """The subject's track with ``subject="main"``: the tracker is fed their detections only, so it is the
@@ -200,6 +232,8 @@ class VideoSegmenter:
         if others:
             prob = timed(timings, "people", self.method.widen, replace(scene, people=others), prob, self.crf)
         prob = timed(timings, "finish", self.method.finish, scene, prob)
+        if self.person_check:
+            prob = timed(timings, "person check", self._looked_over, rgb, prob, followed)
         if self.subject == "main":
             # the subject's own regions; nothing where they are not followed or hold no region
             prob = timed(timings, "subject", keep_subject, prob, main, True)
@@ -211,13 +245,24 @@ class VideoSegmenter:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
         self._segmented += 1
+        # with the person check, those whose region it has not yet taken for a person are not listed
+        shown = [tid for tid in people if not self.person_check or tid in self._trusted]
+        if main_id not in shown:
+            main_id = max(shown, key=lambda tid: _visible_extent(people[tid]), default=None)
+            main = empty_keypoints() if main_id is None or self.subject == "main" else people[main_id]
         if self.subject == "main":   # the subject alone, id 1 throughout (also when a fresh track took them back)
-            ids, listed = ([1], [main]) if followed.subject in people else ([], [])
+            ids, listed = ([1], [main]) if followed.subject in shown else ([], [])
         else:
-            ids = sorted(people)
+            ids = sorted(shown)
             listed = [people[i] for i in ids]
         return Result(mask=mask, alpha=alpha, keypoints=main, people=listed, rgb=rgb, timings=timings, ids=ids,
                       estimate_foreground=False)
+
+
+def _mostly_on(mask: np.ndarray, kp: np.ndarray) -> bool:
+    """True when most of ``kp``'s confident keypoints inside the frame lie on ``mask``."""
+    x, y = pixels_inside(kp, mask.shape).T
+    return len(x) > 0 and mask[y, x].mean() > 0.5
 
 
 def _visible_extent(kp: np.ndarray) -> float:
