@@ -20,6 +20,7 @@ from PIL import Image
 
 from personseg import PersonsegError, Segmenter
 from personseg.batch import MARKER
+from personseg.video.run import SETTINGS
 from personseg.errors import ImageError
 from personseg.image import load_image, write_image
 
@@ -45,8 +46,8 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def outputs(folder: Path) -> list[Path]:
-    """The files in ``folder`` but the marker of an output folder, by name."""
-    return sorted(p for p in folder.iterdir() if p.name != MARKER)
+    """The files in ``folder`` but the marker of an output folder and the settings of a video's frames, by name."""
+    return sorted(p for p in folder.iterdir() if p.name not in (MARKER, SETTINGS))
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -188,6 +189,28 @@ def test_a_folder_of_frames_with_a_bad_frame_is_finished_and_completed_on_rerun(
     (tmp_path / "masks/00002.mask.png").unlink()
     code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
     assert code == 1 and len(outputs(tmp_path / "masks")) == 3
+
+
+def test_a_rerun_with_other_settings_does_not_mix_its_frames_with_the_first_runs(tmp_path, data_dir):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for stem in ("00001", "00002"):
+        (frames / f"{stem}.jpg").write_bytes((data_dir / PARKOUR / f"{stem}.jpg").read_bytes())
+    assert cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)[0] == 0
+    first = (tmp_path / "masks/00001.mask.png").read_bytes()
+    (tmp_path / "masks/00002.mask.png").unlink()   # as an interrupted run leaves it
+    code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1 and "method 'accurate', was 'fast'" in err
+    assert [p.name for p in outputs(tmp_path / "masks")] == ["00001.mask.png"]
+    code, _, _ = cli("video", "frames", "--out", "masks", "--method", "accurate", "--overwrite", "--quiet",
+                     cwd=tmp_path)
+    assert code == 0 and len(outputs(tmp_path / "masks")) == 2
+    assert (tmp_path / "masks/00001.mask.png").read_bytes() != first   # replaced, not kept
+    assert cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)[0] == 0
+    settings = tmp_path / "masks" / SETTINGS   # as an --overwrite run interrupted leaves it
+    settings.write_text(settings.read_text().replace('"replacing": false', '"replacing": true'))
+    code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1 and "rerun with --overwrite" in err
 
 
 def test_a_truncated_video_says_so(tmp_path, clip):

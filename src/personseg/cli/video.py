@@ -55,7 +55,9 @@ def add_parser(sub) -> None:
                         "with nobody so taken every marked region must pass it: a cat, a sofa or a pattern that "
                         "BlazePose reads as a pose is not a person (not with classical, whose cuts it cannot "
                         "judge, nor --pose-every 0)")
-    v.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    v.add_argument("--overwrite", action="store_true",
+                   help="replace outputs that exist (without it, a rerun into a folder completes the frames an "
+                        "interrupted run left, and only with the same settings)")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(run=run)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..batch import within
 from ..errors import PersonsegError
+from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render, save_outputs
 from ..refine.matting import MATTING_SIDE
@@ -19,6 +20,10 @@ from .stream import VideoSegmenter
 
 #: The highest frame rate accepted for a folder of frames.
 MAX_FPS = 1000.0
+#: In a folder of per-frame outputs, the settings that made them: a rerun completes them only with the same.
+SETTINGS = ".personseg-video.json"
+#: Settings of outputs not every run draws: compared only where both runs drew them.
+OPTIONAL = ("background", "blur")
 
 
 def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
@@ -28,6 +33,60 @@ def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
             raise PersonsegError(f"{name} {path} would write over or into the input {src}; choose another path")
     if keypoints is not None and within(keypoints, out):
         raise PersonsegError(f"--keypoints {keypoints} would be written over or into --out {out}")
+
+
+class FrameFolder:
+    """A folder of per-frame outputs and, in SETTINGS, the settings that made them: a rerun completes the frames
+    an interrupted run left only with the same settings, and one with other settings is refused unless it
+    ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` records the settings when the
+    work begins, ``finish`` once every frame is written."""
+
+    def __init__(self, out: Path, settings: dict[str, object], overwrite: bool) -> None:
+        self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
+        if out.exists() and not out.is_dir():
+            raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
+        if not self.path.is_file() or overwrite:
+            return
+        try:
+            before = json.loads(self.path.read_text())
+            replacing, earlier = bool(before["replacing"]), dict(before["settings"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise PersonsegError(f"{self.path}: not the settings personseg video writes; remove it, or give "
+                                 "--overwrite or another folder") from None
+        if replacing:
+            raise PersonsegError(f"{out}: an --overwrite run into it was interrupted, so it holds frames of two "
+                                 "runs; rerun with --overwrite")
+        # background and blur only where both runs drew them (None: that output was not asked for)
+        changed = [f"{k} {settings.get(k)!r}, was {earlier.get(k)!r}" for k in sorted(settings.keys() | earlier.keys())
+                   if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k),
+                                                                                          earlier.get(k)))]
+        if changed:
+            raise PersonsegError(f"{out} holds frames made with other settings ({'; '.join(changed)}): rerun with "
+                                 "them to complete it, --overwrite to replace them, or give another folder")
+        self.settings = {k: earlier.get(k) if k in OPTIONAL and v is None else v for k, v in settings.items()}
+
+    def start(self) -> None:
+        self._write(replacing=self.overwrite)
+
+    def finish(self) -> None:
+        if self.overwrite:
+            self._write(replacing=False)
+
+    def _write(self, replacing: bool) -> None:
+        data = {"settings": self.settings, "replacing": replacing}
+        write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
+
+
+def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], background: str | None, blur: float,
+                   mediapipe_masks: bool) -> dict[str, object]:
+    """What decides the per-frame files of ``src`` segmented by ``seg`` (FrameFolder)."""
+    return {"input": str(src.resolve()), "method": seg.method.name,
+            "pose_every": seg.pose_every if seg.pose is not None else 0, "smooth": seg.smoother is not None,
+            "matting": seg.matting, "matting_side": seg.matting_side if seg.matting else None,
+            "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
+            "mediapipe_masks": mediapipe_masks, "subject": seg.subject, "person_check": seg.person_check,
+            "background": background if "replace" in outputs else None,
+            "blur": blur if "blur" in outputs else None}
 
 
 def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,
@@ -40,7 +99,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     'truncated', 'notes', 'nobody'}: frames of a folder that could not be read are skipped (listed in 'skipped'),
     'truncated' says a video file decoded short of the frames it declares, 'notes' say what a user should know
     (truncation, re-encoded sound), 'nobody' counts the frames whose mask is empty. Frames already written to a
-    folder are kept, so a rerun completes an interrupted one. ``models``: networks of your own by model name
+    folder are kept, so a rerun completes an interrupted one; one with other settings is refused unless
+    ``overwrite`` (FrameFolder). ``models``: networks of your own by model name
     (pipeline.model_choice); ``mediapipe_masks``, ``subject``, ``person_check``: as VideoSegmenter's."""
     src, out = Path(src), Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
@@ -58,7 +118,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
                          models=models, mediapipe_masks=mediapipe_masks, subject=subject,
                          person_check=person_check)
+    folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
+                                                                  mediapipe_masks), overwrite)
     source = Source(src, fps=fps)
+    if folder is not None:
+        folder.start()
     writer: VideoWriter | None = None
     kp_file = None
     if kp_path is not None:
@@ -117,6 +181,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 stack.callback(bar.close)
             stack.callback(decoded.close)
             stack.callback(results.close)
+    if folder is not None and done:
+        folder.finish()
     if frames == 0:
         raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
     seconds = time.perf_counter() - start
