@@ -200,13 +200,16 @@ def test_a_rerun_with_other_settings_does_not_mix_its_frames_with_the_first_runs
     first = (tmp_path / "masks/00001.mask.png").read_bytes()
     (tmp_path / "masks/00002.mask.png").unlink()   # as an interrupted run leaves it
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
-    assert code == 2 and len(lines(err)) == 1 and "method 'accurate', was 'fast'" in err
+    assert code == 2 and len(lines(err)) == 1 and "--method accurate, was fast" in err
     assert [p.name for p in outputs(tmp_path / "masks")] == ["00001.mask.png"]
-    code, _, _ = cli("video", "frames", "--out", "masks", "--method", "accurate", "--overwrite", "--quiet",
-                     cwd=tmp_path)
-    assert code == 0 and len(outputs(tmp_path / "masks")) == 2
+    assert cli("video", "frames", "--out", "masks", "--save", "overlay", "--quiet", cwd=tmp_path)[0] == 0
+    code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--overwrite", "--quiet",
+                       cwd=tmp_path)
+    assert code == 0 and len(outputs(tmp_path / "masks")) == 4   # the masks replaced, the overlays left ...
+    assert "the overlay files in masks are an earlier run's" in err   # ... and said to be
     assert (tmp_path / "masks/00001.mask.png").read_bytes() != first   # replaced, not kept
-    assert cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)[0] == 0
+    code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
+    assert code == 0 and "(2 of them kept as an earlier run wrote them)" in err
     settings = tmp_path / "masks" / SETTINGS   # as an --overwrite run interrupted leaves it
     settings.write_text(settings.read_text().replace('"replacing": false', '"replacing": true'))
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)

@@ -22,8 +22,13 @@ from .stream import VideoSegmenter
 MAX_FPS = 1000.0
 #: In a folder of per-frame outputs, the settings that made them: a rerun completes them only with the same.
 SETTINGS = ".personseg-video.json"
-#: Settings of outputs not every run draws: compared only where both runs drew them.
-OPTIONAL = ("background", "blur")
+#: Settings not every run uses (None there): compared only where both runs used them.
+OPTIONAL = ("background", "blur", "matting_side")
+#: Each setting as the message that refuses a rerun names it (the command line's flags).
+NAMED = {"input": "input", "method": "--method", "pose_every": "--pose-every", "smooth": "smoothing (--no-smooth)",
+         "matting": "--matting", "matting_side": "--matting-side", "models": "--model",
+         "mediapipe_masks": "MediaPipe's masks (--no-mediapipe-masks)", "subject": "--subject",
+         "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur"}
 
 
 def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
@@ -39,27 +44,39 @@ class FrameFolder:
     """A folder of per-frame outputs and, in SETTINGS, the settings that made them: a rerun completes the frames
     an interrupted run left only with the same settings, and one with other settings is refused unless it
     ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` records the settings when the
-    work begins, ``finish`` once every frame is written."""
+    work begins, ``finish`` once every frame is written. ``notes``: what a user should know (outputs of an earlier
+    run with other settings that this one does not replace)."""
 
-    def __init__(self, out: Path, settings: dict[str, object], overwrite: bool) -> None:
+    def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool) -> None:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
+        self.outputs, self.notes = sorted(outputs), []
         if out.exists() and not out.is_dir():
             raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
-        if not self.path.is_file() or overwrite:
+        if not self.path.is_file():
             return
         try:
             before = json.loads(self.path.read_text())
             replacing, earlier = bool(before["replacing"]), dict(before["settings"])
+            drawn = [str(o) for o in before.get("outputs", [])]
         except (OSError, ValueError, KeyError, TypeError):
+            if overwrite:
+                return
             raise PersonsegError(f"{self.path}: not the settings personseg video writes; remove it, or give "
                                  "--overwrite or another folder") from None
+        changed = [f"{NAMED.get(k, k)} {_shown(settings.get(k))}, was {_shown(earlier.get(k))}"
+                   for k in sorted(settings.keys() | earlier.keys())
+                   if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k),
+                                                                                          earlier.get(k)))]
+        self.outputs = sorted(set(outputs) | set(drawn))
+        if overwrite:
+            stale = sorted(set(drawn) - set(outputs)) if changed or replacing else []
+            if stale:
+                self.notes.append(f"the {', '.join(stale)} files in {out} are an earlier run's, made with other "
+                                  "settings: this run does not write them")
+            return
         if replacing:
             raise PersonsegError(f"{out}: an --overwrite run into it was interrupted, so it holds frames of two "
                                  "runs; rerun with --overwrite")
-        # background and blur only where both runs drew them (None: that output was not asked for)
-        changed = [f"{k} {settings.get(k)!r}, was {earlier.get(k)!r}" for k in sorted(settings.keys() | earlier.keys())
-                   if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k),
-                                                                                          earlier.get(k)))]
         if changed:
             raise PersonsegError(f"{out} holds frames made with other settings ({'; '.join(changed)}): rerun with "
                                  "them to complete it, --overwrite to replace them, or give another folder")
@@ -73,8 +90,12 @@ class FrameFolder:
             self._write(replacing=False)
 
     def _write(self, replacing: bool) -> None:
-        data = {"settings": self.settings, "replacing": replacing}
+        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing}
         write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
+
+
+def _shown(value: object) -> str:
+    return "none" if value is None else "on" if value is True else "off" if value is False else str(value)
 
 
 def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], background: str | None, blur: float,
@@ -96,11 +117,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
               progress: bool = True, mediapipe_masks: bool = True, subject: str = "all",
               person_check: bool = True) -> dict:
     """Segment every frame of ``src`` and write ``out``; returns {'frames', 'seconds', 'fps', 'skipped',
-    'truncated', 'notes', 'nobody'}: frames of a folder that could not be read are skipped (listed in 'skipped'),
-    'truncated' says a video file decoded short of the frames it declares, 'notes' say what a user should know
-    (truncation, re-encoded sound), 'nobody' counts the frames whose mask is empty. Frames already written to a
-    folder are kept, so a rerun completes an interrupted one; one with other settings is refused unless
-    ``overwrite`` (FrameFolder). ``models``: networks of your own by model name
+    'truncated', 'notes', 'nobody', 'kept'}: frames of a folder that could not be read are skipped (listed in
+    'skipped'), 'truncated' says a video file decoded short of the frames it declares, 'notes' say what a user
+    should know (truncation, re-encoded sound), 'nobody' counts the frames whose mask is empty. Frames already
+    written to a folder are kept ('kept' counts them), so a rerun completes an interrupted one; one with other
+    settings is refused unless ``overwrite`` (FrameFolder). ``models``: networks of your own by model name
     (pipeline.model_choice); ``mediapipe_masks``, ``subject``, ``person_check``: as VideoSegmenter's."""
     src, out = Path(src), Path(out)
     to_file = out.suffix.lower() in VIDEO_SUFFIXES
@@ -119,7 +140,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                          models=models, mediapipe_masks=mediapipe_masks, subject=subject,
                          person_check=person_check)
     folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
-                                                                  mediapipe_masks), overwrite)
+                                                                  mediapipe_masks), outputs, overwrite)
     source = Source(src, fps=fps)
     if folder is not None:
         folder.start()
@@ -134,7 +155,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         from tqdm import tqdm
 
         bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
-    frames, nobody, start, done, skipped = 0, 0, time.perf_counter(), False, []
+    frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
     decoded = prefetched(source)
     results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
     try:
@@ -158,8 +179,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                         writer.write_audio(packet)
                 writer.write(lambda r=result, b=bg: render(r, outputs[0], b, blur), item.pts, item.index)
             else:
-                save_outputs(result, out, item.stem, outputs, background, blur, overwrite, source=f"{src}#{item.index}",
-                             background_array=bg, keep_existing=True)
+                kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
+                                         source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
             if kp_file is not None:
                 people = [{"id": i, "keypoints": kp.round(2).tolist()} for i, kp in zip(result.ids, result.people)]
                 kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
@@ -187,7 +208,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
     seconds = time.perf_counter() - start
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
-            "truncated": source.truncated, "notes": source.notes, "nobody": nobody}
+            "truncated": source.truncated, "notes": source.notes + (folder.notes if folder else []),
+            "nobody": nobody, "kept": kept}
 
 
 def _close_keypoints(file, partial: Path, final: Path, complete: bool) -> None:
