@@ -25,7 +25,7 @@ SETTINGS = ".personseg-video.json"
 #: Settings not every run uses (None there): compared only where both runs used them.
 OPTIONAL = ("background", "blur", "matting_side")
 #: Each setting as the message that refuses a rerun names it (the command line's flags).
-NAMED = {"input": "input", "method": "--method", "pose_every": "--pose-every", "smooth": "smoothing (--no-smooth)",
+NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothing (--no-smooth)",
          "matting": "--matting", "matting_side": "--matting-side", "models": "--model",
          "mediapipe_masks": "MediaPipe's masks (--no-mediapipe-masks)", "subject": "--subject",
          "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur"}

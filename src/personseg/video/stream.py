@@ -42,17 +42,21 @@ REFRESH = 15
 
 @dataclass
 class Followed:
-    """What the pose step found on one frame: everyone's tracked keypoints by id, those the detector confirmed
-    (when it last ran), whether it ran on this frame, and the person's outline it drew there (for methods
-    that use it)."""
+    """What the pose step found on one frame: everyone's tracked keypoints by id, the ids of those the detector
+    confirmed (when it last ran), whether it ran on this frame, and the person's outline it drew there (for
+    methods that use it)."""
 
     people: dict[int, np.ndarray] = field(default_factory=dict)
-    confirmed: list[np.ndarray] = field(default_factory=list)
+    ids: set[int] = field(default_factory=set)
     detected: bool = False
     seconds: float = 0.0
     outline: np.ndarray | None = None
     subject: int | None = None   # with subject "main": the subject's track id (None: not followed)
-    ids: set[int] = field(default_factory=set)   # the track ids of ``confirmed``
+
+    @property
+    def confirmed(self) -> list[np.ndarray]:
+        """The keypoints of those the detector confirmed."""
+        return [kp for tid, kp in self.people.items() if tid in self.ids]
 
 
 class VideoSegmenter:
@@ -191,10 +195,8 @@ class VideoSegmenter:
                     detected = detected + self._others(rgb, detected, heading)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
-        ids = set(self.tracker.confirmed) & set(people)
-        confirmed = [kp for tid, kp in people.items() if tid in ids]
-        return Followed(people, confirmed, detected is not None, time.perf_counter() - t, outline,
-                        self._subject_id() if self._subject is not None else None, ids)
+        return Followed(people, self.tracker.confirmed & people.keys(), detected is not None,
+                        time.perf_counter() - t, outline, self._subject_id() if self._subject is not None else None)
 
     def _subject_id(self) -> int | None:
         """The subject's track with ``subject="main"``: the tracker is fed their detections only, so it is the
