@@ -86,9 +86,12 @@ def _open(path: Path, count: int | None, shipped: bool = True):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if count is not None:
         opts.intra_op_num_threads = count
-    # idle worker threads sleep instead of spinning: with decoding, pose and encoding threads beside
-    # the network (video), spinning took their CPU (measured: 15.5 -> 19.2 frames/s end to end)
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # worker threads spin while a call runs and stop when it ends: spinning within a call made SINet 2.5 ->
+    # 1.9 ms and LWPSN 7.1 -> 5.8 ms on two threads (docs/speed.md); spinning on between calls took the CPU of
+    # the threads beside the network (BlazePose on photos: accurate 76 -> 87 ms a photo; decoding, pose and
+    # encoding in video: 19.2 -> 15.5 frames/s)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
     # one image a call: with the batch size fixed, onnxruntime folds the graph's shape arithmetic away
     # (SINet: 8.73 -> 8.41 ms a call, outputs within 2e-6)
     opts.add_free_dimension_override_by_name("batch", 1)

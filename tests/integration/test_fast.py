@@ -97,10 +97,13 @@ def test_accurate_segments_a_small_full_body_person(data_dir):
 def test_sessions_take_each_models_thread_count_unless_the_caller_sets_one():
     from personseg.runtime import session, threads
 
-    assert session(spec("sinet")).get_session_options().intra_op_num_threads == 1
-    assert session(spec("lwpsn")).get_session_options().intra_op_num_threads == 0   # onnxruntime's default
-    with threads(2):
-        assert session(spec("sinet")).get_session_options().intra_op_num_threads == 2
+    assert session(spec("region-check")).get_session_options().intra_op_num_threads == 1
+    assert session(spec("sinet")).get_session_options().intra_op_num_threads == 0   # onnxruntime's default
+    with threads(1):
+        assert session(spec("sinet")).get_session_options().intra_op_num_threads == 1
+    options = session(spec("lwpsn")).get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
 
 
 @pytest.mark.parametrize("box", [(100.0, 120.0, 180.0, 260.0),     # inside the image

@@ -7,7 +7,9 @@ import numpy as np
 
 from personseg.allocator import tune_allocator
 from personseg.outputs import COMPOSITE_ROWS, composite, render
-from personseg.refine.matting import GUIDED_CONTRAST, GUIDED_EPS, guided_filter, guided_matte
+from personseg.refine.fusion import largest_regions
+from personseg.refine.matting import (BOUNDARY_TH, GUIDED_CONTRAST, GUIDED_EPS, boundary_mask, guided_filter,
+                                      guided_matte, leftover_mask)
 from personseg.result import Result
 
 
@@ -56,3 +58,32 @@ def test_tuning_the_allocator_twice_is_harmless():
     tune_allocator()
     tune_allocator()
     assert np.ones((2000, 2000), np.float32).sum() == 4e6
+
+
+def test_wide_guide_maps_are_blurred_on_halves_close_to_the_exact_blur():
+    mask = np.zeros((401, 299), np.uint8)
+    cv2.ellipse(mask, (150, 220), (80, 150), 0, 0, 360, 255, -1)
+    half = int(round(BOUNDARY_TH * np.sqrt(np.count_nonzero(mask))))
+    assert half >= 8   # wide enough to be halved
+    m = (mask > 127).astype(np.uint8)
+    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    inside = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    band = ((outside <= half) & (inside <= half)).astype(np.float32)
+    exact = cv2.GaussianBlur(band, (2 * half + 1, 2 * half + 1), 0)
+    made = boundary_mask(mask)
+    assert made.shape == mask.shape and made.dtype == np.float32
+    assert np.abs(made - exact).max() < 0.02 and np.abs(made - exact).mean() < 0.002
+    assert 0.0 <= leftover_mask(mask).min() and leftover_mask(mask).max() <= 1.0
+
+
+def test_largest_regions_labelled_in_their_box_as_on_the_whole_mask():
+    mask = np.zeros((200, 160), np.uint8)
+    mask[150:190, 100:150] = 1
+    mask[160:170, 10:20] = 1
+    mask[120:125, 60:64] = 1
+    labels, large = largest_regions(mask)
+    _, whole, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    assert np.array_equal(labels, whole)
+    assert large[0] == int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+    empty, none = largest_regions(np.zeros_like(mask))
+    assert none == [] and not empty.any()

@@ -56,7 +56,7 @@ PRIOR_MEAN, PRIOR_STD = (127.5,), (127.5,)
 SPECS = {
     # SINet's layers are too small to share between cores: on one thread a call takes less time (2 cores:
     # 4.4 ms vs 6.1 ms on two); the larger models gain from two (LWPSN 9.1 ms on one, 6.1 ms on two).
-    "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD, threads=1, architecture="sinet"),
+    "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD, architecture="sinet"),
     "lwpsn": ModelSpec("lwpsn", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD, ("ssm",)),
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),
     "pose-unet": ModelSpec("pose-unet", (192, 256), IMAGENET_MEAN + PRIOR_MEAN * 2, IMAGENET_STD + PRIOR_STD * 2,

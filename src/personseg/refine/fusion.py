@@ -121,7 +121,12 @@ def within_own_frame(done: np.ndarray, before: np.ndarray, people: list[np.ndarr
 
 def largest_regions(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """The labels of ``mask``'s (uint8) connected regions and those worth a check (``worth_checking``)."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    labels = np.zeros(mask.shape, np.int32)
+    x, y, w, h = cv2.boundingRect(mask)   # labelled within the box that holds them all: often none, or a sliver
+    if w == 0:
+        return labels, []
+    _, inside, stats, _ = cv2.connectedComponentsWithStats(mask[y:y + h, x:x + w], connectivity=8)
+    labels[y:y + h, x:x + w] = inside
     return labels, worth_checking(stats[:, cv2.CC_STAT_AREA], mask.size)
 
 

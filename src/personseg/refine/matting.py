@@ -234,7 +234,7 @@ def boundary_mask(matte: np.ndarray) -> np.ndarray:
     outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)   # 0 on the person
     inside = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)        # 0 off the person
     band = ((outside <= th1) & (inside <= th1)).astype(np.float32)
-    return cv2.GaussianBlur(band, (2 * th1 + 1, 2 * th1 + 1), 0)
+    return _wide_blur(band, th1)
 
 
 def leftover_mask(matte: np.ndarray) -> np.ndarray:
@@ -243,7 +243,25 @@ def leftover_mask(matte: np.ndarray) -> np.ndarray:
     root = np.sqrt(m.sum())
     th1, th2 = max(1, int(round(BOUNDARY_TH * root))), max(1, int(round(LEFTOVER_TH * root)))
     inner = cv2.erode(m, _disk(th2), borderType=cv2.BORDER_REPLICATE)
-    return cv2.GaussianBlur(inner.astype(np.float32), (2 * th1 + 1, 2 * th1 + 1), 0)
+    return _wide_blur(inner.astype(np.float32), th1)
+
+
+#: ``_wide_blur`` works on the map halved from this half-width on.
+HALVED_BLUR = 8
+
+
+def _wide_blur(plane: np.ndarray, half: int) -> np.ndarray:
+    """float32 ``plane`` blurred by OpenCV's Gaussian of kernel 2 x ``half`` + 1. From HALVED_BLUR on, made on
+    the plane halved (area average) with half the sigma and scaled back up: a blur some 40 px wide keeps no
+    detail a halving loses, at an eighth of the cost (1.8 -> 0.3 ms at 300x400; maps within 0.015 of the exact
+    blur's; accurate on the choice groups within 0.0015 IoU, docs/speed.md)."""
+    if half < HALVED_BLUR:
+        return cv2.GaussianBlur(plane, (2 * half + 1, 2 * half + 1), 0)
+    h, w = plane.shape
+    small = cv2.resize(plane, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    sigma = 0.3 * (half - 1) + 0.8   # OpenCV's sigma for that kernel
+    small = cv2.GaussianBlur(small, (2 * (half // 2) + 1, 2 * (half // 2) + 1), sigma / 2)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def preload_pymatting() -> None:
