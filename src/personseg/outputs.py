@@ -263,12 +263,16 @@ def save_outputs(
             wait(written, return_when=FIRST_COMPLETED)
         written.append(_writers().submit(write_file, *args, overwrite=True))
 
+    # the JSON made before any picture is drawn: counting the mask's regions takes a full-size label image (96 MB
+    # at 24 MP), which beside the pictures being encoded raised the peak by as much
+    facts = (json.dumps(keypoints_json(result, source), indent=1).encode()
+             if any(OUTPUTS[o].picture is None and o not in existing for o in outputs) else b"")
     try:
         for o in outputs:
             if o in existing:
                 continue
             if OUTPUTS[o].picture is None:
-                write(write_bytes, names[o], json.dumps(keypoints_json(result, source), indent=1).encode())
+                write(write_bytes, names[o], facts)
             else:
                 write(write_image, names[o], render(result, o, bg, blur))
         for k, inst in enumerate(result.instances or [], start=1):
