@@ -327,6 +327,9 @@ def test_bad_values_are_refused_once_before_any_work(photos, tmp_path):
         assert code == 2 and len(lines(err)) == 1, (extra, err)
     code, _, err = cli("video", "photos", "--out", "o", "--pose-every", "-3", cwd=tmp_path)
     assert code == 2 and len(lines(err)) == 1 and "--pose-every -3" in err
+    for every in ("0", "5"):   # a method that needs keypoints takes them on every frame: not silently ignored
+        code, _, err = cli("video", "photos", "--out", "o", "--method", "accurate", "--pose-every", every, cwd=tmp_path)
+        assert code == 2 and len(lines(err)) == 1 and f"--pose-every {every}: method accurate" in err, err
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
 
 

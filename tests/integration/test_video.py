@@ -325,6 +325,8 @@ def test_main_subject_lost_leaves_the_mask_empty_and_is_taken_back(parkour):
     assert all(r.ids == [1] and len(r.people) == 1 for r in results[48 + first:])   # the same id, a new track
     with pytest.raises(PersonsegError, match="pose_every 0"):
         VideoSegmenter("fast", subject="main", pose_every=0)
+    with pytest.raises(PersonsegError, match="pose_every 3: method 'classical' needs keypoints on every frame"):
+        VideoSegmenter("classical", pose_every=3)
 
 
 def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsys):

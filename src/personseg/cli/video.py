@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "
                         f"methods that need keypoints, every {FRAMING_EVERY} for the others, which use them to frame "
-                        "the people; 0: never). 1 with fast: BlazePose's outline is joined too (far better on "
+                        "the people, and take no other; 0: never). 1 with fast: BlazePose's outline is joined too (far better on "
                         "whole bodies, slower)")
     v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
@@ -65,6 +65,9 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.pose_every is not None and args.pose_every < 0:
         raise PersonsegError(f"--pose-every {args.pose_every}: give 0 (never) or a number of frames")
+    if args.pose_every not in (None, 1) and METHODS[args.method].needs_keypoints:
+        raise PersonsegError(f"--pose-every {args.pose_every}: method {args.method} needs keypoints on every frame "
+                             "(give 1 or leave it out)")
     summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                         blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
                         smooth=not args.no_smooth, matting=matting(args), models=models(args),

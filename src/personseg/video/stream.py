@@ -65,8 +65,8 @@ class VideoSegmenter:
     running a few frames ahead on its own thread (the same results, faster).
 
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
-    between; None: every frame for methods that need keypoints, every FRAMING_EVERY frames for networks
-    (to frame the people); 0: never (a network then follows the previous frame's mask).
+    between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
+    frames for networks (to frame the people); 0: never (a network then follows the previous frame's mask).
     ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None,
     the default: the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side
     ``matting_side``, as on photos. ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
@@ -96,6 +96,9 @@ class VideoSegmenter:
             raise PersonsegError(f"pose_every {pose_every!r}: give 0 (never) or a number of frames")
         if subject == "main" and pose_every == 0:
             raise PersonsegError("subject 'main' follows the subject by their keypoints: pose_every 0 finds none")
+        if self.method.needs_keypoints and pose_every not in (None, 1):
+            raise PersonsegError(f"pose_every {pose_every}: method {method!r} needs keypoints on every frame "
+                                 "(give 1 or leave it out)")
         self.matting = matting
         self.matting_side = check_matting_side(matting_side)
         self.crf = crf_available() if crf is None else crf   # as in Segmenter: the CRF is an optional extra
