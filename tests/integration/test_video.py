@@ -329,6 +329,21 @@ def test_main_subject_lost_leaves_the_mask_empty_and_is_taken_back(parkour):
         VideoSegmenter("classical", pose_every=3)
 
 
+def test_main_subject_walking_into_an_empty_clip_is_found_at_the_next_pose_step(parkour):
+    """Three frames of noise, then the runner: the subject is looked for on every pose step until first found
+    (the whole-frame search ran every REFRESH frames: he appeared up to 15 frames late)."""
+    from personseg.video.stream import VideoSegmenter
+
+    noise = np.random.default_rng(1).integers(0, 256, parkour[0][1].shape, dtype=np.uint8)
+    frames = [noise] * 3 + [rgb for _, rgb, _ in parkour[3:13]]
+    seg = VideoSegmenter("fast", subject="main")   # the pose step on every 5th frame: 0, 5, 10
+    results = [seg(rgb) for rgb in frames]
+    assert not any(r.mask.any() for r in results[:3])
+    ious = [foreground_iou(r.mask, gt) for r, (_, _, gt) in zip(results[3:], parkour[3:13])]
+    first = next((3 + i for i, iou in enumerate(ious) if iou > 0.5), None)
+    assert first is not None and first <= 6, ious   # measured: from frame 5
+
+
 def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsys):
     """A slow pan over a photo with nobody in it: the network marks a tenth or more of each frame and the search for
     everyone places a pose there; the person check leaves every mask empty and the summary counts them."""

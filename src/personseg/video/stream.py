@@ -141,8 +141,6 @@ class VideoSegmenter:
         on, as is a fresh track standing on the last frame's mask (the same body: the runner's flip leaves a stale
         track and a fresh one, and the check doubts a body upside down)."""
         ids = followed.ids
-        if followed.subject is not None:   # the subject finder vouches for them, by where they are and their look
-            self._trusted.add(followed.subject)
         if self._kept is not None:
             self._trusted |= {tid for tid in ids - self._known if _mostly_on(self._kept, followed.people[tid])}
         self._known = set(followed.people)

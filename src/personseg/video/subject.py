@@ -88,7 +88,9 @@ class SubjectFinder:
                 self.waited = 0
                 return kp, outline
         self.waited += 1
-        if self.waited < self.refresh:
+        # until the subject is first found, the backend looks at each frame whole (one call), and a person it
+        # places starts the search at once: someone walking in is not left out until the next search
+        if self.waited < self.refresh and (self.last_seen is not None or not self.pose.detect(rgb)):
             return None, None
         self.waited = 0   # a track that drifted off them, or none: the whole frame is searched
         kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
