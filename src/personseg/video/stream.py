@@ -132,6 +132,7 @@ class VideoSegmenter:
                         if subject == "all" and self.pose else None)
         self.person_check = person_check and self.pose is not None and self.method.regions_checked
         self._trusted: set[int] = set()   # track ids whose region the person check has taken for a person
+        self._subject_trusted = False     # with subject "main": the subject's region has been taken once
         self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
         self._known: set[int] = set()   # the last frame's track ids
 
@@ -139,8 +140,11 @@ class VideoSegmenter:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
         where the region check takes them for people (presence.looked_over). Those it takes are trusted from then
         on, as is a fresh track standing on the last frame's mask (the same body: the runner's flip leaves a stale
-        track and a fresh one, and the check doubts a body upside down)."""
+        track and a fresh one, and the check doubts a body upside down), and with subject "main" a fresh track of
+        a subject once trusted (the finder takes back only someone who looks like them, where they were lost)."""
         ids = followed.ids
+        if self._subject_trusted and followed.subject is not None:   # a fresh track the finder took them back in
+            self._trusted.add(followed.subject)
         if self._kept is not None:
             self._trusted |= {tid for tid in ids - self._known if _mostly_on(self._kept, followed.people[tid])}
         self._known = set(followed.people)
@@ -149,6 +153,7 @@ class VideoSegmenter:
         doubted = {tid: followed.people[tid] for tid in ids if tid not in self._trusted}
         prob, taken = looked_over(rgb, prob, trusted, doubted)
         self._trusted |= taken
+        self._subject_trusted |= followed.subject in self._trusted
         self._kept = prob >= 0.5
         return prob
 
