@@ -61,8 +61,8 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
     people: list[np.ndarray] = []
 
     def take(found: list[np.ndarray]) -> list[np.ndarray]:
-        new = [kp for kp in found if (kp[:, 2] >= MIN_SCORE).sum() >= MIN_POINTS
-               and all(keypoint_distance(kp, q) > SAME_PERSON for q in people)]
+        new = [kp for kp in found
+               if _enough_points(kp) and all(keypoint_distance(kp, q) > SAME_PERSON for q in people)]
         people.extend(new[: max_people - len(people)])
         return new
 
@@ -77,6 +77,16 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
             break
         take(pose_in(rgb, box, pose))
     return [kp for kp in people if seen_visibility(kp, rgb.shape) >= PERSON_VISIBILITY]
+
+
+def _enough_points(kp: np.ndarray) -> bool:
+    """True when a pose has MIN_POINTS confident keypoints or more: one ``find_people`` takes."""
+    return bool((kp[:, 2] >= MIN_SCORE).sum() >= MIN_POINTS)
+
+
+def person_pose(kp: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """True when ``find_people`` keeps a pose the backend placed on the whole image of ``shape``."""
+    return _enough_points(kp) and seen_visibility(kp, shape) >= PERSON_VISIBILITY
 
 
 def paint_out(work: np.ndarray, kp: np.ndarray | None, outline: np.ndarray | None) -> None:

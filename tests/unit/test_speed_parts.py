@@ -7,7 +7,7 @@ import numpy as np
 
 from personseg.allocator import tune_allocator
 from personseg.outputs import COMPOSITE_ROWS, composite, render
-from personseg.refine.fusion import largest_regions
+from personseg.refine.fusion import OTHER_MIN_SHARE, largest_regions
 from personseg.refine.matting import (BOUNDARY_TH, GUIDED_CONTRAST, GUIDED_EPS, boundary_mask, guided_filter,
                                       guided_matte, leftover_mask)
 from personseg.result import Result
@@ -82,8 +82,11 @@ def test_largest_regions_labelled_in_their_box_as_on_the_whole_mask():
     mask[160:170, 10:20] = 1
     mask[120:125, 60:64] = 1
     labels, large = largest_regions(mask)
-    _, whole, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    assert np.array_equal(labels, whole)
-    assert large[0] == int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+    count, whole, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    # the same regions (their numbers may differ): each region of the whole mask is one label here
+    assert labels.max() == count - 1 and np.array_equal(labels > 0, whole > 0)
+    assert all(len(np.unique(labels[whole == k])) == 1 for k in range(1, count))
+    areas = sorted(stats[1:, cv2.CC_STAT_AREA], reverse=True)
+    assert [int((labels == k).sum()) for k in large] == [a for a in areas if a >= OTHER_MIN_SHARE * mask.size][:len(large)]
     empty, none = largest_regions(np.zeros_like(mask))
     assert none == [] and not empty.any()

@@ -54,8 +54,8 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 #: A prior map in [0, 1] is fed as a 0..255 plane scaled to [-1, 1].
 PRIOR_MEAN, PRIOR_STD = (127.5,), (127.5,)
 SPECS = {
-    # SINet's layers are too small to share between cores: on one thread a call takes less time (2 cores:
-    # 4.4 ms vs 6.1 ms on two); the larger models gain from two (LWPSN 9.1 ms on one, 6.1 ms on two).
+    # every model on every core (onnxruntime's default) but the region check: with the workers spinning within a
+    # call, SINet takes 1.9 ms on two cores against 2.5 on one (runtime.py _open; docs/speed.md)
     "sinet": ModelSpec("sinet", (192, 256), IMAGENET_MEAN, IMAGENET_STD, architecture="sinet"),
     "lwpsn": ModelSpec("lwpsn", (192, 256), IMAGENET_MEAN + PRIOR_MEAN, IMAGENET_STD + PRIOR_STD, ("ssm",)),
     "lwpsn-rgb": ModelSpec("lwpsn-rgb", (192, 256), IMAGENET_MEAN, IMAGENET_STD),

@@ -252,9 +252,10 @@ HALVED_BLUR = 8
 
 def _wide_blur(plane: np.ndarray, half: int) -> np.ndarray:
     """float32 ``plane`` blurred by OpenCV's Gaussian of kernel 2 x ``half`` + 1. From HALVED_BLUR on, made on
-    the plane halved (area average) with half the sigma and scaled back up: a blur some 40 px wide keeps no
-    detail a halving loses, at an eighth of the cost (1.8 -> 0.3 ms at 300x400; maps within 0.015 of the exact
-    blur's; accurate on the choice groups within 0.0015 IoU, docs/speed.md)."""
+    the plane halved (area average) with half the sigma and scaled back up: a blur that wide keeps no detail a
+    halving loses (a portrait's guide maps at 300x400, kernels some 100 px wide: 1.8 -> 0.3 ms, within 0.015 of
+    the exact blur's; within 0.04 at the narrowest halved; accurate on the choice groups within 0.0015 IoU,
+    docs/speed.md)."""
     if half < HALVED_BLUR:
         return cv2.GaussianBlur(plane, (2 * half + 1, 2 * half + 1), 0)
     h, w = plane.shape

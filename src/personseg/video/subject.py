@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..framing import area, keypoint_box
-from ..instances import find_people, paint_out
+from ..instances import find_people, paint_out, person_pose
 from ..pose import PoseBackend, detect_people
 from ..pose.keypoints import keypoint_distance
 from ..pose.tracking import PointTrack
@@ -72,7 +72,8 @@ class SubjectFinder:
 
     def __init__(self, pose: PoseBackend, outline: bool, refresh: int, every: int) -> None:
         """``refresh``: after this many calls without finding the subject near their track (or with no track),
-        the whole frame is searched, and again every this many calls. ``every``: the frames between calls."""
+        the whole frame is searched, and again every this many calls; until the subject is first found, also
+        as soon as the backend places someone on the whole frame. ``every``: the frames between calls."""
         self.pose, self.outline, self.refresh = pose, outline, refresh
         self.unlike_max = UNLIKE if every == 1 else UNLIKE_SPARSE
         self.look: np.ndarray | None = None       # what the subject looks like, recent frames weighing more
@@ -89,8 +90,9 @@ class SubjectFinder:
                 return kp, outline
         self.waited += 1
         # until the subject is first found, the backend looks at each frame whole (one call), and a person it
-        # places starts the search at once: someone walking in is not left out until the next search
-        if self.waited < self.refresh and (self.last_seen is not None or not self.pose.detect(rgb)):
+        # places (one the search keeps) starts the search at once: someone walking in is not left out until the
+        # next search
+        if self.waited < self.refresh and (self.last_seen is not None or not self._someone(rgb)):
             return None, None
         self.waited = 0   # a track that drifted off them, or none: the whole frame is searched
         kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
@@ -101,6 +103,10 @@ class SubjectFinder:
         found, outline = self._near(rgb, kp)
         self.last_seen = kp if found is None else found
         return self.last_seen, outline
+
+    def _someone(self, rgb: np.ndarray) -> bool:
+        """True when the backend places a person on the whole of ``rgb`` whom ``find_people`` would keep."""
+        return any(person_pose(kp, rgb.shape) for kp in self.pose.detect(rgb))
 
     def _drifted(self, track: PointTrack) -> bool:
         """The track has moved off where the backend last found the subject (optical flow can carry it onto
