@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
     s.add_argument("--method", default=DEFAULT_METHOD, choices=tuple(METHODS),
                    help=methods_help(DEFAULT_METHOD) + "; requests may name another")
     s.add_argument("--workers", type=int, default=1,
-                   help="images segmented at once (default 1: each network already uses every core)")
+                   help="images segmented at once (default 1: each network already uses every core; with more, "
+                        "each worker's networks run on one)")
     s.add_argument("--queue", type=int, default=64, help="requests that may wait before 503 busy (default 64)")
     s.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request body (default 20 MB)")
     s.add_argument("--max-pixels", type=int, default=ServeSettings.max_pixels,

@@ -16,7 +16,7 @@ class ServeSettings:
     """How the service runs; the defaults are `personseg serve`'s."""
 
     method: str = DEFAULT_METHOD      # the method of requests that name none (its models load at start)
-    workers: int = 1                  # threads segmenting at once (each network already uses every core)
+    workers: int = 1                  # threads segmenting at once (one: each network uses every core)
     queue: int = 64                   # requests that may wait for a worker before 503
     max_upload: int = 20 * 2 ** 20    # bytes of a request body before 413
     max_pixels: int = 40_000_000      # pixels of an image before 413 (a 40 MP photo needs about 2 GB here)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..pipeline import Segmenter
+from ..runtime import threads
 
 #: A job: given the worker's ``segmenter(method, instances, subject, require_person, person_check)``, it returns
 #: what the request answers.
@@ -33,8 +34,10 @@ class WorkPool:
         self._ready = threading.Condition()
         self._running = 0
         self._stopping = False
-        self._threads = [threading.Thread(target=self._work, name=f"personseg-worker-{k}", daemon=True)
-                         for k in range(workers)]
+        # several workers run the networks on one thread each: sessions spinning on every core in each worker
+        # took each other's CPU (two workers, accurate: 19.8 -> 17.4 photos a second; on one thread each, 20.8)
+        self._threads = [threading.Thread(target=self._work, args=(1 if workers > 1 else None,),
+                                          name=f"personseg-worker-{k}", daemon=True) for k in range(workers)]
         self._loaded = threading.Barrier(workers + 1)
         self._failed: list[BaseException] = []
 
@@ -78,7 +81,11 @@ class WorkPool:
             self._waiting = collections.deque((j, f) for j, f in self._waiting if not f.cancelled())
         return self._waiting
 
-    def _work(self) -> None:
+    def _work(self, onnx_threads: int | None) -> None:
+        with threads(onnx_threads):
+            self._serve()
+
+    def _serve(self) -> None:
         made: dict[tuple[str, bool, str, bool, bool], Segmenter] = {}
 
         def segmenter(method: str, instances: bool, subject: str = "all", require_person: bool = False,
