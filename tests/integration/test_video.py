@@ -344,6 +344,25 @@ def test_main_subject_walking_into_an_empty_clip_is_found_at_the_next_pose_step(
     assert first is not None and first <= 6, ious   # measured: from frame 5
 
 
+def test_main_subject_placed_on_the_background_once_is_forgotten(data_dir):
+    """A street with nobody, on which the search places a pose once (a phantom the check keeps out of the mask),
+    then the tennis player walks in: the phantom, not found again, is forgotten and the player becomes the subject
+    (he was never followed: only someone who looks like a lost subject is taken back)."""
+    from personseg.video.stream import VideoSegmenter
+
+    root = data_dir / "video/tennis"
+    stems = sorted(p.stem for p in (root / "images").iterdir())[10:40]
+    frames = [load_image(root / "images" / f"{s}.jpg") for s in stems]
+    truth = [load_mask(root / "masks" / f"{s}.png") for s in stems]
+    h, w = frames[0].shape[:2]
+    street = cv2.resize(load_image(data_dir / "no_people/images/000000037777.jpg"), (w, h))
+    seg = VideoSegmenter("fast", subject="main")
+    results = [seg(rgb) for rgb in [street] * 10 + frames]
+    assert not any(r.mask.any() for r in results[:10])
+    ious = [foreground_iou(r.mask, gt) for r, gt in zip(results[10:], truth)]
+    assert max(ious[-5:]) > 0.5, ious   # measured: followed from frame 28 of 40
+
+
 def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsys):
     """A slow pan over a photo with nobody in it: the network marks a tenth or more of each frame and the search for
     everyone places a pose there; the person check leaves every mask empty and the summary counts them."""

@@ -3,7 +3,8 @@ frame with anyone in it is the subject; from then on the single-person pose back
 where the subject is expected, and a pose it finds there counts as the subject only when its keypoints lie where
 the subject's tracked keypoints are heading and it looks like them (colours along the body). A pose that is
 someone else (a bystander walking into the crop) is
-painted out and the crop searched once more; where the subject is still not found, optical flow carries them."""
+painted out and the crop searched once more; where the subject is still not found, optical flow carries them.
+A subject found once and missed on the next call (a pose placed on the background) is forgotten."""
 
 from __future__ import annotations
 
@@ -79,22 +80,29 @@ class SubjectFinder:
         self.look: np.ndarray | None = None       # what the subject looks like, recent frames weighing more
         self.last_seen: np.ndarray | None = None  # their keypoints when the backend last found them
         self.waited = refresh                     # calls since they were last found or the whole frame searched
+        self.sightings = 0                        # calls that found them
+        self.forgot = False                       # a subject found once was forgotten since the last search
 
     def __call__(self, rgb: np.ndarray, track: PointTrack | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-        if track is not None:
+        if track is not None and self.look is not None:
             kp, outline = self._near(rgb, track.expected)
             if kp is None and self.last_seen is not None and self._drifted(track):
                 kp, outline = self._near(rgb, self.last_seen)
             if kp is not None:
                 self.waited = 0
+                self.sightings += 1
                 return kp, outline
+            if self.sightings == 1:   # chosen and not found again: a pose placed on the background, forgotten;
+                # the next search waits its turn (such a pose placed again would cost a search every other call)
+                self.look, self.last_seen, self.sightings, self.waited, self.forgot = None, None, 0, 0, True
+                return None, None
         self.waited += 1
         # until the subject is first found, the backend looks at each frame whole (one call), and a person it
         # places (one the search keeps) starts the search at once: someone walking in is not left out until the
         # next search
-        if self.waited < self.refresh and (self.last_seen is not None or not self._someone(rgb)):
+        if self.waited < self.refresh and (self.last_seen is not None or self.forgot or not self._someone(rgb)):
             return None, None
-        self.waited = 0   # a track that drifted off them, or none: the whole frame is searched
+        self.waited, self.forgot = 0, False   # a track that drifted off them, or none: the whole frame is searched
         kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
         if kp is None:
             return None, None
@@ -102,6 +110,7 @@ class SubjectFinder:
             self.look = looks(rgb, kp)
         found, outline = self._near(rgb, kp)
         self.last_seen = kp if found is None else found
+        self.sightings += 1
         return self.last_seen, outline
 
     def _someone(self, rgb: np.ndarray) -> bool:
