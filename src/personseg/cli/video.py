@@ -33,8 +33,8 @@ def add_parser(sub) -> None:
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "
                         f"methods that need keypoints, every {FRAMING_EVERY} for the others, which use them to frame "
-                        "the people; 0: never; methods that need keypoints take 1 only). 1 with fast: BlazePose's outline is joined too (far better on "
-                        "whole bodies, slower)")
+                        "the people; 0: never; methods that need keypoints take 1 only). 1 with fast: BlazePose's "
+                        "outline is joined too (far better on whole bodies, slower)")
     v.add_argument("--keypoints", type=Path, metavar="FILE", help="write tracked keypoints here (JSON lines, one per frame)")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
     v.add_argument("--matting", default="none", choices=MATTING_CHOICES,
