@@ -253,7 +253,7 @@ HALVED_BLUR = 8
 def _wide_blur(plane: np.ndarray, half: int) -> np.ndarray:
     """float32 ``plane`` blurred by OpenCV's Gaussian of kernel 2 x ``half`` + 1. From HALVED_BLUR on, made on
     the plane halved (area average) with half the sigma and scaled back up: a blur that wide keeps no detail a
-    halving loses (a portrait's guide maps at 300x400, kernels some 100 px wide: 1.8 -> 0.3 ms, within 0.015 of
+    halving loses (a portrait's guide maps at 300x400, kernels some 100 px wide: 1.3 -> 0.2 ms, within 0.015 of
     the exact blur's; within 0.04 at the narrowest halved; accurate on the choice groups within 0.0015 IoU,
     docs/speed.md)."""
     if half < HALVED_BLUR:
