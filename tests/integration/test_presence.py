@@ -8,13 +8,14 @@ import torch
 from personseg.errors import PersonsegError
 from personseg.image import load_image, load_mask
 from personseg.models.registry import spec
+from personseg import presence
 from personseg.presence import MODEL, checked_probability, looked_over, people_put_back, person_scores
 from personseg.train.export import export_onnx
 from personseg.train import regions as regions_module
 from personseg.train.regions import gather, train_check
 
 
-def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, portrait):
+def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, portrait, monkeypatch):
     rgb, truth = portrait
     _, _, scores = person_scores(rgb, truth > 0)
     assert len(scores) == 1 and min(scores.values()) > 0.5
@@ -25,8 +26,12 @@ def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, p
     marked = np.zeros(doughnuts.shape[:2], np.float32)
     marked[40:-40, 60:-60] = 0.9   # a large block over the doughnuts
     assert not checked_probability(doughnuts, marked).any()
-    # where the check says no, a confirming pose backend still keeps the region
+    # where the check says no, a confirming pose backend still keeps the region, unless it scores below the floor
+    (score,) = person_scores(doughnuts, marked > 0.5)[2].values()
+    monkeypatch.setattr(presence, "CONFIRM_FLOOR", score)
     assert np.array_equal(checked_probability(doughnuts, marked, lambda region, box: True), marked)
+    monkeypatch.setattr(presence, "CONFIRM_FLOOR", score + 1e-3)
+    assert not checked_probability(doughnuts, marked, lambda region, box: True).any()
 
 
 def test_a_dropped_person_is_put_back_and_a_dropped_patch_of_wall_is_not(data_dir):
