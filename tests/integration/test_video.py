@@ -117,6 +117,19 @@ def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_pat
     lines = [json.loads(s) for s in (tmp_path / "kp.jsonl").read_text().splitlines()]
     assert [d["stem"] for d in lines] == [s for s, _, _ in parkour[:4]]
     assert all(d["people"] and d["people"][0]["id"] == 1 for d in lines)   # one person, one identity
+    # a rerun into the same folder with the same settings completes it and writes its keypoint file anew; a
+    # keypoint file no run into it wrote is not replaced
+    (out / f"{parkour[3][0]}.mask.png").unlink()
+    (tmp_path / "kp.jsonl").write_text("")
+    assert main(["video", str(frames), "--out", str(out), "--save", "mask", "--keypoints", str(tmp_path / "kp.jsonl"),
+                 "--quiet"]) == 0
+    assert (out / f"{parkour[3][0]}.mask.png").is_file()
+    rewritten = [json.loads(s)["stem"] for s in (tmp_path / "kp.jsonl").read_text().splitlines()]
+    assert rewritten == [s for s, _, _ in parkour[:4]]
+    (tmp_path / "other.jsonl").write_text("mine")
+    with pytest.raises(PersonsegError, match="exists"):
+        run_video(frames, out, save="mask", keypoints=tmp_path / "other.jsonl", progress=False)
+    assert (tmp_path / "other.jsonl").read_text() == "mine"
 
 
 def test_bad_video_input_is_refused(tmp_path):

@@ -45,11 +45,14 @@ class FrameFolder:
     an interrupted run left only with the same settings, and one with other settings is refused unless it
     ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` records the settings when the
     work begins, ``finish`` once every frame is written. ``notes``: what a user should know (outputs of an earlier
-    run with other settings that this one does not replace)."""
+    run with other settings that this one does not replace). ``keypoints``: the keypoint file this run writes
+    (recorded: ``rewrites`` tells whether an existing one is an earlier run's of these same settings)."""
 
-    def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool) -> None:
+    def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool,
+                 keypoints: Path | None = None) -> None:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
         self.outputs, self.notes = sorted(outputs), []
+        self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
         if out.exists() and not out.is_dir():
             raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
         if not self.path.is_file():
@@ -58,6 +61,7 @@ class FrameFolder:
             before = json.loads(self.path.read_text())
             replacing, earlier = bool(before["replacing"]), dict(before["settings"])
             drawn = [str(o) for o in before.get("outputs", [])]
+            self._earlier_keypoints = before.get("keypoints")
         except (OSError, ValueError, KeyError, TypeError):
             if overwrite:
                 return
@@ -82,6 +86,11 @@ class FrameFolder:
                                  "them to complete it, --overwrite to replace them, or give another folder")
         self.settings = {k: earlier.get(k) if k in OPTIONAL and v is None else v for k, v in settings.items()}
 
+    def rewrites(self, keypoints: Path) -> bool:
+        """True when ``keypoints`` is the file the earlier run into this folder, with these same settings, wrote
+        (a rerun segments every frame again, kept ones too, so it writes the whole file anew)."""
+        return self._earlier_keypoints is not None and self._earlier_keypoints == _resolved(keypoints)
+
     def start(self) -> None:
         self._write(replacing=self.overwrite)
 
@@ -90,8 +99,12 @@ class FrameFolder:
             self._write(replacing=False)
 
     def _write(self, replacing: bool) -> None:
-        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing}
+        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing, "keypoints": self.keypoints}
         write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
+
+
+def _resolved(path: Path | None) -> str | None:
+    return None if path is None else str(Path(path).resolve())
 
 
 def _shown(value: object) -> str:
@@ -135,12 +148,15 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                              "(cutout, json) give --out a folder to get per-frame PNGs")
     kp_path = None if keypoints is None else Path(keypoints)
     check_paths(src, out, kp_path)
-    refuse_existing([kp_path, out if to_file else None], overwrite)
+    # a folder's keypoint file is judged with its frames (below): a rerun that completes them writes it anew
+    refuse_existing([kp_path, out] if to_file else [], overwrite)
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
                          models=models, mediapipe_masks=mediapipe_masks, subject=subject,
                          person_check=person_check)
     folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
-                                                                  mediapipe_masks), outputs, overwrite)
+                                                                  mediapipe_masks), outputs, overwrite, kp_path)
+    if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
+        refuse_existing([kp_path], overwrite)
     source = Source(src, fps=fps)
     if folder is not None:
         folder.start()
