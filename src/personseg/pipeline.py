@@ -25,7 +25,7 @@ from .pose.keypoints import given_keypoints, pixels_inside, visible
 from .presence import checked_probability
 from .refine.components import keep_subject
 from .refine.crf import crf_available
-from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
+from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE, working_size
 from .result import Instance, Result
 from .runtime import model_files
 
@@ -89,8 +89,9 @@ def timed(timings: dict[str, float], stage: str, step: Callable[..., T], *args) 
 
 def matted(rgb: np.ndarray, prob: np.ndarray, matting: str | None, side: int | None,
            timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 mask, float32 alpha) of a method's finished probability: the alpha made by ``matting`` (a name in
-    MATTING, at longest side ``side``) or, with None, the probability itself."""
+    """(uint8 mask, float32 alpha) of a method's finished probability (at ``rgb``'s size, or at the matting's
+    working size when ``matting`` is given): the alpha made by ``matting`` (a name in MATTING, at longest side
+    ``side``) or, with None, the probability itself."""
     if matting is not None:
         prob = timed(timings, "matting", MATTING[matting], rgb, prob, side)
     return binary_mask(prob), prob.astype(np.float32, copy=False)
@@ -208,8 +209,12 @@ class Segmenter:
         # not where the pose runs for require_person alone, nor with instances, whose search for everyone then
         # made up more people (docs/ARCHITECTURE.md)
         beyond = search and self.find_people and not self.instances
+        # without the pose backend nothing between the networks and the matting needs the photo's pixels: the
+        # probability is made at the matting's working size (not scaled up to the photo and back down)
+        size = (working_size(rgb.shape, self.matting_side)
+                if self.pose is None and given is None and self.matting and self.matting_side else None)
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm,
-                      beyond=beyond, put_back=beyond and self.person_check)
+                      beyond=beyond, put_back=beyond and self.person_check, size=size)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:

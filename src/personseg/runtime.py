@@ -158,17 +158,18 @@ def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] =
 
 
 def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,
-                           people: list[np.ndarray] = (), guides: np.ndarray | None = None) -> np.ndarray:
+                           people: list[np.ndarray] = (), guides: np.ndarray | None = None,
+                           size: tuple[int, int] | None = None) -> np.ndarray:
     """float32 HxW person probability from shipped model ``name``, run on ``box`` (default: the whole image,
     letterboxed to the model's aspect ratio); 0 outside the box. ``people``: keypoints for prior maps;
-    ``guides``: a refinement model's guide maps (HxWxG)."""
+    ``guides``: a refinement model's guide maps (HxWxG); ``size``: (w, h) of the map (default: the image's)."""
     box = box or whole_frame(rgb.shape, spec(name).aspect)
-    return paste(network_map(rgb, name, box, people, guides), box, rgb.shape)
+    return paste(network_map(rgb, name, box, people, guides), box, rgb.shape, size=size)
 
 
 def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
                         people: list[np.ndarray] = (), guides: np.ndarray | None = None,
-                        beyond: bool = False) -> np.ndarray:
+                        beyond: bool = False, size: tuple[int, int] | None = None) -> np.ndarray:
     """Person probability from a shipped network, framed for it. With ``box`` (where the people are, from
     keypoints or the previous video frame) one pass on that region framed for the network (the whole image when
     that is most of it); otherwise a pass on the whole image, then, when the people found there fill a small
@@ -176,7 +177,8 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
     resolution. ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM); ``guides``: HxWxG
     maps made from a coarse matte, for the refinement model (seed 003). ``beyond``: a pass zoomed on a given
     ``box`` is joined by one on the whole image, which gives the probability outside the zoomed crop (people no
-    keypoint vouches for)."""
+    keypoint vouches for). ``size``: (w, h) of the map returned, where smaller than the image (default: the
+    image's; boxes stay in the image's pixels)."""
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
     small = None
@@ -187,19 +189,20 @@ def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
     framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
         if not beyond or small is not None:   # without a box the whole image was seen first: nothing outside
-            return foreground_probability(rgb, model, framed, people, guides)
-        prob = paste(network_map(rgb, model, whole, people, guides), whole, rgb.shape)
-        return paste(network_map(rgb, model, framed, people, guides), framed, rgb.shape, out=prob)
+            return foreground_probability(rgb, model, framed, people, guides, size)
+        prob = paste(network_map(rgb, model, whole, people, guides), whole, rgb.shape, size=size)
+        return paste(network_map(rgb, model, framed, people, guides), framed, rgb.shape, out=prob, size=size)
     if small is not None:
-        return paste(small, whole, rgb.shape)
-    return foreground_probability(rgb, model, whole, people, guides)
+        return paste(small, whole, rgb.shape, size=size)
+    return foreground_probability(rgb, model, whole, people, guides, size)
 
 
 def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None,
-                       people: list[np.ndarray], beyond: bool = False) -> np.ndarray:
+                       people: list[np.ndarray], beyond: bool = False,
+                       size: tuple[int, int] | None = None) -> np.ndarray:
     """The mean of the probabilities of ``models``, each framed on ``box`` (see ``network_probability``, also
-    for ``beyond``) and fed ``people``'s prior maps where it takes them."""
-    total = network_probability(rgb, models[0], box=box, people=people, beyond=beyond)
+    for ``beyond`` and ``size``) and fed ``people``'s prior maps where it takes them."""
+    total = network_probability(rgb, models[0], box=box, people=people, beyond=beyond, size=size)
     for model in models[1:]:   # summed in place: no stack of full-size maps (two of them are 192 MB at 24 MP)
-        total += network_probability(rgb, model, box=box, people=people, beyond=beyond)
+        total += network_probability(rgb, model, box=box, people=people, beyond=beyond, size=size)
     return total if len(models) == 1 else np.multiply(total, np.float32(1 / len(models)), out=total)

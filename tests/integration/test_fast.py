@@ -1,5 +1,6 @@
 import hashlib
 
+import cv2
 import numpy as np
 import pytest
 
@@ -124,3 +125,26 @@ def test_a_zoomed_pass_keeps_what_the_whole_image_shows_beyond_its_crop(box):
     assert not zoomed[~inside].any()
     np.testing.assert_array_equal(joined[inside], zoomed[inside])
     np.testing.assert_array_equal(joined[~inside], whole[~inside])
+
+
+@pytest.mark.parametrize("stem", ["000000018770",    # seen whole
+                                  "000000039480"])   # a small person: a second pass zoomed on them
+def test_fast_makes_its_map_at_the_mattings_working_size(stem, data_dir):
+    """Without the pose backend `fast` pastes the network's map at the matting's working size, not at the photo's
+    (then shrunk): the same map, on a landscape photo seen whole or zoomed on a small person; the mask and alpha
+    are still the photo's size, also for a photo smaller than the working size."""
+    from personseg.framing import binary_mask
+    from personseg.metrics import foreground_iou
+    from personseg.refine.matting import MATTING_SIDE, working_size
+    from personseg.runtime import network_probability
+
+    rgb = load_image(data_dir / f"coco_single/images/{stem}.jpg")
+    size = working_size(rgb.shape, MATTING_SIDE)
+    small = network_probability(rgb, "sinet", size=size)
+    full = network_probability(rgb, "sinet")
+    assert small.shape == (size[1], size[0])
+    shrunk = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
+    assert np.abs(small - shrunk).mean() < 0.0015 and foreground_iou(binary_mask(small), binary_mask(shrunk)) > 0.99
+    for image in (rgb, cv2.resize(rgb, (300, 200), interpolation=cv2.INTER_AREA)):
+        r = Segmenter("fast")(image)
+        assert r.mask.shape == r.alpha.shape == image.shape[:2] and r.mask.any()

@@ -45,6 +45,15 @@ def test_a_crop_pasted_back_lands_where_it_was():
     box = (8.0, 16.0, 32.0, 48.0)
     back = paste(crop(prob, box, (48, 64)), box, prob.shape)
     assert np.abs(back[18:46, 8:32] - prob[18:46, 8:32]).mean() < 0.05 and back[:16].max() == 0
+    # into a map of half the image's size, the box carried into it: the half-size image of the same
+    half = paste(crop(prob, box, (48, 64)), box, prob.shape, size=(24, 32))
+    assert half.shape == (32, 24) and half[:8].max() == 0
+    assert np.abs(half[10:20, 5:15] - 1.0).max() < 0.05
+    assert np.abs(half[9:23, 4:16] - back[18:46:2, 8:32:2]).mean() < 0.05
+    # over a map, with a box off whole pixels: written on the whole pixels it covers, the rest kept
+    base = np.full((32, 24), 0.25, np.float32)
+    over = paste(np.ones((8, 8), np.float32), (4.5, 4.5, 12.5, 12.5), (32, 24), out=base)
+    assert over is base and (over[5:12, 5:12] == 1.0).all() and over[4, 4] == over[12, 12] == 0.25
 
 
 def test_whole_frame_letterboxes_without_squashing():

@@ -31,6 +31,10 @@ class Scene:
     #: regions dropped for want of a keypoint come back when the region check takes them for people (photos
     #: with ``beyond`` and the person check on)
     put_back: bool = False
+    #: (w, h) at which the probability may be made, smaller than the photo: nothing before the matting, which
+    #: works at that size, needs the photo's pixels (photos without keypoints); None: the photo's size. A method
+    #: may give its probability at the photo's size all the same
+    size: tuple[int, int] | None = None
 
 
 class Method(ABC):
@@ -60,7 +64,8 @@ class Method(ABC):
 
     @abstractmethod
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
-        """float32 HxW person probability of the scene. ``crf``: refine by a dense CRF where the method can."""
+        """float32 HxW person probability of the scene (or of ``scene.size``). ``crf``: refine by a dense CRF where
+        the method can."""
 
     @abstractmethod
     def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:

@@ -45,13 +45,14 @@ class NetworkMethod(Method):
         return replace(self, uses_outline=False, selfie=False)
 
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
-        return coarse_probability(scene.rgb, self.networks, scene.box, scene.people, beyond=scene.beyond)
+        return coarse_probability(scene.rgb, self.networks, scene.box, scene.people, beyond=scene.beyond,
+                                  size=scene.size)
 
     def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:
         """The maximum of ``prob`` and a pass framed on each person on their own, so small ones are seen too."""
         boxes = [b for b in (keypoint_box(kp, scene.rgb.shape[0]) for kp in scene.people) if b is not None]
-        return np.maximum.reduce([prob] + [coarse_probability(scene.rgb, self.networks, b, scene.people)
-                                           for b in boxes])
+        return np.maximum.reduce([prob] + [coarse_probability(scene.rgb, self.networks, b, scene.people,
+                                                              size=scene.size) for b in boxes])
 
     def finish(self, scene: Scene, prob: np.ndarray) -> np.ndarray:
         """The selfie model joined (after the search for everyone, which it would mislead), regions nobody

@@ -89,15 +89,15 @@ def estimate_alpha(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
 
 
 def matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE) -> np.ndarray:
-    """float32 HxW alpha of the person where ``prob`` (float HxW person probability) >= 0.5, made at the
-    working size ``side`` (see ``working_matte``) and scaled back up to the image's size."""
+    """float32 HxW alpha of the person where ``prob`` (float person probability, HxW or at the working size)
+    >= 0.5, made at the working size ``side`` (see ``working_matte``) and scaled back up to the image's size."""
     return cv2.resize(working_matte(rgb, prob, side), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def working_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE) -> np.ndarray:
-    """float32 alpha of the person where ``prob`` (float HxW person probability) >= 0.5: trimap of that mask
-    and closed-form matting, on the image shrunk so its longest side is at most ``side`` (None: full size);
-    the alpha is returned at that working size."""
+    """float32 alpha of the person where ``prob`` (float person probability, HxW or at the working size) >= 0.5:
+    trimap of that mask and closed-form matting, on the image shrunk so its longest side is at most ``side``
+    (None: full size); the alpha is returned at that working size."""
     rgb, prob = _shrunk(rgb, prob, side)
     return estimate_alpha(rgb, trimap(binary_mask(prob)))
 
@@ -117,20 +117,24 @@ def shrunk_probability(prob: np.ndarray, side: int | None) -> np.ndarray:
 
 
 def _shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """``rgb`` and ``prob`` (as float32) shrunk so their longest side is at most ``side`` (None: as they are)."""
+    """``rgb`` shrunk so its longest side is at most ``side`` (None: as it is), and ``prob`` (as float32; the
+    image's size or smaller) at that size."""
     size = working_size(rgb.shape, side)
     if size != (rgb.shape[1], rgb.shape[0]):
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    return rgb, shrunk_probability(prob, side)
+    prob = np.asarray(prob, np.float32)
+    if prob.shape[::-1] != size:
+        prob = cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
+    return rgb, prob
 
 
 def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE,
                  radius: float = GUIDED_RADIUS, eps: float = GUIDED_EPS) -> np.ndarray:
-    """float32 HxW alpha from ``prob`` (float HxW person probability) by a guided filter (He et al.) with the
-    image as guide: the map becomes locally a linear function of the colours, so its edges move onto the
-    image's; then steepened (GUIDED_CONTRAST) so that only the edge stays soft. Made on the image shrunk so its
-    longest side is at most ``side`` (None: full size) and scaled back up; the window grows with the person's
-    size (``radius`` x sqrt of the mask's area)."""
+    """float32 HxW alpha from ``prob`` (float person probability, HxW or at the working size) by a guided
+    filter (He et al.) with the image as guide: the map becomes locally a linear function of the colours, so its
+    edges move onto the image's; then steepened (GUIDED_CONTRAST) so that only the edge stays soft. Made on the
+    image shrunk so its longest side is at most ``side`` (None: full size) and scaled back up; the window grows
+    with the person's size (``radius`` x sqrt of the mask's area)."""
     h, w = rgb.shape[:2]
     small_rgb, small = _shrunk(rgb, prob, side)
     area = cv2.countNonZero(binary_mask(small))
