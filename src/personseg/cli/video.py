@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
                         overwrite=args.overwrite, progress=not args.quiet,
                         mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
                         person_check=not args.no_person_check)
-    kept = f" ({summary['kept']} of them kept as an earlier run wrote them)" if summary["kept"] else ""
-    print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s) "
-          f"written to {args.out}{kept}", file=sys.stderr)
+    kept = f", {summary['kept']} kept as an earlier run wrote them" if summary["kept"] else ""
+    print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s): "
+          f"{summary['frames'] - summary['kept']} written to {args.out}{kept}", file=sys.stderr)
     if summary["nobody"]:
         print(f"  no person found in {summary['nobody']} of {summary['frames']} frames (their masks are empty)",
               file=sys.stderr)

@@ -83,7 +83,8 @@ class FrameFolder:
                                  "runs; rerun with --overwrite")
         if changed:
             raise PersonsegError(f"{out} holds frames made with other settings ({'; '.join(changed)}): rerun with "
-                                 "them to complete it, --overwrite to replace them, or give another folder")
+                                 "the earlier settings to complete it, --overwrite to replace them, or give another "
+                                 "folder")
         self.settings = {k: earlier.get(k) if k in OPTIONAL and v is None else v for k, v in settings.items()}
 
     def rewrites(self, keypoints: Path) -> bool:
