@@ -201,6 +201,7 @@ def test_a_rerun_with_other_settings_does_not_mix_its_frames_with_the_first_runs
     (tmp_path / "masks/00002.mask.png").unlink()   # as an interrupted run leaves it
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
     assert code == 2 and len(lines(err)) == 1 and "--method accurate, was fast" in err
+    assert "--pose-every 1 (--method accurate's), was 5" in err   # the method decided it, not the user
     assert [p.name for p in outputs(tmp_path / "masks")] == ["00001.mask.png"]
     assert cli("video", "frames", "--out", "masks", "--save", "overlay", "--quiet", cwd=tmp_path)[0] == 0
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--overwrite", "--quiet",

@@ -46,10 +46,11 @@ class FrameFolder:
     ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` records the settings when the
     work begins, ``finish`` once every frame is written. ``notes``: what a user should know (outputs of an earlier
     run with other settings that this one does not replace). ``keypoints``: the keypoint file this run writes
-    (recorded: ``rewrites`` tells whether an existing one is an earlier run's of these same settings)."""
+    (recorded: ``rewrites`` tells whether an existing one is an earlier run's of these same settings);
+    ``implied``: for settings another one decided (not given), what the refusal says after their value."""
 
     def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool,
-                 keypoints: Path | None = None) -> None:
+                 keypoints: Path | None = None, implied: dict[str, str] | None = None) -> None:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
         self.outputs, self.notes = sorted(outputs), []
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
@@ -67,7 +68,8 @@ class FrameFolder:
                 return
             raise PersonsegError(f"{self.path}: not the settings personseg video writes; remove it, or give "
                                  "--overwrite or another folder") from None
-        changed = [f"{NAMED.get(k, k)} {_shown(settings.get(k))}, was {_shown(earlier.get(k))}"
+        implied = implied or {}
+        changed = [f"{NAMED.get(k, k)} {_shown(settings.get(k))}{implied.get(k, '')}, was {_shown(earlier.get(k))}"
                    for k in sorted(settings.keys() | earlier.keys())
                    if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k),
                                                                                           earlier.get(k)))]
@@ -154,8 +156,10 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
                          models=models, mediapipe_masks=mediapipe_masks, subject=subject,
                          person_check=person_check)
+    implied = {} if pose_every is not None else {"pose_every": f" (--method {method}'s)"}
     folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
-                                                                  mediapipe_masks), outputs, overwrite, kp_path)
+                                                                  mediapipe_masks), outputs, overwrite, kp_path,
+                                              implied)
     if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
         refuse_existing([kp_path], overwrite)
     source = Source(src, fps=fps)
