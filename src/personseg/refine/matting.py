@@ -109,10 +109,11 @@ def working_size(shape: tuple[int, ...], side: int | None) -> tuple[int, int]:
     return (max(1, round(w * f)), max(1, round(h * f))) if f < 1.0 else (w, h)
 
 
-def shrunk_probability(prob: np.ndarray, side: int | None) -> np.ndarray:
-    """``prob`` as float32, shrunk so its longest side is at most ``side`` (None: as it is)."""
+def shrunk_probability(prob: np.ndarray, side: int | None, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``prob`` as float32 at the working size of an image of ``shape`` (default: ``prob``'s own), its longest
+    side at most ``side`` (None: as it is)."""
     prob = np.asarray(prob, np.float32)
-    size = working_size(prob.shape, side)
+    size = working_size(prob.shape if shape is None else shape, side)
     return prob if size == prob.shape[::-1] else cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
 
 
@@ -120,12 +121,8 @@ def _shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.nda
     """``rgb`` shrunk so its longest side is at most ``side`` (None: as it is), and ``prob`` (as float32; the
     image's size or smaller) at that size."""
     size = working_size(rgb.shape, side)
-    if size != (rgb.shape[1], rgb.shape[0]):
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    prob = np.asarray(prob, np.float32)
-    if prob.shape[::-1] != size:
-        prob = cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
-    return rgb, prob
+    small = rgb if size == (rgb.shape[1], rgb.shape[0]) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return small, shrunk_probability(prob, side, rgb.shape)
 
 
 def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE,
