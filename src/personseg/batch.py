@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES
+from .image import IMAGE_SUFFIXES, write_bytes
 from .outputs import OUTPUTS, output_paths, save_outputs
+from .pipeline import Segmenter
 from .raywork import ImageActor
+from .runsettings import changes, completed
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Job:
     def done(self, outputs: tuple[str, ...], instances: bool) -> bool:
         """Every output asked for exists (an interrupted image has only some: it is done again, keeping those)."""
         return all(p.exists() for p in output_paths(self.out_dir, self.stem, outputs, instances))
+
+    def made_any(self) -> bool:
+        """Some output of this image exists (of any kind, per-person masks too)."""
+        return any(p.exists() for p in output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
+                   + [self.out_dir / f"{self.stem}.person-1.mask.png"])
 
 
 @dataclass
@@ -58,9 +65,101 @@ def writable_folder(folder: Path) -> None:
             pass
         marker = folder / MARKER
         if not marker.exists():
-            marker.write_text("personseg segment writes its outputs here; a batch reading this folder skips them\n")
+            write_bytes(marker, _record_bytes({}))
     except OSError as e:
         raise PersonsegError(f"--out {folder}: cannot write there ({e.strerror or e})") from None
+
+
+def image_settings(seg: Segmenter, outputs: tuple[str, ...], background: str | None, blur: float,
+                   people: Path | None) -> dict[str, object]:
+    """What decides the outputs of an image that ``seg`` segments (``people``: the COCO file of the people given,
+    or None when they are searched for): OutputRecord compares them."""
+    asked = seg.find_people and not (seg.method.needs_keypoints or seg.instances)   # keypoints beyond the method's
+    return {"method": seg.method.name, "keypoints": asked, "matting": seg.matting,
+            "matting_side": seg.matting_side if seg.matting else None,
+            "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
+            "mediapipe_masks": seg.mediapipe_masks, "crf": seg.crf, "instances": seg.instances,
+            "require_person": seg.require_person, "subject": seg.subject, "person_check": seg.person_check,
+            "people": None if people is None else str(people.resolve()),
+            "background": background if "replace" in outputs else None,
+            "blur": blur if "blur" in outputs else None}
+
+
+class OutputRecord:
+    """The settings that made each image's outputs in an output folder of `personseg segment`, kept in its
+    MARKER: a rerun completes or skips an image only with the settings its outputs were made with. Outputs
+    written before there was a record (an unreadable MARKER, or none) are taken as they are."""
+
+    def __init__(self, out: Path) -> None:
+        self.path, self.out = out / MARKER, out
+        try:
+            data = json.loads(self.path.read_text())
+            kinds, images = list(data["settings"]), dict(data["images"])
+            self.images = {key: (dict(kinds[i]), bool(replacing)) for key, (i, replacing) in images.items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            self.images = {}
+
+    def key(self, job: Job) -> str:
+        return (job.out_dir.relative_to(self.out) / job.stem).as_posix()
+
+    def refuse_changed(self, jobs: list[Job], settings: dict[str, object]) -> None:
+        """PersonsegError, before any work, when one of ``jobs`` has outputs here made with other settings, or
+        left half-replaced by an interrupted --overwrite run (--overwrite is the way to replace them)."""
+        mixed, changed = [], []
+        for job in jobs:
+            earlier, replacing = self.images.get(self.key(job), (None, False))
+            if earlier is None or not job.made_any():
+                continue
+            if replacing:
+                mixed.append(job)
+            elif difference := changes(settings, earlier):
+                changed.append((job, difference))
+        if mixed:
+            raise PersonsegError(f"--out {self.out}: an --overwrite run was interrupted there, so the outputs of "
+                                 f"{_some([j.path for j in mixed])} are of two runs; rerun with --overwrite")
+        if changed:
+            raise PersonsegError(f"--out {self.out} holds outputs of {_some([j.path for j, _ in changed])} made "
+                                 f"with other settings ({'; '.join(changed[0][1])}): rerun with the earlier settings "
+                                 "to complete them, --overwrite to replace them, or give another --out")
+
+    def start(self, jobs: list[Job], settings: dict[str, object], overwrite: bool) -> None:
+        """Record ``settings`` for ``jobs`` before their outputs are written (with ``overwrite``, as being
+        replaced until ``finish``)."""
+        for job in jobs:
+            earlier = self.images.get(self.key(job), (None, False))[0]
+            self.images[self.key(job)] = (completed(settings, earlier or {}) if not overwrite else settings,
+                                          overwrite)
+        self._write()
+
+    def finish(self, jobs: list[Job]) -> None:
+        """``jobs`` were written whole: no longer half-replaced."""
+        if any(self.images[self.key(job)][1] for job in jobs):
+            for job in jobs:
+                self.images[self.key(job)] = (self.images[self.key(job)][0], False)
+            self._write()
+
+    def _write(self) -> None:
+        write_bytes(self.path, _record_bytes(self.images), overwrite=True)
+
+
+def _record_bytes(images: dict[str, tuple[dict, bool]]) -> bytes:
+    """MARKER's contents: each image's settings (each set of settings once) and whether it is being replaced."""
+    kinds: list[str] = []
+    index: dict[str, int] = {}
+    rows = {}
+    for key, (settings, replacing) in sorted(images.items()):
+        text = json.dumps(settings, sort_keys=True)
+        rows[key] = [index.setdefault(text, len(index)), replacing]
+        if len(kinds) < len(index):
+            kinds.append(text)
+    return json.dumps({"about": "personseg segment writes its outputs here; a batch reading this folder skips "
+                                "them, and a rerun completes them only with the settings recorded here",
+                       "settings": [json.loads(k) for k in kinds], "images": rows}, indent=0).encode()
+
+
+def _some(paths: list[Path]) -> str:
+    """The first three of ``paths`` and how many more."""
+    return ", ".join(map(str, paths[:3])) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _an_output(file: Path, marked: set[Path]) -> bool:

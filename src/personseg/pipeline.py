@@ -146,6 +146,7 @@ class Segmenter:
         tune_allocator()
         check_flag("mediapipe_masks", mediapipe_masks)
         self.method = get_method(method, mediapipe_masks)
+        self.mediapipe_masks = mediapipe_masks
         check_matting(matting)
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)

@@ -294,8 +294,13 @@ def test_reruns_complete_what_is_missing_and_keep_what_exists(photos, tmp_path):
     (tmp_path / "out/00005.alpha.png").unlink()
     code, _, err = cli(*args, cwd=tmp_path)
     assert code == 0 and "1 file written" in err and digest(tmp_path / "out") == kept
-    code, _, err = cli(*args, "--save", "mask,alpha,cutout,overlay", cwd=tmp_path)
+    code, _, err = cli(*args, "--save", "mask,alpha,cutout,blur", cwd=tmp_path)
     assert code == 0 and "3 files written" in err
+    kept = digest(tmp_path / "out")
+    code, _, err = cli(*args, "--method", "classical", cwd=tmp_path)   # the last --method counts
+    assert code == 2 and "--method classical, was fast" in err and digest(tmp_path / "out") == kept
+    code, _, err = cli(*args, "--save", "overlay", cwd=tmp_path)   # its keypoints change fast's masks
+    assert code == 2 and "keypoints" in err and digest(tmp_path / "out") == kept
 
 
 def test_single_file_outputs_are_not_overwritten_silently(tmp_path, data_dir):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from personseg.batch import MARKER, plan_batch, within, writable_folder
+from personseg.batch import MARKER, OutputRecord, plan_batch, within, writable_folder
 from personseg.cli.common import models
 from personseg.errors import PersonsegError
 from personseg.image import load_image, write_image
@@ -54,6 +54,32 @@ def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):
     write_image(folder / "in/a.png", np.zeros((16, 16, 3), np.uint8))
     with pytest.raises(PersonsegError, match="same output files"):
         plan_batch([folder / "in/a.jpg", folder / "in/a.png"], folder / "out")
+
+
+def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_them(folder):
+    """The record in --out: other settings are refused for images with outputs (not for those without, nor a
+    background the earlier run did not use); an --overwrite run interrupted before ``finish`` leaves its images
+    refused until rerun with --overwrite; a marker written before there were records takes outputs as they are."""
+    out = folder / "out"
+    jobs = plan_batch([folder / "in"], out).jobs
+    fast = {"method": "fast", "matting": "guided", "background": None}
+    writable_folder(out)
+    OutputRecord(out).refuse_changed(jobs, fast)   # nothing recorded yet
+    OutputRecord(out).start(jobs, fast, overwrite=False)
+    write_image(out / "a.mask.png", np.zeros((16, 16), np.uint8))   # a.jpg's outputs exist, sub/b.png's do not
+    OutputRecord(out).refuse_changed(jobs, fast | {"background": "red"})
+    with pytest.raises(PersonsegError, match=r"outputs of .*a\.jpg made with other settings \(--method accurate, "
+                                             r"was fast\).*--overwrite"):
+        OutputRecord(out).refuse_changed(jobs, fast | {"method": "accurate"})
+    OutputRecord(out).refuse_changed(jobs[1:], fast | {"method": "accurate"})
+    record = OutputRecord(out)
+    record.start(jobs, fast | {"method": "accurate"}, overwrite=True)
+    with pytest.raises(PersonsegError, match="interrupted"):
+        OutputRecord(out).refuse_changed(jobs, fast | {"method": "accurate"})
+    record.finish(jobs)
+    OutputRecord(out).refuse_changed(jobs, fast | {"method": "accurate"})
+    (out / MARKER).write_text("personseg segment writes its outputs here\n")   # an earlier version's marker
+    OutputRecord(out).refuse_changed(jobs, fast)
 
 
 def test_within_follows_links(folder):

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import given_people, read_people_file
-from ..batch import Job, OutputsActor, plan_batch, writable_folder
+from ..batch import Job, OutputRecord, OutputsActor, image_settings, plan_batch, writable_folder
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
@@ -25,7 +25,9 @@ def add_parser(sub) -> None:
     s = sub.add_parser("segment", help="segment image files and folders (recursive)",
                        description="Segment image files and folders (searched recursively; their layout is kept). "
                                    "Images whose outputs all exist are skipped, and an image left with only some "
-                                   "of them gets the missing ones: rerunning a stopped batch completes it.")
+                                   "of them gets the missing ones: rerunning a stopped batch completes it. The "
+                                   "settings that made each image's outputs are recorded in --out: a rerun with "
+                                   "other settings (method, matting, ...) is refused unless --overwrite.")
     s.add_argument("paths", nargs="+", metavar="PATH")
     s.add_argument("--out", required=True, type=Path, help="output folder (not an input folder)")
     add_method_options(s)
@@ -63,24 +65,35 @@ def run(args: argparse.Namespace) -> int:
     todo = [job for job in plan.jobs if args.overwrite or not job.done(outputs, args.instances)]
     failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
     written, nobody = 0, []
+    options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
+                                given=given is not None)
+    if todo and args.engine == "local" and (any(OUTPUTS[o].foreground for o in outputs)
+                                            or args.matting == "closed-form"):
+        preload_pymatting()   # imported while the models load and the first image is segmented
+    seg = Segmenter(**options)   # also checks the options before any work, on Ray too
+    settings = image_settings(seg, outputs, args.background, args.blur, args.people)
+    record = OutputRecord(args.out)
+    if not args.overwrite:
+        record.refuse_changed(plan.jobs, settings)   # kept or completed outputs were made with these settings
     if todo:
-        options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
-                                    given=given is not None)
-        if args.engine == "local" and (any(OUTPUTS[o].foreground for o in outputs) or args.matting == "closed-form"):
-            preload_pymatting()   # imported while the models load and the first image is segmented
-        seg = Segmenter(**options)   # also checks the options before any work, on Ray too
         writable_folder(args.out)
+        record.start(todo, settings, args.overwrite)
+        finished: list[Job] = []
         made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
                 _here(todo, seg, args, outputs, given))
         bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
-        for job, got in bar:
-            if isinstance(got, BaseException):
-                if interrupted(got):
-                    raise KeyboardInterrupt from got
-                failed.append((job.path, describe(got)))
-            else:
-                written += got["written"]
-                nobody += [job.path] * got["nobody"]
+        try:
+            for job, got in bar:
+                if isinstance(got, BaseException):
+                    if interrupted(got):
+                        raise KeyboardInterrupt from got
+                    failed.append((job.path, describe(got)))
+                else:
+                    finished.append(job)
+                    written += got["written"]
+                    nobody += [job.path] * got["nobody"]
+        finally:
+            record.finish(finished)
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
     skipped = len(plan.jobs) - len(todo)
     parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]

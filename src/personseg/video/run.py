@@ -14,6 +14,7 @@ from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render, save_outputs
 from ..refine.matting import MATTING_SIDE
+from ..runsettings import changes, completed
 from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
 from .stream import VideoSegmenter
 
@@ -22,13 +23,6 @@ from .stream import VideoSegmenter
 MAX_FPS = 1000.0
 #: In a folder of per-frame outputs, the settings that made them: a rerun completes them only with the same.
 SETTINGS = ".personseg-video.json"
-#: Settings not every run uses (None there): compared only where both runs used them.
-OPTIONAL = ("background", "blur", "matting_side")
-#: Each setting as the message that refuses a rerun names it (the command line's flags).
-NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothing (--no-smooth)",
-         "matting": "--matting", "matting_side": "--matting-side", "models": "--model",
-         "mediapipe_masks": "MediaPipe's masks (--no-mediapipe-masks)", "subject": "--subject",
-         "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur"}
 
 
 def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
@@ -68,11 +62,7 @@ class FrameFolder:
                 return
             raise PersonsegError(f"{self.path}: not the settings personseg video writes; remove it, or give "
                                  "--overwrite or another folder") from None
-        implied = implied or {}
-        changed = [f"{NAMED.get(k, k)} {_shown(settings.get(k))}{implied.get(k, '')}, was {_shown(earlier.get(k))}"
-                   for k in sorted(settings.keys() | earlier.keys())
-                   if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k),
-                                                                                          earlier.get(k)))]
+        changed = changes(settings, earlier, implied)
         self.outputs = sorted(set(outputs) | set(drawn))
         if overwrite:
             stale = sorted(set(drawn) - set(outputs)) if changed or replacing else []
@@ -87,7 +77,7 @@ class FrameFolder:
             raise PersonsegError(f"{out} holds frames made with other settings ({'; '.join(changed)}): rerun with "
                                  "the earlier settings to complete it, --overwrite to replace them, or give another "
                                  "folder")
-        self.settings = {k: earlier.get(k) if k in OPTIONAL and v is None else v for k, v in settings.items()}
+        self.settings = completed(settings, earlier)
 
     def rewrites(self, keypoints: Path) -> bool:
         """True when ``keypoints`` is the file the earlier run into this folder, with these same settings, wrote
@@ -108,10 +98,6 @@ class FrameFolder:
 
 def _resolved(path: Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
-
-
-def _shown(value: object) -> str:
-    return "none" if value is None else "on" if value is True else "off" if value is False else str(value)
 
 
 def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], background: str | None, blur: float,

@@ -1,0 +1,35 @@
+"""The settings a run records beside its outputs (`personseg segment`, `personseg video`), so that a rerun
+completes them only with the settings that made them: how two records compare, and how a refusal names what
+changed."""
+
+from __future__ import annotations
+
+#: Settings not every run uses (None there): compared only where both runs used them.
+OPTIONAL = ("background", "blur", "matting_side")
+#: Each setting as the message that refuses a rerun names it (the command line's flags).
+NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothing (--no-smooth)",
+         "matting": "--matting", "matting_side": "--matting-side", "models": "--model",
+         "mediapipe_masks": "MediaPipe's masks (--no-mediapipe-masks)", "subject": "--subject",
+         "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur",
+         "require_person": "--require-person", "instances": "--instances", "people": "--people",
+         "keypoints": "keypoints (--pose, or a --save output that holds them)"}
+
+
+def changes(settings: dict[str, object], earlier: dict[str, object],
+            implied: dict[str, str] | None = None) -> list[str]:
+    """What differs between ``settings`` and the ``earlier`` run's, as 'FLAG NOW, was THEN' (``implied``: for
+    settings another one decided, what follows their value, e.g. " (--method accurate's)")."""
+    implied = implied or {}
+    return [f"{NAMED.get(k, k)} {_shown(settings.get(k))}{implied.get(k, '')}, was {_shown(earlier.get(k))}"
+            for k in sorted(settings.keys() | earlier.keys())
+            if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k), earlier.get(k)))]
+
+
+def completed(settings: dict[str, object], earlier: dict[str, object]) -> dict[str, object]:
+    """``settings`` with the optional ones this run does not use taken from the ``earlier`` run's (outputs it
+    made and this one keeps were made with them)."""
+    return {k: earlier.get(k) if k in OPTIONAL and v is None else v for k, v in settings.items()}
+
+
+def _shown(value: object) -> str:
+    return "none" if value is None else "on" if value is True else "off" if value is False else str(value)
