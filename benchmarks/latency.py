@@ -5,9 +5,10 @@ running in between, whose idle threads would steal the CPU), in one process.
     python benchmarks/latency.py [--images 100] [--rounds 5]
 
 Writes benchmarks/results/latency.json and the latency section of benchmarks/RESULTS.md. Times are per
-image (EG1800 test, 600x800): MediaPipe's whole `process` call; `Segmenter(...)(rgb)` from the RGB array to
-the Result (pose, networks, refinement, matting); the cut-out: rendering it from a fresh Result (foreground
-colours, then RGBA).
+image (EG1800 test, 600x800 portraits; and, for MediaPipe and `fast`, the coco_people test photos, COCO's
+sizes, 43 of 56 landscapes, which `fast` sees through tiles): MediaPipe's whole `process` call;
+`Segmenter(...)(rgb)` from the RGB array to the Result (pose, networks, refinement, matting); the cut-out:
+rendering it from a fresh Result (foreground colours, then RGBA).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from personseg.runtime import network_probability
 from report import machine, write_results
 
 PEER = "MediaPipe selfie segmentation `process` (peer)"
+SCENE_PEER = "landscapes: MediaPipe selfie segmentation `process` (their peer)"
 
 
 def _pass_ms(fn, images: list[np.ndarray], prepare=lambda rgb: rgb) -> float:
@@ -44,27 +46,35 @@ def _pass_ms(fn, images: list[np.ndarray], prepare=lambda rgb: rgb) -> float:
 
 def run(count: int, rounds: int) -> dict:
     tune_allocator()   # as every Segmenter does, before MediaPipe runs too: the same allocator for all
-    root = data_root() / "eg1800"
-    images = [load_image(root / "images" / f"{i}.jpg") for i in read_ids(root / "test.txt")[:count]]
+    root = data_root()
+    images = [load_image(root / "eg1800/images" / f"{i}.jpg") for i in read_ids(root / "eg1800/test.txt")[:count]]
+    scenes = [load_image(root / "coco_people/images" / f"{i}.jpg")
+              for i in read_ids(root / "coco_people/test.txt")[:count]]
     from mediapipe.python.solutions import selfie_segmentation
 
     selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
     (model,) = METHODS["fast"].networks
-    fast = Segmenter("fast")
-    calls = {PEER: (selfie.process, None),
+    fast, bare = Segmenter("fast"), Segmenter("fast", matting=None)
+    calls = {PEER: (selfie.process, None, images),
              f"fast's network alone ({model}: resize, network, upsampling)":
-                 (lambda rgb: network_probability(rgb, model), None),
-             "`Segmenter('fast', matting=None)(rgb)`": (Segmenter("fast", matting=None), None),
-             "`Segmenter('fast')(rgb)` (guided matting)": (fast, None),
-             f"`Segmenter()(rgb)` ({DEFAULT_METHOD}, the default)": (Segmenter(), None),
-             "cut-out of a fast Result (foreground colours + RGBA), extra": (lambda r: render(r, "cutout"), fast)}
+                 (lambda rgb: network_probability(rgb, model), None, images),
+             "`Segmenter('fast', matting=None)(rgb)`": (bare, None, images),
+             "`Segmenter('fast')(rgb)` (guided matting)": (fast, None, images),
+             f"`Segmenter()(rgb)` ({DEFAULT_METHOD}, the default)": (Segmenter(), None, images),
+             "cut-out of a fast Result (foreground colours + RGBA), extra": (lambda r: render(r, "cutout"), fast,
+                                                                             images),
+             SCENE_PEER: (selfie.process, None, scenes),
+             "landscapes: `Segmenter('fast', matting=None)(rgb)`": (bare, None, scenes),
+             "landscapes: `Segmenter('fast')(rgb)` (guided matting)": (fast, None, scenes)}
     passes: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):   # every call once a round: drift in the machine's speed reaches all of them
-        for name, (fn, prepare) in calls.items():
-            passes[name].append(_pass_ms(fn, images, prepare or (lambda rgb: rgb)))
+        for name, (fn, prepare, group) in calls.items():
+            passes[name].append(_pass_ms(fn, group, prepare or (lambda rgb: rgb)))
     selfie.close()
-    ratios = {name: float(np.median(np.array(ms) / np.array(passes[PEER]))) for name, ms in passes.items()}
-    return {"dataset": "eg1800 test", "images": len(images), "rounds": rounds, "machine": machine(),
+    ratios = {name: float(np.median(np.array(ms) / np.array(passes[SCENE_PEER if group is scenes else PEER])))
+              for (name, ms), (_, _, group) in zip(passes.items(), calls.values())}
+    return {"dataset": "eg1800 test; coco_people test (landscapes)", "images": len(images), "scenes": len(scenes),
+            "rounds": rounds, "machine": machine(),
             "median_ms": {k: round(float(np.median(v)), 2) for k, v in passes.items()},
             "pass_ms": {k: [round(x, 2) for x in v] for k, v in passes.items()},
             "x_peer": {k: round(v, 2) for k, v in ratios.items()}}
@@ -73,7 +83,10 @@ def run(count: int, rounds: int) -> dict:
 def write(results: dict) -> None:
     ms, ratio = results["median_ms"], results["x_peer"]
     lines = [f"## Latency, end to end next to MediaPipe selfie segmentation, {results['machine']}", "",
-             f"Made by `python benchmarks/latency.py`: the first {results['images']} EG1800 test images (600x800), "
+             f"Made by `python benchmarks/latency.py`: the first {results['images']} EG1800 test images (600x800) "
+             f"and, in the rows marked landscapes, the first {results['scenes']} coco_people test photos (COCO's "
+             "sizes, most of them landscapes that `fast` sees through tiles; each such row as a multiple of "
+             "MediaPipe on them), "
              f"{results['rounds']} rounds, each round one pass of every call in turn (no other model running in "
              "between); ms: median per image of a pass, median of the rounds; x MediaPipe: median over the rounds "
              "of the ratio within a round (the machine's speed drifts between rounds).", "",

@@ -93,6 +93,77 @@ def whole_frame(shape: tuple[int, ...], aspect: float) -> Box:
     return on_pixels(frame_box((0.0, 0.0, float(shape[1]), float(shape[0])), aspect, margin=0.0))
 
 
+#: An image wider (or taller) than a network's frame by more than this factor is seen whole through tiles of the
+#: frame's shape (``tiles``) instead of letterboxed into one, which shows a panorama's people too small to be
+#: marked. Panoramas of 3 pennfudan train photos side by side (400 px high, 10 panoramas), IoU without matting:
+#: accurate 0.17 -> 0.73 (with the selfie model tiled too, selfie.TILE_ABOVE), fast 0.25 -> 0.66.
+TILE_ABOVE = 2.5
+#: The same where no pose backend looks at the image (``fast`` without keypoints, ``Scene.tile_above``): there
+#: every landscape photo is tiled. Choice groups, fast IoU without matting, letterboxed -> tiled: validation
+#: pennfudan 0.650 -> 0.732, coco_people 0.262 -> 0.287, coco_single 0.564 -> 0.558; first 60 train photos
+#: 0.658 -> 0.690, 0.321 -> 0.352, 0.621 -> 0.612; portraits unchanged; painted-out COCO photos (nobody) 8.7% ->
+#: 7.3% of the pixels marked. It costs a network pass: about 3 ms more a landscape photo (docs/speed.md). Where
+#: the pose backend looks (its person check and region check judge what the networks mark beyond the people it
+#: finds), tiling every landscape photo was mixed: accurate validation pennfudan 0.812 -> 0.803, coco_people
+#: 0.335 -> 0.367, coco_single 0.680 -> 0.664, and more painted-out photos marked (21 -> 24 of 102).
+TILE_ABOVE_UNCHECKED = 1.3
+
+
+#: The least share of a tile that its neighbour overlaps (``tiles``: a person cut by one tile's edge is whole in
+#: the next). 0.25 gave three tiles to a 4:3 photo where 0.2 gives two, and the same fast IoU on the choice
+#: groups (mean of the six scene groups above 0.5390 and 0.5384).
+TILE_OVERLAP = 0.2
+
+
+def tiles(shape: tuple[int, ...], aspect: float, above: float) -> list[Box]:
+    """Frames of ``aspect`` on whole pixels that together show the whole image of ``shape``: the whole image
+    letterboxed (``whole_frame``) when its shape is within a factor ``above`` of ``aspect``, else frames of the
+    image's full height (or width) side by side, evenly spaced, overlapping by at least TILE_OVERLAP."""
+    h, w = shape[:2]
+    if max(w / h / aspect, aspect * h / w) <= above:
+        return [whole_frame(shape, aspect)]
+    wide = w / h > aspect
+    long, short = (w, h) if wide else (h, w)
+    side = min(long, round(short * aspect if wide else short / aspect))   # a tile's extent along the long side
+    n = int(np.ceil((long - side) / (side * (1 - TILE_OVERLAP)))) + 1
+    starts = [round(k * (long - side) / (n - 1)) for k in range(n)]
+    return [(float(a), 0.0, float(a + side), float(h)) if wide else (0.0, float(a), float(w), float(a + side))
+            for a in starts]
+
+
+def blended(frames: list[Box], shape: tuple[int, ...], seen: Callable[[Box], np.ndarray],
+            size: tuple[int, int] | None = None) -> np.ndarray:
+    """float32 map of an image of ``shape`` from the maps ``seen`` gives of each of ``frames`` (``tiles`` side by
+    side, all seen at one resolution): each put in its place on a canvas at that resolution, where two overlap a
+    blend passing linearly from one to the next, then the canvas scaled to the image's size (``size``: (w, h) of
+    a smaller map of the image to make instead)."""
+    h, w = shape[:2]
+    wide = frames[0][3] == h
+    maps = [seen(frame) for frame in frames]
+    scale = maps[0].shape[0] / h if wide else maps[0].shape[1] / w   # the canvas's pixels per image pixel
+    ch, cw = (maps[0].shape[0], max(1, round(w * scale))) if wide else (max(1, round(h * scale)), maps[0].shape[1])
+    spans = [(round(f[0 if wide else 1] * scale), round(f[2 if wide else 3] * scale)) for f in frames]
+    total = np.zeros((ch, cw), np.float32)
+    weight = np.zeros(cw if wide else ch, np.float32)
+    for k, ((a, b), part) in enumerate(zip(spans, maps)):
+        ramp = np.ones(b - a, np.float32)   # up across the overlap with the tile before, down across the next's
+        middle = np.arange(a, b, dtype=np.float32) + 0.5
+        if k > 0:
+            ramp = np.minimum(ramp, (middle - a) / max(spans[k - 1][1] - a, 1))
+        if k < len(spans) - 1:
+            ramp = np.minimum(ramp, (b - middle) / max(b - spans[k + 1][0], 1))
+        ramp = np.clip(ramp, 1e-3, 1.0)
+        part = cv2.resize(part, (b - a, ch) if wide else (cw, b - a), interpolation=cv2.INTER_LINEAR)
+        if wide:
+            total[:, a:b] += part * ramp
+        else:
+            total[a:b] += part * ramp[:, None]
+        weight[a:b] += ramp
+    total /= weight if wide else weight[:, None]
+    target = size or (w, h)
+    return total if (cw, ch) == target else cv2.resize(total, target, interpolation=cv2.INTER_LINEAR)
+
+
 def _affine(box: Box, size: tuple[int, int]) -> np.ndarray:
     """Image pixel -> pixel of the ``box`` region resized to ``size``, pixel centres mapped as cv2.resize does."""
     x0, y0, x1, y1 = box
@@ -103,11 +174,24 @@ def _affine(box: Box, size: tuple[int, int]) -> np.ndarray:
 def crop(rgb: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
     """The ``box`` region of ``rgb`` resized to ``size`` (w, h); outside the image the edge pixels repeat.
     Like the training images (stored at half size, then warped): pyramid halving, then a bilinear warp."""
-    m = _affine(box, size)
-    while min(m[0, 0], m[1, 1]) < 0.5:   # halve with a gaussian pyramid step first, so the warp does not alias
-        rgb = cv2.pyrDown(rgb)
-        m[:, :2] *= 2.0
-    return cv2.warpAffine(rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crops(rgb, [box], size)[0]
+
+
+def crops(rgb: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> list[np.ndarray]:
+    """``crop`` of each of ``boxes``, the pyramid's halvings of the whole image made once for all of them (a
+    panorama's tiles: each halving of a 24 MP photo takes tens of milliseconds)."""
+    levels = [rgb]
+    out = []
+    for box in boxes:
+        m = _affine(box, size)
+        level = 0
+        while min(m[0, 0], m[1, 1]) < 0.5:   # halve with a gaussian pyramid step first, so the warp does not alias
+            level += 1
+            if len(levels) == level:
+                levels.append(cv2.pyrDown(levels[-1]))
+            m[:, :2] *= 2.0
+        out.append(cv2.warpAffine(levels[level], m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    return out
 
 
 def from_crop(inner: Box, box: Box, size: tuple[int, int]) -> Box:

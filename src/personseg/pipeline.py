@@ -16,7 +16,7 @@ import numpy as np
 
 from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
-from .framing import binary_mask, keypoint_box, people_box
+from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
 from .image import ImageInput, load_image
 from .instances import anyone_in, find_people, person_in, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
@@ -215,7 +215,8 @@ class Segmenter:
         size = (working_size(rgb.shape, self.matting_side)
                 if self.pose is None and given is None and self.matting and self.matting_side else None)
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm,
-                      beyond=beyond, put_back=beyond and self.person_check, size=size)
+                      beyond=beyond, put_back=beyond and self.person_check, size=size,
+                      tile_above=TILE_ABOVE if self.find_people else TILE_ABOVE_UNCHECKED)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from .errors import PersonsegError
-from .framing import ZOOM_BELOW, Box, area, crop, frame_box, from_crop, mask_box, on_pixels, paste, whole_frame
+from .framing import (TILE_ABOVE, ZOOM_BELOW, Box, area, blended, crop, crops, frame_box, from_crop, mask_box,
+                      on_pixels, paste, tiles, whole_frame)
 from .models.registry import ModelSpec, spec
 from .priors import people_map
 
@@ -126,10 +127,12 @@ def guide_planes(model: ModelSpec, guides: np.ndarray | None, box: Box, shape: t
 
 
 def preprocess(rgb: np.ndarray, model: ModelSpec, box: Box, people: list[np.ndarray] = (),
-               guides: np.ndarray | None = None) -> np.ndarray:
+               guides: np.ndarray | None = None, cut: np.ndarray | None = None) -> np.ndarray:
     """The ``box`` region of an RGB uint8 HxWx3 image (plus the model's prior maps from ``people``'s
-    keypoints and its ``guides`` maps) -> (1, C, h, w) float32 normalised at the model's input size."""
-    planes = np.stack(cv2.split(crop(rgb, box, model.size))).astype(np.float32)
+    keypoints and its ``guides`` maps) -> (1, C, h, w) float32 normalised at the model's input size. ``cut``:
+    that region already cropped to the input size (``framing.crops``)."""
+    cut = crop(rgb, box, model.size) if cut is None else cut
+    planes = np.stack(cv2.split(cut)).astype(np.float32)
     extra = prior_planes(model, list(people), box) + guide_planes(model, guides, box, rgb.shape)
     if extra:
         planes = np.concatenate([planes, np.stack(extra)])
@@ -144,10 +147,11 @@ def normalised(planes: np.ndarray, model: ModelSpec) -> np.ndarray:
 
 
 def network_map(rgb: np.ndarray, name: str, box: Box, people: list[np.ndarray] = (),
-                guides: np.ndarray | None = None) -> np.ndarray:
-    """float32 person probability of the ``box`` region, at model ``name``'s input size."""
+                guides: np.ndarray | None = None, cut: np.ndarray | None = None) -> np.ndarray:
+    """float32 person probability of the ``box`` region, at model ``name``'s input size (``cut``: as
+    ``preprocess``'s)."""
     model = spec(name)
-    logits = session(model).run(None, {"image": preprocess(rgb, model, box, people, guides)})[0][0]
+    logits = session(model).run(None, {"image": preprocess(rgb, model, box, people, guides, cut)})[0][0]
     lower = logits[0] - logits[1]
     if lower.shape != (model.size[1], model.size[0]):   # logits at a fraction of the input size (SINet: half)
         lower = cv2.resize(lower, model.size, interpolation=cv2.INTER_LINEAR)
@@ -167,42 +171,65 @@ def foreground_probability(rgb: np.ndarray, name: str, box: Box | None = None,
     return paste(network_map(rgb, name, box, people, guides), box, rgb.shape, size=size)
 
 
+def whole_probability(rgb: np.ndarray, model: str, people: list[np.ndarray] = (), guides: np.ndarray | None = None,
+                      size: tuple[int, int] | None = None, above: float = TILE_ABOVE) -> np.ndarray:
+    """float32 person probability of the whole image from ``model``, seen through ``framing.tiles`` for images
+    wider or taller than its frame by more than ``above`` (blended where they overlap). ``size``: as
+    ``foreground_probability``'s."""
+    frames = tiles(rgb.shape, spec(model).aspect, above)
+    if len(frames) == 1:
+        return foreground_probability(rgb, model, frames[0], people, guides, size)
+    cuts = dict(zip(frames, crops(rgb, frames, spec(model).size)))
+    return blended(frames, rgb.shape, lambda frame: network_map(rgb, model, frame, people, guides, cuts[frame]),
+                   size)
+
+
 def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,
                         people: list[np.ndarray] = (), guides: np.ndarray | None = None,
-                        beyond: bool = False, size: tuple[int, int] | None = None) -> np.ndarray:
+                        beyond: bool = False, size: tuple[int, int] | None = None,
+                        above: float = TILE_ABOVE) -> np.ndarray:
     """Person probability from a shipped network, framed for it. With ``box`` (where the people are, from
-    keypoints or the previous video frame) one pass on that region framed for the network (the whole image when
-    that is most of it); otherwise a pass on the whole image, then, when the people found there fill a small
-    part of it, a second pass on a crop around them, so that a distant person is seen at the network's full
-    resolution. ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM); ``guides``: HxWxG
-    maps made from a coarse matte, for the refinement model (seed 003). ``beyond``: a pass zoomed on a given
-    ``box`` is joined by one on the whole image, which gives the probability outside the zoomed crop (people no
-    keypoint vouches for). ``size``: (w, h) of the map returned, where smaller than the image (default: the
-    image's; boxes stay in the image's pixels)."""
+    keypoints or the previous video frame) one pass on that region framed for the network (the whole image,
+    ``whole_probability``, when that is most of it); otherwise a pass on the whole image, then, when the people
+    found there fill a small part of it, a second pass on a crop around them, so that a distant person is seen at
+    the network's full resolution. ``people``: everyone's keypoints, for models fed prior maps (seed 000's SSM);
+    ``guides``: HxWxG maps made from a coarse matte, for the refinement model (seed 003). ``beyond``: a pass
+    zoomed on a given ``box`` is joined by one on the whole image, which gives the probability outside the zoomed
+    crop (people no keypoint vouches for). ``size``: (w, h) of the map returned, where smaller than the image
+    (default: the image's; boxes stay in the image's pixels). ``above``: the whole image is seen through tiles
+    when it is wider or taller than the network's frame by more than this factor (``whole_probability``)."""
     aspect = spec(model).aspect
     whole = whole_frame(rgb.shape, aspect)
-    small = None
+    small = seen = None   # the whole image's map when it is seen first: one frame's at the network's size, or tiled
     if box is None:
-        small = network_map(rgb, model, whole, people, guides)
-        found = mask_box(small)
-        box = from_crop(found, whole, spec(model).size) if found is not None else None
+        frames = tiles(rgb.shape, aspect, above)
+        if len(frames) == 1:
+            small = network_map(rgb, model, whole, people, guides)
+            found = mask_box(small)
+            box = from_crop(found, whole, spec(model).size) if found is not None else None
+        else:
+            seen = whole_probability(rgb, model, people, guides, size, above)
+            found = mask_box(seen)
+            f = (rgb.shape[1] / seen.shape[1], rgb.shape[0] / seen.shape[0])
+            box = (found[0] * f[0], found[1] * f[1], found[2] * f[0], found[3] * f[1]) if found is not None else None
+            whole = frames[0]   # a zoomed pass is worth it where it shows the people larger than a tile did
     framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
     if area(framed) < ZOOM_BELOW * area(whole):
-        if not beyond or small is not None:   # without a box the whole image was seen first: nothing outside
+        if not beyond or small is not None or seen is not None:   # the whole image was seen first: nothing outside
             return foreground_probability(rgb, model, framed, people, guides, size)
-        prob = paste(network_map(rgb, model, whole, people, guides), whole, rgb.shape, size=size)
+        prob = whole_probability(rgb, model, people, guides, size, above)
         return paste(network_map(rgb, model, framed, people, guides), framed, rgb.shape, out=prob, size=size)
     if small is not None:
         return paste(small, whole, rgb.shape, size=size)
-    return foreground_probability(rgb, model, whole, people, guides, size)
+    return seen if seen is not None else whole_probability(rgb, model, people, guides, size, above)
 
 
 def coarse_probability(rgb: np.ndarray, models: tuple[str, ...], box: Box | None,
                        people: list[np.ndarray], beyond: bool = False,
-                       size: tuple[int, int] | None = None) -> np.ndarray:
+                       size: tuple[int, int] | None = None, above: float = TILE_ABOVE) -> np.ndarray:
     """The mean of the probabilities of ``models``, each framed on ``box`` (see ``network_probability``, also
-    for ``beyond`` and ``size``) and fed ``people``'s prior maps where it takes them."""
-    total = network_probability(rgb, models[0], box=box, people=people, beyond=beyond, size=size)
+    for ``beyond``, ``size`` and ``above``) and fed ``people``'s prior maps where it takes them."""
+    total = network_probability(rgb, models[0], box=box, people=people, beyond=beyond, size=size, above=above)
     for model in models[1:]:   # summed in place: no stack of full-size maps (two of them are 192 MB at 24 MP)
-        total += network_probability(rgb, model, box=box, people=people, beyond=beyond, size=size)
+        total += network_probability(rgb, model, box=box, people=people, beyond=beyond, size=size, above=above)
     return total if len(models) == 1 else np.multiply(total, np.float32(1 / len(models)), out=total)

@@ -10,14 +10,27 @@ import threading
 import numpy as np
 
 from ._mediapipe import solution, started
+from .framing import blended, tiles
 
 _MODEL = None
 _LOCK = threading.Lock()
 
 
+#: An image wider (or taller) than this is seen through square tiles (``framing.tiles``) rather than squashed
+#: whole into the model's square input, which squeezes its people out of shape.
+TILE_ABOVE = 2.0
+
+
 def selfie_probability(rgb: np.ndarray) -> np.ndarray:
     """float32 HxW person probability of an RGB uint8 image, from the whole image (the model squashes it to
-    256x256 and scales its output back)."""
+    256x256 and scales its output back), or from square tiles of a panorama (TILE_ABOVE)."""
+    frames = tiles(rgb.shape, 1.0, TILE_ABOVE)
+    if len(frames) == 1:
+        return _seen(rgb)
+    return blended(frames, rgb.shape, lambda f: _seen(rgb[int(f[1]):int(f[3]), int(f[0]):int(f[2])]))
+
+
+def _seen(rgb: np.ndarray) -> np.ndarray:
     global _MODEL
     with _LOCK:
         if _MODEL is None:

@@ -32,7 +32,15 @@ def test_eg1800_scores_every_method_and_the_peer(bench):
 
 def test_latency_times_every_call_and_the_peer(bench):
     ms = bench("latency").run(2, 1)["median_ms"]
-    assert len(ms) == 6 and all(v > 0 for v in ms.values())
+    assert len(ms) == 9 and all(v > 0 for v in ms.values())
+
+
+def test_panoramas_score_each_way_side_by_side_and_alone(bench):
+    sets = bench("panoramas").run(1)["sets"]
+    assert list(sets) == [f"{name} x{k}" for name in ("pennfudan", "coco_single") for k in (2, 3, 5)]
+    assert all(entry["panoramas"] == 1 and len(entry["rows"]) == 3 for entry in sets.values())
+    assert all(0.0 <= r["mean_iou"] <= 1.0 and 0.0 <= r["alone_mean_iou"] <= 1.0
+               for entry in sets.values() for r in entry["rows"].values())
 
 
 def test_foreground_scores_each_estimate(bench):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from personseg.framing import (binary_mask, crop, frame_box, keypoint_box, mask_box, on_pixels, paste, people_box,
-                               whole_frame)
+from personseg.framing import (TILE_OVERLAP, binary_mask, blended, crop, frame_box, keypoint_box, mask_box,
+                               on_pixels, paste, people_box, tiles, whole_frame)
 from personseg.pose import empty_keypoints
 
 from synthetic import person
@@ -60,3 +60,36 @@ def test_whole_frame_letterboxes_without_squashing():
     x0, y0, x1, y1 = whole_frame((100, 300, 3), 0.75)
     assert (x1 - x0) / (y1 - y0) == 0.75 and x1 - x0 >= 300
 
+
+
+def test_a_panorama_is_seen_through_overlapping_tiles_of_the_frames_shape():
+    assert tiles((800, 600, 3), 0.75, 2.5) == [whole_frame((800, 600, 3), 0.75)]   # near the frame's shape
+    assert tiles((480, 640, 3), 0.75, 2.5) == [whole_frame((480, 640, 3), 0.75)]
+    frames = tiles((400, 2237, 3), 0.75, 2.5)
+    assert frames[0][0] == 0 and frames[-1][2] == 2237
+    assert all(f[1] == 0 and f[3] == 400 and f[2] - f[0] == 300 for f in frames)
+    assert all(b[0] - a[0] <= 300 * (1 - TILE_OVERLAP) for a, b in zip(frames, frames[1:]))
+    tall = tiles((2000, 300, 3), 0.75, 2.5)   # taller than the frame: tiles down the image
+    assert tall[0][1] == 0 and tall[-1][3] == 2000 and all(f[2] - f[0] == 300 and f[3] - f[1] == 400 for f in tall)
+    assert len(tiles((480, 640, 3), 0.75, 1.3)) == 2 and len(tiles((400, 600, 3), 0.75, 1.3)) == 3   # landscape
+
+
+def test_tiles_blend_back_into_one_map_in_place():
+    """Each tile's map, at any resolution, lands where the tile lies: a map of x seen through tiles is x again,
+    at the image's size and at a smaller one; where the tiles overlap the blend passes from one to the next."""
+    shape = (100, 700, 3)
+    frames = tiles(shape, 0.75, 2.5)
+
+    def seen(frame):   # what a network would see: the image's x (column centres), at 40x60
+        return np.tile(np.linspace(frame[0], frame[2], 40, endpoint=False, dtype=np.float32)
+                       + (frame[2] - frame[0]) / 80, (60, 1))
+
+    whole = blended(frames, shape, seen)
+    assert whole.shape == (100, 700) and np.abs(whole - (np.arange(700) + 0.5)).max() < 1.5
+    half = blended(frames, shape, seen, size=(350, 50))
+    assert half.shape == (50, 350) and np.abs(half[:, 2:-2] - (np.arange(2, 348) * 2 + 1)).max() < 3
+    ones = blended(frames, shape, lambda f: np.full((60, 40), 1.0 if f[0] == 0 else 0.0, np.float32))
+    overlap = int(frames[1][0]), int(frames[0][2])
+    assert ones[:, :overlap[0] - 2].min() > 0.999 and ones[:, overlap[1] + 2:].max() < 0.001
+    fade = ones[0, overlap[0] + 2:overlap[1] - 2]   # a linear fade from the first to the next
+    assert (np.diff(fade) < 0).all() and np.abs(np.diff(fade, 2)).max() < 0.01

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framing import Box, Confirm
+from ..framing import TILE_ABOVE, Box, Confirm
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Scene:
     #: works at that size, needs the photo's pixels (photos without keypoints); None: the photo's size. A method
     #: may give its probability at the photo's size all the same
     size: tuple[int, int] | None = None
+    #: the networks see the whole image through tiles of their frame's shape when it is wider or taller than that
+    #: frame by more than this factor (framing.tiles): panoramas, and every landscape photo where the pose backend
+    #: does not look for people before the method (TILE_ABOVE_UNCHECKED: fast without keypoints)
+    tile_above: float = TILE_ABOVE
 
 
 class Method(ABC):

@@ -46,7 +46,7 @@ class NetworkMethod(Method):
 
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
         return coarse_probability(scene.rgb, self.networks, scene.box, scene.people, beyond=scene.beyond,
-                                  size=scene.size)
+                                  size=scene.size, above=scene.tile_above)
 
     def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:
         """The maximum of ``prob`` and a pass framed on each person on their own, so small ones are seen too."""
