@@ -18,9 +18,9 @@ from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
 from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
 from .image import ImageInput, load_image
-from .instances import anyone_in, find_people, person_in, split_instances
+from .instances import anyone_in, find_people, person_in, photo_people, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
-from .pose import PoseBackend, detect_people, empty_keypoints, get_backend
+from .pose import PoseBackend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, visible
 from .presence import checked_probability
 from .refine.components import keep_subject
@@ -202,7 +202,7 @@ class Segmenter:
             return Result(mask=empty.astype(np.uint8), alpha=empty, keypoints=empty_keypoints(), people=[], rgb=rgb,
                           instances=[] if self.instances else None)
         if self.find_people and given is None:
-            people, outline = timed(timings, "pose", detect_people, self.pose, rgb, self.method.uses_outline)
+            people, outline = timed(timings, "pose", photo_people, rgb, self.pose, self.method.uses_outline)
         main = people[0] if people else empty_keypoints()
         # given people are exactly who is segmented: nobody else is looked for
         search = self.pose is not None and given is None and self.subject == "all"
