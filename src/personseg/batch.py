@@ -3,6 +3,7 @@ read as an input that a batch writes, no two inputs share outputs, and a rerun p
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -35,8 +36,18 @@ class Job:
 
     def made_any(self) -> bool:
         """Some output of this image exists (of any kind, per-person masks too)."""
-        return any(p.exists() for p in output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
-                   + [self.out_dir / f"{self.stem}.person-1.mask.png"])
+        return bool(self._existing())
+
+    def other_outputs(self, outputs: tuple[str, ...], instances: bool) -> list[Path]:
+        """This image's existing outputs that a run saving ``outputs`` (and ``instances``) does not write, its
+        per-person masks among them (an earlier run may have found more people)."""
+        written = set(output_paths(self.out_dir, self.stem, outputs, instances))
+        return [p for p in self._existing() if p not in written]
+
+    def _existing(self) -> list[Path]:
+        every = output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
+        people = sorted(self.out_dir.glob(f"{glob.escape(self.stem)}.person-*.mask.png"))
+        return [p for p in every if p.exists()] + people
 
 
 @dataclass
@@ -76,9 +87,10 @@ def image_settings(seg: Segmenter, outputs: tuple[str, ...], background: str | N
     or None when they are searched for): OutputRecord compares them."""
     asked = seg.find_people and not (seg.method.needs_keypoints or seg.instances)   # keypoints beyond the method's
     return {"method": seg.method.name, "keypoints": asked, "matting": seg.matting,
-            "matting_side": seg.matting_side if seg.matting else None,
+            "matting_side": (seg.matting_side or 0) if seg.matting else None,   # 0: full size
             "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
-            "mediapipe_masks": seg.mediapipe_masks, "crf": seg.crf, "instances": seg.instances,
+            "mediapipe_masks": seg.mediapipe_masks, "crf": seg.crf and seg.method.uses_crf,
+            "instances": seg.instances,
             "require_person": seg.require_person, "subject": seg.subject, "person_check": seg.person_check,
             "people": None if people is None else str(people.resolve()),
             "background": background if "replace" in outputs else None,
@@ -115,20 +127,36 @@ class OutputRecord:
             elif difference := changes(settings, earlier):
                 changed.append((job, difference))
         if mixed:
-            raise PersonsegError(f"--out {self.out}: an --overwrite run was interrupted there, so the outputs of "
-                                 f"{_some([j.path for j in mixed])} are of two runs; rerun with --overwrite")
+            raise PersonsegError(f"--out {self.out}: an --overwrite run there did not finish (interrupted, or an image "
+                                 f"failed), so the outputs of {_some([j.path for j in mixed])} may be of two runs; "
+                                 "rerun with --overwrite")
         if changed:
             raise PersonsegError(f"--out {self.out} holds outputs of {_some([j.path for j, _ in changed])} made "
                                  f"with other settings ({'; '.join(changed[0][1])}): rerun with the earlier settings "
                                  "to complete them, --overwrite to replace them, or give another --out")
 
+    def remove_others(self, jobs: list[Job], settings: dict[str, object], outputs: tuple[str, ...],
+                      instances: bool) -> int:
+        """For an --overwrite run: remove the outputs of ``jobs`` that an earlier run made with other settings
+        (or left half-replaced) and this run does not write (``Job.other_outputs``), so that none is later taken
+        for this run's. Returns how many files were removed."""
+        removed = 0
+        for job in jobs:
+            earlier, replacing = self.images.get(self.key(job), (None, False))
+            if earlier is not None and (replacing or changes(settings, earlier)):
+                for path in job.other_outputs(outputs, instances):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
     def start(self, jobs: list[Job], settings: dict[str, object], overwrite: bool) -> None:
         """Record ``settings`` for ``jobs`` before their outputs are written (with ``overwrite``, as being
-        replaced until ``finish``)."""
+        replaced until ``finish``; otherwise with the optional settings of the earlier run whose outputs they
+        keep)."""
         for job in jobs:
             earlier = self.images.get(self.key(job), (None, False))[0]
-            self.images[self.key(job)] = (completed(settings, earlier or {}) if not overwrite else settings,
-                                          overwrite)
+            kept = not overwrite and earlier is not None and job.made_any()
+            self.images[self.key(job)] = (completed(settings, earlier) if kept else settings, overwrite)
         self._write()
 
     def finish(self, jobs: list[Job]) -> None:
@@ -163,12 +191,13 @@ def _some(paths: list[Path]) -> str:
 
 
 def _an_output(file: Path, marked: set[Path]) -> bool:
-    """``file`` lies in a folder of ``marked`` (output folders) and is named as outputs are:
-    ``<stem>.<picture>.png`` or ``<stem>.person-<k>.mask.png``."""
+    """``file`` lies in a folder of ``marked`` (output folders), or in a folder below one (where a batch kept
+    its inputs' layout), and is named as outputs are: ``<stem>.<picture>.png`` or
+    ``<stem>.person-<k>.mask.png``."""
     parts = file.name.split(".")
     named = len(parts) >= 3 and parts[-1] == "png" and (
         parts[-2] in OUTPUTS or (parts[-2] == "mask" and parts[-3].startswith("person-")))
-    return named and file.parent.resolve() in marked
+    return named and any(folder in marked for folder in file.resolve().parents)
 
 
 def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:

@@ -98,17 +98,23 @@ def whole_frame(shape: tuple[int, ...], aspect: float) -> Box:
 #: marked. Panoramas of 3 pennfudan train photos side by side (400 px high, 10 panoramas), IoU without matting:
 #: accurate 0.17 -> 0.73 (with the selfie model tiled too, selfie.TILE_ABOVE), fast 0.25 -> 0.66.
 TILE_ABOVE = 2.5
-#: The same where no pose backend looks at the image (``fast`` without keypoints, ``Scene.tile_above``): there
-#: every landscape photo is tiled. Choice groups, fast IoU without matting, letterboxed -> tiled: validation
-#: pennfudan 0.650 -> 0.732, coco_people 0.262 -> 0.287, coco_single 0.564 -> 0.558; first 60 train photos
-#: 0.658 -> 0.690, 0.321 -> 0.352, 0.621 -> 0.612; portraits unchanged; painted-out COCO photos (nobody) 8.7% ->
-#: 7.3% of the pixels marked. It costs a network pass: about 3 ms more a landscape photo (docs/speed.md). Where
-#: the pose backend looks (its person check and region check judge what the networks mark beyond the people it
-#: finds), tiling every landscape photo was mixed: accurate validation pennfudan 0.812 -> 0.803, coco_people
-#: 0.335 -> 0.367, coco_single 0.680 -> 0.664, and more painted-out photos marked (21 -> 24 of 102).
-TILE_ABOVE_UNCHECKED = 1.3
+#: The same where the pose backend does not look for people first (``fast`` without keypoints,
+#: ``Scene.tile_above``): there every landscape photo (wider than 1.05:1) is tiled, and portraits taller than
+#: 1.87:1. Choice groups, fast IoU without matting, letterboxed -> tiled: validation pennfudan 0.650 -> 0.732,
+#: coco_people 0.262 -> 0.287, coco_single 0.564 -> 0.559; first 60 train photos 0.658 -> 0.689, 0.321 -> 0.352,
+#: 0.621 -> 0.612; portraits unchanged; painted-out COCO photos (nobody) 8.7% -> 7.1% of the pixels marked. At
+#: 1.3 square photos and 9:16 portraits were tiled too, with the same scores (within 0.001). It costs network
+#: passes: a 4:3 photo takes two, a 3:2 one three (docs/speed.md). Where the pose backend looks (its person check
+#: and region check judge what the networks mark beyond the people it finds), tiling every landscape photo was
+#: mixed: accurate validation pennfudan 0.812 -> 0.803, coco_people 0.335 -> 0.367, coco_single 0.680 -> 0.664,
+#: and more painted-out photos marked (21 -> 24 of 102).
+TILE_ABOVE_UNCHECKED = 1.4
 
 
+#: At most this many tiles: each is a network (or pose backend) call, and a strip a few pixels high would take
+#: thousands. Longer, thinner images (past about 19:1 for the networks' frame, 25:1 for square tiles) are seen
+#: letterboxed whole.
+MAX_TILES = 32
 #: The least share of a tile that its neighbour overlaps (``tiles``: a person cut by one tile's edge is whole in
 #: the next). 0.25 gave three tiles to a 4:3 photo where 0.2 gives two, and the same fast IoU on the choice
 #: groups (mean of the six scene groups above 0.5390 and 0.5384).
@@ -117,15 +123,18 @@ TILE_OVERLAP = 0.2
 
 def tiles(shape: tuple[int, ...], aspect: float, above: float) -> list[Box]:
     """Frames of ``aspect`` on whole pixels that together show the whole image of ``shape``: the whole image
-    letterboxed (``whole_frame``) when its shape is within a factor ``above`` of ``aspect``, else frames of the
-    image's full height (or width) side by side, evenly spaced, overlapping by at least TILE_OVERLAP."""
+    letterboxed (``whole_frame``) when its shape is within a factor ``above`` of ``aspect`` (or so long and thin
+    that it would take more than MAX_TILES), else frames of the image's full height (or width) side by side,
+    evenly spaced, overlapping by at least TILE_OVERLAP."""
     h, w = shape[:2]
     if max(w / h / aspect, aspect * h / w) <= above:
         return [whole_frame(shape, aspect)]
     wide = w / h > aspect
     long, short = (w, h) if wide else (h, w)
-    side = min(long, round(short * aspect if wide else short / aspect))   # a tile's extent along the long side
+    side = min(long, max(1, round(short * aspect if wide else short / aspect)))   # a tile's length along it
     n = int(np.ceil((long - side) / (side * (1 - TILE_OVERLAP)))) + 1
+    if n == 1 or n > MAX_TILES:
+        return [whole_frame(shape, aspect)]
     starts = [round(k * (long - side) / (n - 1)) for k in range(n)]
     return [(float(a), 0.0, float(a + side), float(h)) if wide else (0.0, float(a), float(w), float(a + side))
             for a in starts]
@@ -140,8 +149,9 @@ def blended(frames: list[Box], shape: tuple[int, ...], seen: Callable[[Box], np.
     h, w = shape[:2]
     wide = frames[0][3] == h
     maps = [seen(frame) for frame in frames]
-    scale = maps[0].shape[0] / h if wide else maps[0].shape[1] / w   # the canvas's pixels per image pixel
-    ch, cw = (maps[0].shape[0], max(1, round(w * scale))) if wide else (max(1, round(h * scale)), maps[0].shape[1])
+    # the canvas's pixels per image pixel: the maps' own, never more than the image's
+    scale = min(1.0, maps[0].shape[0] / h if wide else maps[0].shape[1] / w)
+    ch, cw = (max(1, round(h * scale)), max(1, round(w * scale)))
     spans = [(round(f[0 if wide else 1] * scale), round(f[2 if wide else 3] * scale)) for f in frames]
     total = np.zeros((ch, cw), np.float32)
     weight = np.zeros(cw if wide else ch, np.float32)

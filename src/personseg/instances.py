@@ -98,12 +98,14 @@ def _extent(kp: np.ndarray) -> float:
     return 0.0 if box is None else area(box)
 
 
-def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people: int = MAX_PEOPLE) -> list[np.ndarray]:
+def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people: int = MAX_PEOPLE,
+                known: list[np.ndarray] = ()) -> list[np.ndarray]:
     """Keypoints of everyone. The single-person pose backend is run on the whole image again and again, each
     person found painted out before the next run; then on a body-sized crop below every face the full-range
     face detector finds (on tiles, so small faces count) and on every person-sized region of ``mask``. Poses
-    below PERSON_VISIBILITY are not people."""
-    people: list[np.ndarray] = []
+    below PERSON_VISIBILITY are not people. ``known``: people the pose backend already found on this image
+    (``photo_people``), taken first and painted out before the first run."""
+    people: list[np.ndarray] = [kp for kp in known if _enough_points(kp)][:max_people]
 
     def take(found: list[np.ndarray]) -> list[np.ndarray]:
         new = [kp for kp in found
@@ -112,6 +114,8 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
         return new
 
     work = rgb.copy()
+    for kp in people:
+        paint_out(work, kp, None)
     while len(people) < max_people and take(pose.detect(work)):
         for kp in people:
             paint_out(work, kp, None)

@@ -18,7 +18,7 @@ from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
 from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
 from .image import ImageInput, load_image
-from .instances import anyone_in, find_people, person_in, photo_people, split_instances
+from .instances import MAX_PEOPLE, anyone_in, find_people, person_in, photo_people, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, visible
@@ -220,7 +220,8 @@ class Segmenter:
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:
-            everyone = people if given else timed(timings, "people", find_people, rgb, prob >= 0.5, self.pose) or people
+            everyone = people if given else timed(timings, "people", find_people, rgb, prob >= 0.5, self.pose,
+                                                  MAX_PEOPLE, people) or people
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
@@ -236,7 +237,7 @@ class Segmenter:
         if self.subject == "main" and given is None:
             if not looked:   # the pose backend runs for the choice alone
                 looked = True
-                found = timed(timings, "pose", self.pose.detect, rgb)
+                found = timed(timings, "pose", photo_people, rgb, self.pose)[0]
                 scene = replace(scene, people=found, vouched=found, main=found[0] if found else main)
             prob = timed(timings, "finish", keep_subject, prob, scene.main, False)
         if self.require_person and given is None and not self._someone(rgb, scene.people, prob, timings, looked):
@@ -258,7 +259,7 @@ class Segmenter:
         else its people found for this check alone) or, failing that, on the crop of one of ``prob``'s largest
         regions."""
         if not looked:
-            people = timed(timings, "pose", self.pose.detect, rgb)
+            people = timed(timings, "pose", photo_people, rgb, self.pose)[0]
         return _placed(people) or timed(timings, "require_person", anyone_in, rgb, prob, self.pose)
 
 

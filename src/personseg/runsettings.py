@@ -12,7 +12,8 @@ NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothin
          "mediapipe_masks": "MediaPipe's masks (--no-mediapipe-masks)", "subject": "--subject",
          "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur",
          "require_person": "--require-person", "instances": "--instances", "people": "--people",
-         "keypoints": "keypoints (--pose, or a --save output that holds them)"}
+         "keypoints": "keypoints (--pose, or a --save output that holds them)",
+         "crf": "the dense CRF (pydensecrf2 installed)"}
 
 
 def changes(settings: dict[str, object], earlier: dict[str, object],
@@ -32,4 +33,6 @@ def completed(settings: dict[str, object], earlier: dict[str, object]) -> dict[s
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, dict):   # --model's files by model name
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "none"
     return "none" if value is None else "on" if value is True else "off" if value is False else str(value)

@@ -301,6 +301,9 @@ def test_reruns_complete_what_is_missing_and_keep_what_exists(photos, tmp_path):
     assert code == 2 and "--method classical, was fast" in err and digest(tmp_path / "out") == kept
     code, _, err = cli(*args, "--save", "overlay", cwd=tmp_path)   # its keypoints change fast's masks
     assert code == 2 and "keypoints" in err and digest(tmp_path / "out") == kept
+    (tmp_path / "out/00005.alpha.png").unlink()   # completed at full size, it would not match its mask
+    code, _, err = cli(*args, "--matting-side", "0", cwd=tmp_path)
+    assert code == 2 and "--matting-side 0, was 400" in err
 
 
 def test_single_file_outputs_are_not_overwritten_silently(tmp_path, data_dir):

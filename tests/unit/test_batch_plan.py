@@ -40,10 +40,10 @@ def test_outputs_of_an_earlier_batch_inside_an_input_folder_are_not_read(folder)
     a photo of the user's there, and a file named like an output in a folder no batch wrote, still are."""
     writable_folder(folder / "in/o")
     assert (folder / "in/o" / MARKER).is_file()
-    for name in ("o/a.mask.png", "o/a.person-1.mask.png", "o/holiday.jpg", "mine/c.mask.png"):
+    for name in ("o/a.mask.png", "o/a.person-1.mask.png", "o/sub/b.cutout.png", "o/holiday.jpg", "mine/c.mask.png"):
         write_image(folder / "in" / name, np.zeros((16, 16, 3), np.uint8))
     names = sorted(j.name for j in plan_batch([folder / "in"], folder / "out").jobs)
-    assert names == ["a.jpg", "mine/c.mask.png", "o/holiday.jpg", "sub/b.png"]
+    assert names == ["a.jpg", "mine/c.mask.png", "o/holiday.jpg", "sub/b.png"]   # o/sub: the layout kept below o
     assert len(plan_batch([folder / "in/o/a.mask.png"], folder / "out").jobs) == 1   # named: read
 
 
@@ -58,8 +58,9 @@ def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):
 
 def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_them(folder):
     """The record in --out: other settings are refused for images with outputs (not for those without, nor a
-    background the earlier run did not use); an --overwrite run interrupted before ``finish`` leaves its images
-    refused until rerun with --overwrite; a marker written before there were records takes outputs as they are."""
+    background the earlier run did not use); --overwrite with other settings removes the outputs it does not
+    write; an --overwrite run interrupted before ``finish`` leaves its images refused until rerun with
+    --overwrite; a marker written before there were records takes outputs as they are."""
     out = folder / "out"
     jobs = plan_batch([folder / "in"], out).jobs
     fast = {"method": "fast", "matting": "guided", "background": None}
@@ -72,6 +73,12 @@ def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_the
                                              r"was fast\).*--overwrite"):
         OutputRecord(out).refuse_changed(jobs, fast | {"method": "accurate"})
     OutputRecord(out).refuse_changed(jobs[1:], fast | {"method": "accurate"})
+    write_image(out / "a.cutout.png", np.zeros((16, 16, 3), np.uint8))
+    write_image(out / "a.person-1.mask.png", np.zeros((16, 16), np.uint8))
+    assert OutputRecord(out).remove_others(jobs, fast, ("mask",), instances=False) == 0   # the same settings
+    # --overwrite --method accurate --save mask: fast's cut-out and person mask would pass for accurate's
+    assert OutputRecord(out).remove_others(jobs, fast | {"method": "accurate"}, ("mask",), instances=False) == 2
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "a.mask.png"]
     record = OutputRecord(out)
     record.start(jobs, fast | {"method": "accurate"}, overwrite=True)
     with pytest.raises(PersonsegError, match="interrupted"):

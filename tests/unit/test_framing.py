@@ -72,6 +72,8 @@ def test_a_panorama_is_seen_through_overlapping_tiles_of_the_frames_shape():
     tall = tiles((2000, 300, 3), 0.75, 2.5)   # taller than the frame: tiles down the image
     assert tall[0][1] == 0 and tall[-1][3] == 2000 and all(f[2] - f[0] == 300 and f[3] - f[1] == 400 for f in tall)
     assert len(tiles((480, 640, 3), 0.75, 1.3)) == 2 and len(tiles((400, 600, 3), 0.75, 1.3)) == 3   # landscape
+    assert len(tiles((400, 4000, 3), 0.75, 2.5)) == 17   # a 10:1 panorama
+    assert tiles((8, 2000, 3), 0.75, 2.5) == [whole_frame((8, 2000, 3), 0.75)]   # a strip: too many, seen whole
 
 
 def test_tiles_blend_back_into_one_map_in_place():
@@ -86,8 +88,13 @@ def test_tiles_blend_back_into_one_map_in_place():
 
     whole = blended(frames, shape, seen)
     assert whole.shape == (100, 700) and np.abs(whole - (np.arange(700) + 0.5)).max() < 1.5
+    assert blended(frames, shape, lambda f: np.ones((256, 192), np.float32)).shape == (100, 700)   # maps larger
     half = blended(frames, shape, seen, size=(350, 50))
     assert half.shape == (50, 350) and np.abs(half[:, 2:-2] - (np.arange(2, 348) * 2 + 1)).max() < 3
+    tall = tiles((700, 100, 3), 0.75, 2.5)   # down a tall image: a map of y is y again
+    down = blended(tall, (700, 100, 3), lambda f: np.tile(
+        (np.linspace(f[1], f[3], 60, endpoint=False, dtype=np.float32) + (f[3] - f[1]) / 120)[:, None], (1, 40)))
+    assert len(tall) > 1 and np.abs(down - (np.arange(700) + 0.5)[:, None]).max() < 3
     ones = blended(frames, shape, lambda f: np.full((60, 40), 1.0 if f[0] == 0 else 0.0, np.float32))
     overlap = int(frames[1][0]), int(frames[0][2])
     assert ones[:, :overlap[0] - 2].min() > 0.999 and ones[:, overlap[1] + 2:].max() < 0.001

@@ -33,7 +33,8 @@ def add_parser(sub) -> None:
     add_method_options(s)
     s.add_argument("--save", default=",".join(DEFAULT_OUTPUTS),
                    help="comma-separated outputs: " + "; ".join(f"{n} ({k.help})" for n, k in OUTPUTS.items())
-                   + f" (default: {','.join(DEFAULT_OUTPUTS)})")
+                   + f" (default: {','.join(DEFAULT_OUTPUTS)}; outputs that hold keypoints run the pose backend, "
+                   "which with --method fast frames the networks on the people it finds, as --pose)")
     s.add_argument("--background", help="colour (name or #rrggbb) or image for the 'replace' output")
     s.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
     s.add_argument("--instances", action="store_true",
@@ -48,7 +49,9 @@ def add_parser(sub) -> None:
     s.add_argument("--workers", type=int, default=0, metavar="N",
                    help="with --engine ray, the number of actors (default: one per two CPUs)")
     s.add_argument("--address", help="with --engine ray, a running cluster's address (default: start one here)")
-    s.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: keep them)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace outputs that exist (default: keep them); an image's outputs made with other "
+                        "settings that this run does not write are removed")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=run)
 
@@ -75,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
     record = OutputRecord(args.out)
     if not args.overwrite:
         record.refuse_changed(plan.jobs, settings)   # kept or completed outputs were made with these settings
+    removed = 0
     if todo:
         writable_folder(args.out)
+        if args.overwrite:
+            removed = record.remove_others(todo, settings, outputs, args.instances)
         record.start(todo, settings, args.overwrite)
         finished: list[Job] = []
         made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
@@ -98,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     skipped = len(plan.jobs) - len(todo)
     parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]
              + [f"{skipped} already done"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
-             + [f"no person found in {len(nobody)}"] * bool(nobody))
+             + [f"no person found in {len(nobody)}"] * bool(nobody)
+             + [f"{removed} output{'s' * (removed != 1)} of an earlier run with other settings removed"]
+             * bool(removed))
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)

@@ -55,6 +55,8 @@ class Method(ABC):
     uses_outline: bool
     #: the region check (presence.py, trained on the networks' regions) can judge the regions it marks
     regions_checked: ClassVar[bool] = True
+    #: its mask depends on the dense CRF (``Segmenter(crf=...)``, by default whether pydensecrf2 is installed)
+    uses_crf: ClassVar[bool] = False
 
     def without_mediapipe_masks(self) -> Method:
         """This method with no mask made by MediaPipe's models (``Segmenter(mediapipe_masks=False)``): BlazePose

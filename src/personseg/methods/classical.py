@@ -26,6 +26,7 @@ class ClassicalMethod(Method):
     #: its cuts of people the check doubts (video: a pedestrian beside the runner, 0.5 to 0.7 of him marked
     #: without it) did not pass on any of 20 frames, nor the runner's on the first
     regions_checked: ClassVar[bool] = False
+    uses_crf: ClassVar[bool] = True
 
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
         return classical_probability(scene.rgb, scene.main, crf=crf, outline=own_outline(scene.outline, scene.people))

@@ -105,7 +105,7 @@ def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], bac
     """What decides the per-frame files of ``src`` segmented by ``seg`` (FrameFolder)."""
     return {"input": str(src.resolve()), "method": seg.method.name,
             "pose_every": seg.pose_every if seg.pose is not None else 0, "smooth": seg.smoother is not None,
-            "matting": seg.matting, "matting_side": seg.matting_side if seg.matting else None,
+            "matting": seg.matting, "matting_side": (seg.matting_side or 0) if seg.matting else None,   # 0: full size
             "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
             "mediapipe_masks": mediapipe_masks, "subject": seg.subject, "person_check": seg.person_check,
             "background": background if "replace" in outputs else None,
