@@ -190,6 +190,31 @@ def _some(paths: list[Path]) -> str:
     return ", ".join(map(str, paths[:3])) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
+def remove_leftovers(jobs: list[Job]) -> None:
+    """Remove the temporary files a killed run left while writing the outputs of ``jobs`` (each output is
+    written aside as ``.<name>.<random>.tmp``, then renamed into place); each output folder is listed once."""
+    stems: dict[Path, set[str]] = {}
+    for job in jobs:
+        stems.setdefault(job.out_dir, set()).add(job.stem)
+    for folder, ours in stems.items():
+        for left in folder.glob(".*.tmp") if folder.is_dir() else ():
+            if _output_stem(left.name[1:].rsplit(".", 2)[0]) in ours:
+                left.unlink(missing_ok=True)
+
+
+def _output_stem(name: str) -> str | None:
+    """The stem of an output file's ``name`` (``<stem>.<picture>.png``, ``<stem>.person-<k>.mask.png``,
+    ``<stem>.json``, ``<stem>.instances.json``); None for other names."""
+    if name.endswith(".instances.json"):
+        return name[:-len(".instances.json")]
+    if name.endswith(".json"):
+        return name[:-len(".json")]
+    if name.endswith(".mask.png") and ".person-" in name:
+        return name[:name.rfind(".person-")]
+    parts = name.rsplit(".", 2)
+    return parts[0] if len(parts) == 3 and parts[2] == "png" and parts[1] in OUTPUTS else None
+
+
 def _an_output(file: Path, marked: set[Path]) -> bool:
     """``file`` lies in a folder of ``marked`` (output folders), or in a folder below one (where a batch kept
     its inputs' layout), and is named as outputs are: ``<stem>.<picture>.png`` or

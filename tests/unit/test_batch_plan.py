@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from personseg.batch import MARKER, OutputRecord, plan_batch, within, writable_folder
+from personseg.batch import MARKER, OutputRecord, plan_batch, remove_leftovers, within, writable_folder
 from personseg.cli.common import models
 from personseg.errors import PersonsegError
 from personseg.image import load_image, write_image
@@ -108,3 +108,15 @@ def test_float_files_and_arrays_a_hair_past_one(tmp_path):
     Image.fromarray(values, mode="F").save(tmp_path / "f.tif")
     assert load_image(tmp_path / "f.tif")[..., 0].max() == 255
     assert load_image(np.full((16, 16), 1.0000001, np.float32)).min() == 255
+
+
+def test_a_killed_runs_temporary_files_are_removed_for_the_images_done_again(folder):
+    out = folder / "out"
+    jobs = plan_batch([folder / "in"], out).jobs   # a.jpg, sub/b.png
+    left = [".a.mask.png.k3j_x9.tmp", ".a.person-2.mask.png.q1w2e3.tmp", ".a.json.zz9.tmp", "sub/.b.cutout.png.a1.tmp"]
+    others = [".ab.mask.png.k3j_x9.tmp", ".notes.txt.k3j.tmp", "a.mask.png"]   # another image's, the user's, an output
+    for name in left + others:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(b"")
+    remove_leftovers(jobs)
+    assert not any((out / name).exists() for name in left) and all((out / name).exists() for name in others)

@@ -12,7 +12,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import given_people, read_people_file
-from ..batch import Job, OutputRecord, OutputsActor, image_settings, plan_batch, writable_folder
+from ..batch import (Job, OutputRecord, OutputsActor, image_settings, plan_batch, remove_leftovers,
+                     writable_folder)
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if args.overwrite:
             removed = record.remove_others(todo, settings, outputs, args.instances)
         record.start(todo, settings, args.overwrite)
+        remove_leftovers(todo)
         finished: list[Job] = []
         made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
                 _here(todo, seg, args, outputs, given))
@@ -98,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
                     finished.append(job)
                     written += got["written"]
                     nobody += [job.path] * got["nobody"]
+        except KeyboardInterrupt:
+            print(f"personseg: {len(finished)} of {len(todo)} images finished before the interruption; rerun the "
+                  "same command to do the rest", file=sys.stderr)
+            raise
         finally:
             record.finish(finished)
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
