@@ -79,13 +79,13 @@ def run(args: argparse.Namespace) -> int:
     record = OutputRecord(args.out)
     if not args.overwrite:
         record.refuse_changed(plan.jobs, settings)   # kept or completed outputs were made with these settings
+    remove_leftovers(plan.jobs)   # a killed run's temporary files (none are being written now)
     removed = 0
     if todo:
         writable_folder(args.out)
         if args.overwrite:
             removed = record.remove_others(todo, settings, outputs, args.instances)
         record.start(todo, settings, args.overwrite)
-        remove_leftovers(todo)
         finished: list[Job] = []
         made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
                 _here(todo, seg, args, outputs, given))
