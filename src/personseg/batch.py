@@ -38,11 +38,14 @@ class Job:
         """Some output of this image exists (of any kind, per-person masks too)."""
         return bool(self._existing())
 
-    def other_outputs(self, outputs: tuple[str, ...], instances: bool) -> list[Path]:
-        """This image's existing outputs that a run saving ``outputs`` (and ``instances``) does not write, its
-        per-person masks among them (an earlier run may have found more people)."""
+    def remove_other_outputs(self, outputs: tuple[str, ...], instances: bool) -> int:
+        """Remove this image's existing outputs that a run saving ``outputs`` (and ``instances``) does not
+        write, its per-person masks among them (an earlier run may have found more people); how many."""
         written = set(output_paths(self.out_dir, self.stem, outputs, instances))
-        return [p for p in self._existing() if p not in written]
+        others = [p for p in self._existing() if p not in written]
+        for path in others:
+            path.unlink(missing_ok=True)
+        return len(others)
 
     def _existing(self) -> list[Path]:
         every = output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
@@ -98,28 +101,37 @@ def image_settings(seg: Segmenter, outputs: tuple[str, ...], background: str | N
 
 
 class OutputRecord:
-    """The settings that made each image's outputs in an output folder of `personseg segment`, kept in its
-    MARKER: a rerun completes or skips an image only with the settings its outputs were made with. Outputs
-    written before there was a record (an unreadable MARKER, or none) are taken as they are."""
+    """The settings that made each image's outputs in an output folder of `personseg segment`, and the photo's
+    size and time then, kept in its MARKER: a rerun completes or skips an image only with the settings its
+    outputs were made with, and redoes one whose photo has changed. Outputs written before there was a record
+    (an unreadable MARKER, or none) are taken as they are."""
 
     def __init__(self, out: Path) -> None:
         self.path, self.out = out / MARKER, out
+        self.images: dict[str, tuple[dict, bool, list | None]] = {}
         try:
             data = json.loads(self.path.read_text())
             kinds, images = list(data["settings"]), dict(data["images"])
-            self.images = {key: (dict(kinds[i]), bool(replacing)) for key, (i, replacing) in images.items()}
+            self.images = {key: (dict(kinds[row[0]]), bool(row[1]), row[2] if len(row) > 2 else None)
+                           for key, row in images.items()}
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             self.images = {}
 
     def key(self, job: Job) -> str:
         return (job.out_dir.relative_to(self.out) / job.stem).as_posix()
 
+    def changed_photos(self, jobs: list[Job]) -> list[Job]:
+        """Those of ``jobs`` whose outputs here were made from a photo of another size or time than theirs now
+        (replaced or edited since): their outputs are the old photo's."""
+        return [job for job in jobs if (stamp := self.images.get(self.key(job), (None, False, None))[2])
+                is not None and stamp != _stamp(job.path) and job.made_any()]
+
     def refuse_changed(self, jobs: list[Job], settings: dict[str, object]) -> None:
         """PersonsegError, before any work, when one of ``jobs`` has outputs here made with other settings, or
         left half-replaced by an interrupted --overwrite run (--overwrite is the way to replace them)."""
         mixed, changed = [], []
         for job in jobs:
-            earlier, replacing = self.images.get(self.key(job), (None, False))
+            earlier, replacing, _ = self.images.get(self.key(job), (None, False, None))
             if earlier is None or not job.made_any():
                 continue
             if replacing:
@@ -135,49 +147,54 @@ class OutputRecord:
                                  f"with other settings ({'; '.join(changed[0][1])}): rerun with the earlier settings "
                                  "to complete them, --overwrite to replace them, or give another --out")
 
-    def remove_others(self, jobs: list[Job], settings: dict[str, object], outputs: tuple[str, ...],
-                      instances: bool) -> int:
-        """For an --overwrite run: remove the outputs of ``jobs`` that an earlier run made with other settings
-        (or left half-replaced) and this run does not write (``Job.other_outputs``), so that none is later taken
-        for this run's. Returns how many files were removed."""
-        removed = 0
-        for job in jobs:
-            earlier, replacing = self.images.get(self.key(job), (None, False))
-            if earlier is not None and (replacing or changes(settings, earlier)):
-                for path in job.other_outputs(outputs, instances):
-                    path.unlink(missing_ok=True)
-                    removed += 1
-        return removed
+    def stale(self, jobs: list[Job], settings: dict[str, object]) -> list[Job]:
+        """Those of ``jobs`` whose outputs here an earlier run made with other settings (or left half-replaced):
+        an --overwrite run removes those it does not write (``Job.remove_other_outputs``)."""
+        return [job for job in jobs if (row := self.images.get(self.key(job))) is not None
+                and (row[1] or changes(settings, row[0])) and job.made_any()]
 
-    def start(self, jobs: list[Job], settings: dict[str, object], overwrite: bool) -> None:
-        """Record ``settings`` for ``jobs`` before their outputs are written (with ``overwrite``, as being
-        replaced until ``finish``; otherwise with the optional settings of the earlier run whose outputs they
-        keep)."""
+    def start(self, jobs: list[Job], settings: dict[str, object], replaced: set[Path]) -> None:
+        """Record ``settings`` and each photo's size and time for ``jobs`` before their outputs are written
+        (those whose path is in ``replaced`` as being replaced until ``finish``; the others with the optional
+        settings of the earlier run whose outputs they keep)."""
         for job in jobs:
-            earlier = self.images.get(self.key(job), (None, False))[0]
-            kept = not overwrite and earlier is not None and job.made_any()
-            self.images[self.key(job)] = (completed(settings, earlier) if kept else settings, overwrite)
+            earlier = self.images.get(self.key(job), (None, False, None))[0]
+            replacing = job.path in replaced
+            kept = not replacing and earlier is not None and job.made_any()
+            self.images[self.key(job)] = (completed(settings, earlier) if kept else settings, replacing,
+                                          _stamp(job.path))
         self._write()
 
     def finish(self, jobs: list[Job]) -> None:
         """``jobs`` were written whole: no longer half-replaced."""
         if any(self.images[self.key(job)][1] for job in jobs):
             for job in jobs:
-                self.images[self.key(job)] = (self.images[self.key(job)][0], False)
+                settings, _, stamp = self.images[self.key(job)]
+                self.images[self.key(job)] = (settings, False, stamp)
             self._write()
 
     def _write(self) -> None:
         write_bytes(self.path, _record_bytes(self.images), overwrite=True)
 
 
-def _record_bytes(images: dict[str, tuple[dict, bool]]) -> bytes:
-    """MARKER's contents: each image's settings (each set of settings once) and whether it is being replaced."""
+def _stamp(path: Path) -> list[int] | None:
+    """A photo's size in bytes and modification time in nanoseconds (None when it cannot be read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _record_bytes(images: dict[str, tuple[dict, bool, list | None]]) -> bytes:
+    """MARKER's contents: each image's settings (each set of settings once), whether it is being replaced, and
+    its photo's size and time."""
     kinds: list[str] = []
     index: dict[str, int] = {}
     rows = {}
-    for key, (settings, replacing) in sorted(images.items()):
+    for key, (settings, replacing, stamp) in sorted(images.items()):
         text = json.dumps(settings, sort_keys=True)
-        rows[key] = [index.setdefault(text, len(index)), replacing]
+        rows[key] = [index.setdefault(text, len(index)), replacing, stamp]
         if len(kinds) < len(index):
             kinds.append(text)
     return json.dumps({"about": "personseg segment writes its outputs here; a batch reading this folder skips "
@@ -287,18 +304,19 @@ def _refuse_shared_outputs(jobs: list[Job]) -> None:
 
 class OutputsActor(ImageActor):
     """The Ray actor of `personseg segment --engine ray`: segments an image (``people``: the people given for
-    each path, or None to search) and writes its outputs (to a folder every node can reach), handing back
-    {"written": files, "nobody": bool} as JSON."""
+    each path, or None to search) and writes its outputs (to a folder every node can reach; ``jobs``: each
+    path's folder, stem, and whether its existing outputs are replaced), handing back {"written": files,
+    "nobody": bool} as JSON."""
 
-    def __init__(self, options: dict, jobs: dict[str, tuple[str, str]], outputs: tuple[str, ...],
-                 background: str | None, blur: float, overwrite: bool, people: dict[str, list] | None) -> None:
+    def __init__(self, options: dict, jobs: dict[str, tuple[str, str, bool]], outputs: tuple[str, ...],
+                 background: str | None, blur: float, people: dict[str, list] | None) -> None:
         super().__init__(options)
-        self.jobs, self.outputs, self.background, self.blur, self.overwrite = jobs, outputs, background, blur, overwrite
+        self.jobs, self.outputs, self.background, self.blur = jobs, outputs, background, blur
         self.people = people
 
     def work(self, path: str, rgb: np.ndarray) -> str:
         result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
-        out_dir, stem = self.jobs[path]
-        written = save_outputs(result, out_dir, stem, self.outputs, self.background, self.blur, self.overwrite,
+        out_dir, stem, replace = self.jobs[path]
+        written = save_outputs(result, out_dir, stem, self.outputs, self.background, self.blur, replace,
                                source=path, keep_existing=True)
         return json.dumps({"written": len(written), "nobody": not result.mask.any()})

@@ -304,6 +304,14 @@ def test_reruns_complete_what_is_missing_and_keep_what_exists(photos, tmp_path):
     (tmp_path / "out/00005.alpha.png").unlink()   # completed at full size, it would not match its mask
     code, _, err = cli(*args, "--matting-side", "0", cwd=tmp_path)
     assert code == 2 and "--matting-side 0, was 400" in err
+    assert cli(*args, cwd=tmp_path)[0] == 0   # completed
+    before = digest(tmp_path / "out")
+    (photos / "00013.jpg").unlink()
+    (photos / "00013.jpg").write_bytes((photos / "00002.jpg").read_bytes())   # another photo, the same name
+    code, _, err = cli(*args, cwd=tmp_path)
+    assert code == 0 and "1 done again: the photo changed" in err
+    after = digest(tmp_path / "out")
+    assert after["00013.mask.png"] == after["00002.mask.png"] != before["00013.mask.png"]
 
 
 def test_single_file_outputs_are_not_overwritten_silently(tmp_path, data_dir):

@@ -60,13 +60,14 @@ def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_the
     """The record in --out: other settings are refused for images with outputs (not for those without, nor a
     background the earlier run did not use); --overwrite with other settings removes the outputs it does not
     write; an --overwrite run interrupted before ``finish`` leaves its images refused until rerun with
-    --overwrite; a marker written before there were records takes outputs as they are."""
+    --overwrite; a photo changed since its outputs were made is to be done again; a marker written before there
+    were records takes outputs as they are."""
     out = folder / "out"
     jobs = plan_batch([folder / "in"], out).jobs
     fast = {"method": "fast", "matting": "guided", "background": None}
     writable_folder(out)
     OutputRecord(out).refuse_changed(jobs, fast)   # nothing recorded yet
-    OutputRecord(out).start(jobs, fast, overwrite=False)
+    OutputRecord(out).start(jobs, fast, replaced=set())
     write_image(out / "a.mask.png", np.zeros((16, 16), np.uint8))   # a.jpg's outputs exist, sub/b.png's do not
     OutputRecord(out).refuse_changed(jobs, fast | {"background": "red"})
     with pytest.raises(PersonsegError, match=r"outputs of .*a\.jpg made with other settings \(--method accurate, "
@@ -75,16 +76,21 @@ def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_the
     OutputRecord(out).refuse_changed(jobs[1:], fast | {"method": "accurate"})
     write_image(out / "a.cutout.png", np.zeros((16, 16, 3), np.uint8))
     write_image(out / "a.person-1.mask.png", np.zeros((16, 16), np.uint8))
-    assert OutputRecord(out).remove_others(jobs, fast, ("mask",), instances=False) == 0   # the same settings
+    assert OutputRecord(out).stale(jobs, fast) == []   # the same settings: the outputs stay
     # --overwrite --method accurate --save mask: fast's cut-out and person mask would pass for accurate's
-    assert OutputRecord(out).remove_others(jobs, fast | {"method": "accurate"}, ("mask",), instances=False) == 2
+    (stale,) = OutputRecord(out).stale(jobs, fast | {"method": "accurate"})
+    assert stale is jobs[0] and stale.remove_other_outputs(("mask",), instances=False) == 2
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "a.mask.png"]
     record = OutputRecord(out)
-    record.start(jobs, fast | {"method": "accurate"}, overwrite=True)
+    record.start(jobs, fast | {"method": "accurate"}, replaced={job.path for job in jobs})
     with pytest.raises(PersonsegError, match="interrupted"):
         OutputRecord(out).refuse_changed(jobs, fast | {"method": "accurate"})
     record.finish(jobs)
     OutputRecord(out).refuse_changed(jobs, fast | {"method": "accurate"})
+    assert OutputRecord(out).changed_photos(jobs) == []
+    (folder / "in/a.jpg").unlink()
+    write_image(folder / "in/a.jpg", np.full((16, 16, 3), 200, np.uint8))   # the photo replaced by another
+    assert OutputRecord(out).changed_photos(jobs) == [jobs[0]]   # sub/b.png has no outputs: nothing to redo
     (out / MARKER).write_text("personseg segment writes its outputs here\n")   # an earlier version's marker
     OutputRecord(out).refuse_changed(jobs, fast)
 

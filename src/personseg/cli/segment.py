@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
                                    "Images whose outputs all exist are skipped, and an image left with only some "
                                    "of them gets the missing ones: rerunning a stopped batch completes it. The "
                                    "settings that made each image's outputs are recorded in --out: a rerun with "
-                                   "other settings (method, matting, ...) is refused unless --overwrite.")
+                                   "other settings (method, matting, ...) is refused unless --overwrite, and a "
+                                   "photo changed since its outputs were made is done again.")
     s.add_argument("paths", nargs="+", metavar="PATH")
     s.add_argument("--out", required=True, type=Path, help="output folder (not an input folder)")
     add_method_options(s)
@@ -66,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if not plan.jobs:
         missing = f": {', '.join(map(str, plan.missing))} not found" if plan.missing else ""
         raise PersonsegError(f"no image files found in the given paths{missing}")
-    todo = [job for job in plan.jobs if args.overwrite or not job.done(outputs, args.instances)]
+    record = OutputRecord(args.out)
+    redo = record.changed_photos(plan.jobs) if not args.overwrite else []   # their outputs are an old photo's
+    replaced = {job.path for job in plan.jobs} if args.overwrite else {job.path for job in redo}
+    todo = [job for job in plan.jobs if job.path in replaced or not job.done(outputs, args.instances)]
     failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
     written, nobody = 0, []
     options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
@@ -76,19 +80,18 @@ def run(args: argparse.Namespace) -> int:
         preload_pymatting()   # imported while the models load and the first image is segmented
     seg = Segmenter(**options)   # also checks the options before any work, on Ray too
     settings = image_settings(seg, outputs, args.background, args.blur, args.people)
-    record = OutputRecord(args.out)
-    if not args.overwrite:
-        record.refuse_changed(plan.jobs, settings)   # kept or completed outputs were made with these settings
+    if not args.overwrite:   # kept or completed outputs were made with these settings
+        record.refuse_changed([job for job in plan.jobs if job.path not in replaced], settings)
     remove_leftovers(plan.jobs)   # a killed run's temporary files (none are being written now)
     removed = 0
     if todo:
         writable_folder(args.out)
-        if args.overwrite:
-            removed = record.remove_others(todo, settings, outputs, args.instances)
-        record.start(todo, settings, args.overwrite)
+        for job in redo + (record.stale(todo, settings) if args.overwrite else []):
+            removed += job.remove_other_outputs(outputs, args.instances)
+        record.start(todo, settings, replaced)
         finished: list[Job] = []
-        made = (_on_ray(todo, options, args, outputs, given) if args.engine == "ray" else
-                _here(todo, seg, args, outputs, given))
+        made = (_on_ray(todo, options, args, outputs, given, replaced) if args.engine == "ray" else
+                _here(todo, seg, args, outputs, given, replaced))
         bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
         try:
             for job, got in bar:
@@ -111,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
     parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]
              + [f"{skipped} already done"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
              + [f"no person found in {len(nobody)}"] * bool(nobody)
-             + [f"{removed} output{'s' * (removed != 1)} of an earlier run with other settings removed"]
-             * bool(removed))
+             + [f"{len(redo)} done again: the photo changed since its outputs were made"] * bool(redo)
+             + [f"{removed} earlier output{'s' * (removed != 1)} this run does not make removed"] * bool(removed))
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
@@ -121,25 +124,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _here(todo: list[Job], seg: Segmenter, args: argparse.Namespace, outputs: tuple[str, ...],
-          given: dict[str, list] | None):
+          given: dict[str, list] | None, replaced: set[Path]):
     """(job, {"written", "nobody"} or the exception) for each image, segmented in this process (``given``: the
-    people of each image by name, or None to search)."""
+    people of each image by name, or None to search; ``replaced``: the paths whose existing outputs are
+    replaced)."""
     for job in todo:
         try:
             result = seg(job.path, people=None if given is None else given[job.name])
             written = save_outputs(result, job.out_dir, job.stem, outputs, args.background, args.blur,
-                                   args.overwrite, source=str(job.path), keep_existing=True)
+                                   job.path in replaced, source=str(job.path), keep_existing=True)
             yield job, {"written": len(written), "nobody": not result.mask.any()}
         except Exception as e:   # noqa: BLE001 - one image's failure, whatever it is, never stops the batch
             yield job, e
 
 
 def _on_ray(todo: list[Job], options: dict, args: argparse.Namespace, outputs: tuple[str, ...],
-            given: dict[str, list] | None):
+            given: dict[str, list] | None, replaced: set[Path]):
     """As ``_here``, on Ray actors (raywork.ray_run), each with a Segmenter of ``options``."""
     by_path = {str(job.path.resolve()): job for job in todo}
-    kwargs = {"options": options, "jobs": {p: (str(j.out_dir), j.stem) for p, j in by_path.items()},
-              "outputs": outputs, "background": args.background, "blur": args.blur, "overwrite": args.overwrite,
+    kwargs = {"options": options,
+              "jobs": {p: (str(j.out_dir), j.stem, j.path in replaced) for p, j in by_path.items()},
+              "outputs": outputs, "background": args.background, "blur": args.blur,
               "people": None if given is None else {p: given[j.name] for p, j in by_path.items()}}
     for path, made in ray_run(list(by_path), OutputsActor, kwargs, args.workers, args.address, Counter()):
         yield by_path[path], made if isinstance(made, Exception) else json.loads(made)
