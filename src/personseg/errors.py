@@ -21,6 +21,15 @@ class DependencyError(PersonsegError):
     """An optional component is needed but not installed."""
 
 
+def interrupted(error: BaseException) -> bool:
+    """True for an error that Ctrl-C caused inside a library (e.g. an ImportError while a C extension loaded)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def describe(error: BaseException) -> str:
     """One line for a failure: personseg's own errors and the system's as they are, anything else marked internal."""
     if isinstance(error, PersonsegError):

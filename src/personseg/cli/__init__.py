@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
 from .. import __version__
-from . import annotate, demo, evaluate, export, segment, serve, train, video
-from ..errors import describe
-from .common import interrupted
+from ..errors import PersonsegError, describe, interrupted
 
-#: Subcommands in the order ``--help`` lists them; each module has ``add_parser(subparsers)``.
-COMMANDS = (segment, annotate, evaluate, video, serve, train, export, demo)
+#: Subcommands in the order ``--help`` lists them; each module (of this package) has ``add_parser(subparsers)``.
+COMMANDS = ("segment", "annotate", "evaluate", "video", "serve", "train", "export", "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status: 0 done, 1 some inputs failed, 2 refused or stopped by an
-    error (one line on stderr; PERSONSEG_DEBUG=1 shows the traceback of an internal error), 130 interrupted."""
-    args = parser().parse_args(argv)
+    error (one line on stderr; PERSONSEG_DEBUG=1 shows the traceback of an internal error), 130 interrupted
+    (also while the libraries load, before any work)."""
     try:
+        args = parser().parse_args(argv)
         return args.run(args)
     except KeyboardInterrupt:
         print("personseg: interrupted", file=sys.stderr)
@@ -38,6 +38,6 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="personseg", description="Find people in photos and cut them out.")
     p.add_argument("--version", action="version", version=f"personseg {__version__}")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name in COMMANDS:
+        importlib.import_module(f".{name}", __name__).add_parser(sub)
     return p

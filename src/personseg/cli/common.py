@@ -109,15 +109,6 @@ def segmenter(args: argparse.Namespace, keypoints: bool | None = None) -> Segmen
     return Segmenter(**segmenter_options(args, keypoints))
 
 
-def interrupted(error: BaseException) -> bool:
-    """True for an error that Ctrl-C caused inside a library (e.g. an ImportError while a C extension loaded)."""
-    while error is not None:
-        if isinstance(error, KeyboardInterrupt):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
 #: The images where nobody was found are named after a summary, this many at most.
 NAMED = 10
 
