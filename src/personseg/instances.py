@@ -62,20 +62,38 @@ ERASE_GREY = 127
 #: joined where several people are found, refine/fusion.py lone_person) and gained a tree and a facade: that
 #: group's mean 0.4230 -> 0.4196; and its painted-out copy was marked. At 4.0 the choice groups are unchanged.
 PANORAMA_POSE = 4.0
+#: Searches of each tile of a panorama: the pose backend finds one person a call, so after the first, those found
+#: are painted out and the tile searched again. Panoramas of 5 train photos side by side (10 each, accurate IoU
+#: without matting), one search -> two: pennfudan 0.699 -> 0.725, coco_people 0.418 -> 0.435, coco_single (one
+#: labelled person a photo) 0.625 -> 0.617; 4 photos: pennfudan 0.680 -> 0.694, coco_single 0.677 -> 0.675;
+#: panoramas of 5 painted-out photos (nobody) 6.01% -> 6.07% of the pixels marked. About a quarter more time.
+TILE_SEARCHES = 2
 
 
 def photo_people(rgb: np.ndarray, pose: PoseBackend, outline: bool = False
                  ) -> tuple[list[np.ndarray], np.ndarray | None]:
     """``pose.detect_people`` on a photo; on a panorama (PANORAMA_POSE) on each of its square tiles
-    (``framing.tiles``): whoever it finds there, the same person seen in two tiles once, the most prominent (the
-    largest keypoint box) first, and with ``outline`` that person's outline placed in the photo."""
+    (``framing.tiles``), then once more on the tile with whom it found painted out (TILE_SEARCHES): whoever it
+    finds there (the second search's people only where they pass as people, ``person_pose``), the same person
+    seen in two tiles once, the most prominent (the largest keypoint box) first, and with ``outline`` that
+    person's outline placed in the photo."""
     frames = tiles(rgb.shape, 1.0, PANORAMA_POSE)
     if len(frames) == 1:
         return detect_people(pose, rgb, outline)
     found: list[tuple[np.ndarray, np.ndarray | None, tuple[int, ...]]] = []
     for frame in frames:
         x0, y0, x1, y1 = (int(v) for v in frame)
-        people, drawn = detect_people(pose, np.ascontiguousarray(rgb[y0:y1, x0:x1]), outline)
+        tile = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        people, drawn = detect_people(pose, tile, outline)
+        work = tile.copy()
+        for _ in range(TILE_SEARCHES - 1 if people else 0):
+            for kp in people:
+                paint_out(work, kp, None)
+            more = [kp for kp in pose.detect(work) if person_pose(kp, tile.shape)
+                    and all(keypoint_distance(kp, q) > SAME_PERSON for q in people)]
+            if not more:
+                break
+            people = people + more
         for k, kp in enumerate(people):
             kp = kp.copy()
             kp[:, :2] += (x0, y0)

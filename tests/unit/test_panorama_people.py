@@ -13,7 +13,7 @@ from synthetic import person
 
 class Largest:
     """A pose backend that finds the largest white block of the image it is given (one person a call, as
-    BlazePose), and draws its outline."""
+    BlazePose; slivers under 2000 pixels are nobody), and draws its outline."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -24,7 +24,7 @@ class Largest:
     def detect_with_mask(self, rgb: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
         self.calls += 1
         n, labels, stats, _ = cv2.connectedComponentsWithStats((rgb[..., 0] > 127).astype(np.uint8))
-        if n == 1:
+        if n == 1 or stats[1:, cv2.CC_STAT_AREA].max() < 2000:   # what painting out leaves is nobody
             return [], None
         k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
         x, y, w, h = stats[k, :4]
@@ -40,14 +40,15 @@ def blocks(shape: tuple[int, int], spans: list[tuple[int, int, int]]) -> np.ndar
 
 
 def test_a_panorama_is_searched_tile_by_tile_and_everyone_is_kept_once():
-    # 200x1000: six tiles of 200; the middle block lies where two of them overlap, and both find it
-    rgb = blocks((200, 1000), [(80, 120, 150), (480, 520, 120), (880, 920, 100)])
+    # 200x1000: six tiles of 200; two people in the first (the second found once the first is painted out), one
+    # where the third and fourth tiles overlap (both find her), one in the last
+    rgb = blocks((200, 1000), [(20, 60, 150), (120, 160, 120), (480, 520, 110), (880, 920, 100)])
     backend = Largest()
     people, outline = photo_people(rgb, backend, outline=True)
-    assert backend.calls == 6 and len(people) == 3   # found in several tiles, each once
-    assert [round(float(kp[0, 0])) for kp in people] == [100, 500, 900]   # the largest first, in the photo's pixels
+    assert backend.calls == 6 + 4 and len(people) == 4   # a second search of each tile where someone was found
+    assert [round(float(kp[0, 0])) for kp in people] == [40, 140, 500, 900]   # the largest first, in the photo
     assert outline.shape == (200, 1000)   # the largest one's outline, where that person stands
-    assert (outline > 0.5).sum() == 40 * 150 and (outline[50:, 80:120] > 0.5).all()
+    assert (outline > 0.5).sum() == 40 * 150 and (outline[50:, 20:60] > 0.5).all()
 
 
 def test_a_photo_not_that_wide_is_searched_once():
