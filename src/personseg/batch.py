@@ -17,7 +17,7 @@ from .image import IMAGE_SUFFIXES, write_bytes
 from .outputs import OUTPUTS, output_paths, save_outputs
 from .pipeline import Segmenter
 from .raywork import ImageActor
-from .runsettings import changes, completed
+from .runsettings import changes, completed, shared_settings
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,9 @@ def image_settings(seg: Segmenter, outputs: tuple[str, ...], background: str | N
     """What decides the outputs of an image that ``seg`` segments (``people``: the COCO file of the people given,
     or None when they are searched for): OutputRecord compares them."""
     asked = seg.find_people and not (seg.method.needs_keypoints or seg.instances)   # keypoints beyond the method's
-    return {"method": seg.method.name, "keypoints": asked, "matting": seg.matting,
-            "matting_side": (seg.matting_side or 0) if seg.matting else None,   # 0: full size
-            "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
-            "mediapipe_masks": seg.mediapipe_masks, "crf": seg.crf and seg.method.uses_crf,
-            "instances": seg.instances,
-            "require_person": seg.require_person, "subject": seg.subject, "person_check": seg.person_check,
-            "people": None if people is None else str(people.resolve()),
-            "background": background if "replace" in outputs else None,
-            "blur": blur if "blur" in outputs else None}
+    return shared_settings(seg, seg.mediapipe_masks, outputs, background, blur) | {
+        "keypoints": asked, "crf": seg.crf and seg.method.uses_crf, "instances": seg.instances,
+        "require_person": seg.require_person, "people": None if people is None else str(people.resolve())}
 
 
 class OutputRecord:

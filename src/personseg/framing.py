@@ -52,6 +52,13 @@ def keypoint_box(kp: np.ndarray, height: float | None = None) -> Box | None:
     return float(x0), float(y0 - head), float(x1), float(y1)
 
 
+def keypoint_extent(kp: np.ndarray) -> float:
+    """The area of a person's ``keypoint_box`` (0 when fewer than two points are confident): how prominent
+    they are."""
+    box = keypoint_box(kp)
+    return 0.0 if box is None else area(box)
+
+
 def union(a: Box | None, b: Box | None) -> Box | None:
     if a is None or b is None:
         return a or b
@@ -140,15 +147,14 @@ def tiles(shape: tuple[int, ...], aspect: float, above: float) -> list[Box]:
             for a in starts]
 
 
-def blended(frames: list[Box], shape: tuple[int, ...], seen: Callable[[Box], np.ndarray],
+def blended(frames: list[Box], maps: list[np.ndarray], shape: tuple[int, ...],
             size: tuple[int, int] | None = None) -> np.ndarray:
-    """float32 map of an image of ``shape`` from the maps ``seen`` gives of each of ``frames`` (``tiles`` side by
-    side, all seen at one resolution): each put in its place on a canvas at that resolution, where two overlap a
-    blend passing linearly from one to the next, then the canvas scaled to the image's size (``size``: (w, h) of
-    a smaller map of the image to make instead)."""
+    """float32 map of an image of ``shape`` from ``maps``, one of each of ``frames`` (``tiles`` side by side, all
+    at one resolution): each put in its place on a canvas at that resolution, where two overlap a blend passing
+    linearly from one to the next, then the canvas scaled to the image's size (``size``: (w, h) of a smaller map
+    of the image to make instead)."""
     h, w = shape[:2]
     wide = frames[0][3] == h
-    maps = [seen(frame) for frame in frames]
     # the canvas's pixels per image pixel: the maps' own, never more than the image's
     scale = min(1.0, maps[0].shape[0] / h if wide else maps[0].shape[1] / w)
     ch, cw = (max(1, round(h * scale)), max(1, round(w * scale)))

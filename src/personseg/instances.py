@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ._mediapipe import solution, started
-from .framing import Box, area, binary_mask, crop, frame_box, keypoint_box, tiles
+from .framing import Box, binary_mask, crop, frame_box, keypoint_box, keypoint_extent, tiles
 from .pose import PoseBackend, detect_people
 from .pose.keypoints import MIN_SCORE, keypoint_distance
 from .priors.body import body_from_keypoints, draw_frame
@@ -98,7 +98,7 @@ def photo_people(rgb: np.ndarray, pose: PoseBackend, outline: bool = False
             kp = kp.copy()
             kp[:, :2] += (x0, y0)
             found.append((kp, drawn if k == 0 else None, (x0, y0, x1, y1)))
-    found.sort(key=lambda item: -_extent(item[0]))
+    found.sort(key=lambda item: -keypoint_extent(item[0]))
     kept: list[tuple[np.ndarray, np.ndarray | None, tuple[int, ...]]] = []
     for item in found:
         if all(keypoint_distance(item[0], other[0]) > SAME_PERSON for other in kept):
@@ -109,11 +109,6 @@ def photo_people(rgb: np.ndarray, pose: PoseBackend, outline: bool = False
     x0, y0, x1, y1 = kept[0][2]
     placed[y0:y1, x0:x1] = kept[0][1]
     return [kp for kp, _, _ in kept], placed
-
-
-def _extent(kp: np.ndarray) -> float:
-    box = keypoint_box(kp)
-    return 0.0 if box is None else area(box)
 
 
 def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people: int = MAX_PEOPLE,

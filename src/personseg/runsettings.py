@@ -4,6 +4,13 @@ changed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pipeline import Segmenter
+    from .video.stream import VideoSegmenter
+
 #: Settings not every run uses (None there): compared only where both runs used them.
 OPTIONAL = ("background", "blur", "matting_side")
 #: Each setting as the message that refuses a rerun names it (the command line's flags).
@@ -14,6 +21,19 @@ NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothin
          "require_person": "--require-person", "instances": "--instances", "people": "--people",
          "keypoints": "keypoints (--pose, or a --save output that holds them)",
          "crf": "the dense CRF (pydensecrf2 installed)"}
+
+
+def shared_settings(seg: Segmenter | VideoSegmenter, mediapipe_masks: bool, outputs: tuple[str, ...],
+                    background: str | None, blur: float) -> dict[str, object]:
+    """The settings that decide photos' and frames' outputs alike: ``seg``'s (a Segmenter or VideoSegmenter:
+    method, matting, models, subject, person check), MediaPipe's masks, and the background and blur where the
+    ``outputs`` use them."""
+    return {"method": seg.method.name, "matting": seg.matting,
+            "matting_side": (seg.matting_side or 0) if seg.matting else None,   # 0: full size
+            "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
+            "mediapipe_masks": mediapipe_masks, "subject": seg.subject, "person_check": seg.person_check,
+            "background": background if "replace" in outputs else None,
+            "blur": blur if "blur" in outputs else None}
 
 
 def changes(settings: dict[str, object], earlier: dict[str, object],

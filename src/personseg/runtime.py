@@ -179,9 +179,9 @@ def whole_probability(rgb: np.ndarray, model: str, people: list[np.ndarray] = ()
     frames = tiles(rgb.shape, spec(model).aspect, above)
     if len(frames) == 1:
         return foreground_probability(rgb, model, frames[0], people, guides, size)
-    cuts = dict(zip(frames, crops(rgb, frames, spec(model).size)))
-    return blended(frames, rgb.shape, lambda frame: network_map(rgb, model, frame, people, guides, cuts[frame]),
-                   size)
+    maps = [network_map(rgb, model, frame, people, guides, cut)
+            for frame, cut in zip(frames, crops(rgb, frames, spec(model).size))]
+    return blended(frames, maps, rgb.shape, size)
 
 
 def network_probability(rgb: np.ndarray, model: str, box: Box | None = None,

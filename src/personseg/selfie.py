@@ -27,7 +27,8 @@ def selfie_probability(rgb: np.ndarray) -> np.ndarray:
     frames = tiles(rgb.shape, 1.0, TILE_ABOVE)
     if len(frames) == 1:
         return _seen(rgb)
-    return blended(frames, rgb.shape, lambda f: _seen(rgb[int(f[1]):int(f[3]), int(f[0]):int(f[2])]))
+    maps = [_seen(rgb[int(y0):int(y1), int(x0):int(x1)]) for x0, y0, x1, y1 in frames]
+    return blended(frames, maps, rgb.shape)
 
 
 def _seen(rgb: np.ndarray) -> np.ndarray:

@@ -86,16 +86,17 @@ def test_tiles_blend_back_into_one_map_in_place():
         return np.tile(np.linspace(frame[0], frame[2], 40, endpoint=False, dtype=np.float32)
                        + (frame[2] - frame[0]) / 80, (60, 1))
 
-    whole = blended(frames, shape, seen)
+    whole = blended(frames, [seen(f) for f in frames], shape)
     assert whole.shape == (100, 700) and np.abs(whole - (np.arange(700) + 0.5)).max() < 1.5
-    assert blended(frames, shape, lambda f: np.ones((256, 192), np.float32)).shape == (100, 700)   # maps larger
-    half = blended(frames, shape, seen, size=(350, 50))
+    larger = [np.ones((256, 192), np.float32) for _ in frames]   # maps of more pixels than the image
+    assert blended(frames, larger, shape).shape == (100, 700)
+    half = blended(frames, [seen(f) for f in frames], shape, size=(350, 50))
     assert half.shape == (50, 350) and np.abs(half[:, 2:-2] - (np.arange(2, 348) * 2 + 1)).max() < 3
     tall = tiles((700, 100, 3), 0.75, 2.5)   # down a tall image: a map of y is y again
-    down = blended(tall, (700, 100, 3), lambda f: np.tile(
-        (np.linspace(f[1], f[3], 60, endpoint=False, dtype=np.float32) + (f[3] - f[1]) / 120)[:, None], (1, 40)))
+    down = blended(tall, [np.tile((np.linspace(f[1], f[3], 60, endpoint=False, dtype=np.float32)
+                                   + (f[3] - f[1]) / 120)[:, None], (1, 40)) for f in tall], (700, 100, 3))
     assert len(tall) > 1 and np.abs(down - (np.arange(700) + 0.5)[:, None]).max() < 3
-    ones = blended(frames, shape, lambda f: np.full((60, 40), 1.0 if f[0] == 0 else 0.0, np.float32))
+    ones = blended(frames, [np.full((60, 40), 1.0 if f[0] == 0 else 0.0, np.float32) for f in frames], shape)
     overlap = int(frames[1][0]), int(frames[0][2])
     assert ones[:, :overlap[0] - 2].min() > 0.999 and ones[:, overlap[1] + 2:].max() < 0.001
     fade = ones[0, overlap[0] + 2:overlap[1] - 2]   # a linear fade from the first to the next

@@ -14,7 +14,7 @@ from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render, save_outputs
 from ..refine.matting import MATTING_SIDE
-from ..runsettings import changes, completed
+from ..runsettings import changes, completed, shared_settings
 from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
 from .stream import VideoSegmenter
 
@@ -103,13 +103,9 @@ def _resolved(path: Path | None) -> str | None:
 def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], background: str | None, blur: float,
                    mediapipe_masks: bool) -> dict[str, object]:
     """What decides the per-frame files of ``src`` segmented by ``seg`` (FrameFolder)."""
-    return {"input": str(src.resolve()), "method": seg.method.name,
-            "pose_every": seg.pose_every if seg.pose is not None else 0, "smooth": seg.smoother is not None,
-            "matting": seg.matting, "matting_side": (seg.matting_side or 0) if seg.matting else None,   # 0: full size
-            "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
-            "mediapipe_masks": mediapipe_masks, "subject": seg.subject, "person_check": seg.person_check,
-            "background": background if "replace" in outputs else None,
-            "blur": blur if "blur" in outputs else None}
+    return shared_settings(seg, mediapipe_masks, outputs, background, blur) | {
+        "input": str(src.resolve()), "pose_every": seg.pose_every if seg.pose is not None else 0,
+        "smooth": seg.smoother is not None}
 
 
 def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,

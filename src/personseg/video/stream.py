@@ -13,7 +13,7 @@ import numpy as np
 
 from ..allocator import tune_allocator
 from ..errors import PersonsegError
-from ..framing import area, keypoint_box, mask_box, people_box
+from ..framing import keypoint_extent, mask_box, people_box
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
 from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
@@ -222,7 +222,7 @@ class VideoSegmenter:
         if self.subject == "main":
             main_id = followed.subject if followed.subject in people else None
         else:
-            main_id = max(people, key=lambda tid: _visible_extent(people[tid]), default=None)
+            main_id = max(people, key=lambda tid: keypoint_extent(people[tid]), default=None)
         main = empty_keypoints() if main_id is None else people[main_id]
         # frame (and keep the regions of) the people the detector last confirmed: a track it lost may have
         # drifted onto the background. Between detections the previous frame's own mask frames them better
@@ -256,7 +256,7 @@ class VideoSegmenter:
         # with the person check, those whose region it has not yet taken for a person are not listed
         shown = [tid for tid in people if not self.person_check or tid in self._trusted]
         if main_id not in shown:
-            main_id = max(shown, key=lambda tid: _visible_extent(people[tid]), default=None)
+            main_id = max(shown, key=lambda tid: keypoint_extent(people[tid]), default=None)
             main = empty_keypoints() if main_id is None or self.subject == "main" else people[main_id]
         if self.subject == "main":   # the subject alone, id 1 throughout (also when a fresh track took them back)
             ids, listed = ([1], [main]) if followed.subject in shown else ([], [])
@@ -271,8 +271,3 @@ def _mostly_on(mask: np.ndarray, kp: np.ndarray) -> bool:
     """True when most of ``kp``'s confident keypoints inside the frame lie on ``mask``."""
     x, y = pixels_inside(kp, mask.shape).T
     return len(x) > 0 and mask[y, x].mean() > 0.5
-
-
-def _visible_extent(kp: np.ndarray) -> float:
-    box = keypoint_box(kp)
-    return 0.0 if box is None else area(box)
