@@ -7,7 +7,7 @@ import glob
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,7 @@ class Job:
 class Plan:
     jobs: list[Job]
     missing: list[Path]   # paths named that do not exist
+    others: list[Path] = field(default_factory=list)   # files in the folders named that are not photos
 
     def only(self, names: set[str] | dict) -> None:
         """Keep the jobs of ``names`` (names relative to the folders named, as Job.name); those of ``names`` not
@@ -248,13 +249,15 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     an input with the name of another's output; two inputs whose outputs would have the same names. A folder
     under an input folder that is ``out`` itself is left out of the search, so a rerun never reads its own
     outputs as inputs; nor are the outputs found in earlier output folders (those holding MARKER), files named
-    as outputs are."""
+    as outputs are. The folders' other files, hidden ones and those in output folders aside, are listed in
+    ``Plan.others`` (not photos: the summary names them)."""
     out = Path(out)
     out_real = out.resolve()
     if out.exists() and not out.is_dir():
         raise PersonsegError(f"--out {out}: exists and is not a folder")
     jobs: list[Job] = []
     missing: list[Path] = []
+    others: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if not os.fspath(raw):
@@ -263,9 +266,12 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
             if p.resolve() == out_real:
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
             marked = {m.parent.resolve() for m in p.rglob(MARKER)}
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                           and not within(f, out_real) and not _an_output(f, marked))
+            found = sorted(f for f in p.rglob("*") if f.is_file() and not within(f, out_real))
+            files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and not _an_output(f, marked)]
             jobs += [Job(f, out / f.relative_to(p).parent, f.stem, f.relative_to(p).as_posix()) for f in files]
+            others += [f for f in found if f.suffix.lower() not in IMAGE_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                       and not any(folder in marked for folder in f.resolve().parents)]
         elif p.exists():
             jobs.append(Job(p, out, p.stem, p.name))
         else:
@@ -273,7 +279,7 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     unique = {job.path.resolve(): job for job in reversed(jobs)}   # a file named twice is one job
     jobs = [job for job in jobs if unique[job.path.resolve()] is job]
     _refuse_shared_outputs(jobs)
-    return Plan(jobs, missing)
+    return Plan(jobs, missing, others)
 
 
 def _refuse_shared_outputs(jobs: list[Job]) -> None:

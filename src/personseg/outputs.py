@@ -204,10 +204,13 @@ def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:
 
 def parse_outputs(save: str, background: str | None = None, blur: float = 0.02) -> tuple[str, ...]:
     """The output names of a comma-separated ``save`` list, checked with ``background`` (a colour or a readable
-    image, tried once here rather than on every image) and ``blur`` (a share of the diagonal, above 0 and at
+    image, tried once here rather than on every image; given without 'replace', refused) and ``blur`` (a share of the diagonal, above 0 and at
     most MAX_BLUR)."""
     outputs = tuple(dict.fromkeys(o.strip() for o in save.split(",") if o.strip()))
     check_outputs(outputs, background)
+    if background and "replace" not in outputs:
+        raise PersonsegError(f"--background {background} is drawn only by the 'replace' output, which is not asked "
+                             f"for (outputs: {', '.join(outputs)}); add replace to --save")
     if "replace" in outputs:
         background_image(background, (1, 1))
     if not 0.0 < blur <= MAX_BLUR:

@@ -12,6 +12,7 @@ from personseg.batch import MARKER, OutputRecord, plan_batch, remove_leftovers, 
 from personseg.cli.common import models
 from personseg.errors import PersonsegError
 from personseg.image import load_image, write_image
+from personseg.outputs import parse_outputs
 
 
 @pytest.fixture
@@ -45,6 +46,25 @@ def test_outputs_of_an_earlier_batch_inside_an_input_folder_are_not_read(folder)
     names = sorted(j.name for j in plan_batch([folder / "in"], folder / "out").jobs)
     assert names == ["a.jpg", "mine/c.mask.png", "o/holiday.jpg", "sub/b.png"]   # o/sub: the layout kept below o
     assert len(plan_batch([folder / "in/o/a.mask.png"], folder / "out").jobs) == 1   # named: read
+
+
+def test_files_that_are_not_photos_are_listed_not_read(folder):
+    """A GIF, a note and a file without a type are named for the summary; hidden files and an earlier batch's
+    JSON outputs are not."""
+    for name in ("c.gif", "sub/notes.txt", "noext", ".DS_Store", "sub/.cache/x.bin"):
+        (folder / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "in" / name).write_bytes(b"x")
+    writable_folder(folder / "in/o")
+    (folder / "in/o/a.json").write_text("{}")
+    plan = plan_batch([folder / "in"], folder / "out")
+    assert len(plan.jobs) == 2
+    assert sorted(p.relative_to(folder / "in").as_posix() for p in plan.others) == ["c.gif", "noext", "sub/notes.txt"]
+
+
+def test_a_background_without_the_replace_output_is_refused():
+    with pytest.raises(PersonsegError, match="only by the 'replace' output"):
+        parse_outputs("mask,cutout", "red")
+    assert parse_outputs("mask,replace", "red") == ("mask", "replace")
 
 
 def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):

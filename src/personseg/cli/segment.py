@@ -19,7 +19,7 @@ from ..errors import PersonsegError, describe, interrupted
 from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, name_nobody, segmenter_options
+from .common import add_method_options, name_nobody, not_photos, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         plan.only(given)
     if not plan.jobs:
         missing = f": {', '.join(map(str, plan.missing))} not found" if plan.missing else ""
-        raise PersonsegError(f"no image files found in the given paths{missing}")
+        others = f" ({not_photos(plan.others)})" if plan.others else ""
+        raise PersonsegError(f"no image files found in the given paths{missing}{others}")
     record = OutputRecord(args.out)
     redo = record.changed_photos(plan.jobs) if not args.overwrite else []   # their outputs are an old photo's
     replaced = {job.path for job in plan.jobs} if args.overwrite else {job.path for job in redo}
@@ -120,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     name_nobody(nobody)
+    if plan.others:
+        print(f"  {not_photos(plan.others)}", file=sys.stderr)
     return 1 if failed else 0
 
 
