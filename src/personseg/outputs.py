@@ -129,7 +129,7 @@ def instances_json(result: Result, source: str) -> dict:
     h, w = result.mask.shape
     people = []
     for k, inst in enumerate(result.instances or [], start=1):
-        people.append({"id": k, "score": round(inst.score, 4), "area": inst.area, "box": list(inst.box),
+        people.append({"id": k, "score": round(inst.score, 4), "area": inst.area, "bbox": list(inst.box),
                        "segmentation": inst.rle(), "keypoints": np.round(inst.keypoints, 2).tolist()})
     return {"source": source, "width": w, "height": h, "keypoint_names": list(COCO_NAMES), "people": people}
 

@@ -92,7 +92,7 @@ def test_instance_outputs_round_trip(data_dir, pose_mini, tmp_path):
         seg = {"size": p["segmentation"]["size"], "counts": p["segmentation"]["counts"].encode()}
         assert np.array_equal(rle.decode(seg) > 0, inst.mask > 0)
         assert np.array_equal(load_mask(tmp_path / f"photo.person-{p['id']}.mask.png"), inst.mask)
-        assert p["box"] == list(inst.box) and p["area"] == inst.area
+        assert p["bbox"] == list(inst.box) and p["area"] == inst.area
     areas = [p["area"] for p in data["people"]]
     assert areas == sorted(areas, reverse=True)
 
