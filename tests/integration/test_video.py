@@ -140,6 +140,15 @@ def test_bad_video_input_is_refused(tmp_path):
     with pytest.raises(PersonsegError, match="no such"):
         Source(tmp_path / "missing.mp4")
     assert main(["video", str(bad), "--out", str(tmp_path / "o.mp4"), "--quiet"]) == 2
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("x")
+    with pytest.raises(PersonsegError, match="no image files in this folder .1 of other types, such as notes.txt"):
+        Source(folder)
+    (folder / "f1.jpg").write_bytes(b"")
+    (folder / ".hidden").write_text("x")
+    assert Source(folder).notes == [f"{folder}: not frames, left out: notes.txt (frames are "
+                                    ".jpg, .jpeg, .png, .webp, .bmp, .tif, .tiff)"]
 
 
 def test_fast_video_segments_the_runner(parkour):

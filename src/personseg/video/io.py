@@ -127,9 +127,16 @@ class Source:
         self.truncated = False     # fewer pictures decoded than a video file declares
         self.notes: list[str] = []
         if self.path.is_dir():
-            self.files = sorted(f for f in self.path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(f for f in self.path.iterdir() if f.is_file() and not f.name.startswith("."))
+            self.files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES]
+            others = [f.name for f in found if f.suffix.lower() not in IMAGE_SUFFIXES]
             if not self.files:
-                raise PersonsegError(f"{self.path}: no image files in this folder")
+                raise PersonsegError(f"{self.path}: no image files in this folder"
+                                     + (f" ({len(others)} of other types, such as {others[0]})" if others else ""))
+            if others:
+                more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+                self.notes.append(f"{self.path}: not frames, left out: {', '.join(others[:3])}{more} (frames are "
+                                  f"{', '.join(IMAGE_SUFFIXES)})")
             self.count: int | None = len(self.files)
             self.fps = Fraction(fps).limit_denominator(1001)
             self.container = None
