@@ -160,6 +160,22 @@ def test_fast_video_segments_the_runner(parkour):
     assert np.mean(ious) > 0.6
 
 
+def test_fast_video_keeps_no_haze_over_the_background(data_dir):
+    """Frames 30-31 of parkour: the runner's stale track once framed a pass on the whole frame, whose faint
+    probability over the background (alpha up to 0.5, median 0.1) kept the background sharp in a blur."""
+    from personseg.refine.components import NEAR_SHRINK, SUBJECT_EDGE
+    from personseg.video.stream import VideoSegmenter
+
+    root = data_dir / "video/parkour"
+    frames = [load_image(p) for p in sorted((root / "images").iterdir())[:32]]
+    seg = VideoSegmenter("fast")
+    for k, (_, r) in enumerate(seg.stream(frames, lambda rgb: rgb)):
+        r_px = round(SUBJECT_EDGE * np.hypot(*r.mask.shape)) + 2 * NEAR_SHRINK   # the band is drawn coarsely
+        near = cv2.dilate(r.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_px + 1, 2 * r_px + 1)))
+        assert r.alpha[near == 0].max(initial=0.0) == 0.0, k
+        assert np.median(r.alpha[r.mask == 0]) == 0.0, k
+
+
 def test_accurate_video_joins_the_outline_on_each_frame(parkour):
     """accurate's pose step hands each frame's outline to its segmenting step, also when it runs ahead on its
     own thread; on the runner (a full body) the masks are good."""
