@@ -420,5 +420,7 @@ def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsy
         people = [len(json.loads(s)["people"]) for s in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
         err = capsys.readouterr().err
         if name == "checked":
-            assert people == [0] * 6 and "no person found in 6 of 6 frames" in err
+            assert people == [0] * 6 and "no person found in 6 of 6 frames" in err and "--no-person-check keeps" in err
+        else:
+            assert "--no-person-check keeps" not in err
     assert max(marked["checked"]) == 0 and min(marked["unchecked"]) > 0.05

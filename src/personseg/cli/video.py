@@ -80,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s): "
           f"{summary['frames'] - summary['kept']} written to {args.out}{kept}", file=sys.stderr)
     if summary["nobody"]:
-        print(f"  no person found in {summary['nobody']} of {summary['frames']} frames (their masks are empty)",
-              file=sys.stderr)
+        doubt = ("; if someone is in them, the person check doubted them: --no-person-check keeps what the "
+                 "method marks" if not args.no_person_check and METHODS[args.method].regions_checked else "")
+        print(f"  no person found in {summary['nobody']} of {summary['frames']} frames (their masks are empty"
+              f"{doubt})", file=sys.stderr)
     for note in summary["notes"]:
         print(f"  note: {note}", file=sys.stderr)
     for why in summary["skipped"]:
