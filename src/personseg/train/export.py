@@ -10,18 +10,16 @@ import torch
 
 from ..errors import PersonsegError
 from ..models.registry import spec, torch_model
+from .checkpoint import read_checkpoint
 
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     """The model of checkpoint ``path`` in eval mode, and the checkpoint itself."""
-    path = Path(path)
-    if not path.is_file():
-        raise PersonsegError(f"{path}: checkpoint not found")
+    state = read_checkpoint(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
         model = torch_model(state["config"]["model"])
         model.load_state_dict(state["model"])
-    except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, PersonsegError) as e:
         raise PersonsegError(f"{path}: not a checkpoint written by `personseg train` ({type(e).__name__})") from None
     return model.eval(), state
 

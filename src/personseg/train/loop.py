@@ -19,6 +19,7 @@ from torch.optim.swa_utils import AveragedModel
 from ..errors import PersonsegError
 from ..models.registry import ModelSpec, spec
 from .augment import AugmentConfig, augment
+from .checkpoint import read_checkpoint
 from .data import PairSet, backgrounds
 from .losses import segmentation_loss
 
@@ -51,7 +52,7 @@ class TrainConfig:
 
 def _froze_batch_norms(checkpoint: str) -> bool:
     """Whether the run that wrote ``checkpoint`` (.pt) kept its batch norm statistics fixed."""
-    return bool(torch.load(checkpoint, map_location="cpu", weights_only=False)["config"].get("freeze_bn"))
+    return bool(read_checkpoint(checkpoint)["config"].get("freeze_bn"))
 
 
 def to_tensor(images: np.ndarray, model: ModelSpec) -> torch.Tensor:
@@ -161,9 +162,12 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     if resume:
         if not last.is_file():
             raise PersonsegError(f"nothing to resume: {last} does not exist")
-        state = torch.load(last, map_location=dev, weights_only=False)
-        if _with_defaults(state["config"]) != _config_dict(cfg):
-            raise PersonsegError(f"{last} was made with other settings; resume with the same ones")
+        state = read_checkpoint(last, dev)
+        saved, asked = _with_defaults(state["config"]), _config_dict(cfg)
+        if saved != asked:
+            changed = ", ".join(f"{key} {asked.get(key)!r}, was {saved.get(key)!r}"
+                                for key in sorted(saved.keys() | asked.keys()) if saved.get(key) != asked.get(key))
+            raise PersonsegError(f"{last} was made with other settings ({changed}); resume with the same ones")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -177,7 +181,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
 
         model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
     elif cfg.init:
-        load_init(model, torch.load(cfg.init, map_location=dev, weights_only=False)["model"])
+        load_init(model, read_checkpoint(cfg.init, dev)["model"])
     average = AveragedModel(model) if cfg.average_from else None
     if average is not None and resume:
         average.load_state_dict(state["average"])

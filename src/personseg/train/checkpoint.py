@@ -1,0 +1,27 @@
+"""Reading the checkpoints `personseg train` writes (.pt), with one clear error for anything else."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from ..errors import PersonsegError
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
+    """The checkpoint at ``path`` (a dict with at least 'config' and 'model'); PersonsegError naming the file
+    when it is missing or not one `personseg train` wrote."""
+    path = Path(path)
+    if not path.is_file():
+        raise PersonsegError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
+            AttributeError, ImportError, IndexError, TypeError) as e:
+        raise PersonsegError(f"{path}: not a checkpoint written by `personseg train` ({type(e).__name__})") from None
+    if not isinstance(state, dict) or not {"config", "model"} <= state.keys():
+        raise PersonsegError(f"{path}: not a checkpoint written by `personseg train` (no model and settings in it)")
+    return state
