@@ -28,8 +28,9 @@ WRITERS = 2
 OVERLAY_TINT, OVERLAY_SHARE = (40, 120, 255), 0.45
 #: Rows blended at a time by ``composite``.
 COMPOSITE_ROWS = 256
-#: The strongest background blur, as a share of the image diagonal.
+#: The strongest background blur, as a share of the image diagonal, and the blur where none is given.
 MAX_BLUR = 0.5
+DEFAULT_BLUR = 0.02
 
 
 def cutout(result: Result) -> np.ndarray:
@@ -68,7 +69,7 @@ def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(bg[y:y + h, x:x + w])
 
 
-def blur_background(result: Result, strength: float = 0.02) -> np.ndarray:
+def blur_background(result: Result, strength: float = DEFAULT_BLUR) -> np.ndarray:
     """uint8 HxWx3: the person sharp over their own background blurred (sigma = strength x diagonal).
 
     The blur averages background pixels only (a blur of the image weighted by 1 - alpha, over the blur of
@@ -174,7 +175,7 @@ DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.video)
 
 
-def render(result: Result, output: str, background: np.ndarray | None = None, blur: float = 0.02) -> np.ndarray:
+def render(result: Result, output: str, background: np.ndarray | None = None, blur: float = DEFAULT_BLUR) -> np.ndarray:
     """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace'."""
     kind = OUTPUTS.get(output)
     if kind is None or kind.picture is None:
@@ -202,18 +203,19 @@ def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:
         raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb or an image path")
 
 
-def parse_outputs(save: str, background: str | None = None, blur: float = 0.02) -> tuple[str, ...]:
+def parse_outputs(save: str, background: str | None = None, blur: float | None = None) -> tuple[str, ...]:
     """The output names of a comma-separated ``save`` list, checked with ``background`` (a colour or a readable
-    image, tried once here rather than on every image; given without 'replace', refused) and ``blur`` (a share of the diagonal, above 0 and at
-    most MAX_BLUR)."""
+    image, tried once here rather than on every image) and ``blur`` (a share of the diagonal, above 0 and at
+    most MAX_BLUR; None: DEFAULT_BLUR); each given without the output that draws it, refused."""
     outputs = tuple(dict.fromkeys(o.strip() for o in save.split(",") if o.strip()))
     check_outputs(outputs, background)
-    if background and "replace" not in outputs:
-        raise PersonsegError(f"--background {background} is drawn only by the 'replace' output, which is not asked "
-                             f"for (outputs: {', '.join(outputs)}); add replace to --save")
+    for given, value, output in (("--background", background, "replace"), ("--blur", blur, "blur")):
+        if value is not None and value != "" and output not in outputs:
+            raise PersonsegError(f"{given} {value} is used only by the '{output}' output, which is not asked for "
+                                 f"(outputs: {', '.join(outputs)}); add {output} to --save")
     if "replace" in outputs:
         background_image(background, (1, 1))
-    if not 0.0 < blur <= MAX_BLUR:
+    if blur is not None and not 0.0 < blur <= MAX_BLUR:
         raise PersonsegError(f"blur {blur:g}: give a share of the image diagonal above 0 and at most {MAX_BLUR}")
     return outputs
 
@@ -232,7 +234,7 @@ def save_outputs(
     stem: str,
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS,
     background: str | None = None,
-    blur: float = 0.02,
+    blur: float = DEFAULT_BLUR,
     overwrite: bool = False,
     source: str = "",
     background_array: np.ndarray | None = None,

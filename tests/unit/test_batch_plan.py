@@ -61,10 +61,13 @@ def test_files_that_are_not_photos_are_listed_not_read(folder):
     assert sorted(p.relative_to(folder / "in").as_posix() for p in plan.others) == ["c.gif", "noext", "sub/notes.txt"]
 
 
-def test_a_background_without_the_replace_output_is_refused():
-    with pytest.raises(PersonsegError, match="only by the 'replace' output"):
+def test_a_background_or_blur_without_the_output_that_draws_it_is_refused():
+    with pytest.raises(PersonsegError, match="used only by the 'replace' output"):
         parse_outputs("mask,cutout", "red")
     assert parse_outputs("mask,replace", "red") == ("mask", "replace")
+    with pytest.raises(PersonsegError, match="--blur 0.1 is used only by the 'blur' output"):
+        parse_outputs("mask", blur=0.1)
+    assert parse_outputs("blur", blur=0.1) == ("blur",)
 
 
 def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):

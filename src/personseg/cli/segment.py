@@ -16,7 +16,7 @@ from ..batch import (Job, OutputRecord, OutputsActor, image_settings, plan_batch
                      writable_folder)
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe, interrupted
-from ..outputs import DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
+from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
 from .common import add_method_options, name_nobody, not_photos, segmenter_options
@@ -38,7 +38,8 @@ def add_parser(sub) -> None:
                    + f" (default: {','.join(DEFAULT_OUTPUTS)}; outputs that hold keypoints run the pose backend, "
                    "which with --method fast frames the networks on the people it finds, as --pose)")
     s.add_argument("--background", help="colour (name or #rrggbb) or image for the 'replace' output")
-    s.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
+    s.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
+                   f"diagonal (default {DEFAULT_BLUR})")
     s.add_argument("--instances", action="store_true",
                    help="one mask per person too: NAME.person-1.mask.png ... (largest first) and NAME.instances.json")
     s.add_argument("--people", type=Path, metavar="COCO.json",
@@ -60,6 +61,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     outputs = parse_outputs(args.save, args.background, args.blur)   # once, before the batch
+    args.blur = DEFAULT_BLUR if args.blur is None else args.blur
     plan = plan_batch(args.paths, args.out)
     given = None if args.people is None else given_people(read_people_file(args.people))
     if given is not None:

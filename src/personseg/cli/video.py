@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import PersonsegError
 from ..methods import DEFAULT_VIDEO_METHOD, METHODS
-from ..outputs import OUTPUTS, VIDEO_OUTPUTS
+from ..outputs import DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS
 from ..pipeline import SUBJECTS
 from ..video.io import VIDEO_SUFFIXES
 from ..video.run import run_video
@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
     v.add_argument("--save", help=f"into a video file one of {', '.join(VIDEO_OUTPUTS)} (default: blur); into a "
                                   f"folder, comma-separated per-frame outputs of {', '.join(OUTPUTS)} (default: mask)")
     v.add_argument("--background", help="colour (name or #rrggbb) or image for 'replace'")
-    v.add_argument("--blur", type=float, default=0.02, help="background blur, share of the diagonal (default 0.02)")
+    v.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
+                   f"diagonal (default {DEFAULT_BLUR})")
     v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "

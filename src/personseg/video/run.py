@@ -12,7 +12,8 @@ from ..batch import within
 from ..errors import PersonsegError
 from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render, save_outputs
+from ..outputs import (DEFAULT_BLUR, VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render,
+                       save_outputs)
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
 from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
@@ -109,7 +110,7 @@ def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], bac
 
 
 def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,
-              background: str | None = None, blur: float = 0.02, fps: float = 25.0, pose_every: int | None = None,
+              background: str | None = None, blur: float | None = None, fps: float = 25.0, pose_every: int | None = None,
               keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
               matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
               progress: bool = True, mediapipe_masks: bool = True, subject: str = "all",
@@ -128,6 +129,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     if not 0.01 <= fps <= MAX_FPS:
         raise PersonsegError(f"--fps {fps:g}: give a frame rate from 0.01 to {MAX_FPS:g}")
     outputs = parse_outputs(save if save is not None else ("blur" if to_file else "mask"), background, blur)
+    blur = DEFAULT_BLUR if blur is None else blur
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
         raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)}; for other outputs "
                              "(cutout, json) give --out a folder to get per-frame PNGs")
