@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
-__all__ = ["METHODS", "PersonsegError", "Result", "Segmenter", "load_image", "segment"]
+__all__ = ["METHODS", "PersonsegError", "Result", "Segmenter", "VideoSegmenter", "load_image", "segment"]
 
 if TYPE_CHECKING:
     from .errors import PersonsegError
     from .image import load_image
     from .pipeline import METHODS, Result, Segmenter, segment
+    from .video.stream import VideoSegmenter
 
 
 def __getattr__(name: str):
@@ -24,6 +25,10 @@ def __getattr__(name: str):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name == "VideoSegmenter":
+        from .video.stream import VideoSegmenter
+
+        return VideoSegmenter
     if name == "load_image":
         from .image import load_image
 
@@ -33,3 +38,7 @@ def __getattr__(name: str):
 
         return PersonsegError
     raise AttributeError(f"module 'personseg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
