@@ -132,7 +132,9 @@ def test_ctrl_c_in_a_video_exits_130_and_leaves_nothing(tmp_path, clip):
                          cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     _interrupt_when(p, lambda: any(tmp_path.glob(".out.partial*")))
     err = p.communicate(timeout=60)[1]
-    assert p.returncode == 130 and lines(err) == ["personseg: interrupted"]
+    assert p.returncode == 130 and lines(err) == [
+        "personseg: no video file was written (the unfinished one is removed); rerun to start again",
+        "personseg: interrupted"]
     assert list(tmp_path.iterdir()) == []
 
 

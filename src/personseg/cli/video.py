@@ -71,12 +71,18 @@ def run(args: argparse.Namespace) -> int:
     if args.pose_every not in (None, 1) and METHODS[args.method].needs_keypoints:
         raise PersonsegError(f"--pose-every {args.pose_every}: method {args.method} needs keypoints on every frame "
                              "(give 1 or leave it out)")
-    summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
-                        blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
-                        smooth=not args.no_smooth, matting=matting(args), models=models(args),
-                        overwrite=args.overwrite, progress=not args.quiet,
-                        mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
-                        person_check=not args.no_person_check)
+    try:
+        summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
+                            blur=args.blur, fps=args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
+                            smooth=not args.no_smooth, matting=matting(args), models=models(args),
+                            overwrite=args.overwrite, progress=not args.quiet,
+                            mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
+                            person_check=not args.no_person_check)
+    except KeyboardInterrupt:
+        print("personseg: " + ("no video file was written (the unfinished one is removed); rerun to start again"
+                               if Path(args.out).suffix.lower() in VIDEO_SUFFIXES else
+                               "the frames written are kept; rerun the same command to do the rest"), file=sys.stderr)
+        raise
     kept = f", {summary['kept']} kept as an earlier run wrote them" if summary["kept"] else ""
     print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s): "
           f"{summary['frames'] - summary['kept']} written to {args.out}{kept}", file=sys.stderr)
