@@ -158,6 +158,21 @@ def _entry_in_worker(job: Job, min_area: int, people: list | None) -> dict:
     return image_entry(job.name, _WORKER["segmenter"](job.path, people=people), min_area, people is not None)
 
 
+def _changes(before: str | None, now: str) -> str:
+    """What differs between two runs' settings (Shards.settings JSON): 'method fast, was accurate', ..."""
+    try:
+        old = json.loads(before or "{}")
+    except ValueError:
+        return "unreadable"
+    new = json.loads(now)
+
+    def flat(d: dict) -> dict:
+        return {**d.get("options", {}), **{k: v for k, v in d.items() if k != "options"}}
+
+    a, b = flat(old), flat(new)
+    return ", ".join(f"{k} {b.get(k)}, was {a.get(k)}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
+
+
 def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,
              given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
     """(job, its entry or what went wrong) for every job, in the order they finish; ``given``: the people of
@@ -241,8 +256,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     elif out.exists() and not shards.folder.is_dir():
         raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
     elif shards.folder.is_dir() and shards.settings() != settings:
-        raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings: rerun with them, or "
-                             "use --overwrite to start afresh")
+        raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings "
+                             f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
+                             "start afresh")
     plan = plan_batch(paths, shards.folder)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)

@@ -75,7 +75,11 @@ def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path)
     out.unlink()
     (tmp_path / ".people.json.parts").mkdir()
     (tmp_path / ".people.json.parts/settings.json").write_text("other")
-    with pytest.raises(Exception, match="other settings"):
+    with pytest.raises(Exception, match="other settings .unreadable."):
+        annotate([photos], out, {"method": "fast"})
+    (tmp_path / ".people.json.parts/settings.json").write_text(
+        '{"options": {"method": "accurate"}, "min_area": 0, "people": null}')
+    with pytest.raises(Exception, match=r"other settings \(method fast, was accurate\)"):
         annotate([photos], out, {"method": "fast"})
 
 

@@ -94,7 +94,7 @@ def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
     older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from existed
     del older["config"]["average_from"]
     torch.save(older, broken / "last.pt")
-    with pytest.raises(PersonsegError, match="other settings"):
+    with pytest.raises(PersonsegError, match=r"other settings \(seed 1, was 0\)"):
         train(_cfg(seed=1), pairs, val, broken, resume=True, log=lambda s: None)
     train(_cfg(), pairs, val, broken, resume=True, log=lambda s: None)
     a = torch.load(straight / "last.pt", weights_only=False)
