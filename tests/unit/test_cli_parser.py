@@ -64,6 +64,14 @@ def test_negative_matting_side_is_refused(tmp_path, capsys):
     assert "matting side -5" in capsys.readouterr().err
 
 
+def test_ray_options_without_ray_are_refused(tmp_path, capsys):
+    write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    for extra in (["--workers", "3"], ["--address", "ray://x:1"]):
+        assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), *extra]) == 2
+        assert f"{extra[0]} is for --engine ray" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_eval_needs_images_and_masks(capsys):
     assert main(["eval", "--quiet"]) == 2
     assert "give --images and --masks" in capsys.readouterr().err

@@ -60,6 +60,9 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine != "ray" and (args.workers or args.address):
+        raise PersonsegError(f"{'--workers' if args.workers else '--address'} is for --engine ray; add it, or leave "
+                             "the option out (the local engine segments in this process)")
     outputs = parse_outputs(args.save, args.background, args.blur)   # once, before the batch
     args.blur = DEFAULT_BLUR if args.blur is None else args.blur
     plan = plan_batch(args.paths, args.out)
