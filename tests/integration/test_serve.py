@@ -141,7 +141,8 @@ def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(clie
     ({"blur": "-1"}, None, None, 422, "blur"),
     ({"instances": "maybe"}, None, None, 422, "instances"),
     ({"background": "no-such-colour"}, None, None, 422, "background"),
-    ({}, {}, None, 422, "image"),
+    ({}, {}, None, 400, "multipart/form-data"),   # no body at all
+    ({}, {"photo": ("a.jpg", b"x")}, None, 422, "image"),
     ({}, None, "[[1, 2, 3]]", 422, "people"),
     ({}, None, "{not json", 422, "people"),
     ({}, None, '{"a": 1}', 422, "people"),
@@ -156,6 +157,12 @@ def test_bad_requests_answer_json_errors(client, photo, query, files, people, st
     r = client.post("/v1/segment", params=query, files={"image": ("a.jpg", photo)} if files is None else files,
                     data=None if people is None else {"people": people})
     assert r.status_code == status and words in r.json()["error"], r.text
+
+
+def test_a_body_that_is_not_multipart_is_a_bad_request(client, photo):
+    for kwargs in ({"content": photo, "headers": {"content-type": "image/jpeg"}}, {"json": {"image": "x"}}):
+        r = client.post("/v1/segment", **kwargs)
+        assert r.status_code == 400 and "multipart/form-data" in r.json()["error"]
 
 
 def test_a_truncated_photo_is_refused(client, photo):

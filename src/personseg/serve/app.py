@@ -79,7 +79,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         return error(e.status_code, str(e.detail), getattr(e, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        if request.method == "POST" and not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return error(400, "send the photo as the field 'image' of a multipart/form-data body "
+                              "(curl -F image=@photo.jpg ...)")
         return error(422, "; ".join(f"{'.'.join(str(p) for p in d['loc'][1:]) or d['loc'][0]}: {d['msg']}"
                                     for d in e.errors()))
 
