@@ -121,7 +121,7 @@ def near_regions(prob: np.ndarray) -> np.ndarray:
     small = cv2.dilate(cv2.resize(mask, size, interpolation=cv2.INTER_AREA),
                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     near = cv2.bitwise_or(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), mask)
-    return cv2.bitwise_and(prob, prob, mask=near)   # 0 where ``near`` is, bit for bit ``prob`` elsewhere
+    return cv2.bitwise_and(prob, prob, mask=near)   # bit for bit ``prob`` where ``near`` is set, 0 elsewhere
 
 
 def keep_regions(prob: np.ndarray, labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
