@@ -21,7 +21,7 @@ from .image import ImageInput, load_image
 from .instances import MAX_PEOPLE, anyone_in, find_people, person_in, photo_people, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, empty_keypoints, get_backend
-from .pose.keypoints import given_keypoints, pixels_inside, visible
+from .pose.keypoints import given_keypoints, pixels_inside, placed_people
 from .presence import checked_probability
 from .refine.components import keep_subject
 from .refine.crf import crf_available
@@ -183,11 +183,12 @@ class Segmenter:
         ``people``: the people to segment, each as 17 COCO keypoints [x, y, v] in pixels (pose.given_keypoints):
         exactly they are segmented, with their keypoints as the priors, and nobody is searched for (seed 002's
         masks for a pose dataset); with instances, ``Result.instances`` holds one per given person, in their
-        order (an empty mask for a person with fewer than two sure keypoints, who cannot be placed); an empty
+        order (an empty mask for a person with fewer than two sure keypoints inside the photo, who cannot be placed;
+        PersonsegError where nobody given can be: pose.placed_people); an empty
         list gives an empty mask."""
         rgb = load_image(image)
         given = None if people is None else given_keypoints(people)
-        placed = None if given is None else [kp for kp in given if visible(kp).sum() >= 2]
+        placed = None if given is None else placed_people(given, rgb.shape)
         with model_files(self.models):
             result = self._segment(rgb, placed)
         if given is not None and result.instances is not None:   # one per given person, in their order

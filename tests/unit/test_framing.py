@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from personseg.framing import (TILE_OVERLAP, binary_mask, blended, crop, frame_box, keypoint_box, mask_box,
                                on_pixels, paste, people_box, tiles, whole_frame)
@@ -101,3 +102,25 @@ def test_tiles_blend_back_into_one_map_in_place():
     assert ones[:, :overlap[0] - 2].min() > 0.999 and ones[:, overlap[1] + 2:].max() < 0.001
     fade = ones[0, overlap[0] + 2:overlap[1] - 2]   # a linear fade from the first to the next
     assert (np.diff(fade) < 0).all() and np.abs(np.diff(fade, 2)).max() < 0.01
+
+
+def test_people_given_off_the_photo_are_refused_or_not_placed():
+    """Keypoints made for another size of the photo gave a blob over half of it; all on one point divided by 0."""
+    from personseg.errors import PersonsegError
+    from personseg.pose.keypoints import placed_people
+
+    rng = np.random.default_rng(0)
+    kp = np.column_stack([rng.uniform(100, 300, 17), rng.uniform(50, 400, 17), np.ones(17)]).astype(np.float32)
+    assert len(placed_people([kp], (480, 640))) == 1
+    for far in (kp * [10, 10, 1], kp - [1000, 0, 0], np.tile([1e9, 5, 1], (17, 1))):
+        with pytest.raises(PersonsegError, match="far outside the 640x480 photo"):
+            placed_people([kp, far.astype(np.float32)], (480, 640))
+    beside = kp - [400, 0, 0]   # beside the photo, not far: not placed, and refused where nobody else is
+    point = np.tile([100, 100, 1], (17, 1)).astype(np.float32)
+    assert len(placed_people([kp, beside, point], (480, 640))) == 1
+    for nobody in ([beside], [point], [beside, point]):
+        with pytest.raises(PersonsegError, match="can be placed"):
+            placed_people(nobody, (480, 640))
+    unsure = kp.copy()
+    unsure[:, 2] = 0
+    assert placed_people([unsure], (480, 640)) == []   # nothing sure given: an empty mask, as before
