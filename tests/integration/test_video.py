@@ -424,3 +424,18 @@ def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsy
         else:
             assert "--no-person-check keeps" not in err
     assert max(marked["checked"]) == 0 and min(marked["unchecked"]) > 0.05
+
+
+def test_video_frames_are_read_as_photos_are_and_keep_the_clips_size(parkour):
+    """Grey, RGBA and float frames, as Segmenter takes them; a frame of another size is refused in words."""
+    from personseg.video.stream import VideoSegmenter
+
+    rgb = parkour[0][1]
+    seg = VideoSegmenter("fast")
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    for frame in (rgb, grey, np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), rgb / 255.0):
+        assert seg(frame).mask.shape == rgb.shape[:2]
+    with pytest.raises(PersonsegError, match="every frame must have the first one's size"):
+        seg(rgb[:-2])
+    results = VideoSegmenter("fast").stream([rgb, rgb / 255.0], lambda f: f)
+    assert [r.mask.shape for _, r in results] == [rgb.shape[:2]] * 2

@@ -14,6 +14,7 @@ import numpy as np
 from ..allocator import tune_allocator
 from ..errors import PersonsegError
 from ..framing import keypoint_extent, mask_box, people_box
+from ..image import ImageInput, load_image
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
 from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
@@ -135,6 +136,7 @@ class VideoSegmenter:
         self._subject_trusted = False     # with subject "main": the subject's region has been taken once
         self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
         self._known: set[int] = set()   # the last frame's track ids
+        self._shape: tuple[int, ...] | None = None   # the first frame's
 
     def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
@@ -157,18 +159,32 @@ class VideoSegmenter:
         self._kept = prob >= 0.5
         return prob
 
-    def __call__(self, rgb: np.ndarray) -> Result:
+    def __call__(self, frame: ImageInput) -> Result:
+        """The next frame's Result; ``frame`` as ``Segmenter`` takes an image (image.load_image), the clip's
+        size on every frame."""
+        rgb = self._frame(frame)
         return self.segment(rgb, self.follow(rgb))
 
+    def _frame(self, frame: ImageInput) -> np.ndarray:
+        """``frame`` as RGB uint8 (image.load_image); PersonsegError where its size is not the first frame's."""
+        rgb = load_image(frame)
+        if self._shape is None:
+            self._shape = rgb.shape
+        elif rgb.shape != self._shape:
+            raise PersonsegError(f"a frame of {rgb.shape[1]}x{rgb.shape[0]} in a clip of "
+                                 f"{self._shape[1]}x{self._shape[0]}: every frame must have the first one's size")
+        return rgb
+
     def stream(self, items: Iterable[T],
-               picture: Callable[[T], np.ndarray | None]) -> Iterator[tuple[T, Result | None]]:
+               picture: Callable[[T], ImageInput | None]) -> Iterator[tuple[T, Result | None]]:
         """Segment a sequence: yields (item, its Result) for each of ``items`` in order, where ``picture(item)``
-        is the frame (RGB uint8); items it gives None for pass through with None. The pose step runs ahead
-        on a background thread (it never depends on the network's output), so detecting and tracking people
-        overlaps the network: the same results as calling on each frame, sooner."""
+        is the frame (as ``__call__`` takes it); items it gives None for pass through with None. The pose step
+        runs ahead on a background thread (it never depends on the network's output), so detecting and tracking
+        people overlaps the network: the same results as calling on each frame, sooner."""
         def followed() -> Iterator[tuple[T, np.ndarray | None, Followed | None]]:
             for item in items:
                 rgb = picture(item)
+                rgb = None if rgb is None else self._frame(rgb)
                 yield item, rgb, None if rgb is None else self.follow(rgb)
 
         ahead = prefetched(followed())
