@@ -40,8 +40,14 @@ def test_face_only_fallback_for_close_ups(backend, data_dir):
 
 
 def test_unknown_backend():
-    with pytest.raises(ValueError, match="unknown pose backend"):
+    from personseg import PersonsegError, Segmenter, VideoSegmenter
+
+    with pytest.raises(PersonsegError, match="unknown pose backend"):
         get_backend("openpose")
+    for make in (Segmenter, VideoSegmenter):   # refused when made, whether the method needs keypoints or not
+        for method in ("fast", "accurate"):
+            with pytest.raises(PersonsegError, match="unknown pose backend 'openpose'"):
+                make(method, pose="openpose")
 
 
 def test_head_point_and_joints14(single_person):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import PersonsegError
 from .base import BodyMaskBackend, PoseBackend
 from .keypoints import (
     COCO_NAMES,
@@ -27,7 +28,7 @@ def get_backend(name: str = "blazepose", video: bool = False, body_mask: bool = 
         from .blazepose import BlazePoseBackend
 
         return BlazePoseBackend(video=video, body_mask=body_mask)
-    raise ValueError(f"unknown pose backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    raise PersonsegError(f"unknown pose backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def detect_people(backend: PoseBackend, rgb: np.ndarray, outline: bool = False
