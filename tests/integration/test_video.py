@@ -439,3 +439,12 @@ def test_video_frames_are_read_as_photos_are_and_keep_the_clips_size(parkour):
         seg(rgb[:-2])
     results = VideoSegmenter("fast").stream([rgb, rgb / 255.0], lambda f: f)
     assert [r.mask.shape for _, r in results] == [rgb.shape[:2]] * 2
+
+
+def test_odd_sized_frames_in_a_video_file_are_said_to_lose_a_row_and_column(parkour, tmp_path):
+    frames = tmp_path / "odd"
+    frames.mkdir()
+    for k, (_, rgb, _) in enumerate(parkour[:2]):
+        cv2.imwrite(str(frames / f"{k}.png"), cv2.cvtColor(rgb[:479, :853], cv2.COLOR_RGB2BGR))
+    summary = run_video(frames, tmp_path / "odd.mp4", progress=False)
+    assert any("853x479 frames written as 852x478" in note for note in summary["notes"])
