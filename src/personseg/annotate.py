@@ -36,14 +36,17 @@ PERSON = {"id": 1, "name": "person", "supercategory": "person", "keypoints": lis
 
 def person_annotations(result: Result, min_area: int = 0, given: bool = False) -> list[dict]:
     """COCO annotations (no ids yet) of everyone in ``result`` (a Segmenter(instances=True) result) whose mask
-    has at least ``min_area`` pixels: RLE mask, box, area, keypoints (v = 2 where the pose backend is confident,
-    else 0 0 0), their count and the person's score; largest first. ``given``: the people were given
+    has at least ``min_area`` pixels: RLE mask, box, area, keypoints (v = 2 where the pose backend is confident
+    and the point lies in the photo, else 0 0 0, as COCO labels), their count and the person's score; largest
+    first. ``given``: the people were given
     (Segmenter(people=...)): one annotation per given person, in their order, whatever their area."""
     out = []
     for inst in result.instances or []:
         if not given and inst.area < max(1, min_area):
             continue
-        seen = inst.keypoints[:, 2] >= MIN_SCORE
+        h, w = inst.mask.shape
+        x, y, score = inst.keypoints.T
+        seen = (score >= MIN_SCORE) & (x >= 0) & (x < w) & (y >= 0) & (y < h)
         keypoints = [v for (x, y, _), s in zip(inst.keypoints.tolist(), seen)
                      for v in ((round(x, 2), round(y, 2), 2) if s else (0, 0, 0))]
         out.append({"category_id": PERSON["id"], "iscrowd": 0, "segmentation": inst.rle(), "area": inst.area,

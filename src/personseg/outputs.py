@@ -17,7 +17,7 @@ from .errors import PersonsegError
 from .image import load_image, write_bytes, write_image
 from .result import Result
 from .pose import COCO_NAMES
-from .pose.keypoints import COCO_SKELETON, MIN_SCORE
+from .pose.keypoints import COCO_SKELETON, MIN_SCORE, rounded_keypoints
 
 #: The background blur runs on the image shrunk so that its sigma is about this many pixels there.
 BLUR_SIGMA_SMALL = 2.5
@@ -118,7 +118,7 @@ def keypoints_json(result: Result, source: str) -> dict:
         "width": w,
         "height": h,
         "keypoint_names": list(COCO_NAMES),
-        "people": [{"keypoints": np.round(kp, 2).tolist()} for kp in result.people],
+        "people": [{"keypoints": rounded_keypoints(kp)} for kp in result.people],
         "regions_without_keypoints": result.unplaced,
         "foreground_fraction": round(float((result.mask > 0).mean()), 4),
     }
@@ -131,7 +131,7 @@ def instances_json(result: Result, source: str) -> dict:
     people = []
     for k, inst in enumerate(result.instances or [], start=1):
         people.append({"id": k, "score": round(inst.score, 4), "area": inst.area, "bbox": list(inst.box),
-                       "segmentation": inst.rle(), "keypoints": np.round(inst.keypoints, 2).tolist()})
+                       "segmentation": inst.rle(), "keypoints": rounded_keypoints(inst.keypoints)})
     return {"source": source, "width": w, "height": h, "keypoint_names": list(COCO_NAMES), "people": people}
 
 

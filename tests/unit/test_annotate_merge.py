@@ -20,6 +20,7 @@ def _result() -> Result:
     kp = np.zeros((17, 3), np.float32)
     kp[0] = (10.123, 8.0, 0.9)
     kp[5] = (7.0, 12.0, 0.1)   # not confident: written as 0 0 0
+    kp[13] = (12.0, 46.0, 0.9)  # a knee placed below the photo: not a labelled point in COCO, 0 0 0
     return Result(mask=mask | small, alpha=(mask | small) / 255.0, keypoints=kp, people=[kp],
                   rgb=np.zeros((40, 30, 3), np.uint8), instances=[Instance(mask, kp, 0.8), Instance(small, kp * 0, 0.5)])
 
@@ -30,6 +31,7 @@ def test_each_person_gets_mask_box_area_and_visible_keypoints():
     ann = anns[0]
     assert ann["bbox"] == [5, 5, 10, 20] and ann["area"] == 200 and ann["num_keypoints"] == 1
     assert ann["keypoints"][:3] == [10.12, 8.0, 2] and ann["keypoints"][15:18] == [0, 0, 0]
+    assert ann["keypoints"][39:42] == [0, 0, 0]
     assert ann["segmentation"]["size"] == [40, 30] and isinstance(ann["segmentation"]["counts"], str)
     assert len(person_annotations(_result())) == 2
 

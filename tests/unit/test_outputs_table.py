@@ -79,3 +79,9 @@ def test_regions_holding_nobodys_keypoints_are_counted():
     assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[placed], rgb=rgb).unplaced == 1
     assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[], rgb=rgb).unplaced == 2
     assert Result(mask=mask * 0, alpha=mask * 0.0, keypoints=placed, people=[], rgb=rgb).unplaced == 0
+
+
+def test_keypoints_in_json_have_no_float32_tails():
+    from personseg.pose.keypoints import rounded_keypoints
+
+    assert rounded_keypoints(np.array([[278.12, 1.0049, 0.91]], np.float32)) == [[278.12, 1.0, 0.91]]

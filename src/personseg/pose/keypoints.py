@@ -93,6 +93,12 @@ def placed_people(given: list[np.ndarray], shape: tuple[int, ...]) -> list[np.nd
     return placed
 
 
+def rounded_keypoints(kp: np.ndarray) -> list:
+    """(17, 3) keypoints as JSON lists, to the hundredth (in double precision: no float32 tails such as
+    278.1199951171875)."""
+    return np.round(np.asarray(kp, np.float64), 2).tolist()
+
+
 def visible(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
     """Boolean mask of the keypoints scored at least ``min_score``."""
     return kp[:, 2] >= min_score

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..image import encode_image
 from ..outputs import OUTPUTS, render
-from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, visible
+from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, rounded_keypoints, visible
 from ..priors import people_map
 from ..refine.matting import boundary_mask, leftover_mask, trimap
 from ..result import Result, coco_rle
@@ -45,7 +45,7 @@ def people_json(result: Result) -> list[dict]:
         found = [(i.keypoints, i.score, list(i.box), i.rle(), i.area) for i in result.instances]
     else:
         found = [(kp, _score(kp), _keypoint_box(kp), None, None) for kp in result.people]
-    return [{"id": k + 1, "bbox": box, "keypoints": np.round(kp, 2).tolist(), "score": round(float(score), 4),
+    return [{"id": k + 1, "bbox": box, "keypoints": rounded_keypoints(kp), "score": round(float(score), 4),
              "mask": mask, "area": area, "colour": PERSON_COLOURS[k % len(PERSON_COLOURS)]}
             for k, (kp, score, box, mask, area) in enumerate(found)]
 

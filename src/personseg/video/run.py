@@ -14,6 +14,7 @@ from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import (DEFAULT_BLUR, VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render,
                        save_outputs)
+from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
 from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
@@ -187,7 +188,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
                                          source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
             if kp_file is not None:
-                people = [{"id": i, "keypoints": kp.round(2).tolist()} for i, kp in zip(result.ids, result.people)]
+                people = [{"id": i, "keypoints": rounded_keypoints(kp)} for i, kp in zip(result.ids, result.people)]
                 kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
             frames += 1
             nobody += not result.mask.any()
