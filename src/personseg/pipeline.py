@@ -48,6 +48,13 @@ def check_pose(pose: object) -> None:
         raise PersonsegError(f"unknown pose backend {pose!r}; choose one of {', '.join(BACKENDS)}")
 
 
+def check_given(subject: str, require_person: bool, person_check: bool) -> None:
+    """Raise PersonsegError where people are given with options that choose among the people found."""
+    if subject != "all" or require_person or not person_check:
+        raise PersonsegError("subject, require_person and person_check choose among the people found; with people "
+                             "given exactly those are segmented")
+
+
 def check_subject(subject: str, instances: bool = False) -> None:
     """Raise PersonsegError unless ``subject`` is one of SUBJECTS and fits ``instances``."""
     if subject not in SUBJECTS:
@@ -193,6 +200,8 @@ class Segmenter:
         order (an empty mask for a person with fewer than two sure keypoints inside the photo, who cannot be placed;
         PersonsegError where nobody given can be: pose.placed_people); an empty
         list gives an empty mask."""
+        if people is not None:
+            check_given(self.subject, self.require_person, self.person_check)
         rgb = load_image(image)
         given = None if people is None else given_keypoints(people)
         placed = None if given is None else placed_people(given, rgb.shape)

@@ -99,3 +99,11 @@ def test_without_mediapipe_masks_drops_the_selfie_model_and_the_outline_only():
         assert (ours.name, ours.needs_keypoints, ours.models) == (method.name, method.needs_keypoints, method.models)
     accurate = get_method("accurate").without_mediapipe_masks()
     assert accurate.refine and accurate.networks == get_method("accurate").networks
+
+
+def test_options_that_choose_among_people_found_refuse_people_given():
+    from personseg import Segmenter
+
+    kp = np.column_stack([np.linspace(10, 40, 17), np.linspace(5, 60, 17), np.ones(17)])
+    with pytest.raises(PersonsegError, match="with people given exactly those are segmented"):
+        Segmenter("fast", person_check=False)(np.zeros((64, 48, 3), np.uint8), people=[kp])

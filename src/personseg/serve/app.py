@@ -31,7 +31,7 @@ from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
 from ..outputs import MAX_BLUR
-from ..pipeline import SUBJECTS, check_subject
+from ..pipeline import SUBJECTS, check_given, check_subject
 from ..pose.keypoints import given_keypoints
 from .answers import SERVICE_OUTPUTS, picture, result_json, stages_json
 from .settings import ServeSettings
@@ -131,10 +131,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
     ) -> Response:
         colour = _colour(background)
         given = _people(people)
-        if given is not None and (subject != "all" or require_person or not person_check):
-            raise Failed(422, "subject, require_person and person_check choose among the people found; with "
-                              "people given exactly those are segmented")
         try:   # refused before the request waits in the queue
+            if given is not None:
+                check_given(subject, require_person, person_check)
             check_subject(subject, instances)
         except PersonsegError as e:
             raise Failed(422, str(e)) from None
