@@ -149,6 +149,7 @@ def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(clie
     ({}, None, "[[[0, 0, NaN]]]", 422, "people"),
     ({}, None, json.dumps([[[10, 10, 2]] * 17] * 65), 422, "at most 64"),
     ({"subject": "everyone"}, None, None, 422, "subject"),
+    ({"matting": "none", "outptu": "alpha"}, None, None, 422, "unknown parameters matting, outptu; this endpoint takes"),
     ({"subject": "main", "instances": "true"}, None, None, 422, "choose one"),
     ({"require_person": "true"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),
     ({"person_check": "false"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),

@@ -129,6 +129,11 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         background: str = Query("white", description="colour (name or #rrggbb) for output=replace"),
         blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal"),
     ) -> Response:
+        known = {param.alias for param in request.scope["route"].dependant.query_params}
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:   # a misspelt or unsupported option is not silently ignored
+            raise Failed(422, f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; this endpoint takes "
+                              f"{', '.join(sorted(known))}")
         colour = _colour(background)
         given = _people(people)
         try:   # refused before the request waits in the queue
