@@ -23,8 +23,7 @@ from .runsettings import changes, completed, shared_settings
 @dataclass(frozen=True)
 class Job:
     """One image of a batch: the file, the folder and stem its outputs are named by, and its name relative to
-    the folder it was found in (after that folder's name where several were named; its own name when named
-    itself)."""
+    the folder it was found in (its own name when named itself)."""
 
     path: Path
     out_dir: Path
@@ -245,9 +244,8 @@ def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
 
 
 def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
-    """The images named in ``paths`` (files, and folders searched recursively, their layout kept under ``out``,
-    each in a subfolder of its name where several folders are named, which then starts their names; a file named
-    twice counts once). Refused (PersonsegError): ``out`` being an input folder or an existing file;
+    """The images named in ``paths`` (files, and folders searched recursively, their layout kept under ``out``;
+    a file named twice counts once). Refused (PersonsegError): ``out`` being an input folder or an existing file;
     an input with the name of another's output; two inputs whose outputs would have the same names. A folder
     under an input folder that is ``out`` itself is left out of the search, so a rerun never reads its own
     outputs as inputs; nor are the outputs found in earlier output folders (those holding MARKER), files named
@@ -260,7 +258,6 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     jobs: list[Job] = []
     missing: list[Path] = []
     others: list[Path] = []
-    nest = sum(Path(raw).is_dir() for raw in paths if os.fspath(raw)) > 1   # day1/ day2/: out/day1/, out/day2/
     for raw in paths:
         p = Path(raw)
         if not os.fspath(raw):
@@ -271,9 +268,7 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
             marked = {m.parent.resolve() for m in p.rglob(MARKER)}
             found = sorted(f for f in p.rglob("*") if f.is_file() and not within(f, out_real))
             files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and not _an_output(f, marked)]
-            top = Path(p.resolve().name) if nest else Path()
-            jobs += [Job(f, out / top / f.relative_to(p).parent, f.stem, (top / f.relative_to(p)).as_posix())
-                     for f in files]
+            jobs += [Job(f, out / f.relative_to(p).parent, f.stem, f.relative_to(p).as_posix()) for f in files]
             others += [f for f in found if f.suffix.lower() not in IMAGE_SUFFIXES
                        and not any(part.startswith(".") for part in f.relative_to(p).parts)
                        and not any(folder in marked for folder in f.resolve().parents)]
@@ -281,6 +276,7 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
             jobs.append(Job(p, out, p.stem, p.name))
         else:
             missing.append(p)
+    others = list({f.resolve(): f for f in reversed(others)}.values())[::-1]   # overlapping folders: once each
     unique = {job.path.resolve(): job for job in reversed(jobs)}   # a file named twice is one job
     jobs = [job for job in jobs if unique[job.path.resolve()] is job]
     _refuse_shared_outputs(jobs)
