@@ -167,6 +167,8 @@ def _changes(before: str | None, now: str) -> str:
         old = json.loads(before or "{}")
     except ValueError:
         return "unreadable"
+    if not isinstance(old, dict):
+        return "unreadable"
     new = json.loads(now)
 
     def flat(d: dict) -> dict:

@@ -175,7 +175,8 @@ DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.video)
 
 
-def render(result: Result, output: str, background: np.ndarray | None = None, blur: float = DEFAULT_BLUR) -> np.ndarray:
+def render(result: Result, output: str, background: np.ndarray | None = None,
+           blur: float = DEFAULT_BLUR) -> np.ndarray:
     """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace'."""
     kind = OUTPUTS.get(output)
     if kind is None or kind.picture is None:
@@ -212,7 +213,8 @@ def parse_outputs(save: str, background: str | None = None, blur: float | None =
     for given, value, output in (("--background", background, "replace"), ("--blur", blur, "blur")):
         if value is not None and value != "" and output not in outputs:
             raise PersonsegError(f"{given} {value} is used only by the '{output}' output, which is not asked for "
-                                 f"(outputs: {', '.join(outputs)}); add {output} to --save")
+                                 f"(outputs: {', '.join(outputs)}); ask for it with --save (a video file shows "
+                                 f"one output: --save {output})")
     if "replace" in outputs:
         background_image(background, (1, 1))
     if blur is not None and not 0.0 < blur <= MAX_BLUR:

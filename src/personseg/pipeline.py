@@ -43,7 +43,8 @@ def check_matting(matting: str | None) -> None:
 
 
 def check_pose(pose: object) -> None:
-    """Raise PersonsegError unless ``pose`` is a backend's name (pose.BACKENDS) or a backend object."""
+    """Raise PersonsegError where ``pose`` is a name that is not a backend's (pose.BACKENDS); objects are taken as
+    backends."""
     if isinstance(pose, str) and pose not in BACKENDS:
         raise PersonsegError(f"unknown pose backend {pose!r}; choose one of {', '.join(BACKENDS)}")
 

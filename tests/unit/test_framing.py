@@ -118,9 +118,25 @@ def test_people_given_off_the_photo_are_refused_or_not_placed():
     beside = kp - [400, 0, 0]   # beside the photo, not far: not placed, and refused where nobody else is
     point = np.tile([100, 100, 1], (17, 1)).astype(np.float32)
     assert len(placed_people([kp, beside, point], (480, 640))) == 1
+    shoulders = np.zeros((17, 3), np.float32)
+    shoulders[[5, 6]] = [(100, 120, 1), (160, 120, 1)]   # two sure joints on one row: placed, as before
+    assert len(placed_people([shoulders], (480, 640))) == 1
     for nobody in ([beside], [point], [beside, point]):
         with pytest.raises(PersonsegError, match="can be placed"):
             placed_people(nobody, (480, 640))
     unsure = kp.copy()
     unsure[:, 2] = 0
     assert placed_people([unsure], (480, 640)) == []   # nothing sure given: an empty mask, as before
+
+
+def test_near_regions_keeps_the_mask_and_a_band_around_it():
+    from personseg.refine.components import NEAR_SHRINK, SUBJECT_EDGE, near_regions
+
+    prob = np.full((240, 320), 0.3, np.float32)   # a haze over the background
+    prob[100:140, 150:170] = 0.9
+    out = near_regions(prob)
+    assert np.array_equal(out >= 0.5, prob >= 0.5) and out[120, 160] == prob[120, 160]
+    band = round(SUBJECT_EDGE * np.hypot(240, 320))
+    assert out[120, 170 + band // 2] == 0.3                          # inside the band: as it was
+    assert out[120, 170 + band + 2 * NEAR_SHRINK + 1:].max() == 0   # beyond it: nothing
+    assert out[:50].max() == 0

@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['frames'] - summary['kept']} written to {args.out}{kept}", file=sys.stderr)
     if summary["nobody"]:
         doubt = ("; if someone is in them, the person check doubted them: --no-person-check keeps what the "
-                 "method marks" if not args.no_person_check and METHODS[args.method].regions_checked else "")
+                 "method marks" if not args.no_person_check and METHODS[args.method].regions_checked
+                 and args.pose_every != 0 else "")
         print(f"  no person found in {summary['nobody']} of {summary['frames']} frames (their masks are empty"
               f"{doubt})", file=sys.stderr)
     for note in summary["notes"]:

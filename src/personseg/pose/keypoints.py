@@ -70,7 +70,7 @@ def given_keypoints(people) -> list[np.ndarray]:
 
 def placed_people(given: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
     """Those of the people ``given`` who can be placed on an image of ``shape``: two or more sure keypoints inside
-    it, spread over at least a pixel each way. PersonsegError where a sure keypoint lies more than the image's
+    it, not all on one point. PersonsegError where a sure keypoint lies more than the image's
     size outside it, or where people with sure keypoints were given and none can be placed (keypoints made for
     another size of the photo)."""
     from ..errors import PersonsegError
@@ -84,12 +84,12 @@ def placed_people(given: list[np.ndarray], shape: tuple[int, ...]) -> list[np.nd
             raise PersonsegError(f"person {k + 1}: a keypoint at ({far[0, 0]:g}, {far[0, 1]:g}) lies far outside the "
                                  f"{w}x{h} photo (keypoints are in pixels of this photo, turned upright)")
         inside = sure[(sure[:, 0] >= 0) & (sure[:, 0] < w) & (sure[:, 1] >= 0) & (sure[:, 1] < h)]
-        if len(inside) >= 2 and np.ptp(inside[:, 0]) >= 1 and np.ptp(inside[:, 1]) >= 1:
+        if len(inside) >= 2 and max(np.ptp(inside[:, 0]), np.ptp(inside[:, 1])) >= 1:
             placed.append(kp)
     if given and not placed and any(visible(kp).sum() >= 2 for kp in given):
         raise PersonsegError(f"none of the {len(given)} people given can be placed on the {w}x{h} photo: fewer than "
-                             "two of their sure keypoints lie inside it, apart (keypoints are in pixels of this photo, "
-                             "turned upright)")
+                             "two of their sure keypoints lie inside it, or all on one point (keypoints are in pixels "
+                             "of this photo, turned upright)")
     return placed
 
 

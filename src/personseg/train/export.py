@@ -19,7 +19,7 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     try:
         model = torch_model(state["config"]["model"])
         model.load_state_dict(state["model"])
-    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, PersonsegError) as e:
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{path}: not a checkpoint written by `personseg train` ({type(e).__name__})") from None
     return model.eval(), state
 

@@ -62,9 +62,9 @@ class Followed:
 
 
 class VideoSegmenter:
-    """Call with each frame (RGB uint8) in order; returns that frame's Result, whose ``people`` are the tracked
-    keypoints and ``ids`` their track ids. ``stream`` does the same for a whole sequence with the pose step
-    running a few frames ahead on its own thread (the same results, faster).
+    """Call with each frame (as Segmenter takes an image) in order; returns that frame's Result, whose ``people``
+    are the tracked keypoints and ``ids`` their track ids. ``stream`` does the same for a whole sequence with the
+    pose step running a few frames ahead on its own thread (the same results, faster).
 
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
@@ -254,9 +254,10 @@ class VideoSegmenter:
         if (not followed.detected or box is None) and (box is not None or self._segmented % REFRESH):
             box = last or box
         if box is None and others and main_id not in followed.ids:
-            # the main person is a track the detector no longer confirms: the last frame's mask frames them, not
-            # a pass on the whole frame, whose faint haze of probability over the background a trial's clip
-            # showed as the background kept sharp for five frames (fast on the three clips, IoU / flicker:
+            # the main person is a track the detector no longer confirms: the last frame's mask (theirs, or the
+            # main person's before them) frames the network, not a pass on the whole frame, whose faint haze of
+            # probability over the background a trial's clip showed as the background kept sharp for five frames
+            # (fast on the three clips, IoU / flicker:
             # parkour 0.7976 / 0.01005 -> 0.7945 / 0.00998, hike 0.8370 / 0.00534 -> 0.8329 / 0.00541, tennis
             # and accurate unchanged)
             box = self._box
