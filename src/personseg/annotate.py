@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import Job, plan_batch
+from .batch import Job, not_photos, plan_batch
 from .errors import PersonsegError, describe
 from .image import write_bytes
 from .pipeline import Segmenter
@@ -268,7 +268,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
     if not plan.jobs:
-        raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given))
+        raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
+                             + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
     todo = [job for job in plan.jobs if not shards.done(job.name)]
     failed = [(p, "no such file or folder") for p in plan.missing]
     shards.start(settings)
@@ -291,4 +292,4 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.remove()
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
             "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
-            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes)}
+            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others}

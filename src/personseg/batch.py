@@ -243,6 +243,17 @@ def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     return path == folder or folder in path.parents
 
 
+#: The files left out as not photos that a summary names, at most.
+NAMED_OTHERS = 10
+
+
+def not_photos(files: list[Path]) -> str:
+    """The first NAMED_OTHERS of ``files`` (Plan.others), left out as not photos, and the photo types read."""
+    more = f" and {len(files) - NAMED_OTHERS} more" if len(files) > NAMED_OTHERS else ""
+    return (f"not photos, left out: {', '.join(map(str, files[:NAMED_OTHERS]))}{more} (photos are "
+            f"{', '.join(IMAGE_SUFFIXES)})")
+
+
 def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     """The images named in ``paths`` (files, and folders searched recursively, their layout kept under ``out``;
     a file named twice counts once). Refused (PersonsegError): ``out`` being an input folder or an existing file;

@@ -9,6 +9,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import ENGINES, annotate
+from ..batch import not_photos
+from ..errors import PersonsegError
 from .common import add_method_options, name_nobody, segmenter_options
 
 
@@ -38,6 +40,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.address and args.engine != "ray":
+        raise PersonsegError("--address is for --engine ray; add it, or leave the option out")
     options = segmenter_options(args, keypoints=True, given=args.people is not None)
     summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                        overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
@@ -51,4 +55,6 @@ def run(args: argparse.Namespace) -> int:
     for path, why in summary["failed"]:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     name_nobody(summary["nobody"])
+    if summary["others"]:
+        print(f"  {not_photos(summary['others'])}", file=sys.stderr)
     return 1 if summary["failed"] else 0

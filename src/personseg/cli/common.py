@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from ..errors import PersonsegError
-from ..image import IMAGE_SUFFIXES
 from ..methods import DEFAULT_METHOD, METHODS
 from ..models.registry import SPECS
 from ..pipeline import SUBJECTS, Segmenter
@@ -119,13 +118,6 @@ def name_nobody(nobody: list) -> None:
     if nobody:
         more = f" and {len(nobody) - NAMED} more" if len(nobody) > NAMED else ""
         print(f"  no person found: {', '.join(map(str, nobody[:NAMED]))}{more}", file=sys.stderr)
-
-
-def not_photos(files: list) -> str:
-    """The first NAMED of ``files`` that were left out as not photos, and the photo types read."""
-    more = f" and {len(files) - NAMED} more" if len(files) > NAMED else ""
-    return (f"not photos, left out: {', '.join(map(str, files[:NAMED]))}{more} (photos are "
-            f"{', '.join(IMAGE_SUFFIXES)})")
 
 
 def say(line: str) -> None:

@@ -12,14 +12,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotate import given_people, read_people_file
-from ..batch import (Job, OutputRecord, OutputsActor, image_settings, plan_batch, remove_leftovers,
+from ..batch import (Job, OutputRecord, OutputsActor, image_settings, not_photos, plan_batch, remove_leftovers,
                      writable_folder)
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe, interrupted
 from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, name_nobody, not_photos, segmenter_options
+from .common import add_method_options, name_nobody, segmenter_options
 
 
 def add_parser(sub) -> None:
