@@ -24,6 +24,7 @@ from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints
 from .raywork import ImageActor, ray_run
 from .result import Result
+from .runsettings import changes
 
 #: Where the images are segmented: in this process or worker processes, or on a Ray cluster.
 ENGINES = ("local", "ray")
@@ -162,20 +163,18 @@ def _entry_in_worker(job: Job, min_area: int, people: list | None) -> dict:
 
 
 def _changes(before: str | None, now: str) -> str:
-    """What differs between two runs' settings (Shards.settings JSON): 'method fast, was accurate', ..."""
-    try:
-        old = json.loads(before or "{}")
-    except ValueError:
-        return "unreadable"
-    if not isinstance(old, dict):
-        return "unreadable"
-    new = json.loads(now)
-
-    def flat(d: dict) -> dict:
+    """What differs between two runs' settings (Shards.settings JSON), as ``runsettings.changes`` says it."""
+    def flat(text: str | None) -> dict | None:
+        try:
+            d = json.loads(text or "{}")
+        except ValueError:
+            return None
+        if not isinstance(d, dict):
+            return None
         return {**d.get("options", {}), **{k: v for k, v in d.items() if k != "options"}}
 
-    a, b = flat(old), flat(new)
-    return ", ".join(f"{k} {b.get(k)}, was {a.get(k)}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
+    old = flat(before)
+    return "unreadable" if old is None else "; ".join(changes(flat(now), old))
 
 
 def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,

@@ -79,7 +79,7 @@ def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path)
         annotate([photos], out, {"method": "fast"})
     (tmp_path / ".people.json.parts/settings.json").write_text(
         '{"options": {"method": "accurate"}, "min_area": 0, "people": null}')
-    with pytest.raises(Exception, match=r"other settings \(method fast, was accurate\)"):
+    with pytest.raises(Exception, match=r"other settings \(--method fast, was accurate\)"):
         annotate([photos], out, {"method": "fast"})
 
 

@@ -18,6 +18,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from ..errors import PersonsegError
 from ..models.registry import ModelSpec, spec
+from ..runsettings import changes
 from .augment import AugmentConfig, augment
 from .checkpoint import read_checkpoint
 from .data import PairSet, backgrounds
@@ -165,9 +166,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         state = read_checkpoint(last, dev)
         saved, asked = _with_defaults(state["config"]), _config_dict(cfg)
         if saved != asked:
-            changed = ", ".join(f"{key} {asked.get(key)!r}, was {saved.get(key)!r}"
-                                for key in sorted(saved.keys() | asked.keys()) if saved.get(key) != asked.get(key))
-            raise PersonsegError(f"{last} was made with other settings ({changed}); resume with the same ones")
+            raise PersonsegError(f"{last} was made with other settings ({'; '.join(changes(asked, saved))}); "
+                                 "resume with the same ones")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
