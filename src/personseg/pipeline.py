@@ -20,7 +20,7 @@ from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box
 from .image import ImageInput, load_image
 from .instances import MAX_PEOPLE, anyone_in, find_people, person_in, photo_people, split_instances
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
-from .pose import BACKENDS, PoseBackend, empty_keypoints, get_backend
+from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people
 from .presence import checked_probability
 from .refine.components import keep_subject
@@ -40,13 +40,6 @@ def check_matting(matting: str | None) -> None:
     """Raise PersonsegError unless ``matting`` is None or one of MATTING."""
     if matting is not None and matting not in MATTING:
         raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
-
-
-def check_pose(pose: object) -> None:
-    """Raise PersonsegError where ``pose`` is a name that is not a backend's (pose.BACKENDS); objects are taken as
-    backends."""
-    if isinstance(pose, str) and pose not in BACKENDS:
-        raise PersonsegError(f"unknown pose backend {pose!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def check_given(subject: str, require_person: bool, person_check: bool) -> None:
@@ -163,7 +156,7 @@ class Segmenter:
         self.method = get_method(method, mediapipe_masks)
         self.mediapipe_masks = mediapipe_masks
         check_matting(matting)
-        check_pose(pose)
+        check_backend(pose)
         self.models = model_choice(self.method, models)
         check_flag("instances", instances)
         check_flag("require_person", require_person)

@@ -24,11 +24,17 @@ BACKENDS = ("blazepose",)
 def get_backend(name: str = "blazepose", video: bool = False, body_mask: bool = False) -> PoseBackend:
     """Make the keypoint backend called ``name``; ``video``: for the frames of one clip, in order;
     ``body_mask``: one that also outlines the person it finds (a BodyMaskBackend)."""
-    if name == "blazepose":
-        from .blazepose import BlazePoseBackend
+    check_backend(name)
+    from .blazepose import BlazePoseBackend
 
-        return BlazePoseBackend(video=video, body_mask=body_mask)
-    raise PersonsegError(f"unknown pose backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return BlazePoseBackend(video=video, body_mask=body_mask)
+
+
+def check_backend(pose: object) -> None:
+    """Raise PersonsegError where ``pose`` is a name that is not a backend's (BACKENDS); objects are taken as
+    backends."""
+    if isinstance(pose, str) and pose not in BACKENDS:
+        raise PersonsegError(f"unknown pose backend {pose!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def detect_people(backend: PoseBackend, rgb: np.ndarray, outline: bool = False
@@ -42,5 +48,6 @@ def detect_people(backend: PoseBackend, rgb: np.ndarray, outline: bool = False
 
 __all__ = [
     "BACKENDS", "BodyMaskBackend", "COCO_NAMES", "COCO_SKELETON", "JOINT14_LIMBS", "JOINT14_NAMES", "PoseBackend",
-    "body_scale", "detect_people", "empty_keypoints", "get_backend", "head_point", "to_joints14", "validate_keypoints",
+    "body_scale", "check_backend", "detect_people", "empty_keypoints", "get_backend", "head_point", "to_joints14",
+    "validate_keypoints",
 ]

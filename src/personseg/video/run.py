@@ -111,8 +111,9 @@ def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], bac
 
 
 def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,
-              background: str | None = None, blur: float | None = None, fps: float = 25.0, pose_every: int | None = None,
-              keypoints: str | Path | None = None, smooth: bool = True, matting: str | None = None,
+              background: str | None = None, blur: float | None = None, fps: float = 25.0,
+              pose_every: int | None = None, keypoints: str | Path | None = None, smooth: bool = True,
+              matting: str | None = None,
               matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
               progress: bool = True, mediapipe_masks: bool = True, subject: str = "all",
               person_check: bool = True) -> dict:

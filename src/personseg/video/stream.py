@@ -16,9 +16,8 @@ from ..errors import PersonsegError
 from ..framing import keypoint_extent, mask_box, people_box
 from ..image import ImageInput, load_image
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
-from ..pipeline import (check_flag, check_matting, check_matting_side, check_pose, check_subject, matted,
-                        model_choice, timed)
-from ..pose import PoseBackend, detect_people, empty_keypoints, get_backend
+from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
+from ..pose import PoseBackend, check_backend, detect_people, empty_keypoints, get_backend
 from ..pose.keypoints import pixels_inside
 from ..pose.tracking import PeopleTracker
 from ..presence import looked_over
@@ -94,7 +93,7 @@ class VideoSegmenter:
         self.method = get_method(method, mediapipe_masks)
         self.models = model_choice(self.method, models)
         check_matting(matting)
-        check_pose(pose)
+        check_backend(pose)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
             raise PersonsegError(f"pose_every {pose_every!r}: give 0 (never) or a number of frames")
         if subject == "main" and pose_every == 0:
