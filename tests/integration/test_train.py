@@ -33,8 +33,8 @@ def test_augment_keeps_image_and_mask_aligned(pairs):
     rgb, mask = pairs.images[0], pairs.masks[0]
     rng = np.random.default_rng(3)
     img, m = augment(rng, rgb, mask, (96, 128), AugmentConfig(rotate=0, scale=(1, 1), shift=0, flip=0,
-                                                                 brightness=0, contrast=0, saturation=0, blur=0,
-                                                                 noise=0, composite=0))
+                                                                 brightness=0, contrast=0, saturation=0, grey=0,
+                                                                 blur=0, noise=0, composite=0))
     assert img.shape == (128, 96, 3) and m.shape == (128, 96) and set(np.unique(m)) <= {0, 1}
     # With no random change the warp is a plain resize: the mask matches the resized mask.
     import cv2

@@ -13,7 +13,7 @@ from skimage import data
 from personseg.errors import ImageError
 from personseg.image import load_image, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
-from personseg.train.augment import AUGMENT_PRESETS
+from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.train.data import validation_split
 from personseg.train.sets import training_sets
 
@@ -80,3 +80,12 @@ def test_training_sets_join_folders_and_hold_out_a_seeded_share(tmp_path):
     assert len(trn) == 15 and len(val) == 5 and augment == AUGMENT_PRESETS["full"]
     assert not set(trn.ids) & set(val.ids) and {i.split("/")[0] for i in trn.ids + val.ids} == {"a", "b"}
     assert trn.images[0].shape == (40, 30, 3) and trn.masks[0].max() == 255
+
+
+def test_black_and_white_augmentation_gives_equal_channels(astronaut):
+    mask = np.zeros(astronaut.shape[:2], np.uint8)
+    mask[100:400, 150:350] = 255
+    for grey in (1.0, 0.0):
+        img, _ = augment(np.random.default_rng(0), astronaut, mask, (96, 128), AugmentConfig(grey=grey, noise=0))
+        same = np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])
+        assert same == (grey == 1.0)

@@ -1,4 +1,4 @@
-"""On-the-fly augmentation: scale/rotate/crop/flip in one affine warp, colour, blur, noise, seed 001's
+"""On-the-fly augmentation: scale/rotate/crop/flip in one affine warp, colour, black and white, blur, noise, seed 001's
 composites (a person pasted on another photo's background) and seed 000's image pyramid resizing. Prior map
 channels after RGB move with the image but keep their values. Every draw comes from the given generator."""
 
@@ -19,6 +19,7 @@ class AugmentConfig:
     brightness: float = 0.25
     contrast: float = 0.25
     saturation: float = 0.3
+    grey: float = 0.1             # probability of a black-and-white photo (luminance in all three channels)
     blur: float = 0.2             # probability of a gaussian blur
     noise: float = 0.2            # probability of gaussian noise
     composite: float = 0.5        # probability of swapping the background
@@ -83,6 +84,8 @@ def augment(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, out: 
     img = img * rng.uniform(1 - cfg.contrast, 1 + cfg.contrast) + rng.uniform(-1, 1) * cfg.brightness * 255 * 0.5
     gray = img.mean(axis=2, keepdims=True)
     img = gray + (img - gray) * rng.uniform(1 - cfg.saturation, 1 + cfg.saturation)
+    if rng.random() < cfg.grey:
+        img = np.repeat(img @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
     if rng.random() < cfg.blur:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
     if rng.random() < cfg.noise:
