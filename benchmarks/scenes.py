@@ -2,12 +2,13 @@
 MediaPipe's masks (`--no-mediapipe-masks`: only the networks trained here make the mask), `fast`, and MediaPipe's
 selfie segmentation model, on the test split of every set with masks, and on no_people.
 
-    python benchmarks/scenes.py [--limit N]
+    python benchmarks/scenes.py [--limit N] [--grey]
 
 Per set: the union of everyone (mean per-image foreground IoU, 2-class mIoU, boundary F; coco_people's masks
 include COCO's crowd regions) and the median seconds a photo. no_people (60 photos with nobody): the share of
 photos with any person pixel and the mean share of pixels marked. Writes benchmarks/results/scenes.json and a
-section of benchmarks/RESULTS.md.
+section of benchmarks/RESULTS.md. With --grey every photo is turned black and white first (luminance in all three
+channels; results/scenes-grey.json and a section of its own).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import time
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from personseg.data import data_root, read_ids
@@ -44,15 +46,21 @@ def calls() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
             "MediaPipe selfie segmentation (peer)": lambda rgb: binary_mask(selfie.process(rgb).segmentation_mask)}
 
 
-def run(limit: int | None) -> dict:
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """The photo in black and white: its luminance in all three channels."""
+    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def run(limit: int | None, black_and_white: bool = False) -> dict:
     ways = calls()
     root = data_root()
-    results: dict = {"machine": machine(), "limit": limit, "sets": {}, "no_people": {}}
+    look = grey if black_and_white else lambda rgb: rgb
+    results: dict = {"machine": machine(), "limit": limit, "grey": black_and_white, "sets": {}, "no_people": {}}
     for name in SETS:
         pairs = find_pairs(root / name / "images", root / name / "masks", read_ids(root / name / "test.txt"))[:limit]
         scores = {way: (Scores(), []) for way in ways}
         for _, image, mask in pairs:
-            rgb, truth = load_image(image), load_mask(mask)
+            rgb, truth = look(load_image(image)), load_mask(mask)
             for way, fn in ways.items():
                 t = time.perf_counter()
                 pred = fn(rgb)
@@ -63,7 +71,7 @@ def run(limit: int | None) -> dict:
         print(name, {way: r["mean_iou"] for way, r in results["sets"][name].items()}, flush=True)
     nobody = find_pairs(root / "no_people" / "images", root / "no_people" / "masks")[:limit]
     for way, fn in ways.items():
-        shares = [float((fn(load_image(image)) > 0).mean()) for _, image, _ in nobody]
+        shares = [float((fn(look(load_image(image))) > 0).mean()) for _, image, _ in nobody]
         results["no_people"][way] = {"photos": len(shares), "with_person_pixels": sum(s > 0 for s in shares),
                                      "mean_share": round(float(np.mean(shares)), 4)}
     print("no_people", results["no_people"], flush=True)
@@ -73,8 +81,12 @@ def run(limit: int | None) -> dict:
 def write(results: dict) -> None:
     ways = list(next(iter(results["sets"].values())))
     heading = "## Every kind of scene: test splits, the default with and without the person check and MediaPipe's masks"
+    command, name = "python benchmarks/scenes.py", "scenes"
+    if results.get("grey"):
+        heading = "## Black-and-white photos: the same test splits and no_people turned grey"
+        command, name = command + " --grey", "scenes-grey"
     lines = [f"{heading}, {results['machine']}",
-             "", "Made by `python benchmarks/scenes.py`: each set's test split (the union of everyone); "
+             "", f"Made by `{command}`: each set's test split (the union of everyone); "
              "cells: mean foreground IoU / 2-class mIoU / boundary F, median seconds a photo. `no person check` is "
              "`--no-person-check` (`Segmenter(person_check=False)`): regions kept where BlazePose places nobody "
              "whatever they are. `no MediaPipe masks` "
@@ -90,11 +102,12 @@ def write(results: dict) -> None:
               "| | " + " | ".join(ways) + " |", "|---" * (len(ways) + 1) + "|",
               "| no_people | " + " | ".join(f"{r['with_person_pixels']} of {r['photos']}, {r['mean_share']:.4f}"
                                           for r in results["no_people"].values()) + " |"]
-    write_results("scenes", results, "## Every kind of scene", "\n".join(lines) + "\n")
+    write_results(name, results, heading.split(":")[0], "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, help="at most this many photos of each set (default: all)")
+    ap.add_argument("--grey", action="store_true", help="every photo turned black and white first")
     args = ap.parse_args()
-    write(run(args.limit))
+    write(run(args.limit, args.grey))

@@ -53,7 +53,7 @@ def test_health_methods_docs_and_page(client):
 
 @pytest.mark.parametrize("output", PICTURES)
 def test_every_picture_output_is_a_png_of_the_photo(client, photo, output):
-    r = post(client, photo, output=output, background="#00ff00")
+    r = post(client, photo, output=output, **({"background": "#00ff00"} if output == "replace" else {}))
     assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
     im = Image.open(io.BytesIO(r.content))
     assert im.size == Image.open(io.BytesIO(photo)).size
@@ -137,10 +137,12 @@ def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(clie
     ({}, {"image": ("a.txt", b"hello, not a photo")}, None, 415, "not an image"),
     ({"output": "gif"}, None, None, 422, "output"),
     ({"method": "magic"}, None, None, 422, "method"),
-    ({"blur": "9"}, None, None, 422, "blur"),
-    ({"blur": "-1"}, None, None, 422, "blur"),
+    ({"blur": "9", "output": "blur"}, None, None, 422, "blur"),
+    ({"blur": "-1", "output": "blur"}, None, None, 422, "blur"),
+    ({"blur": "0.05"}, None, None, 422, "blur is used only with output=blur, not output=mask"),
+    ({"background": "red", "output": "cutout"}, None, None, 422, "used only with output=replace"),
     ({"instances": "maybe"}, None, None, 422, "instances"),
-    ({"background": "no-such-colour"}, None, None, 422, "background"),
+    ({"background": "no-such-colour", "output": "replace"}, None, None, 422, "is not a colour"),
     ({}, {}, None, 400, "multipart/form-data"),   # no body at all
     ({}, {"photo": ("a.jpg", b"x")}, None, 422, "image"),
     ({}, None, "[[1, 2, 3]]", 422, "people"),

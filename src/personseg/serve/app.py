@@ -134,6 +134,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         if unknown:   # a misspelt or unsupported option is not silently ignored
             raise Failed(422, f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; this endpoint takes "
                               f"{', '.join(sorted(known))}")
+        for param, drawn_by in (("background", "replace"), ("blur", "blur")):
+            if param in request.query_params and output != drawn_by:   # as the CLI refuses it
+                raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
         colour = _colour(background)
         given = _people(people)
         try:   # refused before the request waits in the queue
