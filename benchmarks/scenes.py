@@ -17,13 +17,12 @@ import argparse
 import time
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from personseg.data import data_root, read_ids
 from personseg.evaluate import find_pairs
 from personseg.framing import binary_mask
-from personseg.image import load_image, load_mask
+from personseg.image import black_and_white, load_image, load_mask
 from personseg.metrics import Scores
 from personseg.methods import DEFAULT_METHOD
 from personseg.pipeline import Segmenter
@@ -46,16 +45,11 @@ def calls() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
             "MediaPipe selfie segmentation (peer)": lambda rgb: binary_mask(selfie.process(rgb).segmentation_mask)}
 
 
-def grey(rgb: np.ndarray) -> np.ndarray:
-    """The photo in black and white: its luminance in all three channels."""
-    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-
-
-def run(limit: int | None, black_and_white: bool = False) -> dict:
+def run(limit: int | None, grey: bool = False) -> dict:
     ways = calls()
     root = data_root()
-    look = grey if black_and_white else lambda rgb: rgb
-    results: dict = {"machine": machine(), "limit": limit, "grey": black_and_white, "sets": {}, "no_people": {}}
+    look = black_and_white if grey else lambda rgb: rgb
+    results: dict = {"machine": machine(), "limit": limit, "grey": grey, "sets": {}, "no_people": {}}
     for name in SETS:
         pairs = find_pairs(root / name / "images", root / name / "masks", read_ids(root / name / "test.txt"))[:limit]
         scores = {way: (Scores(), []) for way in ways}
@@ -81,10 +75,10 @@ def run(limit: int | None, black_and_white: bool = False) -> dict:
 def write(results: dict) -> None:
     ways = list(next(iter(results["sets"].values())))
     heading = "## Every kind of scene: test splits, the default with and without the person check and MediaPipe's masks"
-    command, name = "python benchmarks/scenes.py", "scenes"
+    command, results_name = "python benchmarks/scenes.py", "scenes"
     if results.get("grey"):
         heading = "## Black-and-white photos: the same test splits and no_people turned grey"
-        command, name = command + " --grey", "scenes-grey"
+        command, results_name = command + " --grey", "scenes-grey"
     lines = [f"{heading}, {results['machine']}",
              "", f"Made by `{command}`: each set's test split (the union of everyone); "
              "cells: mean foreground IoU / 2-class mIoU / boundary F, median seconds a photo. `no person check` is "
@@ -102,7 +96,7 @@ def write(results: dict) -> None:
               "| | " + " | ".join(ways) + " |", "|---" * (len(ways) + 1) + "|",
               "| no_people | " + " | ".join(f"{r['with_person_pixels']} of {r['photos']}, {r['mean_share']:.4f}"
                                           for r in results["no_people"].values()) + " |"]
-    write_results(name, results, heading.split(":")[0], "\n".join(lines) + "\n")
+    write_results(results_name, results, heading.split(":")[0], "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

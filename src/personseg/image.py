@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO, Union
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -158,6 +159,12 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
         a = out[:, :, 3:].astype(np.float32) / 255.0
         out = (out[:, :, :3] * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
     return np.ascontiguousarray(out)
+
+
+def black_and_white(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` (HxWx3, uint8 or float32) as a black-and-white photo: its luminance (0.299 R + 0.587 G + 0.114 B)
+    in all three channels."""
+    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
 
 
 def load_mask(path: str | os.PathLike) -> np.ndarray:

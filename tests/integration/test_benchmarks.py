@@ -7,7 +7,6 @@ import importlib
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from personseg.methods import METHODS
@@ -104,10 +103,9 @@ def test_scenes_scores_every_set_with_and_without_mediapipes_masks_and_the_perso
     assert all(r["photos"] == 2 and 0.0 <= r["mean_share"] <= 1.0 for r in results["no_people"].values())
 
 
-def test_scenes_grey_photos_have_one_luminance_in_every_channel(bench):
-    rgb = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
-    grey = bench("scenes").grey(rgb)
-    assert grey.shape == rgb.shape and (grey == grey[..., :1]).all() and not (rgb == rgb[..., :1]).all()
+def test_scenes_scores_black_and_white_photos_on_request(bench):
+    results = bench("scenes").run(1, grey=True)
+    assert results["grey"] and len(results["sets"]) == 5 and len(results["no_people"]) == 5
 
 
 def test_people_video_counts_marked_frames_on_clips_of_nobody(bench):

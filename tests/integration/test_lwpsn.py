@@ -20,7 +20,7 @@ from personseg.train.export import export_onnx
 from personseg.train.loop import TrainConfig, train
 
 STILL = AugmentConfig(rotate=0, scale=(1, 1), shift=0, flip=0, brightness=0.3, contrast=0.3, saturation=0.3,
-                      grey=0, blur=0, noise=0, composite=0, prior_drop=0)
+                      blur=0, noise=0, composite=0, prior_drop=0)
 
 
 @pytest.mark.parametrize("name, channels", [("lwpsn", 4), ("lwpsn-rgb", 3), ("pose-unet", 5)])

@@ -7,7 +7,7 @@ from personseg.models.sinet import SINet
 from personseg.train.augment import AugmentConfig, augment
 from personseg.train.data import PairSet, load_pairs
 from personseg.train.export import export_onnx
-from personseg.train.loop import TrainConfig, make_batches, train
+from personseg.train.loop import TrainConfig, _config_dict, _with_defaults, make_batches, train
 from personseg.train.losses import segmentation_loss
 
 
@@ -33,8 +33,8 @@ def test_augment_keeps_image_and_mask_aligned(pairs):
     rgb, mask = pairs.images[0], pairs.masks[0]
     rng = np.random.default_rng(3)
     img, m = augment(rng, rgb, mask, (96, 128), AugmentConfig(rotate=0, scale=(1, 1), shift=0, flip=0,
-                                                                 brightness=0, contrast=0, saturation=0, grey=0,
-                                                                 blur=0, noise=0, composite=0))
+                                                                 brightness=0, contrast=0, saturation=0, blur=0,
+                                                                 noise=0, composite=0))
     assert img.shape == (128, 96, 3) and m.shape == (128, 96) and set(np.unique(m)) <= {0, 1}
     # With no random change the warp is a plain resize: the mask matches the resized mask.
     import cv2
@@ -194,3 +194,9 @@ def test_overlapping_people_are_synthesised_with_their_own_masks_and_priors(pair
         for i, own in ((k, behind), (k + 1, front)):
             ssm = made.images[i][..., 3].astype(float)
             assert made.images[i].shape[2] == 4 and ssm[own].mean() > ssm[~own].mean()   # the prior marks whom to cut
+
+
+def test_a_checkpoint_from_before_an_augmentation_setting_resumes_with_it_off():
+    saved = _config_dict(TrainConfig())
+    del saved["augment"]["grey"]   # written before AugmentConfig.grey existed: those runs had none
+    assert _with_defaults(saved) == _config_dict(TrainConfig()) and AugmentConfig().grey == 0

@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data
 
 from personseg.errors import ImageError
-from personseg.image import load_image, write_image
+from personseg.image import black_and_white, load_image, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.train.data import validation_split
@@ -82,10 +82,19 @@ def test_training_sets_join_folders_and_hold_out_a_seeded_share(tmp_path):
     assert trn.images[0].shape == (40, 30, 3) and trn.masks[0].max() == 255
 
 
-def test_black_and_white_augmentation_gives_equal_channels(astronaut):
+def test_black_and_white_augmentation_gives_equal_channels_noise_included(astronaut):
     mask = np.zeros(astronaut.shape[:2], np.uint8)
     mask[100:400, 150:350] = 255
     for grey in (1.0, 0.0):
-        img, _ = augment(np.random.default_rng(0), astronaut, mask, (96, 128), AugmentConfig(grey=grey, noise=0))
+        img, _ = augment(np.random.default_rng(0), astronaut, mask, (96, 128), AugmentConfig(grey=grey, noise=1))
         same = np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])
         assert same == (grey == 1.0)
+    assert all(preset.grey == 0.1 for preset in AUGMENT_PRESETS.values())   # both presets; the default draws none
+
+
+def test_black_and_white_keeps_the_luminance_in_every_channel(astronaut):
+    for rgb in (astronaut, astronaut.astype(np.float32)):
+        grey = black_and_white(rgb)
+        assert grey.shape == rgb.shape and grey.dtype == rgb.dtype and (grey == grey[..., :1]).all()
+        expected = rgb.astype(np.float64) @ [0.299, 0.587, 0.114]
+        assert np.abs(grey[..., 0] - expected).max() <= 1.0

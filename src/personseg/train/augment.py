@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..image import black_and_white
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -19,7 +21,7 @@ class AugmentConfig:
     brightness: float = 0.25
     contrast: float = 0.25
     saturation: float = 0.3
-    grey: float = 0.1             # probability of a black-and-white photo (luminance in all three channels)
+    grey: float = 0.0             # probability of a black-and-white photo (luminance in all three channels)
     blur: float = 0.2             # probability of a gaussian blur
     noise: float = 0.2            # probability of gaussian noise
     composite: float = 0.5        # probability of swapping the background
@@ -29,10 +31,11 @@ class AugmentConfig:
 
 #: Named settings (``personseg train --augment``). "full" trains a network from scratch or fine-tunes it;
 #: "light" finishes a trained one: people framed near the way the pipeline frames them (scale 0.8-1.1, little
-#: rotation), a fifth of the backgrounds swapped. A small network spends less of itself on rarer views.
+#: rotation), a fifth of the backgrounds swapped. A small network spends less of itself on rarer views. Both
+#: turn one image in ten black and white (since SINet's stage 8; runs before had none, AugmentConfig's default).
 AUGMENT_PRESETS = {
-    "full": AugmentConfig(),
-    "light": AugmentConfig(scale=(0.8, 1.1), rotate=8.0, shift=0.05, blur=0.1, noise=0.1, composite=0.2),
+    "full": AugmentConfig(grey=0.1),
+    "light": AugmentConfig(scale=(0.8, 1.1), rotate=8.0, shift=0.05, blur=0.1, noise=0.1, composite=0.2, grey=0.1),
 }
 
 
@@ -84,12 +87,13 @@ def augment(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, out: 
     img = img * rng.uniform(1 - cfg.contrast, 1 + cfg.contrast) + rng.uniform(-1, 1) * cfg.brightness * 255 * 0.5
     gray = img.mean(axis=2, keepdims=True)
     img = gray + (img - gray) * rng.uniform(1 - cfg.saturation, 1 + cfg.saturation)
-    if rng.random() < cfg.grey:
-        img = np.repeat(img @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
+    grey = cfg.grey > 0 and rng.random() < cfg.grey   # no draw at 0: runs without it draw as before it existed
+    if grey:
+        img = black_and_white(img)
     if rng.random() < cfg.blur:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
     if rng.random() < cfg.noise:
-        img = img + rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
+        img = img + rng.normal(0, rng.uniform(2, 8), img.shape[:2] + (1 if grey else 3,)).astype(np.float32)
     img = np.clip(img, 0, 255).astype(np.uint8)
     if cfg.pyramid:
         img = pyramid_resize(rng, img, cfg.pyramid)

@@ -242,9 +242,10 @@ def _config_dict(cfg: TrainConfig) -> dict:
 
 
 def _with_defaults(saved: dict) -> dict:
-    """A checkpoint's settings, those added to TrainConfig since it was written at their defaults (which is
-    what the run had)."""
-    return _config_dict(TrainConfig()) | saved
+    """A checkpoint's settings, those added to TrainConfig or AugmentConfig since it was written at their
+    defaults (which is what the run had)."""
+    defaults = _config_dict(TrainConfig())
+    return defaults | saved | {"augment": defaults["augment"] | saved.get("augment", {})}
 
 
 def _atomic_save(obj, path: Path) -> None:
