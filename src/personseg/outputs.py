@@ -31,6 +31,8 @@ COMPOSITE_ROWS = 256
 #: The strongest background blur, as a share of the image diagonal, and the blur where none is given.
 MAX_BLUR = 0.5
 DEFAULT_BLUR = 0.02
+#: The settings only one output uses, and that output: given without it they are refused (CLI and service).
+DRAWN_BY = {"background": "replace", "blur": "blur"}
 
 
 def cutout(result: Result) -> np.ndarray:
@@ -210,10 +212,11 @@ def parse_outputs(save: str, background: str | None = None, blur: float | None =
     most MAX_BLUR; None: DEFAULT_BLUR); each given without the output that draws it, refused."""
     outputs = tuple(dict.fromkeys(o.strip() for o in save.split(",") if o.strip()))
     check_outputs(outputs, background)
-    for given, value, output in (("--background", background, "replace"), ("--blur", blur, "blur")):
+    for setting, value in (("background", background), ("blur", blur)):
+        output = DRAWN_BY[setting]
         if value is not None and value != "" and output not in outputs:
-            raise PersonsegError(f"{given} {value} is used only by the '{output}' output, which is not asked for "
-                                 f"(outputs: {', '.join(outputs)}); ask for it with --save (a video file shows "
+            raise PersonsegError(f"--{setting} {value} is used only by the '{output}' output, which is not asked "
+                                 f"for (outputs: {', '.join(outputs)}); ask for it with --save (a video file shows "
                                  f"one output: --save {output})")
     if "replace" in outputs:
         background_image(background, (1, 1))

@@ -64,6 +64,12 @@ def test_every_picture_output_is_a_png_of_the_photo(client, photo, output):
         assert (np.asarray(im)[0, 0] == (0, 255, 0)).all()
 
 
+def test_blur_strength_is_taken_with_the_blur_output(client, photo):
+    soft, strong = (np.asarray(Image.open(io.BytesIO(post(client, photo, output="blur", blur=b).content)))
+                    for b in ("0.01", "0.2"))
+    assert soft.shape == strong.shape and np.abs(soft.astype(int) - strong.astype(int)).mean() > 1
+
+
 def test_json_gives_everyone_with_box_keypoints_score_and_a_mask_that_decodes(client, photo):
     r = post(client, photo, output="json", instances="true")
     answer = r.json()
@@ -137,8 +143,8 @@ def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(clie
     ({}, {"image": ("a.txt", b"hello, not a photo")}, None, 415, "not an image"),
     ({"output": "gif"}, None, None, 422, "output"),
     ({"method": "magic"}, None, None, 422, "method"),
-    ({"blur": "9", "output": "blur"}, None, None, 422, "blur"),
-    ({"blur": "-1", "output": "blur"}, None, None, 422, "blur"),
+    ({"blur": "9", "output": "blur"}, None, None, 422, "less than or equal to 0.5"),
+    ({"blur": "-1", "output": "blur"}, None, None, 422, "greater than 0"),
     ({"blur": "0.05"}, None, None, 422, "blur is used only with output=blur, not output=mask"),
     ({"background": "red", "output": "cutout"}, None, None, 422, "used only with output=replace"),
     ({"instances": "maybe"}, None, None, 422, "instances"),

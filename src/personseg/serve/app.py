@@ -30,7 +30,7 @@ from .. import __version__
 from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
-from ..outputs import MAX_BLUR
+from ..outputs import DRAWN_BY, MAX_BLUR
 from ..pipeline import SUBJECTS, check_given, check_subject
 from ..pose.keypoints import given_keypoints
 from .answers import SERVICE_OUTPUTS, picture, result_json, stages_json
@@ -126,16 +126,18 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         person_check: bool = Query(True, description="where the pose backend places nobody, keep only the "
                                                      "regions the region check trained here takes for people "
                                                      "(false: whatever the networks marked)"),
-        background: str = Query("white", description="colour (name or #rrggbb) for output=replace"),
-        blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal"),
+        background: str = Query("white", description="colour (name or #rrggbb); only with output=replace (422 "
+                                                     "with other outputs)"),
+        blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal; only "
+                                                                 "with output=blur (422 with other outputs)"),
     ) -> Response:
         known = {param.alias for param in request.scope["route"].dependant.query_params}
         unknown = sorted(set(request.query_params) - known)
         if unknown:   # a misspelt or unsupported option is not silently ignored
             raise Failed(422, f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; this endpoint takes "
                               f"{', '.join(sorted(known))}")
-        for param, drawn_by in (("background", "replace"), ("blur", "blur")):
-            if param in request.query_params and output != drawn_by:   # as the CLI refuses it
+        for param, drawn_by in DRAWN_BY.items():   # given (not empty) without its output: refused, as by the CLI
+            if request.query_params.get(param) and output != drawn_by:
                 raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
         colour = _colour(background)
         given = _people(people)
