@@ -98,7 +98,7 @@ def main() -> None:
 
 def card_scores() -> None:
     """The shipped card's "scores": benchmarks/results/scenes.json's columns for the default method with and
-    without the check (test splits scored once, after training; no_people)."""
+    without the check (test splits scored once, after training; no_people), and the networks they were made with."""
     results = json.loads((Path(__file__).resolve().parent.parent / "benchmarks/results/scenes.json").read_text())
     ways = [w for w in next(iter(results["sets"].values())) if w.startswith(DEFAULT_METHOD)
             and "MediaPipe" not in w]
@@ -106,6 +106,7 @@ def card_scores() -> None:
     card["scores"] = {"from": "benchmarks/scenes.py (benchmarks/RESULTS.md, 'Every kind of scene')",
                       "test": {name: {w: row[w] for w in ways} for name, row in results["sets"].items()},
                       "no_people": {w: results["no_people"][w] for w in ways}}
+    card["scored_with"] = {m: spec(m).card()["sha256"] for m in ("sinet", "lwpsn", "refine")}
     spec(MODEL).card_path.write_text(json.dumps(card, indent=1) + "\n")
 
 
