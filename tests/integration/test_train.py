@@ -7,7 +7,7 @@ from personseg.models.sinet import SINet
 from personseg.train.augment import AugmentConfig, augment
 from personseg.train.data import PairSet, load_pairs
 from personseg.train.export import export_onnx
-from personseg.train.loop import TrainConfig, _config_dict, _with_defaults, make_batches, train
+from personseg.train.loop import TrainConfig, make_batches, train
 from personseg.train.losses import segmentation_loss
 
 
@@ -91,11 +91,13 @@ def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
     broken = tmp_path / "broken"
     train(_cfg(), pairs, val, broken, log=lambda s: None, until=1)
     assert len(torch.load(broken / "last.pt", weights_only=False)["history"]) == 1
-    older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from existed
-    del older["config"]["average_from"]
+    older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from and grey existed
+    del older["config"]["average_from"], older["config"]["augment"]["grey"]
     torch.save(older, broken / "last.pt")
     with pytest.raises(PersonsegError, match=r"other settings \(seed 1, was 0\)"):
         train(_cfg(seed=1), pairs, val, broken, resume=True, log=lambda s: None)
+    with pytest.raises(PersonsegError, match=r"other settings \(augment.grey 0.5, was 0.0\)"):
+        train(_cfg(augment=AugmentConfig(grey=0.5)), pairs, val, broken, resume=True, log=lambda s: None)
     train(_cfg(), pairs, val, broken, resume=True, log=lambda s: None)
     a = torch.load(straight / "last.pt", weights_only=False)
     b = torch.load(broken / "last.pt", weights_only=False)
@@ -194,9 +196,3 @@ def test_overlapping_people_are_synthesised_with_their_own_masks_and_priors(pair
         for i, own in ((k, behind), (k + 1, front)):
             ssm = made.images[i][..., 3].astype(float)
             assert made.images[i].shape[2] == 4 and ssm[own].mean() > ssm[~own].mean()   # the prior marks whom to cut
-
-
-def test_a_checkpoint_from_before_an_augmentation_setting_resumes_with_it_off():
-    saved = _config_dict(TrainConfig())
-    del saved["augment"]["grey"]   # written before AugmentConfig.grey existed: those runs had none
-    assert _with_defaults(saved) == _config_dict(TrainConfig()) and AugmentConfig().grey == 0

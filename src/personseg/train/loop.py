@@ -166,7 +166,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         state = read_checkpoint(last, dev)
         saved, asked = _with_defaults(state["config"]), _config_dict(cfg)
         if saved != asked:
-            raise PersonsegError(f"{last} was made with other settings ({'; '.join(changes(asked, saved))}); "
+            named = changes(_one_by_one(asked), _one_by_one(saved))
+            raise PersonsegError(f"{last} was made with other settings ({'; '.join(named)}); "
                                  "resume with the same ones")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -246,6 +247,12 @@ def _with_defaults(saved: dict) -> dict:
     defaults (which is what the run had)."""
     defaults = _config_dict(TrainConfig())
     return defaults | saved | {"augment": defaults["augment"] | saved.get("augment", {})}
+
+
+def _one_by_one(config: dict) -> dict:
+    """Settings with the augmentation's spelled out (augment.grey ...), so that a difference names the one."""
+    spelled = {f"augment.{k}": v for k, v in config["augment"].items()}
+    return {k: v for k, v in config.items() if k != "augment"} | spelled
 
 
 def _atomic_save(obj, path: Path) -> None:
