@@ -21,7 +21,7 @@ from .batch import Job, not_photos, plan_batch
 from .errors import PersonsegError, describe
 from .image import write_bytes
 from .pipeline import Segmenter
-from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints
+from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
 from .raywork import ImageActor, ray_run
 from .result import Result
 from .runsettings import changes
@@ -45,9 +45,7 @@ def person_annotations(result: Result, min_area: int = 0, given: bool = False) -
     for inst in result.instances or []:
         if not given and inst.area < max(1, min_area):
             continue
-        h, w = inst.mask.shape
-        x, y, score = inst.keypoints.T
-        seen = (score >= MIN_SCORE) & (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        seen = (inst.keypoints[:, 2] >= MIN_SCORE) & inside(inst.keypoints, inst.mask.shape)
         keypoints = [v for (x, y, _), s in zip(inst.keypoints.tolist(), seen)
                      for v in ((round(x, 2), round(y, 2), 2) if s else (0, 0, 0))]
         out.append({"category_id": PERSON["id"], "iscrowd": 0, "segmentation": inst.rle(), "area": inst.area,

@@ -83,8 +83,8 @@ def placed_people(given: list[np.ndarray], shape: tuple[int, ...]) -> list[np.nd
         if len(far):
             raise PersonsegError(f"person {k + 1}: a keypoint at ({far[0, 0]:g}, {far[0, 1]:g}) lies far outside the "
                                  f"{w}x{h} photo (keypoints are in pixels of this photo, turned upright)")
-        inside = sure[(sure[:, 0] >= 0) & (sure[:, 0] < w) & (sure[:, 1] >= 0) & (sure[:, 1] < h)]
-        if len(inside) >= 2 and max(np.ptp(inside[:, 0]), np.ptp(inside[:, 1])) >= 1:
+        on = sure[inside(sure, shape)]
+        if len(on) >= 2 and max(np.ptp(on[:, 0]), np.ptp(on[:, 1])) >= 1:
             placed.append(kp)
     if given and not placed and any(visible(kp).sum() >= 2 for kp in given):
         raise PersonsegError(f"none of the {len(given)} people given can be placed on the {w}x{h} photo: fewer than "
@@ -104,11 +104,16 @@ def visible(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
     return kp[:, 2] >= min_score
 
 
+def inside(xy: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean (n,): which of the (n, 2+) points (x, y, ...) lie inside an image of ``shape``."""
+    h, w = shape[:2]
+    return (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+
+
 def pixels_inside(kp: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """int (n, 2) pixel positions (x, y) of ``kp``'s confident keypoints that lie inside an image of ``shape``."""
-    h, w = shape[:2]
     pts = kp[kp[:, 2] >= MIN_SCORE, :2].astype(int)
-    return pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+    return pts[inside(pts, shape)]
 
 
 def neck(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:

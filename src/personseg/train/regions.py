@@ -20,6 +20,7 @@ from ..models.registry import torch_model
 from ..pipeline import Segmenter
 from ..presence import MODEL, region_box, region_input, regions
 from ..runtime import threads
+from .checkpoint import read_checkpoint
 
 #: The methods whose marked regions are gathered (the ones the check judges).
 SOURCES = ("accurate", "fast")
@@ -114,7 +115,7 @@ def train_check(data: dict[str, np.ndarray], out: Path, epochs: int = 15, batch:
     history: list[dict] = []
     last = out / "last.pt"
     if last.is_file():
-        state = torch.load(last, map_location="cpu", weights_only=False)
+        state = read_checkpoint(last)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])

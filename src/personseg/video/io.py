@@ -240,8 +240,8 @@ class VideoWriter:
         self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
         if self.size != tuple(size):
             source.notes.append(f"{self.path.name}: {size[0]}x{size[1]} frames written as "
-                                f"{self.size[0]}x{self.size[1]} (the video needs an even width and height; per-frame PNGs into a folder keep every "
-                                "pixel)")
+                                f"{self.size[0]}x{self.size[1]} (the video needs an even width and height; "
+                                "per-frame PNGs into a folder keep every pixel)")
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p"
         # x264 at its cheapest settings, for speed in step with the segmenting (854x480 parkour, blurred
