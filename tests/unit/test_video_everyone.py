@@ -43,19 +43,6 @@ def test_the_whole_frame_is_searched_on_the_first_call_and_every_search_every_fr
     assert calls == [4, 0, 4, 0, 4]   # the whole frame and three tiles
 
 
-def test_a_pose_mostly_inside_someone_known_is_not_another_person():
-    from personseg.pose.keypoints import keypoint_distance
-    from personseg.video.everyone import _new
-
-    runner = person(300, 50, 100)
-    upside_down = runner.copy()
-    upside_down[:, 1] = 50 + 290 - runner[:, 1]   # BlazePose's pose of what painting him out left: his own box
-    assert min(keypoint_distance(upside_down, runner), keypoint_distance(runner, upside_down)) > 0.5
-    assert not _new(upside_down, [runner])
-    assert not _new(runner + np.float32([5, 5, 0]), [runner])
-    assert _new(person(600, 50, 100), [runner])
-
-
 def test_a_tracked_person_is_confirmed_only_where_found_again_on_their_crop(monkeypatch):
     """Each other person's track is looked for on a crop around where it is heading: a pose found there near it
     confirms them; a track whose crop holds nobody (it drifted onto the background) is not returned, nor is a

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..framing import Box, area, keypoint_box, overlap
-from ..instances import ERASE_GREY, MAX_PEOPLE, PERSON_VISIBILITY, SAME_PERSON, pose_in, seen_visibility
+from ..framing import Box, keypoint_box
+from ..instances import ERASE_GREY, MAX_PEOPLE, PERSON_VISIBILITY, new_person, pose_in, seen_visibility
 from ..pose import PoseBackend
 from ..pose.keypoints import keypoint_distance
 from .subject import SAME_SUBJECT
@@ -22,8 +22,6 @@ from .subject import SAME_SUBJECT
 SEARCH_EVERY = 15
 #: Before a search, everyone known is painted out: their keypoint box grown by this share of its longer side.
 PAINT_MARGIN = 0.1
-#: A pose whose box lies this much or more inside the box of someone known is not someone else.
-WITHIN = 0.5
 
 
 class OthersFinder:
@@ -42,10 +40,10 @@ class OthersFinder:
         others: list[np.ndarray] = []
         for kp in expected:
             box = keypoint_box(kp, rgb.shape[0])
-            if box is None or not _new(kp, found + others) or len(found) + len(others) >= MAX_PEOPLE:
+            if box is None or not new_person(kp, found + others) or len(found) + len(others) >= MAX_PEOPLE:
                 continue
             others.extend([q for q in pose_in(rgb, box, self.pose) if keypoint_distance(q, kp) < SAME_SUBJECT
-                           and _person(q, rgb.shape) and _new(q, found + others)][:1])
+                           and _person(q, rgb.shape) and new_person(q, found + others)][:1])
         if self.calls % self.search_every == 0:
             work = rgb.copy()
             for kp in found + others:   # their whole box: BlazePose reads a painted-out silhouette as a pose
@@ -57,7 +55,7 @@ class OthersFinder:
             h, w = rgb.shape[:2]
             for box in [(0.0, 0.0, float(w), float(h)), *tiles(rgb.shape)]:
                 for kp in pose_in(work, box, self.pose):
-                    if _person(kp, rgb.shape) and _new(kp, found + others):
+                    if _person(kp, rgb.shape) and new_person(kp, found + others):
                         others.append(kp)
             del others[max(0, MAX_PEOPLE - len(found)):]
         self.calls += 1
@@ -76,21 +74,6 @@ def tiles(shape: tuple[int, ...]) -> list[Box]:
     starts = np.linspace(0, max(h, w) - side, n)
     return [(float(s), 0.0, float(s + side), float(h)) if w >= h else (0.0, float(s), float(w), float(s + side))
             for s in starts]
-
-
-def _new(kp: np.ndarray, known: list[np.ndarray]) -> bool:
-    """``kp`` is nobody in ``known``: SAME_PERSON apart from each (measured either way), and its box not mostly
-    within theirs (BlazePose's pose of the part of a person that painting out left, or of their legs, is not
-    another person)."""
-    return all(min(keypoint_distance(kp, q), keypoint_distance(q, kp)) >= SAME_PERSON
-               and _within(keypoint_box(kp), keypoint_box(q)) < WITHIN for q in known)
-
-
-def _within(a: Box | None, b: Box | None) -> float:
-    """The share of box ``a`` inside box ``b`` (0 when either is None)."""
-    if a is None or b is None or area(a) == 0:
-        return 0.0
-    return overlap(a, b) / area(a)
 
 
 def _person(kp: np.ndarray, shape: tuple[int, ...]) -> bool:
