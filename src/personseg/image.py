@@ -60,9 +60,15 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         with open(path, "rb") as f:
             return _open_and_convert(f, str(path), max_pixels)
     if callable(getattr(source, "read", None)):
-        data = source.read()
+        text = "the file object gives text, not bytes; open it in binary mode ('rb')"
+        if isinstance(source, io.TextIOBase):   # reading an image from it would fail to decode it as text
+            raise ImageError(text)
+        try:
+            data = source.read()
+        except UnicodeDecodeError:
+            raise ImageError(text) from None
         if not isinstance(data, (bytes, bytearray)):
-            raise ImageError("the file object gave text, not bytes; open it in binary mode ('rb')")
+            raise ImageError(text)
         return load_image(bytes(data), max_pixels)
     raise ImageError(f"cannot read an image from a {type(source).__name__}; pass a path, bytes, a binary file, "
                      "a PIL image or an array")

@@ -382,6 +382,8 @@ def test_file_objects_and_arrays_of_every_kind(photos):
         load_image(rgb.astype(np.float32))
     with pytest.raises(ImageError, match="text, not bytes"):
         load_image(io.StringIO("x"))
+    with open(path, encoding="utf-8") as f, pytest.raises(ImageError, match="binary mode"):   # a JPEG opened as text
+        load_image(f)
 
 
 def test_a_model_file_of_the_wrong_kind_is_one_line(tmp_path, photos):
