@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ COMPOSITE_ROWS = 256
 #: The strongest background blur, as a share of the image diagonal, and the blur where none is given.
 MAX_BLUR = 0.5
 DEFAULT_BLUR = 0.02
+#: A 'replace' background: an image of the photo's size, a colour name, #rrggbb or an image path, or None.
+Background = np.ndarray | str | os.PathLike | None
 #: The settings only one output uses, and that output: given without it they are refused (CLI and service).
 DRAWN_BY = {"background": "replace", "blur": "blur"}
 
@@ -143,7 +146,7 @@ class OutputKind:
 
     name: str
     help: str
-    picture: Callable[[Result, np.ndarray | None, float], np.ndarray] | None
+    picture: Callable[[Result, Background, float], np.ndarray] | None
     video: bool = True       # a video file can show it (a cut-out needs transparency)
     keypoints: bool = False  # it shows keypoints: the pose backend runs for it whatever the method
     foreground: bool = False  # it shows the estimated foreground colours (Result.foreground)
@@ -153,9 +156,18 @@ def _alpha(result: Result) -> np.ndarray:
     return cv2.convertScaleAbs(result.alpha, alpha=255.0)   # rounded and saturated, no float copies
 
 
-def _replace(result: Result, background: np.ndarray | None) -> np.ndarray:
+def _replace(result: Result, background: Background) -> np.ndarray:
+    h, w = result.rgb.shape[:2]
     if background is None:
-        raise PersonsegError("the 'replace' output needs a background")
+        raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb, an image path or "
+                             "an HxWx3 uint8 image")
+    if isinstance(background, (str, os.PathLike)):
+        background = background_image(os.fspath(background), (h, w))
+    background = np.asarray(background)
+    if background.shape != (h, w, 3) or background.dtype != np.uint8:
+        raise PersonsegError(f"the background image is {'x'.join(map(str, background.shape))} {background.dtype}; "
+                             f"'replace' needs {h}x{w}x3 uint8 (the photo's size), or a colour name, #rrggbb or "
+                             "an image path, scaled to the photo")
     return composite(result, background)
 
 
@@ -177,9 +189,10 @@ DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.video)
 
 
-def render(result: Result, output: str, background: np.ndarray | None = None,
+def render(result: Result, output: str, background: Background = None,
            blur: float = DEFAULT_BLUR) -> np.ndarray:
-    """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace'."""
+    """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace': an
+    HxWx3 uint8 image of the photo's size, or a colour name, #rrggbb or an image path (``background_image``)."""
     kind = OUTPUTS.get(output)
     if kind is None or kind.picture is None:
         pictures = [name for name, k in OUTPUTS.items() if k.picture is not None]

@@ -37,6 +37,15 @@ def test_replace_puts_the_person_over_the_background(result):
     assert 0 < out[30, 9, 1] < 255   # the soft edge mixes both
     with pytest.raises(PersonsegError, match="needs a background"):
         render(result, "replace")
+    assert np.array_equal(render(result, "replace", "#00ff00"), out)   # a colour as the CLI takes it
+
+
+def test_a_background_of_another_size_or_type_is_refused_in_words(result):
+    for bad in (np.zeros((30, 40, 3), np.uint8), np.zeros((60, 40, 3), np.float32), np.zeros((60, 40), np.uint8)):
+        with pytest.raises(PersonsegError, match="needs 60x40x3 uint8"):
+            render(result, "replace", bad)
+    with pytest.raises(PersonsegError, match="neither a colour"):
+        render(result, "replace", "no-such-colour-or-file")
 
 
 def test_json_is_not_a_picture_and_video_shows_pictures_without_transparency(result):
