@@ -3,10 +3,13 @@ read as an input that a batch writes, no two inputs share outputs, and a rerun p
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +72,30 @@ class Plan:
 #: Left in every output folder of `personseg segment`: a later batch searching a folder that holds it does not
 #: read the outputs there as photos.
 MARKER = ".personseg-outputs"
+
+
+#: Held (an advisory lock) in an output folder while a run writes there.
+LOCK = ".personseg-lock"
+
+
+@contextmanager
+def sole_writer(folder: Path) -> Iterator[None]:
+    """Hold LOCK in ``folder`` (which exists) while the block runs: PersonsegError at once where another run holds
+    it (two runs into one folder would each redo and rewrite the other's images). The lock goes with its process:
+    a killed run leaves none."""
+    with open(folder / LOCK, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise PersonsegError(f"--out {folder}: another personseg run (process {holder}) is writing there; wait "
+                                 "for it to finish, or give another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
 
 
 def writable_folder(folder: Path) -> None:

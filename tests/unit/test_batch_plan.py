@@ -150,3 +150,26 @@ def test_a_killed_runs_temporary_files_are_removed_for_the_images_done_again(fol
         (out / name).write_bytes(b"")
     remove_leftovers(jobs)
     assert not any((out / name).exists() for name in left) and all((out / name).exists() for name in others)
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from personseg.batch import sole_writer
+
+    holder = ("import sys, time; from pathlib import Path; from personseg.batch import sole_writer\n"
+              "with sole_writer(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)")
+    other = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "held"
+        with pytest.raises(PersonsegError, match=f"another personseg run \\(process {other.pid}\\) is writing"):
+            with sole_writer(tmp_path):
+                pass
+    finally:
+        other.kill()
+        other.wait()
+    with sole_writer(tmp_path):   # the lock went with its process
+        with pytest.raises(PersonsegError, match="another personseg run"):   # and is held within one too
+            with sole_writer(tmp_path):
+                pass

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from ..annotate import given_people, read_people_file
 from ..batch import (Job, OutputRecord, OutputsActor, image_settings, not_photos, plan_batch, remove_leftovers,
-                     writable_folder)
+                     sole_writer, writable_folder)
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe, interrupted
 from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
@@ -92,29 +92,30 @@ def run(args: argparse.Namespace) -> int:
     removed = 0
     if todo:
         writable_folder(args.out)
-        for job in redo + (record.stale(todo, settings) if args.overwrite else []):
-            removed += job.remove_other_outputs(outputs, args.instances)
-        record.start(todo, settings, replaced)
-        finished: list[Job] = []
-        made = (_on_ray(todo, options, args, outputs, given, replaced) if args.engine == "ray" else
-                _here(todo, seg, args, outputs, given, replaced))
-        bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
-        try:
-            for job, got in bar:
-                if isinstance(got, BaseException):
-                    if interrupted(got):
-                        raise KeyboardInterrupt from got
-                    failed.append((job.path, describe(got)))
-                else:
-                    finished.append(job)
-                    written += got["written"]
-                    nobody += [job.path] * got["nobody"]
-        except KeyboardInterrupt:
-            print(f"personseg: {len(finished)} of {len(todo)} images finished before the interruption; rerun the "
-                  "same command to do the rest", file=sys.stderr)
-            raise
-        finally:
-            record.finish(finished)
+        with sole_writer(args.out):   # a second run into this folder now is refused, not mixed in
+            for job in redo + (record.stale(todo, settings) if args.overwrite else []):
+                removed += job.remove_other_outputs(outputs, args.instances)
+            record.start(todo, settings, replaced)
+            finished: list[Job] = []
+            made = (_on_ray(todo, options, args, outputs, given, replaced) if args.engine == "ray" else
+                    _here(todo, seg, args, outputs, given, replaced))
+            bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
+            try:
+                for job, got in bar:
+                    if isinstance(got, BaseException):
+                        if interrupted(got):
+                            raise KeyboardInterrupt from got
+                        failed.append((job.path, describe(got)))
+                    else:
+                        finished.append(job)
+                        written += got["written"]
+                        nobody += [job.path] * got["nobody"]
+            except KeyboardInterrupt:
+                print(f"personseg: {len(finished)} of {len(todo)} images finished before the interruption; rerun the "
+                      "same command to do the rest", file=sys.stderr)
+                raise
+            finally:
+                record.finish(finished)
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
     skipped = len(plan.jobs) - len(todo)
     parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]
