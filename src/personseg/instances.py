@@ -75,6 +75,23 @@ PANORAMA_POSE = 4.0
 #: labelled person a photo) 0.625 -> 0.617; 4 photos: pennfudan 0.680 -> 0.694, coco_single 0.677 -> 0.675;
 #: panoramas of 5 painted-out photos (nobody) 6.01% -> 6.07% of the pixels marked. About a quarter more time.
 TILE_SEARCHES = 2
+#: With instances the networks are framed on the people BlazePose found on the whole image, and the search for
+#: everyone looks at the regions of that mask: on a panorama the people outside that frame were never looked at
+#: (three Penn-Fudan photos side by side: one instance of six people). On an image wider (or taller) than this,
+#: the search looks at the regions of the networks' pass on the whole image too (``Scene.beyond``; the mask
+#: itself is made as before). Panoramas of train photos side by side (400 px high), found / spurious, before ->
+#: after, `accurate`: 3 pennfudan photos (8 panoramas, 44 people) 20 / 6 -> 32 / 5, 4 of them (6, 44) 29 / 6 ->
+#: 33 / 6, 3 coco_people photos (6, 80) 7 / 12 -> 7 / 15; `fast` 18 / 4 -> 33 / 5, 29 / 7 -> 33 / 7, 8 / 11 ->
+#: 7 / 14. The train splits as they are: one pennfudan person more found by each method, nothing else changed.
+#: On every photo (beyond the frame for everyone) it was mixed: `accurate` pennfudan train 202 / 26 -> 206 / 27,
+#: coco_people 63 / 41 -> 64 / 45; `fast` 191 / 34 -> 194 / 37, 57 / 54 -> 55 / 63.
+WIDE_SEARCH = 2.0
+
+
+def searched_wide(shape: tuple[int, ...]) -> bool:
+    """Whether the search for everyone on an image of ``shape`` also looks beyond the found people's frame
+    (WIDE_SEARCH)."""
+    return len(tiles(shape, 1.0, WIDE_SEARCH)) > 1
 
 
 def photo_people(rgb: np.ndarray, pose: PoseBackend, outline: bool = False

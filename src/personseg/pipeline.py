@@ -18,7 +18,8 @@ from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
 from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
 from .image import ImageInput, load_image
-from .instances import MAX_PEOPLE, anyone_in, find_people, person_in, photo_people, split_instances
+from .instances import (MAX_PEOPLE, anyone_in, find_people, person_in, photo_people, searched_wide,
+                        split_instances)
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people
@@ -232,7 +233,10 @@ class Segmenter:
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:
-            everyone = people if given else timed(timings, "people", find_people, rgb, prob >= 0.5, self.pose,
+            seen = prob   # the regions the search looks at: on panoramas beyond the found people's frame too
+            if search and method.models and searched_wide(rgb.shape):   # (classical's runs no network)
+                seen = timed(timings, "people", method.coarse, replace(scene, beyond=True), self.crf)
+            everyone = people if given else timed(timings, "people", find_people, rgb, seen >= 0.5, self.pose,
                                                   MAX_PEOPLE, people) or people
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)

@@ -152,3 +152,26 @@ def test_with_instances_a_teddy_bear_is_still_checked_and_nobody_is_left(data_di
     assert unchecked.people and unchecked.mask.any()   # the search places "people" on crops of the teddy bear
     checked = Segmenter("accurate", matting=None, instances=True)(bear)
     assert not checked.mask.any() and checked.people == [] and checked.instances == []
+
+
+def test_instances_on_a_panorama_look_beyond_the_person_blazepose_found(data_dir):
+    """Three Penn-Fudan test photos side by side (3.3:1): the search for everyone looks at what the networks mark
+    on the whole panorama, not only in the frame of the person BlazePose found on it (then 2 of 6 were found)."""
+    from personseg.evaluate import instance_sets
+    from personseg.pipeline import Segmenter
+
+    people = {s[0]: s for s in instance_sets(data_dir / "pennfudan" / "annotations.json")}
+    photos, truth, x = [], [], 0
+    for name in ("FudanPed00007", "FudanPed00008", "FudanPed00010"):
+        _, image, masks, _ = people[name]
+        rgb = load_image(image)
+        w = round(rgb.shape[1] * 400 / rgb.shape[0])
+        photos.append(cv2.resize(rgb, (w, 400), interpolation=cv2.INTER_AREA))
+        truth += [(x, cv2.resize(load_mask(m), (w, 400), interpolation=cv2.INTER_NEAREST)) for m in masks]
+        x += w
+    panorama = np.hstack(photos)
+    match = InstanceMatch()
+    match.add([i.mask for i in Segmenter("fast", matting=None, instances=True)(panorama).instances],
+              [np.pad(m, ((0, 0), (at, x - at - m.shape[1]))) for at, m in truth])
+    s = match.summary()
+    assert s["people"] == 6 and s["found"] >= 4 and s["spurious"] <= 1
