@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from personseg.data import data_root, read_ids
-from personseg.evaluate import find_pairs
+from personseg.evaluate import find_pairs, instance_sets
 from personseg.framing import binary_mask
 from personseg.image import load_image, load_mask
-from personseg.metrics import Scores
+from personseg.metrics import InstanceMatch, Scores
 from personseg.methods import DEFAULT_METHOD
 from personseg.pipeline import Segmenter
 from report import machine, write_results
@@ -30,6 +30,8 @@ SETS = ("pennfudan", "coco_single")
 SIDE_BY_SIDE = (2, 3, 5)
 HEIGHT = 400
 PEER = "MediaPipe selfie segmentation (peer)"
+#: The set whose people are matched one by one, and the methods asked for them.
+PEOPLE_SET, PEOPLE_METHODS = "pennfudan", (DEFAULT_METHOD, "fast")
 
 
 def calls() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
@@ -54,6 +56,49 @@ def photos(name: str, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def people_photos(count: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """The first ``count`` test photos of PEOPLE_SET with each person's mask, scaled to HEIGHT px high."""
+    root = data_root() / PEOPLE_SET
+    test = read_ids(root / "test.txt")
+    by_id = {s[0]: s for s in instance_sets(root / "annotations.json")}
+    out = []
+    for _, image, masks, _ in [by_id[i] for i in test if i in by_id][:count]:
+        rgb = load_image(image)
+        size = (round(rgb.shape[1] * HEIGHT / rgb.shape[0]), HEIGHT)
+        out.append((cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
+                    [cv2.resize(load_mask(m), size, interpolation=cv2.INTER_NEAREST) for m in masks]))
+    return out
+
+
+def people(count: int) -> dict:
+    """Found / missed / spurious people on PEOPLE_SET's panoramas and on the same photos alone, by method."""
+    pool = people_photos(count * max(SIDE_BY_SIDE))
+    rows: dict = {}
+    for method in PEOPLE_METHODS:
+        seg = Segmenter(method, matting=None, instances=True)
+        alone = [[i.mask for i in seg(rgb).instances] for rgb, _ in pool]   # each photo's people on its own
+        for side in SIDE_BY_SIDE:
+            starts = range(0, min(side * count, len(pool) - side + 1), side)
+            match, apart = InstanceMatch(), InstanceMatch()
+            for i in starts:
+                group = pool[i:i + side]
+                widths = np.cumsum([0] + [rgb.shape[1] for rgb, _ in group])
+                truth = [np.pad(m, ((0, 0), (widths[k], widths[-1] - widths[k + 1])))
+                         for k, (_, masks) in enumerate(group) for m in masks]
+                match.add([inst.mask for inst in seg(np.hstack([rgb for rgb, _ in group])).instances], truth)
+                for k in range(i, i + side):
+                    apart.add(alone[k], pool[k][1])
+            rows.setdefault(f"{PEOPLE_SET} x{side}", {"panoramas": len(starts), "rows": {}})["rows"][method] = {
+                "panorama": _counts(match), "alone": _counts(apart)}
+            print(PEOPLE_SET, side, method, rows[f"{PEOPLE_SET} x{side}"]["rows"][method], flush=True)
+    return rows
+
+
+def _counts(match: InstanceMatch) -> dict:
+    s = match.summary()
+    return {k: s[k] for k in ("people", "found", "missed", "spurious", "matched_iou")}
+
+
 def run(count: int) -> dict:
     ways = calls()
     results: dict = {"machine": machine(), "count": count, "height": HEIGHT, "sets": {}}
@@ -74,6 +119,7 @@ def run(count: int) -> dict:
                 row[way] = scores.summary() | {"alone_mean_iou": round(float(np.mean(used)), 4)}
             results["sets"][f"{name} x{side}"] = {"panoramas": len(groups), "rows": row}
             print(name, side, {w: r["mean_iou"] for w, r in row.items()}, flush=True)
+    results["people"] = people(count)
     return results
 
 
@@ -88,6 +134,15 @@ def write(results: dict) -> None:
              "|---|---|" + "---|" * len(ways)]
     for key, entry in results["sets"].items():
         cells = [f"{r['mean_iou']:.4f} / {r['miou_2class']:.4f} / {r['boundary_f']:.4f} ({r['alone_mean_iou']:.4f})"
+                 for r in entry["rows"].values()]
+        lines.append(f"| {key} | {entry['panoramas']} | " + " | ".join(cells) + " |")
+    lines += ["", f"People one by one (`--instances`, no matting) on the {PEOPLE_SET} panoramas above: found of "
+              "the people, spurious (matched one to one at IoU 0.5, as `benchmarks/people.py`); in brackets the same "
+              "photos each segmented alone.", "", "| set | panoramas | " + " | ".join(PEOPLE_METHODS) + " |",
+              "|---|---|" + "---|" * len(PEOPLE_METHODS)]
+    for key, entry in results["people"].items():
+        cells = [f"{r['panorama']['found']}/{r['panorama']['people']}, {r['panorama']['spurious']} "
+                 f"({r['alone']['found']}/{r['alone']['people']}, {r['alone']['spurious']})"
                  for r in entry["rows"].values()]
         lines.append(f"| {key} | {entry['panoramas']} | " + " | ".join(cells) + " |")
     write_results("panoramas", results, heading, "\n".join(lines) + "\n")

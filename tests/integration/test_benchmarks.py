@@ -36,7 +36,14 @@ def test_latency_times_every_call_and_the_peer(bench):
 
 
 def test_panoramas_score_each_way_side_by_side_and_alone(bench):
-    sets = bench("panoramas").run(1)["sets"]
+    results = bench("panoramas").run(1)
+    sets = results["sets"]
+    people = results["people"]
+    assert list(people) == [f"pennfudan x{k}" for k in (2, 3, 5)]
+    for entry in people.values():   # the same people counted on the panorama and on its photos alone
+        rows = entry["rows"].values()
+        assert all(r["panorama"]["people"] == r["alone"]["people"] > 0 for r in rows)
+        assert all(r["panorama"]["found"] + r["panorama"]["missed"] == r["panorama"]["people"] for r in rows)
     assert list(sets) == [f"{name} x{k}" for name in ("pennfudan", "coco_single") for k in (2, 3, 5)]
     assert all(entry["panoramas"] == 1 and len(entry["rows"]) == 3 for entry in sets.values())
     assert all(0.0 <= r["mean_iou"] <= 1.0 and 0.0 <= r["alone_mean_iou"] <= 1.0
