@@ -80,10 +80,18 @@ LOCK = ".personseg-lock"
 
 @contextmanager
 def sole_writer(folder: Path) -> Iterator[None]:
-    """Hold LOCK in ``folder`` (which exists) while the block runs: PersonsegError at once where another run holds
-    it (two runs into one folder would each redo and rewrite the other's images). The lock goes with its process:
-    a killed run leaves none."""
-    with open(folder / LOCK, "a+") as f:
+    """Hold a lock on LOCK in ``folder`` (which exists) while the block runs: PersonsegError at once where another
+    run holds it (two runs into one folder would each redo and rewrite the other's images). The lock goes with its
+    process (a killed run leaves none); the file stays."""
+    path = folder / LOCK
+    try:
+        try:
+            f = open(path, "a+")
+        except PermissionError:   # another user's lock file: a lock is taken on it read-only too
+            f = open(path)
+    except OSError as e:
+        raise PersonsegError(f"--out {folder}: cannot write there ({e.strerror or e})") from None
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -91,10 +99,13 @@ def sole_writer(folder: Path) -> Iterator[None]:
             holder = f.read().strip() or "?"
             raise PersonsegError(f"--out {folder}: another personseg run (process {holder}) is writing there; wait "
                                  "for it to finish, or give another --out") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        except OSError as e:   # a file system without locks
+            raise PersonsegError(f"--out {folder}: cannot lock {LOCK} there ({e.strerror or e})") from None
+        if f.writable():
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
         yield
 
 

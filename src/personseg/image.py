@@ -63,10 +63,7 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         text = "the file object gives text, not bytes; open it in binary mode ('rb')"
         if isinstance(source, io.TextIOBase):   # reading an image from it would fail to decode it as text
             raise ImageError(text)
-        try:
-            data = source.read()
-        except UnicodeDecodeError:
-            raise ImageError(text) from None
+        data = source.read()
         if not isinstance(data, (bytes, bytearray)):
             raise ImageError(text)
         return load_image(bytes(data), max_pixels)

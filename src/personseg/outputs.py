@@ -163,11 +163,13 @@ def _replace(result: Result, background: Background) -> np.ndarray:
                              "an HxWx3 uint8 image")
     if isinstance(background, (str, os.PathLike)):
         background = background_image(os.fspath(background), (h, w))
-    background = np.asarray(background)
-    if background.shape != (h, w, 3) or background.dtype != np.uint8:
-        raise PersonsegError(f"the background image is {'x'.join(map(str, background.shape))} {background.dtype}; "
-                             f"'replace' needs {h}x{w}x3 uint8 (the photo's size), or a colour name, #rrggbb or "
-                             "an image path, scaled to the photo")
+    given = np.asarray(background)
+    if given.shape != (h, w, 3) or given.dtype != np.uint8:
+        what = (f"{'x'.join(map(str, given.shape))} {given.dtype}" if isinstance(background, np.ndarray)
+                else f"of type {type(background).__name__}")
+        raise PersonsegError(f"the background is {what}; 'replace' needs a {h}x{w}x3 uint8 image (the photo's "
+                             "size), or a colour name, #rrggbb or an image path, scaled to the photo")
+    background = given
     return composite(result, background)
 
 

@@ -234,7 +234,8 @@ class Segmenter:
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         if self.instances:
             seen = prob   # the regions the search looks at: on panoramas beyond the found people's frame too
-            if search and method.models and searched_wide(rgb.shape):   # (classical's runs no network)
+            # (classical runs no network; with nobody placed the networks saw the whole image already)
+            if search and method.models and scene.box is not None and searched_wide(rgb.shape):
                 seen = timed(timings, "people", method.coarse, replace(scene, beyond=True), self.crf)
             everyone = people if given else timed(timings, "people", find_people, rgb, seen >= 0.5, self.pose,
                                                   MAX_PEOPLE, people) or people

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from personseg import PersonsegError, Segmenter
-from personseg.batch import MARKER
+from personseg.batch import LOCK, MARKER
 from personseg.video.run import SETTINGS
 from personseg.errors import ImageError
 from personseg.image import load_image, write_image
@@ -40,14 +40,16 @@ def lines(text: str) -> list[str]:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    """Every file below ``folder`` by relative path -> sha256 (inputs must stay byte for byte the same)."""
+    """Every file below ``folder`` by relative path -> sha256 (inputs must stay byte for byte the same), but an
+    output folder's lock (it names the run that held it last)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != LOCK}
 
 
 def outputs(folder: Path) -> list[Path]:
-    """The files in ``folder`` but the marker of an output folder and the settings of a video's frames, by name."""
-    return sorted(p for p in folder.iterdir() if p.name not in (MARKER, SETTINGS))
+    """The files in ``folder`` but the marker and lock of an output folder and the settings of a video's frames, by
+    name."""
+    return sorted(p for p in folder.iterdir() if p.name not in (MARKER, LOCK, SETTINGS))
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -392,3 +394,23 @@ def test_a_model_file_of_the_wrong_kind_is_one_line(tmp_path, photos):
     code, _, err = cli("segment", "photos", "--out", "out", "--method", "fast", "--model", str(spec("lwpsn").onnx_path),
                        cwd=tmp_path)
     assert code == 2 and len(lines(err)) == 1 and "takes input" in err
+
+
+def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(tmp_path, photos):
+    """While one run writes into an output folder (its lock held, an output half-written aside), a second run into
+    it is refused before it reads or removes anything there."""
+    out = tmp_path / "out"
+    out.mkdir()
+    half = out / ".00002.mask.png.ab12cd.tmp"   # the first run's output being written
+    half.write_bytes(b"half")
+    holder = ("import sys, time; from pathlib import Path; from personseg.batch import sole_writer\n"
+              "with sole_writer(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)")
+    first = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == "held"
+        code, _, err = cli("segment", str(photos), "--out", str(out), "--method", "fast", cwd=tmp_path)
+    finally:
+        first.kill()
+        first.wait()
+    assert code == 2 and len(lines(err)) == 1 and f"process {first.pid}) is writing there" in err
+    assert half.read_bytes() == b"half" and not list(out.glob("*.png"))

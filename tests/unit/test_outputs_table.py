@@ -41,8 +41,9 @@ def test_replace_puts_the_person_over_the_background(result):
 
 
 def test_a_background_of_another_size_or_type_is_refused_in_words(result):
-    for bad in (np.zeros((30, 40, 3), np.uint8), np.zeros((60, 40, 3), np.float32), np.zeros((60, 40), np.uint8)):
-        with pytest.raises(PersonsegError, match="needs 60x40x3 uint8"):
+    for bad in (np.zeros((30, 40, 3), np.uint8), np.zeros((60, 40, 3), np.float32), np.zeros((60, 40), np.uint8),
+                b"#00ff00"):
+        with pytest.raises(PersonsegError, match="needs a 60x40x3 uint8 image"):
             render(result, "replace", bad)
     with pytest.raises(PersonsegError, match="neither a colour"):
         render(result, "replace", "no-such-colour-or-file")

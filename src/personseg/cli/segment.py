@@ -73,26 +73,29 @@ def run(args: argparse.Namespace) -> int:
         missing = f": {', '.join(map(str, plan.missing))} not found" if plan.missing else ""
         others = f" ({not_photos(plan.others)})" if plan.others else ""
         raise PersonsegError(f"no image files found in the given paths{missing}{others}")
-    record = OutputRecord(args.out)
-    redo = record.changed_photos(plan.jobs) if not args.overwrite else []   # their outputs are an old photo's
-    replaced = {job.path for job in plan.jobs} if args.overwrite else {job.path for job in redo}
-    todo = [job for job in plan.jobs if job.path in replaced or not job.done(outputs, args.instances)]
     failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
     written, nobody = 0, []
     options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
                                 given=given is not None)
-    if todo and args.engine == "local" and (any(OUTPUTS[o].foreground for o in outputs)
-                                            or args.matting == "closed-form"):
-        preload_pymatting()   # imported while the models load and the first image is segmented
     seg = Segmenter(**options)   # also checks the options before any work, on Ray too
     settings = image_settings(seg, outputs, args.background, args.blur, args.people)
-    if not args.overwrite:   # kept or completed outputs were made with these settings
-        record.refuse_changed([job for job in plan.jobs if job.path not in replaced], settings)
-    remove_leftovers(plan.jobs)   # a killed run's temporary files (none are being written now)
-    removed = 0
-    if todo:
-        writable_folder(args.out)
-        with sole_writer(args.out):   # a second run into this folder now is refused, not mixed in
+    if not args.out.is_dir():
+        writable_folder(args.out)   # made now so that its lock is held while the run is planned
+    # a second run into this folder is refused, not mixed in: the lock is held from before what is there is read
+    with sole_writer(args.out):
+        record = OutputRecord(args.out)
+        redo = record.changed_photos(plan.jobs) if not args.overwrite else []   # their outputs are an old photo's
+        replaced = {job.path for job in plan.jobs} if args.overwrite else {job.path for job in redo}
+        todo = [job for job in plan.jobs if job.path in replaced or not job.done(outputs, args.instances)]
+        if not args.overwrite:   # kept or completed outputs were made with these settings
+            record.refuse_changed([job for job in plan.jobs if job.path not in replaced], settings)
+        remove_leftovers(plan.jobs)   # a killed run's temporary files (none are being written now)
+        removed = 0
+        if todo:
+            if args.engine == "local" and (any(OUTPUTS[o].foreground for o in outputs)
+                                           or args.matting == "closed-form"):
+                preload_pymatting()   # imported while the models load and the first image is segmented
+            writable_folder(args.out)
             for job in redo + (record.stale(todo, settings) if args.overwrite else []):
                 removed += job.remove_other_outputs(outputs, args.instances)
             record.start(todo, settings, replaced)
