@@ -110,7 +110,10 @@ def read_people_file(path: str | os.PathLike) -> dict:
     try:
         data = json.loads(Path(path).read_text())
         _given_annotations(data)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except KeyError as e:
+        raise PersonsegError(f"{path}: not a COCO keypoint file: no {e} field (COCO's images have id and file_name, "
+                             "its annotations image_id and keypoints)") from None
+    except (OSError, ValueError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{path}: not a COCO keypoint file ({type(e).__name__}: {e})") from None
     return data
 
@@ -122,6 +125,8 @@ def _given_annotations(data: dict) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {name: [] for name in names.values()}
     for ann in data.get("annotations", []):
         if ann.get("category_id", 1) == 1 and not ann.get("iscrowd") and ann.get("keypoints"):
+            if ann["image_id"] not in names:
+                raise ValueError(f"annotation {ann.get('id')} is of image {ann['image_id']}, which it does not list")
             out[names[ann["image_id"]]].append(ann)
     return out
 

@@ -7,8 +7,10 @@ import json
 import random
 
 import numpy as np
+import pytest
 
-from personseg.annotate import PERSON, merge, person_annotations
+from personseg.annotate import PERSON, merge, person_annotations, read_people_file
+from personseg.errors import PersonsegError
 from personseg.result import Instance, Result
 
 
@@ -47,3 +49,15 @@ def test_the_merge_is_the_same_bytes_in_any_order():
     assert [im["file_name"] for im in coco["images"]] == ["a.jpg", "b/x.jpg", "c.png"]
     assert [a["id"] for a in coco["annotations"]] == list(range(1, 7)) and coco["categories"] == [PERSON]
     assert PERSON["skeleton"][0] == [16, 14]   # 1-based, as COCO writes it
+
+
+def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp_path):
+    no_ids = tmp_path / "poses.json"
+    no_ids.write_text(json.dumps({"images": [{"image": "a.jpg", "instances": []}]}))
+    with pytest.raises(PersonsegError, match="no 'id' field .COCO's images have id and file_name"):
+        read_people_file(no_ids)
+    elsewhere = tmp_path / "coco.json"
+    elsewhere.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg"}],
+                                     "annotations": [{"id": 3, "image_id": 2, "keypoints": [0] * 51}]}))
+    with pytest.raises(PersonsegError, match="annotation 3 is of image 2, which it does not list"):
+        read_people_file(elsewhere)

@@ -18,7 +18,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         "classical", "no network: BlazePose keypoints seed a graph cut and dense CRF of the main person (0.5 s)"),
     NetworkMethod(
         "fast", "SINet (84K parameters, trained here) on the whole image, zooming in on the people it finds "
-        "(6 ms a 600x800 photo with its matting); --pose adds BlazePose's framing and outline",
+        "(6 ms a 600x800 photo with its matting)",
         networks=("sinet",), uses_outline=True),
     NetworkMethod(
         "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net, int8 (0.05 s)",
