@@ -396,21 +396,26 @@ def test_a_model_file_of_the_wrong_kind_is_one_line(tmp_path, photos):
     assert code == 2 and len(lines(err)) == 1 and "takes input" in err
 
 
-def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(tmp_path, photos):
+def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(tmp_path, photos, data_dir):
     """While one run writes into an output folder (its lock held, an output half-written aside), a second run into
-    it is refused before it reads or removes anything there."""
+    it is refused before it reads or removes anything there: photos and a video's frames alike."""
     out = tmp_path / "out"
     out.mkdir()
     half = out / ".00002.mask.png.ab12cd.tmp"   # the first run's output being written
     half.write_bytes(b"half")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "00001.jpg").write_bytes((data_dir / PARKOUR / "00001.jpg").read_bytes())
     holder = ("import sys, time; from pathlib import Path; from personseg.batch import sole_writer\n"
               "with sole_writer(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)")
     first = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE, text=True)
     try:
         assert first.stdout.readline().strip() == "held"
-        code, _, err = cli("segment", str(photos), "--out", str(out), "--method", "fast", cwd=tmp_path)
+        refused = [cli("segment", str(photos), "--out", str(out), "--method", "fast", cwd=tmp_path),
+                   cli("video", str(frames), "--out", str(out), "--quiet", cwd=tmp_path)]
     finally:
         first.kill()
         first.wait()
-    assert code == 2 and len(lines(err)) == 1 and f"process {first.pid}) is writing there" in err
-    assert half.read_bytes() == b"half" and not list(out.glob("*.png"))
+    for code, _, err in refused:
+        assert code == 2 and len(lines(err)) == 1 and f"process {first.pid}) is writing there" in err
+    assert half.read_bytes() == b"half" and not list(out.glob("*.png")) and not (out / SETTINGS).exists()

@@ -8,7 +8,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..batch import within
+from ..batch import sole_writer, within
 from ..errors import PersonsegError
 from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
@@ -39,8 +39,9 @@ def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
 class FrameFolder:
     """A folder of per-frame outputs and, in SETTINGS, the settings that made them: a rerun completes the frames
     an interrupted run left only with the same settings, and one with other settings is refused unless it
-    ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` records the settings when the
-    work begins, ``finish`` once every frame is written. ``notes``: what a user should know (outputs of an earlier
+    ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` takes the folder (one run at a time:
+    ``batch.sole_writer``) and records the settings when the work begins, ``end`` records once every frame is
+    written and lets the folder go. ``notes``: what a user should know (outputs of an earlier
     run with other settings that this one does not replace). ``keypoints``: the keypoint file this run writes
     (recorded: ``rewrites`` tells whether an existing one is an earlier run's of these same settings);
     ``implied``: for settings another one decided (not given), what the refusal says after their value."""
@@ -48,6 +49,7 @@ class FrameFolder:
     def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool,
                  keypoints: Path | None = None, implied: dict[str, str] | None = None) -> None:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
+        self._lock = ExitStack()   # held from ``start`` to ``end``: one run at a time writes the folder
         self.outputs, self.notes = sorted(outputs), []
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
         if out.exists() and not out.is_dir():
@@ -87,11 +89,17 @@ class FrameFolder:
         return self._earlier_keypoints is not None and self._earlier_keypoints == _resolved(keypoints)
 
     def start(self) -> None:
+        """Take the folder (PersonsegError where another run writes it: nothing is written then) and record the
+        settings."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock.enter_context(sole_writer(self.path.parent))
         self._write(replacing=self.overwrite)
 
-    def finish(self) -> None:
-        if self.overwrite:
-            self._write(replacing=False)
+    def end(self, complete: bool) -> None:
+        """Record that every frame is written (``complete``) and let the folder go."""
+        with self._lock:
+            if complete and self.overwrite:
+                self._write(replacing=False)
 
     def _write(self, replacing: bool) -> None:
         data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing, "keypoints": self.keypoints}
@@ -201,6 +209,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         # end; the writer's encoding thread ends; only then is the source they read closed
         with ExitStack() as stack:
             stack.callback(source.close)
+            if folder is not None:
+                stack.callback(lambda: folder.end(done))   # done as it is by then
             if kp_file is not None:
                 stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
             if writer is not None:
@@ -209,8 +219,6 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 stack.callback(bar.close)
             stack.callback(decoded.close)
             stack.callback(results.close)
-    if folder is not None and done:
-        folder.finish()
     if frames == 0:
         raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
     seconds = time.perf_counter() - start
