@@ -171,13 +171,17 @@ def black_and_white(rgb: np.ndarray) -> np.ndarray:
 
 
 def load_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a ground-truth or saved mask as uint8 HxW {0, 255} (any non-zero pixel is foreground)."""
+    """Read a ground-truth or saved mask as uint8 HxW {0, 255}: foreground where it is brighter than mid-grey
+    (0/255 masks, soft mattes, colour masks as grey), and wherever it is not 0 in a mask of 0s and 1s (as many
+    labelling tools save them) or of palette indices."""
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("L"))
+            palette = im.mode == "P"
+            arr = np.asarray(im) if palette else np.asarray(im.convert("L"))
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable mask ({e})") from None
-    return np.where(arr > 127, 255, 0).astype(np.uint8)
+    cut = 0 if palette or arr.max(initial=0) <= 1 else 127
+    return np.where(arr > cut, 255, 0).astype(np.uint8)
 
 
 def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False) -> Path:

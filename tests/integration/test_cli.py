@@ -53,6 +53,13 @@ def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
     assert summary["images"] == 3 and summary["mean_iou"] > 0.8
     assert 0 < summary["boundary_f"] <= 1 and 0 < summary["miou_2class"] <= 1
     assert worst.is_file() and len(json.loads(report.read_text())["per_image"]) == 3
+    assert summary["models"] == {}   # the shipped networks; a network of your own is named
+    from personseg.models.registry import spec
+
+    mine = str(spec("sinet").onnx_path)
+    assert main(["eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
+                 "--ids", str(ids), "--method", "fast", "--model", mine, "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["models"] == {"sinet": mine}
 
 
 def test_demo_writes_every_output(tmp_path, capsys):

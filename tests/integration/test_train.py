@@ -91,8 +91,14 @@ def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
     broken = tmp_path / "broken"
     train(_cfg(), pairs, val, broken, log=lambda s: None, until=1)
     assert len(torch.load(broken / "last.pt", weights_only=False)["history"]) == 1
-    older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from and grey existed
-    del older["config"]["average_from"], older["config"]["augment"]["grey"]
+    other = PairSet(pairs.ids[2:4], pairs.images[2:4], pairs.masks[2:4])
+    with pytest.raises(PersonsegError, match=r"other data \(other validation pairs, as many\)"):
+        train(_cfg(), pairs, other, broken, resume=True, log=lambda s: None)
+    fewer = PairSet(pairs.ids[:5], pairs.images[:5], pairs.masks[:5])
+    with pytest.raises(PersonsegError, match=r"other data \(training pairs 5, was 8\)"):
+        train(_cfg(), fewer, val, broken, resume=True, log=lambda s: None)
+    older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from, grey and data
+    del older["config"]["average_from"], older["config"]["augment"]["grey"], older["data"]
     torch.save(older, broken / "last.pt")
     with pytest.raises(PersonsegError, match=r"other settings \(seed 1, was 0\)"):
         train(_cfg(seed=1), pairs, val, broken, resume=True, log=lambda s: None)

@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data
 
 from personseg.errors import ImageError
-from personseg.image import black_and_white, load_image, write_image
+from personseg.image import black_and_white, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.train.data import validation_split
@@ -50,6 +50,19 @@ def test_not_an_image_is_an_image_error(tmp_path):
         load_image(b"not an image")
     with pytest.raises(ImageError):
         load_image(tmp_path / "missing.jpg")
+
+
+def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_meant(tmp_path):
+    person = np.zeros((20, 30), np.uint8)
+    person[5:15, 10:20] = 1
+    Image.fromarray(person).save(tmp_path / "ones.png")   # as many labelling tools save masks
+    indexed = Image.fromarray(person, mode="P")
+    indexed.putpalette([0, 0, 0, 90, 0, 0])   # index 1 drawn dark red: darker than mid-grey
+    indexed.save(tmp_path / "indexed.png")
+    soft = (person * 200 + 40).astype(np.uint8)   # a matte with a grey floor: that floor is background
+    Image.fromarray(soft).save(tmp_path / "soft.png")
+    for name in ("ones", "indexed", "soft"):
+        assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
 
 
 def test_every_model_has_a_torch_architecture():

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
-    summary = ev.scores.summary() | {"method": args.method, "subject": args.subject,
+    summary = ev.scores.summary() | {"method": args.method, "models": _own_models(args), "subject": args.subject,
                                      "matting": None if args.video else matting(args),
                                      "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
@@ -84,8 +84,14 @@ def _people(args: argparse.Namespace) -> int:
     seg = segmenter(args)
     sets = instance_sets(args.people)[: args.limit]
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
-    summary = match.summary() | {"images": len(sets), "method": args.method, "matting": matting(args)}
+    summary = match.summary() | {"images": len(sets), "method": args.method, "models": _own_models(args),
+                                 "matting": matting(args)}
     print(json.dumps(summary))
     if args.json:
         write_bytes(args.json, json.dumps(summary, indent=1).encode(), overwrite=True)
     return 0
+
+
+def _own_models(args: argparse.Namespace) -> dict[str, str]:
+    """The networks of your own (``--model``) that were scored, by model name (none: the shipped ones)."""
+    return {name: str(path) for name, path in models(args).items()}

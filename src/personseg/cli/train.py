@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"--init {args.init}: no such checkpoint")
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
-    best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
-                 workers=args.workers)
+    try:
+        best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
+                     workers=args.workers)
+    except KeyboardInterrupt:
+        if (args.out / "last.pt").is_file():
+            say(f"the run in {args.out} is kept: the same command with --resume goes on after its last finished epoch")
+        raise
     print(f"best checkpoint: {best}")
     return 0

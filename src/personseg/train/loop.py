@@ -4,6 +4,7 @@ a per-epoch log of loss and validation IoU, and a plot of both curves."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -159,6 +160,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * max(1, len(train_pairs) // cfg.batch), pct_start=0.05)
     scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda")
     start, best, history = 0, -1.0, []
+    data = {"training": _fingerprint(train_pairs), "validation": _fingerprint(val_pairs)}
     last = out / "last.pt"
     if resume:
         if not last.is_file():
@@ -169,6 +171,10 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             named = changes(_one_by_one(asked), _one_by_one(saved))
             raise PersonsegError(f"{last} was made with other settings ({'; '.join(named)}); "
                                  "resume with the same ones")
+        if state.get("data", data) != data:   # (checkpoints from before it was recorded: not known)
+            raise PersonsegError(f"{last} was made on other data ({_data_changes(data, state['data'])}); resume "
+                                 "with the same --data and --split, or start a new run in another --out")
+        log(f"resuming {last} after epoch {state['epoch'] + 1}")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -214,7 +220,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                         "averaged": int(average.n_averaged) if average is not None else 0})
         state = {"config": _config_dict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "torch_rng": torch.get_rng_state(),
-                 "epoch": epoch, "best": max(best, val), "history": history}
+                 "epoch": epoch, "best": max(best, val), "history": history, "data": data}
         if average is not None:
             state["average"] = average.state_dict()
         _atomic_save(state, last)
@@ -253,6 +259,22 @@ def _one_by_one(config: dict) -> dict:
     """Settings with the augmentation's spelled out (augment.grey ...), so that a difference names the one."""
     spelled = {f"augment.{k}": v for k, v in config["augment"].items()}
     return {k: v for k, v in config.items() if k != "augment"} | spelled
+
+
+def _fingerprint(pairs: PairSet) -> dict:
+    """How many pairs and a digest of their ids and masks: what a resumed run must train (or validate) on again."""
+    digest = hashlib.sha256()
+    for ident, mask in zip(pairs.ids, pairs.masks):
+        digest.update(ident.encode() + b"\0")
+        digest.update(np.ascontiguousarray(mask).tobytes())
+    return {"pairs": len(pairs), "sha256": digest.hexdigest()}
+
+
+def _data_changes(now: dict, then: dict) -> str:
+    """What differs between two runs' data (``_fingerprint`` of each part), in words."""
+    return "; ".join(f"{part} pairs {now[part]['pairs']}, was {then[part]['pairs']}"
+                     if now[part]["pairs"] != then[part]["pairs"] else f"other {part} pairs, as many"
+                     for part in now if now[part] != then.get(part))
 
 
 def _atomic_save(obj, path: Path) -> None:
