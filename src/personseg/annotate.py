@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import Job, not_photos, plan_batch
+from .batch import Job, not_photos, plan_batch, sole_writer
 from .errors import PersonsegError, describe
 from .image import write_bytes
 from .pipeline import Segmenter
@@ -253,45 +253,48 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         raise PersonsegError(f"--out {out}: give a .json file")
     if min_area < 0 or workers < 0:
         raise PersonsegError("--min-area and --workers take 0 or more")
+    if engine not in ENGINES:
+        raise PersonsegError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     shards = Shards(out)
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
     settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
-    if overwrite:
-        shards.remove()
-    elif out.exists() and not shards.folder.is_dir():
-        raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
-    elif shards.folder.is_dir() and shards.settings() != settings:
-        raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings "
-                             f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
-                             "start afresh")
-    plan = plan_batch(paths, shards.folder)
-    if given is not None:   # only the images the file lists; those it lists that are missing are failures
-        plan.only(given)
-    if not plan.jobs:
-        raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
-                             + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
-    todo = [job for job in plan.jobs if not shards.done(job.name)]
-    failed = [(p, "no such file or folder") for p in plan.missing]
-    shards.start(settings)
-    nodes: Counter = Counter()
-    if engine not in ENGINES:
-        raise PersonsegError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if todo:
-        options = (options or {}) | {"instances": True}
-        found = (_entries(todo, options, min_area, workers, given) if engine == "local" else
-                 _entries_ray(todo, options, min_area, workers, address, nodes, given))
-        for job, entry in progress(found, len(todo)):
-            if isinstance(entry, Exception):
-                failed.append((job.path, describe(entry)))
-            else:
-                shards.save(entry | {"file_name": job.name})
-    finished = [job.name for job in plan.jobs if shards.done(job.name)]
-    entries = shards.load(finished)
-    write_bytes(out, merge(entries) if people_file is None else filled(people_file, entries), overwrite=True)
-    if not failed:
-        shards.remove()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a second run writing this file (and its shards) is refused, not mixed in: held from before they are read
+    with sole_writer(out.parent, f".{out.name}.lock", out):
+        if overwrite:
+            shards.remove()
+        elif out.exists() and not shards.folder.is_dir():
+            raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
+        elif shards.folder.is_dir() and shards.settings() != settings:
+            raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings "
+                                 f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
+                                 "start afresh")
+        plan = plan_batch(paths, shards.folder)
+        if given is not None:   # only the images the file lists; those it lists that are missing are failures
+            plan.only(given)
+        if not plan.jobs:
+            raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
+                                 + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
+        todo = [job for job in plan.jobs if not shards.done(job.name)]
+        failed = [(p, "no such file or folder") for p in plan.missing]
+        shards.start(settings)
+        nodes: Counter = Counter()
+        if todo:
+            options = (options or {}) | {"instances": True}
+            found = (_entries(todo, options, min_area, workers, given) if engine == "local" else
+                     _entries_ray(todo, options, min_area, workers, address, nodes, given))
+            for job, entry in progress(found, len(todo)):
+                if isinstance(entry, Exception):
+                    failed.append((job.path, describe(entry)))
+                else:
+                    shards.save(entry | {"file_name": job.name})
+        finished = [job.name for job in plan.jobs if shards.done(job.name)]
+        entries = shards.load(finished)
+        write_bytes(out, merge(entries) if people_file is None else filled(people_file, entries), overwrite=True)
+        if not failed:
+            shards.remove()
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
             "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others}

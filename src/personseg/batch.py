@@ -79,28 +79,29 @@ LOCK = ".personseg-lock"
 
 
 @contextmanager
-def sole_writer(folder: Path) -> Iterator[None]:
-    """Hold a lock on LOCK in ``folder`` (which exists) while the block runs: PersonsegError at once where another
-    run holds it (two runs into one folder would each redo and rewrite the other's images). The lock goes with its
-    process (a killed run leaves none); the file stays."""
-    path = folder / LOCK
+def sole_writer(folder: Path, name: str = LOCK, out: Path | None = None) -> Iterator[None]:
+    """Hold a lock on the file ``name`` in ``folder`` (which exists) while the block runs: PersonsegError at once
+    where another run holds it (two runs into one folder would each redo and rewrite the other's images). The lock
+    goes with its process (a killed run leaves none); the file stays. ``out``: what the messages name (default
+    ``folder``)."""
+    path, out = folder / name, out or folder
     try:
         try:
             f = open(path, "a+")
         except PermissionError:   # another user's lock file: a lock is taken on it read-only too
             f = open(path)
     except OSError as e:
-        raise PersonsegError(f"--out {folder}: cannot write there ({e.strerror or e})") from None
+        raise PersonsegError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "?"
-            raise PersonsegError(f"--out {folder}: another personseg run (process {holder}) is writing there; wait "
+            raise PersonsegError(f"--out {out}: another personseg run (process {holder}) is writing there; wait "
                                  "for it to finish, or give another --out") from None
         except OSError as e:   # a file system without locks
-            raise PersonsegError(f"--out {folder}: cannot lock {LOCK} there ({e.strerror or e})") from None
+            raise PersonsegError(f"--out {out}: cannot lock {name} there ({e.strerror or e})") from None
         if f.writable():
             f.seek(0)
             f.truncate()

@@ -407,15 +407,20 @@ def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(t
     frames.mkdir()
     (frames / "00001.jpg").write_bytes((data_dir / PARKOUR / "00001.jpg").read_bytes())
     holder = ("import sys, time; from pathlib import Path; from personseg.batch import sole_writer\n"
-              "with sole_writer(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)")
+              "with sole_writer(Path(sys.argv[1]), *sys.argv[2:]):\n    print('held', flush=True); time.sleep(60)")
     first = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE, text=True)
+    annotating = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path), ".people.json.lock"],
+                                  stdout=subprocess.PIPE, text=True)   # another annotate run writing people.json
     try:
-        assert first.stdout.readline().strip() == "held"
-        refused = [cli("segment", str(photos), "--out", str(out), "--method", "fast", cwd=tmp_path),
-                   cli("video", str(frames), "--out", str(out), "--quiet", cwd=tmp_path)]
+        assert first.stdout.readline().strip() == annotating.stdout.readline().strip() == "held"
+        refused = [(first, cli("segment", str(photos), "--out", str(out), "--method", "fast", cwd=tmp_path)),
+                   (first, cli("video", str(frames), "--out", str(out), "--quiet", cwd=tmp_path)),
+                   (annotating, cli("annotate", str(photos), "--out", "people.json", "--quiet", cwd=tmp_path))]
     finally:
-        first.kill()
-        first.wait()
-    for code, _, err in refused:
-        assert code == 2 and len(lines(err)) == 1 and f"process {first.pid}) is writing there" in err
+        for p in (first, annotating):
+            p.kill()
+            p.wait()
+    for holder_process, (code, _, err) in refused:
+        assert code == 2 and len(lines(err)) == 1 and f"process {holder_process.pid}) is writing there" in err
     assert half.read_bytes() == b"half" and not list(out.glob("*.png")) and not (out / SETTINGS).exists()
+    assert not (tmp_path / "people.json").exists() and not (tmp_path / ".people.json.parts").exists()
