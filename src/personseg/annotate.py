@@ -260,7 +260,16 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     given = None if people_file is None else given_people(people_file)
     settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
-    out.parent.mkdir(parents=True, exist_ok=True)
+    plan = plan_batch(paths, shards.folder)
+    if given is not None:   # only the images the file lists; those it lists that are missing are failures
+        plan.only(given)
+    if not plan.jobs:
+        raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
+                             + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PersonsegError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     # a second run writing this file (and its shards) is refused, not mixed in: held from before they are read
     with sole_writer(out.parent, f".{out.name}.lock", out):
         if overwrite:
@@ -271,12 +280,6 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings "
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
-        plan = plan_batch(paths, shards.folder)
-        if given is not None:   # only the images the file lists; those it lists that are missing are failures
-            plan.only(given)
-        if not plan.jobs:
-            raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
-                                 + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
         todo = [job for job in plan.jobs if not shards.done(job.name)]
         failed = [(p, "no such file or folder") for p in plan.missing]
         shards.start(settings)

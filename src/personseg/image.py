@@ -173,14 +173,14 @@ def black_and_white(rgb: np.ndarray) -> np.ndarray:
 def load_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a ground-truth or saved mask as uint8 HxW {0, 255}: foreground where it is brighter than mid-grey
     (0/255 masks, soft mattes, colour masks as grey), and wherever it is not 0 in a mask of 0s and 1s (as many
-    labelling tools save them) or of palette indices."""
+    labelling tools save them) or of palette indices whose 0 is black (label masks)."""
     try:
         with Image.open(path) as im:
-            palette = im.mode == "P"
-            arr = np.asarray(im) if palette else np.asarray(im.convert("L"))
+            labels = im.mode == "P" and (im.getpalette() or [255])[:3] == [0, 0, 0]
+            arr = np.asarray(im) if labels else np.asarray(im.convert("L"))
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable mask ({e})") from None
-    cut = 0 if palette or arr.max(initial=0) <= 1 else 127
+    cut = 0 if labels or arr.max(initial=0) <= 1 else 127
     return np.where(arr > cut, 255, 0).astype(np.uint8)
 
 

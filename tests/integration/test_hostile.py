@@ -403,6 +403,8 @@ def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(t
     out.mkdir()
     half = out / ".00002.mask.png.ab12cd.tmp"   # the first run's output being written
     half.write_bytes(b"half")
+    record = b'{"settings": {}, "outputs": ["mask"], "replacing": true, "keypoints": null}'
+    (out / SETTINGS).write_bytes(record)   # as an --overwrite video run writing frames there leaves it meanwhile
     frames = tmp_path / "frames"
     frames.mkdir()
     (frames / "00001.jpg").write_bytes((data_dir / PARKOUR / "00001.jpg").read_bytes())
@@ -422,5 +424,5 @@ def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(t
             p.wait()
     for holder_process, (code, _, err) in refused:
         assert code == 2 and len(lines(err)) == 1 and f"process {holder_process.pid}) is writing there" in err
-    assert half.read_bytes() == b"half" and not list(out.glob("*.png")) and not (out / SETTINGS).exists()
+    assert half.read_bytes() == b"half" and not list(out.glob("*.png")) and (out / SETTINGS).read_bytes() == record
     assert not (tmp_path / "people.json").exists() and not (tmp_path / ".people.json.parts").exists()

@@ -61,7 +61,8 @@ def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_mea
     indexed.save(tmp_path / "indexed.png")
     soft = (person * 200 + 40).astype(np.uint8)   # a matte with a grey floor: that floor is background
     Image.fromarray(soft).save(tmp_path / "soft.png")
-    for name in ("ones", "indexed", "soft"):
+    Image.fromarray(person * 255).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "quantised.png")
+    for name in ("ones", "indexed", "soft", "quantised"):   # quantised: a 0/255 mask whose palette starts white
         assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
 
 

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import PersonsegError
+from ..errors import PersonsegError, interrupted
 from ..methods import DEFAULT_COARSE_METHOD, METHODS
 from ..models.registry import SPECS
 from ..train.augment import AUGMENT_PRESETS
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
                      workers=args.workers)
-    except KeyboardInterrupt:
-        if (args.out / "last.pt").is_file():
+    except BaseException as e:
+        if interrupted(e) and (args.out / "last.pt").is_file():
             say(f"the run in {args.out} is kept: the same command with --resume goes on after its last finished epoch")
         raise
     print(f"best checkpoint: {best}")

@@ -262,12 +262,11 @@ def _one_by_one(config: dict) -> dict:
 
 
 def _fingerprint(pairs: PairSet) -> dict:
-    """How many pairs and a digest of their ids and masks: what a resumed run must train (or validate) on again."""
-    digest = hashlib.sha256()
-    for ident, mask in zip(pairs.ids, pairs.masks):
-        digest.update(ident.encode() + b"\0")
-        digest.update(np.ascontiguousarray(mask).tobytes())
-    return {"pairs": len(pairs), "sha256": digest.hexdigest()}
+    """How many pairs and a digest of their masks (shapes and pixels, in any order: a data folder moved or
+    renamed is the same data): what a resumed run must train (or validate) on again."""
+    each = sorted(hashlib.sha256(str(m.shape).encode() + np.ascontiguousarray(m).tobytes()).digest()
+                  for m in pairs.masks)
+    return {"pairs": len(pairs), "sha256": hashlib.sha256(b"".join(each)).hexdigest()}
 
 
 def _data_changes(now: dict, then: dict) -> str:

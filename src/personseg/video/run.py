@@ -49,11 +49,23 @@ class FrameFolder:
     def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool,
                  keypoints: Path | None = None, implied: dict[str, str] | None = None) -> None:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
-        self._lock = ExitStack()   # held from ``start`` to ``end``: one run at a time writes the folder
+        self._lock = ExitStack()   # held from here (or ``start``) to ``end``: one run at a time writes the folder
         self.outputs, self.notes = sorted(outputs), []
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
         if out.exists() and not out.is_dir():
             raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
+        self._held = out.is_dir()
+        if self._held:   # held from before the folder's record is read: a run writing it now is refused, not misread
+            self._lock.enter_context(sole_writer(out))
+        try:
+            self._read(out, settings, outputs, overwrite, implied)
+        except BaseException:
+            self._lock.close()
+            raise
+
+    def _read(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool,
+              implied: dict[str, str] | None) -> None:
+        """Check this run against the settings an earlier run recorded in the folder (``__init__``'s refusals)."""
         if not self.path.is_file():
             return
         try:
@@ -91,8 +103,10 @@ class FrameFolder:
     def start(self) -> None:
         """Take the folder (PersonsegError where another run writes it: nothing is written then) and record the
         settings."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock.enter_context(sole_writer(self.path.parent))
+        if not self._held:   # the folder is new
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock.enter_context(sole_writer(self.path.parent))
+            self._held = True
         self._write(replacing=self.overwrite)
 
     def end(self, complete: bool) -> None:
@@ -154,11 +168,19 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
                                                                   mediapipe_masks), outputs, overwrite, kp_path,
                                               implied)
-    if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
-        refuse_existing([kp_path], overwrite)
-    source = Source(src, fps=fps)
-    if folder is not None:
-        folder.start()
+    source = None
+    try:
+        if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
+            refuse_existing([kp_path], overwrite)
+        source = Source(src, fps=fps)
+        if folder is not None:
+            folder.start()
+    except BaseException:   # the source and the folder let go at once
+        if source is not None:
+            source.close()
+        if folder is not None:
+            folder.end(False)
+        raise
     writer: VideoWriter | None = None
     kp_file = None
     if kp_path is not None:
