@@ -37,14 +37,15 @@ def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
 
 
 class FrameFolder:
-    """A folder of per-frame outputs and, in SETTINGS, the settings that made them: a rerun completes the frames
-    an interrupted run left only with the same settings, and one with other settings is refused unless it
-    ``overwrite``s them all. Made before any work (PersonsegError here); ``start`` takes the folder (one run at a time:
-    ``batch.sole_writer``) and records the settings when the work begins, ``end`` records once every frame is
-    written and lets the folder go. ``notes``: what a user should know (outputs of an earlier
-    run with other settings that this one does not replace). ``keypoints``: the keypoint file this run writes
-    (recorded: ``rewrites`` tells whether an existing one is an earlier run's of these same settings);
-    ``implied``: for settings another one decided (not given), what the refusal says after their value."""
+    """A folder of per-frame outputs and, in SETTINGS, the settings that made them: a rerun completes the frames an
+    interrupted run left only with the same settings, and one with other settings is refused unless it
+    ``overwrite``s them all. Made before any work (PersonsegError here); the folder is taken (one run at a time:
+    ``batch.sole_writer``) before its record is read, or by ``start`` where it is new; ``start`` records the
+    settings when the work begins, ``end`` records once every frame is written and lets the folder go. ``notes``:
+    what a user should know (outputs of an earlier run with other settings that this one does not replace).
+    ``keypoints``: the keypoint file this run writes (recorded: ``rewrites`` tells whether an existing one is an
+    earlier run's of these same settings); ``implied``: for settings another one decided (not given), what the
+    refusal says after their value."""
 
     def __init__(self, out: Path, settings: dict[str, object], outputs: tuple[str, ...], overwrite: bool,
                  keypoints: Path | None = None, implied: dict[str, str] | None = None) -> None:
