@@ -169,8 +169,7 @@ def _replace(result: Result, background: Background) -> np.ndarray:
                 else f"of type {type(background).__name__}")
         raise PersonsegError(f"the background is {what}; 'replace' needs a {h}x{w}x3 uint8 image (the photo's "
                              "size), or a colour name, #rrggbb or an image path, scaled to the photo")
-    background = given
-    return composite(result, background)
+    return composite(result, given)
 
 
 #: Every output, in the order ``--help`` lists them; the same renderers serve photos and video frames.
