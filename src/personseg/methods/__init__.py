@@ -27,10 +27,14 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     # keypoints, averaged (above either alone on EG1800, CCP and the parkour frames), joined with MediaPipe's
     # selfie model (on held-out portraits above our networks, their join above either), then BlazePose's
     # outline and seed 003's refinement network
+    # on a video frame with one person followed SINet alone (lone_networks): the selfie model weighs three quarters
+    # there, and LWPSN's pass (11 ms a frame on one thread) moved the clips' IoU by 0.0004 at most as they are
+    # (parkour 0.9236 -> 0.9235, tennis 0.8901 -> 0.8900, hike 0.9192 -> 0.9188), CPU 7 ms a frame less
     NetworkMethod(
         "accurate", "SINet and LWPSN framed on BlazePose keypoints, joined with MediaPipe's selfie model and "
         "BlazePose's outline, refined by seed 003's network (0.09 s)",
-        networks=("sinet", "lwpsn"), needs_keypoints=True, uses_outline=True, selfie=True, refine=True),
+        networks=("sinet", "lwpsn"), needs_keypoints=True, uses_outline=True, selfie=True, refine=True,
+        lone_networks=("sinet",)),
 )}
 #: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under
 #: 0.5 s per 600x800 photo on 2 cores.

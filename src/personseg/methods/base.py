@@ -39,6 +39,8 @@ class Scene:
     #: frame by more than this factor (framing.tiles): panoramas, and every landscape photo where the pose backend
     #: does not look for people before the method (TILE_ABOVE_UNCHECKED: fast without keypoints)
     tile_above: float = TILE_ABOVE
+    #: a frame of a clip (video.VideoSegmenter), where a method may do less on a frame than on a photo
+    video: bool = False
 
 
 class Method(ABC):

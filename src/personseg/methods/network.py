@@ -11,7 +11,7 @@ from ..framing import keypoint_box
 from ..instances import person_maps
 from ..presence import people_put_back
 from ..refine.components import keep_people
-from ..refine.fusion import join_outline, own_outline, shows_hips, with_selfie, within_own_frame
+from ..refine.fusion import join_outline, lone_person, own_outline, shows_hips, with_selfie, within_own_frame
 from ..refine.network import refined_probability
 from ..runtime import coarse_probability
 from .base import Confirm, Method, Scene
@@ -22,7 +22,9 @@ class NetworkMethod(Method):
     """``networks``' probabilities averaged (models/registry.py names), each framed on the scene's box and fed
     its people's prior maps where it takes them. ``selfie``: joined with MediaPipe's selfie segmentation model
     where one person at most is known; ``uses_outline``: joined with the pose backend's outline of one person;
-    ``refine``: then corrected by seed 003's refinement network (not on one person seen down to the hips)."""
+    ``refine``: then corrected by seed 003's refinement network (not on one person seen down to the hips).
+    ``lone_networks``: on a video frame where the selfie model is joined (one person followed at most), these
+    networks instead of ``networks`` (the selfie model weighs three quarters there)."""
 
     name: str
     summary: str
@@ -31,6 +33,7 @@ class NetworkMethod(Method):
     uses_outline: bool = False
     selfie: bool = False
     refine: bool = False
+    lone_networks: tuple[str, ...] = ()
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -45,8 +48,9 @@ class NetworkMethod(Method):
         return replace(self, uses_outline=False, selfie=False)
 
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
-        return coarse_probability(scene.rgb, self.networks, scene.box, scene.people, beyond=scene.beyond,
-                                  size=scene.size, above=scene.tile_above)
+        lone = bool(self.lone_networks) and scene.video and self.selfie and lone_person(scene.people)
+        return coarse_probability(scene.rgb, self.lone_networks if lone else self.networks, scene.box,
+                                  scene.people, beyond=scene.beyond, size=scene.size, above=scene.tile_above)
 
     def widen(self, scene: Scene, prob: np.ndarray, crf: bool) -> np.ndarray:
         """The maximum of ``prob`` and a pass framed on each person on their own, so small ones are seen too."""

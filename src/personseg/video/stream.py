@@ -60,6 +60,16 @@ class Followed:
         return [kp for tid, kp in self.people.items() if tid in self.ids]
 
 
+@dataclass
+class Looked:
+    """What the pose backend found on the whole frame (``VideoSegmenter._look``): None on frames it does not look
+    at (and with subject "main", where the subject is sought on a crop in frame order instead)."""
+
+    detected: list[np.ndarray] | None = None
+    outline: np.ndarray | None = None
+    seconds: float = 0.0
+
+
 class VideoSegmenter:
     """Call with each frame (as Segmenter takes an image) in order; returns that frame's Result, whose ``people``
     are the tracked keypoints and ``ids`` their track ids. ``stream`` does the same for a whole sequence with the
@@ -120,6 +130,7 @@ class VideoSegmenter:
                       if isinstance(pose, str) else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
+        self._looked = 0     # frames the pose step's first part has seen (``_look``)
         self._followed = 0   # frames the pose step has seen
         self._segmented = 0  # frames the segmenting step has seen
         self._box = None
@@ -180,15 +191,21 @@ class VideoSegmenter:
                picture: Callable[[T], ImageInput | None]) -> Iterator[tuple[T, Result | None]]:
         """Segment a sequence: yields (item, its Result) for each of ``items`` in order, where ``picture(item)``
         is the frame (as ``__call__`` takes it); items it gives None for pass through with None. The pose step
-        runs ahead on a background thread (it never depends on the network's output), so detecting and tracking
-        people overlaps the network: the same results as calling on each frame, sooner."""
-        def followed() -> Iterator[tuple[T, np.ndarray | None, Followed | None]]:
+        runs ahead on background threads (it never depends on the network's output), the pose backend on the
+        whole frame on one and the search for everyone else and the tracking on another, so both overlap the
+        network and each other: the same results as calling on each frame, sooner."""
+        def looked() -> Iterator[tuple[T, np.ndarray | None, Looked | None]]:
             for item in items:
                 rgb = picture(item)
                 rgb = None if rgb is None else self._frame(rgb)
-                yield item, rgb, None if rgb is None else self.follow(rgb)
+                yield item, rgb, None if rgb is None else self._look(rgb)
 
-        ahead = prefetched(followed())
+        def followed(seen: Iterator[tuple[T, np.ndarray | None, Looked | None]]
+                     ) -> Iterator[tuple[T, np.ndarray | None, Followed | None]]:
+            for item, rgb, look in seen:
+                yield item, rgb, None if rgb is None or look is None else self._follow(rgb, look)
+
+        ahead = prefetched(followed(prefetched(looked())))
         try:
             for item, rgb, found in ahead:
                 if rgb is None:
@@ -197,29 +214,43 @@ class VideoSegmenter:
                 with threads(ONNX_THREADS):
                     result = self.segment(rgb, found)
                 yield item, result
-        finally:   # the pose thread ends here, not whenever the generator is collected
+        finally:   # the pose threads end here, not whenever the generator is collected
             ahead.close()
 
     def follow(self, rgb: np.ndarray) -> Followed:
         """The pose step for the next frame: detect (every ``pose_every`` frames), then track."""
+        return self._follow(rgb, self._look(rgb))
+
+    def _look(self, rgb: np.ndarray) -> Looked:
+        """The first part of the pose step, which needs nothing of earlier frames: with subject "all", the pose
+        backend on the whole frame where this frame is one it looks at."""
+        index, self._looked = self._looked, self._looked + 1
+        if self.pose is None or index % self.pose_every or self._subject is not None:
+            return Looked()
+        t = time.perf_counter()
+        detected, outline = detect_people(self.pose, rgb, outline=self.outline)
+        return Looked(detected, outline, time.perf_counter() - t)
+
+    def _follow(self, rgb: np.ndarray, look: Looked) -> Followed:
+        """The rest of the pose step, in frame order: the subject found, or everyone else looked for (``_look``
+        found someone on this frame), then everyone tracked."""
         if self.pose is None:
             return Followed()
         t = time.perf_counter()
-        detected, outline = None, None
+        detected, outline = look.detected, look.outline
         if self._followed % self.pose_every == 0:
             if self._subject is not None:   # the subject alone
                 sid = self._subject_id()
                 kp, outline = self._subject(rgb, None if sid is None else self.tracker.tracks[sid])
                 detected = [] if kp is None else [kp]
-            else:
-                detected, outline = detect_people(self.pose, rgb, outline=self.outline)
-                if self._others is not None:
-                    heading = [track.expected for track in self.tracker.tracks.values()]
-                    detected = detected + self._others(rgb, detected, heading)
+            elif self._others is not None and detected is not None:
+                heading = [track.expected for track in self.tracker.tracks.values()]
+                detected = detected + self._others(rgb, detected, heading)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
         return Followed(people, self.tracker.confirmed & people.keys(), detected is not None,
-                        time.perf_counter() - t, outline, self._subject_id() if self._subject is not None else None)
+                        look.seconds + time.perf_counter() - t, outline,
+                        self._subject_id() if self._subject is not None else None)
 
     def _subject_id(self) -> int | None:
         """The subject's track with ``subject="main"``: the tracker is fed their detections only, so it is the
@@ -260,7 +291,8 @@ class VideoSegmenter:
             # parkour 0.7976 / 0.01005 -> 0.7945 / 0.00998, hike 0.8370 / 0.00534 -> 0.8329 / 0.00541, tennis
             # and accurate unchanged)
             box = self._box
-        scene = Scene(rgb, list(people.values()), confirmed, main, followed.outline, box, everyone=bool(others))
+        scene = Scene(rgb, list(people.values()), confirmed, main, followed.outline, box, everyone=bool(others),
+                      video=True)
         prob = timed(timings, "coarse", self.method.coarse, scene, self.crf)
         if others:
             prob = timed(timings, "people", self.method.widen, replace(scene, people=others), prob, self.crf)
