@@ -20,7 +20,9 @@ def add_parser(sub) -> None:
     v = sub.add_parser("video", help="segment a video file (mp4, mov, webm, ... anything PyAV reads) or a folder of "
                                      "frames", description="Segment a video file or a folder of frames, in bounded "
                                                            "memory, with a progress bar.")
-    v.add_argument("input", type=Path, metavar="IN")
+    v.add_argument("input", type=Path, metavar="IN",
+                   help="a video file, or a folder of frames, read in the order of their names with numbers by value "
+                        "(2.jpg before 10.jpg)")
     v.add_argument("--out", required=True, type=Path,
                    help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept) or a folder for per-frame PNGs")
     v.add_argument("--method", default=DEFAULT_VIDEO_METHOD, choices=tuple(METHODS),
@@ -30,7 +32,8 @@ def add_parser(sub) -> None:
     v.add_argument("--background", help="colour (name or #rrggbb) or image for 'replace'")
     v.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
                    f"diagonal (default {DEFAULT_BLUR})")
-    v.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default 25)")
+    v.add_argument("--fps", type=float, default=25.0,
+                   help="frame rate of a folder of frames (default 25; a video file keeps its own)")
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "
                         f"methods that need keypoints, every {FRAMING_EVERY} for the others, which use them to frame "

@@ -5,6 +5,7 @@ that takes its final name only when complete."""
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -117,7 +118,8 @@ class Unreadable:
 
 
 class Source:
-    """Frames of a video file or of a folder of images (sorted by name), read lazily. Iterating yields Frame
+    """Frames of a video file or of a folder of images (in the order of their names, numbers by value:
+    ``frame_order``), read lazily. Iterating yields Frame
     objects and, for files with sound, the audio packets (av.Packet) in stream order between them."""
 
     def __init__(self, path: str | Path, fps: float = 25.0) -> None:
@@ -127,7 +129,8 @@ class Source:
         self.truncated = False     # fewer pictures decoded than a video file declares
         self.notes: list[str] = []
         if self.path.is_dir():
-            found = sorted(f for f in self.path.iterdir() if f.is_file() and not f.name.startswith("."))
+            found = sorted((f for f in self.path.iterdir() if f.is_file() and not f.name.startswith(".")),
+                           key=frame_order)
             self.files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES]
             others = [f.name for f in found if f.suffix.lower() not in IMAGE_SUFFIXES]
             if not self.files:
@@ -202,6 +205,12 @@ class Source:
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def frame_order(path: Path) -> tuple:
+    """Sort key of a frame file: its name with each run of digits taken as a number, so unpadded numbering
+    (FFmpeg's ``%d``: 1.jpg, 2.jpg, ... 10.jpg) stays in order."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name))
 
 
 def _upright(rgb: np.ndarray, rotation: float) -> np.ndarray:

@@ -1,0 +1,24 @@
+"""A folder of frames (video/io.py Source): the order frames are read in."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from personseg.video.io import Frame, Source
+
+
+def test_frames_numbered_without_padding_come_in_number_order(tmp_path):
+    """FFmpeg's default %d naming (1.jpg ... 12.jpg) is read 1, 2, ... 12, not 1, 10, 11, 12, 2; padded names
+    and names with several numbers keep their order too."""
+    for n in range(1, 13):
+        cv2.imwrite(str(tmp_path / f"{n}.png"), np.full((8, 8, 3), n, np.uint8))
+    frames = [f for f in Source(tmp_path) if isinstance(f, Frame)]
+    assert [f.stem for f in frames] == [str(n) for n in range(1, 13)]
+    assert [int(f.rgb[0, 0, 0]) for f in frames] == list(range(1, 13))
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for name in ("shot2-10.png", "shot10-1.png", "shot2-9.png", "frame-000010.png", "frame-000002.png"):
+        cv2.imwrite(str(mixed / name), np.zeros((8, 8, 3), np.uint8))
+    assert [f.stem for f in Source(mixed) if isinstance(f, Frame)] == [
+        "frame-000002", "frame-000010", "shot2-9", "shot2-10", "shot10-1"]
