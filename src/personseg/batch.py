@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -82,32 +83,50 @@ LOCK = ".personseg-lock"
 def sole_writer(folder: Path, name: str = LOCK, out: Path | None = None) -> Iterator[None]:
     """Hold a lock on the file ``name`` in ``folder`` (which exists) while the block runs: PersonsegError at once
     where another run holds it (two runs into one folder would each redo and rewrite the other's images). The lock
-    goes with its process (a killed run leaves none); the file stays. ``out``: what the messages name (default
-    ``folder``)."""
+    goes with its process; the file is removed when the block ends (a killed run leaves it, harmless: the next run
+    takes it). ``out``: what the messages name (default ``folder``)."""
     path, out = folder / name, out or folder
-    try:
-        try:
-            f = open(path, "a+")
-        except PermissionError:   # another user's lock file: a lock is taken on it read-only too
-            f = open(path)
-    except OSError as e:
-        raise PersonsegError(f"--out {out}: cannot write there ({e.strerror or e})") from None
-    with f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            raise PersonsegError(f"--out {out}: another personseg run (process {holder}) is writing there; wait "
-                                 "for it to finish, or give another --out") from None
-        except OSError as e:   # a file system without locks
-            raise PersonsegError(f"--out {out}: cannot lock {name} there ({e.strerror or e})") from None
+    with _locked(path, name, out) as f:
         if f.writable():
             f.seek(0)
             f.truncate()
             f.write(str(os.getpid()))
             f.flush()
-        yield
+        try:
+            yield
+        finally:
+            if f.writable():   # removed while still held: a run that opened it meanwhile finds it gone (_locked)
+                path.unlink(missing_ok=True)
+
+
+def _locked(path: Path, name: str, out: Path) -> IO[str]:
+    """``path`` opened (made where missing) and locked without waiting (sole_writer's refusals); opened again where
+    the run that held it removed it between this run's opening and locking it."""
+    while True:
+        try:
+            try:
+                f = open(path, "a+")
+            except PermissionError:   # another user's lock file: a lock is taken on it read-only too
+                f = open(path)
+        except OSError as e:
+            raise PersonsegError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            f.close()
+            raise PersonsegError(f"--out {out}: another personseg run (process {holder}) is writing there; wait "
+                                 "for it to finish, or give another --out") from None
+        except OSError as e:   # a file system without locks
+            f.close()
+            raise PersonsegError(f"--out {out}: cannot lock {name} there ({e.strerror or e})") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+                return f
+        except FileNotFoundError:
+            pass
+        f.close()
 
 
 def writable_folder(folder: Path) -> None:

@@ -146,6 +146,26 @@ def test_ctrl_c_in_a_video_exits_130_and_leaves_nothing(tmp_path, clip):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sigterm_in_a_video_is_cleaned_up_as_ctrl_c_is(tmp_path, clip):
+    """``kill`` or ``timeout`` (SIGTERM) stops a run as Ctrl-C does: no partial file or lock left, exit 143."""
+    p = subprocess.Popen([sys.executable, "-m", "personseg", "video", str(clip), "--out", "out.mp4", "--quiet"],
+                         cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 120
+    while not any(tmp_path.glob(".out.partial*")) and time.monotonic() < end and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 143 and lines(err)[-1] == "personseg: stopped (SIGTERM)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_file_named_like_a_folder_that_exists_is_refused_before_any_work(tmp_path, clip):
+    (tmp_path / "out.mp4").mkdir()
+    code, _, err = cli("video", str(clip), "--out", "out.mp4", "--overwrite", "--quiet", cwd=tmp_path)
+    assert code == 2 and len(lines(err)) == 1 and "is a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"] and not any((tmp_path / "out.mp4").iterdir())
+
+
 def test_ctrl_c_in_a_batch_then_a_rerun_does_exactly_the_rest(photos, tmp_path):
     for k in range(5):
         (photos / f"copy{k}.jpg").write_bytes((photos / "00002.jpg").read_bytes())
@@ -398,7 +418,8 @@ def test_a_model_file_of_the_wrong_kind_is_one_line(tmp_path, photos):
 
 def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(tmp_path, photos, data_dir):
     """While one run writes into an output folder (its lock held, an output half-written aside), a second run into
-    it is refused before it reads or removes anything there: photos and a video's frames alike."""
+    it is refused before it reads or removes anything there: photos and a video's frames alike; and a run writing a
+    video file or an annotation file another run writes."""
     out = tmp_path / "out"
     out.mkdir()
     half = out / ".00002.mask.png.ab12cd.tmp"   # the first run's output being written
@@ -413,16 +434,20 @@ def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(t
     first = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE, text=True)
     annotating = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path), ".people.json.lock"],
                                   stdout=subprocess.PIPE, text=True)   # another annotate run writing people.json
+    encoding = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path), ".clip.mp4.lock"],
+                                stdout=subprocess.PIPE, text=True)   # another video run writing clip.mp4
     try:
-        assert first.stdout.readline().strip() == annotating.stdout.readline().strip() == "held"
+        assert {p.stdout.readline().strip() for p in (first, annotating, encoding)} == {"held"}
         refused = [(first, cli("segment", str(photos), "--out", str(out), "--method", "fast", cwd=tmp_path)),
                    (first, cli("video", str(frames), "--out", str(out), "--quiet", cwd=tmp_path)),
-                   (annotating, cli("annotate", str(photos), "--out", "people.json", "--quiet", cwd=tmp_path))]
+                   (annotating, cli("annotate", str(photos), "--out", "people.json", "--quiet", cwd=tmp_path)),
+                   (encoding, cli("video", str(frames), "--out", "clip.mp4", "--quiet", cwd=tmp_path))]
     finally:
-        for p in (first, annotating):
+        for p in (first, annotating, encoding):
             p.kill()
             p.wait()
     for holder_process, (code, _, err) in refused:
         assert code == 2 and len(lines(err)) == 1 and f"process {holder_process.pid}) is writing there" in err
     assert half.read_bytes() == b"half" and not list(out.glob("*.png")) and (out / SETTINGS).read_bytes() == record
     assert not (tmp_path / "people.json").exists() and not (tmp_path / ".people.json.parts").exists()
+    assert not list(tmp_path.glob("*clip*.mp4"))

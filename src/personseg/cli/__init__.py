@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ..errors import PersonsegError, describe, interrupted
@@ -17,10 +19,15 @@ COMMANDS = ("segment", "annotate", "evaluate", "video", "serve", "train", "expor
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status: 0 done, 1 some inputs failed, 2 refused or stopped by an
     error (one line on stderr; PERSONSEG_DEBUG=1 shows the traceback of an internal error), 130 interrupted
-    (also while the libraries load, before any work)."""
+    (also while the libraries load, before any work), 143 stopped by SIGTERM (cleaned up as after Ctrl-C)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         args = parser().parse_args(argv)
         return args.run(args)
+    except Terminated:
+        print("personseg: stopped (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("personseg: interrupted", file=sys.stderr)
         return 130
@@ -32,6 +39,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"personseg: error: {describe(e)}", file=sys.stderr)
         return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, before)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a container stopping) raised where the command is, as Ctrl-C is, so that
+    what a stopped run leaves (partial files, locks) is cleaned up the same way."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 from ..batch import sole_writer, within
@@ -160,94 +160,108 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                              "(cutout, json) give --out a folder to get per-frame PNGs")
     kp_path = None if keypoints is None else Path(keypoints)
     check_paths(src, out, kp_path)
-    # a folder's keypoint file is judged with its frames (below): a rerun that completes them writes it anew
-    refuse_existing([kp_path, out] if to_file else [], overwrite)
-    seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
-                         models=models, mediapipe_masks=mediapipe_masks, subject=subject,
-                         person_check=person_check)
-    implied = {} if pose_every is not None else {"pose_every": f" (--method {method}'s)"}
-    folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
-                                                                  mediapipe_masks), outputs, overwrite, kp_path,
-                                              implied)
-    source = None
-    try:
-        if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
-            refuse_existing([kp_path], overwrite)
-        source = Source(src, fps=fps)
-        if folder is not None:
-            folder.start()
-    except BaseException:   # the source and the folder let go at once
-        if source is not None:
-            source.close()
-        if folder is not None:
-            folder.end(False)
-        raise
-    writer: VideoWriter | None = None
-    kp_file = None
-    if kp_path is not None:
-        kp_partial = kp_path.with_name(f".{kp_path.name}.partial")
-        kp_path.parent.mkdir(parents=True, exist_ok=True)
-        kp_file = open(kp_partial, "w")
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
-    frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
-    decoded = prefetched(source)
-    results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
-    try:
-        bg, early_audio = None, []
-        for item, result in results:
-            if isinstance(item, Unreadable):
-                skipped.append(f"{item.path}: {item.reason}")
-                continue
-            if result is None:
-                if writer is not None:
-                    writer.write_audio(item)
-                elif to_file:
-                    early_audio.append(item)   # sound before the first picture: held until the file is open
-                continue
-            if bg is None and "replace" in outputs:
-                bg = background_image(background, item.rgb.shape[:2])
-            if to_file:
-                if writer is None:
-                    writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite)
-                    for packet in early_audio:
-                        writer.write_audio(packet)
-                writer.write(lambda r=result, b=bg: render(r, outputs[0], b, blur), item.pts, item.index)
-            else:
-                kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
-                                         source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
-            if kp_file is not None:
-                people = [{"id": i, "keypoints": rounded_keypoints(kp)} for i, kp in zip(result.ids, result.people)]
-                kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
-            frames += 1
-            nobody += not result.mask.any()
-            if bar is not None:
-                bar.update()
-        done = True
-    finally:
-        # each step runs even if one before it fails, in this order: the pose thread, then the decoding one,
-        # end; the writer's encoding thread ends; only then is the source they read closed
-        with ExitStack() as stack:
-            stack.callback(source.close)
+    if to_file and out.is_dir():
+        raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or give a folder without "
+                             f"a video suffix ({' '.join(VIDEO_SUFFIXES)}) for per-frame PNGs")
+    # a second run writing this video file is refused, not raced: held from before the file is looked for
+    with _sole_writer_of(out) if to_file else nullcontext():
+        # a folder's keypoint file is judged with its frames (below): a rerun that completes them writes it anew
+        refuse_existing([kp_path, out] if to_file else [], overwrite)
+        seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
+                             models=models, mediapipe_masks=mediapipe_masks, subject=subject,
+                             person_check=person_check)
+        implied = {} if pose_every is not None else {"pose_every": f" (--method {method}'s)"}
+        folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
+                                                                      mediapipe_masks), outputs, overwrite, kp_path,
+                                                  implied)
+        source = None
+        try:
+            if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
+                refuse_existing([kp_path], overwrite)
+            source = Source(src, fps=fps)
             if folder is not None:
-                stack.callback(lambda: folder.end(done))   # done as it is by then
-            if kp_file is not None:
-                stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
-            if writer is not None:
-                stack.callback(writer.close, complete=done)
-            if bar is not None:
-                stack.callback(bar.close)
-            stack.callback(decoded.close)
-            stack.callback(results.close)
-    if frames == 0:
-        raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
-    seconds = time.perf_counter() - start
-    return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
-            "truncated": source.truncated, "notes": source.notes + (folder.notes if folder else []),
-            "nobody": nobody, "kept": kept}
+                folder.start()
+        except BaseException:   # the source and the folder let go at once
+            if source is not None:
+                source.close()
+            if folder is not None:
+                folder.end(False)
+            raise
+        writer: VideoWriter | None = None
+        kp_file = None
+        if kp_path is not None:
+            kp_partial = kp_path.with_name(f".{kp_path.name}.partial")
+            kp_path.parent.mkdir(parents=True, exist_ok=True)
+            kp_file = open(kp_partial, "w")
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
+        frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
+        decoded = prefetched(source)
+        results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
+        try:
+            bg, early_audio = None, []
+            for item, result in results:
+                if isinstance(item, Unreadable):
+                    skipped.append(f"{item.path}: {item.reason}")
+                    continue
+                if result is None:
+                    if writer is not None:
+                        writer.write_audio(item)
+                    elif to_file:
+                        early_audio.append(item)   # sound before the first picture: held until the file is open
+                    continue
+                if bg is None and "replace" in outputs:
+                    bg = background_image(background, item.rgb.shape[:2])
+                if to_file:
+                    if writer is None:
+                        writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite)
+                        for packet in early_audio:
+                            writer.write_audio(packet)
+                    writer.write(lambda r=result, b=bg: render(r, outputs[0], b, blur), item.pts, item.index)
+                else:
+                    kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
+                                             source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
+                if kp_file is not None:
+                    people = [{"id": i, "keypoints": rounded_keypoints(kp)} for i, kp in zip(result.ids, result.people)]
+                    kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
+                frames += 1
+                nobody += not result.mask.any()
+                if bar is not None:
+                    bar.update()
+            done = True
+        finally:
+            # each step runs even if one before it fails, in this order: the pose thread, then the decoding one,
+            # end; the writer's encoding thread ends; only then is the source they read closed
+            with ExitStack() as stack:
+                stack.callback(source.close)
+                if folder is not None:
+                    stack.callback(lambda: folder.end(done))   # done as it is by then
+                if kp_file is not None:
+                    stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
+                if writer is not None:
+                    stack.callback(writer.close, complete=done)
+                if bar is not None:
+                    stack.callback(bar.close)
+                stack.callback(decoded.close)
+                stack.callback(results.close)
+        if frames == 0:
+            raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
+        seconds = time.perf_counter() - start
+        return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
+                "truncated": source.truncated, "notes": source.notes + (folder.notes if folder else []),
+                "nobody": nobody, "kept": kept}
+
+
+def _sole_writer_of(video: Path) -> AbstractContextManager[None]:
+    """The lock on ``video`` (batch.sole_writer: a hidden ``.NAME.lock`` beside it), its folder made first."""
+    try:
+        video.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PersonsegError(f"--out {video}: cannot write there ({e.strerror or e})") from None
+    return sole_writer(video.parent, f".{video.name}.lock", video)
 
 
 def _close_keypoints(file, partial: Path, final: Path, complete: bool) -> None:
