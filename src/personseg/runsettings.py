@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from .pipeline import Segmenter
     from .video.stream import VideoSegmenter
 
-#: Settings not every run uses (None there): compared only where both runs used them.
-OPTIONAL = ("background", "blur", "matting_side")
+#: Settings not every run uses, or that records of earlier versions lack (None there): compared only where both
+#: runs have them.
+OPTIONAL = ("background", "blur", "matting_side", "input_contents")
 #: Each setting as the message that refuses a rerun names it (the command line's flags).
 NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothing (--no-smooth)",
          "matting": "--matting", "matting_side": "--matting-side", "models": "--model",
@@ -20,7 +21,8 @@ NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothin
          "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur",
          "require_person": "--require-person", "instances": "--instances", "people": "--people",
          "keypoints": "keypoints (--pose, or a --save output that holds them)",
-         "crf": "the dense CRF (pydensecrf2 installed)"}
+         "crf": "the dense CRF (pydensecrf2 installed)",
+         "input_contents": "the input (the same name, other contents)"}
 
 
 def shared_settings(seg: Segmenter | VideoSegmenter, mediapipe_masks: bool, outputs: tuple[str, ...],

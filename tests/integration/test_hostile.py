@@ -451,3 +451,29 @@ def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(t
     assert half.read_bytes() == b"half" and not list(out.glob("*.png")) and (out / SETTINGS).read_bytes() == record
     assert not (tmp_path / "people.json").exists() and not (tmp_path / ".people.json.parts").exists()
     assert not list(tmp_path.glob("*clip*.mp4"))
+
+
+def test_a_frame_folder_is_not_completed_from_another_input_or_with_stale_outputs(tmp_path, data_dir):
+    """A rerun into a folder of frames keeps what is there only where the same input and settings made it: the
+    files of an output that an --overwrite run with other settings left are not taken as made by the new ones,
+    the same folder name holding other frames is refused, and an --overwrite run of fewer frames names the files
+    of the frames it does not have."""
+    from personseg.video.run import run_video
+
+    frames, out = tmp_path / "frames", tmp_path / "out"
+    frames.mkdir()
+    parkour = sorted((data_dir / PARKOUR).iterdir())
+    for f in parkour[:3]:
+        (frames / f.name).write_bytes(f.read_bytes())
+    run_video(frames, out, method="fast", save="mask,alpha", progress=False)
+    again = run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
+    assert any("alpha files" in note for note in again["notes"])
+    with pytest.raises(PersonsegError, match="holds alpha files that these settings' runs did not make"):
+        run_video(frames, out, method="fast", save="mask,alpha", smooth=False, progress=False)
+    (frames / parkour[0].name).write_bytes(parkour[5].read_bytes())   # the same name, another frame
+    with pytest.raises(PersonsegError, match=r"the input \(the same name, other contents\)"):
+        run_video(frames, out, method="fast", save="mask", smooth=False, progress=False)
+    (frames / parkour[2].name).unlink()
+    fewer = run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
+    assert any(f"{parkour[2].stem}.mask.png" in note and "frames this input does not have" in note
+               for note in fewer["notes"])

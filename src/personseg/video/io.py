@@ -129,10 +129,9 @@ class Source:
         self.truncated = False     # fewer pictures decoded than a video file declares
         self.notes: list[str] = []
         if self.path.is_dir():
-            found = sorted((f for f in self.path.iterdir() if f.is_file() and not f.name.startswith(".")),
-                           key=frame_order)
-            self.files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES]
-            others = [f.name for f in found if f.suffix.lower() not in IMAGE_SUFFIXES]
+            self.files = frame_files(self.path)
+            others = [f.name for f in sorted(self.path.iterdir())
+                      if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in IMAGE_SUFFIXES]
             if not self.files:
                 raise PersonsegError(f"{self.path}: no image files in this folder"
                                      + (f" ({len(others)} of other types, such as {others[0]})" if others else ""))
@@ -205,6 +204,13 @@ class Source:
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """The frames of a folder of frames: its visible image files, in ``frame_order``."""
+    return sorted((f for f in folder.iterdir()
+                   if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES),
+                  key=frame_order)
 
 
 def frame_order(path: Path) -> tuple:

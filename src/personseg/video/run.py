@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -12,12 +13,12 @@ from ..batch import sole_writer, within
 from ..errors import PersonsegError
 from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import (DEFAULT_BLUR, VIDEO_OUTPUTS, background_image, parse_outputs, refuse_existing, render,
-                       save_outputs)
+from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, output_paths, parse_outputs,
+                       refuse_existing, render, save_outputs)
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
-from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, prefetched
+from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, frame_files, prefetched
 from .stream import VideoSegmenter
 
 
@@ -25,6 +26,8 @@ from .stream import VideoSegmenter
 MAX_FPS = 1000.0
 #: In a folder of per-frame outputs, the settings that made them: a rerun completes them only with the same.
 SETTINGS = ".personseg-video.json"
+#: The bytes read at each end of an input file for its fingerprint (``input_contents``).
+CONTENTS_SPAN = 1 << 20
 
 
 def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
@@ -86,6 +89,8 @@ class FrameFolder:
             if stale:
                 self.notes.append(f"the {', '.join(stale)} files in {out} are an earlier run's, made with other "
                                   "settings: this run does not write them")
+            if changed or replacing:   # the record lists what these settings made, not those files
+                self.outputs = sorted(outputs)
             return
         if replacing:
             raise PersonsegError(f"{out}: an --overwrite run into it was interrupted, so it holds frames of two "
@@ -94,6 +99,10 @@ class FrameFolder:
             raise PersonsegError(f"{out} holds frames made with other settings ({'; '.join(changed)}): rerun with "
                                  "the earlier settings to complete it, --overwrite to replace them, or give another "
                                  "folder")
+        foreign = [o for o in sorted(set(outputs) - set(drawn)) if _files_of(out, o)]
+        if foreign:   # left by a run with other settings that an --overwrite run did not replace
+            raise PersonsegError(f"{out} holds {', '.join(foreign)} files that these settings' runs did not make: "
+                                 "--overwrite to replace them, or give another folder")
         self.settings = completed(settings, earlier)
 
     def rewrites(self, keypoints: Path) -> bool:
@@ -121,6 +130,43 @@ class FrameFolder:
         write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
 
 
+def _files_of(folder: Path, output: str) -> list[Path]:
+    """The per-frame files of ``output`` in ``folder`` (outputs.output_paths' names)."""
+    pattern = "*.json" if OUTPUTS[output].picture is None else f"*.{output}.png"
+    return [p for p in folder.glob(pattern) if not p.name.startswith(".")]
+
+
+def _strays(folder: Path, stems: set[str], outputs: tuple[str, ...]) -> list[str]:
+    """A note naming the files of ``outputs`` in ``folder`` that are not those of the frames ``stems`` (an
+    --overwrite run of a shorter clip replaced the earlier run's frames it has, not the rest)."""
+    ours = {p.name for stem in stems for p in output_paths(folder, stem, outputs)}
+    strays = sorted({p.name for o in outputs for p in _files_of(folder, o) if p.name not in ours})
+    if not strays:
+        return []
+    more = f" and {len(strays) - 1} more" if len(strays) > 1 else ""
+    return [f"{folder}: {strays[0]}{more} are an earlier run's, of frames this input does not have: this run "
+            "replaced the others; remove those if they should not be there"]
+
+
+def input_contents(src: Path) -> str:
+    """A fingerprint of what ``src`` holds (a rerun into a folder of its frames is refused where it changed: the
+    same name given to another clip): a file's size and the digest of its first and last MiB; a folder's frame
+    names and sizes."""
+    if not src.exists():
+        raise PersonsegError(f"{src}: no such file or folder")
+    digest = hashlib.sha256()
+    if src.is_dir():
+        for f in frame_files(src):
+            digest.update(f"{f.name}\0{f.stat().st_size}\n".encode())
+        return digest.hexdigest()[:16]
+    size = src.stat().st_size
+    with open(src, "rb") as f:
+        digest.update(f.read(CONTENTS_SPAN))
+        f.seek(max(0, size - CONTENTS_SPAN))
+        digest.update(f.read(CONTENTS_SPAN))
+    return f"{size} bytes, {digest.hexdigest()[:16]}"
+
+
 def _resolved(path: Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
@@ -129,7 +175,8 @@ def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], bac
                    mediapipe_masks: bool) -> dict[str, object]:
     """What decides the per-frame files of ``src`` segmented by ``seg`` (FrameFolder)."""
     return shared_settings(seg, mediapipe_masks, outputs, background, blur) | {
-        "input": str(src.resolve()), "pose_every": seg.pose_every if seg.pose is not None else 0,
+        "input": str(src.resolve()), "input_contents": input_contents(src),
+        "pose_every": seg.pose_every if seg.pose is not None else 0,
         "smooth": seg.smoother is not None}
 
 
@@ -199,6 +246,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
 
             bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
         frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
+        stems: set[str] = set()   # the frames written into a folder
         decoded = prefetched(source)
         results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
         try:
@@ -224,6 +272,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 else:
                     kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
                                              source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
+                    stems.add(item.stem)
                 if kp_file is not None:
                     people = [{"id": i, "keypoints": rounded_keypoints(kp)} for i, kp in zip(result.ids, result.people)]
                     kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
@@ -250,9 +299,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         if frames == 0:
             raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
         seconds = time.perf_counter() - start
+        notes = source.notes + (folder.notes if folder else [])
+        if folder is not None and overwrite:
+            notes += _strays(out, stems, outputs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
-                "truncated": source.truncated, "notes": source.notes + (folder.notes if folder else []),
-                "nobody": nobody, "kept": kept}
+                "truncated": source.truncated, "notes": notes, "nobody": nobody, "kept": kept}
 
 
 def _sole_writer_of(video: Path) -> AbstractContextManager[None]:
