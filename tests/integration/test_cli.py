@@ -2,6 +2,7 @@ import json
 import shutil
 
 from personseg.cli import main
+from personseg.image import load_image, load_mask
 
 
 def test_segment_folder_goes_past_bad_files(tmp_path, data_dir, capsys):
@@ -60,6 +61,31 @@ def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
     assert main(["eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
                  "--ids", str(ids), "--method", "fast", "--model", mine, "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["models"] == {"sinet": mine}
+
+
+def test_eval_of_a_clip_scores_what_personseg_video_makes(data_dir, capsys):
+    """eval --video takes personseg video's settings: no matting unless asked, --matting and --pose-every as
+    given (they were ignored: every clip was scored without matting, BlazePose every five frames)."""
+    from personseg.metrics import Scores
+    from personseg.video.stream import VideoSegmenter
+
+    clip = data_dir / "video/parkour"
+    args = ["eval", "--images", str(clip / "images"), "--masks", str(clip / "masks"), "--video", "--limit", "6",
+            "--method", "fast", "--quiet"]
+    summaries = []
+    for extra in ([], ["--matting", "guided"], ["--pose-every", "1"]):
+        assert main(args + extra) == 0
+        summaries.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert [s["matting"] for s in summaries] == [None, "guided", None]
+    frames = sorted((clip / "images").iterdir())[:6]
+    for s, seg in zip(summaries, (VideoSegmenter("fast"), VideoSegmenter("fast", matting="guided"),
+                                  VideoSegmenter("fast", pose_every=1))):
+        scores = Scores()
+        for f in frames:
+            scores.add(seg(load_image(f)).mask > 0, load_mask(clip / "masks" / f"{f.stem}.png") > 0)
+        assert s["mean_iou"] == scores.summary()["mean_iou"]
+    assert main(args + ["--pose"]) == 2 and "--pose-every 1" in capsys.readouterr().err
+    assert main(args + ["--limit", "0"]) == 2 and "no images to score" in capsys.readouterr().err
 
 
 def test_demo_writes_every_output(tmp_path, capsys):

@@ -14,6 +14,7 @@ from ..errors import PersonsegError
 from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instance_sets
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
+from ..refine.matting import DEFAULT_MATTING
 from ..video.stream import VideoSegmenter
 from .common import add_method_options, matting, models, segmenter
 
@@ -30,14 +31,18 @@ def add_parser(sub) -> None:
     add_method_options(e)
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--video", action="store_true",
-                   help="the images are a clip's frames (in name order): segment them as video, report flicker")
+                   help="the images are a clip's frames (in name order): segment them as personseg video does "
+                        "(no matting unless --matting is given), report flicker")
+    e.add_argument("--pose-every", type=int, metavar="N",
+                   help="with --video: as personseg video --pose-every (fast with 1: BlazePose on every frame, its "
+                        "outline joined)")
     e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG): each tile names the image "
                                                "and its IoU; the true outline green, the method's magenta")
     e.add_argument("--worst-count", type=int, default=12)
     e.add_argument("--json", type=Path, help="write the scores as JSON here")
     e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
-    e.set_defaults(run=run)
+    e.set_defaults(run=run, matting=None)   # None: the default of what is scored (photos: DEFAULT_MATTING)
 
 
 def _progress(args: argparse.Namespace):
@@ -47,6 +52,12 @@ def _progress(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     if args.video and args.require_person:
         raise PersonsegError("--require-person is for photos; video follows the people it finds")
+    if args.video and args.pose:
+        raise PersonsegError("--pose is for photos; for a clip give --pose-every 1, as to personseg video")
+    if args.pose_every is not None and not args.video:
+        raise PersonsegError("--pose-every is for a clip's frames: give --video too")
+    if args.matting is None:   # as personseg segment and personseg video make them by default
+        args.matting = "none" if args.video else DEFAULT_MATTING
     refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)
@@ -57,14 +68,18 @@ def run(args: argparse.Namespace) -> int:
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
-    seg = (VideoSegmenter(args.method, models=models(args), mediapipe_masks=not args.no_mediapipe_masks,
-                          subject=args.subject, person_check=not args.no_person_check)
+    if not pairs:
+        raise PersonsegError("no images to score" + (f" (--limit {args.limit})" if args.limit is not None else ""))
+    seg = (VideoSegmenter(args.method, pose_every=args.pose_every, matting=matting(args),
+                          matting_side=args.matting_side or None, models=models(args),
+                          mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
+                          person_check=not args.no_person_check)
            if args.video else segmenter(args))
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
     summary = ev.scores.summary() | {"method": args.method, "models": _own_models(args), "subject": args.subject,
-                                     "matting": None if args.video else matting(args),
+                                     "matting": matting(args),
                                      "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
         summary["flicker"] = round(ev.flicker.value, 5)
