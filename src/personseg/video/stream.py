@@ -71,8 +71,9 @@ class Looked:
 
 
 class VideoSegmenter:
-    """Call with each frame (as Segmenter takes an image) in order; returns that frame's Result, whose ``people``
-    are the tracked keypoints and ``ids`` their track ids. ``stream`` does the same for a whole sequence with the
+    """Call with each frame of one clip (as Segmenter takes an image) in order; returns that frame's Result, whose
+    ``people`` are the tracked keypoints and ``ids`` their track ids (make a new one for another clip: the people
+    followed are carried from frame to frame). ``stream`` does the same for a whole sequence with the
     pose step running a few frames ahead on its own thread (the same results, faster).
 
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
