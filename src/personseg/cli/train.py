@@ -21,9 +21,9 @@ SEGMENTERS = tuple(name for name, model in SPECS.items() if model.output == "log
 def add_parser(sub) -> None:
     t = sub.add_parser("train", help="train a network (needs torch: pip install 'personseg[train]')",
                        description="Train a network on folders of image/mask pairs; checkpoints every epoch, "
-                                   "resumable.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                   "resumable.")
     t.add_argument("--model", default="sinet", choices=SEGMENTERS,
-                   help="sinet (fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
+                   help="sinet (the default; fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
                         "only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + boundary "
                         "and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their mask out; "
                         "trained on overlapping people synthesised from the pairs)")
@@ -34,12 +34,14 @@ def add_parser(sub) -> None:
                    help="weights that start the run (fine-tuning): a checkpoint (.pt) or an exported ONNX file of "
                         "the same model, e.g. the shipped src/personseg/weights/sinet.onnx (batch norm statistics "
                         "are then kept fixed)")
-    t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation")
+    t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation (default 0.1)")
     t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
-    t.add_argument("--epochs", type=int, default=100)
-    t.add_argument("--batch", type=int, default=16)
-    t.add_argument("--lr", type=float, default=5e-3)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=int, default=100, help="passes over the training pairs (default 100)")
+    t.add_argument("--batch", type=int, default=16, help="pairs a step (default 16)")
+    t.add_argument("--lr", type=float, default=5e-3,
+                   help="the learning rate at its peak (default 0.005; warm-up, then cosine decay)")
+    t.add_argument("--seed", type=int, default=0,
+                   help="seed of the validation split, the augmentation and the initial weights (default 0)")
     t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
@@ -49,12 +51,14 @@ def add_parser(sub) -> None:
     t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
                    "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
     t.add_argument("--augment", default="full", choices=tuple(AUGMENT_PRESETS),
-                   help="augmentation: full or light, to finish a trained network on views framed as the "
+                   help="augmentation: full (the default) or light, to finish a trained network on views framed as the "
                         "pipeline frames them (train/augment.py AUGMENT_PRESETS)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
-                   help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution")
+                   help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution "
+                        "(default 0: none)")
     t.add_argument("--coarse", default=DEFAULT_COARSE_METHOD, choices=tuple(METHODS),
-                   help="method whose mattes of the training images the refine model learns to correct")
+                   help=f"method whose mattes of the training images the refine model learns to correct (default "
+                        f"{DEFAULT_COARSE_METHOD})")
     t.add_argument("--cache", type=Path,
                    help="folder for what is computed once per training image: keypoints (models fed prior maps) and "
                         "coarse mattes (refine) (default: ~/.cache/personseg)")
