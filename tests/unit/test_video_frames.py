@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from personseg.video.io import Frame, Source
+from personseg.video.run import video_file
 
 
 def test_frames_numbered_without_padding_come_in_number_order(tmp_path):
@@ -22,3 +23,8 @@ def test_frames_numbered_without_padding_come_in_number_order(tmp_path):
         cv2.imwrite(str(mixed / name), np.zeros((8, 8, 3), np.uint8))
     assert [f.stem for f in Source(mixed) if isinstance(f, Frame)] == [
         "frame-000002", "frame-000010", "shot2-9", "shot2-10", "shot10-1"]
+
+
+def test_a_name_ending_in_a_separator_is_a_folder_whatever_its_suffix():
+    assert video_file("out.mp4") and video_file("clips/Out.MKV")
+    assert not video_file("out.mp4/") and not video_file("masks.v1/") and not video_file("masks")

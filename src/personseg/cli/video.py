@@ -11,7 +11,7 @@ from ..methods import DEFAULT_VIDEO_METHOD, METHODS
 from ..outputs import DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS
 from ..pipeline import SUBJECTS
 from ..video.io import VIDEO_SUFFIXES
-from ..video.run import run_video
+from ..video.run import run_video, video_file
 from ..video.stream import FRAMING_EVERY
 from .common import MATTING_CHOICES, add_mediapipe_masks_option, add_model_option, matting, methods_help, models
 
@@ -23,8 +23,9 @@ def add_parser(sub) -> None:
     v.add_argument("input", type=Path, metavar="IN",
                    help="a video file, or a folder of frames, read in the order of their names with numbers by value "
                         "(2.jpg before 10.jpg)")
-    v.add_argument("--out", required=True, type=Path,
-                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept) or a folder for per-frame PNGs")
+    v.add_argument("--out", required=True,
+                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept) or a folder for per-frame PNGs "
+                        "(a name ending in / is a folder)")
     v.add_argument("--method", default=DEFAULT_VIDEO_METHOD, choices=tuple(METHODS),
                    help=methods_help(DEFAULT_VIDEO_METHOD))
     v.add_argument("--save", help=f"into a video file one of {', '.join(VIDEO_OUTPUTS)} (default: blur); into a "
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                             person_check=not args.no_person_check)
     except KeyboardInterrupt:
         print("personseg: " + ("no video file was written (the unfinished one is removed); rerun to start again"
-                               if Path(args.out).suffix.lower() in VIDEO_SUFFIXES else
+                               if video_file(args.out) else
                                "the frames written are kept; rerun the same command to do the rest"), file=sys.stderr)
         raise
     kept = f", {summary['kept']} kept as an earlier run wrote them" if summary["kept"] else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 from contextlib import AbstractContextManager, ExitStack, nullcontext
@@ -28,6 +29,12 @@ MAX_FPS = 1000.0
 SETTINGS = ".personseg-video.json"
 #: The bytes read at each end of an input file for its fingerprint (``input_contents``).
 CONTENTS_SPAN = 1 << 20
+
+
+def video_file(out: str | Path) -> bool:
+    """True where ``out`` names a video file (VIDEO_SUFFIXES), not a folder (a name ending in a separator, as
+    ``frames.mp4/``, is a folder)."""
+    return Path(out).suffix.lower() in VIDEO_SUFFIXES and not str(out).endswith(("/", os.sep))
 
 
 def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
@@ -194,9 +201,9 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     written to a folder are kept ('kept' counts them), so a rerun completes an interrupted one; one with other
     settings is refused unless ``overwrite`` (FrameFolder). ``models``: networks of your own by model name
     (pipeline.model_choice); ``mediapipe_masks``, ``subject``, ``person_check``: as VideoSegmenter's."""
+    to_file, folder_named = video_file(out), str(out).endswith(("/", os.sep))
     src, out = Path(src), Path(out)
-    to_file = out.suffix.lower() in VIDEO_SUFFIXES
-    if out.suffix and not to_file and not out.is_dir():
+    if out.suffix and not to_file and not out.is_dir() and not folder_named:
         raise PersonsegError(f"{out}: write video as {', '.join(VIDEO_SUFFIXES)}, or give a folder for per-frame PNGs")
     if not 0.01 <= fps <= MAX_FPS:
         raise PersonsegError(f"--fps {fps:g}: give a frame rate from 0.01 to {MAX_FPS:g}")
@@ -208,8 +215,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     kp_path = None if keypoints is None else Path(keypoints)
     check_paths(src, out, kp_path)
     if to_file and out.is_dir():
-        raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or give a folder without "
-                             f"a video suffix ({' '.join(VIDEO_SUFFIXES)}) for per-frame PNGs")
+        raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or end the name with / "
+                             "to write per-frame PNGs into it")
     # a second run writing this video file is refused, not raced: held from before the file is looked for
     with _sole_writer_of(out) if to_file else nullcontext():
         # a folder's keypoint file is judged with its frames (below): a rerun that completes them writes it anew
