@@ -41,8 +41,10 @@ def add_parser(sub) -> None:
                         "the people; 0: never; methods that need keypoints take 1 only). 1 with fast: BlazePose's "
                         "outline is joined too (far better on whole bodies, slower)")
     v.add_argument("--keypoints", type=Path, metavar="FILE",
-                   help="write tracked keypoints here (JSON lines, one per frame); a rerun that completes a folder "
-                        "writes its earlier run's file anew")
+                   help="write tracked keypoints here: JSON lines, one per frame, {\"frame\": its index from 0, "
+                        "\"stem\": its file's stem (frame-000001 ... for a video file), \"people\": [{\"id\": track "
+                        "id, \"keypoints\": 17 COCO [x, y, score], points past the frame's edge kept where BlazePose "
+                        "places them}]}; a rerun that completes a folder writes its earlier run's file anew")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
     v.add_argument("--matting", default="none", choices=MATTING_CHOICES,
                    help="make each frame's alpha by this matting (default none, for speed; guided: finer edges and "
