@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -96,7 +96,8 @@ def sole_writer(folder: Path, name: str = LOCK, out: Path | None = None) -> Iter
             yield
         finally:
             if f.writable():   # removed while still held: a run that opened it meanwhile finds it gone (_locked)
-                path.unlink(missing_ok=True)
+                with suppress(OSError):   # another user's file in a sticky folder stays, harmless
+                    path.unlink(missing_ok=True)
 
 
 def _locked(path: Path, name: str, out: Path) -> IO[str]:

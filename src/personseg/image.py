@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -231,3 +232,10 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def name_order(name: str) -> tuple:
+    """Sort key of a file name (a clip's frames): each run of digits taken as a number, so unpadded numbering
+    (FFmpeg's ``%d``: 1.jpg, 2.jpg, ... 10.jpg) stays in order; the name itself settles ties (1.jpg, 01.jpg)."""
+    parts = re.split(r"(\d+)", name)
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(parts)), name

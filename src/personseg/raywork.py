@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator
 
@@ -55,7 +57,10 @@ def ray_run(paths: list[str], actor: type[ImageActor], kwargs: dict, actors: int
     except ImportError:
         raise PersonsegError("--engine ray needs Ray: pip install 'personseg[ray]'") from None
     if not ray.is_initialized():
+        before = signal.getsignal(signal.SIGTERM)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        if before is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, before)   # Ray's exits at once; the command's cleans up as Ctrl-C does
     for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "ray"]:   # its notices are not ours
         logging.getLogger(name).setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()

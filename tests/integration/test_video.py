@@ -192,6 +192,19 @@ def test_accurate_video_joins_the_outline_on_each_frame(parkour):
     assert np.mean(ious) > 0.88   # measured 0.935 (fast: 0.800)
 
 
+def test_a_stream_left_early_leaves_its_two_pose_threads_in_step(parkour):
+    """The look thread runs a few frames ahead of the follow thread; a stream left early (the caller stops
+    reading) counts the frames only looked at as not seen, so later calls detect on the frames they would have."""
+    from personseg.video.stream import VideoSegmenter
+
+    seg = VideoSegmenter("fast")
+    stream = seg.stream([rgb for _, rgb, _ in parkour], lambda item: item)
+    for _ in range(3):
+        next(stream)
+    stream.close()
+    assert seg._followed >= 3 and seg._looked == seg._followed
+
+
 def test_video_matting_moves_edges_onto_the_frame(parkour):
     from personseg.refine.matting import guided_matte
     from personseg.video.stream import VideoSegmenter

@@ -64,3 +64,26 @@ def test_a_tracked_person_is_confirmed_only_where_found_again_on_their_crop(monk
     rgb = np.zeros((480, 854, 3), np.uint8)
     others = finder(rgb, [runner], [runner, walker, drifted])
     assert len(others) == 1 and np.allclose(others[0][:, :2], walker[:, :2] + [2, 1])
+
+
+def test_a_backend_given_as_an_object_is_called_from_one_thread():
+    """``stream`` looks at frames ahead on one thread and searches for everyone on another; a backend given as an
+    object serves both, so it is called from one thread only, in frame order, as when called on each frame."""
+    import threading
+
+    from personseg.video.stream import VideoSegmenter
+
+    class Recording(Backend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.threads: set[int] = set()
+
+        def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+            self.threads.add(threading.get_ident())
+            return super().detect(rgb)
+
+    backend = Recording()
+    frames = [np.full((48, 64, 3), 90 + k, np.uint8) for k in range(20)]
+    seg = VideoSegmenter("fast", pose=backend, pose_every=1)
+    assert len(list(seg.stream(frames, lambda frame: frame))) == 20
+    assert backend.calls >= 20 and len(backend.threads) == 1

@@ -28,3 +28,11 @@ def test_frames_numbered_without_padding_come_in_number_order(tmp_path):
 def test_a_name_ending_in_a_separator_is_a_folder_whatever_its_suffix():
     assert video_file("out.mp4") and video_file("clips/Out.MKV")
     assert not video_file("out.mp4/") and not video_file("masks.v1/") and not video_file("masks")
+
+
+def test_name_order_settles_ties_and_takes_any_name():
+    from personseg.image import name_order
+
+    names = ["10.jpg", "01.jpg", "2.jpg", "1.jpg", "\u00b21.png", "b.jpg", "a10.jpg", "a9.jpg"]
+    assert sorted(names, key=name_order) == ["01.jpg", "1.jpg", "2.jpg", "10.jpg", "a9.jpg", "a10.jpg", "b.jpg",
+                                             "\u00b21.png"]

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"personseg: error: {describe(e)}", file=sys.stderr)
         return 2
     finally:
-        if main_thread:
+        if main_thread and before is not None:   # None: a handler not set from Python, which cannot be put back
             signal.signal(signal.SIGTERM, before)
 
 

@@ -52,6 +52,8 @@ def _progress(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     if args.video and args.require_person:
         raise PersonsegError("--require-person is for photos; video follows the people it finds")
+    if args.video and args.people:
+        raise PersonsegError("--people scores photos' people; --video is for a clip's frames: choose one")
     if args.video and args.pose:
         raise PersonsegError("--pose is for photos; for a clip give --pose-every 1, as to personseg video")
     if args.pose_every is not None and not args.video:

@@ -5,7 +5,6 @@ that takes its final name only when complete."""
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageError, PersonsegError
-from ..image import IMAGE_SUFFIXES, load_image
+from ..image import IMAGE_SUFFIXES, load_image, name_order
 
 #: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
 QUEUE = 4
@@ -119,8 +118,8 @@ class Unreadable:
 
 class Source:
     """Frames of a video file or of a folder of images (in the order of their names, numbers by value:
-    ``frame_order``), read lazily. Iterating yields Frame
-    objects and, for files with sound, the audio packets (av.Packet) in stream order between them."""
+    ``image.name_order``), read lazily. Iterating yields Frame objects and, for files with sound, the audio
+    packets (av.Packet) in stream order between them."""
 
     def __init__(self, path: str | Path, fps: float = 25.0) -> None:
         self.path = Path(path)
@@ -207,16 +206,10 @@ class Source:
 
 
 def frame_files(folder: Path) -> list[Path]:
-    """The frames of a folder of frames: its visible image files, in ``frame_order``."""
+    """The frames of a folder of frames: its visible image files, in ``image.name_order``."""
     return sorted((f for f in folder.iterdir()
                    if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES),
-                  key=frame_order)
-
-
-def frame_order(path: Path) -> tuple:
-    """Sort key of a frame file: its name with each run of digits taken as a number, so unpadded numbering
-    (FFmpeg's ``%d``: 1.jpg, 2.jpg, ... 10.jpg) stays in order."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name))
+                  key=lambda f: name_order(f.name))
 
 
 def _upright(rgb: np.ndarray, rotation: float) -> np.ndarray:

@@ -158,13 +158,14 @@ def _strays(folder: Path, stems: set[str], outputs: tuple[str, ...]) -> list[str
 def input_contents(src: Path) -> str:
     """A fingerprint of what ``src`` holds (a rerun into a folder of its frames is refused where it changed: the
     same name given to another clip): a file's size and the digest of its first and last MiB; a folder's frame
-    names and sizes."""
-    if not src.exists():
+    names, sizes and times of change."""
+    if not src.is_file() and not src.is_dir():   # Source's refusal, before a pipe is read from
         raise PersonsegError(f"{src}: no such file or folder")
     digest = hashlib.sha256()
     if src.is_dir():
         for f in frame_files(src):
-            digest.update(f"{f.name}\0{f.stat().st_size}\n".encode())
+            info = f.stat()
+            digest.update(f"{f.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
         return digest.hexdigest()[:16]
     size = src.stat().st_size
     with open(src, "rb") as f:

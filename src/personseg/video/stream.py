@@ -74,7 +74,7 @@ class VideoSegmenter:
     """Call with each frame of one clip (as Segmenter takes an image) in order; returns that frame's Result, whose
     ``people`` are the tracked keypoints and ``ids`` their track ids (make a new one for another clip: the people
     followed are carried from frame to frame). ``stream`` does the same for a whole sequence with the
-    pose step running a few frames ahead on its own thread (the same results, faster).
+    pose step running a few frames ahead on threads of its own (the same results, faster).
 
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
@@ -195,16 +195,22 @@ class VideoSegmenter:
         runs ahead on background threads (it never depends on the network's output), the pose backend on the
         whole frame on one and the search for everyone else and the tracking on another, so both overlap the
         network and each other: the same results as calling on each frame, sooner."""
+        # a backend given as an object serves the search for everyone too: called from one thread, as it was
+        split = self._others is None or self._others.pose is not self.pose
+
         def looked() -> Iterator[tuple[T, np.ndarray | None, Looked | None]]:
             for item in items:
                 rgb = picture(item)
                 rgb = None if rgb is None else self._frame(rgb)
-                yield item, rgb, None if rgb is None else self._look(rgb)
+                yield item, rgb, self._look(rgb) if split and rgb is not None else None
 
         def followed(seen: Iterator[tuple[T, np.ndarray | None, Looked | None]]
                      ) -> Iterator[tuple[T, np.ndarray | None, Followed | None]]:
-            for item, rgb, look in seen:
-                yield item, rgb, None if rgb is None or look is None else self._follow(rgb, look)
+            try:
+                for item, rgb, look in seen:
+                    yield item, rgb, None if rgb is None else self._follow(rgb, look or self._look(rgb))
+            finally:   # the look thread ends with this one, also when following fails
+                seen.close()
 
         ahead = prefetched(followed(prefetched(looked())))
         try:
@@ -217,6 +223,7 @@ class VideoSegmenter:
                 yield item, result
         finally:   # the pose threads end here, not whenever the generator is collected
             ahead.close()
+            self._looked = self._followed   # frames looked at ahead and never followed are looked at again
 
     def follow(self, rgb: np.ndarray) -> Followed:
         """The pose step for the next frame: detect (every ``pose_every`` frames), then track."""
