@@ -1,7 +1,7 @@
 """Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, clips of nobody
 (a pan over each no_people photo), and the speed and memory of `personseg video` end to end.
 
-    python benchmarks/people_video.py [--methods fast,classical] [--parts people,clip,nobody,speed]
+    python benchmarks/people_video.py [--methods fast,classical,accurate] [--parts people,clip,nobody,speed]
 
 Writes benchmarks/results/people_video.json and its section of benchmarks/RESULTS.md. Data is read from
 PERSONSEG_DATA (default ../shared/data).
@@ -219,7 +219,8 @@ def write(results: dict) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--methods", default="fast,classical")
+    ap.add_argument("--methods", default="fast,classical,accurate",
+                    help="the methods of every part run (the part's rows of other methods are dropped)")
     ap.add_argument("--parts", default="people,clip,nobody,speed",
                     help="which parts to run; the others keep their last results (results/people_video.json)")
     ap.add_argument("--rounds", type=int, default=3, help="times each speed run is repeated")
