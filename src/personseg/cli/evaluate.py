@@ -20,7 +20,7 @@ from .common import add_method_options, matting, models, segmenter
 
 
 def add_parser(sub) -> None:
-    e = sub.add_parser("eval", help="score a method against ground-truth masks",
+    e = sub.add_parser("eval", aliases=["evaluate"], help="score a method against ground-truth masks",
                        description="Score a method: mean foreground IoU, 2-class mIoU, boundary F (and flicker "
                                    "for a clip, or people found / missed for --people).")
     e.add_argument("--images", type=Path, help="folder of images")

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..errors import PersonsegError
 from ..outputs import refuse_existing
 
 
@@ -22,6 +23,8 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..train.export import export_onnx   # torch is an extra: loaded only when exporting
 
+    if args.out.suffix.lower() != ".onnx":
+        raise PersonsegError(f"--out {args.out}: name the file .onnx (what --model and onnxruntime take)")
     refuse_existing([args.out], args.overwrite)
     info = export_onnx(args.checkpoint, args.out)
     print(json.dumps({"onnx": str(args.out)} | info))
