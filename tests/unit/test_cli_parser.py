@@ -117,3 +117,8 @@ def test_every_segmenting_command_chooses_its_subject():
     for command in ("segment", "annotate", "eval", "demo", "video"):
         flag = _action(command, "subject")
         assert flag.default == "all" and tuple(flag.choices) == ("all", "main")
+
+
+def test_export_writes_only_onnx_files(tmp_path, capsys):
+    assert main(["export", "--checkpoint", str(tmp_path / "last.pt"), "--out", str(tmp_path / "model.txt")]) == 2
+    assert "name the file .onnx" in capsys.readouterr().err and not (tmp_path / "model.txt").exists()
