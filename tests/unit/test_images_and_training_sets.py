@@ -112,3 +112,32 @@ def test_black_and_white_keeps_the_luminance_in_every_channel(astronaut):
         assert grey.shape == rgb.shape and grey.dtype == rgb.dtype and (grey == grey[..., :1]).all()
         expected = rgb.astype(np.float64) @ [0.299, 0.587, 0.114]
         assert np.abs(grey[..., 0] - expected).max() <= 1.0
+
+
+def test_a_full_disk_names_the_file_being_written_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from personseg.errors import describe
+    from personseg.image import write_bytes
+
+    opened = os.fdopen
+
+    class Full:
+        def __init__(self, fd: int, mode: str) -> None:
+            self.file = opened(fd, mode)
+
+        def __enter__(self) -> "Full":
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()
+
+        def write(self, data: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", Full)
+    with pytest.raises(OSError) as caught:
+        write_bytes(tmp_path / "frame-000001.mask.png", b"png")
+    assert describe(caught.value) == f"{tmp_path / 'frame-000001.mask.png'}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
