@@ -477,3 +477,24 @@ def test_a_frame_folder_is_not_completed_from_another_input_or_with_stale_output
     fewer = run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
     assert any(f"{parkour[2].stem}.mask.png" in note and "frames this input does not have" in note
                for note in fewer["notes"])
+
+
+def test_a_rerun_into_a_finished_frame_folder_redoes_nothing(tmp_path, data_dir):
+    """Every frame written with these settings: a rerun says so and touches nothing (it segmented every frame
+    again to write nothing); with a frame's file gone, or another output asked for, the work is done again."""
+    from personseg.video.run import run_video
+
+    frames, out = tmp_path / "frames", tmp_path / "out"
+    frames.mkdir()
+    for f in sorted((data_dir / PARKOUR).iterdir())[:3]:
+        (frames / f.name).write_bytes(f.read_bytes())
+    first = run_video(frames, out, method="fast", progress=False)
+    assert first["kept"] == 0 and first["frames"] == 3
+    written = {p: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    again = run_video(frames, out, method="fast", progress=False)
+    assert again["frames"] == again["kept"] == 3 and again["seconds"] == 0
+    assert any("nothing was redone" in note for note in again["notes"])
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*.png")} == written
+    next(iter(written)).unlink()
+    assert run_video(frames, out, method="fast", progress=False)["kept"] == 2
+    assert run_video(frames, out, method="fast", save="mask,alpha", progress=False)["kept"] == 0

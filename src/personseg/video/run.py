@@ -63,6 +63,7 @@ class FrameFolder:
         self._lock = ExitStack()   # held from here (or ``start``) to ``end``: one run at a time writes the folder
         self.outputs, self.notes = sorted(outputs), []
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
+        self._finished: dict | None = None   # what the earlier run that wrote every frame with these settings saw
         if out.exists() and not out.is_dir():
             raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
         self._held = out.is_dir()
@@ -111,6 +112,19 @@ class FrameFolder:
             raise PersonsegError(f"{out} holds {', '.join(foreign)} files that these settings' runs did not make: "
                                  "--overwrite to replace them, or give another folder")
         self.settings = completed(settings, earlier)
+        self._finished = before.get("finished") if isinstance(before.get("finished"), dict) else None
+
+    def finished(self, outputs: tuple[str, ...], keypoints: Path | None) -> dict | None:
+        """run_video's summary of the earlier run, where it wrote every frame with these settings, the files of
+        ``outputs`` are all there and ``keypoints`` (if asked for) is its file: nothing is left to do; else None."""
+        done = self._finished
+        if done is None or (keypoints is not None and not (self.rewrites(keypoints) and keypoints.is_file())):
+            return None
+        folder = self.path.parent
+        if any(len(_files_of(folder, o)) < done["frames"] for o in outputs):
+            return None
+        note = f"{folder}: every frame was written by an earlier run with these settings; nothing was redone"
+        return done | {"seconds": 0.0, "fps": 0.0, "kept": done["frames"], "notes": done["notes"] + [note]}
 
     def rewrites(self, keypoints: Path) -> bool:
         """True when ``keypoints`` is the file the earlier run into this folder, with these same settings, wrote
@@ -126,14 +140,16 @@ class FrameFolder:
             self._held = True
         self._write(replacing=self.overwrite)
 
-    def end(self, complete: bool) -> None:
-        """Record that every frame is written (``complete``) and let the folder go."""
+    def end(self, complete: bool, finished: dict | None = None) -> None:
+        """Record that every frame is written (``complete``; ``finished``: what a rerun with nothing left to do
+        reports, ``finished``) and let the folder go."""
         with self._lock:
-            if complete and self.overwrite:
-                self._write(replacing=False)
+            if complete:
+                self._write(replacing=False, finished=finished)
 
-    def _write(self, replacing: bool) -> None:
-        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing, "keypoints": self.keypoints}
+    def _write(self, replacing: bool, finished: dict | None = None) -> None:
+        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing, "keypoints": self.keypoints,
+                "finished": finished}
         write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
 
 
@@ -229,6 +245,10 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
                                                                       mediapipe_masks), outputs, overwrite, kp_path,
                                                   implied)
+        earlier = folder.finished(outputs, kp_path) if folder is not None and not overwrite else None
+        if earlier is not None:   # an earlier run with these settings wrote every frame
+            folder.end(False)
+            return earlier
         source = None
         try:
             if folder is not None and kp_path is not None and not folder.rewrites(kp_path):
@@ -295,7 +315,9 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             with ExitStack() as stack:
                 stack.callback(source.close)
                 if folder is not None:
-                    stack.callback(lambda: folder.end(done))   # done as it is by then
+                    stack.callback(lambda: folder.end(done, {   # as they are by then
+                        "frames": frames, "nobody": nobody, "skipped": skipped, "truncated": source.truncated,
+                        "notes": source.notes} if frames else None))
                 if kp_file is not None:
                     stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
                 if writer is not None:
