@@ -122,3 +122,9 @@ def test_every_segmenting_command_chooses_its_subject():
 def test_export_writes_only_onnx_files(tmp_path, capsys):
     assert main(["export", "--checkpoint", str(tmp_path / "last.pt"), "--out", str(tmp_path / "model.txt")]) == 2
     assert "name the file .onnx" in capsys.readouterr().err and not (tmp_path / "model.txt").exists()
+
+
+def test_eval_refuses_the_images_given_as_their_masks(tmp_path, capsys):
+    write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), "--method", "fast", "--quiet"]) == 2
+    assert "is the --images folder" in capsys.readouterr().err

@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     for p in (args.images, args.masks):
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
+    if args.images.resolve() == args.masks.resolve():
+        raise PersonsegError(f"--masks {args.masks} is the --images folder: give the folder of true masks")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
     if not pairs:
         raise PersonsegError("no images to score" + (f" (--limit {args.limit})" if args.limit is not None else ""))
