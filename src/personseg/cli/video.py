@@ -38,7 +38,9 @@ def add_parser(sub) -> None:
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "
                         f"methods that need keypoints, every {FRAMING_EVERY} for the others, which use them to frame "
-                        "the people; 0: never; methods that need keypoints take 1 only). 1 with fast: BlazePose's "
+                        "the people; 0: never, the network then follows its last mask and no person check runs: "
+                        "fast on the parkour, tennis and hike clips 0.711, 0.751, 0.812 IoU against 0.804, 0.754, "
+                        "0.830 with the default; methods that need keypoints take 1 only). 1 with fast: BlazePose's "
                         "outline is joined too (far better on whole bodies, slower)")
     v.add_argument("--keypoints", type=Path, metavar="FILE",
                    help="write tracked keypoints here: JSON lines, one per frame, {\"frame\": its index from 0, "
