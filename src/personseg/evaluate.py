@@ -102,7 +102,9 @@ def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
             small = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
             contours, _ = cv2.findContours(small, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(t, contours, -1, colour, 2)
-        cv2.putText(t, f"{ident} {iou:.3f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
+        label = f"{ident} {iou:.3f}"   # yellow on a black edge: readable on white photos too
+        cv2.putText(t, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(t, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
         canvas = np.zeros((tile, tile, 3), np.uint8)
         canvas[: t.shape[0], : t.shape[1]] = t
         tiles.append(canvas)
