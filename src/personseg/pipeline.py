@@ -24,7 +24,7 @@ from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people
 from .presence import checked_probability
-from .refine.components import keep_subject
+from .refine.components import keep_subject, only_people
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE, working_size
 from .result import Instance, Result
@@ -232,7 +232,9 @@ class Segmenter:
                       tile_above=TILE_ABOVE if self.find_people else TILE_ABOVE_UNCHECKED)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
-        if self.instances:
+        # several given people are each framed on their own too, as found ones are with instances: one frame
+        # around them all lost the small ones
+        if self.instances or (given and len(given) > 1):
             seen = prob   # the regions the search looks at: on panoramas beyond the found people's frame too
             # (classical runs no network; with nobody placed the networks saw the whole image already)
             if search and method.models and scene.box is not None and searched_wide(rgb.shape):
@@ -242,6 +244,8 @@ class Segmenter:
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
+        if given:   # exactly the people given: regions none of them stands on are nobody's (nothing is searched)
+            prob = timed(timings, "finish", only_people, prob, given)
         looked = self.find_people   # the pose backend has looked at the image
         # nobody placed on the whole image: with instances too, whoever the search then placed on crops of the
         # mask's regions (BlazePose places a "person" on doughnuts there)

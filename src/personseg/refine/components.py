@@ -62,6 +62,26 @@ def keep_people(prob: np.ndarray, people: list[np.ndarray] = (), unseen: bool = 
     return out
 
 
+def only_people(prob: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
+    """``prob`` with every connected region of ``prob >= 0.5`` that holds no confident keypoint of ``people`` set to
+    0 (all of them where none does): the given people's regions and nothing else (``keep_people`` also keeps large
+    regions no keypoint is on, people a pose backend missed)."""
+    mask = binary_mask(prob)
+    count, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+    keep = np.zeros(count, bool)
+    keep[0] = True   # the background (the probability's haze under 0.5) stays as it is
+    h, w = mask.shape
+    for kp in people:
+        for x, y in kp[kp[:, 2] >= MIN_SCORE, :2].astype(int):
+            if 0 <= x < w and 0 <= y < h:
+                keep[labels[y, x]] = True
+    if keep.all():
+        return prob
+    out = prob.copy()
+    out[~keep[labels]] = 0.0
+    return out
+
+
 def _clutter(mask: np.ndarray, outer: list[np.ndarray]) -> list[np.ndarray] | None:
     """The outer borders (of ``outer``) of the regions of ``mask`` (uint8) other than the one with the largest
     bounding box, where each region surely falls under KEEP_SHARE of the largest: its box's area does, of the
