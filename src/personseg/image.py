@@ -81,8 +81,10 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
             im.load()
     except ImageError:   # ImageTooLargeError included
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageTooLargeError(f"{name}: image is too large to be safe to decode ({e})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:   # Pillow's own limit, met first
+        count = re.search(r"\((\d+) pixels\)", str(e))
+        size = f"{int(count.group(1)):,} pixels" if count else "its size"
+        raise ImageTooLargeError(f"{name}: {size} is over the limit of {max_pixels} pixels; resize it first") from None
     except Image.UnidentifiedImageError:
         raise ImageError(f"{name}: not an image, or in a format that cannot be read") from None
     except (OSError, SyntaxError, ValueError, EOFError, TypeError) as e:   # TypeError: PIL on broken TIFF tags

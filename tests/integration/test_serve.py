@@ -217,3 +217,24 @@ def test_api_key_is_required_when_set(photo):
         assert c.get("/v1/methods", headers={"X-API-Key": "wrong"}).status_code == 401
         assert c.get("/v1/methods", headers={"X-API-Key": "s3cret"}).status_code == 200
         assert c.get("/v1/methods", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_fields_sent_as_a_user_might_by_mistake(client, photo):
+    """Text where the photo should be, two photos, a colour whose # a URL took as its fragment, a photo past
+    Pillow's own size limit: each answered in words (422 / 413), not FastAPI's or Pillow's internals; a colour as
+    six hex digits alone is taken."""
+    r = client.post("/v1/segment", files=[("image", (None, "hello"))])   # curl -F image=hello
+    assert r.status_code == 422 and "must be a file upload" in r.json()["error"]
+    r = client.post("/v1/segment", files=[("image", ("a.jpg", photo)), ("image", ("b.jpg", photo))])
+    assert r.status_code == 422 and "2 'image' fields" in r.json()["error"]
+    r = post(client, photo, output="replace", background="")
+    assert r.status_code == 422 and "%23" in r.json()["error"]
+    assert post(client, photo, output="replace", background="ff0000").status_code == 200
+    import io
+
+    from PIL import Image
+
+    big = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(big, format="PNG")
+    r = post(client, big.getvalue())
+    assert r.status_code == 413 and "is over the limit of" in r.json()["error"] and "resize it first" in r.json()["error"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -83,6 +84,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         if request.method == "POST" and not request.headers.get("content-type", "").startswith("multipart/form-data"):
             return error(400, "send the photo as the field 'image' of a multipart/form-data body "
                               "(curl -F image=@photo.jpg ...)")
+        if any(tuple(d["loc"]) == ("body", "image") and d["type"] != "missing" for d in e.errors()):
+            return error(422, "the field 'image' must be a file upload (curl -F image=@photo.jpg ...), not text")
         return error(422, "; ".join(f"{'.'.join(str(p) for p in d['loc'][1:]) or d['loc'][0]}: {d['msg']}"
                                     for d in e.errors()))
 
@@ -126,8 +129,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         person_check: bool = Query(True, description="where the pose backend places nobody, keep only the "
                                                      "regions the region check trained here takes for people "
                                                      "(false: whatever the networks marked)"),
-        background: str = Query("white", description="colour (name or #rrggbb); only with output=replace (422 "
-                                                     "with other outputs)"),
+        background: str = Query("white", description="colour (name, #rrggbb written %23rrggbb in a URL, or "
+                                                     "rrggbb); only with output=replace (422 with other outputs)"),
         blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal; only "
                                                                  "with output=blur (422 with other outputs)"),
     ) -> Response:
@@ -139,6 +142,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         for param, drawn_by in DRAWN_BY.items():   # given (not empty) without its output: refused, as by the CLI
             if request.query_params.get(param) and output != drawn_by:
                 raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
+        form = await request.form()   # parsed once already for the fields above
+        for field in ("image", "people"):
+            if len(form.getlist(field)) > 1:
+                raise Failed(422, f"{len(form.getlist(field))} '{field}' fields: send one a request")
         colour = _colour(background)
         given = _people(people)
         try:   # refused before the request waits in the queue
@@ -197,10 +204,12 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
 
 
 def _colour(spec: str) -> tuple[int, int, int]:
+    """A background colour: a name, #rrggbb, or rrggbb alone (a # in a URL starts its fragment: %23 is one)."""
     try:
-        return ImageColor.getrgb(spec)[:3]
+        return ImageColor.getrgb(f"#{spec}" if re.fullmatch(r"[0-9a-fA-F]{6}", spec) else spec)[:3]
     except ValueError:
-        raise Failed(422, f"background {spec!r} is not a colour (a name or #rrggbb)") from None
+        raise Failed(422, f"background {spec!r} is not a colour (a name, #rrggbb or rrggbb; in a URL write # as "
+                          "%23)") from None
 
 
 def _people(field: str | None) -> list[np.ndarray] | None:
