@@ -498,3 +498,10 @@ def test_a_rerun_into_a_finished_frame_folder_redoes_nothing(tmp_path, data_dir)
     next(iter(written)).unlink()
     assert run_video(frames, out, method="fast", progress=False)["kept"] == 2
     assert run_video(frames, out, method="fast", save="mask,alpha", progress=False)["kept"] == 0
+    # a shorter input over it (its third frame's files stay), then one of its own frames' files gone: counting
+    # files would take the third frame's for it
+    last = sorted(frames.iterdir())[-1]
+    last.unlink()
+    assert run_video(frames, out, method="fast", overwrite=True, progress=False)["frames"] == 2
+    (out / f"{sorted(frames.iterdir())[0].stem}.mask.png").unlink()
+    assert run_video(frames, out, method="fast", progress=False)["kept"] == 1

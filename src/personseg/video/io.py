@@ -177,7 +177,7 @@ class Source:
                     continue
                 for frame in packet.decode():
                     rgb = _upright(_rgb(frame), getattr(frame, "rotation", 0))   # PyAV < 14 reads no rotation
-                    yield Frame(index, f"frame-{index + 1:06d}", rgb, frame.pts)
+                    yield Frame(index, frame_stem(index), rgb, frame.pts)
                     index += 1
         except (av.FFmpegError, UnicodeDecodeError) as e:
             raise PersonsegError(f"{self.path}: decoding failed after {index} frames ({e})") from None
@@ -203,6 +203,11 @@ class Source:
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def frame_stem(index: int) -> str:
+    """The stem of a video file's frame ``index`` (from 0) in per-frame outputs: frame-000001 for the first."""
+    return f"frame-{index + 1:06d}"
 
 
 def frame_files(folder: Path) -> list[Path]:

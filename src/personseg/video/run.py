@@ -19,7 +19,7 @@ from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, o
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
-from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, frame_files, prefetched
+from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, frame_files, frame_stem, prefetched
 from .stream import VideoSegmenter
 
 
@@ -114,17 +114,23 @@ class FrameFolder:
         self.settings = completed(settings, earlier)
         self._finished = before.get("finished") if isinstance(before.get("finished"), dict) else None
 
-    def finished(self, outputs: tuple[str, ...], keypoints: Path | None) -> dict | None:
-        """run_video's summary of the earlier run, where it wrote every frame with these settings, the files of
-        ``outputs`` are all there and ``keypoints`` (if asked for) is its file: nothing is left to do; else None."""
+    def finished(self, src: Path, outputs: tuple[str, ...], keypoints: Path | None) -> dict | None:
+        """run_video's summary of the earlier run, where it wrote every frame of ``src`` with these settings, each
+        frame's files of ``outputs`` are there and ``keypoints`` (if asked for) is its file: nothing is left to
+        do; else None."""
         done = self._finished
         if done is None or (keypoints is not None and not (self.rewrites(keypoints) and keypoints.is_file())):
             return None
+        skipped = set(done.get("skipped_stems", []))
+        stems = ([f.stem for f in frame_files(src) if f.stem not in skipped] if src.is_dir()
+                 else [frame_stem(i) for i in range(done["frames"])])
         folder = self.path.parent
-        if any(len(_files_of(folder, o)) < done["frames"] for o in outputs):
+        if len(stems) != done["frames"] or not all(p.is_file() for stem in stems
+                                                   for p in output_paths(folder, stem, outputs)):
             return None
         note = f"{folder}: every frame was written by an earlier run with these settings; nothing was redone"
-        return done | {"seconds": 0.0, "fps": 0.0, "kept": done["frames"], "notes": done["notes"] + [note]}
+        summary = {k: v for k, v in done.items() if k != "skipped_stems"}
+        return summary | {"seconds": 0.0, "fps": 0.0, "kept": done["frames"], "notes": done["notes"] + [note]}
 
     def rewrites(self, keypoints: Path) -> bool:
         """True when ``keypoints`` is the file the earlier run into this folder, with these same settings, wrote
@@ -245,7 +251,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
                                                                       mediapipe_masks), outputs, overwrite, kp_path,
                                                   implied)
-        earlier = folder.finished(outputs, kp_path) if folder is not None and not overwrite else None
+        try:
+            earlier = folder.finished(src, outputs, kp_path) if folder is not None and not overwrite else None
+        except BaseException:
+            folder.end(False)
+            raise
         if earlier is not None:   # an earlier run with these settings wrote every frame
             folder.end(False)
             return earlier
@@ -275,6 +285,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
         frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
         stems: set[str] = set()   # the frames written into a folder
+        skipped_stems: list[str] = []
         decoded = prefetched(source)
         results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
         try:
@@ -282,6 +293,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             for item, result in results:
                 if isinstance(item, Unreadable):
                     skipped.append(f"{item.path}: {item.reason}")
+                    skipped_stems.append(item.path.stem)
                     continue
                 if result is None:
                     if writer is not None:
@@ -316,8 +328,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 stack.callback(source.close)
                 if folder is not None:
                     stack.callback(lambda: folder.end(done, {   # as they are by then
-                        "frames": frames, "nobody": nobody, "skipped": skipped, "truncated": source.truncated,
-                        "notes": source.notes} if frames else None))
+                        "frames": frames, "nobody": nobody, "skipped": skipped, "skipped_stems": skipped_stems,
+                        "truncated": source.truncated, "notes": source.notes} if frames else None))
                 if kp_file is not None:
                     stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
                 if writer is not None:
