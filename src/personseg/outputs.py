@@ -27,6 +27,10 @@ BLUR_SIGMA_SMALL = 2.5
 WRITERS = 2
 #: The overlay preview tints the mask with this colour, taking this share of it.
 OVERLAY_TINT, OVERLAY_SHARE = (40, 120, 255), 0.45
+#: Each person's colour (instances) in the overlay, on the service's page and in its ``people`` stage, in the order
+#: people are listed.
+PERSON_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+                  "#fabed4", "#469990", "#dcbeff", "#9a6324")
 #: Rows blended at a time by ``composite``.
 COMPOSITE_ROWS = 256
 #: The strongest background blur, as a share of the image diagonal, and the blur where none is given.
@@ -95,13 +99,17 @@ def blur_background(result: Result, strength: float = DEFAULT_BLUR) -> np.ndarra
 
 
 def overlay(result: Result) -> np.ndarray:
-    """uint8 HxWx3 preview: the mask tinted, its outline and the keypoints drawn."""
+    """uint8 HxWx3 preview: the mask tinted (with instances, each person in their colour, PERSON_COLOURS: a region
+    of the mask that is no one's is outlined only), its outline and the keypoints drawn."""
     out = result.rgb.copy()
-    x, y, w, h = cv2.boundingRect(result.mask)   # tinted within the mask's box: no full-size copy
-    if w:
-        part, inside = out[y:y + h, x:x + w], result.mask[y:y + h, x:x + w]
-        tint = np.broadcast_to(np.array(OVERLAY_TINT, np.uint8), part.shape)
-        cv2.copyTo(cv2.addWeighted(part, 1.0 - OVERLAY_SHARE, tint, OVERLAY_SHARE, 0.0), inside, part)
+    tinted = ([(i.mask, _rgb(PERSON_COLOURS[k % len(PERSON_COLOURS)])) for k, i in enumerate(result.instances)]
+              if result.instances else [(result.mask, OVERLAY_TINT)])
+    for mask, colour in tinted:
+        x, y, w, h = cv2.boundingRect(mask)   # tinted within the mask's box: no full-size copy
+        if w:
+            part, inside = out[y:y + h, x:x + w], mask[y:y + h, x:x + w]
+            tint = np.broadcast_to(np.array(colour, np.uint8), part.shape)
+            cv2.copyTo(cv2.addWeighted(part, 1.0 - OVERLAY_SHARE, tint, OVERLAY_SHARE, 0.0), inside, part)
     contours, _ = cv2.findContours(result.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     thick = max(1, round(max(out.shape[:2]) / 300))
     cv2.drawContours(out, contours, -1, (255, 255, 255), thick)
@@ -113,6 +121,10 @@ def overlay(result: Result) -> np.ndarray:
             if s >= MIN_SCORE:
                 cv2.circle(out, (int(x), int(y)), 2 * thick, (255, 60, 60), -1)
     return out
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
 def keypoints_json(result: Result, source: str) -> dict:

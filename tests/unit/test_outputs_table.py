@@ -95,3 +95,17 @@ def test_keypoints_in_json_have_no_float32_tails():
     from personseg.pose.keypoints import rounded_keypoints
 
     assert rounded_keypoints(np.array([[278.12, 1.0049, 0.91]], np.float32)) == [[278.12, 1.0, 0.91]]
+
+
+def test_the_overlay_tints_each_person_of_instances_in_their_colour(result):
+    from dataclasses import replace
+
+    from personseg.result import Instance
+
+    left, right = np.zeros_like(result.mask), np.zeros_like(result.mask)
+    left[10:50, 10:20], right[10:50, 20:30] = 255, 255
+    none = np.zeros((17, 3), np.float32)
+    apart = render(replace(result, instances=[Instance(left, none, 0.5), Instance(right, none, 0.5)]), "overlay")
+    one = render(result, "overlay")
+    assert tuple(apart[30, 14]) != tuple(apart[30, 26])   # two people, two colours
+    assert tuple(one[30, 14]) == tuple(one[30, 26])       # one mask, one tint

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..image import encode_image
-from ..outputs import OUTPUTS, render
+from ..outputs import OUTPUTS, PERSON_COLOURS, render
 from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, rounded_keypoints, visible
 from ..priors import people_map
 from ..refine.matting import boundary_mask, leftover_mask, trimap
@@ -20,9 +20,6 @@ PICTURES = tuple(name for name, kind in OUTPUTS.items() if kind.picture is not N
 #: Every value of ``output``: the pictures, ``json`` (everyone's box, keypoints, score and mask) and ``stages``
 #: (json with each stage's picture, for the web page).
 SERVICE_OUTPUTS = (*PICTURES, "json", "stages")
-#: Each person's colour on the page and in the ``people`` stage, in the order people are listed.
-PERSON_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-                  "#fabed4", "#469990", "#dcbeff", "#9a6324")
 #: Longest side of the stage pictures sent to the page (downloads are full size).
 PREVIEW_SIDE = 1024
 
