@@ -238,3 +238,15 @@ def test_fields_sent_as_a_user_might_by_mistake(client, photo):
     Image.new("1", (20000, 20000)).save(big, format="PNG")
     r = post(client, big.getvalue())
     assert r.status_code == 413 and "is over the limit of" in r.json()["error"] and "resize it first" in r.json()["error"]
+
+
+def test_a_stopped_server_ends_as_every_command_does():
+    """SIGTERM lets the server finish and exit 143, as the other commands (uvicorn.run swallowed the signal it
+    raises again once stopped: the command exited 0)."""
+    import signal
+
+    from personseg.serve.launch import serving
+
+    with serving("--method", "fast") as (_, proc):
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 143

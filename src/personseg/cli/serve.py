@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
                              hosts=ServeSettings.hosts if loopback else None)
     print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    # uvicorn.Server, not uvicorn.run, which swallows the signal uvicorn raises again once it has stopped: the
+    # command then ends as every command does (130 after Ctrl-C, 143 after SIGTERM)
+    uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="warning")).run()
     return 0
 
 
