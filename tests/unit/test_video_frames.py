@@ -36,3 +36,17 @@ def test_name_order_settles_ties_and_takes_any_name():
     names = ["10.jpg", "01.jpg", "2.jpg", "1.jpg", "\u00b21.png", "b.jpg", "a10.jpg", "a9.jpg"]
     assert sorted(names, key=name_order) == ["01.jpg", "1.jpg", "2.jpg", "10.jpg", "a9.jpg", "a10.jpg", "b.jpg",
                                              "\u00b21.png"]
+
+
+def test_an_mp4_cut_short_before_its_index_is_told_apart(tmp_path):
+    """An MP4 whose index (moov, written last) never came: said to be cut short, not just unreadable."""
+    from personseg.video.io import unfinished_mp4
+
+    ftyp = (16).to_bytes(4, "big") + b"ftypisom" + b"\0\0\0\0"
+    mdat = (10**6).to_bytes(4, "big") + b"mdat" + b"\0" * 100   # its data cut off
+    moov = (8).to_bytes(4, "big") + b"moov"
+    (tmp_path / "cut.mp4").write_bytes(ftyp + mdat)
+    (tmp_path / "whole.mp4").write_bytes(ftyp + moov + (8).to_bytes(4, "big") + b"mdat")
+    (tmp_path / "text.mp4").write_bytes(b"hello, not a video at all")
+    assert unfinished_mp4(tmp_path / "cut.mp4")
+    assert not unfinished_mp4(tmp_path / "whole.mp4") and not unfinished_mp4(tmp_path / "text.mp4")

@@ -149,6 +149,10 @@ class Source:
         try:
             self.container = av.open(str(self.path))
         except (av.FFmpegError, UnicodeDecodeError) as e:   # FFmpeg's text of a broken file need not be UTF-8
+            if unfinished_mp4(self.path):
+                raise PersonsegError(f"{self.path}: an MP4/MOV file without its index (moov), which is written "
+                                     "last: it looks cut short (an unfinished recording or download), and nothing "
+                                     "of it can be read") from None
             raise PersonsegError(f"{self.path}: not a video PyAV can read ({e})") from None
         if not self.container.streams.video:
             self.container.close()
@@ -203,6 +207,25 @@ class Source:
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def unfinished_mp4(path: Path) -> bool:
+    """True for an MP4/MOV file (its first box ``ftyp``) with no ``moov`` box among its top-level boxes."""
+    size, boxes, at = path.stat().st_size, [], 0
+    with open(path, "rb") as f:
+        while at + 8 <= size and len(boxes) < 64:
+            f.seek(at)
+            head = f.read(16)
+            length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if length == 1 and len(head) == 16:   # a 64-bit size follows
+                length = int.from_bytes(head[8:16], "big")
+            elif length == 0:                      # to the end of the file
+                length = size - at
+            boxes.append(kind)
+            if length < 8:
+                break
+            at += length
+    return bool(boxes) and boxes[0] == b"ftyp" and b"moov" not in boxes
 
 
 def frame_stem(index: int) -> str:
