@@ -147,8 +147,8 @@ class FrameFolder:
         self._write(replacing=self.overwrite)
 
     def end(self, complete: bool, finished: dict | None = None) -> None:
-        """Record that every frame is written (``complete``; ``finished``: what a rerun with nothing left to do
-        reports, ``finished``) and let the folder go."""
+        """Record that every frame is written (``complete``; ``finished``: the summary a rerun with nothing left to
+        do reports, see ``finished``) and let the folder go."""
         with self._lock:
             if complete:
                 self._write(replacing=False, finished=finished)
