@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import Job, not_photos, plan_batch, sole_writer
+from .batch import Job, not_photos, plan_batch, sole_writer_of
 from .errors import PersonsegError, describe
 from .image import write_bytes
 from .pipeline import Segmenter
@@ -266,12 +266,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     if not plan.jobs:
         raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
                              + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PersonsegError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     # a second run writing this file (and its shards) is refused, not mixed in: held from before they are read
-    with sole_writer(out.parent, f".{out.name}.lock", out):
+    with sole_writer_of(out):
         if overwrite:
             shards.remove()
         elif out.exists() and not shards.folder.is_dir():

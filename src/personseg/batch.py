@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -98,6 +98,16 @@ def sole_writer(folder: Path, name: str = LOCK, out: Path | None = None) -> Iter
             if f.writable():   # removed while still held: a run that opened it meanwhile finds it gone (_locked)
                 with suppress(OSError):   # another user's file in a sticky folder stays, harmless
                     path.unlink(missing_ok=True)
+
+
+def sole_writer_of(path: Path) -> AbstractContextManager[None]:
+    """``sole_writer`` for one output file: a lock on the hidden ``.NAME.lock`` beside ``path``, its folder made
+    first."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PersonsegError(f"--out {path}: cannot write there ({e.strerror or e})") from None
+    return sole_writer(path.parent, f".{path.name}.lock", path)
 
 
 def _locked(path: Path, name: str, out: Path) -> IO[str]:

@@ -102,8 +102,8 @@ def overlay(result: Result) -> np.ndarray:
     """uint8 HxWx3 preview: the mask tinted (with instances, each person in their colour, PERSON_COLOURS: a region
     of the mask that is no one's is outlined only), its outline and the keypoints drawn."""
     out = result.rgb.copy()
-    tinted = ([(i.mask, _rgb(PERSON_COLOURS[k % len(PERSON_COLOURS)])) for k, i in enumerate(result.instances)]
-              if result.instances else [(result.mask, OVERLAY_TINT)])
+    tinted = ([(i.mask, person_colour(k)) for k, i in enumerate(result.instances)] if result.instances
+              else [(result.mask, OVERLAY_TINT)])
     for mask, colour in tinted:
         x, y, w, h = cv2.boundingRect(mask)   # tinted within the mask's box: no full-size copy
         if w:
@@ -123,8 +123,9 @@ def overlay(result: Result) -> np.ndarray:
     return out
 
 
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+def person_colour(k: int) -> tuple[int, int, int]:
+    """The RGB colour of the ``k``-th person listed (PERSON_COLOURS, in turn)."""
+    return ImageColor.getrgb(PERSON_COLOURS[k % len(PERSON_COLOURS)])[:3]
 
 
 def keypoints_json(result: Result, source: str) -> dict:

@@ -23,10 +23,10 @@ def add_parser(sub) -> None:
                        description="Train a network on folders of image/mask pairs; checkpoints every epoch, "
                                    "resumable.")
     t.add_argument("--model", default="sinet", choices=SEGMENTERS,
-                   help="sinet (the default; fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN on RGB "
-                        "only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + boundary "
-                        "and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their mask out; "
-                        "trained on overlapping people synthesised from the pairs)")
+                   help="sinet (the default; fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN "
+                        "on RGB only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + "
+                        "boundary and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their "
+                        "mask out; trained on overlapping people synthesised from the pairs)")
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
                    help="weights that start the run (fine-tuning): a checkpoint (.pt) or an exported ONNX file of "
                         "the same model, e.g. the shipped src/personseg/weights/sinet.onnx (batch norm statistics "
                         "are then kept fixed)")
-    t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training ids held out for validation (default 0.1)")
+    t.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of the training ids held out for validation (default 0.1)")
     t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
     t.add_argument("--epochs", type=int, default=100, help="passes over the training pairs (default 100)")
     t.add_argument("--batch", type=int, default=16, help="pairs a step (default 16)")
@@ -51,8 +52,8 @@ def add_parser(sub) -> None:
     t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
                    "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
     t.add_argument("--augment", default="full", choices=tuple(AUGMENT_PRESETS),
-                   help="augmentation: full (the default) or light, to finish a trained network on views framed as the "
-                        "pipeline frames them (train/augment.py AUGMENT_PRESETS)")
+                   help="augmentation: full (the default) or light, to finish a trained network on views framed as "
+                        "the pipeline frames them (train/augment.py AUGMENT_PRESETS)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution "
                         "(default 0: none)")

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..image import encode_image
-from ..outputs import OUTPUTS, PERSON_COLOURS, render
+from ..outputs import OUTPUTS, PERSON_COLOURS, person_colour, render
 from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, rounded_keypoints, visible
 from ..priors import people_map
 from ..refine.matting import boundary_mask, leftover_mask, trimap
@@ -115,8 +115,7 @@ def _people_picture(masks: list[np.ndarray], shape: tuple[int, int]) -> np.ndarr
     transparent elsewhere (people do not overlap)."""
     out = np.zeros((*shape, 4), np.uint8)
     for k, mask in enumerate(masks):
-        colour = PERSON_COLOURS[k % len(PERSON_COLOURS)]
-        out[mask > 0] = (*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 255)
+        out[mask > 0] = (*person_colour(k), 255)
     return out
 
 

@@ -7,15 +7,15 @@ import json
 import os
 import sys
 import time
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
-from ..batch import sole_writer, within
+from ..batch import sole_writer, sole_writer_of, within
 from ..errors import PersonsegError
 from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, output_paths, parse_outputs,
-                       refuse_existing, render, save_outputs)
+from ..outputs import (DEFAULT_BLUR, VIDEO_OUTPUTS, background_image, output_paths, parse_outputs, refuse_existing,
+                       render, save_outputs)
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
@@ -160,8 +160,8 @@ class FrameFolder:
 
 
 def _files_of(folder: Path, output: str) -> list[Path]:
-    """The per-frame files of ``output`` in ``folder`` (outputs.output_paths' names)."""
-    pattern = "*.json" if OUTPUTS[output].picture is None else f"*.{output}.png"
+    """The per-frame files of ``output`` in ``folder`` (outputs.output_paths' names, any stem)."""
+    pattern = output_paths(folder, "*", (output,))[0].name
     return [p for p in folder.glob(pattern) if not p.name.startswith(".")]
 
 
@@ -241,7 +241,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or end the name with / "
                              "to write per-frame PNGs into it")
     # a second run writing this video file is refused, not raced: held from before the file is looked for
-    with _sole_writer_of(out) if to_file else nullcontext():
+    with sole_writer_of(out) if to_file else nullcontext():
         # a folder's keypoint file is judged with its frames (below): a rerun that completes them writes it anew
         refuse_existing([kp_path, out] if to_file else [], overwrite)
         seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
@@ -346,15 +346,6 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             notes += _strays(out, stems, outputs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
                 "truncated": source.truncated, "notes": notes, "nobody": nobody, "kept": kept}
-
-
-def _sole_writer_of(video: Path) -> AbstractContextManager[None]:
-    """The lock on ``video`` (batch.sole_writer: a hidden ``.NAME.lock`` beside it), its folder made first."""
-    try:
-        video.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PersonsegError(f"--out {video}: cannot write there ({e.strerror or e})") from None
-    return sole_writer(video.parent, f".{video.name}.lock", video)
 
 
 def _close_keypoints(file, partial: Path, final: Path, complete: bool) -> None:
