@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES, load_image, load_mask, name_order
+from .image import IMAGE_SUFFIXES, load_image, load_mask, load_pair, name_order
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -47,7 +47,7 @@ def evaluate(
     ``clip``: the pairs are a video's frames in order; flicker is measured too."""
     ev = Evaluation(Scores(), flicker=Flicker() if clip else None)
     for ident, image_path, mask_path in progress(pairs):
-        rgb, gt = load_image(image_path), load_mask(mask_path)
+        rgb, gt = load_pair(image_path, mask_path)
         t = time.perf_counter()
         pred = predict(rgb)
         ev.seconds.append(time.perf_counter() - t)

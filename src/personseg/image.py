@@ -187,6 +187,14 @@ def load_mask(path: str | os.PathLike) -> np.ndarray:
     return np.where(arr > cut, 255, 0).astype(np.uint8)
 
 
+def load_pair(image: str | os.PathLike, mask: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """A photo and its ground-truth mask (``load_image``, ``load_mask``); ImageError where their sizes differ."""
+    rgb, m = load_image(image), load_mask(mask)
+    if m.shape != rgb.shape[:2]:
+        raise ImageError(f"{mask}: mask is {m.shape[1]}x{m.shape[0]}, image {image} is {rgb.shape[1]}x{rgb.shape[0]}")
+    return rgb, m
+
+
 def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False) -> Path:
     """Write ``array`` (HxW, HxWx3 or HxWx4 uint8) to ``path`` atomically; the format follows the suffix."""
     path = Path(path)

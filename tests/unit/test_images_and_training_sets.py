@@ -14,7 +14,8 @@ from personseg.errors import ImageError
 from personseg.image import black_and_white, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
-from personseg.train.data import validation_split
+from personseg.evaluate import evaluate, find_pairs
+from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
 
 
@@ -141,3 +142,33 @@ def test_a_full_disk_names_the_file_being_written_and_leaves_no_temporary(tmp_pa
         write_bytes(tmp_path / "frame-000001.mask.png", b"png")
     assert describe(caught.value) == f"{tmp_path / 'frame-000001.mask.png'}: No space left on device"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mask_of_another_size_is_named_by_eval_and_training(tmp_path):
+    write_image(tmp_path / "images/a.png", np.zeros((40, 30, 3), np.uint8))
+    write_image(tmp_path / "masks/a.png", np.zeros((20, 15), np.uint8))
+    pairs = find_pairs(tmp_path / "images", tmp_path / "masks")
+    with pytest.raises(ImageError, match=r"masks/a.png: mask is 15x20, image .* is 30x40"):
+        evaluate(lambda rgb: np.zeros(rgb.shape[:2], np.uint8), pairs)
+    with pytest.raises(ImageError, match="mask is 15x20"):
+        load_pairs(tmp_path)
+
+
+def test_cached_keypoints_belong_to_the_pixels_not_only_the_name_and_size(tmp_path, monkeypatch):
+    calls = []
+
+    class Backend:
+        def detect(self, rgb):
+            calls.append(1)
+            return [np.full((17, 3), float(rgb[0, 0, 0]), np.float32)]
+
+    monkeypatch.setattr("personseg.pose.get_backend", lambda name: Backend())
+    photo = np.zeros((8, 6, 3), np.uint8)
+    photo[:, :3] = 200
+    first = PairSet(["a"], [photo], [np.zeros((8, 6), np.uint8)])
+    mirrored = PairSet(["a"], [photo[:, ::-1]], [np.zeros((8, 6), np.uint8)])
+    cache = tmp_path / "keypoints.json"
+    assert pose_keypoints(first, cache, log=lambda line: None)[0][0][0, 0] == 200
+    pose_keypoints(first, cache, log=lambda line: None)
+    assert len(calls) == 1   # the same photo: from the cache
+    assert pose_keypoints(mirrored, cache, log=lambda line: None)[0][0][0, 0] == 0 and len(calls) == 2

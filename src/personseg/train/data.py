@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 from ..data import data_root, read_ids
 from ..errors import PersonsegError
 from ..evaluate import find_pairs
-from ..image import load_image, load_mask
+from ..image import load_pair
 from ..pipeline import Segmenter
 
 
@@ -42,9 +43,7 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
         raise PersonsegError(f"{root}: no image/mask pairs found")
     out = PairSet([], [], [])
     for ident, ip, mp in pairs:
-        rgb, m = load_image(ip), load_mask(mp)
-        if m.shape != rgb.shape[:2]:
-            raise PersonsegError(f"{mp}: mask is {m.shape[::-1]}, image is {rgb.shape[1::-1]}")
+        rgb, m = load_pair(ip, mp)
         f = min(1.0, max_side / max(rgb.shape[:2]))
         if f < 1.0:
             size = (round(rgb.shape[1] * f), round(rgb.shape[0] * f))
@@ -78,7 +77,7 @@ def backgrounds(pairs: PairSet, size: tuple[int, int]) -> list[np.ndarray]:
 
 def pose_keypoints(pairs: PairSet, cache: Path, log=print) -> list[list[np.ndarray]]:
     """Everyone's keypoints in each stored image, from the project's own pose backend, computed once and
-    kept in the JSON file ``cache`` (keyed by id and image size, so a changed set is detected)."""
+    kept in the JSON file ``cache`` (keyed by id, image size and pixels, so a changed set is detected)."""
     from ..pose import get_backend
 
     cache = Path(cache)
@@ -98,15 +97,17 @@ def pose_keypoints(pairs: PairSet, cache: Path, log=print) -> list[list[np.ndarr
 
 
 def _cache_key(pairs: PairSet, i: int) -> str:
-    h, w = pairs.images[i].shape[:2]
-    return f"{pairs.ids[i]}@{w}x{h}"
+    """Id, size and a digest of the stored pixels: another photo of the same name and size is not taken for it."""
+    image = pairs.images[i]
+    h, w = image.shape[:2]
+    return f"{pairs.ids[i]}@{w}x{h}#{hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=8).hexdigest()}"
 
 
 def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[np.ndarray]:
     """Each stored image's coarse matte (uint8 HxW) from the project's own ``method`` followed by closed-form
     matting (seed 003's; the shipped refine model was trained on these), as seed 003's refinement network is
     trained on; computed once and kept in the .npz file ``cache`` (keyed
-    by id and image size, so a changed set is detected)."""
+    by id, image size and pixels, so a changed set is detected)."""
     cache = Path(cache)
     known = dict(np.load(cache)) if cache.is_file() else {}
     todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]
