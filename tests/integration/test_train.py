@@ -130,6 +130,38 @@ def test_weight_average_is_the_mean_of_the_epochs_and_resumes(pairs, tmp_path, o
     assert torch.allclose(a["average"]["module." + name], (first[name] + weight) / 2, atol=1e-6)
 
 
+def test_best_checkpoint_of_a_weight_average_is_a_mean_even_where_a_single_epoch_scored_more(pairs, tmp_path,
+                                                                                               monkeypatch):
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    scores = iter([0.9, 0.5, 0.6])   # the single first epoch validates best
+    monkeypatch.setattr("personseg.train.loop.validate", lambda *args: next(scores))
+    train(TrainConfig(size=(64, 96), batch=4, epochs=3, lr=1e-2, average_from=2), pairs, val, tmp_path / "run",
+          log=lambda s: None)
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    mean = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["average"]
+    assert best["epoch"] == 2 and best["val_iou"] == 0.6
+    for k, w in best["model"].items():
+        assert torch.equal(w, mean["module." + k]), k
+
+
+@pytest.mark.parametrize("settings, message", [({"epochs": 0}, "epochs 0: expected 1 or more"),
+                                               ({"batch": 0}, "batch 0: expected 1 or more"),
+                                               ({"lr": -1.0}, "lr -1.0: expected more than 0"),
+                                               ({"average_from": 3}, "average from 3: expected an epoch from 1 to 2")])
+def test_settings_that_cannot_train_are_refused(settings, message):
+    with pytest.raises(PersonsegError, match=message):
+        TrainConfig(**({"epochs": 2} | settings))
+
+
+def test_nothing_to_resume_or_no_gpu_is_refused_before_the_run_folder_is_made(pairs, tmp_path):
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    with pytest.raises(PersonsegError, match="nothing to resume"):
+        train(_cfg(), pairs, val, tmp_path / "new", resume=True, log=lambda s: None)
+    with pytest.raises(PersonsegError, match="device 'gpu'"):
+        train(_cfg(), pairs, val, tmp_path / "new", device="gpu", log=lambda s: None)
+    assert not (tmp_path / "new").exists()
+
+
 def test_export_matches_torch(pairs, tmp_path):
     val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
     train(TrainConfig(size=(64, 96), batch=4, epochs=1), pairs, val, tmp_path / "run", log=lambda s: None)

@@ -48,7 +48,8 @@ def add_parser(sub) -> None:
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--average-from", type=int, metavar="EPOCH",
                    help="from this epoch on, keep the mean of the weights at each epoch's end (stochastic weight "
-                        "averaging): it is what is validated and saved as best.pt")
+                        "averaging): it is what is validated, and best.pt is the best of these means (a single epoch before "
+                        "EPOCH only until the averaging starts)")
     t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
                    "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
     t.add_argument("--augment", default="full", choices=tuple(AUGMENT_PRESETS),
@@ -67,18 +68,23 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.loop import TrainConfig, train   # torch is an extra: loaded only when training
+    # torch is an extra: loaded only when training
+    from ..train.loop import TrainConfig, check_run_folder, train, training_device
 
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
-    augment = replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr)
-    cache = args.cache or Path.home() / ".cache" / "personseg"
-    trn, val, augment = training_sets(args.model, args.data, args.split, cache, augment, coarse=args.coarse,
-                                      val_fraction=args.val_fraction, seed=args.seed, log=say)
     if args.init and not args.init.is_file():
         raise PersonsegError(f"--init {args.init}: no such checkpoint")
+    # what can be refused is refused before the training pairs' keypoints or mattes are computed
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                      init=str(args.init) if args.init else None, augment=augment, average_from=args.average_from)
+                      init=str(args.init) if args.init else None, average_from=args.average_from,
+                      augment=replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr))
+    training_device(args.device)
+    check_run_folder(args.out, args.resume)
+    cache = args.cache or Path.home() / ".cache" / "personseg"
+    trn, val, augment = training_sets(args.model, args.data, args.split, cache, cfg.augment, coarse=args.coarse,
+                                      val_fraction=args.val_fraction, seed=args.seed, log=say)
+    cfg = replace(cfg, augment=augment)
     try:
         best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
                      workers=args.workers)

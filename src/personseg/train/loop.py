@@ -42,6 +42,13 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
+        for name in ("epochs", "batch"):
+            if getattr(self, name) < 1:
+                raise PersonsegError(f"{name} {getattr(self, name)}: expected 1 or more")
+        if not self.lr > 0:
+            raise PersonsegError(f"lr {self.lr}: expected more than 0")
+        if self.average_from is not None and not 1 <= self.average_from <= self.epochs:
+            raise PersonsegError(f"average from {self.average_from}: expected an epoch from 1 to {self.epochs}")
         # the exporter folded some batch norms away: their statistics cannot be learnt, neither in a run started
         # from the ONNX file nor in one started from a checkpoint of such a run
         if self.init_from_onnx or (self.init is not None and _froze_batch_norms(self.init)):
@@ -147,10 +154,12 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                              "lower --batch")
     if not len(val_pairs):
         raise PersonsegError("no validation pairs: add pairs or raise --val-fraction")
+    if until is not None and until < 1:
+        raise PersonsegError(f"until {until}: expected an epoch, 1 or more")
+    out, dev = Path(out), training_device(device)
+    check_run_folder(out, resume)
     log(f"training {cfg.model} on {len(train_pairs)} pairs, validating on {len(val_pairs)}")
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if workers is None:
         workers = min(8, (os.cpu_count() or 1) - 1) if dev.type == "cuda" else 0
     torch.manual_seed(cfg.seed)
@@ -163,8 +172,6 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     data = {"training": _fingerprint(train_pairs), "validation": _fingerprint(val_pairs)}
     last = out / "last.pt"
     if resume:
-        if not last.is_file():
-            raise PersonsegError(f"nothing to resume: {last} does not exist")
         state = read_checkpoint(last, dev)
         saved, asked = _with_defaults(state["config"]), _config_dict(cfg)
         if saved != asked:
@@ -174,15 +181,16 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         if state.get("data", data) != data:   # (checkpoints from before it was recorded: not known)
             raise PersonsegError(f"{last} was made on other data ({_data_changes(data, state['data'])}); resume "
                                  "with the same --data and --split, or start a new run in another --out")
-        log(f"resuming {last} after epoch {state['epoch'] + 1}")
+        if state["epoch"] + 1 >= cfg.epochs:
+            log(f"{last}: the run has finished its {cfg.epochs} epochs; nothing to do (its best: {out / 'best.pt'})")
+        else:
+            log(f"resuming {last} after epoch {state['epoch'] + 1}")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["torch_rng"])
         start, best, history = state["epoch"] + 1, state["best"], state["history"]
-    elif last.exists():
-        raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     elif cfg.init_from_onnx:
         from .onnx_weights import weights_from_onnx
 
@@ -214,6 +222,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         kept = model
         if average is not None and epoch + 1 >= cfg.average_from:
             kept = _averaged(average, model)
+            if epoch + 1 == cfg.average_from:
+                best = -1.0   # best.pt holds the mean from here on, as asked, whatever the single epochs scored
         val = validate(kept, val_pairs, cfg, dev)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
                         "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0],
@@ -233,6 +243,30 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
             f"({history[-1]['seconds']} s)")
     return out / "best.pt"
+
+
+def training_device(device: str | None) -> torch.device:
+    """The torch device named ``device`` (None: cuda when available, else cpu); PersonsegError where it is not
+    one or is not there."""
+    try:
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError:
+        raise PersonsegError(f"device {device!r}: expected cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PersonsegError(f"device {device!r}: no GPU that this torch can use (torch {torch.__version__}, "
+                             f"CUDA {torch.version.cuda or 'not built in'}); train on cpu")
+    return dev
+
+
+def check_run_folder(out: Path, resume: bool) -> None:
+    """PersonsegError where ``out`` has no run to resume (``resume``) or already holds one (a new run)."""
+    last = out / "last.pt"
+    if resume and not last.is_file():
+        raise PersonsegError(f"nothing to resume: {last} does not exist")
+    if not resume and last.exists():
+        raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise PersonsegError(f"--out {out} is a file; the run needs a folder")
 
 
 def _averaged(average: AveragedModel, model: torch.nn.Module) -> torch.nn.Module:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from ..errors import PersonsegError
 from ..methods import DEFAULT_COARSE_METHOD
 from ..models.registry import spec
 from .augment import AugmentConfig
@@ -24,6 +25,12 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     ``val_fraction`` of all pairs; a model trained on overlaps gets scenes made separately from the training
     and the validation photos (none shared), with no composites and no prior dropout, which would change whom
     to cut."""
+    if not 0 < val_fraction < 1:
+        raise PersonsegError(f"validation fraction {val_fraction}: expected a share between 0 and 1, e.g. 0.1")
+    folders = [Path(root).resolve() for root in roots]
+    twice = sorted({str(f) for f in folders if folders.count(f) > 1})
+    if twice:
+        raise PersonsegError(f"{', '.join(twice)}: given twice as training data; each folder once")
     wanted = spec(model)
     pairs = PairSet([], [], [])
     found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
