@@ -24,7 +24,7 @@ from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
 from .raywork import ImageActor, ray_run
 from .result import Result
-from .runsettings import changes
+from .runsettings import changes, models_recorded
 
 #: Where the images are segmented: in this process or worker processes, or on a Ray cluster.
 ENGINES = ("local", "ray")
@@ -258,8 +258,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     shards = Shards(out)
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
-    settings = json.dumps({"options": {k: str(v) for k, v in sorted((options or {}).items())}, "min_area": min_area,
+    settings = json.dumps({"options": {k: str(models_recorded(v) if k == "models" else v)
+                                       for k, v in sorted((options or {}).items())}, "min_area": min_area,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
+    options = (options or {}) | {"instances": True}
+    Segmenter(**options)   # options it refuses (a missing --model file) are refused before a run is recorded
     plan = plan_batch(paths, shards.folder)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
@@ -281,7 +284,6 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.start(settings)
         nodes: Counter = Counter()
         if todo:
-            options = (options or {}) | {"instances": True}
             found = (_entries(todo, options, min_area, workers, given) if engine == "local" else
                      _entries_ray(todo, options, min_area, workers, address, nodes, given))
             for job, entry in progress(found, len(todo)):

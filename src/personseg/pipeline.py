@@ -69,9 +69,20 @@ def check_matting_side(side: int | None) -> int | None:
     return int(side)
 
 
-def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | None) -> dict[str, Path]:
-    """``models`` (model name -> ONNX file of your own, from `personseg export`) checked against what ``method``
-    runs: each name one of its models, each file taking that model's input (PersonsegError otherwise)."""
+def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | str | os.PathLike | None
+                 ) -> dict[str, Path]:
+    """``models`` (model name -> ONNX file of your own, from `personseg export`; one file alone where ``method``
+    runs one network) checked against what ``method`` runs: each name one of its models, each file taking that
+    model's input (PersonsegError otherwise)."""
+    if isinstance(models, (str, os.PathLike)):
+        if len(method.models) != 1:
+            raise PersonsegError(f"models={str(models)!r}: method {method.name!r} runs "
+                                 f"{', '.join(method.models) or 'no network'}; say which it replaces, "
+                                 f"e.g. models={{{method.models[0]!r}: ...}}" if method.models else
+                                 f"models={str(models)!r}: method {method.name!r} runs no network")
+        models = {method.models[0]: models}
+    elif models is not None and not isinstance(models, Mapping):
+        raise PersonsegError(f"models={models!r}: give an ONNX file or a mapping of model name to file")
     chosen = {name: Path(path) for name, path in (models or {}).items()}
     foreign = sorted(set(chosen) - set(method.models))
     if foreign:
@@ -122,7 +133,7 @@ class Segmenter:
         keypoints: bool | None = None,
         instances: bool = False,
         matting_side: int | None = MATTING_SIDE,
-        models: Mapping[str, str | os.PathLike] | None = None,
+        models: Mapping[str, str | os.PathLike] | str | os.PathLike | None = None,
         mediapipe_masks: bool = True,
         require_person: bool = False,
         subject: str = "all",
@@ -134,7 +145,8 @@ class Segmenter:
         ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None or 0: full
         size, for the finest edges of large photos; much slower).
         ``models``: networks of your own to run instead of shipped ones, by model name, e.g.
-        ``{"sinet": "runs/mine/best.onnx"}`` (see ``model_choice``).
+        ``{"sinet": "runs/mine/best.onnx"}``, or one file alone for a method that runs one network
+        (see ``model_choice``).
         ``mediapipe_masks``: False runs the method without any mask made by MediaPipe's models (its selfie
         segmentation model, BlazePose's outline): BlazePose still finds the keypoints, the networks trained here
         make the mask; to see what is ours.

@@ -4,6 +4,8 @@ changed."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,10 +34,21 @@ def shared_settings(seg: Segmenter | VideoSegmenter, mediapipe_masks: bool, outp
     ``outputs`` use them."""
     return {"method": seg.method.name, "matting": seg.matting,
             "matting_side": (seg.matting_side or 0) if seg.matting else None,   # 0: full size
-            "models": {k: str(Path(v).resolve()) for k, v in sorted(seg.models.items())},
+            "models": models_recorded(seg.models),
             "mediapipe_masks": mediapipe_masks, "subject": seg.subject, "person_check": seg.person_check,
             "background": background if "replace" in outputs else None,
             "blur": blur if "blur" in outputs else None}
+
+
+def models_recorded(models: Mapping[str, str | Path]) -> dict[str, str]:
+    """Networks of your own (model name -> ONNX file) as a record names them: each file's full path and the
+    start of its SHA-256, so a file exported again under the same name counts as another setting (a missing
+    file, which the Segmenter refuses, as its path alone)."""
+    def named(path: Path) -> str:
+        digest = f" (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:12]})" if path.is_file() else ""
+        return f"{path.resolve()}{digest}"
+
+    return {name: named(Path(path)) for name, path in sorted(models.items())}
 
 
 def changes(settings: dict[str, object], earlier: dict[str, object],

@@ -83,6 +83,23 @@ def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path)
         annotate([photos], out, {"method": "fast"})
 
 
+def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_recorded_by_its_contents(
+        photos, tmp_path):
+    from personseg.models.registry import spec
+
+    out, mine = tmp_path / "people.json", tmp_path / "mine.onnx"
+    with pytest.raises(Exception, match="model file .*mine.onnx is missing"):
+        annotate([photos / "p0.jpg"], out, {"method": "fast", "models": {"sinet": mine}})
+    assert not (tmp_path / ".people.json.parts").exists()
+    shutil.copy(spec("sinet").onnx_path, mine)
+    parts = tmp_path / ".people.json.parts"
+    parts.mkdir()   # an unfinished run with this file, before it was exported again
+    (parts / "settings.json").write_text(json.dumps({"options": {"method": "fast", "models": str(
+        {"sinet": f"{mine} (sha256 000000000000)"})}, "min_area": 0, "people": None}))
+    with pytest.raises(Exception, match=r"other settings \(--model .*mine.onnx \(sha256 [0-9a-f]{12}\)'\}, was"):
+        annotate([photos / "p0.jpg"], out, {"method": "fast", "models": {"sinet": mine}})
+
+
 def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):
     pytest.importorskip("ray")
     options = {"method": "fast", "keypoints": True}

@@ -119,3 +119,22 @@ def test_segment_people_of_a_keypoint_file(tmp_path, data_dir, pose_mini, capsys
         assert len(found) == len(mine)
         for person, kp in zip(found, mine):
             assert [p[:2] for p in person["keypoints"]] == [[round(x, 2), round(y, 2)] for x, y in zip(kp[::3], kp[1::3])]
+
+
+def test_a_rerun_with_a_network_file_replaced_under_the_same_name_is_other_settings(tmp_path, data_dir, capsys):
+    import onnx
+
+    from personseg.models.registry import spec
+
+    mine = tmp_path / "mine.onnx"
+    shutil.copy(spec("sinet").onnx_path, mine)
+    photo = data_dir / "eg1800/images/00002.jpg"
+    args = ["segment", str(photo), "--out", str(tmp_path / "out"), "--method", "fast", "--model", str(mine),
+            "--save", "mask", "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    retrained = onnx.load(mine)   # the same network exported again: other bytes under the same name
+    retrained.doc_string = "exported again"
+    onnx.save(retrained, mine)
+    assert main(args) == 2
+    assert "--model sinet=" in capsys.readouterr().err

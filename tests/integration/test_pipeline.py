@@ -176,3 +176,15 @@ def test_a_panorama_is_segmented_across_its_width(data_dir):
     assert foreground_iou(personseg.Segmenter(method="fast")(pano).mask, truth) > 0.6
     pano, truth, _ = _side_by_side(data_dir, [f"FudanPed000{k}" for k in (12, 14, 16, 17, 19)])
     assert foreground_iou(accurate(pano).mask, truth) > 0.6
+
+
+def test_a_network_file_alone_replaces_the_one_network_a_method_runs():
+    from personseg.errors import PersonsegError
+    from personseg.models.registry import spec
+
+    mine = spec("sinet").onnx_path
+    assert personseg.Segmenter("fast", models=str(mine)).models == {"sinet": mine}
+    with pytest.raises(PersonsegError, match="runs sinet, lwpsn, refine; say which it replaces"):
+        personseg.Segmenter("accurate", models=mine)
+    with pytest.raises(PersonsegError, match="a mapping of model name to file"):
+        personseg.Segmenter("fast", models=["x.onnx"])

@@ -94,7 +94,8 @@ class VideoSegmenter:
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
                  pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
                  matting_side: int | None = MATTING_SIDE,
-                 models: Mapping[str, str | os.PathLike] | None = None, mediapipe_masks: bool = True,
+                 models: Mapping[str, str | os.PathLike] | str | os.PathLike | None = None,
+                 mediapipe_masks: bool = True,
                  subject: str = "all", person_check: bool = True) -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
         check_flag("mediapipe_masks", mediapipe_masks)
