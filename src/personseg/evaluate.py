@@ -30,9 +30,12 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
     by_stem = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
     masks_by_stem = {p.stem: p for p in sorted(masks.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
-    missing = [i for i in wanted if i not in by_stem or i not in masks_by_stem]
-    if missing:
-        raise PersonsegError(f"{len(missing)} id(s) lack an image or a mask, e.g. {missing[:3]}")
+    no_image = [i for i in wanted if i not in by_stem]
+    no_mask = [i for i in wanted if i in by_stem and i not in masks_by_stem]
+    if no_image or no_mask:
+        lacking = [f"{len(ids)} without {what} in {folder} ({', '.join(ids[:5])}{', ...' * (len(ids) > 5)})"
+                   for ids, what, folder in ((no_image, "an image", images), (no_mask, "a mask", masks)) if ids]
+        raise PersonsegError("pairs incomplete: " + "; ".join(lacking))
     return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
 
 

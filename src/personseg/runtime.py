@@ -71,13 +71,16 @@ def _check_input(model: ModelSpec, path: Path, sess) -> None:
     shape = sess.get_inputs()[0].shape
     want = [model.channels, model.size[1], model.size[0]]
     if len(shape) != 4 or list(shape[1:]) != want:
-        raise PersonsegError(f"{path} takes input {shape}, not model {model.name!r}'s "
+        raise PersonsegError(f"{path} takes input {shape}; model {model.name!r} takes "
                              f"(N, {', '.join(map(str, want))})")
 
 
 def _open(path: Path, count: int | None, shipped: bool = True):
     if not path.is_file():
         raise PersonsegError(f"model file {path} is missing" + ("; reinstall personseg" if shipped else ""))
+    if path.suffix.lower() == ".pt":
+        raise PersonsegError(f"{path} is a training checkpoint; export it first: personseg export --checkpoint "
+                             f"{path} --out {path.with_suffix('.onnx')}")
     import onnxruntime as ort
 
     # warnings only for errors: its others are not the user's to act on (e.g. that it cannot store a telemetry

@@ -138,3 +138,31 @@ def test_a_rerun_with_a_network_file_replaced_under_the_same_name_is_other_setti
     onnx.save(retrained, mine)
     assert main(args) == 2
     assert "--model sinet=" in capsys.readouterr().err
+
+
+def test_model_values_that_are_not_network_files_say_what_to_do(tmp_path, data_dir, capsys):
+    base = ["segment", str(data_dir / "eg1800/images/00002.jpg"), "--out", str(tmp_path / "out"), "--method", "fast"]
+    assert main(base + ["--model", "foo=mine.onnx"]) == 2
+    assert "--model foo=mine.onnx: no model 'foo'" in capsys.readouterr().err
+    (tmp_path / "best.pt").write_bytes(b"a checkpoint")
+    assert main(base + ["--model", str(tmp_path / "best.pt")]) == 2
+    assert "is a training checkpoint; export it first: personseg export" in capsys.readouterr().err
+
+
+def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epoch_says_nothing_was_kept(
+        tmp_path, data_dir, capsys, monkeypatch):
+    for sub in ("images", "masks"):
+        (tmp_path / "mine" / sub).mkdir(parents=True)
+    for i in ("00002", "00005", "00013", "00019", "00022"):
+        shutil.copy(data_dir / f"eg1800/images/{i}.jpg", tmp_path / "mine/images")
+        shutil.copy(data_dir / f"eg1800/masks/{i}.png", tmp_path / "mine/masks")
+    args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "1", "--batch", "2", "--lr", "1e-4"]
+    assert main(args + ["--out", str(tmp_path / "run"), "--init", "sinet"]) == 0
+    assert "best checkpoint" in capsys.readouterr().out
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("personseg.train.loop.make_batches", stop)
+    assert main(args + ["--out", str(tmp_path / "stopped")]) == 130
+    assert "nothing of the run in" in capsys.readouterr().err

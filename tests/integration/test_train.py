@@ -234,3 +234,14 @@ def test_overlapping_people_are_synthesised_with_their_own_masks_and_priors(pair
         for i, own in ((k, behind), (k + 1, front)):
             ssm = made.images[i][..., 3].astype(float)
             assert made.images[i].shape[2] == 4 and ssm[own].mean() > ssm[~own].mean()   # the prior marks whom to cut
+
+
+def test_a_long_epoch_says_how_far_it_is_and_the_log_gives_the_rate_its_last_step_used(pairs, tmp_path,
+                                                                                        monkeypatch):
+    monkeypatch.setattr("personseg.train.loop.PROGRESS_SECONDS", 0.0)
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    lines = []
+    train(_cfg(), pairs, val, tmp_path / "run", log=lines.append)
+    assert "epoch 1/2: 4 of 8 pairs, loss" in lines[1] and "epoch 2/2: 8 of 8 pairs" in lines[5]
+    history = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["history"]
+    assert history[0]["lr"] > history[1]["lr"] > 0   # one-cycle: its last step's rate is its lowest

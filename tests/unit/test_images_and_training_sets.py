@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from personseg.errors import ImageError
+from personseg.errors import ImageError, PersonsegError
 from personseg.image import black_and_white, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
@@ -172,3 +172,13 @@ def test_cached_keypoints_belong_to_the_pixels_not_only_the_name_and_size(tmp_pa
     pose_keypoints(first, cache, log=lambda line: None)
     assert len(calls) == 1   # the same photo: from the cache
     assert pose_keypoints(mirrored, cache, log=lambda line: None)[0][0][0, 0] == 0 and len(calls) == 2
+
+
+def test_incomplete_pairs_name_the_ids_without_a_mask_and_without_an_image(tmp_path):
+    for name in ("a", "b"):
+        write_image(tmp_path / "images" / f"{name}.png", np.zeros((4, 4, 3), np.uint8))
+    write_image(tmp_path / "masks/a.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(PersonsegError, match=r"pairs incomplete: 1 without a mask in .*masks \(b\)$"):
+        find_pairs(tmp_path / "images", tmp_path / "masks")
+    with pytest.raises(PersonsegError, match=r"1 without an image in .*images \(c\); 1 without a mask .*\(b\)$"):
+        find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "b", "c"])

@@ -76,6 +76,8 @@ def models(args: argparse.Namespace) -> dict[str, Path]:
     chosen = {}
     for value in args.model:
         name, sep, path = value.partition("=")
+        if sep and name not in SPECS and not Path(value).exists():
+            raise PersonsegError(f"--model {value}: no model {name!r}; the models: {', '.join(SPECS)}")
         if not sep or name not in SPECS:
             path = value
             runs = METHODS[args.method].models

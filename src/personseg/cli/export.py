@@ -14,8 +14,12 @@ def add_parser(sub) -> None:
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch",
                        description="Export a checkpoint of `personseg train` to ONNX (needs torch), checked "
                                    "against torch with onnxruntime.")
-    x.add_argument("--checkpoint", required=True, type=Path)
-    x.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    x.add_argument("--checkpoint", required=True, type=Path,
+                   help="a checkpoint `personseg train` wrote: RUN/best.pt (the best validation IoU; with "
+                        "--average-from the best of the means) or RUN/last.pt (the last epoch)")
+    x.add_argument("--out", required=True, type=Path,
+                   help="the .onnx file to write, for --model (segment, video, eval, annotate, serve) or "
+                        "Segmenter(models=...)")
     x.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     x.set_defaults(run=run)
 

@@ -31,9 +31,9 @@ def add_parser(sub) -> None:
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
     t.add_argument("--init", type=Path,
-                   help="weights that start the run (fine-tuning): a checkpoint (.pt) or an exported ONNX file of "
-                        "the same model, e.g. the shipped src/personseg/weights/sinet.onnx (batch norm statistics "
-                        "are then kept fixed)")
+                   help="weights that start the run (fine-tuning): a checkpoint (.pt), an exported ONNX file of "
+                        "the same model, or a shipped model by name, e.g. sinet (from ONNX, batch norm statistics "
+                        "are kept fixed)")
     t.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of the training ids held out for validation (default 0.1)")
     t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
@@ -73,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
+    if args.init and not args.init.is_file() and str(args.init) in SPECS:   # a shipped model's weights, by name
+        args.init = SPECS[str(args.init)].onnx_path
     if args.init and not args.init.is_file():
-        raise PersonsegError(f"--init {args.init}: no such checkpoint")
+        raise PersonsegError(f"--init {args.init}: no such checkpoint, ONNX file or shipped model "
+                             f"({', '.join(SEGMENTERS)})")
     # what can be refused is refused before the training pairs' keypoints or mattes are computed
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, average_from=args.average_from,
@@ -91,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException as e:
         if interrupted(e) and (args.out / "last.pt").is_file():
             say(f"the run in {args.out} is kept: the same command with --resume goes on after its last finished epoch")
+        elif interrupted(e):
+            say(f"nothing of the run in {args.out} was kept: no epoch had finished")
         raise
     print(f"best checkpoint: {best}")
     return 0

@@ -26,6 +26,10 @@ from .data import PairSet, backgrounds
 from .losses import segmentation_loss
 
 
+#: Within an epoch, a line of progress at most this often.
+PROGRESS_SECONDS = 30.0
+
+
 @dataclass
 class TrainConfig:
     model: str = "sinet"
@@ -208,6 +212,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
 
             freeze_batch_norms(model)
         t0, losses = time.time(), []
+        said = t0
         for x, y in make_batches(train_pairs, bgs, cfg, epoch, workers):
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
@@ -217,8 +222,13 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
+            lr = opt.param_groups[0]["lr"]   # the rate this step used (the scheduler's next one follows)
             sched.step()
             losses.append(loss.item())
+            if time.time() - said >= PROGRESS_SECONDS:
+                said = time.time()
+                log(f"epoch {epoch + 1}/{cfg.epochs}: {len(losses) * cfg.batch} of {len(train_pairs)} pairs, "
+                    f"loss {np.mean(losses):.4f} ({said - t0:.0f} s)")
         kept = model
         if average is not None and epoch + 1 >= cfg.average_from:
             kept = _averaged(average, model)
@@ -226,7 +236,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                 best = -1.0   # best.pt holds the mean from here on, as asked, whatever the single epochs scored
         val = validate(kept, val_pairs, cfg, dev)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
-                        "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0],
+                        "seconds": round(time.time() - t0, 1), "lr": lr,
                         "averaged": int(average.n_averaged) if average is not None else 0})
         state = {"config": _config_dict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "torch_rng": torch.get_rng_state(),
