@@ -44,7 +44,11 @@ def test_health_methods_docs_and_page(client):
     docs = client.get("/docs")
     assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
     assert docs.status_code == 200 and assets and all(client.get(a).status_code == 200 for a in assets)   # offline
-    assert "/v1/segment" in client.get("/openapi.json").json()["paths"]
+    schema = client.get("/openapi.json").json()
+    answers = schema["paths"]["/v1/segment"]["post"]["responses"]
+    assert {"400", "401", "413", "415", "422", "503"} <= set(answers)   # each error in the shape it has
+    assert answers["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorAnswer"}
+    assert "securitySchemes" not in schema.get("components", {})   # no key asked
     page = client.get("/")
     assert page.status_code == 200 and "/page/app.js" in page.text
     assert "personsegPage" in client.get("/page/app.js").text
@@ -217,6 +221,11 @@ def test_api_key_is_required_when_set(photo):
         assert c.get("/v1/methods", headers={"X-API-Key": "wrong"}).status_code == 401
         assert c.get("/v1/methods", headers={"X-API-Key": "s3cret"}).status_code == 200
         assert c.get("/v1/methods", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        schema = c.get("/openapi.json").json()   # /docs offers the key and sends it
+        assert schema["components"]["securitySchemes"]["key"] == {"type": "apiKey", "in": "header",
+                                                                   "name": "X-API-Key"}
+        assert schema["paths"]["/v1/segment"]["post"]["security"] == [{"key": []}, {"bearer": []}]
+        assert "security" not in schema["paths"]["/v1/health"]["get"]
 
 
 def test_fields_sent_as_a_user_might_by_mistake(client, photo):

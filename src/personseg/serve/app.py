@@ -1,10 +1,7 @@
 """`personseg serve`: the HTTP service (FastAPI) and its web page.
 
 Requests are decoded and segmented on the WorkPool's threads, never on the event loop; every error answers
-JSON ``{"error": "..."}`` with its status: 400 a body that is not multipart or a Host that is not this
-server's, 401 no or wrong key, 403 a request from another site's page, 413 upload or image too large, 415 not a
-usable image (unreadable, truncated, too small), 422 bad parameters, 503 queue full or time limit passed (with
-Retry-After), 500 anything unforeseen (the server stays up).
+JSON ``{"error": "..."}`` with its status (ERRORS, which the OpenAPI document lists too).
 """
 
 from __future__ import annotations
@@ -25,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from PIL import ImageColor
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from .. import __version__
@@ -43,6 +41,21 @@ PAGE = resources.files("personseg.serve") / "page"
 MAX_PEOPLE = 64
 #: Seconds between checks that a waiting request's client is still there.
 POLL_S = 0.5
+
+
+class ErrorAnswer(BaseModel):
+    """What every error answers."""
+
+    error: str = Field(description="what went wrong, in one line")
+
+
+#: The error answers of the endpoints that segment, as the OpenAPI document lists them.
+ERRORS = {400: "a body that is not multipart/form-data, or a Host that is not this server's",
+          401: "no API key or a wrong one (servers started with --api-key)",
+          403: "a request from another site's page", 413: "the upload or the image is too large",
+          415: "not a usable image (unreadable, truncated, too small)", 422: "bad parameters or fields",
+          500: "an unforeseen error (the server stays up)",
+          503: "the queue is full or the time limit passed (Retry-After says when to try again)"}
 
 
 class Failed(Exception):
@@ -108,7 +121,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
 
     @app.post("/v1/segment", response_model=None,
               summary="segment the people of one image",
-              responses={200: {"content": {"image/png": {}, "application/json": {}}}})
+              responses={200: {"content": {"image/png": {}, "application/json": {}}}}
+              | {status: {"model": ErrorAnswer, "description": text} for status, text in ERRORS.items()})
     async def segment(
         request: Request,
         image: UploadFile = File(description="the photo (JPEG, PNG, WebP, ...)"),
@@ -194,6 +208,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
                 return Response(status_code=204)
         return waiting.result()
 
+    if settings.api_key is not None:
+        app.openapi = lambda: _with_key(app, FastAPI.openapi(app))
     app.mount("/page", StaticFiles(directory=str(PAGE)), name="page")
 
     @app.get("/", include_in_schema=False)
@@ -201,6 +217,19 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         return FileResponse(str(PAGE / "index.html"))
 
     return Guard(app, settings)
+
+
+def _with_key(app: FastAPI, schema: dict) -> dict:
+    """The OpenAPI document of a server that asks for a key: its two ways to send it (Guard checks them), asked
+    on /v1/ but /v1/health, so that /docs sends it too."""
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "key": {"type": "apiKey", "in": "header", "name": "X-API-Key"}, "bearer": {"type": "http", "scheme": "bearer"}}
+    for path, operations in schema["paths"].items():
+        if path.startswith("/v1/") and path != "/v1/health":
+            for operation in operations.values():
+                operation["security"] = [{"key": []}, {"bearer": []}]
+    app.openapi_schema = schema
+    return schema
 
 
 def _colour(spec: str) -> tuple[int, int, int]:
