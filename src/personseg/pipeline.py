@@ -17,7 +17,7 @@ import numpy as np
 from .allocator import tune_allocator
 from .errors import DependencyError, PersonsegError
 from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
-from .image import ImageInput, load_image
+from .image import ImageInput, descreened, load_image
 from .instances import (MAX_PEOPLE, anyone_in, find_people, person_in, photo_people, searched_wide,
                         split_instances)
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
@@ -213,7 +213,8 @@ class Segmenter:
         given = None if people is None else given_keypoints(people)
         placed = None if given is None else placed_people(given, rgb.shape)
         with model_files(self.models):
-            result = self._segment(rgb, placed)
+            result = self._segment(descreened(rgb), placed)
+        result.rgb = rgb   # cut-outs and composites of the photo as it is
         if given is not None and result.instances is not None:   # one per given person, in their order
             found = {id(i.keypoints): i for i in result.instances}
             result.instances = [found.get(id(kp)) or Instance(np.zeros_like(result.mask), kp, 0.0) for kp in given]

@@ -188,3 +188,14 @@ def test_a_network_file_alone_replaces_the_one_network_a_method_runs():
         personseg.Segmenter("accurate", models=mine)
     with pytest.raises(PersonsegError, match="a mapping of model name to file"):
         personseg.Segmenter("fast", models=["x.onnx"])
+
+
+def test_a_1_bit_photo_is_segmented_and_its_cut_out_keeps_its_own_pixels(data_dir):
+    from PIL import Image
+
+    photo = data_dir / "eg1800/images/00002.jpg"
+    dots = np.asarray(Image.open(photo).convert("1").convert("RGB"))
+    result = personseg.Segmenter("accurate", matting=None)(dots)
+    truth = load_mask(data_dir / "eg1800/masks/00002.png") > 0
+    assert foreground_iou(result.mask > 0, truth) > 0.8   # 0.0: nobody found in the dots before
+    assert result.rgb is dots or np.array_equal(result.rgb, dots)

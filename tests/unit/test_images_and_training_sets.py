@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data
 
 from personseg.errors import ImageError, PersonsegError
-from personseg.image import black_and_white, load_image, load_mask, write_image
+from personseg.image import black_and_white, descreened, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.evaluate import evaluate, find_pairs
@@ -182,3 +182,11 @@ def test_incomplete_pairs_name_the_ids_without_a_mask_and_without_an_image(tmp_p
         find_pairs(tmp_path / "images", tmp_path / "masks")
     with pytest.raises(PersonsegError, match=r"1 without an image in .*images \(c\); 1 without a mask .*\(b\)$"):
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "b", "c"])
+
+
+def test_a_photo_of_only_black_and_white_dots_is_blurred_into_shades_and_any_other_left_as_it_is(astronaut):
+    assert descreened(astronaut) is astronaut
+    dots = np.asarray(Image.fromarray(astronaut).convert("1").convert("RGB"))
+    seen = descreened(dots)
+    assert seen.shape == dots.shape and len(np.unique(seen)) > 100
+    assert abs(float(seen.mean()) - float(dots.mean())) < 2   # the same brightness, in shades
