@@ -105,11 +105,13 @@ def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
             small = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
             contours, _ = cv2.findContours(small, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(t, contours, -1, colour, 2)
-        label = f"{ident} {iou:.3f}"   # yellow on a black edge: readable on white photos too
-        cv2.putText(t, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(t, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
         canvas = np.zeros((tile, tile, 3), np.uint8)
         canvas[: t.shape[0], : t.shape[1]] = t
+        # yellow on a black edge, readable on white photos too; on the whole tile (past a portrait's edge),
+        # smaller for a long id, and its middle left out where even that does not fit
+        label, scale = _label(ident, iou, tile - 8)
+        for colour, thickness in (((0, 0, 0), 3), ((255, 255, 0), 1)):
+            cv2.putText(canvas, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
         tiles.append(canvas)
     cols = min(4, len(tiles))
     while len(tiles) % cols:
@@ -120,6 +122,18 @@ def worst_grid(cases: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
                             (284, "image id, foreground IoU", (255, 255, 0))):
         cv2.putText(legend, text, (x, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
     return np.concatenate([legend] + rows, axis=0)
+
+
+def _label(ident: str, iou: float, width: int) -> tuple[str, float]:
+    """A tile's label (id and IoU) and its font scale, within ``width`` pixels."""
+    for scale in (0.5, 0.4):
+        label = f"{ident} {iou:.3f}"
+        if cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] <= width:
+            return label, scale
+    while len(ident) > 6 and cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width:
+        ident = ident[: len(ident) // 2 - 1] + ident[len(ident) // 2 + 1:]
+        label = f"{ident[: len(ident) // 2]}..{ident[len(ident) // 2:]} {iou:.3f}"
+    return label, scale
 
 
 class WorstCases:
