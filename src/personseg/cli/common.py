@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def models(args: argparse.Namespace) -> dict[str, Path]:
     chosen = {}
     for value in args.model:
         name, sep, path = value.partition("=")
-        if sep and name not in SPECS and not Path(value).exists():
+        # a word before '=' names a model; a path (runs/lr=1e-3/best.onnx) is a file
+        if sep and name not in SPECS and re.fullmatch(r"[\w-]+", name) and not Path(value).exists():
             raise PersonsegError(f"--model {value}: no model {name!r}; the models: {', '.join(SPECS)}")
         if not sep or name not in SPECS:
             path = value
