@@ -100,6 +100,9 @@ def test_resume_matches_an_uninterrupted_run(pairs, tmp_path, one_thread):
     older = torch.load(broken / "last.pt", weights_only=False)   # as written before average_from, grey and data
     del older["config"]["average_from"], older["config"]["augment"]["grey"], older["data"]
     torch.save(older, broken / "last.pt")
+    with pytest.raises(PersonsegError, match=r"other settings \(epochs 3, was 2\).*start a new run with --init"):
+        train(TrainConfig(size=(64, 96), batch=4, epochs=3, lr=1e-2), pairs, val, broken, resume=True,
+              log=lambda s: None)
     with pytest.raises(PersonsegError, match=r"other settings \(seed 1, was 0\)"):
         train(_cfg(seed=1), pairs, val, broken, resume=True, log=lambda s: None)
     with pytest.raises(PersonsegError, match=r"other settings \(augment.grey 0.5, was 0.0\)"):

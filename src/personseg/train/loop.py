@@ -180,13 +180,16 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         saved, asked = _with_defaults(state["config"]), _config_dict(cfg)
         if saved != asked:
             named = changes(_one_by_one(asked), _one_by_one(saved))
+            longer = (" (the learning rate's schedule spans the epochs: to train on, start a new run with --init "
+                      f"{out / 'best.pt'})") if saved["epochs"] != asked["epochs"] else ""
             raise PersonsegError(f"{last} was made with other settings ({'; '.join(named)}); "
-                                 "resume with the same ones")
+                                 f"resume with the same ones{longer}")
         if state.get("data", data) != data:   # (checkpoints from before it was recorded: not known)
             raise PersonsegError(f"{last} was made on other data ({_data_changes(data, state['data'])}); resume "
                                  "with the same --data and --split, or start a new run in another --out")
         if state["epoch"] + 1 >= cfg.epochs:
-            log(f"{last}: the run has finished its {cfg.epochs} epochs; nothing to do (its best: {out / 'best.pt'})")
+            log(f"{last}: the run has finished its {cfg.epochs} epoch{'s' * (cfg.epochs > 1)}; nothing to do (its "
+                f"best: {out / 'best.pt'})")
         else:
             log(f"resuming {last} after epoch {state['epoch'] + 1}")
         model.load_state_dict(state["model"])
