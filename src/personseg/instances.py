@@ -302,7 +302,10 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
         inside = np.unique(seeds[region])
         inside = inside[inside > 0]
         if inside.size == 0:
-            if region.sum() >= MIN_REGION * region.size:
+            standing = _standing_on(people, region, f)   # a person whose map missed their region
+            if standing:
+                labels[region] = standing
+            elif region.sum() >= MIN_REGION * region.size:
                 extra += 1
                 labels[region] = extra
         elif inside.size == 1:
@@ -340,6 +343,20 @@ def _frame_seeds(people: list[np.ndarray], fg: np.ndarray, f: float) -> np.ndarr
         claims += frame & fg
     seeds[claims > 1] = 0
     return seeds
+
+
+def _standing_on(people: list[np.ndarray], region: np.ndarray, f: float) -> int:
+    """The label (index + 1) of the person with the most sure keypoints on ``region`` (bool, the image scaled by
+    ``f``), at least MIN_POINTS of them; 0 for none."""
+    h, w = region.shape
+    counts = []
+    for kp in people:
+        sure = kp[kp[:, 2] >= MIN_SCORE, :2] * f
+        x, y = sure[:, 0].astype(int), sure[:, 1].astype(int)
+        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        counts.append(int(region[y[inside], x[inside]].sum()))
+    best = int(np.argmax(counts)) if counts else 0
+    return best + 1 if counts and counts[best] >= MIN_POINTS else 0
 
 
 def _map_seeds(maps: list[np.ndarray], fg: np.ndarray, size: tuple[int, int]) -> np.ndarray:

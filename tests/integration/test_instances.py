@@ -175,3 +175,20 @@ def test_instances_on_a_panorama_look_beyond_the_person_blazepose_found(data_dir
               [np.pad(m, ((0, 0), (at, x - at - m.shape[1]))) for at, m in truth])
     s = match.summary()
     assert s["people"] == 6 and s["found"] >= 4 and s["spurious"] <= 1
+
+
+def test_a_region_the_person_model_missed_goes_to_whoever_stands_on_it_not_to_nobody():
+    """FudanPed00036: a person with 15 sure keypoints got an instance without any, beside their own pose in
+    ``people``; here two people apart, the second one's map under 0.5 everywhere."""
+    rgb = np.full((200, 300, 3), 128, np.uint8)
+    union = np.zeros((200, 300), np.uint8)
+    union[40:180, 30:90] = union[40:180, 200:260] = 255
+    people = []
+    for x0 in (40, 210):
+        kp = np.zeros((17, 3), np.float32)
+        kp[:, 0], kp[:, 1], kp[:, 2] = x0 + np.arange(17) * 2, 50 + np.arange(17) * 7, 0.9
+        people.append(kp)
+    maps = [np.where(union[:, :150] > 0, 0.9, 0.0), np.full((200, 300), 0.3, np.float32)]
+    maps[0] = np.pad(maps[0], ((0, 0), (0, 150))).astype(np.float32)
+    first, second, *extra = group_pixels(rgb, union, people, maps=maps)
+    assert (second[40:180, 200:260] > 0).all() and not extra and not (first[:, 150:] > 0).any()
