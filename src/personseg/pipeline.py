@@ -54,7 +54,8 @@ def check_matting(matting: str | None) -> None:
 
 
 def check_given(subject: str, require_person: bool, person_check: bool) -> None:
-    """Raise PersonsegError where people are given with options that choose among the people found."""
+    """Raise PersonsegError where people are given with options that choose among the people found (a request or
+    a command line that asks for both; a Segmenter called with people leaves those options aside)."""
     if subject != "all" or require_person or not person_check:
         raise PersonsegError("subject, require_person and person_check choose among the people found; with people "
                              "given exactly those are segmented")
@@ -163,16 +164,16 @@ class Segmenter:
         ``require_person``: an image where the pose backend places nobody and none of the mask's largest regions
         passes as a person (the pose backend on its crop, ``instances.anyone_in``) gets an empty mask and no
         people, instead of whatever the networks marked; needs the pose backend. Photos with nobody come out
-        empty far more often, at the cost of people the pose backend misses (README, "Several people"); not
-        with given ``people``, who are segmented as given.
+        empty far more often, at the cost of people the pose backend misses (README, "Several people").
         ``subject``: "all" (everyone the method finds) or "main" (only the person the pose backend found, the
         regions holding none of their keypoints dropped, others dimmed by their outline as before: for a portrait
-        with passers-by behind; not with ``instances``, which give everyone's masks). Given ``people`` are
-        segmented as given either way.
+        with passers-by behind; not with ``instances``, which give everyone's masks).
         ``person_check``: where the pose backend has looked at the image (methods that need keypoints, or
         ``keypoints``) and placed nobody, each marked region is kept only when the region check trained here
         takes it for a person, or the pose backend finds someone on its crop (presence.py): a cat, a sofa or a
         cake is not a person. False keeps whatever the networks marked.
+        ``require_person``, ``subject`` and ``person_check`` choose among the people found: a call given
+        ``people`` segments exactly those and they play no part (the CLI and the service refuse them together).
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
         tune_allocator()
         check_flag("mediapipe_masks", mediapipe_masks)
@@ -217,8 +218,6 @@ class Segmenter:
         order (an empty mask for a person with fewer than two sure keypoints inside the photo, who cannot be placed;
         PersonsegError where nobody given can be: pose.placed_people); an empty
         list gives an empty mask."""
-        if people is not None:
-            check_given(self.subject, self.require_person, self.person_check)
         rgb = load_image(image)
         given = None if people is None else given_keypoints(people)
         placed = None if given is None else placed_people(given, rgb.shape)

@@ -101,9 +101,16 @@ def test_without_mediapipe_masks_drops_the_selfie_model_and_the_outline_only():
     assert accurate.refine and accurate.networks == get_method("accurate").networks
 
 
-def test_options_that_choose_among_people_found_refuse_people_given():
+def test_options_that_choose_among_people_found_play_no_part_when_people_are_given():
+    """A Segmenter kept with them segments given people as given (it refused every such call); a command line or
+    a request asking for both is refused (check_given)."""
     from personseg import Segmenter
+    from personseg.pipeline import check_given
 
     kp = np.column_stack([np.linspace(10, 40, 17), np.linspace(5, 60, 17), np.ones(17)])
+    rgb = np.random.default_rng(0).integers(0, 255, (64, 48, 3), dtype=np.uint8)
+    plain = Segmenter("fast", matting=None)(rgb, people=[kp]).mask
+    for options in ({"person_check": False}, {"require_person": True}, {"subject": "main"}):
+        assert np.array_equal(Segmenter("fast", matting=None, **options)(rgb, people=[kp]).mask, plain), options
     with pytest.raises(PersonsegError, match="with people given exactly those are segmented"):
-        Segmenter("fast", person_check=False)(np.zeros((64, 48, 3), np.uint8), people=[kp])
+        check_given("main", False, True)
