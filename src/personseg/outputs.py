@@ -211,6 +211,7 @@ def render(result: Result, output: str, background: Background = None,
     if kind is None or kind.picture is None:
         pictures = [name for name, k in OUTPUTS.items() if k.picture is not None]
         raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(pictures)}")
+    check_blur(blur)
     return kind.picture(result, background, blur)
 
 
@@ -247,9 +248,15 @@ def parse_outputs(save: str, background: str | None = None, blur: float | None =
                                  f"one output: --save {output})")
     if "replace" in outputs:
         background_image(background, (1, 1))
-    if blur is not None and not 0.0 < blur <= MAX_BLUR:
-        raise PersonsegError(f"blur {blur:g}: give a share of the image diagonal above 0 and at most {MAX_BLUR}")
+    if blur is not None:
+        check_blur(blur)
     return outputs
+
+
+def check_blur(blur: float) -> None:
+    """Raise PersonsegError unless ``blur`` is a share of the image diagonal above 0 and at most MAX_BLUR."""
+    if not 0.0 < blur <= MAX_BLUR:   # NaN too
+        raise PersonsegError(f"blur {blur:g}: give a share of the image diagonal above 0 and at most {MAX_BLUR}")
 
 
 def output_paths(out_dir: str | Path, stem: str, outputs: tuple[str, ...], instances: bool = False) -> list[Path]:
@@ -281,6 +288,7 @@ def save_outputs(
     ``background_array``: the 'replace' background already made (saves remaking it for every video frame).
     """
     check_outputs(outputs, background)
+    check_blur(blur)
     out_dir = Path(out_dir)
     names = dict(zip(outputs, output_paths(out_dir, stem, outputs)))
     if result.instances is not None:

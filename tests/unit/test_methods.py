@@ -114,3 +114,11 @@ def test_options_that_choose_among_people_found_play_no_part_when_people_are_giv
         assert np.array_equal(Segmenter("fast", matting=None, **options)(rgb, people=[kp]).mask, plain), options
     with pytest.raises(PersonsegError, match="with people given exactly those are segmented"):
         check_given("main", False, True)
+
+
+@pytest.mark.parametrize("pose", [None, 3])
+def test_a_pose_backend_that_is_not_one_is_refused_when_the_segmenter_is_made(pose):
+    from personseg import Segmenter
+
+    with pytest.raises(PersonsegError, match="give a backend's name"):
+        Segmenter(pose=pose)

@@ -109,3 +109,11 @@ def test_the_overlay_tints_each_person_of_instances_in_their_colour(result):
     one = render(result, "overlay")
     assert tuple(apart[30, 14]) != tuple(apart[30, 26])   # two people, two colours
     assert tuple(one[30, 14]) == tuple(one[30, 26])       # one mask, one tint
+
+
+@pytest.mark.parametrize("blur", [-1.0, 0.0, float("nan"), 5.0])
+def test_a_blur_outside_its_range_is_refused_by_the_api_as_by_the_cli(result, blur, tmp_path):
+    with pytest.raises(PersonsegError, match="a share of the image diagonal above 0 and at most 0.5"):
+        render(result, "blur", blur=blur)
+    with pytest.raises(PersonsegError, match="at most 0.5"):
+        save_outputs(result, tmp_path, "x", ("blur",), blur=blur)

@@ -31,10 +31,13 @@ def get_backend(name: str = "blazepose", video: bool = False, body_mask: bool = 
 
 
 def check_backend(pose: object) -> None:
-    """Raise PersonsegError where ``pose`` is a name that is not a backend's (BACKENDS); objects are taken as
-    backends."""
+    """Raise PersonsegError where ``pose`` is a name that is not a backend's (BACKENDS) or an object without a
+    backend's ``detect``."""
     if isinstance(pose, str) and pose not in BACKENDS:
         raise PersonsegError(f"unknown pose backend {pose!r}; choose one of {', '.join(BACKENDS)}")
+    if not isinstance(pose, str) and not callable(getattr(pose, "detect", None)):
+        raise PersonsegError(f"pose={pose!r}: give a backend's name ({', '.join(BACKENDS)}) or an object with "
+                             "detect(rgb) -> list of (17, 3) keypoints (pose.PoseBackend)")
 
 
 def detect_people(backend: PoseBackend, rgb: np.ndarray, outline: bool = False
