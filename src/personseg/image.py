@@ -60,6 +60,9 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         if path.is_dir():
             raise ImageError(f"{path}: is a folder, not an image file")
         if not path.is_file():
+            if re.match(r"[a-z][a-z0-9+.-]*://", os.fspath(source), re.I):
+                raise ImageError(f"{os.fspath(source)}: a URL; personseg reads files and bytes only (download it "
+                                 "first)")
             raise ImageError(f"{path}: no such file")
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: the file is empty (0 bytes)")

@@ -190,3 +190,14 @@ def test_a_photo_of_only_black_and_white_dots_is_blurred_into_shades_and_any_oth
     seen = descreened(dots)
     assert seen.shape == dots.shape and len(np.unique(seen)) > 100
     assert abs(float(seen.mean()) - float(dots.mean())) < 2   # the same brightness, in shades
+
+
+def test_a_url_and_one_persons_keypoints_unwrapped_say_what_to_give():
+    from personseg.pose.keypoints import given_keypoints
+
+    with pytest.raises(ImageError, match="https://example.com/a.jpg: a URL; personseg reads files and bytes"):
+        load_image("https://example.com/a.jpg")
+    for alone in (np.zeros((17, 3)), np.zeros(51)):
+        with pytest.raises(PersonsegError, match=r"one person's keypoints alone are people=\[keypoints\]"):
+            given_keypoints(alone)
+    assert len(given_keypoints([np.zeros(51)])) == 1 and len(given_keypoints(np.zeros((2, 17, 3)))) == 2

@@ -55,6 +55,9 @@ def given_keypoints(people) -> list[np.ndarray]:
     2 seen; both labelled kinds count as sure). PersonsegError on anything else."""
     from ..errors import PersonsegError
 
+    if _one_person(people):
+        raise PersonsegError("give a list of people, each 17 keypoints: one person's keypoints alone are "
+                             "people=[keypoints]")
     out = []
     for k, kp in enumerate(people):
         try:
@@ -66,6 +69,15 @@ def given_keypoints(people) -> list[np.ndarray]:
         kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
         out.append(kp)
     return out
+
+
+def _one_person(people) -> bool:
+    """Whether ``people`` is one person's keypoints alone ((17, 3) or 51 numbers), not a list of people."""
+    try:
+        shape = np.shape(people)
+    except ValueError:   # ragged: a list of people of other lengths
+        return False
+    return shape in ((17, 3), (51,))
 
 
 def placed_people(given: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
