@@ -40,7 +40,18 @@ def coco_rle(mask: np.ndarray) -> dict:
 
 @dataclass
 class Result:
-    """What segmenting one image gives."""
+    """What segmenting one image gives.
+
+    ``mask``: uint8 HxW, 255 on people, 0 elsewhere (the image's size). ``alpha``: float32 HxW in [0, 1], the soft
+    matte (equal to the method's probability with ``matting=None``). ``keypoints``: float32 (17, 3), COCO's 17
+    points [x, y, score] in pixels of the main person, all scores 0 when nobody was found. ``people``: such
+    keypoints of everyone the pose backend found, most prominent first; empty also where it did not run (``fast``
+    without ``keypoints=True``: there an empty ``mask`` is the sign of nobody). ``rgb``: the image (uint8 HxWx3).
+    ``timings``: seconds per stage of the chain, for the stages that ran ("pose", "coarse", "people", "finish",
+    "person check", "require_person", "matting", "instances"; in video also "subject", "edge", "smooth"). ``ids``: in video, the track id of each of ``people``.
+    ``instances``: with ``Segmenter(instances=True)``, one ``Instance`` (own mask, keypoints, score) per person,
+    largest first (with given people, one per given person in their order). ``unplaced``, ``foreground`` and
+    the composites of ``outputs.render`` derive from these."""
 
     mask: np.ndarray          # uint8 HxW {0, 255}
     alpha: np.ndarray         # float32 HxW [0, 1]
