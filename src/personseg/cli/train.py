@@ -48,8 +48,8 @@ def add_parser(sub) -> None:
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--average-from", type=int, metavar="EPOCH",
                    help="from this epoch on, keep the mean of the weights at each epoch's end (stochastic weight "
-                        "averaging): it is what is validated, and best.pt is the best of these means (a single epoch before "
-                        "EPOCH only until the averaging starts)")
+                        "averaging): it is what is validated, and best.pt is the best of these means (a single "
+                        "epoch before EPOCH only until the averaging starts)")
     t.add_argument("--workers", type=int, help="processes that augment the next batches while the network trains "
                    "(results do not depend on it; default: none on CPU, up to 8 beside a GPU)")
     t.add_argument("--augment", default="full", choices=tuple(AUGMENT_PRESETS),
