@@ -2,8 +2,9 @@
 same methods finding people on their own.
 
 For every labelled person with at least two keypoints, in pose_mini (7 photos) and coco_people test: their mask
-from the file written by `annotate --people` (given keypoints) and their best one-to-one match among the people
-the method found itself (`Segmenter(instances=True)`), each scored by IoU with the true mask (0 when missed).
+from the file written by `annotate --people` (given keypoints), their mask given their keypoints alone, and their
+best one-to-one match among the people the method found itself (`Segmenter(instances=True)`), each scored by IoU
+with the true mask (0 when missed).
 The written file is read back with pycocotools and every mask decoded.
 
     python benchmarks/given_people.py [--methods fast,accurate]
@@ -90,6 +91,17 @@ def found_ious(items, method: str) -> tuple[list[float], float]:
     return ious, (time.perf_counter() - t) / len(items)
 
 
+def alone_ious(items, method: str) -> list[float]:
+    """Each labelled person's IoU when their keypoints alone are given (``Segmenter(people=[kp])``: a person
+    tapped on the web page)."""
+    seg = Segmenter(method)
+    ious = []
+    for image, people, masks in items:
+        rgb = load_image(image)
+        ious += [foreground_iou(seg(rgb, people=[kp]).mask, load_mask(m)) for kp, m in zip(people, masks)]
+    return ious
+
+
 def summary(ious: list[float]) -> dict:
     v = np.array(ious)
     return {"people": len(v), "mean_iou": round(float(v.mean()), 4), "iou_at_least_0.5": int((v >= 0.5).sum()),
@@ -106,6 +118,7 @@ def run(methods: list[str], limit: int | None = None) -> dict:
                 given, s_given, decoded = given_ious(items, method, Path(tmp))
             found, s_found = found_ious(items, method)
             rows[f"{name}|{method}"] = {"given": summary(given) | {"s_per_image": round(s_given, 2)},
+                                        "alone": summary(alone_ious(items, method)),
                                         "found": summary(found) | {"s_per_image": round(s_found, 2)},
                                         "decoded": decoded, "photos": len(items)}
             print(name, method, rows[f"{name}|{method}"], flush=True)
@@ -121,16 +134,18 @@ def main() -> None:
     lines = [heading, "",
              "Made by `python benchmarks/given_people.py`. Every labelled person with two or more keypoints: IoU "
              "of their mask with the true one, (a) from the file `annotate --people` wrote given their true "
-             "keypoints, (b) their one-to-one best match among the people the method found by itself "
+             "keypoints, (b) the mask of `Segmenter(people=[kp])` given that person's keypoints alone (a person "
+             "tapped on the web page), (c) their one-to-one best match among the people the method found by itself "
              "(`--instances`; 0 when missed). 'decoded': masks read back from the written file with pycocotools.",
-             "", "| set | method | people | given: mean IoU | given: IoU >= 0.5 | found: mean IoU | found: IoU >= 0.5 "
-             "| decoded | s/photo given / found |", "|---|---|---|---|---|---|---|---|---|"]
+             "", "| set | method | people | given: mean IoU | given: IoU >= 0.5 | alone: mean IoU | alone: IoU >= 0.5 "
+             "| found: mean IoU | found: IoU >= 0.5 | decoded | s/photo given / found |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in rows.items():
         name, method = key.split("|")
-        g, f = r["given"], r["found"]
+        g, a, f = r["given"], r["alone"], r["found"]
         lines.append(f"| {name} ({r['photos']} photos) | {method} | {g['people']} | {g['mean_iou']} | "
-                     f"{g['iou_at_least_0.5']} | {f['mean_iou']} | {f['iou_at_least_0.5']} | {r['decoded']} | "
-                     f"{g['s_per_image']} / {f['s_per_image']} |")
+                     f"{g['iou_at_least_0.5']} | {a['mean_iou']} | {a['iou_at_least_0.5']} | {f['mean_iou']} | "
+                     f"{f['iou_at_least_0.5']} | {r['decoded']} | {g['s_per_image']} / {f['s_per_image']} |")
     write_results("given_people", rows, heading, "\n".join(lines) + "\n")
 
 

@@ -82,7 +82,7 @@ def test_bystanders_scores_each_clip_with_and_without_them(bench):
 def test_given_people_scores_given_and_found_people(bench):
     rows = bench("given_people").run(["fast"], limit=1)
     assert set(rows) == {"pose_mini|fast", "coco_people|fast"}
-    assert all(r["decoded"] == r["given"]["people"] > 0 for r in rows.values())
+    assert all(r["decoded"] == r["given"]["people"] == r["alone"]["people"] > 0 for r in rows.values())
 
 
 def test_serve_load_drives_a_real_server(bench):
