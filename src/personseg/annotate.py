@@ -19,7 +19,7 @@ import numpy as np
 
 from .batch import Job, not_photos, plan_batch, sole_writer_of
 from .errors import PersonsegError, describe
-from .image import write_bytes
+from .image import not_there, write_bytes
 from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
 from .raywork import ImageActor, ray_run
@@ -258,11 +258,13 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     shards = Shards(out)
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
-    settings = json.dumps({"options": {k: str(models_recorded(v) if k == "models" else v)
+    # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
+    # are recorded by their contents
+    seg = Segmenter(**(options or {}) | {"instances": True})
+    settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
                                        for k, v in sorted((options or {}).items())}, "min_area": min_area,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
     options = (options or {}) | {"instances": True}
-    Segmenter(**options)   # options it refuses (a missing --model file) are refused before a run is recorded
     plan = plan_batch(paths, shards.folder)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
@@ -280,7 +282,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job.name)]
-        failed = [(p, "no such file or folder") for p in plan.missing]
+        failed = [(p, not_there(p)) for p in plan.missing]
         shards.start(settings)
         nodes: Counter = Counter()
         if todo:

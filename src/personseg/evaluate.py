@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES, load_image, load_mask, load_pair, name_order
+from .image import IMAGE_SUFFIXES, load_image, load_pair, mask_of, name_order
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -85,8 +85,9 @@ def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]],
     crowd is not spurious (``InstanceMatch.add``)."""
     match = InstanceMatch()
     for _, image_path, mask_paths, crowd_paths in progress(sets):
-        crowd = np.maximum.reduce([load_mask(p) for p in crowd_paths]) if crowd_paths else None
-        match.add(predict(load_image(image_path)), [load_mask(p) for p in mask_paths], ignore=crowd)
+        rgb = load_image(image_path)
+        crowd = np.maximum.reduce([mask_of(p, rgb, image_path) for p in crowd_paths]) if crowd_paths else None
+        match.add(predict(rgb), [mask_of(p, rgb, image_path) for p in mask_paths], ignore=crowd)
     return match
 
 

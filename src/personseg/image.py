@@ -60,10 +60,7 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         if path.is_dir():
             raise ImageError(f"{path}: is a folder, not an image file")
         if not path.is_file():
-            if re.match(r"[a-z][a-z0-9+.-]*://", os.fspath(source), re.I):
-                raise ImageError(f"{os.fspath(source)}: a URL; personseg reads files and bytes only (download it "
-                                 "first)")
-            raise ImageError(f"{path}: no such file")
+            raise ImageError(f"{os.fspath(source)}: {not_there(source)}")
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: the file is empty (0 bytes)")
         with open(path, "rb") as f:
@@ -175,6 +172,13 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def not_there(path: str | os.PathLike) -> str:
+    """Why ``path``, which names no file, is not read: a URL (which Path turns into 'https:/...') or no such file."""
+    if re.match(r"[a-z][a-z0-9+.-]+:/", os.fspath(path), re.I):
+        return "a URL; personseg reads files and bytes only (download it first)"
+    return "no such file or folder"
+
+
 def black_and_white(rgb: np.ndarray) -> np.ndarray:
     """``rgb`` (HxWx3, uint8 or float32) as a black-and-white photo: its luminance (0.299 R + 0.587 G + 0.114 B)
     in all three channels."""
@@ -187,6 +191,8 @@ def descreened(rgb: np.ndarray) -> np.ndarray:
     (BlazePose and the networks found almost nobody in the dots); any other image as it is."""
     row = rgb[rgb.shape[0] // 2]   # a photo with shades shows them at once
     if np.any((row != 0) & (row != 255)) or np.any((rgb != 0) & (rgb != 255)):
+        return rgb
+    if np.any(rgb[..., 0] != rgb[..., 1]) or np.any(rgb[..., 0] != rgb[..., 2]):   # flat colours, not dots
         return rgb
     return cv2.GaussianBlur(rgb, (0, 0), BILEVEL_SIGMA)
 
@@ -207,10 +213,17 @@ def load_mask(path: str | os.PathLike) -> np.ndarray:
 
 def load_pair(image: str | os.PathLike, mask: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """A photo and its ground-truth mask (``load_image``, ``load_mask``); ImageError where their sizes differ."""
-    rgb, m = load_image(image), load_mask(mask)
+    rgb = load_image(image)
+    return rgb, mask_of(mask, rgb, image)
+
+
+def mask_of(mask: str | os.PathLike, rgb: np.ndarray, image: str | os.PathLike) -> np.ndarray:
+    """The ground-truth mask at ``mask`` of the photo ``rgb`` (read from ``image``): ``load_mask``, ImageError
+    where its size is not the photo's."""
+    m = load_mask(mask)
     if m.shape != rgb.shape[:2]:
         raise ImageError(f"{mask}: mask is {m.shape[1]}x{m.shape[0]}, image {image} is {rgb.shape[1]}x{rgb.shape[0]}")
-    return rgb, m
+    return m
 
 
 def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False) -> Path:

@@ -12,7 +12,7 @@ import numpy as np
 from ._mediapipe import solution, started
 from .framing import Box, area, binary_mask, crop, frame_box, keypoint_box, keypoint_extent, overlap, tiles
 from .pose import PoseBackend, detect_people
-from .pose.keypoints import MIN_SCORE, keypoint_distance
+from .pose.keypoints import MIN_SCORE, keypoint_distance, pixels_inside
 from .priors.body import body_from_keypoints, draw_frame
 from .refine.fusion import largest_regions
 from .result import Instance
@@ -348,13 +348,12 @@ def _frame_seeds(people: list[np.ndarray], fg: np.ndarray, f: float) -> np.ndarr
 def _standing_on(people: list[np.ndarray], region: np.ndarray, f: float) -> int:
     """The label (index + 1) of the person with the most sure keypoints on ``region`` (bool, the image scaled by
     ``f``), at least MIN_POINTS of them; 0 for none."""
-    h, w = region.shape
     counts = []
     for kp in people:
-        sure = kp[kp[:, 2] >= MIN_SCORE, :2] * f
-        x, y = sure[:, 0].astype(int), sure[:, 1].astype(int)
-        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-        counts.append(int(region[y[inside], x[inside]].sum()))
+        scaled = kp.copy()
+        scaled[:, :2] *= f
+        x, y = pixels_inside(scaled, region.shape).T
+        counts.append(int(region[y, x].sum()))
     best = int(np.argmax(counts)) if counts else 0
     return best + 1 if counts and counts[best] >= MIN_POINTS else 0
 

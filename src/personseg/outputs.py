@@ -211,7 +211,8 @@ def render(result: Result, output: str, background: Background = None,
     if kind is None or kind.picture is None:
         pictures = [name for name, k in OUTPUTS.items() if k.picture is not None]
         raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(pictures)}")
-    check_blur(blur)
+    if output == DRAWN_BY["blur"]:
+        check_blur(blur)
     return kind.picture(result, background, blur)
 
 
@@ -288,7 +289,8 @@ def save_outputs(
     ``background_array``: the 'replace' background already made (saves remaking it for every video frame).
     """
     check_outputs(outputs, background)
-    check_blur(blur)
+    if DRAWN_BY["blur"] in outputs:
+        check_blur(blur)
     out_dir = Path(out_dir)
     names = dict(zip(outputs, output_paths(out_dir, stem, outputs)))
     if result.instances is not None:

@@ -255,9 +255,11 @@ class Segmenter:
         # probability is made at the matting's working size (not scaled up to the photo and back down)
         size = (working_size(rgb.shape, self.matting_side)
                 if self.pose is None and given is None and self.matting and self.matting_side else None)
+        # given people's own maps from the person model (network methods): the selfie rule and the blend below
+        given_maps = timed(timings, "people", person_maps, rgb, given) if given and self.method.models else None
         scene = Scene(rgb, people, people, main, outline, people_box(people, rgb.shape[0]), confirm=confirm,
                       beyond=beyond, put_back=beyond and self.person_check, size=size,
-                      tile_above=TILE_ABOVE if self.find_people else TILE_ABOVE_UNCHECKED)
+                      tile_above=TILE_ABOVE if self.find_people else TILE_ABOVE_UNCHECKED, given_maps=given_maps)
         method = self.method
         prob = timed(timings, "coarse", method.coarse, scene, self.crf)
         # several given people are each framed on their own too, as found ones are with instances: one frame
@@ -272,12 +274,11 @@ class Segmenter:
             scene = replace(scene, people=everyone, vouched=everyone, everyone=True)
             prob = timed(timings, "people", method.widen, scene, prob, self.crf)
         prob = timed(timings, "finish", method.finish, scene, prob)
-        given_maps = None
-        if given:   # exactly the people given: regions none of them stands on are nobody's (nothing is searched)
-            prob = timed(timings, "finish", only_people, prob, given)
-            if method.models:   # and each one's own map from the person model (GIVEN_MAP_WEIGHT)
-                given_maps = timed(timings, "people", person_maps, rgb, given)
+        if given:   # exactly the people given: with each one's own map (GIVEN_MAP_WEIGHT), and the regions none
+            # of them stands on are nobody's (nothing is searched)
+            if given_maps is not None:
                 prob = (1.0 - GIVEN_MAP_WEIGHT) * prob + GIVEN_MAP_WEIGHT * np.maximum.reduce(given_maps)
+            prob = timed(timings, "finish", only_people, prob, given)
         looked = self.find_people   # the pose backend has looked at the image
         # nobody placed on the whole image: with instances too, whoever the search then placed on crops of the
         # mask's regions (BlazePose places a "person" on doughnuts there)

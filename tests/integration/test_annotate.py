@@ -98,6 +98,9 @@ def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_
         {"sinet": f"{mine} (sha256 000000000000)"})}, "min_area": 0, "people": None}))
     with pytest.raises(Exception, match=r"other settings \(--model .*mine.onnx \(sha256 [0-9a-f]{12}\)'\}, was"):
         annotate([photos / "p0.jpg"], out, {"method": "fast", "models": {"sinet": mine}})
+    for models in (None, str(mine)):   # the Segmenter's other ways to say it
+        assert annotate([photos / "p0.jpg"], tmp_path / f"{models is None}.json", {"method": "fast",
+                                                                                  "models": models})["images"] == 1
 
 
 def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):

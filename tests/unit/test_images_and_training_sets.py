@@ -14,7 +14,7 @@ from personseg.errors import ImageError, PersonsegError
 from personseg.image import black_and_white, descreened, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
-from personseg.evaluate import evaluate, find_pairs
+from personseg.evaluate import evaluate, evaluate_people, find_pairs
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
 
@@ -152,6 +152,9 @@ def test_a_mask_of_another_size_is_named_by_eval_and_training(tmp_path):
         evaluate(lambda rgb: np.zeros(rgb.shape[:2], np.uint8), pairs)
     with pytest.raises(ImageError, match="mask is 15x20"):
         load_pairs(tmp_path)
+    people = [("a", tmp_path / "images/a.png", [tmp_path / "masks/a.png"], [])]   # eval --people
+    with pytest.raises(ImageError, match="mask is 15x20"):
+        evaluate_people(lambda rgb: [], people)
 
 
 def test_cached_keypoints_belong_to_the_pixels_not_only_the_name_and_size(tmp_path, monkeypatch):
@@ -190,6 +193,9 @@ def test_a_photo_of_only_black_and_white_dots_is_blurred_into_shades_and_any_oth
     seen = descreened(dots)
     assert seen.shape == dots.shape and len(np.unique(seen)) > 100
     assert abs(float(seen.mean()) - float(dots.mean())) < 2   # the same brightness, in shades
+    flags = np.zeros((40, 60, 3), np.uint8)
+    flags[:, :30, 0] = flags[:, 30:, 2] = 255   # flat primary colours: a graphic, not dots
+    assert descreened(flags) is flags
 
 
 def test_a_url_and_one_persons_keypoints_unwrapped_say_what_to_give():

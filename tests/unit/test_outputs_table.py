@@ -117,3 +117,4 @@ def test_a_blur_outside_its_range_is_refused_by_the_api_as_by_the_cli(result, bl
         render(result, "blur", blur=blur)
     with pytest.raises(PersonsegError, match="at most 0.5"):
         save_outputs(result, tmp_path, "x", ("blur",), blur=blur)
+    assert render(result, "mask", blur=None).shape == (60, 40)   # outputs that draw no blur take any

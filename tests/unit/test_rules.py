@@ -110,3 +110,14 @@ def test_a_half_length_persons_visibility_leaves_out_legs_below_the_picture():
     assert seen_visibility(kp, (200, 100)) == pytest.approx((11 * 0.9 + 6 * 0.05) / 17)
     assert seen_visibility(kp, (50, 100)) == pytest.approx(0.9)   # cut at y = 50: the legs lie below it
     assert seen_visibility(kp, (5, 5)) == 0.0                     # too few points inside to judge
+
+
+def test_the_selfie_model_marks_others_where_much_of_its_mask_lies_away_from_the_persons_own_map():
+    from personseg.refine.fusion import marks_others
+
+    selfie = np.zeros((200, 300), np.float32)
+    selfie[50:150, 40:100] = 1.0   # the person given
+    own = selfie.copy()
+    assert not marks_others(selfie, own)
+    selfie[50:150, 200:260] = 1.0  # someone else as large
+    assert marks_others(selfie, own)

@@ -16,6 +16,7 @@ from ..batch import (Job, OutputRecord, OutputsActor, image_settings, not_photos
                      sole_writer, writable_folder)
 from ..raywork import ray_run
 from ..errors import PersonsegError, describe, interrupted
+from ..image import not_there
 from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
@@ -70,10 +71,10 @@ def run(args: argparse.Namespace) -> int:
     if given is not None:
         plan.only(given)
     if not plan.jobs:
-        missing = f": {', '.join(map(str, plan.missing))} not found" if plan.missing else ""
+        missing = f": {'; '.join(f'{p}: {not_there(p)}' for p in plan.missing)}" if plan.missing else ""
         others = f" ({not_photos(plan.others)})" if plan.others else ""
         raise PersonsegError(f"no image files found in the given paths{missing}{others}")
-    failed: list[tuple[Path, str]] = [(p, "no such file or folder") for p in plan.missing]
+    failed: list[tuple[Path, str]] = [(p, not_there(p)) for p in plan.missing]
     written, nobody = 0, []
     options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
                                 given=given is not None)

@@ -74,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     if args.init and not args.init.is_file() and str(args.init) in SPECS:   # a shipped model's weights, by name
-        args.init = SPECS[str(args.init)].onnx_path
+        if str(args.init) != args.model:
+            raise PersonsegError(f"--init {args.init}: the shipped weights by name start only the same model "
+                                 f"(--model {args.init}); a run of another model starts from its checkpoint (.pt)")
+        args.init = SPECS[args.model].onnx_path
     if args.init and not args.init.is_file():
         raise PersonsegError(f"--init {args.init}: no such checkpoint, ONNX file or shipped model "
                              f"({', '.join(SEGMENTERS)})")

@@ -41,6 +41,9 @@ class Scene:
     tile_above: float = TILE_ABOVE
     #: a frame of a clip (video.VideoSegmenter), where a method may do less on a frame than on a photo
     video: bool = False
+    #: given people (Segmenter(people=...)): each one's map from the person model (instances.person_maps), for
+    #: network methods; None otherwise
+    given_maps: list[np.ndarray] | None = None
 
 
 class Method(ABC):

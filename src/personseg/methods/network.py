@@ -62,7 +62,8 @@ class NetworkMethod(Method):
         """The selfie model joined (after the search for everyone, which it would mislead), regions nobody
         vouches for dropped, then the outline and the refinement network (``finished_probability``)."""
         if self.selfie:
-            prob = with_selfie(scene.rgb, prob, scene.people)
+            own = scene.given_maps[0] if scene.given_maps and len(scene.given_maps) == 1 else None
+            prob = with_selfie(scene.rgb, prob, scene.people, own)
         prob = kept_or_put_back(scene.rgb, prob, scene.vouched, scene.put_back)
         if self.uses_outline or self.refine:
             outline = scene.outline if self.uses_outline else None

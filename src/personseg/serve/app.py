@@ -110,7 +110,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
     async def health() -> dict:
         return {"status": "ok", "method": settings.method, "version": __version__, "busy": pool.pending}
 
-    @app.get("/v1/methods", summary="the methods, outputs and limits")
+    @app.get("/v1/methods", summary="the methods, outputs and limits",
+             responses={401: {"model": ErrorAnswer, "description": ERRORS[401]}})
     async def methods() -> dict:
         return {"default": settings.method,
                 "methods": [{"name": m.name, "summary": m.summary, "needs_keypoints": m.needs_keypoints,

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import PersonsegError
-from ..image import load_image, load_mask
+from ..image import load_pair
 from ..models.registry import torch_model
 from ..pipeline import Segmenter
 from ..presence import MODEL, region_box, region_input, regions
@@ -66,7 +66,8 @@ def gather(pairs: Iterable[tuple[str, Path, Path]], log: Callable[[str], None] =
     start = time.perf_counter()
     pairs = list(pairs)
     for i, (name, image, mask) in enumerate(pairs):
-        rgb, truth = load_image(image), load_mask(mask) > 0
+        rgb, truth = load_pair(image, mask)
+        truth = truth > 0
         views = [(0, rgb, truth)] + [(1, np.ascontiguousarray(rgb[y0:y1, x0:x1]), truth[y0:y1, x0:x1])
                                      for x0, y0, x1, y1 in person_free_crops(truth)]
         for kind, view, on_people in views:
