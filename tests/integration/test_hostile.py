@@ -381,8 +381,10 @@ def test_bad_values_are_refused_once_before_any_work(photos, tmp_path):
 
 
 def test_messages_are_plain(photos, tmp_path):
-    code, _, err = cli("segment", "missing.jpg", "--out", "out", cwd=tmp_path)
-    assert code == 2 and lines(err) == ["personseg: error: no image files found in the given paths: missing.jpg not found"]
+    code, _, err = cli("segment", "missing.jpg", "https://example.com/a.jpg", "--out", "out", cwd=tmp_path)
+    assert code == 2 and lines(err) == ["personseg: error: no image files found in the given paths: missing.jpg: no "
+                                        "such file or folder; https:/example.com/a.jpg: a URL; personseg reads files "
+                                        "and bytes only (download it first)"]
     code, _, err = cli("segment", "photos/00002.jpg", "--out", "out", "--method", "fast", cwd=tmp_path)
     assert code == 0 and len(lines(err)) == 1 and "\r" not in err   # no progress bar on a pipe
     with pytest.raises(ImageError, match="the image path is empty"):
