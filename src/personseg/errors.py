@@ -21,6 +21,10 @@ class DependencyError(PersonsegError):
     """An optional component is needed but not installed."""
 
 
+class NotPlacedWarning(UserWarning):
+    """Some of the people given to a Segmenter cannot be placed on the photo: their masks are empty."""
+
+
 def interrupted(error: BaseException) -> bool:
     """True for an error that Ctrl-C caused inside a library (e.g. an ImportError while a C extension loaded)."""
     while error is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from dataclasses import replace
@@ -15,14 +16,14 @@ from typing import TypeVar
 import numpy as np
 
 from .allocator import tune_allocator
-from .errors import DependencyError, PersonsegError
+from .errors import DependencyError, NotPlacedWarning, PersonsegError
 from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
 from .image import ImageInput, descreened, load_image
 from .instances import (MAX_PEOPLE, anyone_in, find_people, person_in, person_maps, photo_people, searched_wide,
                         split_instances)
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
-from .pose.keypoints import given_keypoints, pixels_inside, placed_people
+from .pose.keypoints import given_keypoints, pixels_inside, placed_people, visible
 from .presence import checked_probability
 from .refine.components import keep_subject, only_people
 from .refine.crf import crf_available
@@ -227,6 +228,15 @@ class Segmenter:
         rgb = load_image(image)
         given = None if people is None else given_keypoints(people)
         placed = None if given is None else placed_people(given, rgb.shape)
+        if placed is not None and len(placed) < len(given):   # (people given no sure keypoint at all: as meant)
+            ids = {id(kp) for kp in placed}
+            left = [k + 1 for k, kp in enumerate(given) if id(kp) not in ids and visible(kp).any()]
+            if left:
+                warnings.warn(NotPlacedWarning(
+                    f"{len(left)} of the {len(given)} people given cannot be placed on the {rgb.shape[1]}x"
+                    f"{rgb.shape[0]} photo (fewer than two sure keypoints inside it, or all on one point): their "
+                    f"masks are empty (person {', '.join(map(str, left[:10]))}{', ...' * (len(left) > 10)})"),
+                    stacklevel=2)
         with model_files(self.models):
             result = self._segment(descreened(rgb), placed)
         result.rgb = rgb   # cut-outs and composites of the photo as it is

@@ -166,3 +166,17 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     monkeypatch.setattr("personseg.train.loop.make_batches", stop)
     assert main(args + ["--out", str(tmp_path / "stopped")]) == 130
     assert "nothing of the run in" in capsys.readouterr().err
+
+
+def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_dir, capsys):
+    placed = [[100 + 12 * k, 50 + 26 * k, 2] for k in range(17)]
+    one_point = [[10, 10, 2]] + [[0, 0, 0]] * 16
+    shutil.copy(data_dir / "eg1800/images/00002.jpg", tmp_path / "a.jpg")
+    (tmp_path / "given.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1}],
+        "annotations": [{"id": k + 1, "image_id": 1, "category_id": 1, "keypoints": sum(kp, [])}
+                        for k, kp in enumerate((placed, one_point))]}))
+    assert main(["segment", str(tmp_path / "a.jpg"), "--people", str(tmp_path / "given.json"), "--out",
+                 str(tmp_path / "out"), "--method", "fast", "--save", "mask", "--quiet"]) == 0
+    assert ("personseg: note: 1 of the 2 people given cannot be placed on the 600x800 photo (fewer than two sure "
+            "keypoints inside it, or all on one point): their masks are empty (person 2)") in capsys.readouterr().err

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 from .. import __version__
 from ..errors import PersonsegError, describe, interrupted
@@ -24,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     before = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         args = parser().parse_args(argv)
-        return args.run(args)
+        with warnings.catch_warnings():   # what the library warns of, as one line like the errors
+            warnings.showwarning = _note
+            return args.run(args)
     except Terminated:
         print("personseg: stopped (SIGTERM)", file=sys.stderr)
         return 143
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if main_thread and before is not None:   # None: a handler not set from Python, which cannot be put back
             signal.signal(signal.SIGTERM, before)
+
+
+def _note(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"personseg: note: {message}", file=sys.stderr)
 
 
 class Terminated(KeyboardInterrupt):
