@@ -222,8 +222,8 @@ class Segmenter:
         ``people``: the people to segment, each as 17 COCO keypoints [x, y, v] in pixels (pose.given_keypoints):
         exactly they are segmented, with their keypoints as the priors, and nobody is searched for (seed 002's
         masks for a pose dataset); with instances, ``Result.instances`` holds one per given person, in their
-        order (an empty mask for a person with fewer than two sure keypoints inside the photo, who cannot be placed;
-        PersonsegError where nobody given can be: pose.placed_people); an empty
+        order (an empty mask for a person with fewer than two sure keypoints inside the photo, who cannot be placed:
+        errors.NotPlacedWarning; PersonsegError where nobody given can be: pose.placed_people); an empty
         list gives an empty mask."""
         rgb = load_image(image)
         given = None if people is None else given_keypoints(people)

@@ -37,8 +37,9 @@ OUTLINE_PRIOR_RANGE = (0.05, 0.95)
 #: validation CCP 0.9303 / 0.9309 / 0.9310 / 0.9311 (0.911 / 0.913 / 0.913 / 0.914). 0.75 ties 1 over the 260
 #: images and keeps our networks a part (benchmarks/outline.py).
 SELFIE_WEIGHT = 0.75
-#: With one person given, the selfie model is left out where more than SELFIE_AWAY of its mask lies farther than
-#: SELFIE_NEAR (share of the image's longest side) from that person's map from the person model: it marks others.
+#: With one person given, the selfie model is left out where more than SELFIE_AWAY of its mask lies outside that
+#: person's map from the person model grown by a disc SELFIE_NEAR of the image's longest side across: it marks
+#: others.
 #: Chosen with `accurate` on pose_mini, coco_people's first 60 train photos (each labelled person given alone, and
 #: all at once) and 60 validation photos each of EG1800 and CCP (BlazePose's keypoints given), IoU without the
 #: rule -> near 0.05 / 0.1 / 0.1, away 0.2 / 0.2 / 0.3: one given pose_mini 0.575 -> 0.673 / 0.673 / 0.673,
@@ -189,7 +190,8 @@ def with_selfie(rgb: np.ndarray, prob: np.ndarray, people: list[np.ndarray],
 
 def marks_others(selfie: np.ndarray, own: np.ndarray) -> bool:
     """Whether more than SELFIE_AWAY of the selfie model's mask lies away from a person's own map (``own`` >= 0.5
-    grown by SELFIE_NEAR of the image's longest side): other people, whom a given person's mask must not take."""
+    grown by a disc SELFIE_NEAR of the image's longest side across): other people, whom a given person's mask must
+    not take."""
     marked = binary_mask(selfie) > 0
     side = max(3, int(SELFIE_NEAR * max(own.shape)) | 1)
     near = cv2.dilate(binary_mask(own), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
