@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .batch import Job, not_photos, plan_batch, sole_writer_of
-from .errors import PersonsegError, describe
+from .errors import PersonsegError, describe, show_note
 from .image import not_there, write_bytes
 from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
@@ -79,17 +81,30 @@ class Shards:
         path = self.folder / SETTINGS
         return path.read_text() if path.is_file() else None
 
-    def done(self, name: str) -> bool:
-        return self.path(name).is_file()
+    def done(self, job: Job) -> bool:
+        """Whether ``job``'s image is finished: its entry is there, made from the photo as it is now (a photo
+        replaced under the same name is done again; entries of earlier versions, without a record, count)."""
+        path = self.path(job.name)
+        if not path.is_file():
+            return False
+        made = json.loads(path.read_text()).get("source")
+        return made is None or made == _source(job.path)
 
-    def save(self, entry: dict) -> None:
-        write_bytes(self.path(entry["file_name"]), json.dumps(entry).encode(), overwrite=True)
+    def save(self, entry: dict, job: Job) -> None:
+        write_bytes(self.path(job.name), json.dumps(entry | {"file_name": job.name, "source": _source(job.path)})
+                    .encode(), overwrite=True)
 
     def load(self, names: list[str]) -> list[dict]:
         return [json.loads(self.path(name).read_text()) for name in names]
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _source(path: Path) -> str:
+    """The photo at ``path`` as a finished entry records it: its size and time of change."""
+    info = path.stat()
+    return f"{info.st_size} bytes, {info.st_mtime_ns}"
 
 
 def merge(entries: list[dict]) -> bytes:
@@ -100,8 +115,9 @@ def merge(entries: list[dict]) -> bytes:
                        "height": entry["height"]})
         for ann in entry["annotations"]:
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, **ann})
-    coco = {"info": {"description": "people found by personseg"}, "images": images, "annotations": annotations,
-            "categories": [PERSON]}
+    # info and licenses too: importers (CVAT's Datumaro) refuse a file without them
+    coco = {"info": {"description": "people found by personseg", "version": __version__}, "licenses": [],
+            "images": images, "annotations": annotations, "categories": [PERSON]}
     return json.dumps(coco, separators=(",", ":")).encode()
 
 
@@ -141,7 +157,8 @@ def given_people(data: dict) -> dict[str, list[list[float]]]:
 def filled(data: dict, entries: list[dict]) -> bytes:
     """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE), ``area`` and
     ``bbox`` taken from their image's entry (people in the file's order), and an image's ``width`` and
-    ``height`` where missing; everything else as it was. People of images not segmented are left as they were."""
+    ``height`` where missing; everything else as it was (a labelled box stays where the mask is empty). People of
+    images not segmented are left as they were."""
     by_name = {e["file_name"]: e["annotations"] for e in entries}
     sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
     for im in data["images"]:
@@ -150,7 +167,11 @@ def filled(data: dict, entries: list[dict]) -> bytes:
             im.setdefault("height", sizes[im["file_name"]][1])
     for name, anns in _given_annotations(data).items():
         for ann, made in zip(anns, by_name.get(name, [])):
-            ann.update(segmentation=made["segmentation"], area=made["area"], bbox=made["bbox"])
+            if made["area"] or "bbox" not in ann:
+                ann.update(segmentation=made["segmentation"], area=made["area"], bbox=made["bbox"])
+            else:   # an empty mask (a person who cannot be placed) leaves a labelled box and area as they were
+                ann.setdefault("segmentation", made["segmentation"])
+    data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -158,6 +179,7 @@ _WORKER: dict = {}   # a worker process's Segmenter
 
 
 def _start_worker(options: dict) -> None:
+    warnings.showwarning = show_note   # a worker's notes as the command line shows them
     _WORKER["segmenter"] = Segmenter(**options)
 
 
@@ -281,7 +303,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings "
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
-        todo = [job for job in plan.jobs if not shards.done(job.name)]
+        todo = [job for job in plan.jobs if not shards.done(job)]
         failed = [(p, not_there(p)) for p in plan.missing]
         shards.start(settings)
         nodes: Counter = Counter()
@@ -292,8 +314,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 if isinstance(entry, Exception):
                     failed.append((job.path, describe(entry)))
                 else:
-                    shards.save(entry | {"file_name": job.name})
-        finished = [job.name for job in plan.jobs if shards.done(job.name)]
+                    shards.save(entry, job)
+        finished = [job.name for job in plan.jobs if shards.done(job)]
         entries = shards.load(finished)
         write_bytes(out, merge(entries) if people_file is None else filled(people_file, entries), overwrite=True)
         if not failed:

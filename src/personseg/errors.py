@@ -25,6 +25,13 @@ class NotPlacedWarning(UserWarning):
     """Some of the people given to a Segmenter cannot be placed on the photo: their masks are empty."""
 
 
+def show_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning of the library as the command line shows it (``warnings.showwarning``): one line on stderr."""
+    import sys
+
+    print(f"personseg: note: {message}", file=sys.stderr)
+
+
 def interrupted(error: BaseException) -> bool:
     """True for an error that Ctrl-C caused inside a library (e.g. an ImportError while a C extension loaded)."""
     while error is not None:

@@ -232,8 +232,9 @@ class Segmenter:
             ids = {id(kp) for kp in placed}
             left = [k + 1 for k, kp in enumerate(given) if id(kp) not in ids and visible(kp).any()]
             if left:
+                where = f"{os.fspath(image)}: " if isinstance(image, (str, os.PathLike)) else ""
                 warnings.warn(NotPlacedWarning(
-                    f"{len(left)} of the {len(given)} people given cannot be placed on the {rgb.shape[1]}x"
+                    f"{where}{len(left)} of the {len(given)} people given cannot be placed on the {rgb.shape[1]}x"
                     f"{rgb.shape[0]} photo (fewer than two sure keypoints inside it, or all on one point): their "
                     f"masks are empty (person {', '.join(map(str, left[:10]))}{', ...' * (len(left) > 10)})"),
                     stacklevel=2)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from pycocotools.coco import COCO
 
 from personseg import Segmenter
@@ -101,6 +102,19 @@ def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_
     for models in (None, str(mine)):   # the Segmenter's other ways to say it
         assert annotate([photos / "p0.jpg"], tmp_path / f"{models is None}.json", {"method": "fast",
                                                                                   "models": models})["images"] == 1
+
+
+def test_a_photo_replaced_under_its_name_is_done_again_when_an_unfinished_run_goes_on(tmp_path, data_dir):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(data_dir / "eg1800/images/00002.jpg", folder / "a.jpg")   # 600x800
+    (folder / "broken.jpg").write_bytes(b"not a photo")   # the run stays unfinished: its parts are kept
+    out = tmp_path / "people.json"
+    assert annotate([folder], out, {"method": "fast"})["failed"]
+    shutil.copy(data_dir / "pose_mini/images/coco_000000040083.jpg", folder / "a.jpg")   # another photo
+    annotate([folder], out, {"method": "fast"})
+    image = json.loads(out.read_text())["images"][0]
+    assert (image["width"], image["height"]) == Image.open(folder / "a.jpg").size
 
 
 def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):

@@ -168,7 +168,7 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     assert "nothing of the run in" in capsys.readouterr().err
 
 
-def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_dir, capsys):
+def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_dir, capfd):
     placed = [[100 + 12 * k, 50 + 26 * k, 2] for k in range(17)]
     one_point = [[10, 10, 2]] + [[0, 0, 0]] * 16
     shutil.copy(data_dir / "eg1800/images/00002.jpg", tmp_path / "a.jpg")
@@ -178,5 +178,10 @@ def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_
                         for k, kp in enumerate((placed, one_point))]}))
     assert main(["segment", str(tmp_path / "a.jpg"), "--people", str(tmp_path / "given.json"), "--out",
                  str(tmp_path / "out"), "--method", "fast", "--save", "mask", "--quiet"]) == 0
-    assert ("personseg: note: 1 of the 2 people given cannot be placed on the 600x800 photo (fewer than two sure "
-            "keypoints inside it, or all on one point): their masks are empty (person 2)") in capsys.readouterr().err
+    assert ("1 of the 2 people given cannot be placed on the 600x800 photo (fewer than two sure "
+            "keypoints inside it, or all on one point): their masks are empty (person 2)") in capfd.readouterr().err
+    # named, and from worker processes as one line too
+    assert main(["annotate", str(tmp_path), "--people", str(tmp_path / "given.json"), "--out",
+                 str(tmp_path / "masks.json"), "--method", "fast", "--workers", "1", "--quiet"]) == 0
+    err = capfd.readouterr().err
+    assert f"personseg: note: {tmp_path / 'a.jpg'}: 1 of the 2 people given" in err and "Warning" not in err

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from personseg.annotate import PERSON, merge, person_annotations, read_people_file
+from personseg.annotate import PERSON, filled, merge, person_annotations, read_people_file
 from personseg.errors import PersonsegError
 from personseg.result import Instance, Result
 
@@ -49,6 +49,19 @@ def test_the_merge_is_the_same_bytes_in_any_order():
     assert [im["file_name"] for im in coco["images"]] == ["a.jpg", "b/x.jpg", "c.png"]
     assert [a["id"] for a in coco["annotations"]] == list(range(1, 7)) and coco["categories"] == [PERSON]
     assert PERSON["skeleton"][0] == [16, 14]   # 1-based, as COCO writes it
+    assert coco["licenses"] == [] and coco["info"]["version"]   # CVAT's importer refuses a file without them
+
+
+def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
+    data = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1}],
+            "annotations": [{"id": 1, "image_id": 1, "keypoints": [1] * 51, "bbox": [150.0, 224.0, 19.0, 71.7],
+                             "area": 900.0},
+                            {"id": 2, "image_id": 1, "keypoints": [1] * 51}]}
+    empty = {"segmentation": {"size": [40, 30], "counts": "X"}, "area": 0, "bbox": [0, 0, 0, 0]}
+    made = {"file_name": "a.jpg", "width": 30, "height": 40, "annotations": [empty, empty]}
+    first, second = json.loads(filled(data, [made]))["annotations"]
+    assert first["bbox"] == [150.0, 224.0, 19.0, 71.7] and first["area"] == 900.0 and "segmentation" in first
+    assert second["bbox"] == [0, 0, 0, 0] and second["area"] == 0   # no box given: the mask's
 
 
 def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp_path):

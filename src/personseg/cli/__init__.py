@@ -11,7 +11,7 @@ import threading
 import warnings
 
 from .. import __version__
-from ..errors import PersonsegError, describe, interrupted
+from ..errors import PersonsegError, describe, interrupted, show_note
 
 #: Subcommands in the order ``--help`` lists them; each module (of this package) has ``add_parser(subparsers)``.
 COMMANDS = ("segment", "annotate", "evaluate", "video", "serve", "train", "export", "demo")
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         with warnings.catch_warnings():   # what the library warns of, as one line like the errors
-            warnings.showwarning = _note
+            warnings.showwarning = show_note
             return args.run(args)
     except Terminated:
         print("personseg: stopped (SIGTERM)", file=sys.stderr)
@@ -45,10 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if main_thread and before is not None:   # None: a handler not set from Python, which cannot be put back
             signal.signal(signal.SIGTERM, before)
-
-
-def _note(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"personseg: note: {message}", file=sys.stderr)
 
 
 class Terminated(KeyboardInterrupt):

@@ -19,13 +19,18 @@ def add_parser(sub) -> None:
                        description="Write one COCO file (category person, 17 keypoints) with everyone found in the "
                                    "images: mask as RLE, box, area, keypoints and score. Each finished image is kept "
                                    "at once beside the output, so a stopped run goes on where it stopped when run "
-                                   "again; the file is the same whatever order images finish in.")
+                                   "again (a photo replaced under its name is done again); the file is the same "
+                                   "whatever order images finish in. Exit status 1: some images failed (named; "
+                                   "the file holds the rest, and the same command tries the failed ones again).")
     a.add_argument("paths", nargs="+", metavar="PATH")
     a.add_argument("--out", required=True, type=Path, help="the COCO .json file to write")
     add_method_options(a)
     a.add_argument("--people", type=Path, metavar="COCO.json",
-                   help="segment the people of this COCO keypoint file (images matched by file_name; only those it "
-                        "lists) instead of searching for them: masks for a pose dataset")
+                   help="segment the people of this COCO keypoint file (images matched by file_name, relative to "
+                        "the folder named; only those it lists) instead of searching for them: masks for a pose "
+                        "dataset. The file is written back as it was, each person's segmentation, area and bbox "
+                        "(the mask's box) filled; a person with fewer than two labelled joints inside the photo "
+                        "gets an empty mask and keeps a box given (noted where they have any joint)")
     a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
     a.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes, each with its own models (default 0: this process; about one per two cores "
