@@ -273,8 +273,13 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     out = Path(out)
     if out.suffix.lower() != ".json":
         raise PersonsegError(f"--out {out}: give a .json file")
-    if min_area < 0 or workers < 0:
-        raise PersonsegError("--min-area and --workers take 0 or more")
+    for flag, value in (("--min-area", min_area), ("--workers", workers)):
+        if value < 0:
+            raise PersonsegError(f"{flag} {value}: expected 0 or more")
+    if out.is_dir():
+        raise PersonsegError(f"--out {out}: is a folder; give a .json file")
+    if people is not None and min_area:
+        raise PersonsegError("--min-area leaves out people found; with --people every given person is written")
     if engine not in ENGINES:
         raise PersonsegError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     shards = Shards(out)

@@ -329,8 +329,9 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     an input with the name of another's output; two inputs whose outputs would have the same names. A folder
     under an input folder that is ``out`` itself is left out of the search, so a rerun never reads its own
     outputs as inputs; nor are the outputs found in earlier output folders (those holding MARKER), files named
-    as outputs are. The folders' other files, hidden ones and those in output folders aside, are listed in
-    ``Plan.others`` (not photos: the summary names them)."""
+    as outputs are. Hidden files and folders (names starting with '.') are left out of a folder's search (a file
+    named is read). The folders' other files, those in output folders aside, are listed in ``Plan.others`` (not
+    photos: the summary names them)."""
     out = Path(out)
     out_real = out.resolve()
     if out.exists() and not out.is_dir():
@@ -346,11 +347,12 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
             if p.resolve() == out_real:
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
             marked = {m.parent.resolve() for m in p.rglob(MARKER)}
-            found = sorted(f for f in p.rglob("*") if f.is_file() and not within(f, out_real))
+            # hidden files and folders (macOS's ._ copies, thumbnails, .git) are not the user's photos
+            found = sorted(f for f in p.rglob("*") if f.is_file() and not within(f, out_real)
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
             files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and not _an_output(f, marked)]
             jobs += [Job(f, out / f.relative_to(p).parent, f.stem, f.relative_to(p).as_posix()) for f in files]
             others += [f for f in found if f.suffix.lower() not in IMAGE_SUFFIXES
-                       and not any(part.startswith(".") for part in f.relative_to(p).parts)
                        and not any(folder in marked for folder in f.resolve().parents)]
         elif p.exists():
             jobs.append(Job(p, out, p.stem, p.name))

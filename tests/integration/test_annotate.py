@@ -18,6 +18,7 @@ from pycocotools.coco import COCO
 
 from personseg import Segmenter
 from personseg.annotate import annotate
+from personseg.errors import PersonsegError
 
 PHOTOS = ("pose_mini/images/coco_000000040083.jpg", "pose_mini/images/coco_000000197388.jpg",
           "eg1800/images/00002.jpg", "eg1800/images/00013.jpg", "eg1800/images/00005.jpg")
@@ -102,6 +103,17 @@ def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_
     for models in (None, str(mine)):   # the Segmenter's other ways to say it
         assert annotate([photos / "p0.jpg"], tmp_path / f"{models is None}.json", {"method": "fast",
                                                                                   "models": models})["images"] == 1
+
+
+def test_options_that_cannot_work_together_are_refused_before_any_work(photos, tmp_path):
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(PersonsegError, match="folder.json: is a folder"):
+        annotate([photos], tmp_path / "folder.json", {"method": "fast"})
+    with pytest.raises(PersonsegError, match="--workers -1: expected 0 or more"):
+        annotate([photos], tmp_path / "a.json", {"method": "fast"}, workers=-1)
+    (tmp_path / "given.json").write_text('{"images": [], "annotations": []}')
+    with pytest.raises(PersonsegError, match="with --people every given person is written"):
+        annotate([photos], tmp_path / "a.json", {"method": "fast"}, min_area=100, people=tmp_path / "given.json")
 
 
 def test_a_photo_replaced_under_its_name_is_done_again_when_an_unfinished_run_goes_on(tmp_path, data_dir):

@@ -51,14 +51,15 @@ def test_outputs_of_an_earlier_batch_inside_an_input_folder_are_not_read(folder)
 def test_files_that_are_not_photos_are_listed_not_read(folder):
     """A GIF, a note and a file without a type are named for the summary; hidden files and an earlier batch's
     JSON outputs are not."""
-    for name in ("c.gif", "sub/notes.txt", "noext", ".DS_Store", "sub/.cache/x.bin"):
+    for name in ("c.gif", "sub/notes.txt", "noext", ".DS_Store", "sub/.cache/x.bin", "._a.jpg", ".thumbs/b.jpg"):
         (folder / "in" / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / "in" / name).write_bytes(b"x")
     writable_folder(folder / "in/o")
     (folder / "in/o/a.json").write_text("{}")
     plan = plan_batch([folder / "in"], folder / "out")
-    assert len(plan.jobs) == 2
+    assert len(plan.jobs) == 2   # hidden photos (macOS's ._ copies, thumbnails) are not searched
     assert sorted(p.relative_to(folder / "in").as_posix() for p in plan.others) == ["c.gif", "noext", "sub/notes.txt"]
+    assert len(plan_batch([folder / "in/._a.jpg"], folder / "out").jobs) == 1   # named: read
     assert len(plan_batch([folder / "in", folder / "in/sub"], folder / "out").others) == 3   # named twice: once
 
 
