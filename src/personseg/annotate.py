@@ -64,13 +64,16 @@ def image_entry(name: str, result: Result, min_area: int, given: bool) -> dict:
 
 
 class Shards:
-    """One JSON file per finished image in a hidden folder beside the output, named by the image's name."""
+    """One JSON file per finished image in a hidden folder beside the output, named by the image's name and the
+    photo's size and time of change (a photo replaced under its name is not finished)."""
 
     def __init__(self, out: Path) -> None:
         self.folder = out.parent / f".{out.name}.parts"
 
-    def path(self, name: str) -> Path:
-        return self.folder / f"{hashlib.sha1(name.encode()).hexdigest()}.json"
+    def path(self, job: Job) -> Path:
+        info = job.path.stat()
+        made_from = f"{job.name}\0{info.st_size}\0{info.st_mtime_ns}"
+        return self.folder / f"{hashlib.sha1(made_from.encode()).hexdigest()}.json"
 
     def start(self, settings: str) -> None:
         """Begin (or go on with) a run of these settings."""
@@ -82,29 +85,19 @@ class Shards:
         return path.read_text() if path.is_file() else None
 
     def done(self, job: Job) -> bool:
-        """Whether ``job``'s image is finished: its entry is there, made from the photo as it is now (a photo
-        replaced under the same name is done again; entries of earlier versions, without a record, count)."""
-        path = self.path(job.name)
-        if not path.is_file():
+        try:
+            return self.path(job).is_file()
+        except OSError:   # the photo is gone
             return False
-        made = json.loads(path.read_text()).get("source")
-        return made is None or made == _source(job.path)
 
     def save(self, entry: dict, job: Job) -> None:
-        write_bytes(self.path(job.name), json.dumps(entry | {"file_name": job.name, "source": _source(job.path)})
-                    .encode(), overwrite=True)
+        write_bytes(self.path(job), json.dumps(entry | {"file_name": job.name}).encode(), overwrite=True)
 
-    def load(self, names: list[str]) -> list[dict]:
-        return [json.loads(self.path(name).read_text()) for name in names]
+    def load(self, jobs: list[Job]) -> list[dict]:
+        return [json.loads(self.path(job).read_text()) for job in jobs]
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _source(path: Path) -> str:
-    """The photo at ``path`` as a finished entry records it: its size and time of change."""
-    info = path.stat()
-    return f"{info.st_size} bytes, {info.st_mtime_ns}"
 
 
 def merge(entries: list[dict]) -> bytes:
@@ -202,15 +195,15 @@ def _changes(before: str | None, now: str) -> str:
     return "unreadable" if old is None else "; ".join(changes(flat(now), old))
 
 
-def _entries(jobs: list[Job], options: dict, min_area: int, workers: int,
+def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, workers: int,
              given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
-    """(job, its entry or what went wrong) for every job, in the order they finish; ``given``: the people of
-    each image by name, to segment instead of searching (None: search)."""
+    """(job, its entry or what went wrong) for every job, in the order they finish: by ``seg`` here, or by
+    ``workers`` processes each with a Segmenter of ``options``; ``given``: the people of each image by name, to
+    segment instead of searching (None: search)."""
     def people(job: Job) -> list | None:
         return None if given is None else given.get(job.name, [])
 
     if workers <= 0:
-        seg = Segmenter(**options)
         for job in jobs:
             try:
                 yield job, image_entry(job.name, seg(job.path, people=people(job)), min_area, given is not None)
@@ -285,13 +278,14 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     shards = Shards(out)
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
+    asked = options or {}
+    options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
-    # are recorded by their contents
-    seg = Segmenter(**(options or {}) | {"instances": True})
+    # are recorded by their contents; it segments here where no worker or actor does
+    seg = Segmenter(**options)
     settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
-                                       for k, v in sorted((options or {}).items())}, "min_area": min_area,
+                                       for k, v in sorted(asked.items())}, "min_area": min_area,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
-    options = (options or {}) | {"instances": True}
     plan = plan_batch(paths, shards.folder)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
@@ -313,15 +307,14 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.start(settings)
         nodes: Counter = Counter()
         if todo:
-            found = (_entries(todo, options, min_area, workers, given) if engine == "local" else
+            found = (_entries(todo, options, seg, min_area, workers, given) if engine == "local" else
                      _entries_ray(todo, options, min_area, workers, address, nodes, given))
             for job, entry in progress(found, len(todo)):
                 if isinstance(entry, Exception):
                     failed.append((job.path, describe(entry)))
                 else:
                     shards.save(entry, job)
-        finished = [job.name for job in plan.jobs if shards.done(job)]
-        entries = shards.load(finished)
+        entries = shards.load([job for job in plan.jobs if shards.done(job)])
         write_bytes(out, merge(entries) if people_file is None else filled(people_file, entries), overwrite=True)
         if not failed:
             shards.remove()

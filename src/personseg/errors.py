@@ -1,5 +1,7 @@
 """One exception family whose messages tell a user what to do."""
 
+import sys
+
 
 class PersonsegError(Exception):
     """Base class of every error personseg raises on purpose."""
@@ -27,8 +29,6 @@ class NotPlacedWarning(UserWarning):
 
 def show_note(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning of the library as the command line shows it (``warnings.showwarning``): one line on stderr."""
-    import sys
-
     print(f"personseg: note: {message}", file=sys.stderr)
 
 

@@ -49,8 +49,9 @@ class Result:
     without ``keypoints=True``: there an empty ``mask`` is the sign of nobody). ``rgb``: the image (uint8 HxWx3).
     ``timings``: seconds per stage of the chain, for the stages that ran ("pose", "coarse", "people", "finish",
     "person check", "require_person", "matting", "instances"; in video also "subject", "edge", "smooth").
-    ``ids``: in video, the track id of each of ``people``. ``instances``: with ``Segmenter(instances=True)``, one ``Instance`` (own mask, keypoints, score) per person,
-    largest first (with given people, one per given person in their order). ``unplaced``, ``foreground`` and
+    ``ids``: in video, the track id of each of ``people``. ``instances``: with ``Segmenter(instances=True)``, one
+    ``Instance`` (own mask, keypoints, score) per person, largest first (with given people, one per given person
+    in their order). ``unplaced``, ``foreground`` and
     the composites of ``outputs.render`` derive from these."""
 
     mask: np.ndarray          # uint8 HxW {0, 255}

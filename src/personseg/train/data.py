@@ -82,18 +82,19 @@ def pose_keypoints(pairs: PairSet, cache: Path, log=print) -> list[list[np.ndarr
 
     cache = Path(cache)
     known = json.loads(cache.read_text()) if cache.is_file() else {}
-    todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]
+    keys = [_cache_key(pairs, i) for i in range(len(pairs))]
+    todo = [i for i, key in enumerate(keys) if key not in known]
     if todo:
         backend = get_backend("blazepose")
         log(f"finding keypoints in {len(todo)} training images (cached in {cache})")
     for n, i in enumerate(todo, 1):
-        known[_cache_key(pairs, i)] = [kp.round(2).tolist() for kp in backend.detect(pairs.images[i][..., :3])]
+        known[keys[i]] = [kp.round(2).tolist() for kp in backend.detect(pairs.images[i][..., :3])]
         if n % 200 == 0 or n == len(todo):
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(".tmp")
             tmp.write_text(json.dumps(known))
             tmp.replace(cache)
-    return [[np.array(kp, np.float32) for kp in known[_cache_key(pairs, i)]] for i in range(len(pairs))]
+    return [[np.array(kp, np.float32) for kp in known[key]] for key in keys]
 
 
 def _cache_key(pairs: PairSet, i: int) -> str:
@@ -110,19 +111,20 @@ def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[n
     by id, image size and pixels, so a changed set is detected)."""
     cache = Path(cache)
     known = dict(np.load(cache)) if cache.is_file() else {}
-    todo = [i for i in range(len(pairs)) if _cache_key(pairs, i) not in known]
+    keys = [_cache_key(pairs, i) for i in range(len(pairs))]
+    todo = [i for i, key in enumerate(keys) if key not in known]
     if todo:
         segmenter = Segmenter(method=method, matting="closed-form")
         log(f"making coarse mattes of {len(todo)} training images with method {method!r} (cached in {cache})")
     for n, i in enumerate(todo, 1):
         alpha = segmenter(pairs.images[i][..., :3]).alpha
-        known[_cache_key(pairs, i)] = np.round(alpha * 255).astype(np.uint8)
+        known[keys[i]] = np.round(alpha * 255).astype(np.uint8)
         if n % 200 == 0 or n == len(todo):
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(cache.name + ".tmp.npz")
             np.savez_compressed(tmp, **known)
             tmp.replace(cache)
-    return [known[_cache_key(pairs, i)] for i in range(len(pairs))]
+    return [known[key] for key in keys]
 
 
 def with_priors(pairs: PairSet, priors: tuple[str, ...], people: list[list[np.ndarray]]) -> PairSet:
