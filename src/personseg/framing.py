@@ -189,23 +189,30 @@ def _affine(box: Box, size: tuple[int, int]) -> np.ndarray:
 
 def crop(rgb: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
     """The ``box`` region of ``rgb`` resized to ``size`` (w, h); outside the image the edge pixels repeat.
-    Like the training images (stored at half size, then warped): pyramid halving, then a bilinear warp."""
+    Like the training images (shrunk by pixel area, then warped): halvings by pixel area while the warp would
+    shrink by more than two, then a bilinear warp."""
     return crops(rgb, [box], size)[0]
 
 
 def crops(rgb: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> list[np.ndarray]:
-    """``crop`` of each of ``boxes``, the pyramid's halvings of the whole image made once for all of them (a
-    panorama's tiles: each halving of a 24 MP photo takes tens of milliseconds)."""
+    """``crop`` of each of ``boxes``, the halvings of the whole image made once for all of them (a panorama's
+    tiles: each halving of a 24 MP photo takes milliseconds). A halving averages 2x2 pixels (cv2.INTER_AREA): a
+    quarter of a gaussian pyramid step's time (0.2 against 0.85 ms for 600x800), as the networks' training images
+    were shrunk."""
     levels = [rgb]
     out = []
     for box in boxes:
         m = _affine(box, size)
         level = 0
-        while min(m[0, 0], m[1, 1]) < 0.5:   # halve with a gaussian pyramid step first, so the warp does not alias
+        while min(m[0, 0], m[1, 1]) < 0.5:   # halve first, so the warp does not alias
             level += 1
             if len(levels) == level:
-                levels.append(cv2.pyrDown(levels[-1]))
-            m[:, :2] *= 2.0
+                h, w = levels[-1].shape[:2]
+                levels.append(cv2.resize(levels[-1], ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA))
+            h, w = levels[level - 1].shape[:2]
+            sx, sy = w / levels[level].shape[1], h / levels[level].shape[0]
+            # a pixel of the halved image is the mean of the pixels it covers: its centre moves by half a pixel
+            m = m @ np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
         out.append(cv2.warpAffine(levels[level], m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
     return out
 

@@ -57,6 +57,18 @@ def test_a_crop_pasted_back_lands_where_it_was():
     assert over is base and (over[5:12, 5:12] == 1.0).all() and over[4, 4] == over[12, 12] == 0.25
 
 
+def test_a_crop_shrunk_through_halvings_samples_where_the_box_lies():
+    # a ramp of x and y (odd sizes too): each pixel of the crop holds its centre's place in the image, however
+    # many halvings the shrinking took first (within OpenCV's fixed-point warp: 1/32 of a halved pixel)
+    for h, w in ((800, 600), (799, 599)):
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        box, size = (50.3, 100.7, 450.2, 700.9), (48, 64)
+        out = crop(np.dstack([xx, yy, np.zeros_like(xx)]), box, size)
+        x = box[0] + (np.arange(size[0]) + 0.5) * (box[2] - box[0]) / size[0] - 0.5
+        y = box[1] + (np.arange(size[1]) + 0.5) * (box[3] - box[1]) / size[1] - 0.5
+        assert np.abs(out[..., 0] - x[None]).max() < 0.25 and np.abs(out[..., 1] - y[:, None]).max() < 0.25
+
+
 def test_whole_frame_letterboxes_without_squashing():
     x0, y0, x1, y1 = whole_frame((100, 300, 3), 0.75)
     assert (x1 - x0) / (y1 - y0) == 0.75 and x1 - x0 >= 300
