@@ -39,6 +39,13 @@ def test_subsampled_guided_filter_stays_close_and_keeps_the_edge():
     assert np.mean((fast >= 0.5) == (exact >= 0.5)) > 0.99
 
 
+def test_steepening_folded_into_the_coefficients_is_the_steepened_filter():
+    rgb, prob = _scene()
+    plain = guided_filter(rgb, prob, 6, 0.005, subsample=2)
+    steep = guided_filter(rgb, prob, 6, 0.005, subsample=2, contrast=GUIDED_CONTRAST)
+    assert np.allclose(steep, (plain - 0.5) * GUIDED_CONTRAST + 0.5, atol=1e-4)
+
+
 def test_composite_in_strips_is_one_blend():
     rgb, prob = _scene(h=2 * COMPOSITE_ROWS + 37)
     result = Result(mask=(prob >= 0.5).astype(np.uint8) * 255, alpha=prob, keypoints=np.zeros((17, 3), np.float32),

@@ -138,25 +138,24 @@ def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_S
     if area == 0:
         return np.zeros((h, w), np.float32)
     r = max(1, int(round(radius * np.sqrt(area))))
-    alpha = guided_filter(small_rgb, small, r, eps)   # a new array: steepened in place
-    alpha -= 0.5
-    alpha *= GUIDED_CONTRAST
-    alpha += 0.5
+    alpha = guided_filter(small_rgb, small, r, eps, contrast=GUIDED_CONTRAST)
     np.clip(alpha, 0.0, 1.0, out=alpha)
     return alpha if alpha.shape == (h, w) else cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
-                  subsample: int | None = None) -> np.ndarray:
+                  subsample: int | None = None, contrast: float = 1.0) -> np.ndarray:
     """float32 HxW ``src`` (float32 HxW) filtered by a colour guided filter (He et al.) with ``guide`` (uint8
     HxWx3) as guide: in each window of ``radius`` the output is a linear function of the guide's colours
-    (scaled to [0, 1]) fitted to ``src`` with ridge ``eps``. The coefficients are fitted on both shrunk by
-    ``subsample`` (1: the exact filter; None: GUIDED_SUBSAMPLE for windows of GUIDED_SUBSAMPLE_RADIUS and more,
-    else 1) and applied to the full-size guide (fast guided filter)."""
+    (scaled to [0, 1]) fitted to ``src`` with ridge ``eps``; then steepened about 0.5 by ``contrast`` (not
+    clipped). The coefficients are fitted on both shrunk by ``subsample`` (1: the exact filter; None:
+    GUIDED_SUBSAMPLE for windows of GUIDED_SUBSAMPLE_RADIUS and more, else 1) and applied to the full-size guide
+    (fast guided filter), the steepening folded into them."""
     if subsample is None:
         subsample = GUIDED_SUBSAMPLE if radius >= GUIDED_SUBSAMPLE_RADIUS else 1
     if subsample == 1:   # the exact filter: OpenCV's is faster than the same sums here
-        return cv2.ximgproc.guidedFilter(guide, src, radius, eps * 255.0**2)
+        out = cv2.ximgproc.guidedFilter(guide, src, radius, eps * 255.0**2)
+        return (out - np.float32(0.5)) * np.float32(contrast) + np.float32(0.5)
     h, w = src.shape
     size = (max(1, w // subsample), max(1, h // subsample))
     small = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
@@ -166,25 +165,55 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
     def mean(x: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(x, -1, (k, k), borderType=cv2.BORDER_REFLECT)
 
+    def less(x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """x y - u v in a new array (in-place steps: at this size numpy's allocations cost as much as its sums)."""
+        out = x * y
+        out -= u * v
+        return out
+
+    def cov(x: np.ndarray, y: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        out = mean(x * y)
+        out -= mx * my
+        return out
+
     r, g, b = (c.astype(np.float32) * np.float32(1 / 255) for c in cv2.split(small))
     mr, mg, mb, mp = mean(r), mean(g), mean(b), mean(p)
-    cr, cg, cb = mean(r * p) - mr * mp, mean(g * p) - mg * mp, mean(b * p) - mb * mp
-    rr, rg, rb = mean(r * r) - mr * mr + eps, mean(r * g) - mr * mg, mean(r * b) - mr * mb
-    gg, gb, bb = mean(g * g) - mg * mg + eps, mean(g * b) - mg * mb, mean(b * b) - mb * mb + eps
+    cr, cg, cb = cov(r, p, mr, mp), cov(g, p, mg, mp), cov(b, p, mb, mp)
+    rr, rg, rb = cov(r, r, mr, mr), cov(r, g, mr, mg), cov(r, b, mr, mb)
+    gg, gb, bb = cov(g, g, mg, mg), cov(g, b, mg, mb), cov(b, b, mb, mb)
+    rr += eps
+    gg += eps
+    bb += eps
     # a = (covariance of the colours + eps I)^-1 x (covariance of colours and src), by the 3x3 adjugate
-    irr, irg, irb = gg * bb - gb * gb, gb * rb - rg * bb, rg * gb - gg * rb
-    igg, igb, ibb = rr * bb - rb * rb, rb * rg - rr * gb, rr * gg - rg * rg
-    inv = 1.0 / (rr * irr + rg * irg + rb * irb)
-    ar = (irr * cr + irg * cg + irb * cb) * inv
-    ag = (irg * cr + igg * cg + igb * cb) * inv
-    ab = (irb * cr + igb * cg + ibb * cb) * inv
-    offset = mp - ar * mr - ag * mg - ab * mb
-    scale = np.float32(1 / 255)
+    irr, irg, irb = less(gg, bb, gb, gb), less(gb, rb, rg, bb), less(rg, gb, gg, rb)
+    igg, igb, ibb = less(rr, bb, rb, rb), less(rb, rg, rr, gb), less(rr, gg, rg, rg)
+    det = rr * irr
+    det += rg * irg
+    det += rb * irb
+    # 1 / det with the steepening and the guide's 0..255 colours folded in
+    inv = np.divide(np.float32(contrast / 255), det, out=det)
+
+    def solved(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        out = x * cr
+        out += y * cg
+        out += z * cb
+        out *= inv
+        return out
+
+    ar, ag, ab = solved(irr, irg, irb), solved(irg, igg, igb), solved(irb, igb, ibb)
+    offset = mp * np.float32(contrast)
+    offset -= (ar * mr + ag * mg + ab * mb) * np.float32(255)
+    offset += np.float32(0.5 - 0.5 * contrast)
     # each plane scaled up on its own and the guide's colours as planes: no interleaved copies at this size
-    coef = cv2.split(mean(cv2.merge([ar * scale, ag * scale, ab * scale, offset])))
-    ar, ag, ab, offset = (cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in coef)
+    ar, ag, ab, offset = (cv2.resize(mean(c), (w, h), interpolation=cv2.INTER_LINEAR) for c in (ar, ag, ab, offset))
     r, g, b = cv2.split(guide)
-    return ar * r + ag * g + (ab * b + offset)
+    ar *= r
+    ag *= g
+    ab *= b
+    ar += ag
+    ar += ab
+    ar += offset
+    return ar
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
