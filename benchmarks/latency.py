@@ -1,6 +1,6 @@
 """Latency a user feels, next to MediaPipe selfie segmentation: end-to-end calls of the methods (decoded image
 in, Result out), the fast network alone, and what a cut-out adds; each timed in its own pass (no other model
-running in between, whose idle threads would steal the CPU), in one process.
+running in between, whose idle threads would steal the CPU), between two passes of MediaPipe, in one process.
 
     python benchmarks/latency.py [--images 100] [--rounds 5]
 
@@ -67,12 +67,26 @@ def run(count: int, rounds: int) -> dict:
              "landscapes: `Segmenter('fast', matting=None)(rgb)`": (bare, None, scenes),
              "landscapes: `Segmenter('fast')(rgb)` (guided matting)": (fast, None, scenes)}
     passes: dict[str, list[float]] = {name: [] for name in calls}
+    between: dict[str, list[float]] = {name: [] for name in calls}   # each pass as a multiple of its peer's
+    peers = {name: SCENE_PEER if group is scenes else PEER for name, (_, _, group) in calls.items()}
     for _ in range(rounds):   # every call once a round: drift in the machine's speed reaches all of them
+        last: dict[str, float] = {}   # each peer's latest pass in this round
         for name, (fn, prepare, group) in calls.items():
+            peer = peers[name]
+            if name == peer:
+                continue
+            # the peer's passes right before and right after this one: the machine's speed drifts within seconds
+            peer_fn, _, peer_group = calls[peer]
+            if peer not in last:
+                last[peer] = _pass_ms(peer_fn, peer_group)
+                passes[peer].append(last[peer])
+            before = last[peer]
             passes[name].append(_pass_ms(fn, group, prepare or (lambda rgb: rgb)))
+            last[peer] = _pass_ms(peer_fn, peer_group)
+            passes[peer].append(last[peer])
+            between[name].append(passes[name][-1] * 2 / (before + last[peer]))
     selfie.close()
-    ratios = {name: float(np.median(np.array(ms) / np.array(passes[SCENE_PEER if group is scenes else PEER])))
-              for (name, ms), (_, _, group) in zip(passes.items(), calls.values())}
+    ratios = {name: 1.0 if name == peers[name] else float(np.median(between[name])) for name in calls}
     return {"dataset": "eg1800 test; coco_people test (landscapes)", "images": len(images), "scenes": len(scenes),
             "rounds": rounds, "machine": machine(),
             "median_ms": {k: round(float(np.median(v)), 2) for k, v in passes.items()},
@@ -88,8 +102,9 @@ def write(results: dict) -> None:
              "sizes, most of them landscapes that `fast` sees through tiles; each such row as a multiple of "
              "MediaPipe on them), "
              f"{results['rounds']} rounds, each round one pass of every call in turn (no other model running in "
-             "between); ms: median per image of a pass, median of the rounds; x MediaPipe: median over the rounds "
-             "of the ratio within a round (the machine's speed drifts between rounds).", "",
+             "between), each pass between two passes of MediaPipe; ms: median per image of a pass, median of the "
+             "passes; x MediaPipe: median over the rounds of the pass's ratio to the mean of the MediaPipe passes "
+             "right before and right after it (this machine's speed drifts within seconds).", "",
              "| call | median ms/image | x MediaPipe |", "|---|---|---|"]
     lines += [f"| {name} | {v:.2f} | {ratio[name]:.2f} |" for name, v in ms.items()]
     write_results("latency", results, "## Latency", "\n".join(lines) + "\n")
