@@ -122,8 +122,9 @@ class VideoSegmenter:
         self.outline = self.method.uses_outline and self.pose_every == 1
         # where the outline is joined, BlazePose looks at each frame afresh, as on photos: the outline's weights
         # were chosen on photos, and its video mode (the person sought where the last frame had them, the
-        # outline smoothed) lost to that on parkour (accurate 0.9252 -> 0.9305 IoU, flicker 0.00279 -> 0.00275,
-        # about 9 ms a frame more; benchmarks/people_video.py, the only clip here, so chosen on it)
+        # outline smoothed; 30 ms a call instead of 45) lost to that on all three clips (accurate, video mode ->
+        # afresh: parkour 0.9252 -> 0.9303 IoU, tennis 0.8948 -> 0.8980, hike 0.9168 -> 0.9226; flicker within
+        # 0.00005; docs/speed.md)
         # (without MediaPipe's masks, BlazePose still looks at frames as the chosen method would: only the masks
         # differ)
         # following the subject, BlazePose looks at a crop around them on each call: frames are not in order there
