@@ -106,8 +106,16 @@ def sole_writer_of(path: Path) -> AbstractContextManager[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise PersonsegError(f"--out {path}: cannot write there ({e.strerror or e})") from None
+        raise cannot_write(path, path.parent, e) from None
     return sole_writer(path.parent, f".{path.name}.lock", path)
+
+
+def cannot_write(out: Path, folder: Path, e: OSError) -> PersonsegError:
+    """The refusal of ``--out out`` where ``folder`` could not be made or written: naming a file that stands
+    where a folder of the path should be."""
+    file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    return PersonsegError(f"--out {out}: {file} is a file, not a folder" if file is not None else
+                          f"--out {out}: cannot write there ({e.strerror or e})")
 
 
 def _locked(path: Path, name: str, out: Path) -> IO[str]:
@@ -151,7 +159,7 @@ def writable_folder(folder: Path) -> None:
         if not marker.exists():
             write_bytes(marker, _record_bytes({}))
     except OSError as e:
-        raise PersonsegError(f"--out {folder}: cannot write there ({e.strerror or e})") from None
+        raise cannot_write(folder, folder, e) from None
 
 
 def image_settings(seg: Segmenter, outputs: tuple[str, ...], background: str | None, blur: float,

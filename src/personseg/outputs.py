@@ -15,7 +15,7 @@ import numpy as np
 from PIL import ImageColor
 
 from .errors import PersonsegError
-from .image import load_image, write_bytes, write_image
+from .image import IMAGE_SUFFIXES, load_image, write_bytes, write_image
 from .result import Result
 from .pose import COCO_NAMES
 from .pose.keypoints import COCO_SKELETON, MIN_SCORE, rounded_keypoints
@@ -69,7 +69,9 @@ def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
     if colour is not None:
         return np.broadcast_to(np.array(colour[:3], np.uint8), (h, w, 3)).copy()
     if not Path(spec).is_file():
-        raise PersonsegError(f"background {spec!r} is neither a colour (name or #rrggbb) nor an image file")
+        looks = Path(spec).suffix.lower() in IMAGE_SUFFIXES or "/" in spec
+        raise PersonsegError(f"background {spec!r}: no such image file" if looks and not Path(spec).exists() else
+                             f"background {spec!r} is neither a colour (name or #rrggbb) nor an image file")
     bg = load_image(spec)
     f = max(h / bg.shape[0], w / bg.shape[1])
     bg = cv2.resize(bg, (max(w, round(bg.shape[1] * f)), max(h, round(bg.shape[0] * f))),

@@ -481,6 +481,41 @@ def test_a_frame_folder_is_not_completed_from_another_input_or_with_stale_output
                for note in fewer["notes"])
 
 
+def test_a_frame_folder_a_run_left_before_its_first_frame_takes_any_settings(tmp_path, data_dir):
+    """A run stopped before it wrote a frame leaves only its settings in the folder: a rerun with other settings
+    or of another input starts afresh there (nothing of the earlier run to mix with), and where frames were
+    written a refusal names another input by its name alone (not as "the same name, other contents")."""
+    from personseg.video.run import SETTINGS, FrameFolder, frame_settings, run_video
+    from personseg.video.stream import VideoSegmenter
+
+    frames, other, out = tmp_path / "frames", tmp_path / "other", tmp_path / "out"
+    for folder, first in ((frames, 0), (other, 3)):
+        folder.mkdir()
+        for f in sorted((data_dir / PARKOUR).iterdir())[first:first + 2]:
+            (folder / f.name).write_bytes(f.read_bytes())
+    settings = frame_settings(frames, VideoSegmenter("accurate"), ("mask",), None, 0.0, True)
+    left = FrameFolder(out, settings, ("mask",), overwrite=False)
+    left.start()   # as a run interrupted before its first frame
+    left.end(complete=False)
+    assert [p.name for p in out.iterdir()] == [SETTINGS]   # the lock goes when the run ends
+    assert run_video(frames, out, method="fast", progress=False)["frames"] == 2
+    with pytest.raises(PersonsegError, match="other settings") as refused:
+        run_video(other, out, method="fast", progress=False)
+    assert f"was {frames.resolve()}" in str(refused.value) and "the same name" not in str(refused.value)
+
+
+def test_video_messages_name_what_is_wrong(tmp_path, clip):
+    (tmp_path / "notes.txt").write_text("a file")
+    code, _, err = cli("video", str(clip), "--out", "notes.txt/clip.mp4", cwd=tmp_path)
+    assert code == 2 and "notes.txt is a file, not a folder" in err
+    code, _, err = cli("video", str(clip), "--out", "slow.mp4", "--fps", "10", cwd=tmp_path)
+    assert code == 2 and "--fps sets the frame rate of a folder of frames" in err
+    code, _, err = cli("video", str(clip), "--out", "green.mp4", "--save", "replace", "--background", "bg.jpg",
+                       cwd=tmp_path)
+    assert code == 2 and "background 'bg.jpg': no such image file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_a_rerun_into_a_finished_frame_folder_redoes_nothing(tmp_path, data_dir):
     """Every frame written with these settings: a rerun says so and touches nothing (it segmented every frame
     again to write nothing); with a frame's file gone, or another output asked for, the work is done again."""

@@ -61,8 +61,10 @@ def test_unknown_outputs_and_a_missing_background_are_refused():
         check_outputs(("mask", "sparkles"), None)
     with pytest.raises(PersonsegError, match="needs a background"):
         check_outputs(("replace",), None)
-    with pytest.raises(PersonsegError, match="neither a colour"):
+    with pytest.raises(PersonsegError, match="no such image file"):   # a path that is not there says so
         background_image("no-such-file.png", (4, 4))
+    with pytest.raises(PersonsegError, match="neither a colour"):
+        background_image("no-such-colour", (4, 4))
 
 
 def test_save_outputs_names_files_and_never_overwrites(result, tmp_path):

@@ -15,7 +15,7 @@ from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instan
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
 from ..refine.matting import DEFAULT_MATTING
-from ..video.stream import VideoSegmenter
+from ..video.stream import METHOD_MATTING, VideoSegmenter
 from .common import add_method_options, matting, models, segmenter
 
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pose_every is not None and not args.video:
         raise PersonsegError("--pose-every is for a clip's frames: give --video too")
     if args.matting is None:   # as personseg segment and personseg video make them by default
-        args.matting = "none" if args.video else DEFAULT_MATTING
+        args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
     refuse_existing([args.worst, args.json], args.overwrite)
     if args.people:
         return _people(args)

@@ -24,7 +24,8 @@ class NetworkMethod(Method):
     where one person at most is known; ``uses_outline``: joined with the pose backend's outline of one person;
     ``refine``: then corrected by seed 003's refinement network (not on one person seen down to the hips).
     ``lone_networks``: on a video frame where the selfie model is joined (one person followed at most), these
-    networks instead of ``networks`` (the selfie model weighs three quarters there)."""
+    networks instead of ``networks`` (the selfie model weighs three quarters there). ``video_matting``: as
+    Method's."""
 
     name: str
     summary: str
@@ -34,6 +35,7 @@ class NetworkMethod(Method):
     selfie: bool = False
     refine: bool = False
     lone_networks: tuple[str, ...] = ()
+    video_matting: str | None = None
 
     @property
     def models(self) -> tuple[str, ...]:

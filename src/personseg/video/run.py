@@ -20,7 +20,7 @@ from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
 from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, frame_files, frame_stem, prefetched
-from .stream import VideoSegmenter
+from .stream import METHOD_MATTING, VideoSegmenter
 
 
 #: The highest frame rate accepted for a folder of frames.
@@ -90,6 +90,8 @@ class FrameFolder:
                 return
             raise PersonsegError(f"{self.path}: not the settings personseg video writes; remove it, or give "
                                  "--overwrite or another folder") from None
+        if not any(_files_of(out, o) for o in drawn):   # the earlier run stopped before its first frame
+            return
         changed = changes(settings, earlier, implied)
         self.outputs = sorted(set(outputs) | set(drawn))
         if overwrite:
@@ -213,7 +215,7 @@ def frame_settings(src: Path, seg: VideoSegmenter, outputs: tuple[str, ...], bac
 def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METHOD, save: str | None = None,
               background: str | None = None, blur: float | None = None, fps: float = 25.0,
               pose_every: int | None = None, keypoints: str | Path | None = None, smooth: bool = True,
-              matting: str | None = None,
+              matting: str | None = METHOD_MATTING,
               matting_side: int | None = MATTING_SIDE, models: dict[str, Path] | None = None, overwrite: bool = False,
               progress: bool = True, mediapipe_masks: bool = True, subject: str = "all",
               person_check: bool = True) -> dict:

@@ -33,6 +33,8 @@ from .temporal import TemporalSmoother
 
 T = TypeVar("T")
 
+#: ``matting`` that stands for the method's own default on video frames (Method.video_matting).
+METHOD_MATTING = "default"
 #: For network methods, keypoints are detected this often (in frames) to frame the people for the network.
 FRAMING_EVERY = 5
 #: onnxruntime threads for the network while the other stages of ``stream`` run beside it.
@@ -79,9 +81,10 @@ class VideoSegmenter:
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
     frames for networks (to frame the people); 0: never (a network then follows the previous frame's mask).
-    ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None,
-    the default: the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side
-    ``matting_side``, as on photos. ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
+    ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None:
+    the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side ``matting_side``, as
+    on photos; METHOD_MATTING (the default): the method's own choice for video (``Method.video_matting``: guided
+    for fast, none for the others, measured on the three clips). ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
     ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
     prominent person of the first frame with anyone in it, followed by identity (video/subject.py) and alone in
     the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
@@ -92,7 +95,8 @@ class VideoSegmenter:
     """
 
     def __init__(self, method: str = DEFAULT_VIDEO_METHOD, pose_every: int | None = None, smooth: bool = True,
-                 pose: PoseBackend | str = "blazepose", crf: bool | None = None, matting: str | None = None,
+                 pose: PoseBackend | str = "blazepose", crf: bool | None = None,
+                 matting: str | None = METHOD_MATTING,
                  matting_side: int | None = MATTING_SIDE,
                  models: Mapping[str, str | os.PathLike] | str | os.PathLike | None = None,
                  mediapipe_masks: bool = True,
@@ -104,6 +108,8 @@ class VideoSegmenter:
         self.subject = subject
         self.method = get_method(method, mediapipe_masks)
         self.models = model_choice(self.method, models)
+        if matting == METHOD_MATTING:
+            matting = self.method.video_matting
         check_matting(matting)
         check_backend(pose)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
@@ -318,9 +324,9 @@ class VideoSegmenter:
         self._box_id = main_id
         if self.smoother is not None:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)
-        # none of the probability's haze far from the people: with no matting it is the alpha
-        prob = timed(timings, "edge", near_regions, prob)
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
+        # none of the alpha's haze far from the people (the probability's, or what the matting spreads of it)
+        alpha = timed(timings, "edge", near_regions, alpha)
         self._segmented += 1
         # with the person check, those whose region it has not yet taken for a person are not listed
         shown = [tid for tid in people if not self.person_check or tid in self._trusted]
