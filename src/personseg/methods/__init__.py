@@ -24,7 +24,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         # 7 ms a frame (accurate lost with it: 0.9303 -> 0.9235, 0.8980 -> 0.8900, 0.9226 -> 0.9188)
         networks=("sinet",), uses_outline=True, video_matting="guided"),
     NetworkMethod(
-        "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net, int8 (0.05 s)",
+        "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net, int8 (0.05 s); trained on "
+        "portraits alone (EG1800): poor on whole bodies (CCP test 0.63 IoU)",
         networks=("pose-unet",), needs_keypoints=True),
     # the best measured combination (docs/ablation.md): SINet and LWPSN + SSM (seed 000), both framed on the
     # keypoints, averaged (above either alone on EG1800, CCP and the parkour frames), joined with MediaPipe's
