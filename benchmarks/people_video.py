@@ -179,17 +179,20 @@ def speed(methods: list[str], rounds: int = 3) -> dict:
 
 
 def write(results: dict) -> None:
+    machines = results.get("machines", {})
     lines = [f"## Several people and video, {results['machine']}", "",
-             "Made by `python benchmarks/people_video.py`.", "",
+             "Made by `python benchmarks/people_video.py`; each part's times on the machine its heading names "
+             "(parts can be rerun alone: `--parts`).", "",
              "### pose_mini (7 photos, 19 labelled people; some visible bystanders are not labelled, so they count "
-             "as spurious)", "",
+             f"as spurious), {machines.get('people', results['machine'])}", "",
              "A true person is found when a predicted mask overlaps it with IoU >= 0.5 (one-to-one matching). "
              "'mean IoU, all' averages over every true person, a missed one counting 0.", "",
              "| method | found | missed | spurious | matched IoU | mean IoU, all | s/image |", "|---|---|---|---|---|---|---|"]
     for name, r in results["people"].items():
         lines.append(f"| {name} | {r['found']}/{r['people']} | {r['missed']} | {r['spurious']} | "
                      f"{r['matched_iou']:.4f} | {r['mean_iou_all']:.4f} | {r['s_per_image']:.2f} |")
-    lines += ["", "### video/parkour (100 frames, 854x480, one person)", "",
+    lines += ["", "### video/parkour (100 frames, 854x480, one person), "
+              f"{machines.get('clip', results['machine'])}", "",
               "Flicker: share of pixels whose predicted label changes between frames while the truth's does not.", "",
               "| method | mean IoU | 2-class mIoU | boundary F | flicker | s/frame (median) |", "|---|---|---|---|---|---|"]
     for name, r in results["clip"].items():
@@ -197,7 +200,7 @@ def write(results: dict) -> None:
                      f"{r['flicker']:.5f} | {r['s_per_frame']:.4f} |")
     if results.get("nobody"):
         lines += ["", f"### Clips of nobody: a pan of {PAN_FRAMES} frames over each no_people photo (480 pixels "
-                  "high)", "", "| method | clips with any person pixel | frames with any | mean share marked | "
+                  f"high), {machines.get('nobody', results['machine'])}", "", "| method | clips with any person pixel | frames with any | mean share marked | "
                   "frames listing people |", "|---|---|---|---|---|"]
         for name, r in results["nobody"].items():
             lines.append(f"| {name} | {r['clips_marked']} of {r['clips']} | {r['frames_marked']} of {r['frames']} | "
@@ -207,7 +210,8 @@ def write(results: dict) -> None:
                   "the sound), the parkour clip as an mp4 (1000 frames: the clip looped 10 times). Each run "
                   "in a fresh process, timed from the first frame read (the network loads on the first frame); "
                   "the median of the rounds, which took turns. CPU: the process's CPU time (all threads, start-up "
-                  "included) per frame, steadier than frames/s on this shared machine.", "",
+                  "included) per frame, steadier than frames/s on this shared machine. "
+                  f"{machines.get('speed', results['machine'])}", "",
                   "| run | frames/s (median) | range | seconds | CPU ms/frame | peak RSS (MB) |",
                   "|---|---|---|---|---|---|"]
         for name, r in results["speed"].items():
@@ -228,9 +232,12 @@ if __name__ == "__main__":
     methods = args.methods.split(",")
     saved = HERE / "results" / "people_video.json"
     res = json.loads(saved.read_text()) if saved.exists() else {}
-    res["machine"] = machine()
     parts = {"people": people, "clip": clip, "nobody": nobody, "speed": lambda m: speed(m, args.rounds)}
+    # each part's machine (its timings hold on it only): parts kept from an earlier run keep that run's
+    res["machines"] = {part: res.get("machines", {}).get(part, res.get("machine")) for part in parts if part in res}
+    res["machine"] = machine()
     for part, fn in parts.items():
         if part in args.parts.split(","):
             res[part] = fn(methods)
+            res["machines"][part] = res["machine"]
     write(res)
