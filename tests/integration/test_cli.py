@@ -64,8 +64,9 @@ def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
 
 
 def test_eval_of_a_clip_scores_what_personseg_video_makes(data_dir, capsys):
-    """eval --video takes personseg video's settings: no matting unless asked, --matting and --pose-every as
-    given (they were ignored: every clip was scored without matting, BlazePose every five frames)."""
+    """eval --video takes personseg video's settings: the method's own video matting unless asked (guided for
+    fast), --matting and --pose-every as given (they were ignored: every clip was scored without matting,
+    BlazePose every five frames)."""
     from personseg.metrics import Scores
     from personseg.video.stream import VideoSegmenter
 
@@ -73,12 +74,12 @@ def test_eval_of_a_clip_scores_what_personseg_video_makes(data_dir, capsys):
     args = ["eval", "--images", str(clip / "images"), "--masks", str(clip / "masks"), "--video", "--limit", "6",
             "--method", "fast", "--quiet"]
     summaries = []
-    for extra in ([], ["--matting", "guided"], ["--pose-every", "1"]):
+    for extra in ([], ["--matting", "none"], ["--pose-every", "1"]):
         assert main(args + extra) == 0
         summaries.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
-    assert [s["matting"] for s in summaries] == [None, "guided", None]
+    assert [s["matting"] for s in summaries] == ["guided", None, "guided"]
     frames = sorted((clip / "images").iterdir())[:6]
-    for s, seg in zip(summaries, (VideoSegmenter("fast"), VideoSegmenter("fast", matting="guided"),
+    for s, seg in zip(summaries, (VideoSegmenter("fast"), VideoSegmenter("fast", matting=None),
                                   VideoSegmenter("fast", pose_every=1))):
         scores = Scores()
         for f in frames:

@@ -240,7 +240,7 @@ def test_a_rerun_with_other_settings_does_not_mix_its_frames_with_the_first_runs
     assert "the overlay files in masks are an earlier run's" in err   # ... and said to be
     assert (tmp_path / "masks/00001.mask.png").read_bytes() != first   # replaced, not kept
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
-    assert code == 0 and ": 0 written to masks, 2 kept as an earlier run wrote them" in err
+    assert code == 0 and "2 frames: all kept in masks as an earlier run wrote them" in err
     settings = tmp_path / "masks" / SETTINGS   # as an --overwrite run interrupted leaves it
     settings.write_text(settings.read_text().replace('"replacing": false', '"replacing": true'))
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)

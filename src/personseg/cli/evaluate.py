@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
     summary = ev.scores.summary() | {"method": args.method, "models": _own_models(args), "subject": args.subject,
-                                     "matting": matting(args),
+                                     "matting": seg.matting,   # as the method chose it where not given
                                      "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
         summary["flicker"] = round(ev.flicker.value, 5)
