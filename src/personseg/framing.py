@@ -204,7 +204,9 @@ def crops(rgb: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> list[np.n
     for box in boxes:
         m = _affine(box, size)
         level = 0
-        while min(m[0, 0], m[1, 1]) < 0.5:   # halve first, so the warp does not alias
+        # halve first, so the warp does not alias (while an axis that needs it has more than one pixel: one pixel is
+        # what the edge repeats anyway)
+        while (m[0, 0] < 0.5 and levels[level].shape[1] > 1) or (m[1, 1] < 0.5 and levels[level].shape[0] > 1):
             level += 1
             if len(levels) == level:
                 h, w = levels[-1].shape[:2]

@@ -67,6 +67,10 @@ def test_a_crop_shrunk_through_halvings_samples_where_the_box_lies():
         x = box[0] + (np.arange(size[0]) + 0.5) * (box[2] - box[0]) / size[0] - 0.5
         y = box[1] + (np.arange(size[1]) + 0.5) * (box[3] - box[1]) / size[1] - 0.5
         assert np.abs(out[..., 0] - x[None]).max() < 0.25 and np.abs(out[..., 1] - y[:, None]).max() < 0.25
+    # a side of one pixel, which halving leaves as it is, ends the halvings (it looped for ever on banners)
+    for shape, box in (((1, 600, 3), (0, -224, 600, 225)), ((600, 1, 3), (-224, 0, 225, 600)),
+                       ((1, 1, 3), (0, 0, 999, 999))):
+        assert crop(np.full(shape, 7, np.uint8), box, (48, 64)).shape == (64, 48, 3)
 
 
 def test_whole_frame_letterboxes_without_squashing():
