@@ -102,9 +102,10 @@ def write(results: dict) -> None:
              "sizes, most of them landscapes that `fast` sees through tiles; each such row as a multiple of "
              "MediaPipe on them), "
              f"{results['rounds']} rounds, each round one pass of every call in turn (no other model running in "
-             "between), each pass between two passes of MediaPipe; ms: median per image of a pass, median of the "
-             "passes; x MediaPipe: median over the rounds of the pass's ratio to the mean of the MediaPipe passes "
-             "right before and right after it (this machine's speed drifts within seconds).", "",
+             "between), each pass between two passes of MediaPipe (its own passes: all of those); ms: median per "
+             "image of a pass, median of the passes; x MediaPipe: median over the rounds of the pass's ratio to "
+             "the mean of the MediaPipe passes right before and right after it (this machine's speed drifts within "
+             "seconds).", "",
              "| call | median ms/image | x MediaPipe |", "|---|---|---|"]
     lines += [f"| {name} | {v:.2f} | {ratio[name]:.2f} |" for name, v in ms.items()]
     write_results("latency", results, "## Latency", "\n".join(lines) + "\n")

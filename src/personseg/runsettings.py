@@ -57,9 +57,9 @@ def changes(settings: dict[str, object], earlier: dict[str, object],
     settings another one decided, what follows their value, e.g. " (--method accurate's)")."""
     implied = implied or {}
     # another input's contents differ as a matter of course: named only for the same input
-    same = {"input_contents"} if settings.get("input") != earlier.get("input") else set()
+    unnamed = {"input_contents"} if settings.get("input") != earlier.get("input") else set()
     return [f"{NAMED.get(k, k)} {_shown(settings.get(k))}{implied.get(k, '')}, was {_shown(earlier.get(k))}"
-            for k in sorted((settings.keys() | earlier.keys()) - same)
+            for k in sorted((settings.keys() | earlier.keys()) - unnamed)
             if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k), earlier.get(k)))]
 
 

@@ -502,11 +502,25 @@ def test_a_frame_folder_a_run_left_before_its_first_frame_takes_any_settings(tmp
     with pytest.raises(PersonsegError, match="other settings") as refused:
         run_video(other, out, method="fast", progress=False)
     assert f"was {frames.resolve()}" in str(refused.value) and "the same name" not in str(refused.value)
+    # what the method chose is said to be its choice; a folder made without matting, as fast's were before
+    run_video(frames, out, method="fast", matting=None, overwrite=True, progress=False)
+    with pytest.raises(PersonsegError, match=r"--matting guided \(--method fast's\), was none"):
+        run_video(frames, out, method="fast", progress=False)
+    # an --overwrite run stopped before its first frame does not let a third run take the first one's files
+    run_video(frames, out, method="fast", save="overlay", overwrite=True, progress=False)
+    settings = frame_settings(frames, VideoSegmenter("accurate"), ("mask",), None, 0.0, True)
+    stopped = FrameFolder(out, settings, ("mask",), overwrite=True)
+    stopped.start()
+    stopped.end(complete=False)
+    with pytest.raises(PersonsegError, match="an --overwrite run into it was interrupted"):
+        run_video(frames, out, method="accurate", save="overlay", progress=False)
 
 
 def test_video_messages_name_what_is_wrong(tmp_path, clip):
     (tmp_path / "notes.txt").write_text("a file")
     code, _, err = cli("video", str(clip), "--out", "notes.txt/clip.mp4", cwd=tmp_path)
+    assert code == 2 and "notes.txt is a file, not a folder" in err
+    code, _, err = cli("video", str(clip), "--out", "notes.txt/frames/", cwd=tmp_path)
     assert code == 2 and "notes.txt is a file, not a folder" in err
     code, _, err = cli("video", str(clip), "--out", "slow.mp4", "--fps", "10", cwd=tmp_path)
     assert code == 2 and "--fps sets the frame rate of a folder of frames" in err

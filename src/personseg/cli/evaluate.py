@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--video", action="store_true",
                    help="the images are a clip's frames (in name order): segment them as personseg video does "
-                        "(no matting unless --matting is given), report flicker")
+                        "(each method's video matting, guided for fast, unless --matting is given), report flicker")
     e.add_argument("--pose-every", type=int, metavar="N",
                    help="with --video: as personseg video --pose-every (fast with 1: BlazePose on every frame, its "
                         "outline joined)")

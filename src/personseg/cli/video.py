@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"--pose-every {args.pose_every}: method {args.method} needs keypoints on every frame "
                              "(give 1 or leave it out)")
     if args.fps is not None and args.input.is_file():
-        raise PersonsegError(f"--fps sets the frame rate of a folder of frames; {args.input} keeps its own")
+        raise PersonsegError(f"--fps sets the frame rate of a folder of frames; {args.input} keeps its own (25 where "
+                             "it declares none)")
     try:
         summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                             blur=args.blur, fps=25.0 if args.fps is None else args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                                "any frames written are kept; rerun the same command to do the rest"), file=sys.stderr)
         raise
     kept = f", {summary['kept']} kept as an earlier run wrote them" if summary["kept"] else ""
-    if summary["kept"] == summary["frames"]:   # nothing redone: no speed to tell
+    if summary["kept"] == summary["frames"] and not summary["seconds"]:   # nothing redone: no speed to tell
         print(f"{summary['frames']} frames: all kept in {args.out} as an earlier run wrote them", file=sys.stderr)
     else:
         print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s): "

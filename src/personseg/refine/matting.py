@@ -155,7 +155,7 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
         subsample = GUIDED_SUBSAMPLE if radius >= GUIDED_SUBSAMPLE_RADIUS else 1
     if subsample == 1:   # the exact filter: OpenCV's is faster than the same sums here
         out = cv2.ximgproc.guidedFilter(guide, src, radius, eps * 255.0**2)
-        return (out - np.float32(0.5)) * np.float32(contrast) + np.float32(0.5)
+        return out if contrast == 1 else (out - np.float32(0.5)) * np.float32(contrast) + np.float32(0.5)
     h, w = src.shape
     size = (max(1, w // subsample), max(1, h // subsample))
     small = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)

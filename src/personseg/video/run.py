@@ -10,12 +10,12 @@ import time
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
-from ..batch import sole_writer, sole_writer_of, within
+from ..batch import cannot_write, sole_writer, sole_writer_of, within
 from ..errors import PersonsegError
 from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import (DEFAULT_BLUR, VIDEO_OUTPUTS, background_image, output_paths, parse_outputs, refuse_existing,
-                       render, save_outputs)
+from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, output_paths, parse_outputs,
+                       refuse_existing, render, save_outputs)
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
@@ -84,14 +84,15 @@ class FrameFolder:
             before = json.loads(self.path.read_text())
             replacing, earlier = bool(before["replacing"]), dict(before["settings"])
             drawn = [str(o) for o in before.get("outputs", [])]
-            self._earlier_keypoints = before.get("keypoints")
+            keypoints = before.get("keypoints")
         except (OSError, ValueError, KeyError, TypeError):
             if overwrite:
                 return
             raise PersonsegError(f"{self.path}: not the settings personseg video writes; remove it, or give "
                                  "--overwrite or another folder") from None
-        if not any(_files_of(out, o) for o in drawn):   # the earlier run stopped before its first frame
+        if not any(_files_of(out, o) for o in OUTPUTS):   # no frame's file of any run: nothing to keep or mix
             return
+        self._earlier_keypoints = keypoints
         changed = changes(settings, earlier, implied)
         self.outputs = sorted(set(outputs) | set(drawn))
         if overwrite:
@@ -143,7 +144,10 @@ class FrameFolder:
         """Take the folder (PersonsegError where another run writes it: nothing is written then) and record the
         settings."""
         if not self._held:   # the folder is new
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise cannot_write(self.path.parent, self.path.parent, e) from None
             self._lock.enter_context(sole_writer(self.path.parent))
             self._held = True
         self._write(replacing=self.overwrite)
@@ -249,7 +253,9 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         seg = VideoSegmenter(method, pose_every=pose_every, smooth=smooth, matting=matting, matting_side=matting_side,
                              models=models, mediapipe_masks=mediapipe_masks, subject=subject,
                              person_check=person_check)
-        implied = {} if pose_every is not None else {"pose_every": f" (--method {method}'s)"}
+        # settings the method decided, not the user: a refusal says so
+        implied = {key: f" (--method {method}'s)" for key, chosen in (("pose_every", pose_every is None),
+                                                                    ("matting", matting == METHOD_MATTING)) if chosen}
         folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
                                                                       mediapipe_masks), outputs, overwrite, kp_path,
                                                   implied)
