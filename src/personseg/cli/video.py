@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
                              "it declares none)")
     try:
         summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
-                            blur=args.blur, fps=25.0 if args.fps is None else args.fps, pose_every=args.pose_every, keypoints=args.keypoints,
+                            blur=args.blur, fps=25.0 if args.fps is None else args.fps, pose_every=args.pose_every,
+                            keypoints=args.keypoints,
                             smooth=not args.no_smooth, matting=matting(args), models=models(args),
                             overwrite=args.overwrite, progress=not args.quiet,
                             mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
