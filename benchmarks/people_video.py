@@ -200,7 +200,8 @@ def write(results: dict) -> None:
                      f"{r['flicker']:.5f} | {r['s_per_frame']:.4f} |")
     if results.get("nobody"):
         lines += ["", f"### Clips of nobody: a pan of {PAN_FRAMES} frames over each no_people photo (480 pixels "
-                  f"high), {machines.get('nobody', results['machine'])}", "", "| method | clips with any person pixel | frames with any | mean share marked | "
+                  f"high), {machines.get('nobody', results['machine'])}", "",
+                  "| method | clips with any person pixel | frames with any | mean share marked | "
                   "frames listing people |", "|---|---|---|---|---|"]
         for name, r in results["nobody"].items():
             lines.append(f"| {name} | {r['clips_marked']} of {r['clips']} | {r['frames_marked']} of {r['frames']} | "
