@@ -48,10 +48,11 @@ GIVEN_MAP_WEIGHT = 0.5
 MIN_MATTING_SIDE = 32
 
 
-def check_matting(matting: str | None) -> None:
-    """Raise PersonsegError unless ``matting`` is None or one of MATTING."""
+def check_matting(matting: str | None, also: str = "") -> None:
+    """Raise PersonsegError unless ``matting`` is None or one of MATTING (``also``: what else the caller took
+    before, for the message)."""
     if matting is not None and matting not in MATTING:
-        raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, or None")
+        raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, {also}or None")
 
 
 def check_given(subject: str, require_person: bool, person_check: bool) -> None:

@@ -254,8 +254,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                              models=models, mediapipe_masks=mediapipe_masks, subject=subject,
                              person_check=person_check)
         # settings the method decided, not the user: a refusal says so
-        implied = {key: f" (--method {method}'s)" for key, chosen in (("pose_every", pose_every is None),
-                                                                    ("matting", matting == METHOD_MATTING)) if chosen}
+        implied = {}
+        if pose_every is None:
+            implied["pose_every"] = f" (--method {method}'s)"
+        if matting == METHOD_MATTING:
+            implied["matting"] = f" (--method {method}'s)"
         folder = None if to_file else FrameFolder(out, frame_settings(src, seg, outputs, background, blur,
                                                                       mediapipe_masks), outputs, overwrite, kp_path,
                                                   implied)

@@ -16,14 +16,14 @@ from ..errors import PersonsegError
 from ..framing import keypoint_extent, mask_box, people_box
 from ..image import ImageInput, load_image
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
-from ..pipeline import check_flag, check_matting_side, check_subject, matted, model_choice, timed
+from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, check_backend, detect_people, empty_keypoints, get_backend
 from ..pose.keypoints import pixels_inside
 from ..pose.tracking import PeopleTracker
 from ..presence import looked_over
 from ..refine.components import keep_subject, near_regions
 from ..refine.crf import crf_available
-from ..refine.matting import MATTING, MATTING_SIDE
+from ..refine.matting import MATTING_SIDE
 from ..result import Result
 from ..runtime import model_files, threads
 from .io import prefetched
@@ -110,9 +110,7 @@ class VideoSegmenter:
         self.models = model_choice(self.method, models)
         if matting == METHOD_MATTING:
             matting = self.method.video_matting
-        elif matting is not None and matting not in MATTING:
-            raise PersonsegError(f"unknown matting {matting!r}; choose one of {', '.join(MATTING)}, "
-                                 f"{METHOD_MATTING!r} (the method's own) or None")
+        check_matting(matting, also=f"{METHOD_MATTING!r} (the method's own) ")
         check_backend(pose)
         if pose_every is not None and (not isinstance(pose_every, int) or pose_every < 0):
             raise PersonsegError(f"pose_every {pose_every!r}: give 0 (never) or a number of frames")
