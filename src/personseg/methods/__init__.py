@@ -20,8 +20,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         "fast", "SINet (84K parameters, trained here) on the whole image, zooming in on the people it finds "
         "(6 ms a 600x800 photo with its matting)",
         # guided matting on video frames too: on the three clips IoU parkour 0.8007 -> 0.8136, tennis 0.7530 ->
-        # 0.7631, hike 0.8311 -> 0.8522, flicker 0.00945 -> 0.00804, 0.00642 -> 0.00541, 0.0057 -> 0.00456, some
-        # 7 ms a frame (accurate lost with it: 0.9303 -> 0.9235, 0.8980 -> 0.8900, 0.9226 -> 0.9188)
+        # 0.7631, hike 0.8311 -> 0.8522, flicker 0.00945 -> 0.00804, 0.00642 -> 0.00541, 0.0057 -> 0.00456, 5-9
+        # ms a frame (accurate lost with it: 0.9303 -> 0.9235, 0.8980 -> 0.8900, 0.9226 -> 0.9188)
         networks=("sinet",), uses_outline=True, video_matting="guided"),
     NetworkMethod(
         "pose-unet", "BlazePose keypoints -> seed 002's pose-guided U-Net, int8 (0.05 s); trained on "
