@@ -43,8 +43,15 @@ DRAWN_BY = {"background": "replace", "blur": "blur"}
 
 
 def cutout(result: Result) -> np.ndarray:
-    """uint8 HxWx4 RGBA: the person's colours with the alpha matte as transparency."""
-    return np.dstack([result.foreground, _alpha(result)])
+    """uint8 HxWx4 RGBA: the person's colours with the alpha matte as transparency, black where it is fully
+    transparent (the colours there show nowhere; a 24 MP cut-out's PNG shrinks about fourfold and encodes as
+    much faster). Made in strips of COMPOSITE_ROWS rows (no full-size copy of the colours)."""
+    alpha, fg = _alpha(result), result.foreground
+    out = np.empty((*alpha.shape, 4), np.uint8)
+    for y in range(0, out.shape[0], COMPOSITE_ROWS):
+        rows = slice(y, y + COMPOSITE_ROWS)
+        cv2.merge([cv2.bitwise_and(fg[rows], fg[rows], mask=alpha[rows]), alpha[rows]], dst=out[rows])
+    return out
 
 
 def composite(result: Result, background: np.ndarray) -> np.ndarray:
@@ -307,10 +314,10 @@ def save_outputs(
         bg = background_image(background, result.mask.shape)
     written: list[Future] = []
 
-    def write(write_file, *args) -> None:   # the next picture is drawn while the last ones are encoded
+    def write(write_file, *args, **kwargs) -> None:   # the next picture is drawn while the last ones are encoded
         if sum(not f.done() for f in written) >= WRITERS:   # at most WRITERS pictures held at once
             wait(written, return_when=FIRST_COMPLETED)
-        written.append(_writers().submit(write_file, *args, overwrite=True))
+        written.append(_writers().submit(write_file, *args, overwrite=True, **kwargs))
 
     # the JSON made before any picture is drawn: counting the mask's regions takes a full-size label image (96 MB
     # at 24 MP), which beside the pictures being encoded raised the peak by as much
@@ -323,7 +330,7 @@ def save_outputs(
             if OUTPUTS[o].picture is None:
                 write(write_bytes, names[o], facts)
             else:
-                write(write_image, names[o], render(result, o, bg, blur))
+                write(write_image, names[o], render(result, o, bg, blur), reuse=True)   # drawn for this alone
         for k, inst in enumerate(result.instances or [], start=1):
             if f"person-{k}" not in existing:
                 write(write_image, names[f"person-{k}"], inst.mask)

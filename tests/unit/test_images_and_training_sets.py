@@ -33,6 +33,14 @@ def test_path_bytes_array_and_pil_give_the_same_pixels(astronaut, tmp_path):
         assert np.array_equal(load_image(source), astronaut)
 
 
+def test_written_pngs_keep_every_channel_in_order_and_jpegs_stay_close(astronaut, tmp_path):
+    rgba = np.dstack([astronaut, astronaut[..., 1]])
+    for name, array in (("gray.png", astronaut[..., 0]), ("rgb.png", astronaut), ("rgba.png", rgba)):
+        assert np.array_equal(np.asarray(Image.open(write_image(tmp_path / name, array))), array)
+    jpeg = np.asarray(Image.open(write_image(tmp_path / "rgb.jpg", astronaut)))
+    assert np.abs(jpeg.astype(int) - astronaut).mean() < 3
+
+
 def test_gray_and_float_arrays_become_rgb_uint8(astronaut):
     gray = load_image(astronaut[..., 0])
     assert gray.shape == astronaut.shape and gray.dtype == np.uint8

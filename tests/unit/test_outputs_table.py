@@ -31,6 +31,13 @@ def test_every_picture_output_renders_at_the_image_size(result):
                       "blur": (60, 40, 3), "overlay": (60, 40, 3)}
 
 
+def test_the_cutout_is_black_where_fully_transparent_and_the_colours_elsewhere(result):
+    rgba = render(result, "cutout")
+    seen = rgba[..., 3] > 0
+    assert seen.any() and (~seen).any()
+    assert (rgba[~seen] == 0).all() and np.array_equal(rgba[seen][:, :3], result.foreground[seen])
+
+
 def test_replace_puts_the_person_over_the_background(result):
     out = render(result, "replace", background_image("#00ff00", result.mask.shape))
     assert tuple(out[30, 20]) == (200, 0, 0) and tuple(out[2, 2]) == (0, 255, 0)
