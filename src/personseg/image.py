@@ -29,7 +29,7 @@ FLOAT_SLACK = 1e-3
 PNG_LEVEL = 1
 #: The PNG row filter: each row less the one above it, the same for every row. libpng's default tries all five
 #: filters on every row (Pillow has no other choice); on the outputs of 20 photos (600x800) the fixed filter
-#: encoded in 41-60% of the time, the files 3% smaller to 5% larger (docs/speed.md).
+#: encoded in 36-56% of the time, the files 2% smaller to 1% larger (docs/speed.md).
 PNG_FILTER = cv2.IMWRITE_PNG_FILTER_UP
 #: The blur (pixels) that turns a 1-bit photo's dots back into shades (``descreened``). Chosen with `accurate` on
 #: 25 held-out photos (validation EG1800 and CCP, Penn-Fudan train) turned 1-bit by Pillow (Floyd-Steinberg),
