@@ -243,7 +243,16 @@ def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = Fa
 def encode_image(array: np.ndarray, fmt: str = "PNG", reuse: bool = False) -> bytes:
     """``array`` (HxW, HxWx3 or HxWx4 uint8, RGB order) as a PNG (zlib PNG_LEVEL, the PNG_FILTER on every row) or
     JPEG (quality 95) file. OpenCV encodes (it lets the filter be chosen and lets other threads run meanwhile);
-    its channel order is made in place with ``reuse`` (``array`` is lost), else in a copy."""
+    its channel order is made in place with ``reuse`` (``array`` is lost), else in a copy. A bool HxW array is
+    written as 0/255; anything else is refused (ImageError) rather than written wrong."""
+    if array.dtype == bool and array.ndim == 2:
+        array = array.astype(np.uint8) * np.uint8(255)
+    shape = "x".join(map(str, array.shape))
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ImageError(f"cannot write a {shape} {array.dtype} array as an image: give uint8 HxW, HxWx3 (RGB) or "
+                         "HxWx4 (RGBA), e.g. (alpha * 255).round().astype(np.uint8) for a float matte")
+    if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 4:
+        raise ImageError(f"cannot write a {shape} RGBA array as JPEG, which has no transparency: write it as PNG")
     if array.ndim == 3:
         code = cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR
         in_place = reuse and array.flags.c_contiguous and array.flags.writeable
@@ -252,7 +261,7 @@ def encode_image(array: np.ndarray, fmt: str = "PNG", reuse: bool = False) -> by
               [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL, cv2.IMWRITE_PNG_FILTER, PNG_FILTER])
     ok, buf = cv2.imencode(".jpg" if fmt == "JPEG" else ".png", array, params)
     if not ok:
-        raise ImageError(f"OpenCV could not encode a {'x'.join(map(str, array.shape))} image as {fmt}")
+        raise ImageError(f"OpenCV could not encode a {shape} image as {fmt}")
     return buf.tobytes()
 
 

@@ -39,6 +39,14 @@ def test_written_pngs_keep_every_channel_in_order_and_jpegs_stay_close(astronaut
         assert np.array_equal(np.asarray(Image.open(write_image(tmp_path / name, array))), array)
     jpeg = np.asarray(Image.open(write_image(tmp_path / "rgb.jpg", astronaut)))
     assert np.abs(jpeg.astype(int) - astronaut).mean() < 3
+    mask = astronaut[..., 0] > 128
+    assert np.array_equal(np.asarray(Image.open(write_image(tmp_path / "bool.png", mask))), mask * np.uint8(255))
+    refused = (("float.png", astronaut / 255.0, "float64.*uint8"), ("two.png", rgba[..., :2], "512x512x2"),
+               ("flat.png", astronaut[..., :1], "512x512x1"), ("cut.jpg", rgba, "RGBA.*JPEG"))
+    for name, array, words in refused:
+        with pytest.raises(ImageError, match=words):
+            write_image(tmp_path / name, array)
+        assert not (tmp_path / name).exists()
 
 
 def test_gray_and_float_arrays_become_rgb_uint8(astronaut):
