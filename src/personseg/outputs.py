@@ -169,7 +169,6 @@ class OutputKind:
     name: str
     help: str
     picture: Callable[[Result, Background, float], np.ndarray] | None
-    video: bool = True       # a video file can show it (a cut-out needs transparency)
     keypoints: bool = False  # it shows keypoints: the pose backend runs for it whatever the method
     foreground: bool = False  # it shows the estimated foreground colours (Result.foreground)
 
@@ -199,17 +198,17 @@ OUTPUTS: dict[str, OutputKind] = {k.name: k for k in (
     OutputKind("mask", "0/255 PNG", lambda r, bg, blur: r.mask),
     OutputKind("alpha", "8-bit soft matte", lambda r, bg, blur: _alpha(r)),
     OutputKind("cutout", "RGBA PNG, the person's colours with the matte as transparency",
-               lambda r, bg, blur: cutout(r), video=False, foreground=True),
+               lambda r, bg, blur: cutout(r), foreground=True),
     OutputKind("replace", "the person over --background", lambda r, bg, blur: _replace(r, bg), foreground=True),
     OutputKind("blur", "the person over their own background blurred (--blur)",
                lambda r, bg, blur: blur_background(r, blur), foreground=True),
     OutputKind("overlay", "preview: the mask tinted, its outline and the keypoints drawn",
                lambda r, bg, blur: overlay(r), keypoints=True),
-    OutputKind("json", "everyone's keypoints", None, video=False, keypoints=True),
+    OutputKind("json", "everyone's keypoints", None, keypoints=True),
 )}
 DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
-#: What a video file can show.
-VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.video)
+#: What a video file can show: every picture (a cut-out only in a container that holds transparency, video.io).
+VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.picture is not None)
 
 
 def render(result: Result, output: str, background: Background = None,

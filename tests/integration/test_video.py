@@ -96,10 +96,29 @@ def test_video_file_in_and_out_keeps_frames_and_sound(clip, tmp_path):
     assert not list(tmp_path.glob(".*partial*"))
     with pytest.raises(PersonsegError, match="exists"):
         run_video(clip, out, progress=False)
-    with pytest.raises(PersonsegError, match="folder"):
+    with pytest.raises(PersonsegError, match="transparency.*webm.*mov"):
         run_video(clip, tmp_path / "cut.mp4", save="cutout", progress=False)
+    with pytest.raises(PersonsegError, match="folder"):
+        run_video(clip, tmp_path / "notes.mp4", save="json", progress=False)
     with pytest.raises(PersonsegError, match="write video as"):
         run_video(clip, tmp_path / "out.avi", progress=False)
+
+
+@pytest.mark.parametrize("suffix, decoder", [(".webm", "libvpx-vp9"), (".mov", "prores")])
+def test_cut_outs_go_into_video_files_that_hold_transparency(clip, parkour, tmp_path, suffix, decoder):
+    import av
+
+    out = tmp_path / f"cut{suffix}"
+    assert run_video(clip, out, method="fast", save="cutout", progress=False)["frames"] == 12
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1
+        alpha_reader = av.codec.CodecContext.create(decoder, "r")   # FFmpeg's own VP9 decoder drops the alpha
+        frame = next(f for packet in c.demux(c.streams.video[0]) for f in alpha_reader.decode(packet))
+        rgba = frame.to_ndarray(format="rgba")
+    seen, truth = rgba[..., 3] > 128, parkour[0][2] > 0
+    assert (rgba[..., 3] == 0).mean() > 0.5 and (seen & truth).sum() > 0.7 * truth.sum()
+    # the frame's own colours where the runner is (a cut-out of a video frame estimates no foreground colours)
+    assert np.abs(rgba[seen][:, :3].astype(int) - parkour[0][1][seen]).mean() < 12
 
 
 def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_path, data_dir):

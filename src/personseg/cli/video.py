@@ -24,8 +24,8 @@ def add_parser(sub) -> None:
                    help="a video file, or a folder of frames, read in the order of their names with numbers by value "
                         "(2.jpg before 10.jpg)")
     v.add_argument("--out", required=True,
-                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept) or a folder for per-frame PNGs "
-                        "(a name ending in / is a folder)")
+                   help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept; a cut-out with its "
+                        "transparency: .webm or .mov) or a folder for per-frame PNGs (a name ending in / is a folder)")
     v.add_argument("--method", default=DEFAULT_VIDEO_METHOD, choices=tuple(METHODS),
                    help=methods_help(DEFAULT_VIDEO_METHOD))
     v.add_argument("--save", help=f"into a video file one of {', '.join(VIDEO_OUTPUTS)} (default: blur); into a "

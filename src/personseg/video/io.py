@@ -23,6 +23,10 @@ QUEUE = 4
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+#: Encoder, pixel format and options per container for pictures with transparency (cut-outs): VP9 with alpha (plays
+#: with its transparency in browsers; FFmpeg reads the alpha through its libvpx decoder) and ProRes 4444 (what video
+#: editors take). MP4 and MKV are not offered: their H.264 has no alpha.
+ALPHA_ENCODERS = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
 #: The sound encoder per container for sound it cannot hold as it is (FFmpeg's list of what each takes decides).
 SOUND_ENCODERS = {".mp4": "aac", ".mov": "aac", ".mkv": "libopus", ".webm": "libopus"}
 SOUND_NAMES = {"aac": "AAC", "libopus": "Opus"}
@@ -255,23 +259,33 @@ def _rgb(frame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
+def check_alpha_container(path: Path, alpha: bool) -> None:
+    """PersonsegError where pictures with transparency (``alpha``) are to go into a container that cannot hold it."""
+    if alpha and path.suffix.lower() not in ALPHA_ENCODERS:
+        raise PersonsegError(f"{path}: a cut-out needs transparency, which {path.suffix} video cannot hold; write it "
+                             "as .webm (VP9 with alpha) or .mov (ProRes 4444), or into a folder of per-frame PNGs")
+
+
 class VideoWriter:
     """Encodes RGB frames (or single-channel ones, as grey) into ``path`` on a background thread; copies the
     source's sound, or re-encodes it (SOUND_ENCODERS) where the container cannot hold it."""
 
-    def __init__(self, path: str | Path, source: Source, size: tuple[int, int], overwrite: bool = False) -> None:
+    def __init__(self, path: str | Path, source: Source, size: tuple[int, int], overwrite: bool = False,
+                 alpha: bool = False) -> None:
         import av
 
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in ENCODERS:
             raise PersonsegError(f"{self.path}: write video as {', '.join(VIDEO_SUFFIXES)}")
+        check_alpha_container(self.path, alpha)
         if self.path.exists() and not overwrite:
             raise PersonsegError(f"output exists: {self.path} (use --overwrite to replace)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.partial = self.path.with_name(f".{self.path.stem}.partial{suffix}")
         self.out = av.open(str(self.partial), "w")
-        self.stream = self.out.add_stream(ENCODERS[suffix], rate=source.fps)
+        encoder, pix_fmt = ALPHA_ENCODERS[suffix] if alpha else (ENCODERS[suffix], "yuv420p")
+        self.stream = self.out.add_stream(encoder, rate=source.fps)
         # 4:2:0 video needs an even width and height: an odd last row or column is dropped.
         self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
         if self.size != tuple(size):
@@ -279,13 +293,13 @@ class VideoWriter:
                                 f"{self.size[0]}x{self.size[1]} (the video needs an even width and height; "
                                 "per-frame PNGs into a folder keep every pixel)")
         self.stream.width, self.stream.height = self.size
-        self.stream.pix_fmt = "yuv420p"
+        self.stream.pix_fmt = pix_fmt
         # x264 at its cheapest settings, for speed in step with the segmenting (854x480 parkour, blurred
         # background: 10 ms a frame, 12% larger than 'superfast' at 16 ms; 'zerolatency' threads by slices,
-        # which took 8% more frames/s end to end than frame threads)
-        self.stream.options = ({"crf": "20", "preset": "ultrafast", "tune": "zerolatency"}
-                               if ENCODERS[suffix] == "libx264" else {"crf": "32", "b": "0", "deadline": "realtime",
-                                                                      "cpu-used": "8"})
+        # which took 8% more frames/s end to end than frame threads); ProRes profile 4 is 4444, with alpha
+        self.stream.options = {"libx264": {"crf": "20", "preset": "ultrafast", "tune": "zerolatency"},
+                               "libvpx-vp9": {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"},
+                               "prores_ks": {"profile": "4"}}[encoder]
         self.source_time_base = source.time_base
         if source.time_base is not None:
             self.stream.codec_context.time_base = source.time_base
@@ -321,6 +335,8 @@ class VideoWriter:
         picture = np.ascontiguousarray(picture[:h, :w])
         if picture.ndim == 2:
             frame = av.VideoFrame.from_ndarray(picture, format="gray")
+        elif picture.shape[2] == 4:   # a cut-out: FFmpeg converts it to the stream's format with its alpha
+            frame = av.VideoFrame.from_ndarray(picture, format="rgba")
         else:   # OpenCV's 4:2:0 conversion is cheaper than the encoder's own
             frame = av.VideoFrame.from_ndarray(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
         if pts is not None and self.source_time_base is not None:

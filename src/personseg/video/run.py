@@ -19,7 +19,8 @@ from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, o
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE
 from ..runsettings import changes, completed, shared_settings
-from .io import VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, frame_files, frame_stem, prefetched
+from .io import (VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, check_alpha_container, frame_files,
+                 frame_stem, prefetched)
 from .stream import METHOD_MATTING, VideoSegmenter
 
 
@@ -240,7 +241,9 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     blur = DEFAULT_BLUR if blur is None else blur
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
         raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)}; for other outputs "
-                             "(cutout, json) give --out a folder to get per-frame PNGs")
+                             "(json) or several, give --out a folder to get per-frame PNGs")
+    alpha = to_file and outputs[0] == "cutout"   # the one picture with transparency
+    check_alpha_container(Path(out), alpha)
     kp_path = None if keypoints is None else Path(keypoints)
     check_paths(src, out, kp_path)
     if to_file and out.is_dir():
@@ -316,7 +319,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                     bg = background_image(background, item.rgb.shape[:2])
                 if to_file:
                     if writer is None:
-                        writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite)
+                        writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite, alpha)
                         for packet in early_audio:
                             writer.write_audio(packet)
                     writer.write(lambda r=result, b=bg: render(r, outputs[0], b, blur), item.pts, item.index)
