@@ -27,8 +27,8 @@ FLOAT_SLACK = 1e-3
 #: zlib level of the PNGs written: the fastest. A 24 MP RGBA cut-out: 1.2 s and 16.5 MB at 1, 4.5 s and 12.1 MB
 #: at PIL's default 6 (benchmarks/large_photo.py); masks, mostly long runs, stay small at any level.
 PNG_LEVEL = 1
-#: The PNG row filter: each row less the one above it, the same for every row. libpng's default tries all five
-#: filters on every row (Pillow has no other choice); on the outputs of 20 photos (600x800) the fixed filter
+#: The PNG row filter: each row less the one above it, the same for every row. Pillow's encoder tries all five
+#: filters on every row (it offers no other choice); on the outputs of 20 photos (600x800) the fixed filter
 #: encoded in 36-56% of the time, the files 2% smaller to 1% larger (docs/speed.md).
 PNG_FILTER = cv2.IMWRITE_PNG_FILTER_UP
 #: The blur (pixels) that turns a 1-bit photo's dots back into shades (``descreened``). Chosen with `accurate` on
@@ -230,26 +230,30 @@ def mask_of(mask: str | os.PathLike, rgb: np.ndarray, image: str | os.PathLike) 
     return m
 
 
-def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False, reuse: bool = False) -> Path:
+def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False, *, reuse: bool = False) -> Path:
     """Write ``array`` (HxW, HxWx3 or HxWx4 uint8) to ``path`` atomically; the format follows the suffix.
     ``reuse``: ``array`` is the caller's to lose (its colour channels are reordered in place: no copy)."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite to replace it")
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(path.suffix.lower(), "PNG")
-    return write_bytes(path, encode_image(array, fmt, reuse), overwrite=overwrite)
+    return write_bytes(path, encode_image(array, fmt, reuse=reuse), overwrite=overwrite)
 
 
-def encode_image(array: np.ndarray, fmt: str = "PNG", reuse: bool = False) -> bytes:
-    """``array`` (HxW, HxWx3 or HxWx4 uint8, RGB order) as a PNG (zlib PNG_LEVEL, the PNG_FILTER on every row) or
-    JPEG (quality 95) file. OpenCV encodes (it lets the filter be chosen and lets other threads run meanwhile);
-    its channel order is made in place with ``reuse`` (``array`` is lost), else in a copy. A bool HxW array is
-    written as 0/255; anything else is refused (ImageError) rather than written wrong."""
+def encode_image(array: np.ndarray, fmt: str = "PNG", *, reuse: bool = False) -> bytes:
+    """``array`` (HxW, HxWx3 or HxWx4 uint8, RGB order; uint16 too for PNG) as a PNG (zlib PNG_LEVEL, the
+    PNG_FILTER on every row) or JPEG (quality 95) file. OpenCV encodes (it lets the filter be chosen and lets other
+    threads run meanwhile); its channel order is made in place with ``reuse`` (``array`` is lost), else in a copy.
+    A bool HxW array is written as 0/255, grey with alpha (HxWx2) as RGBA; anything else is refused (ImageError)
+    rather than written wrong."""
     if array.dtype == bool and array.ndim == 2:
         array = array.astype(np.uint8) * np.uint8(255)
+    if array.ndim == 3 and array.shape[2] == 2:   # OpenCV writes no grey-with-alpha PNG
+        array = np.dstack([array[..., :1]] * 3 + [array[..., 1:]])
     shape = "x".join(map(str, array.shape))
-    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
-        raise ImageError(f"cannot write a {shape} {array.dtype} array as an image: give uint8 HxW, HxWx3 (RGB) or "
+    depths = (np.uint8,) if fmt == "JPEG" else (np.uint8, np.uint16)
+    if array.dtype not in depths or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ImageError(f"cannot write a {shape} {array.dtype} array as {fmt}: give uint8 HxW, HxWx3 (RGB) or "
                          "HxWx4 (RGBA), e.g. (alpha * 255).round().astype(np.uint8) for a float matte")
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 4:
         raise ImageError(f"cannot write a {shape} RGBA array as JPEG, which has no transparency: write it as PNG")

@@ -41,8 +41,12 @@ def test_written_pngs_keep_every_channel_in_order_and_jpegs_stay_close(astronaut
     assert np.abs(jpeg.astype(int) - astronaut).mean() < 3
     mask = astronaut[..., 0] > 128
     assert np.array_equal(np.asarray(Image.open(write_image(tmp_path / "bool.png", mask))), mask * np.uint8(255))
-    refused = (("float.png", astronaut / 255.0, "float64.*uint8"), ("two.png", rgba[..., :2], "512x512x2"),
-               ("flat.png", astronaut[..., :1], "512x512x1"), ("cut.jpg", rgba, "RGBA.*JPEG"))
+    deep = astronaut.astype(np.uint16) * 257
+    assert np.array_equal(np.asarray(Image.open(write_image(tmp_path / "deep.png", deep[..., 0]))), deep[..., 0])
+    grey_alpha = np.asarray(Image.open(write_image(tmp_path / "la.png", rgba[..., 2:])))   # as RGBA
+    assert np.array_equal(grey_alpha, np.dstack([rgba[..., 2:3]] * 3 + [rgba[..., 3:]]))
+    refused = (("float.png", astronaut / 255.0, "float64.*uint8"), ("flat.png", astronaut[..., :1], "512x512x1"),
+               ("deep.jpg", deep, "uint16 array as JPEG"), ("cut.jpg", rgba, "RGBA.*JPEG"))
     for name, array, words in refused:
         with pytest.raises(ImageError, match=words):
             write_image(tmp_path / name, array)

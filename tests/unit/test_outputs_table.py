@@ -74,6 +74,17 @@ def test_unknown_outputs_and_a_missing_background_are_refused():
         background_image("no-such-colour", (4, 4))
 
 
+def test_saved_pictures_are_the_rendered_ones_channel_for_channel(result, tmp_path):
+    from PIL import Image
+
+    pictures = ("cutout", "replace", "blur", "overlay")
+    save_outputs(result, tmp_path, "x", pictures, background="#0000ff")   # written by reordering in place
+    rgb = result.rgb.copy()
+    for name in pictures:
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"x.{name}.png")), render(result, name, "#0000ff"))
+    assert np.array_equal(result.rgb, rgb)
+
+
 def test_save_outputs_names_files_and_never_overwrites(result, tmp_path):
     paths = save_outputs(result, tmp_path, "x", ("mask", "alpha", "json"))
     assert sorted(p.name for p in paths) == ["x.alpha.png", "x.json", "x.mask.png"]
