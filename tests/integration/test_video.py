@@ -490,3 +490,9 @@ def test_odd_sized_frames_in_a_video_file_are_said_to_lose_a_row_and_column(park
         cv2.imwrite(str(frames / f"{k}.png"), cv2.cvtColor(rgb[:479, :853], cv2.COLOR_RGB2BGR))
     summary = run_video(frames, tmp_path / "odd.mp4", progress=False)
     assert any("853x479 frames written as 852x478" in note for note in summary["notes"])
+    import av
+
+    summary = run_video(frames, tmp_path / "odd.webm", save="cutout", progress=False)   # FFmpeg converts cut-outs
+    assert not summary["notes"]
+    with av.open(str(tmp_path / "odd.webm")) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (853, 479)

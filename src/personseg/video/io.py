@@ -262,8 +262,9 @@ def _rgb(frame) -> np.ndarray:
 def check_alpha_container(path: Path, alpha: bool) -> None:
     """PersonsegError where pictures with transparency (``alpha``) are to go into a container that cannot hold it."""
     if alpha and path.suffix.lower() not in ALPHA_ENCODERS:
-        raise PersonsegError(f"{path}: a cut-out needs transparency, which {path.suffix} video cannot hold; write it "
-                             "as .webm (VP9 with alpha) or .mov (ProRes 4444), or into a folder of per-frame PNGs")
+        raise PersonsegError(f"{path}: a cut-out needs transparency, which {path.suffix} video as written here (H.264) "
+                             "cannot hold; write it as .webm (VP9 with alpha) or .mov (ProRes 4444), or into a folder "
+                             "of per-frame PNGs")
 
 
 class VideoWriter:
@@ -286,8 +287,9 @@ class VideoWriter:
         self.out = av.open(str(self.partial), "w")
         encoder, pix_fmt = ALPHA_ENCODERS[suffix] if alpha else (ENCODERS[suffix], "yuv420p")
         self.stream = self.out.add_stream(encoder, rate=source.fps)
-        # 4:2:0 video needs an even width and height: an odd last row or column is dropped.
-        self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
+        # 4:2:0 video made by OpenCV's conversion needs an even width and height: an odd last row or column is
+        # dropped (FFmpeg converts cut-outs itself, to any size)
+        self.size = tuple(size) if alpha else (size[0] - size[0] % 2, size[1] - size[1] % 2)
         if self.size != tuple(size):
             source.notes.append(f"{self.path.name}: {size[0]}x{size[1]} frames written as "
                                 f"{self.size[0]}x{self.size[1]} (the video needs an even width and height; "

@@ -240,8 +240,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     outputs = parse_outputs(save if save is not None else ("blur" if to_file else "mask"), background, blur)
     blur = DEFAULT_BLUR if blur is None else blur
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
-        raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)}; for other outputs "
-                             "(json) or several, give --out a folder to get per-frame PNGs")
+        raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)} (cutout into .webm or .mov); "
+                             "for json or several outputs, give --out a folder to get per-frame PNGs")
     alpha = to_file and outputs[0] == "cutout"   # the one picture with transparency
     check_alpha_container(Path(out), alpha)
     kp_path = None if keypoints is None else Path(keypoints)
