@@ -58,23 +58,25 @@ def composite(result: Result, background: np.ndarray) -> np.ndarray:
     """uint8 HxWx3: the person over ``background`` (an image of the same size), blended in strips of
     COMPOSITE_ROWS rows (no full-size float weights: 96 MB each at 24 MP)."""
     alpha = np.ascontiguousarray(result.alpha, dtype=np.float32)
-    fg, bg = np.ascontiguousarray(result.foreground), np.ascontiguousarray(background)
-    out = np.empty_like(bg)
+    fg, background = np.ascontiguousarray(result.foreground), np.asarray(background)
+    out = np.empty(background.shape, np.uint8)
     for y in range(0, out.shape[0], COMPOSITE_ROWS):
         rows = slice(y, y + COMPOSITE_ROWS)
-        cv2.blendLinear(fg[rows], bg[rows], alpha[rows], 1.0 - alpha[rows], dst=out[rows])
+        bg = np.ascontiguousarray(background[rows])   # a colour's background is a view of one pixel: a strip made
+        cv2.blendLinear(fg[rows], bg, alpha[rows], 1.0 - alpha[rows], dst=out[rows])
     return out
 
 
 def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
-    """A background of ``shape`` from a colour (name or #hex) or an image path (scaled to cover, centred)."""
+    """A background of ``shape`` from a colour (name or #hex; a read-only view of one pixel, no full-size copy) or an
+    image path (scaled to cover, centred)."""
     h, w = shape
     try:
         colour = ImageColor.getrgb(spec)
     except ValueError:
         colour = None
     if colour is not None:
-        return np.broadcast_to(np.array(colour[:3], np.uint8), (h, w, 3)).copy()
+        return np.broadcast_to(np.array(colour[:3], np.uint8), (h, w, 3))
     if not Path(spec).is_file():
         looks = Path(spec).suffix.lower() in IMAGE_SUFFIXES or "/" in spec
         raise PersonsegError(f"background {spec!r}: no such image file" if looks and not Path(spec).exists() else
