@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, output_paths, parse_outputs,
                        refuse_existing, render, save_outputs)
 from ..pose.keypoints import rounded_keypoints
-from ..refine.matting import MATTING_SIDE
+from ..refine.matting import MATTING_SIDE, preload_pymatting
 from ..runsettings import changes, completed, shared_settings
 from .io import (VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, check_alpha_container, frame_files,
                  frame_stem, prefetched)
@@ -300,6 +301,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
         stems: set[str] = set()   # the frames written into a folder
         skipped_stems: list[str] = []
+        if "cutout" in outputs:
+            preload_pymatting()   # the colours' estimate, imported while the first frames are segmented
         decoded = prefetched(source)
         results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
         try:
@@ -315,6 +318,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                     elif to_file:
                         early_audio.append(item)   # sound before the first picture: held until the file is open
                     continue
+                if "cutout" in outputs:   # composited elsewhere: estimated colours at its soft edges, as on photos
+                    result = dataclasses.replace(result, estimate_foreground=True)
                 if bg is None and "replace" in outputs:
                     bg = background_image(background, item.rgb.shape[:2])
                 if to_file:
