@@ -23,8 +23,8 @@ QUEUE = 4
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
-#: Encoder, pixel format and options per container for pictures with transparency (cut-outs): VP9 with alpha (plays
-#: with its transparency in browsers; FFmpeg reads the alpha through its libvpx decoder) and ProRes 4444 (what video
+#: Encoder and pixel format per container for pictures with transparency (cut-outs): VP9 with alpha (Chrome, Firefox
+#: and Edge play it transparent; FFmpeg reads the alpha through its libvpx decoder) and ProRes 4444 (what video
 #: editors take). MP4 and MKV are not offered: their H.264 has no alpha.
 ALPHA_ENCODERS = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
 #: The sound encoder per container for sound it cannot hold as it is (FFmpeg's list of what each takes decides).
@@ -268,8 +268,9 @@ def check_alpha_container(path: Path, alpha: bool) -> None:
 
 
 class VideoWriter:
-    """Encodes RGB frames (or single-channel ones, as grey) into ``path`` on a background thread; copies the
-    source's sound, or re-encodes it (SOUND_ENCODERS) where the container cannot hold it."""
+    """Encodes RGB frames (single-channel ones as grey; with ``alpha``, RGBA cut-outs with their transparency,
+    ALPHA_ENCODERS) into ``path`` on a background thread; copies the source's sound, or re-encodes it
+    (SOUND_ENCODERS) where the container cannot hold it."""
 
     def __init__(self, path: str | Path, source: Source, size: tuple[int, int], overwrite: bool = False,
                  alpha: bool = False) -> None:
