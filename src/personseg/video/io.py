@@ -27,6 +27,9 @@ ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "l
 #: and Edge play it transparent; FFmpeg reads the alpha through its libvpx decoder) and ProRes 4444 (what video
 #: editors take). MP4 and MKV are not offered: their H.264 has no alpha.
 ALPHA_ENCODERS = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
+#: Sound FFmpeg lists as taken by a container but refuses when the file's header is written (Opus in .mov is
+#: "experimental" there): re-encoded like sound the container cannot hold.
+SOUND_REFUSED = {".mov": ("opus",)}
 #: The sound encoder per container for sound it cannot hold as it is (FFmpeg's list of what each takes decides).
 SOUND_ENCODERS = {".mp4": "aac", ".mov": "aac", ".mkv": "libopus", ".webm": "libopus"}
 SOUND_NAMES = {"aac": "AAC", "libopus": "Opus"}
@@ -303,6 +306,8 @@ class VideoWriter:
         self.stream.options = {"libx264": {"crf": "20", "preset": "ultrafast", "tune": "zerolatency"},
                                "libvpx-vp9": {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"},
                                "prores_ks": {"profile": "4"}}[encoder]
+        if encoder == "prores_ks":   # on several threads it wrote half-transparent grey pixels at the left edge of
+            self.stream.codec_context.thread_count = 1   # some rows (FFmpeg 8.1, 854x480); one thread: none
         self.source_time_base = source.time_base
         if source.time_base is not None:
             self.stream.codec_context.time_base = source.time_base
@@ -310,7 +315,7 @@ class VideoWriter:
         self._transcode = None   # the input's decoder where its sound is re-encoded
         if source.audio is not None:
             codec, encoder = source.audio.codec_context.name, SOUND_ENCODERS[suffix]
-            if codec in self.out.supported_codecs:
+            if codec in self.out.supported_codecs and codec not in SOUND_REFUSED.get(suffix, ()):
                 self.audio = self.out.add_stream_from_template(source.audio)
             elif encoder in av.codecs_available:
                 self.audio = self.out.add_stream(encoder, rate=48000)
@@ -383,16 +388,19 @@ class VideoWriter:
 
 
 def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = None) -> Path:
-    """Encode RGB ``frames`` (an iterable of same-size arrays) as an H.264 video, with a sine tone as AAC
-    sound when ``tone_hz`` is given: test clips for the video path."""
+    """Encode RGB ``frames`` (an iterable of same-size arrays) as a video in ``path``'s container (ENCODERS: H.264,
+    or VP9 in .webm), with a sine tone as sound (SOUND_ENCODERS: AAC, or Opus in .webm and .mkv) when ``tone_hz``
+    is given: test clips for the video path."""
     import av
 
     path = Path(path)
-    rate, chunk = 44100, 1024
+    suffix = path.suffix.lower()
+    sound = SOUND_ENCODERS[suffix]
+    rate, chunk = (48000, 960) if sound == "libopus" else (44100, 1024)   # Opus takes 20 ms frames at 48 kHz
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
+        video = out.add_stream(ENCODERS[suffix], rate=fps)
         video.pix_fmt = "yuv420p"
-        audio = out.add_stream("aac", rate=rate) if tone_hz else None
+        audio = out.add_stream(sound, rate=rate) if tone_hz else None
         sample = 0
         for i, rgb in enumerate(frames):
             if i == 0:
@@ -402,11 +410,11 @@ def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = 
             out.mux(video.encode(frame))
             while audio is not None and sample < (i + 1) * rate / fps:
                 t = (sample + np.arange(chunk)) / rate
-                sound = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)[None],
-                                                   format="fltp", layout="mono")
-                sound.sample_rate, sound.pts = rate, sample
+                tone = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)[None],
+                                                  format="fltp", layout="mono")
+                tone.sample_rate, tone.pts = rate, sample
                 sample += chunk
-                out.mux(audio.encode(sound))
+                out.mux(audio.encode(tone))
         out.mux(video.encode(None))
         if audio is not None:
             out.mux(audio.encode(None))
