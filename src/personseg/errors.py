@@ -32,13 +32,14 @@ def show_note(message, category, filename, lineno, file=None, line=None) -> None
     print(f"personseg: note: {message}", file=sys.stderr)
 
 
-def interrupted(error: BaseException) -> bool:
-    """True for an error that Ctrl-C caused inside a library (e.g. an ImportError while a C extension loaded)."""
+def interrupted(error: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt (Ctrl-C, or the command line's SIGTERM) that ``error`` is or that caused it inside a library
+    (e.g. an ImportError while a C extension loaded, a SystemError out of numba's compiled code), else None."""
     while error is not None:
         if isinstance(error, KeyboardInterrupt):
-            return True
+            return error
         error = error.__cause__ or error.__context__
-    return False
+    return None
 
 
 def describe(error: BaseException) -> str:

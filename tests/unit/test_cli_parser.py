@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 import pytest
 
-from personseg.cli import COMMANDS, main, parser
+from personseg.cli import COMMANDS, Terminated, main, parser
 from personseg.image import write_image
 from personseg.methods import DEFAULT_COARSE_METHOD, DEFAULT_METHOD, DEFAULT_VIDEO_METHOD, METHODS
 from personseg.models.registry import SPECS
@@ -128,3 +128,18 @@ def test_eval_refuses_the_images_given_as_their_masks(tmp_path, capsys):
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), "--method", "fast", "--quiet"]) == 2
     assert "is the --images folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stop, status, said", [(KeyboardInterrupt, 130, "interrupted"),
+                                                (Terminated, 143, "stopped (SIGTERM)")])
+def test_an_interrupt_inside_a_library_ends_a_video_as_itself(monkeypatch, tmp_path, capsys, stop, status, said):
+    def run_video(*args, **kwargs):   # numba's compiled code turns a signal's exception into a SystemError
+        try:
+            raise stop
+        except KeyboardInterrupt as e:
+            raise SystemError("returned a result with an exception set") from e
+
+    monkeypatch.setattr("personseg.cli.video.run_video", run_video)
+    assert main(["video", str(tmp_path), "--out", str(tmp_path / "o")]) == status
+    err = capsys.readouterr().err
+    assert "any frames written are kept; rerun the same command" in err and f"personseg: {said}" in err

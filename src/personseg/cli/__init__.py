@@ -35,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         print("personseg: interrupted", file=sys.stderr)
         return 130
     except Exception as e:   # noqa: BLE001 - one line for the user, not a traceback
-        if interrupted(e):   # Ctrl-C inside a library, e.g. while a C extension was loading
-            print("personseg: interrupted", file=sys.stderr)
-            return 130
+        cause = interrupted(e)   # Ctrl-C or SIGTERM inside a library, e.g. while a C extension was loading
+        if cause is not None:
+            stopped = isinstance(cause, Terminated)
+            print(f"personseg: {'stopped (SIGTERM)' if stopped else 'interrupted'}", file=sys.stderr)
+            return 143 if stopped else 130
         if os.environ.get("PERSONSEG_DEBUG") and not isinstance(e, (PersonsegError, OSError)):
             raise
         print(f"personseg: error: {describe(e)}", file=sys.stderr)

@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
             try:
                 for job, got in bar:
                     if isinstance(got, BaseException):
-                        if interrupted(got):
-                            raise KeyboardInterrupt from got
+                        cause = interrupted(got)
+                        if cause is not None:   # Ctrl-C or SIGTERM as it was (the exit status tells them apart)
+                            raise type(cause)() from got
                         failed.append((job.path, describe(got)))
                     else:
                         finished.append(job)

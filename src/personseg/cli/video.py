@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import PersonsegError
+from ..errors import PersonsegError, interrupted
 from ..methods import DEFAULT_VIDEO_METHOD, METHODS
 from ..outputs import DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS
 from ..pipeline import SUBJECTS
@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
                             overwrite=args.overwrite, progress=not args.quiet,
                             mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
                             person_check=not args.no_person_check)
-    except KeyboardInterrupt:
+    except BaseException as e:
+        if not interrupted(e):   # also Ctrl-C or SIGTERM met inside a library (numba's code raises SystemError)
+            raise
         print("personseg: " + ("no video file was written (the unfinished one is removed); rerun to start again"
                                if video_file(args.out) else
                                "any frames written are kept; rerun the same command to do the rest"), file=sys.stderr)
