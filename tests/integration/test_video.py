@@ -13,7 +13,7 @@ from personseg.metrics import Flicker, foreground_iou
 from personseg.pose import get_backend
 from personseg.pose.keypoints import MIN_SCORE, keypoint_distance
 from personseg.pose.tracking import PeopleTracker
-from personseg.video.io import Source, write_clip
+from personseg.video.io import COLOUR_TAGS, Source, write_clip
 from personseg.video.run import run_video
 from personseg.video.temporal import TemporalSmoother
 
@@ -90,6 +90,8 @@ def test_video_file_in_and_out_keeps_frames_and_sound(clip, tmp_path):
     with av.open(str(out)) as c:
         assert c.streams.video[0].frames == 12
         assert (c.streams.video[0].width, c.streams.video[0].height) == (854, 480)
+        tags = c.streams.video[0].codec_context
+        assert (tags.color_range, tags.colorspace, tags.color_primaries, tags.color_trc) == COLOUR_TAGS
         assert len(c.streams.audio) == 1
         frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
     assert (np.abs(frame.astype(int) - (0, 255, 0)) < 40).all(axis=2).mean() > 0.3   # background replaced

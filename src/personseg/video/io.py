@@ -23,6 +23,9 @@ QUEUE = 4
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+#: The colour tags of the pictures written (FFmpeg's numbers): limited ("MPEG") range, SMPTE 170M (BT.601) matrix,
+#: primaries and transfer.
+COLOUR_TAGS = (1, 6, 6, 6)
 #: Encoder and pixel format per container for pictures with transparency (cut-outs): VP9 with alpha (Chrome, Firefox
 #: and Edge play it transparent; FFmpeg reads the alpha through its libvpx decoder) and ProRes 4444 (what video
 #: editors take). MP4 and MKV are not offered: their H.264 has no alpha.
@@ -300,6 +303,10 @@ class VideoWriter:
                                 "per-frame PNGs into a folder keep every pixel)")
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = pix_fmt
+        # OpenCV's RGB -> 4:2:0 and FFmpeg's RGBA -> YUVA are BT.601, limited range: said in the file (players take
+        # untagged HD video for BT.709 and shift its colours)
+        colours = self.stream.codec_context
+        colours.color_range, colours.colorspace, colours.color_primaries, colours.color_trc = COLOUR_TAGS
         # x264 at its cheapest settings, for speed in step with the segmenting (854x480 parkour, blurred
         # background: 10 ms a frame, 12% larger than 'superfast' at 16 ms; 'zerolatency' threads by slices,
         # which took 8% more frames/s end to end than frame threads); ProRes profile 4 is 4444, with alpha
