@@ -98,3 +98,28 @@ def test_largest_regions_labelled_in_their_box_as_on_the_whole_mask():
     assert [int((labels == k).sum()) for k in large] == worth[:len(large)]
     empty, none = largest_regions(np.zeros_like(mask))
     assert none == [] and not empty.any()
+
+
+def test_foreground_in_two_halves_is_the_estimate_in_one_piece(monkeypatch):
+    """A composite of a person whose colours change down the image over another picture: the estimate made on
+    two threads (halves of the box around the soft pixels) gives the colours of the estimate in one piece."""
+    from personseg.refine import matting
+
+    h, w = 800, 600
+    ramp = np.linspace(0, 255, h, dtype=np.float32)[:, None, None]
+    person = np.broadcast_to(np.concatenate([ramp, 255 - ramp, np.full_like(ramp, 90)], 2), (h, w, 3))
+    backdrop = cv2.GaussianBlur(np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8), (31, 31), 0)
+    alpha = np.zeros((h, w), np.float32)
+    cv2.ellipse(alpha, (w // 2, h // 2), (w // 3, h // 3 + 40), 0, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (15, 15), 0)
+    rgb = (alpha[..., None] * person + (1 - alpha[..., None]) * backdrop + 0.5).astype(np.uint8)
+    matting.estimate_foreground(rgb, alpha)   # numba's threading layer chosen
+    monkeypatch.setattr(matting, "_threads_allowed", lambda: True)
+    halves = matting.estimate_foreground(rgb, alpha)
+    monkeypatch.setattr(matting, "_threads_allowed", lambda: False)
+    whole = matting.estimate_foreground(rgb, alpha)
+    soft = (alpha > 0.05) & (alpha < 0.95)
+    assert np.abs(halves[soft].astype(np.int16) - whole[soft]).mean() < 1.0
+    error = {name: (alpha[soft, None] * np.abs(fg[soft] - person[soft])).mean()
+             for name, fg in (("halves", halves), ("own", rgb))}
+    assert error["halves"] < 0.5 * error["own"]
