@@ -100,26 +100,58 @@ def test_largest_regions_labelled_in_their_box_as_on_the_whole_mask():
     assert none == [] and not empty.any()
 
 
-def test_foreground_in_two_halves_is_the_estimate_in_one_piece(monkeypatch):
-    """A composite of a person whose colours change down the image over another picture: the estimate made on
-    two threads (halves of the box around the soft pixels) gives the colours of the estimate in one piece."""
+def _soft_scene(h: int, w: int, centre: tuple[int, int], axes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A photo whose colours change down and across it, and a soft ellipse as its alpha."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([ys * 255 / h, xs * 255 / w, (ys + xs) % 97], 2).astype(np.uint8)
+    alpha = np.zeros((h, w), np.float32)
+    cv2.ellipse(alpha, centre, axes, 0, 0, 360, 1.0, -1)
+    return rgb, cv2.GaussianBlur(alpha, (15, 15), 0)
+
+
+def test_foreground_box_and_halves_put_every_colour_back_in_its_place(monkeypatch):
+    """With a per-pixel stand-in for pymatting's estimate, the estimate on the soft pixels' box in two halves
+    (on two threads or one after the other) gives exactly what it gives on the whole working image."""
+    from personseg.refine import matting
+
+    class PerPixel:
+        @staticmethod
+        def estimate_foreground_ml(image, alpha, return_background):
+            return image * np.float32(0.5) + alpha[..., None] * np.float32(0.25), np.float32(1) - image
+
+    monkeypatch.setattr(matting, "_pymatting", PerPixel)
+    scenes = [_soft_scene(800, 600, (300, 400), (200, 300)), _soft_scene(800, 600, (20, 780), (60, 90)),
+              _soft_scene(120, 3000, (1500, 60), (1400, 50)), _soft_scene(700, 500, (250, 350), (40, 300))]
+    shipped = (matting.FOREGROUND_SPLIT_FROM, matting.FOREGROUND_MARGIN)
+    for rgb, alpha in scenes:
+        made = {}
+        for name, threads, (split_from, margin) in (("threads", True, shipped), ("in turn", False, shipped),
+                                                    ("whole", False, (10**9, 10**6))):
+            monkeypatch.setattr(matting, "_threads_allowed", lambda threads=threads: threads)
+            monkeypatch.setattr(matting, "FOREGROUND_SPLIT_FROM", split_from)
+            monkeypatch.setattr(matting, "FOREGROUND_MARGIN", margin)
+            made[name] = matting.estimate_foreground(rgb, alpha)
+        assert np.array_equal(made["threads"], made["whole"]) and np.array_equal(made["in turn"], made["whole"])
+        assert not np.array_equal(made["whole"], rgb)
+
+
+def test_foreground_estimate_takes_the_old_background_out(monkeypatch):
+    """pymatting's estimate in halves recovers a composite's person colours far better than the photo's own, and
+    the same colours whether the halves ran on two threads or one after the other."""
     from personseg.refine import matting
 
     h, w = 800, 600
     ramp = np.linspace(0, 255, h, dtype=np.float32)[:, None, None]
     person = np.broadcast_to(np.concatenate([ramp, 255 - ramp, np.full_like(ramp, 90)], 2), (h, w, 3))
     backdrop = cv2.GaussianBlur(np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8), (31, 31), 0)
-    alpha = np.zeros((h, w), np.float32)
-    cv2.ellipse(alpha, (w // 2, h // 2), (w // 3, h // 3 + 40), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (15, 15), 0)
+    _, alpha = _soft_scene(h, w, (w // 2, h // 2), (w // 3, h // 3 + 40))
     rgb = (alpha[..., None] * person + (1 - alpha[..., None]) * backdrop + 0.5).astype(np.uint8)
-    matting.estimate_foreground(rgb, alpha)   # numba's threading layer chosen
-    monkeypatch.setattr(matting, "_threads_allowed", lambda: True)
-    halves = matting.estimate_foreground(rgb, alpha)
-    monkeypatch.setattr(matting, "_threads_allowed", lambda: False)
-    whole = matting.estimate_foreground(rgb, alpha)
+    made = {}
+    for threads in (True, False):
+        monkeypatch.setattr(matting, "_threads_allowed", lambda threads=threads: threads)
+        made[threads] = matting.estimate_foreground(rgb, alpha)
+    assert np.array_equal(made[True], made[False])
     soft = (alpha > 0.05) & (alpha < 0.95)
-    assert np.abs(halves[soft].astype(np.int16) - whole[soft]).mean() < 1.0
     error = {name: (alpha[soft, None] * np.abs(fg[soft] - person[soft])).mean()
-             for name, fg in (("halves", halves), ("own", rgb))}
-    assert error["halves"] < 0.5 * error["own"]
+             for name, fg in (("estimate", made[True]), ("own", rgb))}
+    assert error["estimate"] < 0.5 * error["own"]

@@ -4,12 +4,10 @@ and leftover masks, and foreground colours for halo-free cut-outs."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import os
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -219,10 +217,10 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
 
 
 #: The foreground estimate runs on the working image's box around the soft pixels, this many working pixels
-#: wider on each side, cut in two along its longer side with halves overlapping by as much, one per thread
-#: (pymatting's estimate is one sequential sweep). On EG1800 and CCP train composites (benchmarks/foreground.py's
-#: error, 40 photos each) 7.00 -> 6.91 and 10.60 -> 10.47, the estimate 21 -> 14 ms a 600x800 photo
-#: (docs/speed.md).
+#: wider on each side, cut in two along its longer side, each half reaching as far past the cut, and the halves
+#: are estimated at once on two threads (pymatting's estimate is one sequential sweep). On EG1800 and CCP train
+#: composites (benchmarks/foreground.py's error, 40 photos each) 7.00 -> 6.92 and 10.60 -> 10.47, the estimate
+#: 18.9 -> 12.0 ms a 600x800 photo (docs/speed.md).
 FOREGROUND_MARGIN = 16
 #: ... cut in two only from this long side on (a small person's box is not worth a thread).
 FOREGROUND_SPLIT_FROM = 96
@@ -262,9 +260,10 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _estimate_in_halves(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pymatting's multi-level foreground and background estimates (float32 HxWx3), on two threads where the
-    image is large enough (two halves overlapping by FOREGROUND_MARGIN, each kept up to the cut) and numba's
-    threading layer takes calls from two threads at once (its fallback, "workqueue", aborts the process)."""
+    """pymatting's multi-level foreground and background estimates (float32 HxWx3), made on two halves from a
+    long side of FOREGROUND_SPLIT_FROM on (each half reaching FOREGROUND_MARGIN past the cut, kept up to it). The
+    second half runs on a thread of its own where that can run at once (``_threads_allowed``), else after the
+    first: the colours are the same either way."""
     def estimate(part: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
         f, b = _pymatting().estimate_foreground_ml(np.ascontiguousarray(image[part]),
                                                    np.ascontiguousarray(alpha[part]), return_background=True)
@@ -272,28 +271,39 @@ def _estimate_in_halves(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarra
 
     axis = int(alpha.shape[1] > alpha.shape[0])
     n = alpha.shape[axis]
-    if n < FOREGROUND_SPLIT_FROM or not _threads_allowed():
+    if n < FOREGROUND_SPLIT_FROM:
         return estimate((slice(None),))
     cut = n // 2
-    first = (slice(None),) * axis + (slice(0, cut + FOREGROUND_MARGIN),)
-    second = (slice(None),) * axis + (slice(cut - FOREGROUND_MARGIN, n),)
-    other = _helper().submit(estimate, second)
-    (f1, b1), (f2, b2) = estimate(first), other.result()
-    keep1 = (slice(None),) * axis + (slice(0, cut),)
-    keep2 = (slice(None),) * axis + (slice(FOREGROUND_MARGIN, None),)
+    lead = (slice(None),) * axis
+    first, second = lead + (slice(0, cut + FOREGROUND_MARGIN),), lead + (slice(cut - FOREGROUND_MARGIN, n),)
+    if _threads_allowed():
+        done: list = []   # the second half's colours, or what it raised
+
+        def run() -> None:
+            try:
+                done.append(estimate(second))
+            except BaseException as e:   # raised on the calling thread below
+                done.append(e)
+
+        thread = threading.Thread(target=run, name="personseg-foreground", daemon=True)
+        thread.start()
+        f1, b1 = estimate(first)
+        thread.join()
+        if isinstance(done[0], BaseException):
+            raise done[0]
+        f2, b2 = done[0]
+    else:
+        (f1, b1), (f2, b2) = estimate(first), estimate(second)
+    keep1, keep2 = lead + (slice(0, cut),), lead + (slice(FOREGROUND_MARGIN, None),)
     return (np.concatenate([f1[keep1], f2[keep2]], axis), np.concatenate([b1[keep1], b2[keep2]], axis))
 
 
-@functools.cache
-def _helper() -> ThreadPoolExecutor:
-    """The thread that estimates the second half of a foreground."""
-    return ThreadPoolExecutor(1, thread_name_prefix="personseg-foreground")
-
-
 def _threads_allowed() -> bool:
-    """Whether pymatting may run on two threads at once: more than one core, and numba's threading layer chosen
-    (by an earlier call) and not "workqueue"."""
-    if (os.cpu_count() or 1) < 2:
+    """Whether pymatting may run on two threads at once: more than one core for this process, and numba's
+    threading layer chosen (by an earlier call) and not "workqueue", which aborts the process on calls from two
+    threads."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < 2:
         return False
     import numba
 

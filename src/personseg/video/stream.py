@@ -94,7 +94,7 @@ class VideoSegmenter:
     until then they are not listed in ``people``. False keeps whatever the method marked.
 
     Its Results composite with the frame's own colours at soft edges (``Result.estimate_foreground`` False: no
-    18-38 ms estimate a 854x480 frame); ``dataclasses.replace(result, estimate_foreground=True)`` estimates them, as
+    6-7 ms estimate a 854x480 frame); ``dataclasses.replace(result, estimate_foreground=True)`` estimates them, as
     ``personseg video`` does for cut-outs.
     """
 
