@@ -270,10 +270,11 @@ def anyone_in(rgb: np.ndarray, prob: np.ndarray, pose: PoseBackend) -> bool:
 
 
 def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], edges: np.ndarray | None = None,
-                 maps: list[np.ndarray] | None = None) -> list[np.ndarray]:
+                 maps: list[np.ndarray] | None = None, given: bool = False) -> list[np.ndarray]:
     """Split the foreground of ``mask`` among ``people`` (keypoints): one uint8 {0, 255} mask each, in the
     order given, plus one for each person-sized region of the mask that nobody claims. Every foreground
-    pixel goes to exactly one mask; a person left with a sliver gets an empty mask.
+    pixel goes to exactly one mask; a person left with a sliver gets an empty mask (``given`` people only where
+    it touches someone else's: a small person given stands apart, and keeps their pixels).
 
     With ``maps`` (each person's float HxW probability from the person model, ``person_maps``) a pixel is
     claimed by the person whose map is highest there, if at least 0.5; else each person claims their
@@ -319,8 +320,7 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
     full = cv2.resize(labels.astype(np.uint16), (w, h), interpolation=cv2.INTER_NEAREST)
     on = mask > 0
     full[~on] = 0
-    sizes = np.bincount(full.ravel(), minlength=extra + 1)
-    full[(sizes < MIN_REGION * full.size)[full]] = 0   # slivers are no one's own: they join a neighbour
+    _drop_slivers(full, extra, len(people) if given else 0)   # slivers are no one's own: they join a neighbour
     unlabelled = on & (full == 0)
     if unlabelled.any() and full.any():   # detail lost at the working size, and specks: the nearest person's
         from scipy.ndimage import distance_transform_edt
@@ -328,6 +328,28 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
         _, (iy, ix) = distance_transform_edt(full == 0, return_indices=True)
         full = np.where(unlabelled, full[iy, ix], full)
     return [np.where(on & (full == k), 255, 0).astype(np.uint8) for k in range(1, extra + 1)]
+
+
+def _drop_slivers(labels: np.ndarray, count: int, people: int) -> None:
+    """Zero (in place) the labels 1..``count`` under MIN_REGION of the image: their pixels join a neighbour.
+    Of labels 1..``people`` only the parts that touch someone else's pixels go; the rest stay."""
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    small = sizes < MIN_REGION * labels.size
+    small[0] = False
+    touching = []   # (box, part) of small people's parts beside someone else, zeroed once all are seen
+    for k in np.flatnonzero(small[1 : people + 1] & (sizes[1 : people + 1] > 0)) + 1:
+        small[k] = False
+        ys, xs = np.nonzero(labels == k)
+        box = (slice(max(0, ys.min() - 1), ys.max() + 2), slice(max(0, xs.min() - 1), xs.max() + 2))
+        n, parts = cv2.connectedComponents((labels[box] == k).astype(np.uint8))
+        for c in range(1, n):
+            part = (parts == c).astype(np.uint8)
+            around = labels[box][cv2.dilate(part, np.ones((3, 3), np.uint8)) > 0]
+            if ((around != k) & (around > 0)).any():
+                touching.append((box, part > 0))
+    for box, part in touching:
+        labels[box][part] = 0
+    labels[small[labels]] = 0
 
 
 def _frame_seeds(people: list[np.ndarray], fg: np.ndarray, f: float) -> np.ndarray:
@@ -376,10 +398,10 @@ def _features(rgb: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
 
 
 def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], edges: np.ndarray | None = None,
-                    maps: list[np.ndarray] | None = None) -> list[Instance]:
+                    maps: list[np.ndarray] | None = None, given: bool = False) -> list[Instance]:
     """Everyone in ``rgb`` with their own mask (a split of ``mask`` among ``people``, ``group_pixels``),
     largest first."""
-    masks = group_pixels(rgb, mask, people, edges, maps)
+    masks = group_pixels(rgb, mask, people, edges, maps, given)
     out = []
     for k, m in enumerate(masks):
         kp = people[k] if k < len(people) else np.zeros((17, 3), np.float32)

@@ -314,7 +314,7 @@ class Segmenter:
         if self.instances:
             maps = (given_maps if given_maps is not None and len(given) > 1 else
                     timed(timings, "instances", method.person_maps, rgb, scene.people))
-            instances = timed(timings, "instances", split_instances, rgb, mask, scene.people, None, maps)
+            instances = timed(timings, "instances", split_instances, rgb, mask, scene.people, None, maps, bool(given))
             if given:   # exactly the people given: regions nobody claims are not people of their own
                 instances = [i for i in instances if any(i.keypoints is kp for kp in given)]
         return Result(mask=mask, alpha=alpha, keypoints=scene.main, people=scene.people, rgb=rgb, timings=timings,

@@ -39,3 +39,29 @@ def test_find_people_does_not_take_a_pose_inside_someone_found_for_another_perso
     rgb = np.zeros((600, 800, 3), np.uint8)
     people = find_people(rgb, np.zeros((600, 800), bool), Twice(walker, upper))
     assert len(people) == 1 and people[0] is walker
+
+
+def test_a_small_person_given_keeps_their_pixels_and_a_sliver_beside_someone_joins_them():
+    """group_pixels with maps: a person under MIN_REGION of the image, standing apart, keeps their pixels when
+    given (a page edit of a far cyclist left them an empty mask); found ones and a small part touching someone
+    else's still join a neighbour."""
+    from personseg.instances import MIN_REGION, group_pixels
+
+    h, w = 400, 1200
+    rgb = np.zeros((h, w, 3), np.uint8)
+    big, small = person(300, 50, 100), person(1000, 300, 10)
+    mask = np.zeros((h, w), np.uint8)
+    mask[40:360, 220:380] = 255
+    mask[300:335, 995:1005] = 255          # the small person: 350 px, under MIN_REGION of the image
+    assert 0 < (mask[:, 900:] > 0).sum() < MIN_REGION * mask.size
+    maps = [np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)]
+    maps[0][:, :700] = 1.0
+    maps[1][:, 700:] = 1.0
+    given = group_pixels(rgb, mask, [big, small], maps=maps, given=True)
+    assert (given[1] > 0).sum() == (mask[:, 900:] > 0).sum() and not given[0][:, 900:].any()
+    found = group_pixels(rgb, mask, [big, small], maps=maps)
+    assert not found[1].any() and (found[0] > 0).sum() == (mask > 0).sum()
+    maps[1][40:60, 370:700] = 2.0           # the small person's map takes a bit of the big one's edge: a sliver
+    beside = group_pixels(rgb, mask, [big, small], maps=maps, given=True)
+    assert not beside[1][:, :700].any() and (beside[0][:, :700] > 0).sum() == (mask[:, :700] > 0).sum()
+    assert (beside[1] > 0).sum() == (mask[:, 900:] > 0).sum()
