@@ -51,20 +51,26 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page = browser.new_page(viewport={"width": 1500, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        blocked: list[bool] = []   # requests this test makes fail
         page.on("requestfailed", lambda r: errors.append(f"{r.url} failed: {r.failure}")
-                if r.failure != "net::ERR_ABORTED" else None)   # a request a newer edit replaced
+                if r.failure != "net::ERR_ABORTED" and not blocked else None)   # ABORTED: a newer edit's
         page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(url)
         wait(page, "document.getElementById('method').options.length > 0")
         page.set_input_files("#files", [str(data_dir / p) for p in PHOTOS])
         api = "window.personsegPage"
-        wait(page, f"{api}.requests >= 1", 120)
+        wait(page, f"{api}.requests >= 2 && {api}.settled()", 180)   # every photo opened, in the background too
         page.wait_for_selector("#stage-cutout img")
+        page.set_input_files("#files", [str(data_dir / PHOTOS[0])])   # opened already: said, not added twice
+        assert "already open" in page.inner_text("#status") and page.locator("#photos button").count() == 2
         for stage in ("keypoints", "people", "ssm", "trimap", "boundary", "leftover", "alpha", "mask"):
             assert page.locator(f"#stage-{stage}").count() == 1, stage
         people = page.evaluate(f"{api}.people()")
         assert len(people) >= 2   # a batter and a catcher at least
         before = page.get_attribute("#stage-mask img", "src")
+        unload = "(() => { const e = new Event('beforeunload', {cancelable: true}); dispatchEvent(e); " \
+                 "return e.defaultPrevented; })()"
+        assert not page.evaluate(unload)   # nothing edited: the page may go without asking
 
         # drag the first person's sure wrist (or elbow) 90 px right and 60 px down
         joint = next(j for j in (9, 10, 7, 8) if people[0][j][2] >= 0.3)
@@ -73,11 +79,30 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page.mouse.down()
         page.mouse.move(at["x"] + 90, at["y"] + 60, steps=10)
         page.mouse.up()
-        wait(page, f"{api}.requests >= 2", 60)
+        wait(page, f"{api}.requests >= 3", 60)
         wait(page, f"document.querySelector('#stage-mask img').src !== {before!r}", 30)
         moved = page.evaluate(f"{api}.people()")
         assert len(moved) == len(people) and moved[0][joint][0] > people[0][joint][0] + 20
         page.screenshot(path=str(shots / "serve-page.jpg"), quality=80)
+        assert page.evaluate(unload)   # edited: leaving the page asks first
+
+        # an edit whose request fails is said, keeps the COCO file from being made, and is applied by R
+        blocked.append(True)
+        page.route("**/v1/segment*", lambda route: route.abort())
+        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.down()
+        page.mouse.move(at["x"] - 30, at["y"], steps=5)
+        page.mouse.up()
+        wait(page, f"{api}.settled()", 30)
+        assert "not applied" in page.inner_text("#status") and "edit not applied" in page.inner_text("#photos")
+        page.keyboard.press("j")
+        assert "COCO file not made" in page.inner_text("#status")
+        page.unroute("**/v1/segment*")
+        blocked.clear()
+        page.keyboard.press("r")
+        wait(page, f"{api}.requests >= 4 && {api}.settled()", 60)
+        assert "not applied" not in page.inner_text("#photos")
 
         # add a person by two clicks and Enter; Ctrl+Z takes them away again
         w, h = page.evaluate(f"{api}.size()")
@@ -86,7 +111,7 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
             p = page.evaluate(f"{api}.toScreen({x}, {y})")
             page.mouse.click(p["x"], p["y"])
         page.keyboard.press("Enter")
-        wait(page, f"{api}.requests >= 3", 60)
+        wait(page, f"{api}.requests >= 5", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people) + 1
         page.keyboard.press("Control+z")
         assert len(page.evaluate(f"{api}.people()")) == len(people)
@@ -99,18 +124,19 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         with page.expect_download() as got:
             page.click("#dl-coco")
         coco = COCO(got.value.path())
-        assert len(coco.anns) == len(people) and all(coco.annToMask(a).sum() > 0 for a in coco.anns.values())
+        assert len(coco.imgs) == 2 and len(coco.getAnnIds(imgIds=[1])) == len(people)
+        assert all(coco.annToMask(a).sum() > 0 for a in coco.anns.values())
 
         # select the second person by their joint and remove them with Delete
         joint = next(j for j in range(17) if people[1][j][2] >= 0.3)
         at = page.evaluate(f"{api}.keypointOnScreen(1, {joint})")
         page.mouse.click(at["x"], at["y"])
         page.keyboard.press("Delete")
-        wait(page, f"{api}.requests >= 4", 60)
+        wait(page, f"{api}.requests >= 6", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people) - 1
 
-        page.keyboard.press("ArrowRight")
-        wait(page, f"{api}.requests >= 5", 120)
+        page.keyboard.press("ArrowRight")   # segmented in the background already
         assert page.inner_text("#counter") == "2 / 2"
+        page.wait_for_selector("#stage-cutout img")
         page.screenshot(path=str(shots / "serve-page-next.jpg"), quality=80)
         assert not errors, errors

@@ -16,7 +16,8 @@ const SURE = 0.3;       // keypoint score under which a joint is missing (person
 const HISTORY = 50;     // undo steps kept per photo
 
 const page = {
-  photos: [],           // {file, name, answer, answered, people, edited, history, selected, adding, seq, error, abort}
+  photos: [],           // {file, name, answer, answered, people, edited, history, selected, adding, seq, error, abort,
+                        //  inflight}
   index: -1,
   backdrop: "people",
   drag: null,           // {photo, person, joint, before, moved}
@@ -38,7 +39,12 @@ async function call(photo, output, people, signal) {
   if (people) form.append("people", JSON.stringify(people));
   const query = new URLSearchParams({output, instances: "true"});
   if ($("method").value) query.set("method", $("method").value);
-  const res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers(), signal});
+  let res;
+  try { res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers(), signal}); }
+  catch (e) {
+    if (e.name === "AbortError") throw e;
+    throw new Error("the server did not answer (is personseg serve still running?)");
+  }
   if (!res.ok) {
     let why = res.statusText;
     try { why = (await res.json()).error || why; } catch (e) { /* not JSON */ }
@@ -66,6 +72,7 @@ async function segment(photo, people) {
   const seq = ++photo.seq;
   if (photo.abort) photo.abort.abort();
   const abort = photo.abort = new AbortController();
+  photo.inflight = true;
   busy(true);
   try {
     const answer = await call(photo, "stages", people, abort.signal);
@@ -78,32 +85,63 @@ async function segment(photo, people) {
     if (photo.selected >= photo.people.length) photo.selected = -1;
     page.requests += 1;
     const t = Object.values(answer.timings).reduce((a, b) => a + b, 0);
-    say(`${answer.people.length} ${answer.people.length === 1 ? "person" : "people"} · ${answer.method} · ` +
+    if (photo === current()) say(`${answer.people.length} ${answer.people.length === 1 ? "person" : "people"} · ${answer.method} · ` +
         `${Math.round(t)} ms`);
   } catch (e) {
     if (seq !== photo.seq) return;
     photo.error = e.message;
-    say(`${photo.name}: ${e.message}`, true);
+    if (photo === current()) say(failure(photo), true);
   } finally {
+    if (seq === photo.seq) photo.inflight = false;
     busy(false);
   }
-  if (photo === current()) await show();
   listPhotos();
+  pump();
+  if (photo === current()) await show();
+}
+
+// What went wrong with ``photo``'s last request, and what to do.
+function failure(photo) {
+  const lost = photo.answer ? "its last edit is not applied (the masks are from before it)" : "not segmented";
+  return `${photo.name}: ${photo.error}; ${lost}: open it again (or press R) to retry`;
+}
+
+// Every photo not yet segmented, one at a time in the background (the current one goes first, by ``go``), so
+// that the COCO file holds every photo opened.
+let pumping = false;
+function pump() {
+  if (pumping || page.photos.some((p) => p.inflight)) return;
+  const next = page.photos.find((p) => !p.answer && !p.error && !p.inflight);
+  if (!next) return;
+  pumping = true;
+  segment(next, next.edited ? sendable(next) : null).finally(() => { pumping = false; pump(); });
 }
 
 // ---------- photos ----------
 
 function current() { return page.photos[page.index] || null; }
 
+const isImage = (f) => f.type.startsWith("image/") || /\.(jpe?g|png|webp|bmp|tiff?)$/i.test(f.name);
+const sameFile = (f, g) => f.name === g.name && f.size === g.size && f.lastModified === g.lastModified;
+
 function addFiles(files) {
-  const fresh = [...files].filter((f) => f.type.startsWith("image/") || /\.(jpe?g|png|webp|bmp|tiff?)$/i.test(f.name));
-  if (!fresh.length) { say("no image among the files given", true); return; }
+  const given = [...files];
+  const images = given.filter(isImage);
+  const fresh = images.filter((f, i) => !page.photos.some((p) => sameFile(p.file, f)) &&
+                                        images.findIndex((g) => sameFile(f, g)) === i);
+  const skipped = given.filter((f) => !isImage(f)).map((f) => f.name);
+  const notes = [];
+  if (skipped.length) notes.push(`skipped ${skipped.length} not an image: ${skipped.slice(0, 3).join(", ")}` +
+                                 (skipped.length > 3 ? ", …" : ""));
+  if (images.length > fresh.length) notes.push(`${images.length - fresh.length} already open`);
+  if (!fresh.length) { say(notes.join(" · ") || "no image among the files given", true); return; }
   const first = page.photos.length;
   for (const file of fresh) {
     page.photos.push({file, name: file.name, answer: null, answered: 0, people: [], edited: false, history: [],
-                      selected: -1, adding: null, seq: 0, error: null, abort: null});
+                      selected: -1, adding: null, seq: 0, error: null, abort: null, inflight: false});
   }
   go(first);
+  if (notes.length) say(notes.join(" · "), true);
 }
 
 function go(index) {
@@ -111,8 +149,14 @@ function go(index) {
   page.index = Math.max(0, Math.min(page.photos.length - 1, index));
   const photo = current();
   listPhotos();
-  if (!photo.answer) segment(photo, photo.edited ? sendable(photo) : null);   // failed before: try again
+  if (!photo.inflight && (!photo.answer || photo.error)) retry(photo);
+  else if ($("status").classList.contains("error")) say("");   // another photo's failure
   show();
+  pump();
+}
+
+function retry(photo) {   // the photo as it is now: its edits, or a search where it has none
+  if (photo) segment(photo, photo.edited ? sendable(photo) : null);
 }
 
 function listPhotos() {
@@ -124,7 +168,9 @@ function listPhotos() {
     const k = p.answer ? p.answer.people.length : 0;
     const n = document.createElement("span");
     n.className = "n";
-    n.textContent = p.answer ? `${k} ${k === 1 ? "person" : "people"}` : p.error ? "failed" : "…";
+    n.textContent = p.error ? (p.answer ? "edit not applied" : "failed") :
+                    p.answer ? `${k} ${k === 1 ? "person" : "people"}` : "…";
+    if (p.error) n.classList.add("failed");
     b.append(p.name, document.createElement("br"), n);
     b.onclick = () => go(i);
     return b;
@@ -264,7 +310,8 @@ function hint() {
     h.textContent = `New person: click their ${name} (S skip this joint · Enter done · Esc cancel)`;
   } else if (photo && photo.answer) {
     h.textContent = "Drag a keypoint to move it · click a person's joint to select them · A add a person · " +
-                    "Delete remove · Ctrl+Z undo · ← → photos";
+                    "Delete remove · Ctrl+Z or U undo · ← → photos · O open · C, M, J download cut-out, mask, " +
+                    "COCO · R retry";
   }
 }
 
@@ -372,6 +419,13 @@ async function download(output) {
 }
 
 function downloadCoco() {   // everyone in every photo done, as one COCO file
+  const behind = page.photos.filter((p) => p.answer && (p.error || p.answered !== p.seq));
+  if (behind.length) {
+    say(`COCO file not made: the last edits of ${behind.map((p) => p.name).slice(0, 3).join(", ")}` +
+        `${behind.length > 3 ? ", …" : ""} are not applied yet (wait, or open them to retry)`, true);
+    return;
+  }
+  const left = page.photos.filter((p) => !p.answer).length;
   const coco = {info: {description: "people segmented with personseg"}, images: [], annotations: [],
                 categories: [{id: 1, name: "person", supercategory: "person", keypoints: null, skeleton: null}]};
   for (const photo of page.photos.filter((p) => p.answer)) {
@@ -387,6 +441,8 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file
     }
   }
   save(new Blob([JSON.stringify(coco)], {type: "application/json"}), "people.coco.json");
+  say(`people.coco.json: ${coco.images.length} photos, ${coco.annotations.length} people` +
+      (left ? `; ${left} not segmented yet (or failed) left out` : ""), left > 0);
 }
 
 // ---------- events ----------
@@ -413,10 +469,14 @@ $("method").onchange = () => {   // every photo again with the new method, keepi
   for (const p of page.photos) {
     p.seq += 1;
     if (p.abort) p.abort.abort();
-    p.answer = null; p.error = null; p.history = [];
+    p.answer = null; p.error = null; p.inflight = false;
+    for (const step of p.history) step.answer = null;   // undo asks again, with this method
   }
   go(page.index);
 };
+window.addEventListener("beforeunload", (ev) => {   // edits live in this page only
+  if (page.photos.some((p) => p.edited)) { ev.preventDefault(); ev.returnValue = ""; }
+});
 window.addEventListener("resize", draw);
 
 for (const type of ["dragenter", "dragover"]) {
@@ -475,7 +535,7 @@ window.addEventListener("keydown", (ev) => {
   const actions = {
     arrowleft: () => go(page.index - 1), arrowright: () => go(page.index + 1), a: startAdding,
     delete: removeSelected, backspace: removeSelected, o: () => $("files").click(),
-    c: () => download("cutout"), m: () => download("mask"), j: downloadCoco, u: undo,
+    c: () => download("cutout"), m: () => download("mask"), j: downloadCoco, u: undo, r: () => retry(photo),
     escape: () => { if (photo) { photo.selected = -1; show(); } },
   };
   if (actions[key]) { ev.preventDefault(); actions[key](); }
@@ -501,6 +561,7 @@ async function init() {
 // for tests and the curious: where a keypoint is on the screen, and how many answers came back
 window.personsegPage = {
   get requests() { return page.requests; },
+  settled() { return page.photos.every((p) => !p.inflight && (p.answer || p.error)); },
   toScreen(x, y) {   // a point of the photo (its pixels) on the screen
     const r = editor.getBoundingClientRect(), {s} = fit();
     return {x: r.left + x * s, y: r.top + y * s};
