@@ -116,6 +116,22 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page.keyboard.press("Control+z")
         assert len(page.evaluate(f"{api}.people()")) == len(people)
 
+        # the wheel zooms about the pointer: the joint under it stays there, twice as far from the others; 0 undoes it
+        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+        other = next(j for j in range(17) if j != joint and people[0][j][2] >= 0.3)
+        span = abs(page.evaluate(f"{api}.keypointOnScreen(0, {other})")["x"] - at["x"])
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.wheel(0, -100)
+        page.mouse.wheel(0, -100)
+        page.mouse.wheel(0, -100)   # 1.25 ** 3: about twice as large
+        zoomed = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+        assert abs(zoomed["x"] - at["x"]) < 3 and abs(zoomed["y"] - at["y"]) < 3
+        wider = abs(page.evaluate(f"{api}.keypointOnScreen(0, {other})")["x"] - zoomed["x"])
+        assert abs(wider - 1.953 * span) < 3 or span < 1
+        page.keyboard.press("0")
+        assert abs(abs(page.evaluate(f"{api}.keypointOnScreen(0, {other})")["x"]
+                       - page.evaluate(f"{api}.keypointOnScreen(0, {joint})")["x"]) - span) < 1
+
         # downloads: the cut-out at full size with transparency, and a COCO file pycocotools reads
         with page.expect_download() as got:
             page.click("#dl-cutout")

@@ -21,6 +21,8 @@ const page = {
   index: -1,
   backdrop: "people",
   drag: null,           // {photo, person, joint, before, moved}
+  pan: null,            // {x, y, ox, oy}: where a pan of the zoomed editor started
+  view: {zoom: 1, ox: 0, oy: 0},   // the editor's zoom and the photo's offset in it (screen pixels)
   images: {},           // decoded answer images of the current photo, by name
   decoded: new WeakMap(), // answer -> its decoded images
   requests: 0,          // answers received (the browser test waits on it)
@@ -146,7 +148,9 @@ function addFiles(files) {
 
 function go(index) {
   if (!page.photos.length) return;
-  page.index = Math.max(0, Math.min(page.photos.length - 1, index));
+  const next = Math.max(0, Math.min(page.photos.length - 1, index));
+  if (next !== page.index) page.view = {zoom: 1, ox: 0, oy: 0};   // each photo opens whole
+  page.index = next;
   const photo = current();
   listPhotos();
   if (!photo.inflight && (!photo.answer || photo.error)) retry(photo);
@@ -207,33 +211,73 @@ async function show() {
     const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
     page.decoded.set(answer, Object.fromEntries(names.map((n, i) => [n, decoded[i]])));
   }
+  if (photo.full === undefined) photo.full = await fullSize(photo, answer);
   if (photo !== current() || answer !== photo.answer) return;
   page.images = page.decoded.get(answer);
   draw();
   stages();
 }
 
-function fit() {   // the editor's size: the photo scaled into the free area
+// The photo itself as the browser decodes it, for a sharp editor when zoomed (the answer's pictures are
+// previews); null where the browser cannot decode it or sees another size (an orientation it did not apply).
+async function fullSize(photo, answer) {
+  try {
+    const bitmap = await createImageBitmap(photo.file, {imageOrientation: "from-image"});
+    return bitmap.width === answer.width && bitmap.height === answer.height ? bitmap : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function fit() {   // the editor's size (the photo scaled into the free area), and the zoomed scale and offset
   const area = $("stage-area").getBoundingClientRect();
   const a = current().answer;
-  const s = Math.min((area.width - 16) / a.width, (area.height - 16) / a.height);
-  return {w: Math.max(1, Math.round(a.width * s)), h: Math.max(1, Math.round(a.height * s)), s};
+  const base = Math.min((area.width - 16) / a.width, (area.height - 16) / a.height);
+  const w = Math.max(1, Math.round(a.width * base)), h = Math.max(1, Math.round(a.height * base));
+  const {zoom, ox, oy} = page.view;
+  return {w, h, s: base * zoom, ox, oy};
+}
+
+const ZOOM_MAX = 16;
+
+function zoomCentre(factor) {
+  const canvas = $("editor");
+  zoomAt(factor, canvas.width / 2, canvas.height / 2);
+}
+
+// Zoom the editor by ``factor`` about the point (cx, cy) of the canvas, the photo kept covering it.
+function zoomAt(factor, cx, cy) {
+  const photo = current();
+  if (!photo || !photo.answer) return;
+  const before = fit();
+  const zoom = Math.max(1, Math.min(ZOOM_MAX, page.view.zoom * factor));
+  const k = zoom / page.view.zoom;
+  page.view = {zoom, ox: cx - (cx - before.ox) * k, oy: cy - (cy - before.oy) * k};
+  clampView();
+  draw();
+}
+
+function clampView() {   // no empty edge inside the editor: the zoomed photo covers it
+  const {w, h} = fit(), v = page.view;
+  v.ox = Math.min(0, Math.max(w - w * v.zoom, v.ox));
+  v.oy = Math.min(0, Math.max(h - h * v.zoom, v.oy));
 }
 
 function draw() {
   const photo = current();
   if (!photo || !photo.answer) return;
   const canvas = $("editor");
-  const {w, h, s} = fit();
+  const {w, h, s, ox, oy} = fit();
   canvas.width = w; canvas.height = h;
   const ctx = canvas.getContext("2d");
   const im = page.images;
-  if (page.backdrop === "cutout") { drawChecker(ctx, w, h); ctx.drawImage(im.cutout, 0, 0, w, h); }
+  const [W, H] = [w * page.view.zoom, h * page.view.zoom];   // the photo zoomed, drawn from (ox, oy)
+  if (page.backdrop === "cutout") { drawChecker(ctx, w, h); ctx.drawImage(im.cutout, ox, oy, W, H); }
   else if (page.backdrop === "people" || !im[page.backdrop]) {
-    ctx.drawImage(im.photo, 0, 0, w, h);
-    if (im.people) { ctx.globalAlpha = 0.45; ctx.drawImage(im.people, 0, 0, w, h); ctx.globalAlpha = 1; }
-  } else ctx.drawImage(im[page.backdrop], 0, 0, w, h);
-  drawPeople(ctx, s, photo);
+    ctx.drawImage(current().full || im.photo, ox, oy, W, H);
+    if (im.people) { ctx.globalAlpha = 0.45; ctx.drawImage(im.people, ox, oy, W, H); ctx.globalAlpha = 1; }
+  } else ctx.drawImage(im[page.backdrop], ox, oy, W, H);
+  drawPeople(ctx, s, photo, ox, oy);
 }
 
 function drawChecker(ctx, w, h) {
@@ -246,7 +290,7 @@ function colour(photo, k) {
   return people[k] ? people[k].colour : "#ffffff";
 }
 
-function drawPeople(ctx, s, photo) {
+function drawPeople(ctx, s, photo, ox = 0, oy = 0) {   // keypoint (x, y) at (ox + x s, oy + y s)
   const skeleton = photo.answer.skeleton;
   const everyone = photo.people.map((kp, k) => [kp, colour(photo, k), k === photo.selected]);
   if (photo.adding) everyone.push([photo.adding.kp, "#ffffff", true]);
@@ -255,12 +299,13 @@ function drawPeople(ctx, s, photo) {
     ctx.strokeStyle = c;
     for (const [a, b] of skeleton) {
       if (kp[a][2] >= SURE && kp[b][2] >= SURE) {
-        ctx.beginPath(); ctx.moveTo(kp[a][0] * s, kp[a][1] * s); ctx.lineTo(kp[b][0] * s, kp[b][1] * s); ctx.stroke();
+        ctx.beginPath(); ctx.moveTo(ox + kp[a][0] * s, oy + kp[a][1] * s);
+        ctx.lineTo(ox + kp[b][0] * s, oy + kp[b][1] * s); ctx.stroke();
       }
     }
     for (const [x, y, v] of kp) {
       if (v < SURE) continue;
-      ctx.beginPath(); ctx.arc(x * s, y * s, selected ? 6 : 4.5, 0, 2 * Math.PI);
+      ctx.beginPath(); ctx.arc(ox + x * s, oy + y * s, selected ? 6 : 4.5, 0, 2 * Math.PI);
       ctx.fillStyle = c; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = "#000"; ctx.stroke();
     }
   }
@@ -310,8 +355,8 @@ function hint() {
     h.textContent = `New person: click their ${name} (S skip this joint · Enter done · Esc cancel)`;
   } else if (photo && photo.answer) {
     h.textContent = "Drag a keypoint to move it · click a person's joint to select them · A add a person · " +
-                    "Delete remove · Ctrl+Z or U undo · ← → photos · O open · C, M, J download cut-out, mask, " +
-                    "COCO · R retry";
+                    "Delete remove · Ctrl+Z or U undo · wheel or + − zoom, drag to pan, 0 whole photo · ← → photos · " +
+                    "O open · C, M, J download cut-out, mask, COCO · R retry";
   }
 }
 
@@ -349,8 +394,8 @@ function undo() {
 }
 
 function toImage(ev) {
-  const r = $("editor").getBoundingClientRect(), {s} = fit();
-  return [(ev.clientX - r.left) / s, (ev.clientY - r.top) / s];
+  const r = $("editor").getBoundingClientRect(), {s, ox, oy} = fit();
+  return [(ev.clientX - r.left - ox) / s, (ev.clientY - r.top - oy) / s];
 }
 
 function nearest(photo, x, y) {
@@ -477,7 +522,7 @@ $("method").onchange = () => {   // every photo again with the new method, keepi
 window.addEventListener("beforeunload", (ev) => {   // edits live in this page only
   if (page.photos.some((p) => p.edited)) { ev.preventDefault(); ev.returnValue = ""; }
 });
-window.addEventListener("resize", draw);
+window.addEventListener("resize", () => { if (current() && current().answer) { clampView(); draw(); } });
 
 for (const type of ["dragenter", "dragover"]) {
   window.addEventListener(type, (ev) => { ev.preventDefault(); document.body.classList.add("dragging"); });
@@ -498,12 +543,24 @@ editor.addEventListener("mousedown", (ev) => {
   const hit = nearest(photo, x, y);
   photo.selected = hit ? hit.person : -1;
   if (hit) page.drag = {...hit, photo, before: snapshot(photo), moved: false};
+  else if (page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, ox: page.view.ox, oy: page.view.oy};
   show();
 });
+editor.addEventListener("wheel", (ev) => {   // zoom about the pointer
+  ev.preventDefault();
+  const r = editor.getBoundingClientRect();
+  zoomAt(ev.deltaY < 0 ? 1.25 : 0.8, ev.clientX - r.left, ev.clientY - r.top);
+}, {passive: false});
 editor.addEventListener("mousemove", (ev) => {
   const photo = current();
   if (!photo || !photo.answer) return;
   const [x, y] = toImage(ev);
+  if (page.pan) {
+    Object.assign(page.view, {ox: page.pan.ox + ev.clientX - page.pan.x, oy: page.pan.oy + ev.clientY - page.pan.y});
+    clampView();
+    draw();
+    return;
+  }
   if (!page.drag) { editor.classList.toggle("grab", !!nearest(photo, x, y)); return; }
   if (page.drag.photo !== photo) return;
   const a = photo.answer;
@@ -516,6 +573,7 @@ editor.addEventListener("mousemove", (ev) => {
 window.addEventListener("mouseup", () => {
   const drag = page.drag;
   page.drag = null;
+  page.pan = null;
   if (drag && drag.moved) change(drag.photo, drag.before);
 });
 
@@ -537,6 +595,8 @@ window.addEventListener("keydown", (ev) => {
     delete: removeSelected, backspace: removeSelected, o: () => $("files").click(),
     c: () => download("cutout"), m: () => download("mask"), j: downloadCoco, u: undo, r: () => retry(photo),
     escape: () => { if (photo) { photo.selected = -1; show(); } },
+    "+": () => zoomCentre(1.25), "=": () => zoomCentre(1.25), "-": () => zoomCentre(0.8),
+    "0": () => { page.view = {zoom: 1, ox: 0, oy: 0}; draw(); },
   };
   if (actions[key]) { ev.preventDefault(); actions[key](); }
 });
@@ -563,8 +623,8 @@ window.personsegPage = {
   get requests() { return page.requests; },
   settled() { return page.photos.every((p) => !p.inflight && (p.answer || p.error)); },
   toScreen(x, y) {   // a point of the photo (its pixels) on the screen
-    const r = editor.getBoundingClientRect(), {s} = fit();
-    return {x: r.left + x * s, y: r.top + y * s};
+    const r = editor.getBoundingClientRect(), {s, ox, oy} = fit();
+    return {x: r.left + ox + x * s, y: r.top + oy + y * s};
   },
   keypointOnScreen(person, joint) { return this.toScreen(...current().people[person][joint]); },
   size() { return current() && current().answer ? [current().answer.width, current().answer.height] : null; },
