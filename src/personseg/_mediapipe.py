@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DependencyError
+from .errors import DependencyError, PersonsegError
 
 
 def solution(name: str) -> ModuleType:
@@ -29,15 +29,54 @@ def solution(name: str) -> ModuleType:
         raise DependencyError(f"mediapipe is needed for its {name} model: {e}") from None
 
 
-def started(make: Callable[[], Any]) -> Any:
+#: The process that started mediapipe's graphs: a process forked from it after that cannot run any (they wait
+#: forever on threads the fork did not copy, new graphs too), so there they are refused (``Started``).
+_STARTED_IN: int | None = None
+
+
+class Started:
+    """A mediapipe solution started by ``started``: ``process`` and ``close`` as the solution's, refused with
+    PersonsegError in a process forked from the one that started mediapipe."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def process(self, rgb: np.ndarray) -> Any:
+        _refuse_forked()
+        return self._model.process(rgb)
+
+    def close(self) -> None:
+        if _STARTED_IN == os.getpid():   # a forked process leaves the graph alone: closing it could hang too
+            self._model.close()
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def started(make: Callable[[], Any]) -> Started:
     """The mediapipe solution ``make()`` returns (``solution(name).<Model>(...)``), made and run once on a blank
     frame with the process's stderr (file descriptor 2) sent to /dev/null: while its graph starts, mediapipe's
     C++ prints lines ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") that no log
     level turns off, some from its own threads. Errors still raise."""
+    global _STARTED_IN
+    _refuse_forked()
     with _no_stderr():
         model = make()
         model.process(np.zeros((64, 64, 3), np.uint8))
-    return model
+    _STARTED_IN = _STARTED_IN or os.getpid()
+    return Started(model)
+
+
+def _refuse_forked() -> None:
+    if _STARTED_IN is not None and _STARTED_IN != os.getpid():
+        raise PersonsegError(
+            f"this process was forked from process {_STARTED_IN} after that one started mediapipe's models, which "
+            "cannot run in a forked process (they hang): start worker processes with the 'spawn' or 'forkserver' "
+            "method (multiprocessing.get_context('spawn'), or ProcessPoolExecutor(mp_context=...)), or make no "
+            "Segmenter before the workers start")
 
 
 #: One muting at a time: two threads muting at once could restore each other's /dev/null.

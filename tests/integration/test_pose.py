@@ -117,3 +117,40 @@ def test_a_backend_dropped_closes_its_graphs():
     del seg
     gc.collect()
     assert not any(c.alive for c in closed)
+
+
+def test_a_process_forked_after_mediapipe_started_is_told_not_left_hanging(single_person):
+    """mediapipe's graphs, and new ones, wait forever in a process forked after it started (a Segmenter made
+    before a 'fork' process pool): there a call raises PersonsegError naming the start methods that work."""
+    import os
+    import signal
+    import time
+
+    from personseg import Segmenter
+
+    seg = Segmenter()
+    seg(single_person[0])
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:   # pragma: no cover - the child reports through the pipe
+        try:
+            for call in (lambda: seg(single_person[0]), lambda: Segmenter()(single_person[0])):
+                try:
+                    call()
+                    os.write(write, b"ran;")
+                except Exception as e:   # noqa: BLE001 - the child reports what it got
+                    os.write(write, f"{type(e).__name__}: {e};".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 60
+    while os.waitpid(child, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    hung = time.monotonic() >= deadline
+    if hung:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    said = os.read(read, 4096).decode()
+    os.close(read)
+    assert not hung, f"the forked process hung: {said!r}"
+    assert said.count("PersonsegError") == 2 and "'spawn'" in said, said
