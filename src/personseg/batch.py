@@ -34,9 +34,14 @@ class Job:
     stem: str
     name: str
 
-    def done(self, outputs: tuple[str, ...], instances: bool) -> bool:
-        """Every output asked for exists (an interrupted image has only some: it is done again, keeping those)."""
-        return all(p.exists() for p in output_paths(self.out_dir, self.stem, outputs, instances))
+    def done(self, outputs: tuple[str, ...], instances: bool, since: int | None = None) -> bool:
+        """Every output asked for exists (an interrupted image has only some: it is done again, keeping those);
+        with ``since`` (a file time, ns), each was written then or later."""
+        try:
+            times = [p.stat().st_mtime_ns for p in output_paths(self.out_dir, self.stem, outputs, instances)]
+        except OSError:
+            return False
+        return since is None or min(times, default=since) >= since
 
     def made_any(self) -> bool:
         """Some output of this image exists (of any kind, per-person masks too)."""

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 
@@ -61,6 +62,8 @@ def ray_run(paths: list[str], actor: type[ImageActor], kwargs: dict, actors: int
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         if before is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, before)   # Ray's exits at once; the command's cleans up as Ctrl-C does
+    import ray.data   # its loggers made before they are quietened
+
     for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "ray"]:   # its notices are not ours
         logging.getLogger(name).setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
@@ -68,9 +71,12 @@ def ray_run(paths: list[str], actor: type[ImageActor], kwargs: dict, actors: int
     context.print_on_execution_start = False
     actors = actors or max(1, int(ray.cluster_resources().get("CPU", 2)) // 2)
     files = ray.data.read_binary_files(paths, include_paths=True, num_cpus=0)
-    done = files.map(_decode, num_cpus=0).map_batches(
-        actor, fn_constructor_kwargs=kwargs, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
-        num_cpus=1, max_restarts=0)
+    with warnings.catch_warnings():   # max_restarts has no named parameter in Ray 2.60 (constraints.txt): Ray's
+        # note that passing it the old way is deprecated is not the user's to act on
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        done = files.map(_decode, num_cpus=0).map_batches(
+            actor, fn_constructor_kwargs=kwargs, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=1, max_restarts=0)
     for row in done.iter_rows():
         nodes[row["node"]] += 1
         yield row["path"], PersonsegError(row["error"]) if row["error"] else row["made"]

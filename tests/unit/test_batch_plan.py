@@ -174,3 +174,22 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
         with pytest.raises(PersonsegError, match="another personseg run"):   # and is held within one too
             with sole_writer(tmp_path):
                 pass
+
+
+def test_an_image_is_done_since_a_time_only_when_every_output_was_written_then(folder):
+    """An interrupted run counts the images its workers finished from the files they wrote after the run began
+    (Ray's driver hears of them late); outputs of an earlier run are not this run's."""
+    import os
+
+    (job,) = plan_batch([folder / "in" / "a.jpg"], folder / "out").jobs
+    job.out_dir.mkdir(parents=True)
+    mask, cutout = (job.out_dir / f"{job.stem}.{o}.png" for o in ("mask", "cutout"))
+    mask.write_bytes(b"earlier")
+    os.utime(mask, ns=(10**18, 10**18))
+    assert not job.done(("mask", "cutout"), False) and not job.done(("mask",), False, since=2 * 10**18)
+    cutout.write_bytes(b"now")
+    since = cutout.stat().st_mtime_ns
+    assert job.done(("mask", "cutout"), False) and not job.done(("mask", "cutout"), False, since)
+    mask.write_bytes(b"now too")
+    os.utime(mask, ns=(since, since))
+    assert job.done(("mask", "cutout"), False, since)

@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             for job in redo + (record.stale(todo, settings) if args.overwrite else []):
                 removed += job.remove_other_outputs(outputs, args.instances)
             record.start(todo, settings, replaced)
+            since = record.path.stat().st_mtime_ns   # the outputs of this run are written after the record
             finished: list[Job] = []
             made = (_on_ray(todo, options, args, outputs, given, replaced) if args.engine == "ray" else
                     _here(todo, seg, args, outputs, given, replaced))
@@ -115,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
                         finished.append(job)
                         written += got["written"]
                         nobody += [job.path] * got["nobody"]
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:   # Ray's workers write images the driver has not heard of yet
+                told = set(map(id, finished))
+                finished += [j for j in todo if id(j) not in told and j.done(outputs, args.instances, since)]
                 print(f"personseg: {len(finished)} of {len(todo)} images finished before the interruption; rerun the "
                       "same command to do the rest", file=sys.stderr)
                 raise
