@@ -17,12 +17,13 @@ const HISTORY = 50;     // undo steps kept per photo
 
 const page = {
   photos: [],           // {file, name, answer, answered, people, edited, history, selected, adding, seq, error, abort,
-                        //  inflight}
+                        //  inflight, full: a promise of the photo decoded at full size while it is shown}
   index: -1,
   backdrop: "people",
   drag: null,           // {photo, person, joint, before, moved}
   pan: null,            // {x, y, ox, oy}: where a pan of the zoomed editor started
   view: {zoom: 1, ox: 0, oy: 0},   // the editor's zoom and the photo's offset in it (screen pixels)
+  full: null,           // the shown photo decoded at full size (fullSize), or null: its preview is drawn
   images: {},           // decoded answer images of the current photo, by name
   decoded: new WeakMap(), // answer -> its decoded images
   requests: 0,          // answers received (the browser test waits on it)
@@ -149,7 +150,12 @@ function addFiles(files) {
 function go(index) {
   if (!page.photos.length) return;
   const next = Math.max(0, Math.min(page.photos.length - 1, index));
-  if (next !== page.index) page.view = {zoom: 1, ox: 0, oy: 0};   // each photo opens whole
+  if (next !== page.index) {   // each photo opens whole; the one left gives its full-size bitmap back
+    page.view = {zoom: 1, ox: 0, oy: 0};
+    const left = current();
+    if (left && left.full) { left.full.then((b) => b && b.close()); left.full = null; }
+    page.full = null;
+  }
   page.index = next;
   const photo = current();
   listPhotos();
@@ -211,8 +217,10 @@ async function show() {
     const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
     page.decoded.set(answer, Object.fromEntries(names.map((n, i) => [n, decoded[i]])));
   }
-  if (photo.full === undefined) photo.full = await fullSize(photo, answer);
+  if (!photo.full) photo.full = fullSize(photo, answer);   // the shown photo's only: a bitmap is w x h x 4 bytes
+  const full = await photo.full;
   if (photo !== current() || answer !== photo.answer) return;
+  page.full = full;
   page.images = page.decoded.get(answer);
   draw();
   stages();
@@ -274,7 +282,7 @@ function draw() {
   const [W, H] = [w * page.view.zoom, h * page.view.zoom];   // the photo zoomed, drawn from (ox, oy)
   if (page.backdrop === "cutout") { drawChecker(ctx, w, h); ctx.drawImage(im.cutout, ox, oy, W, H); }
   else if (page.backdrop === "people" || !im[page.backdrop]) {
-    ctx.drawImage(current().full || im.photo, ox, oy, W, H);
+    ctx.drawImage(page.full || im.photo, ox, oy, W, H);
     if (im.people) { ctx.globalAlpha = 0.45; ctx.drawImage(im.people, ox, oy, W, H); ctx.globalAlpha = 1; }
   } else ctx.drawImage(im[page.backdrop], ox, oy, W, H);
   drawPeople(ctx, s, photo, ox, oy);
