@@ -35,15 +35,18 @@ _STARTED_IN: int | None = None
 
 
 class Started:
-    """A mediapipe solution started by ``started``: ``process`` and ``close`` as the solution's, refused with
-    PersonsegError in a process forked from the one that started mediapipe."""
+    """A mediapipe solution started by ``started``: ``process`` (one call at a time) and ``close`` as the
+    solution's, refused with PersonsegError in a process forked from the one that started mediapipe (checked
+    before the lock, which a thread of the parent may have held when it forked)."""
 
     def __init__(self, model: Any) -> None:
         self._model = model
+        self._lock = threading.Lock()
 
     def process(self, rgb: np.ndarray) -> Any:
         _refuse_forked()
-        return self._model.process(rgb)
+        with self._lock:
+            return self._model.process(rgb)
 
     def close(self) -> None:
         if _STARTED_IN == os.getpid():   # a forked process leaves the graph alone: closing it could hang too

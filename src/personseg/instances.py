@@ -332,21 +332,23 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
 
 def _drop_slivers(labels: np.ndarray, count: int, people: int) -> None:
     """Zero (in place) the labels 1..``count`` under MIN_REGION of the image: their pixels join a neighbour.
-    Of labels 1..``people`` only the parts that touch someone else's pixels go; the rest stay."""
+    Of labels 1..``people`` only the parts that touch the pixels of someone who keeps theirs (a label not under
+    MIN_REGION) go; the rest stay (two small people side by side keep theirs)."""
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     small = sizes < MIN_REGION * labels.size
     small[0] = False
-    touching = []   # (box, part) of small people's parts beside someone else, zeroed once all are seen
+    keeps = ~small   # (label 0 never counts: only labels above 0 are looked at)
+    touching = []   # (box, part) of small people's parts beside someone who keeps theirs, zeroed once all are seen
     for k in np.flatnonzero(small[1 : people + 1] & (sizes[1 : people + 1] > 0)) + 1:
-        small[k] = False
         ys, xs = np.nonzero(labels == k)
         box = (slice(max(0, ys.min() - 1), ys.max() + 2), slice(max(0, xs.min() - 1), xs.max() + 2))
         n, parts = cv2.connectedComponents((labels[box] == k).astype(np.uint8))
         for c in range(1, n):
             part = (parts == c).astype(np.uint8)
             around = labels[box][cv2.dilate(part, np.ones((3, 3), np.uint8)) > 0]
-            if ((around != k) & (around > 0)).any():
+            if ((around > 0) & keeps[around]).any():
                 touching.append((box, part > 0))
+    small[1 : people + 1] = False   # people's parts went above, one by one
     for box, part in touching:
         labels[box][part] = 0
     labels[small[labels]] = 0

@@ -33,8 +33,9 @@ def selfie_probability(rgb: np.ndarray) -> np.ndarray:
 
 def _seen(rgb: np.ndarray) -> np.ndarray:
     global _MODEL
-    with _LOCK:
-        if _MODEL is None:
-            _MODEL = started(lambda: solution("selfie_segmentation").SelfieSegmentation(model_selection=0))
-        mask = _MODEL.process(np.ascontiguousarray(rgb)).segmentation_mask
+    if _MODEL is None:   # made once (one call at a time runs it: Started)
+        with _LOCK:
+            if _MODEL is None:
+                _MODEL = started(lambda: solution("selfie_segmentation").SelfieSegmentation(model_selection=0))
+    mask = _MODEL.process(np.ascontiguousarray(rgb)).segmentation_mask
     return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)

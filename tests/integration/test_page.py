@@ -155,4 +155,31 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         assert page.inner_text("#counter") == "2 / 2"
         page.wait_for_selector("#stage-cutout img")
         page.screenshot(path=str(shots / "serve-page-next.jpg"), quality=80)
+
+        # an undo while the edit's request is on its way leaves nothing waiting for it
+        people = page.evaluate(f"{api}.people()")
+        joint = next(j for j in range(17) if people[0][j][2] >= 0.3)
+        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.down()
+        page.mouse.move(at["x"] + 40, at["y"], steps=3)
+        page.mouse.up()
+        page.keyboard.press("Control+z")
+        wait(page, f"{api}.settled()", 30)
+
+        # a busy server (503, Retry-After) pauses the background work, which then goes on by itself
+        busy: list[int] = []
+
+        def once_busy(route) -> None:
+            if not busy:
+                busy.append(1)
+                route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json",
+                              body='{"error": "busy"}')
+            else:
+                route.continue_()
+
+        page.route("**/v1/segment*", once_busy)
+        page.set_input_files("#files", [str(data_dir / "pennfudan/images/FudanPed00002.jpg")])
+        wait(page, f"{api}.settled() && document.querySelectorAll('#photos .failed').length === 0", 60)
+        assert busy and page.locator("#photos button").count() == 3
         assert not errors, errors

@@ -65,3 +65,23 @@ def test_a_small_person_given_keeps_their_pixels_and_a_sliver_beside_someone_joi
     beside = group_pixels(rgb, mask, [big, small], maps=maps, given=True)
     assert not beside[1][:, :700].any() and (beside[0][:, :700] > 0).sum() == (mask[:, :700] > 0).sum()
     assert (beside[1] > 0).sum() == (mask[:, 900:] > 0).sum()
+
+
+def test_two_small_people_given_side_by_side_keep_their_own_pixels():
+    """Each small given person touches only the other, who keeps their pixels too: neither joins the large person
+    far away (the side-by-side far cyclists)."""
+    from personseg.instances import group_pixels
+
+    h, w = 400, 1200
+    rgb = np.zeros((h, w, 3), np.uint8)
+    big, left, right = person(300, 50, 100), person(990, 300, 10), person(1010, 300, 10)
+    mask = np.zeros((h, w), np.uint8)
+    mask[40:360, 220:380] = 255
+    mask[300:335, 985:1015] = 255          # two people of 525 px each, side by side, under MIN_REGION each
+    maps = [np.zeros((h, w), np.float32) for _ in range(3)]
+    maps[0][:, :700] = 1.0
+    maps[1][:, 700:1000] = 1.0
+    maps[2][:, 1000:] = 1.0
+    masks = group_pixels(rgb, mask, [big, left, right], maps=maps, given=True)
+    sizes = [int((m > 0).sum()) for m in masks]   # split where their maps meet, at the grouping's working size
+    assert sizes[0] == (mask[:, :700] > 0).sum() and min(sizes[1:]) > 300 and sum(sizes[1:]) == 1050

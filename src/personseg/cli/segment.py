@@ -116,9 +116,12 @@ def run(args: argparse.Namespace) -> int:
                         finished.append(job)
                         written += got["written"]
                         nobody += [job.path] * got["nobody"]
-            except KeyboardInterrupt:   # Ray's workers write images the driver has not heard of yet
-                told = set(map(id, finished))
-                finished += [j for j in todo if id(j) not in told and j.done(outputs, args.instances, since)]
+            except KeyboardInterrupt:
+                if args.engine == "ray":   # its workers finish images the driver has not heard of yet: those
+                    # whose outputs are all there (all written in this run, where earlier ones were replaced)
+                    told = set(map(id, finished))
+                    finished += [j for j in todo if id(j) not in told
+                                 and j.done(outputs, args.instances, since if j.path in replaced else None)]
                 print(f"personseg: {len(finished)} of {len(todo)} images finished before the interruption; rerun the "
                       "same command to do the rest", file=sys.stderr)
                 raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import Any
 
@@ -41,7 +40,6 @@ class BlazePoseBackend:
         # Close-up portraits where BlazePose finds no body still have a face: keep its five face points.
         self._faces = started(lambda: solution("face_detection").FaceDetection(model_selection=1,
                                                                               min_detection_confidence=0.5))
-        self._lock = threading.Lock()
         # mediapipe's graphs hold about 115 MB each until closed, and nothing closes them when the backend goes
         self._closed = weakref.finalize(self, _close, self._pose, self._faces)
 
@@ -50,8 +48,7 @@ class BlazePoseBackend:
 
     def detect_with_mask(self, rgb: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
         h, w = rgb.shape[:2]
-        with self._lock:
-            result = self._pose.process(np.ascontiguousarray(rgb))
+        result = self._pose.process(np.ascontiguousarray(rgb))
         if result.pose_landmarks is None:
             return self._face_only(rgb), None
         lm = result.pose_landmarks.landmark
@@ -64,8 +61,7 @@ class BlazePoseBackend:
 
     def _face_only(self, rgb: np.ndarray) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
-        with self._lock:
-            result = self._faces.process(np.ascontiguousarray(rgb))
+        result = self._faces.process(np.ascontiguousarray(rgb))
         people = []
         for det in result.detections or []:
             pts = det.location_data.relative_keypoints

@@ -46,14 +46,17 @@ async function call(photo, output, people, signal) {
   try { res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers(), signal}); }
   catch (e) {
     if (e.name === "AbortError") throw e;
-    throw new Error("the server did not answer (is personseg serve still running?)");
+    throw Object.assign(new Error("the server did not answer (is personseg serve still running?)"), {wait: 5});
   }
   if (!res.ok) {
     let why = res.statusText;
     try { why = (await res.json()).error || why; } catch (e) { /* not JSON */ }
     if (res.status === 401) $("keyform").hidden = false;
     if (res.status === 204) throw new Error("cancelled");
-    throw new Error(`${res.status}: ${why}`);
+    const error = new Error(`${res.status}: ${why}`);
+    if (res.status === 503) error.wait = Number(res.headers.get("Retry-After")) || 2;   // busy: ask again later
+    if (res.status === 401) error.wait = Infinity;   // asked again once a key is given
+    throw error;
   }
   return output === "stages" || output === "json" ? res.json() : res.blob();
 }
@@ -93,6 +96,7 @@ async function segment(photo, people) {
   } catch (e) {
     if (seq !== photo.seq) return;
     photo.error = e.message;
+    photo.wait = e.wait || 0;
     if (photo === current()) say(failure(photo), true);
   } finally {
     if (seq === photo.seq) photo.inflight = false;
@@ -110,14 +114,28 @@ function failure(photo) {
 }
 
 // Every photo not yet segmented, one at a time in the background (the current one goes first, by ``go``), so
-// that the COCO file holds every photo opened.
-let pumping = false;
+// that the COCO file holds every photo opened. A busy or unreachable server pauses it (``wait`` seconds, after
+// which the photos it could not do are asked again); one that refused a photo leaves that photo failed.
+let pumping = false, paused = null;
 function pump() {
-  if (pumping || page.photos.some((p) => p.inflight)) return;
+  if (pumping || paused || page.photos.some((p) => p.inflight)) return;
+  const waiting = page.photos.filter((p) => !p.answer && p.error && p.wait);
+  if (waiting.length) {
+    const wait = Math.min(...waiting.map((p) => p.wait));
+    if (wait === Infinity) return;   // the API key: asked again once it is given (``resume``)
+    paused = setTimeout(() => { paused = null; resume(); }, wait * 1000);
+    return;
+  }
   const next = page.photos.find((p) => !p.answer && !p.error && !p.inflight);
   if (!next) return;
   pumping = true;
   segment(next, next.edited ? sendable(next) : null).finally(() => { pumping = false; pump(); });
+}
+
+function resume() {   // the photos a busy or unreachable server, or a missing key, kept from an answer: again
+  for (const p of page.photos) if (!p.answer && p.wait) { p.error = null; p.wait = 0; }
+  listPhotos();
+  pump();
 }
 
 // ---------- photos ----------
@@ -217,10 +235,11 @@ async function show() {
     const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
     page.decoded.set(answer, Object.fromEntries(names.map((n, i) => [n, decoded[i]])));
   }
-  if (!photo.full) photo.full = fullSize(photo, answer);   // the shown photo's only: a bitmap is w x h x 4 bytes
-  const full = await photo.full;
   if (photo !== current() || answer !== photo.answer) return;
-  page.full = full;
+  if (!photo.full) {   // the shown photo's only (a bitmap is w x h x 4 bytes); drawn once decoded
+    photo.full = fullSize(photo, answer);
+    photo.full.then((full) => { if (photo === current() && photo.full && full) { page.full = full; draw(); } });
+  }
   page.images = page.decoded.get(answer);
   draw();
   stages();
@@ -253,6 +272,9 @@ function zoomCentre(factor) {
   zoomAt(factor, canvas.width / 2, canvas.height / 2);
 }
 
+const ZOOM_KEYS = {"+": () => zoomCentre(1.25), "=": () => zoomCentre(1.25), "-": () => zoomCentre(0.8),
+                   "0": () => { page.view = {zoom: 1, ox: 0, oy: 0}; draw(); }};
+
 // Zoom the editor by ``factor`` about the point (cx, cy) of the canvas, the photo kept covering it.
 function zoomAt(factor, cx, cy) {
   const photo = current();
@@ -279,12 +301,12 @@ function draw() {
   canvas.width = w; canvas.height = h;
   const ctx = canvas.getContext("2d");
   const im = page.images;
-  const [W, H] = [w * page.view.zoom, h * page.view.zoom];   // the photo zoomed, drawn from (ox, oy)
+  const [W, H] = [photo.answer.width * s, photo.answer.height * s];   // the photo zoomed, drawn from (ox, oy)
   if (page.backdrop === "cutout") { drawChecker(ctx, w, h); ctx.drawImage(im.cutout, ox, oy, W, H); }
   else if (page.backdrop === "people" || !im[page.backdrop]) {
     ctx.drawImage(page.full || im.photo, ox, oy, W, H);
     if (im.people) { ctx.globalAlpha = 0.45; ctx.drawImage(im.people, ox, oy, W, H); ctx.globalAlpha = 1; }
-  } else ctx.drawImage(im[page.backdrop], ox, oy, W, H);
+  } else ctx.drawImage(page.backdrop === "photo" && page.full || im[page.backdrop], ox, oy, W, H);
   drawPeople(ctx, s, photo, ox, oy);
 }
 
@@ -396,6 +418,9 @@ function undo() {
     photo.seq += 1;   // any answer on its way is for a state undone
     if (photo.abort) photo.abort.abort();
     photo.answer = answer; photo.answered = photo.seq;
+    photo.inflight = false; photo.error = null;
+    listPhotos();
+    pump();
   } else segment(photo, edited ? sendable(photo) : null);
   say("undone");
   show();
@@ -513,7 +538,8 @@ $("keyform").onsubmit = (ev) => {
   ev.preventDefault();
   sessionStorage.setItem("personseg-key", $("apikey").value);
   init();
-  if (current()) go(page.index);   // a photo refused for want of the key is tried again
+  resume();   // the photos refused for want of the key are tried again
+  if (current()) go(page.index);
 };
 $("backdrop").replaceChildren(...BACKDROPS.map(([v, t]) => new Option(t, v)));
 $("backdrop").onchange = () => { page.backdrop = $("backdrop").value; draw(); stages(); };
@@ -522,7 +548,7 @@ $("method").onchange = () => {   // every photo again with the new method, keepi
   for (const p of page.photos) {
     p.seq += 1;
     if (p.abort) p.abort.abort();
-    p.answer = null; p.error = null; p.inflight = false;
+    p.answer = null; p.error = null; p.inflight = false; p.adding = null;
     for (const step of p.history) step.answer = null;   // undo asks again, with this method
   }
   go(page.index);
@@ -554,10 +580,12 @@ editor.addEventListener("mousedown", (ev) => {
   else if (page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, ox: page.view.ox, oy: page.view.oy};
   show();
 });
-editor.addEventListener("wheel", (ev) => {   // zoom about the pointer
+editor.addEventListener("wheel", (ev) => {   // zoom about the pointer: a wheel notch (100 px) 1.25x
+  if (!ev.deltaY) return;
   ev.preventDefault();
   const r = editor.getBoundingClientRect();
-  zoomAt(ev.deltaY < 0 ? 1.25 : 0.8, ev.clientX - r.left, ev.clientY - r.top);
+  const px = ev.deltaY * (ev.deltaMode === 1 ? 33 : ev.deltaMode === 2 ? 300 : 1);   // lines, pages
+  zoomAt(1.25 ** (-Math.max(-300, Math.min(300, px)) / 100), ev.clientX - r.left, ev.clientY - r.top);
 }, {passive: false});
 editor.addEventListener("mousemove", (ev) => {
   const photo = current();
@@ -593,7 +621,7 @@ window.addEventListener("keydown", (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (photo && photo.adding) {
     const adding = {escape: () => { photo.adding = null; show(); }, enter: finishAdding,
-                    s: () => addJoint(photo, null)};
+                    s: () => addJoint(photo, null), ...ZOOM_KEYS};
     if (adding[key]) { ev.preventDefault(); adding[key](); }   // Enter must not also press a focused button
     return;
   }
@@ -603,8 +631,7 @@ window.addEventListener("keydown", (ev) => {
     delete: removeSelected, backspace: removeSelected, o: () => $("files").click(),
     c: () => download("cutout"), m: () => download("mask"), j: downloadCoco, u: undo, r: () => retry(photo),
     escape: () => { if (photo) { photo.selected = -1; show(); } },
-    "+": () => zoomCentre(1.25), "=": () => zoomCentre(1.25), "-": () => zoomCentre(0.8),
-    "0": () => { page.view = {zoom: 1, ox: 0, oy: 0}; draw(); },
+    ...ZOOM_KEYS,
   };
   if (actions[key]) { ev.preventDefault(); actions[key](); }
 });
