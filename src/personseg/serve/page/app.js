@@ -21,8 +21,8 @@ const page = {
   index: -1,
   backdrop: "people",
   drag: null,           // {photo, person, joint, before, moved}
-  pan: null,            // {x, y, ox, oy}: where a pan of the zoomed editor started
-  view: {zoom: 1, ox: 0, oy: 0},   // the editor's zoom and the photo's offset in it (screen pixels)
+  pan: null,            // {x, y, fx, fy}: where a pan of the zoomed editor started
+  view: {zoom: 1, fx: 0, fy: 0},   // the editor's zoom, and the photo's offset in it as shares of its size
   full: null,           // the shown photo decoded at full size (fullSize), or null: its preview is drawn
   images: {},           // decoded answer images of the current photo, by name
   decoded: new WeakMap(), // answer -> its decoded images
@@ -110,7 +110,9 @@ async function segment(photo, people) {
 // What went wrong with ``photo``'s last request, and what to do.
 function failure(photo) {
   const lost = photo.answer ? "its last edit is not applied (the masks are from before it)" : "not segmented";
-  return `${photo.name}: ${photo.error}; ${lost}: open it again (or press R) to retry`;
+  const again = !photo.answer && photo.wait && photo.wait !== Infinity ? `asked again in ${photo.wait} s, or press R`
+                : "open it again (or press R) to retry";
+  return `${photo.name}: ${photo.error}; ${lost}: ${again}`;
 }
 
 // Every photo not yet segmented, one at a time in the background (the current one goes first, by ``go``), so
@@ -169,7 +171,7 @@ function go(index) {
   if (!page.photos.length) return;
   const next = Math.max(0, Math.min(page.photos.length - 1, index));
   if (next !== page.index) {   // each photo opens whole; the one left gives its full-size bitmap back
-    page.view = {zoom: 1, ox: 0, oy: 0};
+    page.view = {zoom: 1, fx: 0, fy: 0};
     const left = current();
     if (left && left.full) { left.full.then((b) => b && b.close()); left.full = null; }
     page.full = null;
@@ -261,19 +263,20 @@ function fit() {   // the editor's size (the photo scaled into the free area), a
   const a = current().answer;
   const base = Math.min((area.width - 16) / a.width, (area.height - 16) / a.height);
   const w = Math.max(1, Math.round(a.width * base)), h = Math.max(1, Math.round(a.height * base));
-  const {zoom, ox, oy} = page.view;
-  return {w, h, s: base * zoom, ox, oy};
+  const {zoom, fx, fy} = page.view;   // kept in shares: a resized editor shows the same part of the photo
+  return {w, h, s: base * zoom, ox: fx * w, oy: fy * h};
 }
 
 const ZOOM_MAX = 16;
 
 function zoomCentre(factor) {
-  const canvas = $("editor");
-  zoomAt(factor, canvas.width / 2, canvas.height / 2);
+  if (!current() || !current().answer) return;
+  const {w, h} = fit();
+  zoomAt(factor, w / 2, h / 2);
 }
 
 const ZOOM_KEYS = {"+": () => zoomCentre(1.25), "=": () => zoomCentre(1.25), "-": () => zoomCentre(0.8),
-                   "0": () => { page.view = {zoom: 1, ox: 0, oy: 0}; draw(); }};
+                   "0": () => { page.view = {zoom: 1, fx: 0, fy: 0}; draw(); }};
 
 // Zoom the editor by ``factor`` about the point (cx, cy) of the canvas, the photo kept covering it.
 function zoomAt(factor, cx, cy) {
@@ -282,15 +285,15 @@ function zoomAt(factor, cx, cy) {
   const before = fit();
   const zoom = Math.max(1, Math.min(ZOOM_MAX, page.view.zoom * factor));
   const k = zoom / page.view.zoom;
-  page.view = {zoom, ox: cx - (cx - before.ox) * k, oy: cy - (cy - before.oy) * k};
+  page.view = {zoom, fx: (cx - (cx - before.ox) * k) / before.w, fy: (cy - (cy - before.oy) * k) / before.h};
   clampView();
   draw();
 }
 
 function clampView() {   // no empty edge inside the editor: the zoomed photo covers it
-  const {w, h} = fit(), v = page.view;
-  v.ox = Math.min(0, Math.max(w - w * v.zoom, v.ox));
-  v.oy = Math.min(0, Math.max(h - h * v.zoom, v.oy));
+  const v = page.view;
+  v.fx = Math.min(0, Math.max(1 - v.zoom, v.fx));
+  v.fy = Math.min(0, Math.max(1 - v.zoom, v.fy));
 }
 
 function draw() {
@@ -298,8 +301,11 @@ function draw() {
   if (!photo || !photo.answer) return;
   const canvas = $("editor");
   const {w, h, s, ox, oy} = fit();
-  canvas.width = w; canvas.height = h;
+  const dpr = window.devicePixelRatio || 1;   // drawn at the screen's own pixels, sized in CSS pixels
+  canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+  canvas.style.width = `${w}px`; canvas.style.height = `${h}px`;
   const ctx = canvas.getContext("2d");
+  ctx.scale(dpr, dpr);
   const im = page.images;
   const [W, H] = [photo.answer.width * s, photo.answer.height * s];   // the photo zoomed, drawn from (ox, oy)
   if (page.backdrop === "cutout") { drawChecker(ctx, w, h); ctx.drawImage(im.cutout, ox, oy, W, H); }
@@ -383,7 +389,7 @@ function hint() {
   if (photo && photo.adding) {
     const name = photo.answer.keypoint_names[photo.adding.next].replace("_", " ");
     h.textContent = `New person: click their ${name} (S skip this joint · Enter done · Esc cancel)`;
-  } else if (photo && photo.answer) {
+  } else {
     h.textContent = "Drag a keypoint to move it · click a person's joint to select them · A add a person · " +
                     "Delete remove · Ctrl+Z or U undo · wheel or + − zoom, drag to pan, 0 whole photo · ← → photos · " +
                     "O open · C, M, J download cut-out, mask, COCO · R retry";
@@ -577,7 +583,7 @@ editor.addEventListener("mousedown", (ev) => {
   const hit = nearest(photo, x, y);
   photo.selected = hit ? hit.person : -1;
   if (hit) page.drag = {...hit, photo, before: snapshot(photo), moved: false};
-  else if (page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, ox: page.view.ox, oy: page.view.oy};
+  else if (page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, fx: page.view.fx, fy: page.view.fy};
   show();
 });
 editor.addEventListener("wheel", (ev) => {   // zoom about the pointer: a wheel notch (100 px) 1.25x
@@ -592,7 +598,9 @@ editor.addEventListener("mousemove", (ev) => {
   if (!photo || !photo.answer) return;
   const [x, y] = toImage(ev);
   if (page.pan) {
-    Object.assign(page.view, {ox: page.pan.ox + ev.clientX - page.pan.x, oy: page.pan.oy + ev.clientY - page.pan.y});
+    const {w, h} = fit();
+    Object.assign(page.view, {fx: page.pan.fx + (ev.clientX - page.pan.x) / w,
+                              fy: page.pan.fy + (ev.clientY - page.pan.y) / h});
     clampView();
     draw();
     return;
