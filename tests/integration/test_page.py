@@ -128,6 +128,16 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         assert abs(zoomed["x"] - at["x"]) < 3 and abs(zoomed["y"] - at["y"]) < 3
         wider = abs(page.evaluate(f"{api}.keypointOnScreen(0, {other})")["x"] - zoomed["x"])
         assert abs(wider - 1.953 * span) < 3 or span < 1
+        def share() -> tuple[float, float]:   # where the joint is in the editor, as shares of its size
+            box, at = page.locator("#editor").bounding_box(), page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+            return (at["x"] - box["x"]) / box["width"], (at["y"] - box["y"]) / box["height"]
+
+        seen = share()
+        page.set_viewport_size({"width": 1100, "height": 700})   # a smaller window shows the same part
+        page.wait_for_timeout(200)
+        assert all(abs(a - b) < 0.01 for a, b in zip(share(), seen)), (share(), seen)
+        page.set_viewport_size({"width": 1500, "height": 900})
+        page.wait_for_timeout(200)
         page.keyboard.press("0")
         assert abs(abs(page.evaluate(f"{api}.keypointOnScreen(0, {other})")["x"]
                        - page.evaluate(f"{api}.keypointOnScreen(0, {joint})")["x"]) - span) < 1
