@@ -274,7 +274,7 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
     """Split the foreground of ``mask`` among ``people`` (keypoints): one uint8 {0, 255} mask each, in the
     order given, plus one for each person-sized region of the mask that nobody claims. Every foreground
     pixel goes to exactly one mask; a person left with a sliver gets an empty mask (``given`` people only where
-    it touches someone else's: a small person given stands apart, and keeps their pixels).
+    it touches a person who keeps theirs: a small person given, apart or beside another small one, keeps theirs).
 
     With ``maps`` (each person's float HxW probability from the person model, ``person_maps``) a pixel is
     claimed by the person whose map is highest there, if at least 0.5; else each person claims their
