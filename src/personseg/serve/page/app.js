@@ -24,8 +24,8 @@ const page = {
   pan: null,            // {x, y, fx, fy}: where a pan of the zoomed editor started
   view: {zoom: 1, fx: 0, fy: 0},   // the editor's zoom, and the photo's offset in it as shares of its size
   full: null,           // the shown photo decoded at full size (fullSize), or null: its preview is drawn
-  images: {},           // decoded answer images of the current photo, by name
-  decoded: new WeakMap(), // answer -> its decoded images
+  images: {},           // the decoded pictures of the answer shown (``shown``), by name
+  shown: null,          // the answer whose pictures ``images`` holds
   requests: 0,          // answers received (the browser test waits on it)
 };
 
@@ -232,17 +232,19 @@ async function show() {
   hint();
   if (!ready) { $("stages").replaceChildren(); return; }
   const answer = photo.answer;
-  if (!page.decoded.has(answer)) {
+  let images = page.shown === answer ? page.images : null;
+  if (!images) {   // the pictures of the answer shown only: every answer kept (photos, undo) holds them encoded
     const names = Object.keys(answer.images);
     const decoded = await Promise.all(names.map((n) => loadImage(answer.images[n])));
-    page.decoded.set(answer, Object.fromEntries(names.map((n, i) => [n, decoded[i]])));
+    images = Object.fromEntries(names.map((n, i) => [n, decoded[i]]));
   }
   if (photo !== current() || answer !== photo.answer) return;
   if (!photo.full) {   // the shown photo's only (a bitmap is w x h x 4 bytes); drawn once decoded
     photo.full = fullSize(photo, answer);
     photo.full.then((full) => { if (photo === current() && photo.full && full) { page.full = full; draw(); } });
   }
-  page.images = page.decoded.get(answer);
+  page.images = images;
+  page.shown = answer;
   draw();
   stages();
 }
