@@ -110,6 +110,29 @@ def test_given_keypoints_drive_the_masks(client, photo, data_dir, pose_mini):
     assert a != b
 
 
+def test_an_edit_keeps_the_masks_of_the_people_it_did_not_touch(client, photo):
+    """edit=true (the web page after an edit): the search's people sent back as they were give the search's own
+    masks; with one of them moved, the others keep theirs but for what the moved one now covers."""
+    def masks(answer: dict) -> list[np.ndarray]:
+        return [mask_rle.decode(p["mask"]) > 0 for p in answer["people"]]
+
+    found = post(client, photo, output="json", instances="true").json()
+    people = [p["keypoints"] for p in found["people"] if any(v for _, _, v in p["keypoints"])]
+    assert len(people) >= 2
+    back = post(client, photo, people, output="json", instances="true", edit="true").json()
+    assert [p["area"] for p in back["people"]] == [p["area"] for p in found["people"]]
+    moved = [[[x + 25, y, v] for x, y, v in people[0]]] + people[1:]
+    after = post(client, photo, moved, output="json", instances="true", edit="true").json()
+    before = {json.dumps(p["keypoints"]): m for p, m in zip(found["people"], masks(found))}
+    now = masks(after)
+    mover = next(m for p, m in zip(after["people"], now) if p["keypoints"] == moved[0])
+    for p, m in zip(after["people"], now):
+        if p["keypoints"] == moved[0] or json.dumps(p["keypoints"]) not in before:
+            continue
+        old = before[json.dumps(p["keypoints"])]
+        assert not (m & ~old).any() and not (old & ~m & ~mover).any()   # only what the mover took
+
+
 def test_stages_hold_every_stage_picture(client, photo):
     answer = post(client, photo, output="stages", instances="true").json()
     assert set(answer["images"]) == {"photo", "cutout", "mask", "alpha", "ssm", "trimap", "boundary", "leftover",
@@ -165,6 +188,8 @@ def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(clie
     ({"subject": "main", "instances": "true"}, None, None, 422, "choose one"),
     ({"require_person": "true"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),
     ({"person_check": "false"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "exactly those"),
+    ({"edit": "true", "instances": "true"}, None, None, 422, "edit=true takes"),
+    ({"edit": "true"}, None, json.dumps([[[10, 10, 2]] * 17]), 422, "edit=true takes"),
 ])
 def test_bad_requests_answer_json_errors(client, photo, query, files, people, status, words):
     r = client.post("/v1/segment", params=query, files={"image": ("a.jpg", photo)} if files is None else files,

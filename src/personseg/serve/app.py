@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from ..edits import edited
 from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
@@ -136,6 +137,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
                                                  "stages (the web page)"),
         method: Literal[tuple(METHODS)] | None = Query(None, description="default: the server's"),
         instances: bool = Query(False, description="one mask per person (json, stages)"),
+        edit: bool = Query(False, description="with people and instances: the photo's people after an edit (the "
+                                              "web page): those whose keypoints are the search's keep its masks, "
+                                              "the others are segmented from their keypoints"),
         subject: Literal[SUBJECTS] = Query("all", description="all: everyone found; main: only the person the "
                                                               "pose backend found (portraits with passers-by)"),
         require_person: bool = Query(False, description="where the pose backend finds nobody, an empty mask and "
@@ -164,6 +168,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         colour = _colour(background)
         given = _people(people)
         try:   # refused before the request waits in the queue
+            if edit and (given is None or not instances):
+                raise PersonsegError("edit=true takes the people after an edit (the people field) and instances=true")
             if given is not None:
                 check_given(subject, require_person, person_check)
             check_subject(subject, instances)
@@ -175,7 +181,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         def job(segmenter) -> Response:
             try:
                 rgb = load_image(data, settings.max_pixels)
-                result = segmenter(name, instances, subject, require_person, person_check)(rgb, people=given)
+                seg = segmenter(name, instances, subject, require_person, person_check)
+                result = edited(seg, rgb, given) if edit else seg(rgb, people=given)
             except ImageTooLargeError as e:
                 raise Failed(413, _upload(e)) from None
             except ImageError as e:

@@ -40,7 +40,8 @@ async function call(photo, output, people, signal) {
   const form = new FormData();
   form.append("image", photo.file, photo.name);
   if (people) form.append("people", JSON.stringify(people));
-  const query = new URLSearchParams({output, instances: "true"});
+  // people are sent after an edit: the untouched keep the masks the search gave them (edit=true)
+  const query = new URLSearchParams({output, instances: "true", ...(people ? {edit: "true"} : {})});
   if ($("method").value) query.set("method", $("method").value);
   let res;
   try { res = await fetch("/v1/segment?" + query, {method: "POST", body: form, headers: headers(), signal}); }
