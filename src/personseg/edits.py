@@ -20,8 +20,6 @@ from .result import Instance, Result
 
 #: Keypoints sent back as the search gave them: equal to within their JSON rounding (a hundredth).
 SAME = 0.006
-#: Half-width, in pixels, of the soft edge of a person no longer there that is cleared from the alpha.
-EDGE = 4
 
 
 def edited(seg: Segmenter, image, people: list[np.ndarray]) -> Result:
@@ -43,12 +41,17 @@ def edited(seg: Segmenter, image, people: list[np.ndarray]) -> Result:
     new = seg(rgb, people=changed) if changed else None
     taken = np.zeros(rgb.shape[:2], bool) if new is None else new.mask > 0
     alpha = found.alpha.copy()
-    gone = [i.mask for i in posed if not any(i is k for k in kept)]
-    if gone:   # a person no longer there leaves no soft edge behind (but where someone kept stands)
-        stays = np.logical_or.reduce([i.mask > 0 for i in kept + regions] or [np.zeros_like(taken)])
-        edge = cv2.dilate(np.logical_or.reduce([g > 0 for g in gone]).astype(np.uint8),
-                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * EDGE + 1, 2 * EDGE + 1))) > 0
-        alpha[edge & ~stays] = 0.0
+    gone = {id(i) for i in posed if not any(i is k for k in kept)}
+    if gone:   # a person no longer there takes their soft edge along: each pixel belongs to the nearest of the
+        # search's people and regions, whatever the photo's size
+        owner = np.zeros(rgb.shape[:2], np.int32)
+        for k, i in enumerate(found.instances, start=1):
+            owner[i.mask > 0] = k
+        _, nearest = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        ys, xs = np.nonzero(owner)   # the labels number the mask's pixels in this order
+        theirs = [k for k, i in enumerate(found.instances, start=1) if id(i) in gone]
+        alpha[np.isin(owner[ys, xs][nearest - 1], theirs)] = 0.0
     if new is not None:
         np.maximum(alpha, new.alpha, out=alpha)
     fresh = iter(new.instances if new is not None else [])   # one per changed person, in their order

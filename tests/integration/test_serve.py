@@ -131,6 +131,10 @@ def test_an_edit_keeps_the_masks_of_the_people_it_did_not_touch(client, photo):
             continue
         old = before[json.dumps(p["keypoints"])]
         assert not (m & ~old).any() and not (old & ~m & ~mover).any()   # only what the mover took
+    gone = post(client, photo, people[1:], output="alpha", instances="true", edit="true")   # the first removed
+    alpha = np.asarray(Image.open(io.BytesIO(gone.content)))
+    first = next(m for p, m in zip(found["people"], masks(found)) if p["keypoints"] == people[0])
+    assert alpha[first].max() == 0 and gone.headers["X-People"] == str(len(found["people"]) - 1)
 
 
 def test_stages_hold_every_stage_picture(client, photo):
