@@ -16,57 +16,69 @@ import numpy as np
 from .errors import PersonsegError
 from .image import load_image
 from .pipeline import Segmenter
+from .pose.keypoints import given_keypoints, placed_people
 from .result import Instance, Result
 
 #: Keypoints sent back as the search gave them: equal to within their JSON rounding (a hundredth).
 SAME = 0.006
 
 
-def edited(seg: Segmenter, image, people: list[np.ndarray]) -> Result:
+def edited(seg: Segmenter, image, people) -> Result:
     """``seg``'s Result for ``image`` with exactly ``people`` (keypoints, as ``Segmenter(people=...)`` takes
-    them): those whose keypoints are a person the search finds keep the search's mask, the regions the search
-    found without a pose stay, and the others are segmented from their keypoints, taking their pixels from
-    anyone they overlap. Its instances are one per person of ``people``, in their order, then those regions.
-    ``seg`` must make instances."""
+    them): those whose keypoints are a person the search finds keep the search's mask, a person with no keypoint
+    at all stands for the search's next region found without a pose (the page sends them back so), and the others
+    are segmented from their keypoints, taking their pixels from anyone they overlap (one who cannot be placed on
+    the photo gets an empty mask). Its instances are one per person of ``people``, in their order, then the
+    regions none stood for. ``seg`` must make instances; PersonsegError for a person given twice."""
     if not seg.instances:
         raise PersonsegError("edits are made per person: use a Segmenter with instances=True")
+    people = given_keypoints(people)
     rgb = load_image(image)
+    placed = {id(kp) for kp in placed_people(people, rgb.shape)}
     found = seg(rgb)
     posed = [i for i in found.instances if i.keypoints[:, 2].any()]
-    kept = [i for i in posed if any(_same(i.keypoints, kp) for kp in people)]
-    changed = [kp for kp in people if not any(_same(i.keypoints, kp) for i in posed)]
-    if not changed and len(kept) == len(posed):
-        return found
-    regions = [i for i in found.instances if not i.keypoints[:, 2].any()]
+    regions = iter([i for i in found.instances if not i.keypoints[:, 2].any()])
+    slots: list[Instance | np.ndarray | None] = []   # per person: the search's instance, keypoints to segment, or None
+    for k, kp in enumerate(people):
+        if any(_same(kp, other) for other in people[:k]) and kp[:, 2].any():
+            raise PersonsegError(f"person {k + 1} is given twice (the same keypoints as person "
+                                 f"{next(j for j in range(k) if _same(kp, people[j])) + 1})")
+        if not kp[:, 2].any():
+            slots.append(next(regions, None))
+        else:
+            same = next((i for i in posed if _same(i.keypoints, kp)), None)
+            slots.append(same if same is not None else kp if id(kp) in placed else None)
+    slots += list(regions)   # regions no one stood for
+    if [id(i) for i in slots] == [id(i) for i in found.instances]:
+        return found   # everyone as the search found them, in its order
+    changed = [kp for kp in slots if isinstance(kp, np.ndarray)]
     new = seg(rgb, people=changed) if changed else None
     taken = np.zeros(rgb.shape[:2], bool) if new is None else new.mask > 0
     alpha = found.alpha.copy()
-    gone = {id(i) for i in posed if not any(i is k for k in kept)}
-    if gone:   # a person no longer there takes their soft edge along: each pixel belongs to the nearest of the
+    kept = {id(i) for i in slots if isinstance(i, Instance)}
+    gone = [k for k, i in enumerate(found.instances, start=1) if id(i) not in kept]
+    if gone:   # someone no longer there takes their soft edge along: each pixel belongs to the nearest of the
         # search's people and regions, whatever the photo's size
-        owner = np.zeros(rgb.shape[:2], np.int32)
+        owner = np.zeros(rgb.shape[:2], np.uint16)
         for k, i in enumerate(found.instances, start=1):
             owner[i.mask > 0] = k
         _, nearest = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
                                                      labelType=cv2.DIST_LABEL_PIXEL)
-        ys, xs = np.nonzero(owner)   # the labels number the mask's pixels in this order
-        theirs = [k for k, i in enumerate(found.instances, start=1) if id(i) in gone]
-        alpha[np.isin(owner[ys, xs][nearest - 1], theirs)] = 0.0
+        theirs = np.isin(owner[owner > 0], gone)   # the labels number the mask's pixels in this (row) order
+        alpha[theirs[nearest - 1]] = 0.0
     if new is not None:
         np.maximum(alpha, new.alpha, out=alpha)
     fresh = iter(new.instances if new is not None else [])   # one per changed person, in their order
-    instances = []   # in the order of ``people`` (a client's own order: its colours and selection stay put)
-    for kp in people:
-        same = next((i for i in kept if _same(i.keypoints, kp)), None)
-        instances.append(next(fresh) if same is None else
-                         Instance(np.where(taken, 0, same.mask).astype(np.uint8), same.keypoints, same.score))
-    instances += [r for r in (Instance(np.where(taken, 0, i.mask).astype(np.uint8), i.keypoints, i.score)
-                              for i in regions) if r.mask.any()]
+    empty = np.zeros(rgb.shape[:2], np.uint8)
+    instances = [next(fresh) if isinstance(slot, np.ndarray) else
+                 Instance(empty, kp, 0.0) if slot is None else
+                 Instance(np.where(taken, 0, slot.mask).astype(np.uint8), slot.keypoints, slot.score)
+                 for slot, kp in zip(slots, people + [None] * (len(slots) - len(people)))]
     mask = np.zeros(rgb.shape[:2], np.uint8)
     for i in instances:
         mask |= i.mask
     alpha = np.where(mask > 0, np.maximum(alpha, 0.5), np.minimum(alpha, 0.499)).astype(np.float32)
-    everyone = [i.keypoints for i in instances if i.keypoints[:, 2].any()]
+    everyone = [i.keypoints for i in instances if i.keypoints[:, 2].any() and i.mask.any()]
     return dataclasses.replace(
         found, mask=mask, alpha=alpha, people=everyone,
         keypoints=everyone[0] if everyone else np.zeros((17, 3), np.float32), instances=instances,

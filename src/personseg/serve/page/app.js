@@ -407,8 +407,9 @@ function snapshot(photo) {
           answer: photo.answered === photo.seq ? photo.answer : null};
 }
 
-// The people to send: those with two sure joints (a region found without a pose has none and drops out).
-function sendable(photo) { return photo.people.filter((kp) => kp.filter((k) => k[2] >= SURE).length >= 2); }
+// The people to send (edit=true): everyone in the page's order, a region found without a pose as its keypoints of
+// zeros (it stays, in its place); one with too few joints on the photo comes back with an empty mask.
+function sendable(photo) { return photo.people; }
 
 function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
   photo.history.push(before);
