@@ -1,5 +1,6 @@
 """People edited on a photo (the web page): whoever still has the keypoints the search found keeps the mask the
-search gave them; only the people moved, added or removed are segmented again, from their keypoints.
+search gave them; only the people moved or added are segmented again, from their keypoints, and those removed
+take their soft edge along.
 
 Segmenting every person again from keypoints (``Segmenter(people=...)``) remakes everyone's mask, and the search's
 own keypoints sent back score lower than the search itself (train splits, `accurate` instances, mean IoU over all
