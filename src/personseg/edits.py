@@ -39,16 +39,15 @@ def edited(seg: Segmenter, image, people) -> Result:
     found = seg(rgb)
     posed = [i for i in found.instances if i.keypoints[:, 2].any()]
     regions = iter([i for i in found.instances if not i.keypoints[:, 2].any()])
-    slots: list[Instance | np.ndarray | None] = []   # per person: the search's instance, keypoints to segment, or None
+    empty = np.zeros(rgb.shape[:2], np.uint8)
+    slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints to segment
     for k, kp in enumerate(people):
-        if any(_same(kp, other) for other in people[:k]) and kp[:, 2].any():
-            raise PersonsegError(f"person {k + 1} is given twice (the same keypoints as person "
-                                 f"{next(j for j in range(k) if _same(kp, people[j])) + 1})")
-        if not kp[:, 2].any():
-            slots.append(next(regions, None))
-        else:
-            same = next((i for i in posed if _same(i.keypoints, kp)), None)
-            slots.append(same if same is not None else kp if id(kp) in placed else None)
+        twin = next((j for j in range(k) if _same(kp, people[j])), None)
+        if twin is not None and kp[:, 2].any():
+            raise PersonsegError(f"person {k + 1} is given twice (the same keypoints as person {twin + 1})")
+        slot = (next(regions, None) if not kp[:, 2].any() else
+                next((i for i in posed if _same(i.keypoints, kp)), kp if id(kp) in placed else None))
+        slots.append(Instance(empty, kp, 0.0) if slot is None else slot)
     slots += list(regions)   # regions no one stood for
     if [id(i) for i in slots] == [id(i) for i in found.instances]:
         return found   # everyone as the search found them, in its order
@@ -70,11 +69,9 @@ def edited(seg: Segmenter, image, people) -> Result:
     if new is not None:
         np.maximum(alpha, new.alpha, out=alpha)
     fresh = iter(new.instances if new is not None else [])   # one per changed person, in their order
-    empty = np.zeros(rgb.shape[:2], np.uint8)
     instances = [next(fresh) if isinstance(slot, np.ndarray) else
-                 Instance(empty, kp, 0.0) if slot is None else
                  Instance(np.where(taken, 0, slot.mask).astype(np.uint8), slot.keypoints, slot.score)
-                 for slot, kp in zip(slots, people + [None] * (len(slots) - len(people)))]
+                 for slot in slots]
     mask = np.zeros(rgb.shape[:2], np.uint8)
     for i in instances:
         mask |= i.mask

@@ -62,7 +62,7 @@ def composite(result: Result, background: np.ndarray) -> np.ndarray:
     out = np.empty(background.shape, np.uint8)
     for y in range(0, out.shape[0], COMPOSITE_ROWS):
         rows = slice(y, y + COMPOSITE_ROWS)
-        bg = np.ascontiguousarray(background[rows])   # a colour's background is a view of one pixel: a strip made
+        bg = np.ascontiguousarray(background[rows])   # a colour's background (a view of one pixel): made a strip here
         cv2.blendLinear(fg[rows], bg, alpha[rows], 1.0 - alpha[rows], dst=out[rows])
     return out
 

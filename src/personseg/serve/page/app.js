@@ -132,7 +132,7 @@ function pump() {
   const next = page.photos.find((p) => !p.answer && !p.error && !p.inflight);
   if (!next) return;
   pumping = true;
-  segment(next, next.edited ? sendable(next) : null).finally(() => { pumping = false; pump(); });
+  retry(next).finally(() => { pumping = false; pump(); });
 }
 
 function resume() {   // the photos a busy or unreachable server, or a missing key, kept from an answer: again
@@ -187,7 +187,7 @@ function go(index) {
 }
 
 function retry(photo) {   // the photo as it is now: its edits, or a search where it has none
-  if (photo) segment(photo, photo.edited ? sendable(photo) : null);
+  return photo ? segment(photo, sent(photo)) : Promise.resolve();
 }
 
 function listPhotos() {
@@ -407,15 +407,16 @@ function snapshot(photo) {
           answer: photo.answered === photo.seq ? photo.answer : null};
 }
 
-// The people to send (edit=true): everyone in the page's order, a region found without a pose as its keypoints of
-// zeros (it stays, in its place); one with too few joints on the photo comes back with an empty mask.
-function sendable(photo) { return photo.people; }
+// What a request sends: after an edit everyone in the page's order (edit=true; a region found without a pose as
+// its keypoints of zeros, kept in place; one with too few joints on the photo comes back with an empty mask), else
+// nobody (the search).
+function sent(photo) { return photo.edited ? photo.people : null; }
 
 function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
   photo.history.push(before);
   if (photo.history.length > HISTORY) photo.history.shift();
   photo.edited = true;
-  segment(photo, sendable(photo));
+  retry(photo);
   show();
 }
 
@@ -431,7 +432,7 @@ function undo() {
     photo.inflight = false; photo.error = null;
     listPhotos();
     pump();
-  } else segment(photo, edited ? sendable(photo) : null);
+  } else retry(photo);
   say("undone");
   show();
 }
@@ -501,7 +502,7 @@ async function download(output) {
   const photo = current();
   if (!photo || !photo.answer) return;
   busy(true);
-  try { save(await call(photo, output, photo.edited ? sendable(photo) : null), `${stem(photo.name)}.${output}.png`); }
+  try { save(await call(photo, output, sent(photo)), `${stem(photo.name)}.${output}.png`); }
   catch (e) { say(`${output}: ${e.message}`, true); }
   finally { busy(false); }
 }
