@@ -121,3 +121,17 @@ def test_the_selfie_model_marks_others_where_much_of_its_mask_lies_away_from_the
     assert not marks_others(selfie, own)
     selfie[50:150, 200:260] = 1.0  # someone else as large
     assert marks_others(selfie, own)
+
+
+def test_an_outline_vouches_for_its_person_only_where_it_is_sure_of_them():
+    from personseg.presence import OUTLINE_SURE, sure_outline
+
+    outline = np.zeros((40, 30), np.float32)
+    outline[10:30, 8:20] = 0.99
+    outline[10:30, 20:21] = 0.9   # a softer edge: the mean above 0.5 stays sure
+    outline[10:30, 21:23] = 0.3
+    sure = sure_outline(outline)
+    assert sure is not None and sure.sum() == 20 * 13 and not sure[:10].any()
+    outline[10:30, 8:20] = OUTLINE_SURE - 0.02   # a phantom's hesitant outline
+    assert sure_outline(outline) is None
+    assert sure_outline(np.zeros((40, 30), np.float32)) is None and sure_outline(None) is None

@@ -20,7 +20,7 @@ from ..pipeline import check_flag, check_matting, check_matting_side, check_subj
 from ..pose import PoseBackend, check_backend, detect_people, empty_keypoints, get_backend
 from ..pose.keypoints import pixels_inside
 from ..pose.tracking import PeopleTracker
-from ..presence import looked_over
+from ..presence import looked_over, sure_outline
 from ..refine.components import keep_subject, near_regions
 from ..refine.crf import crf_available
 from ..refine.matting import MATTING_SIDE
@@ -46,8 +46,8 @@ REFRESH = 15
 @dataclass
 class Followed:
     """What the pose step found on one frame: everyone's tracked keypoints by id, the ids of those the detector
-    confirmed (when it last ran), whether it ran on this frame, and the person's outline it drew there (for
-    methods that use it)."""
+    confirmed (when it last ran), whether it ran on this frame, the person's outline it drew there (for methods
+    that use it), and the ids of those standing on an outline it was sure of (``presence.sure_outline``)."""
 
     people: dict[int, np.ndarray] = field(default_factory=dict)
     ids: set[int] = field(default_factory=set)
@@ -55,6 +55,7 @@ class Followed:
     seconds: float = 0.0
     outline: np.ndarray | None = None
     subject: int | None = None   # with subject "main": the subject's track id (None: not followed)
+    vouched: set[int] = field(default_factory=set)
 
     @property
     def confirmed(self) -> list[np.ndarray]:
@@ -90,8 +91,9 @@ class VideoSegmenter:
     the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
     ``person_check`` (where the pose step runs): a person's regions are kept only once the region check trained
     here has taken one of them for a person (presence.looked_over; BlazePose, and the search for everyone most,
-    also place poses on rocks, patterns and pets), and with nobody so taken every marked region must pass it;
-    until then they are not listed in ``people``. False keeps whatever the method marked.
+    also place poses on rocks, patterns and pets) or BlazePose drew a sure outline around them
+    (presence.sure_outline), and with nobody so taken every marked region must pass it; until then they are not
+    listed in ``people``. False keeps whatever the method marked.
 
     Its Results composite with the frame's own colours at soft edges (``Result.estimate_foreground`` False: no
     6-7 ms estimate a 854x480 frame); ``dataclasses.replace(result, estimate_foreground=True)`` estimates them, as
@@ -139,7 +141,11 @@ class VideoSegmenter:
         # differ)
         # following the subject, BlazePose looks at a crop around them on each call: frames are not in order there
         static = (get_method(method).uses_outline and self.pose_every == 1) or subject == "main"
-        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main")
+        # with the person check, BlazePose's outline also vouches for the person it is drawn around (about 7 ms more
+        # a call where the method does not join it)
+        self.person_check = person_check and self.pose_every > 0 and self.method.regions_checked
+        self._vouching = self.person_check
+        self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main" or self._vouching)
                       if isinstance(pose, str) else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
         self.smoother = TemporalSmoother() if smooth else None
@@ -148,7 +154,7 @@ class VideoSegmenter:
         self._segmented = 0  # frames the segmenting step has seen
         self._box = None
         self._box_id: int | None = None   # whose regions ``_box`` is, the main person's then
-        self._subject = (SubjectFinder(self.pose, self.outline, max(1, REFRESH // self.pose_every),
+        self._subject = (SubjectFinder(self.pose, self.outline or self._vouching, max(1, REFRESH // self.pose_every),
                                        self.pose_every)
                          if subject == "main" and self.pose else None)
         # everyone: the others looked for on crops and by whole-frame searches, which a video-mode backend
@@ -156,7 +162,6 @@ class VideoSegmenter:
         # give one that looks at each call afresh
         self._others = (OthersFinder(get_backend(pose) if isinstance(pose, str) else pose, self.pose_every)
                         if subject == "all" and self.pose else None)
-        self.person_check = person_check and self.pose is not None and self.method.regions_checked
         self._trusted: set[int] = set()   # track ids whose region the person check has taken for a person
         self._subject_trusted = False     # with subject "main": the subject's region has been taken once
         self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
@@ -166,10 +171,13 @@ class VideoSegmenter:
     def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
         where the region check takes them for people (presence.looked_over). Those it takes are trusted from then
-        on, as is a fresh track standing on the last frame's mask (the same body: the runner's flip leaves a stale
+        on, as are those standing on an outline the pose backend was sure of (``Followed.vouched``: the check
+        doubts many real bodies, 44 of 100 parkour frames lost at the starts of 10-frame clips), a fresh track
+        standing on the last frame's mask (the same body: the runner's flip leaves a stale
         track and a fresh one, and the check doubts a body upside down), and with subject "main" a fresh track of
         a subject once trusted (the finder takes back only someone who looks like them, where they were lost)."""
         ids = followed.ids
+        self._trusted |= followed.vouched
         if self._subject_trusted and followed.subject is not None:   # a fresh track the finder took them back in
             self._trusted.add(followed.subject)
         if self._kept is not None:
@@ -248,7 +256,7 @@ class VideoSegmenter:
         if self.pose is None or index % self.pose_every or self._subject is not None:
             return Looked()
         t = time.perf_counter()
-        detected, outline = detect_people(self.pose, rgb, outline=self.outline)
+        detected, outline = detect_people(self.pose, rgb, outline=self.outline or self._vouching)
         return Looked(detected, outline, time.perf_counter() - t)
 
     def _follow(self, rgb: np.ndarray, look: Looked) -> Followed:
@@ -268,9 +276,12 @@ class VideoSegmenter:
                 detected = detected + self._others(rgb, detected, heading)
         self._followed += 1
         people = self.tracker.update(rgb, detected)
-        return Followed(people, self.tracker.confirmed & people.keys(), detected is not None,
-                        look.seconds + time.perf_counter() - t, outline,
-                        self._subject_id() if self._subject is not None else None)
+        ids = self.tracker.confirmed & people.keys()
+        sure = sure_outline(outline) if self._vouching else None
+        vouched = set() if sure is None else {tid for tid in ids if _mostly_on(sure, people[tid])}
+        return Followed(people, ids, detected is not None, look.seconds + time.perf_counter() - t,
+                        outline if self.outline else None, self._subject_id() if self._subject is not None else None,
+                        vouched)
 
     def _subject_id(self) -> int | None:
         """The subject's track with ``subject="main"``: the tracker is fed their detections only, so it is the
