@@ -1,7 +1,8 @@
-"""Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, clips of nobody
-(a pan over each no_people photo), and the speed and memory of `personseg video` end to end.
+"""Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, clips that start
+mid-action (the three clips cut into short clips), clips of nobody (a pan over each no_people photo), and the speed
+and memory of `personseg video` end to end.
 
-    python benchmarks/people_video.py [--methods fast,classical,accurate] [--parts people,clip,nobody,speed]
+    python benchmarks/people_video.py [--methods fast,classical,accurate] [--parts people,clip,starts,nobody,speed]
 
 Writes benchmarks/results/people_video.json and its section of benchmarks/RESULTS.md. Data is read from
 PERSONSEG_DATA (default ../shared/data).
@@ -22,7 +23,8 @@ import numpy as np
 
 from personseg.data import data_root
 from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
-from personseg.image import load_image
+from personseg.image import load_image, load_mask
+from personseg.metrics import foreground_iou
 from personseg.methods import get_method
 from personseg.pipeline import Segmenter
 from personseg.video.io import write_clip
@@ -83,6 +85,30 @@ def clip(methods: list[str]) -> dict:
         ev = evaluate(predict, pairs, clip=True)
         rows[name] = ev.scores.summary() | {"flicker": round(ev.flicker.value, 5),
                                             "s_per_frame": round(float(np.median(ev.seconds)), 4)}
+    return rows
+
+
+#: Clips that start mid-action: each clip cut into clips of this many frames, one starting every this many frames.
+CUT_FRAMES = 10
+
+
+def starts(methods: list[str], frames: int = CUT_FRAMES) -> dict:
+    """Each method (video defaults) on the parkour, tennis and hike clips cut into clips of ``frames`` frames, each
+    segmented afresh: the frames left empty where the truth holds the subject, and the mean IoU over all frames."""
+    rows = {}
+    for method in methods:
+        for name in ("parkour", "tennis", "hike"):
+            root = data_root() / "video" / name
+            pairs = find_pairs(root / "images", root / "masks")
+            empty, ious = 0, []
+            for first in range(0, len(pairs) - frames + 1, frames):
+                seg = VideoSegmenter(method)
+                for _, image, mask in pairs[first:first + frames]:
+                    predicted, truth = seg(load_image(image)).mask > 0, load_mask(mask) > 0
+                    empty += bool(truth.any() and not predicted.any())
+                    ious.append(foreground_iou(predicted, truth))
+            rows[f"{method}, {name}"] = {"clips": (len(pairs) - frames) // frames + 1, "frames": len(ious),
+                                         "empty_frames": empty, "mean_iou": round(float(np.mean(ious)), 4)}
     return rows
 
 
@@ -198,6 +224,12 @@ def write(results: dict) -> None:
     for name, r in results["clip"].items():
         lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
                      f"{r['flicker']:.5f} | {r['s_per_frame']:.4f} |")
+    if results.get("starts"):
+        lines += ["", f"### Clips that start mid-action: parkour, tennis and hike cut into clips of {CUT_FRAMES} frames, "
+                  f"each segmented afresh (video defaults), {machines.get('starts', results['machine'])}", "",
+                  "| method, clip | clips | frames left empty (the subject in them) | mean IoU |", "|---|---|---|---|"]
+        for name, r in results["starts"].items():
+            lines.append(f"| {name} | {r['clips']} | {r['empty_frames']} of {r['frames']} | {r['mean_iou']:.4f} |")
     if results.get("nobody"):
         lines += ["", f"### Clips of nobody: a pan of {PAN_FRAMES} frames over each no_people photo (480 pixels "
                   f"high), {machines.get('nobody', results['machine'])}", "",
@@ -226,14 +258,14 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default="fast,classical,accurate",
                     help="the methods of every part run (the part's rows of other methods are dropped)")
-    ap.add_argument("--parts", default="people,clip,nobody,speed",
+    ap.add_argument("--parts", default="people,clip,starts,nobody,speed",
                     help="which parts to run; the others keep their last results (results/people_video.json)")
     ap.add_argument("--rounds", type=int, default=3, help="times each speed run is repeated")
     args = ap.parse_args()
     methods = args.methods.split(",")
     saved = HERE / "results" / "people_video.json"
     res = json.loads(saved.read_text()) if saved.exists() else {}
-    parts = {"people": people, "clip": clip, "nobody": nobody, "speed": lambda m: speed(m, args.rounds)}
+    parts = {"people": people, "clip": clip, "starts": starts, "nobody": nobody, "speed": lambda m: speed(m, args.rounds)}
     # each part's machine (its timings hold on it only): parts kept from an earlier run keep that run's
     res["machines"] = {part: res.get("machines", {}).get(part, res.get("machine")) for part in parts if part in res}
     res["machine"] = machine()
