@@ -119,3 +119,10 @@ def test_people_video_counts_marked_frames_on_clips_of_nobody(bench):
     rows = bench("people_video").nobody(["fast"], limit=2, frames=3)
     assert set(rows) == {"fast", "fast, --no-person-check"}
     assert all(r["clips"] == 2 and r["frames"] == 6 and 0 <= r["frames_marked"] <= 6 for r in rows.values())
+
+
+def test_people_video_counts_empty_frames_of_clips_cut_from_the_three(bench):
+    rows = bench("people_video").starts(["fast"], frames=3, limit=1)
+    assert set(rows) == {"fast, parkour", "fast, tennis", "fast, hike"}
+    assert all(r["clips"] == 1 and r["frames"] == 3 and 0 <= r["empty_frames"] <= 3 and 0 <= r["mean_iou"] <= 1
+               for r in rows.values())
