@@ -1,8 +1,9 @@
 """Several people and video: per-person masks on pose_mini, IoU and flicker on the parkour clip, clips that start
-mid-action (the three clips cut into short clips), clips of nobody (a pan over each no_people photo), and the speed
-and memory of `personseg video` end to end.
+mid-action (the three clips cut into short clips), clips of someone (a pan over portraits and full bodies), clips of
+nobody (a pan over each no_people photo), and the speed and memory of `personseg video` end to end.
 
-    python benchmarks/people_video.py [--methods fast,classical,accurate] [--parts people,clip,starts,nobody,speed]
+    python benchmarks/people_video.py [--methods fast,classical,accurate]
+                                      [--parts people,clip,starts,pans,nobody,speed]
 
 Writes benchmarks/results/people_video.json and its section of benchmarks/RESULTS.md. Data is read from
 PERSONSEG_DATA (default ../shared/data).
@@ -21,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from personseg.data import data_root
+from personseg.data import data_root, read_ids
 from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
 from personseg.image import load_image, load_mask
 from personseg.metrics import foreground_iou
@@ -129,6 +130,32 @@ def pan(rgb: np.ndarray, frames: int = PAN_FRAMES) -> list[np.ndarray]:
     return [np.ascontiguousarray(big[y:y + 480, x:x + cw]) for x, y in zip(xs, ys)]
 
 
+#: Clips of someone: pans over this many test photos of EG1800 (portraits) and of CCP (full bodies) each.
+PAN_PHOTOS = 30
+
+
+def pans(methods: list[str], limit: int = PAN_PHOTOS, frames: int = PAN_FRAMES) -> dict:
+    """Each method (video defaults) on a pan over each of the first ``limit`` EG1800 and CCP test photos (a
+    webcam's or a phone's clip of one person): the frames left empty and the mean IoU."""
+    rows = {}
+    for name in ("eg1800", "ccp"):
+        root = data_root() / name
+        pairs = find_pairs(root / "images", root / "masks", read_ids(root / "test.txt"))[:limit]
+        clips = [(pan(load_image(image), frames), pan(np.dstack([load_mask(mask)] * 3), frames))
+                 for _, image, mask in pairs]
+        for method in methods:
+            empty, ious = 0, []
+            for shots, truths in clips:
+                seg = VideoSegmenter(method)
+                for shot, truth in zip(shots, truths):
+                    predicted, truth = seg(shot).mask > 0, truth[..., 0] > 127
+                    empty += bool(truth.any() and not predicted.any())
+                    ious.append(foreground_iou(predicted, truth))
+            rows[f"{method}, {name}"] = {"clips": len(clips), "frames": len(ious), "empty_frames": empty,
+                                         "mean_iou": round(float(np.mean(ious)), 4)}
+    return rows
+
+
 def nobody(methods: list[str], limit: int | None = None, frames: int = PAN_FRAMES) -> dict:
     """Each method on clips of nobody (the first ``limit`` no_people photos, ``frames`` each), with and without
     the person check: frames and clips with any person pixel, the mean share of pixels marked, frames listing
@@ -232,6 +259,12 @@ def write(results: dict) -> None:
                   "| method, clip | clips | frames left empty (the subject in them) | mean IoU |", "|---|---|---|---|"]
         for name, r in results["starts"].items():
             lines.append(f"| {name} | {r['clips']} | {r['empty_frames']} of {r['frames']} | {r['mean_iou']:.4f} |")
+    if results.get("pans"):
+        lines += ["", f"### Clips of someone: a pan of {PAN_FRAMES} frames (480 pixels high) over each of the first "
+                  f"{PAN_PHOTOS} EG1800 and CCP test photos, video defaults, {machines.get('pans', results['machine'])}",
+                  "", "| method, photos | clips | frames left empty | mean IoU |", "|---|---|---|---|"]
+        for name, r in results["pans"].items():
+            lines.append(f"| {name} | {r['clips']} | {r['empty_frames']} of {r['frames']} | {r['mean_iou']:.4f} |")
     if results.get("nobody"):
         lines += ["", f"### Clips of nobody: a pan of {PAN_FRAMES} frames over each no_people photo (480 pixels "
                   f"high), {machines.get('nobody', results['machine'])}", "",
@@ -260,14 +293,15 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default="fast,classical,accurate",
                     help="the methods of every part run (the part's rows of other methods are dropped)")
-    ap.add_argument("--parts", default="people,clip,starts,nobody,speed",
+    ap.add_argument("--parts", default="people,clip,starts,pans,nobody,speed",
                     help="which parts to run; the others keep their last results (results/people_video.json)")
     ap.add_argument("--rounds", type=int, default=3, help="times each speed run is repeated")
     args = ap.parse_args()
     methods = args.methods.split(",")
     saved = HERE / "results" / "people_video.json"
     res = json.loads(saved.read_text()) if saved.exists() else {}
-    parts = {"people": people, "clip": clip, "starts": starts, "nobody": nobody, "speed": lambda m: speed(m, args.rounds)}
+    parts = {"people": people, "clip": clip, "starts": starts, "pans": pans, "nobody": nobody,
+             "speed": lambda m: speed(m, args.rounds)}
     # each part's machine (its timings hold on it only): parts kept from an earlier run keep that run's
     res["machines"] = {part: res.get("machines", {}).get(part, res.get("machine")) for part in parts if part in res}
     res["machine"] = machine()

@@ -126,3 +126,10 @@ def test_people_video_counts_empty_frames_of_clips_cut_from_the_three(bench):
     assert set(rows) == {"fast, parkour", "fast, tennis", "fast, hike"}
     assert all(r["clips"] == 1 and r["frames"] == 3 and 0 <= r["empty_frames"] <= 3 and 0 <= r["mean_iou"] <= 1
                for r in rows.values())
+
+
+def test_people_video_pans_over_portraits_and_full_bodies(bench):
+    rows = bench("people_video").pans(["fast"], limit=1, frames=2)
+    assert set(rows) == {"fast, eg1800", "fast, ccp"}
+    assert all(r["clips"] == 1 and r["frames"] == 2 and r["empty_frames"] <= 2 and 0 <= r["mean_iou"] <= 1
+               for r in rows.values())
