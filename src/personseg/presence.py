@@ -81,26 +81,14 @@ def person_scores(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _scored(rgb: np.ndarray, labels: np.ndarray, stats: np.ndarray, ks: list[int]) -> dict[int, float]:
-    """The probability that each region ``k`` of ``ks`` (labels of ``labels``, OpenCV's ``stats``) is a person: the
-    check's mean logit over the region's crop and its mirror image. Against the crop alone, on the check's
-    validation regions (train/regions.py's share; 927 regions gathered from 1414 training photos) the area under
-    the ROC curve 0.9465 -> 0.9516, and on the choice groups (as for THRESHOLD) the mean 0.7761 -> 0.7794 at 0.7
-    (COCO choice photos with everyone painted out left empty 78.3% -> 80.8%, coco_people 0.4213 -> 0.4193; 0.7694
-    at 0.5; 0.7795 at 0.85, where coco_people fell to 0.3982 and coco_single to 0.7438)."""
+    """The probability that each region ``k`` of ``ks`` (labels of ``labels``, OpenCV's ``stats``) is a person."""
     if not ks:
         return {}
     sess = session(spec(MODEL))
     name = sess.get_inputs()[0].name
-
-    def logit(x: np.ndarray) -> float:
-        return float(sess.run(None, {name: x})[0].ravel()[0])
-
-    scores = {}
-    for k in ks:
-        x = region_input(rgb, labels, k, region_box(*stats[k, :4]))
-        z = 0.5 * (logit(x) + logit(np.ascontiguousarray(x[..., ::-1])))
-        scores[k] = float(1.0 / (1.0 + np.exp(-z)))
-    return scores
+    logits = [float(sess.run(None, {name: region_input(rgb, labels, k, region_box(*stats[k, :4]))})[0].ravel()[0])
+              for k in ks]
+    return {k: float(1.0 / (1.0 + np.exp(-z))) for k, z in zip(ks, logits)}
 
 
 def looked_over(rgb: np.ndarray, prob: np.ndarray, trusted: list[np.ndarray], candidates: dict[int, np.ndarray],

@@ -3,7 +3,6 @@ model, the worst cases of an evaluation, timing and matting in the chain."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -136,18 +135,3 @@ def test_an_outline_vouches_for_its_person_only_where_it_is_sure_of_them():
     outline[10:30, 8:20] = OUTLINE_SURE - 0.02   # a phantom's hesitant outline
     assert sure_outline(outline) is None
     assert sure_outline(np.zeros((40, 30), np.float32)) is None and sure_outline(None) is None
-
-
-def test_the_region_check_scores_a_region_and_its_mirror_image_alike():
-    """The check averages its logits over the crop and the crop mirrored, so a photo and its mirror image get the
-    same score (the network alone gives them different ones)."""
-    from personseg.presence import person_scores
-
-    rng = np.random.default_rng(3)
-    rgb = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (7, 7), 0)
-    mask = np.zeros((120, 160), np.uint8)
-    cv2.ellipse(mask, (60, 60), (18, 45), 10, 0, 360, 255, -1)   # a tilted blob, not symmetric about its box
-    cv2.circle(mask, (70, 18), 9, 255, -1)
-    _, _, scores = person_scores(rgb, mask)
-    _, _, mirrored = person_scores(np.ascontiguousarray(rgb[:, ::-1]), np.ascontiguousarray(mask[:, ::-1]))
-    assert len(scores) == 1 and list(scores.values())[0] == pytest.approx(list(mirrored.values())[0], abs=1e-5)
