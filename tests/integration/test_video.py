@@ -223,6 +223,29 @@ def test_a_clip_starting_mid_vault_marks_the_runner_from_its_first_frame(data_di
         assert foreground_iou(r.mask, load_mask(root / "masks" / f"{s}.png")) > 0.6 and len(r.people) == 1, s
 
 
+def test_the_outline_only_vouches_and_not_without_mediapipes_masks(data_dir, monkeypatch):
+    """fast has BlazePose draw its outline to vouch with, never to join into its masks (joined on each fifth frame
+    only, it would flicker); without MediaPipe's masks nothing MediaPipe draws has a say, so the runner mid-vault
+    stays doubted there."""
+    import personseg.video.stream as stream
+    from personseg.methods import Scene
+
+    root = data_dir / "video/parkour"
+    vault = [load_image(p) for p in sorted((root / "images").iterdir())[30:36]]
+    bare = stream.VideoSegmenter("fast", mediapipe_masks=False)
+    assert not any(bare(f).mask.any() for f in vault)
+    scenes = []
+
+    def spy(*args, **kwargs):
+        scenes.append(Scene(*args, **kwargs))
+        return scenes[-1]
+
+    monkeypatch.setattr(stream, "Scene", spy)
+    seg = stream.VideoSegmenter("fast")
+    assert all(seg(f).mask.any() for f in vault)   # vouched for by the outline
+    assert len(scenes) == len(vault) and all(scene.outline is None for scene in scenes)
+
+
 def test_fast_video_keeps_no_haze_over_the_background(data_dir):
     """Frames 30-31 of parkour: the runner's stale track once framed a pass on the whole frame, whose faint
     probability over the background (alpha up to 0.5, median 0.1) kept the background sharp in a blur."""

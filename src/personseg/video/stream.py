@@ -55,7 +55,7 @@ class Followed:
     seconds: float = 0.0
     outline: np.ndarray | None = None
     subject: int | None = None   # with subject "main": the subject's track id (None: not followed)
-    vouched: set[int] = field(default_factory=set)
+    outlined: set[int] = field(default_factory=set)
 
     @property
     def confirmed(self) -> list[np.ndarray]:
@@ -91,9 +91,10 @@ class VideoSegmenter:
     the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
     ``person_check`` (where the pose step runs): a person's regions are kept only once the region check trained
     here has taken one of them for a person (presence.looked_over; BlazePose, and the search for everyone most,
-    also place poses on rocks, patterns and pets) or BlazePose drew a sure outline around them
-    (presence.sure_outline), and with nobody so taken every marked region must pass it; until then they are not
-    listed in ``people``. False keeps whatever the method marked.
+    also place poses on rocks, patterns and pets) or the pose backend drew a sure outline around them
+    (presence.sure_outline; with ``mediapipe_masks`` only, and from a backend given as an object only where it
+    draws one: ``BlazePoseBackend(body_mask=True)``), and with nobody so taken every marked region must pass it;
+    until then they are not listed in ``people``. False keeps whatever the method marked.
 
     Its Results composite with the frame's own colours at soft edges (``Result.estimate_foreground`` False: no
     6-7 ms estimate a 854x480 frame); ``dataclasses.replace(result, estimate_foreground=True)`` estimates them, as
@@ -142,9 +143,10 @@ class VideoSegmenter:
         # following the subject, BlazePose looks at a crop around them on each call: frames are not in order there
         static = (get_method(method).uses_outline and self.pose_every == 1) or subject == "main"
         # with the person check, BlazePose's outline also vouches for the person it is drawn around (about 7 ms more
-        # a call where the method does not join it)
+        # a call where the method does not join it); not without MediaPipe's masks, whose promise is that nothing
+        # MediaPipe draws decides the mask
         self.person_check = person_check and self.pose_every > 0 and self.method.regions_checked
-        self._vouching = self.person_check
+        self._vouching = self.person_check and mediapipe_masks
         self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main" or self._vouching)
                       if isinstance(pose, str) else pose) if self.pose_every else None)
         self.tracker = PeopleTracker()
@@ -171,13 +173,13 @@ class VideoSegmenter:
     def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
         where the region check takes them for people (presence.looked_over). Those it takes are trusted from then
-        on, as are those standing on an outline the pose backend was sure of (``Followed.vouched``: the check
+        on, as are those standing on an outline the pose backend was sure of (``Followed.outlined``: the check
         doubts many real bodies, 44 of 100 parkour frames lost at the starts of 10-frame clips), a fresh track
         standing on the last frame's mask (the same body: the runner's flip leaves a stale
         track and a fresh one, and the check doubts a body upside down), and with subject "main" a fresh track of
         a subject once trusted (the finder takes back only someone who looks like them, where they were lost)."""
         ids = followed.ids
-        self._trusted |= followed.vouched
+        self._trusted |= followed.outlined
         if self._subject_trusted and followed.subject is not None:   # a fresh track the finder took them back in
             self._trusted.add(followed.subject)
         if self._kept is not None:
@@ -278,10 +280,10 @@ class VideoSegmenter:
         people = self.tracker.update(rgb, detected)
         ids = self.tracker.confirmed & people.keys()
         sure = sure_outline(outline) if self._vouching else None
-        vouched = set() if sure is None else {tid for tid in ids if _mostly_on(sure, people[tid])}
+        outlined = set() if sure is None else {tid for tid in ids if _mostly_on(sure, people[tid])}
         return Followed(people, ids, detected is not None, look.seconds + time.perf_counter() - t,
                         outline if self.outline else None, self._subject_id() if self._subject is not None else None,
-                        vouched)
+                        outlined)
 
     def _subject_id(self) -> int | None:
         """The subject's track with ``subject="main"``: the tracker is fed their detections only, so it is the
