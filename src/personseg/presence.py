@@ -36,7 +36,9 @@ CONFIRM_FLOOR = 0.3
 #: probability over the pixels it gives more than 0.5 is at least this. On the choice groups' stills (held-out EG1800
 #: and CCP, the first 60 train photos of pennfudan, coco_people and coco_single, their person-free strips and the COCO
 #: ones with everyone painted out), BlazePose on the whole photo: 0.965 or more for 82.5% of the 349 poses on a
-#: person and for none of the 31 on nobody (0.96: 88.0% and 2; 0.95: 94.6% and 8).
+#: person and for none of the 31 on nobody (0.96: 88.0% and 2; 0.95: 94.6% and 8); on the person-free views of the
+#: training photos past the choice photos, 11 of 110 poses on nobody (docs/ARCHITECTURE.md, "No one where there is
+#: nobody").
 OUTLINE_SURE = 0.965
 
 
