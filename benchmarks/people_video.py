@@ -254,14 +254,16 @@ def write(results: dict) -> None:
         lines.append(f"| {name} | {r['mean_iou']:.4f} | {r['miou_2class']:.4f} | {r['boundary_f']:.4f} | "
                      f"{r['flicker']:.5f} | {r['s_per_frame']:.4f} |")
     if results.get("starts"):
-        lines += ["", f"### Clips that start mid-action: parkour, tennis and hike cut into clips of {CUT_FRAMES} frames, "
-                  f"each segmented afresh (video defaults), {machines.get('starts', results['machine'])}", "",
+        lines += ["", "### Clips that start mid-action: parkour, tennis and hike cut into clips of "
+                  f"{CUT_FRAMES} frames, each segmented afresh (video defaults), "
+                  f"{machines.get('starts', results['machine'])}", "",
                   "| method, clip | clips | frames left empty (the subject in them) | mean IoU |", "|---|---|---|---|"]
         for name, r in results["starts"].items():
             lines.append(f"| {name} | {r['clips']} | {r['empty_frames']} of {r['frames']} | {r['mean_iou']:.4f} |")
     if results.get("pans"):
-        lines += ["", f"### Clips of someone: a pan of {PAN_FRAMES} frames (480 pixels high) over each of the first "
-                  f"{PAN_PHOTOS} EG1800 and CCP test photos, video defaults, {machines.get('pans', results['machine'])}",
+        lines += ["", f"### Clips of someone: a pan of {PAN_FRAMES} frames (480 pixels high) over each of the "
+                  f"first {PAN_PHOTOS} EG1800 and CCP test photos, video defaults, "
+                  f"{machines.get('pans', results['machine'])}",
                   "", "| method, photos | clips | frames left empty | mean IoU |", "|---|---|---|---|"]
         for name, r in results["pans"].items():
             lines.append(f"| {name} | {r['clips']} | {r['empty_frames']} of {r['frames']} | {r['mean_iou']:.4f} |")
