@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
@@ -102,17 +103,23 @@ def starts(methods: list[str], frames: int = CUT_FRAMES, limit: int | None = Non
         for name in ("parkour", "tennis", "hike"):
             root = data_root() / "video" / name
             pairs = find_pairs(root / "images", root / "masks")
-            empty, ious = 0, []
-            firsts = range(0, len(pairs) - frames + 1, frames)[:limit]
-            for first in firsts:
-                seg = VideoSegmenter(method)
-                for _, image, mask in pairs[first:first + frames]:
-                    predicted, truth = seg(load_image(image)).mask > 0, load_mask(mask) > 0
-                    empty += bool(truth.any() and not predicted.any())
-                    ious.append(foreground_iou(predicted, truth))
-            rows[f"{method}, {name}"] = {"clips": len(firsts), "frames": len(ious),
-                                         "empty_frames": empty, "mean_iou": round(float(np.mean(ious)), 4)}
+            clips = [((load_image(image), load_mask(mask) > 0) for _, image, mask in pairs[first:first + frames])
+                     for first in range(0, len(pairs) - frames + 1, frames)[:limit]]
+            rows[f"{method}, {name}"] = _short_clips(method, clips)
     return rows
+
+
+def _short_clips(method: str, clips: list[Iterable[tuple[np.ndarray, np.ndarray]]]) -> dict:
+    """``method`` (video defaults) on each clip of (frame, bool truth) afresh: the frames left empty where the
+    truth holds someone, and the mean IoU over all frames."""
+    empty, ious = 0, []
+    for clip in clips:
+        seg = VideoSegmenter(method)
+        for rgb, truth in clip:
+            predicted = seg(rgb).mask > 0
+            empty += bool(truth.any() and not predicted.any())
+            ious.append(foreground_iou(predicted, truth))
+    return {"clips": len(clips), "frames": len(ious), "empty_frames": empty, "mean_iou": round(float(np.mean(ious)), 4)}
 
 
 #: Clips of nobody: this many frames of a pan over each no_people photo, shown 480 pixels high.
@@ -141,18 +148,11 @@ def pans(methods: list[str], limit: int = PAN_PHOTOS, frames: int = PAN_FRAMES) 
     for name in ("eg1800", "ccp"):
         root = data_root() / name
         pairs = find_pairs(root / "images", root / "masks", read_ids(root / "test.txt"))[:limit]
-        clips = [(pan(load_image(image), frames), pan(np.dstack([load_mask(mask)] * 3), frames))
+        clips = [list(zip(pan(load_image(image), frames),
+                          (t[..., 0] > 127 for t in pan(np.dstack([load_mask(mask)] * 3), frames))))
                  for _, image, mask in pairs]
         for method in methods:
-            empty, ious = 0, []
-            for shots, truths in clips:
-                seg = VideoSegmenter(method)
-                for shot, truth in zip(shots, truths):
-                    predicted, truth = seg(shot).mask > 0, truth[..., 0] > 127
-                    empty += bool(truth.any() and not predicted.any())
-                    ious.append(foreground_iou(predicted, truth))
-            rows[f"{method}, {name}"] = {"clips": len(clips), "frames": len(ious), "empty_frames": empty,
-                                         "mean_iou": round(float(np.mean(ious)), 4)}
+            rows[f"{method}, {name}"] = _short_clips(method, clips)
     return rows
 
 
