@@ -3,7 +3,9 @@ may reach past the image edge (filled by repeating the edge), and pasting a crop
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import cv2
 import numpy as np
@@ -194,12 +196,43 @@ def crop(rgb: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
     return crops(rgb, [box], size)[0]
 
 
+#: The halvings of the image being segmented (``shared_halvings``): [the image, its half, its quarter, ...].
+_HALVINGS: ContextVar[list[np.ndarray] | None] = ContextVar("halvings", default=None)
+
+
+@contextmanager
+def shared_halvings(rgb: np.ndarray) -> Iterator[None]:
+    """Within it (one photo's segmenting, on this thread), the halvings of ``rgb`` that ``crops`` makes are kept:
+    every crop of it to a network and the matting's working image (``shrunk``) reuse them. ``rgb`` must not change
+    meanwhile."""
+    token = _HALVINGS.set([rgb])
+    try:
+        yield
+    finally:
+        _HALVINGS.reset(token)
+
+
+def _halvings(rgb: np.ndarray) -> list[np.ndarray]:
+    """The halvings of ``rgb`` made so far, to extend in place: those shared where ``rgb`` is the image of
+    ``shared_halvings``, else a list of its own."""
+    levels = _HALVINGS.get()
+    return levels if levels is not None and levels[0] is rgb else [rgb]
+
+
+def shrunk(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` shrunk to ``size`` (w, h) by pixel area (cv2.INTER_AREA), from the smallest of its halvings made
+    so far (``shared_halvings``) that is at least that size: a 600x800 photo's half is its 300x400 working image
+    for the matting, made once for the network's crop (0.2 ms)."""
+    level = next(im for im in reversed(_halvings(rgb)) if im.shape[1] >= size[0] and im.shape[0] >= size[1])
+    return level if level.shape[1::-1] == size else cv2.resize(level, size, interpolation=cv2.INTER_AREA)
+
+
 def crops(rgb: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> list[np.ndarray]:
     """``crop`` of each of ``boxes``, the halvings of the whole image made once for all of them (a panorama's
-    tiles: each halving of a 24 MP photo takes milliseconds). A halving averages 2x2 pixels (cv2.INTER_AREA): a
-    quarter of a gaussian pyramid step's time (0.2 against 0.85 ms for 600x800), as the networks' training images
-    were shrunk."""
-    levels = [rgb]
+    tiles: each halving of a 24 MP photo takes milliseconds) and for every crop of a photo (``shared_halvings``).
+    A halving averages 2x2 pixels (cv2.INTER_AREA): a quarter of a gaussian pyramid step's time (0.2 against
+    0.85 ms for 600x800), as the networks' training images were shrunk."""
+    levels = _halvings(rgb)
     out = []
     for box in boxes:
         m = _affine(box, size)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .allocator import tune_allocator
 from .errors import DependencyError, NotPlacedWarning, PersonsegError
-from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box
+from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box, shared_halvings
 from .image import ImageInput, descreened, load_image
 from .instances import (MAX_PEOPLE, anyone_in, find_people, person_in, person_maps, photo_people, searched_wide,
                         split_instances)
@@ -239,8 +239,9 @@ class Segmenter:
                     f"{rgb.shape[0]} photo (fewer than two sure keypoints inside it, or all on one point): their "
                     f"masks are empty (person {', '.join(map(str, left[:10]))}{', ...' * (len(left) > 10)})"),
                     stacklevel=2)
-        with model_files(self.models):
-            result = self._segment(descreened(rgb), placed)
+        seen = descreened(rgb)
+        with model_files(self.models), shared_halvings(seen):
+            result = self._segment(seen, placed)
         result.rgb = rgb   # cut-outs and composites of the photo as it is
         if given is not None and result.instances is not None:   # one per given person, in their order
             found = {id(i.keypoints): i for i in result.instances}

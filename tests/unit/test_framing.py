@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import cv2
+
 from personseg.framing import (TILE_OVERLAP, binary_mask, blended, crop, frame_box, keypoint_box, mask_box,
-                               on_pixels, paste, people_box, tiles, whole_frame)
+                               on_pixels, paste, people_box, shared_halvings, shrunk, tiles, whole_frame)
 from personseg.pose import empty_keypoints
 
 from synthetic import person
@@ -71,6 +73,21 @@ def test_a_crop_shrunk_through_halvings_samples_where_the_box_lies():
     for shape, box in (((1, 600, 3), (0, -224, 600, 225)), ((600, 1, 3), (-224, 0, 225, 600)),
                        ((1, 1, 3), (0, 0, 999, 999))):
         assert crop(np.full(shape, 7, np.uint8), box, (48, 64)).shape == (64, 48, 3)
+
+
+def test_a_photos_halvings_are_made_once_for_its_crops_and_its_working_image():
+    rgb = np.random.default_rng(0).integers(0, 256, (800, 600, 3), np.uint8)
+    exact = cv2.resize(rgb, (300, 400), interpolation=cv2.INTER_AREA)
+    with shared_halvings(rgb):
+        crop(rgb, (0, 0, 600, 800), (96, 128))   # halves the photo once
+        half = shrunk(rgb, (300, 400))
+        assert half is shrunk(rgb, (300, 400)) and np.array_equal(half, exact)
+        # a smaller size from the half (INTER_AREA of INTER_AREA: within a level of the photo's own)
+        quarter = cv2.resize(rgb, (150, 200), interpolation=cv2.INTER_AREA).astype(int)
+        assert np.abs(shrunk(rgb, (150, 200)) - quarter).max() <= 1
+        other = rgb.copy()   # another image, even one equal to it, has halvings of its own
+        assert shrunk(other, (300, 400)) is not half
+    assert shrunk(rgb, (300, 400)) is not half and np.array_equal(shrunk(rgb, (300, 400)), exact)
 
 
 def test_whole_frame_letterboxes_without_squashing():

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..errors import DependencyError
-from ..framing import binary_mask
+from ..framing import binary_mask, shrunk
 
 #: Half-width of the trimap's unknown band as a share of sqrt(mask area) (about 10 px for a portrait).
 TRIMAP_BAND = 0.018
@@ -120,9 +120,7 @@ def shrunk_probability(prob: np.ndarray, side: int | None, shape: tuple[int, ...
 def _shrunk(rgb: np.ndarray, prob: np.ndarray, side: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``rgb`` shrunk so its longest side is at most ``side`` (None: as it is), and ``prob`` (as float32; the
     image's size or smaller) at that size."""
-    size = working_size(rgb.shape, side)
-    small = rgb if size == (rgb.shape[1], rgb.shape[0]) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    return small, shrunk_probability(prob, side, rgb.shape)
+    return shrunk(rgb, working_size(rgb.shape, side)), shrunk_probability(prob, side, rgb.shape)
 
 
 def guided_matte(rgb: np.ndarray, prob: np.ndarray, side: int | None = MATTING_SIDE,
