@@ -8,7 +8,7 @@ import numpy as np
 from personseg.allocator import tune_allocator
 from personseg.outputs import COMPOSITE_ROWS, composite, render
 from personseg.refine.fusion import OTHER_MIN_SHARE, largest_regions
-from personseg.refine.matting import (BOUNDARY_TH, GUIDED_CONTRAST, GUIDED_EPS, boundary_mask, guided_filter,
+from personseg.refine.matting import (BOUNDARY_TH, GUIDED_CONTRAST, GUIDED_EPS, boundary_mask, guided_filter, opaque,
                                       guided_matte, leftover_mask)
 from personseg.result import Result
 
@@ -44,6 +44,14 @@ def test_steepening_folded_into_the_coefficients_is_the_steepened_filter():
     plain = guided_filter(rgb, prob, 6, 0.005, subsample=2)
     steep = guided_filter(rgb, prob, 6, 0.005, subsample=2, contrast=GUIDED_CONTRAST)
     assert np.allclose(steep, (plain - 0.5) * GUIDED_CONTRAST + 0.5, atol=1e-4)
+
+
+def test_an_unmatted_probability_is_made_opaque_with_the_same_mask():
+    prob = np.random.default_rng(3).random((60, 40), dtype=np.float32)
+    alpha = opaque(prob)
+    assert np.array_equal(alpha >= 0.5, prob >= 0.5) and alpha.min() >= 0.0 and alpha.max() <= 1.0
+    sure = 0.5 / GUIDED_CONTRAST
+    assert (alpha[prob >= 0.5 + sure] == 1.0).all() and (alpha[prob <= 0.5 - sure] == 0.0).all()
 
 
 def test_composite_in_strips_is_one_blend():

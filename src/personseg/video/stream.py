@@ -23,7 +23,7 @@ from ..pose.tracking import PeopleTracker
 from ..presence import looked_over, sure_outline
 from ..refine.components import keep_subject, near_regions
 from ..refine.crf import crf_available
-from ..refine.matting import MATTING_SIDE
+from ..refine.matting import MATTING_SIDE, opaque
 from ..result import Result
 from ..runtime import model_files, threads
 from .io import prefetched
@@ -83,9 +83,10 @@ class VideoSegmenter:
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
     frames for networks (to frame the people); 0: never (a network then follows the previous frame's mask).
     ``matting``: a way in refine.matting.MATTING to make each frame's alpha from its smoothed probability (None:
-    the probability as it is; "guided" costs about 8 ms a 854x480 frame), at longest side ``matting_side``, as
-    on photos; METHOD_MATTING (the default): the method's own choice for video (``Method.video_matting``: guided
-    for fast, none for the others, measured on the three clips). ``mediapipe_masks``: False, no mask made by
+    the probability made opaque inside, its own edges: refine.matting.opaque; "guided" costs about 8 ms a
+    854x480 frame), at longest side ``matting_side``, as on photos; METHOD_MATTING (the default): the method's
+    own choice for video (``Method.video_matting``: guided for fast, none for the others, measured on the three
+    clips). ``mediapipe_masks``: False, no mask made by
     MediaPipe's models (as ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
     prominent person of the first frame with anyone in it, followed by identity (video/subject.py) and alone in
     the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
@@ -342,6 +343,8 @@ class VideoSegmenter:
         if self.smoother is not None:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
+        if self.matting is None:   # a frame's alpha is for composites: a person, not their probability
+            alpha = opaque(alpha)
         # none of the alpha's haze far from the people (the probability's, or what the matting spreads of it)
         alpha = timed(timings, "edge", near_regions, alpha)
         self._segmented += 1
