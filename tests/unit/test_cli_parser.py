@@ -78,6 +78,14 @@ def test_eval_needs_images_and_masks(capsys):
     assert "give --images and --masks" in capsys.readouterr().err
 
 
+def test_eval_refuses_counts_below_one(tmp_path, capsys):
+    # a negative --limit scored all but the last N images; --worst-count 0 wrote no picture, silently
+    for extra, said in ((["--limit", "-3"], "--limit -3"), (["--limit", "0"], "--limit 0"),
+                        (["--worst-count", "0"], "--worst-count 0")):
+        assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), *extra]) == 2
+        assert said in capsys.readouterr().err
+
+
 def test_bad_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", "x.jpg", "--out", "o", "--method", "magic"])

@@ -38,7 +38,8 @@ def add_parser(sub) -> None:
                         "outline joined)")
     e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG): each tile names the image "
                                                "and its IoU; the true outline green, the method's magenta")
-    e.add_argument("--worst-count", type=int, default=12)
+    e.add_argument("--worst-count", type=int, default=12, metavar="N",
+                   help="how many of the worst images --worst shows (default 12)")
     e.add_argument("--json", type=Path, help="write the scores as JSON here")
     e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError("--pose is for photos; for a clip give --pose-every 1, as to personseg video")
     if args.pose_every is not None and not args.video:
         raise PersonsegError("--pose-every is for a clip's frames: give --video too")
+    if args.limit is not None and args.limit < 1:
+        raise PersonsegError(f"--limit {args.limit}: give the number of images to score, 1 or more")
+    if args.worst_count < 1:
+        raise PersonsegError(f"--worst-count {args.worst_count}: give the number of worst images to show, 1 or more")
     if args.matting is None:   # as personseg segment and personseg video make them by default
         args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
     refuse_existing([args.worst, args.json], args.overwrite)
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"--masks {args.masks} is the --images folder: give the folder of true masks")
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
     if not pairs:
-        raise PersonsegError("no images to score" + (f" (--limit {args.limit})" if args.limit is not None else ""))
+        raise PersonsegError("no images to score")
     seg = (VideoSegmenter(args.method, pose_every=args.pose_every, matting=matting(args),
                           matting_side=args.matting_side or None, models=models(args),
                           mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
