@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 
 import numpy as np
 import pytest
@@ -84,6 +85,18 @@ def test_eval_refuses_counts_below_one(tmp_path, capsys):
                         (["--worst-count", "0"], "--worst-count 0")):
         assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), *extra]) == 2
         assert said in capsys.readouterr().err
+
+
+def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):
+    # it printed "serving", loaded the models, then ended in a server's traceback
+    assert main(["serve", "--port", "80000"]) == 2 and "--port 80000" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "another --port" in err and "serving" not in err
 
 
 def test_bad_choice_exits_with_usage(capsys):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import os
+import socket
 import sys
 
 from ..errors import PersonsegError
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.max_pixels <= MAX_PIXELS:
         raise PersonsegError(f"--max-pixels takes 1 to {MAX_PIXELS}")
+    if not 1 <= args.port <= 65535:
+        raise PersonsegError(f"--port {args.port}: give a port from 1 to 65535")
     loopback = _loopback(args.host)
     if not loopback and not args.api_key:
         raise PersonsegError(f"--host {args.host} is reachable from other machines: set --api-key or "
@@ -58,12 +62,26 @@ def run(args: argparse.Namespace) -> int:
                              max_upload=int(args.max_upload_mb * 2 ** 20), max_pixels=args.max_pixels,
                              timeout=args.timeout, api_key=args.api_key or None,
                              hosts=ServeSettings.hosts if loopback else None)
+    _check_free(args.host, args.port)   # before the models load, not a server's traceback after
     print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)
     # uvicorn.Server, not uvicorn.run, which swallows the signal uvicorn raises again once it has stopped: the
     # command then ends as every command does (130 after Ctrl-C, 143 after SIGTERM)
     uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="warning")).run()
     return 0
+
+
+def _check_free(host: str, port: int) -> None:
+    """PersonsegError where ``host`` is not this machine's or something listens on ``port`` there already."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server binds
+            probe.bind(address)
+    except OSError as e:
+        hint = ("give another --port, or stop what uses it" if e.errno == errno.EADDRINUSE else
+                "give --host an address of this machine")
+        raise PersonsegError(f"cannot serve on {host}:{port} ({e.strerror or e}): {hint}") from None
 
 
 def _loopback(host: str) -> bool:
