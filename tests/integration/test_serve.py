@@ -78,6 +78,7 @@ def test_json_gives_everyone_with_box_keypoints_score_and_a_mask_that_decodes(cl
     r = post(client, photo, output="json", instances="true")
     answer = r.json()
     assert r.status_code == 200 and answer["people"] and set(answer["timings"]) >= {"coarse", "finish"}
+    assert r.headers["X-People"] == str(len(answer["people"]))   # as on every answer (it was on pictures only)
     union = np.zeros((answer["height"], answer["width"]), bool)
     for person in answer["people"]:
         mask = mask_rle.decode({**person["mask"], "counts": person["mask"]["counts"].encode()})
@@ -137,7 +138,9 @@ def test_an_edit_keeps_the_masks_of_the_people_it_did_not_touch(client, photo):
 
 
 def test_stages_hold_every_stage_picture(client, photo):
-    answer = post(client, photo, output="stages", instances="true").json()
+    r = post(client, photo, output="stages", instances="true")
+    answer = r.json()
+    assert r.headers["X-People"] == str(len(answer["people"]))
     assert set(answer["images"]) == {"photo", "cutout", "mask", "alpha", "ssm", "trimap", "boundary", "leftover",
                                      "people"}
     assert all(url.startswith("data:image/") for url in answer["images"].values())

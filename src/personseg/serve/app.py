@@ -189,13 +189,13 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
                 raise Failed(415 if data else 422, _upload(e)) from None
             except PersonsegError as e:
                 raise Failed(422, str(e)) from None
+            people = {"X-People": str(len(result.instances or result.people))}   # on every answer
             if output == "json":
-                return JSONResponse(result_json(result, name))
+                return JSONResponse(result_json(result, name), headers=people)
             if output == "stages":
-                return JSONResponse(stages_json(result, name))
+                return JSONResponse(stages_json(result, name), headers=people)
             bg = np.broadcast_to(np.array(colour, np.uint8), (*result.mask.shape, 3))
-            return Response(picture(result, output, bg, blur), media_type="image/png",
-                            headers={"X-People": str(len(result.instances or result.people))})
+            return Response(picture(result, output, bg, blur), media_type="image/png", headers=people)
 
         try:
             future = pool.submit(job)
