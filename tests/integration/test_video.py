@@ -302,12 +302,14 @@ def test_a_stream_left_early_leaves_its_two_pose_threads_in_step(parkour):
     assert seg._followed >= 3 and seg._looked == seg._followed
 
 
-def test_video_matting_moves_edges_onto_the_frame(parkour):
+def test_video_matting_moves_edges_onto_the_frame(parkour, monkeypatch):
     from personseg.framing import binary_mask
     from personseg.refine.components import near_regions
     from personseg.refine.matting import guided_matte
+    from personseg.video import stream
     from personseg.video.stream import VideoSegmenter
 
+    monkeypatch.setattr(stream, "opaque", lambda prob: prob)   # the plain one's alpha: the probability itself
     plain, matted = VideoSegmenter("fast", matting=None), VideoSegmenter("fast")   # guided: fast's own default
     assert matted.matting == "guided" and plain.matting is None and VideoSegmenter("accurate").matting is None
     scores = []
