@@ -214,16 +214,28 @@ VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.picture is 
 
 
 def render(result: Result, output: str, background: Background = None,
-           blur: float = DEFAULT_BLUR) -> np.ndarray:
+           blur: float | None = None) -> np.ndarray:
     """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace': an
-    HxWx3 uint8 image of the photo's size, or a colour name, #rrggbb or an image path (``background_image``)."""
+    HxWx3 uint8 image of the photo's size, or a colour name, #rrggbb or an image path (``background_image``);
+    ``blur`` is for 'blur' (a share of the diagonal; None: DEFAULT_BLUR). Either given for another output is
+    refused, as the command line refuses it."""
     kind = OUTPUTS.get(output)
     if kind is None or kind.picture is None:
         pictures = [name for name, k in OUTPUTS.items() if k.picture is not None]
         raise PersonsegError(f"{output!r} is not a picture output; choose from {', '.join(pictures)}")
+    for setting, value in (("background", background), ("blur", blur)):
+        if value is not None and output != DRAWN_BY[setting]:
+            raise PersonsegError(f"{setting} is for the {DRAWN_BY[setting]!r} output, not {output!r}")
     if output == DRAWN_BY["blur"]:
+        blur = DEFAULT_BLUR if blur is None else blur
         check_blur(blur)
     return kind.picture(result, background, blur)
+
+
+def drawn_with(output: str, background: Background, blur: float | None) -> tuple[Background, float | None]:
+    """Of the settings given for a run's outputs, those ``render`` takes for ``output``."""
+    return (background if output == DRAWN_BY["background"] else None,
+            blur if output == DRAWN_BY["blur"] else None)
 
 
 def refuse_existing(paths: list[Path | None], overwrite: bool) -> None:
@@ -331,7 +343,8 @@ def save_outputs(
             if OUTPUTS[o].picture is None:
                 write(write_bytes, names[o], facts)
             else:
-                write(write_image, names[o], render(result, o, bg, blur), reuse=True)   # drawn for this alone
+                # drawn for this alone
+                write(write_image, names[o], render(result, o, *drawn_with(o, bg, blur)), reuse=True)
         for k, inst in enumerate(result.instances or [], start=1):
             if f"person-{k}" not in existing:
                 write(write_image, names[f"person-{k}"], inst.mask)

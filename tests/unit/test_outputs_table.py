@@ -26,7 +26,8 @@ def result() -> Result:
 
 def test_every_picture_output_renders_at_the_image_size(result):
     bg = background_image("#00ff00", result.mask.shape)
-    shapes = {name: render(result, name, bg).shape for name, kind in OUTPUTS.items() if kind.picture is not None}
+    shapes = {name: render(result, name, bg if name == "replace" else None).shape
+              for name, kind in OUTPUTS.items() if kind.picture is not None}
     assert shapes == {"mask": (60, 40), "alpha": (60, 40), "cutout": (60, 40, 4), "replace": (60, 40, 3),
                       "blur": (60, 40, 3), "overlay": (60, 40, 3)}
 
@@ -83,7 +84,8 @@ def test_saved_pictures_are_the_rendered_ones_channel_for_channel(result, tmp_pa
     save_outputs(result, tmp_path, "x", pictures, background="#0000ff")   # written by reordering in place
     rgb = result.rgb.copy()
     for name in pictures:
-        assert np.array_equal(np.asarray(Image.open(tmp_path / f"x.{name}.png")), render(result, name, "#0000ff"))
+        drawn = render(result, name, "#0000ff" if name == "replace" else None)
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"x.{name}.png")), drawn)
     assert np.array_equal(result.rgb, rgb)
 
 
@@ -139,4 +141,12 @@ def test_a_blur_outside_its_range_is_refused_by_the_api_as_by_the_cli(result, bl
         render(result, "blur", blur=blur)
     with pytest.raises(PersonsegError, match="at most 0.5"):
         save_outputs(result, tmp_path, "x", ("blur",), blur=blur)
-    assert render(result, "mask", blur=None).shape == (60, 40)   # outputs that draw no blur take any
+    assert render(result, "mask", blur=None).shape == (60, 40)   # outputs that draw no blur take none
+
+
+def test_a_setting_for_another_output_is_refused_by_the_api_as_by_the_cli(result):
+    # render(result, "cutout", background="red") gave a cut-out and said nothing
+    with pytest.raises(PersonsegError, match="background is for the 'replace' output, not 'cutout'"):
+        render(result, "cutout", background="red")
+    with pytest.raises(PersonsegError, match="blur is for the 'blur' output, not 'mask'"):
+        render(result, "mask", blur=0.1)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..image import encode_image
-from ..outputs import OUTPUTS, PERSON_COLOURS, person_colour, render
+from ..outputs import OUTPUTS, PERSON_COLOURS, drawn_with, person_colour, render
 from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, rounded_keypoints, visible
 from ..priors import people_map
 from ..refine.matting import boundary_mask, leftover_mask, trimap
@@ -31,7 +31,7 @@ def png(array: np.ndarray) -> bytes:
 
 def picture(result: Result, output: str, background: np.ndarray | None, blur: float) -> bytes:
     """One picture output (PICTURES) as PNG bytes."""
-    return png(render(result, output, background, blur))
+    return png(render(result, output, *drawn_with(output, background, blur)))
 
 
 def people_json(result: Result) -> list[dict]:
