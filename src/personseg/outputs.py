@@ -206,7 +206,8 @@ OUTPUTS: dict[str, OutputKind] = {k.name: k for k in (
                lambda r, bg, blur: blur_background(r, blur), foreground=True),
     OutputKind("overlay", "preview: the mask tinted, its outline and the keypoints drawn",
                lambda r, bg, blur: overlay(r), keypoints=True),
-    OutputKind("json", "everyone's keypoints", None, keypoints=True),
+    OutputKind("json", "keypoints of the people found; with --instances everyone, one mask each", None,
+               keypoints=True),
 )}
 DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 #: What a video file can show: every picture (a cut-out only in a container that holds transparency, video.io).
