@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..image import encode_image
-from ..outputs import OUTPUTS, PERSON_COLOURS, drawn_with, person_colour, render
+from ..outputs import OUTPUTS, PERSON_COLOURS, drawn, person_colour, render
 from ..pose.keypoints import COCO_NAMES, COCO_SKELETON, rounded_keypoints, visible
 from ..priors import people_map
 from ..refine.matting import boundary_mask, leftover_mask, trimap
@@ -17,8 +17,8 @@ from ..result import Result, coco_rle
 
 #: Outputs answered as one image (image/png), every picture output of the package.
 PICTURES = tuple(name for name, kind in OUTPUTS.items() if kind.picture is not None)
-#: Every value of ``output``: the pictures, ``json`` (everyone's box, keypoints, score and mask) and ``stages``
-#: (json with each stage's picture, for the web page).
+#: Every value of ``output``: the pictures, ``json`` (each person's box, keypoints and score, and with instances
+#: their mask) and ``stages`` (json with each stage's picture, for the web page).
 SERVICE_OUTPUTS = (*PICTURES, "json", "stages")
 #: Longest side of the stage pictures sent to the page (downloads are full size).
 PREVIEW_SIDE = 1024
@@ -31,7 +31,12 @@ def png(array: np.ndarray) -> bytes:
 
 def picture(result: Result, output: str, background: np.ndarray | None, blur: float) -> bytes:
     """One picture output (PICTURES) as PNG bytes."""
-    return png(render(result, output, *drawn_with(output, background, blur)))
+    return png(drawn(result, output, background, blur))
+
+
+def listed(result: Result) -> list:
+    """Whom an answer holds: the instances where they were asked for (even none), else the pose backend's people."""
+    return result.instances if result.instances is not None else result.people
 
 
 def people_json(result: Result) -> list[dict]:

@@ -33,7 +33,7 @@ from ..methods import METHODS
 from ..outputs import DRAWN_BY, MAX_BLUR
 from ..pipeline import SUBJECTS, check_given, check_subject
 from ..pose.keypoints import given_keypoints
-from .answers import SERVICE_OUTPUTS, picture, result_json, stages_json
+from .answers import SERVICE_OUTPUTS, listed, picture, result_json, stages_json
 from .settings import ServeSettings
 from .work import Busy, WorkPool
 
@@ -132,8 +132,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
                                                     "[x, y, v] in pixels of the upright photo: exactly they are "
                                                     "segmented, their keypoints the priors (no search)"),
         output: Literal[SERVICE_OUTPUTS] = Query("mask", description="mask (0/255 PNG), alpha, cutout (RGBA "
-                                                 "PNG), replace, blur, overlay; json: everyone's box, keypoints, "
-                                                 "score and mask (COCO RLE); stages: json with pictures of the "
+                                                 "PNG), replace, blur, overlay; json: each person's box, "
+                                                 "keypoints and score, with instances=true everyone and each "
+                                                 "one's mask (COCO RLE); stages: json with pictures of the "
                                                  "stages (the web page)"),
         method: Literal[tuple(METHODS)] | None = Query(None, description="default: the server's"),
         instances: bool = Query(False, description="one mask per person (json, stages)"),
@@ -189,7 +190,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
                 raise Failed(415 if data else 422, _upload(e)) from None
             except PersonsegError as e:
                 raise Failed(422, str(e)) from None
-            people = {"X-People": str(len(result.instances or result.people))}   # on every answer
+            people = {"X-People": str(len(listed(result)))}   # on every answer, as many as its JSON lists
             if output == "json":
                 return JSONResponse(result_json(result, name), headers=people)
             if output == "stages":
