@@ -206,8 +206,8 @@ OUTPUTS: dict[str, OutputKind] = {k.name: k for k in (
                lambda r, bg, blur: blur_background(r, blur), foreground=True),
     OutputKind("overlay", "preview: the mask tinted, its outline and the keypoints drawn",
                lambda r, bg, blur: overlay(r), keypoints=True),
-    OutputKind("json", "keypoints of the people found; with --instances everyone, one mask each", None,
-               keypoints=True),
+    OutputKind("json", "keypoints of the people found (--instances: everyone, with person-k.mask.png files)",
+               None, keypoints=True),
 )}
 DEFAULT_OUTPUTS = ("mask", "alpha", "cutout")
 #: What a video file can show: every picture (a cut-out only in a container that holds transparency, video.io).
@@ -233,10 +233,10 @@ def render(result: Result, output: str, background: Background = None,
     return kind.picture(result, background, blur)
 
 
-def drawn_with(output: str, background: Background, blur: float | None) -> tuple[Background, float | None]:
-    """Of the settings given for a run's outputs, those ``render`` takes for ``output``."""
-    return (background if output == DRAWN_BY["background"] else None,
-            blur if output == DRAWN_BY["blur"] else None)
+def drawn(result: Result, output: str, background: Background, blur: float | None) -> np.ndarray:
+    """``render`` of ``output`` given a run's settings for all its outputs: each output takes those it draws."""
+    return render(result, output, background if output == DRAWN_BY["background"] else None,
+                  blur if output == DRAWN_BY["blur"] else None)
 
 
 def refuse_existing(paths: list[Path | None], overwrite: bool) -> None:
@@ -309,6 +309,7 @@ def save_outputs(
 
     Every file is written atomically. An existing file is replaced with ``overwrite``, kept (and the missing
     ones written: completing an interrupted run) with ``keep_existing``, and otherwise stops the whole image.
+    ``background`` and ``blur``: the run's settings, each used by the output that draws it (``drawn``).
     ``background_array``: the 'replace' background already made (saves remaking it for every video frame).
     """
     check_outputs(outputs, background)
@@ -344,8 +345,7 @@ def save_outputs(
             if OUTPUTS[o].picture is None:
                 write(write_bytes, names[o], facts)
             else:
-                # drawn for this alone
-                write(write_image, names[o], render(result, o, *drawn_with(o, bg, blur)), reuse=True)
+                write(write_image, names[o], drawn(result, o, bg, blur), reuse=True)   # drawn for this alone
         for k, inst in enumerate(result.instances or [], start=1):
             if f"person-{k}" not in existing:
                 write(write_image, names[f"person-{k}"], inst.mask)

@@ -15,8 +15,8 @@ from ..batch import cannot_write, sole_writer, sole_writer_of, within
 from ..errors import PersonsegError
 from ..image import write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
-from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, drawn_with, output_paths,
-                       parse_outputs, refuse_existing, render, save_outputs)
+from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, drawn, output_paths, parse_outputs,
+                       refuse_existing, save_outputs)
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE, preload_pymatting
 from ..runsettings import changes, completed, shared_settings
@@ -327,8 +327,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                         writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite, alpha)
                         for packet in early_audio:
                             writer.write_audio(packet)
-                    writer.write(lambda r=result, b=bg: render(r, outputs[0], *drawn_with(outputs[0], b, blur)),
-                                 item.pts, item.index)
+                    writer.write(lambda r=result, b=bg: drawn(r, outputs[0], b, blur), item.pts, item.index)
                 else:
                     kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
                                              source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
