@@ -97,6 +97,8 @@ def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):
         assert main(["serve", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"127.0.0.1:{port}" in err and "another --port" in err and "serving" not in err
+    assert main(["serve", "--host", "nosuch.invalid", "--api-key", "k"]) == 2
+    assert "give --host an address of this machine" in capsys.readouterr().err
 
 
 def test_bad_choice_exits_with_usage(capsys):

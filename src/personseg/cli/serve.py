@@ -71,16 +71,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What to do when the server could not bind, by the error's number.
+BIND_HINTS = {errno.EADDRINUSE: "give another --port, or stop what uses it",
+              errno.EACCES: "ports below 1024 need more rights: give another --port",
+              errno.EADDRNOTAVAIL: "give --host an address of this machine"}
+
+
 def _check_free(host: str, port: int) -> None:
-    """PersonsegError where ``host`` is not this machine's or something listens on ``port`` there already."""
+    """PersonsegError where the server could not bind ``port`` on every address of ``host`` (as it binds): a name
+    that does not resolve, an address not this machine's, a port in use or not allowed."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server binds
-            probe.bind(address)
+        for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server binds
+                probe.bind(address)
+    except socket.gaierror as e:
+        raise PersonsegError(f"cannot serve on {host} ({e.strerror}): give --host an address of this machine") from None
     except OSError as e:
-        hint = ("give another --port, or stop what uses it" if e.errno == errno.EADDRINUSE else
-                "give --host an address of this machine")
+        hint = BIND_HINTS.get(e.errno, "give another --host or --port")
         raise PersonsegError(f"cannot serve on {host}:{port} ({e.strerror or e}): {hint}") from None
 
 
