@@ -222,8 +222,8 @@ def _halvings(rgb: np.ndarray) -> list[np.ndarray]:
 def shrunk(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``rgb`` shrunk to ``size`` (w, h) by pixel area (cv2.INTER_AREA), from the smallest of its halvings made
     so far (``shared_halvings``) that is at least that size: a 600x800 photo's half is its 300x400 working image
-    for the matting, made once for the network's crop (0.2 ms)."""
-    level = next(im for im in reversed(_halvings(rgb)) if im.shape[1] >= size[0] and im.shape[0] >= size[1])
+    for the matting, made once for the network's crop (0.2 ms). A size larger than ``rgb``: from ``rgb``."""
+    level = next((im for im in reversed(_halvings(rgb)) if im.shape[1] >= size[0] and im.shape[0] >= size[1]), rgb)
     return level if level.shape[1::-1] == size else cv2.resize(level, size, interpolation=cv2.INTER_AREA)
 
 

@@ -148,3 +148,22 @@ def test_fast_makes_its_map_at_the_mattings_working_size(stem, data_dir):
     for image in (rgb, cv2.resize(rgb, (300, 200), interpolation=cv2.INTER_AREA)):
         r = Segmenter("fast")(image)
         assert r.mask.shape == r.alpha.shape == image.shape[:2] and r.mask.any()
+
+
+def test_a_segmenter_call_makes_the_photos_half_once_for_the_crop_and_the_matting(data_dir, monkeypatch):
+    """The 600x800 photo's 300x400 half, made for the network's crop, is the matting's working image: one halving
+    a call, not two (docs/speed.md)."""
+    from personseg import framing
+
+    stem = (data_dir / "eg1800/test.txt").read_text().split()[0]
+    rgb = load_image(data_dir / "eg1800/images" / f"{stem}.jpg")
+    halvings = []
+    resize = framing.cv2.resize
+
+    def counted(image, size, *args, **kwargs):
+        halvings.append(image is rgb and tuple(size) == (300, 400))
+        return resize(image, size, *args, **kwargs)
+
+    monkeypatch.setattr(framing.cv2, "resize", counted)   # the same cv2 module the matting calls
+    alpha = Segmenter("fast")(rgb).alpha
+    assert rgb.shape[:2] == (800, 600) and sum(halvings) == 1 and alpha.shape == (800, 600)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
-
-import cv2
 
 from personseg.framing import (TILE_OVERLAP, binary_mask, blended, crop, frame_box, keypoint_box, mask_box,
                                on_pixels, paste, people_box, shared_halvings, shrunk, tiles, whole_frame)
