@@ -8,8 +8,8 @@ import numpy as np
 from personseg.allocator import tune_allocator
 from personseg.outputs import COMPOSITE_ROWS, composite, render
 from personseg.refine.fusion import OTHER_MIN_SHARE, largest_regions
-from personseg.refine.matting import (BOUNDARY_TH, GUIDED_CONTRAST, GUIDED_EPS, boundary_mask, guided_filter, opaque,
-                                      guided_matte, leftover_mask)
+from personseg.refine.matting import (BOUNDARY_TH, GUIDED_CONTRAST, GUIDED_EPS, boundary_mask, guided_filter,
+                                      guided_matte, leftover_mask, opaque)
 from personseg.result import Result
 
 

@@ -58,7 +58,8 @@ class Method(ABC):
     needs_keypoints: bool
     #: it uses the pose backend's outline of the person where the backend runs
     uses_outline: bool
-    #: the matting a video's frames get by default (VideoSegmenter's "default"); None: the probability as it is
+    #: the matting a video's frames get by default (VideoSegmenter's "default"); None: the probability made opaque
+    #: inside (refine.matting.opaque)
     video_matting: str | None = None
     #: the region check (presence.py, trained on the networks' regions) can judge the regions it marks
     regions_checked: ClassVar[bool] = True

@@ -403,11 +403,6 @@ def _numba_cache() -> str:
     raise DependencyError("no writable folder for pymatting's compiled kernels: set NUMBA_CACHE_DIR")
 
 
-#: The maps a refinement network can be fed from a coarse matte, by the name its model spec uses.
-GUIDE_MAPS = {"boundary": boundary_mask, "leftover": leftover_mask}
-#: How the alpha matte is made from a method's person probability (``Segmenter(matting=...)``): a guided
-#: filter with the image as guide (default: on held-out portraits and full bodies as good as closed-form
-#: matting or better, at a tenth of its time), or pymatting's closed-form matting of a trimap (seed 003).
 def opaque(prob: np.ndarray) -> np.ndarray:
     """float32 alpha of a probability no matting has refined (video frames with ``matting=None``): steepened
     about 0.5 by GUIDED_CONTRAST and clipped to [0, 1]. A method's probability is not a matte: inside a person it
@@ -418,5 +413,10 @@ def opaque(prob: np.ndarray) -> np.ndarray:
     return cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)[1]
 
 
+#: The maps a refinement network can be fed from a coarse matte, by the name its model spec uses.
+GUIDE_MAPS = {"boundary": boundary_mask, "leftover": leftover_mask}
+#: How the alpha matte is made from a method's person probability (``Segmenter(matting=...)``): a guided
+#: filter with the image as guide (default: on held-out portraits and full bodies as good as closed-form
+#: matting or better, at a tenth of its time), or pymatting's closed-form matting of a trimap (seed 003).
 MATTING = {"guided": guided_matte, "closed-form": matte}
 DEFAULT_MATTING = "guided"

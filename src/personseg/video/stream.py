@@ -86,8 +86,8 @@ class VideoSegmenter:
     the probability made opaque inside, its own edges: refine.matting.opaque; "guided" costs about 8 ms a
     854x480 frame), at longest side ``matting_side``, as on photos; METHOD_MATTING (the default): the method's
     own choice for video (``Method.video_matting``: guided for fast, none for the others, measured on the three
-    clips). ``mediapipe_masks``: False, no mask made by
-    MediaPipe's models (as ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
+    clips). ``mediapipe_masks``: False, no mask made by MediaPipe's models (as
+    ``Segmenter(mediapipe_masks=False)``). ``subject``: "all" (everyone the method finds) or "main": the most
     prominent person of the first frame with anyone in it, followed by identity (video/subject.py) and alone in
     the mask, reported as id 1; where they are lost the mask is empty rather than someone else's.
     ``person_check`` (where the pose step runs): a person's regions are kept only once the region check trained
