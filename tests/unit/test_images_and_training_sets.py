@@ -93,6 +93,28 @@ def test_every_model_has_a_torch_architecture():
         spec("magic")
 
 
+def test_the_learning_rate_schedule_takes_runs_of_any_length():
+    import torch
+
+    from personseg.train.loop import one_cycle
+
+    for steps in range(1, 61):   # 20 steps (e.g. 20 epochs of 16 pairs) divided by zero in torch's own
+        opt = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+        sched, rates = one_cycle(opt, 0.1, steps), []
+        for _ in range(steps):
+            rates.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        assert max(rates) <= 0.1 and (steps < 3 or rates[0] < max(rates))
+
+
+def test_weights_of_another_architecture_are_refused_in_one_line():
+    from personseg.train.loop import build_model, load_init
+
+    with pytest.raises(PersonsegError, match=r"^run/best.pt: the weights of another architecture \("):
+        load_init(build_model("sinet"), build_model("lwpsn").state_dict(), "run/best.pt")
+
+
 def test_validation_split_is_seeded_and_disjoint():
     val, trn = validation_split(50, 0.1, 0)
     assert len(val) == 5 and not set(val) & set(trn) and sorted(val + trn) == list(range(50))

@@ -80,10 +80,11 @@ def build_model(name: str) -> torch.nn.Module:
     return torch_model(name)
 
 
-def load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
-    """Start ``model`` from a checkpoint's ``weights``. A model fed other maps after RGB than the checkpoint's
-    (e.g. the refine model started from LWPSN) keeps the first convolution's RGB weights and starts the
-    weights of its other input channels at zero, so it begins as the checkpoint's model shown no maps."""
+def load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str = "--init") -> None:
+    """Start ``model`` from a checkpoint's ``weights`` (read from ``source``, for the error). A model fed other maps
+    after RGB than the checkpoint's (e.g. the refine model started from LWPSN) keeps the first convolution's RGB
+    weights and starts the weights of its other input channels at zero, so it begins as the checkpoint's model
+    shown no maps. PersonsegError where the weights are another architecture's."""
     own = model.state_dict()
     for key, w in weights.items():
         if key in own and own[key].ndim == 4 and w.shape != own[key].shape and w.shape[0] == own[key].shape[0] \
@@ -91,7 +92,12 @@ def load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
             grown = torch.zeros_like(own[key])
             grown[:, :3] = w[:, :3]
             weights = weights | {key: grown}
-    model.load_state_dict(weights)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError:   # torch lists every key: several kB
+        missing, extra = len(own.keys() - weights.keys()), len(weights.keys() - own.keys())
+        raise PersonsegError(f"{source}: the weights of another architecture ({missing} of the model's missing, "
+                             f"{extra} not the model's, or other shapes)") from None
 
 
 class _Augmented(torch.utils.data.Dataset):
@@ -146,6 +152,18 @@ def validate(model: torch.nn.Module, pairs: PairSet, cfg: TrainConfig, device: t
     return float(np.mean(ious))
 
 
+
+#: The learning rate warms up over this share of the steps (one-cycle schedule), and over two steps at least.
+WARM_UP = 0.05
+
+
+def one_cycle(opt: torch.optim.Optimizer, lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+    """The one-cycle learning-rate schedule of a run of ``steps`` optimiser steps (torch's own divided by zero
+    where the warm-up came to one step, a run of 20 steps, or a phase to none, a run of 1 or 2)."""
+    total = max(3, steps)
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=max(WARM_UP, 2 / total))
+
+
 def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str | Path, resume: bool = False,
           device: str | None = None, log: Callable[[str], None] = print, until: int | None = None,
           workers: int | None = None) -> Path:
@@ -169,8 +187,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * max(1, len(train_pairs) // cfg.batch), pct_start=0.05)
+    sched = one_cycle(opt, cfg.lr, cfg.epochs * max(1, len(train_pairs) // cfg.batch))
     scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda")
     start, best, history = 0, -1.0, []
     data = {"training": _fingerprint(train_pairs), "validation": _fingerprint(val_pairs)}
@@ -203,7 +220,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
 
         model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
     elif cfg.init:
-        load_init(model, read_checkpoint(cfg.init, dev)["model"])
+        load_init(model, read_checkpoint(cfg.init, dev)["model"], str(cfg.init))
     average = AveragedModel(model) if cfg.average_from else None
     if average is not None and resume:
         average.load_state_dict(state["average"])
