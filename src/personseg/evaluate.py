@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES, load_image, load_pair, mask_of, name_order
+from .image import image_files, load_image, load_pair, mask_of, name_order
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -27,8 +27,8 @@ class Evaluation:
 def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> list[tuple[str, Path, Path]]:
     """(id, image path, mask path) for every image with a mask of the same stem (or for ``ids``), in the order of
     the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them)."""
-    by_stem = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-    masks_by_stem = {p.stem: p for p in sorted(masks.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    by_stem = {p.stem: p for p in image_files(images)}
+    masks_by_stem = {p.stem: p for p in image_files(masks)}
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
     no_image = [i for i in wanted if i not in by_stem]
     no_mask = [i for i in wanted if i in by_stem and i not in masks_by_stem]

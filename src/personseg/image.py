@@ -306,6 +306,14 @@ def _umask() -> int:
     return mask
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The visible image files of ``folder`` (not in its subfolders; hidden ones, such as macOS's ``._`` copies,
+    are not the user's), in ``name_order``: a clip's frames, a data set's images or masks."""
+    return sorted((f for f in folder.iterdir()
+                   if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES),
+                  key=lambda f: name_order(f.name))
+
+
 def name_order(name: str) -> tuple:
     """Sort key of a file name (a clip's frames): each run of digits taken as a number, so unpadded numbering
     (FFmpeg's ``%d``: 1.jpg, 2.jpg, ... 10.jpg) stays in order; the name itself settles ties (1.jpg, 01.jpg)."""

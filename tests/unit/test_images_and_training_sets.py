@@ -229,6 +229,14 @@ def test_incomplete_pairs_name_the_ids_without_a_mask_and_without_an_image(tmp_p
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "b", "c"])
 
 
+def test_hidden_files_are_not_pairs(tmp_path):
+    # macOS's ._ copies beside the photos made train and eval refuse the set ("1 without a mask (._a)")
+    write_image(tmp_path / "images/a.png", np.zeros((4, 4, 3), np.uint8))
+    write_image(tmp_path / "masks/a.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "images/._a.png").write_bytes(b"\0\0")
+    assert [i for i, _, _ in find_pairs(tmp_path / "images", tmp_path / "masks")] == ["a"]
+
+
 def test_a_photo_of_only_black_and_white_dots_is_blurred_into_shades_and_any_other_left_as_it_is(astronaut):
     assert descreened(astronaut) is astronaut
     dots = np.asarray(Image.fromarray(astronaut).convert("1").convert("RGB"))

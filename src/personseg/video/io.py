@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageError, PersonsegError
-from ..image import IMAGE_SUFFIXES, load_image, name_order
+from ..image import IMAGE_SUFFIXES, image_files, load_image
 
 #: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
 QUEUE = 4
@@ -138,7 +138,7 @@ class Source:
         self.truncated = False     # fewer pictures decoded than a video file declares
         self.notes: list[str] = []
         if self.path.is_dir():
-            self.files = frame_files(self.path)
+            self.files = image_files(self.path)
             others = [f.name for f in sorted(self.path.iterdir())
                       if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in IMAGE_SUFFIXES]
             if not self.files:
@@ -241,13 +241,6 @@ def unfinished_mp4(path: Path) -> bool:
 def frame_stem(index: int) -> str:
     """The stem of a video file's frame ``index`` (from 0) in per-frame outputs: frame-000001 for the first."""
     return f"frame-{index + 1:06d}"
-
-
-def frame_files(folder: Path) -> list[Path]:
-    """The frames of a folder of frames: its visible image files, in ``image.name_order``."""
-    return sorted((f for f in folder.iterdir()
-                   if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES),
-                  key=lambda f: name_order(f.name))
 
 
 def _upright(rgb: np.ndarray, rotation: float) -> np.ndarray:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 from ..batch import cannot_write, sole_writer, sole_writer_of, within
 from ..errors import PersonsegError
-from ..image import write_bytes
+from ..image import image_files, write_bytes
 from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, drawn, output_paths, parse_outputs,
                        refuse_existing, save_outputs)
 from ..pose.keypoints import rounded_keypoints
 from ..refine.matting import MATTING_SIDE, preload_pymatting
 from ..runsettings import changes, completed, shared_settings
-from .io import (VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, check_alpha_container, frame_files,
+from .io import (VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, check_alpha_container,
                  frame_stem, prefetched)
 from .stream import METHOD_MATTING, VideoSegmenter
 
@@ -127,7 +127,7 @@ class FrameFolder:
         if done is None or (keypoints is not None and not (self.rewrites(keypoints) and keypoints.is_file())):
             return None
         skipped = set(done.get("skipped_stems", []))
-        stems = ([f.stem for f in frame_files(src) if f.stem not in skipped] if src.is_dir()
+        stems = ([f.stem for f in image_files(src) if f.stem not in skipped] if src.is_dir()
                  else [frame_stem(i) for i in range(done["frames"])])
         folder = self.path.parent
         if len(stems) != done["frames"] or not all(p.is_file() for stem in stems
@@ -193,7 +193,7 @@ def input_contents(src: Path) -> str:
         raise PersonsegError(f"{src}: no such file or folder")
     digest = hashlib.sha256()
     if src.is_dir():
-        for f in frame_files(src):
+        for f in image_files(src):
             info = f.stat()
             digest.update(f"{f.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
         return digest.hexdigest()[:16]
