@@ -414,8 +414,13 @@ def split_instances(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray],
     return sorted(out, key=lambda i: -i.area)
 
 
+#: The network of seed 004 that draws one person of several (``person_maps``): photos with instances or several
+#: given people, on network methods.
+PERSON_MODEL = "lwpsn-person"
+
+
 def person_maps(rgb: np.ndarray, people: list[np.ndarray]) -> list[np.ndarray]:
     """Each person's probability from the person model (``lwpsn-person``: seed 000's LWPSN trained on
     overlapping people, fed one person's SSM), framed on their keypoints."""
-    return [network_probability(rgb, "lwpsn-person", box=keypoint_box(kp, rgb.shape[0]), people=[kp])
+    return [network_probability(rgb, PERSON_MODEL, box=keypoint_box(kp, rgb.shape[0]), people=[kp])
             for kp in people]

@@ -19,8 +19,8 @@ from .allocator import tune_allocator
 from .errors import DependencyError, NotPlacedWarning, PersonsegError
 from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box, shared_halvings
 from .image import ImageInput, descreened, load_image
-from .instances import (MAX_PEOPLE, anyone_in, find_people, person_in, person_maps, photo_people, searched_wide,
-                        split_instances)
+from .instances import (MAX_PEOPLE, PERSON_MODEL, anyone_in, find_people, person_in, person_maps, photo_people,
+                        searched_wide, split_instances)
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people, visible
@@ -82,10 +82,11 @@ def check_matting_side(side: int | None) -> int | None:
     return int(side)
 
 
-def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | str | os.PathLike | None
-                 ) -> dict[str, Path]:
+def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | str | os.PathLike | None,
+                 also: tuple[str, ...] = ()) -> dict[str, Path]:
     """``models`` (model name -> ONNX file of your own, from `personseg export`; one file alone where ``method``
-    runs one network) checked against what ``method`` runs: each name one of its models, each file taking that
+    runs one network) checked against what ``method`` runs (and ``also``, models it runs for some images: the
+    person model of photos with instances or given people): each name one of those, each file taking that
     model's input (PersonsegError otherwise)."""
     if isinstance(models, (str, os.PathLike)):
         if len(method.models) != 1:
@@ -97,9 +98,10 @@ def model_choice(method: Method, models: Mapping[str, str | os.PathLike] | str |
     elif models is not None and not isinstance(models, Mapping):
         raise PersonsegError(f"models={models!r}: give an ONNX file or a mapping of model name to file")
     chosen = {name: Path(path) for name, path in (models or {}).items()}
-    foreign = sorted(set(chosen) - set(method.models))
+    foreign = sorted(set(chosen) - set(method.models) - set(also))
     if foreign:
         runs = ", ".join(method.models) or "no network"
+        runs += f" ({', '.join(also)} with instances or given people)" if also else ""
         raise PersonsegError(f"method {method.name!r} runs {runs}; it has no model {', '.join(foreign)} to replace")
     with model_files(chosen):   # opens and checks each file now, not at the first image
         pass
@@ -189,7 +191,8 @@ class Segmenter:
         self.mediapipe_masks = mediapipe_masks
         check_matting(matting)
         check_backend(pose)
-        self.models = model_choice(self.method, models)
+        # the person model runs for photos with instances, or given people, on the network methods
+        self.models = model_choice(self.method, models, (PERSON_MODEL,) if self.method.models else ())
         check_flag("instances", instances)
         check_flag("require_person", require_person)
         check_flag("person_check", person_check)

@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import personseg
 from personseg import pipeline
-from personseg.image import load_mask
+from personseg.image import load_image, load_mask
 from personseg.metrics import foreground_iou
 
 
@@ -200,6 +202,28 @@ def test_a_network_file_alone_replaces_the_one_network_a_method_runs():
         personseg.Segmenter("accurate", models=mine)
     with pytest.raises(PersonsegError, match="a mapping of model name to file"):
         personseg.Segmenter("fast", models=["x.onnx"])
+
+
+def test_a_person_model_of_your_own_splits_the_people_of_photos(data_dir, tmp_path):
+    """`--model lwpsn-person=FILE` with --instances was refused ("method 'accurate' runs sinet, lwpsn, refine; it has
+    no model lwpsn-person to replace"), though the person model runs there; video runs none, so it refuses it."""
+    import shutil
+
+    from personseg import runtime
+    from personseg.errors import PersonsegError
+    from personseg.instances import PERSON_MODEL
+    from personseg.models.registry import spec
+    from personseg.video.stream import VideoSegmenter
+
+    mine = tmp_path / "mine.onnx"
+    shutil.copy(spec(PERSON_MODEL).onnx_path, mine)
+    seg = personseg.Segmenter("fast", instances=True, models={PERSON_MODEL: mine})
+    assert len(seg(load_image(data_dir / "pennfudan/images/FudanPed00012.jpg")).instances) >= 2
+    assert any(Path(key[2]) == mine for key in runtime._SESSIONS)
+    with pytest.raises(PersonsegError, match="it has no model lwpsn-person to replace"):
+        VideoSegmenter("fast", models={PERSON_MODEL: mine})
+    with pytest.raises(PersonsegError, match="runs no network"):
+        personseg.Segmenter("classical", models={PERSON_MODEL: mine})
 
 
 def test_a_1_bit_photo_is_segmented_and_its_cut_out_keeps_its_own_pixels(data_dir):

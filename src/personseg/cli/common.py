@@ -83,9 +83,11 @@ def models(args: argparse.Namespace) -> dict[str, Path]:
         if not sep or name not in SPECS:
             path = value
             runs = METHODS[args.method].models
+            if not runs:
+                raise PersonsegError(f"--model {value}: method {args.method!r} runs no network for it to replace")
             if len(runs) != 1:
-                raise PersonsegError(f"--model {value}: method {args.method!r} runs {', '.join(runs) or 'no network'}; "
-                                     "say which it replaces as NAME=FILE")
+                raise PersonsegError(f"--model {value}: method {args.method!r} runs {', '.join(runs)}; say which it "
+                                     "replaces as NAME=FILE")
             name = runs[0]
         chosen[name] = Path(path)
     return chosen
