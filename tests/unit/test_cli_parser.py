@@ -46,6 +46,13 @@ def test_train_choices_come_from_the_library():
     assert tuple(_action("train", "augment").choices) == tuple(AUGMENT_PRESETS)
 
 
+def test_train_refuses_pyramid_levels_it_cannot_show(tmp_path, capsys):
+    # --ipr -1 ended in numpy's "high <= 0" as an internal error
+    for levels in ("-1", "5"):
+        assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--ipr", levels]) == 2
+        assert f"--ipr {levels}: expected 0 (none) to 4" in capsys.readouterr().err
+
+
 def test_every_subcommand_describes_itself():
     sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert len({id(p) for p in sub.choices.values()}) == len(COMMANDS)   # aliases share their command's parser

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import PersonsegError, interrupted
 from ..methods import DEFAULT_COARSE_METHOD, METHODS
 from ..models.registry import SPECS
-from ..train.augment import AUGMENT_PRESETS
+from ..train.augment import AUGMENT_PRESETS, MAX_PYRAMID
 from ..train.sets import training_sets
 from .common import say
 
@@ -57,7 +57,7 @@ def add_parser(sub) -> None:
                         "the pipeline frames them (train/augment.py AUGMENT_PRESETS)")
     t.add_argument("--ipr", type=int, default=0, metavar="LEVELS",
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution "
-                        "(default 0: none)")
+                        f"(0 to {MAX_PYRAMID}; default 0: none)")
     t.add_argument("--coarse", default=DEFAULT_COARSE_METHOD, choices=tuple(METHODS),
                    help=f"method whose mattes of the training images the refine model learns to correct (default "
                         f"{DEFAULT_COARSE_METHOD})")
@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
+    if not 0 <= args.ipr <= MAX_PYRAMID:
+        raise PersonsegError(f"--ipr {args.ipr}: expected 0 (none) to {MAX_PYRAMID} halvings (four show a 256-px "
+                             f"input as 16 px)")
     if args.init and not args.init.is_file() and str(args.init) in SPECS:   # a shipped model's weights, by name
         if str(args.init) != args.model:
             raise PersonsegError(f"--init {args.init}: the shipped weights by name start only the same model "

@@ -56,6 +56,10 @@ def warp_params(rng: np.random.Generator, src: tuple[int, int], out: tuple[int, 
     return m
 
 
+#: The most pyramid levels (``pyramid_resize``): four halvings show a 256-px network input as 16 px.
+MAX_PYRAMID = 4
+
+
 def pyramid_resize(rng: np.random.Generator, img: np.ndarray, levels: int) -> np.ndarray:
     """Seed 000's image pyramid resizing (IPR), as we read it: the network is shown the image at a random
     pyramid level (full, 1/2, 1/4 ... resolution, the aspect ratio kept) brought back to its input size, so it
