@@ -5,11 +5,14 @@ images finished in."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,6 +33,8 @@ from .runsettings import changes, models_recorded
 
 #: Where the images are segmented: in this process or worker processes, or on a Ray cluster.
 ENGINES = ("local", "ray")
+#: prctl's option for the signal a process gets when its parent ends (linux/prctl.h)
+PR_SET_PDEATHSIG = 1
 #: The file in a shard folder that records the run's settings (a rerun must match them).
 SETTINGS = "settings.json"
 #: COCO's person category, with the 17 keypoints and the skeleton (1-based, as COCO writes it).
@@ -171,9 +176,24 @@ def filled(data: dict, entries: list[dict]) -> bytes:
 _WORKER: dict = {}   # a worker process's Segmenter
 
 
-def _start_worker(options: dict) -> None:
+def _start_worker(options: dict, parent: int) -> None:
+    _end_with(parent)
     warnings.showwarning = show_note   # a worker's notes as the command line shows them
     _WORKER["segmenter"] = Segmenter(**options)
+
+
+def _end_with(parent: int) -> None:
+    """Have this worker ended when the process ``parent`` that started it ends, however it ends: killed (kill -9,
+    the out-of-memory killer) it cannot stop its workers, which waited on their queue for ever, 470 MB each.
+    Linux's parent-death signal; elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # ended before the signal was asked for
+        os._exit(1)
 
 
 def _entry_in_worker(job: Job, min_area: int, people: list | None) -> dict:
@@ -211,7 +231,8 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, work
                 yield job, e
         return
     spawn = multiprocessing.get_context("spawn")   # a fresh interpreter each: mediapipe and onnxruntime hold threads
-    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker, initargs=(options,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker,
+                             initargs=(options, os.getpid())) as pool:
         futures = {pool.submit(_entry_in_worker, job, min_area, people(job)): job for job in jobs}
         try:
             for future in as_completed(futures):

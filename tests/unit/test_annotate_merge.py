@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,3 +78,36 @@ def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp
                                      "annotations": [{"id": 3, "image_id": 2, "keypoints": [0] * 51}]}))
     with pytest.raises(PersonsegError, match="annotation 3 is of image 2, which it does not list"):
         read_people_file(elsewhere)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's parent-death signal")
+def test_a_worker_ends_with_the_process_that_started_it(tmp_path):
+    # kill -9 of `annotate --workers 2` left both workers waiting on their queue for ever, 470 MB each
+    worker = ("import os, sys, time; from personseg.annotate import _end_with; _end_with(os.getppid()); "
+              "open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)")
+    ready = tmp_path / "worker.pid"
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; subprocess.Popen(sys.argv[1:]); "
+                               "time.sleep(60)", sys.executable, "-c", worker, str(ready)])
+    try:
+        for _ in range(300):
+            if ready.exists() and ready.read_text():
+                break
+            time.sleep(0.05)
+        child = int(ready.read_text())
+        parent.kill()
+        parent.wait()
+        for _ in range(100):
+            if not _alive(child):
+                break
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended and not yet reaped by init, counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
