@@ -17,6 +17,9 @@ from .framing import (TILE_ABOVE, ZOOM_BELOW, Box, area, blended, crop, crops, f
 from .models.registry import ModelSpec, spec
 from .priors import people_map
 
+#: The key under which `personseg export` records in the ONNX file which model it is (its metadata).
+MODEL_KEY = "personseg.model"
+
 _SESSIONS: dict[tuple[str, int | None, Path], object] = {}   # by (model, intra-op threads, file)
 _LOCK = threading.Lock()
 _THREADS: ContextVar[int | None] = ContextVar("personseg_onnx_threads", default=None)
@@ -68,6 +71,9 @@ def session_for(model: ModelSpec, path: Path, count: int | None):
 
 
 def _check_input(model: ModelSpec, path: Path, sess) -> None:
+    made = sess.get_modelmeta().custom_metadata_map.get(MODEL_KEY)   # exported files name their model
+    if made is not None and made != model.name:
+        raise PersonsegError(f"{path} is a {made} network (personseg export); it cannot run as {model.name}")
     shape = sess.get_inputs()[0].shape
     want = [model.channels, model.size[1], model.size[0]]
     if len(shape) != 4 or list(shape[1:]) != want:

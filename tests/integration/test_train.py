@@ -1,8 +1,12 @@
 import numpy as np
+import onnx
 import pytest
 import torch
 
+from personseg import Segmenter
 from personseg.errors import PersonsegError
+from personseg.models.registry import spec
+from personseg.runtime import MODEL_KEY
 from personseg.models.sinet import SINet
 from personseg.train.augment import AugmentConfig, augment
 from personseg.train.data import PairSet, load_pairs
@@ -170,6 +174,19 @@ def test_export_matches_torch(pairs, tmp_path):
     train(TrainConfig(size=(64, 96), batch=4, epochs=1), pairs, val, tmp_path / "run", log=lambda s: None)
     info = export_onnx(tmp_path / "run" / "best.pt", tmp_path / "m.onnx")
     assert info["max_abs_diff"] < 1e-3 and info["params"] < 100_000 and (tmp_path / "m.onnx").is_file()
+    assert {p.key: p.value for p in onnx.load(tmp_path / "m.onnx").metadata_props} == {MODEL_KEY: "sinet"}
+
+
+def test_an_exported_network_runs_only_in_its_own_models_place(tmp_path):
+    # an lwpsn-rgb file takes SINet's input: run as SINet it gave empty masks without a word
+    proto = onnx.load(spec("sinet").onnx_path)
+    onnx.helper.set_model_props(proto, {MODEL_KEY: "lwpsn-rgb"})
+    onnx.save(proto, tmp_path / "other.onnx")
+    with pytest.raises(PersonsegError, match="other.onnx is a lwpsn-rgb network .*; it cannot run as sinet"):
+        Segmenter("fast", models=tmp_path / "other.onnx")
+    onnx.helper.set_model_props(proto, {MODEL_KEY: "sinet"})
+    onnx.save(proto, tmp_path / "mine.onnx")
+    assert Segmenter("fast", models=tmp_path / "mine.onnx").models == {"sinet": tmp_path / "mine.onnx"}
 
 
 def test_shipped_onnx_reads_back_as_the_same_torch_model(pairs):

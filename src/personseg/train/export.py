@@ -6,10 +6,12 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 
 from ..errors import PersonsegError
 from ..models.registry import spec, torch_model
+from ..runtime import MODEL_KEY
 from .checkpoint import read_checkpoint
 
 
@@ -40,6 +42,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
     tmp = out.with_suffix(".tmp.onnx")
     torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    proto = onnx.load(str(tmp))   # which model it is, so that no other model's place takes it
+    onnx.helper.set_model_props(proto, {MODEL_KEY: feed.name})
+    onnx.save(proto, str(tmp))
     x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, feed.channels, h, w))
     x = x.astype(np.float32)
     with torch.no_grad():
