@@ -192,4 +192,22 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page.set_input_files("#files", [str(data_dir / "pennfudan/images/FudanPed00002.jpg")])
         wait(page, f"{api}.settled() && document.querySelectorAll('#photos .failed').length === 0", 60)
         assert busy and page.locator("#photos button").count() == 3
+
+        # a file named as a photo that the server cannot read (415) is left out: not sent again when opened,
+        # retried (R) or when the method changes (it was, every time)
+        page.unroute("**/v1/segment*")
+        bad = tmp_path / "notes.jpg"
+        bad.write_text("not a photo")
+        sent: list[int] = []   # the answers refusing it
+        page.on("response", lambda r: sent.append(1) if "/v1/segment" in r.url and r.status == 415 else None)
+        page.set_input_files("#files", [str(bad)])
+        wait(page, f"{api}.settled()", 30)
+        assert "not an image" in page.inner_text("#photos") and "left out" in page.inner_text("#status")
+        page.keyboard.press("r")
+        page.select_option("#method", "fast")
+        wait(page, f"{api}.settled() && {api}.requests >= 10", 60)
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowRight")
+        wait(page, f"{api}.settled()", 30)
+        assert sent == [1] and "left out" in page.inner_text("#status")
         assert not errors, errors

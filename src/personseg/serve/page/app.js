@@ -57,6 +57,7 @@ async function call(photo, output, people, signal) {
     const error = new Error(`${res.status}: ${why}`);
     if (res.status === 503) error.wait = Number(res.headers.get("Retry-After")) || 2;   // busy: ask again later
     if (res.status === 401) error.wait = Infinity;   // asked again once a key is given
+    if (res.status === 415) error.unreadable = true;   // not an image the server reads: asking again cannot help
     throw error;
   }
   return output === "stages" || output === "json" ? res.json() : res.blob();
@@ -98,6 +99,7 @@ async function segment(photo, people) {
     if (seq !== photo.seq) return;
     photo.error = e.message;
     photo.wait = e.wait || 0;
+    photo.unreadable = Boolean(e.unreadable);
     if (photo === current()) say(failure(photo), true);
   } finally {
     if (seq === photo.seq) photo.inflight = false;
@@ -110,6 +112,7 @@ async function segment(photo, people) {
 
 // What went wrong with ``photo``'s last request, and what to do.
 function failure(photo) {
+  if (photo.unreadable) return `${photo.name}: ${photo.error}; left out`;
   const lost = photo.answer ? "its last edit is not applied (the masks are from before it)" : "not segmented";
   const again = !photo.answer && photo.wait && photo.wait !== Infinity ? `asked again in ${photo.wait} s, or press R`
                 : "open it again (or press R) to retry";
@@ -180,14 +183,15 @@ function go(index) {
   page.index = next;
   const photo = current();
   listPhotos();
-  if (!photo.inflight && (!photo.answer || photo.error)) retry(photo);
+  if (photo.unreadable) say(failure(photo), true);
+  else if (!photo.inflight && (!photo.answer || photo.error)) retry(photo);
   else if ($("status").classList.contains("error")) say("");   // another photo's failure
   show();
   pump();
 }
 
 function retry(photo) {   // the photo as it is now: its edits, or a search where it has none
-  return photo ? segment(photo, sent(photo)) : Promise.resolve();
+  return photo && !photo.unreadable ? segment(photo, sent(photo)) : Promise.resolve();
 }
 
 function listPhotos() {
@@ -199,7 +203,7 @@ function listPhotos() {
     const k = p.answer ? p.answer.people.length : 0;
     const n = document.createElement("span");
     n.className = "n";
-    n.textContent = p.error ? (p.answer ? "edit not applied" : "failed") :
+    n.textContent = p.unreadable ? "not an image" : p.error ? (p.answer ? "edit not applied" : "failed") :
                     p.answer ? `${k} ${k === 1 ? "person" : "people"}` : "…";
     if (p.error) n.classList.add("failed");
     b.append(p.name, document.createElement("br"), n);
@@ -556,7 +560,7 @@ $("backdrop").replaceChildren(...BACKDROPS.map(([v, t]) => new Option(t, v)));
 $("backdrop").onchange = () => { page.backdrop = $("backdrop").value; draw(); stages(); };
 $("method").onchange = () => {   // every photo again with the new method, keeping the people edited
   $("method").blur();   // so that the arrow keys go on turning photos
-  for (const p of page.photos) {
+  for (const p of page.photos.filter((q) => !q.unreadable)) {
     p.seq += 1;
     if (p.abort) p.abort.abort();
     p.answer = null; p.error = null; p.inflight = false; p.adding = null;
