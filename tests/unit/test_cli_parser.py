@@ -149,6 +149,15 @@ def test_every_segmenting_command_chooses_its_subject():
         assert flag.default == "all" and tuple(flag.choices) == ("all", "main")
 
 
+def test_an_interrupted_annotation_says_how_to_go_on(tmp_path, monkeypatch, capsys):
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("personseg.cli.annotate.annotate", stopped)
+    assert main(["annotate", str(tmp_path), "--out", str(tmp_path / "people.json")]) == 130
+    assert "the same command goes on where this one stopped" in capsys.readouterr().err
+
+
 def test_export_writes_only_onnx_files(tmp_path, capsys):
     assert main(["export", "--checkpoint", str(tmp_path / "last.pt"), "--out", str(tmp_path / "model.txt")]) == 2
     assert "name the file .onnx" in capsys.readouterr().err and not (tmp_path / "model.txt").exists()

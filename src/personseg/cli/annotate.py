@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ..annotate import ENGINES, annotate
 from ..batch import not_photos
-from ..errors import PersonsegError
+from ..errors import PersonsegError, interrupted
 from .common import add_method_options, name_nobody, segmenter_options
 
 
@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
                                    "again (a photo replaced under its name is done again); the file is the same "
                                    "whatever order images finish in. Exit status 1: some images failed (named; "
                                    "the file holds the rest, and the same command tries the failed ones again).")
-    a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos (searched recursively)")
     a.add_argument("--out", required=True, type=Path, help="the COCO .json file to write")
     add_method_options(a)
     a.add_argument("--people", type=Path, metavar="COCO.json",
@@ -48,10 +48,16 @@ def run(args: argparse.Namespace) -> int:
     if args.address and args.engine != "ray":
         raise PersonsegError("--address is for --engine ray; add it, or leave the option out")
     options = segmenter_options(args, keypoints=True, given=args.people is not None)
-    summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
-                       overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
-                       progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
-                                                       disable=True if args.quiet else None))
+    try:
+        summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
+                           overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
+                           progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
+                                                           disable=True if args.quiet else None))
+    except BaseException as e:
+        if interrupted(e):
+            print(f"personseg: the photos annotated so far are kept: the same command goes on where this one "
+                  f"stopped", file=sys.stderr)
+        raise
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
     parts += [f"no person found in {len(summary['nobody'])}"] * bool(summary["nobody"])
