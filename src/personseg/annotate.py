@@ -37,6 +37,8 @@ ENGINES = ("local", "ray")
 PR_SET_PDEATHSIG = 1
 #: The file in a shard folder that records the run's settings (a rerun must match them).
 SETTINGS = "settings.json"
+#: The file in a shard folder that records the sha256 of the output last written from it.
+WRITTEN = "written.sha256"
 #: COCO's person category, with the 17 keypoints and the skeleton (1-based, as COCO writes it).
 PERSON = {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(COCO_NAMES),
           "skeleton": [[a + 1, b + 1] for a, b in COCO_SKELETON]}
@@ -70,7 +72,9 @@ def image_entry(name: str, result: Result, min_area: int, given: bool) -> dict:
 
 class Shards:
     """One JSON file per finished image in a hidden folder beside the output, named by the image's name and the
-    photo's size and time of change (a photo replaced under its name is not finished)."""
+    photo's size and time of change (a photo replaced under its name is not finished). They stay after the run,
+    with the sha256 of the file last written from them: a later run of the same command adds the photos added
+    since, and leaves a file changed since as it is."""
 
     def __init__(self, out: Path) -> None:
         self.folder = out.parent / f".{out.name}.parts"
@@ -88,6 +92,15 @@ class Shards:
     def settings(self) -> str | None:
         path = self.folder / SETTINGS
         return path.read_text() if path.is_file() else None
+
+    def wrote(self, data: bytes) -> None:
+        """Record that the output was written as ``data``."""
+        write_bytes(self.folder / WRITTEN, hashlib.sha256(data).hexdigest().encode(), overwrite=True)
+
+    def changed(self, out: Path) -> bool:
+        """Whether ``out`` is not the file last written from these parts (edited, or from another run)."""
+        path = self.folder / WRITTEN
+        return not path.is_file() or path.read_text() != hashlib.sha256(out.read_bytes()).hexdigest()
 
     def done(self, job: Job) -> bool:
         try:
@@ -280,9 +293,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
     segmentation, area and box filled (``filled``). Returns {'images', 'people', 'nobody' (file names of the
     images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
-    segmented by each Ray node). Images already in the shards of an interrupted run are not done again, if it
-    ran with the same settings; a run that left failures keeps its shards and writes what it has, and a rerun
-    tries the failed images again.
+    segmented by each Ray node). Images already in the shards of an earlier run (interrupted, or finished and
+    ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
+    images again and adds those added since; ``out`` holds the images under ``paths`` now.
     ``overwrite``: start afresh."""
     out = Path(out)
     if out.suffix.lower() != ".json":
@@ -317,10 +330,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     with sole_writer_of(out):
         if overwrite:
             shards.remove()
-        elif out.exists() and not shards.folder.is_dir():
-            raise PersonsegError(f"output exists: {out} (use --overwrite to replace)")
+        elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
+            raise PersonsegError(f"output exists: {out}, not as this command last wrote it (use --overwrite to "
+                                 f"replace it, or give another --out)")
         elif shards.folder.is_dir() and shards.settings() != settings:
-            raise PersonsegError(f"{shards.folder} holds an unfinished run with other settings "
+            raise PersonsegError(f"{shards.folder} holds a run with other settings "
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job)]
@@ -336,9 +350,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 else:
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
-        write_bytes(out, merge(entries) if people_file is None else filled(people_file, entries), overwrite=True)
-        if not failed:
-            shards.remove()
+        data = merge(entries) if people_file is None else filled(people_file, entries)
+        write_bytes(out, data, overwrite=True)
+        shards.wrote(data)
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
             "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others}

@@ -48,7 +48,26 @@ def test_the_coco_file_holds_the_masks_segment_makes(photos, tmp_path):
         for ann, mask in zip(anns, masks):
             assert np.array_equal(coco.annToMask(ann) > 0, mask) and ann["area"] == mask.sum()
             assert len(ann["keypoints"]) == 51 and ann["num_keypoints"] == sum(v == 2 for v in ann["keypoints"][2::3])
-    assert not (tmp_path / ".people.json.parts").exists()
+
+
+def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(photos, tmp_path, data_dir):
+    # a finished file refused every rerun ("output exists"): photos added later meant annotating all again
+    out, whole = tmp_path / "people.json", tmp_path / "whole.json"
+    moved = photos / "p0.jpg"
+    moved.rename(tmp_path / "later.jpg")
+    assert annotate([photos], out, {"method": "fast"})["images"] == 4
+    (tmp_path / "later.jpg").rename(moved)
+    again = annotate([photos], out, {"method": "fast"})
+    assert again["images"] == 5 and again["done_before"] == 4
+    annotate([photos], whole, {"method": "fast"})
+    assert out.read_bytes() == whole.read_bytes()   # as one run over all of them
+    assert annotate([photos], out, {"method": "fast"})["done_before"] == 5   # nothing new: nothing done
+    moved.unlink()   # a photo gone from the folder leaves the file
+    annotate([photos], out, {"method": "fast"})
+    assert len(json.loads(out.read_text())["images"]) == 4
+    out.write_text(out.read_text().replace('"person"', '"Person"'))   # edited since, e.g. in a labelling tool
+    with pytest.raises(PersonsegError, match="not as this command last wrote it"):
+        annotate([photos], out, {"method": "fast"})
 
 
 def test_a_killed_run_rerun_gives_the_same_bytes_and_workers_too(photos, tmp_path):
