@@ -78,6 +78,9 @@ def test_eval_of_a_clip_scores_what_personseg_video_makes(data_dir, capsys):
         assert main(args + extra) == 0
         summaries.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
     assert [s["matting"] for s in summaries] == ["guided", None, "guided"]
+    # every setting the scores depend on is in the record (--pose-every 1 was not: two runs looked the same)
+    assert [(s["video"], s["pose_every"], s["limit"], s["person_check"]) for s in summaries] == [
+        (True, None, 6, True), (True, None, 6, True), (True, 1, 6, True)]
     frames = sorted((clip / "images").iterdir())[:6]
     for s, seg in zip(summaries, (VideoSegmenter("fast"), VideoSegmenter("fast", matting=None),
                                   VideoSegmenter("fast", pose_every=1))):

@@ -108,6 +108,13 @@ def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):
     assert "give --host an address of this machine" in capsys.readouterr().err
 
 
+def test_people_evaluation_refuses_what_its_file_already_says(tmp_path, capsys):
+    # --ids and --worst were ignored: every image scored, no picture, exit 0
+    for extra in (["--ids", "ids.txt"], ["--worst", "w.png"], ["--images", str(tmp_path)]):
+        assert main(["eval", "--people", "annotations.json", *extra]) == 2
+        assert f"{extra[0]}: not with --people" in capsys.readouterr().err
+
+
 def test_bad_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", "x.jpg", "--out", "o", "--method", "magic"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .. import __version__
 from ..data import read_ids
 from ..errors import PersonsegError
 from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instance_sets
@@ -87,9 +88,8 @@ def run(args: argparse.Namespace) -> int:
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
-    summary = ev.scores.summary() | {"method": args.method, "models": _own_models(args), "subject": args.subject,
-                                     "matting": seg.matting,   # as the method chose it where not given
-                                     "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
+    summary = ev.scores.summary() | _settings(args, seg.matting) | {
+        "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
         summary["flicker"] = round(ev.flicker.value, 5)
     print(json.dumps(summary))
@@ -104,16 +104,31 @@ def run(args: argparse.Namespace) -> int:
 def _people(args: argparse.Namespace) -> int:
     if args.subject != "all":
         raise PersonsegError("--people scores everyone's masks; --subject main keeps one person: choose one")
+    given = [flag for flag, value in (("--images", args.images), ("--masks", args.masks), ("--ids", args.ids),
+                                      ("--worst", args.worst)) if value]
+    if given:   # the annotations file names the photos and holds the masks
+        raise PersonsegError(f"{', '.join(given)}: not with --people, whose file names the photos and their masks "
+                             "(--limit takes the first N)")
     args.instances = True
     seg = segmenter(args)
     sets = instance_sets(args.people)[: args.limit]
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
-    summary = match.summary() | {"images": len(sets), "method": args.method, "models": _own_models(args),
-                                 "matting": matting(args)}
+    summary = match.summary() | {"images": len(sets)} | _settings(args, matting(args))
     print(json.dumps(summary))
     if args.json:
         write_bytes(args.json, json.dumps(summary, indent=1).encode(), overwrite=True)
     return 0
+
+
+def _settings(args: argparse.Namespace, matted: str | None) -> dict:
+    """Everything of a run that its scores depend on, for its JSON (``matted``: the matting as chosen)."""
+    return {"method": args.method, "models": _own_models(args), "subject": args.subject, "matting": matted,
+            "matting_side": args.matting_side, "person_check": not args.no_person_check,
+            "require_person": args.require_person, "mediapipe_masks": not args.no_mediapipe_masks, "pose": args.pose,
+            "video": args.video, "pose_every": args.pose_every, "limit": args.limit,
+            "ids": None if args.ids is None else str(args.ids),
+            "data": str(args.people) if args.people else [str(args.images), str(args.masks)],
+            "version": __version__}
 
 
 def _own_models(args: argparse.Namespace) -> dict[str, str]:
