@@ -115,6 +115,13 @@ def test_people_evaluation_refuses_what_its_file_already_says(tmp_path, capsys):
         assert f"{extra[0]}: not with --people" in capsys.readouterr().err
 
 
+def test_video_refuses_keypoints_it_would_never_detect(tmp_path, capsys):
+    # every frame's "people" was an empty list, silently
+    assert main(["video", str(tmp_path), "--out", str(tmp_path / "o"), "--method", "fast", "--pose-every", "0",
+                 "--keypoints", str(tmp_path / "k.jsonl")]) == 2
+    assert "--keypoints with --pose-every 0" in capsys.readouterr().err
+
+
 def test_bad_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", "x.jpg", "--out", "o", "--method", "magic"])
