@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import PersonsegError
-from .image import image_files, load_image, load_pair, mask_of, name_order
+from .image import IMAGE_SUFFIXES, image_files, load_image, load_pair, mask_of, name_order
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -30,12 +30,17 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
     by_stem = {p.stem: p for p in image_files(images)}
     masks_by_stem = {p.stem: p for p in image_files(masks)}
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
+    twice = sorted({i for i in wanted if wanted.count(i) > 1})
+    if twice:   # each would be scored twice
+        raise PersonsegError(f"ids listed more than once: {', '.join(twice[:5])}{', ...' * (len(twice) > 5)}")
     no_image = [i for i in wanted if i not in by_stem]
     no_mask = [i for i in wanted if i in by_stem and i not in masks_by_stem]
     if no_image or no_mask:
         lacking = [f"{len(ids)} without {what} in {folder} ({', '.join(ids[:5])}{', ...' * (len(ids) > 5)})"
                    for ids, what, folder in ((no_image, "an image", images), (no_mask, "a mask", masks)) if ids]
-        raise PersonsegError("pairs incomplete: " + "; ".join(lacking))
+        named = any(Path(i).suffix.lower() in IMAGE_SUFFIXES for i in no_image)   # 00002.jpg for 00002
+        raise PersonsegError("pairs incomplete: " + "; ".join(lacking) + " (ids are file names without their "
+                             "extension)" * named)
     return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
 
 

@@ -229,6 +229,16 @@ def test_incomplete_pairs_name_the_ids_without_a_mask_and_without_an_image(tmp_p
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "b", "c"])
 
 
+def test_ids_listed_twice_or_with_their_extension_are_named(tmp_path):
+    # a stem listed twice was scored twice
+    write_image(tmp_path / "images/a.png", np.zeros((4, 4, 3), np.uint8))
+    write_image(tmp_path / "masks/a.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(PersonsegError, match="ids listed more than once: a$"):
+        find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "a"])
+    with pytest.raises(PersonsegError, match=r"\(a.png\) \(ids are file names without their extension\)$"):
+        find_pairs(tmp_path / "images", tmp_path / "masks", ["a.png"])
+
+
 def test_hidden_files_are_not_pairs(tmp_path):
     # macOS's ._ copies beside the photos made train and eval refuse the set ("1 without a mask (._a)")
     write_image(tmp_path / "images/a.png", np.zeros((4, 4, 3), np.uint8))
