@@ -51,6 +51,8 @@ class Scores:
     ious: list[float] = field(default_factory=list)
     boundary_fs: list[float] = field(default_factory=list)
     confusion: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.int64))
+    #: the share of pixels marked on each image whose truth holds nobody (there IoU is 1 or 0, mIoU at most 0.5)
+    marked_on_nobody: list[float] = field(default_factory=list)
 
     def add(self, pred: np.ndarray, gt: np.ndarray) -> float:
         """Score one image; returns its foreground IoU."""
@@ -61,6 +63,8 @@ class Scores:
         iou = foreground_iou(p, g)
         self.ious.append(iou)
         self.boundary_fs.append(boundary_f(p, g))
+        if not g.any():
+            self.marked_on_nobody.append(float(p.mean()))
         return iou
 
     @property
@@ -78,12 +82,19 @@ class Scores:
         return float(np.mean(self.boundary_fs)) if self.boundary_fs else float("nan")
 
     def summary(self) -> dict[str, float]:
-        return {
+        """The scores; where some truths hold nobody (no_people), how many of those images got any person pixel
+        and the mean share of their pixels marked."""
+        out = {
             "images": len(self.ious),
             "mean_iou": round(self.mean_iou, 4),
             "miou_2class": round(self.miou_2class, 4),
             "boundary_f": round(self.mean_boundary_f, 4),
         }
+        if self.marked_on_nobody:
+            shares = np.array(self.marked_on_nobody)
+            out |= {"images_of_nobody": len(shares), "of_nobody_marked": int((shares > 0).sum()),
+                    "of_nobody_share_marked": round(float(shares.mean()), 4)}
+        return out
 
 
 @dataclass

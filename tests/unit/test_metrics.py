@@ -38,6 +38,22 @@ def test_two_class_miou_pools_pixels():
         s.add(a, a[:50])
 
 
+def test_photos_of_nobody_are_counted_as_marked_or_not():
+    # on no_people eval gave only IoU (1 or 0 a photo) and a 2-class mIoU held under 0.5
+    s = Scores()
+    empty = np.zeros((10, 10), bool)
+    s.add(empty, empty)
+    marked = empty.copy()
+    marked[:2] = True
+    s.add(marked, empty)
+    summary = s.summary()
+    assert (summary["images_of_nobody"], summary["of_nobody_marked"], summary["of_nobody_share_marked"]) == (2, 1, 0.1)
+    person = marked.copy()
+    s2 = Scores()
+    s2.add(person, person)
+    assert "images_of_nobody" not in s2.summary()
+
+
 def test_flicker_counts_changes_the_truth_does_not_make():
     f = Flicker()
     a, b = _square(), _square(x=21)   # the prediction moves by one column

@@ -23,7 +23,9 @@ from .common import add_method_options, matting, models, segmenter
 def add_parser(sub) -> None:
     e = sub.add_parser("eval", aliases=["evaluate"], help="score a method against ground-truth masks",
                        description="Score a method: mean foreground IoU, 2-class mIoU, boundary F (and flicker "
-                                   "for a clip, or people found / missed for --people).")
+                                   "for a clip, or people found / missed for --people; where some true masks are "
+                                   "empty, as on photos with nobody, how many of those photos got any person pixel "
+                                   "and the share of their pixels marked).")
     e.add_argument("--images", type=Path, help="folder of images")
     e.add_argument("--masks", type=Path, help="folder of true masks (same stems)")
     e.add_argument("--people", type=Path, metavar="ANNOTATIONS",
