@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError("--people scores photos' people; --video is for a clip's frames: choose one")
     if args.video and args.pose:
         raise PersonsegError("--pose is for photos; for a clip give --pose-every 1, as to personseg video")
+    if args.video and args.ids:   # the frames listed were segmented as if one followed the other
+        raise PersonsegError("--ids with --video: a clip is segmented frame after frame, every one; give the clip's "
+                             "frames with a mask for each")
     if args.pose_every is not None and not args.video:
         raise PersonsegError("--pose-every is for a clip's frames: give --video too")
     if args.limit is not None and args.limit < 1:
