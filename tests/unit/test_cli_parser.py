@@ -128,6 +128,12 @@ def test_video_evaluation_refuses_a_choice_of_frames(tmp_path, capsys):
     assert "--ids with --video" in capsys.readouterr().err
 
 
+def test_every_command_that_mattes_takes_the_mattings_side():
+    # video had none: eval --video scored a setting personseg video could not make
+    for command in ("segment", "annotate", "eval", "demo", "video"):
+        assert _action(command, "matting_side").default == MATTING_SIDE, command
+
+
 def test_bad_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", "x.jpg", "--out", "o", "--method", "magic"])

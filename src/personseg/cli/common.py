@@ -28,9 +28,7 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--matting", default=DEFAULT_MATTING, choices=MATTING_CHOICES,
                    help="how the alpha matte is made: a guided filter (default, about 3 ms), closed-form matting "
                         "(pymatting, about 10x slower, for the finest hair), or none (the method's own edges)")
-    p.add_argument("--matting-side", type=int, default=MATTING_SIDE, metavar="PX",
-                   help=f"longest side at which the matting runs, its alpha scaled back up (default {MATTING_SIDE}: "
-                        "on 600x800 portraits as good as full size and 5x faster; 0: full size)")
+    add_matting_side_option(p)
     add_model_option(p)
     add_mediapipe_masks_option(p)
     p.add_argument("--require-person", action="store_true",
@@ -62,6 +60,12 @@ def add_mediapipe_masks_option(p: argparse.ArgumentParser) -> None:
                    help="no mask from MediaPipe's models (its selfie segmentation model, BlazePose's outline): "
                         "BlazePose still finds the keypoints, only the networks trained here make the mask, to see "
                         "what is ours (accurate and fast: lower scores, chiefly on scenes; benchmarks/RESULTS.md)")
+
+
+def add_matting_side_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--matting-side", type=int, default=MATTING_SIDE, metavar="PX",
+                   help=f"longest side at which the matting runs, its alpha scaled back up (default {MATTING_SIDE}: "
+                        "on 600x800 portraits as good as full size and 5x faster; 0: full size)")
 
 
 def add_model_option(p: argparse.ArgumentParser) -> None:

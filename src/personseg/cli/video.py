@@ -13,7 +13,8 @@ from ..pipeline import SUBJECTS
 from ..video.io import VIDEO_SUFFIXES
 from ..video.run import run_video, video_file
 from ..video.stream import FRAMING_EVERY, METHOD_MATTING
-from .common import MATTING_CHOICES, add_mediapipe_masks_option, add_model_option, matting, methods_help, models
+from .common import (MATTING_CHOICES, add_matting_side_option, add_mediapipe_masks_option, add_model_option, matting,
+                     methods_help, models)
 
 
 def add_parser(sub) -> None:
@@ -52,6 +53,7 @@ def add_parser(sub) -> None:
                    help="make each frame's alpha by this matting (default: guided for fast, none for the other "
                         "methods, as measured on the parkour, tennis and hike clips: guided gives fast finer edges "
                         "and less flicker for about 8 ms a 854x480 frame, and cost accurate 0.004-0.008 IoU)")
+    add_matting_side_option(v)
     add_model_option(v)
     add_mediapipe_masks_option(v)
     v.add_argument("--subject", default="all", choices=SUBJECTS,
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                             blur=args.blur, fps=25.0 if args.fps is None else args.fps, pose_every=args.pose_every,
                             keypoints=args.keypoints,
-                            smooth=not args.no_smooth, matting=matting(args), models=models(args),
+                            smooth=not args.no_smooth, matting=matting(args), matting_side=args.matting_side or None,
+                            models=models(args),
                             overwrite=args.overwrite, progress=not args.quiet,
                             mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
                             person_check=not args.no_person_check)
