@@ -93,14 +93,23 @@ class Shards:
         path = self.folder / SETTINGS
         return path.read_text() if path.is_file() else None
 
-    def wrote(self, data: bytes) -> None:
-        """Record that the output was written as ``data``."""
-        write_bytes(self.folder / WRITTEN, hashlib.sha256(data).hexdigest().encode(), overwrite=True)
+    def may_be(self, *contents: bytes) -> None:
+        """Record that the output may hold any of ``contents`` (as this run found it, or about to be written):
+        it is this run's to replace."""
+        write_bytes(self.folder / WRITTEN, "\n".join(hashlib.sha256(c).hexdigest() for c in contents).encode(),
+                    overwrite=True)
 
     def changed(self, out: Path) -> bool:
-        """Whether ``out`` is not the file last written from these parts (edited, or from another run)."""
+        """Whether ``out`` is none of the files recorded by ``may_be`` (edited since, or another run's)."""
         path = self.folder / WRITTEN
-        return not path.is_file() or path.read_text() != hashlib.sha256(out.read_bytes()).hexdigest()
+        return not path.is_file() or hashlib.sha256(out.read_bytes()).hexdigest() not in path.read_text().split()
+
+    def keep_only(self, jobs: list[Job]) -> None:
+        """Remove the parts of photos not among ``jobs`` (removed, or changed since)."""
+        kept = {self.path(job).name for job in jobs if self.done(job)} | {SETTINGS, WRITTEN}
+        for part in self.folder.iterdir():
+            if part.name not in kept:
+                part.unlink(missing_ok=True)
 
     def done(self, job: Job) -> bool:
         try:
@@ -202,7 +211,7 @@ def _end_with(parent: int) -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:   # ended before the signal was asked for
@@ -317,9 +326,12 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
     # are recorded by their contents; it segments here where no worker or actor does
     seg = Segmenter(**options)
+    # and what it annotates and with which version: a run on other folders, or of a version whose shipped networks
+    # differ, does not write over this one's file or mix with its parts
     settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
                                        for k, v in sorted(asked.items())}, "min_area": min_area,
-                           "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest()})
+                           "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest(),
+                           "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
     plan = plan_batch(paths, shards.folder)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
@@ -330,6 +342,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     with sole_writer_of(out):
         if overwrite:
             shards.remove()
+            if out.exists():   # this run's to replace: an interrupted one goes on where it stopped
+                shards.start(settings)
+                shards.may_be(out.read_bytes())
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
             raise PersonsegError(f"output exists: {out}, not as this command last wrote it (use --overwrite to "
                                  f"replace it, or give another --out)")
@@ -351,8 +366,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
         data = merge(entries) if people_file is None else filled(people_file, entries)
+        shards.may_be(*([out.read_bytes()] if out.exists() else []), data)   # stopped between the two: either
         write_bytes(out, data, overwrite=True)
-        shards.wrote(data)
+        shards.may_be(data)
+        shards.keep_only(plan.jobs)
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
             "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -30,7 +31,7 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
     by_stem = {p.stem: p for p in image_files(images)}
     masks_by_stem = {p.stem: p for p in image_files(masks)}
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
-    twice = sorted({i for i in wanted if wanted.count(i) > 1})
+    twice = sorted(i for i, n in Counter(wanted).items() if n > 1)
     if twice:   # each would be scored twice
         raise PersonsegError(f"ids listed more than once: {', '.join(twice[:5])}{', ...' * (len(twice) > 5)}")
     no_image = [i for i in wanted if i not in by_stem]

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from pycocotools.coco import COCO
 
-from personseg import Segmenter
+from personseg import Segmenter, __version__
 from personseg.annotate import annotate
 from personseg.errors import PersonsegError
 
@@ -65,9 +65,38 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     moved.unlink()   # a photo gone from the folder leaves the file
     annotate([photos], out, {"method": "fast"})
     assert len(json.loads(out.read_text())["images"]) == 4
+    parts = tmp_path / ".people.json.parts"
+    assert len(list(parts.glob("*.json"))) == 1 + 4   # the settings and the photos there now: the gone one's went
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(photos / "p2.jpg", other / "z.jpg")
+    with pytest.raises(PersonsegError, match=r"other settings \(paths"):   # another folder: not over this file
+        annotate([other], out, {"method": "fast"})
     out.write_text(out.read_text().replace('"person"', '"Person"'))   # edited since, e.g. in a labelling tool
     with pytest.raises(PersonsegError, match="not as this command last wrote it"):
         annotate([photos], out, {"method": "fast"})
+
+
+def test_an_interrupted_overwrite_goes_on_where_it_stopped(photos, tmp_path, monkeypatch):
+    """--overwrite removed the parts and left the old file: the interrupted run's rerun was refused ("output
+    exists"), and with --overwrite again started from nothing (a review)."""
+    from personseg import annotate as module
+
+    out = tmp_path / "people.json"
+    annotate([photos], out, {"method": "fast"})
+    saved, save = [], module.Shards.save
+
+    def stopping(self, entry, job):
+        if len(saved) == 2:
+            raise KeyboardInterrupt
+        saved.append(job)
+        save(self, entry, job)
+
+    monkeypatch.setattr(module.Shards, "save", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        annotate([photos], out, {"method": "fast"}, overwrite=True)
+    monkeypatch.setattr(module.Shards, "save", save)
+    assert annotate([photos], out, {"method": "fast"})["done_before"] == 2
 
 
 def test_a_killed_run_rerun_gives_the_same_bytes_and_workers_too(photos, tmp_path):
@@ -98,8 +127,9 @@ def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path)
     (tmp_path / ".people.json.parts/settings.json").write_text("other")
     with pytest.raises(Exception, match="other settings .unreadable."):
         annotate([photos], out, {"method": "fast"})
-    (tmp_path / ".people.json.parts/settings.json").write_text(
-        '{"options": {"method": "accurate"}, "min_area": 0, "people": null}')
+    (tmp_path / ".people.json.parts/settings.json").write_text(json.dumps(
+        {"options": {"method": "accurate"}, "min_area": 0, "people": None, "paths": [str(photos.resolve())],
+         "version": __version__}))
     with pytest.raises(Exception, match=r"other settings \(--method fast, was accurate\)"):
         annotate([photos], out, {"method": "fast"})
 
@@ -116,7 +146,8 @@ def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_
     parts = tmp_path / ".people.json.parts"
     parts.mkdir()   # an unfinished run with this file, before it was exported again
     (parts / "settings.json").write_text(json.dumps({"options": {"method": "fast", "models": str(
-        {"sinet": f"{mine} (sha256 000000000000)"})}, "min_area": 0, "people": None}))
+        {"sinet": f"{mine} (sha256 000000000000)"})}, "min_area": 0, "people": None,
+        "paths": [str((photos / "p0.jpg").resolve())], "version": __version__}))
     with pytest.raises(Exception, match=r"other settings \(--model .*mine.onnx \(sha256 [0-9a-f]{12}\)'\}, was"):
         annotate([photos / "p0.jpg"], out, {"method": "fast", "models": {"sinet": mine}})
     for models in (None, str(mine)):   # the Segmenter's other ways to say it

@@ -105,6 +105,16 @@ def test_a_worker_ends_with_the_process_that_started_it(tmp_path):
         parent.kill()
 
 
+def test_each_worker_asks_to_end_with_the_process_that_started_it(monkeypatch):
+    from personseg import annotate
+
+    asked = []
+    monkeypatch.setattr(annotate, "_end_with", asked.append)
+    monkeypatch.setattr(annotate, "Segmenter", lambda **options: options)
+    annotate._start_worker({"method": "fast"}, 1234)
+    assert asked == [1234] and annotate._WORKER["segmenter"] == {"method": "fast"}
+
+
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` runs (a zombie, ended and not yet reaped by init, counts as ended)."""
     try:

@@ -18,10 +18,12 @@ def add_parser(sub) -> None:
     a = sub.add_parser("annotate", help="COCO annotations (box, keypoints, mask per person) for images and folders",
                        description="Write one COCO file (category person, 17 keypoints) with everyone found in the "
                                    "images: mask as RLE, box, area, keypoints and score. Each finished image is kept "
-                                   "at once beside the output, so a stopped run goes on where it stopped when run "
-                                   "again (a photo replaced under its name is done again); the file is the same "
-                                   "whatever order images finish in. Exit status 1: some images failed (named; "
-                                   "the file holds the rest, and the same command tries the failed ones again).")
+                                   "at once in a hidden folder beside the output (.NAME.parts), so a stopped run "
+                                   "goes on where it stopped when run again, and the same command run later "
+                                   "annotates only the photos added or changed since (photos gone leave the file; "
+                                   "a file edited since is left as it is); the file is the same whatever order "
+                                   "images finish in. Exit status 1: some images failed (named; the file holds the "
+                                   "rest, and the same command tries the failed ones again).")
     a.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos (searched recursively)")
     a.add_argument("--out", required=True, type=Path, help="the COCO .json file to write")
     add_method_options(a)
@@ -39,7 +41,8 @@ def add_parser(sub) -> None:
                    help="local (this machine, --workers processes) or ray (Ray Data and actors; needs "
                         "pip install 'personseg[ray]')")
     a.add_argument("--address", help="with --engine ray, a running cluster's address (default: start one here)")
-    a.add_argument("--overwrite", action="store_true", help="start afresh: replace the file and any unfinished run")
+    a.add_argument("--overwrite", action="store_true",
+                   help="start afresh: replace the file and the parts of earlier runs beside it")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.set_defaults(run=run)
 
@@ -55,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
                                                            disable=True if args.quiet else None))
     except BaseException as e:
         if interrupted(e):
-            print(f"personseg: the photos annotated so far are kept: the same command goes on where this one "
-                  f"stopped", file=sys.stderr)
+            print("personseg: the photos annotated so far are kept: the same command goes on where this one "
+                  "stopped", file=sys.stderr)
         raise
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])

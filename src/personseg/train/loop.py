@@ -152,7 +152,6 @@ def validate(model: torch.nn.Module, pairs: PairSet, cfg: TrainConfig, device: t
     return float(np.mean(ious))
 
 
-
 #: The learning rate warms up over this share of the steps (one-cycle schedule), and over two steps at least.
 WARM_UP = 0.05
 
