@@ -117,9 +117,10 @@ def test_people_evaluation_refuses_what_its_file_already_says(tmp_path, capsys):
 
 def test_video_refuses_keypoints_it_would_never_detect(tmp_path, capsys):
     # every frame's "people" was an empty list, silently
-    assert main(["video", str(tmp_path), "--out", str(tmp_path / "o"), "--method", "fast", "--pose-every", "0",
-                 "--keypoints", str(tmp_path / "k.jsonl")]) == 2
-    assert "--keypoints with --pose-every 0" in capsys.readouterr().err
+    for extra in (["--keypoints", str(tmp_path / "k.jsonl")], ["--save", "mask,json"]):
+        assert main(["video", str(tmp_path), "--out", str(tmp_path / "o"), "--method", "fast", "--pose-every", "0",
+                     *extra]) == 2
+        assert "with --pose-every 0, which detects none" in capsys.readouterr().err
 
 
 def test_video_evaluation_refuses_a_choice_of_frames(tmp_path, capsys):

@@ -79,9 +79,6 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.pose_every is not None and args.pose_every < 0:
         raise PersonsegError(f"--pose-every {args.pose_every}: give 0 (never) or a number of frames")
-    if args.pose_every == 0 and args.keypoints:
-        raise PersonsegError("--keypoints with --pose-every 0: no keypoints are detected (give N of 1 or more, or "
-                             "leave --pose-every out)")
     if args.pose_every not in (None, 1) and METHODS[args.method].needs_keypoints:
         raise PersonsegError(f"--pose-every {args.pose_every}: method {args.method} needs keypoints on every frame "
                              "(give 1 or leave it out)")

@@ -246,6 +246,9 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
     alpha = to_file and outputs[0] == "cutout"   # the one picture with transparency
     check_alpha_container(Path(out), alpha)
     kp_path = None if keypoints is None else Path(keypoints)
+    if pose_every == 0 and (kp_path is not None or "json" in outputs):   # each frame's people would be empty
+        raise PersonsegError("keypoints (--keypoints, the json output) with --pose-every 0, which detects none: "
+                             "give N of 1 or more, or leave --pose-every out")
     check_paths(src, out, kp_path)
     if to_file and out.is_dir():
         raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or end the name with / "
