@@ -65,9 +65,13 @@ def run(limit: int | None, grey: bool = False) -> dict:
         print(name, {way: r["mean_iou"] for way, r in results["sets"][name].items()}, flush=True)
     nobody = find_pairs(root / "no_people" / "images", root / "no_people" / "masks")[:limit]
     for way, fn in ways.items():
-        shares = [float((fn(look(load_image(image))) > 0).mean()) for _, image, _ in nobody]
-        results["no_people"][way] = {"photos": len(shares), "with_person_pixels": sum(s > 0 for s in shares),
-                                     "mean_share": round(float(np.mean(shares)), 4)}
+        marked = Scores()   # counts the photos marked and the share marked where the truth holds nobody
+        for _, image, mask in nobody:
+            marked.add(fn(look(load_image(image))), load_mask(mask))
+        summary = marked.summary()
+        results["no_people"][way] = {"photos": summary["images_of_nobody"],
+                                     "with_person_pixels": summary["of_nobody_marked"],
+                                     "mean_share": summary["of_nobody_share_marked"]}
     print("no_people", results["no_people"], flush=True)
     return results
 

@@ -15,7 +15,9 @@ from ..errors import PersonsegError
 from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instance_sets
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
+from ..pipeline import Segmenter
 from ..refine.matting import DEFAULT_MATTING
+from ..runsettings import shared_settings
 from ..video.stream import METHOD_MATTING, VideoSegmenter
 from .common import add_method_options, matting, models, segmenter
 
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     worst = WorstCases(args.worst_count)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
-    summary = ev.scores.summary() | _settings(args, seg.matting) | {
+    summary = ev.scores.summary() | _settings(args, seg) | {
         "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
         summary["flicker"] = round(ev.flicker.value, 5)
@@ -118,24 +120,17 @@ def _people(args: argparse.Namespace) -> int:
     seg = segmenter(args)
     sets = instance_sets(args.people)[: args.limit]
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
-    summary = match.summary() | {"images": len(sets)} | _settings(args, matting(args))
+    summary = match.summary() | {"images": len(sets)} | _settings(args, seg)
     print(json.dumps(summary))
     if args.json:
         write_bytes(args.json, json.dumps(summary, indent=1).encode(), overwrite=True)
     return 0
 
 
-def _settings(args: argparse.Namespace, matted: str | None) -> dict:
-    """Everything of a run that its scores depend on, for its JSON (``matted``: the matting as chosen)."""
-    return {"method": args.method, "models": _own_models(args), "subject": args.subject, "matting": matted,
-            "matting_side": args.matting_side, "person_check": not args.no_person_check,
-            "require_person": args.require_person, "mediapipe_masks": not args.no_mediapipe_masks, "pose": args.pose,
-            "video": args.video, "pose_every": args.pose_every, "limit": args.limit,
-            "ids": None if args.ids is None else str(args.ids),
-            "data": str(args.people) if args.people else [str(args.images), str(args.masks)],
-            "version": __version__}
-
-
-def _own_models(args: argparse.Namespace) -> dict[str, str]:
-    """The networks of your own (``--model``) that were scored, by model name (none: the shipped ones)."""
-    return {name: str(path) for name, path in models(args).items()}
+def _settings(args: argparse.Namespace, seg: Segmenter | VideoSegmenter) -> dict:
+    """Everything of a run that its scores depend on, for its JSON: ``seg``'s as segment and video record them
+    (runsettings.shared_settings: the matting and the person check as they run), then eval's own."""
+    return shared_settings(seg, not args.no_mediapipe_masks, (), None, None) | {
+        "require_person": args.require_person, "pose": args.pose, "video": args.video,
+        "pose_every": args.pose_every, "limit": args.limit, "ids": None if args.ids is None else str(args.ids),
+        "data": str(args.people) if args.people else [str(args.images), str(args.masks)], "version": __version__}
