@@ -81,7 +81,12 @@ def instance_sets(annotations: Path) -> list[tuple[str, Path, list[Path], list[P
         return [(Path(im["image"]).stem, root / im["image"], [root / i["instance_mask"] for i in im["instances"]],
                  [root / c["crowd_mask"] for c in im.get("crowd_regions", [])]) for im in data["images"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise PersonsegError(f"{annotations}: not a readable annotations file ({e})") from None
+        coco = isinstance(e, KeyError) and isinstance(data, dict) and "annotations" in data   # annotate's, COCO's
+        why = ("a COCO file, which is not read here: give one laid out like pose_mini's annotations.json, each "
+               "image's `image` and its people's `instance_mask` files" if coco else
+               f"{type(e).__name__}: {e}; laid out like pose_mini's annotations.json, each image's `image` and its "
+               "people's `instance_mask` files")
+        raise PersonsegError(f"{annotations}: not a readable annotations file ({why})") from None
 
 
 def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]],

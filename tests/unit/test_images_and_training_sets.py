@@ -14,7 +14,7 @@ from personseg.errors import ImageError, PersonsegError
 from personseg.image import black_and_white, descreened, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
-from personseg.evaluate import evaluate, evaluate_people, find_pairs
+from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
 
@@ -237,6 +237,17 @@ def test_ids_listed_twice_or_with_their_extension_are_named(tmp_path):
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "a"])
     with pytest.raises(PersonsegError, match=r"\(a.png\) \(ids are file names without their extension\)$"):
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a.png"])
+
+
+def test_a_coco_file_given_to_score_people_is_named_as_one(tmp_path):
+    # "not a readable annotations file ('image')": a KeyError's text, for the file annotate itself writes
+    coco = tmp_path / "people.json"
+    coco.write_text('{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": []}')
+    with pytest.raises(PersonsegError, match="a COCO file, which is not read here"):
+        instance_sets(coco)
+    coco.write_text("[1, 2]")
+    with pytest.raises(PersonsegError, match="not a readable annotations file \\(TypeError"):
+        instance_sets(coco)
 
 
 def test_hidden_files_are_not_pairs(tmp_path):
