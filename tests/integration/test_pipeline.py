@@ -165,8 +165,6 @@ def _side_by_side(data_dir, names: list[str]) -> tuple[np.ndarray, np.ndarray, l
     """Penn-Fudan photos scaled to 400 px high, side by side: the panorama, its mask, where each photo starts."""
     import cv2
 
-    from personseg.image import load_image, load_mask
-
     rgbs, masks = [], []
     for name in names:
         rgb = load_image(data_dir / f"pennfudan/images/{name}.jpg")

@@ -243,7 +243,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
                   for v, n, full in ((xs, size[0], w), (ys, size[1], h)))
     box = tuple(slice(max(0, int(v.min()) - FOREGROUND_MARGIN), min(n, int(v.max()) + 2 + FOREGROUND_MARGIN))
                 for v, n in ((at_y, size[1]), (at_x, size[0])))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)[box].astype(np.float32) / 255.0
+    small = shrunk(rgb, size)[box].astype(np.float32) / 255.0
     small_alpha = cv2.resize(alpha.astype(np.float32), size, interpolation=cv2.INTER_AREA)[box]
     person, background = _estimate_in_halves(small, small_alpha)
     at_x -= box[1].start
