@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -60,10 +62,11 @@ def test_a_crop_pasted_back_lands_where_it_was():
 
 def test_a_crop_shrunk_through_halvings_samples_where_the_box_lies():
     # a ramp of x and y (odd sizes too): each pixel of the crop holds its centre's place in the image, however
-    # many halvings the shrinking took first (within OpenCV's fixed-point warp: 1/32 of a halved pixel)
-    for h, w in ((800, 600), (799, 599)):
+    # many halvings the shrinking took first (within OpenCV's fixed-point warp: 1/32 of a halved pixel); the whole
+    # image too, whose last halving is resized instead of warped
+    for (h, w), box in itertools.product(((800, 600), (799, 599)), ((50.3, 100.7, 450.2, 700.9), None)):
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        box, size = (50.3, 100.7, 450.2, 700.9), (48, 64)
+        box, size = box or (0, 0, w, h), (48, 64)
         out = crop(np.dstack([xx, yy, np.zeros_like(xx)]), box, size)
         x = box[0] + (np.arange(size[0]) + 0.5) * (box[2] - box[0]) / size[0] - 0.5
         y = box[1] + (np.arange(size[1]) + 0.5) * (box[3] - box[1]) / size[1] - 0.5
