@@ -62,7 +62,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=40)
     args = ap.parse_args()
     results = {split: run(args.images, split) for split in ("train", "test")}
-    heading = f"## Foreground colours for cut-outs, EG1800 composites, {machine()}"
+    title = "## Foreground colours for cut-outs, EG1800 composites"
+    heading = f"{title}, {machine()}"
     lines = [heading, "", f"Made by `python benchmarks/foreground.py`: {args.images} photos of each split, each "
              "over another photo of its split with its own soft alpha (fast + guided matting); error: mean of "
              "alpha x |estimated - true colour| over the soft pixels, 0..255; time: median per 600x800 photo.", "",
@@ -70,7 +71,7 @@ def main() -> None:
     for name in ESTIMATES:
         train, test = results["train"]["rows"][name], results["test"]["rows"][name]
         lines.append(f"| {name} | {train['error']} | {test['error']} | {test['median_ms']} |")
-    write_results("foreground", results, heading, "\n".join(lines) + "\n")
+    write_results("foreground", results, title, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -130,7 +130,8 @@ def main() -> None:
     ap.add_argument("--methods", default="fast,accurate")
     args = ap.parse_args()
     rows = run(args.methods.split(","))
-    heading = f"## Masks from given keypoints (`annotate --people`, seed 002), {machine()}"
+    title = "## Masks from given keypoints (`annotate --people`, seed 002)"
+    heading = f"{title}, {machine()}"
     lines = [heading, "",
              "Made by `python benchmarks/given_people.py`. Every labelled person with two or more keypoints: IoU "
              "of their mask with the true one, (a) from the file `annotate --people` wrote given their true "
@@ -146,7 +147,7 @@ def main() -> None:
         lines.append(f"| {name} ({r['photos']} photos) | {method} | {g['people']} | {g['mean_iou']} | "
                      f"{g['iou_at_least_0.5']} | {a['mean_iou']} | {a['iou_at_least_0.5']} | {f['mean_iou']} | "
                      f"{f['iou_at_least_0.5']} | {r['decoded']} | {g['s_per_image']} / {f['s_per_image']} |")
-    write_results("given_people", rows, heading, "\n".join(lines) + "\n")
+    write_results("given_people", rows, title, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

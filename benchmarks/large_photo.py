@@ -75,13 +75,14 @@ def main() -> None:
     ap.add_argument("--methods", default=f"fast,{DEFAULT_METHOD}")
     args = ap.parse_args()
     results = run(args.rounds, args.methods.split(","))
-    heading = f"## A 24-megapixel photo, every output, {machine()}"
+    title = "## A 24-megapixel photo, every output"
+    heading = f"{title}, {machine()}"
     lines = [heading, "", f"Made by `python benchmarks/large_photo.py`: a coco_people test photo scaled to "
              f"{SIZE[0]}x{SIZE[1]}, `personseg segment --save {','.join(OUTPUTS)}` in a fresh process, median of "
              f"{args.rounds} runs (seconds: the command's own run, imports excluded; peak RSS: the largest).", "",
              "| method | seconds | peak RSS MB |", "|---|---|---|"]
     lines += [f"| {m} | {r['seconds']} | {r['peak_rss_mb']} |" for m, r in results["rows"].items()]
-    write_results("large_photo", results, heading, "\n".join(lines) + "\n")
+    write_results("large_photo", results, title, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -125,7 +125,8 @@ def run(count: int) -> dict:
 
 def write(results: dict) -> None:
     ways = list(next(iter(results["sets"].values()))["rows"])
-    heading = f"## Panoramas: test photos side by side, {results['machine']}"
+    title = "## Panoramas: test photos side by side"
+    heading = f"{title}, {results['machine']}"
     lines = [heading, "", f"Made by `python benchmarks/panoramas.py`: K consecutive test photos of a set, each "
              f"{results['height']} px high, side by side (the first {results['count']} such panoramas for each "
              "K). Cells: union IoU / 2-class mIoU / boundary F over the panoramas; in brackets the mean IoU of the "
@@ -145,7 +146,7 @@ def write(results: dict) -> None:
                  f"({r['alone']['found']}/{r['alone']['people']}, {r['alone']['spurious']})"
                  for r in entry["rows"].values()]
         lines.append(f"| {key} | {entry['panoramas']} | " + " | ".join(cells) + " |")
-    write_results("panoramas", results, heading, "\n".join(lines) + "\n")
+    write_results("panoramas", results, title, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

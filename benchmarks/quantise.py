@@ -64,7 +64,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=50)
     args = ap.parse_args()
     results = run(args.calibration, args.runs)
-    heading = f"## int8 quantisation of the shipped networks, {machine()}"
+    title = "## int8 quantisation of the shipped networks"
+    heading = f"{title}, {machine()}"
     lines = [heading, "", f"Made by `python benchmarks/quantise.py`: static int8 (per-channel weights, "
              f"calibrated on {results['calibration_photos']} EG1800 train photos), median ms of {args.runs} runs "
              "of one input on the model's own thread count, onnxruntime " + ort.__version__ + ". onnxruntime's CPU "
@@ -76,7 +77,7 @@ def main() -> None:
               "depthwise and grouped convolutions the quantise/dequantise steps cost more than the integer "
               "arithmetic saves); their float32 files ship. pose-unet's plain convolutions gain: its int8 file "
               "(QOperator) ships, its card records the held-out and test scores (`scripts/quantise_model.py`)."]
-    write_results("quantise", results, heading, "\n".join(lines) + "\n")
+    write_results("quantise", results, title, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

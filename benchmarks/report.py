@@ -27,7 +27,8 @@ def machine() -> str:
 
 def write_results(name: str, results: dict, heading: str, section: str) -> None:
     """Save ``results`` as results/<name>.json and put ``section`` (markdown, starting with ``heading``) into
-    RESULTS.md in place of the section that starts with the same heading."""
+    RESULTS.md in place of the section that starts with the same heading (a section's title without the machine
+    it ran on, so that a run on another machine replaces it)."""
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
