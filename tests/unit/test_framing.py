@@ -11,6 +11,7 @@ import pytest
 from personseg.framing import (TILE_OVERLAP, binary_mask, blended, crop, frame_box, keypoint_box, mask_box,
                                on_pixels, paste, people_box, shared_halvings, shrunk, tiles, whole_frame)
 from personseg.pose import empty_keypoints
+from personseg.pose.keypoints import near_mask
 
 from synthetic import person
 
@@ -175,3 +176,15 @@ def test_near_regions_keeps_the_mask_and_a_band_around_it():
     assert out[120, 170 + band // 2] == 0.3                          # inside the band: as it was
     assert out[120, 170 + band + 2 * NEAR_SHRINK + 1:].max() == 0   # beyond it: nothing
     assert out[:50].max() == 0
+
+
+def test_keypoints_far_from_the_mask_become_unseen():
+    mask = np.zeros((100, 100), np.uint8)
+    mask[40:60, 40:60] = 255
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 2] = 0.9
+    kp[:6, :2] = [(50, 50), (65, 50), (75, 50), (-3, -3), (200, 50), (68.6, 68.6)]   # on, 6 px, 16, off, off, 13.6
+    kp[6:, :2], kp[6, 2] = 50, 0.1
+    out = near_mask(kp, mask, 10)
+    assert out[:7, 2].tolist() == pytest.approx([0.9, 0.9, 0, 0, 0, 0, 0.1]) and kp[2, 2] == pytest.approx(0.9)
+    assert (near_mask(kp, np.zeros_like(mask), 10)[:6, 2] == 0).all()

@@ -128,6 +128,20 @@ def pixels_inside(kp: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return pts[inside(pts, shape)]
 
 
+def near_mask(kp: np.ndarray, mask: np.ndarray, reach: float) -> np.ndarray:
+    """A copy of ``kp`` with the score of each confident keypoint farther than ``reach`` pixels from every pixel of
+    ``mask`` (HxW, nonzero on people) set to 0: a point the tracker carried off the person."""
+    out = kp.copy()
+    h, w = mask.shape[:2]
+    for i in np.flatnonzero(visible(kp)):
+        x, y = (float(v) for v in kp[i, :2])
+        x0, y0 = max(0, int(np.floor(x - reach))), max(0, int(np.floor(y - reach)))
+        ys, xs = np.nonzero(mask[y0:max(y0, min(h, int(y + reach) + 1)), x0:max(x0, min(w, int(x + reach) + 1))])
+        if not len(xs) or np.min((xs + x0 - x) ** 2 + (ys + y0 - y) ** 2) > reach ** 2:
+            out[i, 2] = 0.0
+    return out
+
+
 def neck(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:
     """Midpoint of the shoulders, or None when either is missing."""
     ls, rs = kp[K["left_shoulder"]], kp[K["right_shoulder"]]
