@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from .errors import PersonsegError
+from .errors import ImageError, PersonsegError
 from .image import IMAGE_SUFFIXES, image_files, load_image, load_pair, mask_of, name_order
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
@@ -68,37 +68,109 @@ def evaluate(
     return ev
 
 
-def instance_sets(annotations: Path) -> list[tuple[str, Path, list[Path], list[Path]]]:
-    """(id, image, one mask per person, crowd masks) from an annotations file laid out like pose_mini's:
-    ``images`` entries with ``image``, ``instances[].instance_mask`` and, where there are any,
+#: A person's true mask in an annotations file: a mask file, or a COCO segmentation (polygons or RLE).
+TrueMask = Path | list | dict
+
+
+def instance_sets(annotations: Path, images: Path | None = None) -> list[tuple[str, Path, list[TrueMask],
+                                                                              list[TrueMask]]]:
+    """(id, image, one true mask per person, crowd masks) of each image of an annotations file: a COCO file
+    (``coco_sets``: its ``file_name``s under ``images``, by default the file's folder) or one laid out like
+    pose_mini's: ``images`` entries with ``image``, ``instances[].instance_mask`` and, where there are any,
     ``crowd_regions[].crowd_mask`` (COCO's crowds: not people, pixels nobody is scored on); paths relative to
-    the file."""
+    the file (``images`` refused)."""
     import json
 
     try:
         data = json.loads(Path(annotations).read_text())
+    except (OSError, ValueError) as e:
+        raise PersonsegError(f"{annotations}: not a readable annotations file ({type(e).__name__}: {e})") from None
+    if isinstance(data, dict) and "annotations" in data:
+        return coco_sets(data, annotations, Path(annotations).parent if images is None else Path(images))
+    if images is not None:
+        raise PersonsegError(f"{annotations} names its images itself (laid out like pose_mini's annotations.json); "
+                             "a folder of images goes with a COCO file")
+    try:
         root = Path(annotations).parent
         return [(Path(im["image"]).stem, root / im["image"], [root / i["instance_mask"] for i in im["instances"]],
                  [root / c["crowd_mask"] for c in im.get("crowd_regions", [])]) for im in data["images"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        coco = isinstance(e, KeyError) and isinstance(data, dict) and "annotations" in data   # annotate's, COCO's
-        why = ("a COCO file, which is not read here: give one laid out like pose_mini's annotations.json, each "
-               "image's `image` and its people's `instance_mask` files" if coco else
-               f"{type(e).__name__}: {e}; laid out like pose_mini's annotations.json, each image's `image` and its "
-               "people's `instance_mask` files")
-        raise PersonsegError(f"{annotations}: not a readable annotations file ({why})") from None
+    except (KeyError, TypeError) as e:
+        raise PersonsegError(f"{annotations}: not a readable annotations file ({type(e).__name__}: {e}; a COCO file, "
+                             "or one laid out like pose_mini's annotations.json, each image's `image` and its "
+                             "people's `instance_mask` files)") from None
+
+
+def coco_sets(data: dict, annotations: Path, images: Path) -> list[tuple[str, Path, list[TrueMask],
+                                                                        list[TrueMask]]]:
+    """``instance_sets`` of a COCO instances file (``data``, read from ``annotations``; ``personseg annotate``
+    writes one, CVAT and Label Studio export one): each image under ``images`` by its ``file_name`` (its id),
+    its people those of the category named person (id 1 where the file lists no categories) with a
+    ``segmentation``, their crowds (``iscrowd``) apart. A person without a segmentation (a keypoint or box file)
+    cannot be scored: refused."""
+    try:
+        person = {c["id"] for c in data.get("categories") or [{"id": 1, "name": "person"}] if c["name"] == "person"}
+        names = {im["id"]: im["file_name"] for im in data["images"]}
+        people: dict[str, tuple[list[TrueMask], list[TrueMask]]] = {name: ([], []) for name in names.values()}
+        for ann in data["annotations"]:
+            if ann.get("category_id", 1) not in person:
+                continue
+            if ann["image_id"] not in names:
+                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
+                                     "which the file does not list")
+            if not ann.get("segmentation"):
+                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} has no segmentation: people are "
+                                     "scored by their masks (a file of keypoints or boxes goes to annotate --people)")
+            people[names[ann["image_id"]]][1 if ann.get("iscrowd") else 0].append(ann["segmentation"])
+    except (KeyError, TypeError, AttributeError) as e:
+        raise PersonsegError(f"{annotations}: not a COCO file ({type(e).__name__}: {e}; COCO's images have id and "
+                             "file_name, its annotations image_id, category_id and segmentation)") from None
+    if not person:
+        raise PersonsegError(f"{annotations}: no category named person among its categories")
+    missing = [name for name in names.values() if not (images / name).is_file()]
+    if missing:
+        raise PersonsegError(f"{len(missing)} of the {len(names)} images of {annotations} are not under {images} "
+                             f"({', '.join(missing[:3])}{', ...' * (len(missing) > 3)}): give the folder their "
+                             "file_names are under (--images)")
+    return [(name, images / name, *people[name]) for name in names.values()]
+
+
+def true_mask(source: TrueMask, rgb: np.ndarray, image: Path) -> np.ndarray:
+    """uint8 {0, 255} mask of one true person (``instance_sets``) on the photo ``rgb`` (read from ``image``): a mask
+    file (``mask_of``), or a COCO segmentation: polygons, or run-length encoded (compressed or not) at the
+    photo's size (ImageError where it is not)."""
+    if isinstance(source, Path):
+        return mask_of(source, rgb, image)
+    from pycocotools import mask as coco_mask
+
+    h, w = rgb.shape[:2]
+    if isinstance(source, dict) and list(source.get("size", (h, w))) != [h, w]:
+        size = source["size"]
+        raise ImageError(f"{image}: a mask in the annotations is {size[1]}x{size[0]}, the image {w}x{h}")
+    try:
+        if isinstance(source, list):   # polygons, each [x0, y0, x1, y1, ...] of three corners at least
+            if any(not isinstance(p, list) or len(p) < 6 or len(p) % 2 for p in source):
+                raise ValueError("a polygon is a list of 3 or more x, y pairs")
+            rle = coco_mask.merge(coco_mask.frPyObjects(source, h, w))
+        elif isinstance(source["counts"], list):   # uncompressed run lengths
+            rle = coco_mask.frPyObjects(source, h, w)
+        else:
+            rle = {"size": [h, w], "counts": source["counts"]}
+        return coco_mask.decode(rle).astype(np.uint8) * 255
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ImageError(f"{image}: a segmentation in the annotations cannot be read ({type(e).__name__}: {e})") \
+            from None
 
 
 def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]],
-                    sets: list[tuple[str, Path, list[Path], list[Path]]],
+                    sets: list[tuple[str, Path, list[TrueMask], list[TrueMask]]],
                     progress: Callable[[Iterable], Iterable] = iter) -> InstanceMatch:
-    """Match ``predict``'s per-person masks to the true ones, image by image; a prediction lying mostly on a
-    crowd is not spurious (``InstanceMatch.add``)."""
+    """Match ``predict``'s per-person masks to the true ones (``instance_sets``), image by image; a prediction
+    lying mostly on a crowd is not spurious (``InstanceMatch.add``)."""
     match = InstanceMatch()
-    for _, image_path, mask_paths, crowd_paths in progress(sets):
+    for _, image_path, masks, crowds in progress(sets):
         rgb = load_image(image_path)
-        crowd = np.maximum.reduce([mask_of(p, rgb, image_path) for p in crowd_paths]) if crowd_paths else None
-        match.add(predict(rgb), [mask_of(p, rgb, image_path) for p in mask_paths], ignore=crowd)
+        crowd = np.maximum.reduce([true_mask(c, rgb, image_path) for c in crowds]) if crowds else None
+        match.add(predict(rgb), [true_mask(m, rgb, image_path) for m in masks], ignore=crowd)
     return match
 
 

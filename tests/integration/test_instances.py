@@ -119,6 +119,42 @@ def test_cli_scores_people(data_dir, tmp_path, capsys):
     assert s["found"] + s["missed"] == s["people"] and s["found"] >= 1
 
 
+def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir, tmp_path, capsys):
+    """annotate's COCO file (RLE masks) read back by eval --people: the same method finds itself, every person
+    matched at IoU 1; and coco_people's crowds are read from a COCO file as from its own layout."""
+    from personseg.evaluate import instance_sets, true_mask
+
+    photos = tmp_path / "photos"
+    ids = ["000000005001", "000000017627"]   # a crowd, and several people
+    for i in ids:
+        photos.mkdir(exist_ok=True)
+        (photos / f"{i}.jpg").write_bytes((data_dir / f"coco_people/images/{i}.jpg").read_bytes())
+    assert main(["annotate", str(photos), "--out", str(tmp_path / "ann.json"), "--method", "fast", "--matting",
+                 "none", "--quiet"]) == 0
+    out = tmp_path / "scores.json"
+    assert main(["eval", "--people", str(tmp_path / "ann.json"), "--images", str(photos), "--method", "fast",
+                 "--matting", "none", "--quiet", "--json", str(out)]) == 0
+    s = json.loads(out.read_text())
+    assert s["images"] == 2 and s["people"] >= 2 and s["found"] == s["people"] and s["spurious"] == 0
+    assert s["matched_iou"] == 1.0
+    # coco_people's own layout, written as a COCO file with run lengths: the same true masks and crowds
+    own = {e[0]: e for e in instance_sets(data_dir / "coco_people/annotations.json") if e[0] in ids}
+    images, annotations = [], []
+    for n, i in enumerate(ids, start=1):
+        images.append({"id": n, "file_name": f"{i}.jpg"})
+        for crowd, path in [(0, p) for p in own[i][2]] + [(1, p) for p in own[i][3]]:
+            encoded = rle.encode(np.asfortranarray((load_mask(path) > 0).astype(np.uint8)))
+            annotations.append({"id": len(annotations) + 1, "image_id": n, "category_id": 1, "iscrowd": crowd,
+                                "segmentation": encoded | {"counts": encoded["counts"].decode()}})
+    (tmp_path / "coco.json").write_text(json.dumps({"images": images, "annotations": annotations}))
+    for i, _, people, crowds in instance_sets(tmp_path / "coco.json", photos):
+        rgb = load_image(photos / i)
+        stem = i[:-4]
+        assert len(people) == len(own[stem][2]) and len(crowds) == len(own[stem][3])
+        for ours, theirs in zip(people + crowds, own[stem][2] + own[stem][3]):
+            assert np.array_equal(true_mask(ours, rgb, photos / i) > 0, load_mask(theirs) > 0)
+
+
 def test_a_second_person_is_confirmed_and_an_empty_wall_is_not(data_dir, pose_mini):
     """person_in: the pose backend on a region's crop, the person already found painted out."""
     rgb, _, truth, _ = _entry(data_dir, pose_mini, "000000040083.jpg")

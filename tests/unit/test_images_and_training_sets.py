@@ -4,6 +4,7 @@ bundled photos and pairs made here)."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from personseg.errors import ImageError, PersonsegError
 from personseg.image import black_and_white, descreened, load_image, load_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
-from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets
+from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets, true_mask
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
 
@@ -239,15 +240,45 @@ def test_ids_listed_twice_or_with_their_extension_are_named(tmp_path):
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a.png"])
 
 
-def test_a_coco_file_given_to_score_people_is_named_as_one(tmp_path):
-    # "not a readable annotations file ('image')": a KeyError's text, for the file annotate itself writes
-    coco = tmp_path / "people.json"
-    coco.write_text('{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": []}')
-    with pytest.raises(PersonsegError, match="a COCO file, which is not read here"):
-        instance_sets(coco)
-    coco.write_text("[1, 2]")
+def test_people_are_scored_against_a_coco_file_of_polygons_and_run_lengths(tmp_path):
+    # eval --people read pose_mini's layout only: a COCO file (annotate's own, CVAT's) gave "'image'"
+    from pycocotools import mask as coco_mask
+
+    write_image(tmp_path / "photos/a.png", np.zeros((20, 30, 3), np.uint8))
+    write_image(tmp_path / "photos/b.png", np.zeros((20, 30, 3), np.uint8))
+    first, crowd = np.zeros((20, 30), np.uint8), np.zeros((20, 30), np.uint8)
+    first[5:10, 3:12], crowd[12:18, 20:28] = 1, 1
+    rle = coco_mask.encode(np.asfortranarray(first))
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[-1, crowd.ravel(order="F").astype(int), -1]))).tolist()   # 0s first
+    coco = {"images": [{"id": 7, "file_name": "a.png"}, {"id": 8, "file_name": "b.png"}],
+            "categories": [{"id": 3, "name": "person"}, {"id": 1, "name": "dog"}],
+            "annotations": [{"id": 1, "image_id": 7, "category_id": 3,
+                             "segmentation": rle | {"counts": rle["counts"].decode()}},
+                            {"id": 2, "image_id": 7, "category_id": 3, "segmentation": [[20, 0, 29, 0, 29, 4, 20, 4]]},
+                            {"id": 3, "image_id": 7, "category_id": 3, "iscrowd": 1,
+                             "segmentation": {"size": [20, 30], "counts": runs}},
+                            {"id": 4, "image_id": 8, "category_id": 1, "segmentation": [[0, 0, 9, 0, 9, 9]]}]}
+    path = tmp_path / "people.json"
+    path.write_text(json.dumps(coco))
+    (a, image, people, crowds), (b, _, nobody, _) = instance_sets(path, tmp_path / "photos")
+    assert (a, b, image, len(people), len(crowds), nobody) == ("a.png", "b.png", tmp_path / "photos/a.png", 2, 1, [])
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    assert np.array_equal(true_mask(people[0], rgb, image), first * 255)
+    assert np.array_equal(true_mask(crowds[0], rgb, image), crowd * 255)
+    assert (true_mask(people[1], rgb, image)[0:4, 21:29] == 255).all()
+    match = evaluate_people(lambda rgb: [first * 255, crowd * 255], [(a, image, people, crowds)])
+    assert (len(match.ious), match.missed, match.spurious) == (1, 1, 0)   # the one on the crowd is not spurious
+    with pytest.raises(PersonsegError, match="2 of the 2 images .* are not under"):
+        instance_sets(path)   # the file's own folder
+    with pytest.raises(ImageError, match="a mask in the annotations is 30x21, the image 30x20"):
+        true_mask({"size": [21, 30], "counts": "abc"}, rgb, image)
+    coco["annotations"][1]["segmentation"] = []
+    path.write_text(json.dumps(coco))
+    with pytest.raises(PersonsegError, match="annotation 2 has no segmentation"):
+        instance_sets(path, tmp_path / "photos")
+    path.write_text("[1, 2]")
     with pytest.raises(PersonsegError, match="not a readable annotations file \\(TypeError"):
-        instance_sets(coco)
+        instance_sets(path)
 
 
 def test_hidden_files_are_not_pairs(tmp_path):

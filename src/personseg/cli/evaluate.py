@@ -28,10 +28,13 @@ def add_parser(sub) -> None:
                                    "for a clip, or people found / missed for --people; where some true masks are "
                                    "empty, as on photos with nobody, how many of those photos got any person pixel "
                                    "and the share of their pixels marked).")
-    e.add_argument("--images", type=Path, help="folder of images")
+    e.add_argument("--images", type=Path, help="folder of images (with --people and a COCO file: the folder its "
+                                                "file_names are under; default the file's folder)")
     e.add_argument("--masks", type=Path, help="folder of true masks (same stems)")
     e.add_argument("--people", type=Path, metavar="ANNOTATIONS",
-                   help="instead: score one mask per person against an annotations.json laid out like pose_mini's")
+                   help="instead: score one mask per person against an annotations file: COCO instances (from "
+                        "personseg annotate, CVAT, Label Studio; category person, crowds not scored) or laid out "
+                        "like pose_mini's annotations.json")
     e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
     add_method_options(e)
     e.add_argument("--limit", type=int, help="score only the first N images")
@@ -111,14 +114,13 @@ def run(args: argparse.Namespace) -> int:
 def _people(args: argparse.Namespace) -> int:
     if args.subject != "all":
         raise PersonsegError("--people scores everyone's masks; --subject main keeps one person: choose one")
-    given = [flag for flag, value in (("--images", args.images), ("--masks", args.masks), ("--ids", args.ids),
-                                      ("--worst", args.worst)) if value]
+    given = [flag for flag, value in (("--masks", args.masks), ("--ids", args.ids), ("--worst", args.worst)) if value]
     if given:   # the annotations file names the photos and holds the masks
         raise PersonsegError(f"{', '.join(given)}: not with --people, whose file names the photos and their masks "
                              "(--limit takes the first N)")
+    sets = instance_sets(args.people, args.images)[: args.limit]   # a bad file refused before the models load
     args.instances = True
     seg = segmenter(args)
-    sets = instance_sets(args.people)[: args.limit]
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
     summary = match.summary() | {"images": len(sets)} | _settings(args, seg)
     print(json.dumps(summary))
@@ -133,4 +135,5 @@ def _settings(args: argparse.Namespace, seg: Segmenter | VideoSegmenter) -> dict
     return shared_settings(seg, not args.no_mediapipe_masks, (), None, None) | {
         "require_person": args.require_person, "pose": args.pose, "video": args.video,
         "pose_every": args.pose_every, "limit": args.limit, "ids": None if args.ids is None else str(args.ids),
-        "data": str(args.people) if args.people else [str(args.images), str(args.masks)], "version": __version__}
+        "data": ([str(args.people)] + ([str(args.images)] if args.images else []) if args.people
+                 else [str(args.images), str(args.masks)]), "version": __version__}
