@@ -110,9 +110,13 @@ def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):
 
 def test_people_evaluation_refuses_what_its_file_already_says(tmp_path, capsys):
     # --ids and --worst were ignored: every image scored, no picture, exit 0
-    for extra in (["--ids", "ids.txt"], ["--worst", "w.png"], ["--images", str(tmp_path)]):
+    for extra in (["--ids", "ids.txt"], ["--worst", "w.png"], ["--masks", str(tmp_path)]):
         assert main(["eval", "--people", "annotations.json", *extra]) == 2
         assert f"{extra[0]}: not with --people" in capsys.readouterr().err
+    # a folder of images goes with a COCO file only: pose_mini's layout names its images itself
+    (tmp_path / "own.json").write_text('{"images": []}')
+    assert main(["eval", "--people", str(tmp_path / "own.json"), "--images", str(tmp_path)]) == 2
+    assert "names its images itself" in capsys.readouterr().err
 
 
 def test_video_refuses_keypoints_it_would_never_detect(tmp_path, capsys):
