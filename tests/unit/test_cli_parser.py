@@ -127,6 +127,15 @@ def test_video_refuses_keypoints_it_would_never_detect(tmp_path, capsys):
         assert "with --pose-every 0, which detects none" in capsys.readouterr().err
 
 
+def test_video_refuses_a_keypoint_file_that_is_a_folder_before_segmenting(tmp_path, capsys):
+    # with --overwrite the whole clip was segmented, then ".kpd.partial: Is a directory" (exit 2, a file left over)
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "kpd").mkdir()
+    assert main(["video", str(tmp_path / "frames"), "--out", str(tmp_path / "o/"), "--keypoints",
+                 str(tmp_path / "kpd"), "--overwrite"]) == 2
+    assert "kpd: is a folder; name a file" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
 def test_video_evaluation_refuses_a_choice_of_frames(tmp_path, capsys):
     # the frames listed were segmented as one clip: flicker between frames five apart, IoU 0.72 against 0.88
     assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), "--video", "--ids", "ids.txt"]) == 2

@@ -46,6 +46,8 @@ def check_paths(src: Path, out: Path, keypoints: Path | None) -> None:
             raise PersonsegError(f"{name} {path} would write over or into the input {src}; choose another path")
     if keypoints is not None and within(keypoints, out):
         raise PersonsegError(f"--keypoints {keypoints} would be written over or into --out {out}")
+    if keypoints is not None and keypoints.is_dir():   # found out only after the whole clip, where it was written
+        raise PersonsegError(f"--keypoints {keypoints}: is a folder; name a file (JSON lines) that is not one")
 
 
 class FrameFolder:
