@@ -87,3 +87,32 @@ def test_a_backend_given_as_an_object_is_called_from_one_thread():
     seg = VideoSegmenter("fast", pose=backend, pose_every=1)
     assert len(list(seg.stream(frames, lambda frame: frame))) == 20
     assert backend.calls >= 20 and len(backend.threads) == 1
+
+
+def test_a_second_thread_calling_a_video_segmenter_meanwhile_is_refused():
+    """Two threads sharing one VideoSegmenter broke its tracks with 'dictionary changed size during iteration'."""
+    import threading
+
+    import pytest
+
+    from personseg.errors import PersonsegError
+    from personseg.video.stream import VideoSegmenter
+
+    inside, go_on = threading.Event(), threading.Event()
+
+    class Waiting(Backend):
+        def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+            inside.set()
+            go_on.wait(10)
+            return super().detect(rgb)
+
+    seg = VideoSegmenter("fast", pose=Waiting(), pose_every=1)
+    frame = np.full((48, 64, 3), 90, np.uint8)
+    first = threading.Thread(target=seg, args=(frame,))
+    first.start()
+    assert inside.wait(10)
+    with pytest.raises(PersonsegError, match="segmenting a frame for another thread"):
+        seg(frame)
+    go_on.set()
+    first.join()
+    assert seg(frame).mask.shape == (48, 64)   # free again once that call is done

@@ -4,6 +4,7 @@ person, not the whole frame), keypoints tracked (pose/tracking.py), probabilitie
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -171,6 +172,7 @@ class VideoSegmenter:
         self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
         self._known: set[int] = set()   # the last frame's track ids
         self._shape: tuple[int, ...] | None = None   # the first frame's
+        self._calling = threading.Lock()   # held by the call segmenting a frame
 
     def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
@@ -198,9 +200,16 @@ class VideoSegmenter:
 
     def __call__(self, frame: ImageInput) -> Result:
         """The next frame's Result; ``frame`` as ``Segmenter`` takes an image (image.load_image), the clip's
-        size on every frame."""
-        rgb = self._frame(frame)
-        return self.segment(rgb, self.follow(rgb))
+        size on every frame. One call at a time: a second thread calling meanwhile is refused (PersonsegError;
+        it broke the people followed with an internal error)."""
+        if not self._calling.acquire(blocking=False):
+            raise PersonsegError("this VideoSegmenter is segmenting a frame for another thread: it follows one clip "
+                                 "frame by frame, in order; make one for each clip, or each thread")
+        try:
+            rgb = self._frame(frame)
+            return self.segment(rgb, self.follow(rgb))
+        finally:
+            self._calling.release()
 
     def _frame(self, frame: ImageInput) -> np.ndarray:
         """``frame`` as RGB uint8 (image.load_image); PersonsegError where its size is not the first frame's."""
