@@ -23,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from .batch import Job, not_photos, plan_batch, sole_writer_of
+from .coco import is_person, person_ids
 from .errors import PersonsegError, describe, show_note
 from .image import not_there, write_bytes
 from .pipeline import Segmenter
@@ -156,11 +157,14 @@ def read_people_file(path: str | os.PathLike) -> dict:
 
 def _given_annotations(data: dict) -> dict[str, list[dict]]:
     """The annotations of each image of a COCO keypoint file by ``file_name`` that are people to segment:
-    category person, not a crowd, with keypoints; in the file's order."""
+    category person (``coco.person_ids``: by name), not a crowd, with keypoints; in the file's order."""
     names = {im["id"]: im["file_name"] for im in data["images"]}
+    person = person_ids(data)
+    if not person:
+        raise ValueError("no category named person among its categories")
     out: dict[str, list[dict]] = {name: [] for name in names.values()}
     for ann in data.get("annotations", []):
-        if ann.get("category_id", 1) == 1 and not ann.get("iscrowd") and ann.get("keypoints"):
+        if is_person(ann, person) and not ann.get("iscrowd") and ann.get("keypoints"):
             if ann["image_id"] not in names:
                 raise ValueError(f"annotation {ann.get('id')} is of image {ann['image_id']}, which it does not list")
             out[names[ann["image_id"]]].append(ann)

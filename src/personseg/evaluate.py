@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from .coco import is_person, person_ids, segmentation_mask
 from .errors import ImageError, PersonsegError
-from .image import IMAGE_SUFFIXES, image_files, load_image, load_pair, mask_of, name_order
+from .image import IMAGE_SUFFIXES, image_files, load_image, load_pair, mask_of, name_order, upright_size
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -103,62 +105,77 @@ def instance_sets(annotations: Path, images: Path | None = None) -> list[tuple[s
 def coco_sets(data: dict, annotations: Path, images: Path) -> list[tuple[str, Path, list[TrueMask],
                                                                         list[TrueMask]]]:
     """``instance_sets`` of a COCO instances file (``data``, read from ``annotations``; ``personseg annotate``
-    writes one, CVAT and Label Studio export one): each image under ``images`` by its ``file_name`` (its id),
-    its people those of the category named person (id 1 where the file lists no categories) with a
-    ``segmentation``, their crowds (``iscrowd``) apart. A person without a segmentation (a keypoint or box file)
-    cannot be scored: refused."""
+    writes one, CVAT and Label Studio export one): each image under ``images`` by its ``file_name`` (its id), its
+    people those of the category named person (``coco.person_ids``), their crowds (``iscrowd``) apart. Checked
+    before anything is segmented (PersonsegError): every image there, at the size the file gives it (EXIF
+    orientation applied, as photos are segmented), listed once, and every segmentation readable at that size.
+    People without a segmentation are not scored (a warning), unless nobody has one (a keypoint or box file)."""
     try:
-        person = {c["id"] for c in data.get("categories") or [{"id": 1, "name": "person"}] if c["name"] == "person"}
+        person = person_ids(data)
         names = {im["id"]: im["file_name"] for im in data["images"]}
-        people: dict[str, tuple[list[TrueMask], list[TrueMask]]] = {name: ([], []) for name in names.values()}
+        sizes = {im["file_name"]: (im.get("width"), im.get("height")) for im in data["images"]}
+        people: dict[str, tuple[list, list]] = {name: ([], []) for name in names.values()}
+        unscored = 0
         for ann in data["annotations"]:
-            if ann.get("category_id", 1) not in person:
+            if not is_person(ann, person):
                 continue
             if ann["image_id"] not in names:
                 raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
                                      "which the file does not list")
             if not ann.get("segmentation"):
-                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} has no segmentation: people are "
-                                     "scored by their masks (a file of keypoints or boxes goes to annotate --people)")
-            people[names[ann["image_id"]]][1 if ann.get("iscrowd") else 0].append(ann["segmentation"])
+                unscored += 1
+                continue
+            people[names[ann["image_id"]]][1 if ann.get("iscrowd") else 0].append((ann.get("id"), ann["segmentation"]))
     except (KeyError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{annotations}: not a COCO file ({type(e).__name__}: {e}; COCO's images have id and "
                              "file_name, its annotations image_id, category_id and segmentation)") from None
     if not person:
         raise PersonsegError(f"{annotations}: no category named person among its categories")
+    twice = sorted(name for name, n in Counter(names.values()).items() if n > 1)
+    if twice:
+        raise PersonsegError(f"{annotations} lists {', '.join(twice[:3])}{', ...' * (len(twice) > 3)} more than once")
     missing = [name for name in names.values() if not (images / name).is_file()]
     if missing:
         raise PersonsegError(f"{len(missing)} of the {len(names)} images of {annotations} are not under {images} "
                              f"({', '.join(missing[:3])}{', ...' * (len(missing) > 3)}): give the folder their "
                              "file_names are under (--images)")
-    return [(name, images / name, *people[name]) for name in names.values()]
+    if unscored and not any(masks or crowds for masks, crowds in people.values()):
+        raise PersonsegError(f"{annotations}: none of its {unscored} people has a segmentation: people are scored by "
+                             "their masks (a file of keypoints or boxes goes to annotate --people)")
+    if unscored:
+        warnings.warn(f"{annotations}: {unscored} people without a segmentation are not scored")
+    for name, (masks, crowds) in people.items():
+        _check_segmentations(annotations, images / name, sizes[name], masks + crowds)
+    return [(name, images / name, [m for _, m in people[name][0]], [c for _, c in people[name][1]])
+            for name in names.values()]
+
+
+def _check_segmentations(annotations: Path, image: Path, size: tuple, segmentations: list[tuple]) -> None:
+    """PersonsegError unless ``image`` is the ``size`` (w, h; None where not given) its COCO file gives it and each
+    of its (annotation id, segmentation) can be read at that size."""
+    w, h = upright_size(image)
+    if None not in size and tuple(size) != (w, h):
+        turned = " (its EXIF orientation turns it; the annotations may be of the pixels as stored)" if tuple(
+            size) == (h, w) else ""
+        raise PersonsegError(f"{annotations} gives {image.name} as {size[0]}x{size[1]}; the photo is {w}x{h}{turned}: "
+                             "annotations are scored on the photo as it is")
+    for ident, segmentation in segmentations:
+        try:
+            segmentation_mask(segmentation, (h, w))
+        except ValueError as e:
+            raise PersonsegError(f"{annotations}: annotation {ident} of {image.name} cannot be read ({e})") from None
 
 
 def true_mask(source: TrueMask, rgb: np.ndarray, image: Path) -> np.ndarray:
     """uint8 {0, 255} mask of one true person (``instance_sets``) on the photo ``rgb`` (read from ``image``): a mask
-    file (``mask_of``), or a COCO segmentation: polygons, or run-length encoded (compressed or not) at the
-    photo's size (ImageError where it is not)."""
+    file (``mask_of``), or a COCO segmentation (``coco.segmentation_mask``; ImageError where it cannot be read at
+    the photo's size)."""
     if isinstance(source, Path):
         return mask_of(source, rgb, image)
-    from pycocotools import mask as coco_mask
-
-    h, w = rgb.shape[:2]
-    if isinstance(source, dict) and list(source.get("size", (h, w))) != [h, w]:
-        size = source["size"]
-        raise ImageError(f"{image}: a mask in the annotations is {size[1]}x{size[0]}, the image {w}x{h}")
     try:
-        if isinstance(source, list):   # polygons, each [x0, y0, x1, y1, ...] of three corners at least
-            if any(not isinstance(p, list) or len(p) < 6 or len(p) % 2 for p in source):
-                raise ValueError("a polygon is a list of 3 or more x, y pairs")
-            rle = coco_mask.merge(coco_mask.frPyObjects(source, h, w))
-        elif isinstance(source["counts"], list):   # uncompressed run lengths
-            rle = coco_mask.frPyObjects(source, h, w)
-        else:
-            rle = {"size": [h, w], "counts": source["counts"]}
-        return coco_mask.decode(rle).astype(np.uint8) * 255
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise ImageError(f"{image}: a segmentation in the annotations cannot be read ({type(e).__name__}: {e})") \
-            from None
+        return segmentation_mask(source, rgb.shape)
+    except ValueError as e:
+        raise ImageError(f"{image}: a segmentation in the annotations cannot be read ({e})") from None
 
 
 def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]],

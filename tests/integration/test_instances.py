@@ -120,8 +120,8 @@ def test_cli_scores_people(data_dir, tmp_path, capsys):
 
 
 def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir, tmp_path, capsys):
-    """annotate's COCO file (RLE masks) read back by eval --people: the same method finds itself, every person
-    matched at IoU 1; and coco_people's crowds are read from a COCO file as from its own layout."""
+    """annotate's COCO file (RLE masks) read back by eval --people: the same method (and --min-area) finds itself,
+    every person matched at IoU 1; and coco_people's crowds are read from a COCO file as from its own layout."""
     from personseg.evaluate import instance_sets, true_mask
 
     photos = tmp_path / "photos"
@@ -130,10 +130,10 @@ def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir
         photos.mkdir(exist_ok=True)
         (photos / f"{i}.jpg").write_bytes((data_dir / f"coco_people/images/{i}.jpg").read_bytes())
     assert main(["annotate", str(photos), "--out", str(tmp_path / "ann.json"), "--method", "fast", "--matting",
-                 "none", "--quiet"]) == 0
+                 "none", "--quiet", "--min-area", "3000"]) == 0
     out = tmp_path / "scores.json"
     assert main(["eval", "--people", str(tmp_path / "ann.json"), "--images", str(photos), "--method", "fast",
-                 "--matting", "none", "--quiet", "--json", str(out)]) == 0
+                 "--matting", "none", "--quiet", "--json", str(out), "--min-area", "3000"]) == 0
     s = json.loads(out.read_text())
     assert s["images"] == 2 and s["people"] >= 2 and s["found"] == s["people"] and s["spurious"] == 0
     assert s["matched_iou"] == 1.0

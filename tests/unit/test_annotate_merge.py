@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from personseg.annotate import PERSON, filled, merge, person_annotations, read_people_file
+from personseg.annotate import PERSON, filled, given_people, merge, person_annotations, read_people_file
 from personseg.errors import PersonsegError
 from personseg.result import Instance, Result
 
@@ -121,3 +121,15 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def test_people_given_are_those_of_the_category_named_person_whatever_its_id():
+    # Label Studio numbers categories from 0, CVAT as it pleases: a person of id 7 was silently never segmented
+    data = {"images": [{"id": 1, "file_name": "a.jpg"}],
+            "categories": [{"id": 1, "name": "dog"}, {"id": 7, "name": "person"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "keypoints": [10, 10, 2] * 17},
+                            {"id": 2, "image_id": 1, "category_id": 1, "keypoints": [10, 10, 2] * 17}]}
+    assert [len(people) for people in given_people(data).values()] == [1]
+    data["categories"] = [{"id": 1, "name": "dog"}]
+    with pytest.raises(ValueError, match="no category named person"):
+        given_people(data)

@@ -270,12 +270,46 @@ def test_people_are_scored_against_a_coco_file_of_polygons_and_run_lengths(tmp_p
     assert (len(match.ious), match.missed, match.spurious) == (1, 1, 0)   # the one on the crowd is not spurious
     with pytest.raises(PersonsegError, match="2 of the 2 images .* are not under"):
         instance_sets(path)   # the file's own folder
-    with pytest.raises(ImageError, match="a mask in the annotations is 30x21, the image 30x20"):
+    with pytest.raises(ImageError, match="cannot be read .run lengths of a 30x21 mask on a 30x20 photo"):
         true_mask({"size": [21, 30], "counts": "abc"}, rgb, image)
-    coco["annotations"][1]["segmentation"] = []
-    path.write_text(json.dumps(coco))
-    with pytest.raises(PersonsegError, match="annotation 2 has no segmentation"):
-        instance_sets(path, tmp_path / "photos")
+
+
+@pytest.mark.filterwarnings("ignore:.*without a segmentation are not scored")
+def test_a_coco_file_to_score_people_is_checked_before_anything_is_segmented(tmp_path):
+    # a bad polygon on the last image ended eval after every photo was segmented; a photo labelled at another
+    # size (or as stored, before its EXIF turn) was scored as it came, wrong; a photo listed twice counted twice
+    write_image(tmp_path / "a.png", np.zeros((20, 30, 3), np.uint8))
+    turned = Image.new("RGB", (30, 20))
+    exif = turned.getexif()
+    exif[0x0112] = 6   # shown a quarter turned: 20x30
+    turned.save(tmp_path / "t.jpg", exif=exif)
+    square = [[0, 0, 9, 0, 9, 9, 0, 9]]
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 30, "height": 20}],
+            "categories": [{"id": 0, "name": "Person"}],
+            "annotations": [{"id": 5, "image_id": 1, "category_id": 0, "segmentation": square},
+                            {"id": 6, "image_id": 1, "category_id": 0, "bbox": [0, 0, 4, 4]}]}
+    path = tmp_path / "people.json"
+
+    def sets(change=lambda c: None):
+        data = json.loads(json.dumps(coco))
+        change(data)
+        path.write_text(json.dumps(data))
+        return instance_sets(path)
+
+    with pytest.warns(UserWarning, match="1 people without a segmentation are not scored"):
+        assert [len(people) for _, _, people, _ in sets()] == [1]   # "Person", id 0: a person
+    with pytest.raises(PersonsegError, match="annotation 5 of a.png cannot be read .a polygon is a list"):
+        sets(lambda c: c["annotations"][0].update(segmentation=[[1, 2]]))
+    with pytest.raises(PersonsegError, match="gives a.png as 60x40; the photo is 30x20: annotations are scored"):
+        sets(lambda c: c["images"][0].update(width=60, height=40))
+    with pytest.raises(PersonsegError, match="gives t.jpg as 30x20; the photo is 20x30 .its EXIF orientation"):
+        sets(lambda c: c["images"][0].update(file_name="t.jpg"))
+    with pytest.raises(PersonsegError, match="lists a.png more than once"):
+        sets(lambda c: c["images"].append({"id": 2, "file_name": "a.png"}))
+    with pytest.raises(PersonsegError, match="none of its 1 people has a segmentation"):
+        sets(lambda c: c["annotations"].pop(0))
+    with pytest.raises(PersonsegError, match="no category named person"):
+        sets(lambda c: c["categories"][0].update(name="dog"))
     path.write_text("[1, 2]")
     with pytest.raises(PersonsegError, match="not a readable annotations file \\(TypeError"):
         instance_sets(path)

@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
                    help="instead: score one mask per person against an annotations file: COCO instances (from "
                         "personseg annotate, CVAT, Label Studio; category person, crowds not scored) or laid out "
                         "like pose_mini's annotations.json")
+    e.add_argument("--min-area", type=int, default=0, metavar="PX",
+                   help="with --people: leave out found people of fewer pixels, as annotate --min-area does")
     e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
     add_method_options(e)
     e.add_argument("--limit", type=int, help="score only the first N images")
@@ -77,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if args.matting is None:   # as personseg segment and personseg video make them by default
         args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
     refuse_existing([args.worst, args.json], args.overwrite)
+    if args.min_area and not args.people:
+        raise PersonsegError("--min-area leaves out small people found: it goes with --people")
+    if args.min_area < 0:
+        raise PersonsegError(f"--min-area {args.min_area}: give a number of pixels, 0 or more")
     if args.people:
         return _people(args)
     if not args.images or not args.masks:
@@ -121,7 +127,9 @@ def _people(args: argparse.Namespace) -> int:
     sets = instance_sets(args.people, args.images)[: args.limit]   # a bad file refused before the models load
     args.instances = True
     seg = segmenter(args)
-    match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances], sets, _progress(args))
+    least = max(1, args.min_area)   # annotate's rule: a person of no pixel is nobody
+    match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances if i.area >= least], sets,
+                            _progress(args))
     summary = match.summary() | {"images": len(sets)} | _settings(args, seg)
     print(json.dumps(summary))
     if args.json:
@@ -134,6 +142,7 @@ def _settings(args: argparse.Namespace, seg: Segmenter | VideoSegmenter) -> dict
     (runsettings.shared_settings: the matting and the person check as they run), then eval's own."""
     return shared_settings(seg, not args.no_mediapipe_masks, (), None, None) | {
         "require_person": args.require_person, "pose": args.pose, "video": args.video,
-        "pose_every": args.pose_every, "limit": args.limit, "ids": None if args.ids is None else str(args.ids),
+        "pose_every": args.pose_every, "limit": args.limit, "min_area": args.min_area,
+        "ids": None if args.ids is None else str(args.ids),
         "data": ([str(args.people)] + ([str(args.images)] if args.images else []) if args.people
                  else [str(args.images), str(args.masks)]), "version": __version__}
