@@ -17,14 +17,14 @@ import numpy as np
 
 from .allocator import tune_allocator
 from .errors import DependencyError, NotPlacedWarning, PersonsegError
-from .framing import TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box, shared_halvings
+from .framing import Box, TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box, shared_halvings
 from .image import ImageInput, descreened, load_image
 from .instances import (MAX_PEOPLE, PERSON_MODEL, anyone_in, find_people, person_in, person_maps, photo_people,
                         searched_wide, split_instances)
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people, visible
-from .presence import checked_probability
+from .presence import checked_probability, taken_for_person
 from .refine.components import keep_subject, only_people
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE, working_size
@@ -263,7 +263,7 @@ class Segmenter:
         main = people[0] if people else empty_keypoints()
         # given people are exactly who is segmented: nobody else is looked for
         search = self.pose is not None and given is None and self.subject == "all"
-        confirm = partial(person_in, rgb, pose=self.pose) if search else None
+        confirm = partial(_person_there, rgb, self.pose) if search else None
         # not where the pose runs for require_person alone, nor with instances, whose search for everyone then
         # made up more people (docs/ARCHITECTURE.md)
         beyond = search and self.find_people and not self.instances
@@ -332,6 +332,16 @@ class Segmenter:
         if not looked:
             people = timed(timings, "pose", photo_people, rgb, self.pose)[0]
         return _placed(people) or timed(timings, "require_person", anyone_in, rgb, prob, self.pose)
+
+
+def _person_there(rgb: np.ndarray, pose: PoseBackend, region: np.ndarray, known: Box) -> bool:
+    """Whether a region outside the one found person's own frame, which finishing for that person dropped, is
+    someone too (``refine.fusion.within_own_frame``): the region check takes it for a person, or the pose backend
+    finds one on its crop with ``known`` painted out (``instances.person_in``). Adding the region check, chosen on
+    the choice groups (accurate, no matting): pennfudan train 60 IoU 0.7774 -> 0.7932, coco_people 0.4212 ->
+    0.4296, EG1800 / CCP validation, coco_single and the negatives (person-free strips, painted-out photos left
+    empty) unchanged; a crowd where BlazePose places one person kept the others it had dropped."""
+    return taken_for_person(rgb, region) or person_in(rgb, region, known, pose)
 
 
 def _stands_on(prob: np.ndarray, kp: np.ndarray) -> bool:

@@ -128,6 +128,13 @@ def looked_over(rgb: np.ndarray, prob: np.ndarray, trusted: list[np.ndarray], ca
     return (keep_regions(prob, labels, keep) if keep.any() else np.zeros_like(prob)), people
 
 
+def taken_for_person(rgb: np.ndarray, region: np.ndarray, threshold: float = THRESHOLD) -> bool:
+    """True when the check gives the region ``region`` (bool HxW, one connected region of at least MIN_REGION) of
+    ``rgb`` ``threshold`` or more."""
+    _, _, scores = person_scores(rgb, region)
+    return any(score >= threshold for score in scores.values())
+
+
 def checked_probability(rgb: np.ndarray, prob: np.ndarray, confirm: Confirm | None = None,
                         threshold: float = THRESHOLD) -> np.ndarray:
     """``prob`` (float HxW) on the regions of ``prob >= 0.5`` taken for people and their soft edge

@@ -99,6 +99,16 @@ def test_subject_main_keeps_the_person_found_and_all_keeps_the_other(data_dir):
         personseg.Segmenter(subject="main", instances=True)
 
 
+def test_a_walker_beside_the_one_blazepose_found_is_kept_when_the_region_check_takes_them(data_dir):
+    """pennfudan FudanPed00071 (train): two women walking, BlazePose places the left one; finishing for her alone
+    (her outline joined) dropped the other, whom the pose backend did not find on her crop (IoU 0.43). The region
+    check takes her for a person: she is put back."""
+    photo = data_dir / "pennfudan/images/FudanPed00071.jpg"
+    r = personseg.Segmenter(matting=None)(photo)
+    assert len(r.people) == 1
+    assert foreground_iou(r.mask, load_mask(data_dir / "pennfudan/masks/FudanPed00071.png")) > 0.75
+
+
 def test_given_people_are_segmented_without_looking_for_others(data_dir, pose_mini, monkeypatch):
     """pose_mini 000000197388, one labelled person given: the regions of the others are not checked."""
     entry = next(e for e in pose_mini["images"] if e["image"].endswith("000000197388.jpg"))
