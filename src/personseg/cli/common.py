@@ -42,7 +42,7 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                         "BlazePose finds someone on its crop and the check does not rule it out (methods that find "
                         "keypoints; fast only with --pose): a cat, a sofa or a cake is not a person (accurate: "
                         "no_people 10 of 60 photos marked instead of 37; people BlazePose misses are lost more often: "
-                        "coco_people test 0.450 -> 0.427 IoU, coco_single test 0.710 -> 0.675; with eval --video, as "
+                        "coco_people test 0.450 -> 0.427 IoU, coco_single test 0.707 -> 0.672; with eval --video, as "
                         "personseg video --no-person-check)")
     p.add_argument("--subject", default="all", choices=SUBJECTS,
                    help="whom the mask is of: all (default: everyone found; other people BlazePose confirms keep "
