@@ -140,14 +140,16 @@ def person_colour(k: int) -> tuple[int, int, int]:
 
 
 def keypoints_json(result: Result, source: str) -> dict:
-    """The keypoints of everyone found, as a JSON-ready dict."""
+    """The keypoints of everyone found, as a JSON-ready dict (in video each with their track ``id``, as
+    ``--keypoints`` gives them)."""
     h, w = result.mask.shape
+    ids = [{"id": i} for i in result.ids] if result.ids else [{}] * len(result.people)
     return {
         "source": source,
         "width": w,
         "height": h,
         "keypoint_names": list(COCO_NAMES),
-        "people": [{"keypoints": rounded_keypoints(kp)} for kp in result.people],
+        "people": [tid | {"keypoints": rounded_keypoints(kp)} for tid, kp in zip(ids, result.people)],
         "regions_without_keypoints": result.unplaced,
         "foreground_fraction": round(float((result.mask > 0).mean()), 4),
     }

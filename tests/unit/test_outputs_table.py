@@ -150,3 +150,15 @@ def test_a_setting_for_another_output_is_refused_by_the_api_as_by_the_cli(result
         render(result, "cutout", background="red")
     with pytest.raises(PersonsegError, match="blur is for the 'blur' output, not 'mask'"):
         render(result, "mask", blur=0.1)
+
+
+def test_a_video_frames_json_gives_each_persons_track_id(result):
+    # the per-frame json of `personseg video --save json` had no id: only --keypoints' file told people apart
+    from dataclasses import replace
+
+    from personseg.outputs import keypoints_json
+
+    photo = result
+    assert [set(p) for p in keypoints_json(photo, "a.jpg")["people"]] == [{"keypoints"}]
+    frame = replace(photo, people=[photo.people[0], photo.people[0]], ids=[3, 7])
+    assert [p["id"] for p in keypoints_json(frame, "f")["people"]] == [3, 7]
