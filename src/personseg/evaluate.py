@@ -74,13 +74,13 @@ def evaluate(
 TrueMask = Path | list | dict
 
 
-def instance_sets(annotations: Path, images: Path | None = None) -> list[tuple[str, Path, list[TrueMask],
-                                                                              list[TrueMask]]]:
-    """(id, image, one true mask per person, crowd masks) of each image of an annotations file: a COCO file
-    (``coco_sets``: its ``file_name``s under ``images``, by default the file's folder) or one laid out like
-    pose_mini's: ``images`` entries with ``image``, ``instances[].instance_mask`` and, where there are any,
+def instance_sets(annotations: Path, images: Path | None = None, limit: int | None = None,
+                  crowds_as_people: bool = False) -> list[tuple[str, Path, list[TrueMask], list[TrueMask]]]:
+    """(id, image, one true mask per person, crowd masks) of each image of an annotations file (the first ``limit``):
+    a COCO file (``coco_sets``: its ``file_name``s under ``images``, by default the file's folder) or one laid out
+    like pose_mini's: ``images`` entries with ``image``, ``instances[].instance_mask`` and, where there are any,
     ``crowd_regions[].crowd_mask`` (COCO's crowds: not people, pixels nobody is scored on); paths relative to
-    the file (``images`` refused)."""
+    the file (``images`` and ``crowds_as_people`` refused)."""
     import json
 
     try:
@@ -88,69 +88,81 @@ def instance_sets(annotations: Path, images: Path | None = None) -> list[tuple[s
     except (OSError, ValueError) as e:
         raise PersonsegError(f"{annotations}: not a readable annotations file ({type(e).__name__}: {e})") from None
     if isinstance(data, dict) and "annotations" in data:
-        return coco_sets(data, annotations, Path(annotations).parent if images is None else Path(images))
-    if images is not None:
-        raise PersonsegError(f"{annotations} names its images itself (laid out like pose_mini's annotations.json); "
-                             "a folder of images goes with a COCO file")
+        return coco_sets(data, annotations, Path(annotations).parent if images is None else Path(images), limit,
+                         crowds_as_people)
+    if images is not None or crowds_as_people:
+        raise PersonsegError(f"{annotations} names its images and crowds itself (laid out like pose_mini's "
+                             "annotations.json); a folder of images, and crowds taken for people, go with a COCO file")
     try:
         root = Path(annotations).parent
         return [(Path(im["image"]).stem, root / im["image"], [root / i["instance_mask"] for i in im["instances"]],
-                 [root / c["crowd_mask"] for c in im.get("crowd_regions", [])]) for im in data["images"]]
+                 [root / c["crowd_mask"] for c in im.get("crowd_regions", [])]) for im in data["images"]][:limit]
     except (KeyError, TypeError) as e:
         raise PersonsegError(f"{annotations}: not a readable annotations file ({type(e).__name__}: {e}; a COCO file, "
                              "or one laid out like pose_mini's annotations.json, each image's `image` and its "
                              "people's `instance_mask` files)") from None
 
 
-def coco_sets(data: dict, annotations: Path, images: Path) -> list[tuple[str, Path, list[TrueMask],
-                                                                        list[TrueMask]]]:
+def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = None,
+              crowds_as_people: bool = False) -> list[tuple[str, Path, list[TrueMask], list[TrueMask]]]:
     """``instance_sets`` of a COCO instances file (``data``, read from ``annotations``; ``personseg annotate``
-    writes one, CVAT and Label Studio export one): each image under ``images`` by its ``file_name`` (its id), its
-    people those of the category named person (``coco.person_ids``), their crowds (``iscrowd``) apart. Checked
-    before anything is segmented (PersonsegError): every image there, at the size the file gives it (EXIF
-    orientation applied, as photos are segmented), listed once, and every segmentation readable at that size.
-    People without a segmentation are not scored (a warning), unless nobody has one (a keypoint or box file)."""
+    writes one, CVAT and Label Studio export one): each image under ``images`` by its ``file_name`` (its id; a
+    Windows path's backslashes as slashes), its people those of the category named person (``coco.person_ids``),
+    their crowds (``iscrowd``) apart, or taken for people with ``crowds_as_people`` (CVAT writes its mask
+    annotations as crowds: a file of crowds alone is refused without it). Checked before anything is segmented
+    (PersonsegError), for the first ``limit`` images: each there, at the size the file gives it (EXIF orientation
+    applied, as photos are segmented), listed once, and every segmentation readable at that size. People without
+    a segmentation are not scored (a warning), unless nobody has one (a keypoint or box file)."""
     try:
         person = person_ids(data)
-        names = {im["id"]: im["file_name"] for im in data["images"]}
-        sizes = {im["file_name"]: (im.get("width"), im.get("height")) for im in data["images"]}
-        people: dict[str, tuple[list, list]] = {name: ([], []) for name in names.values()}
-        unscored = 0
+        listed = [(str(im["id"]), str(im["file_name"]), (im.get("width"), im.get("height"))) for im in data["images"]]
+        names = {ident: name for ident, name, _ in listed}
+        people: dict[str, tuple[list, list]] = {name: ([], []) for _, name, _ in listed}
+        unscored = crowds = 0
         for ann in data["annotations"]:
             if not is_person(ann, person):
                 continue
-            if ann["image_id"] not in names:
+            if str(ann["image_id"]) not in names:
                 raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
                                      "which the file does not list")
             if not ann.get("segmentation"):
                 unscored += 1
                 continue
-            people[names[ann["image_id"]]][1 if ann.get("iscrowd") else 0].append((ann.get("id"), ann["segmentation"]))
+            crowd = bool(ann.get("iscrowd")) and not crowds_as_people
+            crowds += crowd
+            people[names[str(ann["image_id"])]][crowd].append((ann.get("id"), ann["segmentation"]))
     except (KeyError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{annotations}: not a COCO file ({type(e).__name__}: {e}; COCO's images have id and "
                              "file_name, its annotations image_id, category_id and segmentation)") from None
     if not person:
         raise PersonsegError(f"{annotations}: no category named person among its categories")
-    twice = sorted(name for name, n in Counter(names.values()).items() if n > 1)
+    twice = sorted(name for name, n in Counter(name for _, name, _ in listed).items() if n > 1)
     if twice:
         raise PersonsegError(f"{annotations} lists {', '.join(twice[:3])}{', ...' * (len(twice) > 3)} more than once")
-    missing = [name for name in names.values() if not (images / name).is_file()]
-    if missing:
-        raise PersonsegError(f"{len(missing)} of the {len(names)} images of {annotations} are not under {images} "
-                             f"({', '.join(missing[:3])}{', ...' * (len(missing) > 3)}): give the folder their "
-                             "file_names are under (--images)")
-    if unscored and not any(masks or crowds for masks, crowds in people.values()):
+    if crowds and not any(masks for masks, _ in people.values()):
+        raise PersonsegError(f"{annotations}: all of its {crowds} people are marked as crowds (iscrowd), which are "
+                             "not scored; CVAT writes its mask annotations so: --crowds-as-people scores them as "
+                             "people")
+    if unscored and not any(masks or crowd_masks for masks, crowd_masks in people.values()):
         raise PersonsegError(f"{annotations}: none of its {unscored} people has a segmentation: people are scored by "
                              "their masks (a file of keypoints or boxes goes to annotate --people)")
+    listed = listed[:limit]
+    paths = {name: images / name.replace("\\", "/") for _, name, _ in listed}
+    missing = [name for name, path in paths.items() if not path.is_file()]
+    if missing:
+        raise PersonsegError(f"{len(missing)} of the {len(listed)} images of {annotations} are not under {images} "
+                             f"({', '.join(missing[:3])}{', ...' * (len(missing) > 3)}): give the folder their "
+                             "file_names are under (--images)")
     if unscored:
         warnings.warn(f"{annotations}: {unscored} people without a segmentation are not scored")
-    for name, (masks, crowds) in people.items():
-        _check_segmentations(annotations, images / name, sizes[name], masks + crowds)
-    return [(name, images / name, [m for _, m in people[name][0]], [c for _, c in people[name][1]])
-            for name in names.values()]
+    for _, name, size in listed:
+        _check_segmentations(annotations, paths[name], size, people[name][0] + people[name][1])
+    return [(name, paths[name], [m for _, m in people[name][0]], [c for _, c in people[name][1]])
+            for _, name, _ in listed]
 
 
-def _check_segmentations(annotations: Path, image: Path, size: tuple, segmentations: list[tuple]) -> None:
+def _check_segmentations(annotations: Path, image: Path, size: tuple[int | None, int | None],
+                         segmentations: list[tuple[object, list | dict]]) -> None:
     """PersonsegError unless ``image`` is the ``size`` (w, h; None where not given) its COCO file gives it and each
     of its (annotation id, segmentation) can be read at that size."""
     w, h = upright_size(image)

@@ -114,11 +114,11 @@ def test_people_evaluation_refuses_what_its_file_already_says(tmp_path, capsys):
         assert main(["eval", "--people", "annotations.json", *extra]) == 2
         assert f"{extra[0]}: not with --people" in capsys.readouterr().err
     assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), "--min-area", "50"]) == 2
-    assert "--min-area leaves out small people found: it goes with --people" in capsys.readouterr().err
+    assert "--min-area is for scoring people: it goes with --people" in capsys.readouterr().err
     # a folder of images goes with a COCO file only: pose_mini's layout names its images itself
     (tmp_path / "own.json").write_text('{"images": []}')
     assert main(["eval", "--people", str(tmp_path / "own.json"), "--images", str(tmp_path)]) == 2
-    assert "names its images itself" in capsys.readouterr().err
+    assert "names its images and crowds itself" in capsys.readouterr().err
 
 
 def test_video_refuses_keypoints_it_would_never_detect(tmp_path, capsys):

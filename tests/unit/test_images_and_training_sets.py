@@ -310,6 +310,22 @@ def test_a_coco_file_to_score_people_is_checked_before_anything_is_segmented(tmp
         sets(lambda c: c["annotations"].pop(0))
     with pytest.raises(PersonsegError, match="no category named person"):
         sets(lambda c: c["categories"][0].update(name="dog"))
+    # run lengths short of the photo were decoded from memory pycocotools never wrote (person pixels from nowhere)
+    for counts in ([105], "", [-5, 605]):
+        with pytest.raises(PersonsegError, match="annotation 5 of a.png cannot be read .run lengths that do not"):
+            sets(lambda c: c["annotations"][0].update(segmentation={"size": [20, 30], "counts": counts}))
+    # CVAT writes its masks as crowds: scored as nobody, silently; Label Studio on Windows, ids as strings
+    with pytest.raises(PersonsegError, match="all of its 1 people are marked as crowds .* --crowds-as-people"):
+        sets(lambda c: c["annotations"][0].update(iscrowd=1))
+    (tmp_path / "sub").mkdir()
+    write_image(tmp_path / "sub/b.png", np.zeros((20, 30, 3), np.uint8))
+    windows = sets(lambda c: c["images"][0].update(file_name="sub\\b.png", id="1"))
+    assert windows[0][1] == tmp_path / "sub/b.png" and len(windows[0][2]) == 1
+    # with a limit, only the images scored are looked at (a missing one past it is not)
+    path.write_text(json.dumps(coco | {"images": coco["images"] + [{"id": 9, "file_name": "gone.png"}]}))
+    assert len(instance_sets(path, limit=1)) == 1
+    with pytest.raises(PersonsegError, match="1 of the 2 images"):
+        instance_sets(path)
     path.write_text("[1, 2]")
     with pytest.raises(PersonsegError, match="not a readable annotations file \\(TypeError"):
         instance_sets(path)

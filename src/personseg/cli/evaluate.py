@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
                    help="instead: score one mask per person against an annotations file: COCO instances (from "
                         "personseg annotate, CVAT, Label Studio; category person, crowds not scored) or laid out "
                         "like pose_mini's annotations.json")
+    e.add_argument("--crowds-as-people", action="store_true",
+                   help="with --people and a COCO file: score its crowd annotations (iscrowd) as people, not as "
+                        "regions nobody is scored on (CVAT writes its mask annotations as crowds)")
     e.add_argument("--min-area", type=int, default=0, metavar="PX",
                    help="with --people: leave out found people of fewer pixels, as annotate --min-area does")
     e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
@@ -79,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if args.matting is None:   # as personseg segment and personseg video make them by default
         args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
     refuse_existing([args.worst, args.json], args.overwrite)
-    if args.min_area and not args.people:
-        raise PersonsegError("--min-area leaves out small people found: it goes with --people")
+    for flag, given in (("--min-area", args.min_area), ("--crowds-as-people", args.crowds_as_people)):
+        if given and not args.people:
+            raise PersonsegError(f"{flag} is for scoring people: it goes with --people")
     if args.min_area < 0:
         raise PersonsegError(f"--min-area {args.min_area}: give a number of pixels, 0 or more")
     if args.people:
@@ -124,7 +128,8 @@ def _people(args: argparse.Namespace) -> int:
     if given:   # the annotations file names the photos and holds the masks
         raise PersonsegError(f"{', '.join(given)}: not with --people, whose file names the photos and their masks "
                              "(--limit takes the first N)")
-    sets = instance_sets(args.people, args.images)[: args.limit]   # a bad file refused before the models load
+    # a bad file refused before the models load
+    sets = instance_sets(args.people, args.images, args.limit, args.crowds_as_people)
     args.instances = True
     seg = segmenter(args)
     least = max(1, args.min_area)   # annotate's rule: a person of no pixel is nobody
@@ -143,6 +148,7 @@ def _settings(args: argparse.Namespace, seg: Segmenter | VideoSegmenter) -> dict
     return shared_settings(seg, not args.no_mediapipe_masks, (), None, None) | {
         "require_person": args.require_person, "pose": args.pose, "video": args.video,
         "pose_every": args.pose_every, "limit": args.limit, "min_area": args.min_area,
+        "crowds_as_people": args.crowds_as_people,
         "ids": None if args.ids is None else str(args.ids),
         "data": ([str(args.people)] + ([str(args.images)] if args.images else []) if args.people
                  else [str(args.images), str(args.masks)]), "version": __version__}
