@@ -183,8 +183,9 @@ def test_keypoints_far_from_the_mask_become_unseen():
     mask[40:60, 40:60] = 255
     kp = np.zeros((17, 3), np.float32)
     kp[:, 2] = 0.9
-    kp[:6, :2] = [(50, 50), (65, 50), (75, 50), (-3, -3), (200, 50), (68.6, 68.6)]   # on, 6 px, 16, off, off, 13.6
+    # on, 6 px, 16, past the frame's edge (kept), 13.6 px away
+    kp[:6, :2] = [(50, 50), (65, 50), (75, 50), (-3, -3), (200, 50), (68.6, 68.6)]
     kp[6:, :2], kp[6, 2] = 50, 0.1
     out = near_mask(kp, mask, 10)
-    assert out[:7, 2].tolist() == pytest.approx([0.9, 0.9, 0, 0, 0, 0, 0.1]) and kp[2, 2] == pytest.approx(0.9)
-    assert (near_mask(kp, np.zeros_like(mask), 10)[:6, 2] == 0).all()
+    assert out[:7, 2].tolist() == pytest.approx([0.9, 0.9, 0, 0.9, 0.9, 0, 0.1]) and kp[2, 2] == pytest.approx(0.9)
+    assert (near_mask(kp, np.zeros_like(mask), 10)[[0, 1, 2, 5], 2] == 0).all()

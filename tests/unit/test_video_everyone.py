@@ -111,8 +111,14 @@ def test_a_second_thread_calling_a_video_segmenter_meanwhile_is_refused():
     first = threading.Thread(target=seg, args=(frame,))
     first.start()
     assert inside.wait(10)
-    with pytest.raises(PersonsegError, match="segmenting a frame for another thread"):
+    with pytest.raises(PersonsegError, match="segmenting frames for another call or stream"):
         seg(frame)
     go_on.set()
     first.join()
     assert seg(frame).mask.shape == (48, 64)   # free again once that call is done
+    # a stream holds it too, from its first frame until it ends (a call inside its loop is refused)
+    frames = seg.stream([frame] * 3, lambda f: f)
+    next(frames)
+    with pytest.raises(PersonsegError, match="another call or stream"):
+        seg(frame)
+    assert len(list(frames)) == 2 and seg(frame).mask.shape == (48, 64)

@@ -48,9 +48,9 @@ def add_parser(sub) -> None:
                         "\"stem\": its file's stem (frame-000001 ... for a video file), \"people\": [{\"id\": track "
                         "id, \"keypoints\": 17 COCO [x, y, score], points past the frame's edge kept where BlazePose "
                         "places them}]}; a rerun that completes a folder writes its earlier run's file anew. Between "
-                        "detections points are followed by optical flow: a point that drifted more than 2%% of the "
-                        "frame's diagonal off the mask gets score 0 and a track left with under two points of score "
-                        "0.3 or more is not listed; with fast's detections every 5th frame they drift on fast motion "
+                        "detections points are followed by optical flow: a point inside the frame that drifted more "
+                        "than 2%% of its diagonal off the mask gets score 0 and a track left with under two points "
+                        "of score 0.3 or more is not listed; with fast's detections every 5th frame they drift on fast motion "
                         "(and a person may get a second id for a few frames): for keypoints that matter use "
                         "--method accurate or --pose-every 1")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")

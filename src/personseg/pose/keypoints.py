@@ -129,11 +129,12 @@ def pixels_inside(kp: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def near_mask(kp: np.ndarray, mask: np.ndarray, reach: float) -> np.ndarray:
-    """A copy of ``kp`` with the score of each confident keypoint farther than ``reach`` pixels from every pixel of
-    ``mask`` (HxW, nonzero on people) set to 0: a point the tracker carried off the person."""
+    """A copy of ``kp`` with the score of each confident keypoint inside the frame farther than ``reach`` pixels
+    from every pixel of ``mask`` (HxW, nonzero on people) set to 0: a point the tracker carried off the person.
+    Points past the frame's edge stay as they are (the pose backend places limbs the frame cuts off there)."""
     out = kp.copy()
     h, w = mask.shape[:2]
-    for i in np.flatnonzero(visible(kp)):
+    for i in np.flatnonzero(visible(kp) & inside(kp, mask.shape)):
         x, y = (float(v) for v in kp[i, :2])
         x0, y0 = max(0, int(np.floor(x - reach))), max(0, int(np.floor(y - reach)))
         ys, xs = np.nonzero(mask[y0:max(y0, min(h, int(y + reach) + 1)), x0:max(x0, min(w, int(x + reach) + 1))])

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -77,9 +78,10 @@ class Looked:
 class VideoSegmenter:
     """Call with each frame of one clip (as Segmenter takes an image) in order; returns that frame's Result, whose
     ``people`` are the tracked keypoints and ``ids`` their track ids (make a new one for another clip: the people
-    followed are carried from frame to frame; a keypoint farther than 2% of the frame's diagonal from its mask is
-    unseen, score 0, and a track left with fewer than two sure keypoints is not listed). ``stream`` does the same for a whole sequence with the
-    pose step running a few frames ahead on threads of its own (the same results, faster).
+    followed are carried from frame to frame; a keypoint inside the frame farther than 2% of its diagonal from its
+    mask is unseen, score 0, and a track left with fewer than two sure keypoints is not listed). ``stream`` does the
+    same for a whole sequence with the pose step running a few frames ahead on threads of its own (the same
+    results, faster). One clip at a time: a call or ``stream`` while another runs is refused (PersonsegError).
 
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
@@ -172,7 +174,7 @@ class VideoSegmenter:
         self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
         self._known: set[int] = set()   # the last frame's track ids
         self._shape: tuple[int, ...] | None = None   # the first frame's
-        self._calling = threading.Lock()   # held by the call segmenting a frame
+        self._calling = threading.Lock()   # held by the call or stream segmenting (``_claimed``)
 
     def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
@@ -200,14 +202,20 @@ class VideoSegmenter:
 
     def __call__(self, frame: ImageInput) -> Result:
         """The next frame's Result; ``frame`` as ``Segmenter`` takes an image (image.load_image), the clip's
-        size on every frame. One call at a time: a second thread calling meanwhile is refused (PersonsegError;
-        it broke the people followed with an internal error)."""
-        if not self._calling.acquire(blocking=False):
-            raise PersonsegError("this VideoSegmenter is segmenting a frame for another thread: it follows one clip "
-                                 "frame by frame, in order; make one for each clip, or each thread")
-        try:
+        size on every frame. One call at a time (``_claimed``)."""
+        with self._claimed():
             rgb = self._frame(frame)
             return self.segment(rgb, self.follow(rgb))
+
+    @contextmanager
+    def _claimed(self) -> Iterator[None]:
+        """Held while a call or ``stream`` segments: another meanwhile, from another thread (or a call inside a
+        stream's loop), is refused (PersonsegError; two threads broke the people followed with an internal error)."""
+        if not self._calling.acquire(blocking=False):
+            raise PersonsegError("this VideoSegmenter is segmenting frames for another call or stream: it follows "
+                                 "one clip frame by frame, in order; make one for each clip, or each thread")
+        try:
+            yield
         finally:
             self._calling.release()
 
@@ -245,18 +253,19 @@ class VideoSegmenter:
             finally:   # the look thread ends with this one, also when following fails
                 seen.close()
 
-        ahead = prefetched(followed(prefetched(looked())))
-        try:
-            for item, rgb, found in ahead:
-                if rgb is None:
-                    yield item, None
-                    continue
-                with threads(ONNX_THREADS):
-                    result = self.segment(rgb, found)
-                yield item, result
-        finally:   # the pose threads end here, not whenever the generator is collected
-            ahead.close()
-            self._looked = self._followed   # frames looked at ahead and never followed are looked at again
+        with self._claimed():
+            ahead = prefetched(followed(prefetched(looked())))
+            try:
+                for item, rgb, found in ahead:
+                    if rgb is None:
+                        yield item, None
+                        continue
+                    with threads(ONNX_THREADS):
+                        result = self.segment(rgb, found)
+                    yield item, result
+            finally:   # the pose threads end here, not whenever the generator is collected
+                ahead.close()
+                self._looked = self._followed   # frames looked at ahead and never followed are looked at again
 
     def follow(self, rgb: np.ndarray) -> Followed:
         """The pose step for the next frame: detect (every ``pose_every`` frames), then track."""
