@@ -76,7 +76,8 @@ def run(count: int, methods: list[str]) -> dict:
                     if instances:
                         match.add([i.mask for i in r.instances], masks)
                 name = f"{method}{', --instances' if instances else ''}"
-                rows[f"{people}|{name}"] = {"people": people, "call": name, "median_s": round(float(np.median(took)), 3),
+                rows[f"{people}|{name}"] = {"people": people, "call": name,
+                                            "median_s": round(float(np.median(took)), 3),
                                             "max_s": round(float(max(took)), 3),
                                             "union_iou": round(float(np.mean(ious)), 4)} | (
                     {"found": len(match.ious), "pasted": len(match.ious) + match.missed,

@@ -45,8 +45,9 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                         "coco_people test 0.450 -> 0.427 IoU, coco_single test 0.707 -> 0.672; with eval --video, as "
                         "personseg video --no-person-check)")
     p.add_argument("--subject", default="all", choices=SUBJECTS,
-                   help="whom the mask is of: all (default: everyone found; other people BlazePose confirms keep "
-                        "their mask) or main (only the person BlazePose found, for portraits with passers-by: "
+                   help="whom the mask is of: all (default: everyone found; other people the region check or "
+                        "BlazePose confirms keep their mask) or main (only the person BlazePose found, for portraits "
+                        "with passers-by: "
                         "pennfudan train 0.757 -> 0.573 IoU, coco_single train, one labelled person a photo, "
                         "0.754 -> 0.763; with eval --video, as personseg video --subject)")
     p.add_argument("--pose", action="store_true",

@@ -22,8 +22,9 @@ class Scene:
     outline: np.ndarray | None     # the pose backend's outline of the main person (float HxW), if it drew one
     box: Box | None                # where networks are framed (None: they search the whole image)
     everyone: bool = False         # ``people`` came from the search for everyone (instances)
-    #: whether a region (bool HxW, outside the main person's own frame) holds a person (photos: the pose backend
-    #: on its crop, instances.person_in); None (video): what lies outside that frame is finished with the rest
+    #: whether a region (bool HxW, outside the main person's own frame) holds a person (photos: the region check,
+    #: or the pose backend on its crop: pipeline._person_there); None (video): what lies outside that frame is
+    #: finished with the rest
     confirm: Confirm | None = None
     #: networks framed on the people also look at the whole image, and what they see outside their frame counts
     #: (photos: people no keypoint vouches for); video frames only the tracked people
