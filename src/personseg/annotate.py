@@ -193,8 +193,9 @@ def filled(data: dict, entries: list[dict]) -> bytes:
         for ann, made in zip(anns, by_name.get(name, [])):
             if made["area"] or "bbox" not in ann:
                 ann.update(segmentation=made["segmentation"], area=made["area"], bbox=made["bbox"])
-            else:   # an empty mask (a person who cannot be placed) leaves a labelled box and area as they were
-                ann.setdefault("segmentation", made["segmentation"])
+            elif not ann.get("segmentation"):   # an empty mask (a person who cannot be placed) leaves a labelled
+                # box and area as they were; the empty mask in place of none or of `[]` (pycocotools fails on it)
+                ann["segmentation"] = made["segmentation"]
     data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
     return json.dumps(data, separators=(",", ":")).encode()
 

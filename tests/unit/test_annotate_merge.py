@@ -66,6 +66,12 @@ def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
     first, second = json.loads(filled(data, [made]))["annotations"]
     assert first["bbox"] == [150.0, 224.0, 19.0, 71.7] and first["area"] == 900.0 and "segmentation" in first
     assert second["bbox"] == [0, 0, 0, 0] and second["area"] == 0   # no box given: the mask's
+    # keypoint files often hold `segmentation: []`, on which pycocotools' annToMask fails: the empty mask instead;
+    # a labelled polygon stays
+    data["annotations"][0]["segmentation"] = []
+    data["annotations"][1]["segmentation"] = [[1, 1, 5, 1, 5, 5]]
+    first, second = json.loads(filled(data, [made]))["annotations"]
+    assert first["segmentation"] == empty["segmentation"] and second["segmentation"] == [[1, 1, 5, 1, 5, 5]]
 
 
 def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp_path):
