@@ -192,14 +192,21 @@ def true_mask(source: TrueMask, rgb: np.ndarray, image: Path) -> np.ndarray:
 
 def evaluate_people(predict: Callable[[np.ndarray], list[np.ndarray]],
                     sets: list[tuple[str, Path, list[TrueMask], list[TrueMask]]],
-                    progress: Callable[[Iterable], Iterable] = iter) -> InstanceMatch:
+                    progress: Callable[[Iterable], Iterable] = iter,
+                    on_image: Callable[[str, dict[str, int]], None] | None = None) -> InstanceMatch:
     """Match ``predict``'s per-person masks to the true ones (``instance_sets``), image by image; a prediction
-    lying mostly on a crowd is not spurious (``InstanceMatch.add``)."""
+    lying mostly on a crowd is not spurious (``InstanceMatch.add``). ``on_image(id, counts)``: each image's true
+    people, found, missed and spurious."""
     match = InstanceMatch()
-    for _, image_path, masks, crowds in progress(sets):
+    for ident, image_path, masks, crowds in progress(sets):
         rgb = load_image(image_path)
         crowd = np.maximum.reduce([true_mask(c, rgb, image_path) for c in crowds]) if crowds else None
+        before = len(match.ious), match.missed, match.spurious
         match.add(predict(rgb), [true_mask(m, rgb, image_path) for m in masks], ignore=crowd)
+        if on_image is not None:
+            found, missed = len(match.ious) - before[0], match.missed - before[1]
+            on_image(ident, {"people": found + missed, "found": found, "missed": missed,
+                             "spurious": match.spurious - before[2]})
     return match
 
 

@@ -137,6 +137,8 @@ def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir
     s = json.loads(out.read_text())
     assert s["images"] == 2 and s["people"] >= 2 and s["found"] == s["people"] and s["spurious"] == 0
     assert s["matched_iou"] == 1.0
+    assert [name for name, _ in s["per_image"]] == [f"{i}.jpg" for i in ids]   # each image's counts, in order
+    assert sum(c["found"] for _, c in s["per_image"]) == s["found"] and all(not c["missed"] for _, c in s["per_image"])
     # coco_people's own layout, written as a COCO file with run lengths: the same true masks and crowds
     own = {e[0]: e for e in instance_sets(data_dir / "coco_people/annotations.json") if e[0] in ids}
     images, annotations = [], []

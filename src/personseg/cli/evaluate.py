@@ -53,7 +53,7 @@ def add_parser(sub) -> None:
                                                "and its IoU; the true outline green, the method's magenta")
     e.add_argument("--worst-count", type=int, default=12, metavar="N",
                    help="how many of the worst images --worst shows (default 12)")
-    e.add_argument("--json", type=Path, help="write the scores as JSON here")
+    e.add_argument("--json", type=Path, help="write the scores as JSON here, each image's too (per_image)")
     e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(run=run, matting=None)   # None: the default of what is scored (photos: DEFAULT_MATTING)
@@ -133,12 +133,13 @@ def _people(args: argparse.Namespace) -> int:
     args.instances = True
     seg = segmenter(args)
     least = max(1, args.min_area)   # annotate's rule: a person of no pixel is nobody
+    per_image: list[tuple[str, dict[str, int]]] = []
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances if i.area >= least], sets,
-                            _progress(args))
+                            _progress(args), lambda ident, counts: per_image.append((ident, counts)))
     summary = match.summary() | {"images": len(sets)} | _settings(args, seg)
     print(json.dumps(summary))
-    if args.json:
-        write_bytes(args.json, json.dumps(summary, indent=1).encode(), overwrite=True)
+    if args.json:   # each image's counts too, as photos' scores give each image's IoU: which to look at first
+        write_bytes(args.json, json.dumps(summary | {"per_image": per_image}, indent=1).encode(), overwrite=True)
     return 0
 
 
