@@ -50,9 +50,9 @@ def add_parser(sub) -> None:
                         "places them}]}; a rerun that completes a folder writes its earlier run's file anew. Between "
                         "detections points are followed by optical flow: a point inside the frame that drifted more "
                         "than 2%% of its diagonal off the mask gets score 0 and a track left with under two points "
-                        "of score 0.3 or more is not listed; with fast's detections every 5th frame they drift on fast motion "
-                        "(and a person may get a second id for a few frames): for keypoints that matter use "
-                        "--method accurate or --pose-every 1")
+                        "of score 0.3 or more is not listed; with fast's detections every 5th frame they drift on "
+                        "fast motion (and a person may get a second id for a few frames): for keypoints that matter "
+                        "use --method accurate or --pose-every 1")
     v.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
     v.add_argument("--matting", default=METHOD_MATTING, choices=(METHOD_MATTING, *MATTING_CHOICES),
                    help="make each frame's alpha by this matting (default: guided for fast, none for the other "
