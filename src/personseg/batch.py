@@ -56,6 +56,11 @@ class Job:
             path.unlink(missing_ok=True)
         return len(others)
 
+    def remove_outputs(self) -> None:
+        """Remove every output of this image (a changed photo's, or a failed one's that was being replaced)."""
+        for path in self._existing():
+            path.unlink(missing_ok=True)
+
     def _existing(self) -> list[Path]:
         every = output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
         people = sorted(self.out_dir.glob(f"{glob.escape(self.stem)}.person-*.mask.png"))
@@ -241,6 +246,13 @@ class OutputRecord:
             self.images[self.key(job)] = (completed(settings, earlier) if kept else settings, replacing,
                                           _stamp(job.path))
         self._write()
+
+    def forget(self, jobs: list[Job]) -> None:
+        """``jobs`` have no outputs here any more (``Job.remove_outputs``): nothing to record of them."""
+        if any(self.key(job) in self.images for job in jobs):
+            for job in jobs:
+                self.images.pop(self.key(job), None)
+            self._write()
 
     def finish(self, jobs: list[Job]) -> None:
         """``jobs`` were written whole: no longer half-replaced."""

@@ -342,6 +342,15 @@ def test_reruns_complete_what_is_missing_and_keep_what_exists(photos, tmp_path):
     assert code == 0 and "1 done again: the photo changed" in err
     after = digest(tmp_path / "out")
     assert after["00013.mask.png"] == after["00002.mask.png"] != before["00013.mask.png"]
+    # a photo that changed into a bad file: its old outputs go, and later runs are not refused (a user's trial: the
+    # failed redo left it "being replaced", and every later run asked for --overwrite)
+    (photos / "00013.jpg").write_bytes(b"junk")
+    for _ in range(2):
+        code, _, err = cli(*args, cwd=tmp_path)
+        assert code == 1 and "00013.jpg: not an image" in err and "done again" not in err
+        assert not list((tmp_path / "out").glob("00013.*"))
+    code, _, err = cli(*args, "--overwrite", cwd=tmp_path)   # the same for a photo failing while replaced
+    assert code == 1 and cli(*args, cwd=tmp_path)[0] == 1
 
 
 def test_single_file_outputs_are_not_overwritten_silently(tmp_path, data_dir):

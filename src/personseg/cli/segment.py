@@ -85,11 +85,15 @@ def run(args: argparse.Namespace) -> int:
     # a second run into this folder is refused, not mixed in: the lock is held from before what is there is read
     with sole_writer(args.out):
         record = OutputRecord(args.out)
-        redo = record.changed_photos(plan.jobs) if not args.overwrite else []   # their outputs are an old photo's
-        replaced = {job.path for job in plan.jobs} if args.overwrite else {job.path for job in redo}
-        todo = [job for job in plan.jobs if job.path in replaced or not job.done(outputs, args.instances)]
+        # a changed photo's outputs are the old photo's: all removed before it is done again, so that an interrupted
+        # or failed redo leaves nothing stale (its outputs were replaced in place: a failed photo locked the folder
+        # as an unfinished --overwrite run)
+        redo = record.changed_photos(plan.jobs) if not args.overwrite else []
+        replaced = {job.path for job in plan.jobs} if args.overwrite else set()
+        todo = [job for job in plan.jobs
+                if job.path in replaced or job in redo or not job.done(outputs, args.instances)]
         if not args.overwrite:   # kept or completed outputs were made with these settings
-            record.refuse_changed([job for job in plan.jobs if job.path not in replaced], settings)
+            record.refuse_changed([job for job in plan.jobs if job not in redo], settings)
         remove_leftovers(plan.jobs)   # a killed run's temporary files (none are being written now)
         removed = 0
         if todo:
@@ -99,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
             writable_folder(args.out)
             for job in redo + (record.stale(todo, settings) if args.overwrite else []):
                 removed += job.remove_other_outputs(outputs, args.instances)
+            for job in redo:
+                job.remove_outputs()
             record.start(todo, settings, replaced)
             since = record.path.stat().st_mtime_ns   # the outputs of this run are written after the record
             finished: list[Job] = []
@@ -127,12 +133,19 @@ def run(args: argparse.Namespace) -> int:
                 raise
             finally:
                 record.finish(finished)
+                # a photo that failed where its outputs were being replaced (--overwrite) keeps none: not half of
+                # two runs, which would refuse every later run into the folder
+                lost = [job for job in todo if job.path in replaced and any(p == job.path for p, _ in failed)]
+                for job in lost:
+                    job.remove_outputs()
+                record.forget(lost)
     done = len(todo) - sum(1 for p, _ in failed if p not in plan.missing)
+    redone = len({job.path for job in redo} - {p for p, _ in failed})
     skipped = len(plan.jobs) - len(todo)
     parts = ([f"{done} of {len(plan.jobs) + len(plan.missing)} images segmented"]
              + [f"{skipped} already done"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
              + [f"no person found in {len(nobody)}"] * bool(nobody)
-             + [f"{len(redo)} done again: the photo changed since its outputs were made"] * bool(redo)
+             + [f"{redone} done again: the photo changed since its outputs were made"] * bool(redone)
              + [f"{removed} earlier output{'s' * (removed != 1)} this run does not make removed"] * bool(removed))
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
