@@ -56,7 +56,8 @@ ERRORS = {400: "a body that is not multipart/form-data, or a Host that is not th
           403: "a request from another site's page", 413: "the upload or the image is too large",
           415: "not a usable image (unreadable, truncated, too small)", 422: "bad parameters or fields",
           500: "an unforeseen error (the server stays up)",
-          503: "the queue is full or the time limit passed (Retry-After says when to try again)"}
+          503: "the queue is full or the time limit passed before the request started (Retry-After: try again), "
+               "or the request itself takes longer than the limit (no Retry-After: the same request would too)"}
 
 
 class Failed(Exception):
@@ -209,8 +210,13 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
         while not waiting.done():
             left = deadline - loop.time()
             if left <= 0:
-                future.cancel()   # dropped if still queued; a running job finishes and is discarded
-                raise Failed(503, f"not done within the time limit of {settings.timeout:g} s", {"Retry-After": "1"})
+                # dropped if still queued: worth trying again; a running job finishes and is discarded, and the same
+                # request would run as long again (a 30 MP photo with instances was told to retry for ever)
+                if future.cancel():
+                    raise Failed(503, f"not started within the time limit of {settings.timeout:g} s: the server is "
+                                      "busy; try again shortly", {"Retry-After": "1"})
+                raise Failed(503, f"not done within the time limit of {settings.timeout:g} s: this request takes "
+                                  "longer here (a smaller photo, a faster method, or a server with a longer --timeout)")
             await asyncio.wait({waiting}, timeout=min(POLL_S, left))
             if not waiting.done() and await request.is_disconnected():
                 future.cancel()   # nobody waits for it: its place in the queue goes to the next request
