@@ -49,16 +49,16 @@ def test_outputs_of_an_earlier_batch_inside_an_input_folder_are_not_read(folder)
 
 
 def test_files_that_are_not_photos_are_listed_not_read(folder):
-    """A GIF, a note and a file without a type are named for the summary; hidden files and an earlier batch's
+    """A drawing, a note and a file without a type are named for the summary; hidden files and an earlier batch's
     JSON outputs are not."""
-    for name in ("c.gif", "sub/notes.txt", "noext", ".DS_Store", "sub/.cache/x.bin", "._a.jpg", ".thumbs/b.jpg"):
+    for name in ("c.svg", "sub/notes.txt", "noext", ".DS_Store", "sub/.cache/x.bin", "._a.jpg", ".thumbs/b.jpg"):
         (folder / "in" / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / "in" / name).write_bytes(b"x")
     writable_folder(folder / "in/o")
     (folder / "in/o/a.json").write_text("{}")
     plan = plan_batch([folder / "in"], folder / "out")
     assert len(plan.jobs) == 2   # hidden photos (macOS's ._ copies, thumbnails) are not searched
-    assert sorted(p.relative_to(folder / "in").as_posix() for p in plan.others) == ["c.gif", "noext", "sub/notes.txt"]
+    assert sorted(p.relative_to(folder / "in").as_posix() for p in plan.others) == ["c.svg", "noext", "sub/notes.txt"]
     assert len(plan_batch([folder / "in/._a.jpg"], folder / "out").jobs) == 1   # named: read
     assert len(plan_batch([folder / "in", folder / "in/sub"], folder / "out").others) == 3   # named twice: once
 
@@ -193,3 +193,12 @@ def test_an_image_is_done_since_a_time_only_when_every_output_was_written_then(f
     mask.write_bytes(b"now too")
     os.utime(mask, ns=(since, since))
     assert job.done(("mask", "cutout"), False, since)
+
+
+def test_a_folder_takes_the_formats_a_photo_named_alone_takes(tmp_path):
+    # .avif and .gif were left out of a folder as "not photos", while named alone, or sent to the service, they work
+    for name in ("a.avif", "b.gif", "c.jfif"):
+        Image.new("RGB", (16, 12), (200, 30, 30)).save(tmp_path / name, format="JPEG" if name.endswith("jfif") else None)
+    plan = plan_batch([tmp_path], tmp_path / "out")
+    assert sorted(job.name for job in plan.jobs) == ["a.avif", "b.gif", "c.jfif"] and not plan.others
+    assert all(load_image(job.path).shape == (12, 16, 3) for job in plan.jobs)
