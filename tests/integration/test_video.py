@@ -8,7 +8,7 @@ import pytest
 from personseg.cli import main
 from personseg.errors import PersonsegError
 from personseg.framing import crop, frame_box, mask_box, paste
-from personseg.image import load_image, load_mask
+from personseg.image import IMAGE_SUFFIXES, load_image, load_mask
 from personseg.metrics import Flicker, foreground_iou
 from personseg.pose import get_backend
 from personseg.pose.keypoints import MIN_SCORE, keypoint_distance
@@ -197,7 +197,7 @@ def test_bad_video_input_is_refused(tmp_path):
     (folder / "f1.jpg").write_bytes(b"")
     (folder / ".hidden").write_text("x")
     assert Source(folder).notes == [f"{folder}: not frames, left out: notes.txt (frames are "
-                                    ".jpg, .jpeg, .png, .webp, .bmp, .tif, .tiff)"]
+                                    f"{', '.join(IMAGE_SUFFIXES)})"]
 
 
 def test_fast_video_segments_the_runner(parkour):
