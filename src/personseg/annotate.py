@@ -267,9 +267,9 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, work
                     yield futures[future], future.result()
                 except Exception as e:   # noqa: BLE001
                     yield futures[future], e
-        finally:
-            for future in futures:
-                future.cancel()
+        finally:   # the jobs not started are dropped by the pool's own thread: cancelled from here, Python 3.11's
+            # pool, broken by workers a SIGTERM to the group ended, set an error on them (InvalidStateError traceback)
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, address: str | None,
