@@ -74,6 +74,14 @@ def test_blur_strength_is_taken_with_the_blur_output(client, photo):
     assert soft.shape == strong.shape and np.abs(soft.astype(int) - strong.astype(int)).mean() > 1
 
 
+def test_answers_count_the_regions_nobody_placed_stands_on(client, data_dir):
+    # FudanPed00071: BlazePose places one of the two walkers; X-People said 1 of a mask holding both
+    two = (data_dir / "pennfudan/images/FudanPed00071.jpg").read_bytes()
+    r = post(client, two, output="mask", method="accurate")
+    assert r.headers["X-People"] == "1" and r.headers["X-Regions-Without-Keypoints"] == "1"
+    assert "X-Regions-Without-Keypoints" not in post(client, two, output="mask", instances="true").headers
+
+
 def test_json_gives_everyone_with_box_keypoints_score_and_a_mask_that_decodes(client, photo):
     r = post(client, photo, output="json", instances="true")
     answer = r.json()

@@ -192,6 +192,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
             except PersonsegError as e:
                 raise Failed(422, str(e)) from None
             people = {"X-People": str(len(listed(result)))}   # on every answer, as many as its JSON lists
+            if result.instances is None:   # and the marked regions nobody placed stands on (a second walker)
+                people["X-Regions-Without-Keypoints"] = str(result.unplaced)
             if output == "json":
                 return JSONResponse(result_json(result, name), headers=people)
             if output == "stages":
