@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -68,10 +69,11 @@ class Result:
     estimate_foreground: bool = True
     _foreground: np.ndarray | None = field(default=None, init=False, repr=False)
 
-    @property
+    @cached_property
     def unplaced(self) -> int:
         """How many regions of the mask (each at least ``presence.MIN_REGION`` of the image) hold no confident
-        keypoint of anyone in ``people``: people the pose backend did not place, or things taken for people."""
+        keypoint of anyone in ``people``: people the pose backend did not place, or things taken for people
+        (counted once: the service's header and its JSON both give it)."""
         from .pose.keypoints import pixels_inside
         from .presence import regions   # which loads the networks' runtime: only when asked
 

@@ -47,9 +47,8 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subject", default="all", choices=SUBJECTS,
                    help="whom the mask is of: all (default: everyone found; other people the region check or "
                         "BlazePose confirms keep their mask) or main (only the person BlazePose found, for portraits "
-                        "with passers-by: "
-                        "pennfudan train 0.757 -> 0.573 IoU, coco_single train, one labelled person a photo, "
-                        "0.754 -> 0.763; with eval --video, as personseg video --subject)")
+                        "with passers-by: pennfudan train 0.757 -> 0.573 IoU, coco_single train, one labelled "
+                        "person a photo, 0.754 -> 0.763; with eval --video, as personseg video --subject)")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: fast then frames the people "
                         "it finds and joins BlazePose's outline (far better on full-body and wide shots, about "

@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
                 record.finish(finished)
                 # a photo that failed where its outputs were being replaced (--overwrite) keeps none: not half of
                 # two runs, which would refuse every later run into the folder
-                lost = [job for job in todo if job.path in replaced and any(p == job.path for p, _ in failed)]
+                gone = {p for p, _ in failed}
+                lost = [job for job in todo if job.path in replaced and job.path in gone]
                 for job in lost:
                     job.remove_outputs()
                 record.forget(lost)

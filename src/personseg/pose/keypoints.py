@@ -137,7 +137,7 @@ def near_mask(kp: np.ndarray, mask: np.ndarray, reach: float) -> np.ndarray:
     for i in np.flatnonzero(visible(kp) & inside(kp, mask.shape)):
         x, y = (float(v) for v in kp[i, :2])
         x0, y0 = max(0, int(np.floor(x - reach))), max(0, int(np.floor(y - reach)))
-        ys, xs = np.nonzero(mask[y0:max(y0, min(h, int(y + reach) + 1)), x0:max(x0, min(w, int(x + reach) + 1))])
+        ys, xs = np.nonzero(mask[y0:min(h, int(y + reach) + 1), x0:min(w, int(x + reach) + 1)])
         if not len(xs) or np.min((xs + x0 - x) ** 2 + (ys + y0 - y) ** 2) > reach ** 2:
             out[i, 2] = 0.0
     return out
