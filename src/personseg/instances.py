@@ -277,8 +277,10 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
     it touches a person who keeps theirs: a small person given, apart or beside another small one, keeps theirs).
 
     With ``maps`` (each person's float HxW probability from the person model, ``person_maps``) a pixel is
-    claimed by the person whose map is highest there, if at least 0.5; else each person claims their
-    skeleton-and-torso frame and a random walk over colour and boundaries settles the rest. ``edges``: a float
+    claimed by the person whose map is highest there, if at least 0.5, else by the person whose
+    skeleton-and-torso frame it is on (the person model draws some real pedestrians faintly: their region then
+    went whole to a neighbour); without, each person claims their frame and a random walk over colour and
+    boundaries settles the rest. ``edges``: a float
     HxW boundary map in [0, 1] for that walk instead of the image gradient (benchmarks/people_composites.py
     gives it the true outlines, an upper bound on what learnt boundaries could add to the walk). Unclaimed
     pixels go to the nearest person."""
@@ -293,8 +295,10 @@ def group_pixels(rgb: np.ndarray, mask: np.ndarray, people: list[np.ndarray], ed
         small_edges = None if edges is None else cv2.resize(edges.astype(np.float32), size,
                                                             interpolation=cv2.INTER_AREA)
         features = _features(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), small_edges)
-    else:
+    else:   # a person the person model hardly draws still holds their own frame (no one's map there)
         seeds = _map_seeds(maps, fg, size)
+        frames = _frame_seeds(people, fg, f)
+        seeds = np.where((seeds == 0) & (frames > 0), frames, seeds)
     labels = np.zeros(fg.shape, np.int32)
     count, components = cv2.connectedComponents(fg.astype(np.uint8), connectivity=4)   # as the random walk steps
     extra = len(people)

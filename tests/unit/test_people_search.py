@@ -85,3 +85,21 @@ def test_two_small_people_given_side_by_side_keep_their_own_pixels():
     masks = group_pixels(rgb, mask, [big, left, right], maps=maps, given=True)
     sizes = [int((m > 0).sum()) for m in masks]   # split where their maps meet, at the grouping's working size
     assert sizes[0] == (mask[:, :700] > 0).sum() and min(sizes[1:]) > 300 and sum(sizes[1:]) == 1050
+
+
+def test_a_person_the_person_model_draws_faintly_keeps_their_own_frame():
+    """Two walkers side by side in one region of the mask, the person model's map of the second under 0.5
+    everywhere (real pedestrians it draws faintly): the second still gets their own pixels, not the first the
+    whole region (Penn-Fudan pairs came out as one instance)."""
+    from personseg.instances import group_pixels
+
+    h, w = 400, 600
+    rgb = np.zeros((h, w, 3), np.uint8)
+    first, second = person(200, 50, 100), person(400, 50, 100)
+    mask = np.zeros((h, w), np.uint8)
+    mask[40:360, 140:460] = 255           # one region holding both
+    maps = [np.zeros((h, w), np.float32), np.full((h, w), 0.3, np.float32)]
+    maps[0][:, 140:300] = 1.0
+    a, b = group_pixels(rgb, mask, [first, second], maps=maps)
+    assert (b[40:360, 360:460] > 0).mean() > 0.9 and not b[:, :300].any()   # the rest goes to the nearest one
+    assert (a[40:360, 140:300] > 0).all() and (a[:, 360:] > 0).mean() < 0.01
