@@ -34,6 +34,12 @@ MAX_PEOPLE = 10
 MIN_POINTS = 4
 #: Two poses closer than this (keypoint_distance) are the same person.
 SAME_PERSON = 0.25
+#: On photos (``find_people``) two poses closer than this are the same person: walkers side by side, one body width
+#: apart, are about 0.2 apart, and the box rule below (WITHIN) catches BlazePose's second pose of someone found.
+#: `accurate --instances`, no matting, the first 60 train photos of pennfudan / coco_people (152 / 258 people),
+#: found and spurious at 0.25 (SAME_PERSON) 113 / 11 and 48 / 32; 0.2: 118 / 11, 49 / 32; 0.15: 120 / 11, 49 / 33;
+#: 0.1: 121 / 12, 49 / 35; `fast` at 0.25 / 0.15 / 0.1: 104 / 20 -> 112 / 19 -> 115 / 18, 46 / 34 -> 46 / 34 -> 45 / 36.
+SAME_PHOTO_PERSON = 0.15
 #: A pose whose keypoint box lies this much or more inside the box of someone known is not someone else
 #: (``new_person``): BlazePose's pose of the part of a person that painting out left, of their legs, or of their
 #: upper body at another scale. First chosen for video; for photos (``find_people``) on the train splits of
@@ -147,7 +153,7 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
     people: list[np.ndarray] = [kp for kp in known if _enough_points(kp)][:max_people]
 
     def take(found: list[np.ndarray]) -> list[np.ndarray]:
-        new = [kp for kp in found if _enough_points(kp) and new_person(kp, people)]
+        new = [kp for kp in found if _enough_points(kp) and new_person(kp, people, SAME_PHOTO_PERSON)]
         people.extend(new[: max_people - len(people)])
         return new
 
@@ -166,10 +172,10 @@ def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people
     return [kp for kp in people if seen_visibility(kp, rgb.shape) >= PERSON_VISIBILITY]
 
 
-def new_person(kp: np.ndarray, known: list[np.ndarray]) -> bool:
-    """``kp`` is nobody in ``known``: SAME_PERSON apart from each (measured either way), and its box not mostly
-    (WITHIN) inside theirs."""
-    return all(min(keypoint_distance(kp, q), keypoint_distance(q, kp)) >= SAME_PERSON
+def new_person(kp: np.ndarray, known: list[np.ndarray], same: float = SAME_PERSON) -> bool:
+    """``kp`` is nobody in ``known``: ``same`` (SAME_PERSON in video, SAME_PHOTO_PERSON on photos) apart from each
+    (measured either way), and its box not mostly (WITHIN) inside theirs."""
+    return all(min(keypoint_distance(kp, q), keypoint_distance(q, kp)) >= same
                and _within(keypoint_box(kp), keypoint_box(q)) < WITHIN for q in known)
 
 

@@ -41,6 +41,18 @@ def test_find_people_does_not_take_a_pose_inside_someone_found_for_another_perso
     assert len(people) == 1 and people[0] is walker
 
 
+def test_find_people_takes_a_walker_side_by_side_with_someone_found():
+    """Two walkers shoulder to shoulder are about 0.2 apart by keypoint_distance: on photos that is two people
+    (SAME_PHOTO_PERSON), where video's SAME_PERSON (0.25) took them for one (Penn-Fudan pairs)."""
+    from personseg.instances import SAME_PERSON, SAME_PHOTO_PERSON
+
+    walker, beside = person(400, 100, 100), person(445, 100, 100)
+    assert SAME_PHOTO_PERSON < keypoint_distance(beside, walker) < SAME_PERSON
+    assert not new_person(beside, [walker]) and new_person(beside, [walker], SAME_PHOTO_PERSON)
+    people = find_people(np.zeros((600, 800, 3), np.uint8), np.zeros((600, 800), bool), Twice(walker, beside))
+    assert len(people) == 2 and people[1] is beside
+
+
 def test_a_small_person_given_keeps_their_pixels_and_a_sliver_beside_someone_joins_them():
     """group_pixels with maps: a person under MIN_REGION of the image, standing apart, keeps their pixels when
     given (a page edit of a far cyclist left them an empty mask); found ones and a small part touching someone
