@@ -359,3 +359,66 @@ def test_a_url_and_one_persons_keypoints_unwrapped_say_what_to_give():
         with pytest.raises(PersonsegError, match=r"one person's keypoints alone are people=\[keypoints\]"):
             given_keypoints(alone)
     assert len(given_keypoints([np.zeros(51)])) == 1 and len(given_keypoints(np.zeros((2, 17, 3)))) == 2
+
+
+def test_a_pose_is_matched_to_the_true_person_most_of_its_keypoints_stand_on_once():
+    from personseg.train.people import matched
+
+    from synthetic import person
+
+    left, right = np.zeros((400, 600), bool), np.zeros((400, 600), bool)
+    left[40:360, 150:250] = True
+    right[40:360, 350:450] = True
+    a, b, nowhere = person(200, 50, 100), person(400, 50, 100), person(200, 50, 100)
+    nowhere[:, 1] -= 1000   # off the photo
+    twice = person(205, 50, 100)   # a second pose of the left person, fewer points sure
+    twice[:8, 2] = 0.1
+    got = matched([b, nowhere, twice, a], [left, right])
+    assert [(kp is p, j) for (kp, j), p in zip(got, (b, a))] == [(True, 1), (True, 0)]
+    assert matched([], [left]) == [] and matched([a], []) == []
+
+
+def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole(tmp_path, monkeypatch):
+    """A folder with a mask per person (annotations.json) gives the person model a pair per person found: framed
+    on them, their prior, their mask alone; validation takes whole photos."""
+    import json
+
+    import personseg.train.people as people
+    import personseg.train.sets as sets
+
+    from synthetic import person
+
+    root = tmp_path / "street"
+    entries, poses = [], {}
+    for i in range(8):
+        write_image(root / "images" / f"{i}.png", np.full((400, 600, 3), 60 + i, np.uint8))
+        instances = []
+        for k, cx in enumerate((200, 400)):
+            m = np.zeros((400, 600), np.uint8)
+            m[40:360, cx - 50 : cx + 50] = 255
+            write_image(root / "instance_masks" / f"{i}_{k}.png", m)
+            instances.append({"instance_mask": f"instance_masks/{i}_{k}.png"})
+        entries.append({"image": f"images/{i}.png", "instances": instances})
+        poses[str(i)] = [person(200, 50, 100), person(400, 50, 100)]
+    (root / "annotations.json").write_text(json.dumps({"images": entries}))
+    monkeypatch.setattr(people, "people_found", lambda found, cache, log: [poses[s[0]] for s in found])
+    pairs, photos = people.person_pairs(root / "annotations.json", ["1", "2"], ("ssm",), "lwpsn-person",
+                                        tmp_path / "cache.json")
+    assert len(pairs) == 4 and photos == ["street/1"] * 2 + ["street/2"] * 2
+    for image, mask in zip(pairs.images, pairs.masks):
+        own, ssm = mask > 0, image[..., 3].astype(float)
+        assert image.shape[2] == 4 and own.any() and ssm[own].mean() > 4 * ssm[~own].mean()
+        assert own.mean() < 0.5   # framed on one person: the other is background, where in the frame at all
+    monkeypatch.setattr(sets, "pose_keypoints", lambda part, cache, log: [[person(15, 5, 10)] for _ in part.ids])
+    single = tmp_path / "single"
+    for i in range(6):
+        write_image(single / "images" / f"{i}.png", np.full((40, 30, 3), 90, np.uint8))
+        mask = np.zeros((40, 30), np.uint8)
+        mask[5:35, 10:20] = 255
+        write_image(single / "masks" / f"{i}.png", mask)
+    trn, val, _ = sets.training_sets("lwpsn-person", [single, root], None, tmp_path / "cache",
+                                     AUGMENT_PRESETS["full"], val_fraction=0.25, seed=0, log=lambda line: None)
+    real_val = {i.split(":")[0] for i in val.ids if i.startswith("street/")}
+    real_trn = {i.split(":")[0] for i in trn.ids if i.startswith("street/")}
+    assert len(real_val) == 2 and len(real_trn) == 6 and not real_val & real_trn
+    assert sum(i.startswith("street/") for i in trn.ids + val.ids) == 16

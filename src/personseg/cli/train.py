@@ -29,7 +29,9 @@ def add_parser(sub) -> None:
                         "mask out; trained on overlapping people synthesised from the pairs)")
     t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
-    t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt (default: all pairs)")
+    t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt; 'fit': the train "
+                                   "split less the photos this project makes its choices on (its data sets only) "
+                                   "(default: all pairs)")
     t.add_argument("--init", type=Path,
                    help="weights that start the run (fine-tuning): a checkpoint (.pt), an exported ONNX file of "
                         "the same model, or a shipped model by name, e.g. sinet (from ONNX, batch norm statistics "

@@ -31,13 +31,13 @@ class PairSet:
 
 def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
                images: str = "images", masks: str = "masks") -> PairSet:
-    """Read ``root/images`` + ``root/masks`` (same stems), limited to the ids in ``root/<split>.txt`` when given
-    (the eg1800 and ccp layout), each pair shrunk so its longest side is at most ``max_side``."""
+    """Read ``root/images`` + ``root/masks`` (same stems), limited to the ids of ``split`` when given
+    (``split_ids``: the eg1800 and ccp layout), each pair shrunk so its longest side is at most ``max_side``."""
     root = Path(root)
     img_dir, mask_dir = root / images, root / masks
     if not img_dir.is_dir() or not mask_dir.is_dir():
         raise PersonsegError(f"{root}: expected folders '{images}/' and '{masks}/' with pairs of the same name")
-    ids = read_ids(root / f"{split}.txt") if split else None
+    ids = split_ids(root, split)
     pairs = find_pairs(img_dir, mask_dir, ids)
     if not pairs:
         raise PersonsegError(f"{root}: no image/mask pairs found")
@@ -53,6 +53,14 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
         out.images.append(rgb)
         out.masks.append(m)
     return out
+
+
+def split_ids(root: str | Path, split: str | None) -> list[str] | None:
+    """The ids of ``split`` in the data set in ``root``: ``root/<split>.txt``, or for 'fit' the train split less
+    the choice groups (``fit_ids``); None (every pair) without a split."""
+    if not split:
+        return None
+    return fit_ids(root) if split == "fit" else read_ids(Path(root) / f"{split}.txt")
 
 
 def validation_split(count: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -12,8 +12,10 @@ from ..errors import PersonsegError
 from ..methods import DEFAULT_COARSE_METHOD
 from ..models.registry import spec
 from .augment import AugmentConfig
-from .data import PairSet, coarse_mattes, load_pairs, pose_keypoints, validation_split, with_guides, with_priors
+from .data import (PairSet, coarse_mattes, load_pairs, pose_keypoints, split_ids, validation_split, with_guides,
+                   with_priors)
 from .overlaps import overlap_pairs
+from .people import ANNOTATIONS, person_pairs
 
 
 def training_sets(model: str, roots: list[Path], split: str | None, cache: Path, augment: AugmentConfig,
@@ -24,7 +26,8 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     (keypoints, coarse mattes of method ``coarse``) is cached under ``cache``. Validation is a seeded
     ``val_fraction`` of all pairs; a model trained on overlaps gets scenes made separately from the training
     and the validation photos (none shared), with no composites and no prior dropout, which would change whom
-    to cut."""
+    to cut, and from a folder with a mask per person (its ``annotations.json``, pose_mini's layout) a pair for
+    each person found there (``people.person_pairs``), a seeded ``val_fraction`` of those photos held out."""
     if not 0 < val_fraction < 1:
         raise PersonsegError(f"validation fraction {val_fraction}: expected a share between 0 and 1, e.g. 0.1")
     folders = [Path(root).resolve() for root in roots]
@@ -34,9 +37,17 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     wanted = spec(model)
     pairs = PairSet([], [], [])
     found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
+    real = PairSet([], [], [])   # the person model's pairs of real people, and each one's photo
+    photos: list[str] = []
     for root in roots:
-        part = load_pairs(root, split)
         name = f"{root.resolve().name}-{split or 'all'}"
+        if wanted.overlaps and (Path(root) / ANNOTATIONS).is_file():
+            part, of = person_pairs(Path(root) / ANNOTATIONS, split_ids(root, split), wanted.priors, model,
+                                    cache / f"people-{name}.json", log=log)
+            real = PairSet(real.ids + part.ids, real.images + part.images, real.masks + part.masks)
+            photos += of
+            continue
+        part = load_pairs(root, split)
         if wanted.priors:
             people = pose_keypoints(part, cache / f"keypoints-{name}.json", log=log)
             if wanted.overlaps:
@@ -57,5 +68,13 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     if wanted.overlaps:
         val = overlap_pairs(val, [found[i] for i in val_idx], len(val), wanted.priors, seed)
         trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), wanted.priors, seed)
+        if photos:   # real people's pairs, their photos held out whole
+            names = sorted(set(photos))
+            held = {names[i] for i in validation_split(len(names), val_fraction, seed)[0]}
+            for k, photo in enumerate(photos):
+                into = val if photo in held else trn
+                into.ids.append(real.ids[k])
+                into.images.append(real.images[k])
+                into.masks.append(real.masks[k])
         augment = replace(augment, composite=0.0, prior_drop=0.0)
     return trn, val, augment

@@ -1,0 +1,125 @@
+"""Training pairs for the person model from real photos with a mask per person (seed 004 learnt on real
+multi-person masks, not only on synthesised overlaps): each person the pose backend finds there, framed as the
+pipeline frames them (``instances.person_maps``: their keypoint box, ``runtime.network_probability``), the image
+with their own prior maps after RGB, and their own mask as the target: everyone else is background."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ..evaluate import instance_sets, true_mask
+from ..framing import ZOOM_BELOW, area, crop, frame_box, keypoint_box, on_pixels, whole_frame
+from ..image import load_image
+from ..instances import MIN_POINTS, find_people, photo_people
+from ..models.registry import spec
+from ..pose.keypoints import MIN_SCORE, pixels_inside
+from .data import PairSet
+
+#: The file of a data folder that gives each person's mask (pose_mini's layout; ``evaluate.instance_sets``).
+ANNOTATIONS = "annotations.json"
+#: Longest side of a pair as stored (as ``data.load_pairs`` keeps whole photos).
+PAIR_SIDE = 400
+#: A pose is a true person's when at least MIN_POINTS of its sure keypoints lie on their mask grown by this share
+#: of the photo's diagonal (keypoints sit on the outline as often as inside it).
+ON_MASK = 0.01
+
+
+def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = print) -> list[list[np.ndarray]]:
+    """Everyone the pose backend finds on each photo of ``sets`` (``instance_sets``'s), as ``Segmenter(instances=
+    True)`` looks (``photo_people``, then ``find_people`` on the union of the true masks), kept in the JSON file
+    ``cache`` by id and image size."""
+    from ..pose import get_backend
+
+    cache = Path(cache)
+    known = json.loads(cache.read_text()) if cache.is_file() else {}
+    backend = None
+    out = []
+    for n, (ident, image, masks, _) in enumerate(sets, 1):
+        rgb = load_image(image)
+        key = f"{ident}@{rgb.shape[1]}x{rgb.shape[0]}"
+        if key not in known:
+            if backend is None:
+                backend = get_backend("blazepose")
+                log(f"finding people in {sum(1 for s in sets[n - 1:])} or fewer training photos (cached in {cache})")
+            union = np.zeros(rgb.shape[:2], bool)
+            for m in masks:
+                union |= true_mask(m, rgb, image) > 0
+            first = photo_people(rgb, backend)[0]
+            known[key] = [kp.round(2).tolist() for kp in find_people(rgb, union, backend, known=first)]
+            if n % 50 == 0 or n == len(sets):
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_suffix(".tmp")
+                tmp.write_text(json.dumps(known))
+                tmp.replace(cache)
+        out.append([np.array(kp, np.float32) for kp in known[key]])
+    if backend is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(known))
+    return out
+
+
+def matched(people: list[np.ndarray], masks: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
+    """(keypoints, index of their true mask) for each pose with MIN_POINTS or more sure keypoints on a true
+    person's mask (grown by ON_MASK), the poses with most points on someone first, each mask taken once."""
+    if not people or not masks:
+        return []
+    h, w = masks[0].shape
+    grow = max(1, round(ON_MASK * np.hypot(h, w)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    grown = [cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in masks]
+    counts = np.zeros((len(people), len(masks)), int)
+    for i, kp in enumerate(people):
+        sure = kp[kp[:, 2] >= MIN_SCORE]
+        if len(sure):
+            x, y = pixels_inside(sure, (h, w)).T
+            counts[i] = [int(g[y, x].sum()) for g in grown]
+    out, used_p, used_m = [], set(), set()
+    for i, j in sorted(np.ndindex(counts.shape), key=lambda ij: -counts[ij]):
+        if counts[i, j] >= MIN_POINTS and i not in used_p and j not in used_m:
+            out.append((people[i], j))
+            used_p.add(i)
+            used_m.add(j)
+    return out
+
+
+def person_pairs(annotations: Path, ids: list[str] | None, priors: tuple[str, ...], model: str, cache: Path,
+                 log: Callable[[str], None] = print) -> tuple[PairSet, list[str]]:
+    """One pair per person found and matched (``matched``) on the photos of ``annotations`` (pose_mini's layout
+    or a COCO file; ``ids``: only these photos), framed for ``model`` as the pipeline frames a person, and the
+    photo of each pair (to hold photos out whole)."""
+    from ..priors import people_map
+
+    sets = instance_sets(annotations)
+    if ids is not None:
+        keep = set(ids)
+        sets = [s for s in sets if s[0] in keep]
+    found = people_found(sets, cache, log)
+    aspect = spec(model).aspect
+    out, photos = PairSet([], [], []), []
+    for (ident, image, masks, _), people in zip(sets, found):
+        rgb = load_image(image)
+        trues = [true_mask(m, rgb, image) > 0 for m in masks]
+        for kp, j in matched(people, trues):
+            whole = whole_frame(rgb.shape, aspect)
+            box = keypoint_box(kp, rgb.shape[0])
+            framed = on_pixels(frame_box(box, aspect)) if box is not None else whole
+            if area(framed) >= ZOOM_BELOW * area(whole):
+                framed = whole
+            x0, y0, x1, y1 = framed
+            f = min(1.0, PAIR_SIDE / max(x1 - x0, y1 - y0))
+            size = (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f)))
+            picture = crop(rgb, framed, size)
+            mask = np.where(crop(trues[j].astype(np.uint8) * 255, framed, size) > 127, 255, 0).astype(np.uint8)
+            moved = kp.copy()
+            moved[:, :2] = (moved[:, :2] - (x0, y0)) * (size[0] / (x1 - x0), size[1] / (y1 - y0))
+            maps = [np.round(people_map(name, [moved], picture.shape[:2]) * 255).astype(np.uint8) for name in priors]
+            out.ids.append(f"{Path(annotations).parent.name}/{ident}:{j}")
+            out.images.append(np.dstack([picture] + maps))
+            out.masks.append(mask)
+            photos.append(f"{Path(annotations).parent.name}/{ident}")
+    return out, photos
