@@ -15,7 +15,7 @@ import signal
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -128,14 +128,33 @@ class Shards:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def merge(entries: list[dict]) -> bytes:
-    """The COCO file of ``entries``: images in name order, ids counted from 1 in that order."""
+def merge(entries: list[dict], before: dict | None = None, redone: Collection[str] = ()) -> bytes:
+    """The COCO file of ``entries``: images in name order, ids counted from 1 in that order. ``before``: the file
+    an earlier run of the same command wrote, whose ids stay: its images keep theirs, and their people theirs
+    unless the image was segmented again (``redone``: file names); images and people new to it are numbered on
+    from its largest ids (references kept elsewhere to a file that a rerun added photos to stay true)."""
+    old_images = {im["file_name"]: im["id"] for im in (before or {}).get("images", [])}
+    old_people: dict[int, list[int]] = {}
+    for ann in (before or {}).get("annotations", []):
+        old_people.setdefault(ann["image_id"], []).append(ann["id"])
+    next_image = max(old_images.values(), default=0) + 1
+    next_person = max((i for ids in old_people.values() for i in ids), default=0) + 1
     images, annotations = [], []
-    for image_id, entry in enumerate(sorted(entries, key=lambda e: e["file_name"]), start=1):
+    for entry in sorted(entries, key=lambda e: e["file_name"]):
+        image_id = old_images.get(entry["file_name"])
+        if image_id is None:
+            image_id, next_image = next_image, next_image + 1
         images.append({"id": image_id, "file_name": entry["file_name"], "width": entry["width"],
                        "height": entry["height"]})
-        for ann in entry["annotations"]:
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, **ann})
+        kept = old_people.get(image_id, []) if entry["file_name"] not in redone else []
+        if len(kept) != len(entry["annotations"]):
+            kept = []
+        for k, ann in enumerate(entry["annotations"]):
+            if kept:
+                person_id = kept[k]
+            else:
+                person_id, next_person = next_person, next_person + 1
+            annotations.append({"id": person_id, "image_id": image_id, **ann})
     # info and licenses too: importers (CVAT's Datumaro) refuse a file without them
     coco = {"info": {"description": "people found by personseg", "version": __version__}, "licenses": [],
             "images": images, "annotations": annotations, "categories": [PERSON]}
@@ -358,6 +377,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job)]
+        # this command's own last file (a rerun): its ids stay
+        before = json.loads(out.read_bytes()) if out.exists() and not overwrite and people_file is None else None
         failed = [(p, not_there(p)) for p in plan.missing]
         shards.start(settings)
         nodes: Counter = Counter()
@@ -370,7 +391,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 else:
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
-        data = merge(entries) if people_file is None else filled(people_file, entries)
+        data = (merge(entries, before, {job.name for job in todo}) if people_file is None else
+                filled(people_file, entries))
         shards.may_be(*([out.read_bytes()] if out.exists() else []), data)   # stopped between the two: either
         write_bytes(out, data, overwrite=True)
         shards.may_be(data)

@@ -56,11 +56,22 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     moved = photos / "p0.jpg"
     moved.rename(tmp_path / "later.jpg")
     assert annotate([photos], out, {"method": "fast"})["images"] == 4
+    first = json.loads(out.read_text())
     (tmp_path / "later.jpg").rename(moved)
     again = annotate([photos], out, {"method": "fast"})
     assert again["images"] == 5 and again["done_before"] == 4
     annotate([photos], whole, {"method": "fast"})
-    assert out.read_bytes() == whole.read_bytes()   # as one run over all of them
+    added, one_run = json.loads(out.read_text()), json.loads(whole.read_text())
+
+    def by_name(coco: dict) -> dict:
+        names = {im["id"]: im["file_name"] for im in coco["images"]}
+        return {name: [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in coco["annotations"]
+                       if names[a["image_id"]] == name] for name in names.values()}
+
+    assert by_name(added) == by_name(one_run)   # as one run over all of them, but for the ids: those given stay
+    ids = {im["file_name"]: im["id"] for im in added["images"]}
+    assert {im["file_name"]: im["id"] for im in first["images"]}.items() < ids.items() and ids["p0.jpg"] == 5
+    assert {a["id"] for a in first["annotations"]} < {a["id"] for a in added["annotations"]}
     assert annotate([photos], out, {"method": "fast"})["done_before"] == 5   # nothing new: nothing done
     moved.unlink()   # a photo gone from the folder leaves the file
     annotate([photos], out, {"method": "fast"})

@@ -56,6 +56,22 @@ def test_the_merge_is_the_same_bytes_in_any_order():
     assert coco["licenses"] == [] and coco["info"]["version"]   # CVAT's importer refuses a file without them
 
 
+def test_a_rerun_that_adds_photos_keeps_the_ids_the_file_gave():
+    """Images and people of the earlier file keep their ids (references to them elsewhere stay true); a photo
+    added, even one named before the others, and the people of a photo segmented again are numbered on."""
+    def entries(*names: str) -> list[dict]:
+        return [{"file_name": n, "width": 30, "height": 40, "annotations": person_annotations(_result())}
+                for n in names]
+
+    first = json.loads(merge(entries("b.jpg", "c.jpg", "d.jpg")))
+    again = json.loads(merge(entries("a.jpg", "b.jpg", "c.jpg", "d.jpg"), first, {"a.jpg", "c.jpg"}))
+    ids = {im["file_name"]: im["id"] for im in again["images"]}
+    assert ids == {"a.jpg": 4, "b.jpg": 1, "c.jpg": 2, "d.jpg": 3}
+    people = [(a["image_id"], a["id"]) for a in again["annotations"]]
+    assert people == [(4, 7), (4, 8), (1, 1), (1, 2), (2, 9), (2, 10), (3, 5), (3, 6)]
+    assert merge(entries("b.jpg", "c.jpg", "d.jpg"), first) == merge(entries("b.jpg", "c.jpg", "d.jpg"))
+
+
 def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
     data = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1}],
             "annotations": [{"id": 1, "image_id": 1, "keypoints": [1] * 51, "bbox": [150.0, 224.0, 19.0, 71.7],
