@@ -144,16 +144,17 @@ def photo_people(rgb: np.ndarray, pose: PoseBackend, outline: bool = False
 
 
 def find_people(rgb: np.ndarray, mask: np.ndarray, pose: PoseBackend, max_people: int = MAX_PEOPLE,
-                known: list[np.ndarray] = ()) -> list[np.ndarray]:
+                known: list[np.ndarray] = (), same: float = SAME_PHOTO_PERSON) -> list[np.ndarray]:
     """Keypoints of everyone. The single-person pose backend is run on the whole image again and again, each
     person found painted out before the next run; then on a body-sized crop below every face the full-range
     face detector finds (on tiles, so small faces count) and on every person-sized region of ``mask``. Poses
     below PERSON_VISIBILITY are not people. ``known``: people the pose backend already found on this image
-    (``photo_people``), taken first and painted out before the first run."""
+    (``photo_people``), taken first and painted out before the first run. ``same``: poses closer than this are
+    one person (``new_person``; video's subject finder keeps SAME_PERSON)."""
     people: list[np.ndarray] = [kp for kp in known if _enough_points(kp)][:max_people]
 
     def take(found: list[np.ndarray]) -> list[np.ndarray]:
-        new = [kp for kp in found if _enough_points(kp) and new_person(kp, people, SAME_PHOTO_PERSON)]
+        new = [kp for kp in found if _enough_points(kp) and new_person(kp, people, same)]
         people.extend(new[: max_people - len(people)])
         return new
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..framing import area, keypoint_box
-from ..instances import find_people, paint_out, person_pose
+from ..instances import SAME_PERSON, find_people, paint_out, person_pose
 from ..pose import PoseBackend, detect_people
 from ..pose.keypoints import keypoint_distance
 from ..pose.tracking import PointTrack
@@ -150,13 +150,13 @@ class SubjectFinder:
 
     def _first(self, rgb: np.ndarray) -> np.ndarray | None:
         """The most prominent person in ``rgb`` (the largest keypoint box of everyone found), or None."""
-        people = find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose)
+        people = find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose, same=SAME_PERSON)
         return max(people, key=lambda kp: area(keypoint_box(kp) or (0, 0, 0, 0)), default=None)
 
     def _refound(self, rgb: np.ndarray) -> np.ndarray | None:
         """The person in ``rgb`` who looks like the lost subject, nearest where they were last seen, if near
         enough to be them (LOST_SAME), or None."""
-        people = [kp for kp in find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose)
+        people = [kp for kp in find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose, same=SAME_PERSON)
                   if keypoint_distance(kp, self.last_seen) < LOST_SAME
                   and unlike(self.look, looks(rgb, kp)) < self.unlike_max]
         return min(people, key=lambda kp: keypoint_distance(kp, self.last_seen), default=None)
