@@ -401,9 +401,13 @@ def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole
         entries.append({"image": f"images/{i}.png", "instances": instances})
         poses[str(i)] = [person(200, 50, 100), person(400, 50, 100)]
     (root / "annotations.json").write_text(json.dumps({"images": entries}))
-    monkeypatch.setattr(people, "people_found", lambda found, cache, log: [poses[s[0]] for s in found])
+    monkeypatch.setattr(people, "photo_people", lambda rgb, backend: ([], None))   # each photo's grey is its id
+    monkeypatch.setattr(people, "find_people", lambda rgb, union, backend, known: poses[str(rgb[0, 0, 0] - 60)])
+    monkeypatch.setattr("personseg.pose.get_backend", lambda name: None)
+    said = []
     pairs, photos = people.person_pairs(root / "annotations.json", ["1", "2"], ("ssm",), "lwpsn-person",
-                                        tmp_path / "cache.json")
+                                        tmp_path / "cache.json", said.append)
+    assert said[-1].endswith("4 people found and matched on 2 of 2 photos")
     assert len(pairs) == 4 and photos == ["street/1"] * 2 + ["street/2"] * 2
     for image, mask in zip(pairs.images, pairs.masks):
         own, ssm = mask > 0, image[..., 3].astype(float)
@@ -422,3 +426,8 @@ def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole
     real_trn = {i.split(":")[0] for i in trn.ids if i.startswith("street/")}
     assert len(real_val) == 2 and len(real_trn) == 6 and not real_val & real_trn
     assert sum(i.startswith("street/") for i in trn.ids + val.ids) == 16
+    trn, val, _ = sets.training_sets("lwpsn-person", [root], None, tmp_path / "cache", AUGMENT_PRESETS["full"],
+                                     val_fraction=0.25, seed=0, log=lambda line: None)   # real people alone
+    assert len(trn) == 12 and len(val) == 4
+    with pytest.raises(PersonsegError, match="--split train"):   # 'fit' is this project's, refused before work
+        sets.training_sets("lwpsn-person", [root, single], "fit", tmp_path / "cache", AUGMENT_PRESETS["full"])

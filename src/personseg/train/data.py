@@ -55,12 +55,16 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
     return out
 
 
+#: The split name of the train split less the choice groups (``fit_ids``).
+FIT = "fit"
+
+
 def split_ids(root: str | Path, split: str | None) -> list[str] | None:
     """The ids of ``split`` in the data set in ``root``: ``root/<split>.txt``, or for 'fit' the train split less
     the choice groups (``fit_ids``); None (every pair) without a split."""
     if not split:
         return None
-    return fit_ids(root) if split == "fit" else read_ids(Path(root) / f"{split}.txt")
+    return fit_ids(root) if split == FIT else read_ids(Path(root) / f"{split}.txt")
 
 
 def validation_split(count: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -167,8 +171,9 @@ def fit_ids(root: str | Path) -> list[str]:
     the choice groups (the held-out pairs of EG1800 and CCP, the first ``CHOICE_PHOTOS`` of the others)."""
     name = Path(root).resolve().name
     if name not in ("eg1800", "ccp", "pennfudan", "coco_people", "coco_single"):
-        raise PersonsegError(f"{root}: the choice groups are known for eg1800, ccp, pennfudan, coco_people and "
-                             "coco_single only")
+        raise PersonsegError(f"{root}: split {FIT!r} is the train split less this project's choice photos, known "
+                             "for eg1800, ccp, pennfudan, coco_people and coco_single only; give your own, e.g. "
+                             "--split train")
     ids = read_ids(Path(root) / "train.txt")
     if name in ("eg1800", "ccp"):
         held = {ip.stem for group, pairs in heldout_groups().items() if group != "EG1800 unlisted"

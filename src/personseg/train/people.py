@@ -5,13 +5,15 @@ with their own prior maps after RGB, and their own mask as the target: everyone 
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 
+from ..errors import PersonsegError
 from ..evaluate import instance_sets, true_mask
 from ..framing import ZOOM_BELOW, area, crop, frame_box, keypoint_box, on_pixels, whole_frame
 from ..image import load_image
@@ -29,38 +31,42 @@ PAIR_SIDE = 400
 ON_MASK = 0.01
 
 
-def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = print) -> list[list[np.ndarray]]:
-    """Everyone the pose backend finds on each photo of ``sets`` (``instance_sets``'s), as ``Segmenter(instances=
-    True)`` looks (``photo_people``, then ``find_people`` on the union of the true masks), kept in the JSON file
-    ``cache`` by id and image size."""
+def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = print
+                 ) -> Iterator[tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]]:
+    """(photo, true masks, everyone the pose backend finds on it) for each photo of ``sets`` (``instance_sets``'s),
+    found as ``Segmenter(instances=True)`` looks (``photo_people``, then ``find_people`` on the union of the true
+    masks) and kept in the JSON file ``cache`` by id and a digest of the photo's and the masks' pixels."""
     from ..pose import get_backend
 
     cache = Path(cache)
     known = json.loads(cache.read_text()) if cache.is_file() else {}
     backend = None
-    out = []
-    for n, (ident, image, masks, _) in enumerate(sets, 1):
+    for n, (ident, image, masks, _) in enumerate(sets):
         rgb = load_image(image)
-        key = f"{ident}@{rgb.shape[1]}x{rgb.shape[0]}"
+        trues = [true_mask(m, rgb, image) > 0 for m in masks]
+        digest = hashlib.blake2b(rgb.tobytes(), digest_size=8)
+        for m in trues:
+            digest.update(np.packbits(m).tobytes())
+        key = f"{ident}#{digest.hexdigest()}"
         if key not in known:
             if backend is None:
                 backend = get_backend("blazepose")
-                log(f"finding people in {sum(1 for s in sets[n - 1:])} or fewer training photos (cached in {cache})")
-            union = np.zeros(rgb.shape[:2], bool)
-            for m in masks:
-                union |= true_mask(m, rgb, image) > 0
+                log(f"finding people in up to {len(sets) - n} training photos (cached in {cache})")
+            union = np.logical_or.reduce(trues) if trues else np.zeros(rgb.shape[:2], bool)
             first = photo_people(rgb, backend)[0]
             known[key] = [kp.round(2).tolist() for kp in find_people(rgb, union, backend, known=first)]
-            if n % 50 == 0 or n == len(sets):
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_suffix(".tmp")
-                tmp.write_text(json.dumps(known))
-                tmp.replace(cache)
-        out.append([np.array(kp, np.float32) for kp in known[key]])
+            if len(known) % 50 == 0:
+                _keep(known, cache)
+        yield rgb, trues, [np.array(kp, np.float32) for kp in known[key]]
     if backend is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(known))
-    return out
+        _keep(known, cache)
+
+
+def _keep(known: dict, cache: Path) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(known))
+    tmp.replace(cache)
 
 
 def matched(people: list[np.ndarray], masks: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
@@ -95,15 +101,14 @@ def person_pairs(annotations: Path, ids: list[str] | None, priors: tuple[str, ..
     from ..priors import people_map
 
     sets = instance_sets(annotations)
-    if ids is not None:
+    if ids is not None:   # (a COCO file names its photos with their extension; the id lists do not)
         keep = set(ids)
-        sets = [s for s in sets if s[0] in keep]
-    found = people_found(sets, cache, log)
+        sets = [s for s in sets if Path(s[0]).stem in keep or s[0] in keep]
+        if not sets:
+            raise PersonsegError(f"{annotations}: none of its photos is in the split asked for")
     aspect = spec(model).aspect
     out, photos = PairSet([], [], []), []
-    for (ident, image, masks, _), people in zip(sets, found):
-        rgb = load_image(image)
-        trues = [true_mask(m, rgb, image) > 0 for m in masks]
+    for (ident, _, _, _), (rgb, trues, people) in zip(sets, people_found(sets, cache, log)):
         for kp, j in matched(people, trues):
             whole = whole_frame(rgb.shape, aspect)
             box = keypoint_box(kp, rgb.shape[0])
@@ -122,4 +127,5 @@ def person_pairs(annotations: Path, ids: list[str] | None, priors: tuple[str, ..
             out.images.append(np.dstack([picture] + maps))
             out.masks.append(mask)
             photos.append(f"{Path(annotations).parent.name}/{ident}")
+    log(f"{annotations}: {len(out)} people found and matched on {len(set(photos))} of {len(sets)} photos")
     return out, photos

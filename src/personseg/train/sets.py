@@ -35,6 +35,7 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     if twice:
         raise PersonsegError(f"{', '.join(twice)}: given twice as training data; each folder once")
     wanted = spec(model)
+    ids = {root: split_ids(root, split) for root in roots}   # a split refused before any folder's work
     pairs = PairSet([], [], [])
     found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
     real = PairSet([], [], [])   # the person model's pairs of real people, and each one's photo
@@ -42,7 +43,7 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     for root in roots:
         name = f"{root.resolve().name}-{split or 'all'}"
         if wanted.overlaps and (Path(root) / ANNOTATIONS).is_file():
-            part, of = person_pairs(Path(root) / ANNOTATIONS, split_ids(root, split), wanted.priors, model,
+            part, of = person_pairs(Path(root) / ANNOTATIONS, ids[root], wanted.priors, model,
                                     cache / f"people-{name}.json", log=log)
             real = PairSet(real.ids + part.ids, real.images + part.images, real.masks + part.masks)
             photos += of
@@ -59,17 +60,22 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
             part = with_guides(part, wanted.guides, mattes)
         pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)
-    val_idx, trn_idx = validation_split(len(pairs), val_fraction, seed)
+    # (the person model may learn from real people alone: no single-person pairs to make scenes of)
+    val_idx, trn_idx = validation_split(len(pairs), val_fraction, seed) if len(pairs) or not photos else ([], [])
 
     def subset(idx: list[int]) -> PairSet:
         return PairSet([pairs.ids[i] for i in idx], [pairs.images[i] for i in idx], [pairs.masks[i] for i in idx])
 
     val, trn = subset(val_idx), subset(trn_idx)
     if wanted.overlaps:
-        val = overlap_pairs(val, [found[i] for i in val_idx], len(val), wanted.priors, seed)
-        trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), wanted.priors, seed)
+        if len(pairs):
+            val = overlap_pairs(val, [found[i] for i in val_idx], len(val), wanted.priors, seed)
+            trn = overlap_pairs(trn, [found[i] for i in trn_idx], len(trn), wanted.priors, seed)
         if photos:   # real people's pairs, their photos held out whole
             names = sorted(set(photos))
+            if len(names) < 2:
+                raise PersonsegError(f"people found on {len(names)} photo of a folder with a mask per person: "
+                                     "too few to hold photos out for validation")
             held = {names[i] for i in validation_split(len(names), val_fraction, seed)[0]}
             for k, photo in enumerate(photos):
                 into = val if photo in held else trn
