@@ -15,10 +15,11 @@ import signal
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import __version__
@@ -40,6 +41,8 @@ PR_SET_PDEATHSIG = 1
 SETTINGS = "settings.json"
 #: The file in a shard folder that records the sha256 of the output last written from it.
 WRITTEN = "written.sha256"
+#: The ids the file last written from the parts gave (``merge``'s record): a rerun keeps them.
+IDS = "ids.json"
 #: COCO's person category, with the 17 keypoints and the skeleton (1-based, as COCO writes it).
 PERSON = {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(COCO_NAMES),
           "skeleton": [[a + 1, b + 1] for a, b in COCO_SKELETON]}
@@ -107,7 +110,7 @@ class Shards:
 
     def keep_only(self, jobs: list[Job]) -> None:
         """Remove the parts of photos not among ``jobs`` (removed, or changed since)."""
-        kept = {self.path(job).name for job in jobs if self.done(job)} | {SETTINGS, WRITTEN}
+        kept = {self.path(job).name for job in jobs if self.done(job)} | {SETTINGS, WRITTEN, IDS}
         for part in self.folder.iterdir():
             if part.name not in kept:
                 part.unlink(missing_ok=True)
@@ -124,41 +127,68 @@ class Shards:
     def load(self, jobs: list[Job]) -> list[dict]:
         return [json.loads(self.path(job).read_text()) for job in jobs]
 
+    def ids(self) -> dict | None:
+        """The ids the file last written from these parts gave (``merge``'s record), None before any."""
+        path = self.folder / IDS
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def keep_ids(self, record: dict) -> None:
+        write_bytes(self.folder / IDS, json.dumps(record).encode(), overwrite=True)
+
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def merge(entries: list[dict], before: dict | None = None, redone: Collection[str] = ()) -> bytes:
-    """The COCO file of ``entries``: images in name order, ids counted from 1 in that order. ``before``: the file
-    an earlier run of the same command wrote, whose ids stay: its images keep theirs, and their people theirs
-    unless the image was segmented again (``redone``: file names); images and people new to it are numbered on
-    from its largest ids (references kept elsewhere to a file that a rerun added photos to stay true)."""
-    old_images = {im["file_name"]: im["id"] for im in (before or {}).get("images", [])}
-    old_people: dict[int, list[int]] = {}
-    for ann in (before or {}).get("annotations", []):
-        old_people.setdefault(ann["image_id"], []).append(ann["id"])
-    next_image = max(old_images.values(), default=0) + 1
-    next_person = max((i for ids in old_people.values() for i in ids), default=0) + 1
-    images, annotations = [], []
+def merge(entries: list[dict], ids: dict | None = None, polygons: bool = False) -> tuple[bytes, dict]:
+    """The COCO file of ``entries`` (images in name order, ids counted from 1 in that order) and the record of its
+    ids to keep for a rerun. ``ids``: the record an earlier run of the same command kept: each image keeps its id,
+    and its people theirs while their annotations are as they were; what is new is numbered on from the largest
+    ids ever given (so ids kept elsewhere stay true: no id goes to another photo or person). ``polygons``: each
+    segmentation as polygons (``as_polygons``) instead of run lengths."""
+    known = (ids or {}).get("images", {})
+    last_image, last_person = (ids or {}).get("last", (0, 0))
+    images, annotations, record = [], [], {}
     for entry in sorted(entries, key=lambda e: e["file_name"]):
-        image_id = old_images.get(entry["file_name"])
+        name, people = entry["file_name"], entry["annotations"]
+        digest = hashlib.sha1(json.dumps(people, sort_keys=True).encode()).hexdigest()
+        before = known.get(name, {})
+        image_id = before.get("id")
         if image_id is None:
-            image_id, next_image = next_image, next_image + 1
-        images.append({"id": image_id, "file_name": entry["file_name"], "width": entry["width"],
-                       "height": entry["height"]})
-        kept = old_people.get(image_id, []) if entry["file_name"] not in redone else []
-        if len(kept) != len(entry["annotations"]):
-            kept = []
-        for k, ann in enumerate(entry["annotations"]):
-            if kept:
-                person_id = kept[k]
-            else:
-                person_id, next_person = next_person, next_person + 1
+            last_image += 1
+            image_id = last_image
+        person_ids = before.get("people", []) if before.get("digest") == digest else []
+        if len(person_ids) != len(people):
+            person_ids = list(range(last_person + 1, last_person + 1 + len(people)))
+            last_person += len(people)
+        record[name] = {"id": image_id, "people": person_ids, "digest": digest}
+        images.append({"id": image_id, "file_name": name, "width": entry["width"], "height": entry["height"]})
+        for person_id, ann in zip(person_ids, people):
             annotations.append({"id": person_id, "image_id": image_id, **ann})
+            if polygons:
+                annotations[-1]["segmentation"] = as_polygons(ann["segmentation"])
     # info and licenses too: importers (CVAT's Datumaro) refuse a file without them
     coco = {"info": {"description": "people found by personseg", "version": __version__}, "licenses": [],
             "images": images, "annotations": annotations, "categories": [PERSON]}
-    return json.dumps(coco, separators=(",", ":")).encode()
+    return (json.dumps(coco, separators=(",", ":")).encode(),
+            {"last": [last_image, last_person], "images": record})
+
+
+def as_polygons(segmentation: dict) -> list[list[float]] | dict:
+    """COCO polygons of a compressed run-length ``segmentation``: the outline of each separate part, traced along
+    its pixels' outer edges (on the mask doubled: corners at quarter pixels), so that pycocotools draws the same
+    pixels back, but for holes, which a polygon cannot leave out (filled); an empty mask stays as it is (an empty
+    polygon list is what pycocotools cannot read)."""
+    from pycocotools import mask as coco_mask
+
+    mask = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")})
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return segmentation
+    y0, x0 = int(ys.min()), int(xs.min())
+    part = mask[y0 : ys.max() + 1, x0 : xs.max() + 1]   # the person's box alone, not the whole photo doubled
+    doubled = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]), interpolation=cv2.INTER_NEAREST)
+    outlines, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [((c.reshape(-1, 2) + 0.5) / 2 + (x0, y0)).ravel().tolist() for c in outlines]
 
 
 def read_people_file(path: str | os.PathLike) -> dict:
@@ -197,11 +227,11 @@ def given_people(data: dict) -> dict[str, list[list[float]]]:
             for name, anns in _given_annotations(data).items()}
 
 
-def filled(data: dict, entries: list[dict]) -> bytes:
-    """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE), ``area`` and
-    ``bbox`` taken from their image's entry (people in the file's order), and an image's ``width`` and
-    ``height`` where missing; everything else as it was (a labelled box stays where the mask is empty). People of
-    images not segmented are left as they were."""
+def filled(data: dict, entries: list[dict], polygons: bool = False) -> bytes:
+    """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE, or with ``polygons``
+    ``as_polygons``), ``area`` and ``bbox`` taken from their image's entry (people in the file's order), and an
+    image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays where the mask
+    is empty). People of images not segmented are left as they were."""
     by_name = {e["file_name"]: e["annotations"] for e in entries}
     sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
     for im in data["images"]:
@@ -210,6 +240,8 @@ def filled(data: dict, entries: list[dict]) -> bytes:
             im.setdefault("height", sizes[im["file_name"]][1])
     for name, anns in _given_annotations(data).items():
         for ann, made in zip(anns, by_name.get(name, [])):
+            if polygons:
+                made = made | {"segmentation": as_polygons(made["segmentation"])}
             if made["area"] or "bbox" not in ann:
                 ann.update(segmentation=made["segmentation"], area=made["area"], bbox=made["bbox"])
             elif not ann.get("segmentation"):   # an empty mask (a person who cannot be placed) leaves a labelled
@@ -316,7 +348,7 @@ class _Annotator(ImageActor):
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
              workers: int = 0, overwrite: bool = False, engine: str = "local", address: str | None = None,
-             people: str | os.PathLike | None = None,
+             people: str | os.PathLike | None = None, polygons: bool = False,
              progress: Callable[[Iterator, int], Iterator] = lambda it, total: it) -> dict:
     """Write ``out``, one COCO file of everyone in the images under ``paths`` (files, folders searched
     recursively; ``file_name`` relative to the folder named). ``options``: the Segmenter's (instances are
@@ -324,7 +356,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
     ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
     ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
-    segmentation, area and box filled (``filled``). Returns {'images', 'people', 'nobody' (file names of the
+    segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``), not
+    run lengths (the parts keep run lengths: a rerun with or without it writes the file anew in that form). Returns {'images', 'people', 'nobody' (file names of the
     images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
     segmented by each Ray node). Images already in the shards of an earlier run (interrupted, or finished and
     ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
@@ -377,8 +410,6 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job)]
-        # this command's own last file (a rerun): its ids stay
-        before = json.loads(out.read_bytes()) if out.exists() and not overwrite and people_file is None else None
         failed = [(p, not_there(p)) for p in plan.missing]
         shards.start(settings)
         nodes: Counter = Counter()
@@ -391,10 +422,12 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 else:
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
-        data = (merge(entries, before, {job.name for job in todo}) if people_file is None else
-                filled(people_file, entries))
+        data, ids = (merge(entries, shards.ids(), polygons) if people_file is None else
+                     (filled(people_file, entries, polygons), None))
         shards.may_be(*([out.read_bytes()] if out.exists() else []), data)   # stopped between the two: either
         write_bytes(out, data, overwrite=True)
+        if ids is not None:   # after the file: stopped between the two, a rerun numbers it as it did
+            shards.keep_ids(ids)
         shards.may_be(data)
         shards.keep_only(plan.jobs)
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),

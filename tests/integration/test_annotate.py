@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 from pycocotools.coco import COCO
 
 from personseg import Segmenter, __version__
@@ -48,6 +49,13 @@ def test_the_coco_file_holds_the_masks_segment_makes(photos, tmp_path):
         for ann, mask in zip(anns, masks):
             assert np.array_equal(coco.annToMask(ann) > 0, mask) and ann["area"] == mask.sum()
             assert len(ann["keypoints"]) == 51 and ann["num_keypoints"] == sum(v == 2 for v in ann["keypoints"][2::3])
+    rle = {a["id"]: coco.annToMask(a) for a in coco.dataset["annotations"]}
+    again = annotate([photos], out, {"method": "fast", "keypoints": True}, min_area=50, polygons=True)
+    assert again["done_before"] == 5   # the parts keep run lengths: nothing segmented again
+    drawn = COCO(str(out))
+    for ann in drawn.dataset["annotations"]:   # the same pixels, holes filled
+        filled = ndimage.binary_fill_holes(rle[ann["id"]])
+        assert isinstance(ann["segmentation"], list) and np.array_equal(drawn.annToMask(ann) > 0, filled)
 
 
 def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(photos, tmp_path, data_dir):
@@ -77,7 +85,8 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     annotate([photos], out, {"method": "fast"})
     assert len(json.loads(out.read_text())["images"]) == 4
     parts = tmp_path / ".people.json.parts"
-    assert len(list(parts.glob("*.json"))) == 1 + 4   # the settings and the photos there now: the gone one's went
+    assert len(list(parts.glob("*.json"))) == 2 + 4   # the settings, the ids and the photos there now: the gone
+    # one's went
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy(photos / "p2.jpg", other / "z.jpg")
@@ -95,6 +104,8 @@ def test_an_interrupted_overwrite_goes_on_where_it_stopped(photos, tmp_path, mon
 
     out = tmp_path / "people.json"
     annotate([photos], out, {"method": "fast"})
+    fresh = out.read_bytes()
+    out.write_text('{"images": [{"id": 41, "file_name": "p0.jpg"}], "annotations": [{"id": 901, "image_id": 41}]}')
     saved, save = [], module.Shards.save
 
     def stopping(self, entry, job):
@@ -108,6 +119,7 @@ def test_an_interrupted_overwrite_goes_on_where_it_stopped(photos, tmp_path, mon
         annotate([photos], out, {"method": "fast"}, overwrite=True)
     monkeypatch.setattr(module.Shards, "save", save)
     assert annotate([photos], out, {"method": "fast"})["done_before"] == 2
+    assert out.read_bytes() == fresh   # numbered afresh: nothing of the file it replaced
 
 
 def test_a_killed_run_rerun_gives_the_same_bytes_and_workers_too(photos, tmp_path):

@@ -49,27 +49,64 @@ def test_the_merge_is_the_same_bytes_in_any_order():
     for seed in range(5):
         random.Random(seed).shuffle(entries)
         assert merge(entries) == first
-    coco = json.loads(first)
+    coco = json.loads(first[0])
     assert [im["file_name"] for im in coco["images"]] == ["a.jpg", "b/x.jpg", "c.png"]
     assert [a["id"] for a in coco["annotations"]] == list(range(1, 7)) and coco["categories"] == [PERSON]
     assert PERSON["skeleton"][0] == [16, 14]   # 1-based, as COCO writes it
     assert coco["licenses"] == [] and coco["info"]["version"]   # CVAT's importer refuses a file without them
 
 
-def test_a_rerun_that_adds_photos_keeps_the_ids_the_file_gave():
-    """Images and people of the earlier file keep their ids (references to them elsewhere stay true); a photo
-    added, even one named before the others, and the people of a photo segmented again are numbered on."""
-    def entries(*names: str) -> list[dict]:
-        return [{"file_name": n, "width": 30, "height": 40, "annotations": person_annotations(_result())}
-                for n in names]
+def test_a_rerun_keeps_the_ids_it_gave_and_never_gives_one_twice():
+    """Images and people keep their ids across reruns (references to them elsewhere stay true); a photo added,
+    even one named before the others, and the people of a photo whose annotations changed are numbered on from the
+    largest id ever given, also after the photo that held it went (its ids go to nobody else)."""
+    def entries(*names: str, changed: str = "") -> list[dict]:
+        out = [{"file_name": n, "width": 30, "height": 40, "annotations": person_annotations(_result())}
+               for n in names]
+        for e in out:
+            if e["file_name"] == changed:   # segmented again, e.g. replaced under its name: the same count
+                e["annotations"] = [a | {"score": 0.1} for a in e["annotations"]]
+        return out
 
-    first = json.loads(merge(entries("b.jpg", "c.jpg", "d.jpg")))
-    again = json.loads(merge(entries("a.jpg", "b.jpg", "c.jpg", "d.jpg"), first, {"a.jpg", "c.jpg"}))
-    ids = {im["file_name"]: im["id"] for im in again["images"]}
-    assert ids == {"a.jpg": 4, "b.jpg": 1, "c.jpg": 2, "d.jpg": 3}
-    people = [(a["image_id"], a["id"]) for a in again["annotations"]]
-    assert people == [(4, 7), (4, 8), (1, 1), (1, 2), (2, 9), (2, 10), (3, 5), (3, 6)]
-    assert merge(entries("b.jpg", "c.jpg", "d.jpg"), first) == merge(entries("b.jpg", "c.jpg", "d.jpg"))
+    def ids(data: bytes) -> tuple[dict, list]:
+        coco = json.loads(data)
+        return ({im["file_name"]: im["id"] for im in coco["images"]},
+                [(a["image_id"], a["id"]) for a in coco["annotations"]])
+
+    data, record = merge(entries("b.jpg", "c.jpg", "d.jpg"))
+    assert ids(data) == ({"b.jpg": 1, "c.jpg": 2, "d.jpg": 3}, [(1, 1), (1, 2), (2, 3), (2, 4), (3, 5), (3, 6)])
+    data, record = merge(entries("a.jpg", "b.jpg", "c.jpg", "d.jpg", changed="c.jpg"), record)
+    assert ids(data) == ({"a.jpg": 4, "b.jpg": 1, "c.jpg": 2, "d.jpg": 3},
+                         [(4, 7), (4, 8), (1, 1), (1, 2), (2, 9), (2, 10), (3, 5), (3, 6)])
+    data, record = merge(entries("a.jpg", "b.jpg", "c.jpg", changed="c.jpg"), record)   # d.jpg gone: 3, 5, 6 its
+    data, record = merge(entries("a.jpg", "b.jpg", "c.jpg", "e.jpg", changed="c.jpg"), record)
+    assert ids(data)[0]["e.jpg"] == 5 and ids(data)[1][-2:] == [(5, 11), (5, 12)]
+    assert merge(entries("b.jpg"), merge(entries("b.jpg"))[1]) == merge(entries("b.jpg"))   # nothing new: the same
+
+
+def test_polygons_draw_the_same_pixels_back_but_for_holes():
+    """Traced along the pixels' outer edges, each separate part one polygon (a lone pixel too); a hole is filled;
+    an empty mask keeps its run lengths (pycocotools cannot read an empty polygon list)."""
+    from pycocotools import mask as coco_mask
+
+    from personseg.annotate import as_polygons
+    from personseg.result import coco_rle
+
+    mask = np.zeros((50, 40), np.uint8)
+    mask[5:30, 5:20] = 1
+    mask[40, 30] = 1
+    holed = mask.copy()
+    holed[10:15, 10:14] = 0
+    for given in (mask, holed):
+        polygons = as_polygons(coco_rle(given))
+        assert len(polygons) == 2 and all(len(p) >= 8 and len(p) % 2 == 0 for p in polygons)
+        assert np.array_equal(coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects(polygons, 50, 40))), mask)
+    empty = coco_rle(np.zeros((5, 5), np.uint8))
+    assert as_polygons(empty) == empty
+    entries = [{"file_name": "a.jpg", "width": 30, "height": 40, "annotations": person_annotations(_result())}]
+    coco = json.loads(merge(entries, polygons=True)[0])
+    assert all(isinstance(a["segmentation"], list) for a in coco["annotations"])
+    assert [a["area"] for a in coco["annotations"]] == [a["area"] for a in entries[0]["annotations"]]
 
 
 def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():

@@ -17,7 +17,7 @@ from .common import add_method_options, name_nobody, segmenter_options
 def add_parser(sub) -> None:
     a = sub.add_parser("annotate", help="COCO annotations (box, keypoints, mask per person) for images and folders",
                        description="Write one COCO file (category person, 17 keypoints) with everyone found in the "
-                                   "images: mask as RLE, box, area, keypoints and score. Each finished image is kept "
+                                   "images: mask as RLE (or --polygons), box, area, keypoints and score. Each finished image is kept "
                                    "at once in a hidden folder beside the output (.NAME.parts), so a stopped run "
                                    "goes on where it stopped when run again, and the same command run later "
                                    "annotates only the photos added or changed since (photos gone leave the file; "
@@ -34,6 +34,10 @@ def add_parser(sub) -> None:
                         "(the mask's box) filled; a person with fewer than two labelled joints inside the photo "
                         "gets an empty mask and keeps a box given (noted where they have any joint)")
     a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
+    a.add_argument("--polygons", action="store_true",
+                   help="segmentations as polygons, which Label Studio's COCO import and some trainers read, "
+                        "instead of compressed run lengths: the same pixels but for holes (between an arm and the "
+                        "body), which a polygon fills")
     a.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes, each with its own models (default 0: this process; about one per two cores "
                         "helps), or with --engine ray the number of actors (default: one per two CPUs)")
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                            overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
+                           polygons=args.polygons,
                            progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
                                                            disable=True if args.quiet else None))
     except BaseException as e:
