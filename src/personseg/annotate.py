@@ -139,12 +139,12 @@ class Shards:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def merge(entries: list[dict], ids: dict | None = None, polygons: bool = False) -> tuple[bytes, dict]:
+def merge(entries: list[dict], ids: dict | None = None, polygons: float | None = None) -> tuple[bytes, dict]:
     """The COCO file of ``entries`` (images in name order, ids counted from 1 in that order) and the record of its
     ids to keep for a rerun. ``ids``: the record an earlier run of the same command kept: each image keeps its id,
     and its people theirs while their annotations are as they were; what is new is numbered on from the largest
     ids ever given (so ids kept elsewhere stay true: no id goes to another photo or person). ``polygons``: each
-    segmentation as polygons (``as_polygons``) instead of run lengths."""
+    segmentation as polygons (``as_polygons``, this tolerance) instead of run lengths."""
     known = (ids or {}).get("images", {})
     last_image, last_person = (ids or {}).get("last", (0, 0))
     images, annotations, record = [], [], {}
@@ -164,8 +164,8 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: bool = False) 
         images.append({"id": image_id, "file_name": name, "width": entry["width"], "height": entry["height"]})
         for person_id, ann in zip(person_ids, people):
             annotations.append({"id": person_id, "image_id": image_id, **ann})
-            if polygons:
-                annotations[-1]["segmentation"] = as_polygons(ann["segmentation"])
+            if polygons is not None:
+                annotations[-1]["segmentation"] = as_polygons(ann["segmentation"], polygons)
     # info and licenses too: importers (CVAT's Datumaro) refuse a file without them
     coco = {"info": {"description": "people found by personseg", "version": __version__}, "licenses": [],
             "images": images, "annotations": annotations, "categories": [PERSON]}
@@ -173,11 +173,19 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: bool = False) 
             {"last": [last_image, last_person], "images": record})
 
 
-def as_polygons(segmentation: dict) -> list[list[float]] | dict:
-    """COCO polygons of a compressed run-length ``segmentation``: the outline of each separate part, traced along
-    its pixels' outer edges (on the mask doubled: corners at quarter pixels), so that pycocotools draws the same
-    pixels back, but for holes, which a polygon cannot leave out (filled); an empty mask stays as it is (an empty
-    polygon list is what pycocotools cannot read)."""
+#: With --polygons, a separate part of a person under this share of their pixels is left out (specks the grouping
+#: leaves: one polygon a part, and importers take each polygon for a region, or read the first only). On the
+#: people `accurate --instances` finds on 60 pennfudan train photos (131) parts up to 17 -> 4 a person, mean IoU
+#: of the polygons with the mask 0.9881 -> 0.9873 (holes filled either way).
+SPECK = 0.01
+
+
+def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]] | dict:
+    """COCO polygons of a compressed run-length ``segmentation``: the outline of each separate part, largest first
+    (parts under SPECK of the pixels left out), traced along its pixels' outer edges (on the mask doubled: corners
+    at quarter pixels), so that pycocotools draws the same pixels back, but for holes, which a polygon cannot leave
+    out (filled); ``tolerance`` (pixels): each outline simplified within it (Douglas-Peucker, where that leaves three
+    corners or more). An empty mask stays as it is (an empty polygon list is what pycocotools cannot read)."""
     from pycocotools import mask as coco_mask
 
     mask = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")})
@@ -188,7 +196,16 @@ def as_polygons(segmentation: dict) -> list[list[float]] | dict:
     part = mask[y0 : ys.max() + 1, x0 : xs.max() + 1]   # the person's box alone, not the whole photo doubled
     doubled = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]), interpolation=cv2.INTER_NEAREST)
     outlines, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [((c.reshape(-1, 2) + 0.5) / 2 + (x0, y0)).ravel().tolist() for c in outlines]
+    outlines = sorted(outlines, key=cv2.contourArea, reverse=True)
+    least = 4 * SPECK * len(ys)   # (the doubled mask's area)
+    out = []
+    for k, outline in enumerate(outlines):
+        if k and cv2.contourArea(outline) < least:
+            break
+        simpler = cv2.approxPolyDP(outline, 2 * tolerance, True) if tolerance else outline
+        outline = simpler if len(simpler) >= 3 else outline
+        out.append(((outline.reshape(-1, 2) + 0.5) / 2 + (x0, y0)).ravel().tolist())
+    return out
 
 
 def read_people_file(path: str | os.PathLike) -> dict:
@@ -227,11 +244,12 @@ def given_people(data: dict) -> dict[str, list[list[float]]]:
             for name, anns in _given_annotations(data).items()}
 
 
-def filled(data: dict, entries: list[dict], polygons: bool = False) -> bytes:
+def filled(data: dict, entries: list[dict], polygons: float | None = None) -> bytes:
     """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE, or with ``polygons``
-    ``as_polygons``), ``area`` and ``bbox`` taken from their image's entry (people in the file's order), and an
-    image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays where the mask
-    is empty). People of images not segmented are left as they were."""
+    ``as_polygons`` of that tolerance), ``area`` and ``bbox`` taken from their image's entry (people in the file's
+    order), and an image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays
+    where the mask is empty, with an area of 0 where it had none: COCOeval reads every person's). People of images
+    not segmented are left as they were."""
     by_name = {e["file_name"]: e["annotations"] for e in entries}
     sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
     for im in data["images"]:
@@ -240,13 +258,14 @@ def filled(data: dict, entries: list[dict], polygons: bool = False) -> bytes:
             im.setdefault("height", sizes[im["file_name"]][1])
     for name, anns in _given_annotations(data).items():
         for ann, made in zip(anns, by_name.get(name, [])):
-            if polygons:
-                made = made | {"segmentation": as_polygons(made["segmentation"])}
+            if polygons is not None:
+                made = made | {"segmentation": as_polygons(made["segmentation"], polygons)}
             if made["area"] or "bbox" not in ann:
                 ann.update(segmentation=made["segmentation"], area=made["area"], bbox=made["bbox"])
             elif not ann.get("segmentation"):   # an empty mask (a person who cannot be placed) leaves a labelled
                 # box and area as they were; the empty mask in place of none or of `[]` (pycocotools fails on it)
                 ann["segmentation"] = made["segmentation"]
+            ann.setdefault("area", made["area"])
     data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
     return json.dumps(data, separators=(",", ":")).encode()
 
@@ -289,8 +308,16 @@ def _changes(before: str | None, now: str) -> str:
             return None
         return {**d.get("options", {}), **{k: v for k, v in d.items() if k != "options"}}
 
-    old = flat(before)
-    return "unreadable" if old is None else "; ".join(changes(flat(now), old))
+    old, new = flat(before), flat(now)
+    if old is None:
+        return "unreadable"
+    said = []
+    if old.get("people") != new.get("people"):   # a digest of the file: say so in words
+        said.append("the --people file changed since" if old.get("people") and new.get("people") else
+                    "--people given" if new.get("people") else "--people left out")
+        old.pop("people", None)
+        new.pop("people", None)
+    return "; ".join(said + changes(new, old))
 
 
 def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, workers: int,
@@ -348,7 +375,7 @@ class _Annotator(ImageActor):
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
              workers: int = 0, overwrite: bool = False, engine: str = "local", address: str | None = None,
-             people: str | os.PathLike | None = None, polygons: bool = False,
+             people: str | os.PathLike | None = None, polygons: float | None = None,
              progress: Callable[[Iterator, int], Iterator] = lambda it, total: it) -> dict:
     """Write ``out``, one COCO file of everyone in the images under ``paths`` (files, folders searched
     recursively; ``file_name`` relative to the folder named). ``options``: the Segmenter's (instances are
@@ -356,8 +383,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
     ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
     ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
-    segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``), not
-    run lengths (the parts keep run lengths: a rerun with or without it writes the file anew in that form). Returns {'images', 'people', 'nobody' (file names of the
+    segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``, this
+    tolerance in pixels), not run lengths (the parts keep run lengths: a rerun with or without it writes the file
+    anew in that form). Returns {'images', 'people', 'nobody' (file names of the
     images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
     segmented by each Ray node). Images already in the shards of an earlier run (interrupted, or finished and
     ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
@@ -371,6 +399,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             raise PersonsegError(f"{flag} {value}: expected 0 or more")
     if out.is_dir():
         raise PersonsegError(f"--out {out}: is a folder; give a .json file")
+    if polygons is not None and polygons < 0:
+        raise PersonsegError(f"--simplify {polygons}: expected 0 (exact outlines) or more pixels")
     if people is not None and min_area:
         raise PersonsegError("--min-area leaves out people found; with --people every given person is written")
     if engine not in ENGINES:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -84,27 +85,38 @@ def test_a_rerun_keeps_the_ids_it_gave_and_never_gives_one_twice():
     assert merge(entries("b.jpg"), merge(entries("b.jpg"))[1]) == merge(entries("b.jpg"))   # nothing new: the same
 
 
-def test_polygons_draw_the_same_pixels_back_but_for_holes():
-    """Traced along the pixels' outer edges, each separate part one polygon (a lone pixel too); a hole is filled;
-    an empty mask keeps its run lengths (pycocotools cannot read an empty polygon list)."""
+def test_polygons_draw_the_same_pixels_back_but_for_holes_and_specks():
+    """Traced along the pixels' outer edges, each separate part one polygon, the largest first; a hole is filled, a
+    part under 1% of the person's pixels left out; simplified, fewer corners; an empty mask keeps its run lengths
+    (pycocotools cannot read an empty polygon list)."""
     from pycocotools import mask as coco_mask
 
     from personseg.annotate import as_polygons
     from personseg.result import coco_rle
 
-    mask = np.zeros((50, 40), np.uint8)
-    mask[5:30, 5:20] = 1
-    mask[40, 30] = 1
+    def drawn(polygons: list) -> np.ndarray:
+        return coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects(polygons, 50, 40)))
+
+    shown = np.zeros((50, 40), np.uint8)
+    shown[40:45, 30:35] = 1                 # a small part (25 px, 6%), named first
+    shown[5:30, 5:20] = 1                   # the body (375 px)
+    mask = shown.copy()
+    mask[47, 2] = 1                         # a speck: 1 px, under 1%
     holed = mask.copy()
     holed[10:15, 10:14] = 0
     for given in (mask, holed):
         polygons = as_polygons(coco_rle(given))
         assert len(polygons) == 2 and all(len(p) >= 8 and len(p) % 2 == 0 for p in polygons)
-        assert np.array_equal(coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects(polygons, 50, 40))), mask)
+        assert np.array_equal(drawn(polygons), shown) and max(polygons[0][1::2]) < 31   # the body first
+    blob = np.zeros((50, 40), np.uint8)
+    cv2.circle(blob, (20, 25), 15, 1, -1)
+    exact, simple = as_polygons(coco_rle(blob)), as_polygons(coco_rle(blob), 1.0)
+    assert np.array_equal(drawn(exact), blob) and len(simple[0]) < len(exact[0]) / 3
+    assert (drawn(simple) != blob).mean() < 0.05
     empty = coco_rle(np.zeros((5, 5), np.uint8))
     assert as_polygons(empty) == empty
     entries = [{"file_name": "a.jpg", "width": 30, "height": 40, "annotations": person_annotations(_result())}]
-    coco = json.loads(merge(entries, polygons=True)[0])
+    coco = json.loads(merge(entries, polygons=0.0)[0])
     assert all(isinstance(a["segmentation"], list) for a in coco["annotations"])
     assert [a["area"] for a in coco["annotations"]] == [a["area"] for a in entries[0]["annotations"]]
 
@@ -125,6 +137,20 @@ def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
     data["annotations"][1]["segmentation"] = [[1, 1, 5, 1, 5, 5]]
     first, second = json.loads(filled(data, [made]))["annotations"]
     assert first["segmentation"] == empty["segmentation"] and second["segmentation"] == [[1, 1, 5, 1, 5, 5]]
+    del data["annotations"][1]["area"]   # a labelled box without an area: COCOeval reads every person's
+    data["annotations"][1]["bbox"] = [1, 1, 4, 4]
+    assert json.loads(filled(data, [made]))["annotations"][1]["area"] == 0
+
+
+def test_a_rerun_with_another_people_file_says_so_in_words():
+    from personseg.annotate import _changes
+
+    def settings(people: str | None) -> str:
+        return json.dumps({"options": {"method": "fast"}, "min_area": 0, "people": people, "paths": ["/p"]})
+
+    assert _changes(settings("ab" * 32), settings("cd" * 32)) == "the --people file changed since"
+    assert _changes(settings(None), settings("cd" * 32)) == "--people given"
+    assert "ab" * 32 not in _changes(settings("ab" * 32), settings(None))
 
 
 def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp_path):

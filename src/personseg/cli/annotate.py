@@ -36,8 +36,14 @@ def add_parser(sub) -> None:
     a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
     a.add_argument("--polygons", action="store_true",
                    help="segmentations as polygons, which Label Studio's COCO import and some trainers read, "
-                        "instead of compressed run lengths: the same pixels but for holes (between an arm and the "
-                        "body), which a polygon fills")
+                        "instead of compressed run lengths: one outline a separate part, largest first, traced "
+                        "along the pixels' edges (parts under 1%% of the person left out, and holes, between an "
+                        "arm and the body, filled: a polygon cannot leave them out); switching it on or off "
+                        "rewrites the file from the earlier run's work")
+    a.add_argument("--simplify", type=float, default=0.0, metavar="PX",
+                   help="with --polygons, simplify each outline within PX pixels (Douglas-Peucker), for editing "
+                        "by hand: on pedestrians about 750 corners a person exact, 300 at 0.5, 85 at 1 (default "
+                        "0: exact)")
     a.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes, each with its own models (default 0: this process; about one per two cores "
                         "helps), or with --engine ray the number of actors (default: one per two CPUs)")
@@ -52,13 +58,15 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.simplify and not args.polygons:
+        raise PersonsegError("--simplify is for --polygons; add it, or leave the option out")
     if args.address and args.engine != "ray":
         raise PersonsegError("--address is for --engine ray; add it, or leave the option out")
     options = segmenter_options(args, keypoints=True, given=args.people is not None)
     try:
         summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                            overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
-                           polygons=args.polygons,
+                           polygons=args.simplify if args.polygons else None,
                            progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
                                                            disable=True if args.quiet else None))
     except BaseException as e:
