@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
                         "rewrites the file from the earlier run's work")
     a.add_argument("--simplify", type=float, default=0.0, metavar="PX",
                    help="with --polygons, simplify each outline within PX pixels (Douglas-Peucker), for editing "
-                        "by hand: on pedestrians about 750 corners a person exact, 300 at 0.5, 85 at 1 (default "
+                        "by hand: on pedestrians about 750 corners a person exact, 300 at 0.5, 83 at 1 (default "
                         "0: exact)")
     a.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes, each with its own models (default 0: this process; about one per two cores "
