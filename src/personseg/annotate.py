@@ -386,8 +386,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``, this
     tolerance in pixels), not run lengths (the parts keep run lengths: a rerun with or without it writes the file
     anew in that form). Returns {'images', 'people', 'nobody' (file names of the
-    images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes'} ('nodes': images
-    segmented by each Ray node). Images already in the shards of an earlier run (interrupted, or finished and
+    images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes', 'others', 'gone'}
+    ('nodes': images segmented by each Ray node; 'gone': file names the file last written held that are no longer
+    under ``paths``). Images already in the shards of an earlier run (interrupted, or finished and
     ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
     images again and adds those added since; ``out`` holds the images under ``paths`` now.
     ``overwrite``: start afresh."""
@@ -452,7 +453,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 else:
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
-        data, ids = (merge(entries, shards.ids(), polygons) if people_file is None else
+        before = shards.ids()
+        gone = sorted(set(before["images"]) - {job.name for job in plan.jobs}) if before else []
+        data, ids = (merge(entries, before, polygons) if people_file is None else
                      (filled(people_file, entries, polygons), None))
         shards.may_be(*([out.read_bytes()] if out.exists() else []), data)   # stopped between the two: either
         write_bytes(out, data, overwrite=True)
@@ -462,4 +465,4 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.keep_only(plan.jobs)
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
             "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
-            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others}
+            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others, "gone": gone}

@@ -83,9 +83,9 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     assert {im["file_name"]: im["id"] for im in first["images"]}.items() < ids.items() and ids["p0.jpg"] == 5
     assert {a["id"] for a in first["annotations"]} < {a["id"] for a in added["annotations"]}
     assert annotate([photos], out, {"method": "fast"})["done_before"] == 5   # nothing new: nothing done
-    moved.unlink()   # a photo gone from the folder leaves the file
-    annotate([photos], out, {"method": "fast"})
-    assert len(json.loads(out.read_text())["images"]) == 4
+    moved.unlink()   # a photo gone from the folder leaves the file, said
+    assert annotate([photos], out, {"method": "fast"})["gone"] == ["p0.jpg"]
+    assert len(json.loads(out.read_text())["images"]) == 4 and not annotate([photos], out, {"method": "fast"})["gone"]
     parts = tmp_path / ".people.json.parts"
     assert len(list(parts.glob("*.json"))) == 2 + 4   # the settings, the ids and the photos there now: the gone
     # one's went

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
     parts += [f"no person found in {len(summary['nobody'])}"] * bool(summary["nobody"])
+    parts += [f"{len(summary['gone'])} no longer under the paths left the file"] * bool(summary["gone"])
     parts += [f"{len(summary['failed'])} failed (run again to retry them)"] * bool(summary["failed"])
     print("; ".join(parts), file=sys.stderr)
     for path, why in summary["failed"]:
