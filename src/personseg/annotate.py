@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -15,7 +16,7 @@ import signal
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -139,15 +140,19 @@ class Shards:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def merge(entries: list[dict], ids: dict | None = None, polygons: float | None = None) -> tuple[bytes, dict]:
+def merge(entries: list[dict], ids: dict | None = None, polygons: float | None = None,
+          still: Collection[str] = ()) -> tuple[bytes, dict]:
     """The COCO file of ``entries`` (images in name order, ids counted from 1 in that order) and the record of its
-    ids to keep for a rerun. ``ids``: the record an earlier run of the same command kept: each image keeps its id,
-    and its people theirs while their annotations are as they were; what is new is numbered on from the largest
-    ids ever given (so ids kept elsewhere stay true: no id goes to another photo or person). ``polygons``: each
-    segmentation as polygons (``as_polygons``, this tolerance) instead of run lengths."""
+    ids to keep for a rerun. ``ids``: the record an earlier run of the same command kept (or ``ids_of`` its file):
+    each image keeps its id, and its people theirs while their annotations are as they were (where the record has
+    no digest of them, while they are as many); what is new is numbered on from the largest ids ever given (so ids
+    kept elsewhere stay true: no id goes to another photo or person). ``still``: names of photos not in ``entries``
+    (failed this time) whose ids the record keeps. ``polygons``: each segmentation as polygons (``as_polygons``,
+    this tolerance) instead of run lengths."""
     known = (ids or {}).get("images", {})
     last_image, last_person = (ids or {}).get("last", (0, 0))
-    images, annotations, record = [], [], {}
+    images, annotations = [], []
+    record = {name: known[name] for name in still if name in known}
     for entry in sorted(entries, key=lambda e: e["file_name"]):
         name, people = entry["file_name"], entry["annotations"]
         digest = hashlib.sha1(json.dumps(people, sort_keys=True).encode()).hexdigest()
@@ -156,7 +161,7 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: float | None =
         if image_id is None:
             last_image += 1
             image_id = last_image
-        person_ids = before.get("people", []) if before.get("digest") == digest else []
+        person_ids = before.get("people", []) if before.get("digest") in (digest, None) else []
         if len(person_ids) != len(people):
             person_ids = list(range(last_person + 1, last_person + 1 + len(people)))
             last_person += len(people)
@@ -173,6 +178,17 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: float | None =
             {"last": [last_image, last_person], "images": record})
 
 
+def ids_of(coco: dict) -> dict:
+    """``merge``'s record of a file written before the parts kept one: its images' and people's ids (no digests)."""
+    people: dict[int, list[int]] = {}
+    for ann in coco.get("annotations", []):
+        people.setdefault(ann["image_id"], []).append(ann["id"])
+    images = {im["file_name"]: {"id": im["id"], "people": people.get(im["id"], []), "digest": None}
+              for im in coco.get("images", [])}
+    return {"last": [max((im["id"] for im in coco.get("images", [])), default=0),
+                     max((a["id"] for a in coco.get("annotations", [])), default=0)], "images": images}
+
+
 #: With --polygons, a separate part of a person under this share of their pixels is left out (specks the grouping
 #: leaves: one polygon a part, and importers take each polygon for a region, or read the first only). On the
 #: people `accurate --instances` finds on 60 pennfudan train photos (131) parts up to 17 -> 4 a person, mean IoU
@@ -181,11 +197,12 @@ SPECK = 0.01
 
 
 def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]] | dict:
-    """COCO polygons of a compressed run-length ``segmentation``: the outline of each separate part, largest first
-    (parts under SPECK of the pixels left out), traced along its pixels' outer edges (on the mask doubled: corners
-    at quarter pixels), so that pycocotools draws the same pixels back, but for holes, which a polygon cannot leave
-    out (filled); ``tolerance`` (pixels): each outline simplified within it (Douglas-Peucker, where that leaves three
-    corners or more). An empty mask stays as it is (an empty polygon list is what pycocotools cannot read)."""
+    """COCO polygons of a compressed run-length ``segmentation``: the outline of each separate part (8-connected),
+    largest first, parts under SPECK of the pixels left out, traced along its pixels' outer edges (on the part
+    doubled: corners at quarter pixels), so that pycocotools draws the same pixels back, but for holes, which a
+    polygon cannot leave out (filled); ``tolerance`` (pixels): each outline simplified within it (Douglas-Peucker;
+    where that leaves under three corners, within half as much, and so on). An empty mask stays as it is (an empty
+    polygon list is what pycocotools cannot read)."""
     from pycocotools import mask as coco_mask
 
     mask = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")})
@@ -193,17 +210,23 @@ def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]]
     if not len(ys):
         return segmentation
     y0, x0 = int(ys.min()), int(xs.min())
-    part = mask[y0 : ys.max() + 1, x0 : xs.max() + 1]   # the person's box alone, not the whole photo doubled
-    doubled = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]), interpolation=cv2.INTER_NEAREST)
-    outlines, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    outlines = sorted(outlines, key=cv2.contourArea, reverse=True)
-    least = 4 * SPECK * len(ys)   # (the doubled mask's area)
+    box = mask[y0 : ys.max() + 1, x0 : xs.max() + 1]   # the person's box alone, not the whole photo doubled
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
+    sizes = stats[1:, cv2.CC_STAT_AREA]
     out = []
-    for k, outline in enumerate(outlines):
-        if k and cv2.contourArea(outline) < least:
+    for k in np.argsort(-sizes, kind="stable"):
+        if out and sizes[k] < SPECK * len(ys):
             break
-        simpler = cv2.approxPolyDP(outline, 2 * tolerance, True) if tolerance else outline
-        outline = simpler if len(simpler) >= 3 else outline
+        part = (labels == k + 1).astype(np.uint8)
+        doubled = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]), interpolation=cv2.INTER_NEAREST)
+        outline = max(cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=len)
+        within = min(2.0 * tolerance, float(max(doubled.shape)))
+        while within >= 0.5:
+            simpler = cv2.approxPolyDP(outline, within, True)
+            if len(simpler) >= 3:
+                outline = simpler
+                break
+            within /= 2
         out.append(((outline.reshape(-1, 2) + 0.5) / 2 + (x0, y0)).ravel().tolist())
     return out
 
@@ -248,8 +271,8 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None) -> by
     """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE, or with ``polygons``
     ``as_polygons`` of that tolerance), ``area`` and ``bbox`` taken from their image's entry (people in the file's
     order), and an image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays
-    where the mask is empty, with an area of 0 where it had none: COCOeval reads every person's). People of images
-    not segmented are left as they were."""
+    where the mask is empty, with the box's area where it had none: COCOeval reads every person's). People of
+    images not segmented are left as they were."""
     by_name = {e["file_name"]: e["annotations"] for e in entries}
     sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
     for im in data["images"]:
@@ -265,7 +288,10 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None) -> by
             elif not ann.get("segmentation"):   # an empty mask (a person who cannot be placed) leaves a labelled
                 # box and area as they were; the empty mask in place of none or of `[]` (pycocotools fails on it)
                 ann["segmentation"] = made["segmentation"]
-            ann.setdefault("area", made["area"])
+            if "area" not in ann:   # the mask's; for a labelled box around an empty mask, the box's (COCOeval
+                # reads every person's area, and a keypoint's similarity divides by it)
+                box = ann.get("bbox") or [0, 0, 0, 0]
+                ann["area"] = made["area"] or float(box[2] * box[3])
     data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
     return json.dumps(data, separators=(",", ":")).encode()
 
@@ -400,7 +426,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             raise PersonsegError(f"{flag} {value}: expected 0 or more")
     if out.is_dir():
         raise PersonsegError(f"--out {out}: is a folder; give a .json file")
-    if polygons is not None and polygons < 0:
+    if polygons is not None and not (math.isfinite(polygons) and polygons >= 0):
         raise PersonsegError(f"--simplify {polygons}: expected 0 (exact outlines) or more pixels")
     if people is not None and min_area:
         raise PersonsegError("--min-area leaves out people found; with --people every given person is written")
@@ -430,9 +456,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     with sole_writer_of(out):
         if overwrite:
             shards.remove()
-            if out.exists():   # this run's to replace: an interrupted one goes on where it stopped
-                shards.start(settings)
+            if out.exists():   # this run's to replace: an interrupted one goes on where it stopped, numbering
+                shards.start(settings)   # afresh (none of the replaced file's ids)
                 shards.may_be(out.read_bytes())
+                shards.keep_ids(merge([])[1])
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
             raise PersonsegError(f"output exists: {out}, not as this command last wrote it (use --overwrite to "
                                  f"replace it, or give another --out)")
@@ -441,6 +468,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job)]
+        # this command's own last file, where its parts kept no ids yet (written by an earlier version)
+        earlier = (json.loads(out.read_bytes()) if not overwrite and out.exists() and shards.folder.is_dir()
+                   and not (shards.folder / IDS).is_file() else None)
         failed = [(p, not_there(p)) for p in plan.missing]
         shards.start(settings)
         nodes: Counter = Counter()
@@ -454,13 +484,16 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
         before = shards.ids()
-        gone = sorted(set(before["images"]) - {job.name for job in plan.jobs}) if before else []
-        data, ids = (merge(entries, before, polygons) if people_file is None else
+        if before is None and earlier is not None and people_file is None:   # parts from before ids.json: the ids
+            before = ids_of(earlier)   # of the file they wrote
+        names = {job.name for job in plan.jobs}
+        gone = sorted(set(before["images"]) - names) if before else []
+        data, ids = (merge(entries, before, polygons, names) if people_file is None else
                      (filled(people_file, entries, polygons), None))
+        if ids is not None:   # before the file: a record that never reached it leaves only gaps in the numbering
+            shards.keep_ids(ids)
         shards.may_be(*([out.read_bytes()] if out.exists() else []), data)   # stopped between the two: either
         write_bytes(out, data, overwrite=True)
-        if ids is not None:   # after the file: stopped between the two, a rerun numbers it as it did
-            shards.keep_ids(ids)
         shards.may_be(data)
         shards.keep_only(plan.jobs)
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),

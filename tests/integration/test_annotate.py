@@ -82,6 +82,9 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     ids = {im["file_name"]: im["id"] for im in added["images"]}
     assert {im["file_name"]: im["id"] for im in first["images"]}.items() < ids.items() and ids["p0.jpg"] == 5
     assert {a["id"] for a in first["annotations"]} < {a["id"] for a in added["annotations"]}
+    (tmp_path / ".people.json.parts" / "ids.json").unlink()   # parts of an earlier version: the file's ids are read
+    annotate([photos], out, {"method": "fast"})
+    assert json.loads(out.read_text()) == added
     assert annotate([photos], out, {"method": "fast"})["done_before"] == 5   # nothing new: nothing done
     moved.unlink()   # a photo gone from the folder leaves the file, said
     assert annotate([photos], out, {"method": "fast"})["gone"] == ["p0.jpg"]

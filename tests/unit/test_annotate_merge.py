@@ -83,6 +83,26 @@ def test_a_rerun_keeps_the_ids_it_gave_and_never_gives_one_twice():
     data, record = merge(entries("a.jpg", "b.jpg", "c.jpg", "e.jpg", changed="c.jpg"), record)
     assert ids(data)[0]["e.jpg"] == 5 and ids(data)[1][-2:] == [(5, 11), (5, 12)]
     assert merge(entries("b.jpg"), merge(entries("b.jpg"))[1]) == merge(entries("b.jpg"))   # nothing new: the same
+    _, kept = merge(entries("a.jpg", "c.jpg", "e.jpg", changed="c.jpg"), record, still={"b.jpg"})   # b failed
+    assert kept["images"]["b.jpg"] == record["images"]["b.jpg"]   # this time: its ids stay its own
+    data, _ = merge(entries("a.jpg", "b.jpg", "c.jpg", "e.jpg", changed="c.jpg"), kept)
+    assert ids(data)[0]["b.jpg"] == 1 and (1, 1) in ids(data)[1]
+
+
+def test_a_file_written_before_the_parts_kept_ids_keeps_its_ids():
+    from personseg.annotate import ids_of
+
+    entries = [{"file_name": n, "width": 30, "height": 40, "annotations": person_annotations(_result())}
+               for n in ("b.jpg", "c.jpg")]
+    old = json.loads(merge(entries)[0])
+    for im in old["images"]:   # numbered as an earlier version numbered it (any way: ids are read, not assumed)
+        im["id"] += 10
+    for a in old["annotations"]:
+        a["image_id"] += 10
+        a["id"] += 20
+    data = json.loads(merge(entries + [entries[0] | {"file_name": "a.jpg"}], ids_of(old))[0])
+    assert [(im["file_name"], im["id"]) for im in data["images"]] == [("a.jpg", 13), ("b.jpg", 11), ("c.jpg", 12)]
+    assert [a["id"] for a in data["annotations"]] == [25, 26, 21, 22, 23, 24]
 
 
 def test_polygons_draw_the_same_pixels_back_but_for_holes_and_specks():
@@ -113,6 +133,11 @@ def test_polygons_draw_the_same_pixels_back_but_for_holes_and_specks():
     exact, simple = as_polygons(coco_rle(blob)), as_polygons(coco_rle(blob), 1.0)
     assert np.array_equal(drawn(exact), blob) and len(simple[0]) < len(exact[0]) / 3
     assert (drawn(simple) != blob).mean() < 0.05
+    assert 3 <= len(as_polygons(coco_rle(blob), 1e9)[0]) // 2 <= 4   # however coarse: a few corners, not all
+    thin = np.zeros((50, 40), np.uint8)
+    thin[2:40, 2:30] = 1
+    thin[45, 0:30] = 1                      # a line 1 px wide, 2.8% of the pixels: a part, not a speck
+    assert len(as_polygons(coco_rle(thin))) == 2
     empty = coco_rle(np.zeros((5, 5), np.uint8))
     assert as_polygons(empty) == empty
     entries = [{"file_name": "a.jpg", "width": 30, "height": 40, "annotations": person_annotations(_result())}]
@@ -139,7 +164,15 @@ def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
     assert first["segmentation"] == empty["segmentation"] and second["segmentation"] == [[1, 1, 5, 1, 5, 5]]
     del data["annotations"][1]["area"]   # a labelled box without an area: COCOeval reads every person's
     data["annotations"][1]["bbox"] = [1, 1, 4, 4]
-    assert json.loads(filled(data, [made]))["annotations"][1]["area"] == 0
+    assert json.loads(filled(data, [made]))["annotations"][1]["area"] == 16.0   # the box's
+
+
+def test_a_tolerance_that_is_not_a_number_of_pixels_is_refused_before_any_work(tmp_path):
+    from personseg.annotate import annotate
+
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(PersonsegError, match="--simplify"):
+            annotate([tmp_path], tmp_path / "o.json", polygons=bad)
 
 
 def test_a_rerun_with_another_people_file_says_so_in_words():

@@ -408,6 +408,7 @@ def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole
     pairs, photos = people.person_pairs(root / "annotations.json", ["1", "2"], ("ssm",), "lwpsn-person",
                                         tmp_path / "cache.json", said.append)
     assert said[-1].endswith("4 people found and matched on 2 of 2 photos")
+    assert len(json.loads((tmp_path / "cache.json").read_text())) == 2   # the people found kept for the next run
     assert len(pairs) == 4 and photos == ["street/1"] * 2 + ["street/2"] * 2
     for image, mask in zip(pairs.images, pairs.masks):
         own, ssm = mask > 0, image[..., 3].astype(float)

@@ -17,7 +17,8 @@ from .common import add_method_options, name_nobody, segmenter_options
 def add_parser(sub) -> None:
     a = sub.add_parser("annotate", help="COCO annotations (box, keypoints, mask per person) for images and folders",
                        description="Write one COCO file (category person, 17 keypoints) with everyone found in the "
-                                   "images: mask as RLE (or --polygons), box, area, keypoints and score. Each finished image is kept "
+                                   "images: mask as RLE (or --polygons), box, area, keypoints and score. Each "
+                                   "finished image is kept "
                                    "at once in a hidden folder beside the output (.NAME.parts), so a stopped run "
                                    "goes on where it stopped when run again, and the same command run later "
                                    "annotates only the photos added or changed since (photos gone leave the file; "
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     print("; ".join(parts), file=sys.stderr)
     for path, why in summary["failed"]:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
+    for name in summary["gone"]:
+        print(f"  left the file: {name}", file=sys.stderr)
     name_nobody(summary["nobody"])
     if summary["others"]:
         print(f"  {not_photos(summary['others'])}", file=sys.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,12 +36,13 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
                  ) -> Iterator[tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]]:
     """(photo, true masks, everyone the pose backend finds on it) for each photo of ``sets`` (``instance_sets``'s),
     found as ``Segmenter(instances=True)`` looks (``photo_people``, then ``find_people`` on the union of the true
-    masks) and kept in the JSON file ``cache`` by id and a digest of the photo's and the masks' pixels."""
+    masks) and kept in the JSON file ``cache`` by id and a digest of the photo's and the masks' pixels (written
+    every 50 photos found and once asked past the last)."""
     from ..pose import get_backend
 
     cache = Path(cache)
     known = json.loads(cache.read_text()) if cache.is_file() else {}
-    backend = None
+    backend, looked = None, False
     for n, (ident, image, masks, _) in enumerate(sets):
         rgb = load_image(image)
         trues = [true_mask(m, rgb, image) > 0 for m in masks]
@@ -49,8 +51,8 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
             digest.update(np.packbits(m).tobytes())
         key = f"{ident}#{digest.hexdigest()}"
         if key not in known:
-            if backend is None:
-                backend = get_backend("blazepose")
+            if not looked:
+                backend, looked = get_backend("blazepose"), True
                 log(f"finding people in up to {len(sets) - n} training photos (cached in {cache})")
             union = np.logical_or.reduce(trues) if trues else np.zeros(rgb.shape[:2], bool)
             first = photo_people(rgb, backend)[0]
@@ -58,7 +60,7 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
             if len(known) % 50 == 0:
                 _keep(known, cache)
         yield rgb, trues, [np.array(kp, np.float32) for kp in known[key]]
-    if backend is not None:
+    if looked:
         _keep(known, cache)
 
 
@@ -103,12 +105,15 @@ def person_pairs(annotations: Path, ids: list[str] | None, priors: tuple[str, ..
     sets = instance_sets(annotations)
     if ids is not None:   # (a COCO file names its photos with their extension; the id lists do not)
         keep = set(ids)
-        sets = [s for s in sets if Path(s[0]).stem in keep or s[0] in keep]
+        stems = Counter(Path(s[0]).stem for s in sets)   # a stem two photos share names neither
+        sets = [s for s in sets if s[0] in keep or (Path(s[0]).stem in keep and stems[Path(s[0]).stem] == 1)]
         if not sets:
             raise PersonsegError(f"{annotations}: none of its photos is in the split asked for")
     aspect = spec(model).aspect
     out, photos = PairSet([], [], []), []
-    for (ident, _, _, _), (rgb, trues, people) in zip(sets, people_found(sets, cache, log)):
+    found = people_found(sets, cache, log)
+    for ident, _, _, _ in sets:
+        rgb, trues, people = next(found)
         for kp, j in matched(people, trues):
             whole = whole_frame(rgb.shape, aspect)
             box = keypoint_box(kp, rgb.shape[0])
@@ -127,5 +132,6 @@ def person_pairs(annotations: Path, ids: list[str] | None, priors: tuple[str, ..
             out.images.append(np.dstack([picture] + maps))
             out.masks.append(mask)
             photos.append(f"{Path(annotations).parent.name}/{ident}")
+    next(found, None)   # past the last photo: the cache is written
     log(f"{annotations}: {len(out)} people found and matched on {len(set(photos))} of {len(sets)} photos")
     return out, photos
