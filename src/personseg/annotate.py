@@ -211,7 +211,7 @@ def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]]
         return segmentation
     y0, x0 = int(ys.min()), int(xs.min())
     box = mask[y0 : ys.max() + 1, x0 : xs.max() + 1]   # the person's box alone, not the whole photo doubled
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
     sizes = stats[1:, cv2.CC_STAT_AREA]
     out = []
     for k in np.argsort(-sizes, kind="stable"):
@@ -468,9 +468,6 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job)]
-        # this command's own last file, where its parts kept no ids yet (written by an earlier version)
-        earlier = (json.loads(out.read_bytes()) if not overwrite and out.exists() and shards.folder.is_dir()
-                   and not (shards.folder / IDS).is_file() else None)
         failed = [(p, not_there(p)) for p in plan.missing]
         shards.start(settings)
         nodes: Counter = Counter()
@@ -484,8 +481,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
         before = shards.ids()
-        if before is None and earlier is not None and people_file is None:   # parts from before ids.json: the ids
-            before = ids_of(earlier)   # of the file they wrote
+        if before is None and out.exists() and people_file is None:   # this command's own last file (checked
+            before = ids_of(json.loads(out.read_bytes()))   # above), from parts that kept no ids yet
         names = {job.name for job in plan.jobs}
         gone = sorted(set(before["images"]) - names) if before else []
         data, ids = (merge(entries, before, polygons, names) if people_file is None else
