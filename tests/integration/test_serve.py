@@ -299,3 +299,26 @@ def test_a_stopped_server_ends_as_every_command_does():
     with serving("--method", "fast") as (_, proc):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 143
+
+
+def test_a_site_allowed_calls_from_the_browser_and_reads_every_answer(photo):
+    settings = ServeSettings(method="fast", api_key="s3cret", origins=("http://localhost:3000",))
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as c:
+        site = {"Origin": "http://localhost:3000"}
+        pre = c.options("/v1/segment", headers=site | {"Access-Control-Request-Method": "POST",
+                                                        "Access-Control-Request-Headers": "x-api-key"})
+        assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert "x-api-key" in pre.headers["access-control-allow-headers"].lower()
+        r = c.post("/v1/segment", params={"output": "json"}, files={"image": ("photo.jpg", photo)},
+                   headers=site | {"X-API-Key": "s3cret"})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert "x-people" in r.headers["access-control-expose-headers"].lower()
+        refused = c.post("/v1/segment", files={"image": ("photo.jpg", photo)}, headers=site)
+        assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == site["Origin"]
+        other = c.post("/v1/segment", files={"image": ("photo.jpg", photo)},
+                       headers={"Origin": "http://evil.example", "X-API-Key": "s3cret"})
+        assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
+    with TestClient(base_url=LOCAL, app=create_app(ServeSettings(method="fast"))) as c:   # none allowed: no CORS
+        pre = c.options("/v1/segment", headers={"Origin": "http://localhost:3000",
+                                                "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in pre.headers

@@ -72,3 +72,19 @@ def test_serving_beyond_this_machine_needs_a_key(capsys, monkeypatch):
     monkeypatch.delenv("PERSONSEG_API_KEY", raising=False)
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "--api-key" in capsys.readouterr().err
+
+
+def test_the_guard_lets_allowed_sites_post_and_no_other():
+    with TestClient(_echo(origins=("http://localhost:3000",)), base_url="http://127.0.0.1:8000") as c:
+        assert c.post("/v1/echo", content=b"x", headers={"Origin": "http://localhost:3000"}).status_code == 200
+        other = c.post("/v1/echo", content=b"x", headers={"Origin": "http://localhost:3001"})
+        assert other.status_code == 403 and "--allow-origin" in other.json()["error"]
+    with TestClient(_echo(origins=("*",)), base_url="http://127.0.0.1:8000") as c:
+        assert c.post("/v1/echo", content=b"x", headers={"Origin": "http://any.example"}).status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["localhost:3000", "http://localhost:3000/", "ftp://x.example",
+                                    "https://x.example/app", "http://x.example:port"])
+def test_origins_are_given_as_browsers_send_them(origin):
+    with pytest.raises(PersonsegError, match="as a browser sends it"):
+        ServeSettings(origins=(origin,))

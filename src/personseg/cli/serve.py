@@ -42,6 +42,10 @@ def add_parser(sub) -> None:
     s.add_argument("--api-key", default=os.environ.get(API_KEY_ENV),
                    help=f"required from clients as the header X-API-Key (or Authorization: Bearer KEY) on /v1/ "
                         f"(default: ${API_KEY_ENV}); needed off loopback")
+    s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let the web pages of this site call /v1/ from the browser (CORS), e.g. "
+                        "http://localhost:3000; repeat for more sites, or * for any site (then anyone's page can "
+                        "send your photos here: pair it with --api-key). Default: only this server's own page")
     s.set_defaults(run=run)
 
 
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings(method=args.method, workers=args.workers, queue=args.queue,
                              max_upload=int(args.max_upload_mb * 2 ** 20), max_pixels=args.max_pixels,
                              timeout=args.timeout, api_key=args.api_key or None,
-                             hosts=ServeSettings.hosts if loopback else None)
+                             hosts=ServeSettings.hosts if loopback else None, origins=tuple(args.allow_origin))
     _check_free(args.host, args.port)   # before the models load, not a server's traceback after
     print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)

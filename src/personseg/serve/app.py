@@ -24,6 +24,7 @@ from fastapi_offline import FastAPIOffline
 from PIL import ImageColor
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..edits import edited
@@ -68,9 +69,10 @@ class Failed(Exception):
         self.status, self.headers = status, headers
 
 
-def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
+def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddleware":
     """The service as an ASGI app: the FastAPI app behind Guard (host, origin, key and upload size, checked
-    before the body is parsed)."""
+    before the body is parsed), and with ``settings.origins`` behind Starlette's CORS middleware, which answers
+    those sites' preflight requests and marks every answer to them (Guard's refusals too) as readable there."""
     pool = WorkPool(settings.method, settings.workers, settings.queue)
 
     @asynccontextmanager
@@ -233,7 +235,12 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard":
     async def page() -> FileResponse:
         return FileResponse(str(PAGE / "index.html"))
 
-    return Guard(app, settings)
+    guarded = Guard(app, settings)
+    if not settings.origins:
+        return guarded
+    return CORSMiddleware(guarded, allow_origins=list(settings.origins), allow_methods=["GET", "POST"],
+                          allow_headers=["X-API-Key", "Authorization"],
+                          expose_headers=["X-People", "X-Regions-Without-Keypoints", "Retry-After"], max_age=600)
 
 
 def _with_key(app: FastAPI, schema: dict) -> dict:
@@ -281,7 +288,8 @@ def _upload(e: ImageError) -> str:
 
 class Guard:
     """ASGI wrapper, before the app parses anything: answers only this server's Host names (ServeSettings.hosts),
-    refuses POSTs from another site's pages (an Origin that is not this server), asks for the API key on /v1/
+    refuses POSTs from another site's pages (an Origin that is not this server nor one of
+    ``settings.origins``), asks for the API key on /v1/
     (not /v1/health), and counts the body's bytes as the app reads them, answering 413 past ``max_upload``
     (whatever Content-Length claims; a larger claim is refused at once). Adds nosniff, and a content security
     policy to the page."""
@@ -332,8 +340,10 @@ class Guard:
         if self.settings.hosts is not None and name not in self.settings.hosts:
             return 400, f"this server answers to {', '.join(self.settings.hosts)}, not {host!r}", None
         origin = headers.get("origin")
-        if scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc != host:
-            return 403, "requests from another site's pages are refused", None
+        if (scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc != host
+                and origin not in self.settings.origins and "*" not in self.settings.origins):
+            return 403, ("requests from another site's pages are refused (the server lets a site's pages call it "
+                         "with --allow-origin)"), None
         key = self.settings.api_key
         if key is not None and scope["path"].startswith("/v1/") and scope["path"] != "/v1/health":
             given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..errors import PersonsegError
 from ..methods import DEFAULT_METHOD, METHODS
@@ -23,6 +24,7 @@ class ServeSettings:
     timeout: float = 60.0             # seconds a request may wait and run before 503
     api_key: str | None = None        # required as X-API-Key (or Authorization: Bearer) when set
     hosts: tuple[str, ...] | None = LOOPBACK_HOSTS   # Host header names answered (None: any)
+    origins: tuple[str, ...] = ()     # other sites whose pages may call /v1/ (CORS); "*" for any
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -35,3 +37,21 @@ class ServeSettings:
                 raise PersonsegError(f"{name.replace('_', ' ')} must be at least 1")
         if not self.timeout > 0:
             raise PersonsegError("the time limit must be above 0 seconds")
+        for origin in self.origins:
+            check_origin(origin)
+
+
+def check_origin(origin: str) -> None:
+    """Refuse ``origin`` unless it is "*" or a web origin as browsers send it (scheme://host[:port], nothing
+    after)."""
+    if origin == "*":
+        return
+    try:
+        parts = urlsplit(origin)
+        parts.port   # a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or origin != f"{parts.scheme}://{parts.netloc}"):
+        raise PersonsegError(f"origin {origin!r}: give it as a browser sends it, e.g. https://app.example.com or "
+                             "http://localhost:3000 (no path, no slash at the end), or * for any site")
