@@ -34,6 +34,10 @@ def solution(name: str) -> ModuleType:
 _STARTED_IN: int | None = None
 
 
+#: The frame a solution is first run on, once started.
+BLANK = np.zeros((64, 64, 3), np.uint8)
+
+
 class Started:
     """A mediapipe solution started by ``started``: ``process`` (one call at a time) and ``close`` as the
     solution's, refused with PersonsegError in a process forked from the one that started mediapipe (checked
@@ -47,6 +51,13 @@ class Started:
         _refuse_forked()
         with self._lock:
             return self._model.process(rgb)
+
+    def reset(self) -> None:
+        """The graph started again as ``started`` left it (a video-mode solution forgets the frames before)."""
+        _refuse_forked()
+        with self._lock, _no_stderr():
+            self._model.reset()
+            self._model.process(BLANK)
 
     def close(self) -> None:
         if _STARTED_IN == os.getpid():   # a forked process leaves the graph alone: closing it could hang too
@@ -68,7 +79,7 @@ def started(make: Callable[[], Any]) -> Started:
     _refuse_forked()
     with _no_stderr():
         model = make()
-        model.process(np.zeros((64, 64, 3), np.uint8))
+        model.process(BLANK)
     _STARTED_IN = _STARTED_IN or os.getpid()
     return Started(model)
 

@@ -366,6 +366,26 @@ def test_stream_matches_frame_by_frame_calls(parkour):
         assert all(np.allclose(a, b) for a, b in zip(want.people, r.people))
 
 
+def test_a_segmenter_reset_for_a_new_clip_gives_what_a_fresh_one_gives(parkour, data_dir):
+    """reset() forgets the clip before (its people, smoothing, size and the video-mode pose backend's last
+    person), so the next clip, of another size, comes out as from a new VideoSegmenter."""
+    from personseg.video.stream import VideoSegmenter
+
+    root = data_dir / "video/tennis/images"
+    tennis = [np.ascontiguousarray(load_image(p)[:, 100:740]) for p in sorted(root.iterdir())[:8]]   # 640x480
+    reused = VideoSegmenter("fast", pose_every=2)
+    for _, rgb, _ in parkour[:8]:
+        reused(rgb)
+    with pytest.raises(PersonsegError, match="size"):
+        reused(tennis[0])
+    reused.reset()
+    one = VideoSegmenter("fast", pose_every=2)
+    fresh = [one(rgb) for rgb in tennis]
+    for want, got in zip(fresh, (reused(rgb) for rgb in tennis)):
+        assert np.array_equal(want.mask, got.mask) and want.ids == got.ids
+        assert all(np.allclose(a, b) for a, b in zip(want.people, got.people))
+
+
 def test_prefetch_chain_stops_when_the_consumer_does():
     """Stopping early ends every stage's thread, also those of prefetched stages feeding prefetched stages."""
     import threading

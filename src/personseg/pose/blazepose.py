@@ -71,6 +71,10 @@ class BlazePoseBackend:
             people.append(kp)
         return people
 
+    def reset(self) -> None:
+        """Forget the clip seen so far (video: the next call looks at its frame afresh)."""
+        self._pose.reset()
+
     def close(self) -> None:
         self._closed()
 

@@ -154,8 +154,19 @@ class VideoSegmenter:
         self._vouching = self.person_check and mediapipe_masks
         self.pose = ((get_backend(pose, video=not static, body_mask=self.outline or subject == "main" or self._vouching)
                       if isinstance(pose, str) else pose) if self.pose_every else None)
+        # everyone: the others looked for on crops and by whole-frame searches, which a video-mode backend
+        # (it looks where its last call found someone) cannot do; a backend given as an object does both, so
+        # give one that looks at each call afresh
+        self._others_pose = ((get_backend(pose) if isinstance(pose, str) else pose)
+                             if subject == "all" and self.pose else None)
+        self._smooth = smooth
+        self._start_clip()
+        self._calling = threading.Lock()   # held by the call or stream segmenting (``_claimed``)
+
+    def _start_clip(self) -> None:
+        """What one clip's frames build up, as before its first frame (the models and pose backends stay)."""
         self.tracker = PeopleTracker()
-        self.smoother = TemporalSmoother() if smooth else None
+        self.smoother = TemporalSmoother() if self._smooth else None
         self._looked = 0     # frames the pose step's first part has seen (``_look``)
         self._followed = 0   # frames the pose step has seen
         self._segmented = 0  # frames the segmenting step has seen
@@ -163,18 +174,23 @@ class VideoSegmenter:
         self._box_id: int | None = None   # whose regions ``_box`` is, the main person's then
         self._subject = (SubjectFinder(self.pose, self.outline or self._vouching, max(1, REFRESH // self.pose_every),
                                        self.pose_every)
-                         if subject == "main" and self.pose else None)
-        # everyone: the others looked for on crops and by whole-frame searches, which a video-mode backend
-        # (it looks where its last call found someone) cannot do; a backend given as an object does both, so
-        # give one that looks at each call afresh
-        self._others = (OthersFinder(get_backend(pose) if isinstance(pose, str) else pose, self.pose_every)
-                        if subject == "all" and self.pose else None)
+                         if self.subject == "main" and self.pose else None)
+        self._others = OthersFinder(self._others_pose, self.pose_every) if self._others_pose is not None else None
         self._trusted: set[int] = set()   # track ids whose region the person check has taken for a person
         self._subject_trusted = False     # with subject "main": the subject's region has been taken once
         self._kept: np.ndarray | None = None   # the last frame's mask (bool HxW) after the person check
         self._known: set[int] = set()   # the last frame's track ids
         self._shape: tuple[int, ...] | None = None   # the first frame's
-        self._calling = threading.Lock()   # held by the call or stream segmenting (``_claimed``)
+
+    def reset(self) -> None:
+        """Start a new clip: forget the people followed and trusted, the smoothing, the last mask and the clip's
+        size, keeping the loaded models (a fresh VideoSegmenter's results, without loading them again). Refused
+        while a call or stream is segmenting (``_claimed``)."""
+        with self._claimed():
+            forget = getattr(self.pose, "reset", None)   # a backend in video mode looks where its last call found
+            if forget is not None:                       # someone (BlazePoseBackend.reset)
+                forget()
+            self._start_clip()
 
     def _looked_over(self, rgb: np.ndarray, prob: np.ndarray, followed: Followed) -> np.ndarray:
         """``prob`` with the regions of people not yet trusted, or with nobody trusted every region, kept only
