@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
+from pillow_heif import register_heif_opener
 from skimage import data
 
 from personseg.errors import ImageError, PersonsegError
@@ -32,6 +35,23 @@ def test_path_bytes_array_and_pil_give_the_same_pixels(astronaut, tmp_path):
     Image.fromarray(astronaut).save(buf, format="PNG")
     for source in (path, str(path), buf.getvalue(), astronaut, Image.fromarray(astronaut)):
         assert np.array_equal(load_image(source), astronaut)
+
+
+def test_an_iphones_heic_photo_opens_upright_as_a_jpeg_of_it_does(astronaut, tmp_path):
+    register_heif_opener()   # to write one here (imageio, which scikit-image loads, may have registered it too)
+    im = Image.fromarray(np.ascontiguousarray(astronaut[:, :384]))   # 384x512, turned a quarter by EXIF
+    exif = im.getexif()
+    exif[0x0112] = 6
+    for suffix in (".heic", ".jpg"):
+        im.save(tmp_path / f"a{suffix}", exif=exif.tobytes(), quality=95)
+    # in a process of its own: personseg itself must open HEIC, not a plugin another library registered here
+    read = ("import sys, numpy as np; from personseg.image import load_image, upright_size; "
+            "a = load_image(sys.argv[1]); np.save(sys.argv[2], a); print(upright_size(sys.argv[1]))")
+    out = subprocess.run([sys.executable, "-c", read, str(tmp_path / "a.heic"), str(tmp_path / "a.npy")],
+                         capture_output=True, text=True, check=True).stdout
+    heic, jpeg = np.load(tmp_path / "a.npy"), load_image(tmp_path / "a.jpg")
+    assert heic.shape == jpeg.shape == (384, 512, 3) and out.strip() == "(512, 384)"
+    assert np.abs(heic.astype(int) - jpeg.astype(int)).mean() < 6
 
 
 def test_written_pngs_keep_every_channel_in_order_and_jpegs_stay_close(astronaut, tmp_path):

@@ -130,7 +130,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
               | {status: {"model": ErrorAnswer, "description": text} for status, text in ERRORS.items()})
     async def segment(
         request: Request,
-        image: UploadFile = File(description="the photo (JPEG, PNG, WebP, ...)"),
+        image: UploadFile = File(description="the photo (JPEG, PNG, WebP, HEIC, ...)"),
         people: str | None = Form(None, description="JSON list of people (at most 64), each 17 COCO keypoints "
                                                     "[x, y, v] in pixels of the upright photo: exactly they are "
                                                     "segmented, their keypoints the priors (no search)"),
