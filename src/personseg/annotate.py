@@ -412,9 +412,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``, this
     tolerance in pixels), not run lengths (the parts keep run lengths: a rerun with or without it writes the file
     anew in that form). Returns {'images', 'people', 'nobody' (file names of the
-    images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes', 'others', 'gone'}
+    images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes', 'others', 'gone',
+    'unplaced'}
     ('nodes': images segmented by each Ray node; 'gone': file names the file last written held that are no longer
-    under ``paths``). Images already in the shards of an earlier run (interrupted, or finished and
+    under ``paths``; 'unplaced': with ``people``, the file name of each given person whose mask came out empty). Images already in the shards of an earlier run (interrupted, or finished and
     ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
     images again and adds those added since; ``out`` holds the images under ``paths`` now.
     ``overwrite``: start afresh."""
@@ -495,4 +496,5 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.keep_only(plan.jobs)
     return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
             "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
-            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others, "gone": gone}
+            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others, "gone": gone,
+            "unplaced": [e["file_name"] for e in entries for a in e["annotations"] if given and not a["area"]]}

@@ -19,7 +19,7 @@ from pycocotools.coco import COCO
 
 from personseg import Segmenter, __version__
 from personseg.annotate import annotate
-from personseg.errors import PersonsegError
+from personseg.errors import NotPlacedWarning, PersonsegError
 
 PHOTOS = ("pose_mini/images/coco_000000040083.jpg", "pose_mini/images/coco_000000197388.jpg",
           "eg1800/images/00002.jpg", "eg1800/images/00013.jpg", "eg1800/images/00005.jpg")
@@ -230,11 +230,14 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
             if inst.get("keypoints"):
                 anns.append({"id": 100 + len(anns), "image_id": images[-1]["id"], "category_id": 1,
                              "keypoints": [float(v) for v in inst["keypoints"]], "mine": "kept"})
+    # someone of whom only a wrist is on the photo: nothing to place them by
+    anns.append({"id": 100 + len(anns), "image_id": 10, "category_id": 1, "keypoints": [0.0] * 27 + [5, 5, 2] + [0.0] * 21})
     given = tmp_path / "given.json"
     original = {"info": {"note": "mine"}, "images": images, "annotations": anns, "categories": [{"id": 1}]}
     given.write_text(json.dumps(original))
     out = tmp_path / "masks.json"
-    summary = annotate([folder], out, {"method": "fast"}, people=given)
+    with pytest.warns(NotPlacedWarning, match="1 of the 2 people given cannot be placed"):
+        summary = annotate([folder], out, {"method": "fast"}, people=given)
     assert summary["images"] == 3 and summary["people"] == len(anns) and not summary["failed"]
     coco = COCO(str(out))
     back = json.loads(out.read_text())
@@ -255,6 +258,9 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
         inside = [mask[min(int(py), mask.shape[0] - 1), min(int(px), mask.shape[1] - 1)]
                   for px, py, v in kp if v > 0]
         assert np.mean(inside) > 0.5   # the mask is this person's: it covers most of their keypoints
+    names = {im["id"]: im["file_name"] for im in images}
+    empty = sorted(names[a["image_id"]] for a in back["annotations"] if not a["area"])
+    assert images[0]["file_name"] in empty and sorted(summary["unplaced"]) == empty   # the summary names them
     assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0
 
 

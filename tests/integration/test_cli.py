@@ -190,3 +190,4 @@ def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_
                  str(tmp_path / "masks.json"), "--method", "fast", "--workers", "1", "--quiet"]) == 0
     err = capfd.readouterr().err
     assert f"personseg: note: {tmp_path / 'a.jpg'}: 1 of the 2 people given" in err and "Warning" not in err
+    assert "1 of the people given got an empty mask" in err and "their keypoints are kept): a.jpg\n" in err

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from ..annotate import ENGINES, annotate
 from ..batch import not_photos
 from ..errors import PersonsegError, interrupted
-from .common import add_method_options, name_nobody, segmenter_options
+from .common import add_method_options, name_images, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -79,13 +79,16 @@ def run(args: argparse.Namespace) -> int:
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
     parts += [f"no person found in {len(summary['nobody'])}"] * bool(summary["nobody"])
     parts += [f"{len(summary['gone'])} no longer under the paths left the file"] * bool(summary["gone"])
+    parts += [f"{len(summary['unplaced'])} of the people given got an empty mask"] * bool(summary["unplaced"])
     parts += [f"{len(summary['failed'])} failed (run again to retry them)"] * bool(summary["failed"])
     print("; ".join(parts), file=sys.stderr)
     for path, why in summary["failed"]:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     for name in summary["gone"]:
         print(f"  left the file: {name}", file=sys.stderr)
-    name_nobody(summary["nobody"])
+    name_images("no person found", summary["nobody"])
+    name_images("empty masks (fewer than two of a person's keypoints on the photo, or nothing marked around them; "
+                "their keypoints are kept)", sorted(set(summary["unplaced"])))
     if summary["others"]:
         print(f"  {not_photos(summary['others'])}", file=sys.stderr)
     return 1 if summary["failed"] else 0

@@ -123,11 +123,11 @@ def segmenter(args: argparse.Namespace, keypoints: bool | None = None) -> Segmen
 NAMED = 10
 
 
-def name_nobody(nobody: list) -> None:
-    """After a summary, on stderr: the first NAMED images where no person was found (paths or names)."""
-    if nobody:
-        more = f" and {len(nobody) - NAMED} more" if len(nobody) > NAMED else ""
-        print(f"  no person found: {', '.join(map(str, nobody[:NAMED]))}{more}", file=sys.stderr)
+def name_images(what: str, images: list) -> None:
+    """After a summary, on stderr: "  ``what``: " and the first NAMED of ``images`` (paths or names), if any."""
+    if images:
+        more = f" and {len(images) - NAMED} more" if len(images) > NAMED else ""
+        print(f"  {what}: {', '.join(map(str, images[:NAMED]))}{more}", file=sys.stderr)
 
 
 def say(line: str) -> None:

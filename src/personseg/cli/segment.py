@@ -20,7 +20,7 @@ from ..image import not_there
 from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, name_nobody, segmenter_options
+from .common import add_method_options, name_images, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     print(", ".join(parts) + f"; {written} file{'s' * (written != 1)} written to {args.out}", file=sys.stderr)
     for path, why in failed:
         print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
-    name_nobody(nobody)
+    name_images("no person found", nobody)
     if plan.others:
         print(f"  {not_photos(plan.others)}", file=sys.stderr)
     return 1 if failed else 0
