@@ -49,15 +49,15 @@ PERSON = {"id": 1, "name": "person", "supercategory": "person", "keypoints": lis
           "skeleton": [[a + 1, b + 1] for a, b in COCO_SKELETON]}
 
 
-def person_annotations(result: Result, min_area: int = 0, given: bool = False) -> list[dict]:
+def person_annotations(result: Result, given: bool = False) -> list[dict]:
     """COCO annotations (no ids yet) of everyone in ``result`` (a Segmenter(instances=True) result) whose mask
-    has at least ``min_area`` pixels: RLE mask, box, area, keypoints (v = 2 where the pose backend is confident
+    has a pixel: RLE mask, box, area, keypoints (v = 2 where the pose backend is confident
     and the point lies in the photo, else 0 0 0, as COCO labels), their count and the person's score; largest
     first. ``given``: the people were given
     (Segmenter(people=...)): one annotation per given person, in their order, whatever their area."""
     out = []
     for inst in result.instances or []:
-        if not given and inst.area < max(1, min_area):
+        if not given and not inst.area:
             continue
         seen = (inst.keypoints[:, 2] >= MIN_SCORE) & inside(inst.keypoints, inst.mask.shape)
         keypoints = [v for (x, y, _), s in zip(inst.keypoints.tolist(), seen)
@@ -68,11 +68,11 @@ def person_annotations(result: Result, min_area: int = 0, given: bool = False) -
     return out
 
 
-def image_entry(name: str, result: Result, min_area: int, given: bool) -> dict:
+def image_entry(name: str, result: Result, given: bool) -> dict:
     """What one finished image contributes: its COCO image fields and its people's annotations
     (person_annotations)."""
     h, w = result.mask.shape
-    return {"file_name": name, "width": w, "height": h, "annotations": person_annotations(result, min_area, given)}
+    return {"file_name": name, "width": w, "height": h, "annotations": person_annotations(result, given)}
 
 
 class Shards:
@@ -141,14 +141,15 @@ class Shards:
 
 
 def merge(entries: list[dict], ids: dict | None = None, polygons: float | None = None,
-          still: Collection[str] = ()) -> tuple[bytes, dict]:
+          still: Collection[str] = (), min_area: int = 0) -> tuple[bytes, dict]:
     """The COCO file of ``entries`` (images in name order, ids counted from 1 in that order) and the record of its
     ids to keep for a rerun. ``ids``: the record an earlier run of the same command kept (or ``ids_of`` its file):
     each image keeps its id, and its people theirs while their annotations are as they were (where the record has
     no digest of them, while they are as many); what is new is numbered on from the largest ids ever given (so ids
     kept elsewhere stay true: no id goes to another photo or person). ``still``: names of photos not in ``entries``
     (failed this time) whose ids the record keeps. ``polygons``: each segmentation as polygons (``as_polygons``,
-    this tolerance) instead of run lengths."""
+    this tolerance) instead of run lengths. ``min_area``: people of fewer pixels are left out of the file (they
+    keep their ids in the record: another ``min_area`` brings them back as they were)."""
     known = (ids or {}).get("images", {})
     last_image, last_person = (ids or {}).get("last", (0, 0))
     images, annotations = [], []
@@ -168,6 +169,8 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: float | None =
         record[name] = {"id": image_id, "people": person_ids, "digest": digest}
         images.append({"id": image_id, "file_name": name, "width": entry["width"], "height": entry["height"]})
         for person_id, ann in zip(person_ids, people):
+            if ann["area"] < min_area:
+                continue
             annotations.append({"id": person_id, "image_id": image_id, **ann})
             if polygons is not None:
                 annotations[-1]["segmentation"] = as_polygons(ann["segmentation"], polygons)
@@ -319,8 +322,8 @@ def _end_with(parent: int) -> None:
         os._exit(1)
 
 
-def _entry_in_worker(job: Job, min_area: int, people: list | None) -> dict:
-    return image_entry(job.name, _WORKER["segmenter"](job.path, people=people), min_area, people is not None)
+def _entry_in_worker(job: Job, people: list | None) -> dict:
+    return image_entry(job.name, _WORKER["segmenter"](job.path, people=people), people is not None)
 
 
 def _changes(before: str | None, now: str) -> str:
@@ -346,7 +349,7 @@ def _changes(before: str | None, now: str) -> str:
     return "; ".join(said + changes(new, old))
 
 
-def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, workers: int,
+def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int,
              given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
     """(job, its entry or what went wrong) for every job, in the order they finish: by ``seg`` here, or by
     ``workers`` processes each with a Segmenter of ``options``; ``given``: the people of each image by name, to
@@ -357,14 +360,14 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, work
     if workers <= 0:
         for job in jobs:
             try:
-                yield job, image_entry(job.name, seg(job.path, people=people(job)), min_area, given is not None)
+                yield job, image_entry(job.name, seg(job.path, people=people(job)), given is not None)
             except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
                 yield job, e
         return
     spawn = multiprocessing.get_context("spawn")   # a fresh interpreter each: mediapipe and onnxruntime hold threads
     with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker,
                              initargs=(options, os.getpid())) as pool:
-        futures = {pool.submit(_entry_in_worker, job, min_area, people(job)): job for job in jobs}
+        futures = {pool.submit(_entry_in_worker, job, people(job)): job for job in jobs}
         try:
             for future in as_completed(futures):
                 try:
@@ -376,12 +379,12 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, min_area: int, work
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, address: str | None,
+def _entries_ray(jobs: list[Job], options: dict, actors: int, address: str | None,
                  nodes: Counter, given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
     """As ``_entries``, on Ray (raywork.ray_run): ``actors`` actors each hold one Segmenter."""
     by_path = {str(job.path.resolve()): job for job in jobs}
     people = None if given is None else {path: given.get(job.name, []) for path, job in by_path.items()}
-    kwargs = {"options": options, "min_area": min_area, "people": people}
+    kwargs = {"options": options, "people": people}
     for path, made in ray_run(list(by_path), _Annotator, kwargs, actors, address, nodes):
         yield by_path[path], made if isinstance(made, Exception) else json.loads(made)
 
@@ -389,14 +392,13 @@ def _entries_ray(jobs: list[Job], options: dict, min_area: int, actors: int, add
 class _Annotator(ImageActor):
     """The Ray actor of `annotate`: an image's entry (``image_entry``) as JSON."""
 
-    def __init__(self, options: dict, min_area: int, people: dict[str, list] | None) -> None:
+    def __init__(self, options: dict, people: dict[str, list] | None) -> None:
         super().__init__(options)
-        self.min_area = min_area
         self.people = people
 
     def work(self, path: str, rgb: np.ndarray) -> str:
         result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
-        return json.dumps(image_entry(path, result, self.min_area, self.people is not None))
+        return json.dumps(image_entry(path, result, self.people is not None))
 
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
@@ -442,9 +444,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     # are recorded by their contents; it segments here where no worker or actor does
     seg = Segmenter(**options)
     # and what it annotates and with which version: a run on other folders, or of a version whose shipped networks
-    # differ, does not write over this one's file or mix with its parts
+    # differ, does not write over this one's file or mix with its parts. The parts hold everyone found ("min_area"
+    # 0: --min-area leaves people out as the file is written, so another one rewrites it without segmenting again;
+    # parts of runs before, which held only the people over theirs, count as other settings)
     settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
-                                       for k, v in sorted(asked.items())}, "min_area": min_area,
+                                       for k, v in sorted(asked.items())}, "min_area": 0,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest(),
                            "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
     plan = plan_batch(paths, shards.folder)
@@ -473,8 +477,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.start(settings)
         nodes: Counter = Counter()
         if todo:
-            found = (_entries(todo, options, seg, min_area, workers, given) if engine == "local" else
-                     _entries_ray(todo, options, min_area, workers, address, nodes, given))
+            found = (_entries(todo, options, seg, workers, given) if engine == "local" else
+                     _entries_ray(todo, options, workers, address, nodes, given))
             for job, entry in progress(found, len(todo)):
                 if isinstance(entry, Exception):
                     failed.append((job.path, describe(entry)))
@@ -486,7 +490,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             before = ids_of(json.loads(out.read_bytes()))   # above), from parts that kept no ids yet
         names = {job.name for job in plan.jobs}
         gone = sorted(set(before["images"]) - names) if before else []
-        data, ids = (merge(entries, before, polygons, names) if people_file is None else
+        data, ids = (merge(entries, before, polygons, names, min_area) if people_file is None else
                      (filled(people_file, entries, polygons), None))
         if ids is not None:   # before the file: a record that never reached it leaves only gaps in the numbering
             shards.keep_ids(ids)
@@ -494,7 +498,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         write_bytes(out, data, overwrite=True)
         shards.may_be(data)
         shards.keep_only(plan.jobs)
-    return {"images": len(entries), "people": sum(len(e["annotations"]) for e in entries),
-            "nobody": [e["file_name"] for e in entries if not e["annotations"]], "failed": failed,
+    written = [[a for a in e["annotations"] if a["area"] >= min_area] for e in entries]
+    return {"images": len(entries), "people": sum(map(len, written)),
+            "nobody": [e["file_name"] for e, people in zip(entries, written) if not people], "failed": failed,
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others, "gone": gone,
             "unplaced": [e["file_name"] for e in entries for a in e["annotations"] if given and not a["area"]]}

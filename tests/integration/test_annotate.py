@@ -50,8 +50,13 @@ def test_the_coco_file_holds_the_masks_segment_makes(photos, tmp_path):
             assert np.array_equal(coco.annToMask(ann) > 0, mask) and ann["area"] == mask.sum()
             assert len(ann["keypoints"]) == 51 and ann["num_keypoints"] == sum(v == 2 for v in ann["keypoints"][2::3])
     rle = {a["id"]: coco.annToMask(a) for a in coco.dataset["annotations"]}
+    smallest = min(a["area"] for a in coco.dataset["annotations"])   # another --min-area: the file written again
+    fewer = annotate([photos], out, {"method": "fast", "keypoints": True}, min_area=smallest + 1)
+    assert fewer["done_before"] == 5 and fewer["people"] < summary["people"]   # from the parts: no segmenting
+    assert len(json.loads(out.read_text())["annotations"]) == fewer["people"]
     again = annotate([photos], out, {"method": "fast", "keypoints": True}, min_area=50, polygons=0.0)
-    assert again["done_before"] == 5   # the parts keep run lengths: nothing segmented again
+    assert again["done_before"] == 5 and again["people"] == summary["people"]   # the parts keep run lengths: nothing
+    # segmented again
     drawn = COCO(str(out))
     for ann in drawn.dataset["annotations"]:   # the same pixels, holes filled, specks under 1% left out
         parts, count = ndimage.label(ndimage.binary_fill_holes(rle[ann["id"]]), np.ones((3, 3)))   # as outlines

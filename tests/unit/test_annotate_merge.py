@@ -33,14 +33,13 @@ def _result() -> Result:
 
 
 def test_each_person_gets_mask_box_area_and_visible_keypoints():
-    anns = person_annotations(_result(), min_area=5)
-    assert len(anns) == 1   # the 4-pixel person is below --min-area
+    anns = person_annotations(_result())
+    assert [a["area"] for a in anns] == [200, 4]   # largest first; --min-area filters as the file is written
     ann = anns[0]
     assert ann["bbox"] == [5, 5, 10, 20] and ann["area"] == 200 and ann["num_keypoints"] == 1
     assert ann["keypoints"][:3] == [10.12, 8.0, 2] and ann["keypoints"][15:18] == [0, 0, 0]
     assert ann["keypoints"][39:42] == [0, 0, 0]
     assert ann["segmentation"]["size"] == [40, 30] and isinstance(ann["segmentation"]["counts"], str)
-    assert len(person_annotations(_result())) == 2
 
 
 def test_the_merge_is_the_same_bytes_in_any_order():
@@ -251,3 +250,11 @@ def test_people_given_are_those_of_the_category_named_person_whatever_its_id():
     data["categories"] = [{"id": 1, "name": "dog"}]
     with pytest.raises(ValueError, match="no category named person"):
         given_people(data)
+
+
+def test_people_under_min_area_are_left_out_of_the_file_and_keep_their_ids():
+    entries = [{"file_name": "a.jpg", "width": 30, "height": 40, "annotations": person_annotations(_result())}]
+    data, record = merge(entries, min_area=5)
+    assert [(a["id"], a["area"]) for a in json.loads(data)["annotations"]] == [(1, 200)]
+    data, _ = merge(entries, record)   # --min-area 0 again: the small person back with the id kept for them
+    assert [(a["id"], a["area"]) for a in json.loads(data)["annotations"]] == [(1, 200), (2, 4)]

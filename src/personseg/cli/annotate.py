@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
                         "dataset. The file is written back as it was, each person's segmentation, area and bbox "
                         "(the mask's box) filled; a person with fewer than two labelled joints inside the photo "
                         "gets an empty mask and keeps a box given (noted where they have any joint)")
-    a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0)")
+    a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0); another value on a rerun rewrites the file "
+                        "without segmenting again, each person keeping their id")
     a.add_argument("--polygons", action="store_true",
                    help="segmentations as polygons, which Label Studio's COCO import and some trainers read, "
                         "instead of compressed run lengths: one outline a separate part, largest first, traced "
