@@ -24,7 +24,7 @@ from .instances import (MAX_PEOPLE, PERSON_MODEL, anyone_in, find_people, person
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people, visible
-from .presence import checked_probability, doubted_pose, taken_for_person
+from .presence import checked_probability, taken_for_person
 from .refine.components import keep_subject, only_people
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE, working_size
@@ -260,9 +260,6 @@ class Segmenter:
                           instances=[] if self.instances else None)
         if self.find_people and given is None:
             people, outline = timed(timings, "pose", photo_people, rgb, self.pose, self.method.uses_outline)
-            if self.person_check and not self.instances and timed(timings, "person check", doubted_pose, rgb,
-                                                                  people, outline):
-                people, outline = [], None   # a lone pose on a teddy bear or a cup: nobody placed
         main = people[0] if people else empty_keypoints()
         # given people are exactly who is segmented: nobody else is looked for
         search = self.pose is not None and given is None and self.subject == "all"

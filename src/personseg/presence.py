@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .framing import Box, Confirm, binary_mask, keypoint_box
+from .framing import Box, Confirm, binary_mask
 from .models.registry import spec
 from .pose.keypoints import pixels_inside
 from .refine.components import keep_regions
@@ -40,14 +40,6 @@ CONFIRM_FLOOR = 0.3
 #: training photos past the choice photos, 11 of 110 poses on nobody (docs/ARCHITECTURE.md, "No one where there is
 #: nobody").
 OUTLINE_SURE = 0.965
-#: A lone pose on a photo whose outline BlazePose is not sure of (OUTLINE_SURE) is taken for nobody where the check
-#: scores that outline under this (BlazePose draws full poses on a teddy bear, a muffin, a cup). Chosen with
-#: `accurate` (no matting) on the choice groups, the mean of the seven as for THRESHOLD: the rule off / at 0.1 / 0.3
-#: / 0.5: 0.7795 / 0.7855 / 0.7959 / 0.7956 (coco_people 0.4296 / 0.4097 / 0.4141 / 0.4041, coco_single 0.7594 /
-#: 0.7594 / 0.7753 / 0.7509, strips left empty 79.6% / 82.4% / 85.2% / 85.9%, painted-out photos 78.3% / 81.7% /
-#: 84.2% / 86.7%, CCP 0.9299 / 0.9299 / 0.9294 / 0.9294; EG1800 and pennfudan unchanged). Not with instances: there
-#: it cost found people (coco_people choice photos found 49 -> 43 of 258, spurious 33 -> 29).
-POSE_FLOOR = 0.3
 
 
 def regions(mask: np.ndarray) -> tuple[np.ndarray, list[int], np.ndarray]:
@@ -159,18 +151,6 @@ def checked_probability(rgb: np.ndarray, prob: np.ndarray, confirm: Confirm | No
         for k in worth_checking(stats[:, cv2.CC_STAT_AREA], mask.size):
             keep[k] = keep[k] or (scores.get(k, 0.0) >= CONFIRM_FLOOR and confirm(labels == k, (0.0, 0.0, 0.0, 0.0)))
     return keep_regions(prob, labels, keep) if keep.any() else np.zeros_like(prob)
-
-
-def doubted_pose(rgb: np.ndarray, people: list[np.ndarray], outline: np.ndarray | None) -> bool:
-    """True when the pose backend placed one person on ``rgb`` (``people``, each 17x3) and the ``outline`` it drew
-    around them (float HxW) is neither sure (``sure_outline``) nor scored POSE_FLOOR or more by the check."""
-    if outline is None or sum(keypoint_box(kp) is not None for kp in people) != 1 or sure_outline(outline) is not None:
-        return False
-    drawn = outline > 0.5
-    if not drawn.any():
-        return False
-    _, _, scores = person_scores(rgb, drawn)
-    return max(scores.values(), default=0.0) < POSE_FLOOR
 
 
 def sure_outline(outline: np.ndarray | None) -> np.ndarray | None:

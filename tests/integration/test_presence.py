@@ -34,20 +34,6 @@ def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, p
     assert not checked_probability(doughnuts, marked, lambda region, box: True).any()
 
 
-def test_a_lone_pose_on_a_street_of_nobody_is_taken_for_nobody(data_dir, monkeypatch):
-    """BlazePose places a full pose on the buildings of a street with nobody (the part of a COCO train photo above
-    its people), draws no sure outline and the check doubts it: the default finds nobody there."""
-    from personseg import Segmenter
-
-    street = np.ascontiguousarray(load_image(data_dir / "coco_people/images/000000233771.jpg")[:340])
-    seg = Segmenter(matting=None)
-    result = seg(street)
-    assert not result.mask.any() and result.people == []
-    monkeypatch.setattr(presence, "POSE_FLOOR", 0.0)   # the rule off: the pose vouched for what it stood on
-    result = seg(street)
-    assert result.mask.any() and len(result.people) == 1
-
-
 def test_a_dropped_person_is_put_back_and_a_dropped_patch_of_wall_is_not(data_dir):
     root = data_dir / "pennfudan"
     rgb, truth = load_image(root / "images/FudanPed00001.jpg"), load_mask(root / "masks/FudanPed00001.png")

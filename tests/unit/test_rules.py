@@ -135,20 +135,3 @@ def test_an_outline_vouches_for_its_person_only_where_it_is_sure_of_them():
     outline[10:30, 8:20] = OUTLINE_SURE - 0.02   # a phantom's hesitant outline
     assert sure_outline(outline) is None
     assert sure_outline(np.zeros((40, 30), np.float32)) is None and sure_outline(None) is None
-
-
-def test_a_lone_pose_is_doubted_only_with_an_unsure_outline_the_check_scores_low(monkeypatch):
-    from personseg import presence
-
-    rgb = np.zeros((100, 80, 3), np.uint8)
-    kp = person(40, 50, 30)
-    unsure = np.zeros((100, 80), np.float32)
-    unsure[20:90, 25:55] = 0.9   # mean 0.9 over its pixels: under OUTLINE_SURE
-    score = {"value": 0.1}
-    monkeypatch.setattr(presence, "person_scores", lambda rgb, mask: (None, None, {1: score["value"]}))
-    assert presence.doubted_pose(rgb, [kp], unsure)
-    assert not presence.doubted_pose(rgb, [kp, person(20, 50, 30)], unsure)   # two people: BlazePose saw a scene
-    assert not presence.doubted_pose(rgb, [kp], np.where(unsure > 0, 1.0, 0.0).astype(np.float32))   # sure
-    assert not presence.doubted_pose(rgb, [kp], None) and not presence.doubted_pose(rgb, [], unsure)
-    score["value"] = presence.POSE_FLOOR
-    assert not presence.doubted_pose(rgb, [kp], unsure)
