@@ -258,3 +258,29 @@ def test_people_under_min_area_are_left_out_of_the_file_and_keep_their_ids():
     assert [(a["id"], a["area"]) for a in json.loads(data)["annotations"]] == [(1, 200)]
     data, _ = merge(entries, record)   # --min-area 0 again: the small person back with the id kept for them
     assert [(a["id"], a["area"]) for a in json.loads(data)["annotations"]] == [(1, 200), (2, 4)]
+
+
+def test_a_polygon_crossing_itself_is_told_from_one_that_does_not():
+    from personseg.annotate import crosses_itself
+
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]])
+    assert not crosses_itself(square)
+    assert crosses_itself(np.array([[0, 0], [10, 10], [10, 0], [0, 10]]))   # a bow tie
+    notch = np.array([[0, 0], [10, 0], [10, 10], [5, 2], [0, 10]])   # concave, simple
+    assert not crosses_itself(notch)
+    assert not crosses_itself(np.array([[0, 0], [4, 0], [4, 4], [2, 0], [0, 4]]))   # touching at a corner only
+
+
+def test_simplified_outlines_never_cross_themselves():
+    from pycocotools import mask as mask_rle
+
+    from personseg.annotate import as_polygons, crosses_itself
+
+    line = np.zeros((60, 60), np.uint8)   # a thin zigzag: Douglas-Peucker within 1 px crosses its outline
+    cv2.polylines(line, [np.array([[54, 20], [44, 48], [24, 26], [23, 10], [28, 17], [17, 14]], np.int32)], False, 1)
+    doubled = cv2.resize(line, (120, 120), interpolation=cv2.INTER_NEAREST)
+    outline = max(cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=len)
+    assert crosses_itself(cv2.approxPolyDP(outline, 2.0, True).reshape(-1, 2))
+    rle = mask_rle.encode(np.asfortranarray(line))
+    (polygon,) = as_polygons({"size": rle["size"], "counts": rle["counts"].decode()}, 1.0)
+    assert not crosses_itself((np.reshape(polygon, (-1, 2)) * 4).round())
