@@ -434,10 +434,12 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``, this
     tolerance in pixels), not run lengths (the parts keep run lengths: a rerun with or without it writes the file
     anew in that form). Returns {'images', 'people', 'nobody' (file names of the
-    images where no person was found), 'failed': [(path, why)], 'done_before', 'nodes', 'others', 'gone',
-    'unplaced'}
+    images where no person was found), 'failed': [(path, why)] (segmenting failed: a rerun tries them again),
+    'missing': [(path, why)] (named, or listed by ``people``, and not there), 'done_before', 'nodes', 'others',
+    'gone', 'small' (people left out by ``min_area``), 'unplaced'}
     ('nodes': images segmented by each Ray node; 'gone': file names the file last written held that are no longer
-    under ``paths``; 'unplaced': with ``people``, the file name of each given person whose mask came out empty). Images already in the shards of an earlier run (interrupted, or finished and
+    under ``paths``; 'unplaced': with ``people``, (file name, annotation id) of each given person whose mask came
+    out empty). Images already in the shards of an earlier run (interrupted, or finished and
     ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
     images again and adds those added since; ``out`` holds the images under ``paths`` now.
     ``overwrite``: start afresh."""
@@ -493,7 +495,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
                                  "start afresh")
         todo = [job for job in plan.jobs if not shards.done(job)]
-        failed = [(p, not_there(p)) for p in plan.missing]
+        failed: list[tuple[Path, str]] = []
         shards.start(settings)
         nodes: Counter = Counter()
         if todo:
@@ -521,5 +523,15 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     written = [[a for a in e["annotations"] if a["area"] >= min_area] for e in entries]
     return {"images": len(entries), "people": sum(map(len, written)),
             "nobody": [e["file_name"] for e, people in zip(entries, written) if not people], "failed": failed,
+            "missing": [(p, not_there(p)) for p in plan.missing],
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others, "gone": gone,
-            "unplaced": [e["file_name"] for e in entries for a in e["annotations"] if given and not a["area"]]}
+            "small": sum(len(e["annotations"]) for e in entries) - sum(map(len, written)),
+            "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
+
+
+def _empty_masks(data: dict, entries: list[dict]) -> list[tuple[str, object]]:
+    """(file name, annotation id) of each person of the COCO keypoint file ``data`` whose mask in ``entries`` (the
+    people in the file's order, as ``filled`` reads them) is empty."""
+    made = {e["file_name"]: e["annotations"] for e in entries}
+    return [(name, ann.get("id")) for name, anns in _given_annotations(data).items()
+            for ann, person in zip(anns, made.get(name, [])) if not person["area"]]

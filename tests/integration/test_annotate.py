@@ -264,8 +264,8 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
                   for px, py, v in kp if v > 0]
         assert np.mean(inside) > 0.5   # the mask is this person's: it covers most of their keypoints
     names = {im["id"]: im["file_name"] for im in images}
-    empty = sorted(names[a["image_id"]] for a in back["annotations"] if not a["area"])
-    assert images[0]["file_name"] in empty and sorted(summary["unplaced"]) == empty   # the summary names them
+    empty = sorted((names[a["image_id"]], a["id"]) for a in back["annotations"] if not a["area"])
+    assert (images[0]["file_name"], anns[-1]["id"]) in empty and sorted(summary["unplaced"]) == empty   # named
     assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 
 from personseg.cli import main
@@ -190,4 +191,20 @@ def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_
                  str(tmp_path / "masks.json"), "--method", "fast", "--workers", "1", "--quiet"]) == 0
     err = capfd.readouterr().err
     assert f"personseg: note: {tmp_path / 'a.jpg'}: 1 of the 2 people given" in err and "Warning" not in err
-    assert "1 of the people given got an empty mask" in err and "their keypoints are kept): a.jpg\n" in err
+    assert "1 of the people given got an empty mask" in err and "their keypoints are kept): a.jpg (annotation 2)\n" in err
+
+
+def test_annotate_says_what_it_left_out_and_what_was_not_there(tmp_path, data_dir, capfd):
+    shutil.copy(data_dir / "pennfudan/images/FudanPed00001.jpg", tmp_path / "a.jpg")
+    assert main(["annotate", str(tmp_path / "a.jpg"), "--out", str(tmp_path / "all.json"), "--method", "fast",
+                 "--quiet", "--min-area", "10000000"]) == 0
+    err = capfd.readouterr().err
+    assert re.search(r"\d+ people under --min-area 10000000 left out", err) and "no person found in 1" in err
+    placed = [[100 + 12 * k, 50 + 26 * k, 2] for k in range(17)]
+    (tmp_path / "given.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2, "file_name": "b.jpg"}], "categories": [{"id": 1}],
+        "annotations": [{"id": k, "image_id": k, "category_id": 1, "keypoints": sum(placed, [])} for k in (1, 2)]}))
+    assert main(["annotate", str(tmp_path), "--people", str(tmp_path / "given.json"), "--out",
+                 str(tmp_path / "masks.json"), "--method", "fast", "--quiet"]) == 1
+    err = capfd.readouterr().err
+    assert "1 not found (listed in --people)" in err and "  not found: b.jpg" in err and "retry" not in err

@@ -74,11 +74,26 @@ def test_serving_beyond_this_machine_needs_a_key(capsys, monkeypatch):
     assert "--api-key" in capsys.readouterr().err
 
 
-def test_the_guard_lets_allowed_sites_post_and_no_other():
+def test_any_site_allowed_without_a_key_is_warned_of(capsys, monkeypatch):
+    import uvicorn
+
+    monkeypatch.delenv("PERSONSEG_API_KEY", raising=False)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)   # not served: only what the CLI says first
+    monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
+    assert main(["serve", "--allow-origin", "*", "--port", "8765"]) == 0
+    assert "--allow-origin '*' without --api-key" in capsys.readouterr().err
+    assert main(["serve", "--allow-origin", "*", "--api-key", "k", "--port", "8765"]) == 0
+    assert "without --api-key" not in capsys.readouterr().err
+
+
+def test_the_guard_lets_allowed_sites_post_and_no_other(caplog):
     with TestClient(_echo(origins=("http://localhost:3000",)), base_url="http://127.0.0.1:8000") as c:
         assert c.post("/v1/echo", content=b"x", headers={"Origin": "http://localhost:3000"}).status_code == 200
-        other = c.post("/v1/echo", content=b"x", headers={"Origin": "http://localhost:3001"})
+        other = c.post("/v1/echo", content=b"x", headers={"Origin": "http://127.0.0.1:3000"})
         assert other.status_code == 403 and "--allow-origin" in other.json()["error"]
+    # the page's browser hides the answer: the server says it on its stderr
+    assert "refused a POST from a page of http://127.0.0.1:3000: not among --allow-origin http://localhost:3000" \
+        in caplog.text
     with TestClient(_echo(origins=("*",)), base_url="http://127.0.0.1:8000") as c:
         assert c.post("/v1/echo", content=b"x", headers={"Origin": "http://any.example"}).status_code == 200
 

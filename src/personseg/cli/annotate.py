@@ -80,16 +80,23 @@ def run(args: argparse.Namespace) -> int:
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
     parts += [f"no person found in {len(summary['nobody'])}"] * bool(summary["nobody"])
     parts += [f"{len(summary['gone'])} no longer under the paths left the file"] * bool(summary["gone"])
+    parts += [f"{summary['small']} people under --min-area {args.min_area} left out"] * bool(summary["small"])
     parts += [f"{len(summary['unplaced'])} of the people given got an empty mask"] * bool(summary["unplaced"])
     parts += [f"{len(summary['failed'])} failed (run again to retry them)"] * bool(summary["failed"])
+    parts += [f"{len(summary['missing'])} not found" + " (listed in --people)" * bool(args.people)] * bool(
+        summary["missing"])
     print("; ".join(parts), file=sys.stderr)
-    for path, why in summary["failed"]:
-        print(f"  failed: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
+    for kind, listed in (("failed", summary["failed"]), ("not found", summary["missing"])):
+        for path, why in listed:
+            print(f"  {kind}: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     for name in summary["gone"]:
         print(f"  left the file: {name}", file=sys.stderr)
     name_images("no person found", summary["nobody"])
+    empty: dict[str, list[str]] = {}
+    for name, ann_id in summary["unplaced"]:
+        empty.setdefault(name, []).append(str(ann_id))
     name_images("empty masks (fewer than two of a person's keypoints on the photo, or nothing marked around them; "
-                "their keypoints are kept)", sorted(set(summary["unplaced"])))
+                "their keypoints are kept)", [f"{name} (annotation {', '.join(ids)})" for name, ids in empty.items()])
     if summary["others"]:
         print(f"  {not_photos(summary['others'])}", file=sys.stderr)
-    return 1 if summary["failed"] else 0
+    return 1 if summary["failed"] or summary["missing"] else 0

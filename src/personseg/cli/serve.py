@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
                              max_upload=int(args.max_upload_mb * 2 ** 20), max_pixels=args.max_pixels,
                              timeout=args.timeout, api_key=args.api_key or None,
                              hosts=ServeSettings.hosts if loopback else None, origins=tuple(args.allow_origin))
+    if "*" in args.allow_origin and not args.api_key:
+        print("personseg: warning: --allow-origin '*' without --api-key: the page of any site you visit can send "
+              "photos here and read the answers", file=sys.stderr)
     _check_free(args.host, args.port)   # before the models load, not a server's traceback after
     print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)

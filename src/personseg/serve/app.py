@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
 from contextlib import asynccontextmanager
@@ -39,6 +40,8 @@ from .settings import ServeSettings
 from .work import Busy, WorkPool
 
 PAGE = resources.files("personseg.serve") / "page"
+#: Refusals the client's browser hides from its page (another site's POST) are also said on the server's stderr.
+LOG = logging.getLogger("personseg.serve")
 #: Most people one request may give (each costs a pass of the person model).
 MAX_PEOPLE = 64
 #: Seconds between checks that a waiting request's client is still there.
@@ -342,6 +345,11 @@ class Guard:
         origin = headers.get("origin")
         if (scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc != host
                 and origin not in self.settings.origins and "*" not in self.settings.origins):
+            allowed = ", ".join(self.settings.origins)
+            # the page's browser hides this answer from its script (no CORS headers for it): said here too
+            LOG.warning("personseg serve: refused a POST from a page of %s: %s", origin,
+                        f"not among --allow-origin {allowed} (localhost and 127.0.0.1 are different origins)"
+                        if allowed else "start the server with --allow-origin for it")
             return 403, ("requests from another site's pages are refused (the server lets a site's pages call it "
                          "with --allow-origin)"), None
         key = self.settings.api_key

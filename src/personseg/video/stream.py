@@ -229,7 +229,8 @@ class VideoSegmenter:
         stream's loop), is refused (PersonsegError; two threads broke the people followed with an internal error)."""
         if not self._calling.acquire(blocking=False):
             raise PersonsegError("this VideoSegmenter is segmenting frames for another call or stream: it follows "
-                                 "one clip frame by frame, in order; make one for each clip, or each thread")
+                                 "one clip frame by frame, in order, from one thread; finish or close that stream "
+                                 "before reset() and the next clip, or make one for each thread")
         try:
             yield
         finally:
@@ -242,7 +243,8 @@ class VideoSegmenter:
             self._shape = rgb.shape
         elif rgb.shape != self._shape:
             raise PersonsegError(f"a frame of {rgb.shape[1]}x{rgb.shape[0]} in a clip of "
-                                 f"{self._shape[1]}x{self._shape[0]}: every frame must have the first one's size")
+                                 f"{self._shape[1]}x{self._shape[0]}: every frame must have the first one's size "
+                                 "(a new clip: call reset() first)")
         return rgb
 
     def stream(self, items: Iterable[T],
