@@ -211,10 +211,19 @@ def test_bad_requests_answer_json_errors(client, photo, query, files, people, st
     assert r.status_code == status and words in r.json()["error"], r.text
 
 
-def test_a_body_that_is_not_multipart_is_a_bad_request(client, photo):
-    for kwargs in ({"content": photo, "headers": {"content-type": "image/jpeg"}}, {"json": {"image": "x"}}):
+def test_the_photo_may_be_the_body_itself_and_any_other_body_is_a_bad_request(client, photo):
+    form = post(client, photo, output="json")
+    for kind in ("image/jpeg", "application/octet-stream"):
+        raw = client.post("/v1/segment", params={"output": "json"}, content=photo, headers={"content-type": kind})
+        assert raw.status_code == 200 and raw.json()["people"] == form.json()["people"]
+        assert raw.headers["x-people"] == form.headers["x-people"]
+    empty = client.post("/v1/segment", content=b"", headers={"content-type": "image/jpeg"})
+    assert empty.status_code == 422 and "empty" in empty.json()["error"]
+    for kwargs in ({"json": {"image": "x"}}, {"content": b"x", "headers": {"content-type": "text/plain"}}):
         r = client.post("/v1/segment", **kwargs)
-        assert r.status_code == 400 and "multipart/form-data" in r.json()["error"]
+        assert r.status_code == 400 and "multipart/form-data" in r.json()["error"] and "--data-binary" in r.json()["error"]
+    r = client.post("/v1/segment", data={"people": "[]"}, files={"other": ("a.jpg", photo)})
+    assert r.status_code == 422 and "'image' is missing" in r.json()["error"]
 
 
 def test_a_truncated_photo_is_refused(client, photo):

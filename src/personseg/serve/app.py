@@ -40,6 +40,10 @@ from .settings import ServeSettings
 from .work import Busy, WorkPool
 
 PAGE = resources.files("personseg.serve") / "page"
+#: A body that is neither a form nor a photo.
+NOT_A_PHOTO_BODY = ("send the photo as the field 'image' of a multipart/form-data body (curl -F image=@photo.jpg ...) "
+                    "or as the body itself with its type (curl --data-binary @photo.jpg -H 'Content-Type: "
+                    "image/jpeg' ...)")
 #: Refusals the client's browser hides from its page (another site's POST) are also said on the server's stderr.
 LOG = logging.getLogger("personseg.serve")
 #: Most people one request may give (each costs a pass of the person model).
@@ -55,7 +59,8 @@ class ErrorAnswer(BaseModel):
 
 
 #: The error answers of the endpoints that segment, as the OpenAPI document lists them.
-ERRORS = {400: "a body that is not multipart/form-data, or a Host that is not this server's",
+ERRORS = {400: "a body that is neither multipart/form-data nor a photo (image/...), or a Host that is not this "
+               "server's",
           401: "no API key or a wrong one (servers started with --api-key)",
           403: "a request from another site's page", 413: "the upload or the image is too large",
           415: "not a usable image (unreadable, truncated, too small)", 422: "bad parameters or fields",
@@ -102,8 +107,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
         if request.method == "POST" and not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return error(400, "send the photo as the field 'image' of a multipart/form-data body "
-                              "(curl -F image=@photo.jpg ...)")
+            return error(400, NOT_A_PHOTO_BODY)
         if any(tuple(d["loc"]) == ("body", "image") and d["type"] != "missing" for d in e.errors()):
             return error(422, "the field 'image' must be a file upload (curl -F image=@photo.jpg ...), not text")
         return error(422, "; ".join(f"{'.'.join(str(p) for p in d['loc'][1:]) or d['loc'][0]}: {d['msg']}"
@@ -133,7 +137,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
               | {status: {"model": ErrorAnswer, "description": text} for status, text in ERRORS.items()})
     async def segment(
         request: Request,
-        image: UploadFile = File(description="the photo (JPEG, PNG, WebP, HEIC, ...)"),
+        image: UploadFile | None = File(None, description="the photo (JPEG, PNG, WebP, HEIC, ...); or send the "
+                                                          "photo itself as the body, Content-Type image/..."),
         people: str | None = Form(None, description="JSON list of people (at most 64), each 17 COCO keypoints "
                                                     "[x, y, v] in pixels of the upright photo: exactly they are "
                                                     "segmented, their keypoints the priors (no search)"),
@@ -182,7 +187,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
             check_subject(subject, instances)
         except PersonsegError as e:
             raise Failed(422, str(e)) from None
-        data = await image.read()
+        data = await _photo(request, image)
         name = method or settings.method
 
         def job(segmenter) -> Response:
@@ -244,6 +249,19 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
     return CORSMiddleware(guarded, allow_origins=list(settings.origins), allow_methods=["GET", "POST"],
                           allow_headers=["X-API-Key", "Authorization"],
                           expose_headers=["X-People", "X-Regions-Without-Keypoints", "Retry-After"], max_age=600)
+
+
+async def _photo(request: Request, image: UploadFile | None) -> bytes:
+    """The photo's bytes: the form's field 'image', or the body itself where its Content-Type is an image's (or
+    application/octet-stream)."""
+    if image is not None:
+        return await image.read()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind.startswith("image/") or kind == "application/octet-stream":
+        return await request.body()
+    if kind == "multipart/form-data":
+        raise Failed(422, "image: the field 'image' is missing (curl -F image=@photo.jpg ...)")
+    raise Failed(400, NOT_A_PHOTO_BODY)
 
 
 def _with_key(app: FastAPI, schema: dict) -> dict:
