@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from shapely import LinearRing, STRtree, linestrings
 
 from . import __version__
 from .batch import Job, not_photos, plan_batch, sole_writer_of
@@ -139,6 +140,13 @@ class Shards:
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def restart(self, settings: str) -> None:
+        """Begin a run of these settings over again: every photo's part goes, the ids and the record of the file
+        written stay."""
+        self.keep_only([])
+        (self.folder / SETTINGS).unlink(missing_ok=True)
+        self.start(settings)
+
 
 def merge(entries: list[dict], ids: dict | None = None, polygons: float | None = None,
           still: Collection[str] = (), min_area: int = 0) -> tuple[bytes, dict]:
@@ -204,8 +212,8 @@ def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]]
     largest first, parts under SPECK of the pixels left out, traced along its pixels' outer edges (on the part
     doubled: corners at quarter pixels), so that pycocotools draws the same pixels back, but for holes, which a
     polygon cannot leave out (filled); ``tolerance`` (pixels): each outline simplified within it (Douglas-Peucker;
-    where that leaves under three corners or an outline crossing itself, which tools fill wrongly or refuse, within
-    half as much, and so on). An empty mask stays as it is (an empty
+    where that leaves under three corners or an outline crossing itself (``crosses_itself``), within half as much,
+    and so on). An empty mask stays as it is (an empty
     polygon list is what pycocotools cannot read)."""
     from pycocotools import mask as coco_mask
 
@@ -236,22 +244,14 @@ def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]]
 
 
 def crosses_itself(corners: np.ndarray) -> bool:
-    """True when two edges of the closed polygon ``corners`` (N x 2) that do not share a corner cross (one passing
-    through the other, not only touching it). On the outlines of 214 people `accurate --instances` found on 120
-    choice photos, Douglas-Peucker within 1 px crossed itself on 1, within 2 px on 2."""
-    a = corners.astype(np.int64)
-    b = np.roll(a, -1, axis=0)
-    n = len(a)
-
-    def side(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
-        return np.sign((q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0]))
-
-    for i in range(n - 2):
-        j = np.arange(i + 2, n - 1 if i == 0 else n)   # the edges after the next, the last one not for the first
-        c, d = a[j], b[j]
-        if ((side(a[i], b[i], c) * side(a[i], b[i], d) < 0) & (side(c, d, a[i]) * side(c, d, b[i]) < 0)).any():
-            return True
-    return False
+    """True when two edges of the closed polygon ``corners`` (N x 2) cross (their insides meet: touching at a corner,
+    as the exact outlines do where two parts of a body meet diagonally, is not crossing); labelling tools fill or
+    edit such outlines wrongly, or refuse them. On the outlines of 214 people `accurate --instances` found on 120
+    choice photos, Douglas-Peucker within 1 px crossed on 1, within 2 px on 2."""
+    if LinearRing(corners).is_simple:   # neither crossing nor touching: most outlines, at once
+        return False
+    edges = linestrings(np.stack([corners, np.roll(corners, -1, axis=0)], axis=1).astype(np.float64))
+    return STRtree(edges).query(edges, predicate="crosses").size > 0
 
 
 def read_people_file(path: str | os.PathLike) -> dict:
@@ -346,6 +346,16 @@ def _entry_in_worker(job: Job, people: list | None) -> dict:
     return image_entry(job.name, _WORKER["segmenter"](job.path, people=people), people is not None)
 
 
+def _filtered_parts(before: str | None, now: str) -> bool:
+    """Whether the parts of a run of settings ``before`` differ from ``now``'s only in having kept just the people
+    over a --min-area (personseg before the parts held everyone)."""
+    try:
+        old, new = json.loads(before or "{}"), json.loads(now)
+    except ValueError:
+        return False
+    return isinstance(old, dict) and bool(old.get("min_area")) and old | {"min_area": 0} == new
+
+
 def _changes(before: str | None, now: str) -> str:
     """What differs between two runs' settings (Shards.settings JSON), as ``runsettings.changes`` says it."""
     def flat(text: str | None) -> dict | None:
@@ -438,8 +448,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     'missing': [(path, why)] (named, or listed by ``people``, and not there), 'done_before', 'nodes', 'others',
     'gone', 'small' (people left out by ``min_area``), 'unplaced'}
     ('nodes': images segmented by each Ray node; 'gone': file names the file last written held that are no longer
-    under ``paths``; 'unplaced': with ``people``, (file name, annotation id) of each given person whose mask came
-    out empty). Images already in the shards of an earlier run (interrupted, or finished and
+    under ``paths``; 'unplaced': with ``people``, (file name, annotation id) of each given person with a labelled
+    joint whose mask came out empty). Images already in the shards of an earlier run (interrupted, or finished and
     ``out`` not changed since) are not done again, if it ran with the same settings: a rerun tries the failed
     images again and adds those added since; ``out`` holds the images under ``paths`` now.
     ``overwrite``: start afresh."""
@@ -490,6 +500,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
             raise PersonsegError(f"output exists: {out}, not as this command last wrote it (use --overwrite to "
                                  f"replace it, or give another --out)")
+        elif shards.folder.is_dir() and _filtered_parts(shards.settings(), settings):
+            warnings.warn(f"{shards.folder} holds parts of an earlier personseg that kept only the people over "
+                          "its --min-area: every photo is segmented again, each keeping its ids", stacklevel=2)
+            shards.restart(settings)
         elif shards.folder.is_dir() and shards.settings() != settings:
             raise PersonsegError(f"{shards.folder} holds a run with other settings "
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
@@ -530,8 +544,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
 
 
 def _empty_masks(data: dict, entries: list[dict]) -> list[tuple[str, object]]:
-    """(file name, annotation id) of each person of the COCO keypoint file ``data`` whose mask in ``entries`` (the
-    people in the file's order, as ``filled`` reads them) is empty."""
+    """(file name, annotation id) of each person of the COCO keypoint file ``data`` with a labelled joint whose
+    mask in ``entries`` (the people in the file's order, as ``filled`` reads them) is empty (COCO files list many
+    people with none: no mask is expected of them)."""
     made = {e["file_name"]: e["annotations"] for e in entries}
     return [(name, ann.get("id")) for name, anns in _given_annotations(data).items()
-            for ann, person in zip(anns, made.get(name, [])) if not person["area"]]
+            for ann, person in zip(anns, made.get(name, []))
+            if not person["area"] and any(v > 0 for v in ann["keypoints"][2::3])]

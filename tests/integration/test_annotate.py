@@ -167,6 +167,21 @@ def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path)
         annotate([photos], out, {"method": "fast"})
 
 
+def test_parts_of_an_earlier_version_that_kept_only_people_over_min_area_are_made_again_ids_kept(photos, tmp_path):
+    out = tmp_path / "people.json"
+    first = json.loads(annotate([photos], out, {"method": "fast"}) and out.read_text())
+    settings = tmp_path / ".people.json.parts/settings.json"   # as personseg before the parts held everyone wrote it
+    settings.write_text(json.dumps(json.loads(settings.read_text()) | {"min_area": 50}))
+    with pytest.warns(UserWarning, match="every photo is segmented again, each keeping its ids"):
+        summary = annotate([photos], out, {"method": "fast"}, min_area=50)
+    assert summary["done_before"] == 0 and not summary["failed"]
+    again = json.loads(out.read_text())
+    assert [(im["id"], im["file_name"]) for im in again["images"]] == [(im["id"], im["file_name"]) for im in
+                                                                      first["images"]]
+    kept = {a["id"]: a["area"] for a in first["annotations"] if a["area"] >= 50}
+    assert {a["id"]: a["area"] for a in again["annotations"]} == kept
+
+
 def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_recorded_by_its_contents(
         photos, tmp_path):
     from personseg.models.registry import spec
@@ -237,11 +252,13 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
                              "keypoints": [float(v) for v in inst["keypoints"]], "mine": "kept"})
     # someone of whom only a wrist is on the photo: nothing to place them by
     anns.append({"id": 100 + len(anns), "image_id": 10, "category_id": 1, "keypoints": [0.0] * 27 + [5, 5, 2] + [0.0] * 21})
+    # and someone COCO lists without a labelled joint: no mask is expected of them
+    anns.append({"id": 100 + len(anns), "image_id": 10, "category_id": 1, "keypoints": [0.0] * 51})
     given = tmp_path / "given.json"
     original = {"info": {"note": "mine"}, "images": images, "annotations": anns, "categories": [{"id": 1}]}
     given.write_text(json.dumps(original))
     out = tmp_path / "masks.json"
-    with pytest.warns(NotPlacedWarning, match="1 of the 2 people given cannot be placed"):
+    with pytest.warns(NotPlacedWarning, match="1 of the 3 people given cannot be placed"):
         summary = annotate([folder], out, {"method": "fast"}, people=given)
     assert summary["images"] == 3 and summary["people"] == len(anns) and not summary["failed"]
     coco = COCO(str(out))
@@ -264,8 +281,9 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
                   for px, py, v in kp if v > 0]
         assert np.mean(inside) > 0.5   # the mask is this person's: it covers most of their keypoints
     names = {im["id"]: im["file_name"] for im in images}
-    empty = sorted((names[a["image_id"]], a["id"]) for a in back["annotations"] if not a["area"])
-    assert (images[0]["file_name"], anns[-1]["id"]) in empty and sorted(summary["unplaced"]) == empty   # named
+    empty = sorted((names[a["image_id"]], a["id"]) for a in back["annotations"]
+                   if not a["area"] and any(a["keypoints"][2::3]))
+    assert (images[0]["file_name"], anns[-2]["id"]) in empty and sorted(summary["unplaced"]) == empty   # named
     assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0
 
 

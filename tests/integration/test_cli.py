@@ -199,7 +199,8 @@ def test_annotate_says_what_it_left_out_and_what_was_not_there(tmp_path, data_di
     assert main(["annotate", str(tmp_path / "a.jpg"), "--out", str(tmp_path / "all.json"), "--method", "fast",
                  "--quiet", "--min-area", "10000000"]) == 0
     err = capfd.readouterr().err
-    assert re.search(r"\d+ people under --min-area 10000000 left out", err) and "no person found in 1" in err
+    assert re.search(r"\d+ people under --min-area 10000000 left out", err)
+    assert "no person kept (none found, or all under --min-area 10000000) in 1" in err
     placed = [[100 + 12 * k, 50 + 26 * k, 2] for k in range(17)]
     (tmp_path / "given.json").write_text(json.dumps({
         "images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2, "file_name": "b.jpg"}], "categories": [{"id": 1}],

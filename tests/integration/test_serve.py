@@ -318,6 +318,9 @@ def test_a_site_allowed_calls_from_the_browser_and_reads_every_answer(photo):
                                                         "Access-Control-Request-Headers": "x-api-key"})
         assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "http://localhost:3000"
         assert "x-api-key" in pre.headers["access-control-allow-headers"].lower()
+        public = c.options("/v1/segment", headers=site | {"Access-Control-Request-Method": "POST",   # Chrome's
+                                                           "Access-Control-Request-Private-Network": "true"})
+        assert public.status_code == 200 and public.headers["access-control-allow-private-network"] == "true"
         r = c.post("/v1/segment", params={"output": "json"}, files={"image": ("photo.jpg", photo)},
                    headers=site | {"X-API-Key": "s3cret"})
         assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"

@@ -103,3 +103,22 @@ def test_the_guard_lets_allowed_sites_post_and_no_other(caplog):
 def test_origins_are_given_as_browsers_send_them(origin):
     with pytest.raises(PersonsegError, match="as a browser sends it"):
         ServeSettings(origins=(origin,))
+
+
+def test_origins_are_kept_as_browsers_send_them():
+    given = ("http://LocalHost:3000", "https://App.Example.com:443", "http://[::1]:80", "*")
+    assert ServeSettings(origins=given).origins == ("http://localhost:3000", "https://app.example.com",
+                                                     "http://[::1]", "*")
+
+
+def test_the_page_takes_every_photo_type_personseg_reads():
+    """Browsers give some photos no type (a .HEIC on most): the page then goes by the name's suffix."""
+    import re
+    from importlib import resources
+
+    from personseg.image import IMAGE_SUFFIXES
+
+    script = (resources.files("personseg.serve") / "page" / "app.js").read_text()
+    pattern = re.search(r"const isImage = .*?/(\\\.\(.*?\)\$)/i", script).group(1)
+    for suffix in IMAGE_SUFFIXES:
+        assert re.search(pattern, f"IMG_0001{suffix.upper()}", re.I), suffix

@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
-    parts += [f"no person found in {len(summary['nobody'])}"] * bool(summary["nobody"])
+    nobody = ("no person found" if not summary["small"] else
+              f"no person kept (none found, or all under --min-area {args.min_area})")
+    parts += [f"{nobody} in {len(summary['nobody'])}"] * bool(summary["nobody"])
     parts += [f"{len(summary['gone'])} no longer under the paths left the file"] * bool(summary["gone"])
     parts += [f"{summary['small']} people under --min-area {args.min_area} left out"] * bool(summary["small"])
     parts += [f"{len(summary['unplaced'])} of the people given got an empty mask"] * bool(summary["unplaced"])
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {kind}: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
     for name in summary["gone"]:
         print(f"  left the file: {name}", file=sys.stderr)
-    name_images("no person found", summary["nobody"])
+    name_images(nobody, summary["nobody"])
     empty: dict[str, list[str]] = {}
     for name, ann_id in summary["unplaced"]:
         empty.setdefault(name, []).append(str(ann_id))

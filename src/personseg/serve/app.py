@@ -248,7 +248,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         return guarded
     return CORSMiddleware(guarded, allow_origins=list(settings.origins), allow_methods=["GET", "POST"],
                           allow_headers=["X-API-Key", "Authorization"],
-                          expose_headers=["X-People", "X-Regions-Without-Keypoints", "Retry-After"], max_age=600)
+                          expose_headers=["X-People", "X-Regions-Without-Keypoints", "Retry-After"], max_age=600,
+                          allow_private_network=True)   # a public site's page calling this machine
 
 
 async def _photo(request: Request, image: UploadFile | None) -> bytes:

@@ -37,21 +37,25 @@ class ServeSettings:
                 raise PersonsegError(f"{name.replace('_', ' ')} must be at least 1")
         if not self.timeout > 0:
             raise PersonsegError("the time limit must be above 0 seconds")
-        for origin in self.origins:
-            check_origin(origin)
+        # as browsers send them, or a site written in capitals or with its default port would never match
+        object.__setattr__(self, "origins", tuple(check_origin(o) for o in self.origins))
 
 
-def check_origin(origin: str) -> None:
-    """Refuse ``origin`` unless it is "*" or a web origin as browsers send it (scheme://host[:port], nothing
-    after)."""
+def check_origin(origin: str) -> str:
+    """``origin`` as browsers send it (scheme and host in lower case, no default port), or "*"; PersonsegError
+    unless it is a web origin (scheme://host[:port], nothing after)."""
     if origin == "*":
-        return
+        return origin
     try:
         parts = urlsplit(origin)
-        parts.port   # a port that is not a number raises here
+        port = parts.port   # a port that is not a number raises here
     except ValueError:
-        parts = None
-    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+        parts = port = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
             or origin != f"{parts.scheme}://{parts.netloc}"):
         raise PersonsegError(f"origin {origin!r}: give it as a browser sends it, e.g. https://app.example.com or "
                              "http://localhost:3000 (no path, no slash at the end), or * for any site")
+    scheme = parts.scheme.lower()
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")

@@ -148,7 +148,7 @@ function resume() {   // the photos a busy or unreachable server, or a missing k
 
 function current() { return page.photos[page.index] || null; }
 
-const isImage = (f) => f.type.startsWith("image/") || /\.(jpe?g|png|webp|bmp|tiff?)$/i.test(f.name);
+const isImage = (f) => f.type.startsWith("image/") || /\.(jpe?g|jfif|png|webp|avif|heic|heif|gif|bmp|tiff?)$/i.test(f.name);
 const sameFile = (f, g) => f.name === g.name && f.size === g.size && f.lastModified === g.lastModified;
 
 function addFiles(files) {
