@@ -213,8 +213,7 @@ def as_polygons(segmentation: dict, tolerance: float = 0.0) -> list[list[float]]
     doubled: corners at quarter pixels), so that pycocotools draws the same pixels back, but for holes, which a
     polygon cannot leave out (filled); ``tolerance`` (pixels): each outline simplified within it (Douglas-Peucker;
     where that leaves under three corners or an outline crossing itself (``crosses_itself``), within half as much,
-    and so on). An empty mask stays as it is (an empty
-    polygon list is what pycocotools cannot read)."""
+    and so on). An empty mask stays as it is (an empty polygon list is what pycocotools cannot read)."""
     from pycocotools import mask as coco_mask
 
     mask = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")})
@@ -478,7 +477,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     # and what it annotates and with which version: a run on other folders, or of a version whose shipped networks
     # differ, does not write over this one's file or mix with its parts. The parts hold everyone found ("min_area"
     # 0: --min-area leaves people out as the file is written, so another one rewrites it without segmenting again;
-    # parts of runs before, which held only the people over theirs, count as other settings)
+    # parts of runs before, which held only the people over theirs, are made again: _filtered_parts)
     settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
                                        for k, v in sorted(asked.items())}, "min_area": 0,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest(),
