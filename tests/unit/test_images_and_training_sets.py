@@ -429,6 +429,13 @@ def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole
                                         tmp_path / "cache.json", said.append)
     assert said[-1].endswith("4 people found and matched on 2 of 2 photos")
     assert len(json.loads((tmp_path / "cache.json").read_text())) == 2   # the people found kept for the next run
+    wider = np.zeros((400, 600), np.uint8)
+    wider[40:360, 140:260] = 255
+    write_image(root / "instance_masks" / "1_0.png", wider, overwrite=True)   # photo 1's masks changed since
+    people.person_pairs(root / "annotations.json", ["1", "2"], ("ssm",), "lwpsn-person", tmp_path / "cache.json",
+                        said.append)
+    kept = json.loads((tmp_path / "cache.json").read_text())   # what was kept for it as it was is replaced
+    assert len(kept) == 2 and sorted(k.split("#")[0] for k in kept) == ["1", "2"]
     assert len(pairs) == 4 and photos == ["street/1"] * 2 + ["street/2"] * 2
     for image, mask in zip(pairs.images, pairs.masks):
         own, ssm = mask > 0, image[..., 3].astype(float)

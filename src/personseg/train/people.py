@@ -37,7 +37,8 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
     """(photo, true masks, everyone the pose backend finds on it) for each photo of ``sets`` (``instance_sets``'s),
     found as ``Segmenter(instances=True)`` looks (``photo_people``, then ``find_people`` on the union of the true
     masks) and kept in the JSON file ``cache`` by id and a digest of the photo's and the masks' pixels (written
-    every 50 photos found and once asked past the last)."""
+    every 50 photos found and once asked past the last; a photo or its masks changed replace what was kept for its
+    id)."""
     from ..pose import get_backend
 
     cache = Path(cache)
@@ -51,6 +52,8 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
             digest.update(np.packbits(m).tobytes())
         key = f"{ident}#{digest.hexdigest()}"
         if key not in known:
+            for stale in [k for k in known if k.rsplit("#", 1)[0] == ident]:   # the photo as it was: never asked again
+                del known[stale]
             if not looked:
                 backend, looked = get_backend("blazepose"), True
                 log(f"finding people in up to {len(sets) - n} training photos (cached in {cache})")
