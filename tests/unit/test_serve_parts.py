@@ -56,7 +56,7 @@ def test_bodies_over_the_limit_are_refused_with_or_without_a_length(size, status
         chunked = c.post("/v1/echo", content=iter([b"x" * (size // 2), b"x" * (size - size // 2)]))
     for r in (sized, chunked):
         assert r.status_code == status
-        refused = {"error": "the upload is over the limit of 100 bytes"}
+        refused = {"error": "the upload is over the limit of 100 bytes (a server's --max-upload-mb)"}
         assert r.json() == ({"bytes": size} if status == 200 else refused)
 
 

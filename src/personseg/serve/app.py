@@ -353,7 +353,11 @@ class Guard:
             if not over:
                 raise
         if over and not started:
-            await _answer(send, 413, f"the upload is over the limit of {self.limit} bytes")
+            await _answer(send, 413, self._too_large())
+
+    def _too_large(self) -> str:
+        mb = f"{self.limit / 2 ** 20:.3g} MB, " if self.limit >= 2 ** 20 else ""
+        return f"the upload is over the limit of {mb}{self.limit} bytes (a server's --max-upload-mb)"
 
     def _refusal(self, scope) -> tuple[int, str, dict[str, str] | None] | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -378,7 +382,7 @@ class Guard:
                 return 401, "missing or wrong API key: send it as X-API-Key", {"WWW-Authenticate": "Bearer"}
         length = headers.get("content-length", "0")
         if not length.isdigit() or int(length) > self.limit:
-            return 413, f"the upload is over the limit of {self.limit} bytes", None
+            return 413, self._too_large(), None
         return None
 
 
