@@ -160,20 +160,22 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: float | None =
     keep their ids in the record: another ``min_area`` brings them back as they were)."""
     known = (ids or {}).get("images", {})
     last_image, last_person = (ids or {}).get("last", (0, 0))
+    filtered_at = (ids or {}).get("filtered_at", 0)   # the record's people were only those over this area
     images, annotations = [], []
     record = {name: known[name] for name in still if name in known}
     for entry in sorted(entries, key=lambda e: e["file_name"]):
         name, people = entry["file_name"], entry["annotations"]
-        digest = hashlib.sha1(json.dumps(people, sort_keys=True).encode()).hexdigest()
+        digest = _digest(people)
         before = known.get(name, {})
         image_id = before.get("id")
         if image_id is None:
             last_image += 1
             image_id = last_image
-        person_ids = before.get("people", []) if before.get("digest") in (digest, None) else []
-        if len(person_ids) != len(people):
-            person_ids = list(range(last_person + 1, last_person + 1 + len(people)))
-            last_person += len(people)
+        person_ids = _kept_ids(before, people, digest, filtered_at)
+        for k, person_id in enumerate(person_ids):
+            if person_id is None:   # new, or the image's people changed: numbered on
+                last_person += 1
+                person_ids[k] = last_person
         record[name] = {"id": image_id, "people": person_ids, "digest": digest}
         images.append({"id": image_id, "file_name": name, "width": entry["width"], "height": entry["height"]})
         for person_id, ann in zip(person_ids, people):
@@ -187,6 +189,26 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: float | None =
             "images": images, "annotations": annotations, "categories": [PERSON]}
     return (json.dumps(coco, separators=(",", ":")).encode(),
             {"last": [last_image, last_person], "images": record})
+
+
+def _kept_ids(before: dict, people: list[dict], digest: str, filtered_at: int) -> list:
+    """The ids an image's ``people`` keep from its record ``before`` (None for each to number anew): all of them
+    where the people are as they were (``digest``; where the record has none, as many), or, where the record holds
+    only the people over ``filtered_at`` pixels (parts of an older personseg: ``Shards.restart``), theirs for those
+    people as they were."""
+    old = before.get("people", [])
+    if before.get("digest") in (digest, None) and len(old) == len(people):
+        return list(old)
+    over = [p for p in people if p["area"] >= filtered_at] if filtered_at else None
+    if over is not None and len(old) == len(over) and before.get("digest") in (_digest(over), None):
+        given = iter(old)
+        return [next(given) if p["area"] >= filtered_at else None for p in people]
+    return [None] * len(people)
+
+
+def _digest(people: list[dict]) -> str:
+    """What ``merge`` records of an image's people to tell whether they changed."""
+    return hashlib.sha1(json.dumps(people, sort_keys=True).encode()).hexdigest()
 
 
 def ids_of(coco: dict) -> dict:
@@ -502,7 +524,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         elif shards.folder.is_dir() and _filtered_parts(shards.settings(), settings):
             warnings.warn(f"{shards.folder} holds parts of an earlier personseg that kept only the people over "
                           "its --min-area: every photo is segmented again, each keeping its ids", stacklevel=2)
+            record = shards.ids() or (ids_of(json.loads(out.read_bytes())) if out.exists() else None)
+            earlier = json.loads(shards.settings())["min_area"]
             shards.restart(settings)
+            if record is not None:   # its people's ids are those of the people over the older --min-area
+                shards.keep_ids(record | {"filtered_at": earlier})
         elif shards.folder.is_dir() and shards.settings() != settings:
             raise PersonsegError(f"{shards.folder} holds a run with other settings "
                                  f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "

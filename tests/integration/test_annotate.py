@@ -168,18 +168,35 @@ def test_a_finished_file_is_kept_and_other_settings_do_not_mix(photos, tmp_path)
 
 
 def test_parts_of_an_earlier_version_that_kept_only_people_over_min_area_are_made_again_ids_kept(photos, tmp_path):
+    from personseg.annotate import Shards, merge
+
     out = tmp_path / "people.json"
-    first = json.loads(annotate([photos], out, {"method": "fast"}) and out.read_text())
-    settings = tmp_path / ".people.json.parts/settings.json"   # as personseg before the parts held everyone wrote it
-    settings.write_text(json.dumps(json.loads(settings.read_text()) | {"min_area": 50}))
+    annotate([photos], out, {"method": "fast"})
+    least = min(a["area"] for a in json.loads(out.read_text())["annotations"]) + 1   # leaves someone out
+    # the parts, ids and file as personseg before the parts held everyone left them after `--min-area least`
+    parts = Shards(out)
+    entries = []
+    for part in sorted(parts.folder.glob("*.json")):
+        entry = json.loads(part.read_text())
+        if "annotations" in entry:
+            entry["annotations"] = [a for a in entry["annotations"] if a["area"] >= least]
+            part.write_text(json.dumps(entry))
+            entries.append(entry)
+    data, record = merge(entries)
+    out.write_bytes(data)
+    parts.may_be(data)
+    parts.keep_ids(record)
+    settings = parts.folder / "settings.json"
+    settings.write_text(json.dumps(json.loads(settings.read_text()) | {"min_area": least}))
+    before = {(a["image_id"], a["area"]): a["id"] for a in json.loads(data)["annotations"]}
     with pytest.warns(UserWarning, match="every photo is segmented again, each keeping its ids"):
-        summary = annotate([photos], out, {"method": "fast"}, min_area=50)
+        summary = annotate([photos], out, {"method": "fast"}, min_area=least)
     assert summary["done_before"] == 0 and not summary["failed"]
-    again = json.loads(out.read_text())
-    assert [(im["id"], im["file_name"]) for im in again["images"]] == [(im["id"], im["file_name"]) for im in
-                                                                      first["images"]]
-    kept = {a["id"]: a["area"] for a in first["annotations"] if a["area"] >= 50}
-    assert {a["id"]: a["area"] for a in again["annotations"]} == kept
+    assert {(a["image_id"], a["area"]): a["id"] for a in json.loads(out.read_text())["annotations"]} == before
+    everyone = json.loads(annotate([photos], out, {"method": "fast"}) and out.read_text())["annotations"]
+    back = {(a["image_id"], a["area"]): a["id"] for a in everyone}
+    assert {k: v for k, v in back.items() if k in before} == before   # the people left out come back, numbered on
+    assert len(back) > len(before) and min(v for k, v in back.items() if k not in before) > max(before.values())
 
 
 def test_options_refused_at_the_start_leave_no_run_behind_and_a_network_file_is_recorded_by_its_contents(

@@ -106,7 +106,7 @@ def test_origins_are_given_as_browsers_send_them(origin):
 
 
 def test_origins_are_kept_as_browsers_send_them():
-    given = ("http://LocalHost:3000", "https://App.Example.com:443", "http://[::1]:80", "*")
+    given = ("HTTP://LocalHost:3000", "https://App.Example.com:443", "http://[::1]:80", "*")
     assert ServeSettings(origins=given).origins == ("http://localhost:3000", "https://app.example.com",
                                                      "http://[::1]", "*")
 

@@ -254,12 +254,16 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
 
 async def _photo(request: Request, image: UploadFile | None) -> bytes:
     """The photo's bytes: the form's field 'image', or the body itself where its Content-Type is an image's (or
-    application/octet-stream)."""
+    application/octet-stream, or none: browsers send a File of no known type, a .heic on many systems, so)."""
     if image is not None:
         return await image.read()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind.startswith("image/") or kind == "application/octet-stream":
         return await request.body()
+    if not kind:   # a File of no known type comes so; no body at all is a request that forgot the photo
+        body = await request.body()
+        if body:
+            return body
     if kind == "multipart/form-data":
         raise Failed(422, "image: the field 'image' is missing (curl -F image=@photo.jpg ...)")
     raise Failed(400, NOT_A_PHOTO_BODY)
@@ -356,7 +360,7 @@ class Guard:
             await _answer(send, 413, self._too_large())
 
     def _too_large(self) -> str:
-        mb = f"{self.limit / 2 ** 20:.3g} MB, " if self.limit >= 2 ** 20 else ""
+        mb = f"{round(self.limit / 2 ** 20, 2):g} MB, " if self.limit >= 2 ** 20 else ""
         return f"the upload is over the limit of {mb}{self.limit} bytes (a server's --max-upload-mb)"
 
     def _refusal(self, scope) -> tuple[int, str, dict[str, str] | None] | None:
@@ -371,6 +375,8 @@ class Guard:
             allowed = ", ".join(self.settings.origins)
             # the page's browser hides this answer from its script (no CORS headers for it): said here too
             LOG.warning("personseg serve: refused a POST from a page of %s: %s", origin,
+                        "a page opened from a file (Origin: null): serve it over http, or start the server with "
+                        "--allow-origin '*'" if origin == "null" else
                         f"not among --allow-origin {allowed} (localhost and 127.0.0.1 are different origins)"
                         if allowed else "start the server with --allow-origin for it")
             return 403, ("requests from another site's pages are refused (the server lets a site's pages call it "

@@ -51,11 +51,11 @@ def check_origin(origin: str) -> str:
         port = parts.port   # a port that is not a number raises here
     except ValueError:
         parts = port = None
-    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
-            or origin != f"{parts.scheme}://{parts.netloc}"):
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or origin.partition("://")[2] != parts.netloc):
         raise PersonsegError(f"origin {origin!r}: give it as a browser sends it, e.g. https://app.example.com or "
                              "http://localhost:3000 (no path, no slash at the end), or * for any site")
-    scheme = parts.scheme.lower()
+    scheme = parts.scheme   # urlsplit's, in lower case
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     default = {"http": 80, "https": 443}[scheme]
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")

@@ -37,13 +37,13 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
     """(photo, true masks, everyone the pose backend finds on it) for each photo of ``sets`` (``instance_sets``'s),
     found as ``Segmenter(instances=True)`` looks (``photo_people``, then ``find_people`` on the union of the true
     masks) and kept in the JSON file ``cache`` by id and a digest of the photo's and the masks' pixels (written
-    every 50 photos found and once asked past the last; a photo or its masks changed replace what was kept for its
-    id)."""
+    every 50 photos found, and once asked past the last without what was kept for these ids' photos as they were
+    before; other ids' entries stay, and two photos sharing an id each keep theirs)."""
     from ..pose import get_backend
 
     cache = Path(cache)
     known = json.loads(cache.read_text()) if cache.is_file() else {}
-    backend, looked = None, False
+    backend, looked, found, used = None, False, 0, set()
     for n, (ident, image, masks, _) in enumerate(sets):
         rgb = load_image(image)
         trues = [true_mask(m, rgb, image) > 0 for m in masks]
@@ -51,20 +51,21 @@ def people_found(sets: list[tuple], cache: Path, log: Callable[[str], None] = pr
         for m in trues:
             digest.update(np.packbits(m).tobytes())
         key = f"{ident}#{digest.hexdigest()}"
+        used.add(key)
         if key not in known:
-            for stale in [k for k in known if k.rsplit("#", 1)[0] == ident]:   # the photo as it was: never asked again
-                del known[stale]
             if not looked:
                 backend, looked = get_backend("blazepose"), True
                 log(f"finding people in up to {len(sets) - n} training photos (cached in {cache})")
             union = np.logical_or.reduce(trues) if trues else np.zeros(rgb.shape[:2], bool)
             first = photo_people(rgb, backend)[0]
             known[key] = [kp.round(2).tolist() for kp in find_people(rgb, union, backend, known=first)]
-            if len(known) % 50 == 0:
+            found += 1
+            if found % 50 == 0:
                 _keep(known, cache)
         yield rgb, trues, [np.array(kp, np.float32) for kp in known[key]]
-    if looked:
-        _keep(known, cache)
+    if looked:   # what was kept for these photos as they were before (their id, another digest) goes
+        seen = {key.rsplit("#", 1)[0] for key in used}
+        _keep({k: v for k, v in known.items() if k in used or k.rsplit("#", 1)[0] not in seen}, cache)
 
 
 def _keep(known: dict, cache: Path) -> None:
