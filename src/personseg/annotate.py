@@ -179,7 +179,7 @@ def merge(entries: list[dict], ids: dict | None = None, polygons: float | None =
         record[name] = {"id": image_id, "people": person_ids, "digest": digest}
         images.append({"id": image_id, "file_name": name, "width": entry["width"], "height": entry["height"]})
         for person_id, ann in zip(person_ids, people):
-            if ann["area"] < min_area:
+            if ann["area"] < min_area:   # (over_area's rule)
                 continue
             annotations.append({"id": person_id, "image_id": image_id, **ann})
             if polygons is not None:
@@ -199,11 +199,16 @@ def _kept_ids(before: dict, people: list[dict], digest: str, filtered_at: int) -
     old = before.get("people", [])
     if before.get("digest") in (digest, None) and len(old) == len(people):
         return list(old)
-    over = [p for p in people if p["area"] >= filtered_at] if filtered_at else None
+    over = over_area(people, filtered_at) if filtered_at else None
     if over is not None and len(old) == len(over) and before.get("digest") in (_digest(over), None):
         given = iter(old)
         return [next(given) if p["area"] >= filtered_at else None for p in people]
     return [None] * len(people)
+
+
+def over_area(people: list[dict], least: int) -> list[dict]:
+    """The annotations of ``people`` of at least ``least`` pixels (--min-area), in order."""
+    return [p for p in people if p["area"] >= least]
 
 
 def _digest(people: list[dict]) -> str:
@@ -559,7 +564,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         write_bytes(out, data, overwrite=True)
         shards.may_be(data)
         shards.keep_only(plan.jobs)
-    written = [[a for a in e["annotations"] if a["area"] >= min_area] for e in entries]
+    written = [over_area(e["annotations"], min_area) for e in entries]
     return {"images": len(entries), "people": sum(map(len, written)),
             "nobody": [e["file_name"] for e, people in zip(entries, written) if not people], "failed": failed,
             "missing": [(p, not_there(p)) for p in plan.missing],
