@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from shapely import LinearRing, STRtree, linestrings
+from shapely import LinearRing, Polygon, make_valid
 
 from . import __version__
 from .batch import Job, not_photos, plan_batch, sole_writer_of
@@ -276,8 +276,10 @@ def crosses_itself(corners: np.ndarray) -> bool:
     choice photos, Douglas-Peucker within 1 px crossed on 1, within 2 px on 2."""
     if LinearRing(corners).is_simple:   # neither crossing nor touching: most outlines, at once
         return False
-    edges = linestrings(np.stack([corners, np.roll(corners, -1, axis=0)], axis=1).astype(np.float64))
-    return STRtree(edges).query(edges, predicate="crosses").size > 0
+    # a crossing, through a corner too, leaves some area wound around twice or the wrong way round: the polygon's
+    # area then differs from the area it covers; touching at a corner leaves both the same
+    ring = Polygon(corners)
+    return abs(make_valid(ring).area - ring.area) > 1e-9 * max(1.0, ring.length) ** 2
 
 
 def read_people_file(path: str | os.PathLike) -> dict:

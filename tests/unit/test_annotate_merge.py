@@ -275,3 +275,6 @@ def test_simplified_outlines_never_cross_themselves():
     assert not crosses_itself(np.reshape(polygon, (-1, 2)))
     assert crosses_itself(np.array([[0, 0], [10, 10], [10, 0], [0, 10]]))   # a bow tie
     assert not crosses_itself(np.array([[0, 0], [4, 0], [4, 4], [2, 0], [0, 4]]))   # touching at a corner only
+    assert crosses_itself(np.array([[0, 0], [2, 2], [4, 4], [4, 0], [0, 4]]))   # crossing through a corner
+    assert not crosses_itself(np.array([[2, 2], [4, 0], [6, 2], [4, 4], [2, 2], [0, 4], [-2, 2], [0, 0]]))   # two
+    # diamonds meeting at a corner, both the same way round
