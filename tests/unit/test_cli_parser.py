@@ -150,6 +150,11 @@ def test_every_command_that_mattes_takes_the_mattings_side():
         assert _action(command, "matting_side").default == MATTING_SIDE, command
 
 
+def test_every_command_that_writes_takes_o_for_out():
+    for command in ("segment", "annotate", "video", "train", "export", "demo"):
+        assert _action(command, "out").option_strings == ["-o", "--out"], command
+
+
 def test_bad_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", "x.jpg", "--out", "o", "--method", "magic"])

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
                                    "images finish in. Exit status 1: some images failed (named; the file holds the "
                                    "rest, and the same command tries the failed ones again).")
     a.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos (searched recursively)")
-    a.add_argument("--out", required=True, type=Path, help="the COCO .json file to write")
+    a.add_argument("-o", "--out", required=True, type=Path, help="the COCO .json file to write")
     add_method_options(a)
     a.add_argument("--people", type=Path, metavar="COCO.json",
                    help="segment the people of this COCO keypoint file (images matched by file_name, relative to "

@@ -18,7 +18,7 @@ BACKGROUND = "#2e7d32"
 def add_parser(sub) -> None:
     d = sub.add_parser("demo", help="segment a bundled photo (scikit-image's astronaut) with the defaults",
                        description="Segment scikit-image's astronaut photo and write every output.")
-    d.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder (default: demo-out)")
+    d.add_argument("-o", "--out", type=Path, default=Path("demo-out"), help="output folder (default: demo-out)")
     d.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier demo")
     add_method_options(d)
     d.set_defaults(run=run)

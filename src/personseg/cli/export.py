@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     x.add_argument("--checkpoint", required=True, type=Path,
                    help="a checkpoint `personseg train` wrote: RUN/best.pt (the best validation IoU; with "
                         "--average-from the best of the means) or RUN/last.pt (the last epoch)")
-    x.add_argument("--out", required=True, type=Path,
+    x.add_argument("-o", "--out", required=True, type=Path,
                    help="the .onnx file to write, for --model (segment, video, eval, annotate) or "
                         "Segmenter(models=...)")
     x.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
                                    "other settings (method, matting, ...) is refused unless --overwrite, and a "
                                    "photo changed since its outputs were made is done again.")
     s.add_argument("paths", nargs="+", metavar="PATH")
-    s.add_argument("--out", required=True, type=Path, help="output folder (not an input folder)")
+    s.add_argument("-o", "--out", required=True, type=Path, help="output folder (not an input folder)")
     add_method_options(s)
     s.add_argument("--save", default=",".join(DEFAULT_OUTPUTS),
                    help="comma-separated outputs: " + "; ".join(f"{n} ({k.help})" for n, k in OUTPUTS.items())

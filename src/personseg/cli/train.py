@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
                         "are kept fixed)")
     t.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of the training ids held out for validation, above 0 and below 1 (default 0.1)")
-    t.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
+    t.add_argument("-o", "--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
     t.add_argument("--epochs", type=int, default=100, help="passes over the training pairs (default 100)")
     t.add_argument("--batch", type=int, default=16, help="pairs a step (default 16)")
     t.add_argument("--lr", type=float, default=5e-3,

@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     v.add_argument("input", type=Path, metavar="IN",
                    help="a video file, or a folder of frames, read in the order of their names with numbers by value "
                         "(2.jpg before 10.jpg)")
-    v.add_argument("--out", required=True,
+    v.add_argument("-o", "--out", required=True,
                    help=f"a video file ({' '.join(VIDEO_SUFFIXES)}; the sound is kept; a cut-out with its "
                         "transparency: .webm or .mov) or a folder for per-frame PNGs (a name ending in / is a folder)")
     v.add_argument("--method", default=DEFAULT_VIDEO_METHOD, choices=tuple(METHODS),
