@@ -225,16 +225,29 @@ def descreened(rgb: np.ndarray) -> np.ndarray:
 
 def load_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a ground-truth or saved mask as uint8 HxW {0, 255}: foreground where it is brighter than mid-grey
-    (0/255 masks, soft mattes, colour masks as grey), and wherever it is not 0 in a mask of 0s and 1s (as many
-    labelling tools save them) or of palette indices whose 0 is black (label masks)."""
+    (0/255 masks, soft mattes; a colour mask where any of its colours is: a red person on black), and wherever it
+    is not 0 in a mask of 0s and 1s (as many labelling tools save them) or of palette indices whose 0 is black
+    (label masks). A mask with transparency (a cut-out, RGBA) is its alpha where that is not opaque everywhere."""
     try:
         with Image.open(path) as im:
             labels = im.mode == "P" and (im.getpalette() or [255])[:3] == [0, 0, 0]
-            arr = np.asarray(im) if labels else np.asarray(im.convert("L"))
+            arr = np.asarray(im) if labels else _mask_plane(im)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable mask ({e})") from None
     cut = 0 if labels or arr.max(initial=0) <= 1 else 127
     return np.where(arr > cut, 255, 0).astype(np.uint8)
+
+
+def _mask_plane(im: Image.Image) -> np.ndarray:
+    """The one plane of a mask image that marks the person: its alpha where it has transparency that is not opaque
+    everywhere, else the brightest of its colours at each pixel (grey as it is)."""
+    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+        alpha = np.asarray(im.convert("RGBA"))[..., 3]
+        if alpha.min(initial=255) < 255:
+            return alpha
+    if im.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV", "PA"):
+        return np.asarray(im.convert("RGB")).max(axis=2)
+    return np.asarray(im.convert("L"))
 
 
 def load_pair(image: str | os.PathLike, mask: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

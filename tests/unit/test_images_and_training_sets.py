@@ -106,6 +106,15 @@ def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_mea
     Image.fromarray(person * 255).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "quantised.png")
     for name in ("ones", "indexed", "soft", "quantised"):   # quantised: a 0/255 mask whose palette starts white
         assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
+    red = np.zeros((20, 30, 3), np.uint8)
+    red[5:15, 10:20] = (255, 0, 0)   # a red person on black: darker than mid-grey as grey, read as nobody before
+    Image.fromarray(red).save(tmp_path / "red.png")
+    cutout = np.dstack([np.full((20, 30, 3), 230, np.uint8), person * 255])   # a cut-out: the person is its alpha
+    Image.fromarray(cutout, mode="RGBA").save(tmp_path / "cutout.png")
+    opaque = np.dstack([np.dstack([person * 255] * 3), np.full((20, 30), 255, np.uint8)])   # alpha says nothing
+    Image.fromarray(opaque, mode="RGBA").save(tmp_path / "opaque.png")
+    for name in ("red", "cutout", "opaque"):
+        assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
 
 
 def test_every_model_has_a_torch_architecture():
