@@ -229,3 +229,12 @@ def test_an_interrupt_inside_a_library_ends_a_video_as_itself(monkeypatch, tmp_p
     assert main(["video", str(tmp_path), "--out", str(tmp_path / "o")]) == status
     err = capsys.readouterr().err
     assert "any frames written are kept; rerun the same command" in err and f"personseg: {said}" in err
+
+
+def test_progress_without_a_terminal_is_a_line_now_and_then(capsys, monkeypatch):
+    from personseg.cli import common
+
+    monkeypatch.setattr(common, "PROGRESS_LINE_SECONDS", 0.0)   # a line after every image
+    assert list(common.progress(iter("abc"), 3)) == ["a", "b", "c"]
+    assert capsys.readouterr().err.splitlines()[-1].startswith("3 of 3 images, ")
+    assert list(common.progress(iter("ab"), 2, quiet=True)) == ["a", "b"] and not capsys.readouterr().err

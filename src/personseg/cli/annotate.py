@@ -6,12 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..annotate import ENGINES, annotate
 from ..batch import not_photos
 from ..errors import PersonsegError, interrupted
-from .common import add_method_options, name_images, segmenter_options
+from .common import add_method_options, name_images, progress, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -69,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
         summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                            overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
                            polygons=args.simplify if args.polygons else None,
-                           progress=lambda it, total: tqdm(it, total=total, unit="img", file=sys.stderr,
-                                                           disable=True if args.quiet else None))
+                           progress=lambda it, total: progress(it, total, args.quiet))
     except BaseException as e:
         if interrupted(e):
             print("personseg: the photos annotated so far are kept: the same command goes on where this one "

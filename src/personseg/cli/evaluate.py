@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
-
-from tqdm import tqdm
 
 from .. import __version__
 from ..data import read_ids
@@ -19,7 +16,7 @@ from ..pipeline import Segmenter
 from ..refine.matting import DEFAULT_MATTING
 from ..runsettings import shared_settings
 from ..video.stream import METHOD_MATTING, VideoSegmenter
-from .common import add_method_options, matting, models, segmenter
+from .common import add_method_options, matting, models, progress, segmenter
 
 
 def add_parser(sub) -> None:
@@ -60,7 +57,7 @@ def add_parser(sub) -> None:
 
 
 def _progress(args: argparse.Namespace):
-    return (lambda it: tqdm(it, unit="img", file=sys.stderr, disable=None)) if not args.quiet else iter
+    return lambda it: progress(it, quiet=args.quiet)
 
 
 def run(args: argparse.Namespace) -> int:

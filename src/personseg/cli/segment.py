@@ -9,8 +9,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..annotate import given_people, read_people_file
 from ..batch import (Job, OutputRecord, OutputsActor, image_settings, not_photos, plan_batch, remove_leftovers,
                      sole_writer, writable_folder)
@@ -20,7 +18,7 @@ from ..image import not_there
 from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, name_images, segmenter_options
+from .common import add_method_options, name_images, progress, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -110,9 +108,8 @@ def run(args: argparse.Namespace) -> int:
             finished: list[Job] = []
             made = (_on_ray(todo, options, args, outputs, given, replaced) if args.engine == "ray" else
                     _here(todo, seg, args, outputs, given, replaced))
-            bar = tqdm(made, total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
             try:
-                for job, got in bar:
+                for job, got in progress(made, len(todo), args.quiet):
                     if isinstance(got, BaseException):
                         cause = interrupted(got)
                         if cause is not None:   # Ctrl-C or SIGTERM as it was (the exit status tells them apart)
