@@ -30,8 +30,7 @@ class Evaluation:
 def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> list[tuple[str, Path, Path]]:
     """(id, image path, mask path) for every image with a mask of the same stem (or for ``ids``), in the order of
     the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them)."""
-    by_stem = {p.stem: p for p in image_files(images)}
-    masks_by_stem = {p.stem: p for p in image_files(masks)}
+    by_stem, masks_by_stem = _by_stem(images), _by_stem(masks)
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
     twice = sorted(i for i, n in Counter(wanted).items() if n > 1)
     if twice:   # each would be scored twice
@@ -45,6 +44,18 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
         raise PersonsegError("pairs incomplete: " + "; ".join(lacking) + " (ids are file names without their "
                              "extension)" * named)
     return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
+
+
+def _by_stem(folder: Path) -> dict[str, Path]:
+    """The image files of ``folder`` by stem (the pairs' ids); PersonsegError where two share one (0005.jpg and
+    0005.png: which is the pair's is not known)."""
+    files = image_files(folder)
+    twice = sorted(stem for stem, n in Counter(p.stem for p in files).items() if n > 1)
+    if twice:
+        named = [", ".join(p.name for p in files if p.stem == stem) for stem in twice[:3]]
+        raise PersonsegError(f"{folder}: two files of one name, which pair is meant is not known: "
+                             f"{'; '.join(named)}{'; ...' * (len(twice) > 3)} (keep one of each)")
+    return {p.stem: p for p in files}
 
 
 def evaluate(

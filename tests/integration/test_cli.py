@@ -2,6 +2,9 @@ import json
 import re
 import shutil
 
+import cv2
+import numpy as np
+
 from personseg.cli import main
 from personseg.image import load_image, load_mask
 
@@ -172,6 +175,52 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     monkeypatch.setattr("personseg.train.loop.make_batches", stop)
     assert main(args + ["--out", str(tmp_path / "stopped")]) == 130
     assert "nothing of the run in" in capsys.readouterr().err
+    assert not (tmp_path / "stopped").exists()   # the folder it made goes with it
+    monkeypatch.undo()
+
+
+def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_wrong_with_the_data(
+        tmp_path, data_dir, capsys, monkeypatch):
+    from personseg.batch import sole_writer
+
+    for sub in ("images", "masks"):
+        (tmp_path / "mine" / sub).mkdir(parents=True)
+    for i in ("00002", "00005", "00013", "00019", "00022"):
+        shutil.copy(data_dir / f"eg1800/images/{i}.jpg", tmp_path / "mine/images")
+        shutil.copy(data_dir / f"eg1800/masks/{i}.png", tmp_path / "mine/masks")
+    args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "1", "--batch", "2", "--init", "sinet"]
+    monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.0)   # as if it had learnt nothing
+    assert main(args + ["--out", str(tmp_path / "run")]) == 0
+    assert "note: validation IoU stayed 0 on 1 pairs" in capsys.readouterr().err
+    assert main(["export", "--checkpoint", str(tmp_path / "run/best.pt"), "-o", str(tmp_path / "m.onnx")]) == 0
+    assert f"to use it: personseg segment PHOTO --out OUT --method fast --model {tmp_path / 'm.onnx'}" in \
+        capsys.readouterr().err
+    assert main(args[:-1] + [str(tmp_path / "m.onnx"), "--model", "lwpsn", "--out", str(tmp_path / "l")]) == 2
+    assert "m.onnx is a sinet network; --model sinet trains it (this run: --model lwpsn)" in capsys.readouterr().err
+    assert main(args[:-1] + [str(tmp_path / "run/best.pt"), "--model", "lwpsn", "--out", str(tmp_path / "l")]) == 2
+    assert "best.pt is a sinet network" in capsys.readouterr().err and not (tmp_path / "l").exists()
+    (tmp_path / "run/last.pt").unlink()   # best.pt, log.csv and curves.png stay: a new run would replace them
+    assert main(args + ["--out", str(tmp_path / "run")]) == 2
+    assert "already holds a run (best.pt, log.csv, curves.png)" in capsys.readouterr().err
+    (tmp_path / "busy").mkdir()
+    with sole_writer(tmp_path / "busy"):   # another run writing there
+        assert main(args + ["--out", str(tmp_path / "busy")]) == 2
+    assert "another personseg run" in capsys.readouterr().err and not (tmp_path / "busy/last.pt").exists()
+    assert main(args + ["--out", str(tmp_path / "mine/runs")]) == 2
+    assert "is inside the training data" in capsys.readouterr().err
+    assert main(args + ["--out", str(tmp_path / "x"), "--split", "train"]) == 2
+    assert "train.txt: id list not found (--split train reads one in each folder; leave --split out" in \
+        capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2
+    assert "none: no such folder" in capsys.readouterr().err
+    shutil.copy(data_dir / "eg1800/images/00005.jpg", tmp_path / "mine/images/00002.png")
+    assert main(args + ["--out", str(tmp_path / "x")]) == 2
+    assert "two files of one name, which pair is meant is not known: 00002.jpg, 00002.png" in capsys.readouterr().err
+    (tmp_path / "mine/images/00002.png").unlink()
+    for m in (tmp_path / "mine/masks").iterdir():
+        cv2.imwrite(str(m), np.zeros((800, 600), np.uint8))
+    assert main(args + ["--out", str(tmp_path / "x")]) == 2
+    assert "is empty: nothing to learn" in capsys.readouterr().err and not (tmp_path / "x").exists()
 
 
 def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_dir, capfd):

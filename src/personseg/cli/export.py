@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 from ..errors import PersonsegError
+from ..methods import METHODS
 from ..outputs import refuse_existing
+from .common import say
 
 
 def add_parser(sub) -> None:
@@ -25,11 +27,26 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.export import export_onnx   # torch is an extra: loaded only when exporting
+    # torch is an extra: loaded only when exporting
+    from ..train.checkpoint import read_checkpoint
+    from ..train.export import export_onnx
 
     if args.out.suffix.lower() != ".onnx":
         raise PersonsegError(f"--out {args.out}: name the file .onnx (what --model and onnxruntime take)")
     refuse_existing([args.out], args.overwrite)
     info = export_onnx(args.checkpoint, args.out)
     print(json.dumps({"onnx": str(args.out)} | info))
+    say(_how_to_use(read_checkpoint(args.checkpoint)["config"]["model"], args.out))
     return 0
+
+
+def _how_to_use(model: str, onnx: Path) -> str:
+    """One line naming a command that runs the exported ``model`` at ``onnx``: a method running it alone where
+    there is one (``--model FILE`` is enough there), else one running it among others (``--model NAME=FILE``)."""
+    using = [name for name, method in METHODS.items() if model in method.models]
+    alone = [name for name in using if METHODS[name].models == (model,)]
+    if alone:
+        return f"to use it: personseg segment PHOTO --out OUT --method {alone[0]} --model {onnx}"
+    if using:
+        return f"to use it: personseg segment PHOTO --out OUT --method {using[0]} --model {model}={onnx}"
+    return f"to use it: --model {model}={onnx} where a method runs {model}"

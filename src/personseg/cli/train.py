@@ -9,8 +9,10 @@ from pathlib import Path
 from ..errors import PersonsegError, interrupted
 from ..methods import DEFAULT_COARSE_METHOD, METHODS
 from ..models.registry import SPECS
+from ..runtime import MODEL_KEY
 from ..train.augment import AUGMENT_PRESETS, MAX_PYRAMID
 from ..train.sets import training_sets
+from ..batch import cannot_write, sole_writer
 from .common import say
 
 #: The networks that draw masks, trained here on pairs (the region check has its own script:
@@ -71,7 +73,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # torch is an extra: loaded only when training
-    from ..train.loop import TrainConfig, check_run_folder, train, training_device
+    from ..train.loop import TrainConfig, check_run_folder, training_device
 
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
@@ -86,12 +88,58 @@ def run(args: argparse.Namespace) -> int:
     if args.init and not args.init.is_file():
         raise PersonsegError(f"--init {args.init}: no such checkpoint, ONNX file or shipped model "
                              f"({', '.join(SEGMENTERS)})")
+    if args.init:
+        _check_init(args.init, args.model)
     # what can be refused is refused before the training pairs' keypoints or mattes are computed
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                       init=str(args.init) if args.init else None, average_from=args.average_from,
                       augment=replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr))
     training_device(args.device)
     check_run_folder(args.out, args.resume)
+    inside = next((d for d in args.data if args.out.resolve().is_relative_to(d.resolve())), None)
+    if inside is not None:
+        raise PersonsegError(f"--out {args.out} is inside the training data {inside}; give the run a folder of its own")
+    made = not args.out.exists()
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(args.out, args.out, e) from None
+    try:
+        with sole_writer(args.out):   # two runs into one folder would mix their checkpoints
+            best = _trained(args, cfg)
+    except BaseException:
+        if made and not any(args.out.iterdir()):   # refused or stopped before anything was written
+            args.out.rmdir()
+        raise
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _check_init(init: Path, model: str) -> None:
+    """PersonsegError where ``init`` (a checkpoint or an exported ONNX file) says it is another model than
+    ``model``: before the training pairs' keypoints or mattes are computed, which take minutes."""
+    if init.suffix.lower() == ".onnx":
+        import onnx
+
+        try:
+            made = {p.key: p.value for p in onnx.load(str(init), load_external_data=False).metadata_props}.get(MODEL_KEY)
+        except Exception:   # onnx raises several types for unreadable files; the run's own reading names them
+            return
+    else:
+        from ..train.checkpoint import read_checkpoint
+
+        made = read_checkpoint(init).get("config", {}).get("model")
+    if made is not None and made != model:
+        raise PersonsegError(f"--init {init} is a {made} network; --model {made} trains it (this run: --model {model})")
+
+
+def _trained(args: argparse.Namespace, cfg) -> Path:
+    """The run of ``args`` (its folder locked and checked): the training pairs, the training, its best.pt; what an
+    interruption kept said, and a run whose validation IoU never rose above 0 (it learnt nothing) warned of."""
+    from ..train.checkpoint import read_checkpoint
+    from ..train.loop import check_run_folder, train
+
+    check_run_folder(args.out, args.resume)   # again, now that no other run can write there
     cache = args.cache or Path.home() / ".cache" / "personseg"
     trn, val, augment = training_sets(args.model, args.data, args.split, cache, cfg.augment, coarse=args.coarse,
                                       val_fraction=args.val_fraction, seed=args.seed, log=say)
@@ -105,5 +153,7 @@ def run(args: argparse.Namespace) -> int:
         elif interrupted(e):
             say(f"nothing of the run in {args.out} was kept: no epoch had finished")
         raise
-    print(f"best checkpoint: {best}")
-    return 0
+    if read_checkpoint(best)["val_iou"] <= 0:
+        say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer, or "
+            f"start from trained weights (--init {args.model}) with a lower --lr")
+    return best

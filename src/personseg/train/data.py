@@ -35,6 +35,8 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
     (``split_ids``: the eg1800 and ccp layout), each pair shrunk so its longest side is at most ``max_side``."""
     root = Path(root)
     img_dir, mask_dir = root / images, root / masks
+    if not root.is_dir():
+        raise PersonsegError(f"{root}: no such folder")
     if not img_dir.is_dir() or not mask_dir.is_dir():
         raise PersonsegError(f"{root}: expected folders '{images}/' and '{masks}/' with pairs of the same name")
     ids = split_ids(root, split)
@@ -64,7 +66,11 @@ def split_ids(root: str | Path, split: str | None) -> list[str] | None:
     the choice groups (``fit_ids``); None (every pair) without a split."""
     if not split:
         return None
-    return fit_ids(root) if split == FIT else read_ids(Path(root) / f"{split}.txt")
+    listed = Path(root) / f"{split}.txt"
+    if split != FIT and not listed.is_file():
+        raise PersonsegError(f"{listed}: id list not found (--split {split} reads one in each folder; leave --split "
+                             "out to take every pair)")
+    return fit_ids(root) if split == FIT else read_ids(listed)
 
 
 def validation_split(count: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -287,13 +287,21 @@ def training_device(device: str | None) -> torch.device:
     return dev
 
 
+#: The files a run writes in its folder: a new run refuses a folder holding any of them.
+RUN_FILES = ("last.pt", "best.pt", "log.csv", "curves.png")
+
+
 def check_run_folder(out: Path, resume: bool) -> None:
-    """PersonsegError where ``out`` has no run to resume (``resume``) or already holds one (a new run)."""
+    """PersonsegError where ``out`` has no run to resume (``resume``) or already holds one (a new run: any of
+    RUN_FILES, which it would replace)."""
     last = out / "last.pt"
     if resume and not last.is_file():
         raise PersonsegError(f"nothing to resume: {last} does not exist")
-    if not resume and last.exists():
-        raise PersonsegError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    held = [name for name in RUN_FILES if (out / name).exists()] if not resume else []
+    if held:
+        again = "pass --resume to continue it or " if "last.pt" in held else ""
+        raise PersonsegError(f"{out} already holds a run ({', '.join(held)}), which a new run would replace; "
+                             f"{again}choose another --out")
     if out.exists() and not out.is_dir():
         raise PersonsegError(f"--out {out} is a file; the run needs a folder")
 

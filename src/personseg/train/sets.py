@@ -60,6 +60,9 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
             part = with_guides(part, wanted.guides, mattes)
         pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)
+    if pairs.masks and not any(m.any() for m in pairs.masks):
+        raise PersonsegError(f"every mask in {', '.join(str(r) for r in roots)} is empty: nothing to learn (a mask marks "
+                             "the person brighter than mid-grey, or in any colour, on black)")
     # (the person model may learn from real people alone: no single-person pairs to make scenes of)
     val_idx, trn_idx = validation_split(len(pairs), val_fraction, seed) if len(pairs) or not photos else ([], [])
 
