@@ -279,7 +279,8 @@ def crosses_itself(corners: np.ndarray) -> bool:
     # a crossing, through a corner too, leaves some area wound around twice or the wrong way round: the polygon's
     # area then differs from the area it covers; touching at a corner leaves both the same
     ring = Polygon(corners)
-    return abs(make_valid(ring).area - ring.area) > 1e-9 * max(1.0, ring.length) ** 2
+    covered = make_valid(ring).area
+    return abs(covered - ring.area) > 1e-10 * max(1.0, covered)   # far above the sums' rounding, far below a pixel
 
 
 def read_people_file(path: str | os.PathLike) -> dict:

@@ -32,6 +32,13 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
     the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them)."""
     by_stem, masks_by_stem = _by_stem(images), _by_stem(masks)
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
+    for folder, files in ((images, by_stem), (masks, masks_by_stem)):
+        twice = [", ".join(p.name for p in files[i]) for i in wanted if len(files.get(i, ())) > 1]
+        if twice:
+            raise PersonsegError(f"{folder}: two files of one name, which pair is meant is not known: "
+                                 f"{'; '.join(twice[:3])}{'; ...' * (len(twice) > 3)} (keep one of each)")
+    by_stem = {i: files[0] for i, files in by_stem.items()}
+    masks_by_stem = {i: files[0] for i, files in masks_by_stem.items()}
     twice = sorted(i for i, n in Counter(wanted).items() if n > 1)
     if twice:   # each would be scored twice
         raise PersonsegError(f"ids listed more than once: {', '.join(twice[:5])}{', ...' * (len(twice) > 5)}")
@@ -46,16 +53,13 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
     return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
 
 
-def _by_stem(folder: Path) -> dict[str, Path]:
-    """The image files of ``folder`` by stem (the pairs' ids); PersonsegError where two share one (0005.jpg and
-    0005.png: which is the pair's is not known)."""
-    files = image_files(folder)
-    twice = sorted(stem for stem, n in Counter(p.stem for p in files).items() if n > 1)
-    if twice:
-        named = [", ".join(p.name for p in files if p.stem == stem) for stem in twice[:3]]
-        raise PersonsegError(f"{folder}: two files of one name, which pair is meant is not known: "
-                             f"{'; '.join(named)}{'; ...' * (len(twice) > 3)} (keep one of each)")
-    return {p.stem: p for p in files}
+def _by_stem(folder: Path) -> dict[str, list[Path]]:
+    """The image files of ``folder`` by stem (the pairs' ids): one each, or more where files share a stem
+    (0005.jpg and 0005.png: which is the pair's is not known)."""
+    out: dict[str, list[Path]] = {}
+    for p in image_files(folder):
+        out.setdefault(p.stem, []).append(p)
+    return out
 
 
 def evaluate(

@@ -238,12 +238,19 @@ def load_mask(path: str | os.PathLike) -> np.ndarray:
     return np.where(arr > cut, 255, 0).astype(np.uint8)
 
 
+#: A mask's alpha channel marks the person (a cut-out) where at least this share of its pixels is transparent
+#: (alpha under 128) and some are opaque: not a mask with a transparent border, or one uniformly see-through.
+ALPHA_MASK_SHARE = 0.01
+
+
 def _mask_plane(im: Image.Image) -> np.ndarray:
-    """The one plane of a mask image that marks the person: its alpha where it has transparency that is not opaque
-    everywhere, else the brightest of its colours at each pixel (grey as it is)."""
-    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-        alpha = np.asarray(im.convert("RGBA"))[..., 3]
-        if alpha.min(initial=255) < 255:
+    """The one plane of a mask image that marks the person: its alpha channel where that is a mask itself
+    (ALPHA_MASK_SHARE; a colour made transparent, PNG's colour key, is not), else the brightest of its colours at
+    each pixel (grey as it is: a mask is read on black)."""
+    if im.mode in ("RGBA", "LA", "PA"):
+        alpha = np.asarray(im.getchannel("A"))
+        clear = np.count_nonzero(alpha < 128)
+        if ALPHA_MASK_SHARE * alpha.size <= clear < alpha.size:
             return alpha
     if im.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV", "PA"):
         return np.asarray(im.convert("RGB")).max(axis=2)

@@ -191,7 +191,8 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
     args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "1", "--batch", "2", "--init", "sinet"]
     monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.0)   # as if it had learnt nothing
     assert main(args + ["--out", str(tmp_path / "run")]) == 0
-    assert "note: validation IoU stayed 0 on 1 pairs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "note: validation IoU stayed 0 on 1 pairs" in err and "--init sinet" not in err   # it started there
     assert main(["export", "--checkpoint", str(tmp_path / "run/best.pt"), "-o", str(tmp_path / "m.onnx")]) == 0
     assert f"to use it: personseg segment PHOTO --out OUT --method fast --model {tmp_path / 'm.onnx'}" in \
         capsys.readouterr().err
@@ -206,12 +207,12 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
     with sole_writer(tmp_path / "busy"):   # another run writing there
         assert main(args + ["--out", str(tmp_path / "busy")]) == 2
     assert "another personseg run" in capsys.readouterr().err and not (tmp_path / "busy/last.pt").exists()
-    assert main(args + ["--out", str(tmp_path / "mine/runs")]) == 2
-    assert "is inside the training data" in capsys.readouterr().err
+    assert main(args + ["--out", str(tmp_path / "mine/masks/run")]) == 2
+    assert "is the training data" in capsys.readouterr().err and not (tmp_path / "mine/masks/run").exists()
     assert main(args + ["--out", str(tmp_path / "x"), "--split", "train"]) == 2
     assert "train.txt: id list not found (--split train reads one in each folder; leave --split out" in \
         capsys.readouterr().err
-    assert main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2
+    assert main(["train", "--data", str(tmp_path / "none"), "--split", "train", "--out", str(tmp_path / "x")]) == 2
     assert "none: no such folder" in capsys.readouterr().err
     shutil.copy(data_dir / "eg1800/images/00005.jpg", tmp_path / "mine/images/00002.png")
     assert main(args + ["--out", str(tmp_path / "x")]) == 2
@@ -221,6 +222,9 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
         cv2.imwrite(str(m), np.zeros((800, 600), np.uint8))
     assert main(args + ["--out", str(tmp_path / "x")]) == 2
     assert "is empty: nothing to learn" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    assert main(args[:-2] + ["--model", "lwpsn", "--out", str(tmp_path / "new/x")]) == 2   # before any keypoints
+    err = capsys.readouterr().err
+    assert "is empty: nothing to learn" in err and "keypoints" not in err and not (tmp_path / "new").exists()
 
 
 def test_given_people_who_cannot_be_placed_are_noted_in_one_line(tmp_path, data_dir, capfd):

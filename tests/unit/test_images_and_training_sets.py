@@ -113,7 +113,10 @@ def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_mea
     Image.fromarray(cutout, mode="RGBA").save(tmp_path / "cutout.png")
     opaque = np.dstack([np.dstack([person * 255] * 3), np.full((20, 30), 255, np.uint8)])   # alpha says nothing
     Image.fromarray(opaque, mode="RGBA").save(tmp_path / "opaque.png")
-    for name in ("red", "cutout", "opaque"):
+    bordered = opaque.copy()
+    bordered[0, :4, 3] = 0   # a few transparent pixels (under ALPHA_MASK_SHARE): the colours still make the mask
+    Image.fromarray(bordered, mode="RGBA").save(tmp_path / "bordered.png")
+    for name in ("red", "cutout", "opaque", "bordered"):
         assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
 
 

@@ -152,6 +152,8 @@ def progress(items: Iterable[T], total: int | None = None, quiet: bool = False) 
     summary); nothing with ``quiet``."""
     if quiet:
         return items
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)
     if sys.stderr.isatty():
         return tqdm(items, total=total, unit="img", file=sys.stderr)
     return _progress_lines(items, total)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import PersonsegError
+from ..instances import PERSON_MODEL
 from ..methods import METHODS
 from ..outputs import refuse_existing
 from .common import say
@@ -42,11 +43,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _how_to_use(model: str, onnx: Path) -> str:
     """One line naming a command that runs the exported ``model`` at ``onnx``: a method running it alone where
-    there is one (``--model FILE`` is enough there), else one running it among others (``--model NAME=FILE``)."""
+    there is one (``--model FILE`` is enough there), else one running it among others (``--model NAME=FILE``), the
+    person model with ``--instances``."""
     using = [name for name, method in METHODS.items() if model in method.models]
     alone = [name for name in using if METHODS[name].models == (model,)]
     if alone:
         return f"to use it: personseg segment PHOTO --out OUT --method {alone[0]} --model {onnx}"
     if using:
         return f"to use it: personseg segment PHOTO --out OUT --method {using[0]} --model {model}={onnx}"
-    return f"to use it: --model {model}={onnx} where a method runs {model}"
+    if model == PERSON_MODEL:
+        return f"to use it: personseg segment PHOTO --out OUT --instances --model {model}={onnx}"
+    return f"no method runs {model} (a model for comparisons); the file is written and checked"

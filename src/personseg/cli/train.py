@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -96,10 +97,13 @@ def run(args: argparse.Namespace) -> int:
                       augment=replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr))
     training_device(args.device)
     check_run_folder(args.out, args.resume)
-    inside = next((d for d in args.data if args.out.resolve().is_relative_to(d.resolve())), None)
-    if inside is not None:
-        raise PersonsegError(f"--out {args.out} is inside the training data {inside}; give the run a folder of its own")
-    made = not args.out.exists()
+    out = args.out.resolve()
+    among = next((d for d in args.data if out == d.resolve() or any(out.is_relative_to(d.resolve() / sub)
+                                                                     for sub in ("images", "masks"))), None)
+    if among is not None:
+        raise PersonsegError(f"--out {args.out} is the training data {among} or among its images or masks; give the "
+                             "run a folder of its own")
+    made = [f for f in (out, *out.parents) if not f.exists()]   # the folders this run makes, innermost first
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -108,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
         with sole_writer(args.out):   # two runs into one folder would mix their checkpoints
             best = _trained(args, cfg)
     except BaseException:
-        if made and not any(args.out.iterdir()):   # refused or stopped before anything was written
-            args.out.rmdir()
+        for folder in made:   # refused or stopped before anything was written: the folders made go too
+            with suppress(OSError):
+                folder.rmdir()   # only where empty
         raise
     print(f"best checkpoint: {best}")
     return 0
@@ -154,6 +159,8 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
             say(f"nothing of the run in {args.out} was kept: no epoch had finished")
         raise
     if read_checkpoint(best)["val_iou"] <= 0:
-        say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer, or "
-            f"start from trained weights (--init {args.model}) with a lower --lr")
+        shipped = SPECS[args.model].onnx_path.is_file() and args.init is None
+        say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer or on "
+            f"more pairs" + (f", or start from the shipped weights (--init {args.model}) with a lower --lr, e.g. 3e-4"
+                             if shipped else ", or with another --lr"))
     return best

@@ -35,8 +35,6 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
     (``split_ids``: the eg1800 and ccp layout), each pair shrunk so its longest side is at most ``max_side``."""
     root = Path(root)
     img_dir, mask_dir = root / images, root / masks
-    if not root.is_dir():
-        raise PersonsegError(f"{root}: no such folder")
     if not img_dir.is_dir() or not mask_dir.is_dir():
         raise PersonsegError(f"{root}: expected folders '{images}/' and '{masks}/' with pairs of the same name")
     ids = split_ids(root, split)

@@ -34,8 +34,17 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
     twice = sorted({str(f) for f in folders if folders.count(f) > 1})
     if twice:
         raise PersonsegError(f"{', '.join(twice)}: given twice as training data; each folder once")
+    missing = [str(root) for root in roots if not Path(root).is_dir()]
+    if missing:
+        raise PersonsegError(f"{', '.join(missing)}: no such folder")
     wanted = spec(model)
     ids = {root: split_ids(root, split) for root in roots}   # a split refused before any folder's work
+    # every folder's pairs read (and refused) before any keypoints or mattes are made, which take minutes
+    loaded = {root: load_pairs(root, split) for root in roots
+              if not (wanted.overlaps and (Path(root) / ANNOTATIONS).is_file())}
+    if loaded and not any(m.any() for part in loaded.values() for m in part.masks):
+        raise PersonsegError(f"every mask in {', '.join(str(r) for r in loaded)} is empty: nothing to learn (a mask "
+                             "marks the person brighter than mid-grey, or in any colour, on black)")
     pairs = PairSet([], [], [])
     found: list = []   # everyone's keypoints in each pair, for models trained on overlaps
     real = PairSet([], [], [])   # the person model's pairs of real people, and each one's photo
@@ -48,7 +57,7 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
             real = PairSet(real.ids + part.ids, real.images + part.images, real.masks + part.masks)
             photos += of
             continue
-        part = load_pairs(root, split)
+        part = loaded[root]
         if wanted.priors:
             people = pose_keypoints(part, cache / f"keypoints-{name}.json", log=log)
             if wanted.overlaps:
@@ -60,9 +69,6 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
             part = with_guides(part, wanted.guides, mattes)
         pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)
-    if pairs.masks and not any(m.any() for m in pairs.masks):
-        raise PersonsegError(f"every mask in {', '.join(str(r) for r in roots)} is empty: nothing to learn (a mask marks "
-                             "the person brighter than mid-grey, or in any colour, on black)")
     # (the person model may learn from real people alone: no single-person pairs to make scenes of)
     val_idx, trn_idx = validation_split(len(pairs), val_fraction, seed) if len(pairs) or not photos else ([], [])
 
