@@ -7,13 +7,13 @@ from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
+from ..batch import cannot_write, sole_writer
 from ..errors import PersonsegError, interrupted
 from ..methods import DEFAULT_COARSE_METHOD, METHODS
 from ..models.registry import SPECS
 from ..runtime import MODEL_KEY
 from ..train.augment import AUGMENT_PRESETS, MAX_PYRAMID
 from ..train.sets import training_sets
-from ..batch import cannot_write, sole_writer
 from .common import say
 
 #: The networks that draw masks, trained here on pairs (the region check has its own script:
@@ -158,7 +158,7 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
         elif interrupted(e):
             say(f"nothing of the run in {args.out} was kept: no epoch had finished")
         raise
-    if read_checkpoint(best)["val_iou"] <= 0:
+    if best.is_file() and read_checkpoint(best)["val_iou"] <= 0:
         shipped = SPECS[args.model].onnx_path.is_file() and args.init is None
         say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer or on "
             f"more pairs" + (f", or start from the shipped weights (--init {args.model}) with a lower --lr, e.g. 3e-4"
