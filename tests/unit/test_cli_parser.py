@@ -236,5 +236,8 @@ def test_progress_without_a_terminal_is_a_line_now_and_then(capsys, monkeypatch)
 
     monkeypatch.setattr(common, "PROGRESS_LINE_SECONDS", 0.0)   # a line after every image
     assert list(common.progress(iter("abc"), 3)) == ["a", "b", "c"]
-    assert capsys.readouterr().err.splitlines()[-1].startswith("3 of 3 images, ")
+    said = capsys.readouterr().err.splitlines()   # none after the last: the summary follows
+    assert len(said) == 2 and said[-1].startswith("2 of 3 images, ")
+    assert list(common.progress(["a", "b"])) == ["a", "b"]   # a list's length is the total
+    assert capsys.readouterr().err.startswith("1 of 2 images, ")
     assert list(common.progress(iter("ab"), 2, quiet=True)) == ["a", "b"] and not capsys.readouterr().err

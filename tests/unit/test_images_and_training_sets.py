@@ -225,7 +225,12 @@ def test_a_mask_of_another_size_is_named_by_eval_and_training(tmp_path):
     pairs = find_pairs(tmp_path / "images", tmp_path / "masks")
     with pytest.raises(ImageError, match=r"masks/a.png: mask is 15x20, image .* is 30x40"):
         evaluate(lambda rgb: np.zeros(rgb.shape[:2], np.uint8), pairs)
-    with pytest.raises(ImageError, match="mask is 15x20"):
+    write_image(tmp_path / "images/b.png", np.zeros((40, 30, 3), np.uint8))
+    write_image(tmp_path / "masks/b.png", np.zeros((10, 15), np.uint8))
+    (tmp_path / "images/c.jpg").write_bytes(b"not a photo")
+    write_image(tmp_path / "masks/c.png", np.zeros((40, 30), np.uint8))
+    with pytest.raises(ImageError, match=r"3 of the 3 pairs in .* cannot be used: .*a.png: mask is 15x20.*b.png: mask "
+                                         r"is 15x10.*c.jpg"):   # every one named, not one a run
         load_pairs(tmp_path)
     people = [("a", tmp_path / "images/a.png", [tmp_path / "masks/a.png"], [])]   # eval --people
     with pytest.raises(ImageError, match="mask is 15x20"):

@@ -164,6 +164,6 @@ def _progress_lines(items: Iterable[T], total: int | None) -> Iterator[T]:
     of = f" of {total}" if total is not None else ""
     for done, item in enumerate(items, 1):
         yield item
-        if time.monotonic() - said >= PROGRESS_LINE_SECONDS:
+        if done != total and time.monotonic() - said >= PROGRESS_LINE_SECONDS:   # the summary says the last
             said = time.monotonic()
             say(f"{done}{of} images, {said - start:.0f} s")

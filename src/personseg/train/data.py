@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..data import data_root, read_ids
-from ..errors import PersonsegError
+from ..errors import ImageError, PersonsegError
 from ..evaluate import find_pairs
 from ..image import load_pair
 from ..pipeline import Segmenter
@@ -29,6 +29,10 @@ class PairSet:
         return len(self.ids)
 
 
+#: Unusable pairs of a training folder are named in one error, this many at most.
+BAD_NAMED = 5
+
+
 def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
                images: str = "images", masks: str = "masks") -> PairSet:
     """Read ``root/images`` + ``root/masks`` (same stems), limited to the ids of ``split`` when given
@@ -41,9 +45,13 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
     pairs = find_pairs(img_dir, mask_dir, ids)
     if not pairs:
         raise PersonsegError(f"{root}: no image/mask pairs found")
-    out = PairSet([], [], [])
+    out, bad = PairSet([], [], []), []
     for ident, ip, mp in pairs:
-        rgb, m = load_pair(ip, mp)
+        try:
+            rgb, m = load_pair(ip, mp)
+        except ImageError as e:   # every unusable pair named at once, not one a run
+            bad.append(str(e))
+            continue
         f = min(1.0, max_side / max(rgb.shape[:2]))
         if f < 1.0:
             size = (round(rgb.shape[1] * f), round(rgb.shape[0] * f))
@@ -52,6 +60,10 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
         out.ids.append(ident)
         out.images.append(rgb)
         out.masks.append(m)
+    if bad:
+        more = f"; and {len(bad) - BAD_NAMED} more" if len(bad) > BAD_NAMED else ""
+        raise ImageError(f"{len(bad)} of the {len(pairs)} pairs in {root} cannot be used: "
+                         + "; ".join(bad[:BAD_NAMED]) + more)
     return out
 
 
