@@ -5,6 +5,7 @@ import shutil
 import cv2
 import numpy as np
 
+from personseg.batch import sole_writer
 from personseg.cli import main
 from personseg.image import load_image, load_mask
 
@@ -158,13 +159,18 @@ def test_model_values_that_are_not_network_files_say_what_to_do(tmp_path, data_d
     assert "is a training checkpoint; export it first: personseg export" in capsys.readouterr().err
 
 
+def _own_pairs(folder, data_dir) -> None:
+    """A user's own training folder: five EG1800 pairs in ``folder``/images and /masks."""
+    for sub in ("images", "masks"):
+        (folder / sub).mkdir(parents=True)
+    for i in ("00002", "00005", "00013", "00019", "00022"):
+        shutil.copy(data_dir / f"eg1800/images/{i}.jpg", folder / "images")
+        shutil.copy(data_dir / f"eg1800/masks/{i}.png", folder / "masks")
+
+
 def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epoch_says_nothing_was_kept(
         tmp_path, data_dir, capsys, monkeypatch):
-    for sub in ("images", "masks"):
-        (tmp_path / "mine" / sub).mkdir(parents=True)
-    for i in ("00002", "00005", "00013", "00019", "00022"):
-        shutil.copy(data_dir / f"eg1800/images/{i}.jpg", tmp_path / "mine/images")
-        shutil.copy(data_dir / f"eg1800/masks/{i}.png", tmp_path / "mine/masks")
+    _own_pairs(tmp_path / "mine", data_dir)
     args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "1", "--batch", "2", "--lr", "1e-4"]
     assert main(args + ["--out", str(tmp_path / "run"), "--init", "sinet"]) == 0
     assert "best checkpoint" in capsys.readouterr().out
@@ -176,18 +182,11 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     assert main(args + ["--out", str(tmp_path / "stopped")]) == 130
     assert "nothing of the run in" in capsys.readouterr().err
     assert not (tmp_path / "stopped").exists()   # the folder it made goes with it
-    monkeypatch.undo()
 
 
 def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_wrong_with_the_data(
         tmp_path, data_dir, capsys, monkeypatch):
-    from personseg.batch import sole_writer
-
-    for sub in ("images", "masks"):
-        (tmp_path / "mine" / sub).mkdir(parents=True)
-    for i in ("00002", "00005", "00013", "00019", "00022"):
-        shutil.copy(data_dir / f"eg1800/images/{i}.jpg", tmp_path / "mine/images")
-        shutil.copy(data_dir / f"eg1800/masks/{i}.png", tmp_path / "mine/masks")
+    _own_pairs(tmp_path / "mine", data_dir)
     args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "1", "--batch", "2", "--init", "sinet"]
     monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.0)   # as if it had learnt nothing
     assert main(args + ["--out", str(tmp_path / "run")]) == 0

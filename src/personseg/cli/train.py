@@ -139,12 +139,11 @@ def _check_init(init: Path, model: str) -> None:
 
 
 def _trained(args: argparse.Namespace, cfg) -> Path:
-    """The run of ``args`` (its folder locked and checked): the training pairs, the training, its best.pt; what an
+    """The run of ``args`` (its folder locked): the training pairs, the training, its best.pt; what an
     interruption kept said, and a run whose validation IoU never rose above 0 (it learnt nothing) warned of."""
     from ..train.checkpoint import read_checkpoint
-    from ..train.loop import check_run_folder, train
+    from ..train.loop import train
 
-    check_run_folder(args.out, args.resume)   # again, now that no other run can write there
     cache = args.cache or Path.home() / ".cache" / "personseg"
     trn, val, augment = training_sets(args.model, args.data, args.split, cache, cfg.augment, coarse=args.coarse,
                                       val_fraction=args.val_fraction, seed=args.seed, log=say)
