@@ -247,14 +247,22 @@ ALPHA_MASK_SHARE = 0.01
 def _mask_plane(im: Image.Image) -> np.ndarray:
     """The one plane of a mask image that marks the person: its alpha channel where that is a mask itself
     (ALPHA_MASK_SHARE; a colour made transparent, PNG's colour key, is not), else the brightest of its colours at
-    each pixel (grey as it is: a mask is read on black)."""
+    each pixel (grey as it is: a mask is read on black). ValueError for a colour mask bright everywhere and not
+    of one colour (a person on a coloured background: all person, read on black)."""
     if im.mode in ("RGBA", "LA", "PA"):
         alpha = np.asarray(im.getchannel("A"))
         clear = np.count_nonzero(alpha < 128)
         if ALPHA_MASK_SHARE * alpha.size <= clear < alpha.size:
             return alpha
     if im.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV", "PA"):
-        return np.asarray(im.convert("RGB")).max(axis=2)
+        rgb = np.asarray(im.convert("RGB"))
+        plane = rgb.max(axis=2)
+        if plane.min(initial=255) > 127 and (rgb != rgb[0, 0]).any():
+            # every pixel bright and not one colour: a person coloured on a coloured background, which read on
+            # black would be all person
+            raise ValueError("a mask in colours none of which is black; masks are read on black (the person any "
+                             "bright colour or grey, the rest black)")
+        return plane
     return np.asarray(im.convert("L"))
 
 

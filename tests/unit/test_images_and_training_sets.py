@@ -120,6 +120,17 @@ def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_mea
         assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
 
 
+def test_a_person_coloured_on_a_coloured_background_is_refused_not_read_as_all_person(tmp_path):
+    mask = np.zeros((20, 30, 3), np.uint8)
+    mask[:] = (0, 0, 255)
+    mask[5:15, 10:20] = (255, 0, 0)   # read on black, both colours are bright: all person
+    Image.fromarray(mask).save(tmp_path / "blue.png")
+    with pytest.raises(ImageError, match="blue.png: not a readable mask.*read on black"):
+        load_mask(tmp_path / "blue.png")
+    Image.fromarray(np.full((20, 30, 3), 255, np.uint8)).save(tmp_path / "white.png")   # one colour: all person
+    assert load_mask(tmp_path / "white.png").min() == 255
+
+
 def test_every_model_has_a_torch_architecture():
     assert {m.architecture for m in SPECS.values()} <= set(ARCHITECTURES)
     with pytest.raises(ValueError, match="unknown model"):
