@@ -25,7 +25,7 @@ import numpy as np
 from shapely import LinearRing, Polygon, make_valid
 
 from . import __version__
-from .batch import Job, not_photos, plan_batch, sole_writer_of
+from .batch import Job, plan_batch, sole_writer_of
 from .coco import is_person, person_ids
 from .errors import PersonsegError, describe, show_note
 from .image import not_there, write_bytes
@@ -516,8 +516,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
     if not plan.jobs:
-        raise PersonsegError("no image files found in the given paths" + " that the people file lists" * bool(given)
-                             + (f" ({not_photos(plan.others)})" if plan.others and not given else ""))
+        raise plan.nothing_found(listed=given is not None)
     # a second run writing this file (and its shards) is refused, not mixed in: held from before they are read
     with sole_writer_of(out):
         if overwrite:
@@ -527,8 +526,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 shards.may_be(out.read_bytes())
                 shards.keep_ids(merge([])[1])
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
-            raise PersonsegError(f"output exists: {out}, not as this command last wrote it (use --overwrite to "
-                                 f"replace it, or give another --out)")
+            raise PersonsegError(f"output exists: {out}, not as this command last wrote it (edited since, or another "
+                                 "command's): --overwrite replaces it, its edits lost, and annotates every photo "
+                                 "again; or give another --out")
         elif shards.folder.is_dir() and _filtered_parts(shards.settings(), settings):
             warnings.warn(f"{shards.folder} holds parts of an earlier personseg that kept only the people over "
                           "its --min-area: every photo is segmented again, each keeping its ids", stacklevel=2)

@@ -17,7 +17,7 @@ from typing import IO
 import numpy as np
 
 from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES, write_bytes
+from .image import IMAGE_SUFFIXES, not_there, write_bytes
 from .outputs import OUTPUTS, output_paths, save_outputs
 from .pipeline import Segmenter
 from .raywork import ImageActor
@@ -78,6 +78,14 @@ class Plan:
         found count as missing."""
         self.missing += [Path(name) for name in sorted(set(names) - {job.name for job in self.jobs})]
         self.jobs = [job for job in self.jobs if job.name in names]
+
+    def nothing_found(self, listed: bool = False) -> PersonsegError:
+        """The error where no job is left: the paths named that are not there, and the files found that are not
+        photos (not with ``listed``: the jobs are those a people file lists)."""
+        missing = f": {'; '.join(f'{p}: {not_there(p)}' for p in self.missing)}" if self.missing else ""
+        others = f" ({not_photos(self.others)})" if self.others and not listed else ""
+        return PersonsegError("no image files found in the given paths" + " that the people file lists" * listed
+                              + missing + others)
 
 
 #: Left in every output folder of `personseg segment`: a later batch searching a folder that holds it does not

@@ -63,6 +63,10 @@ def test_every_subcommand_describes_itself():
 def test_no_images_and_unknown_outputs_are_one_line_errors(tmp_path, capsys):
     assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip() == "personseg: error: no image files found in the given paths"
+    for command, out in (("segment", "o"), ("annotate", "o.json")):   # a mistyped folder is named
+        assert main([command, str(tmp_path / "phtos"), "--out", str(tmp_path / out)]) == 2
+        assert capsys.readouterr().err.strip() == ("personseg: error: no image files found in the given paths: "
+                                                   f"{tmp_path / 'phtos'}: no such file or folder")
     assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--save", "mask,sparkles"]) == 2
     assert "sparkles" in capsys.readouterr().err
 

@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
                            progress=lambda it, total: progress(it, total, args.quiet))
     except BaseException as e:
         if interrupted(e):
-            print("personseg: the photos annotated so far are kept: the same command goes on where this one "
-                  "stopped", file=sys.stderr)
+            print("personseg: stopped; the same command goes on where this one stopped (photos already annotated "
+                  "are not done again)", file=sys.stderr)
         raise
     parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])

@@ -69,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if given is not None:
         plan.only(given)
     if not plan.jobs:
-        missing = f": {'; '.join(f'{p}: {not_there(p)}' for p in plan.missing)}" if plan.missing else ""
-        others = f" ({not_photos(plan.others)})" if plan.others else ""
-        raise PersonsegError(f"no image files found in the given paths{missing}{others}")
+        raise plan.nothing_found(listed=given is not None)
     failed: list[tuple[Path, str]] = [(p, not_there(p)) for p in plan.missing]
     written, nobody = 0, []
     options = segmenter_options(args, keypoints=True if any(OUTPUTS[o].keypoints for o in outputs) else None,
