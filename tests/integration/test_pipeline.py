@@ -49,6 +49,13 @@ def test_public_api(portrait, data_dir):
         personseg.segment(b"not an image")
 
 
+def test_without_matting_a_photo_s_person_is_opaque_not_their_probability(data_dir):
+    r = personseg.Segmenter("fast", matting=None)(data_dir / "pennfudan/images/FudanPed00001.jpg")
+    inside = r.alpha[r.mask > 0]
+    assert (inside < 0.9).mean() < 0.25   # the probability itself: 0.56 of the walkers under 0.9, see-through
+    assert np.array_equal(r.alpha >= 0.5, r.mask > 0)
+
+
 def test_require_person_empties_a_photo_of_nobody_and_keeps_a_portrait(data_dir, portrait):
     """no_people's 000000024577: without the person check most of it is marked; with require_person nothing,
     and no people."""

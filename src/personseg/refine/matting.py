@@ -404,7 +404,7 @@ def _numba_cache() -> str:
 
 
 def opaque(prob: np.ndarray) -> np.ndarray:
-    """float32 alpha of a probability no matting has refined (video frames with ``matting=None``): steepened
+    """float32 alpha of a probability no matting has refined (``matting=None``): steepened
     about 0.5 by GUIDED_CONTRAST and clipped to [0, 1]. A method's probability is not a matte: inside a person it
     stays near 0.8 on many of ``accurate``'s video frames, which a cut-out shows as see-through; the mask (0.5) is
     the same."""

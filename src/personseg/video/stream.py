@@ -25,7 +25,7 @@ from ..pose.tracking import PeopleTracker
 from ..presence import looked_over, sure_outline
 from ..refine.components import SUBJECT_EDGE, keep_subject, near_regions
 from ..refine.crf import crf_available
-from ..refine.matting import MATTING_SIDE, opaque
+from ..refine.matting import MATTING_SIDE
 from ..result import Result
 from ..runtime import model_files, threads
 from .io import prefetched
@@ -380,8 +380,6 @@ class VideoSegmenter:
         if self.smoother is not None:
             prob = timed(timings, "smooth", self.smoother, rgb, prob)
         mask, alpha = matted(rgb, prob, self.matting, self.matting_side, timings)
-        if self.matting is None:   # a frame's alpha is for composites: a person, not their probability
-            alpha = opaque(alpha)
         # none of the alpha's haze far from the people (the probability's, or what the matting spreads of it)
         alpha = timed(timings, "edge", near_regions, alpha)
         self._segmented += 1
