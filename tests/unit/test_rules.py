@@ -91,11 +91,12 @@ def test_worst_cases_keeps_the_lowest_scores_worst_first():
     assert WorstCases().picture() is None
 
 
-def test_matted_without_matting_is_the_probability_and_timed_adds_up():
+def test_matted_without_matting_is_the_probability_made_opaque_and_timed_adds_up():
     timings: dict[str, float] = {}
-    prob = np.array([[0.2, 0.7]], np.float32)
-    mask, alpha = matted(np.zeros((1, 2, 3), np.uint8), prob, None, 400, timings)
-    assert mask.tolist() == [[0, 255]] and alpha is prob and timings == {}
+    prob = np.array([[0.2, 0.45, 0.7, 0.9]], np.float32)
+    mask, alpha = matted(np.zeros((1, 4, 3), np.uint8), prob, None, 400, timings)
+    assert mask.tolist() == [[0, 0, 255, 255]] and timings == {}
+    assert np.allclose(alpha, [[0.0, 0.35, 1.0, 1.0]])   # steepened 3x about 0.5: its own edges, opaque inside
     assert timed(timings, "x", sum, [1, 2]) == 3 and timed(timings, "x", sum, [3]) == 3
     assert set(timings) == {"x"} and timings["x"] >= 0
     with pytest.raises(PersonsegError, match="unknown matting 'magic'"):
