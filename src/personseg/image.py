@@ -47,8 +47,8 @@ register_heif_opener()
 def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Return ``source`` as an HxWx3 uint8 RGB array. ``source``: a path, encoded bytes, a binary file object
     (an open file, BytesIO), a PIL image, or an RGB(A) or gray array: uint8 or other integers in 0..255,
-    uint16 (0..65535), float in [0, 1], or bool. Arrays are taken as RGB (OpenCV's BGR arrays need
-    ``cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)`` first).
+    uint16 (0..65535; one holding only 0..255 is refused), float in [0, 1], or bool. Arrays are taken as RGB
+    (OpenCV's BGR arrays need ``cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)`` first).
 
     EXIF orientation is applied; gray, palette, CMYK and 16-bit inputs are converted; transparent pixels (RGBA
     files and arrays alike) are shown over white. The input itself is never modified.
@@ -169,6 +169,9 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         out = arr
     elif arr.dtype == np.uint16:
+        if 0 < arr.max() <= 255:   # read as 0..65535 it would be all but black: no one found, no word said
+            raise ImageError(f"a uint16 image array holding 0..{arr.max()} only (8-bit values?): uint16 is read as "
+                             "0..65535; pass 8-bit values as uint8")
         out = (arr.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     elif np.issubdtype(arr.dtype, np.integer):
         if arr.min() < 0 or arr.max() > 255:

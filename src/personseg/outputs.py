@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -281,8 +282,9 @@ def parse_outputs(save: str, background: str | None = None, blur: float | None =
 
 def check_blur(blur: float) -> None:
     """Raise PersonsegError unless ``blur`` is a share of the image diagonal above 0 and at most MAX_BLUR."""
-    if not 0.0 < blur <= MAX_BLUR:   # NaN too
-        raise PersonsegError(f"blur {blur:g}: give a share of the image diagonal above 0 and at most {MAX_BLUR}")
+    if not isinstance(blur, numbers.Real) or isinstance(blur, (bool, np.bool_)) or not 0.0 < blur <= MAX_BLUR:
+        raise PersonsegError(f"blur {blur!r}: give a number, a share of the image diagonal above 0 and at most "
+                             f"{MAX_BLUR}")   # NaN too
 
 
 def output_paths(out_dir: str | Path, stem: str, outputs: tuple[str, ...], instances: bool = False) -> list[Path]:

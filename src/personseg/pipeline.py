@@ -77,8 +77,8 @@ def check_matting_side(side: int | None) -> int | None:
     if side is None or (whole and side == 0):
         return None
     if not whole or side < MIN_MATTING_SIDE:
-        raise PersonsegError(f"matting side {side!r}: give 0 for full size (None in Python) or at least "
-                             f"{MIN_MATTING_SIDE} pixels")
+        raise PersonsegError(f"matting side {side!r}: give a whole number of pixels, at least {MIN_MATTING_SIDE}, "
+                             "or 0 for full size (None in Python)")
     return int(side)
 
 

@@ -87,6 +87,13 @@ def test_bad_arrays_are_refused(bad):
         load_image(bad)
 
 
+def test_8_bit_values_in_a_uint16_array_are_refused_not_read_as_black(astronaut):
+    with pytest.raises(ImageError, match="uint16 image array holding 0..255 only.*pass 8-bit values as uint8"):
+        load_image(astronaut.astype(np.uint16))
+    assert load_image(np.zeros((8, 8), np.uint16)).max() == 0   # black is black
+    assert np.array_equal(load_image(astronaut.astype(np.uint16) * 257), astronaut)
+
+
 def test_not_an_image_is_an_image_error(tmp_path):
     with pytest.raises(ImageError):
         load_image(b"not an image")

@@ -135,7 +135,7 @@ def test_the_overlay_tints_each_person_of_instances_in_their_colour(result):
     assert tuple(one[30, 14]) == tuple(one[30, 26])       # one mask, one tint
 
 
-@pytest.mark.parametrize("blur", [-1.0, 0.0, float("nan"), 5.0])
+@pytest.mark.parametrize("blur", [-1.0, 0.0, float("nan"), 5.0, "0.03", True])
 def test_a_blur_outside_its_range_is_refused_by_the_api_as_by_the_cli(result, blur, tmp_path):
     with pytest.raises(PersonsegError, match="a share of the image diagonal above 0 and at most 0.5"):
         render(result, "blur", blur=blur)
