@@ -81,6 +81,9 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         data = source.read()
         if not isinstance(data, (bytes, bytearray)):
             raise ImageError(text)
+        if not data:   # read before, by another call: the file object stands at its end
+            raise ImageError("the file object gave no bytes (read to its end already? seek(0) first, or pass the "
+                             "path or the bytes)")
         return load_image(bytes(data), max_pixels)
     raise ImageError(f"cannot read an image from a {type(source).__name__}; pass a path, bytes, a binary file, "
                      "a PIL image or an array")

@@ -94,6 +94,15 @@ def test_8_bit_values_in_a_uint16_array_are_refused_not_read_as_black(astronaut)
     assert np.array_equal(load_image(astronaut.astype(np.uint16) * 257), astronaut)
 
 
+def test_a_file_object_read_to_its_end_says_so(astronaut):
+    f = io.BytesIO()
+    Image.fromarray(astronaut).save(f, format="PNG")
+    f.seek(0)
+    assert np.array_equal(load_image(f), astronaut)
+    with pytest.raises(ImageError, match="read to its end already. seek.0. first"):   # a second call on the same one
+        load_image(f)
+
+
 def test_not_an_image_is_an_image_error(tmp_path):
     with pytest.raises(ImageError):
         load_image(b"not an image")
