@@ -3,6 +3,7 @@ may reach past the image edge (filled by repeating the edge), and pasting a crop
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -142,6 +143,9 @@ def tiles(shape: tuple[int, ...], aspect: float, above: float) -> list[Box]:
     long, short = (w, h) if wide else (h, w)
     side = min(long, max(1, round(short * aspect if wide else short / aspect)))   # a tile's length along it
     n = int(np.ceil((long - side) / (side * (1 - TILE_OVERLAP)))) + 1
+    if n > MAX_TILES:
+        warnings.warn(f"an image of {w}x{h} ({long / short:.0f}:1) would take {n} tiles (at most {MAX_TILES}): seen "
+                      "whole, its people may be too small to find; cut it into shorter pieces", stacklevel=2)
     if n == 1 or n > MAX_TILES:
         return [whole_frame(shape, aspect)]
     starts = [round(k * (long - side) / (n - 1)) for k in range(n)]
