@@ -10,6 +10,7 @@ people: pennfudan 0.622 -> 0.604, coco_people 0.147 -> 0.127), so an edit of one
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 import cv2
 import numpy as np
@@ -24,13 +25,15 @@ from .result import Instance, Result
 SAME = 0.006
 
 
-def edited(seg: Segmenter, image, people) -> Result:
+def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Result:
     """``seg``'s Result for ``image`` with exactly ``people`` (keypoints, as ``Segmenter(people=...)`` takes
     them): those whose keypoints are a person the search finds keep the search's mask, a person with no keypoint
     at all stands for the search's next region found without a pose (the page sends them back so), and the others
     are segmented from their keypoints, taking their pixels from anyone they overlap (one who cannot be placed on
-    the photo gets an empty mask). Its instances are one per person of ``people``, in their order, then the
-    regions none stood for. ``seg`` must make instances; PersonsegError for a person given twice."""
+    the photo gets an empty mask). ``dropped``: the search's regions found without a pose (by their place among
+    them, from 0) that are removed, taking their soft edge along; the people with no keypoint stand for the others.
+    Its instances are one per person of ``people``, in their order, then the regions none stood for. ``seg`` must
+    make instances; PersonsegError for a person given twice or a region dropped that the search did not find."""
     if not seg.instances:
         raise PersonsegError("edits are made per person: use a Segmenter with instances=True")
     people = given_keypoints(people)
@@ -38,7 +41,12 @@ def edited(seg: Segmenter, image, people) -> Result:
     placed = {id(kp) for kp in placed_people(people, rgb.shape)}
     found = seg(rgb)
     posed = [i for i in found.instances if i.keypoints[:, 2].any()]
-    regions = iter([i for i in found.instances if not i.keypoints[:, 2].any()])
+    unposed = [i for i in found.instances if not i.keypoints[:, 2].any()]
+    wrong = sorted(k for k in set(dropped) if not (isinstance(k, int) and 0 <= k < len(unposed)))
+    if wrong:
+        raise PersonsegError(f"dropped region {wrong[0]}: the search found {len(unposed)} region"
+                             f"{'s' * (len(unposed) != 1)} without a pose (numbered from 0)")
+    regions = iter([i for k, i in enumerate(unposed) if k not in set(dropped)])
     empty = np.zeros(rgb.shape[:2], np.uint8)
     slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints to segment
     for k, kp in enumerate(people):

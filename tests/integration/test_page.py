@@ -211,3 +211,34 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         wait(page, f"{api}.settled()", 30)
         assert sent == [1] and "left out" in page.inner_text("#status")
         assert not errors, errors
+
+
+def test_a_region_found_without_a_pose_is_selected_by_its_box_and_removed_for_good(browser, data_dir):
+    """Two walkers no pose stands on (one region, no joint to click): a click in its box selects it, Delete removes
+    it, and later edits keep it removed (the page sends it as dropped); Ctrl+Z brings it back."""
+    with serving() as (url, _):
+        page = browser.new_page(viewport={"width": 1300, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        wait(page, "document.getElementById('method').options.length > 0")
+        page.select_option("#method", "accurate")
+        page.set_input_files("#files", [str(data_dir / "pennfudan/images/PennPed00020.jpg")])
+        api = "window.personsegPage"
+        wait(page, f"{api}.requests >= 1 && {api}.settled()", 120)
+        people = page.evaluate(f"{api}.people()")
+        region = next(k for k, kp in enumerate(people) if not any(v for _, _, v in kp))
+        x, y, w, h = page.evaluate(f"{api}.boxes()")[region]
+        at = page.evaluate(f"{api}.toScreen({x + w / 2}, {y + h / 2})")
+        page.mouse.click(at["x"], at["y"])
+        assert page.is_enabled("#remove")
+        page.keyboard.press("Delete")
+        wait(page, f"{api}.requests >= 2 && {api}.settled()", 60)
+        assert len(page.evaluate(f"{api}.people()")) == len(people) - 1
+        page.keyboard.press("r")   # asked again (as any later edit): still removed
+        wait(page, f"{api}.requests >= 3 && {api}.settled()", 60)
+        assert len(page.evaluate(f"{api}.people()")) == len(people) - 1
+        page.keyboard.press("Control+z")
+        wait(page, f"{api}.settled()", 60)
+        assert len(page.evaluate(f"{api}.people()")) == len(people)
+        assert not errors, errors

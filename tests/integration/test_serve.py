@@ -145,6 +145,33 @@ def test_an_edit_keeps_the_masks_of_the_people_it_did_not_touch(client, photo):
     assert twice.status_code == 422 and "given twice" in twice.json()["error"]
 
 
+def test_an_edit_drops_a_region_found_without_a_pose(client, data_dir):
+    """dropped (the web page's removal of a region no pose stands on): the region goes, soft edge and all; without
+    it a region no person of no keypoints stands for comes back after the people sent."""
+    photo = (data_dir / "pennfudan/images/PennPed00020.jpg").read_bytes()   # two men no pose stands on, a woman
+
+    def edit(people, output, dropped=None):
+        fields = {"people": json.dumps(people), **({} if dropped is None else {"dropped": dropped})}
+        return client.post("/v1/segment", params={"instances": "true", "edit": "true", "method": "accurate",
+                                                  "output": output}, files={"image": ("p.jpg", photo)}, data=fields)
+
+    found = post(client, photo, output="json", instances="true", method="accurate").json()["people"]
+    posed = [p["keypoints"] for p in found if any(v for _, _, v in p["keypoints"])]
+    region = next(mask_rle.decode(p["mask"]) > 0 for p in found if not any(v for _, _, v in p["keypoints"]))
+    assert len(posed) == 1 and len(found) == 2
+    assert len(edit(posed, "json").json()["people"]) == 2   # the region not stood for: back after her
+    gone = edit(posed, "alpha", "[0]")
+    alpha = np.asarray(Image.open(io.BytesIO(gone.content)))
+    assert gone.headers["X-People"] == "1" and alpha[region].max() == 0
+    for dropped, why in (("[3]", "dropped region 3: the search found 1 region without a pose"),
+                         ('["a"]', "dropped: give a JSON list of region numbers"), ("[0", "dropped: not JSON")):
+        r = edit(posed, "json", dropped)
+        assert r.status_code == 422 and why in r.json()["error"], r.text
+    r = client.post("/v1/segment", params={"output": "json"}, files={"image": ("p.jpg", photo)},
+                    data={"dropped": "[0]"})
+    assert r.status_code == 422 and "dropped is for edit=true" in r.json()["error"]
+
+
 def test_stages_hold_every_stage_picture(client, photo):
     r = post(client, photo, output="stages", instances="true")
     answer = r.json()

@@ -142,6 +142,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         people: str | None = Form(None, description="JSON list of people (at most 64), each 17 COCO keypoints "
                                                     "[x, y, v] in pixels of the upright photo: exactly they are "
                                                     "segmented, their keypoints the priors (no search)"),
+        dropped: str | None = Form(None, description="with edit=true: JSON list of the search's regions found "
+                                                     "without a pose (numbered from 0 in its order) that are "
+                                                     "removed; a person of no keypoints in people stands for "
+                                                     "each of the others, in order"),
         output: Literal[SERVICE_OUTPUTS] = Query("mask", description="mask (0/255 PNG), alpha, cutout (RGBA "
                                                  "PNG), replace, blur, overlay; json: each person's box, "
                                                  "keypoints and score, with instances=true everyone and each "
@@ -174,14 +178,17 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
             if request.query_params.get(param) and output != drawn_by:
                 raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
         form = await request.form()   # parsed once already for the fields above
-        for field in ("image", "people"):
+        for field in ("image", "people", "dropped"):
             if len(form.getlist(field)) > 1:
                 raise Failed(422, f"{len(form.getlist(field))} '{field}' fields: send one a request")
         colour = _colour(background)
         given = _people(people)
+        removed = _dropped(dropped)
         try:   # refused before the request waits in the queue
             if edit and (given is None or not instances):
                 raise PersonsegError("edit=true takes the people after an edit (the people field) and instances=true")
+            if removed and not edit:
+                raise PersonsegError("dropped is for edit=true: the regions removed by an edit")
             if given is not None:
                 check_given(subject, require_person, person_check)
             check_subject(subject, instances)
@@ -194,7 +201,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
             try:
                 rgb = load_image(data, settings.max_pixels)
                 seg = segmenter(name, instances, subject, require_person, person_check)
-                result = edited(seg, rgb, given) if edit else seg(rgb, people=given)
+                result = edited(seg, rgb, given, removed) if edit else seg(rgb, people=given)
             except ImageTooLargeError as e:
                 raise Failed(413, _upload(e)) from None
             except ImageError as e:
@@ -306,6 +313,18 @@ def _people(field: str | None) -> list[np.ndarray] | None:
         return given_keypoints(people)
     except PersonsegError as e:
         raise Failed(422, f"people: {e}") from None
+
+
+def _dropped(field: str | None) -> list[int]:
+    if field is None:
+        return []
+    try:
+        dropped = json.loads(field)
+    except json.JSONDecodeError as e:
+        raise Failed(422, f"dropped: not JSON ({e.msg})") from None
+    if not isinstance(dropped, list) or not all(type(k) is int and k >= 0 for k in dropped):
+        raise Failed(422, "dropped: give a JSON list of region numbers (0, 1, ...)")
+    return dropped
 
 
 def _upload(e: ImageError) -> str:

@@ -16,8 +16,8 @@ const SURE = 0.3;       // keypoint score under which a joint is missing (person
 const HISTORY = 50;     // undo steps kept per photo
 
 const page = {
-  photos: [],           // {file, name, answer, answered, people, edited, history, selected, adding, seq, error, abort,
-                        //  inflight, full: a promise of the photo decoded at full size while it is shown}
+  photos: [],           // {file, name, answer, answered, people, dropped, edited, history, selected, adding, seq, error,
+                        //  abort, inflight, full: a promise of the photo decoded at full size while it is shown}
   index: -1,
   backdrop: "people",
   drag: null,           // {photo, person, joint, before, moved}
@@ -40,6 +40,7 @@ async function call(photo, output, people, signal) {
   const form = new FormData();
   form.append("image", photo.file, photo.name);
   if (people) form.append("people", JSON.stringify(people));
+  if (people && photo.dropped.length) form.append("dropped", JSON.stringify(photo.dropped));
   // people are sent after an edit: the untouched keep the masks the search gave them (edit=true)
   const query = new URLSearchParams({output, instances: "true", ...(people ? {edit: "true"} : {})});
   if ($("method").value) query.set("method", $("method").value);
@@ -164,7 +165,8 @@ function addFiles(files) {
   if (!fresh.length) { say(notes.join(" · ") || "no image among the files given", true); return; }
   const first = page.photos.length;
   for (const file of fresh) {
-    page.photos.push({file, name: file.name, answer: null, answered: 0, people: [], edited: false, history: [],
+    page.photos.push({file, name: file.name, answer: null, answered: 0, people: [], dropped: [], edited: false,
+                      history: [],
                       selected: -1, adding: null, seq: 0, error: null, abort: null, inflight: false});
   }
   go(first);
@@ -352,6 +354,13 @@ function drawPeople(ctx, s, photo, ox = 0, oy = 0) {   // keypoint (x, y) at (ox
       ctx.fillStyle = c; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = "#000"; ctx.stroke();
     }
   }
+  const k = photo.selected, region = k >= 0 && photo.answer.people[k];
+  if (region && !photo.people[k].some((j) => j[2] >= SURE)) {   // a region selected: its box, dashed
+    const [bx, by, bw, bh] = region.bbox;
+    ctx.setLineDash([6, 4]); ctx.lineWidth = 3; ctx.strokeStyle = colour(photo, k);
+    ctx.strokeRect(ox + bx * s, oy + by * s, bw * s, bh * s);
+    ctx.setLineDash([]);
+  }
 }
 
 function stages() {
@@ -397,7 +406,8 @@ function hint() {
     const name = photo.answer.keypoint_names[photo.adding.next].replace("_", " ");
     h.textContent = `New person: click their ${name} (S skip this joint · Enter done · Esc cancel)`;
   } else {
-    h.textContent = "Drag a keypoint to move it · click a person's joint to select them · A add a person · " +
+    h.textContent = "Drag a keypoint to move it · click a person's joint (or a region's box) to select them · " +
+                    "A add a person · " +
                     "Delete remove · Ctrl+Z or U undo · wheel or + − zoom, drag to pan, 0 whole photo · ← → photos · " +
                     "O open · C, M, J download cut-out, mask, COCO · R retry";
   }
@@ -407,13 +417,13 @@ function hint() {
 
 // How the photo is now: its people, and the answer that goes with them (null while one is on its way).
 function snapshot(photo) {
-  return {people: photo.people.map((kp) => kp.map((k) => k.slice())), edited: photo.edited,
-          answer: photo.answered === photo.seq ? photo.answer : null};
+  return {people: photo.people.map((kp) => kp.map((k) => k.slice())), dropped: photo.dropped.slice(),
+          edited: photo.edited, answer: photo.answered === photo.seq ? photo.answer : null};
 }
 
 // What a request sends: after an edit everyone in the page's order (edit=true; a region found without a pose as
-// its keypoints of zeros, kept in place; one with too few joints on the photo comes back with an empty mask), else
-// nobody (the search).
+// its keypoints of zeros, kept in place, and those removed by their number among them, ``dropped``; one with too
+// few joints on the photo comes back with an empty mask), else nobody (the search).
 function sent(photo) { return photo.edited ? photo.people : null; }
 
 function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
@@ -427,8 +437,8 @@ function change(photo, before) {   // keypoints changed: remember how it was, th
 function undo() {
   const photo = current();
   if (!photo || !photo.history.length) return;
-  const {people, edited, answer} = photo.history.pop();
-  photo.people = people; photo.edited = edited; photo.selected = -1;
+  const {people, dropped, edited, answer} = photo.history.pop();
+  photo.people = people; photo.dropped = dropped; photo.edited = edited; photo.selected = -1;
   if (answer) {
     photo.seq += 1;   // any answer on its way is for a state undone
     if (photo.abort) photo.abort.abort();
@@ -454,6 +464,27 @@ function nearest(photo, x, y) {
     if (v >= SURE && d < bestD) { best = {person, joint}; bestD = d; }
   }));
   return best;
+}
+
+const unposed = (kp) => kp.every((k) => k[2] === 0);   // a region the search found without a pose
+
+// The person whose box holds (x, y) among those with no joint to grab (a region found without a pose), the
+// smallest box first; -1 for none.
+function regionAt(photo, x, y) {
+  let best = -1, bestArea = Infinity;
+  photo.answer.people.forEach((p, k) => {
+    const [bx, by, bw, bh] = p.bbox;
+    if (!photo.people[k] || photo.people[k].some((j) => j[2] >= SURE)) return;
+    if (x >= bx && x <= bx + bw && y >= by && y <= by + bh && bw * bh < bestArea) { best = k; bestArea = bw * bh; }
+  });
+  return best;
+}
+
+// The search's number (from 0) of the region found without a pose that ``photo.people[k]`` stands for: the
+// people of no keypoints stand for those not dropped, in order.
+function regionNumber(photo, k) {
+  let left = photo.people.slice(0, k).filter(unposed).length, n = 0;
+  for (;; n += 1) if (!photo.dropped.includes(n) && left-- === 0) return n;
 }
 
 function startAdding() {
@@ -485,6 +516,7 @@ function removeSelected() {
   const photo = current();
   if (!photo || photo.selected < 0) return;
   const before = snapshot(photo);
+  if (unposed(photo.people[photo.selected])) photo.dropped.push(regionNumber(photo, photo.selected));
   photo.people.splice(photo.selected, 1);
   photo.selected = -1;
   change(photo, before);
@@ -564,7 +596,8 @@ $("method").onchange = () => {   // every photo again with the new method, keepi
     p.seq += 1;
     if (p.abort) p.abort.abort();
     p.answer = null; p.error = null; p.inflight = false; p.adding = null;
-    for (const step of p.history) step.answer = null;   // undo asks again, with this method
+    p.dropped = [];   // numbers of the last method's regions; another method finds its own
+    for (const step of p.history) { step.answer = null; step.dropped = []; }   // undo asks again, with this method
   }
   go(page.index);
 };
@@ -590,9 +623,9 @@ editor.addEventListener("mousedown", (ev) => {
   const [x, y] = toImage(ev);
   if (photo.adding) { addJoint(photo, [x, y]); return; }
   const hit = nearest(photo, x, y);
-  photo.selected = hit ? hit.person : -1;
+  photo.selected = hit ? hit.person : regionAt(photo, x, y);
   if (hit) page.drag = {...hit, photo, before: snapshot(photo), moved: false};
-  else if (page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, fx: page.view.fx, fy: page.view.fy};
+  else if (photo.selected < 0 && page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, fx: page.view.fx, fy: page.view.fy};
   show();
 });
 editor.addEventListener("wheel", (ev) => {   // zoom about the pointer: a wheel notch (100 px) 1.25x
@@ -681,6 +714,7 @@ window.personsegPage = {
   keypointOnScreen(person, joint) { return this.toScreen(...current().people[person][joint]); },
   size() { return current() && current().answer ? [current().answer.width, current().answer.height] : null; },
   people() { return current() ? current().people : []; },
+  boxes() { return current() && current().answer ? current().answer.people.map((p) => p.bbox) : []; },
 };
 
 init();
