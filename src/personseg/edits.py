@@ -18,7 +18,7 @@ import numpy as np
 from .errors import PersonsegError
 from .image import load_image
 from .pipeline import Segmenter
-from .pose.keypoints import given_keypoints, placed_people
+from .pose.keypoints import MIN_SCORE, given_keypoints, inside, placed_people
 from .result import Instance, Result
 
 #: Keypoints sent back as the search gave them: equal to within their JSON rounding (a hundredth).
@@ -50,11 +50,11 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     empty = np.zeros(rgb.shape[:2], np.uint8)
     slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints to segment
     for k, kp in enumerate(people):
-        twin = next((j for j in range(k) if _same(kp, people[j])), None)
+        twin = next((j for j in range(k) if _same(kp, people[j], rgb.shape)), None)
         if twin is not None and kp[:, 2].any():
             raise PersonsegError(f"person {k + 1} is given twice (the same keypoints as person {twin + 1})")
         slot = (next(regions, None) if not kp[:, 2].any() else
-                next((i for i in posed if _same(i.keypoints, kp)), kp if id(kp) in placed else None))
+                next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None))
         slots.append(Instance(empty, kp, 0.0) if slot is None else slot)
     slots += list(regions)   # regions no one stood for
     if [id(i) for i in slots] == [id(i) for i in found.instances]:
@@ -92,5 +92,15 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
                  for k in {*found.timings, *(new.timings if new else {})}})
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
+def _same(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """One person: the same sure keypoints inside the photo (``annotate``'s, COCO's v = 2 on them), at the same
+    places to within SAME; the others' places and the scores do not count (a COCO file holds neither). Without a
+    sure keypoint inside, every keypoint and score alike."""
+    sure = (a[:, 2] >= MIN_SCORE) & inside(a, shape)
+    if not sure.any():
+        return _close(a, b)
+    return bool(np.array_equal(sure, (b[:, 2] >= MIN_SCORE) & inside(b, shape))) and _close(a[sure, :2], b[sure, :2])
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) <= SAME))

@@ -131,6 +131,10 @@ def test_an_edit_keeps_the_masks_of_the_people_it_did_not_touch(client, photo):
     assert sum(any(v for _, _, v in kp) for kp in people) >= 2
     back = post(client, photo, people, output="json", instances="true", edit="true").json()
     assert [p["area"] for p in back["people"]] == [p["area"] for p in found["people"]]
+    w, h = found["width"], found["height"]   # as `annotate` writes them: v = 2 on the sure ones inside, 0s elsewhere
+    coco = [[[x, y, 2] if v >= 0.3 and 0 <= x < w and 0 <= y < h else [0, 0, 0] for x, y, v in kp] for kp in people]
+    back = post(client, photo, coco, output="json", instances="true", edit="true").json()
+    assert [p["area"] for p in back["people"]] == [p["area"] for p in found["people"]]   # the search's masks
     moved = [[[x + 25, y, v] for x, y, v in kp] if k == first else kp for k, kp in enumerate(people)]
     after = post(client, photo, moved, output="json", instances="true", edit="true").json()
     assert [p["keypoints"] for p in after["people"]] == moved   # in the order sent: colours stay put
