@@ -6,8 +6,11 @@ Screenshots go to PERSONSEG_SCREENSHOTS (e.g. docs/images for the README), else 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -242,3 +245,61 @@ def test_a_region_found_without_a_pose_is_selected_by_its_box_and_removed_for_go
         wait(page, f"{api}.settled()", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people)
         assert not errors, errors
+
+
+def test_a_coco_file_opened_with_its_photos_is_corrected_in_place_with_its_ids(browser, data_dir, tmp_path):
+    """`personseg annotate`'s file opened with one of its photos: the page starts from the file's people (the
+    untouched keep the masks the file has), and J gives the file back with that photo's people corrected, every
+    id kept and the photos not opened as they were."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("pennfudan/images/PennPed00020.jpg", "pennfudan/images/FudanPed00001.jpg"):
+        shutil.copy(data_dir / name, photos)
+    out = tmp_path / "people.json"
+    subprocess.run([sys.executable, "-m", "personseg", "annotate", str(photos), "-o", str(out), "--quiet"],
+                   check=True, capture_output=True)
+    original = json.loads(out.read_text())
+    for a in original["annotations"]:   # ids an annotator's tool gave: not 1, 2, 3...
+        a["id"] += 500
+    for im in original["images"]:
+        im["id"] += 70
+        for a in original["annotations"]:
+            if a["image_id"] == im["id"] - 70:
+                a["image_id"] = im["id"]
+    out.write_text(json.dumps(original))
+    image = next(im for im in original["images"] if im["file_name"] == "PennPed00020.jpg")
+    theirs = [a for a in original["annotations"] if a["image_id"] == image["id"]]
+    with serving() as (url, _):
+        page = browser.new_page(viewport={"width": 1300, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        wait(page, "document.getElementById('method').options.length > 0")
+        page.set_input_files("#files", [str(out), str(photos / "PennPed00020.jpg")])
+        api = "window.personsegPage"
+        wait(page, f"{api}.requests >= 1 && {api}.settled()", 120)
+        people = page.evaluate(f"{api}.people()")
+        assert len(people) == len(theirs)
+        woman = next(k for k, kp in enumerate(people) if any(v for _, _, v in kp))   # drag one of her joints
+        joint = next(j for j in range(17) if people[woman][j][2] >= 0.3)
+        at = page.evaluate(f"{api}.keypointOnScreen({woman}, {joint})")
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.down()
+        page.mouse.move(at["x"] + 15, at["y"] + 10, steps=5)
+        page.mouse.up()
+        wait(page, f"{api}.requests >= 2 && {api}.settled()", 60)
+        with page.expect_download() as got:
+            page.keyboard.press("j")
+        assert got.value.suggested_filename == "people.json"
+        back = json.loads(Path(got.value.path()).read_text())
+        assert not errors, errors
+    assert back["images"] == original["images"] and back["categories"] == original["categories"]
+    others = [a for a in original["annotations"] if a["image_id"] != image["id"]]
+    assert [a for a in back["annotations"] if a["image_id"] != image["id"]] == others   # not opened: as they were
+    mine = {a["id"]: a for a in back["annotations"] if a["image_id"] == image["id"]}
+    assert set(mine) == {a["id"] for a in theirs}   # the same people, the same ids
+    for a in theirs:
+        moved = a["keypoints"] != mine[a["id"]]["keypoints"]
+        assert moved == (a["num_keypoints"] > 0 and a is theirs[woman])
+        if not moved and a["num_keypoints"] == 0:   # the region no pose stands on keeps the file's mask
+            assert mine[a["id"]]["segmentation"] == a["segmentation"]

@@ -16,8 +16,9 @@ const SURE = 0.3;       // keypoint score under which a joint is missing (person
 const HISTORY = 50;     // undo steps kept per photo
 
 const page = {
-  photos: [],           // {file, name, answer, answered, people, dropped, edited, history, selected, adding, seq, error,
-                        //  abort, inflight, full: a promise of the photo decoded at full size while it is shown}
+  photos: [],           // {file, name, answer, answered, people, ids, dropped, edited, given, history, selected, adding,
+                        //  seq, error, abort, inflight, full: a promise of the photo decoded at full size while shown}
+  coco: null,           // a COCO file opened to correct: {name, data, byName: its images by file name (no folder)}
   index: -1,
   backdrop: "people",
   drag: null,           // {photo, person, joint, before, moved}
@@ -90,6 +91,7 @@ async function segment(photo, people) {
     photo.answered = seq;
     const dragging = page.drag && page.drag.photo === photo;   // the drag's own request follows
     if (!dragging) photo.people = answer.people.map((p) => p.keypoints.map((k) => k.slice()));
+    photo.ids = answer.people.map((p, k) => (photo.ids[k] === undefined ? null : photo.ids[k]));
     photo.error = null;
     if (photo.selected >= photo.people.length) photo.selected = -1;
     page.requests += 1;
@@ -150,14 +152,21 @@ function resume() {   // the photos a busy or unreachable server, or a missing k
 function current() { return page.photos[page.index] || null; }
 
 const isImage = (f) => f.type.startsWith("image/") || /\.(jpe?g|jfif|png|webp|avif|heic|heif|gif|bmp|tiff?)$/i.test(f.name);
+const isCoco = (f) => /\.json$/i.test(f.name) || f.type === "application/json";
 const sameFile = (f, g) => f.name === g.name && f.size === g.size && f.lastModified === g.lastModified;
 
 function addFiles(files) {
   const given = [...files];
+  const cocos = given.filter(isCoco);
+  if (cocos.length) {   // the file first, then the photos opened with it take their people from it
+    const rest = given.filter((f) => !isCoco(f));
+    openCoco(cocos[cocos.length - 1]).then(() => { if (rest.length) addFiles(rest); });
+    return;
+  }
   const images = given.filter(isImage);
   const fresh = images.filter((f, i) => !page.photos.some((p) => sameFile(p.file, f)) &&
                                         images.findIndex((g) => sameFile(f, g)) === i);
-  const skipped = given.filter((f) => !isImage(f)).map((f) => f.name);
+  const skipped = given.filter((f) => !isImage(f) && !isCoco(f)).map((f) => f.name);
   const notes = [];
   if (skipped.length) notes.push(`skipped ${skipped.length} not an image: ${skipped.slice(0, 3).join(", ")}` +
                                  (skipped.length > 3 ? ", …" : ""));
@@ -165,12 +174,58 @@ function addFiles(files) {
   if (!fresh.length) { say(notes.join(" · ") || "no image among the files given", true); return; }
   const first = page.photos.length;
   for (const file of fresh) {
-    page.photos.push({file, name: file.name, answer: null, answered: 0, people: [], dropped: [], edited: false,
-                      history: [],
+    page.photos.push({file, name: file.name, answer: null, answered: 0, people: [], ids: [], dropped: [],
+                      edited: false, given: false, history: [],
                       selected: -1, adding: null, seq: 0, error: null, abort: null, inflight: false});
+    fromCoco(page.photos[page.photos.length - 1]);
   }
   go(first);
   if (notes.length) say(notes.join(" · "), true);
+}
+
+// A COCO file (``personseg annotate``'s, or one downloaded here) opened to correct: each photo of it opened here
+// starts from its people (sent as after an edit: those the search finds as they are keep its masks), and the COCO
+// download (J) is this file with the photos done here in its place, its ids kept.
+async function openCoco(file) {
+  let data;
+  try { data = JSON.parse(await file.text()); } catch (e) { say(`${file.name}: not JSON (${e.message})`, true); return; }
+  if (!data || !Array.isArray(data.images) || !Array.isArray(data.annotations)) {
+    say(`${file.name}: not a COCO file (it has no images and annotations lists)`, true);
+    return;
+  }
+  const byName = new Map();
+  for (const im of data.images) {
+    const base = String(im.file_name || "").split("/").pop();
+    if (base && !byName.has(base)) byName.set(base, im);
+  }
+  page.coco = {name: file.name, data, byName};
+  let taken = 0;
+  for (const photo of page.photos) {
+    if (photo.edited || photo.unreadable || !fromCoco(photo)) continue;
+    taken += 1;
+    photo.seq += 1;   // asked again with the file's people
+    if (photo.abort) photo.abort.abort();
+    Object.assign(photo, {answer: null, error: null, inflight: false, history: [], selected: -1});
+  }
+  say(`${file.name}: ${data.images.length} photos, ${data.annotations.length} people; open its photos to ` +
+      `correct them${taken ? ` (${taken} open already)` : ""}`);
+  $("dl-coco").disabled = !page.photos.some((p) => p.answer);
+  if (taken) go(page.index);
+}
+
+// ``photo``'s people from the COCO file opened, if it holds the photo (by file name, without folders) and people on
+// it (a photo it holds nobody on is searched afresh).
+function fromCoco(photo) {
+  const image = page.coco && page.coco.byName.get(photo.name);
+  if (!image) return false;
+  const people = page.coco.data.annotations.filter((a) => a.image_id === image.id && Array.isArray(a.keypoints) &&
+                                                            a.keypoints.length === 51 && !a.iscrowd);
+  if (!people.length) return false;
+  photo.people = people.map((a) => [...Array(17).keys()].map((j) => a.keypoints.slice(3 * j, 3 * j + 3)));
+  photo.ids = people.map((a) => a.id);
+  photo.given = true;
+  photo.dropped = [];
+  return true;
 }
 
 function go(index) {
@@ -417,14 +472,15 @@ function hint() {
 
 // How the photo is now: its people, and the answer that goes with them (null while one is on its way).
 function snapshot(photo) {
-  return {people: photo.people.map((kp) => kp.map((k) => k.slice())), dropped: photo.dropped.slice(),
-          edited: photo.edited, answer: photo.answered === photo.seq ? photo.answer : null};
+  return {people: photo.people.map((kp) => kp.map((k) => k.slice())), ids: photo.ids.slice(),
+          dropped: photo.dropped.slice(), edited: photo.edited,
+          answer: photo.answered === photo.seq ? photo.answer : null};
 }
 
 // What a request sends: after an edit everyone in the page's order (edit=true; a region found without a pose as
 // its keypoints of zeros, kept in place, and those removed by their number among them, ``dropped``; one with too
 // few joints on the photo comes back with an empty mask), else nobody (the search).
-function sent(photo) { return photo.edited ? photo.people : null; }
+function sent(photo) { return photo.edited || photo.given ? photo.people : null; }
 
 function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
   photo.history.push(before);
@@ -437,8 +493,8 @@ function change(photo, before) {   // keypoints changed: remember how it was, th
 function undo() {
   const photo = current();
   if (!photo || !photo.history.length) return;
-  const {people, dropped, edited, answer} = photo.history.pop();
-  photo.people = people; photo.dropped = dropped; photo.edited = edited; photo.selected = -1;
+  const {people, ids, dropped, edited, answer} = photo.history.pop();
+  Object.assign(photo, {people, ids, dropped, edited, selected: -1});
   if (answer) {
     photo.seq += 1;   // any answer on its way is for a state undone
     if (photo.abort) photo.abort.abort();
@@ -508,6 +564,7 @@ function finishAdding() {
   if (kp.filter((k) => k[2] >= SURE).length < 2) { say("a person needs at least two joints", true); show(); return; }
   const before = snapshot(photo);
   photo.people.push(kp);
+  photo.ids.push(null);
   photo.selected = photo.people.length - 1;
   change(photo, before);
 }
@@ -518,6 +575,7 @@ function removeSelected() {
   const before = snapshot(photo);
   if (unposed(photo.people[photo.selected])) photo.dropped.push(regionNumber(photo, photo.selected));
   photo.people.splice(photo.selected, 1);
+  photo.ids.splice(photo.selected, 1);
   photo.selected = -1;
   change(photo, before);
 }
@@ -543,7 +601,7 @@ async function download(output) {
   finally { busy(false); }
 }
 
-function downloadCoco() {   // everyone in every photo done, as one COCO file
+function downloadCoco() {   // everyone in every photo done, as one COCO file (the file opened, its ids kept)
   const behind = page.photos.filter((p) => p.answer && (p.error || p.answered !== p.seq));
   if (behind.length) {
     say(`COCO file not made: the last edits of ${behind.map((p) => p.name).slice(0, 3).join(", ")}` +
@@ -551,22 +609,50 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file
     return;
   }
   const left = page.photos.filter((p) => !p.answer).length;
-  const coco = {info: {description: "people segmented with personseg"}, images: [], annotations: [],
-                categories: [{id: 1, name: "person", supercategory: "person", keypoints: null, skeleton: null}]};
-  for (const photo of page.photos.filter((p) => p.answer)) {
-    const a = photo.answer, id = coco.images.length + 1;
-    coco.categories[0].keypoints = a.keypoint_names;
-    coco.categories[0].skeleton = a.skeleton.map(([p, q]) => [p + 1, q + 1]);
-    coco.images.push({id, file_name: photo.name, width: a.width, height: a.height});
-    for (const p of a.people) {
-      const kp = p.keypoints.flatMap(([x, y, v]) => v >= SURE ? [x, y, 2] : [0, 0, 0]);
-      coco.annotations.push({id: coco.annotations.length + 1, image_id: id, category_id: 1, iscrowd: 0,
-                             segmentation: p.mask, area: p.area, bbox: p.bbox, keypoints: kp,
-                             num_keypoints: kp.filter((v, i) => i % 3 === 2 && v > 0).length, score: p.score});
-    }
+  const base = page.coco ? JSON.parse(JSON.stringify(page.coco.data)) : {info: {description: "people segmented with personseg"}};
+  const done = page.photos.filter((p) => p.answer);
+  const answer = done.length ? done[0].answer : null;
+  const person = (base.categories || []).find((c) => c.name === "person");
+  const category = person || {id: 1, name: "person", supercategory: "person"};
+  if (answer && (!category.keypoints || !category.keypoints.length)) {
+    category.keypoints = answer.keypoint_names;
+    category.skeleton = answer.skeleton.map(([p, q]) => [p + 1, q + 1]);
   }
-  save(new Blob([JSON.stringify(coco)], {type: "application/json"}), "people.coco.json");
-  say(`people.coco.json: ${coco.images.length} photos, ${coco.annotations.length} people` +
+  const coco = {...base, images: base.images || [], annotations: base.annotations || [],
+                categories: person ? base.categories : [...(base.categories || []), category]};
+  const byName = new Map(coco.images.map((im) => [String(im.file_name || "").split("/").pop(), im]));
+  let nextImage = Math.max(0, ...coco.images.map((im) => im.id));
+  let nextPerson = Math.max(0, ...coco.annotations.map((a) => a.id));
+  const imageOf = new Map();   // each photo done: the file's image of its name, or a new one
+  for (const photo of done) {
+    const a = photo.answer;
+    let image = page.coco ? byName.get(photo.name) : null;
+    if (!image) {
+      image = {id: ++nextImage, file_name: photo.name, width: a.width, height: a.height};
+      coco.images.push(image);
+    }
+    imageOf.set(photo, image);
+  }
+  const replaced = new Set([...imageOf.values()].map((im) => im.id));
+  coco.annotations = coco.annotations.filter((ann) => !replaced.has(ann.image_id));
+  const used = new Set(coco.annotations.map((ann) => ann.id));
+  for (const photo of done) {
+    const a = photo.answer, image = imageOf.get(photo);
+    a.people.forEach((p, k) => {
+      const kp = p.keypoints.flatMap(([x, y, v]) => v >= SURE ? [x, y, 2] : [0, 0, 0]);
+      const old = photo.ids[k];
+      const id = old !== null && old !== undefined && !used.has(old) ? old : ++nextPerson;
+      used.add(id);
+      coco.annotations.push({id, image_id: image.id, category_id: category.id, iscrowd: 0, segmentation: p.mask,
+                             area: p.area, bbox: p.bbox, keypoints: kp,
+                             num_keypoints: kp.filter((v, i) => i % 3 === 2 && v > 0).length, score: p.score});
+    });
+  }
+  const name = page.coco ? page.coco.name : "people.coco.json";
+  save(new Blob([JSON.stringify(coco)], {type: "application/json"}), name);
+  const count = done.reduce((n, p) => n + p.answer.people.length, 0);
+  say(`${name}: ${done.length} photos, ${count} people` +
+      (page.coco ? ` in place of the file's own for those photos (its ${coco.images.length} photos and ids kept)` : "") +
       (left ? `; ${left} not segmented yet (or failed) left out` : ""), left > 0);
 }
 
