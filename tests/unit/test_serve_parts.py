@@ -86,6 +86,18 @@ def test_any_site_allowed_without_a_key_is_warned_of(capsys, monkeypatch):
     assert "without --api-key" not in capsys.readouterr().err
 
 
+def test_each_request_is_logged_unless_quiet(monkeypatch):
+    import logging
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)
+    monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
+    access = logging.getLogger("uvicorn.access")
+    assert main(["serve", "--port", "8765"]) == 0 and access.level == logging.INFO
+    assert main(["serve", "--port", "8765", "--quiet"]) == 0 and access.level == logging.WARNING
+
+
 def test_the_guard_lets_allowed_sites_post_and_no_other(caplog):
     with TestClient(_echo(origins=("http://localhost:3000",)), base_url="http://127.0.0.1:8000") as c:
         assert c.post("/v1/echo", content=b"x", headers={"Origin": "http://localhost:3000"}).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import ipaddress
+import logging
 import os
 import socket
 import sys
@@ -46,6 +47,9 @@ def add_parser(sub) -> None:
                    help="let the web pages of this site call /v1/ from the browser (CORS), e.g. "
                         "http://localhost:3000; repeat for more sites, or * for any site (then anyone's page can "
                         "send your photos here: pair it with --api-key). Default: only this server's own page")
+    s.add_argument("--quiet", action="store_true",
+                   help="no line on stdout for each request (client, method, path, status: uvicorn's access "
+                        "log), which is written by default")
     s.set_defaults(run=run)
 
 
@@ -74,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     # uvicorn.Server, not uvicorn.run, which swallows the signal uvicorn raises again once it has stopped: the
     # command then ends as every command does (130 after Ctrl-C, 143 after SIGTERM)
-    uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="warning")).run()
+    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    # uvicorn's own messages at warning, its line a request (its access log) unless --quiet
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    uvicorn.Server(config).run()
     return 0
 
 
