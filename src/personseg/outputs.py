@@ -6,6 +6,7 @@ import functools
 import json
 import numbers
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ COMPOSITE_ROWS = 256
 MAX_BLUR = 0.5
 DEFAULT_BLUR = 0.02
 #: A 'replace' background: an image of the photo's size, a colour name, #rrggbb or an image path, or None.
-Background = np.ndarray | str | os.PathLike | None
+Background = np.ndarray | tuple[int, int, int] | str | os.PathLike | None
 #: The settings only one output uses, and that output: given without it they are refused (CLI and service).
 DRAWN_BY = {"background": "replace", "blur": "blur"}
 
@@ -68,20 +69,27 @@ def composite(result: Result, background: np.ndarray) -> np.ndarray:
     return out
 
 
-def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
-    """A background of ``shape`` from a colour (name or #hex; a read-only view of one pixel, no full-size copy) or an
-    image path (scaled to cover, centred)."""
-    h, w = shape
+def colour_of(spec: str) -> tuple[int, int, int] | None:
+    """The RGB colour ``spec`` names: a colour name, #rrggbb, or rrggbb alone (a # in a URL starts its fragment);
+    None for anything else."""
     try:
-        colour = ImageColor.getrgb(spec)
+        return ImageColor.getrgb(f"#{spec}" if re.fullmatch(r"[0-9a-fA-F]{6}", spec) else spec)[:3]
     except ValueError:
-        colour = None
+        return None
+
+
+def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
+    """A background of ``shape`` from a colour (``colour_of``; a read-only view of one pixel, no full-size copy) or
+    an image path (scaled to cover, centred)."""
+    h, w = shape
+    colour = colour_of(spec)
     if colour is not None:
-        return np.broadcast_to(np.array(colour[:3], np.uint8), (h, w, 3))
+        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3))
     if not Path(spec).is_file():
         looks = Path(spec).suffix.lower() in IMAGE_SUFFIXES or "/" in spec
         raise PersonsegError(f"background {spec!r}: no such image file" if looks and not Path(spec).exists() else
-                             f"background {spec!r} is neither a colour (name or #rrggbb) nor an image file")
+                             f"background {spec!r} is neither a colour (name, #rrggbb or rrggbb) nor an image "
+                             "file")
     bg = load_image(spec)
     f = max(h / bg.shape[0], w / bg.shape[1])
     bg = cv2.resize(bg, (max(w, round(bg.shape[1] * f)), max(h, round(bg.shape[0] * f))),
@@ -185,16 +193,19 @@ def _alpha(result: Result) -> np.ndarray:
 def _replace(result: Result, background: Background) -> np.ndarray:
     h, w = result.rgb.shape[:2]
     if background is None:
-        raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb, an image path or "
-                             "an HxWx3 uint8 image")
+        raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb, (r, g, b), an "
+                             "image path or an HxWx3 uint8 image")
     if isinstance(background, (str, os.PathLike)):
         background = background_image(os.fspath(background), (h, w))
+    elif isinstance(background, tuple) and len(background) == 3 and all(
+            isinstance(v, numbers.Integral) and 0 <= v <= 255 for v in background):   # (r, g, b)
+        background = np.broadcast_to(np.array(background, np.uint8), (h, w, 3))
     given = np.asarray(background)
     if given.shape != (h, w, 3) or given.dtype != np.uint8:
         what = (f"{'x'.join(map(str, given.shape))} {given.dtype}" if isinstance(background, np.ndarray)
                 else f"of type {type(background).__name__}")
         raise PersonsegError(f"the background is {what}; 'replace' needs a {h}x{w}x3 uint8 image (the photo's "
-                             "size), or a colour name, #rrggbb or an image path, scaled to the photo")
+                             "size), or a colour name, #rrggbb, (r, g, b) or an image path, scaled to the photo")
     return composite(result, given)
 
 
@@ -220,7 +231,8 @@ VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.picture is 
 def render(result: Result, output: str, background: Background = None,
            blur: float | None = None) -> np.ndarray:
     """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace': an
-    HxWx3 uint8 image of the photo's size, or a colour name, #rrggbb or an image path (``background_image``);
+    HxWx3 uint8 image of the photo's size, (r, g, b), or a colour name, #rrggbb or an image path
+    (``background_image``);
     ``blur`` is for 'blur' (a share of the diagonal; None: DEFAULT_BLUR). Either given for another output is
     refused, as the command line refuses it."""
     kind = OUTPUTS.get(output)

@@ -48,6 +48,8 @@ def test_replace_puts_the_person_over_the_background(result):
     with pytest.raises(PersonsegError, match="needs a background"):
         render(result, "replace")
     assert np.array_equal(render(result, "replace", "#00ff00"), out)   # a colour as the CLI takes it
+    for same in ("00ff00", "lime", (0, 255, 0)):   # as the service takes it; a tuple in Python
+        assert np.array_equal(render(result, "replace", same), out), same
 
 
 def test_a_background_of_another_size_or_type_is_refused_in_words(result):

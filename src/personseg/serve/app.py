@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import secrets
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -22,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from PIL import ImageColor
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -32,7 +30,7 @@ from ..edits import edited
 from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
-from ..outputs import DRAWN_BY, MAX_BLUR
+from ..outputs import DRAWN_BY, MAX_BLUR, colour_of
 from ..pipeline import SUBJECTS, check_given, check_subject
 from ..pose.keypoints import given_keypoints
 from .answers import SERVICE_OUTPUTS, listed, picture, result_json, stages_json
@@ -290,12 +288,12 @@ def _with_key(app: FastAPI, schema: dict) -> dict:
 
 
 def _colour(spec: str) -> tuple[int, int, int]:
-    """A background colour: a name, #rrggbb, or rrggbb alone (a # in a URL starts its fragment: %23 is one)."""
-    try:
-        return ImageColor.getrgb(f"#{spec}" if re.fullmatch(r"[0-9a-fA-F]{6}", spec) else spec)[:3]
-    except ValueError:
+    """A background colour (``outputs.colour_of``); 422 for anything else."""
+    colour = colour_of(spec)
+    if colour is None:
         raise Failed(422, f"background {spec!r} is not a colour (a name, #rrggbb or rrggbb; in a URL write # as "
-                          "%23)") from None
+                          "%23)")
+    return colour
 
 
 def _people(field: str | None) -> list[np.ndarray] | None:
