@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 
-import cv2
 import numpy as np
 
 from .errors import PersonsegError
 from .image import load_image
 from .pipeline import Segmenter
 from .pose.keypoints import MIN_SCORE, given_keypoints, inside, placed_people
-from .result import Instance, Result
+from .result import Instance, Result, nearest_owner
 
 #: Keypoints sent back as the search gave them: equal to within their JSON rounding (a hundredth).
 SAME = 0.006
@@ -67,13 +66,7 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     gone = [k for k, i in enumerate(found.instances, start=1) if id(i) not in kept]
     if gone:   # someone no longer there takes their soft edge along: each pixel belongs to the nearest of the
         # search's people and regions, whatever the photo's size
-        owner = np.zeros(rgb.shape[:2], np.uint16)
-        for k, i in enumerate(found.instances, start=1):
-            owner[i.mask > 0] = k
-        _, nearest = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
-                                                     labelType=cv2.DIST_LABEL_PIXEL)
-        theirs = np.isin(owner[owner > 0], gone)   # the labels number the mask's pixels in this (row) order
-        alpha[theirs[nearest - 1]] = 0.0
+        alpha[np.isin(nearest_owner([i.mask for i in found.instances]), gone)] = 0.0
     if new is not None:
         np.maximum(alpha, new.alpha, out=alpha)
     fresh = iter(new.instances if new is not None else [])   # one per changed person, in their order

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import cv2
@@ -90,3 +90,33 @@ class Result:
 
             self._foreground = estimate_foreground(self.rgb, self.alpha)
         return self._foreground
+
+    def person(self, k: int) -> Result:
+        """Person ``k`` of ``instances`` alone, as a Result of their own: their mask, their share of the alpha (its
+        soft edge where they are the nearest person, none of anyone else's), their keypoints; every output renders
+        it (``outputs.render(result.person(0), "cutout")``: one person cut out, soft edges kept)."""
+        from .errors import PersonsegError
+
+        if not self.instances:
+            raise PersonsegError("person(k) needs a Result with instances: Segmenter(instances=True), and someone found")
+        if not (isinstance(k, (int, np.integer)) and 0 <= k < len(self.instances)):
+            raise PersonsegError(f"person {k!r}: this Result holds {len(self.instances)} (0 to "
+                                 f"{len(self.instances) - 1})")
+        own = self.instances[k].mask > 0
+        # theirs: where they are the nearest person, but for marked pixels that are no one's own (given people)
+        theirs = (nearest_owner([i.mask for i in self.instances]) == k + 1) & (own | (self.mask == 0))
+        kp = self.instances[k].keypoints
+        return replace(self, mask=self.instances[k].mask, alpha=np.where(theirs, self.alpha, 0).astype(np.float32),
+                       keypoints=kp, people=[kp] if kp[:, 2].any() else [], instances=None, ids=[])
+
+
+def nearest_owner(masks: list[np.ndarray]) -> np.ndarray:
+    """uint16 HxW: at each pixel the number (from 1) of the nearest of ``masks`` (nonzero: in; at least one of
+    them not empty), so that each soft edge around the masks goes to one of them."""
+    owner = np.zeros(masks[0].shape, np.uint16)
+    for k, m in enumerate(masks, start=1):
+        owner[m > 0] = k
+    _, nearest = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    # the labels number the owned pixels in row order: each pixel's nearest owned pixel, then its owner
+    return owner[owner > 0][nearest - 1]

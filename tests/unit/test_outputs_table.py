@@ -137,6 +137,30 @@ def test_the_overlay_tints_each_person_of_instances_in_their_colour(result):
     assert tuple(one[30, 14]) == tuple(one[30, 26])       # one mask, one tint
 
 
+def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(result):
+    from dataclasses import replace
+
+    from personseg.result import Instance
+
+    left, right = np.zeros_like(result.mask), np.zeros_like(result.mask)
+    left[10:50, 9:20], right[10:50, 20:30] = 255, 255
+    alpha = result.alpha.copy()
+    alpha[10:50, 8] = 0.3   # a soft edge outside the masks, beside the left one
+    kp = result.keypoints
+    both = replace(result, alpha=alpha, instances=[Instance(left, kp, 0.9), Instance(right, kp * 0, 0.5)])
+    first, second = both.person(0), both.person(1)
+    assert first.alpha[30, 8] == np.float32(0.3) and second.alpha[30, 8] == 0   # the soft edge is the nearest's
+    assert np.array_equal(first.alpha + second.alpha, both.alpha)   # the alpha shared out, nothing lost
+    assert np.array_equal(first.mask, left) and np.array_equal(first.alpha >= 0.5, left > 0)
+    assert len(first.people) == 1 and second.people == [] and first.instances is None
+    cut = render(second, "cutout")
+    assert cut[30, 25, 3] == 255 and cut[30, 15, 3] == 0   # one person cut out
+    with pytest.raises(PersonsegError, match="holds 2 .0 to 1."):
+        both.person(2)
+    with pytest.raises(PersonsegError, match="needs a Result with instances"):
+        result.person(0)
+
+
 @pytest.mark.parametrize("blur", [-1.0, 0.0, float("nan"), 5.0, "0.03", True])
 def test_a_blur_outside_its_range_is_refused_by_the_api_as_by_the_cli(result, blur, tmp_path):
     with pytest.raises(PersonsegError, match="a share of the image diagonal above 0 and at most 0.5"):
