@@ -162,7 +162,8 @@ class Segmenter:
         ``crf``: the dense CRF (pydensecrf2) on the coarse mask of a method that uses one (``classical``; the
         others ignore it); None: where pydensecrf2 is installed.
         ``pose``: the keypoint backend, a name ("blazepose") or an object with ``detect`` (pose.PoseBackend).
-        ``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability as it is).
+        ``matting``: how the alpha matte is made (a name in MATTING; None: the method's probability made opaque
+        inside, refine.matting.opaque).
         ``keypoints``: run the pose backend even where the method does not need it (None: only where it does).
         ``instances``: find everyone and give each a mask (``Result.instances``); needs the pose backend.
         ``matting_side``: longest side at which the matting runs, its alpha scaled back up (None or 0: full
