@@ -80,9 +80,11 @@ class Plan:
         self.jobs = [job for job in self.jobs if job.name in names]
 
     def nothing_found(self, listed: bool = False) -> PersonsegError:
-        """The error where no job is left: the paths named that are not there, and the files found that are not
-        photos (not with ``listed``: the jobs are those a people file lists)."""
-        missing = f": {'; '.join(f'{p}: {not_there(p)}' for p in self.missing)}" if self.missing else ""
+        """The error where no job is left: the paths named that are not there (the first NAMED_OTHERS), and the
+        files found that are not photos (not with ``listed``: the jobs are those a people file lists)."""
+        more = f"; and {len(self.missing) - NAMED_OTHERS} more" if len(self.missing) > NAMED_OTHERS else ""
+        missing = (f": {'; '.join(f'{p}: {not_there(p)}' for p in self.missing[:NAMED_OTHERS])}{more}"
+                   if self.missing else "")
         others = f" ({not_photos(self.others)})" if self.others and not listed else ""
         return PersonsegError("no image files found in the given paths" + " that the people file lists" * listed
                               + missing + others)

@@ -10,6 +10,7 @@ people: pennfudan 0.622 -> 0.604, coco_people 0.147 -> 0.127), so an edit of one
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Collection
 
 import numpy as np
@@ -41,11 +42,14 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     found = seg(rgb)
     posed = [i for i in found.instances if i.keypoints[:, 2].any()]
     unposed = [i for i in found.instances if not i.keypoints[:, 2].any()]
-    wrong = sorted(k for k in set(dropped) if not (isinstance(k, int) and 0 <= k < len(unposed)))
+    whole = {k for k in dropped if isinstance(k, numbers.Integral) and not isinstance(k, (bool, np.bool_))}
+    if len(whole) < len(set(dropped)):
+        raise PersonsegError("dropped: give the regions' numbers (0, 1, ...)")
+    wrong = sorted(k for k in whole if not 0 <= k < len(unposed))
     if wrong:
         raise PersonsegError(f"dropped region {wrong[0]}: the search found {len(unposed)} region"
                              f"{'s' * (len(unposed) != 1)} without a pose (numbered from 0)")
-    regions = iter([i for k, i in enumerate(unposed) if k not in set(dropped)])
+    regions = iter([i for k, i in enumerate(unposed) if k not in whole])
     empty = np.zeros(rgb.shape[:2], np.uint8)
     slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints to segment
     for k, kp in enumerate(people):
@@ -86,13 +90,14 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
 
 
 def _same(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]) -> bool:
-    """One person: the same sure keypoints inside the photo (``annotate``'s, COCO's v = 2 on them), at the same
-    places to within SAME; the others' places and the scores do not count (a COCO file holds neither). Without a
-    sure keypoint inside, every keypoint and score alike."""
+    """One person: every keypoint and score alike to within SAME (the search's sent back, rounded for JSON), or the
+    same sure keypoints inside the photo at the same places (``annotate``'s COCO form: v = 2 on them, zeros on the
+    others, whose places and scores a COCO file does not hold)."""
+    if _close(a, b):
+        return True
     sure = (a[:, 2] >= MIN_SCORE) & inside(a, shape)
-    if not sure.any():
-        return _close(a, b)
-    return bool(np.array_equal(sure, (b[:, 2] >= MIN_SCORE) & inside(b, shape))) and _close(a[sure, :2], b[sure, :2])
+    return bool(sure.any() and np.array_equal(sure, (b[:, 2] >= MIN_SCORE) & inside(b, shape))
+                and _close(a[sure, :2], b[sure, :2]))
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:

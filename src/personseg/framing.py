@@ -144,8 +144,9 @@ def tiles(shape: tuple[int, ...], aspect: float, above: float) -> list[Box]:
     side = min(long, max(1, round(short * aspect if wide else short / aspect)))   # a tile's length along it
     n = int(np.ceil((long - side) / (side * (1 - TILE_OVERLAP)))) + 1
     if n > MAX_TILES:
-        warnings.warn(f"an image of {w}x{h} ({long / short:.0f}:1) would take {n} tiles (at most {MAX_TILES}): seen "
-                      "whole, its people may be too small to find; cut it into shorter pieces", stacklevel=2)
+        # one text an image whoever asks (each network and the pose search tile it): said once
+        warnings.warn(f"an image of {w}x{h} ({long / short:.0f}:1) is too long and thin for the tiles (at most "
+                      f"{MAX_TILES}): seen whole, its people may be too small to find; cut it into shorter pieces")
     if n == 1 or n > MAX_TILES:
         return [whole_frame(shape, aspect)]
     starts = [round(k * (long - side) / (n - 1)) for k in range(n)]

@@ -81,9 +81,13 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         data = source.read()
         if not isinstance(data, (bytes, bytearray)):
             raise ImageError(text)
-        if not data:   # read before, by another call: the file object stands at its end
-            raise ImageError("the file object gave no bytes (read to its end already? seek(0) first, or pass the "
-                             "path or the bytes)")
+        if not data:
+            try:
+                read = source.tell() > 0   # read before (by another call): it stands at its end
+            except (OSError, ValueError, AttributeError):
+                read = False
+            raise ImageError("the file object gave no bytes: " + ("it was read to its end already (seek(0) first, "
+                             "or pass the path or the bytes)" if read else "it is empty"))
         return load_image(bytes(data), max_pixels)
     raise ImageError(f"cannot read an image from a {type(source).__name__}; pass a path, bytes, a binary file, "
                      "a PIL image or an array")
@@ -245,6 +249,8 @@ def load_mask(path: str | os.PathLike) -> np.ndarray:
     return np.where(arr > cut, 255, 0).astype(np.uint8)
 
 
+#: A mask's pixel is coloured, not grey, where its channels differ by more than this (JPEG's noise on grey stays under).
+COLOURED = 48
 #: A mask's alpha channel marks the person (a cut-out) where at least this share of its pixels is transparent
 #: (alpha under 128) and some are opaque: not a mask with a transparent border, or one uniformly see-through.
 ALPHA_MASK_SHARE = 0.01
@@ -253,8 +259,8 @@ ALPHA_MASK_SHARE = 0.01
 def _mask_plane(im: Image.Image) -> np.ndarray:
     """The one plane of a mask image that marks the person: its alpha channel where that is a mask itself
     (ALPHA_MASK_SHARE; a colour made transparent, PNG's colour key, is not), else the brightest of its colours at
-    each pixel (grey as it is: a mask is read on black). ValueError for a colour mask bright everywhere and not
-    of one colour (a person on a coloured background: all person, read on black)."""
+    each pixel (grey as it is: a mask is read on black). ValueError for a mask bright everywhere and coloured
+    somewhere (a person on a coloured background: all person, read on black)."""
     if im.mode in ("RGBA", "LA", "PA"):
         alpha = np.asarray(im.getchannel("A"))
         clear = np.count_nonzero(alpha < 128)
@@ -263,9 +269,9 @@ def _mask_plane(im: Image.Image) -> np.ndarray:
     if im.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV", "PA"):
         rgb = np.asarray(im.convert("RGB"))
         plane = rgb.max(axis=2)
-        if plane.min(initial=255) > 127 and (rgb != rgb[0, 0]).any():
-            # every pixel bright and not one colour: a person coloured on a coloured background, which read on
-            # black would be all person
+        if plane.min(initial=255) > 127 and (np.ptp(rgb, axis=2) > COLOURED).any():
+            # every pixel bright, some of them coloured: a person coloured on a coloured background, which read on
+            # black would be all person (a bright grey mask, a JPEG's noise on white, is all person as meant)
             raise ValueError("a mask in colours none of which is black; masks are read on black (the person any "
                              "bright colour or grey, the rest black)")
         return plane

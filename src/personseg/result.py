@@ -111,11 +111,13 @@ class Result:
 
 
 def nearest_owner(masks: list[np.ndarray]) -> np.ndarray:
-    """uint16 HxW: at each pixel the number (from 1) of the nearest of ``masks`` (nonzero: in; at least one of
-    them not empty), so that each soft edge around the masks goes to one of them."""
+    """uint16 HxW: at each pixel the number (from 1) of the nearest of ``masks`` (nonzero: in), so that each soft
+    edge around the masks goes to one of them; 0 everywhere where all are empty."""
     owner = np.zeros(masks[0].shape, np.uint16)
     for k, m in enumerate(masks, start=1):
         owner[m > 0] = k
+    if not owner.any():
+        return owner
     _, nearest = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
                                                  labelType=cv2.DIST_LABEL_PIXEL)
     # the labels number the owned pixels in row order: each pixel's nearest owned pixel, then its owner

@@ -99,8 +99,10 @@ def test_a_file_object_read_to_its_end_says_so(astronaut):
     Image.fromarray(astronaut).save(f, format="PNG")
     f.seek(0)
     assert np.array_equal(load_image(f), astronaut)
-    with pytest.raises(ImageError, match="read to its end already. seek.0. first"):   # a second call on the same one
+    with pytest.raises(ImageError, match="read to its end already .seek.0. first"):   # a second call on the same one
         load_image(f)
+    with pytest.raises(ImageError, match="gave no bytes: it is empty"):
+        load_image(io.BytesIO())
 
 
 def test_not_an_image_is_an_image_error(tmp_path):
