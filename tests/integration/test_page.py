@@ -266,9 +266,11 @@ def test_a_coco_file_opened_with_its_photos_is_corrected_in_place_with_its_ids(b
         for a in original["annotations"]:
             if a["image_id"] == im["id"] - 70:
                 a["image_id"] = im["id"]
-    out.write_text(json.dumps(original))
     image = next(im for im in original["images"] if im["file_name"] == "PennPed00020.jpg")
     theirs = [a for a in original["annotations"] if a["image_id"] == image["id"]]
+    crowd = {**theirs[0], "id": 9000, "iscrowd": 1, "keypoints": [0] * 51, "attributes": {"by": "hand"}}
+    original["annotations"].append(crowd)   # what the page does not load stays as it is
+    out.write_text(json.dumps(original))
     with serving() as (url, _):
         page = browser.new_page(viewport={"width": 1300, "height": 800})
         errors: list[str] = []
@@ -297,6 +299,7 @@ def test_a_coco_file_opened_with_its_photos_is_corrected_in_place_with_its_ids(b
     others = [a for a in original["annotations"] if a["image_id"] != image["id"]]
     assert [a for a in back["annotations"] if a["image_id"] != image["id"]] == others   # not opened: as they were
     mine = {a["id"]: a for a in back["annotations"] if a["image_id"] == image["id"]}
+    assert mine.pop(9000) == crowd
     assert set(mine) == {a["id"] for a in theirs}   # the same people, the same ids
     for a in theirs:
         moved = a["keypoints"] != mine[a["id"]]["keypoints"]

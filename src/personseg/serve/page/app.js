@@ -185,7 +185,7 @@ function addFiles(files) {
 
 // A COCO file (``personseg annotate``'s, or one downloaded here) opened to correct: each photo of it opened here
 // starts from its people (sent as after an edit: those the search finds as they are keep its masks), and the COCO
-// download (J) is this file with the photos done here in its place, its ids kept.
+// download (J) is this file with the people of the photos edited here in place of its own, its ids kept.
 async function openCoco(file) {
   let data;
   try { data = JSON.parse(await file.text()); } catch (e) { say(`${file.name}: not JSON (${e.message})`, true); return; }
@@ -193,34 +193,55 @@ async function openCoco(file) {
     say(`${file.name}: not a COCO file (it has no images and annotations lists)`, true);
     return;
   }
-  const byName = new Map();
+  const categories = Array.isArray(data.categories) ? data.categories : [];
+  const persons = categories.some((c) => c.name === "person") ?   // null: every annotation is a person
+    new Set(categories.filter((c) => c.name === "person").map((c) => c.id)) : null;
+  const byName = new Map(), twice = new Set();   // its images by file name (no folder): the first of each
   for (const im of data.images) {
     const base = String(im.file_name || "").split("/").pop();
-    if (base && !byName.has(base)) byName.set(base, im);
+    if (!base) continue;
+    if (byName.has(base)) twice.add(base); else byName.set(base, im);
   }
-  page.coco = {name: file.name, data, byName};
+  page.coco = {name: file.name, data, byName, persons};
   let taken = 0;
+  const kept = [];
   for (const photo of page.photos) {
-    if (photo.edited || photo.unreadable || !fromCoco(photo)) continue;
+    if (photo.unreadable) continue;
+    if (photo.edited) { if (byName.has(photo.name)) kept.push(photo.name); continue; }
+    if (!fromCoco(photo)) continue;
     taken += 1;
-    photo.seq += 1;   // asked again with the file's people
+    photo.seq += 1;   // asked again with the file's people (or afresh, where an earlier file gave them)
     if (photo.abort) photo.abort.abort();
     Object.assign(photo, {answer: null, error: null, inflight: false, history: [], selected: -1});
   }
-  say(`${file.name}: ${data.images.length} photos, ${data.annotations.length} people; open its photos to ` +
-      `correct them${taken ? ` (${taken} open already)` : ""}`);
-  $("dl-coco").disabled = !page.photos.some((p) => p.answer);
+  const notes = [`${file.name}: ${data.images.length} photos, ${data.annotations.length} annotations; open its ` +
+                 `photos to correct them${taken ? ` (${taken} open already)` : ""}`];
+  if (kept.length) notes.push(`${kept.length} edited here before keep their edits, as new people: ` +
+                              kept.slice(0, 3).join(", ") + (kept.length > 3 ? ", …" : ""));
+  if (twice.size) notes.push(`${twice.size} file names appear twice in it (other folders): only the first image ` +
+                             `of each is corrected here`);
+  say(notes.join(" · "), kept.length > 0 || twice.size > 0);
   if (taken) go(page.index);
 }
 
-// ``photo``'s people from the COCO file opened, if it holds the photo (by file name, without folders) and people on
-// it (a photo it holds nobody on is searched afresh).
+// The file's annotations of ``image`` the page loads: people (of the person category) with 17 keypoints, no crowds.
+// Only these are replaced by the page's people on download: the others stay as they are.
+function loaded(image) {
+  const {data, persons} = page.coco;
+  return data.annotations.filter((a) => a.image_id === image.id && (!persons || persons.has(a.category_id)) &&
+                                        !a.iscrowd && Array.isArray(a.keypoints) && a.keypoints.length === 51);
+}
+
+// ``photo``'s people from the COCO file opened, where it holds people on the photo (by file name, without
+// folders; elsewhere the photo is searched afresh). True where the photo's people changed.
 function fromCoco(photo) {
   const image = page.coco && page.coco.byName.get(photo.name);
-  if (!image) return false;
-  const people = page.coco.data.annotations.filter((a) => a.image_id === image.id && Array.isArray(a.keypoints) &&
-                                                            a.keypoints.length === 51 && !a.iscrowd);
-  if (!people.length) return false;
+  const people = image ? loaded(image) : [];
+  if (!people.length) {
+    if (!photo.given) return false;
+    Object.assign(photo, {people: [], ids: [], given: false, dropped: []});   // an earlier file's: searched afresh
+    return true;
+  }
   photo.people = people.map((a) => [...Array(17).keys()].map((j) => a.keypoints.slice(3 * j, 3 * j + 3)));
   photo.ids = people.map((a) => a.id);
   photo.given = true;
@@ -409,7 +430,7 @@ function drawPeople(ctx, s, photo, ox = 0, oy = 0) {   // keypoint (x, y) at (ox
       ctx.fillStyle = c; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = "#000"; ctx.stroke();
     }
   }
-  const k = photo.selected, region = k >= 0 && photo.answer.people[k];
+  const k = photo.selected, region = k >= 0 && photo.answered === photo.seq && photo.answer.people[k];
   if (region && !photo.people[k].some((j) => j[2] >= SURE)) {   // a region selected: its box, dashed
     const [bx, by, bw, bh] = region.bbox;
     ctx.setLineDash([6, 4]); ctx.lineWidth = 3; ctx.strokeStyle = colour(photo, k);
@@ -477,9 +498,10 @@ function snapshot(photo) {
           answer: photo.answered === photo.seq ? photo.answer : null};
 }
 
-// What a request sends: after an edit everyone in the page's order (edit=true; a region found without a pose as
-// its keypoints of zeros, kept in place, and those removed by their number among them, ``dropped``; one with too
-// few joints on the photo comes back with an empty mask), else nobody (the search).
+// What a request sends: after an edit, or for a photo whose people came from a COCO file, everyone in the page's
+// order (edit=true; a region found without a pose as its keypoints of zeros, kept in place, and those removed by
+// their number among them, ``dropped``; one with too few joints on the photo comes back with an empty mask), else
+// nobody (the search).
 function sent(photo) { return photo.edited || photo.given ? photo.people : null; }
 
 function change(photo, before) {   // keypoints changed: remember how it was, then recompute the masks
@@ -528,6 +550,7 @@ const unposed = (kp) => kp.every((k) => k[2] === 0);   // a region the search fo
 // smallest box first; -1 for none.
 function regionAt(photo, x, y) {
   let best = -1, bestArea = Infinity;
+  if (photo.answered !== photo.seq) return best;   // the people shown are ahead of the answer's boxes
   photo.answer.people.forEach((p, k) => {
     const [bx, by, bw, bh] = p.bbox;
     if (!photo.people[k] || photo.people[k].some((j) => j[2] >= SURE)) return;
@@ -609,51 +632,62 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
     return;
   }
   const left = page.photos.filter((p) => !p.answer).length;
-  const base = page.coco ? JSON.parse(JSON.stringify(page.coco.data)) : {info: {description: "people segmented with personseg"}};
   const done = page.photos.filter((p) => p.answer);
-  const answer = done.length ? done[0].answer : null;
-  const person = (base.categories || []).find((c) => c.name === "person");
-  const category = person || {id: 1, name: "person", supercategory: "person"};
-  if (answer && (!category.keypoints || !category.keypoints.length)) {
-    category.keypoints = answer.keypoint_names;
-    category.skeleton = answer.skeleton.map(([p, q]) => [p + 1, q + 1]);
+  const file = page.coco;
+  const coco = file ? JSON.parse(JSON.stringify(file.data)) : {info: {description: "people segmented with personseg"}};
+  coco.images = coco.images || [];
+  coco.annotations = coco.annotations || [];
+  coco.categories = coco.categories || [];
+  const largest = (items) => items.reduce((m, x) => Math.max(m, Number(x.id) || 0), 0);   // no spread: 262k ids
+  let category = coco.categories.find((c) => c.name === "person");
+  if (!category) {
+    category = {id: largest(coco.categories) + 1, name: "person", supercategory: "person"};
+    coco.categories.push(category);
   }
-  const coco = {...base, images: base.images || [], annotations: base.annotations || [],
-                categories: person ? base.categories : [...(base.categories || []), category]};
-  const byName = new Map(coco.images.map((im) => [String(im.file_name || "").split("/").pop(), im]));
-  let nextImage = Math.max(0, ...coco.images.map((im) => im.id));
-  let nextPerson = Math.max(0, ...coco.annotations.map((a) => a.id));
-  const imageOf = new Map();   // each photo done: the file's image of its name, or a new one
+  if (done.length && !(category.keypoints && category.keypoints.length)) {
+    category.keypoints = done[0].answer.keypoint_names;
+    category.skeleton = done[0].answer.skeleton.map(([p, q]) => [p + 1, q + 1]);
+  }
+  let nextImage = largest(coco.images), nextPerson = largest(coco.annotations);
+  const before = new Map(coco.annotations.map((a) => [a.id, a]));
+  const mapped = new Set();   // the file's images a photo done here stands for
+  let changed = 0, added = 0, people = 0;
+  const twice = [];
   for (const photo of done) {
     const a = photo.answer;
-    let image = page.coco ? byName.get(photo.name) : null;
-    if (!image) {
+    let image = file ? file.byName.get(photo.name) : null;
+    if (image && mapped.has(image.id)) { twice.push(photo.name); continue; }   // another photo of that name
+    if (image) mapped.add(image.id);
+    if (image && !photo.edited) continue;   // not edited here: as the file has it
+    if (image) {   // the file's people the page loaded go; its other annotations stay
+      const gone = new Set(loaded(image).map((x) => x.id));
+      coco.annotations = coco.annotations.filter((x) => !gone.has(x.id));
+      changed += 1;
+    } else {
       image = {id: ++nextImage, file_name: photo.name, width: a.width, height: a.height};
       coco.images.push(image);
+      added += 1;
     }
-    imageOf.set(photo, image);
-  }
-  const replaced = new Set([...imageOf.values()].map((im) => im.id));
-  coco.annotations = coco.annotations.filter((ann) => !replaced.has(ann.image_id));
-  const used = new Set(coco.annotations.map((ann) => ann.id));
-  for (const photo of done) {
-    const a = photo.answer, image = imageOf.get(photo);
     a.people.forEach((p, k) => {
-      const kp = p.keypoints.flatMap(([x, y, v]) => v >= SURE ? [x, y, 2] : [0, 0, 0]);
-      const old = photo.ids[k];
-      const id = old !== null && old !== undefined && !used.has(old) ? old : ++nextPerson;
-      used.add(id);
-      coco.annotations.push({id, image_id: image.id, category_id: category.id, iscrowd: 0, segmentation: p.mask,
-                             area: p.area, bbox: p.bbox, keypoints: kp,
-                             num_keypoints: kp.filter((v, i) => i % 3 === 2 && v > 0).length, score: p.score});
+      const old = photo.ids[k] === null || photo.ids[k] === undefined ? undefined : before.get(photo.ids[k]);
+      if (old && !p.area) { coco.annotations.push(old); return; }   // a stand-in the search had no region for
+      const kp = p.keypoints.flatMap(([x, y, v]) => v >= SURE && x >= 0 && y >= 0 && x < a.width && y < a.height ?
+                                                    [x, y, 2] : [0, 0, 0]);
+      coco.annotations.push({...(old || {category_id: category.id}), id: old ? old.id : ++nextPerson,
+                             image_id: image.id, iscrowd: 0, segmentation: p.mask, area: p.area, bbox: p.bbox,
+                             keypoints: kp, num_keypoints: kp.filter((v, i) => i % 3 === 2 && v > 0).length,
+                             score: p.score});
+      people += 1;
     });
   }
-  const name = page.coco ? page.coco.name : "people.coco.json";
+  const name = file ? file.name : "people.coco.json";
   save(new Blob([JSON.stringify(coco)], {type: "application/json"}), name);
-  const count = done.reduce((n, p) => n + p.answer.people.length, 0);
-  say(`${name}: ${done.length} photos, ${count} people` +
-      (page.coco ? ` in place of the file's own for those photos (its ${coco.images.length} photos and ids kept)` : "") +
-      (left ? `; ${left} not segmented yet (or failed) left out` : ""), left > 0);
+  const notes = [file ? `${name}: ${changed} photos edited here in place of the file's (${people} people, ids kept)` +
+                        `${added ? `, ${added} photos added` : ""}; the rest as the file has them` :
+                        `${name}: ${added} photos, ${people} people`];
+  if (twice.length) notes.push(`left out, another photo of the name already there: ${twice.slice(0, 3).join(", ")}`);
+  if (left) notes.push(`${left} not segmented yet (or failed) left out`);
+  say(notes.join("; "), left > 0 || twice.length > 0);
 }
 
 // ---------- events ----------
@@ -711,7 +745,7 @@ editor.addEventListener("mousedown", (ev) => {
   const hit = nearest(photo, x, y);
   photo.selected = hit ? hit.person : regionAt(photo, x, y);
   if (hit) page.drag = {...hit, photo, before: snapshot(photo), moved: false};
-  else if (photo.selected < 0 && page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, fx: page.view.fx, fy: page.view.fy};
+  else if (page.view.zoom > 1) page.pan = {x: ev.clientX, y: ev.clientY, fx: page.view.fx, fy: page.view.fy};
   show();
 });
 editor.addEventListener("wheel", (ev) => {   // zoom about the pointer: a wheel notch (100 px) 1.25x
