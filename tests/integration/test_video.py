@@ -326,10 +326,10 @@ def test_video_matting_moves_edges_onto_the_frame(parkour, monkeypatch):
     from personseg.framing import binary_mask
     from personseg.refine.components import near_regions
     from personseg.refine.matting import guided_matte
-    from personseg.video import stream
+    from personseg import pipeline
     from personseg.video.stream import VideoSegmenter
 
-    monkeypatch.setattr(stream, "opaque", lambda prob: prob)   # the plain one's alpha: the probability itself
+    monkeypatch.setattr(pipeline, "opaque", lambda prob: prob)   # the plain one's alpha: the probability itself
     plain, matted = VideoSegmenter("fast", matting=None), VideoSegmenter("fast")   # guided: fast's own default
     assert matted.matting == "guided" and plain.matting is None and VideoSegmenter("accurate").matting is None
     scores = []
