@@ -7,6 +7,7 @@ import fcntl
 import glob
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -63,7 +64,7 @@ class Job:
 
     def _existing(self) -> list[Path]:
         every = output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
-        people = sorted(self.out_dir.glob(f"{glob.escape(self.stem)}.person-*.mask.png"))
+        people = sorted(self.out_dir.glob(f"{glob.escape(self.stem)}.person-*.png"))
         return [p for p in every if p.exists()] + people
 
 
@@ -319,25 +320,25 @@ def remove_leftovers(jobs: list[Job]) -> None:
 
 
 def _output_stem(name: str) -> str | None:
-    """The stem of an output file's ``name`` (``<stem>.<picture>.png``, ``<stem>.person-<k>.mask.png``,
+    """The stem of an output file's ``name`` (``<stem>.<picture>.png``, ``<stem>.person-<k>.<picture>.png``,
     ``<stem>.json``, ``<stem>.instances.json``); None for other names."""
     if name.endswith(".instances.json"):
         return name[:-len(".instances.json")]
     if name.endswith(".json"):
         return name[:-len(".json")]
-    if name.endswith(".mask.png") and ".person-" in name:
-        return name[:name.rfind(".person-")]
+    person = re.fullmatch(r"(.+)\.person-\d+\.(\w+)\.png", name)
+    if person and person.group(2) in OUTPUTS:
+        return person.group(1)
     parts = name.rsplit(".", 2)
     return parts[0] if len(parts) == 3 and parts[2] == "png" and parts[1] in OUTPUTS else None
 
 
 def _an_output(file: Path, marked: set[Path]) -> bool:
     """``file`` lies in a folder of ``marked`` (output folders), or in a folder below one (where a batch kept
-    its inputs' layout), and is named as outputs are: ``<stem>.<picture>.png`` or
-    ``<stem>.person-<k>.mask.png``."""
+    its inputs' layout), and is named as outputs are: ``<stem>.<picture>.png`` (``<stem>.person-<k>.<picture>.png``
+    among them)."""
     parts = file.name.split(".")
-    named = len(parts) >= 3 and parts[-1] == "png" and (
-        parts[-2] in OUTPUTS or (parts[-2] == "mask" and parts[-3].startswith("person-")))
+    named = len(parts) >= 3 and parts[-1] == "png" and parts[-2] in OUTPUTS
     return named and any(folder in marked for folder in file.resolve().parents)
 
 

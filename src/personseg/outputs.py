@@ -320,7 +320,8 @@ def save_outputs(
     keep_existing: bool = False,
 ) -> list[Path]:
     """Write the chosen ``outputs`` of one image as ``<out_dir>/<stem>.<output>.png`` (and ``<stem>.json``); with
-    instances, also ``<stem>.person-<k>.mask.png`` (largest first) and, last, ``<stem>.instances.json``.
+    instances, also each person's mask and each picture chosen of them alone (``Result.person``: their soft edge
+    kept), ``<stem>.person-<k>.<output>.png`` (largest first), and, last, ``<stem>.instances.json``.
     Returns the files written.
 
     Every file is written atomically. An existing file is replaced with ``overwrite``, kept (and the missing
@@ -333,8 +334,10 @@ def save_outputs(
         check_blur(blur)
     out_dir = Path(out_dir)
     names = dict(zip(outputs, output_paths(out_dir, stem, outputs)))
+    alone = ("mask", *(o for o in outputs if OUTPUTS[o].picture is not None and o != "mask"))   # each person's
     if result.instances is not None:
-        names |= {f"person-{k}": out_dir / f"{stem}.person-{k}.mask.png" for k in range(1, len(result.instances) + 1)}
+        names |= {f"person-{k}.{o}": out_dir / f"{stem}.person-{k}.{o}.png"
+                  for k in range(1, len(result.instances) + 1) for o in alone}
         names["instances"] = out_dir / f"{stem}.instances.json"
     existing = {key for key, path in names.items() if path.exists()} if not overwrite else set()
     if existing and not keep_existing:
@@ -363,8 +366,13 @@ def save_outputs(
             else:
                 write(write_image, names[o], drawn(result, o, bg, blur), reuse=True)   # drawn for this alone
         for k, inst in enumerate(result.instances or [], start=1):
-            if f"person-{k}" not in existing:
-                write(write_image, names[f"person-{k}"], inst.mask)
+            person = None   # this person alone, made once for their pictures
+            for o in (o for o in alone if f"person-{k}.{o}" not in existing):
+                if o == "mask":
+                    write(write_image, names[f"person-{k}.mask"], inst.mask)
+                    continue
+                person = person or result.person(k - 1)
+                write(write_image, names[f"person-{k}.{o}"], drawn(person, o, bg, blur), reuse=True)
         if result.instances is not None and "instances" not in existing:
             wait(written)   # the people's file comes last: once it is there, their masks are
             write(write_bytes, names["instances"], json.dumps(instances_json(result, source)).encode())

@@ -137,7 +137,7 @@ def test_the_overlay_tints_each_person_of_instances_in_their_colour(result):
     assert tuple(one[30, 14]) == tuple(one[30, 26])       # one mask, one tint
 
 
-def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(result):
+def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(result, tmp_path):
     from dataclasses import replace
 
     from personseg.result import Instance
@@ -157,6 +157,15 @@ def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(res
     assert cut[30, 25, 3] == 255 and cut[30, 15, 3] == 0   # one person cut out
     with pytest.raises(PersonsegError, match="holds 2 .0 to 1."):
         both.person(2)
+    from PIL import Image
+    from personseg.batch import _output_stem
+
+    written = sorted(p.name for p in save_outputs(both, tmp_path, "x", ("mask", "cutout", "json")))
+    assert written == ["x.cutout.png", "x.instances.json", "x.json", "x.mask.png", "x.person-1.cutout.png",
+                       "x.person-1.mask.png", "x.person-2.cutout.png", "x.person-2.mask.png"]   # each alone too
+    alpha = np.asarray(Image.open(tmp_path / "x.person-2.cutout.png"))[..., 3]
+    assert alpha[30, 25] == 255 and alpha[30, 15] == 0 and alpha[30, 8] == 0
+    assert {_output_stem(name) for name in written} == {"x"}
     with pytest.raises(PersonsegError, match="needs a Result with instances"):
         result.person(0)
 
