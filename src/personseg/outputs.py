@@ -38,7 +38,7 @@ COMPOSITE_ROWS = 256
 #: The strongest background blur, as a share of the image diagonal, and the blur where none is given.
 MAX_BLUR = 0.5
 DEFAULT_BLUR = 0.02
-#: A 'replace' background: an image of the photo's size, a colour name, #rrggbb or an image path, or None.
+#: A 'replace' background: an image of the photo's size, (r, g, b), a colour name, #rrggbb or an image path, or None.
 Background = np.ndarray | tuple[int, int, int] | str | os.PathLike | None
 #: The settings only one output uses, and that output: given without it they are refused (CLI and service).
 DRAWN_BY = {"background": "replace", "blur": "blur"}
