@@ -146,7 +146,9 @@ def _locked(path: Path, name: str, out: Path) -> IO[str]:
         try:
             try:
                 f = open(path, "a+")
-            except PermissionError:   # another user's lock file: a lock is taken on it read-only too
+            except PermissionError:   # another user's lock file: a lock is taken on it read-only too; with none
+                if not path.exists():   # there, the folder is what this run may not write: that is said
+                    raise
                 f = open(path)
         except OSError as e:
             raise PersonsegError(f"--out {out}: cannot write there ({e.strerror or e})") from None

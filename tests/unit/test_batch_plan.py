@@ -176,6 +176,20 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
                 pass
 
 
+def test_a_folder_this_run_may_not_write_is_said_so(tmp_path, monkeypatch):
+    from personseg import batch
+
+    def refused(path, mode="r"):   # as for a user without write permission there (tests run as root)
+        if mode != "r":
+            raise PermissionError(13, "Permission denied")
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(batch, "open", refused, raising=False)
+    with pytest.raises(PersonsegError, match="cannot write there .Permission denied."):
+        with batch.sole_writer(tmp_path, out=tmp_path):
+            pass
+
+
 def test_an_image_is_done_since_a_time_only_when_every_output_was_written_then(folder):
     """An interrupted run counts the images its workers finished from the files they wrote after the run began
     (Ray's driver hears of them late); outputs of an earlier run are not this run's."""
