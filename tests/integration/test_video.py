@@ -175,6 +175,11 @@ def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_pat
     assert (out / f"{parkour[3][0]}.mask.png").is_file()
     rewritten = [json.loads(s)["stem"] for s in (tmp_path / "kp.jsonl").read_text().splitlines()]
     assert rewritten == [s for s, _, _ in parkour[:4]]
+    # a run adding an output, no keypoints asked for, leaves the keypoint file this folder's: the first command
+    # again has nothing to do
+    assert main(["video", str(frames), "--out", str(out), "--save", "alpha", "--quiet"]) == 0
+    assert main(["video", str(frames), "--out", str(out), "--save", "mask", "--keypoints", str(tmp_path / "kp.jsonl"),
+                 "--quiet"]) == 0
     (tmp_path / "other.jsonl").write_text("mine")
     with pytest.raises(PersonsegError, match="exists"):
         run_video(frames, out, save="mask", keypoints=tmp_path / "other.jsonl", progress=False)
@@ -196,6 +201,10 @@ def test_bad_video_input_is_refused(tmp_path):
         Source(folder)
     (folder / "f1.jpg").write_bytes(b"")
     (folder / ".hidden").write_text("x")
+    (folder / "f1.png").write_bytes(b"")   # one name, two types: their per-frame files would be one
+    with pytest.raises(PersonsegError, match="frames f1.jpg and f1.png would write the same per-frame files"):
+        run_video(folder, tmp_path / "o2", progress=False)
+    (folder / "f1.png").unlink()
     assert Source(folder).notes == [f"{folder}: not frames, left out: notes.txt (frames are "
                                     f"{', '.join(IMAGE_SUFFIXES)})"]
 

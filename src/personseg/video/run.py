@@ -67,6 +67,7 @@ class FrameFolder:
         self._lock = ExitStack()   # held from here (or ``start``) to ``end``: one run at a time writes the folder
         self.outputs, self.notes = sorted(outputs), []
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
+        self._carried: str | None = None   # an earlier run's keypoint file that these settings' frames still match
         self._finished: dict | None = None   # what the earlier run that wrote every frame with these settings saw
         if out.exists() and not out.is_dir():
             raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
@@ -120,6 +121,7 @@ class FrameFolder:
                                  "--overwrite to replace them, or give another folder")
         self.settings = completed(settings, earlier)
         self._finished = before.get("finished") if isinstance(before.get("finished"), dict) else None
+        self._carried = keypoints   # a run adding outputs, its keypoints not asked for, keeps the file recorded
 
     def finished(self, src: Path, outputs: tuple[str, ...], keypoints: Path | None) -> dict | None:
         """run_video's summary of the earlier run, where it wrote every frame of ``src`` with these settings, each
@@ -164,8 +166,8 @@ class FrameFolder:
                 self._write(replacing=False, finished=finished)
 
     def _write(self, replacing: bool, finished: dict | None = None) -> None:
-        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing, "keypoints": self.keypoints,
-                "finished": finished}
+        data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing,
+                "keypoints": self.keypoints or self._carried, "finished": finished}
         write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
 
 
@@ -205,6 +207,17 @@ def input_contents(src: Path) -> str:
         f.seek(max(0, size - CONTENTS_SPAN))
         digest.update(f.read(CONTENTS_SPAN))
     return f"{size} bytes, {digest.hexdigest()[:16]}"
+
+
+def _refuse_twin_frames(src: Path) -> None:
+    """PersonsegError where two frames of the folder ``src`` have one name in two types (00001.jpg, 00001.png):
+    their per-frame files would be the same, and one frame's would be taken for the other's."""
+    seen: dict[str, Path] = {}
+    for frame in image_files(src):
+        if frame.stem in seen:
+            raise PersonsegError(f"{src}: the frames {seen[frame.stem].name} and {frame.name} would write the same "
+                                 "per-frame files; rename one, or write a video file")
+        seen[frame.stem] = frame
 
 
 def _resolved(path: Path | None) -> str | None:
@@ -252,6 +265,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         raise PersonsegError("keypoints (--keypoints, the json output) with --pose-every 0, which detects none: "
                              "give N of 1 or more, or leave --pose-every out")
     check_paths(src, out, kp_path)
+    if not to_file and src.is_dir():
+        _refuse_twin_frames(src)
     if to_file and out.is_dir():
         raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or end the name with / "
                              "to write per-frame PNGs into it")
