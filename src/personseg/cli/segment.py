@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     s.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
                    f"diagonal (default {DEFAULT_BLUR})")
     s.add_argument("--instances", action="store_true",
-                   help="one mask per person too: NAME.person-1.mask.png ... (largest first) and NAME.instances.json")
+                   help="one mask per person too: NAME.person-1.mask.png ... (largest first), each other picture "
+                        "saved of each person alone (NAME.person-1.cutout.png ...) and NAME.instances.json")
     s.add_argument("--people", type=Path, metavar="COCO.json",
                    help="segment exactly the people of this COCO keypoint file, their keypoints as the priors, "
                         "instead of searching (images matched by file_name, relative to the folder named; only "
