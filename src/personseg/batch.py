@@ -4,7 +4,6 @@ read as an input that a batch writes, no two inputs share outputs, and a rerun p
 from __future__ import annotations
 
 import fcntl
-import glob
 import json
 import os
 import re
@@ -19,7 +18,7 @@ import numpy as np
 
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES, not_there, write_bytes
-from .outputs import OUTPUTS, output_paths, save_outputs
+from .outputs import OUTPUTS, output_paths, person_files, save_outputs
 from .pipeline import Segmenter
 from .raywork import ImageActor
 from .runsettings import changes, completed, shared_settings
@@ -45,12 +44,12 @@ class Job:
         return since is None or min(times, default=since) >= since
 
     def made_any(self) -> bool:
-        """Some output of this image exists (of any kind, per-person masks too)."""
+        """Some output of this image exists (of any kind, per-person files too)."""
         return bool(self._existing())
 
     def remove_other_outputs(self, outputs: tuple[str, ...], instances: bool) -> int:
         """Remove this image's existing outputs that a run saving ``outputs`` (and ``instances``) does not
-        write, its per-person masks among them (an earlier run may have found more people); how many."""
+        write, its per-person files among them (an earlier run may have found more people); how many."""
         written = set(output_paths(self.out_dir, self.stem, outputs, instances))
         others = [p for p in self._existing() if p not in written]
         for path in others:
@@ -64,8 +63,7 @@ class Job:
 
     def _existing(self) -> list[Path]:
         every = output_paths(self.out_dir, self.stem, tuple(OUTPUTS), instances=True)
-        people = sorted(self.out_dir.glob(f"{glob.escape(self.stem)}.person-*.png"))
-        return [p for p in every if p.exists()] + people
+        return [p for p in every if p.exists()] + [p for _, p in person_files(self.out_dir, self.stem)]
 
 
 @dataclass
@@ -417,6 +415,11 @@ def _refuse_shared_outputs(jobs: list[Job]) -> None:
         if key in seen and seen[key].resolve() != job.path.resolve():
             clashes.append(f"{seen[key]} and {job.path}")
         seen.setdefault(key, job.path)
+    for (folder, stem), path in seen.items():   # x.person-1.jpg beside x.jpg: named as x's per-person files
+        person = re.fullmatch(r"(.+)\.person-\d+", stem)
+        if person and (folder, person.group(1)) in seen:
+            clashes.append(f"{seen[folder, person.group(1)]} and {path} (its outputs are named as the first's "
+                           "per-person files)")
     if clashes:
         more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
         raise PersonsegError("these inputs would write the same output files: " + "; ".join(clashes[:3]) + more

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import numbers
 import os
@@ -300,11 +301,19 @@ def check_blur(blur: float) -> None:
 
 
 def output_paths(out_dir: str | Path, stem: str, outputs: tuple[str, ...], instances: bool = False) -> list[Path]:
-    """The files ``save_outputs`` writes for these ``outputs`` (per-person masks aside: with ``instances``,
-    ``<stem>.instances.json``, written after them, stands for them)."""
+    """The files ``save_outputs`` writes for these ``outputs`` (the per-person files aside, ``person_files``: with
+    ``instances``, ``<stem>.instances.json``, written after them, stands for them)."""
     out_dir = Path(out_dir)
     paths = [out_dir / (f"{stem}.json" if OUTPUTS[o].picture is None else f"{stem}.{o}.png") for o in outputs]
     return paths + [out_dir / f"{stem}.instances.json"] * instances
+
+
+def person_files(out_dir: Path, stem: str) -> list[tuple[int, Path]]:
+    """The per-person files of ``stem`` in ``out_dir`` (``<stem>.person-<k>.<picture>.png``), with their k: not
+    those of another image whose name merely begins so."""
+    named = re.compile(re.escape(stem) + r"\.person-(\d+)\.(\w+)\.png")
+    found = ((named.fullmatch(p.name), p) for p in sorted(out_dir.glob(f"{glob.escape(stem)}.person-*.png")))
+    return [(int(m.group(1)), p) for m, p in found if m and m.group(2) in OUTPUTS]
 
 
 def save_outputs(
@@ -344,8 +353,13 @@ def save_outputs(
         raise PersonsegError(f"output exists: {', '.join(str(names[k]) for k in existing)} "
                              "(use --overwrite to replace)")
     bg = background_array
-    if bg is None and "replace" in outputs and "replace" not in existing:
+    if bg is None and any(key.rsplit(".", 1)[-1] == "replace" for key in set(names) - existing):   # theirs too
         bg = background_image(background, result.mask.shape)
+    if overwrite:   # a photo now holding fewer people: the files of those no longer there go
+        people = len(result.instances or [])
+        for k, path in person_files(out_dir, stem):
+            if k > people:
+                path.unlink(missing_ok=True)
     written: list[Future] = []
 
     def write(write_file, *args, **kwargs) -> None:   # the next picture is drawn while the last ones are encoded

@@ -104,10 +104,18 @@ class Result:
                                  f"{len(self.instances) - 1})")
         own = self.instances[k].mask > 0
         # theirs: where they are the nearest person, but for marked pixels that are no one's own (given people)
-        theirs = (nearest_owner([i.mask for i in self.instances]) == k + 1) & (own | (self.mask == 0))
+        theirs = (self._owners == k + 1) & (own | (self.mask == 0))
         kp = self.instances[k].keypoints
-        return replace(self, mask=self.instances[k].mask, alpha=np.where(theirs, self.alpha, 0).astype(np.float32),
-                       keypoints=kp, people=[kp] if kp[:, 2].any() else [], instances=None, ids=[])
+        alone = replace(self, mask=self.instances[k].mask, alpha=np.where(theirs, self.alpha, 0).astype(np.float32),
+                        keypoints=kp, people=[kp] if kp[:, 2].any() else [], instances=None, ids=[])
+        # their soft edge is the photo's where they are its nearest person: the colours estimated there serve
+        alone._foreground = self._foreground
+        return alone
+
+    @cached_property
+    def _owners(self) -> np.ndarray:
+        """``nearest_owner`` of the instances' masks, made once for all of ``person``'s calls."""
+        return nearest_owner([i.mask for i in self.instances])
 
 
 def nearest_owner(masks: list[np.ndarray]) -> np.ndarray:

@@ -79,6 +79,9 @@ def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):
     write_image(folder / "in/a.png", np.zeros((16, 16, 3), np.uint8))
     with pytest.raises(PersonsegError, match="same output files"):
         plan_batch([folder / "in/a.jpg", folder / "in/a.png"], folder / "out")
+    write_image(folder / "in/a.person-1.jpg", np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(PersonsegError, match="a.person-1.jpg .its outputs are named as the first's per-person"):
+        plan_batch([folder / "in/a.jpg", folder / "in/a.person-1.jpg"], folder / "out")
 
 
 def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_them(folder):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from personseg.errors import PersonsegError
-from personseg.outputs import OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, render, save_outputs
+from personseg.outputs import (OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, person_files, render,
+                               save_outputs)
 from personseg.result import Result
 
 
@@ -166,6 +167,15 @@ def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(res
     alpha = np.asarray(Image.open(tmp_path / "x.person-2.cutout.png"))[..., 3]
     assert alpha[30, 25] == 255 and alpha[30, 15] == 0 and alpha[30, 8] == 0
     assert {_output_stem(name) for name in written} == {"x"}
+    (tmp_path / "x.person-2.cutout.png").unlink()   # an interrupted run: a rerun completes the person's files
+    (tmp_path / "x.person-1.cutout.mask.png").write_bytes(b"another photo's")   # x.person-1.cutout.jpg's mask
+    assert [p.name for p in save_outputs(both, tmp_path, "x", ("mask", "cutout", "replace"), background="red",
+                                         keep_existing=True)] == ["x.replace.png", "x.person-1.replace.png",
+                                                                  "x.person-2.cutout.png", "x.person-2.replace.png"]
+    assert [k for k, _ in person_files(tmp_path, "x")] == [1, 1, 1, 2, 2, 2]   # not the other photo's file
+    one = replace(both, instances=both.instances[:1])   # the photo again, one person in it now
+    save_outputs(one, tmp_path, "x", ("mask", "cutout"), overwrite=True)
+    assert [k for k, _ in person_files(tmp_path, "x")] == [1, 1, 1]   # the second's files gone with them
     with pytest.raises(PersonsegError, match="needs a Result with instances"):
         result.person(0)
 
