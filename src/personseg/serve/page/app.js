@@ -207,30 +207,43 @@ async function openCoco(file) {
   const kept = [];
   for (const photo of page.photos) {
     if (photo.unreadable) continue;
-    if (photo.edited) { if (byName.has(photo.name)) kept.push(photo.name); continue; }
+    if (photo.edited) {   // kept as edited; ids of an earlier file are none of this one's
+      photo.ids = photo.ids.map(() => null);
+      for (const step of photo.history) step.ids = step.ids.map(() => null);
+      if (byName.has(photo.name)) kept.push(photo.name);
+      continue;
+    }
     if (!fromCoco(photo)) continue;
-    taken += 1;
+    taken += photo.given ? 1 : 0;   // the others: an earlier file's people dropped, searched afresh
     photo.seq += 1;   // asked again with the file's people (or afresh, where an earlier file gave them)
     if (photo.abort) photo.abort.abort();
     Object.assign(photo, {answer: null, error: null, inflight: false, history: [], selected: -1});
   }
   const notes = [`${file.name}: ${data.images.length} photos, ${data.annotations.length} annotations; open its ` +
                  `photos to correct them${taken ? ` (${taken} open already)` : ""}`];
-  if (kept.length) notes.push(`${kept.length} edited here before keep their edits, as new people: ` +
-                              kept.slice(0, 3).join(", ") + (kept.length > 3 ? ", …" : ""));
+  if (kept.length) notes.push(`${kept.length} edited here before keep their edits: their people will replace ` +
+                              `the file's, as new ids: ${kept.slice(0, 3).join(", ")}${kept.length > 3 ? ", …" : ""}`);
   if (twice.size) notes.push(`${twice.size} file names appear twice in it (other folders): only the first image ` +
                              `of each is corrected here`);
   say(notes.join(" · "), kept.length > 0 || twice.size > 0);
   if (taken) go(page.index);
 }
 
-// The file's annotations of ``image`` the page loads: people (of the person category) with 17 keypoints, no crowds.
-// Only these are replaced by the page's people on download: the others stay as they are.
+// The file's annotations of ``image`` the page loads: people (of the person category) with 17 keypoints, no crowds,
+// those of none only as stand-ins (``standIn``). Only these are replaced by the page's people on download: the
+// others stay as they are.
 function loaded(image) {
   const {data, persons} = page.coco;
   return data.annotations.filter((a) => a.image_id === image.id && (!persons || persons.has(a.category_id)) &&
-                                        !a.iscrowd && Array.isArray(a.keypoints) && a.keypoints.length === 51);
+                                        !a.iscrowd && Array.isArray(a.keypoints) && a.keypoints.length === 51 &&
+                                        (a.keypoints.some((v, i) => i % 3 === 2 && v > 0) || standIn(a)));
 }
+
+// A person of no keypoints that stands for a region the search found without a pose: as ``personseg annotate`` and
+// this page write them (an RLE mask and a score). Elsewhere (a person labelled by hand without keypoints) it is
+// not loaded, and stays as it is.
+const standIn = (a) => typeof a.score === "number" && a.segmentation && !Array.isArray(a.segmentation) &&
+                       typeof a.segmentation.counts === "string";
 
 // ``photo``'s people from the COCO file opened, where it holds people on the photo (by file name, without
 // folders; elsewhere the photo is searched afresh). True where the photo's people changed.
@@ -659,8 +672,9 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
     if (image && mapped.has(image.id)) { twice.push(photo.name); continue; }   // another photo of that name
     if (image) mapped.add(image.id);
     if (image && !photo.edited) continue;   // not edited here: as the file has it
-    if (image) {   // the file's people the page loaded go; its other annotations stay
-      const gone = new Set(loaded(image).map((x) => x.id));
+    let gone = new Set();   // the file's people the page loaded for this photo: they go, the other annotations stay
+    if (image) {
+      gone = new Set(loaded(image).map((x) => x.id));
       coco.annotations = coco.annotations.filter((x) => !gone.has(x.id));
       changed += 1;
     } else {
@@ -669,7 +683,9 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
       added += 1;
     }
     a.people.forEach((p, k) => {
-      const old = photo.ids[k] === null || photo.ids[k] === undefined ? undefined : before.get(photo.ids[k]);
+      const id = photo.ids[k];   // one of those, each given once (not an earlier file's id, nor one undone twice)
+      const old = gone.has(id) ? before.get(id) : undefined;
+      gone.delete(id);
       if (old && !p.area) { coco.annotations.push(old); return; }   // a stand-in the search had no region for
       const kp = p.keypoints.flatMap(([x, y, v]) => v >= SURE && x >= 0 && y >= 0 && x < a.width && y < a.height ?
                                                     [x, y, 2] : [0, 0, 0]);
@@ -682,8 +698,8 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
   }
   const name = file ? file.name : "people.coco.json";
   save(new Blob([JSON.stringify(coco)], {type: "application/json"}), name);
-  const notes = [file ? `${name}: ${changed} photos edited here in place of the file's (${people} people, ids kept)` +
-                        `${added ? `, ${added} photos added` : ""}; the rest as the file has them` :
+  const notes = [file ? `${name}: the people of ${changed} photos edited here in place of the file's, ${added} ` +
+                        `photos added (${people} people; the file's ids kept); the rest as the file has them` :
                         `${name}: ${added} photos, ${people} people`];
   if (twice.length) notes.push(`left out, another photo of the name already there: ${twice.slice(0, 3).join(", ")}`);
   if (left) notes.push(`${left} not segmented yet (or failed) left out`);
