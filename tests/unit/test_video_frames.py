@@ -23,6 +23,12 @@ def test_frames_numbered_without_padding_come_in_number_order(tmp_path):
         cv2.imwrite(str(mixed / name), np.zeros((8, 8, 3), np.uint8))
     assert [f.stem for f in Source(mixed) if isinstance(f, Frame)] == [
         "frame-000002", "frame-000010", "shot2-9", "shot2-10", "shot10-1"]
+    assert Source(tmp_path).notes == [] and Source(mixed).notes == []   # numbered throughout; not one numbering
+    (tmp_path / "5.png").unlink()
+    (tmp_path / "6.png").unlink()
+    (tmp_path / "9.png").unlink()
+    assert Source(tmp_path).notes == [f"{tmp_path}: the frames' numbering skips from 4.png to 7.png (3 numbers "
+                                      "missing in all): the clip runs on without them"]
 
 
 def test_a_name_ending_in_a_separator_is_a_folder_whatever_its_suffix():

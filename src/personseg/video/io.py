@@ -5,6 +5,7 @@ that takes its final name only when complete."""
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -126,6 +127,23 @@ class Unreadable:
     reason: str
 
 
+def numbering_gap(files: list[Path]) -> str | None:
+    """Where the numbers that end the frames' names (in their order) skip some, the first skip and how many are
+    missing in all: the clip runs on without them, shorter than its numbering; None where none is skipped or the
+    names are not so numbered."""
+    numbers = [re.search(r"(\d+)$", f.stem) for f in files]
+    if len(files) < 2 or not all(numbers) or len({f.stem[:m.start()] for f, m in zip(files, numbers)}) > 1:
+        return None   # not one name numbered
+    values = [int(m.group(1)) for m in numbers]
+    skips = [k for k in range(len(files) - 1) if values[k + 1] - values[k] > 1]
+    if not skips:
+        return None
+    first, after = files[skips[0]], files[skips[0] + 1]
+    missing = sum(values[k + 1] - values[k] - 1 for k in skips)
+    return (f"the frames' numbering skips from {first.name} to {after.name} ({missing} number"
+            f"{'s' * (missing > 1)} missing in all): the clip runs on without them")
+
+
 class Source:
     """Frames of a video file or of a folder of images (in the order of their names, numbers by value:
     ``image.name_order``), read lazily. Iterating yields Frame objects and, for files with sound, the audio
@@ -148,6 +166,9 @@ class Source:
                 more = f" and {len(others) - 3} more" if len(others) > 3 else ""
                 self.notes.append(f"{self.path}: not frames, left out: {', '.join(others[:3])}{more} (frames are "
                                   f"{', '.join(IMAGE_SUFFIXES)})")
+            gap = numbering_gap(self.files)
+            if gap:
+                self.notes.append(f"{self.path}: {gap}")
             self.count: int | None = len(self.files)
             self.fps = Fraction(fps).limit_denominator(1001)
             self.container = None
