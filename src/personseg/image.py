@@ -236,8 +236,8 @@ def descreened(rgb: np.ndarray) -> np.ndarray:
 def load_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a ground-truth or saved mask as uint8 HxW {0, 255}: foreground where it is brighter than mid-grey
     (0/255 masks, soft mattes; a colour mask where any of its colours is: a red person on black), and wherever it
-    is not 0 in a mask of 0s and 1s (as many labelling tools save them) or of palette indices whose 0 is black
-    (label masks). A mask with an alpha channel (a cut-out, RGBA) is its alpha where that is a mask itself
+    is not 0 in a mask whose values all lie under LABELS_BELOW (0s and 1s, as many labelling tools save them, or
+    per-person labels) or of palette indices whose 0 is black (label masks). A mask with an alpha channel (a cut-out, RGBA) is its alpha where that is a mask itself
     (``_mask_plane``)."""
     try:
         with Image.open(path) as im:
@@ -245,8 +245,14 @@ def load_mask(path: str | os.PathLike) -> np.ndarray:
             arr = np.asarray(im) if labels else _mask_plane(im)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable mask ({e})") from None
-    cut = 0 if labels or arr.max(initial=0) <= 1 else 127
+    cut = 0 if labels or arr.max(initial=0) < LABELS_BELOW else 127
     return np.where(arr > cut, 255, 0).astype(np.uint8)
+
+
+#: A mask whose values all lie under this is a label map, any non-zero value a person: 0/1 masks, per-person
+#: labels 0/1/2/... (Penn-Fudan's own), and their JPEG copies, whose noise lifts a 0/1 mask to 0..3 (read at
+#: mid-grey they were all background: an IoU of 0 with no word).
+LABELS_BELOW = 32
 
 
 #: A mask's pixel is coloured, not grey, where its channels differ by more than this (JPEG's noise on grey stays under).

@@ -96,6 +96,11 @@ def test_eval_refuses_counts_below_one(tmp_path, capsys):
                         (["--worst-count", "0"], "--worst-count 0")):
         assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), *extra]) == 2
         assert said in capsys.readouterr().err
+    same = str(tmp_path / "scores.out")   # the picture was written over the scores
+    for extra, said in ((["--worst", same, "--json", same], "--worst and --json are both"),
+                        (["--json", str(tmp_path)], "is a folder; name a file")):
+        assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), *extra]) == 2
+        assert said in capsys.readouterr().err
 
 
 def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):

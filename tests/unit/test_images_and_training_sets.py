@@ -122,8 +122,14 @@ def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_mea
     soft = (person * 200 + 40).astype(np.uint8)   # a matte with a grey floor: that floor is background
     Image.fromarray(soft).save(tmp_path / "soft.png")
     Image.fromarray(person * 255).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "quantised.png")
-    for name in ("ones", "indexed", "soft", "quantised"):   # quantised: a 0/255 mask whose palette starts white
-        assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
+    labels = person.copy()
+    labels[5:15, 15:20] = 2   # a second person's label, as Penn-Fudan's own masks number people
+    Image.fromarray(labels).save(tmp_path / "labels.png")
+    noisy = person.copy()
+    noisy[5:15, 12] = 3   # a 0/1 mask through JPEG: values up to 3 at its edges (read at mid-grey: all background)
+    Image.fromarray(noisy).save(tmp_path / "noisy.png")
+    for name in ("ones", "indexed", "soft", "quantised", "labels", "noisy"):   # quantised: a 0/255 mask whose
+        assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name   # palette starts white
     red = np.zeros((20, 30, 3), np.uint8)
     red[5:15, 10:20] = (255, 0, 0)   # a red person on black: darker than mid-grey as grey, read as nobody before
     Image.fromarray(red).save(tmp_path / "red.png")

@@ -78,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"--worst-count {args.worst_count}: give the number of worst images to show, 1 or more")
     if args.matting is None:   # as personseg segment and personseg video make them by default
         args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
+    if args.worst and args.json and args.worst.resolve() == args.json.resolve():
+        raise PersonsegError(f"--worst and --json are both {args.json}: give each a file of its own")
+    for flag, path in (("--worst", args.worst), ("--json", args.json)):
+        if path is not None and path.is_dir():
+            raise PersonsegError(f"{flag} {path}: is a folder; name a file")
     refuse_existing([args.worst, args.json], args.overwrite)
     for flag, given in (("--min-area", args.min_area), ("--crowds-as-people", args.crowds_as_people)):
         if given and not args.people:
