@@ -29,8 +29,14 @@ class Evaluation:
 
 def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> list[tuple[str, Path, Path]]:
     """(id, image path, mask path) for every image with a mask of the same stem (or for ``ids``), in the order of
-    the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them)."""
+    the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them). The folders
+    themselves only: images in their subfolders are left out, with a note."""
     by_stem, masks_by_stem = _by_stem(images), _by_stem(masks)
+    below = sum(1 for folder in images.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+                for _ in image_files(folder))
+    if below:
+        warnings.warn(f"{below} image{'s' * (below > 1)} in subfolders of {images} left out (the folder itself "
+                      "is read, not its subfolders)", stacklevel=2)
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
     for folder, files in ((images, by_stem), (masks, masks_by_stem)):
         twice = [", ".join(p.name for p in files[i]) for i in wanted if len(files.get(i, ())) > 1]
@@ -51,6 +57,32 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
         raise PersonsegError("pairs incomplete: " + "; ".join(lacking) + " (ids are file names without their "
                              "extension)" * named)
     return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
+
+
+#: Unusable pairs are named in one error, this many at most.
+BAD_NAMED = 5
+
+
+def unusable(bad: list[str], pairs: int, where: str) -> ImageError:
+    """The one error naming the pairs that cannot be used (``bad``: each one's own error), of the ``pairs`` in
+    ``where``: every one found at once, not one a run."""
+    more = f"; and {len(bad) - BAD_NAMED} more" if len(bad) > BAD_NAMED else ""
+    return ImageError(f"{len(bad)} of the {pairs} pairs in {where} cannot be used: " + "; ".join(bad[:BAD_NAMED])
+                      + more)
+
+
+def check_pairs(pairs: list[tuple[str, Path, Path]], where: str) -> None:
+    """ImageError naming every pair that cannot be scored (an unreadable mask, one of another size than its photo,
+    a file that is not an image), found before any is segmented: the photos' sizes from their headers."""
+    bad = []
+    for _, image, mask in pairs:
+        try:
+            w, h = upright_size(image)
+            mask_of(mask, (h, w), image)
+        except ImageError as e:
+            bad.append(str(e))
+    if bad:
+        raise unusable(bad, len(pairs), where)
 
 
 def _by_stem(folder: Path) -> dict[str, list[Path]]:
@@ -198,7 +230,7 @@ def true_mask(source: TrueMask, rgb: np.ndarray, image: Path) -> np.ndarray:
     file (``mask_of``), or a COCO segmentation (``coco.segmentation_mask``; ImageError where it cannot be read at
     the photo's size)."""
     if isinstance(source, Path):
-        return mask_of(source, rgb, image)
+        return mask_of(source, rgb.shape, image)
     try:
         return segmentation_mask(source, rgb.shape)
     except ValueError as e:

@@ -287,15 +287,15 @@ def _mask_plane(im: Image.Image) -> np.ndarray:
 def load_pair(image: str | os.PathLike, mask: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """A photo and its ground-truth mask (``load_image``, ``load_mask``); ImageError where their sizes differ."""
     rgb = load_image(image)
-    return rgb, mask_of(mask, rgb, image)
+    return rgb, mask_of(mask, rgb.shape, image)
 
 
-def mask_of(mask: str | os.PathLike, rgb: np.ndarray, image: str | os.PathLike) -> np.ndarray:
-    """The ground-truth mask at ``mask`` of the photo ``rgb`` (read from ``image``): ``load_mask``, ImageError
-    where its size is not the photo's."""
+def mask_of(mask: str | os.PathLike, shape: tuple[int, ...], image: str | os.PathLike) -> np.ndarray:
+    """The ground-truth mask at ``mask`` of the photo at ``image``, of ``shape`` (h, w, ...): ``load_mask``,
+    ImageError where its size is not the photo's."""
     m = load_mask(mask)
-    if m.shape != rgb.shape[:2]:
-        raise ImageError(f"{mask}: mask is {m.shape[1]}x{m.shape[0]}, image {image} is {rgb.shape[1]}x{rgb.shape[0]}")
+    if m.shape != tuple(shape[:2]):
+        raise ImageError(f"{mask}: mask is {m.shape[1]}x{m.shape[0]}, image {image} is {shape[1]}x{shape[0]}")
     return m
 
 

@@ -103,6 +103,24 @@ def test_eval_refuses_counts_below_one(tmp_path, capsys):
         assert said in capsys.readouterr().err
 
 
+def test_eval_names_every_unusable_pair_before_segmenting_any(tmp_path, capsys):
+    # a mask of another size was found when the run reached it, after minutes of segmenting, and lost the scores
+    import numpy as np
+
+    from personseg.image import write_image
+
+    (tmp_path / "i").mkdir()
+    (tmp_path / "m").mkdir()
+    for stem in ("a", "b", "c"):
+        write_image(tmp_path / "i" / f"{stem}.png", np.zeros((16, 16, 3), np.uint8))
+    write_image(tmp_path / "m/a.png", np.zeros((16, 16), np.uint8))
+    write_image(tmp_path / "m/b.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "m/c.png").write_bytes(b"not a png")
+    assert main(["eval", "--images", str(tmp_path / "i"), "--masks", str(tmp_path / "m"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "2 of the 3 pairs in" in err and "b.png: mask is 8x8, image" in err and "c.png: not a readable mask" in err
+
+
 def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):
     # it printed "serving", loaded the models, then ended in a server's traceback
     assert main(["serve", "--port", "80000"]) == 2 and "--port 80000" in capsys.readouterr().err

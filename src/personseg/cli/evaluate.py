@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..data import read_ids
 from ..errors import PersonsegError
-from ..evaluate import WorstCases, evaluate, evaluate_people, find_pairs, instance_sets
+from ..evaluate import WorstCases, check_pairs, evaluate, evaluate_people, find_pairs, instance_sets
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
 from ..pipeline import Segmenter
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
     if not pairs:
         raise PersonsegError("no images to score")
+    check_pairs(pairs, f"{args.images} and {args.masks}")   # before minutes of segmenting
     seg = (VideoSegmenter(args.method, pose_every=args.pose_every, matting=matting(args),
                           matting_side=args.matting_side or None, models=models(args),
                           mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data import data_root, read_ids
 from ..errors import ImageError, PersonsegError
-from ..evaluate import find_pairs
+from ..evaluate import find_pairs, unusable
 from ..image import load_pair
 from ..pipeline import Segmenter
 
@@ -27,10 +27,6 @@ class PairSet:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-#: Unusable pairs of a training folder are named in one error, this many at most.
-BAD_NAMED = 5
 
 
 def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
@@ -61,9 +57,7 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
         out.images.append(rgb)
         out.masks.append(m)
     if bad:
-        more = f"; and {len(bad) - BAD_NAMED} more" if len(bad) > BAD_NAMED else ""
-        raise ImageError(f"{len(bad)} of the {len(pairs)} pairs in {root} cannot be used: "
-                         + "; ".join(bad[:BAD_NAMED]) + more)
+        raise unusable(bad, len(pairs), str(root))
     return out
 
 
