@@ -34,6 +34,16 @@ def wait(page, expression: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+def opened(browser, url: str):
+    """A new page on the service at ``url``, ready (its methods listed), and the list its script errors go to."""
+    page = browser.new_page(viewport={"width": 1300, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    wait(page, "document.getElementById('method').options.length > 0")
+    return page, errors
+
+
 @pytest.fixture(scope="module")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
@@ -220,11 +230,7 @@ def test_a_region_found_without_a_pose_is_selected_by_its_box_and_removed_for_go
     """Two walkers no pose stands on (one region, no joint to click): a click in its box selects it, Delete removes
     it, and later edits keep it removed (the page sends it as dropped); Ctrl+Z brings it back."""
     with serving() as (url, _):
-        page = browser.new_page(viewport={"width": 1300, "height": 800})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        wait(page, "document.getElementById('method').options.length > 0")
+        page, errors = opened(browser, url)
         page.select_option("#method", "accurate")
         page.set_input_files("#files", [str(data_dir / "pennfudan/images/PennPed00020.jpg")])
         api = "window.personsegPage"
@@ -272,11 +278,7 @@ def test_a_coco_file_opened_with_its_photos_is_corrected_in_place_with_its_ids(b
     original["annotations"].append(crowd)   # what the page does not load stays as it is
     out.write_text(json.dumps(original))
     with serving() as (url, _):
-        page = browser.new_page(viewport={"width": 1300, "height": 800})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        wait(page, "document.getElementById('method').options.length > 0")
+        page, errors = opened(browser, url)
         page.set_input_files("#files", [str(out), str(photos / "PennPed00020.jpg")])
         api = "window.personsegPage"
         wait(page, f"{api}.requests >= 1 && {api}.settled()", 120)
