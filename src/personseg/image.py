@@ -237,8 +237,8 @@ def load_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a ground-truth or saved mask as uint8 HxW {0, 255}: foreground where it is brighter than mid-grey
     (0/255 masks, soft mattes; a colour mask where any of its colours is: a red person on black), and wherever it
     is not 0 in a mask whose values all lie under LABELS_BELOW (0s and 1s, as many labelling tools save them, or
-    per-person labels) or of palette indices whose 0 is black (label masks). A mask with an alpha channel (a cut-out, RGBA) is its alpha where that is a mask itself
-    (``_mask_plane``)."""
+    per-person labels) or of palette indices whose 0 is black (label masks). A mask with an alpha channel (a
+    cut-out, RGBA) is its alpha where that is a mask itself (``_mask_plane``)."""
     try:
         with Image.open(path) as im:
             labels = im.mode == "P" and (im.getpalette() or [255])[:3] == [0, 0, 0]
