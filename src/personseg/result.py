@@ -45,7 +45,8 @@ class Result:
 
     ``mask``: uint8 HxW, 255 on people, 0 elsewhere (the image's size). ``alpha``: float32 HxW in [0, 1], the soft
     matte (with ``matting=None`` the method's probability made opaque inside, ``refine.matting.opaque``).
-    ``keypoints``: float32 (17, 3), COCO's 17 points [x, y, score] in pixels of the main person, all scores 0 when nobody was found. ``people``: such
+    ``keypoints``: float32 (17, 3), COCO's 17 points [x, y, score] in pixels of the main person, all scores 0 when
+    nobody was found. ``people``: such
     keypoints of everyone the pose backend found, most prominent first; empty also where it did not run (``fast``
     without ``keypoints=True``: there an empty ``mask`` is the sign of nobody). ``rgb``: the image (uint8 HxWx3).
     ``timings``: seconds per stage of the chain, for the stages that ran ("pose", "coarse", "people", "finish",
