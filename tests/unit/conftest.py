@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 import pytest
 
@@ -16,3 +18,12 @@ def two_blobs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     prob[10:90, 10:60] = 0.9
     prob[30:60, 150:170] = 0.8
     return prob, person(35, 12, 25, score=0.9), person(160, 32, 8, score=0.9)
+
+
+@pytest.fixture
+def free_port() -> str:
+    """A port nothing on this machine listens on now (the serve tests check theirs is free before serving, and
+    failed where a server of the user's had the default)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])

@@ -74,19 +74,19 @@ def test_serving_beyond_this_machine_needs_a_key(capsys, monkeypatch):
     assert "--api-key" in capsys.readouterr().err
 
 
-def test_any_site_allowed_without_a_key_is_warned_of(capsys, monkeypatch):
+def test_any_site_allowed_without_a_key_is_warned_of(capsys, monkeypatch, free_port):
     import uvicorn
 
     monkeypatch.delenv("PERSONSEG_API_KEY", raising=False)
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)   # not served: only what the CLI says first
     monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
-    assert main(["serve", "--allow-origin", "*", "--port", "8765"]) == 0
+    assert main(["serve", "--allow-origin", "*", "--port", free_port]) == 0
     assert "--allow-origin '*' without --api-key" in capsys.readouterr().err
-    assert main(["serve", "--allow-origin", "*", "--api-key", "k", "--port", "8765"]) == 0
+    assert main(["serve", "--allow-origin", "*", "--api-key", "k", "--port", free_port]) == 0
     assert "without --api-key" not in capsys.readouterr().err
 
 
-def test_each_request_is_logged_unless_quiet(monkeypatch):
+def test_each_request_is_logged_unless_quiet(monkeypatch, free_port):
     import logging
 
     import uvicorn
@@ -94,8 +94,8 @@ def test_each_request_is_logged_unless_quiet(monkeypatch):
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)
     monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
     access = logging.getLogger("uvicorn.access")
-    assert main(["serve", "--port", "8765"]) == 0 and access.level == logging.INFO
-    assert main(["serve", "--port", "8765", "--quiet"]) == 0 and access.level == logging.WARNING
+    assert main(["serve", "--port", free_port]) == 0 and access.level == logging.INFO
+    assert main(["serve", "--port", free_port, "--quiet"]) == 0 and access.level == logging.WARNING
 
 
 def test_the_guard_lets_allowed_sites_post_and_no_other(caplog):
