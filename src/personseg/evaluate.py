@@ -15,7 +15,7 @@ import numpy as np
 
 from .coco import is_person, person_ids, segmentation_mask
 from .errors import ImageError, PersonsegError
-from .image import IMAGE_SUFFIXES, image_files, load_image, load_pair, mask_of, name_order, upright_size
+from .image import IMAGE_SUFFIXES, image_files, load_image, mask_of, name_order, upright_size
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -104,17 +104,29 @@ def evaluate(
     """Run ``predict`` (RGB -> uint8 mask) on each pair and score it; ``on_image`` sees every prediction.
     ``clip``: the pairs are a video's frames in order; flicker is measured too."""
     ev = Evaluation(Scores(), flicker=Flicker() if clip else None)
+    inverse = []   # each image's IoU against its mask inverted: masks drawn person black score near 0
     for ident, image_path, mask_path in progress(pairs):
-        rgb, gt = load_pair(image_path, mask_path)
+        rgb = load_image(image_path)
+        gt, void = mask_of(mask_path, rgb.shape, image_path)
         t = time.perf_counter()
         pred = predict(rgb)
         ev.seconds.append(time.perf_counter() - t)
-        ev.per_image.append((ident, ev.scores.add(pred, gt)))
+        ev.per_image.append((ident, ev.scores.add(pred, gt, void)))
+        inverse.append(foreground_iou(pred, 255 - gt, void))
         if ev.flicker is not None:
             ev.flicker.add(pred, gt)
         if on_image is not None:
             on_image(ident, rgb, pred, gt)
+    if inverse and np.mean(inverse) > max(INVERTED_HINT, ev.scores.mean_iou + INVERTED_HINT / 2):
+        warnings.warn(f"the masks may be inverted (the person black): against them inverted the mean IoU would be "
+                      f"{np.mean(inverse):.3f}, not {ev.scores.mean_iou:.3f}; masks are read as the person bright "
+                      "on black", stacklevel=2)
     return ev
+
+
+#: ``evaluate`` says the masks may be inverted where the method's masks agree with their inverse at least this well
+#: (mean IoU), and half this better than with the masks.
+INVERTED_HINT = 0.5
 
 
 #: A person's true mask in an annotations file: a mask file, or a COCO segmentation (polygons or RLE).
@@ -230,7 +242,7 @@ def true_mask(source: TrueMask, rgb: np.ndarray, image: Path) -> np.ndarray:
     file (``mask_of``), or a COCO segmentation (``coco.segmentation_mask``; ImageError where it cannot be read at
     the photo's size)."""
     if isinstance(source, Path):
-        return mask_of(source, rgb.shape, image)
+        return mask_of(source, rgb.shape, image)[0]
     try:
         return segmentation_mask(source, rgb.shape)
     except ValueError as e:
@@ -303,11 +315,15 @@ def _label(ident: str, iou: float, width: int) -> tuple[str, float]:
     return label, scale
 
 
+#: How many of the worst images a picture of them shows by default.
+WORST_COUNT = 12
+
+
 class WorstCases:
     """The ``count`` images with the lowest foreground IoU seen so far (feed ``keep`` to ``evaluate`` as
     ``on_image``), and their picture."""
 
-    def __init__(self, count: int = 12) -> None:
+    def __init__(self, count: int = WORST_COUNT) -> None:
         self.count = count
         self._heap: list[tuple[float, str, np.ndarray, np.ndarray, np.ndarray]] = []
 

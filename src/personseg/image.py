@@ -236,23 +236,48 @@ def descreened(rgb: np.ndarray) -> np.ndarray:
 def load_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a ground-truth or saved mask as uint8 HxW {0, 255}: foreground where it is brighter than mid-grey
     (0/255 masks, soft mattes; a colour mask where any of its colours is: a red person on black), and wherever it
-    is not 0 in a mask whose values all lie under LABELS_BELOW (0s and 1s, as many labelling tools save them, or
-    per-person labels) or of palette indices whose 0 is black (label masks). A mask with an alpha channel (a
-    cut-out, RGBA) is its alpha where that is a mask itself (``_mask_plane``)."""
+    is not 0 in a label map: a mask whose values all lie under LABELS_BELOW (0s and 1s, as many labelling tools
+    save them, or per-person labels) but for VOID, or of palette indices whose 0 is black; a label map's VOID
+    pixels are not the person (``read_mask``). A mask with an alpha channel (a cut-out, RGBA) is its alpha where
+    that is a mask itself (``_mask_plane``)."""
+    return read_mask(path)[0]
+
+
+def read_mask(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """``load_mask``'s mask, and the pixels of a label map marked VOID (nobody is scored there), or None where
+    there are none."""
     try:
         with Image.open(path) as im:
-            labels = im.mode == "P" and (im.getpalette() or [255])[:3] == [0, 0, 0]
-            arr = np.asarray(im) if labels else _mask_plane(im)
+            palette = im.mode == "P" and (im.getpalette() or [255])[:3] == [0, 0, 0]
+            arr = np.asarray(im) if palette else _mask_plane(im)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable mask ({e})") from None
-    cut = 0 if labels or arr.max(initial=0) < LABELS_BELOW else 127
-    return np.where(arr > cut, 255, 0).astype(np.uint8)
+    void = arr == VOID
+    if not palette and not _labels_with_void(arr, void):   # read at mid-grey
+        return np.where(arr > 127, 255, 0).astype(np.uint8), None
+    return np.where((arr > 0) & ~void, 255, 0).astype(np.uint8), void if void.any() else None
+
+
+def _labels_with_void(arr: np.ndarray, void: np.ndarray) -> bool:
+    """Whether ``arr`` (not a palette) is a label map: values under LABELS_BELOW, some of them labels, but for
+    VOID pixels, which are at most VOID_PER_LABEL times the labelled ones (a 0/255 mask with a few stray dark
+    pixels is not a label map whose person is those pixels)."""
+    labels = arr[~void]
+    if not 0 < labels.max(initial=0) < LABELS_BELOW:
+        return False
+    return void.sum() <= VOID_PER_LABEL * np.count_nonzero(labels)
 
 
 #: A mask whose values all lie under this is a label map, any non-zero value a person: 0/1 masks, per-person
 #: labels 0/1/2/... (Penn-Fudan's own), and their JPEG copies, whose noise lifts a 0/1 mask to 0..3 (read at
 #: mid-grey they were all background: an IoU of 0 with no word).
 LABELS_BELOW = 32
+#: In a label map, the value of pixels nobody is scored on: PASCAL VOC's band round each object (read at mid-grey
+#: the band alone was the person).
+VOID = 255
+#: A label map's VOID pixels are at most this many times its labelled ones (VOC's band round a small person is
+#: about as large as the person).
+VOID_PER_LABEL = 4
 
 
 #: A mask's pixel is coloured, not grey, where its channels differ by more than this (JPEG's noise on grey stays under).
@@ -287,16 +312,17 @@ def _mask_plane(im: Image.Image) -> np.ndarray:
 def load_pair(image: str | os.PathLike, mask: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """A photo and its ground-truth mask (``load_image``, ``load_mask``); ImageError where their sizes differ."""
     rgb = load_image(image)
-    return rgb, mask_of(mask, rgb.shape, image)
+    return rgb, mask_of(mask, rgb.shape, image)[0]
 
 
-def mask_of(mask: str | os.PathLike, shape: tuple[int, ...], image: str | os.PathLike) -> np.ndarray:
-    """The ground-truth mask at ``mask`` of the photo at ``image``, of ``shape`` (h, w, ...): ``load_mask``,
-    ImageError where its size is not the photo's."""
-    m = load_mask(mask)
+def mask_of(mask: str | os.PathLike, shape: tuple[int, ...],
+            image: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """The ground-truth mask at ``mask`` of the photo at ``image``, of ``shape`` (h, w, ...), and its void pixels
+    (``read_mask``); ImageError where its size is not the photo's."""
+    m, void = read_mask(mask)
     if m.shape != tuple(shape[:2]):
         raise ImageError(f"{mask}: mask is {m.shape[1]}x{m.shape[0]}, image {image} is {shape[1]}x{shape[0]}")
-    return m
+    return m, void
 
 
 def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False, *, reuse: bool = False) -> Path:

@@ -15,9 +15,11 @@ def _bool(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask) > (127 if np.asarray(mask).dtype == np.uint8 else 0.5)
 
 
-def foreground_iou(pred: np.ndarray, gt: np.ndarray) -> float:
-    """IoU of the foregrounds; 1 when both are empty."""
+def foreground_iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:
+    """IoU of the foregrounds outside ``ignore`` (pixels nobody is scored on); 1 when both are empty."""
     p, g = _bool(pred), _bool(gt)
+    if ignore is not None:
+        p, g = p & ~ignore, g & ~ignore
     union = np.logical_or(p, g).sum()
     return 1.0 if union == 0 else float(np.logical_and(p, g).sum() / union)
 
@@ -29,18 +31,21 @@ def boundary(mask: np.ndarray) -> np.ndarray:
     return (m - eroded).astype(bool)
 
 
-def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: float = BOUNDARY_TOLERANCE) -> float:
-    """F-score of boundary pixels matched within ``tolerance`` x image diagonal."""
+def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: float = BOUNDARY_TOLERANCE,
+               ignore: np.ndarray | None = None) -> float:
+    """F-score of boundary pixels matched within ``tolerance`` x image diagonal; those in ``ignore`` are not
+    scored (they still match the other's)."""
     bp, bg = boundary(pred), boundary(gt)
-    if not bp.any() and not bg.any():
+    scored_p, scored_g = (bp, bg) if ignore is None else (bp & ~ignore, bg & ~ignore)
+    if not scored_p.any() and not scored_g.any():
         return 1.0
-    if not bp.any() or not bg.any():
+    if not scored_p.any() or not scored_g.any():
         return 0.0
     tol = tolerance * float(np.hypot(*pred.shape[:2]))
     dist_to_gt = cv2.distanceTransform((~bg).astype(np.uint8), cv2.DIST_L2, 5)
     dist_to_pred = cv2.distanceTransform((~bp).astype(np.uint8), cv2.DIST_L2, 5)
-    precision = float((dist_to_gt[bp] <= tol).mean())
-    recall = float((dist_to_pred[bg] <= tol).mean())
+    precision = float((dist_to_gt[scored_p] <= tol).mean())
+    recall = float((dist_to_pred[scored_g] <= tol).mean())
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
@@ -54,17 +59,19 @@ class Scores:
     #: the share of pixels marked on each image whose truth holds nobody (there IoU is 1 or 0, mIoU at most 0.5)
     marked_on_nobody: list[float] = field(default_factory=list)
 
-    def add(self, pred: np.ndarray, gt: np.ndarray) -> float:
-        """Score one image; returns its foreground IoU."""
+    def add(self, pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:
+        """Score one image, outside ``ignore`` (pixels nobody is scored on, e.g. VOC's void band); returns its
+        foreground IoU."""
         if pred.shape[:2] != gt.shape[:2]:
             raise ValueError(f"prediction {pred.shape[:2]} and ground truth {gt.shape[:2]} differ in size")
         p, g = _bool(pred), _bool(gt)
-        self.confusion += np.bincount(g.ravel() * 2 + p.ravel(), minlength=4).reshape(2, 2)
-        iou = foreground_iou(p, g)
+        gs, ps = (g.ravel(), p.ravel()) if ignore is None else (g[~ignore], p[~ignore])
+        self.confusion += np.bincount(gs * 2 + ps, minlength=4).reshape(2, 2)
+        iou = foreground_iou(p, g, ignore)
         self.ious.append(iou)
-        self.boundary_fs.append(boundary_f(p, g))
+        self.boundary_fs.append(boundary_f(p, g, ignore=ignore))
         if not g.any():
-            self.marked_on_nobody.append(float(p.mean()))
+            self.marked_on_nobody.append(float(ps.mean()) if ps.size else 0.0)
         return iou
 
     @property

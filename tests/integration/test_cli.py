@@ -64,8 +64,10 @@ def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
 
     mine = str(spec("sinet").onnx_path)
     assert main(["eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
-                 "--ids", str(ids), "--method", "fast", "--model", mine, "--quiet"]) == 0
-    recorded = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["models"]   # named by its contents too
+                 "--ids", str(ids), "--method", "fast", "--model", mine, "--quiet", "--json", "-"]) == 0
+    scores = json.loads(capsys.readouterr().out)   # --json -: the whole JSON on stdout (it wrote a file "-")
+    assert len(scores["per_image"]) == 3 and not (tmp_path / "-").exists()
+    recorded = scores["models"]   # named by its contents too
     assert list(recorded) == ["sinet"] and recorded["sinet"].startswith(f"{mine} (sha256 ")
 
 

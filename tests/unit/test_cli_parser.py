@@ -93,7 +93,9 @@ def test_eval_needs_images_and_masks(capsys):
 def test_eval_refuses_counts_below_one(tmp_path, capsys):
     # a negative --limit scored all but the last N images; --worst-count 0 wrote no picture, silently
     for extra, said in ((["--limit", "-3"], "--limit -3"), (["--limit", "0"], "--limit 0"),
-                        (["--worst-count", "0"], "--worst-count 0")):
+                        (["--worst-count", "0", "--worst", str(tmp_path / "w.png")], "--worst-count 0"),
+                        (["--worst-count", "3"], "give --worst FILE too"),   # it was ignored
+                        (["--worst", "-"], "the picture needs a file")):
         assert main(["eval", "--images", str(tmp_path), "--masks", str(tmp_path), *extra]) == 2
         assert said in capsys.readouterr().err
     same = str(tmp_path / "scores.out")   # the picture was written over the scores
@@ -119,6 +121,17 @@ def test_eval_names_every_unusable_pair_before_segmenting_any(tmp_path, capsys):
     assert main(["eval", "--images", str(tmp_path / "i"), "--masks", str(tmp_path / "m"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "2 of the 3 pairs in" in err and "b.png: mask is 8x8, image" in err and "c.png: not a readable mask" in err
+
+
+def test_an_option_of_one_value_given_twice_is_refused(capsys):
+    # argparse kept the last: eval --images a --images b scored b, train --data a --data b trained on b alone
+    for argv, said in ((["eval", "--images", "a", "--images", "b"], "argument --images: given twice"),
+                       (["train", "--data", "a", "--data", "b"], "several values go after one flag")):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2 and said in capsys.readouterr().err
+    args = parser().parse_args(["segment", "--model", "a=x", "--model", "b=y", "-o", "o", "p.jpg"])   # repeats
+    assert args.model == ["a=x", "b=y"] and not [k for k in vars(args) if k.startswith("_")]
 
 
 def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):

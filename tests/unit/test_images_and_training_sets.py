@@ -15,7 +15,7 @@ from pillow_heif import register_heif_opener
 from skimage import data
 
 from personseg.errors import ImageError, PersonsegError
-from personseg.image import black_and_white, descreened, load_image, load_mask, write_image
+from personseg.image import VOID, black_and_white, descreened, load_image, load_mask, read_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets, true_mask
@@ -142,6 +142,27 @@ def test_masks_of_0_and_1_palette_masks_and_soft_mattes_are_read_as_they_are_mea
     Image.fromarray(bordered, mode="RGBA").save(tmp_path / "bordered.png")
     for name in ("red", "cutout", "opaque", "bordered"):
         assert np.array_equal(load_mask(tmp_path / f"{name}.png"), person * 255), name
+
+
+def test_a_label_maps_void_band_is_neither_person_nor_scored(tmp_path):
+    # PASCAL VOC's masks: 0 background, 1.. labels, 255 a band round each object; read at mid-grey the band alone
+    # was the person, scored as the truth
+    person = np.zeros((20, 30), np.uint8)
+    person[5:15, 10:20] = 1
+    voc = person.copy()
+    voc[4, 9:21] = voc[15, 9:21] = voc[4:16, 9] = voc[4:16, 20] = VOID
+    Image.fromarray(voc).save(tmp_path / "voc.png")
+    indexed = Image.fromarray(voc, mode="P")
+    indexed.putpalette([0, 0, 0, 128, 0, 0] + [0, 0, 0] * 253 + [224, 224, 192])   # VOC's own: a palette
+    indexed.save(tmp_path / "indexed.png")
+    for name in ("voc", "indexed"):
+        mask, void = read_mask(tmp_path / f"{name}.png")
+        assert np.array_equal(mask, person * 255) and np.array_equal(void, voc == VOID), name
+    stray = person * 255
+    stray[0, :2] = 1   # a 0/255 mask with two dark stray pixels is not a label map whose person they are
+    Image.fromarray(stray).save(tmp_path / "stray.png")
+    mask, void = read_mask(tmp_path / "stray.png")
+    assert np.array_equal(mask, person * 255) and void is None
 
 
 def test_a_person_coloured_on_a_coloured_background_is_refused_not_read_as_all_person(tmp_path):

@@ -1,6 +1,10 @@
+import warnings
+
 import numpy as np
 import pytest
 
+from personseg.evaluate import evaluate
+from personseg.image import write_image
 from personseg.metrics import Flicker, InstanceMatch, Scores, boundary_f, foreground_iou
 
 
@@ -36,6 +40,17 @@ def test_two_class_miou_pools_pixels():
     assert s.mean_iou == pytest.approx(0.5)
     with pytest.raises(ValueError):
         s.add(a, a[:50])
+
+
+def test_pixels_nobody_is_scored_on_are_left_out():
+    # VOC's masks mark a void band round each object: a prediction differing there only is perfect
+    truth = _square()
+    band = (_square(y=17, x=17, size=46) > 0) & (_square(y=23, x=23, size=34) == 0)
+    pred = _square(y=18, x=18, size=44)   # the person's edge drawn 2 px out, inside the band
+    s = Scores()
+    assert s.add(pred, truth) < 0.85 and boundary_f(pred, truth) < 1   # counted against it without the band
+    assert s.add(pred, truth, band) == 1 and boundary_f(pred, truth, ignore=band) == 1
+    assert s.confusion.sum() == 2 * truth.size - band.sum()
 
 
 def test_photos_of_nobody_are_counted_as_marked_or_not():
@@ -88,3 +103,21 @@ def test_a_person_found_in_an_ignored_crowd_is_not_spurious():
     assert (m.summary()["found"], m.summary()["spurious"]) == (1, 1)   # the stray counts, the crowd's does not
     m.add([crowd_person], [left])
     assert m.summary()["spurious"] == 2                                # without the crowd mask it counts
+
+
+def test_masks_drawn_inverted_are_pointed_out(tmp_path):
+    # a folder of masks drawn person black scored near 0 without a word
+    person = _square()
+    for folder in ("images", "masks"):
+        (tmp_path / folder).mkdir()
+    for i in range(3):
+        write_image(tmp_path / f"images/{i}.png", np.zeros((100, 100, 3), np.uint8))
+        write_image(tmp_path / f"masks/{i}.png", 255 - person)
+    pairs = [(str(i), tmp_path / f"images/{i}.png", tmp_path / f"masks/{i}.png") for i in range(3)]
+    with pytest.warns(UserWarning, match="the masks may be inverted"):
+        assert evaluate(lambda rgb: person, pairs).scores.mean_iou < 0.2
+    for i in range(3):
+        write_image(tmp_path / f"masks/{i}.png", person, overwrite=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate(lambda rgb: person, pairs).scores.mean_iou == 1

@@ -59,9 +59,41 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="personseg", description="Find people in photos and cut them out.")
+    p = Parser(prog="personseg", description="Find people in photos and cut them out.")
     p.add_argument("--version", action="version", version=f"personseg {__version__}")
-    sub = p.add_subparsers(required=True, metavar="COMMAND")
+    sub = p.add_subparsers(required=True, metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f".{name}", __name__).add_parser(sub)
     return p
+
+
+#: The namespace attribute where ``Once`` notes the options given (removed before the namespace is returned).
+_GIVEN = "_personseg_given"
+
+
+class Once(argparse.Action):
+    """Store an option's value, refusing the option given twice: argparse would keep the last without a word
+    (``eval --images a --images b`` scored b; ``train --data a --data b`` trained on b alone)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        given = vars(namespace).setdefault(_GIVEN, set())
+        if self.dest in given:
+            more = " (several values go after one flag)" if self.nargs in ("+", "*") else ""
+            raise argparse.ArgumentError(self, f"given twice{more}: give it once")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class Parser(argparse.ArgumentParser):
+    """The command's parsers: an option of one value (argparse's plain "store") is ``Once``."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, Once)
+        self.register("action", "store", Once)
+
+    def parse_known_args(self, args=None, namespace=None):   # noqa: ANN001, ANN201 - argparse's signature
+        namespace, rest = super().parse_known_args(args, namespace)
+        vars(namespace).pop(_GIVEN, None)
+        return namespace, rest

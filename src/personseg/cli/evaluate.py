@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..data import read_ids
 from ..errors import PersonsegError
-from ..evaluate import WorstCases, check_pairs, evaluate, evaluate_people, find_pairs, instance_sets
+from ..evaluate import WORST_COUNT, WorstCases, check_pairs, evaluate, evaluate_people, find_pairs, instance_sets
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
 from ..pipeline import Segmenter
@@ -17,6 +17,9 @@ from ..refine.matting import DEFAULT_MATTING
 from ..runsettings import shared_settings
 from ..video.stream import METHOD_MATTING, VideoSegmenter
 from .common import add_method_options, matting, models, progress, segmenter
+
+#: --json ``-`` writes the scores on stdout.
+STDOUT = "-"
 
 
 def add_parser(sub) -> None:
@@ -48,9 +51,10 @@ def add_parser(sub) -> None:
                         "outline joined)")
     e.add_argument("--worst", type=Path, help="save a picture of the worst cases here (PNG): each tile names the image "
                                                "and its IoU; the true outline green, the method's magenta")
-    e.add_argument("--worst-count", type=int, default=12, metavar="N",
-                   help="how many of the worst images --worst shows (default 12)")
-    e.add_argument("--json", type=Path, help="write the scores as JSON here, each image's too (per_image)")
+    e.add_argument("--worst-count", type=int, metavar="N",
+                   help=f"how many of the worst images --worst shows (default {WORST_COUNT})")
+    e.add_argument("--json", type=Path, help="write the scores as JSON here, each image's too (per_image); - : "
+                                              "on stdout instead of the one-line summary")
     e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(run=run, matting=None)   # None: the default of what is scored (photos: DEFAULT_MATTING)
@@ -74,16 +78,21 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError("--pose-every is for a clip's frames: give --video too")
     if args.limit is not None and args.limit < 1:
         raise PersonsegError(f"--limit {args.limit}: give the number of images to score, 1 or more")
-    if args.worst_count < 1:
+    if args.worst_count is not None and not args.worst:
+        raise PersonsegError("--worst-count is the number of images --worst shows: give --worst FILE too")
+    if args.worst_count is not None and args.worst_count < 1:
         raise PersonsegError(f"--worst-count {args.worst_count}: give the number of worst images to show, 1 or more")
+    if args.worst is not None and str(args.worst) == STDOUT:
+        raise PersonsegError("--worst -: the picture needs a file (PNG); - (stdout) is for --json")
     if args.matting is None:   # as personseg segment and personseg video make them by default
         args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
     if args.worst and args.json and args.worst.resolve() == args.json.resolve():
         raise PersonsegError(f"--worst and --json are both {args.json}: give each a file of its own")
-    for flag, path in (("--worst", args.worst), ("--json", args.json)):
+    files = (("--worst", args.worst), ("--json", None if str(args.json) == STDOUT else args.json))
+    for flag, path in files:
         if path is not None and path.is_dir():
             raise PersonsegError(f"{flag} {path}: is a folder; name a file")
-    refuse_existing([args.worst, args.json], args.overwrite)
+    refuse_existing([path for _, path in files], args.overwrite)
     for flag, given in (("--min-area", args.min_area), ("--crowds-as-people", args.crowds_as_people)):
         if given and not args.people:
             raise PersonsegError(f"{flag} is for scoring people: it goes with --people")
@@ -108,16 +117,14 @@ def run(args: argparse.Namespace) -> int:
                           mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,
                           person_check=not args.no_person_check)
            if args.video else segmenter(args))
-    worst = WorstCases(args.worst_count)
+    worst = WorstCases(args.worst_count or WORST_COUNT)
     ev = evaluate(lambda rgb: seg(rgb).mask, pairs, _progress(args), worst.keep if args.worst else None,
                   clip=args.video)
     summary = ev.scores.summary() | _settings(args, seg) | {
         "seconds_per_image": round(sum(ev.seconds) / max(len(ev.seconds), 1), 3)}
     if ev.flicker is not None:
         summary["flicker"] = round(ev.flicker.value, 5)
-    print(json.dumps(summary))
-    if args.json:
-        write_bytes(args.json, json.dumps(summary | {"per_image": ev.per_image}, indent=1).encode(), overwrite=True)
+    _report(args, summary, ev.per_image)
     picture = worst.picture() if args.worst else None
     if picture is not None:
         write_image(args.worst, picture, overwrite=True)
@@ -140,10 +147,20 @@ def _people(args: argparse.Namespace) -> int:
     match = evaluate_people(lambda rgb: [i.mask for i in seg(rgb).instances if i.area >= least], sets,
                             _progress(args), lambda ident, counts: per_image.append((ident, counts)))
     summary = match.summary() | {"images": len(sets)} | _settings(args, seg)
-    print(json.dumps(summary))
-    if args.json:   # each image's counts too, as photos' scores give each image's IoU: which to look at first
-        write_bytes(args.json, json.dumps(summary | {"per_image": per_image}, indent=1).encode(), overwrite=True)
+    _report(args, summary, per_image)   # each image's counts, as photos' give each image's IoU: what to look at
     return 0
+
+
+def _report(args: argparse.Namespace, summary: dict, per_image: list) -> None:
+    """The summary on one line, and with --json the scores with each image's in that file (``-``: on stdout
+    instead of the line, for a pipe)."""
+    scores = json.dumps(summary | {"per_image": per_image}, indent=1)
+    if str(args.json) == STDOUT:
+        print(scores)
+        return
+    print(json.dumps(summary))
+    if args.json:
+        write_bytes(args.json, scores.encode(), overwrite=True)
 
 
 def _settings(args: argparse.Namespace, seg: Segmenter | VideoSegmenter) -> dict:
