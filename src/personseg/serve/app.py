@@ -147,7 +147,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         output: Literal[SERVICE_OUTPUTS] = Query("mask", description="mask (0/255 PNG), alpha, cutout (RGBA "
                                                  "PNG), replace, blur, overlay; json: each person's box, "
                                                  "keypoints and score, with instances=true everyone and each "
-                                                 "one's mask (COCO RLE); stages: json with pictures of the "
+                                                 "one's mask (COCO RLE), keypoint_names and skeleton (pairs "
+                                                 "of indices into keypoint_names, from 0; COCO files number "
+                                                 "them from 1); stages: json with pictures of the "
                                                  "stages (the web page)"),
         method: Literal[tuple(METHODS)] | None = Query(None, description="default: the server's"),
         instances: bool = Query(False, description="one mask per person (json, stages)"),
