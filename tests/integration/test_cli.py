@@ -97,7 +97,7 @@ def test_eval_of_a_clip_scores_what_personseg_video_makes(data_dir, capsys):
             scores.add(seg(load_image(f)).mask > 0, load_mask(clip / "masks" / f"{f.stem}.png") > 0)
         assert s["mean_iou"] == scores.summary()["mean_iou"]
     assert main(args + ["--pose"]) == 2 and "--pose-every 1" in capsys.readouterr().err
-    assert main(args + ["--limit", "0"]) == 2 and "--limit 0" in capsys.readouterr().err
+    assert main(["0" if a == "6" else a for a in args]) == 2 and "--limit 0" in capsys.readouterr().err
 
 
 def test_demo_writes_every_output(tmp_path, capsys):
