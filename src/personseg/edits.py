@@ -40,8 +40,8 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     rgb = load_image(image)
     placed = {id(kp) for kp in placed_people(people, rgb.shape)}
     found = seg(rgb)
-    posed = [i for i in found.instances if i.keypoints[:, 2].any()]
-    unposed = [i for i in found.instances if not i.keypoints[:, 2].any()]
+    posed = [i for i in found.instances if i.posed]
+    unposed = [i for i in found.instances if not i.posed]
     whole = {k for k in dropped if isinstance(k, numbers.Integral) and not isinstance(k, (bool, np.bool_))}
     if len(whole) < len(set(dropped)):
         raise PersonsegError("dropped: give the regions' numbers (0, 1, ...)")
@@ -81,7 +81,7 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     for i in instances:
         mask |= i.mask
     alpha = np.where(mask > 0, np.maximum(alpha, 0.5), np.minimum(alpha, 0.499)).astype(np.float32)
-    everyone = [i.keypoints for i in instances if i.keypoints[:, 2].any() and i.mask.any()]
+    everyone = [i.keypoints for i in instances if i.posed and i.mask.any()]
     return dataclasses.replace(
         found, mask=mask, alpha=alpha, people=everyone,
         keypoints=everyone[0] if everyone else np.zeros((17, 3), np.float32), instances=instances,

@@ -23,6 +23,11 @@ class Instance:
         return int((self.mask > 0).sum())
 
     @property
+    def posed(self) -> bool:
+        """Whether a pose stands for them (not a region found without one)."""
+        return bool(self.keypoints[:, 2].any())
+
+    @property
     def box(self) -> tuple[int, int, int, int]:
         """x, y, width, height of the mask (COCO order)."""
         x, y, w, h = cv2.boundingRect((self.mask > 0).astype(np.uint8))
@@ -73,7 +78,10 @@ class Result:
     def unplaced(self) -> int:
         """How many regions of the mask (each at least ``presence.MIN_REGION`` of the image) hold no confident
         keypoint of anyone in ``people``: people the pose backend did not place, or things taken for people
-        (counted once: the service's header and its JSON both give it)."""
+        (counted once: the service's header and its JSON both give it); with instances, the instances without a
+        keypoint (the regions an edit's ``dropped`` numbers: a piece of a posed person is theirs)."""
+        if self.instances is not None:
+            return sum(not i.posed for i in self.instances)
         from .pose.keypoints import pixels_inside
         from .presence import regions   # which loads the networks' runtime: only when asked
 

@@ -53,6 +53,17 @@ def test_health_methods_docs_and_page(client):
     assert page.status_code == 200 and "/page/app.js" in page.text
     assert "personsegPage" in client.get("/page/app.js").text
     assert client.get("/nowhere").json() == {"error": "Not Found"}
+    assert client.head("/v1/health").status_code == 200   # monitors probe so
+
+
+def test_the_docs_try_it_out_sends_every_default_and_is_answered(client, photo):
+    # /docs fills each query field with its schema default and sends them all: background=white and blur=0.02
+    # were refused (422) with every output
+    operation = client.get("/openapi.json").json()["paths"]["/v1/segment"]["post"]
+    defaults = {p["name"]: p["schema"]["default"] for p in operation["parameters"] if "default" in p["schema"]}
+    for output in ("mask", "replace", "blur", "json"):
+        r = client.post("/v1/segment", params=defaults | {"output": output}, files={"image": ("a.jpg", photo)})
+        assert r.status_code == 200, (output, r.text)
 
 
 @pytest.mark.parametrize("output", PICTURES)
@@ -79,7 +90,10 @@ def test_answers_count_the_regions_nobody_placed_stands_on(client, data_dir):
     two = (data_dir / "pennfudan/images/FudanPed00071.jpg").read_bytes()
     r = post(client, two, output="mask", method="accurate")
     assert r.headers["X-People"] == "1" and r.headers["X-Regions-Without-Keypoints"] == "1"
-    assert "X-Regions-Without-Keypoints" not in post(client, two, output="mask", instances="true").headers
+    # with instances those without a pose, as an edit's dropped numbers them (it said 1 beside three posed people)
+    r = post(client, two, output="json", instances="true")
+    unposed = sum(not any(v for _, _, v in p["keypoints"]) for p in r.json()["people"])
+    assert r.headers["X-Regions-Without-Keypoints"] == str(r.json()["regions_without_keypoints"]) == str(unposed)
 
 
 def test_json_gives_everyone_with_box_keypoints_score_and_a_mask_that_decodes(client, photo):
@@ -228,6 +242,9 @@ def test_subject_require_person_and_person_check_choose_whom_the_mask_shows(clie
     ({}, None, '{"a": 1}', 422, "people"),
     ({}, None, "[[[0, 0, NaN]]]", 422, "people"),
     ({}, None, json.dumps([[[10, 10, 2]] * 17] * 65), 422, "at most 64"),
+    pytest.param({}, None, "[" * 5000 + "]" * 5000, 422, "nested too deep", id="deep"),   # RecursionError: 500
+    ({"output": ["json", "mask"]}, None, None, 422, "output given more than once"),   # the last counted
+    ({"people": "[]"}, None, None, 422, "fields of the multipart/form-data body"),
     ({"subject": "everyone"}, None, None, 422, "subject"),
     ({"matting": "none", "outptu": "alpha"}, None, None, 422, "unknown parameters matting, outptu; this endpoint takes"),
     ({"subject": "main", "instances": "true"}, None, None, 422, "choose one"),
@@ -255,6 +272,8 @@ def test_the_photo_may_be_the_body_itself_and_any_other_body_is_a_bad_request(cl
         r = client.post("/v1/segment", **kwargs)
         assert r.status_code == 400 and "multipart/form-data" in r.json()["error"] and "--data-binary" in r.json()["error"]
     r = client.post("/v1/segment", data={"people": "[]"}, files={"other": ("a.jpg", photo)})
+    assert r.status_code == 422 and "unknown form field other; the fields are image" in r.json()["error"]
+    r = client.post("/v1/segment", files={"people": (None, "[]")})
     assert r.status_code == 422 and "'image' is missing" in r.json()["error"]
 
 
@@ -317,6 +336,10 @@ def test_fields_sent_as_a_user_might_by_mistake(client, photo):
     assert r.status_code == 422 and "must be a file upload" in r.json()["error"]
     r = client.post("/v1/segment", files=[("image", ("a.jpg", photo)), ("image", ("b.jpg", photo))])
     assert r.status_code == 422 and "2 'image' fields" in r.json()["error"]
+    r = client.post("/v1/segment", files={"image": ("a.jpg", photo)}, data={"peopel": "[]"})   # segmented as if
+    assert r.status_code == 422 and "unknown form field peopel" in r.json()["error"]   # none were given
+    r = client.post("/v1/segment", files={"image": ("a.jpg", photo)}, data={"people": " " * (2 << 20)})
+    assert r.status_code == 413 and "over 1 MB" in r.json()["error"]   # Starlette's 400
     r = post(client, photo, output="replace", background="")
     assert r.status_code == 422 and "%23" in r.json()["error"]
     assert post(client, photo, output="replace", background="ff0000").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from personseg.errors import PersonsegError
 from personseg.outputs import (OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, person_files, render,
                                save_outputs)
-from personseg.result import Result
+from personseg.result import Instance, Result
 
 
 @pytest.fixture
@@ -116,6 +116,13 @@ def test_regions_holding_nobodys_keypoints_are_counted():
     assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[placed], rgb=rgb).unplaced == 1
     assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[], rgb=rgb).unplaced == 2
     assert Result(mask=mask * 0, alpha=mask * 0.0, keypoints=placed, people=[], rgb=rgb).unplaced == 0
+    # with instances, those without a pose, as an edit numbers them (a piece of a posed person's mask is theirs:
+    # the service's JSON gave 1 beside three posed people, and dropping region 0 was refused)
+    whole = Instance(mask, placed, 0.9)
+    assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[placed], rgb=rgb,
+                  instances=[whole]).unplaced == 0
+    assert Result(mask=mask, alpha=mask / 255.0, keypoints=placed, people=[placed], rgb=rgb,
+                  instances=[whole, Instance(mask * 0, placed * 0, 0.5)]).unplaced == 1
 
 
 def test_keypoints_in_json_have_no_float32_tails():

@@ -24,13 +24,15 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.formparsers import MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..edits import edited
 from ..errors import ImageError, ImageTooLargeError, PersonsegError
 from ..image import load_image
 from ..methods import METHODS
-from ..outputs import DRAWN_BY, MAX_BLUR, colour_of
+from ..outputs import DEFAULT_BLUR, DRAWN_BY, MAX_BLUR, colour_of
 from ..pipeline import SUBJECTS, check_given, check_subject
 from ..pose.keypoints import given_keypoints
 from .answers import SERVICE_OUTPUTS, listed, picture, result_json, stages_json
@@ -48,6 +50,14 @@ LOG = logging.getLogger("personseg.serve")
 MAX_PEOPLE = 64
 #: Seconds between checks that a waiting request's client is still there.
 POLL_S = 0.5
+#: The form fields /v1/segment reads.
+FIELDS = ("image", "people", "dropped")
+#: Said where a form field is sent as a query parameter.
+FORM_FIELDS_NOTE = " (image, people and dropped are fields of the multipart/form-data body, not parameters)"
+#: How Starlette's form parser begins its refusal of a field other than a file over its size (answered 400).
+PART_TOO_LARGE = "Part exceeded maximum size"
+#: The background of output=replace where none is given.
+BACKGROUND = "white"
 
 
 class ErrorAnswer(BaseModel):
@@ -100,6 +110,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, e: HTTPException) -> JSONResponse:
+        if e.status_code == 400 and str(e.detail).startswith(PART_TOO_LARGE):   # Starlette's form parser's
+            return error(413, f"a form field other than the image is over {MultiPartParser.max_part_size >> 20} MB "
+                              f"(people holds at most {MAX_PEOPLE} people)")
         return error(e.status_code, str(e.detail), getattr(e, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -118,6 +131,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
     @app.get("/v1/health", summary="200 once the models are loaded")
     async def health() -> dict:
         return {"status": "ok", "method": settings.method, "version": __version__, "busy": pool.pending}
+
+    app.add_api_route("/v1/health", health, methods=["HEAD"], include_in_schema=False)   # monitors probe so
 
     @app.get("/v1/methods", summary="the methods, outputs and limits",
              responses={401: {"model": ErrorAnswer, "description": ERRORS[401]}})
@@ -164,24 +179,34 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         person_check: bool = Query(True, description="where the pose backend places nobody, keep only the "
                                                      "regions the region check trained here takes for people "
                                                      "(false: whatever the networks marked)"),
-        background: str = Query("white", description="colour (name, #rrggbb written %23rrggbb in a URL, or "
-                                                     "rrggbb); only with output=replace (422 with other outputs)"),
-        blur: float = Query(0.02, gt=0, le=MAX_BLUR, description="background blur, share of the diagonal; only "
-                                                                 "with output=blur (422 with other outputs)"),
+        # no defaults in the schema: /docs sends them, and each is refused with the other outputs
+        background: str | None = Query(None, description=f"colour (name, #rrggbb written %23rrggbb in a URL, or "
+                                                         f"rrggbb; default {BACKGROUND}); only with output=replace "
+                                                         "(422 with other outputs)"),
+        blur: float | None = Query(None, gt=0, le=MAX_BLUR,
+                                   description=f"background blur, share of the diagonal (default {DEFAULT_BLUR}); "
+                                               "only with output=blur (422 with other outputs)"),
     ) -> Response:
         known = {param.alias for param in request.scope["route"].dependant.query_params}
         unknown = sorted(set(request.query_params) - known)
         if unknown:   # a misspelt or unsupported option is not silently ignored
             raise Failed(422, f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; this endpoint takes "
-                              f"{', '.join(sorted(known))}")
+                              f"{', '.join(sorted(known))}" + FORM_FIELDS_NOTE * bool(set(unknown) & set(FIELDS)))
+        twice = sorted(k for k in set(request.query_params) if len(request.query_params.getlist(k)) > 1)
+        if twice:   # the last one counted, without a word
+            raise Failed(422, f"{', '.join(twice)} given more than once: give each parameter once")
         for param, drawn_by in DRAWN_BY.items():   # given (not empty) without its output: refused, as by the CLI
             if request.query_params.get(param) and output != drawn_by:
                 raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
         form = await request.form()   # parsed once already for the fields above
-        for field in ("image", "people", "dropped"):
+        strange = sorted(set(form) - set(FIELDS))
+        if strange:   # a misspelt people field segmented as if none were given
+            raise Failed(422, f"unknown form field{'s' * (len(strange) > 1)} {', '.join(strange)}; the fields are "
+                              f"{', '.join(FIELDS)}")
+        for field in FIELDS:
             if len(form.getlist(field)) > 1:
                 raise Failed(422, f"{len(form.getlist(field))} '{field}' fields: send one a request")
-        colour = _colour(background)
+        colour = _colour(BACKGROUND if background is None else background)   # "": a URL's # took it
         given = _people(people)
         removed = _dropped(dropped)
         try:   # refused before the request waits in the queue
@@ -208,15 +233,15 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
                 raise Failed(415 if data else 422, _upload(e)) from None
             except PersonsegError as e:
                 raise Failed(422, str(e)) from None
-            people = {"X-People": str(len(listed(result)))}   # on every answer, as many as its JSON lists
-            if result.instances is None:   # and the marked regions nobody placed stands on (a second walker)
-                people["X-Regions-Without-Keypoints"] = str(result.unplaced)
+            people = {"X-People": str(len(listed(result))),   # on every answer, as many as its JSON lists, and
+                      "X-Regions-Without-Keypoints": str(result.unplaced)}   # the regions nobody placed stands on
             if output == "json":
                 return JSONResponse(result_json(result, name), headers=people)
             if output == "stages":
                 return JSONResponse(stages_json(result, name), headers=people)
             bg = np.broadcast_to(np.array(colour, np.uint8), (*result.mask.shape, 3))
-            return Response(picture(result, output, bg, blur), media_type="image/png", headers=people)
+            return Response(picture(result, output, bg, DEFAULT_BLUR if blur is None else blur), media_type="image/png",
+                            headers=people)
 
         try:
             future = pool.submit(job)
@@ -265,12 +290,13 @@ async def _photo(request: Request, image: UploadFile | None) -> bytes:
     if image is not None:
         return await image.read()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind.startswith("image/") or kind == "application/octet-stream":
-        return await request.body()
-    if not kind:   # a File of no known type comes so; no body at all is a request that forgot the photo
-        body = await request.body()
-        if body:
-            return body
+    try:
+        body = await request.body() if not kind or kind.startswith("image/") or kind == "application/octet-stream" \
+            else b""
+    except ClientDisconnect:   # the client left during the upload: nobody reads the answer (no traceback)
+        raise Failed(400, "the client left before the photo arrived") from None
+    if body or kind.startswith("image/") or kind == "application/octet-stream":
+        return body   # a File of no known type comes without a type; no body at all forgot the photo
     if kind == "multipart/form-data":
         raise Failed(422, "image: the field 'image' is missing (curl -F image=@photo.jpg ...)")
     raise Failed(400, NOT_A_PHOTO_BODY)
@@ -293,8 +319,8 @@ def _colour(spec: str) -> tuple[int, int, int]:
     """A background colour (``outputs.colour_of``); 422 for anything else."""
     colour = colour_of(spec)
     if colour is None:
-        raise Failed(422, f"background {spec!r} is not a colour (a name, #rrggbb or rrggbb; in a URL write # as "
-                          "%23)")
+        raise Failed(422, f"background {spec!r} is not a colour (a name, #rrggbb, #rgb or rrggbb; in a URL write "
+                          "# as %23)")
     return colour
 
 
@@ -305,6 +331,8 @@ def _people(field: str | None) -> list[np.ndarray] | None:
         people = json.loads(field)
     except json.JSONDecodeError as e:
         raise Failed(422, f"people: not JSON ({e.msg})") from None
+    except RecursionError:   # lists in lists thousands deep
+        raise Failed(422, "people: nested too deep; give a JSON list of people, each 17 keypoints [x, y, v]") from None
     if not isinstance(people, list):
         raise Failed(422, "people: give a JSON list of people, each 17 keypoints [x, y, v]")
     if len(people) > MAX_PEOPLE:
@@ -322,6 +350,8 @@ def _dropped(field: str | None) -> list[int]:
         dropped = json.loads(field)
     except json.JSONDecodeError as e:
         raise Failed(422, f"dropped: not JSON ({e.msg})") from None
+    except RecursionError:
+        raise Failed(422, "dropped: nested too deep; give a JSON list of region numbers (0, 1, ...)") from None
     if not isinstance(dropped, list) or not all(type(k) is int and k >= 0 for k in dropped):
         raise Failed(422, "dropped: give a JSON list of region numbers (0, 1, ...)")
     return dropped
