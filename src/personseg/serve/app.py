@@ -52,6 +52,11 @@ MAX_PEOPLE = 64
 POLL_S = 0.5
 #: The form fields /v1/segment reads.
 FIELDS = ("image", "people", "dropped")
+#: The headers of every answer of /v1/segment, as the OpenAPI document lists them.
+ANSWER_HEADERS = {"X-People": {"description": "how many people the answer holds", "schema": {"type": "integer"}},
+                  "X-Regions-Without-Keypoints": {"description": "marked regions nobody placed stands on (with "
+                                                                 "instances: the people found without a pose)",
+                                                  "schema": {"type": "integer"}}}
 #: Said where a form field is sent as a query parameter.
 FORM_FIELDS_NOTE = " (image, people and dropped are fields of the multipart/form-data body, not parameters)"
 #: How Starlette's form parser begins its refusal of a field other than a file over its size (answered 400).
@@ -146,8 +151,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
 
     @app.post("/v1/segment", response_model=None,
               summary="segment the people of one image",
-              responses={200: {"content": {"image/png": {}, "application/json": {}}}}
-              | {status: {"model": ErrorAnswer, "description": text} for status, text in ERRORS.items()})
+              responses={200: {"content": {"image/png": {}, "application/json": {}}, "headers": ANSWER_HEADERS}}
+              | {status: {"model": ErrorAnswer, "description": text} for status, text in ERRORS.items()},
+              openapi_extra={"requestBody": {"content": {"image/*": {"schema": {"type": "string",
+                                                                               "format": "binary"}}}}})
     async def segment(
         request: Request,
         image: UploadFile | None = File(None, description="the photo (JPEG, PNG, WebP, HEIC, ...); or send the "
@@ -167,7 +174,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
                                                  "them from 1); stages: json with pictures of the "
                                                  "stages (the web page)"),
         method: Literal[tuple(METHODS)] | None = Query(None, description="default: the server's"),
-        instances: bool = Query(False, description="one mask per person (json, stages)"),
+        instances: bool = Query(False, description="one mask per person (json, stages); the pictures are then "
+                                                   "of everyone the search for people found"),
         edit: bool = Query(False, description="with people and instances: the photo's people after an edit (the "
                                               "web page): those whose keypoints are the search's keep its masks, "
                                               "the others are segmented from their keypoints"),
