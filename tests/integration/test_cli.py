@@ -159,6 +159,15 @@ def test_model_values_that_are_not_network_files_say_what_to_do(tmp_path, data_d
     (tmp_path / "best.pt").write_bytes(b"a checkpoint")
     assert main(base + ["--model", str(tmp_path / "best.pt")]) == 2
     assert "is a training checkpoint; export it first: personseg export" in capsys.readouterr().err
+    # the person model without --instances never ran, and was recorded as used
+    from personseg.models.registry import spec
+
+    person = f"lwpsn-person={spec('lwpsn-person').onnx_path}"
+    assert main(base[:-2] + ["--model", person]) == 2
+    assert "without them it does not run" in capsys.readouterr().err
+    assert main(["eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
+                 "--limit", "1", "--model", person]) == 2
+    assert "without them it does not run" in capsys.readouterr().err
 
 
 def _own_pairs(folder, data_dir) -> None:

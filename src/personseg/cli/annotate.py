@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError("--simplify is for --polygons; add it, or leave the option out")
     if args.address and args.engine != "ray":
         raise PersonsegError("--address is for --engine ray; add it, or leave the option out")
-    options = segmenter_options(args, keypoints=True, given=args.people is not None)
+    options = segmenter_options(args, keypoints=True, given=args.people is not None, per_person=True)
     try:
         summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
                            overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,

@@ -13,6 +13,7 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from ..errors import PersonsegError
+from ..instances import PERSON_MODEL
 from ..methods import DEFAULT_METHOD, METHODS
 from ..models.registry import SPECS
 from ..pipeline import SUBJECTS, Segmenter
@@ -108,15 +109,23 @@ def matting(args: argparse.Namespace) -> str | None:
     return None if args.matting == "none" else args.matting
 
 
-def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, given: bool = False) -> dict:
+def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, given: bool = False,
+                      per_person: bool | None = None) -> dict:
     """The Segmenter's options that ``add_method_options``' flags ask for (``keypoints``: as Segmenter's, where
-    --pose does not ask for them; ``given``: the people to segment are given, so flags that search refuse)."""
+    --pose does not ask for them; ``given``: the people to segment are given, so flags that search refuse;
+    ``per_person``: masks are made per person, as with --instances or given people, the person model's work)."""
     if given and (args.require_person or args.subject != "all" or args.no_person_check):
         raise PersonsegError("--require-person, --no-person-check and --subject choose among the people found; "
                              "with --people exactly the given people are segmented")
+    chosen = models(args)
+    if per_person is None:
+        per_person = getattr(args, "instances", False) or given
+    if PERSON_MODEL in chosen and not per_person:   # it was recorded as used, and never ran
+        raise PersonsegError(f"--model {PERSON_MODEL}=...: the person model makes one mask per person, with "
+                             "--instances or people given; without them it does not run")
     return {"method": args.method, "matting": matting(args), "keypoints": True if args.pose else keypoints,
             "instances": getattr(args, "instances", False), "matting_side": args.matting_side or None,
-            "models": models(args), "mediapipe_masks": not args.no_mediapipe_masks,
+            "models": chosen, "mediapipe_masks": not args.no_mediapipe_masks,
             "require_person": args.require_person, "subject": args.subject,
             "person_check": not args.no_person_check}
 
