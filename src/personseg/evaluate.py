@@ -29,14 +29,24 @@ class Evaluation:
 
 def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> list[tuple[str, Path, Path]]:
     """(id, image path, mask path) for every image with a mask of the same stem (or for ``ids``), in the order of
-    the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them). The folders
-    themselves only: images in their subfolders are left out, with a note."""
+    the stems with numbers by value (a clip's frames 1 ... 12 as ``personseg video`` reads them); PersonsegError
+    where an id lacks its image or mask (``paired``)."""
+    pairs, lacking = paired(images, masks, ids)
+    if lacking:
+        raise PersonsegError(lacking)
+    return pairs
+
+
+def paired(images: Path, masks: Path, ids: Iterable[str] | None = None) -> tuple[list[tuple[str, Path, Path]], str]:
+    """``find_pairs``' complete pairs, and what is lacking in words ("" where nothing is): the caller names it
+    with the pairs that cannot be used, in one error. The folders themselves only: images in their subfolders are
+    left out, with a note."""
     by_stem, masks_by_stem = _by_stem(images), _by_stem(masks)
     below = sum(1 for folder in images.iterdir() if folder.is_dir() and not folder.name.startswith(".")
                 for _ in image_files(folder))
     if below:
         warnings.warn(f"{below} image{'s' * (below > 1)} in subfolders of {images} left out (the folder itself "
-                      "is read, not its subfolders)", stacklevel=2)
+                      "is read, not its subfolders)", stacklevel=3)
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
     for folder, files in ((images, by_stem), (masks, masks_by_stem)):
         twice = [", ".join(p.name for p in files[i]) for i in wanted if len(files.get(i, ())) > 1]
@@ -50,30 +60,42 @@ def find_pairs(images: Path, masks: Path, ids: Iterable[str] | None = None) -> l
         raise PersonsegError(f"ids listed more than once: {', '.join(twice[:5])}{', ...' * (len(twice) > 5)}")
     no_image = [i for i in wanted if i not in by_stem]
     no_mask = [i for i in wanted if i in by_stem and i not in masks_by_stem]
-    if no_image or no_mask:
-        lacking = [f"{len(ids)} without {what} in {folder} ({', '.join(ids[:5])}{', ...' * (len(ids) > 5)})"
-                   for ids, what, folder in ((no_image, "an image", images), (no_mask, "a mask", masks)) if ids]
-        named = any(Path(i).suffix.lower() in IMAGE_SUFFIXES for i in no_image)   # 00002.jpg for 00002
-        raise PersonsegError("pairs incomplete: " + "; ".join(lacking) + " (ids are file names without their "
-                             "extension)" * named)
-    return [(i, by_stem[i], masks_by_stem[i]) for i in wanted]
+    pairs = [(i, by_stem[i], masks_by_stem[i]) for i in wanted if i in by_stem and i in masks_by_stem]
+    if not no_image and not no_mask:
+        return pairs, ""
+    lacking = [f"{len(ids)} without {what} in {folder} ({', '.join(ids[:5])}{', ...' * (len(ids) > 5)})"
+               for ids, what, folder in ((no_image, "an image", images), (no_mask, "a mask", masks)) if ids]
+    named = any(Path(i).suffix.lower() in IMAGE_SUFFIXES for i in no_image)   # 00002.jpg for 00002
+    return pairs, ("pairs incomplete: " + "; ".join(lacking) + " (ids are file names without their extension)" * named
+                   + _naming_hint(no_mask, masks_by_stem))
+
+
+def _naming_hint(no_mask: list[str], masks: dict[str, Path]) -> str:
+    """Where masks lack but ones named after the photos with more to their names are there (ID_mask.png for ID.jpg):
+    how a mask is named."""
+    near = next((m for i in no_mask for stem, m in masks.items() if stem.startswith(i) and stem != i), None)
+    if near is None:
+        return ""
+    return f" (a mask takes its photo's name but for the extension: {near.name} is not the mask of any photo)"
 
 
 #: Unusable pairs are named in one error, this many at most.
 BAD_NAMED = 5
 
 
-def unusable(bad: list[str], pairs: int, where: str) -> ImageError:
+def unusable(bad: list[str], pairs: int, where: str, lacking: str = "") -> ImageError:
     """The one error naming the pairs that cannot be used (``bad``: each one's own error), of the ``pairs`` in
-    ``where``: every one found at once, not one a run."""
+    ``where``, after what is lacking (``paired``): every one found at once, not one a run."""
     more = f"; and {len(bad) - BAD_NAMED} more" if len(bad) > BAD_NAMED else ""
-    return ImageError(f"{len(bad)} of the {pairs} pairs in {where} cannot be used: " + "; ".join(bad[:BAD_NAMED])
-                      + more)
+    parts = [lacking] * bool(lacking) + [f"{len(bad)} of the {pairs} pairs in {where} cannot be used: "
+                                         + "; ".join(bad[:BAD_NAMED]) + more] * bool(bad)
+    return ImageError("; and ".join(parts))
 
 
-def check_pairs(pairs: list[tuple[str, Path, Path]], where: str) -> None:
+def check_pairs(pairs: list[tuple[str, Path, Path]], where: str, lacking: str = "") -> None:
     """ImageError naming every pair that cannot be scored (an unreadable mask, one of another size than its photo,
-    a file that is not an image), found before any is segmented: the photos' sizes from their headers."""
+    a file that is not an image) and what is lacking (``paired``), found before any is segmented: the photos'
+    sizes from their headers."""
     bad = []
     for _, image, mask in pairs:
         try:
@@ -81,8 +103,8 @@ def check_pairs(pairs: list[tuple[str, Path, Path]], where: str) -> None:
             mask_of(mask, (h, w), image)
         except ImageError as e:
             bad.append(str(e))
-    if bad:
-        raise unusable(bad, len(pairs), where)
+    if bad or lacking:
+        raise unusable(bad, len(pairs), where, lacking)
 
 
 def _by_stem(folder: Path) -> dict[str, list[Path]]:

@@ -185,6 +185,9 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "1", "--batch", "2", "--lr", "1e-4"]
     assert main(args + ["--out", str(tmp_path / "run"), "--init", "sinet"]) == 0
     assert "best checkpoint" in capsys.readouterr().out
+    held = (tmp_path / "run/validation.txt").read_text().split()   # which to score with eval --ids
+    assert len(held) == 1 and held[0].startswith("mine/") and (tmp_path / f"{held[0]}.jpg".replace(
+        "mine/", "mine/images/")).is_file()
 
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
@@ -212,7 +215,7 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
     assert "best.pt is a sinet network" in capsys.readouterr().err and not (tmp_path / "l").exists()
     (tmp_path / "run/last.pt").unlink()   # best.pt, log.csv and curves.png stay: a new run would replace them
     assert main(args + ["--out", str(tmp_path / "run")]) == 2
-    assert "already holds a run (best.pt, log.csv, curves.png)" in capsys.readouterr().err
+    assert "already holds a run (best.pt, log.csv, curves.png, validation.txt)" in capsys.readouterr().err
     (tmp_path / "busy").mkdir()
     with sole_writer(tmp_path / "busy"):   # another run writing there
         assert main(args + ["--out", str(tmp_path / "busy")]) == 2

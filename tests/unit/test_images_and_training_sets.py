@@ -288,9 +288,30 @@ def test_a_mask_of_another_size_is_named_by_eval_and_training(tmp_path):
     with pytest.raises(ImageError, match=r"3 of the 3 pairs in .* cannot be used: .*a.png: mask is 15x20.*b.png: mask "
                                          r"is 15x10.*c.jpg"):   # every one named, not one a run
         load_pairs(tmp_path)
+    write_image(tmp_path / "images/d.png", np.zeros((40, 30, 3), np.uint8))   # and one without a mask: named
+    with pytest.raises(ImageError, match=r"1 without a mask .*\(d\); and 3 of the 3 pairs"):   # at once, not
+        load_pairs(tmp_path)   # before the others in a second run
     people = [("a", tmp_path / "images/a.png", [tmp_path / "masks/a.png"], [])]   # eval --people
     with pytest.raises(ImageError, match="mask is 15x20"):
         evaluate_people(lambda rgb: [], people)
+
+
+def test_photos_for_masks_inverted_masks_and_masks_named_otherwise_are_pointed_out(tmp_path, astronaut):
+    # each trained without a word (validation IoU 0.18 and 0.002), or was refused as lacking masks, no more said
+    photo = astronaut
+    person = np.zeros(photo.shape[:2], np.uint8)
+    person[100:, 150:350] = 255
+    for i in range(3):
+        write_image(tmp_path / f"images/{i}.png", photo)
+        write_image(tmp_path / f"masks/{i}.png", 255 - person)
+    with pytest.warns(UserWarning, match="3 of the 3 masks in .* mark most of their border as the person"):
+        load_pairs(tmp_path)
+    write_image(tmp_path / "masks/0.png", photo, overwrite=True)
+    with pytest.raises(ImageError, match="0.png: not a mask but a photo"):
+        load_mask(tmp_path / "masks/0.png")
+    (tmp_path / "masks/0.png").rename(tmp_path / "masks/0_mask.png")
+    with pytest.raises(PersonsegError, match="0_mask.png is not the mask of any photo"):
+        find_pairs(tmp_path / "images", tmp_path / "masks")
 
 
 def test_cached_keypoints_belong_to_the_pixels_not_only_the_name_and_size(tmp_path, monkeypatch):

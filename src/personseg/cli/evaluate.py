@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..data import read_ids
 from ..errors import PersonsegError
-from ..evaluate import WORST_COUNT, WorstCases, check_pairs, evaluate, evaluate_people, find_pairs, instance_sets
+from ..evaluate import WORST_COUNT, WorstCases, check_pairs, evaluate, evaluate_people, instance_sets, paired
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
 from ..pipeline import Segmenter
@@ -108,10 +108,11 @@ def run(args: argparse.Namespace) -> int:
             raise PersonsegError(f"{p}: not a folder")
     if args.images.resolve() == args.masks.resolve():
         raise PersonsegError(f"--masks {args.masks} is the --images folder: give the folder of true masks")
-    pairs = find_pairs(args.images, args.masks, ids)[: args.limit]
-    if not pairs:
+    pairs, lacking = paired(args.images, args.masks, ids)
+    pairs = pairs[: args.limit]
+    if not pairs and not lacking:
         raise PersonsegError("no images to score")
-    check_pairs(pairs, f"{args.images} and {args.masks}")   # before minutes of segmenting
+    check_pairs(pairs, f"{args.images} and {args.masks}", lacking)   # before minutes of segmenting
     seg = (VideoSegmenter(args.method, pose_every=args.pose_every, matting=matting(args),
                           matting_side=args.matting_side or None, models=models(args),
                           mediapipe_masks=not args.no_mediapipe_masks, subject=args.subject,

@@ -120,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Fewer validation pairs than this get a note: the best checkpoint is chosen on noise.
+FEW_VALIDATION = 10
+
+
 def _check_init(init: Path, model: str) -> None:
     """PersonsegError where ``init`` (a checkpoint or an exported ONNX file) says it is another model than
     ``model``: before the training pairs' keypoints or mattes are computed, which take minutes."""
@@ -148,6 +152,9 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
     trn, val, augment = training_sets(args.model, args.data, args.split, cache, cfg.augment, coarse=args.coarse,
                                       val_fraction=args.val_fraction, seed=args.seed, log=say)
     cfg = replace(cfg, augment=augment)
+    if len(val) < FEW_VALIDATION:
+        say(f"note: validating on {len(val)} pair{'s' * (len(val) != 1)}: the best checkpoint is chosen on so few "
+            "that its IoU is mostly chance; add pairs or raise --val-fraction")
     try:
         best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
                      workers=args.workers)
@@ -157,6 +164,9 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
         elif interrupted(e):
             say(f"nothing of the run in {args.out} was kept: no epoch had finished")
         raise
+    if args.until is not None and args.until < cfg.epochs:
+        say(f"stopped after epoch {args.until} of {cfg.epochs} as --until asked: the same command with --resume "
+            "(and a later --until, or none) goes on")
     if best.is_file() and read_checkpoint(best)["val_iou"] <= 0:
         shipped = SPECS[args.model].onnx_path.is_file() and args.init is None
         say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer or on "

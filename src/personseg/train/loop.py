@@ -18,6 +18,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from ..errors import PersonsegError
+from ..image import write_bytes
 from ..models.registry import ModelSpec, spec
 from ..runsettings import changes
 from .augment import AugmentConfig, augment
@@ -204,8 +205,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             raise PersonsegError(f"{last} was made on other data ({_data_changes(data, state['data'])}); resume "
                                  "with the same --data and --split, or start a new run in another --out")
         if state["epoch"] + 1 >= cfg.epochs:
-            log(f"{last}: the run has finished its {cfg.epochs} epoch{'s' * (cfg.epochs > 1)}; nothing to do (its "
-                f"best: {out / 'best.pt'})")
+            log(f"{last}: the run has finished its {cfg.epochs} epoch{'s' * (cfg.epochs > 1)}; nothing to do")
         else:
             log(f"resuming {last} after epoch {state['epoch'] + 1}")
         model.load_state_dict(state["model"])
@@ -220,6 +220,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
     elif cfg.init:
         load_init(model, read_checkpoint(cfg.init, dev)["model"], str(cfg.init))
+    if cfg.init and not resume:   # where the run starts, to see whether it helped
+        log(f"epoch 0/{cfg.epochs} (the starting network, {cfg.init}) val IoU {validate(model, val_pairs, cfg, dev):.4f}")
     average = AveragedModel(model) if cfg.average_from else None
     if average is not None and resume:
         average.load_state_dict(state["average"])
@@ -265,9 +267,12 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         _atomic_save(state, last)
         if val > best:
             best = val
-            _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
-                         out / "best.pt")
+            _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch + 1, "val_iou": val},
+                         out / "best.pt")   # the epoch as log.csv counts it
         _write_log(history, out)
+        if epoch == start:   # which pairs were held out, for `personseg eval --ids` ("folder/stem" a line)
+            write_bytes(out / VALIDATION_IDS, "".join(f"{i}\n" for i in val_pairs.ids).encode(), overwrite=True)
+            log(f"the validation pair{'s are' if len(val_pairs) > 1 else ' is'} listed in {out / VALIDATION_IDS}")
         mean = f" (mean of epochs {epoch + 2 - history[-1]['averaged']}-{epoch + 1})" if kept is not model else ""
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
             f"({history[-1]['seconds']} s)")
@@ -287,8 +292,10 @@ def training_device(device: str | None) -> torch.device:
     return dev
 
 
+#: The held-out pairs of a run, one "folder/stem" a line.
+VALIDATION_IDS = "validation.txt"
 #: The files a run writes in its folder: a new run refuses a folder holding any of them.
-RUN_FILES = ("last.pt", "best.pt", "log.csv", "curves.png")
+RUN_FILES = ("last.pt", "best.pt", "log.csv", "curves.png", VALIDATION_IDS)
 
 
 def check_run_folder(out: Path, resume: bool) -> None:
