@@ -206,9 +206,13 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
     assert main(args + ["--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
     assert "note: validation IoU stayed 0 on 1 pairs" in err and "--init sinet" not in err   # it started there
+    (tmp_path / "m.tmp.onnx").write_text("precious")   # export's temporary file took this name
     assert main(["export", "--checkpoint", str(tmp_path / "run/best.pt"), "-o", str(tmp_path / "m.onnx")]) == 0
     assert f"to use it: personseg segment PHOTO --out OUT --method fast --model {tmp_path / 'm.onnx'}" in \
         capsys.readouterr().err
+    assert (tmp_path / "m.tmp.onnx").read_text() == "precious"
+    assert main(["export", "--checkpoint", str(tmp_path / "run"), "-o", str(tmp_path / "n.onnx")]) == 2
+    assert "is a folder; a run's checkpoints are" in capsys.readouterr().err
     assert main(args[:-1] + [str(tmp_path / "m.onnx"), "--model", "lwpsn", "--out", str(tmp_path / "l")]) == 2
     assert "m.onnx is a sinet network; --model sinet trains it (this run: --model lwpsn)" in capsys.readouterr().err
     assert main(args[:-1] + [str(tmp_path / "run/best.pt"), "--model", "lwpsn", "--out", str(tmp_path / "l")]) == 2

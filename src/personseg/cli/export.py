@@ -34,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() != ".onnx":
         raise PersonsegError(f"--out {args.out}: name the file .onnx (what --model and onnxruntime take)")
+    if args.out.is_dir():
+        raise PersonsegError(f"--out {args.out}: is a folder; name a .onnx file")
+    if args.checkpoint.is_dir():
+        raise PersonsegError(f"--checkpoint {args.checkpoint}: is a folder; a run's checkpoints are "
+                             f"{args.checkpoint / 'best.pt'} and {args.checkpoint / 'last.pt'}")
     refuse_existing([args.out], args.overwrite)
     info = export_onnx(args.checkpoint, args.out)
     print(json.dumps({"onnx": str(args.out)} | info))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import onnx
 import torch
 
 from ..errors import PersonsegError
+from ..image import write_bytes
 from ..models.registry import spec, torch_model
 from ..runtime import MODEL_KEY
 from .checkpoint import read_checkpoint
@@ -37,24 +39,25 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
     feed = spec(state["config"]["model"])
     w, h = feed.size
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, feed.channels, h, w)
-    tmp = out.with_suffix(".tmp.onnx")
-    torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
-    proto = onnx.load(str(tmp))   # which model it is, so that no other model's place takes it
-    onnx.helper.set_model_props(proto, {MODEL_KEY: feed.name})
-    onnx.save(proto, str(tmp))
-    x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, feed.channels, h, w))
-    x = x.astype(np.float32)
-    with torch.no_grad():
-        expected = model(torch.from_numpy(x)).numpy()
-    got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
-    diff = float(np.abs(expected - got).max())
-    if diff > 1e-3:
-        tmp.unlink()
-        raise PersonsegError(f"ONNX output differs from torch by {diff:.2e}; not exported")
-    tmp.replace(out)
-    data = out.read_bytes()
+    with tempfile.TemporaryDirectory() as work:   # not beside the output: NAME.tmp.onnx there was overwritten
+        tmp = Path(work) / "model.onnx"
+        torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["logits"],
+                          dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                          dynamo=False)
+        proto = onnx.load(str(tmp))   # which model it is, so that no other model's place takes it
+        onnx.helper.set_model_props(proto, {MODEL_KEY: feed.name})
+        onnx.save(proto, str(tmp))
+        x = check_images if check_images is not None else np.random.default_rng(0).normal(size=(2, feed.channels, h, w))
+        x = x.astype(np.float32)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x)).numpy()
+        got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+        diff = float(np.abs(expected - got).max())
+        if diff > 1e-3:
+            raise PersonsegError(f"ONNX output differs from torch by {diff:.2e}; not exported")
+        data = tmp.read_bytes()
+    write_bytes(out, data, overwrite=True)   # the caller refused an existing file unless asked
     return {"max_abs_diff": diff, "params": params, "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(), "output_size": tuple(got.shape[2:])}
+
