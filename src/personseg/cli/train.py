@@ -81,14 +81,15 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.ipr <= MAX_PYRAMID:
         raise PersonsegError(f"--ipr {args.ipr}: expected 0 (none) to {MAX_PYRAMID} halvings (four show a 256-px "
                              f"input as 16 px)")
-    if args.init and not args.init.is_file() and str(args.init) in SPECS:   # a shipped model's weights, by name
+    shipped = [name for name in SEGMENTERS if SPECS[name].onnx_path.is_file()]   # lwpsn-rgb is not
+    if args.init and not args.init.is_file() and str(args.init) in shipped:   # a shipped model's weights, by name
         if str(args.init) != args.model:
             raise PersonsegError(f"--init {args.init}: the shipped weights by name start only the same model "
                                  f"(--model {args.init}); a run of another model starts from its checkpoint (.pt)")
         args.init = SPECS[args.model].onnx_path
     if args.init and not args.init.is_file():
         raise PersonsegError(f"--init {args.init}: no such checkpoint, ONNX file or shipped model "
-                             f"({', '.join(SEGMENTERS)})")
+                             f"({', '.join(shipped)})")
     if args.init:
         _check_init(args.init, args.model)
     # what can be refused is refused before the training pairs' keypoints or mattes are computed
