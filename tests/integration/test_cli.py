@@ -221,9 +221,11 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
     assert main(args + ["--out", str(tmp_path / "run")]) == 2
     assert "already holds a run (best.pt, log.csv, curves.png, validation.txt)" in capsys.readouterr().err
     (tmp_path / "busy").mkdir()
-    with sole_writer(tmp_path / "busy"):   # another run writing there
+    with sole_writer(tmp_path / "busy"):   # another run writing there (in its first epoch: no last.pt yet)
         assert main(args + ["--out", str(tmp_path / "busy")]) == 2
-    assert "another personseg run" in capsys.readouterr().err and not (tmp_path / "busy/last.pt").exists()
+        assert "another personseg run" in capsys.readouterr().err and not (tmp_path / "busy/last.pt").exists()
+        assert main(args + ["--out", str(tmp_path / "busy"), "--resume"]) == 2   # "nothing to resume" before
+        assert "another personseg run" in capsys.readouterr().err
     assert main(args + ["--out", str(tmp_path / "mine/masks/run")]) == 2
     assert "is the training data" in capsys.readouterr().err and not (tmp_path / "mine/masks/run").exists()
     assert main(args + ["--out", str(tmp_path / "x"), "--split", "train"]) == 2

@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
                       init=str(args.init) if args.init else None, average_from=args.average_from,
                       augment=replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr))
     training_device(args.device)
+    if args.resume and args.out.is_dir():   # a run still in its first epoch has no last.pt yet: said as such
+        with sole_writer(args.out):
+            pass
     check_run_folder(args.out, args.resume)
     out = args.out.resolve()
     among = next((d for d in args.data if out == d.resolve() or any(out.is_relative_to(d.resolve() / sub)
