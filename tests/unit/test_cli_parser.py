@@ -134,6 +134,14 @@ def test_an_option_of_one_value_given_twice_is_refused(capsys):
     assert args.model == ["a=x", "b=y"] and not [k for k in vars(args) if k.startswith("_")]
 
 
+def test_a_mistyped_option_gets_the_commands_usage_and_a_guess(capsys):
+    # the top level's usage said only "unrecognized arguments: --models m.onnx"
+    with pytest.raises(SystemExit) as stop:
+        main(["segment", "x.jpg", "--out", "o", "--models", "m.onnx"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage: personseg segment" in err and "(did you mean --model?)" in err
+
+
 def test_serve_refuses_a_port_it_cannot_have_before_loading_anything(capsys):
     # it printed "serving", loaded the models, then ended in a server's traceback
     assert main(["serve", "--port", "80000"]) == 2 and "--port 80000" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import signal
@@ -96,4 +97,15 @@ class Parser(argparse.ArgumentParser):
     def parse_known_args(self, args=None, namespace=None):   # noqa: ANN001, ANN201 - argparse's signature
         namespace, rest = super().parse_known_args(args, namespace)
         vars(namespace).pop(_GIVEN, None)
+        if rest and self._subparsers is None:   # a command's own: its usage, not the top level's, and a guess
+            self.error(f"unrecognized arguments: {' '.join(rest)}{self._guess(rest)}")
         return namespace, rest
+
+    def _guess(self, rest: list[str]) -> str:
+        """" (did you mean --model?)" for the first unknown option near one of this command's."""
+        for word in rest:
+            if word.startswith("--"):
+                near = difflib.get_close_matches(word.split("=")[0], list(self._option_string_actions), n=1)
+                if near:
+                    return f" (did you mean {near[0]}?)"
+        return ""
