@@ -267,8 +267,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         _atomic_save(state, last)
         if val > best:
             best = val
-            _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch + 1, "val_iou": val},
-                         out / "best.pt")   # the epoch as log.csv counts it
+            _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
+                         out / "best.pt")
         _write_log(history, out)
         if epoch == start:   # which pairs were held out, for `personseg eval --ids` ("folder/stem" a line)
             write_bytes(out / VALIDATION_IDS, "".join(f"{i}\n" for i in val_pairs.ids).encode(), overwrite=True)
