@@ -158,11 +158,20 @@ def test_a_label_maps_void_band_is_neither_person_nor_scored(tmp_path):
     for name in ("voc", "indexed"):
         mask, void = read_mask(tmp_path / f"{name}.png")
         assert np.array_equal(mask, person * 255) and np.array_equal(void, voc == VOID), name
-    stray = person * 255
-    stray[0, :2] = 1   # a 0/255 mask with two dark stray pixels is not a label map whose person they are
+    # 0/255 masks that are no label maps, though they hold 255 and values under 32: read as they were
+    big = np.zeros((60, 80), np.uint8)
+    big[10:50, 20:60] = 255
+    stray = big.copy()
+    stray[0, :2] = 1   # two dark stray pixels are not the person of a label map whose void the person is
+    lifted = np.maximum(big, 1)   # a background of 1, not 0
     Image.fromarray(stray).save(tmp_path / "stray.png")
-    mask, void = read_mask(tmp_path / "stray.png")
-    assert np.array_equal(mask, person * 255) and void is None
+    Image.fromarray(lifted).save(tmp_path / "lifted.png")
+    Image.fromarray(big).convert("P").save(tmp_path / "grey-palette.png")   # indices 0/255 of a grey palette
+    mid_tone = np.where(big > 0, 128, 0).astype(np.uint8)   # a 0/128 mask is not a photo
+    Image.fromarray(mid_tone).save(tmp_path / "mid-tone.png")
+    for name in ("stray", "lifted", "grey-palette", "mid-tone"):
+        mask, void = read_mask(tmp_path / f"{name}.png")
+        assert np.array_equal(mask, big) and void is None, name
 
 
 def test_a_person_coloured_on_a_coloured_background_is_refused_not_read_as_all_person(tmp_path):
