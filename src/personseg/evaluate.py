@@ -67,13 +67,15 @@ def paired(images: Path, masks: Path, ids: Iterable[str] | None = None) -> tuple
                for ids, what, folder in ((no_image, "an image", images), (no_mask, "a mask", masks)) if ids]
     named = any(Path(i).suffix.lower() in IMAGE_SUFFIXES for i in no_image)   # 00002.jpg for 00002
     return pairs, ("pairs incomplete: " + "; ".join(lacking) + " (ids are file names without their extension)" * named
-                   + _naming_hint(no_mask, masks_by_stem))
+                   + _naming_hint(no_mask, masks_by_stem, by_stem))
 
 
-def _naming_hint(no_mask: list[str], masks: dict[str, Path]) -> str:
-    """Where masks lack but ones named after the photos with more to their names are there (ID_mask.png for ID.jpg):
-    how a mask is named."""
-    near = next((m for i in no_mask for stem, m in masks.items() if stem.startswith(i) and stem != i), None)
+def _naming_hint(no_mask: list[str], masks: dict[str, Path], images: dict[str, Path]) -> str:
+    """Where masks lack but one that is no photo's is named after one of them with more to its name (ID_mask.png
+    for ID.jpg): how a mask is named."""
+    orphans = sorted(stem for stem in masks if stem not in images)
+    missing = set(no_mask)
+    near = next((masks[stem] for stem in orphans if any(stem[:k] in missing for k in range(1, len(stem)))), None)
     if near is None:
         return ""
     return f" (a mask takes its photo's name but for the extension: {near.name} is not the mask of any photo)"

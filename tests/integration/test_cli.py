@@ -198,6 +198,17 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     assert not (tmp_path / "stopped").exists()   # the folder it made goes with it
 
 
+def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, monkeypatch):
+    _own_pairs(tmp_path / "mine", data_dir)
+    monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.5)
+    args = ["train", "--data", str(tmp_path / "mine"), "--epochs", "3", "--batch", "4", "--init", "sinet",
+            "--out", str(tmp_path / "run"), "--until"]
+    assert main(args + ["2"]) == 0
+    assert "stopped after epoch 2 of 3 as --until asked: the same command with --resume" in capsys.readouterr().err
+    assert main(args + ["1", "--resume"]) == 0   # it said "stopped after epoch 1"
+    assert "finished epoch 2 already, past --until 1: nothing was trained" in capsys.readouterr().err
+
+
 def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_wrong_with_the_data(
         tmp_path, data_dir, capsys, monkeypatch):
     _own_pairs(tmp_path / "mine", data_dir)

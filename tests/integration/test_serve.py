@@ -341,7 +341,7 @@ def test_fields_sent_as_a_user_might_by_mistake(client, photo):
     r = client.post("/v1/segment", files={"image": ("a.jpg", photo)}, data={"peopel": "[]"})   # segmented as if
     assert r.status_code == 422 and "unknown form field peopel" in r.json()["error"]   # none were given
     r = client.post("/v1/segment", files={"image": ("a.jpg", photo)}, data={"people": " " * (2 << 20)})
-    assert r.status_code == 413 and "over 1 MB" in r.json()["error"]   # Starlette's 400
+    assert r.status_code == 413 and "is over 1 MB (the photo goes as a file" in r.json()["error"]   # Starlette's 400
     r = post(client, photo, output="replace", background="")
     assert r.status_code == 422 and "%23" in r.json()["error"]
     assert post(client, photo, output="replace", background="ff0000").status_code == 200

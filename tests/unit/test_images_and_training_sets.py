@@ -321,6 +321,12 @@ def test_photos_for_masks_inverted_masks_and_masks_named_otherwise_are_pointed_o
     (tmp_path / "masks/0.png").rename(tmp_path / "masks/0_mask.png")
     with pytest.raises(PersonsegError, match="0_mask.png is not the mask of any photo"):
         find_pairs(tmp_path / "images", tmp_path / "masks")
+    write_image(tmp_path / "images/01.png", photo)   # 01.png, another photo's mask, is named in no hint
+    write_image(tmp_path / "masks/01.png", person)
+    (tmp_path / "masks/0_mask.png").unlink()
+    with pytest.raises(PersonsegError) as refused:
+        find_pairs(tmp_path / "images", tmp_path / "masks")
+    assert "without a mask" in str(refused.value) and "01.png" not in str(refused.value)
 
 
 def test_cached_keypoints_belong_to_the_pixels_not_only_the_name_and_size(tmp_path, monkeypatch):

@@ -68,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+#: How alike an unknown option and a command's must be to be offered (difflib's ratio: --models and --model 0.93,
+#: --version and --overwrite 0.6).
+GUESS_CUTOFF = 0.8
 #: The namespace attribute where ``Once`` notes the options given (removed before the namespace is returned).
 _GIVEN = "_personseg_given"
 
@@ -105,7 +108,8 @@ class Parser(argparse.ArgumentParser):
         """" (did you mean --model?)" for the first unknown option near one of this command's."""
         for word in rest:
             if word.startswith("--"):
-                near = difflib.get_close_matches(word.split("=")[0], list(self._option_string_actions), n=1)
+                near = difflib.get_close_matches(word.split("=")[0], list(self._option_string_actions), n=1,
+                                                 cutoff=GUESS_CUTOFF)
                 if near:
                     return f" (did you mean {near[0]}?)"
         return ""

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError("--pose-every is for a clip's frames: give --video too")
     if args.limit is not None and args.limit < 1:
         raise PersonsegError(f"--limit {args.limit}: give the number of images to score, 1 or more")
-    if args.worst_count is not None and not args.worst:
+    if args.worst_count is not None and not args.worst and not args.people:   # --people: refused there
         raise PersonsegError("--worst-count is the number of images --worst shows: give --worst FILE too")
     if args.worst_count is not None and args.worst_count < 1:
         raise PersonsegError(f"--worst-count {args.worst_count}: give the number of worst images to show, 1 or more")
@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
 def _people(args: argparse.Namespace) -> int:
     if args.subject != "all":
         raise PersonsegError("--people scores everyone's masks; --subject main keeps one person: choose one")
-    given = [flag for flag, value in (("--masks", args.masks), ("--ids", args.ids), ("--worst", args.worst)) if value]
+    given = [flag for flag, value in (("--masks", args.masks), ("--ids", args.ids), ("--worst", args.worst),
+                                      ("--worst-count", args.worst_count)) if value is not None]
     if given:   # the annotations file names the photos and holds the masks
         raise PersonsegError(f"{', '.join(given)}: not with --people, whose file names the photos and their masks "
                              "(--limit takes the first N)")

@@ -168,9 +168,12 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
         elif interrupted(e):
             say(f"nothing of the run in {args.out} was kept: no epoch had finished")
         raise
-    if args.until is not None and args.until < cfg.epochs:
-        say(f"stopped after epoch {args.until} of {cfg.epochs} as --until asked: the same command with --resume "
-            "(and a later --until, or none) goes on")
+    done = read_checkpoint(args.out / "last.pt")["epoch"] + 1 if args.until is not None else cfg.epochs
+    if done < cfg.epochs:   # stopped at --until, or past it already when resumed
+        say(f"stopped after epoch {done} of {cfg.epochs} as --until asked: the same command with --resume (and a "
+            "later --until, or none) goes on" if done == args.until else
+            f"the run had finished epoch {done} already, past --until {args.until}: nothing was trained; give a "
+            "later --until, or none")
     if best.is_file() and read_checkpoint(best)["val_iou"] <= 0:
         shipped = SPECS[args.model].onnx_path.is_file() and args.init is None
         say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer or on "

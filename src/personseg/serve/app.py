@@ -116,8 +116,9 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
     @app.exception_handler(HTTPException)
     async def _http(_: Request, e: HTTPException) -> JSONResponse:
         if e.status_code == 400 and str(e.detail).startswith(PART_TOO_LARGE):   # Starlette's form parser's
-            return error(413, f"a form field other than the image is over {MultiPartParser.max_part_size >> 20} MB "
-                              f"(people holds at most {MAX_PEOPLE} people)")
+            return error(413, f"a form field that is not a file is over {MultiPartParser.max_part_size >> 20} MB (the "
+                              "photo goes as a file: curl -F image=@photo.jpg; people holds at most "
+                              f"{MAX_PEOPLE} people)")
         return error(e.status_code, str(e.detail), getattr(e, "headers", None))
 
     @app.exception_handler(RequestValidationError)

@@ -67,7 +67,7 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
         if wanted.guides:
             mattes = coarse_mattes(part, coarse, cache / f"mattes-{coarse}-{name}.npz", log=log)
             part = with_guides(part, wanted.guides, mattes)
-        pairs = PairSet(pairs.ids + [f"{root.name}/{i}" for i in part.ids], pairs.images + part.images,
+        pairs = PairSet(pairs.ids + [f"{Path(root).absolute().name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)
     # (the person model may learn from real people alone: no single-person pairs to make scenes of)
     val_idx, trn_idx = validation_split(len(pairs), val_fraction, seed) if len(pairs) or not photos else ([], [])
