@@ -48,7 +48,7 @@ def test_the_summaries_name_the_photos_where_nobody_was_found(tmp_path, data_dir
     assert "no person found in 1" in err and "  no person found: doughnuts.jpg" in err.splitlines()
 
 
-def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
+def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys, monkeypatch):
     ids = tmp_path / "ids.txt"
     ids.write_text("00002\n00005\n00008\n")
     worst, report = tmp_path / "worst.png", tmp_path / "scores.json"
@@ -67,6 +67,10 @@ def test_eval_reports_scores_and_worst_cases(tmp_path, data_dir, capsys):
                  "--ids", str(ids), "--method", "fast", "--model", mine, "--quiet", "--json", "-"]) == 0
     scores = json.loads(capsys.readouterr().out)   # --json -: the whole JSON on stdout (it wrote a file "-")
     assert len(scores["per_image"]) == 3 and not (tmp_path / "-").exists()
+    monkeypatch.chdir(tmp_path)   # ./- is a file of that name
+    assert main(["eval", "--images", str(data_dir / "eg1800/images"), "--masks", str(data_dir / "eg1800/masks"),
+                 "--ids", str(ids), "--method", "fast", "--quiet", "--json", "./-"]) == 0
+    assert json.loads((tmp_path / "-").read_text())["per_image"] == scores["per_image"]
     recorded = scores["models"]   # named by its contents too
     assert list(recorded) == ["sinet"] and recorded["sinet"].startswith(f"{mine} (sha256 ")
 

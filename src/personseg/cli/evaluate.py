@@ -53,8 +53,8 @@ def add_parser(sub) -> None:
                                                "and its IoU; the true outline green, the method's magenta")
     e.add_argument("--worst-count", type=int, metavar="N",
                    help=f"how many of the worst images --worst shows (default {WORST_COUNT})")
-    e.add_argument("--json", type=Path, help="write the scores as JSON here, each image's too (per_image); - : "
-                                              "on stdout instead of the one-line summary")
+    e.add_argument("--json", help="write the scores as JSON here, each image's too (per_image); - : on stdout "
+                                  "instead of the one-line summary (./- for a file of that name)")
     e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(run=run, matting=None)   # None: the default of what is scored (photos: DEFAULT_MATTING)
@@ -86,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError("--worst -: the picture needs a file (PNG); - (stdout) is for --json")
     if args.matting is None:   # as personseg segment and personseg video make them by default
         args.matting = METHOD_MATTING if args.video else DEFAULT_MATTING
-    if args.worst and args.json and args.worst.resolve() == args.json.resolve():
+    # "-" as typed is stdout (a Path would read ./- so too); any other name a file
+    args.json = args.json if args.json in (None, STDOUT) else Path(args.json)
+    if args.worst and isinstance(args.json, Path) and args.worst.resolve() == args.json.resolve():
         raise PersonsegError(f"--worst and --json are both {args.json}: give each a file of its own")
-    files = (("--worst", args.worst), ("--json", None if str(args.json) == STDOUT else args.json))
+    files = (("--worst", args.worst), ("--json", None if args.json == STDOUT else args.json))
     for flag, path in files:
         if path is not None and path.is_dir():
             raise PersonsegError(f"{flag} {path}: is a folder; name a file")
@@ -157,7 +159,7 @@ def _report(args: argparse.Namespace, summary: dict, per_image: list) -> None:
     """The summary on one line, and with --json the scores with each image's in that file (``-``: on stdout
     instead of the line, for a pipe)."""
     scores = json.dumps(summary | {"per_image": per_image}, indent=1)
-    if str(args.json) == STDOUT:
+    if args.json == STDOUT:
         print(scores)
         return
     print(json.dumps(summary))
