@@ -571,7 +571,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     return {"images": len(entries), "people": sum(map(len, written)),
             "nobody": [e["file_name"] for e, people in zip(entries, written) if not people], "failed": failed,
             "missing": [(p, not_there(p)) for p in plan.missing],
-            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "others": plan.others, "gone": gone,
+            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "gone": gone,
+            "others": [f for f in plan.others if f.resolve() != Path(out).resolve()],   # not its own file
             "small": sum(len(e["annotations"]) for e in entries) - sum(map(len, written)),
             "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
 

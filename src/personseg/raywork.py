@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 import warnings
 from collections import Counter
@@ -45,6 +46,23 @@ class ImageActor:
         return {"path": [path], "made": [made], "error": [error], "node": [self.node]}
 
 
+#: Seconds a cluster's head has to answer before --address is refused (Ray itself retries for minutes).
+CONNECT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """PersonsegError where nothing answers at ``address`` (host:port, or ray://host:port): Ray retried for
+    minutes, printing its own warnings, before any word of ours."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():   # "auto" and other forms Ray reads itself
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_S).close()
+    except OSError as e:
+        raise PersonsegError(f"--address {address}: nothing answers there ({e.strerror or e}); start the cluster's "
+                             "head there (ray start --head prints its address), or give another") from None
+
+
 def ray_run(paths: list[str], actor: type[ImageActor], kwargs: dict, actors: int, address: str | None,
             nodes: Counter) -> Iterator[tuple[str, str | PersonsegError]]:
     """(path, what ``actor`` made of it, or the error) for every file of ``paths`` (absolute), in the order they
@@ -58,6 +76,8 @@ def ray_run(paths: list[str], actor: type[ImageActor], kwargs: dict, actors: int
     except ImportError:
         raise PersonsegError("--engine ray needs Ray: pip install 'personseg[ray]'") from None
     if not ray.is_initialized():
+        if address is not None:
+            _check_reachable(address)
         before = signal.getsignal(signal.SIGTERM)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         if before is not None and threading.current_thread() is threading.main_thread():

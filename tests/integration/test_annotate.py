@@ -75,6 +75,9 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     (tmp_path / "later.jpg").rename(moved)
     again = annotate([photos], out, {"method": "fast"})
     assert again["images"] == 5 and again["done_before"] == 4
+    inside = photos / "people.json"   # the file among the photos is no photo left out: it is the run's own
+    annotate([photos], inside, {"method": "fast"})
+    assert annotate([photos], inside, {"method": "fast"})["others"] == []
     annotate([photos], whole, {"method": "fast"})
     added, one_run = json.loads(out.read_text()), json.loads(whole.read_text())
 

@@ -219,3 +219,12 @@ def test_a_folder_takes_the_formats_a_photo_named_alone_takes(tmp_path):
     plan = plan_batch([tmp_path], tmp_path / "out")
     assert sorted(job.name for job in plan.jobs) == ["a.avif", "b.gif", "c.jfif"] and not plan.others
     assert all(load_image(job.path).shape == (12, 16, 3) for job in plan.jobs)
+
+
+def test_a_cluster_address_nothing_answers_at_is_refused_at_once():
+    # Ray retried for minutes, printing its own warnings, before any word of ours
+    from personseg.raywork import _check_reachable
+
+    with pytest.raises(PersonsegError, match="--address 127.0.0.1:1: nothing answers there"):
+        _check_reachable("127.0.0.1:1")
+    _check_reachable("auto")   # forms Ray reads itself are left to it
