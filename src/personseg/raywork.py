@@ -106,5 +106,6 @@ def _decode(row: dict) -> dict:
     """A Ray Data task: the file's bytes decoded (an unreadable file passes on its error)."""
     try:
         return {"path": row["path"], "rgb": load_image(row["bytes"]), "error": ""}
-    except PersonsegError as e:
-        return {"path": row["path"], "rgb": np.zeros((MIN_SIDE, MIN_SIDE, 3), np.uint8), "error": str(e)}
+    except PersonsegError as e:   # said of the file, as a local run says it (the path is put before it)
+        said = str(e).replace("<bytes>: ", "", 1).replace("the image data is empty", "the file is empty", 1)
+        return {"path": row["path"], "rgb": np.zeros((MIN_SIDE, MIN_SIDE, 3), np.uint8), "error": said}

@@ -228,3 +228,11 @@ def test_a_cluster_address_nothing_answers_at_is_refused_at_once():
     with pytest.raises(PersonsegError, match="--address 127.0.0.1:1: nothing answers there"):
         _check_reachable("127.0.0.1:1")
     _check_reachable("auto")   # forms Ray reads itself are left to it
+
+
+def test_a_file_ray_cannot_decode_is_named_as_a_local_run_names_it():
+    # "photos/x.jpg: <bytes>: not an image", and "the image data is empty" for an empty file
+    from personseg.raywork import _decode
+
+    assert _decode({"path": "x.jpg", "bytes": b"junk"})["error"] == "not an image, or in a format that cannot be read"
+    assert _decode({"path": "x.jpg", "bytes": b""})["error"] == "the file is empty (0 bytes)"
