@@ -25,7 +25,7 @@ import numpy as np
 from shapely import LinearRing, Polygon, make_valid
 
 from . import __version__
-from .batch import Job, plan_batch, sole_writer_of
+from .batch import ANNOTATE_CLASH, Job, plan_batch, sole_writer_of
 from .coco import is_person, person_ids
 from .errors import PersonsegError, describe, show_note
 from .image import not_there, write_bytes
@@ -512,7 +512,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                                        for k, v in sorted(asked.items())}, "min_area": 0,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest(),
                            "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
-    plan = plan_batch(paths, shards.folder)
+    plan = plan_batch(paths, shards.folder, ANNOTATE_CLASH)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given)
     if not plan.jobs:

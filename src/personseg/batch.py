@@ -359,7 +359,16 @@ def not_photos(files: list[Path]) -> str:
             f"{', '.join(IMAGE_SUFFIXES)})")
 
 
-def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
+#: How ``plan_batch`` says two inputs clash: segment's (their output files), or annotate's (``ANNOTATE_CLASH``).
+SEGMENT_CLASH = ("these inputs would write the same output files",
+                 "rename one of each pair or segment them into different --out folders")
+ANNOTATE_CLASH = ("these photos would be kept under one name in the run",
+                  "rename one of each pair, or name the folder above both (a photo is known by its path below "
+                  "the folder named, without its extension)")
+
+
+def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
+               clash: tuple[str, str] = SEGMENT_CLASH) -> Plan:
     """The images named in ``paths`` (files, and folders searched recursively, their layout kept under ``out``;
     a file named twice counts once). Refused (PersonsegError): ``out`` being an input folder or an existing file;
     an input with the name of another's output; two inputs whose outputs would have the same names. A folder
@@ -397,11 +406,11 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike) -> Plan:
     others = list({f.resolve(): f for f in reversed(others)}.values())[::-1]   # overlapping folders: once each
     unique = {job.path.resolve(): job for job in reversed(jobs)}   # a file named twice is one job
     jobs = [job for job in jobs if unique[job.path.resolve()] is job]
-    _refuse_shared_outputs(jobs)
+    _refuse_shared_outputs(jobs, clash)
     return Plan(jobs, missing, others)
 
 
-def _refuse_shared_outputs(jobs: list[Job]) -> None:
+def _refuse_shared_outputs(jobs: list[Job], clash: tuple[str, str]) -> None:
     inputs = {job.path.resolve(): job.path for job in jobs}
     for job in jobs:
         for path in output_paths(job.out_dir, job.stem, tuple(OUTPUTS), instances=True):
@@ -415,15 +424,15 @@ def _refuse_shared_outputs(jobs: list[Job]) -> None:
         if key in seen and seen[key].resolve() != job.path.resolve():
             clashes.append(f"{seen[key]} and {job.path}")
         seen.setdefault(key, job.path)
-    for (folder, stem), path in seen.items():   # x.person-1.jpg beside x.jpg: named as x's per-person files
+    for (folder, stem), path in seen.items() if clash == SEGMENT_CLASH else ():   # x.person-1.jpg beside x.jpg:
+        # named as x's per-person files (annotate writes none)
         person = re.fullmatch(r"(.+)\.person-\d+", stem)
         if person and (folder, person.group(1)) in seen:
             clashes.append(f"{seen[folder, person.group(1)]} and {path} (its outputs are named as the first's "
                            "per-person files)")
     if clashes:
         more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
-        raise PersonsegError("these inputs would write the same output files: " + "; ".join(clashes[:3]) + more
-                             + "; rename one of each pair or segment them into different --out folders")
+        raise PersonsegError(f"{clash[0]}: " + "; ".join(clashes[:3]) + more + f"; {clash[1]}")
 
 
 class OutputsActor(ImageActor):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from personseg.batch import MARKER, OutputRecord, plan_batch, remove_leftovers, within, writable_folder
+from personseg.batch import (ANNOTATE_CLASH, MARKER, OutputRecord, plan_batch, remove_leftovers, within,
+                             writable_folder)
 from personseg.cli.common import models
 from personseg.errors import PersonsegError
 from personseg.image import load_image, write_image
@@ -82,6 +83,10 @@ def test_inputs_named_like_outputs_or_sharing_them_are_refused(folder):
     write_image(folder / "in/a.person-1.jpg", np.zeros((16, 16, 3), np.uint8))
     with pytest.raises(PersonsegError, match="a.person-1.jpg .its outputs are named as the first's per-person"):
         plan_batch([folder / "in/a.jpg", folder / "in/a.person-1.jpg"], folder / "out")
+    # annotate's words (it said "segment them into different --out folders"), and no per-person files of its own
+    with pytest.raises(PersonsegError, match="kept under one name in the run: .*a.jpg and .*a.png; rename"):
+        plan_batch([folder / "in/a.jpg", folder / "in/a.png"], folder / "out", ANNOTATE_CLASH)
+    plan_batch([folder / "in/a.jpg", folder / "in/a.person-1.jpg"], folder / "out", ANNOTATE_CLASH)
 
 
 def test_a_rerun_keeps_or_completes_outputs_only_with_the_settings_that_made_them(folder):
