@@ -393,8 +393,9 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
             marked = {m.parent.resolve() for m in p.rglob(MARKER)}
             # hidden files and folders (macOS's ._ copies, thumbnails, .git) are not the user's photos
-            found = sorted(f for f in p.rglob("*") if f.is_file() and not within(f, out_real)
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            seen = [f for f in p.rglob("*") if not any(part.startswith(".") for part in f.relative_to(p).parts)]
+            found = sorted(f for f in seen if f.is_file() and not within(f, out_real))
+            missing += sorted(f for f in seen if f.is_symlink() and not f.exists())   # a link to nothing: said
             files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and not _an_output(f, marked)]
             jobs += [Job(f, out / f.relative_to(p).parent, f.stem, f.relative_to(p).as_posix()) for f in files]
             others += [f for f in found if f.suffix.lower() not in IMAGE_SUFFIXES

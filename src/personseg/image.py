@@ -212,6 +212,8 @@ def not_there(path: str | os.PathLike) -> str:
     """Why ``path``, which names no file, is not read: a URL (which Path turns into 'https:/...') or no such file."""
     if re.match(r"[a-z][a-z0-9+.-]+:/", os.fspath(path), re.I):
         return "a URL; personseg reads files and bytes only (download it first)"
+    if Path(path).is_symlink():
+        return f"a link to {os.readlink(path)}, which is not there"
     return "no such file or folder"
 
 

@@ -241,3 +241,13 @@ def test_a_file_ray_cannot_decode_is_named_as_a_local_run_names_it():
 
     assert _decode({"path": "x.jpg", "bytes": b"junk"})["error"] == "not an image, or in a format that cannot be read"
     assert _decode({"path": "x.jpg", "bytes": b""})["error"] == "the file is empty (0 bytes)"
+
+
+def test_a_link_to_nothing_in_a_folder_is_named_not_skipped(folder):
+    # a dangling link in a folder was left out without a word
+    from personseg.image import not_there
+
+    (folder / "in/gone.jpg").symlink_to(folder / "nowhere.jpg")
+    plan = plan_batch([folder / "in"], folder / "out")
+    assert plan.missing == [folder / "in/gone.jpg"]
+    assert not_there(plan.missing[0]) == f"a link to {folder / 'nowhere.jpg'}, which is not there"
