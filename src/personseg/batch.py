@@ -6,7 +6,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -18,7 +17,7 @@ import numpy as np
 
 from .errors import PersonsegError
 from .image import IMAGE_SUFFIXES, not_there, write_bytes
-from .outputs import OUTPUTS, output_paths, person_files, save_outputs
+from .outputs import OUTPUTS, output_paths, person_file_stem, person_files, save_outputs
 from .pipeline import Segmenter
 from .raywork import ImageActor
 from .runsettings import changes, completed, shared_settings
@@ -326,9 +325,9 @@ def _output_stem(name: str) -> str | None:
         return name[:-len(".instances.json")]
     if name.endswith(".json"):
         return name[:-len(".json")]
-    person = re.fullmatch(r"(.+)\.person-\d+\.(\w+)\.png", name)
-    if person and person.group(2) in OUTPUTS:
-        return person.group(1)
+    person = person_file_stem(name)
+    if person is not None:
+        return person
     parts = name.rsplit(".", 2)
     return parts[0] if len(parts) == 3 and parts[2] == "png" and parts[1] in OUTPUTS else None
 
@@ -427,10 +426,10 @@ def _refuse_shared_outputs(jobs: list[Job], clash: tuple[str, str]) -> None:
         seen.setdefault(key, job.path)
     for (folder, stem), path in seen.items() if clash == SEGMENT_CLASH else ():   # x.person-1.jpg beside x.jpg:
         # named as x's per-person files (annotate writes none)
-        person = re.fullmatch(r"(.+)\.person-\d+", stem)
-        if person and (folder, person.group(1)) in seen:
-            clashes.append(f"{seen[folder, person.group(1)]} and {path} (its outputs are named as the first's "
-                           "per-person files)")
+        owner = person_file_stem(f"{stem}.mask.png")   # whose per-person mask this input's mask would be named as
+        if owner is not None and (folder, owner) in seen:
+            clashes.append(f"{seen[folder, owner]} and {path} (its outputs are named as the first's per-person "
+                           "files)")
     if clashes:
         more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
         raise PersonsegError(f"{clash[0]}: " + "; ".join(clashes[:3]) + more + f"; {clash[1]}")

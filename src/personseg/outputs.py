@@ -308,12 +308,21 @@ def output_paths(out_dir: str | Path, stem: str, outputs: tuple[str, ...], insta
     return paths + [out_dir / f"{stem}.instances.json"] * instances
 
 
+#: A per-person file's name: ``<stem>.person-<k>.<picture>.png`` (stem, k, picture).
+PERSON_FILE = re.compile(r"(.+)\.person-(\d+)\.(\w+)\.png")
+
+
+def person_file_stem(name: str) -> str | None:
+    """The stem of the image whose per-person file is named ``name``; None for other names."""
+    m = PERSON_FILE.fullmatch(name)
+    return m.group(1) if m and m.group(3) in OUTPUTS else None
+
+
 def person_files(out_dir: Path, stem: str) -> list[tuple[int, Path]]:
-    """The per-person files of ``stem`` in ``out_dir`` (``<stem>.person-<k>.<picture>.png``), with their k: not
-    those of another image whose name merely begins so."""
-    named = re.compile(re.escape(stem) + r"\.person-(\d+)\.(\w+)\.png")
-    found = ((named.fullmatch(p.name), p) for p in sorted(out_dir.glob(f"{glob.escape(stem)}.person-*.png")))
-    return [(int(m.group(1)), p) for m, p in found if m and m.group(2) in OUTPUTS]
+    """The per-person files of ``stem`` in ``out_dir`` (``PERSON_FILE``), with their k: not those of another
+    image whose name merely begins so."""
+    found = sorted(out_dir.glob(f"{glob.escape(stem)}.person-*.png"))
+    return [(int(PERSON_FILE.fullmatch(p.name).group(2)), p) for p in found if person_file_stem(p.name) == stem]
 
 
 def save_outputs(
