@@ -80,6 +80,10 @@ def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
                 pass
 
 
+#: Seconds the encoding thread waits on its queue before it looks again (``_Worker``).
+POLL = 0.05
+
+
 class _Worker:
     """Runs submitted calls in order on one background thread, at most ``size`` waiting (encoding overlaps
     segmenting); the first failure is raised by the next submit or by join."""
@@ -91,12 +95,23 @@ class _Worker:
         self._thread.start()
 
     def _run(self) -> None:
-        while (call := self._q.get()) is not None:
+        while (call := self._next()) is not None:
             if self._error is None:
                 try:
                     call()
                 except BaseException as e:
                     self._error = e
+
+    def _next(self) -> Callable[[], None] | None:
+        """The next call submitted, by timed waits looked at again: Ctrl-C landing in the main thread's ``submit``
+        between its wake-up of this thread and its bookkeeping (``threading.Condition.notify``, CPython 3.11)
+        makes a later wake-up go to a lock no one waits on, and an untimed wait hung the interrupted video for
+        ever in ``join`` (1 in 120 interrupted runs here)."""
+        while True:
+            try:
+                return self._q.get(timeout=POLL)
+            except queue.Empty:
+                pass
 
     def submit(self, call: Callable[[], None]) -> None:
         if self._error is not None:
