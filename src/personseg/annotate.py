@@ -15,9 +15,10 @@ import shutil
 import signal
 import sys
 import warnings
-from collections import Counter
-from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Generator, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import cv2
@@ -423,16 +424,71 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int,
             except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
                 yield job, e
         return
+    waiting, suspects = deque(jobs), deque()   # suspects: in hand when a worker ended abruptly, tried again alone
+    tried: set[str] = set()   # the names of the suspects
+    fruitless = 0   # pools broken in a row with no photo finished
+    while waiting or suspects:
+        in_hand, finished = yield from _pooled(waiting, suspects, options, workers, people)
+        fruitless = 0 if finished or not in_hand else fruitless + 1
+        if fruitless >= BROKEN_IN_A_ROW:   # workers that cannot start or live: the rest fail, not one by one
+            for job in (*in_hand, *suspects, *waiting):
+                yield job, PersonsegError(f"worker processes ended abruptly {fruitless} times in a row with no "
+                                          "photo finished (killed, or out of memory: try fewer --workers)")
+            return
+        if len(in_hand) == 1 and in_hand[0].name in tried:   # alone, and again: it ends its worker
+            yield in_hand[0], PersonsegError("its worker process ended abruptly on it twice (killed, or out of "
+                                             "memory: try fewer --workers)")
+        elif in_hand:
+            warnings.warn(f"a worker process ended abruptly (killed, or out of memory) with {len(in_hand)} "
+                          f"photo{'s' * (len(in_hand) != 1)} in hand: each is tried again alone, in a new worker")
+            tried.update(job.name for job in in_hand)
+            suspects.extend(in_hand)
+
+
+#: Photos in hand beyond one a worker (``_pooled``): the next is queued while each worker segments.
+IN_HAND_EXTRA = 1
+#: Pools broken in a row with no photo finished after which the photos left fail (``_entries``).
+BROKEN_IN_A_ROW = 3
+
+
+def _pooled(waiting: deque[Job], suspects: deque[Job], options: dict, workers: int,
+            people: Callable[[Job], list | None]
+            ) -> Generator[tuple[Job, dict | Exception], None, tuple[list[Job], int]]:
+    """Segment jobs from ``waiting`` on a pool of ``workers`` processes (IN_HAND_EXTRA more in hand than there
+    are workers), or from ``suspects`` one at a time with nothing else in hand, taking them off as they go;
+    yields as ``_entries``. Returns the jobs in hand when a worker ended abruptly (the broken pool is left; []
+    where none did) and how many jobs finished."""
     spawn = multiprocessing.get_context("spawn")   # a fresh interpreter each: mediapipe and onnxruntime hold threads
     with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker,
                              initargs=(options, os.getpid())) as pool:
-        futures = {pool.submit(_entry_in_worker, job, people(job)): job for job in jobs}
+        in_hand: dict[Future, Job] = {}
+        finished = 0
         try:
-            for future in as_completed(futures):
-                try:
-                    yield futures[future], future.result()
-                except Exception as e:   # noqa: BLE001
-                    yield futures[future], e
+            while True:
+                if suspects:
+                    if not in_hand:
+                        job = suspects.popleft()
+                        in_hand[pool.submit(_entry_in_worker, job, people(job))] = job
+                else:
+                    while waiting and len(in_hand) < workers + IN_HAND_EXTRA:
+                        job = waiting.popleft()
+                        in_hand[pool.submit(_entry_in_worker, job, people(job))] = job
+                if not in_hand:
+                    return [], finished
+                done, _ = wait(in_hand, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        broken = True   # the pool is done for: the jobs in hand are returned
+                        continue
+                    finished += 1
+                    job = in_hand.pop(future)
+                    try:
+                        yield job, future.result()
+                    except Exception as e:   # noqa: BLE001
+                        yield job, e
+                if broken:
+                    return list(in_hand.values()), finished
         finally:   # the jobs not started are dropped by the pool's own thread: cancelled from here, Python 3.11's
             # pool, broken by workers a SIGTERM to the group ended, set an error on them (InvalidStateError traceback)
             pool.shutdown(wait=False, cancel_futures=True)
