@@ -278,3 +278,5 @@ def test_simplified_outlines_never_cross_themselves():
     assert crosses_itself(np.array([[0, 0], [2, 2], [4, 4], [4, 0], [0, 4]]))   # crossing through a corner
     assert not crosses_itself(np.array([[2, 2], [4, 0], [6, 2], [4, 4], [2, 2], [0, 4], [-2, 2], [0, 0]]))   # two
     # diamonds meeting at a corner, both the same way round
+    assert crosses_itself(np.array([[0, 0], [10, 0], [10, 4], [16, 4], [11, 4], [10, 8], [0, 8]]))   # a spike: an
+    # edge back along the one before, enclosing nothing
