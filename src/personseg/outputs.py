@@ -71,10 +71,10 @@ def composite(result: Result, background: np.ndarray) -> np.ndarray:
 
 
 def colour_of(spec: str) -> tuple[int, int, int] | None:
-    """The RGB colour ``spec`` names: a colour name, #rrggbb, or rrggbb alone (a # in a URL starts its fragment);
-    None for anything else."""
+    """The RGB colour ``spec`` names: a colour name, #rrggbb or #rgb, or rrggbb or rgb alone (a # in a URL starts
+    its fragment); None for anything else."""
     try:
-        return ImageColor.getrgb(f"#{spec}" if re.fullmatch(r"[0-9a-fA-F]{6}", spec) else spec)[:3]
+        return ImageColor.getrgb(f"#{spec}" if re.fullmatch(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}", spec) else spec)[:3]
     except ValueError:
         return None
 
@@ -89,7 +89,7 @@ def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
     if not Path(spec).is_file():
         looks = Path(spec).suffix.lower() in IMAGE_SUFFIXES or "/" in spec
         raise PersonsegError(f"background {spec!r}: no such image file" if looks and not Path(spec).exists() else
-                             f"background {spec!r} is neither a colour (name, #rrggbb or rrggbb) nor an image "
+                             f"background {spec!r} is neither a colour (name, #rrggbb, rrggbb, #rgb or rgb) nor an image "
                              "file")
     bg = load_image(spec)
     f = max(h / bg.shape[0], w / bg.shape[1])

@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
                    help="comma-separated outputs: " + "; ".join(f"{n} ({k.help})" for n, k in OUTPUTS.items())
                    + f" (default: {','.join(DEFAULT_OUTPUTS)}; outputs that hold keypoints run the pose backend, "
                    "which with --method fast frames the networks on the people it finds, as --pose)")
-    s.add_argument("--background", help="colour (name, #rrggbb or rrggbb) or image for the 'replace' output")
+    s.add_argument("--background", help="colour (name, #rrggbb, rrggbb or rgb) or image for the 'replace' output")
     s.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
                    f"diagonal (default {DEFAULT_BLUR})")
     s.add_argument("--instances", action="store_true",

@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
                    help=methods_help(DEFAULT_VIDEO_METHOD))
     v.add_argument("--save", help=f"into a video file one of {', '.join(VIDEO_OUTPUTS)} (default: blur); into a "
                                   f"folder, comma-separated per-frame outputs of {', '.join(OUTPUTS)} (default: mask)")
-    v.add_argument("--background", help="colour (name, #rrggbb or rrggbb) or image for 'replace'")
+    v.add_argument("--background", help="colour (name, #rrggbb, rrggbb or rgb) or image for 'replace'")
     v.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
                    f"diagonal (default {DEFAULT_BLUR})")
     v.add_argument("--fps", type=float,

@@ -190,7 +190,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
                                                      "(false: whatever the networks marked)"),
         # no defaults in the schema: /docs sends them, and each is refused with the other outputs
         background: str | None = Query(None, description=f"colour (name, #rrggbb written %23rrggbb in a URL, or "
-                                                         f"rrggbb; default {BACKGROUND}); only with output=replace "
+                                                         f"rrggbb, rgb; default {BACKGROUND}); only with output=replace "
                                                          "(422 with other outputs)"),
         blur: float | None = Query(None, gt=0, le=MAX_BLUR,
                                    description=f"background blur, share of the diagonal (default {DEFAULT_BLUR}); "
@@ -328,7 +328,7 @@ def _colour(spec: str) -> tuple[int, int, int]:
     """A background colour (``outputs.colour_of``); 422 for anything else."""
     colour = colour_of(spec)
     if colour is None:
-        raise Failed(422, f"background {spec!r} is not a colour (a name, #rrggbb, #rgb or rrggbb; in a URL write "
+        raise Failed(422, f"background {spec!r} is not a colour (a name, #rrggbb, rrggbb, #rgb or rgb; in a URL write "
                           "# as %23)")
     return colour
 
