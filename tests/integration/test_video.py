@@ -127,7 +127,7 @@ def test_cut_outs_go_into_video_files_that_hold_transparency(clip, parkour, tmp_
         assert max(int(e.max()) for e in edges) == 0
 
 
-def test_opus_sound_goes_into_a_mov_as_aac(parkour, tmp_path):
+def test_opus_sound_goes_into_a_mov_as_aac_and_into_an_mp4_with_a_note(parkour, tmp_path):
     import av
 
     clip = write_clip(tmp_path / "clip.webm", (rgb for _, rgb, _ in parkour[:4]), tone_hz=440)
@@ -135,6 +135,10 @@ def test_opus_sound_goes_into_a_mov_as_aac(parkour, tmp_path):
     assert any("(opus) was re-encoded as AAC" in note for note in summary["notes"])
     with av.open(str(tmp_path / "out.mov")) as c:
         assert [s.codec_context.name for s in c.streams] == ["prores", "aac"]
+    summary = run_video(clip, tmp_path / "out.mp4", method="fast", progress=False)   # held, but not played by all
+    assert any("(opus) was copied as it is; some players" in note for note in summary["notes"])
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert [s.codec_context.name for s in c.streams] == ["h264", "opus"]
 
 
 def test_cut_out_frames_take_estimated_colours_at_their_soft_edges(parkour, tmp_path, data_dir):

@@ -34,6 +34,9 @@ ALPHA_ENCODERS = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yu
 #: Sound FFmpeg lists as taken by a container but refuses when the file's header is written (Opus in .mov is
 #: "experimental" there): re-encoded like sound the container cannot hold.
 SOUND_REFUSED = {".mov": ("opus",)}
+#: Sound a container holds but many players do not play from it (Opus in MP4: QuickTime, and Safari before macOS
+#: 14, play the picture silent): copied as it is, with a note.
+SOUND_FEW_PLAY = {".mp4": ("opus",)}
 #: The sound encoder per container for sound it cannot hold as it is (FFmpeg's list of what each takes decides).
 SOUND_ENCODERS = {".mp4": "aac", ".mov": "aac", ".mkv": "libopus", ".webm": "libopus"}
 SOUND_NAMES = {"aac": "AAC", "libopus": "Opus"}
@@ -353,6 +356,10 @@ class VideoWriter:
             codec, encoder = source.audio.codec_context.name, SOUND_ENCODERS[suffix]
             if codec in self.out.supported_codecs and codec not in SOUND_REFUSED.get(suffix, ()):
                 self.audio = self.out.add_stream_from_template(source.audio)
+                if codec in SOUND_FEW_PLAY.get(suffix, ()):
+                    source.notes.append(f"{self.path.name}: the sound ({codec}) was copied as it is; some players "
+                                        f"(QuickTime, older Safari) play {suffix} files with {codec} sound silent: "
+                                        ".mkv or .webm suit it, or re-encode the sound as AAC")
             elif encoder in av.codecs_available:
                 self.audio = self.out.add_stream(encoder, rate=48000)
                 self._transcode = source.audio.codec_context
