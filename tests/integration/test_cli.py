@@ -211,6 +211,15 @@ def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, mo
     assert "stopped after epoch 2 of 3 as --until asked: the same command with --resume" in capsys.readouterr().err
     assert main(args + ["1", "--resume"]) == 0   # it said "stopped after epoch 1"
     assert "finished epoch 2 already, past --until 1: nothing was trained" in capsys.readouterr().err
+    alone = ["train", "--out", str(tmp_path / "run"), "--resume"]   # the options the run started with
+    assert main(alone + ["--batch", "2"]) == 2
+    assert "other settings (batch 2, was 4)" in capsys.readouterr().err
+    assert main(alone) == 0
+    err = capsys.readouterr().err
+    assert f"the run's own options: --data {tmp_path / 'mine'} --epochs 3 --batch 4 --init " in err
+    assert "epoch 3/3" in err
+    assert main(["train", "--out", str(tmp_path / "new"), "--batch", "4"]) == 2
+    assert "--data: give the folders to train on" in capsys.readouterr().err
 
 
 def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_wrong_with_the_data(

@@ -71,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
 #: How alike an unknown option and a command's must be to be offered (difflib's ratio: --models and --model 0.93,
 #: --version and --overwrite 0.6).
 GUESS_CUTOFF = 0.8
-#: The namespace attribute where ``Once`` notes the options given (removed before the namespace is returned).
+#: The namespace attribute where ``Once`` notes the options given (``given_options`` once parsed).
 _GIVEN = "_personseg_given"
 
 
@@ -90,7 +90,8 @@ class Once(argparse.Action):
 
 
 class Parser(argparse.ArgumentParser):
-    """The command's parsers: an option of one value (argparse's plain "store") is ``Once``."""
+    """The command's parsers: an option of one value (argparse's plain "store") is ``Once``; the namespace's
+    ``given_options`` holds the destinations of the options given (those left at their defaults are not)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -99,7 +100,9 @@ class Parser(argparse.ArgumentParser):
 
     def parse_known_args(self, args=None, namespace=None):   # noqa: ANN001, ANN201 - argparse's signature
         namespace, rest = super().parse_known_args(args, namespace)
-        vars(namespace).pop(_GIVEN, None)
+        # the destinations of the options given (a command's, noted in its own parse, and the top level's)
+        given = vars(namespace).pop(_GIVEN, set())
+        namespace.given_options = getattr(namespace, "given_options", frozenset()) | given
         if rest and self._subparsers is None:   # a command's own: its usage, not the top level's, and a guess
             self.error(f"unrecognized arguments: {' '.join(rest)}{self._guess(rest)}")
         return namespace, rest

@@ -30,8 +30,9 @@ def add_parser(sub) -> None:
                         "on RGB only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + "
                         "boundary and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their "
                         "mask out; trained on overlapping people synthesised from the pairs)")
-    t.add_argument("--data", required=True, type=Path, nargs="+", metavar="DIR",
-                   help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp")
+    t.add_argument("--data", type=Path, nargs="+", metavar="DIR",
+                   help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp "
+                        "(needed but with --resume)")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt; 'fit': the train "
                                    "split less the photos this project makes its choices on (its data sets only) "
                                    "(default: all pairs)")
@@ -49,7 +50,9 @@ def add_parser(sub) -> None:
     t.add_argument("--seed", type=int, default=0,
                    help="seed of the validation split, the augmentation and the initial weights (default 0)")
     t.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint, with the options it was started with "
+                        "(those given again must be the same)")
     t.add_argument("--until", type=int, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--average-from", type=int, metavar="EPOCH",
                    help="from this epoch on, keep the mean of the weights at each epoch's end (stochastic weight "
@@ -72,10 +75,22 @@ def add_parser(sub) -> None:
     t.set_defaults(run=run)
 
 
+#: The options a run keeps in its checkpoints (``train(command=)``): ``--resume`` takes those not given again.
+RECORDED = ("model", "data", "split", "val_fraction", "epochs", "batch", "lr", "seed", "init", "average_from",
+            "augment", "ipr", "coarse", "cache")
+#: Of those, the ones that are paths (kept as text).
+RECORDED_PATHS = ("init", "cache")
+
+
 def run(args: argparse.Namespace) -> int:
     # torch is an extra: loaded only when training
     from ..train.loop import TrainConfig, check_run_folder, training_device
 
+    if args.resume and args.out.is_dir():   # a run still in its first epoch has no last.pt yet: said as such
+        with sole_writer(args.out):
+            pass
+    if args.resume and (args.out / "last.pt").is_file():
+        _take_recorded(args)
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     if not 0 <= args.ipr <= MAX_PYRAMID:
@@ -97,10 +112,9 @@ def run(args: argparse.Namespace) -> int:
                       init=str(args.init) if args.init else None, average_from=args.average_from,
                       augment=replace(AUGMENT_PRESETS[args.augment], pyramid=args.ipr))
     training_device(args.device)
-    if args.resume and args.out.is_dir():   # a run still in its first epoch has no last.pt yet: said as such
-        with sole_writer(args.out):
-            pass
     check_run_folder(args.out, args.resume)
+    if not args.data:
+        raise PersonsegError("--data: give the folders to train on (a run continued with --resume takes its own)")
     out = args.out.resolve()
     among = next((d for d in args.data if out == d.resolve() or any(out.is_relative_to(d.resolve() / sub)
                                                                      for sub in ("images", "masks"))), None)
@@ -122,6 +136,37 @@ def run(args: argparse.Namespace) -> int:
         raise
     print(f"best checkpoint: {best}")
     return 0
+
+
+def _take_recorded(args: argparse.Namespace) -> None:
+    """The options ``args.out``'s run kept in its last.pt (RECORDED), for those not given again; a checkpoint of a
+    personseg that kept none leaves every option as given."""
+    from ..train.checkpoint import read_checkpoint
+
+    recorded = read_checkpoint(args.out / "last.pt").get("command") or {}
+    taken = []
+    for name, value in recorded.items():
+        if name in RECORDED and name not in args.given_options:
+            if name == "data":
+                value = [Path(folder) for folder in value]
+            elif name in RECORDED_PATHS and value is not None:
+                value = Path(value)
+            if value != getattr(args, name):
+                taken.append(f"--{name.replace('_', '-')} " + (" ".join(map(str, value)) if name == "data" else
+                                                              str(value)))
+            setattr(args, name, value)
+    if taken:
+        say(f"the run's own options: {' '.join(taken)}")
+
+
+def _recorded(args: argparse.Namespace) -> dict:
+    """The options of ``args`` a run keeps (RECORDED), as JSON takes them: folders absolute, ``init`` as the run's
+    settings name it (``--resume`` compares those)."""
+    out = {name: getattr(args, name) for name in RECORDED}
+    out["data"] = [str(folder.absolute()) for folder in args.data]
+    out["cache"] = None if args.cache is None else str(args.cache.absolute())
+    out["init"] = None if args.init is None else str(args.init)
+    return out
 
 
 #: Fewer validation pairs than this get a note: the best checkpoint is chosen on noise.
@@ -161,7 +206,7 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
             "that its IoU is mostly chance; add pairs or raise --val-fraction")
     try:
         best = train(cfg, trn, val, args.out, resume=args.resume, device=args.device, log=say, until=args.until,
-                     workers=args.workers)
+                     workers=args.workers, command=_recorded(args))
     except BaseException as e:
         if interrupted(e) and (args.out / "last.pt").is_file():
             say(f"the run in {args.out} is kept: the same command with --resume goes on after its last finished epoch")

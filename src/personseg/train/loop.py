@@ -166,11 +166,12 @@ def one_cycle(opt: torch.optim.Optimizer, lr: float, steps: int) -> torch.optim.
 
 def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str | Path, resume: bool = False,
           device: str | None = None, log: Callable[[str], None] = print, until: int | None = None,
-          workers: int | None = None) -> Path:
+          workers: int | None = None, command: dict | None = None) -> Path:
     """Train (stopping early after epoch ``until`` when given, to be resumed later), writing ``out/last.pt``
     every epoch, ``out/best.pt`` at the best validation IoU, ``out/log.csv`` and ``out/curves.png``. Returns the
     best checkpoint's path. ``workers``: processes that augment the next batches meanwhile (``make_batches``;
-    None: up to 8 beside a GPU, none on CPU, where the network's arithmetic takes every core)."""
+    None: up to 8 beside a GPU, none on CPU, where the network's arithmetic takes every core). ``command``: the
+    options that made the run, kept in last.pt (``personseg train --resume`` takes them from there)."""
     if len(train_pairs) < cfg.batch:
         raise PersonsegError(f"{len(train_pairs)} training pairs, fewer than a batch of {cfg.batch}: add pairs or "
                              "lower --batch")
@@ -261,7 +262,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                         "averaged": int(average.n_averaged) if average is not None else 0})
         state = {"config": _config_dict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "torch_rng": torch.get_rng_state(),
-                 "epoch": epoch, "best": max(best, val), "history": history, "data": data}
+                 "epoch": epoch, "best": max(best, val), "history": history, "data": data, "command": command}
         if average is not None:
             state["average"] = average.state_dict()
         _atomic_save(state, last)
