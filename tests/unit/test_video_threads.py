@@ -1,4 +1,4 @@
-"""The video's encoding thread ends after Ctrl-C lands anywhere in the main thread, also where it loses a
+"""The video's encoding and decoding threads end after Ctrl-C lands anywhere in the main thread, also where it loses a
 thread's wake-up (CPython's Condition.notify interrupted between waking a waiter and forgetting it)."""
 
 from __future__ import annotations
@@ -8,18 +8,21 @@ import time
 
 import pytest
 
-from personseg.video.io import _Worker
+from personseg.video.io import _Worker, prefetched
 
 original_notify = threading.Condition.notify
 
 
-def _interrupted_notify(monkeypatch, thread: threading.Thread) -> None:
+def _interrupted_notify(monkeypatch, thread: threading.Thread, lands_after: float = 0.0) -> None:
     """The next ``notify`` made on ``thread`` wakes its waiter, then Ctrl-C lands before the waiter is forgotten
-    (the window a signal can hit in CPython 3.11's ``Condition.notify``)."""
+    (the window a signal can hit in CPython 3.11's ``Condition.notify``), ``lands_after`` seconds later."""
     def notify(self, n: int = 1) -> None:
         if threading.current_thread() is thread and self._waiters:
             monkeypatch.setattr(threading.Condition, "notify", original_notify)
             self._waiters[0].release()
+            self.release()   # the woken thread runs on meanwhile, as it may where this one is switched out
+            time.sleep(lands_after)
+            self.acquire()
             raise KeyboardInterrupt
         original_notify(self, n)
 
@@ -58,3 +61,24 @@ def test_an_encoding_thread_ends_after_ctrl_c_lost_its_wake_up(monkeypatch):
 
     raised = _ends_within(scenario)
     assert [type(e) for e in raised] == [KeyboardInterrupt] and done == [1]
+
+
+def test_a_decoding_thread_ends_after_ctrl_c_lost_its_wake_up(monkeypatch):
+    closed: list[bool] = []
+
+    def frames():
+        try:
+            yield from range(10_000)
+        finally:
+            closed.append(True)
+
+    def scenario() -> None:
+        ahead = prefetched(frames(), size=1)
+        assert next(ahead) == 0
+        time.sleep(0.2)   # the decoding thread waits on the full queue
+        # the woken thread hands on a frame and waits again before Ctrl-C is raised here
+        _interrupted_notify(monkeypatch, threading.current_thread(), lands_after=0.2)
+        next(ahead)
+
+    raised = _ends_within(scenario)
+    assert [type(e) for e in raised] == [KeyboardInterrupt] and closed == [True]

@@ -20,6 +20,8 @@ from ..image import IMAGE_SUFFIXES, image_files, load_image
 
 #: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
 QUEUE = 4
+#: Seconds a background thread waits on its queue before it looks again (``_Worker``, ``_handed``).
+POLL = 0.05
 #: Containers written (and read); any other file PyAV can open is read too.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
@@ -57,12 +59,11 @@ def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
         it = iter(items)
         try:
             for item in it:
-                if stop.is_set():
+                if not _handed(q, item, stop):
                     return
-                q.put(item)
-            q.put(end)
+            _handed(q, end, stop)
         except BaseException as e:  # handed to the consumer
-            q.put(e)
+            _handed(q, e, stop)
         finally:   # a chain of these stops from the outside in: each waits for the thread that feeds it
             if hasattr(it, "close"):
                 it.close()
@@ -76,15 +77,20 @@ def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
             yield item
     finally:
         stop.set()
-        while thread.is_alive():   # unblock a producer waiting on a full queue
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
+        thread.join()
 
 
-#: Seconds the encoding thread waits on its queue before it looks again (``_Worker``).
-POLL = 0.05
+def _handed(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put ``item`` on ``q`` for the main thread, in timed waits looked at again (as ``_Worker._next``, and for
+    the same reason: Ctrl-C in the main thread's ``get`` can lose this thread's wake-up); False where ``stop``
+    was set first."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=POLL)
+            return True
+        except queue.Full:
+            pass
+    return False
 
 
 class _Worker:
