@@ -10,9 +10,10 @@ import numpy as np
 from pycocotools import mask as mask_rle
 
 
-@dataclass
+@dataclass(eq=False)
 class Instance:
-    """One person of several: their own mask, keypoints and score."""
+    """One person of several: their own mask, keypoints and score. Compared (and hashed) by identity: it holds
+    arrays, which ``==`` cannot reduce to one answer."""
 
     mask: np.ndarray          # uint8 HxW {0, 255}
     keypoints: np.ndarray     # (17, 3); all scores 0 for a region where no pose was found
@@ -44,7 +45,7 @@ def coco_rle(mask: np.ndarray) -> dict:
     return {"size": [int(v) for v in enc["size"]], "counts": enc["counts"].decode("ascii")}
 
 
-@dataclass
+@dataclass(eq=False)
 class Result:
     """What segmenting one image gives.
 
@@ -53,13 +54,15 @@ class Result:
     ``keypoints``: float32 (17, 3), COCO's 17 points [x, y, score] in pixels of the main person, all scores 0 when
     nobody was found. ``people``: such
     keypoints of everyone the pose backend found, most prominent first; empty also where it did not run (``fast``
-    without ``keypoints=True``: there an empty ``mask`` is the sign of nobody). ``rgb``: the image (uint8 HxWx3).
+    without ``keypoints=True``: there an empty ``mask`` is the sign of nobody). ``rgb``: the image (uint8 HxWx3;
+    an array given as that is copied, so a buffer filled again afterwards leaves it as it was).
     ``timings``: seconds per stage of the chain, for the stages that ran ("pose", "coarse", "people", "finish",
     "person check", "require_person", "matting", "instances"; in video also "subject", "edge", "smooth").
     ``ids``: in video, the track id of each of ``people``. ``instances``: with ``Segmenter(instances=True)``, one
     ``Instance`` (own mask, keypoints, score) per person, largest first (with given people, one per given person
     in their order). ``unplaced``, ``foreground`` and
-    the composites of ``outputs.render`` derive from these."""
+    the composites of ``outputs.render`` derive from these. Results are compared (and hashed) by identity, as
+    ``Instance`` is."""
 
     mask: np.ndarray          # uint8 HxW {0, 255}
     alpha: np.ndarray         # float32 HxW [0, 1]

@@ -87,6 +87,13 @@ def test_bad_arrays_are_refused(bad):
         load_image(bad)
 
 
+def test_a_channels_first_array_is_refused_with_the_transpose_named(astronaut):
+    with pytest.raises(ImageError, match=r"got 512 \(channels first\? arr.transpose\(1, 2, 0\) puts them last\)"):
+        load_image(astronaut.transpose(2, 0, 1))
+    with pytest.raises(ImageError, match="an image array of int32 must hold values in 0..255"):
+        load_image(np.full((8, 8), 300, np.int32))
+
+
 def test_8_bit_values_in_a_uint16_array_are_refused_not_read_as_black(astronaut):
     with pytest.raises(ImageError, match="uint16 image array holding 0..255 only.*pass 8-bit values as uint8"):
         load_image(astronaut.astype(np.uint16))

@@ -122,3 +122,25 @@ def test_a_pose_backend_that_is_not_one_is_refused_when_the_segmenter_is_made(po
 
     with pytest.raises(PersonsegError, match="give a backend's name"):
         Segmenter(pose=pose)
+
+
+def test_a_result_keeps_its_own_image_when_the_callers_buffer_is_filled_again():
+    from personseg import Segmenter, VideoSegmenter
+
+    for seg in (Segmenter("fast"), VideoSegmenter("fast")):
+        buf = np.full((64, 48, 3), 200, np.uint8)   # a camera's or a decoder's buffer, filled again for the next
+        result = seg(buf)
+        buf[:] = 0
+        assert result.rgb.min() == 200   # what its cut-outs and composites are drawn from
+    grey = np.full((64, 48), 200, np.uint8)   # converted, so already its own
+    assert not np.may_share_memory(Segmenter("fast")(grey).rgb, grey)
+
+
+def test_results_compare_by_identity_so_lists_sets_and_dicts_take_them():
+    from personseg import Segmenter
+
+    seg = Segmenter("fast")
+    a, b = seg(np.zeros((64, 48, 3), np.uint8)), seg(np.zeros((64, 48, 3), np.uint8))
+    kept = [b, a]
+    kept.remove(a)   # == on arrays raised "the truth value of an array ... is ambiguous"
+    assert kept == [b] and a != b and len({a, b}) == 2

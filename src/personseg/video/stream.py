@@ -16,7 +16,7 @@ import numpy as np
 from ..allocator import tune_allocator
 from ..errors import PersonsegError
 from ..framing import keypoint_box, keypoint_extent, mask_box, people_box
-from ..image import ImageInput, load_image
+from ..image import ImageInput, kept_image
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
 from ..pipeline import check_flag, check_matting, check_matting_side, check_subject, matted, model_choice, timed
 from ..pose import PoseBackend, check_backend, detect_people, empty_keypoints, get_backend
@@ -238,7 +238,7 @@ class VideoSegmenter:
 
     def _frame(self, frame: ImageInput) -> np.ndarray:
         """``frame`` as RGB uint8 (image.load_image); PersonsegError where its size is not the first frame's."""
-        rgb = load_image(frame)
+        rgb = kept_image(frame)
         if self._shape is None:
             self._shape = rgb.shape
         elif rgb.shape != self._shape:
