@@ -231,7 +231,9 @@ VIDEO_OUTPUTS = tuple(name for name, kind in OUTPUTS.items() if kind.picture is 
 
 def render(result: Result, output: str, background: Background = None,
            blur: float | None = None) -> np.ndarray:
-    """The picture of one output (any of OUTPUTS with a picture); ``background`` is needed for 'replace': an
+    """The picture of one output (any of OUTPUTS with a picture), the photo's size: 'mask' uint8 HxW 0/255,
+    'alpha' uint8 HxW 0..255, 'cutout' uint8 HxWx4 RGBA (straight alpha, black under the fully transparent),
+    'replace', 'blur' and 'overlay' uint8 HxWx3 RGB. ``background`` is needed for 'replace': an
     HxWx3 uint8 image of the photo's size, (r, g, b), or a colour name, #rrggbb or an image path
     (``background_image``);
     ``blur`` is for 'blur' (a share of the diagonal; None: DEFAULT_BLUR). Either given for another output is
