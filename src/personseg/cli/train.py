@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
                         "mask out; trained on overlapping people synthesised from the pairs)")
     t.add_argument("--data", type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp "
-                        "(needed but with --resume)")
+                        "(with --resume: the run's own, unless given)")
     t.add_argument("--split", help="id list in each DIR to train on, e.g. 'train' for DIR/train.txt; 'fit': the train "
                                    "split less the photos this project makes its choices on (its data sets only) "
                                    "(default: all pairs)")
