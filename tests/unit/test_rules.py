@@ -122,6 +122,11 @@ def test_the_selfie_model_marks_others_where_much_of_its_mask_lies_away_from_the
     assert not marks_others(selfie, own)
     selfie[50:150, 200:260] = 1.0  # someone else as large
     assert marks_others(selfie, own)
+    selfie[50:150, 200:260] = 0.0   # the disc grown round the person's map: 0.1 of 300 px across, 15 px out
+    selfie[50:150, 100:115] = 1.0   # a strip within it: theirs
+    assert not marks_others(selfie, own)
+    selfie[50:150, 117:160] = 1.0   # beyond it, and as much as a third of the mask
+    assert marks_others(selfie, own)
 
 
 def test_an_outline_vouches_for_its_person_only_where_it_is_sure_of_them():
