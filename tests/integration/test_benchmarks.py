@@ -35,6 +35,11 @@ def test_latency_times_every_call_and_the_peer(bench):
     assert len(ms) == 9 and all(v > 0 for v in ms.values())
 
 
+def test_edits_time_the_search_and_an_edit_at_each_size(bench):
+    rows = bench("edits").run([320], 1)["rows"]
+    assert [r["size"] for r in rows] == ["320x291"] and rows[0]["people"] >= 1 and rows[0]["edit_s"] > 0
+
+
 def test_panoramas_score_each_way_side_by_side_and_alone(bench):
     results = bench("panoramas").run(1)
     sets = results["sets"]
