@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,11 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         wait(page, f"{api}.requests >= 2 && {api}.settled()", 180)   # every photo opened, in the background too
         page.wait_for_selector("#stage-cutout img")
         page.set_input_files("#files", [str(data_dir / PHOTOS[0])])   # opened already: said, not added twice
-        assert "already open" in page.inner_text("#status") and page.locator("#photos button").count() == 2
+        assert f"already open: {Path(PHOTOS[0]).name}" in page.inner_text("#status")
+        assert page.locator("#photos button").count() == 2
+        page.focus("#open")   # the label of the hidden file input, reached by the keyboard
+        with page.expect_file_chooser():
+            page.keyboard.press("Enter")
         for stage in ("keypoints", "people", "ssm", "trimap", "boundary", "leftover", "alpha", "mask"):
             assert page.locator(f"#stage-{stage}").count() == 1, stage
         people = page.evaluate(f"{api}.people()")
@@ -120,9 +125,13 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         # add a person by two clicks and Enter; Ctrl+Z takes them away again
         w, h = page.evaluate(f"{api}.size()")
         page.keyboard.press("a")
-        for x, y in ((0.17 * w, 0.45 * h), (0.17 * w, 0.62 * h)):   # the umpire's head and hips
+        for k, (x, y) in enumerate(((0.17 * w, 0.45 * h), (0.17 * w, 0.62 * h))):   # the umpire's head and hips
             p = page.evaluate(f"{api}.toScreen({x}, {y})")
             page.mouse.click(p["x"], p["y"])
+            if k == 0:   # Enter after one joint: said, and the person stays in hand
+                page.keyboard.press("Enter")
+                assert "needs at least two joints" in page.inner_text("#status")
+                assert "adding" in page.get_attribute("#hint", "class")
         page.keyboard.press("Enter")
         wait(page, f"{api}.requests >= 5", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people) + 1
@@ -165,6 +174,7 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         coco = COCO(got.value.path())
         assert len(coco.imgs) == 2 and len(coco.getAnnIds(imgIds=[1])) == len(people)
         assert all(coco.annToMask(a).sum() > 0 for a in coco.anns.values())
+        assert not page.evaluate(unload)   # every edit is in the file downloaded: leaving need not ask
 
         # select the second person by their joint and remove them with Delete
         joint = next(j for j in range(17) if people[1][j][2] >= 0.3)
@@ -173,9 +183,11 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         page.keyboard.press("Delete")
         wait(page, f"{api}.requests >= 6", 60)
         assert len(page.evaluate(f"{api}.people()")) == len(people) - 1
+        assert page.evaluate(unload)   # an edit since: it asks again
 
         page.keyboard.press("ArrowRight")   # segmented in the background already
         assert page.inner_text("#counter") == "2 / 2"
+        assert re.match(r"\d+ (person|people)", page.inner_text("#status"))   # its own, not the photo left's
         page.wait_for_selector("#stage-cutout img")
         page.screenshot(path=str(shots / "serve-page-next.jpg"), quality=80)
 

@@ -28,6 +28,8 @@ const page = {
   images: {},           // the decoded pictures of the answer shown (``shown``), by name
   shown: null,          // the answer whose pictures ``images`` holds
   requests: 0,          // answers received (the browser test waits on it)
+  changes: 0,           // edits and undos made, and their count at the last COCO file downloaded with all of them
+  saved: 0,
 };
 
 // ---------- talking to the service ----------
@@ -59,7 +61,8 @@ async function call(photo, output, people, signal) {
     const error = new Error(`${res.status}: ${why}`);
     if (res.status === 503) error.wait = Number(res.headers.get("Retry-After")) || 2;   // busy: ask again later
     if (res.status === 401) error.wait = Infinity;   // asked again once a key is given
-    if (res.status === 415) error.unreadable = true;   // not an image the server reads: asking again cannot help
+    // not an image the server reads, or one over its size limits: asking again cannot help
+    if (res.status === 415 || res.status === 413) error.unreadable = true;
     throw error;
   }
   return output === "stages" || output === "json" ? res.json() : res.blob();
@@ -74,6 +77,7 @@ function busy(on) {
 
 function say(text, error = false) {
   $("status").textContent = text;
+  $("status").title = text;   // shown on one line, cut where long
   $("status").classList.toggle("error", error);
 }
 
@@ -95,9 +99,7 @@ async function segment(photo, people) {
     photo.error = null;
     if (photo.selected >= photo.people.length) photo.selected = -1;
     page.requests += 1;
-    const t = Object.values(answer.timings).reduce((a, b) => a + b, 0);
-    if (photo === current()) say(`${answer.people.length} ${answer.people.length === 1 ? "person" : "people"} · ${answer.method} · ` +
-        `${Math.round(t)} ms`);
+    if (photo === current()) summarise(photo);
   } catch (e) {
     if (seq !== photo.seq) return;
     photo.error = e.message;
@@ -111,6 +113,25 @@ async function segment(photo, people) {
   listPhotos();
   pump();
   if (photo === current()) await show();
+}
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+// ``photo``'s answer in words: people (with a pose) and regions found without one, counted apart; people given
+// who got no mask (too few joints on the photo, or nothing marked around them) named.
+function counted(photo) {
+  const people = photo.answer.people;
+  const regions = people.filter((p) => unposed(p.keypoints)).length;
+  return plural(people.length - regions, "person", "people") +
+         (regions ? `, ${plural(regions, "region", "regions")} without a pose` : "");
+}
+
+function summarise(photo) {
+  const a = photo.answer;
+  const t = Object.values(a.timings).reduce((x, y) => x + y, 0);
+  const empty = a.people.map((p, k) => (p.area ? 0 : k + 1)).filter((k) => k);
+  say(`${counted(photo)} · ${a.method} · ${Math.round(t)} ms` +
+      (empty.length ? ` · no mask for person ${empty.join(", ")} (too few joints, or nothing marked around ` +
+                      `them): move or add joints` : ""), empty.length > 0);
 }
 
 // What went wrong with ``photo``'s last request, and what to do.
@@ -170,7 +191,8 @@ function addFiles(files) {
   const notes = [];
   if (skipped.length) notes.push(`skipped ${skipped.length} not an image: ${skipped.slice(0, 3).join(", ")}` +
                                  (skipped.length > 3 ? ", …" : ""));
-  if (images.length > fresh.length) notes.push(`${images.length - fresh.length} already open`);
+  const open = images.filter((f) => !fresh.includes(f)).map((f) => f.name);
+  if (open.length) notes.push(`already open: ${open.slice(0, 3).join(", ")}${open.length > 3 ? ", …" : ""}`);
   if (!fresh.length) { say(notes.join(" · ") || "no image among the files given", true); return; }
   const first = page.photos.length;
   for (const file of fresh) {
@@ -276,7 +298,8 @@ function go(index) {
   listPhotos();
   if (photo.unreadable) say(failure(photo), true);
   else if (!photo.inflight && (!photo.answer || photo.error)) retry(photo);
-  else if ($("status").classList.contains("error")) say("");   // another photo's failure
+  else if (photo.answer) summarise(photo);   // its own, not the photo left's
+  else say("working…");
   show();
   pump();
 }
@@ -291,11 +314,10 @@ function listPhotos() {
     const b = document.createElement("button");
     b.className = i === page.index ? "current" : "";
     b.title = p.name;
-    const k = p.answer ? p.answer.people.length : 0;
     const n = document.createElement("span");
     n.className = "n";
     n.textContent = p.unreadable ? "not an image" : p.error ? (p.answer ? "edit not applied" : "failed") :
-                    p.answer ? `${k} ${k === 1 ? "person" : "people"}` : "…";
+                    p.answer ? counted(p) : "…";
     if (p.error) n.classList.add("failed");
     b.append(p.name, document.createElement("br"), n);
     b.onclick = () => go(i);
@@ -443,13 +465,15 @@ function drawPeople(ctx, s, photo, ox = 0, oy = 0) {   // keypoint (x, y) at (ox
       ctx.fillStyle = c; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = "#000"; ctx.stroke();
     }
   }
-  const k = photo.selected, region = k >= 0 && photo.answered === photo.seq && photo.answer.people[k];
-  if (region && !photo.people[k].some((j) => j[2] >= SURE)) {   // a region selected: its box, dashed
+  if (photo.answered !== photo.seq) return;   // boxes of an answer to the people as they are now
+  photo.people.forEach((kp, k) => {   // a region found without a pose: its box, dashed (thicker selected)
+    const region = photo.answer.people[k];
+    if (!region || !unposed(kp) || !region.bbox) return;
     const [bx, by, bw, bh] = region.bbox;
-    ctx.setLineDash([6, 4]); ctx.lineWidth = 3; ctx.strokeStyle = colour(photo, k);
+    ctx.setLineDash([6, 4]); ctx.lineWidth = k === photo.selected ? 3 : 1.5; ctx.strokeStyle = colour(photo, k);
     ctx.strokeRect(ox + bx * s, oy + by * s, bw * s, bh * s);
     ctx.setLineDash([]);
-  }
+  });
 }
 
 function stages() {
@@ -475,13 +499,19 @@ function stages() {
     const cap = document.createElement("figcaption");
     cap.textContent = caption;
     fig.append(pic, cap);
-    fig.onclick = () => {   // a stage the editor can show becomes its backdrop
-      if (!BACKDROPS.some(([b]) => b === name)) return;
-      page.backdrop = name;
-      $("backdrop").value = name;
-      draw();
-      stages();
-    };
+    if (BACKDROPS.some(([b]) => b === name)) {   // a stage the editor can show becomes its backdrop, by the
+      fig.tabIndex = 0;                           // keyboard too
+      fig.setAttribute("role", "button");
+      fig.setAttribute("aria-label", `show ${caption} in the editor`);
+      fig.onclick = () => {
+        page.backdrop = name;
+        $("backdrop").value = name;
+        draw();
+        stages();
+        $(`stage-${name}`).focus();
+      };
+      fig.onkeydown = (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); fig.onclick(); } };
+    }
     return fig;
   });
   $("stages").replaceChildren(...figures);
@@ -521,6 +551,7 @@ function change(photo, before) {   // keypoints changed: remember how it was, th
   photo.history.push(before);
   if (photo.history.length > HISTORY) photo.history.shift();
   photo.edited = true;
+  page.changes += 1;
   retry(photo);
   show();
 }
@@ -530,6 +561,7 @@ function undo() {
   if (!photo || !photo.history.length) return;
   const {people, ids, dropped, edited, answer} = photo.history.pop();
   Object.assign(photo, {people, ids, dropped, edited, selected: -1});
+  page.changes += 1;
   if (answer) {
     photo.seq += 1;   // any answer on its way is for a state undone
     if (photo.abort) photo.abort.abort();
@@ -596,8 +628,13 @@ function addJoint(photo, point) {
 function finishAdding() {
   const photo = current();
   const kp = photo.adding.kp;
+  if (kp.filter((k) => k[2] >= SURE).length < 2) {   // kept in hand: more joints, or Esc
+    if (photo.adding.next >= kp.length) photo.adding.next = 0;   // past the last joint: from the first again
+    say("a person needs at least two joints: click another (Esc cancels)", true);
+    show();
+    return;
+  }
   photo.adding = null;
-  if (kp.filter((k) => k[2] >= SURE).length < 2) { say("a person needs at least two joints", true); show(); return; }
   const before = snapshot(photo);
   photo.people.push(kp);
   photo.ids.push(null);
@@ -698,9 +735,11 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
   }
   const name = file ? file.name : "people.coco.json";
   save(new Blob([JSON.stringify(coco)], {type: "application/json"}), name);
-  const notes = [file ? `${name}: the people of ${changed} photos edited here in place of the file's, ${added} ` +
-                        `photos added (${people} people; the file's ids kept); the rest as the file has them` :
-                        `${name}: ${added} photos, ${people} people`];
+  if (!twice.length) page.saved = page.changes;   // every edit is in the file: leaving need not ask
+  const notes = [file ? `${name}: the people of ${plural(changed, "photo", "photos")} edited here in place of ` +
+                        `the file's, ${plural(added, "photo", "photos")} added (${plural(people, "person", "people")}; ` +
+                        `the file's ids kept); the rest as the file has them` :
+                        `${name}: ${plural(added, "photo", "photos")}, ${plural(people, "person", "people")}`];
   if (twice.length) notes.push(`left out, another photo of the name already there: ${twice.slice(0, 3).join(", ")}`);
   if (left) notes.push(`${left} not segmented yet (or failed) left out`);
   say(notes.join("; "), left > 0 || twice.length > 0);
@@ -709,6 +748,9 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
 // ---------- events ----------
 
 $("files").onchange = (ev) => { addFiles(ev.target.files); ev.target.value = ""; };
+$("open").onkeydown = (ev) => {   // the label stands for the hidden file input: Enter or Space opens it
+  if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); ev.stopPropagation(); $("files").click(); }
+};
 $("prev").onclick = () => go(page.index - 1);
 $("next").onclick = () => go(page.index + 1);
 $("add").onclick = () => (current() && current().adding ? finishAdding() : startAdding());
@@ -738,7 +780,7 @@ $("method").onchange = () => {   // every photo again with the new method, keepi
   go(page.index);
 };
 window.addEventListener("beforeunload", (ev) => {   // edits live in this page only
-  if (page.photos.some((p) => p.edited)) { ev.preventDefault(); ev.returnValue = ""; }
+  if (page.photos.some((p) => p.edited) && page.changes !== page.saved) { ev.preventDefault(); ev.returnValue = ""; }
 });
 window.addEventListener("resize", () => { if (current() && current().answer) { clampView(); draw(); } });
 
