@@ -20,7 +20,7 @@ from ..image import IMAGE_SUFFIXES, image_files, load_image
 
 #: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
 QUEUE = 4
-#: Seconds a background thread waits on its queue before it looks again (``_Worker``, ``_handed``).
+#: Seconds a background thread waits for a free place before it looks whether to stop (``_Handover``).
 POLL = 0.05
 #: Containers written (and read); any other file PyAV can open is read too.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
@@ -51,7 +51,7 @@ def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
     """Iterate ``items`` in a background thread, up to ``size`` ahead (decoding overlaps segmenting). Closing
     the iterator (or leaving it by an exception) stops that thread and closes ``items`` before it returns, so
     nothing is left running in native code when the caller cleans up (an interrupted video)."""
-    q: queue.Queue = queue.Queue(maxsize=size)
+    ahead = _Handover(size)
     stop = threading.Event()
     end = object()
 
@@ -59,11 +59,11 @@ def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
         it = iter(items)
         try:
             for item in it:
-                if not _handed(q, item, stop):
+                if not ahead.put(item, stop):
                     return
-            _handed(q, end, stop)
+            ahead.put(end, stop)
         except BaseException as e:  # handed to the consumer
-            _handed(q, e, stop)
+            ahead.put(e, stop)
         finally:   # a chain of these stops from the outside in: each waits for the thread that feeds it
             if hasattr(it, "close"):
                 it.close()
@@ -71,64 +71,87 @@ def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()
     try:
-        while (item := q.get()) is not end:
+        while (item := ahead.get()) is not end:
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
         stop.set()
+        ahead.wake()
         thread.join()
 
 
-def _handed(q: queue.Queue, item: object, stop: threading.Event) -> bool:
-    """Put ``item`` on ``q`` for the main thread, in timed waits looked at again (as ``_Worker._next``, and for
-    the same reason: Ctrl-C in the main thread's ``get`` can lose this thread's wake-up); False where ``stop``
-    was set first."""
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=POLL)
-            return True
-        except queue.Full:
-            pass
-    return False
+class _Handover:
+    """A queue of at most ``size`` items between the main thread and a background one, made of two
+    ``queue.SimpleQueue``: the items, and a token for each free place. SimpleQueue is written in C, so Ctrl-C
+    (raised in the main thread only) lands before or after a put or get, never half way: ``queue.Queue``'s
+    Python lock and conditions, interrupted half way, either lost a wake-up (``Condition.notify`` between waking
+    a waiter and forgetting it: the next wake-up went to a lock no one waited on) or stayed held, and the
+    interrupted video hung for ever (1 in 120 interrupted runs here; CI). An interrupted hand-over at most loses
+    one free place."""
+
+    def __init__(self, size: int) -> None:
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(size):
+            self._free.put(True)
+
+    def put(self, item: object, stop: threading.Event | None = None) -> bool:
+        """Hand ``item`` on once a place is free; with ``stop``, looking at it every POLL seconds meanwhile and
+        once a place is free (False: it was set first, nothing handed on)."""
+        while True:
+            try:
+                self._free.get(timeout=None if stop is None else POLL)
+                break
+            except queue.Empty:
+                if stop.is_set():
+                    return False
+        if stop is not None and stop.is_set():
+            return False
+        self._items.put(item)
+        return True
+
+    def wake(self) -> None:
+        """Free a place, so that a ``put`` waiting for one looks at its ``stop`` at once."""
+        self._free.put(True)
+
+    def put_last(self, item: object) -> None:
+        """Hand ``item`` on at once, taking no place (an end mark)."""
+        self._items.put(item)
+
+    def get(self) -> object:
+        """The next item, its place freed."""
+        item = self._items.get()
+        self._free.put(True)
+        return item
 
 
 class _Worker:
     """Runs submitted calls in order on one background thread, at most ``size`` waiting (encoding overlaps
-    segmenting); the first failure is raised by the next submit or by join."""
+    segmenting; ``_Handover``, so that Ctrl-C in ``submit`` cannot leave it waiting for ever); the first failure
+    is raised by the next submit or by join."""
 
     def __init__(self, size: int = QUEUE) -> None:
-        self._q: queue.Queue = queue.Queue(maxsize=size)
+        self._calls = _Handover(size)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (call := self._next()) is not None:
+        while (call := self._calls.get()) is not None:
             if self._error is None:
                 try:
                     call()
                 except BaseException as e:
                     self._error = e
 
-    def _next(self) -> Callable[[], None] | None:
-        """The next call submitted, by timed waits looked at again: Ctrl-C landing in the main thread's ``submit``
-        between its wake-up of this thread and its bookkeeping (``threading.Condition.notify``, CPython 3.11)
-        makes a later wake-up go to a lock no one waits on, and an untimed wait hung the interrupted video for
-        ever in ``join`` (1 in 120 interrupted runs here)."""
-        while True:
-            try:
-                return self._q.get(timeout=POLL)
-            except queue.Empty:
-                pass
-
     def submit(self, call: Callable[[], None]) -> None:
         if self._error is not None:
             raise self._error
-        self._q.put(call)
+        self._calls.put(call)
 
     def join(self) -> None:
-        self._q.put(None)
+        self._calls.put_last(None)
         self._thread.join()
         if self._error is not None:
             raise self._error
