@@ -430,28 +430,31 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int,
         return
     waiting, suspects = deque(jobs), deque()   # suspects: in hand when a worker ended abruptly, tried again alone
     tried: set[str] = set()   # the names of the suspects
-    fruitless = 0   # pools broken in a row with no photo finished
+    fruitless = 0   # pools broken in a row before any photo finished
+    worked = False   # a photo finished in a worker: they can start, so a broken pool is its photos' doing
     while waiting or suspects:
         in_hand, finished = yield from _pooled(waiting, suspects, options, workers, people)
-        fruitless = 0 if finished or not in_hand else fruitless + 1
-        if fruitless >= BROKEN_IN_A_ROW:   # workers that cannot start or live: the rest fail, not one by one
+        worked |= finished > 0
+        fruitless = 0 if worked or not in_hand else fruitless + 1
+        if fruitless >= BROKEN_IN_A_ROW:   # workers that cannot start: the rest fail, not one by one
             for job in (*in_hand, *suspects, *waiting):
-                yield job, PersonsegError(f"worker processes ended abruptly {fruitless} times in a row with no "
+                yield job, PersonsegError(f"worker processes ended abruptly {fruitless} times in a row before any "
                                           "photo finished (killed, or out of memory: try fewer --workers)")
             return
         if len(in_hand) == 1 and in_hand[0].name in tried:   # alone, and again: it ends its worker
             yield in_hand[0], PersonsegError("its worker process ended abruptly on it twice (killed, or out of "
                                              "memory: try fewer --workers)")
         elif in_hand:
-            warnings.warn(f"a worker process ended abruptly (killed, or out of memory) with {len(in_hand)} "
-                          f"photo{'s' * (len(in_hand) != 1)} in hand: each is tried again alone, in a new worker")
+            names = ", ".join(job.name for job in in_hand)   # (each note its own text: shown, not taken as a repeat)
+            warnings.warn(f"a worker process ended abruptly (killed, or out of memory) with {names} in hand: each is "
+                          "tried again alone, in a new worker")
             tried.update(job.name for job in in_hand)
             suspects.extend(in_hand)
 
 
 #: Photos in hand beyond one a worker (``_pooled``): the next is queued while each worker segments.
 IN_HAND_EXTRA = 1
-#: Pools broken in a row with no photo finished after which the photos left fail (``_entries``).
+#: Pools broken in a row before any photo finished after which the photos left fail (``_entries``).
 BROKEN_IN_A_ROW = 3
 
 
@@ -461,22 +464,32 @@ def _pooled(waiting: deque[Job], suspects: deque[Job], options: dict, workers: i
     """Segment jobs from ``waiting`` on a pool of ``workers`` processes (IN_HAND_EXTRA more in hand than there
     are workers), or from ``suspects`` one at a time with nothing else in hand, taking them off as they go;
     yields as ``_entries``. Returns the jobs in hand when a worker ended abruptly (the broken pool is left; []
-    where none did) and how many jobs finished."""
+    where none did; a job the broken pool refused goes back where it came from) and how many jobs finished."""
     spawn = multiprocessing.get_context("spawn")   # a fresh interpreter each: mediapipe and onnxruntime hold threads
     with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker,
                              initargs=(options, os.getpid())) as pool:
         in_hand: dict[Future, Job] = {}
         finished = 0
+
+        def hand(source: deque[Job]) -> bool:
+            """The next job of ``source`` into the pool's hands; False where a worker ended since the last look
+            (the pool refuses it, and it stays in ``source``)."""
+            try:
+                in_hand[pool.submit(_entry_in_worker, source[0], people(source[0]))] = source[0]
+            except BrokenProcessPool:
+                return False
+            source.popleft()
+            return True
+
         try:
             while True:
                 if suspects:
-                    if not in_hand:
-                        job = suspects.popleft()
-                        in_hand[pool.submit(_entry_in_worker, job, people(job))] = job
+                    if not in_hand and not hand(suspects):
+                        return list(in_hand.values()), finished
                 else:
                     while waiting and len(in_hand) < workers + IN_HAND_EXTRA:
-                        job = waiting.popleft()
-                        in_hand[pool.submit(_entry_in_worker, job, people(job))] = job
+                        if not hand(waiting):
+                            return list(in_hand.values()), finished
                 if not in_hand:
                     return [], finished
                 done, _ = wait(in_hand, return_when=FIRST_COMPLETED)
