@@ -7,9 +7,10 @@ import glob
 import json
 import numbers
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -371,12 +372,10 @@ def save_outputs(
         for k, path in person_files(out_dir, stem):
             if k > people:
                 path.unlink(missing_ok=True)
-    written: list[Future] = []
+    writing = _Writing()
 
     def write(write_file, *args, **kwargs) -> None:   # the next picture is drawn while the last ones are encoded
-        if sum(not f.done() for f in written) >= WRITERS:   # at most WRITERS pictures held at once
-            wait(written, return_when=FIRST_COMPLETED)
-        written.append(_writers().submit(write_file, *args, overwrite=True, **kwargs))
+        writing.hand(functools.partial(write_file, *args, overwrite=True, **kwargs))
 
     # the JSON made before any picture is drawn: counting the mask's regions takes a full-size label image (96 MB
     # at 24 MP), which beside the pictures being encoded raised the peak by as much
@@ -399,14 +398,73 @@ def save_outputs(
                 person = person or result.person(k - 1)
                 write(write_image, names[f"person-{k}.{o}"], drawn(person, o, bg, blur), reuse=True)
         if result.instances is not None and "instances" not in existing:
-            wait(written)   # the people's file comes last: once it is there, their masks are
+            writing.wait()   # the people's file comes last: once it is there, their masks are
             write(write_bytes, names["instances"], json.dumps(instances_json(result, source)).encode())
     finally:
-        wait(written)   # nothing of this image is still being written when it returns or raises
-    return [f.result() for f in written]
+        writing.wait()   # nothing of this image is still being written when it returns or raises
+    return writing.results()
+
+
+class _Writing:
+    """The files of one ``save_outputs`` call, written by the writer threads (``_writers``), at most WRITERS
+    handed to them at once. Ctrl-C cannot leave the caller's waits for ever: the writers record each outcome here
+    themselves, and the caller looks at those, woken by a token on a C ``queue.SimpleQueue`` or every POLL seconds
+    (concurrent.futures' ``wait``, interrupted while it took its futures' Python locks, left the writer threads
+    waiting for ever, and the process could not exit)."""
+
+    def __init__(self) -> None:
+        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._outcomes: dict[int, tuple[object, BaseException | None]] = {}
+        self._handed = 0
+
+    def hand(self, write: Callable[[], object]) -> None:
+        while self._handed - len(self._outcomes) >= WRITERS:
+            self._wait_one()
+        _writers().put((self, self._handed, write))
+        self._handed += 1
+
+    def wait(self) -> None:
+        """Until every write handed is done."""
+        while len(self._outcomes) < self._handed:
+            self._wait_one()
+
+    def _wait_one(self) -> None:
+        try:
+            self._done.get(timeout=POLL)
+        except queue.Empty:   # (a token lost to Ctrl-C costs no more than this)
+            pass
+
+    def finished(self, k: int, made: object, error: BaseException | None) -> None:
+        """On a writer thread: write ``k``'s outcome."""
+        self._outcomes[k] = made, error
+        self._done.put(True)
+
+    def results(self) -> list:
+        """What each write returned, in the order handed; the first failure (in that order) raised."""
+        failed = sorted(k for k, (_, error) in self._outcomes.items() if error is not None)
+        if failed:
+            raise self._outcomes[failed[0]][1]
+        return [self._outcomes[k][0] for k in range(self._handed)]
+
+
+#: Seconds a wait for the writers goes before it looks at their outcomes again (``_Writing``).
+POLL = 0.05
 
 
 @functools.cache
-def _writers() -> ThreadPoolExecutor:
-    """The threads that encode and write output files, made once (save_outputs runs for every video frame)."""
-    return ThreadPoolExecutor(WRITERS, thread_name_prefix="personseg-writer")
+def _writers() -> queue.SimpleQueue:
+    """The queue of the WRITERS threads that encode and write output files, made once (save_outputs runs for every
+    video frame): (the ``_Writing`` it is for, its index there, the write)."""
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        while True:
+            writing, k, write = jobs.get()
+            try:
+                writing.finished(k, write(), None)
+            except BaseException as e:   # noqa: BLE001 - raised by the caller (``_Writing.results``)
+                writing.finished(k, None, e)
+
+    for n in range(WRITERS):   # daemons: each call waits for its own writes before it returns or raises
+        threading.Thread(target=work, name=f"personseg-writer-{n}", daemon=True).start()
+    return jobs
