@@ -161,7 +161,7 @@ def test_a_segmenter_call_makes_the_photos_half_once_for_the_crop_and_the_mattin
     resize = framing.cv2.resize
 
     def counted(image, size, *args, **kwargs):
-        halvings.append(image is rgb and tuple(size) == (300, 400))
+        halvings.append(image.shape[:2] == (800, 600) and tuple(size) == (300, 400))   # (the call's own copy)
         return resize(image, size, *args, **kwargs)
 
     monkeypatch.setattr(framing.cv2, "resize", counted)   # the same cv2 module the matting calls
