@@ -222,6 +222,22 @@ def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, mo
     assert "--data: give the folders to train on" in capsys.readouterr().err
 
 
+def test_a_run_resumes_from_another_folder_with_its_own_options(tmp_path, data_dir, capsys, monkeypatch):
+    _own_pairs(tmp_path / "mine", data_dir)
+    monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.5)
+    (tmp_path / "a").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    args = ["train", "--data", "../mine", "--batch", "4", "--epochs"]
+    assert main(args + ["1", "--init", "sinet", "--out", "../first"]) == 0
+    assert main(args + ["2", "--init", "../first/best.pt", "--out", "../run", "--until", "1"]) == 0
+    monkeypatch.chdir(tmp_path)   # the relative paths it was started with now lead elsewhere
+    capsys.readouterr()
+    assert main(["train", "--out", "run", "--resume", "--coarse", "classical"]) == 2
+    assert "was made with --coarse fast; resume with the same one" in capsys.readouterr().err
+    assert main(["train", "--out", "run", "--resume", "--init", "first/best.pt"]) == 0   # the same file, spelt from here
+    assert "epoch 2/2" in capsys.readouterr().err
+
+
 def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_wrong_with_the_data(
         tmp_path, data_dir, capsys, monkeypatch):
     _own_pairs(tmp_path / "mine", data_dir)

@@ -80,6 +80,8 @@ RECORDED = ("model", "data", "split", "val_fraction", "epochs", "batch", "lr", "
             "augment", "ipr", "coarse", "cache")
 #: Of those, the ones that are paths (kept as text).
 RECORDED_PATHS = ("init", "cache")
+#: Of those, the ones neither the run's settings nor its data's fingerprint hold: given again, compared here.
+COMPARED_HERE = ("coarse", "cache")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise PersonsegError(f"--init {args.init}: no such checkpoint, ONNX file or shipped model "
                              f"({', '.join(shipped)})")
     if args.init:
+        args.init = args.init.resolve()   # the run's settings name it so: resumed from another folder, the same
         _check_init(args.init, args.model)
     # what can be refused is refused before the training pairs' keypoints or mattes are computed
     cfg = TrainConfig(model=args.model, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
@@ -144,6 +147,13 @@ def _take_recorded(args: argparse.Namespace) -> None:
     from ..train.checkpoint import read_checkpoint
 
     recorded = read_checkpoint(args.out / "last.pt").get("command") or {}
+    for name in COMPARED_HERE:
+        if name in args.given_options and name in recorded:
+            given = getattr(args, name)
+            given = str(given.resolve()) if isinstance(given, Path) else given
+            if given != recorded[name]:
+                raise PersonsegError(f"{args.out / 'last.pt'} was made with --{name} "
+                                     f"{recorded[name] or '(the default)'}; resume with the same one, or leave it out")
     taken = []
     for name, value in recorded.items():
         if name in RECORDED and name not in args.given_options:
@@ -160,11 +170,10 @@ def _take_recorded(args: argparse.Namespace) -> None:
 
 
 def _recorded(args: argparse.Namespace) -> dict:
-    """The options of ``args`` a run keeps (RECORDED), as JSON takes them: folders absolute, ``init`` as the run's
-    settings name it (``--resume`` compares those)."""
+    """The options of ``args`` a run keeps (RECORDED), as JSON takes them, paths absolute."""
     out = {name: getattr(args, name) for name in RECORDED}
-    out["data"] = [str(folder.absolute()) for folder in args.data]
-    out["cache"] = None if args.cache is None else str(args.cache.absolute())
+    out["data"] = [str(folder.resolve()) for folder in args.data]
+    out["cache"] = None if args.cache is None else str(args.cache.resolve())
     out["init"] = None if args.init is None else str(args.init)
     return out
 
