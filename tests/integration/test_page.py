@@ -320,3 +320,30 @@ def test_a_coco_file_opened_with_its_photos_is_corrected_in_place_with_its_ids(b
         assert moved == (a["num_keypoints"] > 0 and a is theirs[woman])
         if not moved and a["num_keypoints"] == 0:   # the region no pose stands on keeps the file's mask
             assert mine[a["id"]]["segmentation"] == a["segmentation"]
+
+
+def test_leaving_asks_while_an_edited_photo_is_left_out_of_the_coco_download(browser, data_dir):
+    with serving() as (url, _):
+        page, errors = opened(browser, url)
+        api = "window.personsegPage"
+        page.set_input_files("#files", [str(data_dir / PHOTOS[0])])
+        wait(page, f"{api}.requests >= 1 && {api}.settled()", 120)
+        people = page.evaluate(f"{api}.people()")
+        joint = next(j for j in range(17) if people[0][j][2] >= 0.3)
+        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.down()
+        page.mouse.move(at["x"] + 40, at["y"] + 30, steps=5)
+        page.mouse.up()
+        wait(page, f"{api}.requests >= 2 && {api}.settled()", 60)
+        page.route("**/v1/segment*", lambda route: route.abort())   # the server out of reach, then
+        methods = page.evaluate("[...document.getElementById('method').options].map((o) => o.value)")
+        page.select_option("#method", next(m for m in methods if m != page.input_value("#method")))
+        wait(page, f"{api}.settled()", 30)   # the edited photo waits for an answer with the other method
+        with page.expect_download():
+            page.keyboard.press("j")
+        assert "1 not segmented yet (or failed) left out" in page.inner_text("#status")
+        unload = "(() => { const e = new Event('beforeunload', {cancelable: true}); dispatchEvent(e); " \
+                 "return e.defaultPrevented; })()"
+        assert page.evaluate(unload)   # its edit is in no file: leaving still asks
+        assert not errors

@@ -735,7 +735,8 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
   }
   const name = file ? file.name : "people.coco.json";
   save(new Blob([JSON.stringify(coco)], {type: "application/json"}), name);
-  if (!twice.length) page.saved = page.changes;   // every edit is in the file: leaving need not ask
+  // every edit is in the file (no edited photo left out, as one waiting for its answer): leaving need not ask
+  if (!twice.length && !page.photos.some((p) => p.edited && !p.answer)) page.saved = page.changes;
   const notes = [file ? `${name}: the people of ${plural(changed, "photo", "photos")} edited here in place of ` +
                         `the file's, ${plural(added, "photo", "photos")} added (${plural(people, "person", "people")}; ` +
                         `the file's ids kept); the rest as the file has them` :
