@@ -451,10 +451,21 @@ class _Writing:
 POLL = 0.05
 
 
-@functools.cache
+_WRITER_JOBS: list[queue.SimpleQueue] = []   # the one queue of the writer threads, once made
+_WRITERS_MADE = threading.Lock()
+
+
 def _writers() -> queue.SimpleQueue:
     """The queue of the WRITERS threads that encode and write output files, made once (save_outputs runs for every
-    video frame): (the ``_Writing`` it is for, its index there, the write)."""
+    video frame; several threads' first calls at once make one set): (the ``_Writing`` it is for, its index
+    there, the write)."""
+    with _WRITERS_MADE:
+        if not _WRITER_JOBS:
+            _WRITER_JOBS.append(_start_writers())
+        return _WRITER_JOBS[0]
+
+
+def _start_writers() -> queue.SimpleQueue:
     jobs: queue.SimpleQueue = queue.SimpleQueue()
 
     def work() -> None:
