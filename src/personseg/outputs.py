@@ -424,9 +424,17 @@ class _Writing:
         self._handed += 1
 
     def wait(self) -> None:
-        """Until every write handed is done."""
+        """Until every write handed is done; Ctrl-C (or SIGTERM) meanwhile is raised once they are: a writer
+        thread still in OpenCV's encoder as the interrupted process ended aborted it ("terminate called without
+        an active exception", exit -6, not 130)."""
+        stopped: KeyboardInterrupt | None = None
         while len(self._outcomes) < self._handed:
-            self._wait_one()
+            try:
+                self._wait_one()
+            except KeyboardInterrupt as e:   # at most WRITERS files to finish
+                stopped = e
+        if stopped is not None:
+            raise stopped
 
     def _wait_one(self) -> None:
         try:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import itertools
 import random
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import pytest
 
 from personseg.outputs import _Writing
 from personseg.video.io import _Worker, prefetched
@@ -113,3 +116,19 @@ def test_the_writers_finish_and_serve_on_after_ctrl_c_in_a_save():
         after.hand(lambda: "written")
         after.wait()
         assert after.results() == ["written"]
+
+
+def test_ctrl_c_while_a_save_waits_for_its_files_is_raised_once_they_are_written():
+    written: list[bool] = []
+
+    def slow_write() -> None:
+        time.sleep(0.3)
+        written.append(True)
+
+    with _signals():
+        writing = _Writing()
+        writing.hand(slow_write)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)   # Ctrl-C while the file is on its way
+        with pytest.raises(KeyboardInterrupt):
+            writing.wait()
+    assert written == [True]   # a writer thread left in OpenCV's encoder as the process ended aborted it
