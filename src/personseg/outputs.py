@@ -424,17 +424,18 @@ class _Writing:
         self._handed += 1
 
     def wait(self) -> None:
-        """Until every write handed is done; Ctrl-C (or SIGTERM) meanwhile is raised once they are: a writer
-        thread still in OpenCV's encoder as the interrupted process ended aborted it ("terminate called without
-        an active exception", exit -6, not 130)."""
-        stopped: KeyboardInterrupt | None = None
+        """Until every write handed is done; Ctrl-C (or SIGTERM) meanwhile is raised once they are (a second one
+        stops at once): a writer thread still in OpenCV's encoder as the interrupted process ended aborted it
+        ("terminate called without an active exception", exit -6, not 130)."""
+        try:
+            self._until_written()
+        except KeyboardInterrupt:   # raised where the wait's loop looks at signals: the whole loop again
+            self._until_written()
+            raise
+
+    def _until_written(self) -> None:
         while len(self._outcomes) < self._handed:
-            try:
-                self._wait_one()
-            except KeyboardInterrupt as e:   # at most WRITERS files to finish
-                stopped = e
-        if stopped is not None:
-            raise stopped
+            self._wait_one()
 
     def _wait_one(self) -> None:
         try:
