@@ -35,6 +35,15 @@ def wait(page, expression: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+def drag(page, person: int, joint: int, dx: float, dy: float, steps: int) -> None:
+    """Drag ``person``'s keypoint ``joint`` by (dx, dy) screen pixels, as a hand does, in ``steps`` moves."""
+    at = page.evaluate(f"window.personsegPage.keypointOnScreen({person}, {joint})")
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.down()
+    page.mouse.move(at["x"] + dx, at["y"] + dy, steps=steps)
+    page.mouse.up()
+
+
 def opened(browser, url: str):
     """A new page on the service at ``url``, ready (its methods listed), and the list its script errors go to."""
     page = browser.new_page(viewport={"width": 1300, "height": 800})
@@ -94,11 +103,7 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
 
         # drag the first person's sure wrist (or elbow) 90 px right and 60 px down
         joint = next(j for j in (9, 10, 7, 8) if people[0][j][2] >= 0.3)
-        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
-        page.mouse.move(at["x"], at["y"])
-        page.mouse.down()
-        page.mouse.move(at["x"] + 90, at["y"] + 60, steps=10)
-        page.mouse.up()
+        drag(page, 0, joint, 90, 60, steps=10)
         wait(page, f"{api}.requests >= 3", 60)
         wait(page, f"document.querySelector('#stage-mask img').src !== {before!r}", 30)
         moved = page.evaluate(f"{api}.people()")
@@ -109,11 +114,7 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         # an edit whose request fails is said, keeps the COCO file from being made, and is applied by R
         blocked.append(True)
         page.route("**/v1/segment*", lambda route: route.abort())
-        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
-        page.mouse.move(at["x"], at["y"])
-        page.mouse.down()
-        page.mouse.move(at["x"] - 30, at["y"], steps=5)
-        page.mouse.up()
+        drag(page, 0, joint, -30, 0, steps=5)
         wait(page, f"{api}.settled()", 30)
         assert "not applied" in page.inner_text("#status") and "edit not applied" in page.inner_text("#photos")
         page.keyboard.press("j")
@@ -196,11 +197,7 @@ def test_page_segments_and_follows_a_dragged_keypoint(browser, data_dir, tmp_pat
         # an undo while the edit's request is on its way leaves nothing waiting for it
         people = page.evaluate(f"{api}.people()")
         joint = next(j for j in range(17) if people[0][j][2] >= 0.3)
-        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
-        page.mouse.move(at["x"], at["y"])
-        page.mouse.down()
-        page.mouse.move(at["x"] + 40, at["y"], steps=3)
-        page.mouse.up()
+        drag(page, 0, joint, 40, 0, steps=3)
         page.keyboard.press("Control+z")
         wait(page, f"{api}.settled()", 30)
 
@@ -300,11 +297,7 @@ def test_a_coco_file_opened_with_its_photos_is_corrected_in_place_with_its_ids(b
         assert len(people) == len(theirs)
         woman = next(k for k, kp in enumerate(people) if any(v for _, _, v in kp))   # drag one of her joints
         joint = next(j for j in range(17) if people[woman][j][2] >= 0.3)
-        at = page.evaluate(f"{api}.keypointOnScreen({woman}, {joint})")
-        page.mouse.move(at["x"], at["y"])
-        page.mouse.down()
-        page.mouse.move(at["x"] + 15, at["y"] + 10, steps=5)
-        page.mouse.up()
+        drag(page, woman, joint, 15, 10, steps=5)
         wait(page, f"{api}.requests >= 2 && {api}.settled()", 60)
         with page.expect_download() as got:
             page.keyboard.press("j")
@@ -332,11 +325,7 @@ def test_leaving_asks_while_an_edited_photo_is_left_out_of_the_coco_download(bro
         wait(page, f"{api}.requests >= 1 && {api}.settled()", 120)
         people = page.evaluate(f"{api}.people()")
         joint = next(j for j in range(17) if people[0][j][2] >= 0.3)
-        at = page.evaluate(f"{api}.keypointOnScreen(0, {joint})")
-        page.mouse.move(at["x"], at["y"])
-        page.mouse.down()
-        page.mouse.move(at["x"] + 40, at["y"] + 30, steps=5)
-        page.mouse.up()
+        drag(page, 0, joint, 40, 30, steps=5)
         wait(page, f"{api}.requests >= 2 && {api}.settled()", 60)
         page.route("**/v1/segment*", lambda route: route.abort())   # the server out of reach, then
         methods = page.evaluate("[...document.getElementById('method').options].map((o) => o.value)")
