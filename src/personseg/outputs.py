@@ -90,8 +90,8 @@ def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
     if not Path(spec).is_file():
         looks = Path(spec).suffix.lower() in IMAGE_SUFFIXES or "/" in spec
         raise PersonsegError(f"background {spec!r}: no such image file" if looks and not Path(spec).exists() else
-                             f"background {spec!r} is neither a colour (name, #rrggbb, rrggbb, #rgb or rgb) nor an image "
-                             "file")
+                             f"background {spec!r} is neither a colour (name, #rrggbb, rrggbb, #rgb or rgb) nor an "
+                             "image file")
     bg = load_image(spec)
     f = max(h / bg.shape[0], w / bg.shape[1])
     bg = cv2.resize(bg, (max(w, round(bg.shape[1] * f)), max(h, round(bg.shape[0] * f))),

@@ -234,7 +234,7 @@ def test_a_run_resumes_from_another_folder_with_its_own_options(tmp_path, data_d
     capsys.readouterr()
     assert main(["train", "--out", "run", "--resume", "--coarse", "classical"]) == 2
     assert "was made with --coarse fast; resume with the same one" in capsys.readouterr().err
-    assert main(["train", "--out", "run", "--resume", "--init", "first/best.pt"]) == 0   # the same file, spelt from here
+    assert main(["train", "--out", "run", "--resume", "--init", "first/best.pt"]) == 0   # the same file, from here
     assert "epoch 2/2" in capsys.readouterr().err
 
 

@@ -190,8 +190,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
                                                      "(false: whatever the networks marked)"),
         # no defaults in the schema: /docs sends them, and each is refused with the other outputs
         background: str | None = Query(None, description=f"colour (name, #rrggbb written %23rrggbb in a URL, or "
-                                                         f"rrggbb, rgb; default {BACKGROUND}); only with output=replace "
-                                                         "(422 with other outputs)"),
+                                                         f"rrggbb, rgb; default {BACKGROUND}); only with "
+                                                         "output=replace (422 with other outputs)"),
         blur: float | None = Query(None, gt=0, le=MAX_BLUR,
                                    description=f"background blur, share of the diagonal (default {DEFAULT_BLUR}); "
                                                "only with output=blur (422 with other outputs)"),

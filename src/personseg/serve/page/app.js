@@ -738,8 +738,8 @@ function downloadCoco() {   // everyone in every photo done, as one COCO file (t
   // every edit is in the file (no edited photo left out, as one waiting for its answer): leaving need not ask
   if (!twice.length && !page.photos.some((p) => p.edited && !p.answer)) page.saved = page.changes;
   const notes = [file ? `${name}: the people of ${plural(changed, "photo", "photos")} edited here in place of ` +
-                        `the file's, ${plural(added, "photo", "photos")} added (${plural(people, "person", "people")}; ` +
-                        `the file's ids kept); the rest as the file has them` :
+                        `the file's, ${plural(added, "photo", "photos")} added ` +
+                        `(${plural(people, "person", "people")}; the file's ids kept); the rest as the file has them` :
                         `${name}: ${plural(added, "photo", "photos")}, ${plural(people, "person", "people")}`];
   if (twice.length) notes.push(`left out, another photo of the name already there: ${twice.slice(0, 3).join(", ")}`);
   if (left) notes.push(`${left} not segmented yet (or failed) left out`);
