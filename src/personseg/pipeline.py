@@ -23,6 +23,7 @@ from .instances import (MAX_PEOPLE, PERSON_MODEL, anyone_in, find_people, person
                         searched_wide, split_instances)
 from .methods import DEFAULT_METHOD, METHODS, Method, Scene, get_method
 from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
+from .pose.hands import HandFinder
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people, visible
 from .presence import checked_probability, taken_for_person
 from .refine.components import keep_subject, only_people
@@ -226,6 +227,7 @@ class Segmenter:
         # stays as it is
         self.pose = ((get_backend(pose, body_mask=self.method.uses_outline) if isinstance(pose, str) else pose)
                      if self.find_people or require_person or subject == "main" else None)
+        self._hands = HandFinder()   # the person check's second opinion on parts of people (started when asked)
 
     def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
@@ -306,7 +308,8 @@ class Segmenter:
         # mask's regions (BlazePose places a "person" on doughnuts there)
         if self.person_check and looked and given is None and not _placed(people):
             confirm = partial(person_in, rgb, pose=self.pose)   # also for subject 'main': nobody is placed
-            prob = timed(timings, "person check", checked_probability, rgb, prob, confirm)
+            check = partial(checked_probability, hand=self._hands.seen)
+            prob = timed(timings, "person check", check, rgb, prob, confirm)
             if self.instances:   # whom the search placed on regions the check took away is nobody
                 kept = [kp for kp in scene.people if _stands_on(prob, kp)]
                 scene = replace(scene, people=kept, vouched=kept, main=kept[0] if kept else empty_keypoints())

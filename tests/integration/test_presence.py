@@ -8,6 +8,7 @@ import torch
 from personseg.errors import PersonsegError
 from personseg.image import load_image, load_mask
 from personseg.models.registry import spec
+from personseg.pose.hands import HandFinder
 from personseg import presence
 from personseg.presence import MODEL, checked_probability, looked_over, people_put_back, person_scores
 from personseg.train.export import export_onnx
@@ -32,6 +33,32 @@ def test_a_portraits_true_mask_is_a_person_and_the_doughnuts_are_not(data_dir, p
     assert np.array_equal(checked_probability(doughnuts, marked, lambda region, box: True), marked)
     monkeypatch.setattr(presence, "CONFIRM_FLOOR", score + 1e-3)
     assert not checked_probability(doughnuts, marked, lambda region, box: True).any()
+
+
+def test_a_hand_on_a_dropped_regions_crop_keeps_it_and_only_the_largest_are_shown(data_dir):
+    root = data_dir / "coco_single"   # a train photo: an arm on a bed, which the check scores low
+    rgb, truth = load_image(root / "images/000000137106.jpg"), load_mask(root / "masks/000000137106.png")
+    prob = (truth > 0).astype(np.float32)
+    nobody = lambda region, box: False   # noqa: E731 - the pose backend finds no one on the crop
+    assert max(person_scores(rgb, truth > 0)[2].values()) < presence.THRESHOLD
+    assert not checked_probability(rgb, prob, nobody).any()
+    hands = HandFinder()
+    assert np.array_equal(checked_probability(rgb, prob, nobody, hand=hands.seen), prob)
+    doughnuts = load_image(data_dir / "no_people/images/000000024577.jpg")
+    marked = np.zeros(doughnuts.shape[:2], np.float32)
+    marked[40:-40, 60:-60] = 0.9
+    assert not checked_probability(doughnuts, marked, nobody, hand=hands.seen).any()
+    # five blocks, the largest on the right: the hand is asked about the three largest, largest first, each
+    # on the check's square crop of it where it lies in the photo
+    blocks = np.zeros(doughnuts.shape[:2], np.float32)
+    sides = [30, 40, 50, 60, 70]
+    for i, side in enumerate(sides):
+        blocks[10:10 + side, 10 + 100 * i:10 + 100 * i + side] = 0.9
+    shown = []
+    checked_probability(doughnuts, blocks, nobody, threshold=1.01, hand=lambda crop: shown.append(crop.shape) or False)
+    largest = sorted(sides, reverse=True)[:presence.HANDS_CHECKED]   # the crop's top is cut at the photo's edge
+    assert [h for h, _, _ in shown] == [pytest.approx(10 + s * (1 + presence.CONTEXT) / 2, abs=2) for s in largest]
+    assert [w for _, w, _ in shown] == [pytest.approx(presence.CONTEXT * s, abs=2) for s in largest]
 
 
 def test_a_dropped_person_is_put_back_and_a_dropped_patch_of_wall_is_not(data_dir):

@@ -47,10 +47,11 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-person-check", action="store_true",
                    help="keep whatever the networks marked where BlazePose places nobody; by default each marked "
                         "region is then kept only when the region check trained here takes it for a person, or "
-                        "BlazePose finds someone on its crop and the check does not rule it out (methods that find "
-                        "keypoints; fast only with --pose): a cat, a sofa or a cake is not a person (accurate: "
-                        "no_people 10 of 60 photos marked instead of 37; people BlazePose misses are lost more often: "
-                        "coco_people test 0.450 -> 0.427 IoU, coco_single test 0.707 -> 0.672; with eval --video, as "
+                        "BlazePose finds someone on its crop and the check does not rule it out, or a hand is found on "
+                        "it (methods that find keypoints; fast only with --pose): a cat, a sofa or a cake is not a "
+                        "person (accurate: no_people 10 of 60 photos marked instead of 37; people BlazePose misses are "
+                        "lost more often: coco_people test 0.450 -> 0.438 IoU, coco_single test 0.707 -> 0.689; with "
+                        "eval --video, as "
                         "personseg video --no-person-check)")
     p.add_argument("--subject", default="all", choices=SUBJECTS,
                    help="whom the mask is of: all (default: everyone found; other people the region check or "
