@@ -48,13 +48,13 @@ class Started:
         self._lock = threading.Lock()
 
     def process(self, rgb: np.ndarray) -> Any:
-        _refuse_forked()
+        refuse_forked()
         with self._lock:
             return self._model.process(rgb)
 
     def reset(self) -> None:
         """The graph started again as ``started`` left it (a video-mode solution forgets the frames before)."""
-        _refuse_forked()
+        refuse_forked()
         with self._lock, _no_stderr():
             self._model.reset()
             self._model.process(BLANK)
@@ -76,7 +76,7 @@ def started(make: Callable[[], Any]) -> Started:
     C++ prints lines ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") that no log
     level turns off, some from its own threads. Errors still raise."""
     global _STARTED_IN
-    _refuse_forked()
+    refuse_forked()
     with _no_stderr():
         model = make()
         model.process(BLANK)
@@ -84,7 +84,8 @@ def started(make: Callable[[], Any]) -> Started:
     return Started(model)
 
 
-def _refuse_forked() -> None:
+def refuse_forked() -> None:
+    """PersonsegError in a process forked after mediapipe started in its parent (_STARTED_IN)."""
     if _STARTED_IN is not None and _STARTED_IN != os.getpid():
         raise PersonsegError(
             f"this process was forked from process {_STARTED_IN} after that one started mediapipe's models, which "

@@ -187,8 +187,9 @@ class Segmenter:
         with passers-by behind; not with ``instances``, which give everyone's masks).
         ``person_check``: where the pose backend has looked at the image (methods that need keypoints, or
         ``keypoints``) and placed nobody, each marked region is kept only when the region check trained here
-        takes it for a person, or the pose backend finds someone on its crop (presence.py): a cat, a sofa or a
-        cake is not a person. False keeps whatever the networks marked.
+        takes it for a person, or the pose backend finds someone on its crop, or (the pose backend named, not
+        given as an object) mediapipe's hand detector finds a hand on it (presence.py): a cat, a sofa or a cake is
+        not a person. False keeps whatever the networks marked.
         ``require_person``, ``subject`` and ``person_check`` choose among the people found: a call given
         ``people`` segments exactly those and they play no part (the CLI and the service refuse them together).
         The first Segmenter of a process tunes glibc's allocator for image-sized arrays (allocator.py)."""
@@ -227,7 +228,9 @@ class Segmenter:
         # stays as it is
         self.pose = ((get_backend(pose, body_mask=self.method.uses_outline) if isinstance(pose, str) else pose)
                      if self.find_people or require_person or subject == "main" else None)
-        self._hands = HandFinder()   # the person check's second opinion on parts of people (started when asked)
+        # the person check's second opinion on parts of people (started when asked); not beside a pose backend of
+        # the caller's, which may be there to run nothing of mediapipe's (a process forked after it started cannot)
+        self._hands = HandFinder() if isinstance(pose, str) else None
 
     def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
@@ -308,7 +311,7 @@ class Segmenter:
         # mask's regions (BlazePose places a "person" on doughnuts there)
         if self.person_check and looked and given is None and not _placed(people):
             confirm = partial(person_in, rgb, pose=self.pose)   # also for subject 'main': nobody is placed
-            check = partial(checked_probability, hand=self._hands.seen)
+            check = partial(checked_probability, hand=None if self._hands is None else self._hands.seen)
             prob = timed(timings, "person check", check, rgb, prob, confirm)
             if self.instances:   # whom the search placed on regions the check took away is nobody
                 kept = [kp for kp in scene.people if _stands_on(prob, kp)]

@@ -34,11 +34,12 @@ THRESHOLD = 0.7
 #: 80.6%, COCO choice photos with everyone painted out left empty 80.4% / 83.3% / 86.3%, the other groups
 #: unchanged; the mean of the seven groups 0.7931 / 0.7958 / 0.7994.
 CONFIRM_FLOOR = 0.3
-#: ... and of those worth checking, the largest this many the check and the pose backend both left out are kept where
-#: a hand is found on their crop (parts of people no pose is found on: an arm on a bed, hands holding a phone; about
-#: 26 ms a crop). Out of fold (the check trained five times, each without a fifth of its training photos, `accurate`
-#: on each photo with the check that did not see it; docs/ARCHITECTURE.md): coco_single 0.6801 -> 0.6901 IoU (6 of
-#: 340 photos gained, none lost), the other sets and the person-free strips unchanged.
+#: ... and the largest this many of those worth checking are kept, where the check and the pose backend left them
+#: out, when a hand is found on their crop (parts of people no pose is found on: an arm on a bed, hands holding a
+#: phone; about 26 ms a crop). Out of fold (the check trained five times, each without a fifth of its training
+#: photos, `accurate` on each photo with the check that did not see it; docs/ARCHITECTURE.md): coco_single 0.6801 ->
+#: 0.6901 IoU (6 of 340 photos gained, none lost), the other sets and the person-free strips unchanged, COCO photos
+#: with everyone painted out left empty 261 -> 259 of 364 (skin-coloured smears of the painted-out people).
 HANDS_CHECKED = 3
 #: BlazePose's outline vouches for the person it is drawn around (video: no wait for the region check) when its mean
 #: probability over the pixels it gives more than 0.5 is at least this. On the choice groups' stills (held-out EG1800

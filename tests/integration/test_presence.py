@@ -8,6 +8,8 @@ import torch
 from personseg.errors import PersonsegError
 from personseg.image import load_image, load_mask
 from personseg.models.registry import spec
+from personseg.pipeline import Segmenter
+from personseg.pose.blazepose import BlazePoseBackend
 from personseg.pose.hands import HandFinder
 from personseg import presence
 from personseg.presence import MODEL, checked_probability, looked_over, people_put_back, person_scores
@@ -48,17 +50,30 @@ def test_a_hand_on_a_dropped_regions_crop_keeps_it_and_only_the_largest_are_show
     marked = np.zeros(doughnuts.shape[:2], np.float32)
     marked[40:-40, 60:-60] = 0.9
     assert not checked_probability(doughnuts, marked, nobody, hand=hands.seen).any()
-    # five blocks, the largest on the right: the hand is asked about the three largest, largest first, each
-    # on the check's square crop of it where it lies in the photo
+    # five blocks, the largest in the top left corner: the hand is asked about the three largest, largest first,
+    # each on the check's square crop of it where it lies in the photo (the others' tops cut at the photo's edge)
     blocks = np.zeros(doughnuts.shape[:2], np.float32)
-    sides = [30, 40, 50, 60, 70]
-    for i, side in enumerate(sides):
-        blocks[10:10 + side, 10 + 100 * i:10 + 100 * i + side] = 0.9
+    blocks[:70, :70] = 0.9
+    for i, side in enumerate([30, 40, 50, 60]):
+        blocks[10:10 + side, 100 + 100 * i:100 + 100 * i + side] = 0.9
     shown = []
     checked_probability(doughnuts, blocks, nobody, threshold=1.01, hand=lambda crop: shown.append(crop.shape) or False)
-    largest = sorted(sides, reverse=True)[:presence.HANDS_CHECKED]   # the crop's top is cut at the photo's edge
-    assert [h for h, _, _ in shown] == [pytest.approx(10 + s * (1 + presence.CONTEXT) / 2, abs=2) for s in largest]
-    assert [w for _, w, _ in shown] == [pytest.approx(presence.CONTEXT * s, abs=2) for s in largest]
+    grown = (1 + presence.CONTEXT) / 2
+    assert len(shown) == presence.HANDS_CHECKED
+    assert [h for h, _, _ in shown] == [pytest.approx(v, abs=2) for v in (70 * grown, 10 + 60 * grown, 10 + 50 * grown)]
+    assert [w for _, w, _ in shown] == [pytest.approx(v, abs=2) for v in (70 * grown, 60 * presence.CONTEXT,
+                                                                           50 * presence.CONTEXT)]
+
+
+def test_the_default_keeps_an_arm_by_its_hand_unless_the_pose_backend_is_the_callers(data_dir):
+    root = data_dir / "coco_single"   # BlazePose places nobody on this arm on a bed; the check scores it low
+    rgb, truth = load_image(root / "images/000000137106.jpg"), load_mask(root / "masks/000000137106.png") > 0
+    mask = Segmenter(matting=None)(rgb).mask > 0
+    assert (mask & truth).sum() > 0.7 * (mask | truth).sum()
+    assert not Segmenter(matting=None, pose=BlazePoseBackend(body_mask=True))(rgb).mask.any()
+    hands = HandFinder()
+    assert not hands.seen(rgb[:0]) and not hands.seen(rgb[:, :0])   # no image, no hand, and the graph still works
+    assert hands.seen(rgb)
 
 
 def test_a_dropped_person_is_put_back_and_a_dropped_patch_of_wall_is_not(data_dir):

@@ -8,11 +8,11 @@ import weakref
 
 import numpy as np
 
-from .._mediapipe import Started, solution, started
+from .._mediapipe import Started, refuse_forked, solution, started
 
 #: A hand counts when mediapipe's handedness score for it is at least this. Chosen out of fold on the region
-#: check's training photos (docs/ARCHITECTURE.md, "No one where there is nobody"): 0.8 marked four more
-#: painted-out photos than 0.9, with the same people kept.
+#: check's training photos (docs/ARCHITECTURE.md, "No one where there is nobody"): 0.8 left two more of the
+#: painted-out photos marked than 0.9, with the same people kept.
 HAND_SURE = 0.9
 #: The palm detector's own threshold.
 PALM_FOUND = 0.3
@@ -27,6 +27,9 @@ class HandFinder:
 
     def seen(self, rgb: np.ndarray) -> bool:
         """True when a hand is found on ``rgb`` (uint8 HxWx3) with a score of HAND_SURE or more."""
+        refuse_forked()   # before the lock, which a thread of the parent may have held when it forked
+        if min(rgb.shape[:2]) == 0:   # mediapipe fails on an empty image, and its graph stays broken after
+            return False
         with self._lock:
             if self._hands is None:
                 self._hands = started(lambda: solution("hands").Hands(
