@@ -89,7 +89,8 @@ def write(results: dict) -> None:
              "`--no-person-check` (`Segmenter(person_check=False)`): regions kept where BlazePose places nobody "
              "whatever they are. `no MediaPipe masks` "
              "is `--no-mediapipe-masks` (`Segmenter(mediapipe_masks=False)`): BlazePose's keypoints, no selfie "
-             "model, no BlazePose outline: what the networks trained here do alone.", "",
+             "model, no BlazePose outline: what the networks trained here do, MediaPipe's detectors (BlazePose on "
+             "a crop, the hand detector) still judging regions where nobody is placed.", "",
              "| set | " + " | ".join(ways) + " |", "|---" * (len(ways) + 1) + "|"]
     for name, row in results["sets"].items():
         images = next(iter(row.values()))["images"]
