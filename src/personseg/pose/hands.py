@@ -19,7 +19,7 @@ PALM_FOUND = 0.3
 
 
 class HandFinder:
-    """mediapipe's Hands in photo mode, started at its first call (a graph of about 95 MB), one call at a time."""
+    """mediapipe's Hands in photo mode, started at its first call (a graph of about 100 MB), one call at a time."""
 
     def __init__(self) -> None:
         self._hands: Started | None = None
