@@ -145,6 +145,21 @@ def test_the_mask_of_given_people_is_theirs_alone(data_dir, pose_mini, portrait)
     assert foreground_iou(union, truth) > 0.795 and np.array_equal(union, apart.mask > 0)
 
 
+#: The keypoints BlazePose placed on a woman walking side-on (pennfudan FudanPed00036, the search for everyone):
+#: her shoulders 0.4 px apart, her hips 2 px.
+SIDE_ON = [[880.3, 147.5, 1], [877.6, 141.4, 1], [876.9, 142.1, 1], [869.2, 141.3, 1], [869.6, 141.7, 1],
+           [857.0, 164.2, 1], [857.3, 164.5, 1], [841.9, 204.2, 0.1], [841.5, 206.5, 1], [831.6, 234.0, 0.1],
+           [816.8, 240.8, 1], [861.6, 245.6, 1], [861.7, 247.6, 1], [853.1, 305.8, 0.8], [886.7, 303.4, 1],
+           [818.5, 357.8, 1], [905.1, 364.3, 1]]
+
+
+def test_a_person_given_side_on_is_cut_out(data_dir):
+    """Her mask was empty: a body scale of 4.6 px (her face's) drew her priors as a thread, and the person model's
+    map of her was nothing (pose.keypoints.TORSO_SCALE, priors.body.TORSO_WIDTH)."""
+    mask = personseg.Segmenter(matting=None)(data_dir / "pennfudan/images/FudanPed00036.jpg", people=[SIDE_ON]).mask
+    assert foreground_iou(mask, load_mask(data_dir / "pennfudan/instance_masks/FudanPed00036_1.png")) > 0.75
+
+
 def test_one_person_given_of_several_is_cut_out_alone(data_dir, pose_mini):
     """pose_mini 000000040083, two men under an umbrella, each given alone: the mask held the umbrella, the street
     and the other man (IoU 0.087 and 0.089 with the one given); the person model's map of the one given now weighs

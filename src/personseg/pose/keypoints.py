@@ -34,6 +34,9 @@ JOINT14_LIMBS = (
 #: Default score under which a keypoint is treated as missing.
 MIN_SCORE = 0.3
 FACE = (K["nose"], K["left_eye"], K["right_eye"], K["left_ear"], K["right_ear"])
+#: A body's scale is at least this share of its torso's length (shoulders' middle to hips'): seen side-on, a
+#: walker's shoulders and hips are each one point and would give a scale of a few pixels, priors of a thread.
+TORSO_SCALE = 0.5
 
 
 def empty_keypoints() -> np.ndarray:
@@ -143,6 +146,15 @@ def near_mask(kp: np.ndarray, mask: np.ndarray, reach: float) -> np.ndarray:
     return out
 
 
+def _torso_length(kp: np.ndarray, seen: np.ndarray) -> float | None:
+    """Distance from the middle of the seen shoulders to the middle of the seen hips, or None without both."""
+    shoulders, hips = [K["left_shoulder"], K["right_shoulder"]], [K["left_hip"], K["right_hip"]]
+    if not seen[shoulders].any() or not seen[hips].any():
+        return None
+    top = kp[shoulders, :2][seen[shoulders]].mean(axis=0)
+    return float(np.linalg.norm(top - kp[hips, :2][seen[hips]].mean(axis=0)))
+
+
 def neck(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:
     """Midpoint of the shoulders, or None when either is missing."""
     ls, rs = kp[K["left_shoulder"]], kp[K["right_shoulder"]]
@@ -154,8 +166,9 @@ def neck(kp: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray | None:
 def body_scale(kp: np.ndarray, min_score: float = MIN_SCORE) -> float:
     """A length in pixels that grows with the person's size: about one shoulder width.
 
-    Taken from the shoulders when both are seen, else from the face (ears or eyes), else from
-    the spread of whatever is seen; 0 when nothing is.
+    The largest of the shoulders' distance, the face's (ears or eyes) and the hips' (each scaled to a shoulder
+    width) and TORSO_SCALE of the torso's length (someone seen side-on, whose shoulders are one point), else the
+    spread of whatever is seen; 0 when nothing is.
     """
     v = visible(kp, min_score)
     pts = kp[:, :2]
@@ -169,6 +182,7 @@ def body_scale(kp: np.ndarray, min_score: float = MIN_SCORE) -> float:
         None if (d := dist("left_ear", "right_ear")) is None else 2.2 * d,
         None if (d := dist("left_eye", "right_eye")) is None else 5.0 * d,
         None if (d := dist("left_hip", "right_hip")) is None else 1.5 * d,
+        None if (d := _torso_length(kp, v)) is None else TORSO_SCALE * d,
     ]
     cands = [c for c in cands if c is not None and c > 1.0]
     if cands:

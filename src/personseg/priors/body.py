@@ -12,6 +12,8 @@ from ..pose.keypoints import COCO_SKELETON, FACE, K, MIN_SCORE, body_scale, face
 # Limbs drawn as ovals: the COCO skeleton without the face's edges and the ear-shoulder ones (the head
 # oval and the neck polygon cover those; an ear-shoulder oval would cross the background beside the neck).
 LIMB_EDGES = tuple(e for e in COCO_SKELETON if e[0] not in FACE and e[1] not in FACE)
+#: Shoulders and hips closer than this share of the body's scale are drawn this far apart (someone seen side-on).
+TORSO_WIDTH = 0.6
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,15 @@ def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE) -> Body:
     ls, rs, lh, rh = K["left_shoulder"], K["right_shoulder"], K["left_hip"], K["right_hip"]
     if v[ls] and v[rs]:
         down = -up_direction(kp, min_score)
-        width = float(np.linalg.norm(pts[ls] - pts[rs]))
-        out = (pts[ls] - pts[rs]) / max(width, 1e-6) * 0.05 * width  # shoulders' outer edge
-        hip_l = pts[lh] if v[lh] else pts[ls] + down * 1.6 * width - out
-        hip_r = pts[rh] if v[rh] else pts[rs] + down * 1.6 * width + out
-        torso = np.stack([pts[ls] + out, pts[rs] - out, hip_r, hip_l]).astype(np.float32)
+        across = np.array([-down[1], down[0]], np.float32)
+        shoulder_l, shoulder_r = _apart(pts[ls], pts[rs], across, TORSO_WIDTH * scale)
+        width = float(np.linalg.norm(shoulder_l - shoulder_r))
+        out = (shoulder_l - shoulder_r) / max(width, 1e-6) * 0.05 * width  # shoulders' outer edge
+        hip_l, hip_r = ((pts[lh], pts[rh]) if not (v[lh] and v[rh]) else
+                        _apart(pts[lh], pts[rh], across, TORSO_WIDTH * scale))
+        hip_l = hip_l if v[lh] else shoulder_l + down * 1.6 * width - out
+        hip_r = hip_r if v[rh] else shoulder_r + down * 1.6 * width + out
+        torso = np.stack([shoulder_l + out, shoulder_r - out, hip_r, hip_l]).astype(np.float32)
     head = None
     fc = face_center_and_size(kp, min_score)
     if torso is None and fc is not None and not v[[ls, rs, lh, rh]].any():
@@ -66,6 +72,17 @@ def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE) -> Body:
         mid = (pts[ls] + pts[rs]) / 2
         neck_poly = np.stack([l_side, r_side, (mid + pts[rs]) / 2, (mid + pts[ls]) / 2]).astype(np.float32)
     return Body(scale=scale, limbs=limbs, torso=torso, neck=neck_poly, head=head)
+
+
+def _apart(left: np.ndarray, right: np.ndarray, across: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray]:
+    """A pair of points (shoulders, hips) moved apart along ``across`` about their middle until at least ``least``
+    pixels apart: seen side-on they are one point, and a torso drawn between them a line."""
+    gap = left - right
+    if float(np.linalg.norm(gap)) >= least:
+        return left, right
+    side = across if float(np.dot(gap, across)) >= 0 else -across
+    mid = (left + right) / 2
+    return mid + side * least / 2, mid - side * least / 2
 
 
 def _torso_below_face(center: np.ndarray, width: float, up: np.ndarray) -> np.ndarray:
