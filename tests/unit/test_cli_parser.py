@@ -239,9 +239,17 @@ def test_people_evaluation_refuses_a_main_subject(capsys):
 
 
 def test_every_segmenting_command_chooses_its_subject():
-    for command in ("segment", "annotate", "eval", "demo", "video"):
+    for command in ("segment", "eval", "demo", "video"):
         flag = _action(command, "subject")
         assert flag.default == "all" and tuple(flag.choices) == ("all", "main")
+
+
+def test_annotate_offers_no_subject(capsys):
+    """Everyone annotated gets a mask of their own: --subject main was offered and always refused, naming
+    --instances, which annotate has not."""
+    with pytest.raises(SystemExit):
+        main(["annotate", "photos", "--out", "a.json", "--subject", "main"])
+    assert "unrecognized arguments: --subject" in capsys.readouterr().err
 
 
 def test_an_interrupted_annotation_says_how_to_go_on(tmp_path, monkeypatch, capsys):

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
                                    "benchmarks/RESULTS.md); --workers runs photos side by side.")
     a.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos (searched recursively)")
     a.add_argument("-o", "--out", required=True, type=Path, help="the COCO .json file to write")
-    add_method_options(a)
+    add_method_options(a, subject=False)   # everyone gets a mask of their own
     a.add_argument("--people", type=Path, metavar="COCO.json",
                    help="segment the people of this COCO keypoint file (images matched by file_name, relative to "
                         "the folder named; only those it lists) instead of searching for them: masks for a pose "

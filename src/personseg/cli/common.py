@@ -31,7 +31,9 @@ def methods_help(default: str) -> str:
         f" (default: {default})"
 
 
-def add_method_options(p: argparse.ArgumentParser) -> None:
+def add_method_options(p: argparse.ArgumentParser, subject: bool = True) -> None:
+    """The flags that choose and set up the Segmenter; ``subject``: offer --subject (not where everyone gets a mask
+    of their own, as in annotate)."""
     p.add_argument("--method", default=DEFAULT_METHOD, choices=tuple(METHODS), help=methods_help(DEFAULT_METHOD))
     p.add_argument("--matting", default=DEFAULT_MATTING, choices=MATTING_CHOICES,
                    help="how the alpha matte is made: a guided filter (default, about 3 ms), closed-form matting "
@@ -53,11 +55,13 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                         "lost more often: coco_people test 0.450 -> 0.438 IoU, coco_single test 0.707 -> 0.689; with "
                         "eval --video, as "
                         "personseg video --no-person-check)")
-    p.add_argument("--subject", default="all", choices=SUBJECTS,
-                   help="whom the mask is of: all (default: everyone found; other people the region check or "
-                        "BlazePose confirms keep their mask) or main (only the person BlazePose found, for portraits "
-                        "with passers-by: pennfudan train 0.757 -> 0.573 IoU, coco_single train, one labelled "
-                        "person a photo, 0.754 -> 0.763; with eval --video, as personseg video --subject)")
+    if subject:
+        p.add_argument("--subject", default="all", choices=SUBJECTS,
+                       help="whom the mask is of: all (default: everyone found; other people the region check or "
+                            "BlazePose confirms keep their mask) or main (only the person BlazePose found, for "
+                            "portraits with passers-by: pennfudan train 0.757 -> 0.573 IoU, coco_single train, one "
+                            "labelled person a photo, 0.754 -> 0.763; with eval --video, as personseg video "
+                            "--subject)")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: fast then frames the people "
                         "it finds and joins BlazePose's outline (far better on full-body and wide shots, about "
@@ -115,7 +119,8 @@ def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, g
     """The Segmenter's options that ``add_method_options``' flags ask for (``keypoints``: as Segmenter's, where
     --pose does not ask for them; ``given``: the people to segment are given, so flags that search refuse;
     ``per_person``: masks are made per person, as with --instances or given people, the person model's work)."""
-    if given and (args.require_person or args.subject != "all" or args.no_person_check):
+    subject = getattr(args, "subject", "all")
+    if given and (args.require_person or subject != "all" or args.no_person_check):
         raise PersonsegError("--require-person, --no-person-check and --subject choose among the people found; "
                              "with --people exactly the given people are segmented")
     chosen = models(args)
@@ -127,7 +132,7 @@ def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, g
     return {"method": args.method, "matting": matting(args), "keypoints": True if args.pose else keypoints,
             "instances": getattr(args, "instances", False), "matting_side": args.matting_side or None,
             "models": chosen, "mediapipe_masks": not args.no_mediapipe_masks,
-            "require_person": args.require_person, "subject": args.subject,
+            "require_person": args.require_person, "subject": subject,
             "person_check": not args.no_person_check}
 
 
