@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -114,6 +115,22 @@ def test_a_walker_beside_the_one_blazepose_found_is_kept_when_the_region_check_t
     r = personseg.Segmenter(matting=None)(photo)
     assert len(r.people) == 1
     assert foreground_iou(r.mask, load_mask(data_dir / "pennfudan/masks/FudanPed00071.png")) > 0.75
+
+
+def test_subject_main_keeps_the_largest_region_where_nobody_is_placed(data_dir):
+    """Two walkers apart (FudanPed00071) and a pose backend that places nobody: the person check keeps both, and
+    `main` kept both too ("nothing to go by"); now the larger alone."""
+    class Nobody:
+        name = "nobody"
+
+        def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+            return []
+
+    photo = data_dir / "pennfudan/images/FudanPed00071.jpg"
+    areas = {subject: sorted(cv2.connectedComponentsWithStats(
+        personseg.Segmenter(matting=None, pose=Nobody(), subject=subject)(photo).mask)[2][1:, 4])
+        for subject in ("all", "main")}
+    assert len(areas["all"]) == 2 and areas["main"] == areas["all"][-1:]
 
 
 def test_given_people_are_segmented_without_looking_for_others(data_dir, pose_mini, monkeypatch):

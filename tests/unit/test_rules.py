@@ -9,7 +9,7 @@ import pytest
 from personseg.errors import PersonsegError
 from personseg.evaluate import WorstCases
 from personseg.pipeline import check_matting, matted, timed
-from personseg.refine.components import keep_people
+from personseg.refine.components import keep_largest, keep_people
 from personseg.refine.fusion import (FULL_BODY_WEIGHT, OUTLINE_PRIOR_RANGE, PORTRAIT_WEIGHT, join_outline,
                                      lone_person, outline_prior, own_outline, shows_hips, within_own_frame)
 
@@ -26,6 +26,15 @@ def test_keep_people_drops_a_small_region_nobody_vouches_for(two_blobs):
     assert keep_people(prob, [right], unseen=False)[50, 30] == 0    # only the regions holding a keypoint
     assert keep_people(prob, [right], unseen=False)[45, 160] > 0.5
     assert keep_people(prob, [], unseen=False) is prob              # no keypoint in the mask: nothing to go by
+
+
+def test_the_largest_region_is_kept_alone(two_blobs):
+    """Subject main where nobody is placed on a photo: the largest region the person check kept."""
+    prob, _, _ = two_blobs
+    kept = keep_largest(prob)
+    assert kept[50, 30] == pytest.approx(0.9) and kept[45, 160] == 0
+    empty = np.zeros((5, 5), np.float32)
+    assert keep_largest(empty) is empty
 
 
 def test_outside_the_persons_own_frame_only_confirmed_regions_keep_their_probability(two_blobs):

@@ -130,6 +130,17 @@ def keep_subject(prob: np.ndarray, kp: np.ndarray, lost_empty: bool) -> np.ndarr
     return keep_regions(prob, labels, (held >= 2) | (held == held.max()))
 
 
+def keep_largest(prob: np.ndarray) -> np.ndarray:
+    """``prob`` (float HxW) on its largest region (of ``prob >= 0.5``) and within SUBJECT_EDGE of it, 0 elsewhere;
+    as it is where there is no region."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary_mask(prob), connectivity=8)
+    if count < 2:
+        return prob
+    keep = np.zeros(count, bool)
+    keep[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = True
+    return keep_regions(prob, labels, keep)
+
+
 def near_regions(prob: np.ndarray) -> np.ndarray:
     """``prob`` (float HxW) within about SUBJECT_EDGE of its regions (``prob >= 0.5``), 0 farther out: a faint
     haze of probability over the background, which a composite shows as background kept, goes; the mask stays.
