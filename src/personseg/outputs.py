@@ -133,7 +133,7 @@ def overlay(result: Result) -> np.ndarray:
             tint = np.broadcast_to(np.array(colour, np.uint8), part.shape)
             cv2.copyTo(cv2.addWeighted(part, 1.0 - OVERLAY_SHARE, tint, OVERLAY_SHARE, 0.0), inside, part)
     contours, _ = cv2.findContours(result.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    thick = max(1, round(max(out.shape[:2]) / 300))
+    thick = max(1, round(min(out.shape[:2]) / 300))   # by the short side: on a panorama people are its height
     cv2.drawContours(out, contours, -1, (255, 255, 255), thick)
     for kp in result.people:
         for a, b in COCO_SKELETON:

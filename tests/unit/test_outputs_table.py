@@ -145,6 +145,17 @@ def test_the_overlay_tints_each_person_of_instances_in_their_colour(result):
     assert tuple(one[30, 14]) == tuple(one[30, 26])       # one mask, one tint
 
 
+def test_the_overlays_keypoints_are_sized_by_the_photos_short_side():
+    """A panorama 300 px high and 6000 wide: its dots were 40 px across (by the long side), hiding its people."""
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, :2], kp[:, 2] = (3000, 150), 0.9
+    shape = (300, 6000)
+    wide = Result(mask=np.zeros(shape, np.uint8), alpha=np.zeros(shape, np.float32), keypoints=kp, people=[kp],
+                  rgb=np.zeros((*shape, 3), np.uint8), estimate_foreground=False)
+    dot = (render(wide, "overlay") == (255, 60, 60)).all(axis=2)
+    assert 0 < dot.sum() <= 13 and dot[150, 3000]   # a disc of radius 2
+
+
 def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(result, tmp_path):
     from dataclasses import replace
 
