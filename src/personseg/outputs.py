@@ -277,18 +277,20 @@ def check_outputs(outputs: tuple[str, ...], background: str | None) -> None:
         raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb or an image path")
 
 
-def parse_outputs(save: str, background: str | None = None, blur: float | None = None) -> tuple[str, ...]:
+def parse_outputs(save: str, background: str | None = None, blur: float | None = None,
+                  one: bool = False) -> tuple[str, ...]:
     """The output names of a comma-separated ``save`` list, checked with ``background`` (a colour or a readable
     image, tried once here rather than on every image) and ``blur`` (a share of the diagonal, above 0 and at
-    most MAX_BLUR; None: DEFAULT_BLUR); each given without the output that draws it, refused."""
+    most MAX_BLUR; None: DEFAULT_BLUR); each given without the output that draws it, refused (``one``: the
+    outputs go into one video file, which shows one of them)."""
     outputs = tuple(dict.fromkeys(o.strip() for o in save.split(",") if o.strip()))
     check_outputs(outputs, background)
     for setting, value in (("background", background), ("blur", blur)):
         output = DRAWN_BY[setting]
         if value is not None and value != "" and output not in outputs:
+            wanted = output if one else ",".join((*outputs, output))
             raise PersonsegError(f"--{setting} {value} is used only by the '{output}' output, which is not asked "
-                                 f"for (outputs: {', '.join(outputs)}); ask for it with --save (a video file shows "
-                                 f"one output: --save {output})")
+                                 f"for (outputs: {', '.join(outputs)}); ask for it: --save {wanted}")
     if "replace" in outputs:
         background_image(background, (1, 1))
     if blur is not None:

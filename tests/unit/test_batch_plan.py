@@ -65,8 +65,10 @@ def test_files_that_are_not_photos_are_listed_not_read(folder):
 
 
 def test_a_background_or_blur_without_the_output_that_draws_it_is_refused():
-    with pytest.raises(PersonsegError, match="used only by the 'replace' output"):
+    with pytest.raises(PersonsegError, match="used only by the 'replace' output.*: --save mask,cutout,replace$"):
         parse_outputs("mask,cutout", "red")
+    with pytest.raises(PersonsegError, match="ask for it: --save replace$"):   # into a video file: one output
+        parse_outputs("blur", "red", one=True)
     assert parse_outputs("mask,replace", "red") == ("mask", "replace")
     with pytest.raises(PersonsegError, match="--blur 0.1 is used only by the 'blur' output"):
         parse_outputs("mask", blur=0.1)

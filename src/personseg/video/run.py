@@ -253,7 +253,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         raise PersonsegError(f"{out}: write video as {', '.join(VIDEO_SUFFIXES)}, or give a folder for per-frame PNGs")
     if not 0.01 <= fps <= MAX_FPS:
         raise PersonsegError(f"--fps {fps:g}: give a frame rate from 0.01 to {MAX_FPS:g}")
-    outputs = parse_outputs(save if save is not None else ("blur" if to_file else "mask"), background, blur)
+    outputs = parse_outputs(save if save is not None else ("blur" if to_file else "mask"), background, blur, to_file)
     blur = DEFAULT_BLUR if blur is None else blur
     if to_file and (len(outputs) != 1 or outputs[0] not in VIDEO_OUTPUTS):
         raise PersonsegError(f"a video file shows one of {', '.join(VIDEO_OUTPUTS)} (cutout into .webm or .mov); "
