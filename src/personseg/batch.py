@@ -128,6 +128,13 @@ def sole_writer_of(path: Path) -> AbstractContextManager[None]:
     return sole_writer(path.parent, f".{path.name}.lock", path)
 
 
+def refuse_file(out: Path) -> Path:
+    """``out``, an output folder; PersonsegError where a file has its name."""
+    if out.exists() and not out.is_dir():
+        raise PersonsegError(f"--out {out}: exists and is not a folder")
+    return out
+
+
 def cannot_write(out: Path, folder: Path, e: OSError) -> PersonsegError:
     """The refusal of ``--out out`` where ``folder`` could not be made or written: naming a file that stands
     where a folder of the path should be."""
@@ -376,10 +383,8 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
     as outputs are. Hidden files and folders (names starting with '.') are left out of a folder's search (a file
     named is read). The folders' other files, those in output folders aside, are listed in ``Plan.others`` (not
     photos: the summary names them)."""
-    out = Path(out)
+    out = refuse_file(Path(out))
     out_real = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise PersonsegError(f"--out {out}: exists and is not a folder")
     jobs: list[Job] = []
     missing: list[Path] = []
     others: list[Path] = []

@@ -71,6 +71,17 @@ def test_no_images_and_unknown_outputs_are_one_line_errors(tmp_path, capsys):
     assert "sparkles" in capsys.readouterr().err
 
 
+def test_an_output_folder_that_is_a_file_is_refused_in_words(tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    photo = tmp_path / "a.png"
+    write_image(photo, np.zeros((8, 8, 3), np.uint8))
+    for args in (["demo"], ["segment", str(photo)]):   # the demo said only "File exists"
+        assert main([*args, "--out", str(tmp_path / "afile")]) == 2
+        said = capsys.readouterr().err.strip()
+        assert said == f"personseg: error: --out {tmp_path / 'afile'}: exists and is not a folder"
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 def test_negative_matting_side_is_refused(tmp_path, capsys):
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     assert main(["segment", str(tmp_path), "--out", str(tmp_path / "o"), "--matting-side", "-5", "--quiet"]) == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from skimage import data
 
+from ..batch import refuse_file
 from ..image import write_image
 from ..outputs import OUTPUTS, output_paths, refuse_existing, save_outputs
 from .common import add_method_options, segmenter
@@ -27,7 +28,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     rgb = data.astronaut()
     outputs = tuple(OUTPUTS)
-    photo = args.out / "astronaut.png"
+    photo = refuse_file(args.out) / "astronaut.png"
     refuse_existing([photo, *output_paths(args.out, "astronaut", outputs)], args.overwrite)
     result = segmenter(args, keypoints=True)(rgb)
     write_image(photo, rgb, overwrite=True)
