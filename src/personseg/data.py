@@ -24,6 +24,11 @@ def data_root() -> Path:
 def read_ids(path: str | Path) -> list[str]:
     """Image ids (file stems), one per line, blank lines ignored."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise PersonsegError(f"{p}: id list not found")
-    return [line.strip() for line in p.read_text().splitlines() if line.strip()]
+    if p.is_dir():
+        raise PersonsegError(f"{p}: a folder, not an id list")
+    try:   # a pipe or /dev/null reads as a file
+        return [line.strip() for line in p.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise PersonsegError(f"{p}: cannot read the id list ({getattr(e, 'strerror', None) or e})") from None

@@ -101,6 +101,18 @@ def test_eval_needs_images_and_masks(capsys):
     assert "give --images and --masks" in capsys.readouterr().err
 
 
+def test_eval_says_what_is_wrong_with_an_id_list(tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    (tmp_path / "binary.txt").write_bytes(b"\xec\x00\xff")
+    for ids, said in (("/dev/null", "lists no ids"), (str(tmp_path), "a folder, not an id list"),
+                      (str(tmp_path / "binary.txt"), "cannot read the id list"),
+                      (str(tmp_path / "none.txt"), "id list not found")):
+        assert main(["eval", "--images", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--ids", ids,
+                     "--quiet"]) == 2
+        assert said in capsys.readouterr().err, ids
+
+
 def test_eval_refuses_counts_below_one(tmp_path, capsys):
     # a negative --limit scored all but the last N images; --worst-count 0 wrote no picture, silently
     for extra, said in ((["--limit", "-3"], "--limit -3"), (["--limit", "0"], "--limit 0"),

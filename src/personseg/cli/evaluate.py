@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.images or not args.masks:
         raise PersonsegError("give --images and --masks (or --people ANNOTATIONS)")
     ids = read_ids(args.ids) if args.ids else None
+    if ids == []:
+        raise PersonsegError(f"--ids {args.ids}: lists no ids")
     for p in (args.images, args.masks):
         if not p.is_dir():
             raise PersonsegError(f"{p}: not a folder")
