@@ -117,6 +117,13 @@ def test_a_walker_beside_the_one_blazepose_found_is_kept_when_the_region_check_t
     assert foreground_iou(r.mask, load_mask(data_dir / "pennfudan/masks/FudanPed00071.png")) > 0.75
 
 
+def test_subject_main_is_the_most_prominent_person(data_dir):
+    """FudanPed00025: BlazePose places a woman at the side of the street; the one walking in front, three times her
+    size, is found with the girl painted out and taken instead (instances.PROMINENT)."""
+    mask = personseg.Segmenter(matting=None, subject="main")(data_dir / "pennfudan/images/FudanPed00025.jpg").mask
+    assert foreground_iou(mask, load_mask(data_dir / "pennfudan/instance_masks/FudanPed00025_0.png")) > 0.8
+
+
 def test_subject_main_keeps_the_largest_region_where_nobody_is_placed(data_dir):
     """Two walkers apart (FudanPed00071) and a pose backend that places nobody: the person check keeps both, and
     `main` kept both too ("nothing to go by"); now the larger alone."""
