@@ -46,12 +46,16 @@ def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE) -> Body:
     ls, rs, lh, rh = K["left_shoulder"], K["right_shoulder"], K["left_hip"], K["right_hip"]
     if v[ls] and v[rs]:
         down = -up_direction(kp, min_score)
+        # the left side's way across the body, from the shoulders and hips together: a pair moved apart goes the
+        # way the other lies (each side-on pair's own gap is noise; two ways apart would cross the torso)
         across = np.array([-down[1], down[0]], np.float32)
-        shoulder_l, shoulder_r = _apart(pts[ls], pts[rs], across, TORSO_WIDTH * scale)
+        gap = (pts[ls] - pts[rs]) + ((pts[lh] - pts[rh]) if v[lh] and v[rh] else 0.0)
+        left = across if float(np.dot(gap, across)) >= 0 else -across
+        shoulder_l, shoulder_r = _apart(pts[ls], pts[rs], left, TORSO_WIDTH * scale)
         width = float(np.linalg.norm(shoulder_l - shoulder_r))
         out = (shoulder_l - shoulder_r) / max(width, 1e-6) * 0.05 * width  # shoulders' outer edge
         hip_l, hip_r = ((pts[lh], pts[rh]) if not (v[lh] and v[rh]) else
-                        _apart(pts[lh], pts[rh], across, TORSO_WIDTH * scale))
+                        _apart(pts[lh], pts[rh], left, TORSO_WIDTH * scale))
         hip_l = hip_l if v[lh] else shoulder_l + down * 1.6 * width - out
         hip_r = hip_r if v[rh] else shoulder_r + down * 1.6 * width + out
         torso = np.stack([shoulder_l + out, shoulder_r - out, hip_r, hip_l]).astype(np.float32)
@@ -74,13 +78,12 @@ def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE) -> Body:
     return Body(scale=scale, limbs=limbs, torso=torso, neck=neck_poly, head=head)
 
 
-def _apart(left: np.ndarray, right: np.ndarray, across: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray]:
-    """A pair of points (shoulders, hips) moved apart along ``across`` about their middle until at least ``least``
-    pixels apart: seen side-on they are one point, and a torso drawn between them a line."""
-    gap = left - right
-    if float(np.linalg.norm(gap)) >= least:
+def _apart(left: np.ndarray, right: np.ndarray, side: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray]:
+    """A pair of points (shoulders, hips) closer than ``least`` pixels set that far apart about their middle, the
+    left one towards ``side`` (a unit vector): seen side-on they are one point, and a torso drawn between them a
+    line."""
+    if float(np.linalg.norm(left - right)) >= least:
         return left, right
-    side = across if float(np.dot(gap, across)) >= 0 else -across
     mid = (left + right) / 2
     return mid + side * least / 2, mid - side * least / 2
 
