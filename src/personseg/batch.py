@@ -130,7 +130,7 @@ def sole_writer_of(path: Path) -> AbstractContextManager[None]:
 
 def refuse_file(out: Path) -> Path:
     """``out``, an output folder; PersonsegError where a file has its name."""
-    if out.exists() and not out.is_dir():
+    if os.path.lexists(out) and not out.is_dir():   # a link to nothing too
         raise PersonsegError(f"--out {out}: exists and is not a folder")
     return out
 

@@ -63,7 +63,7 @@ WITHIN = 0.5
 #: train splits 209 / 31 and 59 / 67; choice groups' IoU unchanged.
 PERSON_VISIBILITY = 0.65
 #: ``Segmenter(subject="main")`` keeps the most prominent person: BlazePose's one person a call is not always
-#: them (a man at the side of a street before the woman walking in front). Someone it finds with the first painted
+#: them (a woman at the side of a street, not the one walking in front). Someone it finds with the first painted
 #: out is taken instead where their keypoint box is this many times theirs. Choice photos, `accurate` main, no
 #: matting, IoU with the largest labelled person (pennfudan / coco_people, 60 train photos each): as before 0.694 /
 #: 0.428; 1.0 / 1.5 / 2.0 / 2.5 / 3.0: 0.712 / 0.415, 0.718 / 0.428, 0.720 / 0.443, 0.720 / 0.443, 0.708 / 0.443;
@@ -153,10 +153,11 @@ def photo_people(rgb: np.ndarray, pose: PoseBackend, outline: bool = False
 
 def most_prominent(rgb: np.ndarray, pose: PoseBackend, people: list[np.ndarray], outline: np.ndarray | None,
                    with_outline: bool = False) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """The most prominent person of a photo where ``people`` (and ``outline``) are what ``photo_people`` found: the
-    pose backend looks once more with the first of them painted out, and someone else it finds there whose keypoint
-    box is PROMINENT times theirs or more is taken instead, with their outline (``with_outline``)."""
-    if not people:
+    """The most prominent person of a photo where ``people`` (and ``outline``) are what ``photo_people`` found: where
+    that is one person, the pose backend looks once more with them painted out, and someone else it finds there
+    whose keypoint box is PROMINENT times theirs or more is taken instead, with their outline (``with_outline``).
+    Several found (a backend finding everyone, or a panorama's tiles) are already ranked, most prominent first."""
+    if len(people) != 1 or keypoint_box(people[0]) is None or len(tiles(rgb.shape, 1.0, PANORAMA_POSE)) > 1:
         return people, outline
     work = rgb.copy()
     paint_out(work, people[0], outline)

@@ -26,7 +26,7 @@ from .pose import PoseBackend, check_backend, empty_keypoints, get_backend
 from .pose.hands import HandFinder
 from .pose.keypoints import given_keypoints, pixels_inside, placed_people, visible
 from .presence import checked_probability, taken_for_person
-from .refine.components import keep_largest, keep_subject, only_people
+from .refine.components import keep_subject, only_people
 from .refine.crf import crf_available
 from .refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE, opaque, working_size
 from .result import Instance, Result
@@ -323,12 +323,11 @@ class Segmenter:
         if self.subject == "main" and given is None:
             if not looked:   # the pose backend runs for the choice alone
                 looked = True
-                found = timed(timings, "pose", most_prominent, rgb, self.pose, *photo_people(rgb, self.pose))[0]
+                found, outline = timed(timings, "pose", photo_people, rgb, self.pose)
+                found = timed(timings, "pose", most_prominent, rgb, self.pose, found, outline)[0]
                 scene = replace(scene, people=found, vouched=found, main=found[0] if found else main)
-            # nobody placed: the largest region the person check kept (left empty, choice groups with `main`:
-            # coco_single train 0.764 -> 0.701, coco_people 0.359 -> 0.317)
-            prob = (timed(timings, "finish", keep_subject, prob, scene.main, False) if _placed(scene.people) else
-                    timed(timings, "finish", keep_largest, prob))
+            # nobody placed, or on none of the regions: the largest (docs/ARCHITECTURE.md, "Several people")
+            prob = timed(timings, "finish", keep_subject, prob, scene.main, False)
         if self.require_person and given is None and not self._someone(rgb, scene.people, prob, timings, looked):
             prob = np.zeros_like(prob)
             scene = replace(scene, people=[], vouched=[], main=empty_keypoints())

@@ -75,10 +75,14 @@ def test_an_output_folder_that_is_a_file_is_refused_in_words(tmp_path, capsys):
     (tmp_path / "afile").write_text("mine")
     photo = tmp_path / "a.png"
     write_image(photo, np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "nowhere").symlink_to(tmp_path / "gone")
     for args in (["demo"], ["segment", str(photo)]):   # the demo said only "File exists"
-        assert main([*args, "--out", str(tmp_path / "afile")]) == 2
-        said = capsys.readouterr().err.strip()
-        assert said == f"personseg: error: --out {tmp_path / 'afile'}: exists and is not a folder"
+        for out in ("afile", "nowhere"):   # a file; a link to nothing
+            assert main([*args, "--out", str(tmp_path / out)]) == 2
+            said = capsys.readouterr().err.strip()
+            assert said == f"personseg: error: --out {tmp_path / out}: exists and is not a folder"
+    assert main(["demo", "--out", str(tmp_path / "afile/sub")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{tmp_path / 'afile'} is a file, not a folder")
     assert (tmp_path / "afile").read_text() == "mine"
 
 

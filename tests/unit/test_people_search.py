@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from personseg.instances import find_people, new_person
+from personseg.framing import keypoint_extent
+from personseg.instances import ERASE_GREY, PROMINENT, find_people, most_prominent, new_person
 from personseg.pose.keypoints import keypoint_distance
 
 from synthetic import person
@@ -30,6 +31,34 @@ class Twice:
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         return self.found.pop(0) if self.found and rgb.shape[:2] == (600, 800) else []
+
+
+class Painted:
+    """A pose backend that finds ``then`` on the image where the first person was painted out (its pixel under
+    their neck grey), and nobody elsewhere."""
+
+    def __init__(self, first: np.ndarray, then: list[np.ndarray]) -> None:
+        self.neck = tuple(int(v) for v in first[[5, 6], :2].mean(axis=0))
+        self.then, self.calls = then, 0
+
+    def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+        self.calls += 1
+        return self.then if rgb[self.neck[1], self.neck[0], 0] == ERASE_GREY else []
+
+
+def test_subject_main_takes_someone_twice_as_prominent_found_with_the_first_painted_out():
+    rgb = np.zeros((600, 800, 3), np.uint8)
+    side, front = person(100, 100, 40), person(450, 50, 100)   # front's box: 2.5 x 2.5 side's
+    assert most_prominent(rgb, Painted(side, [front]), [side], None) == ([front], None)
+    near = person(450, 50, 55)   # 1.4 x 1.4: about twice the box, short of PROMINENT
+    assert keypoint_extent(near) < PROMINENT * keypoint_extent(side) < keypoint_extent(front)
+    assert most_prominent(rgb, Painted(side, [near]), [side], None)[0] == [side]
+    assert most_prominent(rgb, Painted(side, []), [side], None)[0] == [side]
+    for found in ([], [side, front]):   # nobody, or several already ranked: the backend is not asked again
+        backend = Painted(side, [front])
+        assert most_prominent(rgb, backend, found, None)[0] == found and backend.calls == 0
+    panorama = np.zeros((300, 1500, 3), np.uint8)
+    assert most_prominent(panorama, Painted(side, [front]), [side], None)[0] == [side]
 
 
 def test_find_people_does_not_take_a_pose_inside_someone_found_for_another_person():

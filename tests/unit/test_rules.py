@@ -9,7 +9,8 @@ import pytest
 from personseg.errors import PersonsegError
 from personseg.evaluate import WorstCases
 from personseg.pipeline import check_matting, matted, timed
-from personseg.refine.components import keep_largest, keep_people
+from personseg.pose import empty_keypoints
+from personseg.refine.components import keep_people, keep_subject
 from personseg.refine.fusion import (FULL_BODY_WEIGHT, OUTLINE_PRIOR_RANGE, PORTRAIT_WEIGHT, join_outline,
                                      lone_person, outline_prior, own_outline, shows_hips, within_own_frame)
 
@@ -28,13 +29,17 @@ def test_keep_people_drops_a_small_region_nobody_vouches_for(two_blobs):
     assert keep_people(prob, [], unseen=False) is prob              # no keypoint in the mask: nothing to go by
 
 
-def test_the_largest_region_is_kept_alone(two_blobs):
-    """Subject main where nobody is placed on a photo: the largest region the person check kept."""
-    prob, _, _ = two_blobs
-    kept = keep_largest(prob)
-    assert kept[50, 30] == pytest.approx(0.9) and kept[45, 160] == 0
+def test_a_subject_on_no_region_keeps_the_largest_alone(two_blobs):
+    """Subject main on a photo where nobody is placed, or the one placed stands on no region: the largest region
+    (all of them were kept); a subject followed in video and lost: nothing."""
+    prob, left, right = two_blobs
+    assert keep_subject(prob, right, False)[45, 160] > 0.5 and keep_subject(prob, right, False)[50, 30] == 0
+    for nobody in (empty_keypoints(), person(100, 200, 10)):   # nobody; someone below the picture
+        kept = keep_subject(prob, nobody, False)
+        assert kept[50, 30] == pytest.approx(0.9) and kept[45, 160] == 0
+        assert not keep_subject(prob, nobody, True).any()
     empty = np.zeros((5, 5), np.float32)
-    assert keep_largest(empty) is empty
+    assert keep_subject(empty, empty_keypoints(), False) is empty
 
 
 def test_outside_the_persons_own_frame_only_confirmed_regions_keep_their_probability(two_blobs):

@@ -119,10 +119,11 @@ def segmenter_options(args: argparse.Namespace, keypoints: bool | None = None, g
     """The Segmenter's options that ``add_method_options``' flags ask for (``keypoints``: as Segmenter's, where
     --pose does not ask for them; ``given``: the people to segment are given, so flags that search refuse;
     ``per_person``: masks are made per person, as with --instances or given people, the person model's work)."""
-    subject = getattr(args, "subject", "all")
+    subject = getattr(args, "subject", "all")   # annotate offers none
     if given and (args.require_person or subject != "all" or args.no_person_check):
-        raise PersonsegError("--require-person, --no-person-check and --subject choose among the people found; "
-                             "with --people exactly the given people are segmented")
+        flags = ", ".join(["--require-person", "--no-person-check"] + ["--subject"] * hasattr(args, "subject"))
+        raise PersonsegError(f"{flags} choose among the people found; with --people exactly the given people are "
+                             "segmented")
     chosen = models(args)
     if per_person is None:
         per_person = getattr(args, "instances", False) or given

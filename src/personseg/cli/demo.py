@@ -7,7 +7,7 @@ from pathlib import Path
 
 from skimage import data
 
-from ..batch import refuse_file
+from ..batch import cannot_write, refuse_file
 from ..image import write_image
 from ..outputs import OUTPUTS, output_paths, refuse_existing, save_outputs
 from .common import add_method_options, segmenter
@@ -30,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
     outputs = tuple(OUTPUTS)
     photo = refuse_file(args.out) / "astronaut.png"
     refuse_existing([photo, *output_paths(args.out, "astronaut", outputs)], args.overwrite)
+    try:   # before segmenting: a file where a folder of the path should be is named
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(args.out, args.out, e) from None
     result = segmenter(args, keypoints=True)(rgb)
     write_image(photo, rgb, overwrite=True)
     paths = save_outputs(result, args.out, "astronaut", outputs, background=BACKGROUND, overwrite=True,

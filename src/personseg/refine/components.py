@@ -118,19 +118,19 @@ def keep_subject(prob: np.ndarray, kp: np.ndarray, lost_empty: bool) -> np.ndarr
     """``prob`` (float HxW) on the subject's regions of ``prob >= 0.5`` and within SUBJECT_EDGE of them, 0
     elsewhere (no faint trace of anyone else for the matting). The subject's regions: those holding two or more
     of the one person ``kp``'s confident keypoints, and the one holding the most (a single stray keypoint, left
-    on someone who walked across them, does not keep that person). Where no region holds one: 0 everywhere with
-    ``lost_empty`` (a subject followed in video and lost), else ``prob`` as it is (nothing to go by)."""
+    on someone who walked across them, does not keep that person). Where no region holds one (or nobody is
+    placed): 0 everywhere with ``lost_empty`` (a subject followed in video and lost), else the largest region."""
     mask = binary_mask(prob)
     pts = pixels_inside(kp, mask.shape)
     count, labels = cv2.connectedComponents(mask, connectivity=8)
     held = np.bincount(labels[pts[:, 1], pts[:, 0]], minlength=count)
     held[0] = 0
     if not held.any():
-        return np.zeros_like(prob) if lost_empty else prob
+        return np.zeros_like(prob) if lost_empty else _largest(prob)
     return keep_regions(prob, labels, (held >= 2) | (held == held.max()))
 
 
-def keep_largest(prob: np.ndarray) -> np.ndarray:
+def _largest(prob: np.ndarray) -> np.ndarray:
     """``prob`` (float HxW) on its largest region (of ``prob >= 0.5``) and within SUBJECT_EDGE of it, 0 elsewhere;
     as it is where there is no region."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary_mask(prob), connectivity=8)

@@ -180,8 +180,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         edit: bool = Query(False, description="with people and instances: the photo's people after an edit (the "
                                               "web page): those whose keypoints are the search's keep its masks, "
                                               "the others are segmented from their keypoints"),
-        subject: Literal[SUBJECTS] = Query("all", description="all: everyone found; main: only the person the "
-                                                              "pose backend found (portraits with passers-by)"),
+        subject: Literal[SUBJECTS] = Query("all", description="all: everyone found; main: only the most "
+                                                              "prominent person the pose backend finds, or the "
+                                                              "largest region where it finds nobody (portraits "
+                                                              "with passers-by)"),
         require_person: bool = Query(False, description="where the pose backend finds nobody, an empty mask and "
                                                         "no people (stricter than the person check: people it "
                                                         "misses are lost)"),
