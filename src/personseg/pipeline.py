@@ -184,8 +184,8 @@ class Segmenter:
         empty far more often, at the cost of people the pose backend misses (README, "Several people").
         ``subject``: "all" (everyone the method finds) or "main" (only the most prominent person the pose backend
         finds, instances.most_prominent; the regions holding none of their keypoints dropped, others dimmed by their
-        outline as before: for a portrait with passers-by behind; where it places nobody, the largest region the
-        person check kept; not with ``instances``, which give everyone's masks).
+        outline as before: for a portrait with passers-by behind; where it places nobody, or the one placed stands
+        on no region, the largest region; not with ``instances``, which give everyone's masks).
         ``person_check``: where the pose backend has looked at the image (methods that need keypoints, or
         ``keypoints``) and placed nobody, each marked region is kept only when the region check trained here
         takes it for a person, or the pose backend finds someone on its crop, or (the pose backend named, not

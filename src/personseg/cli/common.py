@@ -59,9 +59,10 @@ def add_method_options(p: argparse.ArgumentParser, subject: bool = True) -> None
         p.add_argument("--subject", default="all", choices=SUBJECTS,
                        help="whom the mask is of: all (default: everyone found; other people the region check or "
                             "BlazePose confirms keep their mask) or main (only the most prominent person BlazePose "
-                            "finds, or where it finds nobody the largest region kept, for portraits with passers-by: "
-                            "pennfudan train 0.757 -> 0.573 IoU, coco_single train, one labelled person a photo, "
-                            "0.754 -> 0.777; with eval --video, as personseg video --subject)")
+                            "finds, or where it finds nobody the mask's largest region, for portraits with "
+                            "passers-by: pennfudan train 0.794 -> 0.579 IoU against everyone, coco_single train, "
+                            "one labelled person a photo, 0.759 -> 0.777; with eval --video, as personseg video "
+                            "--subject)")
     p.add_argument("--pose", action="store_true",
                    help="find keypoints even where the method does not need them: fast then frames the people "
                         "it finds and joins BlazePose's outline (far better on full-body and wide shots, about "
