@@ -227,7 +227,9 @@ def paint_out(work: np.ndarray, kp: np.ndarray | None, outline: np.ndarray | Non
     """Paint ERASE_GREY over the person of ``kp`` (their body frame, widened) and their ``outline`` (float HxW,
     from the pose backend), in place."""
     if kp is not None:
-        work[draw_frame(body_from_keypoints(kp), work.shape[:2], widen=1.8) > 0] = ERASE_GREY
+        # the torso where its points were found (drawn apart for someone side-on, widened, it covered a runner
+        # behind a crossing pedestrian: docs/ARCHITECTURE.md, "Several people")
+        work[draw_frame(body_from_keypoints(kp, apart=False), work.shape[:2], widen=1.8) > 0] = ERASE_GREY
     if outline is not None:
         work[cv2.dilate((outline > 0.2).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0] = ERASE_GREY
 

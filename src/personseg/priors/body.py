@@ -36,8 +36,10 @@ class Body:
         return not self.limbs and self.torso is None and self.head is None
 
 
-def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE) -> Body:
-    """Describe the person of ``kp``; hips that are not seen are placed below the shoulders."""
+def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE, apart: bool = True) -> Body:
+    """Describe the person of ``kp``; hips that are not seen are placed below the shoulders. ``apart``: shoulders
+    and hips closer than TORSO_WIDTH of the scale (someone seen side-on) drawn that far apart, as the priors are;
+    False: where they were found."""
     scale = body_scale(kp, min_score)
     v = kp[:, 2] >= min_score
     pts = kp[:, :2].astype(np.float32)
@@ -51,11 +53,12 @@ def body_from_keypoints(kp: np.ndarray, min_score: float = MIN_SCORE) -> Body:
         across = np.array([-down[1], down[0]], np.float32)
         gap = (pts[ls] - pts[rs]) + ((pts[lh] - pts[rh]) if v[lh] and v[rh] else 0.0)
         left = across if float(np.dot(gap, across)) >= 0 else -across
-        shoulder_l, shoulder_r = _apart(pts[ls], pts[rs], left, TORSO_WIDTH * scale)
+        least = TORSO_WIDTH * scale if apart else 0.0
+        shoulder_l, shoulder_r = _apart(pts[ls], pts[rs], left, least)
         width = float(np.linalg.norm(shoulder_l - shoulder_r))
         out = (shoulder_l - shoulder_r) / max(width, 1e-6) * 0.05 * width  # shoulders' outer edge
         hip_l, hip_r = ((pts[lh], pts[rh]) if not (v[lh] and v[rh]) else
-                        _apart(pts[lh], pts[rh], left, TORSO_WIDTH * scale))
+                        _apart(pts[lh], pts[rh], left, least))
         hip_l = hip_l if v[lh] else shoulder_l + down * 1.6 * width - out
         hip_r = hip_r if v[rh] else shoulder_r + down * 1.6 * width + out
         torso = np.stack([shoulder_l + out, shoulder_r - out, hip_r, hip_l]).astype(np.float32)
