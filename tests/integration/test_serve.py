@@ -187,6 +187,10 @@ def test_an_edit_drops_a_region_found_without_a_pose(client, data_dir):
                          ('["a"]', "dropped: give a JSON list of region numbers"), ("[0", "dropped: not JSON")):
         r = edit(posed, "json", dropped)
         assert r.status_code == 422 and why in r.json()["error"], r.text
+    for field in ("people", "dropped"):   # an integer of 5000 digits: Python's JSON refuses it (it answered 500)
+        r = client.post("/v1/segment", params={"output": "json", "instances": "true", "edit": "true"},
+                        files={"image": ("p.jpg", photo)}, data={"people": "[]", field: "[" + "9" * 5000 + "]"})
+        assert r.status_code == 422 and f"{field}: not JSON" in r.json()["error"], r.text
     r = client.post("/v1/segment", params={"output": "json"}, files={"image": ("p.jpg", photo)},
                     data={"dropped": "[0]"})
     assert r.status_code == 422 and "dropped is for edit=true" in r.json()["error"]
@@ -270,9 +274,12 @@ def test_the_photo_may_be_the_body_itself_and_any_other_body_is_a_bad_request(cl
         assert raw.headers["x-people"] == form.headers["x-people"]
     empty = client.post("/v1/segment", content=b"", headers={"content-type": "image/jpeg"})
     assert empty.status_code == 422 and "empty" in empty.json()["error"]
-    for kwargs in ({"json": {"image": "x"}}, {"content": b"x", "headers": {"content-type": "text/plain"}}):
+    for kwargs in ({"json": {"image": "x"}}, {"content": b"x", "headers": {"content-type": "text/plain"}},
+                   # curl --data-binary without a type: the photo's bytes were read as form fields and sent back
+                   {"content": photo, "headers": {"content-type": "application/x-www-form-urlencoded"}}):
         r = client.post("/v1/segment", **kwargs)
         assert r.status_code == 400 and "multipart/form-data" in r.json()["error"] and "--data-binary" in r.json()["error"]
+        assert len(r.content) < 1000
     r = client.post("/v1/segment", data={"people": "[]"}, files={"other": ("a.jpg", photo)})
     assert r.status_code == 422 and "unknown form field other; the fields are image" in r.json()["error"]
     r = client.post("/v1/segment", files={"people": (None, "[]")})

@@ -500,6 +500,15 @@ def test_a_url_and_one_persons_keypoints_unwrapped_say_what_to_give():
     assert len(given_keypoints([np.zeros(51)])) == 1 and len(given_keypoints(np.zeros((2, 17, 3)))) == 2
 
 
+def test_keypoints_too_large_for_a_float_are_refused_in_words():
+    """An integer of 400 digits raised a bare OverflowError (the service answered 500)."""
+    from personseg.pose.keypoints import given_keypoints
+
+    for huge in (10 ** 400, -(10 ** 400)):
+        with pytest.raises(PersonsegError, match="person 1: keypoints must be finite"):
+            given_keypoints([[huge] * 51])
+
+
 def test_a_pose_is_matched_to_the_true_person_most_of_its_keypoints_stand_on_once():
     from personseg.train.people import matched
 

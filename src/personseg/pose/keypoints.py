@@ -65,6 +65,8 @@ def given_keypoints(people) -> list[np.ndarray]:
     for k, kp in enumerate(people):
         try:
             kp = np.asarray(kp, dtype=np.float32).reshape(17, 3).copy()
+        except OverflowError:   # an integer too large for a float: as far out as infinity
+            kp = np.full((17, 3), np.inf, np.float32)
         except (TypeError, ValueError):
             raise PersonsegError(f"person {k + 1}: give 17 keypoints as [x, y, v] (or 51 numbers)") from None
         if not np.isfinite(kp).all() or (kp[:, 2] < 0).any():

@@ -44,6 +44,8 @@ PAGE = resources.files("personseg.serve") / "page"
 NOT_A_PHOTO_BODY = ("send the photo as the field 'image' of a multipart/form-data body (curl -F image=@photo.jpg ...) "
                     "or as the body itself with its type (curl --data-binary @photo.jpg -H 'Content-Type: "
                     "image/jpeg' ...)")
+#: The type curl --data-binary gives a body unless told: a form of text fields, which cannot hold a photo.
+URLENCODED = "application/x-www-form-urlencoded"
 #: Refusals the client's browser hides from its page (another site's POST) are also said on the server's stderr.
 LOG = logging.getLogger("personseg.serve")
 #: Most people one request may give (each costs a pass of the person model).
@@ -209,6 +211,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         for param, drawn_by in DRAWN_BY.items():   # given (not empty) without its output: refused, as by the CLI
             if request.query_params.get(param) and output != drawn_by:
                 raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() == URLENCODED:
+            raise Failed(400, NOT_A_PHOTO_BODY)   # curl --data-binary's type: the photo's bytes read as fields
         form = await request.form()   # parsed once already for the fields above
         strange = sorted(set(form) - set(FIELDS))
         if strange:   # a misspelt people field segmented as if none were given
@@ -340,8 +344,8 @@ def _people(field: str | None) -> list[np.ndarray] | None:
         return None
     try:
         people = json.loads(field)
-    except json.JSONDecodeError as e:
-        raise Failed(422, f"people: not JSON ({e.msg})") from None
+    except ValueError as e:   # not JSON, or an integer of thousands of digits
+        raise Failed(422, f"people: not JSON ({getattr(e, 'msg', e)})") from None
     except RecursionError:   # lists in lists thousands deep
         raise Failed(422, "people: nested too deep; give a JSON list of people, each 17 keypoints [x, y, v]") from None
     if not isinstance(people, list):
@@ -359,8 +363,8 @@ def _dropped(field: str | None) -> list[int]:
         return []
     try:
         dropped = json.loads(field)
-    except json.JSONDecodeError as e:
-        raise Failed(422, f"dropped: not JSON ({e.msg})") from None
+    except ValueError as e:   # not JSON, or an integer of thousands of digits
+        raise Failed(422, f"dropped: not JSON ({getattr(e, 'msg', e)})") from None
     except RecursionError:
         raise Failed(422, "dropped: nested too deep; give a JSON list of region numbers (0, 1, ...)") from None
     if not isinstance(dropped, list) or not all(type(k) is int and k >= 0 for k in dropped):
