@@ -56,3 +56,17 @@ def test_an_mp4_cut_short_before_its_index_is_told_apart(tmp_path):
     (tmp_path / "text.mp4").write_bytes(b"hello, not a video at all")
     assert unfinished_mp4(tmp_path / "cut.mp4")
     assert not unfinished_mp4(tmp_path / "whole.mp4") and not unfinished_mp4(tmp_path / "text.mp4")
+
+
+def test_frames_too_small_for_the_flow_are_not_smoothed():
+    """DIS flow refuses frames under 12 px (8x8 to 11x11 video ended in an internal OpenCV error on its second
+    frame); such a frame's map is taken as it is, larger ones are smoothed."""
+    from personseg.video.temporal import FLOW_LEAST, TemporalSmoother
+
+    rng = np.random.default_rng(0)
+    for side in (8, FLOW_LEAST - 1, FLOW_LEAST):
+        smoother = TemporalSmoother()
+        frames = rng.integers(0, 255, (3, side, side, 3), dtype=np.uint8)
+        probs = [rng.random((side, side)).astype(np.float32) for _ in range(3)]
+        out = [smoother(rgb, prob) for rgb, prob in zip(frames, probs)]
+        assert (out[-1] is probs[-1]) == (side < FLOW_LEAST)

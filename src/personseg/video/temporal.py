@@ -10,6 +10,8 @@ import numpy as np
 
 #: The flow is computed on the frame halved (gaussian pyramid) until its longest edge is at most this many pixels.
 FLOW_SIDE = 256
+#: OpenCV's DIS flow refuses a frame narrower or lower than this: such a frame's map is taken as it is.
+FLOW_LEAST = 12
 
 
 class TemporalSmoother:
@@ -30,7 +32,7 @@ class TemporalSmoother:
         gray = _halved(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
         small = _halved(prob)
         out = small
-        if self._gray is not None and self._gray.shape == gray.shape:
+        if self._gray is not None and self._gray.shape == gray.shape and min(gray.shape) >= FLOW_LEAST:
             flow = self._flow.calc(gray, self._gray, None)   # for each pixel now, where it was before
             if self._grid is None or self._grid.shape[:2] != gray.shape:
                 self._grid = np.dstack(np.meshgrid(np.arange(gray.shape[1], dtype=np.float32),
