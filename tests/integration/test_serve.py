@@ -284,6 +284,8 @@ def test_the_photo_may_be_the_body_itself_and_any_other_body_is_a_bad_request(cl
     assert r.status_code == 422 and "unknown form field other; the fields are image" in r.json()["error"]
     r = client.post("/v1/segment", files={"people": (None, "[]")})
     assert r.status_code == 422 and "'image' is missing" in r.json()["error"]
+    r = client.post("/v1/segment", files={"image": ("p.jpg", photo), "people": ("poses.json", b"[]")})
+    assert r.status_code == 422 and "-F \"people=<people.json\" (curl's <)" in r.json()["error"], r.text
 
 
 def test_a_truncated_photo_is_refused(client, photo):

@@ -129,6 +129,10 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
             return error(400, NOT_A_PHOTO_BODY)
         if any(tuple(d["loc"]) == ("body", "image") and d["type"] != "missing" for d in e.errors()):
             return error(422, "the field 'image' must be a file upload (curl -F image=@photo.jpg ...), not text")
+        for field in ("people", "dropped"):   # a file sent where its text belongs (curl's @ for <)
+            if any(tuple(d["loc"]) == ("body", field) and d["type"] == "string_type" for d in e.errors()):
+                return error(422, f"the field '{field}' is JSON text: send a file's contents as "
+                                  f"-F \"{field}=<{field}.json\" (curl's <), not the file itself ({field}=@...)")
         return error(422, "; ".join(f"{'.'.join(str(p) for p in d['loc'][1:]) or d['loc'][0]}: {d['msg']}"
                                     for d in e.errors()))
 
