@@ -126,19 +126,12 @@ def keep_subject(prob: np.ndarray, kp: np.ndarray, lost_empty: bool) -> np.ndarr
     held = np.bincount(labels[pts[:, 1], pts[:, 0]], minlength=count)
     held[0] = 0
     if not held.any():
-        return np.zeros_like(prob) if lost_empty else _largest(prob)
+        if lost_empty:
+            return np.zeros_like(prob)
+        if count < 2:   # no region at all
+            return prob
+        held[1 + int(np.argmax(np.bincount(labels.ravel(), minlength=count)[1:]))] = 1   # the largest region
     return keep_regions(prob, labels, (held >= 2) | (held == held.max()))
-
-
-def _largest(prob: np.ndarray) -> np.ndarray:
-    """``prob`` (float HxW) on its largest region (of ``prob >= 0.5``) and within SUBJECT_EDGE of it, 0 elsewhere;
-    as it is where there is no region."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary_mask(prob), connectivity=8)
-    if count < 2:
-        return prob
-    keep = np.zeros(count, bool)
-    keep[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = True
-    return keep_regions(prob, labels, keep)
 
 
 def near_regions(prob: np.ndarray) -> np.ndarray:
