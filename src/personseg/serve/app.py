@@ -215,7 +215,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
         for param, drawn_by in DRAWN_BY.items():   # given (not empty) without its output: refused, as by the CLI
             if request.query_params.get(param) and output != drawn_by:
                 raise Failed(422, f"{param} is used only with output={drawn_by}, not output={output}")
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() == URLENCODED:
+        if _media_type(request) == URLENCODED:
             raise Failed(400, NOT_A_PHOTO_BODY)   # curl --data-binary's type: the photo's bytes read as fields
         form = await request.form()   # parsed once already for the fields above
         strange = sorted(set(form) - set(FIELDS))
@@ -303,12 +303,17 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
                           allow_private_network=True)   # a public site's page calling this machine
 
 
+def _media_type(request: Request) -> str:
+    """The request's Content-Type without its parameters, lower case ("" where none is given)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 async def _photo(request: Request, image: UploadFile | None) -> bytes:
     """The photo's bytes: the form's field 'image', or the body itself where its Content-Type is an image's (or
     application/octet-stream, or none: browsers send a File of no known type, a .heic on many systems, so)."""
     if image is not None:
         return await image.read()
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = _media_type(request)
     try:
         body = await request.body() if not kind or kind.startswith("image/") or kind == "application/octet-stream" \
             else b""
