@@ -395,9 +395,10 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
         if p.is_dir():
             if p.resolve() == out_real:
                 raise PersonsegError(f"--out {out} is the input folder {p}: give an output folder of its own")
-            marked = {m.parent.resolve() for m in p.rglob(MARKER)}
-            # hidden files and folders (macOS's ._ copies, thumbnails, .git) are not the user's photos
-            seen = [f for f in p.rglob("*") if not any(part.startswith(".") for part in f.relative_to(p).parts)]
+            entries = folder_entries(p)
+            marked = {m.parent.resolve() for m in entries if m.name == MARKER}
+            # hidden files (macOS's ._ copies, thumbnails) are not the user's photos
+            seen = [f for f in entries if not f.name.startswith(".")]
             found = sorted(f for f in seen if f.is_file() and not within(f, out_real))
             missing += sorted(f for f in seen if f.is_symlink() and not f.exists())   # a link to nothing: said
             files = [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and not _an_output(f, marked)]
@@ -413,6 +414,24 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
     jobs = [job for job in jobs if unique[job.path.resolve()] is job]
     _refuse_shared_outputs(jobs, clash)
     return Plan(jobs, missing, others)
+
+
+def folder_entries(folder: Path) -> list[Path]:
+    """Everything in ``folder`` and the folders under it, those reached through links included (each real folder
+    once, a folder beside the link to it under its own name: a link back up is not followed round), hidden folders
+    left out (.git, thumbnails): files, links to files and links to nothing."""
+    entries: list[Path] = []
+    visited = {os.path.realpath(folder)}
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(dirs, key=lambda d: (os.path.islink(os.path.join(top, d)), d)):
+            real = os.path.realpath(os.path.join(top, name))
+            if not name.startswith(".") and real not in visited:
+                visited.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        entries += [Path(top, name) for name in files]
+    return entries
 
 
 def _refuse_shared_outputs(jobs: list[Job], clash: tuple[str, str]) -> None:

@@ -135,6 +135,16 @@ def test_within_follows_links(folder):
     assert within(folder / "link/a.jpg", folder / "in") and not within(folder / "in", folder / "in/sub")
 
 
+
+def test_folders_reached_through_links_are_searched_once_each(folder):
+    write_image(folder / "elsewhere/c.jpg", np.zeros((16, 16, 3), np.uint8))
+    (folder / "in/2024").symlink_to(folder / "elsewhere", target_is_directory=True)
+    (folder / "in/sub/up").symlink_to(folder / "in", target_is_directory=True)   # a loop
+    (folder / "in/again").symlink_to(folder / "in/sub", target_is_directory=True)
+    names = sorted(j.name for j in plan_batch([folder / "in"], folder / "out").jobs)
+    assert names == ["2024/c.jpg", "a.jpg", "sub/b.png"]   # the folder under its own name, not its link's
+
+
 def test_model_files_may_hold_an_equals_sign():
     args = argparse.Namespace(method="fast", model=["runs/lr=1e-3/best.onnx", "sinet=runs/x=1.onnx"])
     assert {k: str(v) for k, v in models(args).items()} == {"sinet": "runs/x=1.onnx"}
