@@ -296,25 +296,50 @@ def read_people_file(path: str | os.PathLike) -> dict:
     except KeyError as e:
         raise PersonsegError(f"{path}: not a COCO keypoint file: no {e} field (COCO's images have id and file_name, "
                              "its annotations image_id and keypoints)") from None
-    except (OSError, ValueError, TypeError, AttributeError) as e:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{path}: not a COCO keypoint file ({type(e).__name__}: {e})") from None
+    except ValueError as e:   # a COCO file whose people cannot be read as written (_given_annotations)
+        raise PersonsegError(f"{path}: {e}") from None
     return data
 
 
 def _given_annotations(data: dict) -> dict[str, list[dict]]:
     """The annotations of each image of a COCO keypoint file by ``file_name`` that are people to segment:
-    category person (``coco.person_ids``: by name), not a crowd, with keypoints; in the file's order."""
+    category person (``coco.person_ids``: by name), not a crowd, with keypoints; in the file's order. ValueError
+    where there are none, where two annotations share an id, or where keypoints are not 17 x [x, y, v] numbers
+    with v from 0 to 2 (COCO's visibility, or a score)."""
     names = {im["id"]: im["file_name"] for im in data["images"]}
     person = person_ids(data)
     if not person:
         raise ValueError("no category named person among its categories")
     out: dict[str, list[dict]] = {name: [] for name in names.values()}
-    for ann in data.get("annotations", []):
+    ids: set = set()
+    for ann in data["annotations"]:
+        if ann.get("id") is not None:
+            if ann["id"] in ids:
+                raise ValueError(f"two annotations have the id {ann['id']}: ids are unique in a COCO file")
+            ids.add(ann["id"])
         if is_person(ann, person) and not ann.get("iscrowd") and ann.get("keypoints"):
             if ann["image_id"] not in names:
                 raise ValueError(f"annotation {ann.get('id')} is of image {ann['image_id']}, which it does not list")
+            _check_keypoints(ann)
             out[names[ann["image_id"]]].append(ann)
+    if not any(out.values()):
+        raise ValueError("none of its annotations is a person with keypoints: --people segments the people of its "
+                         "keypoints")
     return out
+
+
+def _check_keypoints(ann: dict) -> None:
+    """ValueError unless ``ann``'s keypoints are 51 numbers, each third (v) from 0 to 2."""
+    kp = ann["keypoints"]
+    if (not isinstance(kp, list) or len(kp) != 51
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in kp)):
+        raise ValueError(f"annotation {ann.get('id')}: keypoints must be 51 numbers (17 x [x, y, v])")
+    bad = next((k for k, v in enumerate(kp[2::3]) if not 0 <= v <= 2), None)
+    if bad is not None:
+        raise ValueError(f"annotation {ann.get('id')}: keypoint {bad + 1}'s v is {kp[3 * bad + 2]}; expected 0 (not "
+                         "labelled), 1 (hidden), 2 (seen) or a score from 0 to 1")
 
 
 def given_people(data: dict) -> dict[str, list[list[float]]]:
@@ -622,6 +647,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             found = (_entries(todo, options, seg, workers, given) if engine == "local" else
                      _entries_ray(todo, options, workers, address, nodes, given))
             for job, entry in progress(found, len(todo)):
+                if people_file is not None and not isinstance(entry, Exception):
+                    entry = _as_stated(entry, people_file)
                 if isinstance(entry, Exception):
                     failed.append((job.path, describe(entry)))
                 else:
@@ -648,6 +675,20 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             "others": [f for f in plan.others if f.resolve() != Path(out).resolve()],   # not its own file
             "small": sum(len(e["annotations"]) for e in entries) - sum(map(len, written)),
             "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
+
+
+def _as_stated(entry: dict, data: dict) -> dict | PersonsegError:
+    """``entry`` (image_entry), or a PersonsegError where the COCO keypoint file ``data`` gives its photo another
+    width or height: its keypoints were placed on another picture, and the file would say one size and hold
+    masks of another."""
+    image = next(im for im in data["images"] if im["file_name"] == entry["file_name"])
+    w, h = image.get("width", entry["width"]), image.get("height", entry["height"])
+    if (w, h) == (entry["width"], entry["height"]):
+        return entry
+    turned = (" (turned upright by its EXIF orientation: keypoints are in pixels of the photo as it is seen)"
+              if (h, w) == (entry["width"], entry["height"]) else "")
+    return PersonsegError(f"the people file gives it as {w}x{h}; the photo is {entry['width']}x{entry['height']}"
+                          f"{turned}: its keypoints are for another size of it")
 
 
 def _empty_masks(data: dict, entries: list[dict]) -> list[tuple[str, object]]:

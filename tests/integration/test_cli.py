@@ -120,8 +120,8 @@ def test_segment_people_of_a_keypoint_file(tmp_path, data_dir, pose_mini, capsys
         name = entry["image"].rsplit("/", 1)[1]
         shutil.copy(data_dir / "pose_mini" / entry["image"], src / name)
         images.append({"id": len(images) + 1, "file_name": name})
-        anns += [{"id": len(anns) + 1, "image_id": len(images), "category_id": 1, "keypoints": i["keypoints"]}
-                 for i in entry["instances"] if i.get("keypoints")]
+        anns += [{"id": len(anns) + k, "image_id": len(images), "category_id": 1, "keypoints": i["keypoints"]}
+                 for k, i in enumerate((i for i in entry["instances"] if i.get("keypoints")), start=1)]
     shutil.copy(data_dir / "eg1800/images/00002.jpg", src / "unlisted.jpg")
     people = tmp_path / "people.json"
     people.write_text(json.dumps({"images": images, "annotations": anns}))

@@ -197,6 +197,41 @@ def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp
         read_people_file(elsewhere)
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("annotations"), "no 'annotations' field"),
+    (lambda d: d.__setitem__("annotations", [{"id": 1, "image_id": 1, "bbox": [1, 1, 5, 5]}]),   # boxes alone
+     "none of its annotations is a person with keypoints"),
+    (lambda d: d["annotations"][1].__setitem__("id", 1), "two annotations have the id 1"),
+    (lambda d: d["annotations"][0]["keypoints"].__setitem__(0, "12"), "annotation 1: keypoints must be 51 numbers"),
+    (lambda d: d["annotations"][0].__setitem__("keypoints", [10, 10, 2] * 16), "must be 51 numbers"),
+    (lambda d: d["annotations"][0]["keypoints"].__setitem__(5, 3), "keypoint 2's v is 3; expected 0"),
+])
+def test_a_people_file_whose_people_cannot_be_read_as_written_is_refused(tmp_path, change, words):
+    data = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1, "name": "person"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": [10, 10, 2] * 17},
+                            {"id": 2, "image_id": 1, "category_id": 1, "keypoints": [10.5, 10, 0.9] * 17}]}
+    path = tmp_path / "people.json"
+    path.write_text(json.dumps(data))
+    assert len(given_people(read_people_file(path))["a.jpg"]) == 2
+    change(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(PersonsegError, match=words):
+        read_people_file(path)
+
+
+def test_a_photo_the_people_file_gives_another_size_fails_rather_than_mixing_two_sizes():
+    from personseg.annotate import _as_stated
+
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 30, "height": 40}, {"id": 2, "file_name": "b.jpg"}]}
+    entry = {"file_name": "a.jpg", "width": 30, "height": 40, "annotations": []}
+    assert _as_stated(entry, data) is entry and _as_stated(entry | {"file_name": "b.jpg"}, data)["width"] == 30
+    assert "gives it as 30x40; the photo is 40x30 (turned upright" in str(_as_stated(entry | {"width": 40,
+                                                                                             "height": 30}, data))
+    data["images"][0]["width"] = 15
+    assert str(_as_stated(entry, data)) == ("the people file gives it as 15x40; the photo is 30x40: its keypoints are "
+                                            "for another size of it")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's parent-death signal")
 def test_a_worker_ends_with_the_process_that_started_it(tmp_path):
     # kill -9 of `annotate --workers 2` left both workers waiting on their queue for ever, 470 MB each
