@@ -30,6 +30,7 @@ from .batch import ANNOTATE_CLASH, Job, plan_batch, sole_writer_of
 from .coco import is_person, person_ids
 from .errors import PersonsegError, describe, show_note
 from .image import not_there, write_bytes
+from .edits import edited
 from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
 from .raywork import ImageActor, ray_run
@@ -401,8 +402,14 @@ def _end_with(parent: int) -> None:
         os._exit(1)
 
 
-def _entry_in_worker(job: Job, people: list | None) -> dict:
-    return image_entry(job.name, _WORKER["segmenter"](job.path, people=people), people is not None)
+def _entry_in_worker(job: Job, people: list | None, edits: bool) -> dict:
+    return image_entry(job.name, _result(_WORKER["segmenter"], job.path, people, edits), people is not None)
+
+
+def _result(seg: Segmenter, image, people: list | None, edits: bool) -> Result:
+    """``seg``'s Result for ``image``: everyone searched for (``people`` None), exactly ``people``, or with
+    ``edits`` the people of an edited file (``edits.edited``: those the search finds as they are keep its masks)."""
+    return edited(seg, image, people) if edits else seg(image, people=people)
 
 
 def _filtered_parts(before: str | None, now: str) -> bool:
@@ -438,18 +445,18 @@ def _changes(before: str | None, now: str) -> str:
     return "; ".join(said + changes(new, old))
 
 
-def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int,
-             given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
+def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int, given: dict[str, list] | None,
+             edits: bool) -> Iterator[tuple[Job, dict | Exception]]:
     """(job, its entry or what went wrong) for every job, in the order they finish: by ``seg`` here, or by
     ``workers`` processes each with a Segmenter of ``options``; ``given``: the people of each image by name, to
-    segment instead of searching (None: search)."""
+    segment instead of searching (None: search); ``edits``: as ``_result``'s."""
     def people(job: Job) -> list | None:
         return None if given is None else given.get(job.name, [])
 
     if workers <= 0:
         for job in jobs:
             try:
-                yield job, image_entry(job.name, seg(job.path, people=people(job)), given is not None)
+                yield job, image_entry(job.name, _result(seg, job.path, people(job), edits), given is not None)
             except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
                 yield job, e
         return
@@ -458,7 +465,7 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int,
     fruitless = 0   # pools broken in a row before any photo finished
     worked = False   # a photo finished in a worker: they can start, so a broken pool is its photos' doing
     while waiting or suspects:
-        in_hand, finished = yield from _pooled(waiting, suspects, options, workers, people)
+        in_hand, finished = yield from _pooled(waiting, suspects, options, workers, people, edits)
         worked |= finished > 0
         fruitless = 0 if worked or not in_hand else fruitless + 1
         if fruitless >= BROKEN_IN_A_ROW:   # workers that cannot start: the rest fail, not one by one
@@ -484,8 +491,7 @@ BROKEN_IN_A_ROW = 3
 
 
 def _pooled(waiting: deque[Job], suspects: deque[Job], options: dict, workers: int,
-            people: Callable[[Job], list | None]
-            ) -> Generator[tuple[Job, dict | Exception], None, tuple[list[Job], int]]:
+            people: Callable[[Job], list | None], edits: bool) -> Generator[tuple[Job, dict | Exception], None, tuple[list[Job], int]]:
     """Segment jobs from ``waiting`` on a pool of ``workers`` processes (IN_HAND_EXTRA more in hand than there
     are workers), or from ``suspects`` one at a time with nothing else in hand, taking them off as they go;
     yields as ``_entries``. Returns the jobs in hand when a worker ended abruptly (the broken pool is left; []
@@ -500,7 +506,7 @@ def _pooled(waiting: deque[Job], suspects: deque[Job], options: dict, workers: i
             """The next job of ``source`` into the pool's hands; False where a worker ended since the last look
             (the pool refuses it, and it stays in ``source``)."""
             try:
-                in_hand[pool.submit(_entry_in_worker, source[0], people(source[0]))] = source[0]
+                in_hand[pool.submit(_entry_in_worker, source[0], people(source[0]), edits)] = source[0]
             except BrokenProcessPool:
                 return False
             source.popleft()
@@ -537,11 +543,12 @@ def _pooled(waiting: deque[Job], suspects: deque[Job], options: dict, workers: i
 
 
 def _entries_ray(jobs: list[Job], options: dict, actors: int, address: str | None,
-                 nodes: Counter, given: dict[str, list] | None) -> Iterator[tuple[Job, dict | Exception]]:
+                 nodes: Counter, given: dict[str, list] | None, edits: bool
+                 ) -> Iterator[tuple[Job, dict | Exception]]:
     """As ``_entries``, on Ray (raywork.ray_run): ``actors`` actors each hold one Segmenter."""
     by_path = {str(job.path.resolve()): job for job in jobs}
     people = None if given is None else {path: given.get(job.name, []) for path, job in by_path.items()}
-    kwargs = {"options": options, "people": people}
+    kwargs = {"options": options, "people": people, "edits": edits}
     for path, made in ray_run(list(by_path), _Annotator, kwargs, actors, address, nodes):
         yield by_path[path], made if isinstance(made, Exception) else json.loads(made)
 
@@ -549,18 +556,18 @@ def _entries_ray(jobs: list[Job], options: dict, actors: int, address: str | Non
 class _Annotator(ImageActor):
     """The Ray actor of `annotate`: an image's entry (``image_entry``) as JSON."""
 
-    def __init__(self, options: dict, people: dict[str, list] | None) -> None:
+    def __init__(self, options: dict, people: dict[str, list] | None, edits: bool) -> None:
         super().__init__(options)
-        self.people = people
+        self.people, self.edits = people, edits
 
     def work(self, path: str, rgb: np.ndarray) -> str:
-        result = self.segmenter(rgb, people=None if self.people is None else self.people[path])
+        result = _result(self.segmenter, rgb, None if self.people is None else self.people[path], self.edits)
         return json.dumps(image_entry(path, result, self.people is not None))
 
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
              workers: int = 0, overwrite: bool = False, engine: str = "local", address: str | None = None,
-             people: str | os.PathLike | None = None, polygons: float | None = None,
+             people: str | os.PathLike | None = None, polygons: float | None = None, edits: bool = False,
              progress: Callable[[Iterator, int], Iterator] = lambda it, total: it) -> dict:
     """Write ``out``, one COCO file of everyone in the images under ``paths`` (files, folders searched
     recursively; ``file_name`` relative to the folder named). ``options``: the Segmenter's (instances are
@@ -568,7 +575,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     instead (``workers`` of them, default one per two CPUs of the cluster at ``address``: _entries_ray).
     ``people``: a COCO keypoint file whose people are segmented instead of searched for (images matched by
     ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
-    segmentation, area and box filled (``filled``). ``polygons``: segmentations as polygons (``as_polygons``, this
+    segmentation, area and box filled (``filled``); with ``edits`` it is an earlier ``out`` after edits, whose
+    people as the search finds them keep the search's masks, the others segmented from their keypoints
+    (``edits.edited``, as the web page's edits). ``polygons``: segmentations as polygons (``as_polygons``, this
     tolerance in pixels), not run lengths (the parts keep run lengths: a rerun with or without it writes the file
     anew in that form). Returns {'images', 'people', 'nobody' (file names of the
     images where no person was found), 'failed': [(path, why)] (segmenting failed: a rerun tries them again),
@@ -590,6 +599,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         raise PersonsegError(f"--out {out}: is a folder; give a .json file")
     if polygons is not None and not (math.isfinite(polygons) and polygons >= 0):
         raise PersonsegError(f"--simplify {polygons}: expected 0 (exact outlines) or more pixels")
+    if edits and people is None:
+        raise PersonsegError("--edited takes the people of an edited file: give it with --people")
     if people is not None and min_area:
         raise PersonsegError("--min-area leaves out people found; with --people every given person is written")
     if engine not in ENGINES:
@@ -609,6 +620,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
                                        for k, v in sorted(asked.items())}, "min_area": 0,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest(),
+                           **({"edits": edits} if people is not None else {}),
                            "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
     plan = plan_batch(paths, shards.folder, ANNOTATE_CLASH)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
@@ -644,8 +656,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         shards.start(settings)
         nodes: Counter = Counter()
         if todo:
-            found = (_entries(todo, options, seg, workers, given) if engine == "local" else
-                     _entries_ray(todo, options, workers, address, nodes, given))
+            found = (_entries(todo, options, seg, workers, given, edits) if engine == "local" else
+                     _entries_ray(todo, options, workers, address, nodes, given, edits))
             for job, entry in progress(found, len(todo)):
                 if people_file is not None and not isinstance(entry, Exception):
                     entry = _as_stated(entry, people_file)

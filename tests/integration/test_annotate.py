@@ -317,3 +317,45 @@ def test_segment_on_ray_writes_the_files_of_a_local_run(photos, tmp_path):
     here = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*.png"))
     assert here and here == sorted(p.relative_to(tmp_path / "ray") for p in (tmp_path / "ray").rglob("*.png"))
     assert all((tmp_path / "here" / p).read_bytes() == (tmp_path / "ray" / p).read_bytes() for p in here)
+
+
+def test_an_edited_file_keeps_the_masks_of_the_people_it_did_not_touch(tmp_path, data_dir):
+    """--edited: annotate's own file given back keeps every mask; with one person moved, the others keep theirs but
+    for what the moved one now covers (without it, everyone is segmented from their keypoints again)."""
+    from pycocotools import mask as rle
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("FudanPed00002.jpg", "FudanPed00007.jpg"):
+        shutil.copy(data_dir / "pennfudan/images" / name, folder / name)
+    first = tmp_path / "found.json"
+    annotate([folder], first, {"method": "fast"})
+    found = json.loads(first.read_text())
+    masks = {a["id"]: rle.decode(a["segmentation"]) > 0 for a in found["annotations"]}
+    posed = [a for a in found["annotations"] if a["num_keypoints"] >= 2]
+    assert len(posed) >= 3
+    moved = posed[0]
+    edited = json.loads(first.read_text())
+    for ann in edited["annotations"]:
+        if ann["id"] == moved["id"]:
+            ann["keypoints"] = [v + 20 * (k % 3 == 0 and ann["keypoints"][k + 2] > 0) for k, v in
+                                enumerate(ann["keypoints"])]
+    for name, given, extra in (("same", found, {}), ("edited", edited, {}), ("remade", found, {"edits": False})):
+        (tmp_path / f"{name}.in.json").write_text(json.dumps(given))
+        annotate([folder], tmp_path / f"{name}.json", {"method": "fast"}, people=tmp_path / f"{name}.in.json",
+                 edits=extra.get("edits", True))
+    back = {name: {a["id"]: rle.decode(a["segmentation"]) > 0
+                   for a in json.loads((tmp_path / f"{name}.json").read_text())["annotations"]}
+            for name in ("same", "edited", "remade")}
+    assert all(np.array_equal(back["same"][k], m) for k, m in masks.items())
+    assert not all(np.array_equal(back["remade"][k], m) for k, m in masks.items())   # measured: most differ
+    now = back["edited"]
+    assert not np.array_equal(now[moved["id"]], masks[moved["id"]])
+    same_image = [a["id"] for a in found["annotations"] if a["image_id"] == moved["image_id"]]
+    for k, m in masks.items():
+        if k in same_image and k != moved["id"]:   # only what the moved person took
+            assert not (now[k] & ~m).any() and not (m & ~now[k] & ~now[moved["id"]]).any()
+        elif k not in same_image:
+            assert np.array_equal(now[k], m)
+    with pytest.raises(PersonsegError, match="give it with --people"):
+        annotate([folder], tmp_path / "x.json", {"method": "fast"}, edits=True)

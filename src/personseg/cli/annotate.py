@@ -35,6 +35,11 @@ def add_parser(sub) -> None:
                         "dataset. The file is written back as it was, each person's segmentation, area and bbox "
                         "(the mask's box) filled; a person with fewer than two labelled joints inside the photo "
                         "gets an empty mask and keeps a box given (noted where they have any joint)")
+    a.add_argument("--edited", action="store_true",
+                   help="with --people, the file is an earlier annotate file after edits (keypoints moved, people "
+                        "added or removed by hand): the people as the search finds them keep the search's masks, "
+                        "and only the others are segmented from their keypoints, as the web page's edits do "
+                        "(without it, everyone is segmented from their keypoints, which remakes every mask)")
     a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0); another value on a rerun rewrites the file "
                         "without segmenting again, each person keeping their id")
     a.add_argument("--polygons", action="store_true",
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     options = segmenter_options(args, keypoints=True, given=args.people is not None, per_person=True)
     try:
         summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
-                           overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
+                           overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people, edits=args.edited,
                            polygons=args.simplify if args.polygons else None,
                            progress=lambda it, total: progress(it, total, args.quiet))
     except BaseException as e:
