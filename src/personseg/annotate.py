@@ -355,7 +355,9 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None) -> by
     ``as_polygons`` of that tolerance), ``area`` and ``bbox`` taken from their image's entry (people in the file's
     order), and an image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays
     where the mask is empty, with the box's area where it had none: COCOeval reads every person's). People of
-    images not segmented are left as they were."""
+    images not segmented are left as they were; images of ``entries`` that ``data`` does not list are added, in
+    name order, they and their people numbered on from its largest ids (``merge``)."""
+    listed = {im["file_name"] for im in data["images"]}
     by_name = {e["file_name"]: e["annotations"] for e in entries}
     sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
     for im in data["images"]:
@@ -375,9 +377,29 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None) -> by
                 # reads every person's area, and a keypoint's similarity divides by it)
                 box = ann.get("bbox") or [0, 0, 0, 0]
                 ann["area"] = made["area"] or float(box[2] * box[3])
+    added = [e for e in entries if e["file_name"] not in listed]
+    if added:
+        _add(data, added, polygons)
     data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
     return json.dumps(data, separators=(",", ":")).encode()
 
+
+def _add(data: dict, entries: list[dict], polygons: float | None) -> None:
+    """``entries`` added to the COCO file ``data`` (ids integers: ``_numbered``): images and their people numbered
+    on from its largest ids, the people of its person category."""
+    more = json.loads(merge(entries, ids_of(data), polygons)[0])
+    person = min(person_ids(data))
+    data["images"] += more["images"]
+    data.setdefault("annotations", []).extend(a | {"category_id": person} for a in more["annotations"])
+
+
+def _numbered(data: dict) -> None:
+    """PersonsegError unless the COCO file ``data`` numbers its images and annotations with integers (``_add``
+    numbers on from them)."""
+    ids = [x.get("id") for x in (*data["images"], *data["annotations"])]
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise PersonsegError("the people file has ids that are not integers: photos it does not list cannot be "
+                             "numbered on from them")
 
 _WORKER: dict = {}   # a worker process's Segmenter
 
@@ -409,7 +431,7 @@ def _entry_in_worker(job: Job, people: list | None, edits: bool) -> dict:
 def _result(seg: Segmenter, image, people: list | None, edits: bool) -> Result:
     """``seg``'s Result for ``image``: everyone searched for (``people`` None), exactly ``people``, or with
     ``edits`` the people of an edited file (``edits.edited``: those the search finds as they are keep its masks)."""
-    return edited(seg, image, people) if edits else seg(image, people=people)
+    return edited(seg, image, people) if edits and people is not None else seg(image, people=people)
 
 
 def _filtered_parts(before: str | None, now: str) -> bool:
@@ -449,14 +471,15 @@ def _entries(jobs: list[Job], options: dict, seg: Segmenter, workers: int, given
              edits: bool) -> Iterator[tuple[Job, dict | Exception]]:
     """(job, its entry or what went wrong) for every job, in the order they finish: by ``seg`` here, or by
     ``workers`` processes each with a Segmenter of ``options``; ``given``: the people of each image by name, to
-    segment instead of searching (None: search); ``edits``: as ``_result``'s."""
+    segment instead of searching (None, or an image it does not list: search); ``edits``: as ``_result``'s."""
     def people(job: Job) -> list | None:
-        return None if given is None else given.get(job.name, [])
+        return None if given is None else given.get(job.name)
 
     if workers <= 0:
         for job in jobs:
             try:
-                yield job, image_entry(job.name, _result(seg, job.path, people(job), edits), given is not None)
+                listed = people(job)
+                yield job, image_entry(job.name, _result(seg, job.path, listed, edits), listed is not None)
             except Exception as e:   # noqa: BLE001 - reported with the image; the run goes on
                 yield job, e
         return
@@ -547,7 +570,7 @@ def _entries_ray(jobs: list[Job], options: dict, actors: int, address: str | Non
                  ) -> Iterator[tuple[Job, dict | Exception]]:
     """As ``_entries``, on Ray (raywork.ray_run): ``actors`` actors each hold one Segmenter."""
     by_path = {str(job.path.resolve()): job for job in jobs}
-    people = None if given is None else {path: given.get(job.name, []) for path, job in by_path.items()}
+    people = {path: None if given is None else given.get(job.name) for path, job in by_path.items()}
     kwargs = {"options": options, "people": people, "edits": edits}
     for path, made in ray_run(list(by_path), _Annotator, kwargs, actors, address, nodes):
         yield by_path[path], made if isinstance(made, Exception) else json.loads(made)
@@ -556,13 +579,13 @@ def _entries_ray(jobs: list[Job], options: dict, actors: int, address: str | Non
 class _Annotator(ImageActor):
     """The Ray actor of `annotate`: an image's entry (``image_entry``) as JSON."""
 
-    def __init__(self, options: dict, people: dict[str, list] | None, edits: bool) -> None:
+    def __init__(self, options: dict, people: dict[str, list | None], edits: bool) -> None:
         super().__init__(options)
-        self.people, self.edits = people, edits
+        self.people, self.edits = people, edits   # each image's by path (None: searched for)
 
     def work(self, path: str, rgb: np.ndarray) -> str:
-        result = _result(self.segmenter, rgb, None if self.people is None else self.people[path], self.edits)
-        return json.dumps(image_entry(path, result, self.people is not None))
+        listed = self.people[path]
+        return json.dumps(image_entry(path, _result(self.segmenter, rgb, listed, self.edits), listed is not None))
 
 
 def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: dict | None = None, min_area: int = 0,
@@ -608,6 +631,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     shards = Shards(out)
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
+    if edits:
+        _numbered(people_file)
     asked = options or {}
     options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
@@ -624,7 +649,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                            "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
     plan = plan_batch(paths, shards.folder, ANNOTATE_CLASH)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
-        plan.only(given)
+        plan.only(given, rest=edits)   # with edits, the photos it does not list are searched and added
     if not plan.jobs:
         raise plan.nothing_found(listed=given is not None)
     # a second run writing this file (and its shards) is refused, not mixed in: held from before they are read
@@ -693,7 +718,9 @@ def _as_stated(entry: dict, data: dict) -> dict | PersonsegError:
     """``entry`` (image_entry), or a PersonsegError where the COCO keypoint file ``data`` gives its photo another
     width or height: its keypoints were placed on another picture, and the file would say one size and hold
     masks of another."""
-    image = next(im for im in data["images"] if im["file_name"] == entry["file_name"])
+    image = next((im for im in data["images"] if im["file_name"] == entry["file_name"]), None)
+    if image is None:   # a photo it does not list (--edited): searched, at its own size
+        return entry
     w, h = image.get("width", entry["width"]), image.get("height", entry["height"])
     if (w, h) == (entry["width"], entry["height"]):
         return entry

@@ -71,11 +71,11 @@ class Plan:
     missing: list[Path]   # paths named that do not exist
     others: list[Path] = field(default_factory=list)   # files in the folders named that are not photos
 
-    def only(self, names: set[str] | dict) -> None:
-        """Keep the jobs of ``names`` (names relative to the folders named, as Job.name); those of ``names`` not
-        found count as missing."""
+    def only(self, names: set[str] | dict, rest: bool = False) -> None:
+        """Keep the jobs of ``names`` (names relative to the folders named, as Job.name; with ``rest`` the others
+        too); those of ``names`` not found count as missing."""
         self.missing += [Path(name) for name in sorted(set(names) - {job.name for job in self.jobs})]
-        self.jobs = [job for job in self.jobs if job.name in names]
+        self.jobs = [job for job in self.jobs if rest or job.name in names]
 
     def nothing_found(self, listed: bool = False) -> PersonsegError:
         """The error where no job is left: the paths named that are not there (the first NAMED_OTHERS), and the

@@ -321,7 +321,8 @@ def test_segment_on_ray_writes_the_files_of_a_local_run(photos, tmp_path):
 
 def test_an_edited_file_keeps_the_masks_of_the_people_it_did_not_touch(tmp_path, data_dir):
     """--edited: annotate's own file given back keeps every mask; with one person moved, the others keep theirs but
-    for what the moved one now covers (without it, everyone is segmented from their keypoints again)."""
+    for what the moved one now covers (without it, everyone is segmented from their keypoints again); a photo added
+    since is searched and added, numbered on."""
     from pycocotools import mask as rle
 
     folder = tmp_path / "photos"
@@ -357,5 +358,22 @@ def test_an_edited_file_keeps_the_masks_of_the_people_it_did_not_touch(tmp_path,
             assert not (now[k] & ~m).any() and not (m & ~now[k] & ~now[moved["id"]]).any()
         elif k not in same_image:
             assert np.array_equal(now[k], m)
+    shutil.copy(data_dir / "pennfudan/images/FudanPed00012.jpg", folder / "added.jpg")
+    grown = tmp_path / "grown.json"
+    annotate([folder], grown, {"method": "fast"}, people=tmp_path / "edited.in.json", edits=True)
+    coco = COCO(str(grown))
+    back = json.loads(grown.read_text())
+    assert back["annotations"][:len(edited["annotations"])] == json.loads((tmp_path / "edited.json").read_text())[
+        "annotations"]
+    new = back["images"][-1]
+    assert new["file_name"] == "added.jpg" and new["id"] == max(im["id"] for im in found["images"]) + 1
+    added = [a for a in back["annotations"] if a["image_id"] == new["id"]]
+    annotate([folder / "added.jpg"], tmp_path / "alone.json", {"method": "fast"})
+    alone = json.loads((tmp_path / "alone.json").read_text())["annotations"]
+    assert added and [a["id"] for a in added] == list(range(max(a["id"] for a in found["annotations"]) + 1,
+                                                            max(a["id"] for a in found["annotations"]) + 1 + len(added)))
+    assert [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in added] == [
+        {k: v for k, v in a.items() if k not in ("id", "image_id")} for a in alone]
+    assert len(coco.getAnnIds()) == len(edited["annotations"]) + len(added)
     with pytest.raises(PersonsegError, match="give it with --people"):
         annotate([folder], tmp_path / "x.json", {"method": "fast"}, edits=True)

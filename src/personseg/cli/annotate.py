@@ -39,7 +39,9 @@ def add_parser(sub) -> None:
                    help="with --people, the file is an earlier annotate file after edits (keypoints moved, people "
                         "added or removed by hand): the people as the search finds them keep the search's masks, "
                         "and only the others are segmented from their keypoints, as the web page's edits do "
-                        "(without it, everyone is segmented from their keypoints, which remakes every mask)")
+                        "(without it, everyone is segmented from their keypoints, which remakes every mask); photos "
+                        "under the paths that the file does not list are searched and added, numbered on from "
+                        "its largest ids")
     a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0); another value on a rerun rewrites the file "
                         "without segmenting again, each person keeping their id")
     a.add_argument("--polygons", action="store_true",
