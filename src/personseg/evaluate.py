@@ -15,7 +15,7 @@ import numpy as np
 
 from .coco import is_person, person_ids, segmentation_mask
 from .errors import ImageError, PersonsegError
-from .image import IMAGE_SUFFIXES, image_files, load_image, mask_of, name_order, upright_size
+from .image import IMAGE_SUFFIXES, image_files, load_image, mask_of, name_order
 from .metrics import Flicker, InstanceMatch, Scores, foreground_iou
 
 
@@ -96,13 +96,12 @@ def unusable(bad: list[str], pairs: int, where: str, lacking: str = "") -> Image
 
 def check_pairs(pairs: list[tuple[str, Path, Path]], where: str, lacking: str = "") -> None:
     """ImageError naming every pair that cannot be scored (an unreadable mask, one of another size than its photo,
-    a file that is not an image) and what is lacking (``paired``), found before any is segmented: the photos'
-    sizes from their headers."""
+    a file that is not an image, one cut short) and what is lacking (``paired``), found before any is segmented:
+    each photo decoded (about as quick as reading the masks: a truncated photo passes its header)."""
     bad = []
     for _, image, mask in pairs:
         try:
-            w, h = upright_size(image)
-            mask_of(mask, (h, w), image)
+            mask_of(mask, load_image(image).shape, image)
         except ImageError as e:
             bad.append(str(e))
     if bad or lacking:
@@ -247,8 +246,9 @@ def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = N
 def _check_segmentations(annotations: Path, image: Path, size: tuple[int | None, int | None],
                          segmentations: list[tuple[object, list | dict]]) -> None:
     """PersonsegError unless ``image`` is the ``size`` (w, h; None where not given) its COCO file gives it and each
-    of its (annotation id, segmentation) can be read at that size."""
-    w, h = upright_size(image)
+    of its (annotation id, segmentation) can be read at that size; the photo decoded (one cut short passes its
+    header)."""
+    h, w = load_image(image).shape[:2]
     if None not in size and tuple(size) != (w, h):
         turned = " (its EXIF orientation turns it; the annotations may be of the pixels as stored)" if tuple(
             size) == (h, w) else ""

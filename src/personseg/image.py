@@ -113,23 +113,6 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
     return _pil_to_rgb(im, max_pixels, name)
 
 
-def upright_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(w, h) of the image file at ``path`` as ``load_image`` gives it, EXIF orientation applied, from its header
-    alone (ImageError where it is not an image)."""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            try:
-                turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)   # orientation: a quarter turn
-            except (OSError, SyntaxError, ValueError, EOFError, TypeError):   # as load_image: the pixels as stored
-                turned = False
-    except Image.UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image, or in a format that cannot be read") from None
-    except (OSError, SyntaxError, ValueError, EOFError, TypeError) as e:
-        raise ImageError(f"{path}: not a readable image ({_plain(e)})") from None
-    return (h, w) if turned else (w, h)
-
-
 def _plain(error: Exception) -> str:
     """An exception's message without Python's object reprs (``<_io.BufferedReader name=...>``)."""
     text = str(error)

@@ -18,7 +18,7 @@ from personseg.errors import ImageError, PersonsegError
 from personseg.image import VOID, black_and_white, descreened, load_image, load_mask, read_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
-from personseg.evaluate import evaluate, evaluate_people, find_pairs, instance_sets, true_mask
+from personseg.evaluate import check_pairs, evaluate, evaluate_people, find_pairs, instance_sets, true_mask
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
 
@@ -45,12 +45,11 @@ def test_an_iphones_heic_photo_opens_upright_as_a_jpeg_of_it_does(astronaut, tmp
     for suffix in (".heic", ".jpg"):
         im.save(tmp_path / f"a{suffix}", exif=exif.tobytes(), quality=95)
     # in a process of its own: personseg itself must open HEIC, not a plugin another library registered here
-    read = ("import sys, numpy as np; from personseg.image import load_image, upright_size; "
-            "a = load_image(sys.argv[1]); np.save(sys.argv[2], a); print(upright_size(sys.argv[1]))")
-    out = subprocess.run([sys.executable, "-c", read, str(tmp_path / "a.heic"), str(tmp_path / "a.npy")],
-                         capture_output=True, text=True, check=True).stdout
+    read = ("import sys, numpy as np; from personseg.image import load_image; "
+            "a = load_image(sys.argv[1]); np.save(sys.argv[2], a)")
+    subprocess.run([sys.executable, "-c", read, str(tmp_path / "a.heic"), str(tmp_path / "a.npy")], check=True)
     heic, jpeg = np.load(tmp_path / "a.npy"), load_image(tmp_path / "a.jpg")
-    assert heic.shape == jpeg.shape == (384, 512, 3) and out.strip() == "(512, 384)"
+    assert heic.shape == jpeg.shape == (384, 512, 3)
     assert np.abs(heic.astype(int) - jpeg.astype(int)).mean() < 6
 
 
@@ -290,6 +289,17 @@ def test_a_full_disk_names_the_file_being_written_and_leaves_no_temporary(tmp_pa
     assert describe(caught.value) == f"{tmp_path / 'frame-000001.mask.png'}: No space left on device"
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_a_photo_cut_short_is_named_before_any_is_segmented(tmp_path):
+    write_image(tmp_path / "images/a.jpg", np.random.default_rng(0).integers(0, 255, (64, 48, 3), np.uint8))
+    whole = (tmp_path / "images/a.jpg").read_bytes()
+    (tmp_path / "images/a.jpg").write_bytes(whole[: len(whole) // 2])   # its header intact
+    write_image(tmp_path / "masks/a.png", np.zeros((64, 48), np.uint8))
+    for check in (lambda: check_pairs(find_pairs(tmp_path / "images", tmp_path / "masks"), "eval's"),
+                  lambda: load_pairs(tmp_path)):   # eval, training
+        with pytest.raises(ImageError, match=r"1 of the 1 pairs in .* cannot be used: .*a.jpg: not a readable"):
+            check()
 
 def test_a_mask_of_another_size_is_named_by_eval_and_training(tmp_path):
     write_image(tmp_path / "images/a.png", np.zeros((40, 30, 3), np.uint8))
