@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 from PIL import ImageColor
 
-from .errors import PersonsegError
-from .image import IMAGE_SUFFIXES, load_image, write_bytes, write_image
+from .errors import ImageError, PersonsegError
+from .image import IMAGE_SUFFIXES, ImageInput, load_image, write_bytes, write_image
 from .result import Result
 from .pose import COCO_NAMES
 from .pose.keypoints import COCO_SKELETON, MIN_SCORE, rounded_keypoints
@@ -40,8 +40,8 @@ COMPOSITE_ROWS = 256
 #: The strongest background blur, as a share of the image diagonal, and the blur where none is given.
 MAX_BLUR = 0.5
 DEFAULT_BLUR = 0.02
-#: A 'replace' background: an image of the photo's size, (r, g, b), a colour name, #rrggbb or an image path, or None.
-Background = np.ndarray | tuple[int, int, int] | str | os.PathLike | None
+#: A 'replace' background: (r, g, b), a colour name, #rrggbb, an image path or an image (image.load_image's), or None.
+Background = ImageInput | tuple[int, int, int] | None
 #: The settings only one output uses, and that output: given without it they are refused (CLI and service).
 DRAWN_BY = {"background": "replace", "blur": "blur"}
 
@@ -92,7 +92,14 @@ def background_image(spec: str, shape: tuple[int, int]) -> np.ndarray:
         raise PersonsegError(f"background {spec!r}: no such image file" if looks and not Path(spec).exists() else
                              f"background {spec!r} is neither a colour (name, #rrggbb, rrggbb, #rgb or rgb) nor an "
                              "image file")
-    bg = load_image(spec)
+    return covering(load_image(spec), shape)
+
+
+def covering(bg: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The RGB image ``bg`` scaled to cover ``shape`` (h, w) and centred (as it is where already that size)."""
+    h, w = shape
+    if bg.shape[:2] == (h, w):
+        return bg
     f = max(h / bg.shape[0], w / bg.shape[1])
     bg = cv2.resize(bg, (max(w, round(bg.shape[1] * f)), max(h, round(bg.shape[0] * f))),
                     interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
@@ -150,9 +157,9 @@ def person_colour(k: int) -> tuple[int, int, int]:
     return ImageColor.getrgb(PERSON_COLOURS[k % len(PERSON_COLOURS)])[:3]
 
 
-def keypoints_json(result: Result, source: str) -> dict:
-    """The keypoints of everyone found, as a JSON-ready dict (in video each with their track ``id``, as
-    ``--keypoints`` gives them)."""
+def keypoints_json(result: Result, source: str | None = None) -> dict:
+    """The keypoints of everyone found, as a JSON-ready dict, the CLI's ``json`` output (in video each with their
+    track ``id``, as ``--keypoints`` gives them); ``source``: the photo's name, written as it is."""
     h, w = result.mask.shape
     ids = [{"id": i} for i in result.ids] if result.ids else [{}] * len(result.people)
     return {
@@ -166,9 +173,9 @@ def keypoints_json(result: Result, source: str) -> dict:
     }
 
 
-def instances_json(result: Result, source: str) -> dict:
+def instances_json(result: Result, source: str | None = None) -> dict:
     """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first (people given:
-    in their order)."""
+    in their order), as a JSON-ready dict: the CLI's ``json`` output with ``--instances``."""
     h, w = result.mask.shape
     people = []
     for k, inst in enumerate(result.instances or [], start=1):
@@ -196,19 +203,18 @@ def _replace(result: Result, background: Background) -> np.ndarray:
     h, w = result.rgb.shape[:2]
     if background is None:
         raise PersonsegError("the 'replace' output needs a background: a colour name, #rrggbb, (r, g, b), an "
-                             "image path or an HxWx3 uint8 image")
+                             "image path, or an image (an array or a PIL image, as photos are given)")
     if isinstance(background, (str, os.PathLike)):
-        background = background_image(os.fspath(background), (h, w))
-    elif isinstance(background, tuple) and len(background) == 3 and all(
-            isinstance(v, numbers.Integral) and 0 <= v <= 255 for v in background):   # (r, g, b)
-        background = np.broadcast_to(np.array(background, np.uint8), (h, w, 3))
-    given = np.asarray(background)
-    if given.shape != (h, w, 3) or given.dtype != np.uint8:
-        what = (f"{'x'.join(map(str, given.shape))} {given.dtype}" if isinstance(background, np.ndarray)
-                else f"of type {type(background).__name__}")
-        raise PersonsegError(f"the background is {what}; 'replace' needs a {h}x{w}x3 uint8 image (the photo's "
-                             "size), or a colour name, #rrggbb, (r, g, b) or an image path, scaled to the photo")
-    return composite(result, given)
+        return composite(result, background_image(os.fspath(background), (h, w)))
+    if isinstance(background, tuple):
+        if len(background) != 3 or not all(isinstance(v, numbers.Integral) and 0 <= v <= 255 for v in background):
+            raise PersonsegError(f"background {background!r}: a colour (r, g, b) is three whole numbers from 0 to 255")
+        return composite(result, np.broadcast_to(np.array(background, np.uint8), (h, w, 3)))
+    try:
+        bg = load_image(background)
+    except ImageError as e:
+        raise PersonsegError(f"the background: {e}") from None
+    return composite(result, covering(bg, (h, w)))
 
 
 #: Every output, in the order ``--help`` lists them; the same renderers serve photos and video frames.
@@ -234,9 +240,9 @@ def render(result: Result, output: str, background: Background = None,
            blur: float | None = None) -> np.ndarray:
     """The picture of one output (any of OUTPUTS with a picture), the photo's size: 'mask' uint8 HxW 0/255,
     'alpha' uint8 HxW 0..255, 'cutout' uint8 HxWx4 RGBA (straight alpha, black under the fully transparent),
-    'replace', 'blur' and 'overlay' uint8 HxWx3 RGB. ``background`` is needed for 'replace': an
-    HxWx3 uint8 image of the photo's size, (r, g, b), or a colour name, #rrggbb or an image path
-    (``background_image``);
+    'replace', 'blur' and 'overlay' uint8 HxWx3 RGB. ``background`` is needed for 'replace': (r, g, b), a
+    colour name, #rrggbb or an image path (``background_image``), or an image as photos are given (an array, a PIL
+    image, bytes: image.load_image), scaled to cover the photo and centred (``covering``);
     ``blur`` is for 'blur' (a share of the diagonal; None: DEFAULT_BLUR). Either given for another output is
     refused, as the command line refuses it."""
     kind = OUTPUTS.get(output)

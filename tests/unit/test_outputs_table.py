@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from personseg.errors import PersonsegError
 from personseg.outputs import (OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, person_files, render,
@@ -53,13 +56,22 @@ def test_replace_puts_the_person_over_the_background(result):
         assert np.array_equal(render(result, "replace", same), out), same
 
 
-def test_a_background_of_another_size_or_type_is_refused_in_words(result):
-    for bad in (np.zeros((30, 40, 3), np.uint8), np.zeros((60, 40, 3), np.float32), np.zeros((60, 40), np.uint8),
-                b"#00ff00"):
-        with pytest.raises(PersonsegError, match="needs a 60x40x3 uint8 image"):
+def test_a_background_image_of_any_size_or_form_covers_the_photo_and_bad_ones_are_refused_in_words(result):
+    green = render(result, "replace", (0, 255, 0))
+    wide = np.zeros((30, 400, 3), np.uint8)   # scaled to cover the 40x60 photo, centred: its middle third green
+    wide[:, 150:250, 1] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(wide).save(buffer, format="PNG")
+    for same in (wide, Image.fromarray(wide), buffer.getvalue(), wide.astype(np.float32) / 255,
+                 np.dstack([wide, np.full(wide.shape[:2], 255, np.uint8)])):   # as photos are given
+        assert np.array_equal(render(result, "replace", same), green)
+    grey = render(result, "replace", np.full((8, 8), 128, np.uint8))   # a grey array, scaled up
+    assert tuple(grey[2, 2]) == (128, 128, 128)
+    for bad, words in ((b"#00ff00", "the background: .*cannot be read"), ((300, 0, 0), r"\(300, 0, 0\): a colour"),
+                       ((1, 2, 3, 4), "three whole numbers"), ("no-such-colour-or-file", "neither a colour"),
+                       (np.zeros((60, 40, 3), np.float32) + 7, "the background: ")):
+        with pytest.raises(PersonsegError, match=words):
             render(result, "replace", bad)
-    with pytest.raises(PersonsegError, match="neither a colour"):
-        render(result, "replace", "no-such-colour-or-file")
 
 
 def test_json_is_not_a_picture_and_video_shows_every_picture(result):
