@@ -39,6 +39,8 @@ PNG_FILTER = cv2.IMWRITE_PNG_FILTER_UP
 BILEVEL_SIGMA = 1.0
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jfif", ".png", ".webp", ".avif", ".heic", ".heif", ".gif", ".bmp", ".tif",
                   ".tiff")
+#: Video files given as a photo are refused naming what reads them.
+MOVIE_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".wmv", ".3gp")
 
 # iPhones' photos (HEIC) open as any other: pillow-heif's decoder, its HEIF rotations applied (EXIF orientation 1)
 register_heif_opener()
@@ -107,7 +109,9 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
         size = f"{int(count.group(1)):,} pixels" if count else "its size"
         raise ImageTooLargeError(f"{name}: {size} is over the limit of {max_pixels} pixels; resize it first") from None
     except Image.UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image, or in a format that cannot be read") from None
+        movie = (": a video? `personseg video` reads videos, and VideoSegmenter their frames"
+                 if Path(name).suffix.lower() in MOVIE_SUFFIXES else "")
+        raise ImageError(f"{name}: not an image, or in a format that cannot be read{movie}") from None
     except (OSError, SyntaxError, ValueError, EOFError, TypeError) as e:   # TypeError: PIL on broken TIFF tags
         raise ImageError(f"{name}: not a readable image ({_plain(e)})") from None
     return _pil_to_rgb(im, max_pixels, name)

@@ -233,6 +233,10 @@ class Segmenter:
         # the caller's, which may be there to run nothing of mediapipe's (a process forked after it started cannot)
         self._hands = HandFinder() if isinstance(pose, str) else None
 
+    def __getstate__(self) -> dict:
+        raise PersonsegError("a Segmenter does not pickle (its models, sessions and locks): make one in each worker "
+                             "process, once (e.g. in the pool's initializer)")
+
     def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).
         ``people``: the people to segment, each as 17 COCO keypoints [x, y, v] in pixels (pose.given_keypoints):

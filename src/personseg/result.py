@@ -54,7 +54,8 @@ class Result:
     ``keypoints``: float32 (17, 3), COCO's 17 points [x, y, score] in pixels of the main person, all scores 0 when
     nobody was found. ``people``: such
     keypoints of everyone the pose backend found, most prominent first; empty also where it did not run (``fast``
-    without ``keypoints=True``: there an empty ``mask`` is the sign of nobody). ``rgb``: the image (uint8 HxWx3;
+    without ``keypoints=True``: there an empty ``mask`` is the sign of nobody), or ran for ``require_person``'s
+    check alone (``keypoints=True`` lists them). ``rgb``: the image (uint8 HxWx3;
     an array given as that is copied, so a buffer filled again afterwards leaves it as it was).
     ``timings``: seconds per stage of the chain, for the stages that ran ("pose", "coarse", "people", "finish",
     "person check", "require_person", "matting", "instances"; in video also "subject", "edge", "smooth").

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 import signal
 import struct
 import subprocess
@@ -302,6 +303,21 @@ def test_matting_side_and_flags_are_checked():
     assert Segmenter("fast", matting_side=0).matting_side is None
     with pytest.raises(PersonsegError, match="instances must be True or False"):
         Segmenter("fast", instances="yes")
+    from personseg.video.stream import VideoSegmenter
+
+    with pytest.raises(PersonsegError, match="smooth must be True or False"):   # accepted before, in silence
+        VideoSegmenter("fast", smooth="no")
+
+
+def test_segmenters_say_in_words_that_they_do_not_pickle_and_a_video_is_named_as_one(tmp_path):
+    from personseg.video.stream import VideoSegmenter
+
+    for made in (lambda: Segmenter("fast"), lambda: VideoSegmenter("fast")):   # a bare TypeError on a lock before
+        with pytest.raises(PersonsegError, match="does not pickle .*make one in each worker"):
+            pickle.dumps(made())
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
+    with pytest.raises(ImageError, match="clip.mp4: not an image, .*a video. `personseg video` reads videos"):
+        Segmenter("fast")(tmp_path / "clip.mp4")
 
 
 def test_training_on_fewer_pairs_than_a_batch_is_refused(tmp_path, data_dir):

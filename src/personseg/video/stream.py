@@ -83,6 +83,10 @@ class VideoSegmenter:
     same for a whole sequence with the pose step running a few frames ahead on threads of its own (the same
     results, faster). One clip at a time: a call or ``stream`` while another runs is refused (PersonsegError).
 
+    ``method``: DEFAULT_VIDEO_METHOD ("fast", the fastest; photos default to "accurate"). For bodies in fast motion
+    "accurate", or "fast" with ``pose_every=1``, follows them far better (parkour clip, benchmarks/RESULTS.md: mean
+    IoU 0.817 "fast", 0.931 with the pose on every frame, 0.930 "accurate"; about 26, 15 and 16 frames/s end to end,
+    854x480 on 2 cores).
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
     frames for networks (to frame the people); 0: never (a network then follows the previous frame's mask).
@@ -114,6 +118,7 @@ class VideoSegmenter:
                  mediapipe_masks: bool = True,
                  subject: str = "all", person_check: bool = True) -> None:
         tune_allocator()   # as Segmenter does (allocator.py)
+        check_flag("smooth", smooth)
         check_flag("mediapipe_masks", mediapipe_masks)
         check_flag("person_check", person_check)
         check_subject(subject)
@@ -215,6 +220,10 @@ class VideoSegmenter:
         self._subject_trusted |= followed.subject in self._trusted
         self._kept = prob >= 0.5
         return prob
+
+    def __getstate__(self) -> dict:
+        raise PersonsegError("a VideoSegmenter does not pickle (its models, the people it follows, its locks): make "
+                             "one in each worker process")
 
     def __call__(self, frame: ImageInput) -> Result:
         """The next frame's Result; ``frame`` as ``Segmenter`` takes an image (image.load_image), the clip's
