@@ -38,6 +38,9 @@ class Instance:
         """The mask as COCO's compressed run-length encoding (coco_rle)."""
         return coco_rle(self.mask)
 
+    def __repr__(self) -> str:   # a summary: the dataclass's repr printed every array
+        return f"Instance(box={self.box}, area={self.area}, score={self.score:.3f}, posed={self.posed})"
+
 
 def coco_rle(mask: np.ndarray) -> dict:
     """``mask`` (nonzero: in) as COCO's compressed run-length encoding: {"size": [h, w], "counts": str}."""
@@ -77,6 +80,12 @@ class Result:
     #: (video frames, but for cut-outs: the estimate costs some 6-7 ms a 854x480 frame)
     estimate_foreground: bool = True
     _foreground: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def __repr__(self) -> str:   # a summary: the dataclass's repr printed every array (some 3 KB)
+        h, w = self.mask.shape
+        instances = "" if self.instances is None else f", instances={len(self.instances)}"
+        return (f"Result({w}x{h}, people={len(self.people)}, marked={float((self.mask > 0).mean()):.1%}"
+                f"{instances})")
 
     @cached_property
     def unplaced(self) -> int:

@@ -237,3 +237,10 @@ def test_a_video_frames_json_gives_each_persons_track_id(result):
     assert [set(p) for p in keypoints_json(photo, "a.jpg")["people"]] == [{"keypoints"}]
     frame = replace(photo, people=[photo.people[0], photo.people[0]], ids=[3, 7])
     assert [p["id"] for p in keypoints_json(frame, "f")["people"]] == [3, 7]
+
+
+def test_a_result_prints_as_a_summary_not_its_arrays(result):
+    assert repr(result) == "Result(40x60, people=1, marked=35.0%)"
+    result.instances = [Instance(result.mask, result.keypoints, 0.9)]
+    assert repr(result).endswith(", instances=1)") and repr(result.instances) == (
+        "[Instance(box=(9, 10, 21, 40), area=840, score=0.900, posed=True)]")
