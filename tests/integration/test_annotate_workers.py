@@ -24,7 +24,7 @@ def _failing_start(options: dict, parent: int) -> None:
     os._exit(1)
 
 
-def _entry(job: Job, people: list | None) -> dict:
+def _entry(job: Job, people: list | None, edits: bool) -> dict:
     """Ends the worker on a photo named 'killer...' always, and on 'victim' once (while a file 'die-once' is
     beside it)."""
     once = job.path.with_name("die-once")
@@ -51,7 +51,7 @@ def test_a_worker_killed_once_costs_nothing_and_a_photo_that_kills_it_fails_alon
     (tmp_path / "die-once").touch()
     names = [f"p{k}" for k in range(6)] + ["victim"] + [f"q{k}" for k in range(6)] + ["killer", "r0", "r1"]
     with pytest.warns(UserWarning, match="a worker process ended abruptly") as noted:
-        yielded = list(annotate._entries(_jobs(tmp_path, names), {}, None, 2, None))
+        yielded = list(annotate._entries(_jobs(tmp_path, names), {}, None, 2, None, False))
     assert Counter(job.name for job, _ in yielded) == Counter(names)   # each once
     made = {job.name: entry for job, entry in yielded}
     failed = {name: str(entry) for name, entry in made.items() if isinstance(entry, Exception)}
@@ -65,7 +65,7 @@ def test_a_worker_ended_while_the_last_result_is_taken_costs_nothing(workers, tm
     names = [f"p{k}" for k in range(10)]
     yielded = []
     with pytest.warns(UserWarning, match="a worker process ended abruptly"):
-        for job, entry in annotate._entries(_jobs(tmp_path, names), {}, None, 2, None):
+        for job, entry in annotate._entries(_jobs(tmp_path, names), {}, None, 2, None, False):
             if not yielded:   # a worker ends while this process is busy with a result: the pool is broken when the
                 os.kill(entry["pid"], signal.SIGKILL)   # next photo is handed to it
                 time.sleep(0.5)
@@ -77,7 +77,7 @@ def test_a_worker_ended_while_the_last_result_is_taken_costs_nothing(workers, tm
 def test_photos_that_end_their_workers_in_a_row_fail_alone(workers, tmp_path):
     names = [f"p{k}" for k in range(6)] + ["killer1", "killer2", "killer3"] + [f"q{k}" for k in range(12)]
     with pytest.warns(UserWarning):
-        yielded = list(annotate._entries(_jobs(tmp_path, names), {}, None, 2, None))
+        yielded = list(annotate._entries(_jobs(tmp_path, names), {}, None, 2, None, False))
     assert Counter(job.name for job, _ in yielded) == Counter(names)
     assert sorted(job.name for job, entry in yielded if isinstance(entry, Exception)) == ["killer1", "killer2",
                                                                                            "killer3"]
@@ -88,7 +88,7 @@ def test_workers_that_cannot_start_fail_the_photos_after_a_few_pools(monkeypatch
     jobs = _jobs(tmp_path, [f"p{k}" for k in range(40)])
     start = time.perf_counter()
     with pytest.warns(UserWarning):
-        made = list(annotate._entries(jobs, {}, None, 2, None))
+        made = list(annotate._entries(jobs, {}, None, 2, None, False))
     assert len(made) == 40 and all(isinstance(e, PersonsegError) and "ended abruptly" in str(e) for _, e in made)
     assert sum("3 times in a row before any photo finished" in str(e) for _, e in made) >= 36   # a few alone first
     assert time.perf_counter() - start < 60
