@@ -263,6 +263,31 @@ def test_a_truncated_video_says_so(tmp_path, clip):
     assert code == 1 and "truncated" in err and (tmp_path / "out.mp4").is_file()
 
 
+
+def test_a_damaged_stretch_is_left_out_and_a_cut_matroska_file_says_so(tmp_path, data_dir):
+    """A stretch of zeros inside a clip ended the run with nothing written; a Matroska file cut short (it
+    declares no frame count) gave a short clip with exit 0 and no word."""
+    from personseg.video.io import write_clip
+
+    frames = [np.asarray(Image.fromarray(load_image(p)).resize((428, 240)))
+              for p in sorted((data_dir / PARKOUR).iterdir())[:40]]
+    data = bytearray(write_clip(tmp_path / "clip.mp4", frames).read_bytes())
+    data[len(data) * 4 // 10: len(data) * 6 // 10] = bytes(len(data) * 6 // 10 - len(data) * 4 // 10)
+    (tmp_path / "damaged.mp4").write_bytes(data)
+    code, _, err = cli("video", "damaged.mp4", "--out", "out.mp4", "--method", "fast", "--quiet", cwd=tmp_path)
+    assert code == 1 and "damaged packets could not be decoded (left out)" in err, err
+    import av
+
+    with av.open(str(tmp_path / "out.mp4")) as out:
+        written = sum(1 for _ in out.decode(video=0))
+    assert 20 <= written < 40   # measured: 32; before, none (no file)
+    whole = write_clip(tmp_path / "clip.mkv", frames).read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(whole[: len(whole) // 2])
+    code, _, err = cli("video", "cut.mkv", "--out", "cut.mp4", "--method", "fast", "--quiet", cwd=tmp_path)
+    assert code == 1 and "the file looks truncated" in err and (tmp_path / "cut.mp4").is_file(), err
+    code, _, err = cli("video", "clip.mkv", "--out", "whole.mp4", "--method", "fast", "--quiet", cwd=tmp_path)
+    assert code == 0 and "truncated" not in err, err
+
 def test_a_phone_video_is_turned_upright(tmp_path):
     import av
 

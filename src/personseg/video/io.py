@@ -45,6 +45,9 @@ SOUND_NAMES = {"aac": "AAC", "libopus": "Opus"}
 #: Most frames a video file may fall short of the count it declares before it is taken as truncated (edit lists
 #: that trim a clip's ends make a few fewer frames decode than are stored).
 SHORTFALL = 2
+#: ... and, where it declares no count, pictures ending this many seconds or more before the end it declares (a
+#: last picture of a variable-rate clip may last long).
+SHORT_END = 0.5
 
 
 def prefetched(items: Iterable, size: int = QUEUE) -> Iterator:
@@ -250,23 +253,43 @@ class Source:
         import av
 
         streams = [self.video] + ([self.audio] if self.audio is not None else [])
-        index = 0
+        index = damaged = 0
+        last = None   # the last frame's time (seconds)
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream is self.audio:
                     if packet.dts is not None:
                         yield packet
                     continue
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.InvalidDataError:   # a damaged stretch: its pictures are left out, the clip goes on
+                    damaged += 1
+                    continue
+                for frame in frames:
                     rgb = _upright(_rgb(frame), getattr(frame, "rotation", 0))   # PyAV < 14 reads no rotation
                     yield Frame(index, frame_stem(index), rgb, frame.pts)
                     index += 1
+                    last = frame.time if frame.time is not None else last
         except (av.FFmpegError, UnicodeDecodeError) as e:
-            raise PersonsegError(f"{self.path}: decoding failed after {index} frames ({e})") from None
-        if self.count and index < self.count - SHORTFALL:
+            if not index:
+                raise PersonsegError(f"{self.path}: decoding failed before any frame ({e})") from None
+            self.truncated = True
+            self.notes.append(f"{self.path}: decoding stopped after {index} frames ({e}); the output holds those")
+            return
+        if damaged:
+            self.truncated = True
+            self.notes.append(f"{self.path}: {damaged} damaged packet{'s' * (damaged > 1)} could not be decoded "
+                              f"(left out); the output holds the {index} frames decoded")
+        elif self.count and index < self.count - SHORTFALL:
             self.truncated = True
             self.notes.append(f"{self.path}: {index} of the {self.count} frames it declares could be decoded "
                               "(the file looks truncated); the output holds those")
+        elif (not self.count and (declared := declared_seconds(self.video)) and last is not None
+              and last + max((SHORTFALL + 1) / float(self.fps), SHORT_END) < declared):   # (its last start)
+            self.truncated = True   # (Matroska and WebM declare no count: their video's length, where given)
+            self.notes.append(f"{self.path}: its pictures end at {last:.2f} s of the {declared:.2f} s it declares "
+                              "(the file looks truncated); the output holds the frames decoded")
 
     def _folder(self) -> Iterator[Frame | Unreadable]:
         size = None
@@ -286,6 +309,14 @@ class Source:
         if self.container is not None:
             self.container.close()
 
+
+def declared_seconds(stream) -> float | None:
+    """Where a video ``stream`` declares its pictures end (seconds): its duration, or Matroska's and WebM's
+    DURATION tag (the track's end); None where it declares neither."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = re.fullmatch(r"(\d+):(\d+):(\d+(?:\.\d+)?)", str(stream.metadata.get("DURATION", "")))
+    return None if tag is None else int(tag[1]) * 3600 + int(tag[2]) * 60 + float(tag[3])
 
 def unfinished_mp4(path: Path) -> bool:
     """True for an MP4/MOV file (its first box ``ftyp``) with no ``moov`` box among its top-level boxes."""
