@@ -560,7 +560,8 @@ def test_main_subject_walking_into_an_empty_clip_is_found_at_the_next_pose_step(
 def test_main_subject_placed_on_the_background_once_is_forgotten(data_dir):
     """A street with nobody, on which the search places a pose once (a phantom the check keeps out of the mask),
     then the tennis player walks in: the phantom, not found again, is forgotten and the player becomes the subject
-    (he was never followed: only someone who looks like a lost subject is taken back)."""
+    (he was never followed: only someone who looks like a lost subject is taken back), at once (the search for a
+    first subject passes over a pose placed where the phantom was: it waited its turn before, 10 frames)."""
     from personseg.video.stream import VideoSegmenter
 
     root = data_dir / "video/tennis"
@@ -573,7 +574,8 @@ def test_main_subject_placed_on_the_background_once_is_forgotten(data_dir):
     results = [seg(rgb) for rgb in [street] * 10 + frames]
     assert not any(r.mask.any() for r in results[:10])
     ious = [foreground_iou(r.mask, gt) for r, gt in zip(results[10:], truth)]
-    assert max(ious[-5:]) > 0.5, ious   # measured: followed from frame 28 of 40
+    first = next((k for k, iou in enumerate(ious) if iou > 0.5), None)
+    assert first is not None and first <= 3 and np.mean(ious[first:]) > 0.6, ious   # measured: from frame 10 of 40
 
 
 def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsys):

@@ -4,7 +4,8 @@ where the subject is expected, and a pose it finds there counts as the subject o
 the subject's tracked keypoints are heading and it looks like them (colours along the body). A pose that is
 someone else (a bystander walking into the crop) is
 painted out and the crop searched once more; where the subject is still not found, optical flow carries them.
-A subject found once and missed on the next call (a pose placed on the background) is forgotten."""
+A subject found once and missed on the next call (a pose placed on the background) is forgotten, and the
+search for a first subject passes over poses placed there again."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ UNLIKE = 0.4
 UNLIKE_SPARSE = 0.45
 #: The share of each frame's look in the subject's look.
 LOOK_RATE = 0.2
+#: The search for a first subject passes over poses where the latest this many forgotten ones were.
+FORGOTTEN_KEPT = 4
 
 
 def looks(rgb: np.ndarray, kp: np.ndarray) -> np.ndarray:
@@ -81,7 +84,7 @@ class SubjectFinder:
         self.last_seen: np.ndarray | None = None  # their keypoints when the backend last found them
         self.waited = refresh                     # calls since they were last found or the whole frame searched
         self.sightings = 0                        # calls that found them
-        self.forgot = False                       # a subject found once was forgotten since the last search
+        self.forgotten: list[np.ndarray] = []    # the keypoints of the latest subjects found once and forgotten
 
     def __call__(self, rgb: np.ndarray, track: PointTrack | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         if track is not None and self.look is not None:
@@ -92,17 +95,17 @@ class SubjectFinder:
                 self.waited = 0
                 self.sightings += 1
                 return kp, outline
-            if self.sightings == 1:   # chosen and not found again: a pose placed on the background, forgotten;
-                # the next search waits its turn (such a pose placed again would cost a search every other call)
-                self.look, self.last_seen, self.sightings, self.waited, self.forgot = None, None, 0, 0, True
+            if self.sightings == 1:   # chosen and not found again: a pose placed on the background, forgotten
+                self.forgotten = [*self.forgotten, self.last_seen][-FORGOTTEN_KEPT:]
+                self.look, self.last_seen, self.sightings, self.waited = None, None, 0, 0
                 return None, None
         self.waited += 1
         # until the subject is first found, the backend looks at each frame whole (one call), and a person it
-        # places (one the search keeps) starts the search at once: someone walking in is not left out until the
-        # next search
-        if self.waited < self.refresh and (self.last_seen is not None or self.forgot or not self._someone(rgb)):
+        # places (one the search keeps, not where a pose was forgotten) starts the search at once: someone walking
+        # in is not left out until the next search
+        if self.waited < self.refresh and (self.last_seen is not None or not self._someone(rgb)):
             return None, None
-        self.waited, self.forgot = 0, False   # a track that drifted off them, or none: the whole frame is searched
+        self.waited = 0   # a track that drifted off them, or none: the whole frame is searched
         kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
         if kp is None:
             return None, None
@@ -114,8 +117,13 @@ class SubjectFinder:
         return self.last_seen, outline
 
     def _someone(self, rgb: np.ndarray) -> bool:
-        """True when the backend places a person on the whole of ``rgb`` whom ``find_people`` would keep."""
-        return any(person_pose(kp, rgb.shape) for kp in self.pose.detect(rgb))
+        """True when the backend places a person on the whole of ``rgb`` whom ``find_people`` would keep, not
+        where a pose was forgotten (placed there again, it would start a search every other call)."""
+        return any(person_pose(kp, rgb.shape) and not self._passed_over(kp) for kp in self.pose.detect(rgb))
+
+    def _passed_over(self, kp: np.ndarray) -> bool:
+        """Whether ``kp`` lies where one of the ``forgotten`` poses was."""
+        return any(keypoint_distance(kp, gone) < SAME_SUBJECT for gone in self.forgotten)
 
     def _drifted(self, track: PointTrack) -> bool:
         """The track has moved off where the backend last found the subject (optical flow can carry it onto
@@ -149,8 +157,10 @@ class SubjectFinder:
         return None, None
 
     def _first(self, rgb: np.ndarray) -> np.ndarray | None:
-        """The most prominent person in ``rgb`` (the largest keypoint box of everyone found), or None."""
-        people = find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose, same=SAME_PERSON)
+        """The most prominent person in ``rgb`` (the largest keypoint box of everyone found but where a pose was
+        forgotten), or None."""
+        people = [kp for kp in find_people(rgb, np.zeros(rgb.shape[:2], np.uint8), self.pose, same=SAME_PERSON)
+                  if not self._passed_over(kp)]
         return max(people, key=lambda kp: area(keypoint_box(kp) or (0, 0, 0, 0)), default=None)
 
     def _refound(self, rgb: np.ndarray) -> np.ndarray | None:
