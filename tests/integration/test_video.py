@@ -85,8 +85,11 @@ def test_video_file_in_and_out_keeps_frames_and_sound(clip, tmp_path):
     import av
 
     out = tmp_path / "out.mp4"
-    summary = run_video(clip, out, method="fast", save="replace", background="#00ff00", progress=False)
+    summary = run_video(clip, out, method="fast", save="replace", background="#00ff00", progress=False,
+                        keypoints=tmp_path / "kp.jsonl")
     assert summary["frames"] == 12
+    times = [json.loads(line)["time"] for line in (tmp_path / "kp.jsonl").read_text().splitlines()]
+    assert times == [k / 25 for k in range(12)]   # each frame's time in the file (25 frames/s)
     with av.open(str(out)) as c:
         assert c.streams.video[0].frames == 12
         assert (c.streams.video[0].width, c.streams.video[0].height) == (854, 480)

@@ -45,7 +45,8 @@ def add_parser(sub) -> None:
                         "outline is joined too (far better on whole bodies, slower)")
     v.add_argument("--keypoints", type=Path, metavar="FILE",
                    help="write tracked keypoints here: JSON lines, one per frame, {\"frame\": its index from 0, "
-                        "\"stem\": its file's stem (frame-000001 ... for a video file), \"people\": [{\"id\": track "
+                        "\"stem\": its file's stem (frame-000001 ... for a video file), for a video file \"time\": its "
+                        "time in seconds (as the file times it: variable frame rates too), \"people\": [{\"id\": track "
                         "id, \"keypoints\": 17 COCO [x, y, score], points past the frame's edge kept where BlazePose "
                         "places them}]}; a rerun that completes a folder writes its earlier run's file anew. Between "
                         "detections points are followed by optical flow: a point inside the frame that drifted more "

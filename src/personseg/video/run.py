@@ -354,7 +354,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                     stems.add(item.stem)
                 if kp_file is not None:
                     people = [{"id": i, "keypoints": rounded_keypoints(kp)} for i, kp in zip(result.ids, result.people)]
-                    kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, "people": people}) + "\n")
+                    # a video file's frames with their time (variable frame rates: the index alone does not place them)
+                    shown = ({"time": round(float(item.pts * source.time_base), 6)}
+                             if item.pts is not None and source.time_base else {})
+                    kp_file.write(json.dumps({"frame": item.index, "stem": item.stem, **shown, "people": people})
+                                  + "\n")
                 frames += 1
                 nobody += not result.mask.any()
                 if bar is not None:
