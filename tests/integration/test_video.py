@@ -636,3 +636,26 @@ def test_odd_sized_frames_in_a_video_file_are_said_to_lose_a_row_and_column(park
     assert not summary["notes"]
     with av.open(str(tmp_path / "odd.webm")) as c:
         assert (c.streams.video[0].width, c.streams.video[0].height) == (853, 479)
+
+
+def test_a_second_sound_track_is_said_to_be_left_out_and_the_first_keeps_its_language(parkour, tmp_path):
+    import av
+
+    one = write_clip(tmp_path / "one.mkv", (rgb for _, rgb, _ in parkour[:4]), tone_hz=440)
+    with av.open(str(one)) as src, av.open(str(tmp_path / "two.mkv"), "w") as out:
+        video = out.add_stream_from_template(src.streams.video[0])
+        tracks = [out.add_stream_from_template(src.streams.audio[0]) for _ in range(2)]
+        for track, language in zip(tracks, ("eng", "fra")):
+            track.metadata["language"] = language
+        for packet in src.demux():
+            if not packet.size:   # the end of a stream
+                continue
+            copies = [packet] if packet.stream.type == "video" else [packet, av.Packet(bytes(packet))]
+            for copy, stream in zip(copies, [video] if packet.stream.type == "video" else tracks):
+                copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+                copy.stream = stream
+                out.mux(copy)
+    summary = run_video(tmp_path / "two.mkv", tmp_path / "out.mkv", method="fast", save="mask", progress=False)
+    assert any("1 more (other languages, commentary) left out" in note for note in summary["notes"])
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert [a.language for a in c.streams.audio] == ["eng"]   # before: no note, and no language

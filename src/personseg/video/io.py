@@ -428,6 +428,12 @@ class VideoWriter:
             else:
                 source.notes.append(f"{self.path.name}: the sound was left out: {suffix} cannot hold {codec} and "
                                     f"no {encoder} encoder is available")
+            if self.audio is not None and source.audio.language:   # add_stream_from_template keeps no tags
+                self.audio.metadata["language"] = source.audio.language
+            more = len(source.container.streams.audio) - 1
+            if more:
+                source.notes.append(f"{self.path.name}: the first sound track is kept; {more} more (other "
+                                    "languages, commentary) left out")
         self._worker = _Worker()
 
     def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0) -> None:
