@@ -288,6 +288,20 @@ def test_a_damaged_stretch_is_left_out_and_a_cut_matroska_file_says_so(tmp_path,
     code, _, err = cli("video", "clip.mkv", "--out", "whole.mp4", "--method", "fast", "--quiet", cwd=tmp_path)
     assert code == 0 and "truncated" not in err, err
 
+
+def test_a_clip_of_no_frames_leaves_no_folder_and_one_of_one_frame_is_said_in_words(tmp_path, data_dir):
+    from personseg.video.io import write_clip
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken/00001.jpg").write_bytes(b"not a frame")
+    code, _, err = cli("video", "broken", "--out", "frames", "--method", "fast", cwd=tmp_path)
+    assert code == 2 and "no frames could be read" in err and not (tmp_path / "frames").exists()   # a record, before
+    first = load_image(sorted((data_dir / PARKOUR).iterdir())[0])
+    write_clip(tmp_path / "one.mp4", [first])
+    code, _, err = cli("video", "one.mp4", "--out", "result", "--method", "fast", cwd=tmp_path)
+    assert code == 0 and lines(err)[0].startswith("1 frame in ") and "1 written to result" in err
+    assert "note: --out result is a folder of per-frame files (a video file's name ends in .mp4" in err
+
 def test_a_phone_video_is_turned_upright(tmp_path):
     import av
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fps is not None and args.input.is_file():
         raise PersonsegError(f"--fps sets the frame rate of a folder of frames; {args.input} keeps its own (25 where "
                              "it declares none)")
+    made_folder = not video_file(args.out) and not Path(args.out).exists()
     try:
         summary = run_video(args.input, args.out, method=args.method, save=args.save, background=args.background,
                             blur=args.blur, fps=25.0 if args.fps is None else args.fps, pose_every=args.pose_every,
@@ -103,15 +105,17 @@ def run(args: argparse.Namespace) -> int:
     except BaseException as e:
         if not interrupted(e):   # also Ctrl-C or SIGTERM met inside a library (numba's code raises SystemError)
             raise
-        print("personseg: " + ("no video file was written (the unfinished one is removed); rerun to start again"
-                               if video_file(args.out) else
+        kept = f"; {args.out} is as it was" if args.overwrite and Path(args.out).is_file() else ""
+        print("personseg: " + (f"no video file was written (the unfinished one is removed{kept}); rerun to start "
+                               "again" if video_file(args.out) else
                                "any frames written are kept; rerun the same command to do the rest"), file=sys.stderr)
         raise
     kept = f", {summary['kept']} kept as an earlier run wrote them" if summary["kept"] else ""
+    frames = f"{summary['frames']} frame{'s' * (summary['frames'] != 1)}"
     if summary["kept"] == summary["frames"] and not summary["seconds"]:   # nothing redone: no speed to tell
-        print(f"{summary['frames']} frames: all kept in {args.out} as an earlier run wrote them", file=sys.stderr)
+        print(f"{frames}: all kept in {args.out} as an earlier run wrote them", file=sys.stderr)
     else:
-        print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s): "
+        print(f"{frames} in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s): "
               f"{summary['frames'] - summary['kept']} written to {args.out}{kept}", file=sys.stderr)
     if summary["nobody"]:
         doubt = ("; if someone is in them, the person check doubted them: --no-person-check keeps what the "
@@ -119,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
                  and args.pose_every != 0 else "")
         print(f"  no person found in {summary['nobody']} of {summary['frames']} frames (their masks are empty"
               f"{doubt})", file=sys.stderr)
+    if made_folder and not Path(args.out).suffix and not str(args.out).endswith(("/", os.sep)):   # as meant?
+        summary["notes"].append(f"--out {args.out} is a folder of per-frame files (a video file's name ends in "
+                                f"{', '.join(VIDEO_SUFFIXES)})")
     for note in summary["notes"]:
         print(f"  note: {note}", file=sys.stderr)
     for why in summary["skipped"]:

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 
 from ..batch import cannot_write, sole_writer, sole_writer_of, within
@@ -74,6 +74,7 @@ class FrameFolder:
         if out.exists() and not out.is_dir():
             raise PersonsegError(f"--out {out}: not a folder; give a folder for per-frame PNGs")
         self._held = out.is_dir()
+        self._made = not self._held   # this run makes the folder (``abandon`` removes it)
         if self._held:   # held from before the folder's record is read: a run writing it now is refused, not misread
             self._lock.enter_context(sole_writer(out))
         try:
@@ -163,6 +164,16 @@ class FrameFolder:
         with self._lock:
             if complete:
                 self._write(replacing=False, finished=finished)
+
+    def abandon(self) -> None:
+        """Let the folder go after a run that wrote no frame (none could be read, or stopped before the first): a
+        folder this run made goes, its record with it."""
+        with self._lock:
+            if self._made:
+                self.path.unlink(missing_ok=True)
+        if self._made:
+            with suppress(OSError):   # only where empty, once the lock's file has gone with the lock
+                self.path.parent.rmdir()
 
     def _write(self, replacing: bool, finished: dict | None = None) -> None:
         data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing,
@@ -376,7 +387,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 if folder is not None:
                     stack.callback(lambda: folder.end(done, {   # as they are by then
                         "frames": frames, "nobody": nobody, "skipped": skipped, "skipped_stems": skipped_stems,
-                        "truncated": source.truncated, "notes": source.notes} if frames else None))
+                        "truncated": source.truncated, "notes": source.notes}) if frames else folder.abandon())
                 if kp_file is not None:
                     stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
                 if writer is not None:
