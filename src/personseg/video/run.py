@@ -56,8 +56,7 @@ class FrameFolder:
     ``overwrite``s them all. Made before any work (PersonsegError here); the folder is taken (one run at a time:
     ``batch.sole_writer``) before its record is read, or by ``start`` where it is new; ``start`` records the
     settings when the work begins, ``end`` records once every frame is written and lets the folder go. ``notes``:
-    what a user should know. ``stale``: with ``overwrite``, the outputs an earlier run with other settings made
-    that this one does not write (``remove_earlier``).
+    what a user should know (outputs of an earlier run with other settings that this one does not replace).
     ``keypoints``: the keypoint file this run writes (recorded: ``rewrites`` tells whether an existing one is an
     earlier run's of these same settings); ``implied``: for settings another one decided (not given), what the
     refusal says after their value."""
@@ -67,7 +66,6 @@ class FrameFolder:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
         self._lock = ExitStack()   # held from here (or ``start``) to ``end``: one run at a time writes the folder
         self.outputs, self.notes = sorted(outputs), []
-        self.stale: list[str] = []   # with overwrite, outputs of an earlier run with other settings not written now
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
         self._carried: str | None = None   # an earlier run's keypoint file that these settings' frames still match
         self._finished: dict | None = None   # what the earlier run that wrote every frame with these settings saw
@@ -104,7 +102,10 @@ class FrameFolder:
         changed = changes(settings, earlier, implied)
         self.outputs = sorted(set(outputs) | set(drawn))
         if overwrite:
-            self.stale = sorted(set(drawn) - set(outputs)) if changed or replacing else []
+            stale = sorted(set(drawn) - set(outputs)) if changed or replacing else []
+            if stale:
+                self.notes.append(f"the {', '.join(stale)} files in {out} are an earlier run's, made with other "
+                                  "settings: this run does not write them")
             if changed or replacing:   # the record lists what these settings made, not those files
                 self.outputs = sorted(outputs)
             return
@@ -187,18 +188,16 @@ def _files_of(folder: Path, output: str) -> list[Path]:
     return [p for p in folder.glob(pattern) if not p.name.startswith(".")]
 
 
-def remove_earlier(folder: Path, stems: set[str], outputs: tuple[str, ...], stale: list[str]) -> list[str]:
-    """The end of an --overwrite run that wrote the frames ``stems``' files of ``outputs`` into ``folder``: the
-    earlier run's files it did not replace removed (its ``stale`` outputs, made with other settings, and files of
-    frames this input does not have), as `segment --overwrite` removes them; a note saying how many."""
+def _strays(folder: Path, stems: set[str], outputs: tuple[str, ...]) -> list[str]:
+    """A note naming the files of ``outputs`` in ``folder`` that are not those of the frames ``stems`` (an
+    --overwrite run of a shorter clip replaced the earlier run's frames it has, not the rest)."""
     ours = {p.name for stem in stems for p in output_paths(folder, stem, outputs)}
-    gone = sorted({p for o in (*outputs, *stale) for p in _files_of(folder, o) if p.name not in ours})
-    for path in gone:
-        path.unlink(missing_ok=True)
-    kinds = f" (its {', '.join(stale)} files; frames this input does not have)" if stale else (
-        " (of frames this input does not have)")
-    files = f"{len(gone)} file{'s' * (len(gone) > 1)}"
-    return [f"{folder}: {files} of an earlier run that this one did not replace removed{kinds}"] * bool(gone)
+    strays = sorted({p.name for o in outputs for p in _files_of(folder, o) if p.name not in ours})
+    if not strays:
+        return []
+    more = f" and {len(strays) - 1} more" if len(strays) > 1 else ""
+    return [f"{folder}: {strays[0]}{more} are an earlier run's, of frames this input does not have: this run "
+            "replaced the others; remove those if they should not be there"]
 
 
 def input_contents(src: Path) -> str:
@@ -332,7 +331,6 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
         frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
         stems: set[str] = set()   # the frames written into a folder
-        removed: list[str] = []   # with overwrite, the note of the earlier run's files removed
         skipped_stems: list[str] = []
         if "cutout" in outputs:
             preload_pymatting()   # the colours' estimate, imported while the first frames are segmented
@@ -376,8 +374,6 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 nobody += not result.mask.any()
                 if bar is not None:
                     bar.update()
-            if folder is not None and overwrite and frames:   # while the folder is still this run's
-                removed = remove_earlier(out, stems, outputs, folder.stale)
             done = True
         finally:
             # each step runs even if one before it fails, in this order: the pose thread, then the decoding one,
@@ -400,7 +396,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
         seconds = time.perf_counter() - start
         notes = source.notes + (folder.notes if folder else [])
-        notes += removed
+        if folder is not None and overwrite:
+            notes += _strays(out, stems, outputs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
                 "truncated": source.truncated, "notes": notes, "nobody": nobody, "kept": kept}
 
