@@ -417,20 +417,24 @@ def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
 
 
 def folder_entries(folder: Path) -> list[Path]:
-    """Everything in ``folder`` and the folders under it, those reached through links included (each real folder
-    once, a folder beside the link to it under its own name: a link back up is not followed round), hidden folders
-    left out (.git, thumbnails): files, links to files and links to nothing."""
+    """Everything in ``folder`` and the folders under it, hidden folders left out (.git, thumbnails): files, links
+    to files and links to nothing. Links to folders are followed where they lead to a folder not otherwise under
+    it (each such folder once; one under it is searched under its own name, and a link to it or to a folder above
+    it, which would lead round or out, is not followed)."""
+    top = os.path.realpath(folder)
+    visited = {os.path.realpath(d) for d, _, _ in os.walk(folder)}   # its own folders, links not followed
     entries: list[Path] = []
-    visited = {os.path.realpath(folder)}
-    for top, dirs, files in os.walk(folder, followlinks=True):
+    for here, dirs, files in os.walk(folder, followlinks=True):
         kept = []
-        for name in sorted(dirs, key=lambda d: (os.path.islink(os.path.join(top, d)), d)):
-            real = os.path.realpath(os.path.join(top, name))
-            if not name.startswith(".") and real not in visited:
-                visited.add(real)
-                kept.append(name)
+        for name in sorted(dirs):
+            path = os.path.join(here, name)
+            real = os.path.realpath(path)
+            if name.startswith(".") or (os.path.islink(path) and (real in visited or top.startswith(real + os.sep))):
+                continue
+            visited.add(real)
+            kept.append(name)
         dirs[:] = kept
-        entries += [Path(top, name) for name in files]
+        entries += [Path(here, name) for name in files]
     return entries
 
 

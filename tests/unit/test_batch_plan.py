@@ -141,8 +141,11 @@ def test_folders_reached_through_links_are_searched_once_each(folder):
     (folder / "in/2024").symlink_to(folder / "elsewhere", target_is_directory=True)
     (folder / "in/sub/up").symlink_to(folder / "in", target_is_directory=True)   # a loop
     (folder / "in/again").symlink_to(folder / "in/sub", target_is_directory=True)
+    write_image(folder / "in/b/c/d.jpg", np.zeros((16, 16, 3), np.uint8))
+    (folder / "in/a").symlink_to(folder / "in/b/c", target_is_directory=True)   # a link above what it leads to
+    (folder / "in/up").symlink_to(folder, target_is_directory=True)   # out of the folder named
     names = sorted(j.name for j in plan_batch([folder / "in"], folder / "out").jobs)
-    assert names == ["2024/c.jpg", "a.jpg", "sub/b.png"]   # the folder under its own name, not its link's
+    assert names == ["2024/c.jpg", "a.jpg", "b/c/d.jpg", "sub/b.png"]   # folders under their own names
 
 
 def test_model_files_may_hold_an_equals_sign():
