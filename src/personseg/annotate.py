@@ -350,13 +350,16 @@ def given_people(data: dict) -> dict[str, list[list[float]]]:
             for name, anns in _given_annotations(data).items()}
 
 
-def filled(data: dict, entries: list[dict], polygons: float | None = None) -> bytes:
+def filled(data: dict, entries: list[dict], polygons: float | None = None,
+           ids: dict | None = None) -> tuple[bytes, dict | None]:
     """The COCO keypoint file ``data`` written back with each person's ``segmentation`` (RLE, or with ``polygons``
     ``as_polygons`` of that tolerance), ``area`` and ``bbox`` taken from their image's entry (people in the file's
     order), and an image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays
     where the mask is empty, with the box's area where it had none: COCOeval reads every person's). People of
     images not segmented are left as they were; images of ``entries`` that ``data`` does not list are added, in
-    name order, they and their people numbered on from its largest ids (``merge``)."""
+    name order, they and their people numbered on from its largest ids (``merge``), keeping those that ``ids``,
+    the record of an earlier run's, gave them. Returns the file and the record of the added images' ids (None
+    where none were added)."""
     listed = {im["file_name"] for im in data["images"]}
     by_name = {e["file_name"]: e["annotations"] for e in entries}
     sizes = {e["file_name"]: (e["width"], e["height"]) for e in entries}
@@ -378,19 +381,27 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None) -> by
                 box = ann.get("bbox") or [0, 0, 0, 0]
                 ann["area"] = made["area"] or float(box[2] * box[3])
     added = [e for e in entries if e["file_name"] not in listed]
-    if added:
-        _add(data, added, polygons)
+    record = _add(data, added, polygons, ids) if added else None
     data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
-    return json.dumps(data, separators=(",", ":")).encode()
+    return json.dumps(data, separators=(",", ":")).encode(), record
 
 
-def _add(data: dict, entries: list[dict], polygons: float | None) -> None:
+def _add(data: dict, entries: list[dict], polygons: float | None, ids: dict | None) -> dict:
     """``entries`` added to the COCO file ``data`` (ids integers: ``_numbered``): images and their people numbered
-    on from its largest ids, the people of its person category."""
-    more = json.loads(merge(entries, ids_of(data), polygons)[0])
+    on from its largest ids, those the record ``ids`` holds keeping theirs, the people of its person category;
+    returns the record of their ids (``merge``'s)."""
+    own = ids_of(data)
+    taken = ({im["id"] for im in data["images"]}, {a["id"] for a in data["annotations"]})
+    kept = {} if ids is None else {   # the earlier run's, where the file has not given those ids since
+        name: image for name, image in ids["images"].items()
+        if image["id"] not in taken[0] and not taken[1] & set(image["people"])}
+    known = own if ids is None else {"last": [max(a, b) for a, b in zip(own["last"], ids["last"])], "images": kept}
+    made, record = merge(entries, known, polygons)
+    more = json.loads(made)
     person = min(person_ids(data))
     data["images"] += more["images"]
     data.setdefault("annotations", []).extend(a | {"category_id": person} for a in more["annotations"])
+    return record
 
 
 def _numbered(data: dict) -> None:
@@ -462,8 +473,11 @@ def _changes(before: str | None, now: str) -> str:
     if old.get("people") != new.get("people"):   # a digest of the file: say so in words
         said.append("the --people file changed since" if old.get("people") and new.get("people") else
                     "--people given" if new.get("people") else "--people left out")
-        old.pop("people", None)
-        new.pop("people", None)
+    if old.get("edits") != new.get("edits"):   # recorded where given
+        said.append("--edited given" if new.get("edits") else "--edited left out")
+    for key in ("people", "edits"):
+        old.pop(key, None)
+        new.pop(key, None)
     return "; ".join(said + changes(new, old))
 
 
@@ -631,8 +645,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     shards = Shards(out)
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
-    if edits:
-        _numbered(people_file)
+    stated = {} if people_file is None else {im["file_name"]: im for im in people_file["images"]}
     asked = options or {}
     options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
@@ -645,11 +658,13 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     settings = json.dumps({"options": {k: str(models_recorded(seg.models) if k == "models" else v)
                                        for k, v in sorted(asked.items())}, "min_area": 0,
                            "people": None if people is None else hashlib.sha256(Path(people).read_bytes()).hexdigest(),
-                           **({"edits": edits} if people is not None else {}),
+                           **({"edits": True} if edits else {}),
                            "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
     plan = plan_batch(paths, shards.folder, ANNOTATE_CLASH)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
         plan.only(given, rest=edits)   # with edits, the photos it does not list are searched and added
+        if any(job.name not in given for job in plan.jobs):
+            _numbered(people_file)
     if not plan.jobs:
         raise plan.nothing_found(listed=given is not None)
     # a second run writing this file (and its shards) is refused, not mixed in: held from before they are read
@@ -685,7 +700,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                      _entries_ray(todo, options, workers, address, nodes, given, edits))
             for job, entry in progress(found, len(todo)):
                 if people_file is not None and not isinstance(entry, Exception):
-                    entry = _as_stated(entry, people_file)
+                    entry = _as_stated(entry, stated.get(job.name))
                 if isinstance(entry, Exception):
                     failed.append((job.path, describe(entry)))
                 else:
@@ -697,7 +712,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         names = {job.name for job in plan.jobs}
         gone = sorted(set(before["images"]) - names) if before else []
         data, ids = (merge(entries, before, polygons, names, min_area) if people_file is None else
-                     (filled(people_file, entries, polygons), None))
+                     filled(people_file, entries, polygons, before))
         if ids is not None:   # before the file: a record that never reached it leaves only gaps in the numbering
             shards.keep_ids(ids)
         shards.may_be(*([out.read_bytes()] if out.exists() else []), data)   # stopped between the two: either
@@ -714,11 +729,10 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
 
 
-def _as_stated(entry: dict, data: dict) -> dict | PersonsegError:
-    """``entry`` (image_entry), or a PersonsegError where the COCO keypoint file ``data`` gives its photo another
-    width or height: its keypoints were placed on another picture, and the file would say one size and hold
-    masks of another."""
-    image = next((im for im in data["images"] if im["file_name"] == entry["file_name"]), None)
+def _as_stated(entry: dict, image: dict | None) -> dict | PersonsegError:
+    """``entry`` (image_entry), or a PersonsegError where ``image``, its photo's entry in the COCO keypoint file
+    given, gives it another width or height: its keypoints were placed on another picture, and the file would say
+    one size and hold masks of another."""
     if image is None:   # a photo it does not list (--edited): searched, at its own size
         return entry
     w, h = image.get("width", entry["width"]), image.get("height", entry["height"])

@@ -22,7 +22,6 @@ NAMED = {"method": "--method", "pose_every": "--pose-every", "smooth": "smoothin
          "mediapipe_masks": "MediaPipe's masks (--no-mediapipe-masks)", "subject": "--subject",
          "person_check": "the person check (--no-person-check)", "background": "--background", "blur": "--blur",
          "require_person": "--require-person", "instances": "--instances", "people": "--people",
-         "edits": "--edited",
          "keypoints": "keypoints (--pose, or a --save output that holds them)",
          "crf": "the dense CRF (pydensecrf2 installed)",
          "input_contents": "the input (the same name, other contents)"}

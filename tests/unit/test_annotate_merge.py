@@ -152,18 +152,18 @@ def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
                             {"id": 2, "image_id": 1, "keypoints": [1] * 51}]}
     empty = {"segmentation": {"size": [40, 30], "counts": "X"}, "area": 0, "bbox": [0, 0, 0, 0]}
     made = {"file_name": "a.jpg", "width": 30, "height": 40, "annotations": [empty, empty]}
-    first, second = json.loads(filled(data, [made]))["annotations"]
+    first, second = json.loads(filled(data, [made])[0])["annotations"]
     assert first["bbox"] == [150.0, 224.0, 19.0, 71.7] and first["area"] == 900.0 and "segmentation" in first
     assert second["bbox"] == [0, 0, 0, 0] and second["area"] == 0   # no box given: the mask's
     # keypoint files often hold `segmentation: []`, on which pycocotools' annToMask fails: the empty mask instead;
     # a labelled polygon stays
     data["annotations"][0]["segmentation"] = []
     data["annotations"][1]["segmentation"] = [[1, 1, 5, 1, 5, 5]]
-    first, second = json.loads(filled(data, [made]))["annotations"]
+    first, second = json.loads(filled(data, [made])[0])["annotations"]
     assert first["segmentation"] == empty["segmentation"] and second["segmentation"] == [[1, 1, 5, 1, 5, 5]]
     del data["annotations"][1]["area"]   # a labelled box without an area: COCOeval reads every person's
     data["annotations"][1]["bbox"] = [1, 1, 4, 4]
-    assert json.loads(filled(data, [made]))["annotations"][1]["area"] == 16.0   # the box's
+    assert json.loads(filled(data, [made])[0])["annotations"][1]["area"] == 16.0   # the box's
 
 
 def test_a_tolerance_that_is_not_a_number_of_pixels_is_refused_before_any_work(tmp_path):
@@ -183,6 +183,9 @@ def test_a_rerun_with_another_people_file_says_so_in_words():
     assert _changes(settings("ab" * 32), settings("cd" * 32)) == "the --people file changed since"
     assert _changes(settings(None), settings("cd" * 32)) == "--people given"
     assert "ab" * 32 not in _changes(settings("ab" * 32), settings(None))
+    edited = json.dumps(json.loads(settings("ab" * 32)) | {"edits": True})
+    assert _changes(settings("ab" * 32), edited) == "--edited given"
+    assert _changes(edited, settings("ab" * 32)) == "--edited left out"
 
 
 def test_a_file_that_is_not_coco_keypoints_is_refused_saying_what_is_missing(tmp_path):
@@ -222,14 +225,15 @@ def test_a_people_file_whose_people_cannot_be_read_as_written_is_refused(tmp_pat
 def test_a_photo_the_people_file_gives_another_size_fails_rather_than_mixing_two_sizes():
     from personseg.annotate import _as_stated
 
-    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 30, "height": 40}, {"id": 2, "file_name": "b.jpg"}]}
+    image = {"id": 1, "file_name": "a.jpg", "width": 30, "height": 40}
     entry = {"file_name": "a.jpg", "width": 30, "height": 40, "annotations": []}
-    assert _as_stated(entry, data) is entry and _as_stated(entry | {"file_name": "b.jpg"}, data)["width"] == 30
+    assert _as_stated(entry, image) is entry and _as_stated(entry, {"id": 2, "file_name": "a.jpg"}) is entry
+    assert _as_stated(entry, None) is entry   # a photo it does not list (--edited)
     assert "gives it as 30x40; the photo is 40x30 (turned upright" in str(_as_stated(entry | {"width": 40,
-                                                                                             "height": 30}, data))
-    data["images"][0]["width"] = 15
-    assert str(_as_stated(entry, data)) == ("the people file gives it as 15x40; the photo is 30x40: its keypoints are "
-                                            "for another size of it")
+                                                                                             "height": 30}, image))
+    image["width"] = 15
+    assert str(_as_stated(entry, image)) == ("the people file gives it as 15x40; the photo is 30x40: its keypoints "
+                                             "are for another size of it")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's parent-death signal")
@@ -315,3 +319,29 @@ def test_simplified_outlines_never_cross_themselves():
     # diamonds meeting at a corner, both the same way round
     assert crosses_itself(np.array([[0, 0], [10, 0], [10, 4], [16, 4], [11, 4], [10, 8], [0, 8]]))   # a spike: an
     # edge back along the one before, enclosing nothing
+
+
+
+def test_photos_an_edited_file_does_not_list_keep_their_ids_when_more_are_added():
+    """--edited: the photos added to the file are numbered on from its ids, and keep them on a rerun that adds
+    another before them in name order (a review: z.jpg went from image 2 to 3, its people with it)."""
+    def entry(name: str) -> dict:
+        return {"file_name": name, "width": 30, "height": 40,
+                "annotations": person_annotations(_result(), given=False)}
+
+    def edited() -> dict:
+        return {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1, "name": "person"}],
+                "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "keypoints": [10, 10, 2] * 17}]}
+
+    first, record = filled(edited(), [entry("a.jpg"), entry("z.jpg")])
+    z = json.loads(first)["images"][-1]
+    assert z == {"id": 2, "file_name": "z.jpg", "width": 30, "height": 40}
+    people = [a["id"] for a in json.loads(first)["annotations"] if a["image_id"] == 2]
+    assert people[0] == 8
+    again = json.loads(filled(edited(), [entry("a.jpg"), entry("b.jpg"), entry("z.jpg")], ids=record)[0])
+    assert {im["file_name"]: im["id"] for im in again["images"]} == {"a.jpg": 1, "b.jpg": 3, "z.jpg": 2}
+    assert [a["id"] for a in again["annotations"] if a["image_id"] == 2] == people
+    taken = edited()
+    taken["annotations"].append({"id": people[0], "image_id": 1, "category_id": 1, "keypoints": [9, 9, 2] * 17})
+    moved = json.loads(filled(taken, [entry("a.jpg"), entry("z.jpg")], ids=record)[0])   # its id given since
+    assert len({a["id"] for a in moved["annotations"]}) == len(moved["annotations"])
