@@ -204,6 +204,7 @@ class Source:
         self.audio = None          # the input audio stream, when there is one
         self.time_base = None
         self.truncated = False     # fewer pictures decoded than a video file declares
+        self.damage: str | None = None   # what FFmpeg said of the first packet it could not decode
         self.notes: list[str] = []
         if self.path.is_dir():
             self.files = image_files(self.path)
@@ -254,7 +255,7 @@ class Source:
 
         streams = [self.video] + ([self.audio] if self.audio is not None else [])
         index = damaged = 0
-        last = None   # the last frame's time (seconds)
+        last = None   # where the last frame's picture ends (seconds)
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream is self.audio:
@@ -263,14 +264,16 @@ class Source:
                     continue
                 try:
                     frames = packet.decode()
-                except av.InvalidDataError:   # a damaged stretch: its pictures are left out, the clip goes on
+                except av.InvalidDataError as e:   # a damaged stretch: its pictures are left out, the clip goes on
                     damaged += 1
+                    self.damage = self.damage or str(e)
                     continue
                 for frame in frames:
                     rgb = _upright(_rgb(frame), getattr(frame, "rotation", 0))   # PyAV < 14 reads no rotation
                     yield Frame(index, frame_stem(index), rgb, frame.pts)
                     index += 1
-                    last = frame.time if frame.time is not None else last
+                    if frame.time is not None:   # where its picture ends (a variable rate's last may last long)
+                        last = frame.time + float((getattr(frame, "duration", None) or 0) * frame.time_base)
         except (av.FFmpegError, UnicodeDecodeError) as e:
             if not index:
                 raise PersonsegError(f"{self.path}: decoding failed before any frame ({e})") from None
@@ -286,7 +289,7 @@ class Source:
             self.notes.append(f"{self.path}: {index} of the {self.count} frames it declares could be decoded "
                               "(the file looks truncated); the output holds those")
         elif (not self.count and (declared := declared_seconds(self.video)) and last is not None
-              and last + max((SHORTFALL + 1) / float(self.fps), SHORT_END) < declared):   # (its last start)
+              and last + max(SHORTFALL / float(self.fps), SHORT_END) < declared):
             self.truncated = True   # (Matroska and WebM declare no count: their video's length, where given)
             self.notes.append(f"{self.path}: its pictures end at {last:.2f} s of the {declared:.2f} s it declares "
                               "(the file looks truncated); the output holds the frames decoded")
@@ -431,7 +434,7 @@ class VideoWriter:
             if self.audio is not None and source.audio.language:   # add_stream_from_template keeps no tags
                 self.audio.metadata["language"] = source.audio.language
             more = len(source.container.streams.audio) - 1
-            if more:
+            if more and self.audio is not None:
                 source.notes.append(f"{self.path.name}: the first sound track is kept; {more} more (other "
                                     "languages, commentary) left out")
         self._worker = _Worker()

@@ -393,7 +393,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 stack.callback(decoded.close)
                 stack.callback(results.close)
         if frames == 0:
-            raise PersonsegError(f"{src}: no frames could be read" + (f" ({skipped[0]})" if skipped else ""))
+            why = skipped[0] if skipped else source.damage and f"every packet damaged: {source.damage}"
+            raise PersonsegError(f"{src}: no frames could be read" + (f" ({why})" if why else ""))
         seconds = time.perf_counter() - start
         notes = source.notes + (folder.notes if folder else [])
         if folder is not None and overwrite:

@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..allocator import tune_allocator
-from ..errors import PersonsegError
+from ..errors import NotPicklableError, PersonsegError
 from ..framing import keypoint_box, keypoint_extent, mask_box, people_box
 from ..image import ImageInput, kept_image
 from ..methods import DEFAULT_VIDEO_METHOD, Scene, get_method
@@ -222,8 +222,8 @@ class VideoSegmenter:
         return prob
 
     def __getstate__(self) -> dict:
-        raise PersonsegError("a VideoSegmenter does not pickle (its models, the people it follows, its locks): make "
-                             "one in each worker process")
+        raise NotPicklableError("a VideoSegmenter does not pickle or copy (its models, the people it follows, its "
+                                "locks): make one in each worker process")
 
     def __call__(self, frame: ImageInput) -> Result:
         """The next frame's Result; ``frame`` as ``Segmenter`` takes an image (image.load_image), the clip's

@@ -36,7 +36,8 @@ UNLIKE = 0.4
 UNLIKE_SPARSE = 0.45
 #: The share of each frame's look in the subject's look.
 LOOK_RATE = 0.2
-#: The search for a first subject passes over poses where the latest this many forgotten ones were.
+#: The search for a first subject passes over poses where the latest this many forgotten ones were (until the
+#: next search in its turn).
 FORGOTTEN_KEPT = 4
 
 
@@ -105,6 +106,8 @@ class SubjectFinder:
         # in is not left out until the next search
         if self.waited < self.refresh and (self.last_seen is not None or not self._someone(rgb)):
             return None, None
+        if self.waited >= self.refresh:   # a search in its turn looks at everyone again: someone real missed once
+            self.forgotten = []           # is passed over until then at most
         self.waited = 0   # a track that drifted off them, or none: the whole frame is searched
         kp = self._first(rgb) if self.last_seen is None else self._refound(rgb)
         if kp is None:
