@@ -23,6 +23,10 @@ class DependencyError(PersonsegError):
     """An optional component is needed but not installed."""
 
 
+class NotPicklableError(PersonsegError, TypeError):
+    """A Segmenter or VideoSegmenter given to pickle or copy (a TypeError too, as pickle's own are)."""
+
+
 class NotPlacedWarning(UserWarning):
     """Some of the people given to a Segmenter cannot be placed on the photo: their masks are empty."""
 

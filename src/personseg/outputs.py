@@ -41,7 +41,7 @@ COMPOSITE_ROWS = 256
 MAX_BLUR = 0.5
 DEFAULT_BLUR = 0.02
 #: A 'replace' background: (r, g, b), a colour name, #rrggbb, an image path or an image (image.load_image's), or None.
-Background = ImageInput | tuple[int, int, int] | None
+Background = ImageInput | tuple[int, int, int] | list[int] | None
 #: The settings only one output uses, and that output: given without it they are refused (CLI and service).
 DRAWN_BY = {"background": "replace", "blur": "blur"}
 
@@ -206,7 +206,7 @@ def _replace(result: Result, background: Background) -> np.ndarray:
                              "image path, or an image (an array or a PIL image, as photos are given)")
     if isinstance(background, (str, os.PathLike)):
         return composite(result, background_image(os.fspath(background), (h, w)))
-    if isinstance(background, tuple):
+    if isinstance(background, (tuple, list)) and not any(isinstance(v, (list, tuple)) for v in background):
         if len(background) != 3 or not all(isinstance(v, numbers.Integral) and 0 <= v <= 255 for v in background):
             raise PersonsegError(f"background {background!r}: a colour (r, g, b) is three whole numbers from 0 to 255")
         return composite(result, np.broadcast_to(np.array(background, np.uint8), (h, w, 3)))

@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from .allocator import tune_allocator
-from .errors import DependencyError, NotPlacedWarning, PersonsegError
+from .errors import DependencyError, NotPicklableError, NotPlacedWarning, PersonsegError
 from .framing import Box, TILE_ABOVE, TILE_ABOVE_UNCHECKED, binary_mask, keypoint_box, people_box, shared_halvings
 from .image import ImageInput, descreened, kept_image
 from .instances import (MAX_PEOPLE, PERSON_MODEL, anyone_in, find_people, most_prominent, person_in, person_maps,
@@ -234,8 +234,8 @@ class Segmenter:
         self._hands = HandFinder() if isinstance(pose, str) else None
 
     def __getstate__(self) -> dict:
-        raise PersonsegError("a Segmenter does not pickle (its models, sessions and locks): make one in each worker "
-                             "process, once (e.g. in the pool's initializer)")
+        raise NotPicklableError("a Segmenter does not pickle or copy (its models, sessions and locks): make one in "
+                                "each worker process, once (e.g. in the pool's initializer)")
 
     def __call__(self, image: ImageInput, people: Sequence | None = None) -> Result:
         """Segment ``image`` (a path, bytes, a binary file, a PIL image or an RGB array: image.load_image).

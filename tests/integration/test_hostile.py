@@ -4,6 +4,7 @@ no traceback, inputs unchanged, no partial or temporary files, and the rest of a
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import os
@@ -352,8 +353,10 @@ def test_segmenters_say_in_words_that_they_do_not_pickle_and_a_video_is_named_as
     from personseg.video.stream import VideoSegmenter
 
     for made in (lambda: Segmenter("fast"), lambda: VideoSegmenter("fast")):   # a bare TypeError on a lock before
-        with pytest.raises(PersonsegError, match="does not pickle .*make one in each worker"):
+        with pytest.raises(TypeError, match="does not pickle or copy .*make one in each worker"):   # as pickle's
             pickle.dumps(made())
+        with pytest.raises(PersonsegError, match="does not pickle or copy"):
+            copy.copy(made())
     (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
     with pytest.raises(ImageError, match="clip.mp4: not an image, .*a video. `personseg video` reads videos"):
         Segmenter("fast")(tmp_path / "clip.mp4")

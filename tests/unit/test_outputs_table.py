@@ -52,7 +52,7 @@ def test_replace_puts_the_person_over_the_background(result):
     with pytest.raises(PersonsegError, match="needs a background"):
         render(result, "replace")
     assert np.array_equal(render(result, "replace", "#00ff00"), out)   # a colour as the CLI takes it
-    for same in ("00ff00", "0f0", "#0F0", "lime", (0, 255, 0)):   # as the service takes it; a tuple in Python
+    for same in ("00ff00", "0f0", "#0F0", "lime", (0, 255, 0), [0, 255, 0]):   # as the service takes it; Python's
         assert np.array_equal(render(result, "replace", same), out), same
 
 
