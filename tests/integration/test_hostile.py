@@ -282,6 +282,13 @@ def test_a_damaged_stretch_is_left_out_and_a_cut_matroska_file_says_so(tmp_path,
     with av.open(str(tmp_path / "out.mp4")) as out:
         written = sum(1 for _ in out.decode(video=0))
     assert 20 <= written < 40   # measured: 32; before, none (no file)
+    whole = bytearray(write_clip(tmp_path / "clip.mp4", frames[:4]).read_bytes())
+    at = whole.index(b"mdat")
+    size = struct.unpack(">I", whole[at - 4:at])[0]
+    whole[at + 4:at - 4 + size] = np.random.default_rng(0).integers(0, 256, size - 8, np.uint8).tobytes()
+    (tmp_path / "noise.mp4").write_bytes(whole)   # every picture's bytes noise
+    code, _, err = cli("video", "noise.mp4", "--out", "noise-out.mp4", "--method", "fast", cwd=tmp_path)
+    assert code == 2 and "no frames could be read (every packet damaged: " in err, err
     whole = write_clip(tmp_path / "clip.mkv", frames).read_bytes()
     (tmp_path / "cut.mkv").write_bytes(whole[: len(whole) // 2])
     code, _, err = cli("video", "cut.mkv", "--out", "cut.mp4", "--method", "fast", "--quiet", cwd=tmp_path)
