@@ -28,9 +28,9 @@ from shapely import LinearRing, Polygon, make_valid, unary_union
 from . import __version__
 from .batch import ANNOTATE_CLASH, Job, plan_batch, sole_writer_of
 from .coco import is_person, person_ids
-from .errors import PersonsegError, describe, show_note
-from .image import not_there, write_bytes
 from .edits import edited
+from .errors import PersonsegError, describe, show_note
+from .image import ImageInput, not_there, write_bytes
 from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
 from .raywork import ImageActor, ray_run
@@ -412,6 +412,7 @@ def _numbered(data: dict) -> None:
         raise PersonsegError("the people file has ids that are not integers: photos it does not list cannot be "
                              "numbered on from them")
 
+
 _WORKER: dict = {}   # a worker process's Segmenter
 
 
@@ -439,7 +440,7 @@ def _entry_in_worker(job: Job, people: list | None, edits: bool) -> dict:
     return image_entry(job.name, _result(_WORKER["segmenter"], job.path, people, edits), people is not None)
 
 
-def _result(seg: Segmenter, image, people: list | None, edits: bool) -> Result:
+def _result(seg: Segmenter, image: ImageInput, people: list | None, edits: bool) -> Result:
     """``seg``'s Result for ``image``: everyone searched for (``people`` None), exactly ``people``, or with
     ``edits`` the people of an edited file (``edits.edited``: those the search finds as they are keep its masks)."""
     return edited(seg, image, people) if edits and people is not None else seg(image, people=people)
@@ -528,7 +529,8 @@ BROKEN_IN_A_ROW = 3
 
 
 def _pooled(waiting: deque[Job], suspects: deque[Job], options: dict, workers: int,
-            people: Callable[[Job], list | None], edits: bool) -> Generator[tuple[Job, dict | Exception], None, tuple[list[Job], int]]:
+            people: Callable[[Job], list | None], edits: bool
+            ) -> Generator[tuple[Job, dict | Exception], None, tuple[list[Job], int]]:
     """Segment jobs from ``waiting`` on a pool of ``workers`` processes (IN_HAND_EXTRA more in hand than there
     are workers), or from ``suspects`` one at a time with nothing else in hand, taking them off as they go;
     yields as ``_entries``. Returns the jobs in hand when a worker ended abruptly (the broken pool is left; []

@@ -370,8 +370,8 @@ def test_an_edited_file_keeps_the_masks_of_the_people_it_did_not_touch(tmp_path,
     added = [a for a in back["annotations"] if a["image_id"] == new["id"]]
     annotate([folder / "added.jpg"], tmp_path / "alone.json", {"method": "fast"})
     alone = json.loads((tmp_path / "alone.json").read_text())["annotations"]
-    assert added and [a["id"] for a in added] == list(range(max(a["id"] for a in found["annotations"]) + 1,
-                                                            max(a["id"] for a in found["annotations"]) + 1 + len(added)))
+    last = max(a["id"] for a in found["annotations"])
+    assert added and [a["id"] for a in added] == list(range(last + 1, last + 1 + len(added)))
     assert [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in added] == [
         {k: v for k, v in a.items() if k not in ("id", "image_id")} for a in alone]
     assert len(coco.getAnnIds()) == len(edited["annotations"]) + len(added)

@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     options = segmenter_options(args, keypoints=True, given=args.people is not None, per_person=True)
     try:
         summary = annotate(args.paths, args.out, options, min_area=args.min_area, workers=args.workers,
-                           overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people, edits=args.edited,
+                           overwrite=args.overwrite, engine=args.engine, address=args.address, people=args.people,
+                           edits=args.edited,
                            polygons=args.simplify if args.polygons else None,
                            progress=lambda it, total: progress(it, total, args.quiet))
     except BaseException as e:
