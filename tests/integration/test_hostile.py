@@ -238,8 +238,8 @@ def test_a_rerun_with_other_settings_does_not_mix_its_frames_with_the_first_runs
     assert cli("video", "frames", "--out", "masks", "--save", "overlay", "--quiet", cwd=tmp_path)[0] == 0
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--overwrite", "--quiet",
                        cwd=tmp_path)
-    assert code == 0 and len(outputs(tmp_path / "masks")) == 4   # the masks replaced, the overlays left ...
-    assert "the overlay files in masks are an earlier run's" in err   # ... and said to be
+    assert code == 0 and len(outputs(tmp_path / "masks")) == 2   # the masks replaced, the overlays removed ...
+    assert "masks: 2 files of an earlier run that this one did not replace removed" in err   # ... and said to be
     assert (tmp_path / "masks/00001.mask.png").read_bytes() != first   # replaced, not kept
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
     assert code == 0 and "2 frames: all kept in masks as an earlier run wrote them" in err
@@ -531,9 +531,11 @@ def test_a_run_into_a_folder_another_run_writes_is_refused_and_touches_nothing(t
 
 def test_a_frame_folder_is_not_completed_from_another_input_or_with_stale_outputs(tmp_path, data_dir):
     """A rerun into a folder of frames keeps what is there only where the same input and settings made it: the
-    files of an output that an --overwrite run with other settings left are not taken as made by the new ones,
-    the same folder name holding other frames is refused, and an --overwrite run of fewer frames names the files
-    of the frames it does not have."""
+    files of an output that an --overwrite run with other settings does not write are removed (those the folder's
+    record names; they were left, named, before), a user's own files there never, files of that output put there
+    since are not taken as made by the new settings, the same folder name holding other frames is refused, and an
+    --overwrite run of fewer frames removes the earlier files of the frames it does not have, but not where its
+    input was cut short."""
     from personseg.video.run import run_video
 
     frames, out = tmp_path / "frames", tmp_path / "out"
@@ -542,8 +544,16 @@ def test_a_frame_folder_is_not_completed_from_another_input_or_with_stale_output
     for f in parkour[:3]:
         (frames / f.name).write_bytes(f.read_bytes())
     run_video(frames, out, method="fast", save="mask,alpha", progress=False)
+    alpha = (out / f"{parkour[0].stem}.alpha.png").read_bytes()
+    mine = {"notes.json": b"{}", "holiday.mask.png": alpha, "holiday.alpha.png": alpha}   # a user's own files
+    for name, data in mine.items():
+        (out / name).write_bytes(data)
     again = run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
-    assert any("alpha files" in note for note in again["notes"])
+    assert any("3 files of an earlier run that this one did not replace removed" in n for n in again["notes"])
+    assert all((out / name).read_bytes() == data for name, data in mine.items())
+    assert sorted(p.name for p in out.glob("0*.png")) == [f"{p.stem}.mask.png" for p in parkour[:3]]
+    (out / "holiday.alpha.png").unlink()
+    (out / f"{parkour[0].stem}.alpha.png").write_bytes(alpha)   # put back by hand
     with pytest.raises(PersonsegError, match="holds alpha files that these settings' runs did not make"):
         run_video(frames, out, method="fast", save="mask,alpha", smooth=False, progress=False)
     (frames / parkour[0].name).write_bytes(parkour[5].read_bytes())   # the same name, another frame
@@ -551,8 +561,14 @@ def test_a_frame_folder_is_not_completed_from_another_input_or_with_stale_output
         run_video(frames, out, method="fast", save="mask", smooth=False, progress=False)
     (frames / parkour[2].name).unlink()
     fewer = run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
-    assert any(f"{parkour[2].stem}.mask.png" in note and "frames this input does not have" in note
-               for note in fewer["notes"])
+    assert any("1 file of an earlier run that this one did not replace removed" in n for n in fewer["notes"])
+    assert not (out / f"{parkour[2].stem}.mask.png").exists() and (out / "holiday.mask.png").is_file()
+    (frames / parkour[2].name).write_bytes(parkour[2].read_bytes())
+    run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
+    (frames / parkour[2].name).write_bytes(b"not a frame any more")   # skipped: its earlier files are kept
+    cut = run_video(frames, out, method="fast", save="mask", smooth=False, overwrite=True, progress=False)
+    assert (out / f"{parkour[2].stem}.mask.png").is_file() and cut["skipped"]
+    assert any(f"{parkour[2].stem}.mask.png" in n and "frames this input does not have" in n for n in cut["notes"])
 
 
 def test_a_frame_folder_a_run_left_before_its_first_frame_takes_any_settings(tmp_path, data_dir):

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 
@@ -66,6 +67,9 @@ class FrameFolder:
         self.path, self.settings, self.overwrite = out / SETTINGS, settings, overwrite
         self._lock = ExitStack()   # held from here (or ``start``) to ``end``: one run at a time writes the folder
         self.outputs, self.notes = sorted(outputs), []
+        self.stale: list[str] = []   # with overwrite, the outputs an earlier run with other settings made
+        self._drawn: list[str] = []   # the outputs the record says the folder holds
+        self._stems: set[str] = set()   # the frames whose files of those the record says the folder holds
         self.keypoints, self._earlier_keypoints = _resolved(keypoints), None
         self._carried: str | None = None   # an earlier run's keypoint file that these settings' frames still match
         self._finished: dict | None = None   # what the earlier run that wrote every frame with these settings saw
@@ -91,6 +95,8 @@ class FrameFolder:
             replacing, earlier = bool(before["replacing"]), dict(before["settings"])
             drawn = [str(o) for o in before.get("outputs", [])]
             keypoints = before.get("keypoints")
+            stems = before.get("stems")   # (not in records of versions before it)
+            self._stems = {str(s) for s in stems} if isinstance(stems, list) else set()
         except (OSError, ValueError, KeyError, TypeError):
             if overwrite:
                 return
@@ -99,13 +105,11 @@ class FrameFolder:
         if not any(_files_of(out, o) for o in OUTPUTS):   # no frame's file of any run: nothing to keep or mix
             return
         self._earlier_keypoints = keypoints
+        self._drawn = drawn
         changed = changes(settings, earlier, implied)
         self.outputs = sorted(set(outputs) | set(drawn))
         if overwrite:
-            stale = sorted(set(drawn) - set(outputs)) if changed or replacing else []
-            if stale:
-                self.notes.append(f"the {', '.join(stale)} files in {out} are an earlier run's, made with other "
-                                  "settings: this run does not write them")
+            self.stale = sorted(set(drawn) - set(outputs)) if changed or replacing else []
             if changed or replacing:   # the record lists what these settings made, not those files
                 self.outputs = sorted(outputs)
             return
@@ -159,12 +163,37 @@ class FrameFolder:
             self._held = True
         self._write(replacing=self.overwrite)
 
-    def end(self, complete: bool, finished: dict | None = None) -> None:
+    def end(self, complete: bool, finished: dict | None = None, stems: Iterable[str] = ()) -> None:
         """Record that every frame is written (``complete``; ``finished``: the summary a rerun with nothing left to
-        do reports, see ``finished``) and let the folder go."""
+        do reports, see ``finished``; ``stems``: the frames written, with overwrite the only ones then) and let the
+        folder go."""
         with self._lock:
             if complete:
+                self._stems = set(stems) if self.overwrite else self._stems | set(stems)
                 self._write(replacing=False, finished=finished)
+
+    def remove_replaced(self, stems: set[str]) -> list[str]:
+        """With overwrite, once every frame ``stems`` of the input is written: the files of the earlier runs that
+        this one did not replace removed, those the record names alone (its frames' files of the outputs it lists:
+        of frames this input does not have, or of outputs made with other settings), a user's own files in the
+        folder never; a note of how many."""
+        folder = self.path.parent
+        gone = [p for stem in sorted(self._stems) for kind, p in zip(self._drawn, output_paths(
+            folder, stem, tuple(self._drawn))) if (stem not in stems or kind in self.stale) and p.is_file()]
+        for path in gone:
+            path.unlink(missing_ok=True)
+        return [f"{folder}: {len(gone)} file{'s' * (len(gone) > 1)} of an earlier run that this one did not "
+                "replace removed"] * bool(gone)
+
+    def leftovers(self, stems: set[str], outputs: tuple[str, ...]) -> list[str]:
+        """Notes of the files of earlier runs an overwrite left (not removed: a truncated input, or a record of an
+        older version, which names no frames): of outputs made with other settings, and of frames ``stems`` does
+        not have."""
+        folder = self.path.parent
+        left = [kind for kind in self.stale if _files_of(folder, kind)]
+        stale = [f"the {', '.join(left)} files in {folder} are an earlier run's, made with other settings: this run "
+                 "does not write them"] * bool(left)
+        return stale + _strays(folder, stems, outputs)
 
     def abandon(self) -> None:
         """Let the folder go after a run that wrote no frame (none could be read, or stopped before the first): a
@@ -178,7 +207,7 @@ class FrameFolder:
 
     def _write(self, replacing: bool, finished: dict | None = None) -> None:
         data = {"settings": self.settings, "outputs": self.outputs, "replacing": replacing,
-                "keypoints": self.keypoints or self._carried, "finished": finished}
+                "keypoints": self.keypoints or self._carried, "finished": finished, "stems": sorted(self._stems)}
         write_bytes(self.path, json.dumps(data, indent=1).encode(), overwrite=True)
 
 
@@ -331,6 +360,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
         frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
         stems: set[str] = set()   # the frames written into a folder
+        replaced: list[str] = []   # with overwrite, the note of the earlier runs' files removed
         skipped_stems: list[str] = []
         if "cutout" in outputs:
             preload_pymatting()   # the colours' estimate, imported while the first frames are segmented
@@ -374,6 +404,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 nobody += not result.mask.any()
                 if bar is not None:
                     bar.update()
+            if folder is not None and overwrite and frames and not (source.truncated or skipped):
+                replaced = folder.remove_replaced(stems)   # while the folder is still this run's
             done = True
         finally:
             # each step runs even if one before it fails, in this order: the pose thread, then the decoding one,
@@ -383,7 +415,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 if folder is not None:
                     stack.callback(lambda: folder.end(done, {   # as they are by then
                         "frames": frames, "nobody": nobody, "skipped": skipped, "skipped_stems": skipped_stems,
-                        "truncated": source.truncated, "notes": source.notes}) if frames else folder.abandon())
+                        "truncated": source.truncated, "notes": source.notes}, stems) if frames else folder.abandon())
                 if kp_file is not None:
                     stack.callback(_close_keypoints, kp_file, kp_partial, kp_path, done and frames > 0)
                 if writer is not None:
@@ -398,7 +430,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         seconds = time.perf_counter() - start
         notes = source.notes + (folder.notes if folder else [])
         if folder is not None and overwrite:
-            notes += _strays(out, stems, outputs)
+            notes += replaced + folder.leftovers(stems, outputs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
                 "truncated": source.truncated, "notes": notes, "nobody": nobody, "kept": kept}
 
