@@ -517,6 +517,8 @@ def test_keypoints_too_large_for_a_float_are_refused_in_words():
     for huge in (10 ** 400, -(10 ** 400)):
         with pytest.raises(PersonsegError, match="person 1: keypoints must be finite"):
             given_keypoints([[huge] * 51])
+    with pytest.raises(PersonsegError, match=r"person 1: give 17 keypoints as \[x, y, v\]"):   # taken as numbers
+        given_keypoints([["12"] * 51])
 
 
 def test_a_pose_is_matched_to_the_true_person_most_of_its_keypoints_stand_on_once():
