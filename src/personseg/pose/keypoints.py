@@ -64,9 +64,10 @@ def given_keypoints(people) -> list[np.ndarray]:
     out = []
     for k, kp in enumerate(people):
         try:
-            if np.asarray(kp).dtype.kind in "US":   # numbers given as text ("12"): not read as numbers
+            given = np.asarray(kp)
+            if given.dtype.kind in "US":   # numbers given as text ("12"): not read as numbers
                 raise TypeError
-            kp = np.asarray(kp, dtype=np.float32).reshape(17, 3).copy()
+            kp = given.astype(np.float32).reshape(17, 3)   # (a copy: the caller's array is not changed)
         except OverflowError:   # an integer too large for a float: as far out as infinity
             kp = np.full((17, 3), np.inf, np.float32)
         except (TypeError, ValueError):
