@@ -7,12 +7,13 @@ import os
 import re
 import tempfile
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Union
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 from pillow_heif import register_heif_opener
 
 from .errors import ImageError, ImageTooLargeError, OutputExistsError
@@ -37,6 +38,11 @@ PNG_FILTER = cv2.IMWRITE_PNG_FILTER_UP
 #: mean IoU: none 0.052, 0.6 / 0.8 / 1.0 / 1.5 / 2.5 px 0.653 / 0.726 / 0.749 / 0.704 / 0.694 (the grey photos
 #: 0.816).
 BILEVEL_SIGMA = 1.0
+#: The colour space photos are read into: the networks were trained on sRGB photos, and outputs are written
+#: untagged, which viewers show as sRGB.
+SRGB = ImageCms.createProfile("sRGB")
+#: A photo's modes its colour profile is applied in (``in_srgb``), and the mode each becomes.
+PROFILED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jfif", ".png", ".webp", ".avif", ".heic", ".heif", ".gif", ".bmp", ".tif",
                   ".tiff")
 #: Video files given as a photo are refused naming what reads them.
@@ -52,8 +58,9 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     uint16 (0..65535; one holding only 0..255 is refused), float in [0, 1], or bool. Arrays are taken as RGB
     (OpenCV's BGR arrays need ``cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)`` first).
 
-    EXIF orientation is applied; gray, palette, CMYK and 16-bit inputs are converted; transparent pixels (RGBA
-    files and arrays alike) are shown over white. The input itself is never modified.
+    EXIF orientation is applied, and an embedded colour profile (``in_srgb``: files and PIL images; arrays are taken
+    as sRGB); gray, palette, CMYK and 16-bit inputs are converted; transparent pixels (RGBA files and arrays alike)
+    are shown over white. The input itself is never modified.
     """
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source)
@@ -139,6 +146,7 @@ def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.n
         im = ImageOps.exif_transpose(im)
     except (OSError, SyntaxError, ValueError, EOFError) as e:   # a broken EXIF block: the pixels as stored
         warnings.warn(f"{name}: EXIF orientation unreadable ({_plain(e)}); the image is used as stored")
+    im = in_srgb(im, name)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(im, dtype=np.float64)
         peak = 65535.0 if arr.max() > 255 else 255.0
@@ -152,6 +160,44 @@ def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.n
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         im = Image.alpha_composite(white, rgba)
     return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
+
+
+def in_srgb(im: Image.Image, name: str = "<image>") -> Image.Image:
+    """``im`` with its embedded colour profile applied (a camera's Adobe RGB, an iPhone's Display P3, a printer's
+    CMYK; LittleCMS through Pillow): its colours as sRGB values, so the networks see what they were trained on and
+    the outputs, written untagged, look as the photo does (colours outside sRGB clipped). ``im`` as it is without a
+    profile, in sRGB already, or in a mode not converted (16-bit, float); an unreadable profile is said in a
+    warning and the pixels used as stored. Transparency is kept (palette images with it as RGBA)."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return im
+    clear = im.mode in ("LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    mode = "RGBA" if clear else "RGB" if im.mode == "P" else im.mode
+    if mode not in PROFILED_MODES:
+        return im
+    try:
+        transform = srgb_transform(bytes(icc), mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as e:
+        warnings.warn(f"{name}: its colour profile is unreadable ({_plain(e)}); the colours are used as stored")
+        return im
+    if transform is None:
+        return im
+    return ImageCms.applyTransform(im if im.mode == mode else im.convert(mode), transform)
+
+
+@lru_cache(maxsize=16)
+def srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform of images of ``mode`` (PROFILED_MODES) from the colour profile ``icc`` into sRGB; None where it
+    leaves every colour as it is (sRGB's own profile: 17 levels a channel tried), so such photos cost nothing."""
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    transform = ImageCms.buildTransform(profile, SRGB, mode, PROFILED_MODES[mode])
+    if mode in ("RGB", "RGBA"):
+        levels = np.minimum(np.arange(17) * 16, 255).astype(np.uint8)
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(17, 289, 3)
+        probe = Image.fromarray(grid).convert(mode)
+        if np.array_equal(np.asarray(ImageCms.applyTransform(probe, transform)), np.asarray(probe)):
+            return None
+    return transform
 
 
 def kept_image(source: ImageInput) -> np.ndarray:

@@ -21,6 +21,7 @@ from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.evaluate import check_pairs, evaluate, evaluate_people, find_pairs, instance_sets, true_mask
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
+from synthetic import rgb_profile
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,53 @@ def test_an_iphones_heic_photo_opens_upright_as_a_jpeg_of_it_does(astronaut, tmp
     heic, jpeg = np.load(tmp_path / "a.npy"), load_image(tmp_path / "a.jpg")
     assert heic.shape == jpeg.shape == (384, 512, 3)
     assert np.abs(heic.astype(int) - jpeg.astype(int)).mean() < 6
+
+
+#: Adobe RGB (1998)'s colorants adapted to D50, as its profile gives them, and sRGB's.
+ADOBE_D50 = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+SRGB_D50 = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+def _adobe_to_srgb(rgb: np.ndarray) -> np.ndarray:
+    """Adobe RGB values (gamma 563/256) as sRGB values, computed here through XYZ (D50)."""
+    linear = (rgb / 255.0) ** (563 / 256)
+    xyz = linear @ np.array(ADOBE_D50)
+    srgb = np.clip(xyz @ np.linalg.inv(np.array(SRGB_D50)), 0, 1)
+    encoded = np.where(srgb <= 0.0031308, 12.92 * srgb, 1.055 * srgb ** (1 / 2.4) - 0.055)
+    return encoded * 255.0
+
+
+def test_a_photos_colour_profile_is_applied_so_its_colours_come_out_as_srgb(tmp_path):
+    # a camera set to Adobe RGB: its values shown as sRGB (as outputs written untagged are) look dull
+    adobe = rgb_profile(*ADOBE_D50, 563 / 256, "Adobe-like")
+    levels = np.array([[[100, 150, 50], [200, 40, 30], [30, 90, 210], [128, 128, 128]]], np.uint8)
+    photo = np.repeat(np.repeat(levels, 8, axis=0), 8, axis=1)
+    Image.fromarray(photo).save(tmp_path / "a.png", icc_profile=adobe)
+    Image.fromarray(photo).save(tmp_path / "a.jpg", icc_profile=adobe, quality=100, subsampling=0)
+    expected = _adobe_to_srgb(photo.astype(np.float64))
+    assert np.abs(expected - photo).max() > 30   # the fix is seen
+    tagged = Image.fromarray(photo)
+    tagged.info["icc_profile"] = adobe
+    for source in (tmp_path / "a.png", (tmp_path / "a.png").read_bytes(), tagged):
+        assert np.abs(load_image(source) - expected).max() <= 2
+    assert np.abs(load_image(tmp_path / "a.jpg") - expected).max() <= 4
+    # transparent pixels still over white, the rest converted
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    rgba[:, :8, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "b.png", icc_profile=adobe)
+    read = load_image(tmp_path / "b.png")
+    assert (read[:, :8] == 255).all() and np.abs(read[:, 8:] - expected[:, 8:]).max() <= 2
+
+
+def test_a_photo_tagged_srgb_is_read_as_stored_and_a_broken_profile_is_said(astronaut, tmp_path):
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(astronaut).save(tmp_path / "a.png", icc_profile=srgb)
+    assert np.array_equal(load_image(tmp_path / "a.png"), astronaut)
+    Image.fromarray(astronaut).save(tmp_path / "b.png", icc_profile=b"not a colour profile at all")
+    with pytest.warns(UserWarning, match="b.png: its colour profile is unreadable"):
+        assert np.array_equal(load_image(tmp_path / "b.png"), astronaut)
 
 
 def test_written_pngs_keep_every_channel_in_order_and_jpegs_stay_close(astronaut, tmp_path):
