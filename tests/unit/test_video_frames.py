@@ -70,3 +70,43 @@ def test_frames_too_small_for_the_flow_are_not_smoothed():
         probs = [rng.random((side, side)).astype(np.float32) for _ in range(3)]
         out = [smoother(rgb, prob) for rgb, prob in zip(frames, probs)]
         assert (out[-1] is probs[-1]) == (side < FLOW_LEAST)
+
+
+BARS = np.array([(200, 40, 30), (40, 180, 60), (30, 60, 200), (220, 170, 140), (128, 128, 128)], np.uint8)
+
+
+def _bars_clip(path, size: tuple[int, int], matrix: str, tag: int, full: bool) -> None:
+    """Two frames of colour bars, their YUV made with ``matrix`` (FFmpeg's scaler's name) in full or limited range,
+    the stream tagged with the matrix number ``tag`` (2: untagged), losslessly coded."""
+    import av
+
+    w, h = size
+    rgb = np.repeat(np.repeat(BARS[None], h, axis=0), w // len(BARS), axis=1)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"qp": "0"})
+        stream.width, stream.height, stream.pix_fmt = rgb.shape[1], h, "yuv420p"
+        stream.codec_context.colorspace = tag
+        stream.codec_context.color_range = 2 if full else 1
+        for _ in range(2):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
+                format="yuv420p", dst_colorspace=matrix, dst_color_range="JPEG" if full else "MPEG")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_a_clips_colours_are_read_with_the_matrix_and_range_it_is_in(tmp_path):
+    """A phone's HD clip is BT.709 (read as BT.601 its green came out 24 levels brighter); untagged HD video is
+    BT.709 as players show it, untagged SD BT.601; full range is read as full range."""
+    cases = {"hd709": ((1280, 720), "ITU709", 1, False), "hd-untagged": ((1280, 720), "ITU709", 2, False),
+             "sd601": ((640, 360), "ITU601", 6, False), "sd-untagged": ((640, 360), "ITU601", 2, False),
+             "full709": ((640, 360), "ITU709", 1, True)}
+    for name, (size, matrix, tag, full) in cases.items():
+        _bars_clip(tmp_path / f"{name}.mp4", size, matrix, tag, full)
+        frames = [f for f in Source(tmp_path / f"{name}.mp4") if isinstance(f, Frame)]
+        assert len(frames) == 2
+        step = size[0] // len(BARS)
+        centres = frames[0].rgb[size[1] // 2, step // 2::step][:len(BARS)]
+        assert np.abs(centres.astype(int) - BARS).max() <= 3, (name, centres.tolist())
+

@@ -29,6 +29,10 @@ ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "l
 #: The colour tags of the pictures written (FFmpeg's numbers): limited ("MPEG") range, SMPTE 170M (BT.601) matrix,
 #: primaries and transfer.
 COLOUR_TAGS = (1, 6, 6, 6)
+#: The YUV matrices of pictures read, by FFmpeg's number (AVColorSpace), as FFmpeg's scaler names them.
+YUV_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "ITU601", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
+#: FFmpeg's number of full ("JPEG") range.
+FULL_RANGE = 2
 #: Encoder and pixel format per container for pictures with transparency (cut-outs): VP9 with alpha (Chrome, Firefox
 #: and Edge play it transparent; FFmpeg reads the alpha through its libvpx decoder) and ProRes 4444 (what video
 #: editors take). MP4 and MKV are not offered: their H.264 has no alpha.
@@ -353,11 +357,22 @@ def _upright(rgb: np.ndarray, rotation: float) -> np.ndarray:
 
 
 def _rgb(frame) -> np.ndarray:
-    """A decoded picture (av.VideoFrame) as RGB uint8; 4:2:0 ones are converted by OpenCV, which costs a third
-    of FFmpeg's scaler (measured on 854x480: 2 ms vs 4.5 ms)."""
-    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
-        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-    return frame.to_ndarray(format="rgb24")
+    """A decoded picture (av.VideoFrame) as RGB uint8 by FFmpeg's scaler, its YUV read with the matrix and range it
+    is in (``yuv_matrix``): a phone's HD clip (BT.709) read as BT.601, as OpenCV's 4:2:0 conversion did, came out
+    with its greens up to 24 levels brighter. (The scaler also cost less: 100 frames of 854x480, 0.20 ms a frame
+    against OpenCV's 0.73.)"""
+    full = frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
+    return frame.reformat(format="rgb24", src_colorspace=yuv_matrix(frame),
+                          src_color_range="JPEG" if full else "MPEG").to_ndarray()
+
+
+def yuv_matrix(frame) -> str:
+    """The YUV matrix of a decoded picture, by FFmpeg's scaler's name for it: as its stream tags it, else as
+    players take untagged video (BT.709 from 1280 pixels wide or 577 lines high, BT.601 below: mpv's rule)."""
+    tagged = YUV_MATRICES.get(frame.colorspace)
+    if tagged is not None:
+        return tagged
+    return "ITU709" if frame.width >= 1280 or frame.height > 576 else "ITU601"
 
 
 def check_alpha_container(path: Path, alpha: bool) -> None:
@@ -484,7 +499,7 @@ class VideoWriter:
                 self._worker.join()
                 if complete:
                     for packet in self.stream.encode(None):
-                        self.out.mux(packet)
+                        self._mux_video(packet)
                     if self._transcode is not None:
                         for packet in self.audio.encode(None):
                             self.out.mux(packet)
