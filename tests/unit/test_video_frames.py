@@ -110,3 +110,24 @@ def test_a_clips_colours_are_read_with_the_matrix_and_range_it_is_in(tmp_path):
         centres = frames[0].rgb[size[1] // 2, step // 2::step][:len(BARS)]
         assert np.abs(centres.astype(int) - BARS).max() <= 3, (name, centres.tolist())
 
+
+def test_a_variable_rate_clips_last_picture_lasts_as_long_as_it_did(tmp_path):
+    """A GIF whose last frame is shown for a second: 1.8 s long in, 1.1 s out before (the encoders time a
+    picture by the next one's start, and the last has none)."""
+    import av
+    from PIL import Image
+
+    from personseg.video.io import VideoWriter
+
+    pictures = [Image.fromarray(np.full((64, 96, 3), 40 * i, np.uint8)) for i in range(6)]
+    pictures[0].save(tmp_path / "in.gif", save_all=True, append_images=pictures[1:],
+                     duration=[100, 200, 100, 300, 100, 1000], loop=0)
+    for suffix in (".mp4", ".webm"):
+        source = Source(tmp_path / "in.gif")
+        writer = VideoWriter(tmp_path / f"out{suffix}", source, (96, 64))
+        for item in source:
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        writer.close()
+        source.close()
+        with av.open(str(tmp_path / f"out{suffix}")) as clip:
+            assert abs(clip.duration / 1e6 - 1.8) < 0.02, suffix

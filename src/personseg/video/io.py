@@ -170,6 +170,7 @@ class Frame:
     stem: str             # the frame's file stem in a folder of frames, else frame-000001 ...
     rgb: np.ndarray
     pts: int | None = None
+    duration: int | None = None   # how long its picture is shown (the file's time base), where the file says
 
 
 @dataclass
@@ -274,7 +275,7 @@ class Source:
                     continue
                 for frame in frames:
                     rgb = _upright(_rgb(frame), getattr(frame, "rotation", 0))   # PyAV < 14 reads no rotation
-                    yield Frame(index, frame_stem(index), rgb, frame.pts)
+                    yield Frame(index, frame_stem(index), rgb, frame.pts, frame.duration or None)
                     index += 1
                     if frame.time is not None:   # where its picture ends (a variable rate's last may last long)
                         last = frame.time + float((getattr(frame, "duration", None) or 0) * frame.time_base)
@@ -452,18 +453,21 @@ class VideoWriter:
             if more and self.audio is not None:
                 source.notes.append(f"{self.path.name}: the first sound track is kept; {more} more (other "
                                     "languages, commentary) left out")
+        self._durations: dict[int, int] = {}   # pts -> duration of the pictures sent to the encoder
         self._worker = _Worker()
 
-    def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0) -> None:
+    def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0,
+              duration: int | None = None) -> None:
         """Queue the picture ``draw()`` returns; it is drawn on the encoding thread (compositing the next
-        frame's picture overlaps segmenting the frame after it)."""
-        self._worker.submit(lambda: self._encode(draw(), pts, index))
+        frame's picture overlaps segmenting the frame after it). ``pts`` and ``duration``: the input frame's, in
+        its time base."""
+        self._worker.submit(lambda: self._encode(draw(), pts, index, duration))
 
     def write_audio(self, packet) -> None:
         if self.audio is not None:
             self._worker.submit(lambda: self._mux_audio(packet))
 
-    def _encode(self, picture: np.ndarray, pts: int | None, index: int) -> None:
+    def _encode(self, picture: np.ndarray, pts: int | None, index: int, duration: int | None) -> None:
         import av
 
         w, h = self.size
@@ -476,10 +480,20 @@ class VideoWriter:
             frame = av.VideoFrame.from_ndarray(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
         if pts is not None and self.source_time_base is not None:
             frame.pts, frame.time_base = pts, self.source_time_base
+            if duration:
+                self._durations[pts] = duration
         else:
             frame.pts, frame.time_base = index, 1 / self.stream.average_rate
         for packet in self.stream.encode(frame):
-            self.out.mux(packet)
+            self._mux_video(packet)
+
+    def _mux_video(self, packet) -> None:
+        """Mux a picture's packet, lasting as long as its input frame did: the encoders time each by the next
+        one, and a variable-rate clip's last picture (a GIF's long last frame) came out cut short."""
+        duration = self._durations.pop(packet.pts, None)
+        if duration and packet.time_base == self.source_time_base:
+            packet.duration = duration
+        self.out.mux(packet)
 
     def _mux_audio(self, packet) -> None:
         if self._transcode is None:

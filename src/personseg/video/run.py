@@ -388,7 +388,8 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                         writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite, alpha)
                         for packet in early_audio:
                             writer.write_audio(packet)
-                    writer.write(lambda r=result, b=bg: drawn(r, outputs[0], b, blur), item.pts, item.index)
+                    writer.write(lambda r=result, b=bg: drawn(r, outputs[0], b, blur), item.pts, item.index,
+                                 item.duration)
                 else:
                     kept += not save_outputs(result, out, item.stem, outputs, background, blur, overwrite,
                                              source=f"{src}#{item.index}", background_array=bg, keep_existing=True)
