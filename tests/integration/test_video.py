@@ -208,9 +208,10 @@ def test_bad_video_input_is_refused(tmp_path):
         Source(folder)
     (folder / "f1.jpg").write_bytes(b"")
     (folder / ".hidden").write_text("x")
-    (folder / "f1.png").write_bytes(b"")   # one name, two types: their per-frame files would be one
-    with pytest.raises(PersonsegError, match="frames f1.jpg and f1.png would write the same per-frame files"):
-        run_video(folder, tmp_path / "o2", progress=False)
+    (folder / "f1.png").write_bytes(b"")   # one name, two types: shown twice over, their per-frame files one
+    for out in (tmp_path / "o2", tmp_path / "o3.mp4"):
+        with pytest.raises(PersonsegError, match="frames f1.jpg and f1.png have one name in two types: both would"):
+            run_video(folder, out, progress=False)
     (folder / "f1.png").unlink()
     assert Source(folder).notes == [f"{folder}: not frames, left out: notes.txt (frames are "
                                     f"{', '.join(IMAGE_SUFFIXES)})"]

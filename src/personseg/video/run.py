@@ -250,13 +250,15 @@ def input_contents(src: Path) -> str:
 
 
 def _refuse_twin_frames(src: Path) -> None:
-    """PersonsegError where two frames of the folder ``src`` have one name in two types (00001.jpg, 00001.png):
-    their per-frame files would be the same, and one frame's would be taken for the other's."""
+    """PersonsegError where two frames of the folder ``src`` have one name in two types (00001.jpg, 00001.png): a
+    sequence exported twice would be shown twice over, each frame beside its twin, and their per-frame files would
+    be the same."""
     seen: dict[str, Path] = {}
     for frame in image_files(src):
         if frame.stem in seen:
-            raise PersonsegError(f"{src}: the frames {seen[frame.stem].name} and {frame.name} would write the same "
-                                 "per-frame files; rename one, or write a video file")
+            raise PersonsegError(f"{src}: the frames {seen[frame.stem].name} and {frame.name} have one name in two "
+                                 "types: both would be frames of the clip, one after the other (and write the same "
+                                 "per-frame files); move one set out, or rename")
         seen[frame.stem] = frame
 
 
@@ -305,7 +307,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         raise PersonsegError("keypoints (--keypoints, the json output) with --pose-every 0, which detects none: "
                              "give N of 1 or more, or leave --pose-every out")
     check_paths(src, out, kp_path)
-    if not to_file and src.is_dir():
+    if src.is_dir():
         _refuse_twin_frames(src)
     if to_file and out.is_dir():
         raise PersonsegError(f"--out {out}: is a folder; name a video file that is not one, or end the name with / "
