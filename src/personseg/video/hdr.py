@@ -1,6 +1,6 @@
 """HDR video (HLG or PQ, BT.2020: phones record it by default) seen as SDR: the colours the networks were trained
 on and that the outputs are written in (BT.601/sRGB-like 8-bit, tagged SDR). Read as SDR without this, an HLG
-clip came out grey and dim (a parkour clip made HLG here: 30 levels a pixel off on average)."""
+clip came out grey and dim (a parkour clip made HLG here: 20 levels a pixel off on average, 1.6 made SDR)."""
 
 from __future__ import annotations
 
