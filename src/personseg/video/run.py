@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 
+import numpy as np
+
 from ..batch import cannot_write, sole_writer, sole_writer_of, within
 from ..errors import PersonsegError
 from ..image import image_files, write_bytes
@@ -262,6 +264,15 @@ def _refuse_twin_frames(src: Path) -> None:
         seen[frame.stem] = frame
 
 
+def _handed(item: object) -> np.ndarray | None:
+    """A frame's picture for ``VideoSegmenter.stream``, which keeps a copy of its own: taken from the Frame, so
+    that frames in flight between the threads are not held twice (a 4K clip: 25 MB a frame)."""
+    if not isinstance(item, Frame):
+        return None
+    rgb, item.rgb = item.rgb, None
+    return rgb
+
+
 def _resolved(path: Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
@@ -367,7 +378,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
         if "cutout" in outputs:
             preload_pymatting()   # the colours' estimate, imported while the first frames are segmented
         decoded = prefetched(source)
-        results = seg.stream(decoded, lambda i: i.rgb if isinstance(i, Frame) else None)
+        results = seg.stream(decoded, _handed)
         try:
             bg, early_audio = None, []
             for item, result in results:
@@ -384,10 +395,11 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 if "cutout" in outputs:   # composited elsewhere: estimated colours at its soft edges, as on photos
                     result = dataclasses.replace(result, estimate_foreground=True)
                 if bg is None and "replace" in outputs:
-                    bg = background_image(background, item.rgb.shape[:2])
+                    bg = background_image(background, result.rgb.shape[:2])
                 if to_file:
                     if writer is None:
-                        writer = VideoWriter(out, source, (item.rgb.shape[1], item.rgb.shape[0]), overwrite, alpha)
+                        writer = VideoWriter(out, source, (result.rgb.shape[1], result.rgb.shape[0]), overwrite,
+                                             alpha)
                         for packet in early_audio:
                             writer.write_audio(packet)
                     writer.write(lambda r=result, b=bg: drawn(r, outputs[0], b, blur), item.pts, item.index,
