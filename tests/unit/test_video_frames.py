@@ -177,3 +177,47 @@ def test_an_hdr_clip_is_made_sdr_with_its_colours(tmp_path):
         assert np.abs(centres - patches).max() <= 3, (name, centres.tolist())
         assert source.notes == [f"{tmp_path / name}.mp4: HDR video ({name}): its pictures are made SDR to be "
                                 "segmented and written"]
+
+
+def test_sound_made_again_for_another_container_keeps_its_time(tmp_path):
+    """PCM sound starting half a second into a .mov, re-encoded as Opus for a .webm: its click came out half a
+    second early (the encoder timed the sound from 0); the 44.1 kHz sound resampled to Opus's 48 kHz on the way."""
+    import av
+    from fractions import Fraction
+
+    from personseg.video.io import VideoWriter
+
+    rate = 44100
+    with av.open(str(tmp_path / "in.mov"), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(40):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 6 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        samples = np.zeros(rate, np.int16)   # one second from 0.5 s, a click at 1.0 s
+        samples[rate // 2: rate // 2 + 200] = 30000
+        for start in range(0, rate, 1024):
+            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = rate, rate // 2 + start, Fraction(1, rate)
+            for packet in sound.encode(chunk):
+                out.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode():
+                out.mux(packet)
+    source = Source(tmp_path / "in.mov")
+    writer = VideoWriter(tmp_path / "out.webm", source, (64, 48))
+    for item in source:
+        if isinstance(item, Frame):
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        else:
+            writer.write_audio(item)
+    writer.close()
+    source.close()
+    with av.open(str(tmp_path / "out.webm")) as clip:
+        frames = list(clip.decode(audio=0))
+    loud = [f.time + np.argmax(np.abs(f.to_ndarray()[0]) > 0.5) / f.sample_rate for f in frames
+            if (np.abs(f.to_ndarray()[0]) > 0.5).any()]
+    assert frames[0].sample_rate == 48000 and abs(loud[0] - 1.0) < 0.01, loud[:1]

@@ -440,6 +440,8 @@ class VideoWriter:
             self.stream.codec_context.time_base = source.time_base
         self.audio = None
         self._transcode = None   # the input's decoder where its sound is re-encoded
+        self._sound_start: int | None = None   # where the re-encoded sound starts in the input (samples)
+        self._samples = 0   # samples sent to the sound's encoder
         if source.audio is not None:
             codec, encoder = source.audio.codec_context.name, SOUND_ENCODERS[suffix]
             if codec in self.out.supported_codecs and codec not in SOUND_REFUSED.get(suffix, ()):
@@ -510,7 +512,12 @@ class VideoWriter:
             self.out.mux(packet)
             return
         for frame in self._transcode.decode(packet):
-            frame.pts = None   # the encoder times the resampled sound itself
+            # timed from where the input's sound starts, then without gaps by the samples sent (the encoder timed
+            # it from 0: sound half a second into a clip, or a clip timed from 2 s, came out that much early)
+            if self._sound_start is None:
+                self._sound_start = round((frame.time or 0.0) * frame.sample_rate)
+            frame.pts, frame.time_base = self._sound_start + self._samples, Fraction(1, frame.sample_rate)
+            self._samples += frame.samples
             for out in self.audio.encode(frame):
                 self.out.mux(out)
 
