@@ -221,3 +221,40 @@ def test_sound_made_again_for_another_container_keeps_its_time(tmp_path):
     loud = [f.time + np.argmax(np.abs(f.to_ndarray()[0]) > 0.5) / f.sample_rate for f in frames
             if (np.abs(f.to_ndarray()[0]) > 0.5).any()]
     assert frames[0].sample_rate == 48000 and abs(loud[0] - 1.0) < 0.01, loud[:1]
+
+
+def test_anamorphic_video_is_written_as_wide_as_it_is_shown(tmp_path):
+    """720x480 pixels shown 853x480 (DV's 32:27): written with square pixels it played 16% too narrow; where the
+    output cannot say so (WebM, per-frame PNGs) a note does."""
+    import av
+    from fractions import Fraction
+    from pathlib import Path
+
+    from personseg.video.io import VideoWriter
+    from personseg.video.run import _aspect_note
+
+    with av.open(str(tmp_path / "dv.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 720, 480, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(32, 27)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((480, 720, 3), 50 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    for suffix in (".mp4", ".mov"):
+        source = Source(tmp_path / "dv.mp4")
+        writer = VideoWriter(tmp_path / f"out{suffix}", source, (720, 480))
+        for item in source:
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        writer.close()
+        source.close()
+        with av.open(str(tmp_path / f"out{suffix}")) as clip:
+            assert clip.streams.video[0].sample_aspect_ratio == Fraction(32, 27), suffix
+        assert _aspect_note(source, Path(f"out{suffix}"), True) == []
+    assert _aspect_note(source, Path("out.webm"), True) == [
+        "out.webm: the input's pixels are not square (32:27), shown as 853x480; 720x480 pixels are written as they "
+        "were (a .webm cannot say how to show them; .mp4, .mov and .mkv do)"]
+    assert "the per-frame PNGs: the input's pixels are not square" in _aspect_note(source, Path("o"), False)[0]

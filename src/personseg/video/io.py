@@ -212,6 +212,8 @@ class Source:
         self.truncated = False     # fewer pictures decoded than a video file declares
         self.damage: str | None = None   # what FFmpeg said of the first packet it could not decode
         self.notes: list[str] = []
+        self.pixel_aspect = None   # a file's pixels' width to height where they are not square (anamorphic video)
+        self.size: tuple[int, int] | None = None   # a file's upright pictures' width and height, once one is read
         if self.path.is_dir():
             self.files = image_files(self.path)
             others = [f.name for f in sorted(self.path.iterdir())
@@ -251,6 +253,8 @@ class Source:
         self.count = self.video.frames or None
         self.fps = self.video.average_rate or Fraction(fps).limit_denominator(1001)
         self.time_base = self.video.time_base
+        sar = self.video.sample_aspect_ratio
+        self.pixel_aspect: Fraction | None = sar if sar and sar != 1 else None   # of pixels as stored
 
     def __iter__(self) -> Iterator[object]:
         """Frames in order (Unreadable for a folder's files that cannot be frames) and sound packets."""
@@ -278,7 +282,11 @@ class Source:
                     if not index and is_hdr(frame.color_trc):
                         self.notes.append(f"{self.path}: HDR video ({'HLG' if frame.color_trc == HLG else 'PQ'}): "
                                           "its pictures are made SDR to be segmented and written")
-                    rgb = _upright(_rgb(frame), getattr(frame, "rotation", 0))   # PyAV < 14 reads no rotation
+                    turns = round(getattr(frame, "rotation", 0) / 90.0) % 4   # PyAV < 14 reads no rotation
+                    if not index and turns % 2 and self.pixel_aspect:   # the upright picture's pixels
+                        self.pixel_aspect = 1 / self.pixel_aspect
+                    rgb = _upright(_rgb(frame), turns)
+                    self.size = self.size or (rgb.shape[1], rgb.shape[0])
                     yield Frame(index, frame_stem(index), rgb, frame.pts, frame.duration or None)
                     index += 1
                     if frame.time is not None:   # where its picture ends (a variable rate's last may last long)
@@ -354,10 +362,9 @@ def frame_stem(index: int) -> str:
     return f"frame-{index + 1:06d}"
 
 
-def _upright(rgb: np.ndarray, rotation: float) -> np.ndarray:
-    """A picture turned as its display matrix says it is shown (phone videos are stored sideways):
-    ``rotation`` in degrees, counter-clockwise, as FFmpeg reads it."""
-    turns = round(rotation / 90.0) % 4
+def _upright(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """A picture turned as its display matrix says it is shown (phone videos are stored sideways): ``turns``
+    quarter turns counter-clockwise, as FFmpeg reads its rotation."""
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
@@ -420,6 +427,8 @@ class VideoWriter:
                                 "per-frame PNGs into a folder keep every pixel)")
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = pix_fmt
+        if source.pixel_aspect:   # anamorphic video is shown as wide as it was (it played squeezed)
+            self.stream.codec_context.sample_aspect_ratio = source.pixel_aspect
         # OpenCV's RGB -> 4:2:0 and FFmpeg's RGBA -> YUVA are BT.601, limited range: said in the file (players take
         # untagged HD video for BT.709 and shift its colours)
         colours = self.stream.codec_context

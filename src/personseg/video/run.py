@@ -273,6 +273,20 @@ def _handed(item: object) -> np.ndarray | None:
     return rgb
 
 
+def _aspect_note(source: Source, out: Path, to_file: bool) -> list[str]:
+    """Where the input's pixels are not square (anamorphic video) and the output cannot say so: per-frame PNGs,
+    and WebM (VP9 stores no aspect, and the container's field is not written here); MP4, MOV and MKV say it."""
+    aspect = source.pixel_aspect
+    if not aspect or (to_file and out.suffix.lower() != ".webm"):
+        return []
+    w, h = source.size
+    shown = f"{round(w * aspect)}x{h}" if aspect > 1 else f"{w}x{round(h / aspect)}"
+    where = out.name if to_file else "the per-frame PNGs"
+    return [f"{where}: the input's pixels are not square ({aspect.numerator}:{aspect.denominator}), shown as {shown}; "
+            f"{w}x{h} pixels are written as they were" + (" (a .webm cannot say how to show them; .mp4, .mov and "
+                                                          ".mkv do)" if to_file else "")]
+
+
 def _resolved(path: Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
@@ -443,7 +457,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             why = skipped[0] if skipped else source.damage and f"every packet damaged: {source.damage}"
             raise PersonsegError(f"{src}: no frames could be read" + (f" ({why})" if why else ""))
         seconds = time.perf_counter() - start
-        notes = source.notes + (folder.notes if folder else [])
+        notes = source.notes + (folder.notes if folder else []) + _aspect_note(source, out, to_file)
         if folder is not None and overwrite:
             notes += replaced + folder.leftovers(stems, outputs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
