@@ -179,7 +179,7 @@ def test_an_hdr_clip_is_made_sdr_with_its_colours(tmp_path):
                                 "segmented and written"]
 
 
-def test_sound_made_again_for_another_container_keeps_its_time(tmp_path):
+def test_sound_made_again_for_another_container_keeps_its_time_and_the_clip_its_title_and_date(tmp_path):
     """PCM sound starting half a second into a .mov, re-encoded as Opus for a .webm: its click came out half a
     second early (the encoder timed the sound from 0); the 44.1 kHz sound resampled to Opus's 48 kHz on the way."""
     import av
@@ -189,6 +189,7 @@ def test_sound_made_again_for_another_container_keeps_its_time(tmp_path):
 
     rate = 44100
     with av.open(str(tmp_path / "in.mov"), "w") as out:
+        out.metadata.update({"title": "holiday", "creation_time": "2024-05-01T10:00:00.000000Z"})
         video = out.add_stream("libx264", rate=25)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         sound = out.add_stream("pcm_s16le", rate=rate, layout="mono")
@@ -218,6 +219,8 @@ def test_sound_made_again_for_another_container_keeps_its_time(tmp_path):
     source.close()
     with av.open(str(tmp_path / "out.webm")) as clip:
         frames = list(clip.decode(audio=0))
+        # the clip's title and date kept, as FFmpeg keeps them
+        assert clip.metadata["title"] == "holiday" and clip.metadata["creation_time"].startswith("2024-05-01T10:00")
     loud = [f.time + np.argmax(np.abs(f.to_ndarray()[0]) > 0.5) / f.sample_rate for f in frames
             if (np.abs(f.to_ndarray()[0]) > 0.5).any()]
     assert frames[0].sample_rate == 48000 and abs(loud[0] - 1.0) < 0.01, loud[:1]

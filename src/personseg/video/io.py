@@ -30,6 +30,8 @@ ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "l
 #: The colour tags of the pictures written (FFmpeg's numbers): limited ("MPEG") range, SMPTE 170M (BT.601) matrix,
 #: primaries and transfer.
 COLOUR_TAGS = (1, 6, 6, 6)
+#: Container metadata a muxer writes of its own (the rest, such as creation_time, location and title, is copied).
+MUXER_METADATA = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
 #: The YUV matrices of pictures read, by FFmpeg's number (AVColorSpace), as FFmpeg's scaler names them.
 YUV_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "ITU601", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
 #: FFmpeg's number of full ("JPEG") range.
@@ -445,6 +447,9 @@ class VideoWriter:
         if encoder == "prores_ks":   # on several threads it wrote half-transparent grey pixels at the left edge of
             self.stream.codec_context.thread_count = 1   # some rows (FFmpeg 8.1, 854x480); one thread: none
         self.source_time_base = source.time_base
+        if source.container is not None:   # the clip's date, place, title, ... as FFmpeg keeps them by default
+            self.out.metadata.update({key: value for key, value in source.container.metadata.items()
+                                      if key.lower() not in MUXER_METADATA})
         if source.time_base is not None:
             self.stream.codec_context.time_base = source.time_base
         self.audio = None
