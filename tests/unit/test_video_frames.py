@@ -261,3 +261,13 @@ def test_anamorphic_video_is_written_as_wide_as_it_is_shown(tmp_path):
         "out.webm: the input's pixels are not square (32:27), shown as 853x480; 720x480 pixels are written as they "
         "were (a .webm cannot say how to show them; .mp4, .mov and .mkv do)"]
     assert "the per-frame PNGs: the input's pixels are not square" in _aspect_note(source, Path("o"), False)[0]
+
+
+def test_ntsc_frame_rates_given_as_decimals_are_their_true_rates():
+    from fractions import Fraction
+
+    from personseg.video.io import frame_rate
+
+    assert [frame_rate(f) for f in (23.976, 29.97, 59.94)] == [Fraction(24000, 1001), Fraction(30000, 1001),
+                                                             Fraction(60000, 1001)]
+    assert [frame_rate(f) for f in (25, 24, 12.5, 0.5)] == [25, 24, Fraction(25, 2), Fraction(1, 2)]

@@ -231,7 +231,7 @@ class Source:
             if gap:
                 self.notes.append(f"{self.path}: {gap}")
             self.count: int | None = len(self.files)
-            self.fps = Fraction(fps).limit_denominator(1001)
+            self.fps = frame_rate(fps)
             self.container = None
             return
         if not self.path.is_file():
@@ -253,7 +253,7 @@ class Source:
         self.video.thread_type = "AUTO"
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         self.count = self.video.frames or None
-        self.fps = self.video.average_rate or Fraction(fps).limit_denominator(1001)
+        self.fps = self.video.average_rate or frame_rate(fps)
         self.time_base = self.video.time_base
         sar = self.video.sample_aspect_ratio
         self.pixel_aspect: Fraction | None = sar if sar and sar != 1 else None   # of pixels as stored
@@ -330,6 +330,16 @@ class Source:
     def close(self) -> None:
         if self.container is not None:
             self.container.close()
+
+
+def frame_rate(fps: float) -> Fraction:
+    """``fps`` as an exact rate: the NTSC rates by their true value (23.976, 29.97 and 59.94 are 24000/1001,
+    30000/1001 and 60000/1001, as editors and players take them; 2997/125 is a rate no camera records), any other
+    as the nearest fraction over at most 1001."""
+    whole = round(fps * 1.001)
+    if fps != int(fps) and abs(fps * 1.001 - whole) < 0.002:
+        return Fraction(1000 * whole, 1001)
+    return Fraction(fps).limit_denominator(1001)
 
 
 def declared_seconds(stream) -> float | None:
