@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
 from personseg.evaluate import check_pairs, evaluate, evaluate_people, find_pairs, instance_sets, true_mask
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
-from synthetic import rgb_profile
+from synthetic import grey_profile, rgb_profile
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,8 @@ def test_an_iphones_heic_photo_opens_upright_as_a_jpeg_of_it_does(astronaut, tmp
 #: Adobe RGB (1998)'s colorants adapted to D50, as its profile gives them, and sRGB's.
 ADOBE_D50 = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
 SRGB_D50 = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+#: ... and as the sRGB IEC61966-2.1 profile gives them.
+SRGB_IEC_D50 = ((0.436066, 0.222488, 0.013916), (0.385147, 0.716873, 0.097076), (0.143066, 0.060608, 0.714096))
 
 
 def _adobe_to_srgb(rgb: np.ndarray) -> np.ndarray:
@@ -93,12 +96,47 @@ def test_a_photos_colour_profile_is_applied_so_its_colours_come_out_as_srgb(tmp_
 def test_a_photo_tagged_srgb_is_read_as_stored_and_a_broken_profile_is_said(astronaut, tmp_path):
     from PIL import ImageCms
 
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    Image.fromarray(astronaut).save(tmp_path / "a.png", icc_profile=srgb)
-    assert np.array_equal(load_image(tmp_path / "a.png"), astronaut)
+    from personseg.image import SRGB, srgb_transform
+
+    # LittleCMS's own sRGB, and one made as the sRGB IEC61966-2.1 profile cameras embed (its colorants, its curve
+    # as 1024 points), which moves a few colours by one level: read as stored, at no cost
+    iec = rgb_profile(*SRGB_IEC_D50, None, "sRGB IEC61966-2.1-like")
+    levels = np.arange(0, 256, 5, dtype=np.uint8)
+    colours = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(52, -1, 3)
+    moved = np.asarray(ImageCms.applyTransform(Image.fromarray(colours), ImageCms.buildTransform(
+        ImageCms.ImageCmsProfile(io.BytesIO(iec)), SRGB, "RGB", "RGB"))).astype(int) - colours
+    assert np.abs(moved).max() == 1
+    for profile in (ImageCms.ImageCmsProfile(SRGB).tobytes(), iec):
+        Image.fromarray(astronaut).save(tmp_path / "a.png", icc_profile=profile)
+        assert np.array_equal(load_image(tmp_path / "a.png"), astronaut)
+        assert srgb_transform(profile, "RGB") is None
     Image.fromarray(astronaut).save(tmp_path / "b.png", icc_profile=b"not a colour profile at all")
     with pytest.warns(UserWarning, match="b.png: its colour profile is unreadable"):
         assert np.array_equal(load_image(tmp_path / "b.png"), astronaut)
+
+
+def test_grey_profiles_apply_to_grey_photos_and_a_profile_for_other_pixels_is_said(tmp_path):
+    grey = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (16, 1))   # 16 x 64, a ramp
+    alpha = np.full(grey.shape, 255, np.uint8)
+    alpha[:, :8] = 0
+    light = (grey / 255.0) ** 1.8   # the profile's gamma, then sRGB's curve
+    expected = 255 * np.where(light <= 0.0031308, 12.92 * light, 1.055 * light ** (1 / 2.4) - 0.055)
+    profile = grey_profile(1.8)
+    Image.fromarray(grey).save(tmp_path / "l.png", icc_profile=profile)
+    Image.fromarray(np.dstack([grey, alpha]), "LA").save(tmp_path / "la.png", icc_profile=profile)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # neither warns
+        l, la = load_image(tmp_path / "l.png"), load_image(tmp_path / "la.png")
+    assert np.abs(l[..., 0] - expected).max() <= 2 and np.abs(l[..., 0].astype(int) - grey).max() > 10
+    assert (la[:, :8] == 255).all() and np.array_equal(la[:, 8:], l[:, 8:])   # transparent over white, as before
+    # a grey photo given an RGB profile (PIL's convert("L") keeps it) is converted as the RGB photo it was
+    adobe = rgb_profile(*ADOBE_D50, 563 / 256)
+    Image.fromarray(grey).save(tmp_path / "l_rgb.png", icc_profile=adobe)
+    assert np.abs(load_image(tmp_path / "l_rgb.png") - _adobe_to_srgb(np.dstack([grey] * 3).astype(float))).max() <= 2
+    cmyk = Image.new("CMYK", (16, 16), (0, 128, 255, 0))
+    cmyk.save(tmp_path / "c.jpg", icc_profile=adobe)
+    with pytest.warns(UserWarning, match="c.jpg: its colour profile is for RGB pixels, not CMYK; the colours are used"):
+        load_image(tmp_path / "c.jpg")
 
 
 def test_written_pngs_keep_every_channel_in_order_and_jpegs_stay_close(astronaut, tmp_path):
