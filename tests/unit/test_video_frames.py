@@ -261,6 +261,18 @@ def test_anamorphic_video_is_written_as_wide_as_it_is_shown(tmp_path):
         "out.webm: the input's pixels are not square (32:27), shown as 853x480; 720x480 pixels are written as they "
         "were (a .webm cannot say how to show them; .mp4, .mov and .mkv do)"]
     assert "the per-frame PNGs: the input's pixels are not square" in _aspect_note(source, Path("o"), False)[0]
+    # a background photo covers the picture as shown, squeezed into its pixels: cropped to the stored 720 pixels,
+    # as before, it lost its sides and played stretched
+    from PIL import Image
+
+    from personseg.video.run import _background
+
+    backdrop = np.zeros((480, 853, 3), np.uint8)
+    backdrop[:, :20] = (255, 0, 0)   # a red band at the left edge
+    Image.fromarray(backdrop).save(tmp_path / "backdrop.png")
+    squeezed = _background(str(tmp_path / "backdrop.png"), (480, 720), Fraction(32, 27))
+    assert squeezed.shape == (480, 720, 3) and (squeezed[:, :10, 2] == 0).all() and (squeezed[:, :10, 0] > 200).all()
+    assert _background("#00ff00", (480, 720), Fraction(32, 27)).shape == (480, 720, 3)
 
 
 def test_ntsc_frame_rates_given_as_decimals_are_their_true_rates():

@@ -27,9 +27,10 @@ POLL = 0.05
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 #: Encoder per container for the picture stream.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
-#: The colour tags of the pictures written (FFmpeg's numbers): limited ("MPEG") range, SMPTE 170M (BT.601) matrix,
-#: primaries and transfer.
-COLOUR_TAGS = (1, 6, 6, 6)
+#: The colour tags of the pictures written (FFmpeg's numbers): limited ("MPEG") range, the SMPTE 170M (BT.601) matrix
+#: OpenCV's conversion uses, and BT.709's primaries and transfer: the pictures' colours are sRGB's and HD video's
+#: (SMPTE 170M's primaries had colour-managed players shift saturated colours a little).
+COLOUR_TAGS = (1, 6, 1, 1)
 #: Container metadata a muxer writes of its own (the rest, such as creation_time, location and title, is copied).
 MUXER_METADATA = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
 #: The YUV matrices of pictures read, by FFmpeg's number (AVColorSpace), as FFmpeg's scaler names them.
@@ -214,8 +215,9 @@ class Source:
         self.truncated = False     # fewer pictures decoded than a video file declares
         self.damage: str | None = None   # what FFmpeg said of the first packet it could not decode
         self.notes: list[str] = []
-        self.pixel_aspect = None   # a file's pixels' width to height where they are not square (anamorphic video)
+        self.stored_aspect: Fraction | None = None   # a file's pixels' width to height where not square (anamorphic)
         self.size: tuple[int, int] | None = None   # a file's upright pictures' width and height, once one is read
+        self.turns = 0   # quarter turns that make a file's pictures upright, once one is read
         if self.path.is_dir():
             self.files = image_files(self.path)
             others = [f.name for f in sorted(self.path.iterdir())
@@ -256,7 +258,14 @@ class Source:
         self.fps = self.video.average_rate or frame_rate(fps)
         self.time_base = self.video.time_base
         sar = self.video.sample_aspect_ratio
-        self.pixel_aspect: Fraction | None = sar if sar and sar != 1 else None   # of pixels as stored
+        self.stored_aspect = sar if sar and sar != 1 else None
+
+    @property
+    def pixel_aspect(self) -> Fraction | None:
+        """The width to height of the upright pictures' pixels where they are not square (anamorphic video)."""
+        if self.stored_aspect is None:
+            return None
+        return 1 / self.stored_aspect if self.turns % 2 else self.stored_aspect
 
     def __iter__(self) -> Iterator[object]:
         """Frames in order (Unreadable for a folder's files that cannot be frames) and sound packets."""
@@ -284,15 +293,13 @@ class Source:
                     if not index and is_hdr(frame.color_trc):
                         self.notes.append(f"{self.path}: HDR video ({'HLG' if frame.color_trc == HLG else 'PQ'}): "
                                           "its pictures are made SDR to be segmented and written")
-                    turns = round(getattr(frame, "rotation", 0) / 90.0) % 4   # PyAV < 14 reads no rotation
-                    if not index and turns % 2 and self.pixel_aspect:   # the upright picture's pixels
-                        self.pixel_aspect = 1 / self.pixel_aspect
-                    rgb = _upright(_rgb(frame), turns)
+                    self.turns = round(frame.rotation / 90.0) % 4
+                    rgb = _upright(_rgb(frame), self.turns)
                     self.size = self.size or (rgb.shape[1], rgb.shape[0])
                     yield Frame(index, frame_stem(index), rgb, frame.pts, frame.duration or None)
                     index += 1
                     if frame.time is not None:   # where its picture ends (a variable rate's last may last long)
-                        last = frame.time + float((getattr(frame, "duration", None) or 0) * frame.time_base)
+                        last = frame.time + float((frame.duration or 0) * frame.time_base)
         except (av.FFmpegError, UnicodeDecodeError) as e:
             if not index:
                 raise PersonsegError(f"{self.path}: decoding failed before any frame ({e})") from None
@@ -394,10 +401,13 @@ def _rgb(frame) -> np.ndarray:
 
 def yuv_matrix(frame) -> str:
     """The YUV matrix of a decoded picture, by FFmpeg's scaler's name for it: as its stream tags it, else as
-    players take untagged video (BT.709 from 1280 pixels wide or 577 lines high, BT.601 below: mpv's rule)."""
+    players take untagged video (BT.2020 for HDR; BT.709 from 1280 pixels wide or 577 lines high, BT.601 below: mpv's
+    rule)."""
     tagged = YUV_MATRICES.get(frame.colorspace)
     if tagged is not None:
         return tagged
+    if is_hdr(frame.color_trc):
+        return "BT2020"
     return "ITU709" if frame.width >= 1280 or frame.height > 576 else "ITU601"
 
 
@@ -439,8 +449,6 @@ class VideoWriter:
                                 "per-frame PNGs into a folder keep every pixel)")
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = pix_fmt
-        if source.pixel_aspect:   # anamorphic video is shown as wide as it was (it played squeezed)
-            self.stream.codec_context.sample_aspect_ratio = source.pixel_aspect
         # OpenCV's RGB -> 4:2:0 and FFmpeg's RGBA -> YUVA are BT.601, limited range: said in the file (players take
         # untagged HD video for BT.709 and shift its colours)
         colours = self.stream.codec_context
@@ -489,6 +497,7 @@ class VideoWriter:
                 source.notes.append(f"{self.path.name}: the first sound track is kept; {more} more (other "
                                     "languages, commentary) left out")
         self._durations: dict[int, int] = {}   # pts -> duration of the pictures sent to the encoder
+        self.source, self._encoded = source, False
         self._worker = _Worker()
 
     def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0,
@@ -506,6 +515,10 @@ class VideoWriter:
         import av
 
         w, h = self.size
+        if not self._encoded and self.source.pixel_aspect:   # set before the encoder opens, once the source knows
+            # the pictures' turn: anamorphic video shown as wide as it was (it played squeezed)
+            self.stream.codec_context.sample_aspect_ratio = self.source.pixel_aspect
+        self._encoded = True
         picture = np.ascontiguousarray(picture[:h, :w])
         if picture.ndim == 2:
             frame = av.VideoFrame.from_ndarray(picture, format="gray")

@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Iterable
 from contextlib import ExitStack, nullcontext, suppress
+from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..batch import cannot_write, sole_writer, sole_writer_of, within
@@ -273,6 +275,19 @@ def _handed(item: object) -> np.ndarray | None:
     return rgb
 
 
+def _background(spec: str, shape: tuple[int, int], aspect: Fraction | None) -> np.ndarray:
+    """``outputs.background_image`` for pictures of ``shape`` whose pixels are ``aspect`` wide (anamorphic video):
+    an image made to cover the picture as it is shown, then squeezed into its pixels (it played stretched)."""
+    h, w = shape
+    if not aspect:
+        return background_image(spec, shape)
+    shown = (h, round(w * aspect)) if aspect > 1 else (round(h / aspect), w)
+    bg = background_image(spec, shown)
+    if bg.strides[0] == 0:   # a colour: the same at any size
+        return np.broadcast_to(bg[0, 0], (h, w, 3))
+    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
+
+
 def _aspect_note(source: Source, out: Path, to_file: bool) -> list[str]:
     """Where the input's pixels are not square (anamorphic video) and the output cannot say so: per-frame PNGs,
     and WebM (VP9 stores no aspect, and the container's field is not written here); MP4, MOV and MKV say it."""
@@ -409,7 +424,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
                 if "cutout" in outputs:   # composited elsewhere: estimated colours at its soft edges, as on photos
                     result = dataclasses.replace(result, estimate_foreground=True)
                 if bg is None and "replace" in outputs:
-                    bg = background_image(background, result.rgb.shape[:2])
+                    bg = _background(background, result.rgb.shape[:2], source.pixel_aspect)
                 if to_file:
                     if writer is None:
                         writer = VideoWriter(out, source, (result.rgb.shape[1], result.rgb.shape[0]), overwrite,
