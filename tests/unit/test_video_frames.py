@@ -133,13 +133,13 @@ def test_a_variable_rate_clips_last_picture_lasts_as_long_as_it_did(tmp_path):
             assert abs(clip.duration / 1e6 - 1.8) < 0.02, suffix
 
 
-def _hdr_clip(path, rgb: np.ndarray, transfer: int) -> None:
-    """Two frames of ``rgb`` (sRGB) as a phone records HDR: BT.2020 colours, SDR white at the transfer's reference
-    white (BT.2408), HLG (18) with BT.2100's inverse system gamma or PQ (16); 10-bit, losslessly coded."""
+def _hdr_clip(path, light: np.ndarray, transfer: int) -> None:
+    """Two frames of ``light`` (HxWx3, BT.709 display light, SDR white = 1) as a phone records HDR: BT.2020 colours,
+    SDR white at the transfer's reference white (BT.2408), HLG (18) with BT.2100's inverse system gamma or PQ (16);
+    10-bit, losslessly coded."""
     import av
 
-    linear = np.where(rgb <= 10, rgb / 255.0 / 12.92, ((rgb / 255.0 + 0.055) / 1.055) ** 2.4)
-    wide = linear @ np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]]).T
+    wide = light @ np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]]).T
     if transfer == 18:   # scene light, reference white at HLG's 75%
         a, b, c = 0.17883277, 0.28466892, 0.55991073
         scene = np.clip(wide, 0, None) ** (1 / 1.2) * ((np.exp((0.75 - c) / a) + b) / 12)
@@ -151,7 +151,7 @@ def _hdr_clip(path, rgb: np.ndarray, transfer: int) -> None:
     frame16 = np.round(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=25, options={"qp": "0"})
-        stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p10le"
+        stream.width, stream.height, stream.pix_fmt = light.shape[1], light.shape[0], "yuv420p10le"
         context = stream.codec_context
         context.colorspace, context.color_primaries, context.color_trc, context.color_range = 9, 9, transfer, 1
         for _ in range(2):
@@ -165,16 +165,21 @@ def _hdr_clip(path, rgb: np.ndarray, transfer: int) -> None:
 
 def test_an_hdr_clip_is_made_sdr_with_its_colours(tmp_path):
     """An iPhone's default video is HDR (HLG, BT.2020): read as SDR it came out grey and dim (the patches below
-    were up to 65 levels off); both HDR transfers are turned into the SDR colours they stand for, and said."""
+    were up to 65 levels off); both HDR transfers are turned into the SDR colours they stand for, and said: what a
+    BT.1886 display (gamma 2.4) shows as the same light, reference white just under 255 and a highlight twice as
+    bright above it."""
     patches = np.concatenate([BARS, [(20, 20, 20), (230, 230, 230), (90, 60, 40)]]).astype(np.float64)
-    rgb = np.repeat(np.repeat(patches[None], 16, axis=0), 16, axis=1)
+    light = np.concatenate([(patches / 255.0) ** 2.4, [(1.0, 1.0, 1.0), (2.0, 2.0, 2.0)]])
+    picture = np.repeat(np.repeat(light[None], 16, axis=0), 16, axis=1)
     for transfer, name in ((18, "HLG"), (16, "PQ")):
-        _hdr_clip(tmp_path / f"{name}.mp4", rgb, transfer)
+        _hdr_clip(tmp_path / f"{name}.mp4", picture, transfer)
         source = Source(tmp_path / f"{name}.mp4")
         frames = [f for f in source if isinstance(f, Frame)]
         assert len(frames) == 2
         centres = frames[1].rgb[8, 8::16].astype(int)
-        assert np.abs(centres - patches).max() <= 3, (name, centres.tolist())
+        assert np.abs(centres[:len(patches)] - patches).max() <= 4, (name, centres.tolist())   # 10-bit, 4:2:0
+        white, highlight = centres[len(patches):, 0]
+        assert 247 <= white <= 252 and white < highlight < 255, (name, centres.tolist())
         assert source.notes == [f"{tmp_path / name}.mp4: HDR video ({name}): its pictures are made SDR to be "
                                 "segmented and written"]
 

@@ -1,6 +1,6 @@
-"""HDR video (HLG or PQ, BT.2020: phones record it by default) seen as SDR: the colours the networks were trained
-on and that the outputs are written in (BT.601/sRGB-like 8-bit, tagged SDR). Read as SDR without this, an HLG
-clip came out grey and dim (a parkour clip made HLG here: 20 levels a pixel off on average, 1.6 made SDR)."""
+"""HDR video (HLG or PQ, BT.2020: phones record it by default) seen as SDR: the pictures an SDR clip of the scene
+would hold (BT.709 colours, 8 bits, for a BT.1886 display), which the networks see and the outputs are written in
+(tagged SDR). Read as SDR without this, an HLG clip came out grey and dim."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ HLG_GAMMA = 1.2
 HLG_WHITE = 0.75
 #: PQ's reference white in nits (ITU-R BT.2408): SDR's white.
 PQ_WHITE = 203.0
-#: Light (SDR white = 1) up to this is kept as it is; above it highlights are compressed into what is left up to 1.
+#: Light (SDR white = 1) up to this is kept as it is; above it highlights are compressed into what is left up to 1
+#: (the reference white itself to 0.95 of it: 250 of 255).
 KNEE = 0.9
+#: The SDR display's gamma (ITU-R BT.1886), whose inverse encodes the light.
+DISPLAY_GAMMA = 2.4
 #: The brightest light told apart (SDR white = 1): PQ's 10000 nits.
 PEAK = 10000.0 / PQ_WHITE
 #: Steps of the table from light to 8-bit SDR, over the square root of light (fine in the shadows).
@@ -40,8 +43,9 @@ def is_hdr(transfer: int) -> bool:
 
 def sdr_picture(signal: np.ndarray, transfer: int, primaries: int) -> np.ndarray:
     """8-bit RGB of ``signal`` (HxWx3 uint16: HDR R'G'B' from 0 to 65535, the YUV matrix undone) with ``transfer``
-    (PQ or HLG) and ``primaries`` (FFmpeg's numbers): its light with reference white at SDR's white, BT.2020's
-    colours moved into BT.709 (those outside clipped), highlights above KNEE compressed, the sRGB curve."""
+    (PQ or HLG) and ``primaries`` (FFmpeg's numbers): its light with the reference white (BT.2408) as SDR's white,
+    BT.2020's colours moved into BT.709 (those outside clipped), highlights above KNEE compressed, encoded for a
+    BT.1886 display."""
     light = _light(transfer)[signal]
     if primaries == BT2020_PRIMARIES:
         light = cv2.transform(light, BT2020_TO_BT709)
@@ -67,9 +71,9 @@ def _light(transfer: int) -> np.ndarray:
 
 @cache
 def _sdr() -> np.ndarray:
-    """uint8 table (STEPS, over the square root of light up to PEAK) -> SDR: highlights compressed, sRGB's curve."""
+    """uint8 table (STEPS, over the square root of light up to PEAK) -> SDR: highlights compressed, BT.1886's
+    inverse."""
     x = (np.arange(STEPS) / (STEPS - 1)) ** 2 * PEAK
     over = np.maximum(x - KNEE, 0.0)
     y = np.minimum(x, KNEE) + (1.0 - KNEE) * over / (over + (1.0 - KNEE))
-    encoded = np.where(y <= 0.0031308, 12.92 * y, 1.055 * y ** (1 / 2.4) - 0.055)
-    return np.clip(np.round(encoded * 255.0), 0, 255).astype(np.uint8)
+    return np.clip(np.round(y ** (1 / DISPLAY_GAMMA) * 255.0), 0, 255).astype(np.uint8)
