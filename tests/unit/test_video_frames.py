@@ -288,3 +288,54 @@ def test_ntsc_frame_rates_given_as_decimals_are_their_true_rates():
     assert [frame_rate(f) for f in (23.976, 29.97, 59.94)] == [Fraction(24000, 1001), Fraction(30000, 1001),
                                                              Fraction(60000, 1001)]
     assert [frame_rate(f) for f in (25, 24, 12.5, 0.5)] == [25, 24, Fraction(25, 2), Fraction(1, 2)]
+
+
+def test_sound_changing_its_rate_midway_is_made_again_in_time(tmp_path):
+    """MP2 sound at 44.1 kHz for a second, then 48 kHz (broadcast recordings switch), into a .webm: the run stopped
+    ("Frame does not match AudioResampler setup"); now both seconds are resampled, their clicks in place."""
+    import av
+    from fractions import Fraction
+
+    from personseg.video.io import VideoWriter
+
+    with av.open(str(tmp_path / "in.mkv"), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("mp2", rate=44100, layout="mono")
+        for i in range(50):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for second, rate in enumerate((44100, 48000)):
+            coder = av.CodecContext.create("mp2", "w")
+            coder.sample_rate, coder.layout, coder.format = rate, "mono", "s16"
+            coder.time_base = Fraction(1, rate)
+            coder.open()
+            samples = np.zeros(rate, np.int16)
+            samples[rate // 2: rate // 2 + 200] = 30000   # a click half a second into each second
+            for start in range(0, rate - 1151, 1152):   # MP2 frames of 1152 samples
+                chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1152], format="s16", layout="mono")
+                chunk.sample_rate, chunk.pts, chunk.time_base = rate, start, Fraction(1, rate)
+                for packet in coder.encode(chunk):
+                    packet.stream = sound
+                    packet.pts = packet.dts = round((second + packet.pts / rate) * 1000)
+                    packet.time_base = Fraction(1, 1000)
+                    out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+    source = Source(tmp_path / "in.mkv")
+    writer = VideoWriter(tmp_path / "out.webm", source, (64, 48))
+    for item in source:
+        if isinstance(item, Frame):
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        else:
+            writer.write_audio(item)
+    writer.close()
+    source.close()
+    with av.open(str(tmp_path / "out.webm")) as clip:
+        frames = list(clip.decode(audio=0))
+    sound_out = np.concatenate([f.to_ndarray()[0] for f in frames])
+    loud = np.flatnonzero(np.abs(sound_out) > 0.5) / 48000 + frames[0].time
+    clicks = [loud[0]] + [t for a, t in zip(loud[:-1], loud[1:]) if t - a > 0.05]
+    assert len(clicks) == 2 and abs(clicks[0] - 0.5) < 0.02 and abs(clicks[1] - 1.5) < 0.02, clicks

@@ -472,8 +472,9 @@ class VideoWriter:
             self.stream.codec_context.time_base = source.time_base
         self.audio = None
         self._transcode = None   # the input's decoder where its sound is re-encoded
-        self._sound_start: int | None = None   # where the re-encoded sound starts in the input (samples)
+        self._sound_start: int | None = None   # where the re-encoded sound starts (samples at the encoder's rate)
         self._samples = 0   # samples sent to the sound's encoder
+        self._resampler, self._resampled_rate = None, None   # the input's sound to the encoder's rate, from one rate
         if source.audio is not None:
             codec, encoder = source.audio.codec_context.name, SOUND_ENCODERS[suffix]
             if codec in self.out.supported_codecs and codec not in SOUND_REFUSED.get(suffix, ()):
@@ -548,12 +549,27 @@ class VideoWriter:
             packet.stream = self.audio
             self.out.mux(packet)
             return
+        import av
+
+        context = self.audio.codec_context
         for frame in self._transcode.decode(packet):
-            # timed from where the input's sound starts, then without gaps by the samples sent (the encoder timed
-            # it from 0: sound half a second into a clip, or a clip timed from 2 s, came out that much early)
             if self._sound_start is None:
-                self._sound_start = round((frame.time or 0.0) * frame.sample_rate)
-            frame.pts, frame.time_base = self._sound_start + self._samples, Fraction(1, frame.sample_rate)
+                self._sound_start = round((frame.time or 0.0) * context.sample_rate)
+            if frame.sample_rate != self._resampled_rate:   # the first frame, or the input's sound changed its rate
+                self._encode_sound(self._resampler.resample(None) if self._resampler is not None else [])
+                self._resampler = av.AudioResampler(context.format, context.layout, context.sample_rate)
+                self._resampled_rate = frame.sample_rate
+            frame.pts = None
+            self._encode_sound(self._resampler.resample(frame))
+
+    def _encode_sound(self, frames: list) -> None:
+        """Encode sound frames (the encoder's format, layout and rate) timed from where the input's sound starts, then
+        without gaps by the samples sent: the encoder timed it from 0 (sound half a second into a clip, or a clip
+        timed from 2 s, came out that much early), and sound changing its rate midway stopped the run (its own
+        resampler takes one rate)."""
+        rate = self.audio.codec_context.sample_rate
+        for frame in frames:
+            frame.pts, frame.time_base = self._sound_start + self._samples, Fraction(1, rate)
             self._samples += frame.samples
             for out in self.audio.encode(frame):
                 self.out.mux(out)
@@ -568,6 +584,8 @@ class VideoWriter:
                     for packet in self.stream.encode(None):
                         self._mux_video(packet)
                     if self._transcode is not None:
+                        if self._resampler is not None:
+                            self._encode_sound(self._resampler.resample(None))
                         for packet in self.audio.encode(None):
                             self.out.mux(packet)
             finally:
