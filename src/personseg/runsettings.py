@@ -54,10 +54,13 @@ def models_recorded(models: Mapping[str, str | Path]) -> dict[str, str]:
 def changes(settings: dict[str, object], earlier: dict[str, object],
             implied: dict[str, str] | None = None) -> list[str]:
     """What differs between ``settings`` and the ``earlier`` run's, as 'FLAG NOW, was THEN' (``implied``: for
-    settings another one decided, what follows their value, e.g. " (--method accurate's)")."""
+    settings another one decided, what follows their value, e.g. " (--method accurate's)"). Keypoints asked for
+    beyond the method's are named only where the method is the same (`accurate` finds them whatever was asked)."""
     implied = implied or {}
     # another input's contents differ as a matter of course: named only for the same input
     unnamed = {"input_contents"} if settings.get("input") != earlier.get("input") else set()
+    if settings.get("method") != earlier.get("method"):
+        unnamed.add("keypoints")
     return [f"{NAMED.get(k, k)} {_shown(settings.get(k))}{implied.get(k, '')}, was {_shown(earlier.get(k))}"
             for k in sorted((settings.keys() | earlier.keys()) - unnamed)
             if settings.get(k) != earlier.get(k) and not (k in OPTIONAL and None in (settings.get(k), earlier.get(k)))]

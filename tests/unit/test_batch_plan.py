@@ -266,3 +266,14 @@ def test_a_link_to_nothing_in_a_folder_is_named_not_skipped(folder):
     plan = plan_batch([folder / "in"], folder / "out")
     assert plan.missing == [folder / "in/gone.jpg"]
     assert not_there(plan.missing[0]) == f"a link to {folder / 'nowhere.jpg'}, which is not there"
+
+
+def test_a_refused_rerun_names_keypoints_only_where_the_method_is_the_same():
+    """`fast` with json (keypoints asked) then `accurate` into the same folder said 'keypoints off, was on' too,
+    though `accurate` finds them whatever is asked (a user's trial of the README)."""
+    from personseg.runsettings import changes
+
+    assert changes({"method": "accurate", "keypoints": False}, {"method": "fast", "keypoints": True}) == [
+        "--method accurate, was fast"]
+    assert changes({"method": "fast", "keypoints": False}, {"method": "fast", "keypoints": True}) == [
+        "keypoints (--pose, or a --save output that holds them) off, was on"]
