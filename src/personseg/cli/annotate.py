@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
             print("personseg: stopped; the same command goes on where this one stopped (photos already annotated "
                   "are not done again)", file=sys.stderr)
         raise
-    parts = [f"{summary['images']} images, {summary['people']} people written to {args.out}"]
+    images, people = summary["images"], summary["people"]
+    parts = [f"{images} image{'s' * (images != 1)}, {people} {'person' if people == 1 else 'people'} written to "
+             f"{args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
     nobody = ("no person found" if not summary["small"] else
               f"no person kept (none found, or all under --min-area {args.min_area})")

@@ -36,7 +36,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     # (parkour 0.9236 -> 0.9235, tennis 0.8901 -> 0.8900, hike 0.9192 -> 0.9188), CPU 7 ms a frame less
     NetworkMethod(
         "accurate", "SINet and LWPSN framed on BlazePose keypoints, joined with MediaPipe's selfie model and "
-        "BlazePose's outline, refined by seed 003's network (0.09 s)",
+        "BlazePose's outline, refined by seed 003's network (0.08 s)",
         networks=("sinet", "lwpsn"), needs_keypoints=True, uses_outline=True, selfie=True, refine=True,
         lone_networks=("sinet",)),
 )}
