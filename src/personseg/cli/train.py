@@ -22,7 +22,8 @@ SEGMENTERS = tuple(name for name, model in SPECS.items() if model.output == "log
 
 
 def add_parser(sub) -> None:
-    t = sub.add_parser("train", help="train a network (needs torch: pip install torch==2.13.0, then 'personseg[train]')",
+    t = sub.add_parser("train",
+                       help="train a network (needs torch: pip install torch==2.13.0, then 'personseg[train]')",
                        description="Train a network on folders of image/mask pairs; checkpoints every epoch, "
                                    "resumable.")
     t.add_argument("--model", default="sinet", choices=SEGMENTERS,
