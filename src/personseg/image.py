@@ -151,7 +151,9 @@ def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.n
     im = in_srgb(im, name)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if arr.max() > 255 else 255.0
+        # 16-bit files are 0..65535 however dark (a fade's dark frame was read as 0..255, 257 times too bright);
+        # 32-bit integers ("I") hold 8-bit values where none is above 255
+        peak = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
         return _array_to_rgb(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
     if im.mode == "F":   # 32-bit float files: 0..1, or 0..255 where any value is above 1
         arr = np.nan_to_num(np.asarray(im, dtype=np.float32))

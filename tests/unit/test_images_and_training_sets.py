@@ -179,6 +179,17 @@ def test_a_channels_first_array_is_refused_with_the_transpose_named(astronaut):
         load_image(np.full((8, 8), 300, np.int32))
 
 
+def test_a_dark_16_bit_grey_photo_stays_dark(tmp_path):
+    """A fade's dark frame as a 16-bit grey PNG (values up to 178 of 65535) was read as 0..255: 257 times too
+    bright, a flash in the clip."""
+    import cv2
+
+    dark = np.tile(np.arange(0, 180, 2, dtype=np.uint16), (16, 1))
+    cv2.imwrite(str(tmp_path / "dark.png"), dark)
+    assert Image.open(tmp_path / "dark.png").mode == "I;16"
+    assert load_image(tmp_path / "dark.png").max() <= 1
+
+
 def test_8_bit_values_in_a_uint16_array_are_refused_not_read_as_black(astronaut):
     with pytest.raises(ImageError, match="uint16 image array holding 0..255 only.*pass 8-bit values as uint8"):
         load_image(astronaut.astype(np.uint16))
