@@ -285,8 +285,8 @@ def test_ntsc_frame_rates_given_as_decimals_are_their_true_rates():
 
     from personseg.video.io import frame_rate
 
-    assert [frame_rate(f) for f in (23.976, 29.97, 59.94)] == [Fraction(24000, 1001), Fraction(30000, 1001),
-                                                             Fraction(60000, 1001)]
+    assert [frame_rate(f) for f in (23.976, 23.98, 29.97, 59.94)] == [
+        Fraction(24000, 1001), Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)]
     assert [frame_rate(f) for f in (25, 24, 12.5, 0.5)] == [25, 24, Fraction(25, 2), Fraction(1, 2)]
 
 
@@ -339,3 +339,90 @@ def test_sound_changing_its_rate_midway_is_made_again_in_time(tmp_path):
     loud = np.flatnonzero(np.abs(sound_out) > 0.5) / 48000 + frames[0].time
     clicks = [loud[0]] + [t for a, t in zip(loud[:-1], loud[1:]) if t - a > 0.05]
     assert len(clicks) == 2 and abs(clicks[0] - 0.5) < 0.02 and abs(clicks[1] - 1.5) < 0.02, clicks
+
+
+def test_a_clip_timed_from_minutes_in_starts_at_0_and_repeated_times_do_not_stop_it(tmp_path):
+    """A .ts whose clock starts 600 s in (camcorders' and broadcast files) came out as an .mp4 of 600 s of nothing
+    before the clip; a clip whose frame times repeat (rounding to milliseconds) stopped the muxer ("non
+    monotonically increasing dts") with an internal error."""
+    import av
+    from fractions import Fraction
+
+    from personseg.video.io import VideoWriter
+
+    def clip(path, times):
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("libx264", rate=25)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            stream.codec_context.time_base = Fraction(1, 1000)
+            for i, ms in enumerate(times):
+                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 9 * i, np.uint8), format="rgb24")
+                frame.pts, frame.time_base = ms, Fraction(1, 1000)
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+
+    def through(path):
+        source = Source(path)
+        writer = VideoWriter(tmp_path / "out.mp4", source, (64, 48), overwrite=True)
+        for item in source:
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        writer.close()
+        source.close()
+        with av.open(str(tmp_path / "out.mp4")) as made:
+            return made.start_time, made.duration / 1e6, len(list(made.decode(video=0))), writer.repeated
+
+    clip(tmp_path / "late.ts", [600_000 + 40 * i for i in range(12)])
+    start, seconds, frames, _ = through(tmp_path / "late.ts")
+    assert start == 0 and seconds < 1 and frames == 12
+    clip(tmp_path / "repeats.mkv", [0, 40, 80, 80, 120, 160, 160, 200])   # encoded as given, read back as stored
+    with av.open(str(tmp_path / "repeats.mkv")) as given:
+        assert len({f.pts for f in given.decode(video=0)}) < 8
+    _, _, frames, repeated = through(tmp_path / "repeats.mkv")
+    assert frames == 8 and repeated == 2
+
+
+def test_a_gap_in_sound_made_again_is_kept_as_silence(tmp_path):
+    """Sound whose timestamps jump 0.3 s forward (a recorder that dropped some), re-encoded for a .webm: timed by
+    the samples sent, the click after the gap played 0.3 s early."""
+    import av
+    from fractions import Fraction
+
+    from personseg.video.io import VideoWriter
+
+    rate = 48000
+    with av.open(str(tmp_path / "in.mkv"), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 9 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        samples = np.zeros(rate // 2, np.int16)   # half a second, a click 0.1 s after the gap
+        samples[rate // 4 + rate // 10: rate // 4 + rate // 10 + 200] = 30000
+        for start in range(0, rate // 2, 960):
+            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 960], format="s16", layout="mono")
+            late = round(0.3 * rate) if start >= rate // 4 else 0   # the clock jumps 0.3 s a quarter second in
+            chunk.sample_rate, chunk.pts, chunk.time_base = rate, start + late, Fraction(1, rate)
+            for packet in sound.encode(chunk):
+                out.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode():
+                out.mux(packet)
+    source = Source(tmp_path / "in.mkv")
+    writer = VideoWriter(tmp_path / "out.webm", source, (64, 48))
+    for item in source:
+        if isinstance(item, Frame):
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        else:
+            writer.write_audio(item)
+    writer.close()
+    source.close()
+    with av.open(str(tmp_path / "out.webm")) as clip:
+        frames = list(clip.decode(audio=0))
+    loud = [f.time + np.argmax(np.abs(f.to_ndarray()[0]) > 0.5) / f.sample_rate for f in frames
+            if (np.abs(f.to_ndarray()[0]) > 0.5).any()]
+    assert abs(loud[0] - 0.65) < 0.01, loud[:1]

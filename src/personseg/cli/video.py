@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     v.add_argument("--blur", type=float, help="for the blur output: how strong, as a share of the image "
                    f"diagonal (default {DEFAULT_BLUR})")
     v.add_argument("--fps", type=float,
-                   help="frame rate of a folder of frames (default 25; a video file keeps its own); 23.976, "
+                   help="frame rate of a folder of frames (default 25; a video file keeps its own); 23.976 (or 23.98), "
                         "29.97 and 59.94 are NTSC's 24000/1001, 30000/1001 and 60000/1001")
     v.add_argument("--pose-every", type=int, metavar="N",
                    help="detect keypoints every N frames and track them in between (default: every frame for "

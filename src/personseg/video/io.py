@@ -31,6 +31,8 @@ ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "l
 #: OpenCV's conversion uses, and BT.709's primaries and transfer: the pictures' colours are sRGB's and HD video's
 #: (SMPTE 170M's primaries had colour-managed players shift saturated colours a little).
 COLOUR_TAGS = (1, 6, 1, 1)
+#: Seconds of a gap in re-encoded sound filled with silence (shorter ones are the input's clock rounding).
+SOUND_GAP = 0.01
 #: Container metadata a muxer writes of its own (the rest, such as creation_time, location and title, is copied).
 MUXER_METADATA = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
 #: The YUV matrices of pictures read, by FFmpeg's number (AVColorSpace), as FFmpeg's scaler names them.
@@ -216,6 +218,7 @@ class Source:
         self.damage: str | None = None   # what FFmpeg said of the first packet it could not decode
         self.notes: list[str] = []
         self.stored_aspect: Fraction | None = None   # a file's pixels' width to height where not square (anamorphic)
+        self.start = 0.0   # seconds where a file's clock starts
         self.size: tuple[int, int] | None = None   # a file's upright pictures' width and height, once one is read
         self.turns = 0   # quarter turns that make a file's pictures upright, once one is read
         if self.path.is_dir():
@@ -257,6 +260,8 @@ class Source:
         self.count = self.video.frames or None
         self.fps = self.video.average_rate or frame_rate(fps)
         self.time_base = self.video.time_base
+        # where the file's clock starts (a camcorder's .m2ts or a broadcast .ts: minutes in): outputs start at 0
+        self.start = max(0.0, (self.container.start_time or 0) / 1e6)
         sar = self.video.sample_aspect_ratio
         self.stored_aspect = sar if sar and sar != 1 else None
 
@@ -340,11 +345,11 @@ class Source:
 
 
 def frame_rate(fps: float) -> Fraction:
-    """``fps`` as an exact rate: the NTSC rates by their true value (23.976, 29.97 and 59.94 are 24000/1001,
-    30000/1001 and 60000/1001, as editors and players take them; 2997/125 is a rate no camera records), any other
-    as the nearest fraction over at most 1001."""
+    """``fps`` as an exact rate: the NTSC rates by their true value (23.976 or 23.98, 29.97 and 59.94 are
+    24000/1001, 30000/1001 and 60000/1001, as editors and players take them; 2997/125 is a rate no camera records),
+    any other as the nearest fraction over at most 1001."""
     whole = round(fps * 1.001)
-    if fps != int(fps) and abs(fps * 1.001 - whole) < 0.002:
+    if fps != int(fps) and abs(fps * 1.001 - whole) < 0.005:
         return Fraction(1000 * whole, 1001)
     return Fraction(fps).limit_denominator(1001)
 
@@ -475,6 +480,7 @@ class VideoWriter:
         self._sound_start: int | None = None   # where the re-encoded sound starts (samples at the encoder's rate)
         self._samples = 0   # samples sent to the sound's encoder
         self._resampler, self._resampled_rate = None, None   # the input's sound to the encoder's rate, from one rate
+        self._sound_end: float | None = None   # where the input's last sound frame ends (seconds)
         if source.audio is not None:
             codec, encoder = source.audio.codec_context.name, SOUND_ENCODERS[suffix]
             if codec in self.out.supported_codecs and codec not in SOUND_REFUSED.get(suffix, ()):
@@ -499,6 +505,8 @@ class VideoWriter:
                                     "languages, commentary) left out")
         self._durations: dict[int, int] = {}   # pts -> duration of the pictures sent to the encoder
         self.source, self._encoded = source, False
+        self._last_pts: int | None = None
+        self.repeated = 0   # pictures whose time repeated an earlier one's, moved one tick later
         self._worker = _Worker()
 
     def write(self, draw: Callable[[], np.ndarray], pts: int | None = None, index: int = 0,
@@ -523,11 +531,22 @@ class VideoWriter:
         picture = np.ascontiguousarray(picture[:h, :w])
         if picture.ndim == 2:
             frame = av.VideoFrame.from_ndarray(picture, format="gray")
-        elif picture.shape[2] == 4:   # a cut-out: FFmpeg converts it to the stream's format with its alpha
-            frame = av.VideoFrame.from_ndarray(picture, format="rgba")
+        elif picture.shape[2] == 4:   # a cut-out: FFmpeg's scaler converts it to the stream's format with its alpha,
+            # the picture tagged as the stream is (ProRes takes its tags from the picture: untagged, an editor took
+            # the HD cut-outs for BT.709, saturated colours up to 22 levels off); on one thread, as the scaler
+            # inside the encoder ran (on several, half-transparent pixels at the left edge of some rows again)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgba").reformat(
+                format=self.stream.pix_fmt, dst_colorspace="ITU601", dst_color_range="MPEG", threads=1)
+            frame.color_primaries, frame.color_trc = COLOUR_TAGS[2:]
         else:   # OpenCV's 4:2:0 conversion is cheaper than the encoder's own
             frame = av.VideoFrame.from_ndarray(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
         if pts is not None and self.source_time_base is not None:
+            # the input's clock from its start (a .ts minutes in came out as minutes of nothing before the clip),
+            # each picture after the last (repeated times, which rounding makes, stopped the muxer)
+            pts = pts - round(self.source.start / self.source_time_base)
+            if self._last_pts is not None and pts <= self._last_pts:
+                pts, self.repeated = self._last_pts + 1, self.repeated + 1
+            self._last_pts = pts
             frame.pts, frame.time_base = pts, self.source_time_base
             if duration:
                 self._durations[pts] = duration
@@ -547,6 +566,9 @@ class VideoWriter:
     def _mux_audio(self, packet) -> None:
         if self._transcode is None:
             packet.stream = self.audio
+            shift = round(self.source.start / packet.time_base)
+            packet.pts = None if packet.pts is None else packet.pts - shift
+            packet.dts = None if packet.dts is None else packet.dts - shift
             self.out.mux(packet)
             return
         import av
@@ -554,11 +576,21 @@ class VideoWriter:
         context = self.audio.codec_context
         for frame in self._transcode.decode(packet):
             if self._sound_start is None:
-                self._sound_start = round((frame.time or 0.0) * context.sample_rate)
+                self._sound_start = round(((frame.time or 0.0) - self.source.start) * context.sample_rate)
             if frame.sample_rate != self._resampled_rate:   # the first frame, or the input's sound changed its rate
                 self._encode_sound(self._resampler.resample(None) if self._resampler is not None else [])
                 self._resampler = av.AudioResampler(context.format, context.layout, context.sample_rate)
                 self._resampled_rate = frame.sample_rate
+            if frame.time is not None:   # a gap in the input's sound is filled with silence (timed by the samples
+                # sent, what came after it played early by its length)
+                gap = round((frame.time - self._sound_end) * frame.sample_rate) if self._sound_end is not None else 0
+                if gap > SOUND_GAP * frame.sample_rate:
+                    silence = av.AudioFrame(format=frame.format.name, layout=frame.layout.name, samples=gap)
+                    for plane in silence.planes:
+                        plane.update(bytes(plane.buffer_size))
+                    silence.sample_rate = frame.sample_rate
+                    self._encode_sound(self._resampler.resample(silence))
+                self._sound_end = frame.time + frame.samples / frame.sample_rate
             frame.pts = None
             self._encode_sound(self._resampler.resample(frame))
 

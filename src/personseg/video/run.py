@@ -473,6 +473,9 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             raise PersonsegError(f"{src}: no frames could be read" + (f" ({why})" if why else ""))
         seconds = time.perf_counter() - start
         notes = source.notes + (folder.notes if folder else []) + _aspect_note(source, out, to_file)
+        if writer is not None and writer.repeated:
+            notes.append(f"{out.name}: {writer.repeated} picture{'s' * (writer.repeated > 1)} timed as the one before "
+                         "(the input's clock repeats itself) moved one tick of its clock later")
         if folder is not None and overwrite:
             notes += replaced + folder.leftovers(stems, outputs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "skipped": skipped,
