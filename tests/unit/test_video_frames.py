@@ -136,7 +136,7 @@ def test_a_variable_rate_clips_last_picture_lasts_as_long_as_it_did(tmp_path):
 def _hdr_clip(path, light: np.ndarray, transfer: int) -> None:
     """Two frames of ``light`` (HxWx3, BT.709 display light, SDR white = 1) as a phone records HDR: BT.2020 colours,
     SDR white at the transfer's reference white (BT.2408), HLG (18) with BT.2100's inverse system gamma or PQ (16);
-    10-bit, losslessly coded."""
+    or as a camera records SDR in BT.2020's colours (14); 10-bit, losslessly coded."""
     import av
 
     wide = light @ np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]]).T
@@ -144,6 +144,8 @@ def _hdr_clip(path, light: np.ndarray, transfer: int) -> None:
         a, b, c = 0.17883277, 0.28466892, 0.55991073
         scene = np.clip(wide, 0, None) ** (1 / 1.2) * ((np.exp((0.75 - c) / a) + b) / 12)
         signal = np.where(scene <= 1 / 12, np.sqrt(3 * scene), a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)
+    elif transfer == 14:   # SDR in BT.2020's colours (bt2020-10): for a BT.1886 display
+        signal = np.clip(wide, 0, 1) ** (1 / 2.4)
     else:   # white at 203 nits
         y = np.clip(wide, 0, None) * 203 / 10000
         m1, m2, c1, c2, c3 = 2610 / 16384, 2523 / 32, 3424 / 4096, 2413 / 128, 2392 / 128
@@ -182,6 +184,17 @@ def test_an_hdr_clip_is_made_sdr_with_its_colours(tmp_path):
         assert 247 <= white <= 252 and white < highlight < 255, (name, centres.tolist())
         assert source.notes == [f"{tmp_path / name}.mp4: HDR video ({name}): its pictures are made SDR to be "
                                 "segmented and written"]
+
+
+def test_sdr_in_bt2020s_colours_is_read_in_bt709s(tmp_path):
+    """Some cameras record SDR in BT.2020's colours: read as they are, the red patch came out 199,28,29 for 200,40,30
+    (a player that reads the tags shows about 247,0,0); now moved into BT.709's, with no note (it is not HDR)."""
+    patches = np.concatenate([BARS, [(20, 20, 20), (250, 250, 250)]]).astype(np.float64)
+    _hdr_clip(tmp_path / "wide.mp4", np.repeat(np.repeat(((patches / 255.0) ** 2.4)[None], 16, axis=0), 16, axis=1),
+              14)
+    source = Source(tmp_path / "wide.mp4")
+    frames = [f for f in source if isinstance(f, Frame)]
+    assert np.abs(frames[1].rgb[8, 8::16].astype(int) - patches).max() <= 4 and source.notes == []
 
 
 def test_sound_made_again_for_another_container_keeps_its_time_and_the_clip_its_title_and_date(tmp_path):

@@ -37,43 +37,52 @@ STEPS = 4096
 
 
 def is_hdr(transfer: int) -> bool:
-    """True for the transfers converted here (FFmpeg's number)."""
+    """True for the HDR transfers converted here (FFmpeg's number)."""
     return transfer in (PQ, HLG)
 
 
+def converted(transfer: int, primaries: int) -> bool:
+    """True for pictures ``sdr_picture`` makes: HDR ones, and SDR ones in BT.2020's colours (some cameras record
+    them; read as they are, their colours came out dull)."""
+    return is_hdr(transfer) or primaries == BT2020_PRIMARIES
+
+
 def sdr_picture(signal: np.ndarray, transfer: int, primaries: int) -> np.ndarray:
-    """8-bit RGB of ``signal`` (HxWx3 uint16: HDR R'G'B' from 0 to 65535, the YUV matrix undone) with ``transfer``
-    (PQ or HLG) and ``primaries`` (FFmpeg's numbers): its light with the reference white (BT.2408) as SDR's white,
-    BT.2020's colours moved into BT.709 (those outside clipped), highlights above KNEE compressed, encoded for a
-    BT.1886 display."""
-    light = _light(transfer)[signal]
+    """8-bit RGB of ``signal`` (HxWx3 uint16: R'G'B' from 0 to 65535, the YUV matrix undone) with ``transfer`` and
+    ``primaries`` (FFmpeg's numbers): its light (HDR: the reference white (BT.2408) as SDR's white; SDR: a BT.1886
+    display's), BT.2020's colours moved into BT.709 (those outside clipped), HDR's highlights above KNEE compressed,
+    encoded for a BT.1886 display."""
+    hdr = is_hdr(transfer)
+    light = _light(transfer if hdr else 0)[signal]
     if primaries == BT2020_PRIMARIES:
         light = cv2.transform(light, BT2020_TO_BT709)
     index = cv2.sqrt(np.clip(light, 0.0, PEAK) * (1.0 / PEAK)) * (STEPS - 1) + 0.5
-    return _sdr()[index.astype(np.uint16)]
+    return _sdr(KNEE if hdr else 1.0)[index.astype(np.uint16)]
 
 
 @cache
 def _light(transfer: int) -> np.ndarray:
-    """float32 table: a 16-bit HDR signal -> light, SDR white = 1."""
+    """float32 table: a 16-bit signal -> light, SDR white = 1 (HLG, PQ, or 0: SDR on a BT.1886 display)."""
     e = np.arange(65536, dtype=np.float64) / 65535.0
     if transfer == HLG:
         def scene(v: np.ndarray) -> np.ndarray:
             return np.where(v <= 0.5, v * v / 3.0, (np.exp((v - HLG_C) / HLG_A) + HLG_B) / 12.0)
         light = (scene(e) / scene(np.array(HLG_WHITE))) ** HLG_GAMMA
-    else:
+    elif transfer == PQ:
         m1, m2 = 2610 / 16384, 2523 / 4096 * 128
         c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
         p = e ** (1 / m2)
         light = 10000.0 * (np.maximum(p - c1, 0.0) / (c2 - c3 * p)) ** (1 / m1) / PQ_WHITE
+    else:
+        light = e ** DISPLAY_GAMMA
     return light.astype(np.float32)
 
 
 @cache
-def _sdr() -> np.ndarray:
-    """uint8 table (STEPS, over the square root of light up to PEAK) -> SDR: highlights compressed, BT.1886's
-    inverse."""
+def _sdr(knee: float) -> np.ndarray:
+    """uint8 table (STEPS, over the square root of light up to PEAK) -> SDR: light above ``knee`` compressed into
+    what is left below white (1: none, the rest clipped), BT.1886's inverse."""
     x = (np.arange(STEPS) / (STEPS - 1)) ** 2 * PEAK
-    over = np.maximum(x - KNEE, 0.0)
-    y = np.minimum(x, KNEE) + (1.0 - KNEE) * over / (over + (1.0 - KNEE))
+    over = np.maximum(x - knee, 0.0)
+    y = np.minimum(x, knee) + (1.0 - knee) * over / (over + (1.0 - knee)) if knee < 1.0 else np.minimum(x, 1.0)
     return np.clip(np.round(y ** (1 / DISPLAY_GAMMA) * 255.0), 0, 255).astype(np.uint8)

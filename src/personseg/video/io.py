@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ImageError, PersonsegError
 from ..image import IMAGE_SUFFIXES, image_files, load_image
-from .hdr import HLG, is_hdr, sdr_picture
+from .hdr import HLG, converted, is_hdr, sdr_picture
 
 #: Frames held between the decoding thread, the segmenting one and the encoding one (bounds memory).
 QUEUE = 4
@@ -396,12 +396,13 @@ def _rgb(frame) -> np.ndarray:
     """A decoded picture (av.VideoFrame) as RGB uint8 by FFmpeg's scaler, its YUV read with the matrix and range it
     is in (``yuv_matrix``): a phone's HD clip (BT.709) read as BT.601, as OpenCV's 4:2:0 conversion did, came out
     with its greens up to 24 levels brighter. (The scaler also cost less: 100 frames of 854x480, 0.20 ms a frame
-    against OpenCV's 0.73.) HDR pictures (HLG, PQ) are turned SDR (``hdr.sdr_picture``)."""
+    against OpenCV's 0.73.) HDR pictures (HLG, PQ), and SDR ones in BT.2020's colours, are made SDR in BT.709's
+    (``hdr.sdr_picture``)."""
     full = frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
-    hdr = is_hdr(frame.color_trc)
-    picture = frame.reformat(format="rgb48le" if hdr else "rgb24", src_colorspace=yuv_matrix(frame),
+    wide = converted(frame.color_trc, frame.color_primaries)
+    picture = frame.reformat(format="rgb48le" if wide else "rgb24", src_colorspace=yuv_matrix(frame),
                              src_color_range="JPEG" if full else "MPEG").to_ndarray()
-    return sdr_picture(picture, frame.color_trc, frame.color_primaries) if hdr else picture
+    return sdr_picture(picture, frame.color_trc, frame.color_primaries) if wide else picture
 
 
 def yuv_matrix(frame) -> str:
