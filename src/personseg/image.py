@@ -106,14 +106,16 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(stream)
-            _check_size(im.size, name, max_pixels)
-            im.load()
+        # Pillow warns of photos over half its limit (89.5 MP) and refuses those over it (MAX_PIXELS): the size is
+        # checked here before the pixels are decoded, the warning left as Pillow gives it (the command line hides
+        # it). Made an error here, it refused photos from 89.5 MP on, and from several threads at once
+        # ``warnings.catch_warnings`` left that filter on for the whole process.
+        im = Image.open(stream)
+        _check_size(im.size, name, max_pixels)
+        im.load()
     except ImageError:   # ImageTooLargeError included
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:   # Pillow's own limit, met first
+    except Image.DecompressionBombError as e:   # Pillow's own limit, met first
         count = re.search(r"\((\d+) pixels\)", str(e))
         size = f"{int(count.group(1)):,} pixels" if count else "its size"
         raise ImageTooLargeError(f"{name}: {size} is over the limit of {max_pixels} pixels; resize it first") from None

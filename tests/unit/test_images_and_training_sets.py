@@ -179,6 +179,23 @@ def test_a_channels_first_array_is_refused_with_the_transpose_named(astronaut):
         load_image(np.full((8, 8), 300, np.int32))
 
 
+def test_photos_past_pillows_warning_are_read_up_to_the_limit(monkeypatch):
+    """Pillow warns of photos over half its limit (89.5 MP): that warning was made an error, refusing photos from
+    89.5 MP where the stated limit is 179 MP, and from several threads it left the process's warning filters
+    changed. Pillow's limit made small here: 1600 pixels between its warning (1000) and its refusal (2000)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 40), (10, 20, 30)).save(buf, format="PNG")
+    filters = list(warnings.filters)
+    with pytest.warns(Image.DecompressionBombWarning):
+        assert load_image(buf.getvalue()).shape == (40, 40, 3)
+    assert warnings.filters == filters
+    big = io.BytesIO()
+    Image.new("RGB", (50, 50)).save(big, format="PNG")   # past Pillow's refusal: said as personseg's
+    with pytest.raises(ImageError, match="2,500 pixels is over the limit"):
+        load_image(big.getvalue())
+
+
 def test_a_dark_16_bit_grey_photo_stays_dark(tmp_path):
     """A fade's dark frame as a 16-bit grey PNG (values up to 178 of 65535) was read as 0..255: 257 times too
     bright, a flash in the clip."""

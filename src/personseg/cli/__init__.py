@@ -11,6 +11,8 @@ import sys
 import threading
 import warnings
 
+from PIL import Image
+
 from .. import __version__
 from ..errors import PersonsegError, describe, interrupted, show_note
 
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
         with warnings.catch_warnings():   # what the library warns of, as one line like the errors
             warnings.showwarning = show_note
+            # photos from 89.5 MP to the limit (image.MAX_PIXELS) are read; Pillow's warning of them is not news
+            warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
             return args.run(args)
     except Terminated:
         print("personseg: stopped (SIGTERM)", file=sys.stderr)
