@@ -2,11 +2,58 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import av
 import cv2
 import numpy as np
 
-from personseg.video.io import Frame, Source
+from personseg.video.io import Frame, Source, VideoWriter
 from personseg.video.run import video_file
+
+
+def _pictures(out, times, size: tuple[int, int] = (64, 48), time_base: Fraction = Fraction(1, 25),
+              aspect: Fraction | None = None) -> None:
+    """A picture stream of ``out`` (H.264): one flat grey picture of ``size`` at each of ``times`` (in
+    ``time_base``), its pixels ``aspect`` wide where given."""
+    w, h = size
+    stream = out.add_stream("libx264", rate=25)
+    stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+    stream.codec_context.time_base = time_base
+    if aspect is not None:
+        stream.codec_context.sample_aspect_ratio = aspect
+    for i, t in enumerate(times):
+        frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), (5 * i) % 256, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = t, time_base
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def _rewritten(path, out, size: tuple[int, int], overwrite: bool = False) -> VideoWriter:
+    """The clip ``path`` through Source and VideoWriter into ``out`` as `personseg video` passes them (the pictures
+    as read, the sound packets as they come); the writer, closed (its ``source`` too)."""
+    source = Source(path)
+    writer = VideoWriter(out, source, size, overwrite=overwrite)
+    for item in source:
+        if isinstance(item, Frame):
+            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
+        else:
+            writer.write_audio(item)
+    writer.close()
+    source.close()
+    return writer
+
+
+def _bursts(path) -> tuple[list[float], int]:
+    """Where each loud burst (over half scale, 50 ms or more apart) of the sound of ``path`` starts (seconds), and
+    the sound's rate."""
+    with av.open(str(path)) as clip:
+        frames = list(clip.decode(audio=0))
+    rate = frames[0].sample_rate
+    loud = np.flatnonzero(np.abs(np.concatenate([f.to_ndarray()[0] for f in frames])) > 0.5) / rate + frames[0].time
+    return [float(loud[0])] + [float(t) for a, t in zip(loud[:-1], loud[1:]) if t - a > 0.05], rate
 
 
 def test_frames_numbered_without_padding_come_in_number_order(tmp_path):
@@ -78,8 +125,6 @@ BARS = np.array([(200, 40, 30), (40, 180, 60), (30, 60, 200), (220, 170, 140), (
 def _bars_clip(path, size: tuple[int, int], matrix: str, tag: int, full: bool) -> None:
     """Two frames of colour bars, their YUV made with ``matrix`` (FFmpeg's scaler's name) in full or limited range,
     the stream tagged with the matrix number ``tag`` (2: untagged), losslessly coded."""
-    import av
-
     w, h = size
     rgb = np.repeat(np.repeat(BARS[None], h, axis=0), w // len(BARS), axis=1)
     with av.open(str(path), "w") as out:
@@ -114,21 +159,14 @@ def test_a_clips_colours_are_read_with_the_matrix_and_range_it_is_in(tmp_path):
 def test_a_variable_rate_clips_last_picture_lasts_as_long_as_it_did(tmp_path):
     """A GIF whose last frame is shown for a second: 1.8 s long in, 1.1 s out before (the encoders time a
     picture by the next one's start, and the last has none)."""
-    import av
     from PIL import Image
 
-    from personseg.video.io import VideoWriter
 
     pictures = [Image.fromarray(np.full((64, 96, 3), 40 * i, np.uint8)) for i in range(6)]
     pictures[0].save(tmp_path / "in.gif", save_all=True, append_images=pictures[1:],
                      duration=[100, 200, 100, 300, 100, 1000], loop=0)
     for suffix in (".mp4", ".webm"):
-        source = Source(tmp_path / "in.gif")
-        writer = VideoWriter(tmp_path / f"out{suffix}", source, (96, 64))
-        for item in source:
-            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
-        writer.close()
-        source.close()
+        _rewritten(tmp_path / "in.gif", tmp_path / f"out{suffix}", (96, 64))
         with av.open(str(tmp_path / f"out{suffix}")) as clip:
             assert abs(clip.duration / 1e6 - 1.8) < 0.02, suffix
 
@@ -137,8 +175,6 @@ def _hdr_clip(path, light: np.ndarray, transfer: int) -> None:
     """Two frames of ``light`` (HxWx3, BT.709 display light, SDR white = 1) as a phone records HDR: BT.2020 colours,
     SDR white at the transfer's reference white (BT.2408), HLG (18) with BT.2100's inverse system gamma or PQ (16);
     or as a camera records SDR in BT.2020's colours (14); 10-bit, losslessly coded."""
-    import av
-
     wide = light @ np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]]).T
     if transfer == 18:   # scene light, reference white at HLG's 75%
         a, b, c = 0.17883277, 0.28466892, 0.55991073
@@ -200,22 +236,12 @@ def test_sdr_in_bt2020s_colours_is_read_in_bt709s(tmp_path):
 def test_sound_made_again_for_another_container_keeps_its_time_and_the_clip_its_title_and_date(tmp_path):
     """PCM sound starting half a second into a .mov, re-encoded as Opus for a .webm: its click came out half a
     second early (the encoder timed the sound from 0); the 44.1 kHz sound resampled to Opus's 48 kHz on the way."""
-    import av
-    from fractions import Fraction
-
-    from personseg.video.io import VideoWriter
 
     rate = 44100
     with av.open(str(tmp_path / "in.mov"), "w") as out:
         out.metadata.update({"title": "holiday", "creation_time": "2024-05-01T10:00:00.000000Z"})
-        video = out.add_stream("libx264", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         sound = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        for i in range(40):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 6 * i, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            for packet in video.encode(frame):
-                out.mux(packet)
+        _pictures(out, range(40))
         samples = np.zeros(rate, np.int16)   # one second from 0.5 s, a click at 1.0 s
         samples[rate // 2: rate // 2 + 200] = 30000
         for start in range(0, rate, 1024):
@@ -223,55 +249,26 @@ def test_sound_made_again_for_another_container_keeps_its_time_and_the_clip_its_
             chunk.sample_rate, chunk.pts, chunk.time_base = rate, rate // 2 + start, Fraction(1, rate)
             for packet in sound.encode(chunk):
                 out.mux(packet)
-        for stream in (video, sound):
-            for packet in stream.encode():
-                out.mux(packet)
-    source = Source(tmp_path / "in.mov")
-    writer = VideoWriter(tmp_path / "out.webm", source, (64, 48))
-    for item in source:
-        if isinstance(item, Frame):
-            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
-        else:
-            writer.write_audio(item)
-    writer.close()
-    source.close()
-    with av.open(str(tmp_path / "out.webm")) as clip:
-        frames = list(clip.decode(audio=0))
-        # the clip's title and date kept, as FFmpeg keeps them
+        for packet in sound.encode():
+            out.mux(packet)
+    _rewritten(tmp_path / "in.mov", tmp_path / "out.webm", (64, 48))
+    with av.open(str(tmp_path / "out.webm")) as clip:   # the clip's title and date kept, as FFmpeg keeps them
         assert clip.metadata["title"] == "holiday" and clip.metadata["creation_time"].startswith("2024-05-01T10:00")
-    loud = [f.time + np.argmax(np.abs(f.to_ndarray()[0]) > 0.5) / f.sample_rate for f in frames
-            if (np.abs(f.to_ndarray()[0]) > 0.5).any()]
-    assert frames[0].sample_rate == 48000 and abs(loud[0] - 1.0) < 0.01, loud[:1]
+    clicks, rate = _bursts(tmp_path / "out.webm")
+    assert rate == 48000 and abs(clicks[0] - 1.0) < 0.01, clicks
 
 
 def test_anamorphic_video_is_written_as_wide_as_it_is_shown(tmp_path):
     """720x480 pixels shown 853x480 (DV's 32:27): written with square pixels it played 16% too narrow; where the
     output cannot say so (WebM, per-frame PNGs) a note does."""
-    import av
-    from fractions import Fraction
     from pathlib import Path
 
-    from personseg.video.io import VideoWriter
     from personseg.video.run import _aspect_note
 
     with av.open(str(tmp_path / "dv.mp4"), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 720, 480, "yuv420p"
-        stream.codec_context.sample_aspect_ratio = Fraction(32, 27)
-        for i in range(3):
-            frame = av.VideoFrame.from_ndarray(np.full((480, 720, 3), 50 * i, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        _pictures(out, range(3), (720, 480), aspect=Fraction(32, 27))
     for suffix in (".mp4", ".mov"):
-        source = Source(tmp_path / "dv.mp4")
-        writer = VideoWriter(tmp_path / f"out{suffix}", source, (720, 480))
-        for item in source:
-            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
-        writer.close()
-        source.close()
+        source = _rewritten(tmp_path / "dv.mp4", tmp_path / f"out{suffix}", (720, 480)).source
         with av.open(str(tmp_path / f"out{suffix}")) as clip:
             assert clip.streams.video[0].sample_aspect_ratio == Fraction(32, 27), suffix
         assert _aspect_note(source, Path(f"out{suffix}"), True) == []
@@ -294,8 +291,6 @@ def test_anamorphic_video_is_written_as_wide_as_it_is_shown(tmp_path):
 
 
 def test_ntsc_frame_rates_given_as_decimals_are_their_true_rates():
-    from fractions import Fraction
-
     from personseg.video.io import frame_rate
 
     assert [frame_rate(f) for f in (23.976, 23.98, 29.97, 59.94)] == [
@@ -306,20 +301,10 @@ def test_ntsc_frame_rates_given_as_decimals_are_their_true_rates():
 def test_sound_changing_its_rate_midway_is_made_again_in_time(tmp_path):
     """MP2 sound at 44.1 kHz for a second, then 48 kHz (broadcast recordings switch), into a .webm: the run stopped
     ("Frame does not match AudioResampler setup"); now both seconds are resampled, their clicks in place."""
-    import av
-    from fractions import Fraction
-
-    from personseg.video.io import VideoWriter
 
     with av.open(str(tmp_path / "in.mkv"), "w") as out:
-        video = out.add_stream("libx264", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         sound = out.add_stream("mp2", rate=44100, layout="mono")
-        for i in range(50):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * i, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            for packet in video.encode(frame):
-                out.mux(packet)
+        _pictures(out, range(50))
         for second, rate in enumerate((44100, 48000)):
             coder = av.CodecContext.create("mp2", "w")
             coder.sample_rate, coder.layout, coder.format = rate, "mono", "s16"
@@ -335,22 +320,8 @@ def test_sound_changing_its_rate_midway_is_made_again_in_time(tmp_path):
                     packet.pts = packet.dts = round((second + packet.pts / rate) * 1000)
                     packet.time_base = Fraction(1, 1000)
                     out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-    source = Source(tmp_path / "in.mkv")
-    writer = VideoWriter(tmp_path / "out.webm", source, (64, 48))
-    for item in source:
-        if isinstance(item, Frame):
-            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
-        else:
-            writer.write_audio(item)
-    writer.close()
-    source.close()
-    with av.open(str(tmp_path / "out.webm")) as clip:
-        frames = list(clip.decode(audio=0))
-    sound_out = np.concatenate([f.to_ndarray()[0] for f in frames])
-    loud = np.flatnonzero(np.abs(sound_out) > 0.5) / 48000 + frames[0].time
-    clicks = [loud[0]] + [t for a, t in zip(loud[:-1], loud[1:]) if t - a > 0.05]
+    _rewritten(tmp_path / "in.mkv", tmp_path / "out.webm", (64, 48))
+    clicks, _ = _bursts(tmp_path / "out.webm")
     assert len(clicks) == 2 and abs(clicks[0] - 0.5) < 0.02 and abs(clicks[1] - 1.5) < 0.02, clicks
 
 
@@ -358,31 +329,13 @@ def test_a_clip_timed_from_minutes_in_starts_at_0_and_repeated_times_do_not_stop
     """A .ts whose clock starts 600 s in (camcorders' and broadcast files) came out as an .mp4 of 600 s of nothing
     before the clip; a clip whose frame times repeat (rounding to milliseconds) stopped the muxer ("non
     monotonically increasing dts") with an internal error."""
-    import av
-    from fractions import Fraction
-
-    from personseg.video.io import VideoWriter
 
     def clip(path, times):
         with av.open(str(path), "w") as out:
-            stream = out.add_stream("libx264", rate=25)
-            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-            stream.codec_context.time_base = Fraction(1, 1000)
-            for i, ms in enumerate(times):
-                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 9 * i, np.uint8), format="rgb24")
-                frame.pts, frame.time_base = ms, Fraction(1, 1000)
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
+            _pictures(out, times, time_base=Fraction(1, 1000))
 
     def through(path):
-        source = Source(path)
-        writer = VideoWriter(tmp_path / "out.mp4", source, (64, 48), overwrite=True)
-        for item in source:
-            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
-        writer.close()
-        source.close()
+        writer = _rewritten(path, tmp_path / "out.mp4", (64, 48), overwrite=True)
         with av.open(str(tmp_path / "out.mp4")) as made:
             return made.start_time, made.duration / 1e6, len(list(made.decode(video=0))), writer.repeated
 
@@ -399,21 +352,11 @@ def test_a_clip_timed_from_minutes_in_starts_at_0_and_repeated_times_do_not_stop
 def test_a_gap_in_sound_made_again_is_kept_as_silence(tmp_path):
     """Sound whose timestamps jump 0.3 s forward (a recorder that dropped some), re-encoded for a .webm: timed by
     the samples sent, the click after the gap played 0.3 s early."""
-    import av
-    from fractions import Fraction
-
-    from personseg.video.io import VideoWriter
 
     rate = 48000
     with av.open(str(tmp_path / "in.mkv"), "w") as out:
-        video = out.add_stream("libx264", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         sound = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        for i in range(25):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 9 * i, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            for packet in video.encode(frame):
-                out.mux(packet)
+        _pictures(out, range(25))
         samples = np.zeros(rate // 2, np.int16)   # half a second, a click 0.1 s after the gap
         samples[rate // 4 + rate // 10: rate // 4 + rate // 10 + 200] = 30000
         for start in range(0, rate // 2, 960):
@@ -422,20 +365,8 @@ def test_a_gap_in_sound_made_again_is_kept_as_silence(tmp_path):
             chunk.sample_rate, chunk.pts, chunk.time_base = rate, start + late, Fraction(1, rate)
             for packet in sound.encode(chunk):
                 out.mux(packet)
-        for stream in (video, sound):
-            for packet in stream.encode():
-                out.mux(packet)
-    source = Source(tmp_path / "in.mkv")
-    writer = VideoWriter(tmp_path / "out.webm", source, (64, 48))
-    for item in source:
-        if isinstance(item, Frame):
-            writer.write(lambda rgb=item.rgb: rgb, item.pts, item.index, item.duration)
-        else:
-            writer.write_audio(item)
-    writer.close()
-    source.close()
-    with av.open(str(tmp_path / "out.webm")) as clip:
-        frames = list(clip.decode(audio=0))
-    loud = [f.time + np.argmax(np.abs(f.to_ndarray()[0]) > 0.5) / f.sample_rate for f in frames
-            if (np.abs(f.to_ndarray()[0]) > 0.5).any()]
-    assert abs(loud[0] - 0.65) < 0.01, loud[:1]
+        for packet in sound.encode():
+            out.mux(packet)
+    _rewritten(tmp_path / "in.mkv", tmp_path / "out.webm", (64, 48))
+    clicks, _ = _bursts(tmp_path / "out.webm")
+    assert abs(clicks[0] - 0.65) < 0.01, clicks
