@@ -138,7 +138,8 @@ def _interrupt_when(process: subprocess.Popen, ready, limit: float = 120) -> Non
 
 
 def test_ctrl_c_in_a_video_exits_130_and_leaves_nothing(tmp_path, clip):
-    p = subprocess.Popen([sys.executable, "-m", "personseg", "video", str(clip), "--out", "out.mp4", "--quiet"],
+    p = subprocess.Popen([sys.executable, "-m", "personseg", "video", str(clip), "--out", "out.mp4", "--method", "fast",
+                          "--quiet"],
                          cwd=tmp_path, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches_python)
     _interrupt_when(p, lambda: any(tmp_path.glob(".out.partial*")))
     err = p.communicate(timeout=60)[1]
@@ -150,7 +151,8 @@ def test_ctrl_c_in_a_video_exits_130_and_leaves_nothing(tmp_path, clip):
 
 def test_sigterm_in_a_video_is_cleaned_up_as_ctrl_c_is(tmp_path, clip):
     """``kill`` or ``timeout`` (SIGTERM) stops a run as Ctrl-C does: no partial file or lock left, exit 143."""
-    p = subprocess.Popen([sys.executable, "-m", "personseg", "video", str(clip), "--out", "out.mp4", "--quiet"],
+    p = subprocess.Popen([sys.executable, "-m", "personseg", "video", str(clip), "--out", "out.mp4", "--method", "fast",
+                          "--quiet"],
                          cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 120
     while not any(tmp_path.glob(".out.partial*")) and time.monotonic() < end and p.poll() is None:
@@ -186,7 +188,7 @@ def test_ctrl_c_in_a_batch_then_a_rerun_does_exactly_the_rest(photos, tmp_path):
 def test_webm_from_a_clip_with_aac_sound_gets_opus(tmp_path, clip):
     import av
 
-    code, _, err = cli("video", str(clip), "--out", "out.webm", "--quiet", cwd=tmp_path)
+    code, _, err = cli("video", str(clip), "--out", "out.webm", "--method", "fast", "--quiet", cwd=tmp_path)
     assert code == 0 and "Opus" in err
     with av.open(str(tmp_path / "out.webm")) as c:
         assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
@@ -215,11 +217,11 @@ def test_a_folder_of_frames_with_a_bad_frame_is_finished_and_completed_on_rerun(
         (frames / f"{stem}.jpg").write_bytes((data_dir / PARKOUR / f"{stem}.jpg").read_bytes())
     Image.new("RGB", (50, 40)).save(frames / "00004.jpg")
     (frames / "00005.jpg").write_bytes(b"\xff\xd8junk")
-    code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
+    code, _, err = cli("video", "frames", "--out", "masks", "--method", "fast", "--quiet", cwd=tmp_path)
     assert code == 1 and sum("skipped:" in line for line in lines(err)) == 2
     assert [p.name for p in outputs(tmp_path / "masks")] == [f"0000{i}.mask.png" for i in (1, 2, 3)]
     (tmp_path / "masks/00002.mask.png").unlink()
-    code, _, err = cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)
+    code, _, err = cli("video", "frames", "--out", "masks", "--method", "fast", "--quiet", cwd=tmp_path)
     assert code == 1 and len(outputs(tmp_path / "masks")) == 3
 
 
@@ -228,14 +230,15 @@ def test_a_rerun_with_other_settings_does_not_mix_its_frames_with_the_first_runs
     frames.mkdir()
     for stem in ("00001", "00002"):
         (frames / f"{stem}.jpg").write_bytes((data_dir / PARKOUR / f"{stem}.jpg").read_bytes())
-    assert cli("video", "frames", "--out", "masks", "--quiet", cwd=tmp_path)[0] == 0
+    assert cli("video", "frames", "--out", "masks", "--method", "fast", "--quiet", cwd=tmp_path)[0] == 0
     first = (tmp_path / "masks/00001.mask.png").read_bytes()
     (tmp_path / "masks/00002.mask.png").unlink()   # as an interrupted run leaves it
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--quiet", cwd=tmp_path)
     assert code == 2 and len(lines(err)) == 1 and "--method accurate, was fast" in err
     assert "--pose-every 1 (--method accurate's), was 5" in err   # the method decided it, not the user
     assert [p.name for p in outputs(tmp_path / "masks")] == ["00001.mask.png"]
-    assert cli("video", "frames", "--out", "masks", "--save", "overlay", "--quiet", cwd=tmp_path)[0] == 0
+    assert cli("video", "frames", "--out", "masks", "--save", "overlay", "--method", "fast", "--quiet",
+               cwd=tmp_path)[0] == 0
     code, _, err = cli("video", "frames", "--out", "masks", "--method", "accurate", "--overwrite", "--quiet",
                        cwd=tmp_path)
     assert code == 0 and len(outputs(tmp_path / "masks")) == 2   # the masks replaced, the overlays removed ...
@@ -260,7 +263,7 @@ def test_a_truncated_video_says_so(tmp_path, clip):
                 out.mux(packet)
     data = (tmp_path / "fast.mp4").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])
-    code, _, err = cli("video", "cut.mp4", "--out", "out.mp4", "--quiet", cwd=tmp_path)
+    code, _, err = cli("video", "cut.mp4", "--out", "out.mp4", "--method", "fast", "--quiet", cwd=tmp_path)
     assert code == 1 and "truncated" in err and (tmp_path / "out.mp4").is_file()
 
 

@@ -583,7 +583,7 @@ def test_main_subject_placed_on_the_background_once_is_forgotten(data_dir):
 
 
 def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsys):
-    """A slow pan over a photo with nobody in it (a doughnut sandwich): the network marks over half of each frame and
+    """A slow pan over a photo with nobody in it (a doughnut sandwich): fast's network marks over half of each frame and
     the pose backend places poses there; the person check leaves every mask empty and the summary
     counts them. (A muffin in its paper, this test's photo before, BlazePose now outlines as surely as a person on
     one frame of the six: docs/ARCHITECTURE.md, "No one where there is nobody".)"""
@@ -597,7 +597,7 @@ def test_a_clip_of_nobody_gets_empty_masks_and_says_so(data_dir, tmp_path, capsy
     marked = {}
     for name, extra in (("checked", []), ("unchecked", ["--no-person-check"])):
         out = tmp_path / name
-        assert main(["video", str(frames), "--out", str(out), "--save", "mask", "--quiet",
+        assert main(["video", str(frames), "--out", str(out), "--save", "mask", "--quiet", "--method", "fast",
                      "--keypoints", str(tmp_path / f"{name}.jsonl"), *extra]) == 0
         marked[name] = [load_mask(out / f"{i:03d}.mask.png").mean() / 255 for i in range(6)]
         people = [len(json.loads(s)["people"]) for s in (tmp_path / f"{name}.jsonl").read_text().splitlines()]

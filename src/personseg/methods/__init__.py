@@ -43,8 +43,11 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 #: Measured best on EG1800 test in IoU and boundary F (benchmarks/RESULTS.md), with matting on, and under
 #: 0.5 s per 600x800 photo on 2 cores.
 DEFAULT_METHOD = "accurate"
-#: Video keeps the fastest method as its default.
-DEFAULT_VIDEO_METHOD = "fast"
+#: Video's default, as photos': on the parkour, tennis and hike clips (VideoSegmenter.stream, 2026-12-07) clip IoU
+#: 0.9303 / 0.8980 / 0.9226 against "fast"'s 0.8063 / 0.7623 / 0.8491 (flicker 0.0025-0.0028 against 0.0045-0.0084),
+#: ahead too on clips that start mid-action and pans over portraits and full bodies (benchmarks/RESULTS.md); "fast"
+#: runs at about 1.7 times its frames a second (docs/ARCHITECTURE.md, Video).
+DEFAULT_VIDEO_METHOD = "accurate"
 #: The method whose mattes of the training images seed 003's refinement network learns to correct.
 DEFAULT_COARSE_METHOD = "fast"
 

@@ -83,10 +83,9 @@ class VideoSegmenter:
     same for a whole sequence with the pose step running a few frames ahead on threads of its own (the same
     results, faster). One clip at a time: a call or ``stream`` while another runs is refused (PersonsegError).
 
-    ``method``: DEFAULT_VIDEO_METHOD ("fast", the fastest; photos default to "accurate"). For bodies in fast motion
-    "accurate", or "fast" with ``pose_every=1``, follows them far better (parkour clip, benchmarks/RESULTS.md: mean
-    IoU 0.817 "fast", 0.931 with the pose on every frame, 0.930 "accurate"; about 26, 15 and 16 frames/s end to end,
-    854x480 on 2 cores).
+    ``method``: DEFAULT_VIDEO_METHOD ("accurate", as for photos). "fast" takes about 60% of its time a frame and
+    loses bodies in fast motion (clip IoU parkour 0.806 against 0.930, tennis 0.762 against 0.898: methods/__init__);
+    "fast" with ``pose_every=1`` follows them about as well as "accurate" at about its speed.
     ``pose_every``: run the pose detector on every n-th frame and follow the keypoints by optical flow in
     between; None: every frame for methods that need keypoints (which take no other), every FRAMING_EVERY
     frames for networks (to frame the people); 0: never (a network then follows the previous frame's mask).
