@@ -4,8 +4,8 @@
 
 Batch: `personseg segment` of 40 EG1800 test photos (fast, mask + alpha + cut-out) into a fresh folder, SIGINT
 at a random time while it runs; checks exit 130 (or 0 when it finished first), no temporary files, then a rerun
-that must segment exactly the images without all three outputs and leave 120 files. Video: `personseg video` of a
-200-frame clip made from the parkour frames, SIGINT at a random time; checks exit 130 and that nothing is left
+that must segment exactly the images without all three outputs and leave 120 files. Video: `personseg video` (fast) of
+a 200-frame clip made from the parkour frames, SIGINT at a random time; checks exit 130 and that nothing is left
 (no partial file, no output). Writes benchmarks/results/interrupt.json and a section of benchmarks/RESULTS.md.
 """
 
@@ -61,7 +61,8 @@ def batch_round(work: Path, photos: Path, rng: random.Random) -> dict:
 def video_round(work: Path, clip: Path, rng: random.Random) -> dict:
     for p in work.glob("*out*"):
         p.unlink()
-    code, err = _interrupted(["video", str(clip), "--out", "out.mp4", "--quiet"], work, rng.uniform(1.5, 6.0))
+    code, err = _interrupted(["video", str(clip), "--out", "out.mp4", "--method", "fast", "--quiet"], work,
+                             rng.uniform(1.5, 6.0))
     left = [p.name for p in work.iterdir() if p.name != clip.name]
     return {"exit": code, "left": left, "ok": code == 130 and not left and "Fatal" not in err}
 
@@ -91,7 +92,7 @@ def write(results: dict) -> None:
     b, v = results["batch"], results["video"]
     lines = [f"## Ctrl-C at random moments ({results['rounds']} rounds each), {results['machine']}", "",
              "Made by `python benchmarks/interrupt.py`. Batch: 40 EG1800 test photos, `--method fast`, mask + alpha "
-             "+ cut-out; video: a 200-frame 428x240 clip with sound.", "",
+             "+ cut-out; video: a 200-frame 428x240 clip with sound, `--method fast`.", "",
              "| run | exit statuses | rounds passed | notes |", "|---|---|---|---|",
              f"| batch, then a rerun | {', '.join(str(r['exit']) for r in b)} | {sum(r['ok'] for r in b)} / {len(b)} | "
              f"images complete before the rerun: {', '.join(str(r['complete_before']) for r in b)}; the reruns "

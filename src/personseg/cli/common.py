@@ -49,10 +49,10 @@ def add_method_options(p: argparse.ArgumentParser, subject: bool = True) -> None
     p.add_argument("--no-person-check", action="store_true",
                    help="keep whatever the networks marked where BlazePose places nobody; by default each marked "
                         "region is then kept only when the region check trained here takes it for a person, or "
-                        "BlazePose finds someone on its crop and the check does not rule it out, or a hand is found on "
-                        "it (methods that find keypoints; fast only with --pose). It leaves most photos of nobody empty, "
-                        "not all (accurate: no_people 10 of 60 photos marked instead of 37, among them a cat, dogs, "
-                        "giraffes, a cake and a parking meter); people BlazePose misses are "
+                        "BlazePose finds someone on its crop and the check does not rule it out, or a hand is found "
+                        "on it (methods that find keypoints; fast only with --pose). It leaves most photos of nobody "
+                        "empty, not all (accurate: no_people 10 of 60 photos marked instead of 37, among them a cat, "
+                        "dogs, giraffes, a cake and a parking meter); people BlazePose misses are "
                         "lost more often: coco_people test 0.450 -> 0.438 IoU, coco_single test 0.707 -> 0.689; with "
                         "eval --video, as "
                         "personseg video --no-person-check)")

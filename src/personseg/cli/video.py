@@ -75,10 +75,10 @@ def add_parser(sub) -> None:
     v.add_argument("--no-person-check", action="store_true",
                    help="keep whatever the networks marked; by default, until the region check trained here has "
                         "taken a person's region for a person once, their regions are kept only where it does, and "
-                        "with nobody so taken every marked region must pass it. It leaves most clips of nobody empty, not "
-                        "all: on a pan over each no_people photo accurate marks 23 of 60 clips instead of 55, fast 24 "
-                        "instead of 60, animals (dogs, cats, giraffes) among those marked (not with classical, whose "
-                        "cuts it cannot judge, nor --pose-every 0)")
+                        "with nobody so taken every marked region must pass it. It leaves most clips of nobody empty, "
+                        "not all: on a pan over each no_people photo accurate marks 23 of 60 clips instead of 55, "
+                        "fast 24 instead of 60, animals (dogs, cats, giraffes) among those marked (not with classical, "
+                        "whose cuts it cannot judge, nor --pose-every 0)")
     v.add_argument("--overwrite", action="store_true",
                    help="replace outputs that exist (without it, a rerun into a folder completes the frames an "
                         "interrupted run left, and only with the same settings)")

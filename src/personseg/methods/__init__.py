@@ -44,7 +44,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 #: 0.5 s per 600x800 photo on 2 cores.
 DEFAULT_METHOD = "accurate"
 #: Video's default, as photos': on the parkour, tennis and hike clips (VideoSegmenter.stream, 2026-12-07) clip IoU
-#: 0.9303 / 0.8980 / 0.9226 against "fast"'s 0.8063 / 0.7623 / 0.8491 (flicker 0.0025-0.0028 against 0.0045-0.0084),
+#: 0.9303 / 0.8980 / 0.9226 against "fast"'s 0.8063 / 0.7623 / 0.8491 (flicker 0.0024-0.0028 against 0.0045-0.0084),
 #: ahead too on clips that start mid-action and pans over portraits and full bodies (benchmarks/RESULTS.md); "fast"
 #: runs at about 1.7 times its frames a second (docs/ARCHITECTURE.md, Video).
 DEFAULT_VIDEO_METHOD = "accurate"
