@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from skimage import data
 
 from ..batch import cannot_write, refuse_file
 from ..image import write_image
@@ -26,6 +25,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from skimage import data   # imported by the demo alone: every command's --help loads this module
+
     rgb = data.astronaut()
     outputs = tuple(OUTPUTS)
     photo = refuse_file(args.out) / "astronaut.png"

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..framing import area, overlap
 from .keypoints import MIN_SCORE, keypoint_distance
@@ -152,6 +151,8 @@ class PeopleTracker:
         if not ids or not detections:
             return {}, list(detections)
         cost = np.array([[keypoint_distance(self.tracks[t].keypoints, d) for t in ids] for d in detections])
+        from scipy.optimize import linear_sum_assignment   # 0.3 s to import: only where people are paired
+
         rows, cols = linear_sum_assignment(cost)
         assigned, used = {}, set()
         for r, c in zip(rows, cols):
