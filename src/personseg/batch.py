@@ -370,7 +370,7 @@ SEGMENT_CLASH = ("these inputs would write the same output files",
                  "rename one of each pair or segment them into different --out folders")
 ANNOTATE_CLASH = ("these photos would be kept under one name in the run",
                   "rename one of each pair, or name the folder above both (a photo is known by its path below "
-                  "the folder named, without its extension)")
+                  "the folder named)")
 
 
 def plan_batch(paths: list[str | os.PathLike], out: str | os.PathLike,
@@ -447,8 +447,9 @@ def _refuse_shared_outputs(jobs: list[Job], clash: tuple[str, str]) -> None:
                                      "give --out a folder of its own")
     seen: dict[tuple[Path, str], Path] = {}
     clashes = []
-    for job in jobs:
-        key = (job.out_dir.resolve(), job.stem)
+    for job in jobs:   # segment's outputs are named by the stem; annotate knows a photo by its name (a.jpg beside
+        # a.png, as iPhones export IMG_1.HEIC and IMG_1.JPG, is no clash there)
+        key = (job.out_dir.resolve(), job.stem if clash == SEGMENT_CLASH else job.path.name)
         if key in seen and seen[key].resolve() != job.path.resolve():
             clashes.append(f"{seen[key]} and {job.path}")
         seen.setdefault(key, job.path)
