@@ -34,7 +34,7 @@ from .image import ImageInput, not_there, write_bytes
 from .pipeline import Segmenter
 from .pose.keypoints import COCO_NAMES, COCO_SKELETON, MIN_SCORE, given_keypoints, inside
 from .raywork import ImageActor, ray_run
-from .result import Result
+from .result import Result, coco_rle
 from .runsettings import changes, models_recorded
 
 #: Where the images are segmented: in this process or worker processes, or on a Ray cluster.
@@ -356,7 +356,9 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None,
     ``as_polygons`` of that tolerance), ``area`` and ``bbox`` taken from their image's entry (people in the file's
     order), and an image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays
     where the mask is empty, with the box's area where it had none: COCOeval reads every person's). People of
-    images not segmented are left as they were; images of ``entries`` that ``data`` does not list are added, in
+    images not segmented (failed, or not found) are left as they were, but one without a ``segmentation`` gets an
+    empty mask where the file gives the photo's size (pycocotools and COCOeval fail on a person without one), as
+    someone who cannot be placed does; images of ``entries`` that ``data`` does not list are added, in
     name order, they and their people numbered on from its largest ids (``merge``), keeping those that ``ids``,
     the record of an earlier run's, gave them. Returns the file and the record of the added images' ids (None
     where none were added)."""
@@ -367,7 +369,14 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None,
         if im["file_name"] in sizes:
             im.setdefault("width", sizes[im["file_name"]][0])
             im.setdefault("height", sizes[im["file_name"]][1])
+    shapes = {im["file_name"]: (im["height"], im["width"]) for im in data["images"] if {"width", "height"} <= set(im)}
     for name, anns in _given_annotations(data).items():
+        if name not in by_name and name in shapes:   # not segmented: no one's mask is known
+            empty = coco_rle(np.zeros(shapes[name], np.uint8))
+            for ann in anns:
+                if not ann.get("segmentation"):   # none, or `[]`
+                    box = ann.get("bbox") or [0, 0, 0, 0]
+                    ann.update(segmentation=empty, area=ann.get("area", float(box[2] * box[3])))
         for ann, made in zip(anns, by_name.get(name, [])):
             if polygons is not None:
                 made = made | {"segmentation": as_polygons(made["segmentation"], polygons)}

@@ -16,7 +16,7 @@ import pytest
 
 from personseg.annotate import PERSON, filled, given_people, merge, person_annotations, read_people_file
 from personseg.errors import PersonsegError
-from personseg.result import Instance, Result
+from personseg.result import Instance, Result, coco_rle
 
 
 def _result() -> Result:
@@ -111,7 +111,6 @@ def test_polygons_draw_the_same_pixels_back_but_for_holes_and_specks():
     from pycocotools import mask as coco_mask
 
     from personseg.annotate import as_polygons
-    from personseg.result import coco_rle
 
     def drawn(polygons: list) -> np.ndarray:
         return coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects(polygons, 50, 40)))
@@ -164,6 +163,22 @@ def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
     del data["annotations"][1]["area"]   # a labelled box without an area: COCOeval reads every person's
     data["annotations"][1]["bbox"] = [1, 1, 4, 4]
     assert json.loads(filled(data, [made])[0])["annotations"][1]["area"] == 16.0   # the box's
+
+
+def test_people_of_a_photo_not_segmented_get_an_empty_mask_where_they_have_none():
+    """A photo that failed (or was not found) leaves its people as given, but pycocotools' annToMask and COCOeval
+    fail on a person without a segmentation: an empty mask of the photo's size where the file gives it."""
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 30, "height": 40},
+                       {"id": 2, "file_name": "b.jpg"}], "categories": [{"id": 1}],
+            "annotations": [{"id": 1, "image_id": 1, "keypoints": [1] * 51, "bbox": [1, 1, 4, 4]},
+                            {"id": 2, "image_id": 1, "keypoints": [1] * 51, "segmentation": [[1, 1, 5, 1, 5, 5]]},
+                            {"id": 3, "image_id": 1, "keypoints": [1] * 51, "segmentation": []},
+                            {"id": 4, "image_id": 2, "keypoints": [1] * 51}]}
+    first, second, third, fourth = json.loads(filled(data, [])[0])["annotations"]
+    assert first["segmentation"] == third["segmentation"] == coco_rle(np.zeros((40, 30), np.uint8))
+    assert first["area"] == 16.0 and third["area"] == 0.0   # a labelled box's area, as for someone not placed
+    assert second["segmentation"] == [[1, 1, 5, 1, 5, 5]] and "area" not in second   # labelled: as it was
+    assert "segmentation" not in fourth   # no size given: nothing to make a mask of
 
 
 def test_a_tolerance_that_is_not_a_number_of_pixels_is_refused_before_any_work(tmp_path):
