@@ -23,9 +23,11 @@ def add_parser(sub) -> None:
                                    "a file edited since is left as it is); the file is the same whatever order "
                                    "images finish in. Exit status 1: some images failed (named; the file holds the "
                                    "rest, and the same command tries the failed ones again). Every method "
-                                   "searches for everyone and makes a mask a person here, so the time a photo "
-                                   "is about the same whichever is chosen (0.26-0.35 s on 2 cores, "
-                                   "benchmarks/RESULTS.md); --workers runs photos side by side.")
+                                   "searches for everyone and makes a mask for each person here, so the time "
+                                   "per photo is about the same whichever is chosen: on 2 cores 0.26 s with one "
+                                   "person to 0.44 s with five or more on an AVX-512 EPYC (benchmarks/RESULTS.md), "
+                                   "a median of 0.8 s on 20 street photos on an older AVX2 one; --workers runs "
+                                   "photos side by side.")
     a.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos (searched recursively)")
     a.add_argument("-o", "--out", required=True, type=Path, help="the COCO .json file to write")
     add_method_options(a, subject=False)   # everyone gets a mask of their own
@@ -42,7 +44,8 @@ def add_parser(sub) -> None:
                         "(without it, everyone is segmented from their keypoints, which remakes every mask); photos "
                         "under the paths that the file does not list are searched and added, numbered on from "
                         "its largest ids")
-    a.add_argument("--min-area", type=int, default=0, metavar="PX", help="leave out people of fewer pixels (default 0); another value on a rerun rewrites the file "
+    a.add_argument("--min-area", type=int, default=0, metavar="PX",
+                   help="leave out people of fewer pixels (default 0); another value on a rerun rewrites the file "
                         "without segmenting again, each person keeping their id")
     a.add_argument("--polygons", action="store_true",
                    help="segmentations as polygons, which Label Studio's COCO import and some trainers read, "
