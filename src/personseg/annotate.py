@@ -730,14 +730,28 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         write_bytes(out, data, overwrite=True)
         shards.may_be(data)
         shards.keep_only(plan.jobs)
-    written = [over_area(e["annotations"], min_area) for e in entries]
-    return {"images": len(entries), "people": sum(map(len, written)),
-            "nobody": [e["file_name"] for e, people in zip(entries, written) if not people], "failed": failed,
+    if people_file is None:
+        counts = [len(over_area(e["annotations"], min_area)) for e in entries]
+    else:   # as the file was written (filled): with --edited a region found without a pose that the file no longer
+        # lists is in the photo's entry, not in the file
+        listed = _people_by_name(people_file)
+        counts = [listed[e["file_name"]] for e in entries]
+    return {"images": len(entries), "people": sum(counts),
+            "nobody": [e["file_name"] for e, people in zip(entries, counts) if not people], "failed": failed,
             "missing": [(p, not_there(p)) for p in plan.missing],
             "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "gone": gone,
             "others": [f for f in plan.others if f.resolve() != Path(out).resolve()],   # not its own file
-            "small": sum(len(e["annotations"]) for e in entries) - sum(map(len, written)),
+            "small": 0 if people_file is not None else sum(len(e["annotations"]) for e in entries) - sum(counts),
             "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
+
+
+def _people_by_name(data: dict) -> Counter:
+    """How many people (annotations of the person category, crowds aside) the COCO file ``data`` lists on each of
+    its images, by file name."""
+    names = {im["id"]: im["file_name"] for im in data["images"]}
+    person = person_ids(data)
+    return Counter(names.get(a.get("image_id")) for a in data["annotations"]
+                   if is_person(a, person) and not a.get("iscrowd"))
 
 
 def _as_stated(entry: dict, image: dict | None) -> dict | PersonsegError:

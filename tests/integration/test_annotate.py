@@ -307,6 +307,25 @@ def test_people_given_in_a_coco_file_are_the_people_annotated(tmp_path, data_dir
     assert Segmenter("fast")(folder / images[0]["file_name"], people=[]).mask.max() == 0
 
 
+def test_a_photo_whose_people_were_all_removed_by_hand_is_said_to_have_nobody(tmp_path, data_dir):
+    """--edited, a photo of nobody whose people (posed, and a region found without a pose) were all removed from
+    the file: the summary counts the file's people, not those the search found (it counted the region)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(data_dir / "no_people/images/000000025986.jpg", folder / "table.jpg")   # a dining table
+    shutil.copy(data_dir / "pennfudan/images/FudanPed00002.jpg", folder / "walker.jpg")   # one person
+    first = tmp_path / "found.json"
+    annotate([folder], first, {})
+    found = json.loads(first.read_text())
+    table = next(im["id"] for im in found["images"] if im["file_name"] == "table.jpg")
+    assert any(a["num_keypoints"] == 0 for a in found["annotations"] if a["image_id"] == table)   # measured
+    found["annotations"] = [a for a in found["annotations"] if a["image_id"] != table]
+    (tmp_path / "edited.in.json").write_text(json.dumps(found))
+    summary = annotate([folder], tmp_path / "edited.json", {}, people=tmp_path / "edited.in.json", edits=True)
+    assert summary["people"] == len(found["annotations"]) == 1 and summary["nobody"] == ["table.jpg"]
+    assert json.loads((tmp_path / "edited.json").read_text())["annotations"] == found["annotations"]
+
+
 def test_segment_on_ray_writes_the_files_of_a_local_run(photos, tmp_path):
     pytest.importorskip("ray")
     args = [sys.executable, "-m", "personseg", "segment", str(photos), "--method", "fast", "--quiet"]
