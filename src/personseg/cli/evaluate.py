@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
                         "regions nobody is scored on (CVAT writes its mask annotations as crowds)")
     e.add_argument("--min-area", type=int, default=0, metavar="PX",
                    help="with --people: leave out found people of fewer pixels, as annotate --min-area does")
-    e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line")
+    e.add_argument("--ids", type=Path, help="file of image ids (stems), one per line (not with --people, whose file "
+                                            "names the photos; --limit takes its first N)")
     add_method_options(e)
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--video", action="store_true",
