@@ -243,6 +243,56 @@ def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = N
             for _, name, _ in listed]
 
 
+@dataclass
+class Predicted:
+    """A COCO file of people found (``predicted_people``): each true photo's predicted segmentations (None where the
+    file does not list the photo: nobody found there) and the size the file gives it (w, h; None where not
+    given), and the file names it lists that are not among the true photos."""
+
+    people: list[list | None]
+    sizes: list[tuple[int | None, int | None]]
+    unmatched: list[str]
+
+
+def predicted_people(annotations: Path, photos: list[Path]) -> Predicted:
+    """The people of a COCO file of predictions (``personseg annotate``'s, edited or not, or another tool's) on each
+    of ``photos`` (the true sets' image paths, ``instance_sets``): every annotation of the person category with a
+    segmentation, crowds too. A photo is the file's image whose ``file_name`` ends its path (``people/a.jpg`` is
+    ``.../people/a.jpg``), so a file written for the photos' folder or for one above it both match."""
+    import json
+
+    try:
+        data = json.loads(Path(annotations).read_text())
+        person = person_ids(data)
+        images = {str(im["id"]): (str(im["file_name"]).replace("\\", "/"), (im.get("width"), im.get("height")))
+                  for im in data["images"]}
+        found: dict[str, list] = {name: [] for name, _ in images.values()}
+        for ann in data["annotations"]:
+            if is_person(ann, person) and ann.get("segmentation") and str(ann["image_id"]) in images:
+                found[images[str(ann["image_id"])][0]].append(ann["segmentation"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise PersonsegError(f"{annotations}: not a readable COCO file ({type(e).__name__}: {e}; COCO's images have "
+                             "id and file_name, its annotations image_id, category_id and segmentation)") from None
+    if not person:
+        raise PersonsegError(f"{annotations}: no category named person among its categories")
+    given = dict(images.values())
+    by_base: dict[str, list[str]] = {}
+    for name in found:
+        by_base.setdefault(name.rsplit("/", 1)[-1], []).append(name)
+    out = Predicted([], [], [])
+    matched: set[str] = set()
+    for photo in photos:
+        path = "/" + Path(photo).as_posix()
+        names = [name for name in by_base.get(Path(photo).name, []) if path.endswith("/" + name.lstrip("/"))]
+        if len(names) > 1:
+            raise PersonsegError(f"{annotations} lists {names[0]} and {names[1]}, both names of {photo}")
+        matched.update(names)
+        out.people.append(found[names[0]] if names else None)
+        out.sizes.append(given[names[0]] if names else (None, None))
+    out.unmatched.extend(sorted(set(found) - matched))
+    return out
+
+
 def _check_segmentations(annotations: Path, image: Path, size: tuple[int | None, int | None],
                          segmentations: list[tuple[object, list | dict]]) -> None:
     """PersonsegError unless ``image`` is the ``size`` (w, h; None where not given) its COCO file gives it and each

@@ -129,7 +129,8 @@ def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir
     for i in ids:
         photos.mkdir(exist_ok=True)
         (photos / f"{i}.jpg").write_bytes((data_dir / f"coco_people/images/{i}.jpg").read_bytes())
-    assert main(["annotate", str(photos), "--out", str(tmp_path / "ann.json"), "--method", "fast", "--matting",
+    ann = tmp_path / "ann.json"
+    assert main(["annotate", str(photos), "--out", str(ann), "--method", "fast", "--matting",
                  "none", "--quiet", "--min-area", "3000"]) == 0
     out = tmp_path / "scores.json"
     assert main(["eval", "--people", str(tmp_path / "ann.json"), "--images", str(photos), "--method", "fast",
@@ -155,6 +156,25 @@ def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir
         assert len(people) == len(own[stem][2]) and len(crowds) == len(own[stem][3])
         for ours, theirs in zip(people + crowds, own[stem][2] + own[stem][3]):
             assert np.array_equal(true_mask(ours, rgb, photos / i) > 0, load_mask(theirs) > 0)
+    # --predictions: annotate's file scored as it is (no method runs) gives what eval gives running that method
+    truth, keys = ["--people", str(tmp_path / "coco.json"), "--images", str(photos)], (
+        "people", "found", "missed", "spurious", "matched_iou", "recall_by_size", "per_image")
+    scores = {}
+    for name, how in (("ran", ["--method", "fast", "--matting", "none"]), ("read", ["--predictions", str(ann)])):
+        assert main(["eval", *truth, *how, "--min-area", "3000", "--quiet", "--json", str(tmp_path / name)]) == 0
+        scores[name] = json.loads((tmp_path / name).read_text())
+    assert {k: scores["ran"][k] for k in keys} == {k: scores["read"][k] for k in keys} and scores["ran"]["found"]
+    # a file of one photo, its people removed by hand: the other photo is not scored, said; this one's all missed
+    edited = json.loads(ann.read_text())
+    edited["images"], edited["annotations"] = edited["images"][:1], []
+    ann.write_text(json.dumps(edited))
+    assert main(["eval", *truth, "--predictions", str(ann), "--quiet", "--json", str(out), "--overwrite"]) == 0
+    s = json.loads(out.read_text())
+    assert s["images"] == 1 and s["true_photos_not_listed"] == 1 and s["found"] == s["spurious"] == 0
+    assert s["missed"] == s["people"] == len(own[ids[0]][2])
+    capsys.readouterr()
+    assert main(["eval", *truth, "--predictions", str(ann), "--method", "fast"]) == 2
+    assert "--method: no method runs with --predictions" in capsys.readouterr().err
 
 
 def test_a_second_person_is_confirmed_and_an_empty_wall_is_not(data_dir, pose_mini):

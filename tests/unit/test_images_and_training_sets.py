@@ -19,7 +19,8 @@ from personseg.errors import ImageError, PersonsegError
 from personseg.image import VOID, black_and_white, descreened, load_image, load_mask, read_mask, write_image
 from personseg.models.registry import ARCHITECTURES, SPECS, spec
 from personseg.train.augment import AUGMENT_PRESETS, AugmentConfig, augment
-from personseg.evaluate import check_pairs, evaluate, evaluate_people, find_pairs, instance_sets, true_mask
+from personseg.evaluate import (check_pairs, evaluate, evaluate_people, find_pairs, instance_sets, predicted_people,
+                                true_mask)
 from personseg.train.data import PairSet, load_pairs, pose_keypoints, validation_split
 from personseg.train.sets import training_sets
 from synthetic import grey_profile, rgb_profile
@@ -713,3 +714,30 @@ def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole
     assert len(trn) == 12 and len(val) == 4
     with pytest.raises(PersonsegError, match="--split train"):   # 'fit' is this project's, refused before work
         sets.training_sets("lwpsn-person", [root, single], "fit", tmp_path / "cache", AUGMENT_PRESETS["full"])
+
+
+def test_predictions_are_matched_to_the_true_photos_by_the_end_of_their_paths(tmp_path):
+    """eval --predictions: a file_name names the photo whose path it ends (written for the photos' folder or one
+    above); people of other categories and without a segmentation are not predictions; names of no true photo are
+    listed; a photo two names fit is refused."""
+    square = [[1, 1, 9, 1, 9, 9]]
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 20, "height": 10},
+                       {"id": 2, "file_name": "sub/b.jpg"}, {"id": 3, "file_name": "c.jpg"}],
+            "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "dog"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": square},
+                            {"id": 2, "image_id": 1, "category_id": 2, "segmentation": square},
+                            {"id": 3, "image_id": 2, "category_id": 1, "segmentation": []},
+                            {"id": 4, "image_id": 2, "category_id": 1, "segmentation": square, "iscrowd": 1}]}
+    path = tmp_path / "found.json"
+    path.write_text(json.dumps(data))
+    found = predicted_people(path, [tmp_path / "x/a.jpg", tmp_path / "x/sub/b.jpg", tmp_path / "x/b.jpg",
+                                    tmp_path / "x/ba.jpg"])
+    assert found.people == [[square], [square], None, None]   # x/b.jpg is not sub/b.jpg, nor ba.jpg a.jpg
+    assert found.sizes == [(20, 10), (None, None), (None, None), (None, None)] and found.unmatched == ["c.jpg"]
+    data["images"].append({"id": 4, "file_name": "x/a.jpg"})
+    path.write_text(json.dumps(data))
+    with pytest.raises(PersonsegError, match="lists a.jpg and x/a.jpg, both names of"):
+        predicted_people(path, [tmp_path / "x/a.jpg"])
+    path.write_text(json.dumps({"images": []}))
+    with pytest.raises(PersonsegError, match="not a readable COCO file"):
+        predicted_people(path, [])

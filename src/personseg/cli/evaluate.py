@@ -9,7 +9,10 @@ from pathlib import Path
 from .. import __version__
 from ..data import read_ids
 from ..errors import PersonsegError
-from ..evaluate import WORST_COUNT, WorstCases, check_pairs, evaluate, evaluate_people, instance_sets, paired
+from ..coco import segmentation_mask
+from ..evaluate import (WORST_COUNT, WorstCases, check_pairs, evaluate, evaluate_people, instance_sets, paired,
+                        predicted_people)
+from ..methods import DEFAULT_METHOD
 from ..image import write_bytes, write_image
 from ..outputs import refuse_existing
 from ..pipeline import Segmenter
@@ -35,6 +38,11 @@ def add_parser(sub) -> None:
                    help="instead: score one mask per person against an annotations file: COCO instances (from "
                         "personseg annotate, CVAT, Label Studio; category person, crowds not scored) or laid out "
                         "like pose_mini's annotations.json")
+    e.add_argument("--predictions", type=Path, metavar="COCO.json",
+                   help="with --people: score the people of this COCO file (personseg annotate's, after edits or "
+                        "not, or another tool's; its file_names matched to the end of the true photos' paths) "
+                        "instead of running a method; only the photos it lists are scored (a photo it lists "
+                        "with no one: nobody found), the summary says how many of the truth's it does not")
     e.add_argument("--crowds-as-people", action="store_true",
                    help="with --people and a COCO file: score its crowd annotations (iscrowd) as people, not as "
                         "regions nobody is scored on (CVAT writes its mask annotations as crowds)")
@@ -96,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         if path is not None and path.is_dir():
             raise PersonsegError(f"{flag} {path}: is a folder; name a file")
     refuse_existing([path for _, path in files], args.overwrite)
-    for flag, given in (("--min-area", args.min_area), ("--crowds-as-people", args.crowds_as_people)):
+    for flag, given in (("--min-area", args.min_area), ("--crowds-as-people", args.crowds_as_people),
+                        ("--predictions", args.predictions)):
         if given and not args.people:
             raise PersonsegError(f"{flag} is for scoring people: it goes with --people")
     if args.min_area < 0:
@@ -147,6 +156,8 @@ def _people(args: argparse.Namespace) -> int:
                              "(--limit takes the first N)")
     # a bad file refused before the models load
     sets = instance_sets(args.people, args.images, args.limit, args.crowds_as_people)
+    if args.predictions is not None:
+        return _predictions(args, sets)
     args.instances = True
     seg = segmenter(args)
     least = max(1, args.min_area)   # annotate's rule: a person of no pixel is nobody
@@ -155,6 +166,45 @@ def _people(args: argparse.Namespace) -> int:
                             _progress(args), lambda ident, counts: per_image.append((ident, counts)))
     summary = match.summary() | {"images": len(sets)} | _settings(args, seg)
     _report(args, summary, per_image)   # each image's counts, as photos' give each image's IoU: what to look at
+    return 0
+
+
+def _predictions(args: argparse.Namespace, sets: list) -> int:
+    """``--predictions``: the people of a COCO file scored against the truth (``sets``) as a method's are."""
+    ran = [flag for flag, given in (("--method", args.method != DEFAULT_METHOD), ("--matting", args.matting !=
+           DEFAULT_MATTING), ("--pose", args.pose), ("--require-person", args.require_person),
+           ("--no-person-check", args.no_person_check), ("--no-mediapipe-masks", args.no_mediapipe_masks)) if given]
+    if ran:
+        raise PersonsegError(f"{', '.join(ran)}: no method runs with --predictions (its people are scored as they are)")
+    found = predicted_people(args.predictions, [path for _, path, _, _ in sets])
+    listed = [k for k, people in enumerate(found.people) if people is not None]   # a subset of the truth's photos
+    if not listed:
+        raise PersonsegError(f"{args.predictions} lists none of the {len(sets)} photos of {args.people} (file_names "
+                             "are matched to the end of the photos' paths)")
+    scored = [sets[k] for k in listed]
+    people, sizes = iter(found.people[k] for k in listed), iter(found.sizes[k] for k in listed)
+    names = iter(name for name, _, _, _ in scored)
+    least = max(1, args.min_area)
+
+    def predict(rgb):
+        segmentations, (w, h), name = next(people), next(sizes), next(names)
+        if (w, h) != (None, None) and (w, h) != rgb.shape[1::-1]:
+            raise PersonsegError(f"{args.predictions} gives {name} as {w}x{h}; the photo is "
+                                 f"{rgb.shape[1]}x{rgb.shape[0]}: its masks are of another size of it")
+        try:
+            masks = [segmentation_mask(s, rgb.shape) for s in segmentations]
+        except ValueError as e:
+            raise PersonsegError(f"{args.predictions}: a segmentation of {name} cannot be read ({e})") from None
+        return [m for m in masks if (m > 0).sum() >= least]
+
+    per_image: list[tuple[str, dict[str, int]]] = []
+    match = evaluate_people(predict, scored, _progress(args), lambda ident, counts: per_image.append((ident, counts)))
+    summary = match.summary() | {
+        "images": len(scored), "predictions": str(args.predictions),
+        "true_photos_not_listed": len(sets) - len(scored), "listed_photos_not_true": len(found.unmatched),
+        "limit": args.limit, "min_area": args.min_area, "crowds_as_people": args.crowds_as_people,
+        "data": [str(args.people)] + ([str(args.images)] if args.images else []), "version": __version__}
+    _report(args, summary, per_image)
     return 0
 
 
