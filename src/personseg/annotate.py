@@ -356,9 +356,9 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None,
     ``as_polygons`` of that tolerance), ``area`` and ``bbox`` taken from their image's entry (people in the file's
     order), and an image's ``width`` and ``height`` where missing; everything else as it was (a labelled box stays
     where the mask is empty, with the box's area where it had none: COCOeval reads every person's). People of
-    images not segmented (failed, or not found) are left as they were, but one without a ``segmentation`` gets an
-    empty mask where the file gives the photo's size (pycocotools and COCOeval fail on a person without one), as
-    someone who cannot be placed does; images of ``entries`` that ``data`` does not list are added, in
+    images not segmented (failed, or not found), and people without keypoints, are left as they were, but one
+    without a ``segmentation`` gets an empty mask (``_no_one_without_a_mask``), as someone who cannot be placed
+    does; images of ``entries`` that ``data`` does not list are added, in
     name order, they and their people numbered on from its largest ids (``merge``), keeping those that ``ids``,
     the record of an earlier run's, gave them. Returns the file and the record of the added images' ids (None
     where none were added)."""
@@ -369,14 +369,7 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None,
         if im["file_name"] in sizes:
             im.setdefault("width", sizes[im["file_name"]][0])
             im.setdefault("height", sizes[im["file_name"]][1])
-    shapes = {im["file_name"]: (im["height"], im["width"]) for im in data["images"] if {"width", "height"} <= set(im)}
     for name, anns in _given_annotations(data).items():
-        if name not in by_name and name in shapes:   # not segmented: no one's mask is known
-            empty = coco_rle(np.zeros(shapes[name], np.uint8))
-            for ann in anns:
-                if not ann.get("segmentation"):   # none, or `[]`
-                    box = ann.get("bbox") or [0, 0, 0, 0]
-                    ann.update(segmentation=empty, area=ann.get("area", float(box[2] * box[3])))
         for ann, made in zip(anns, by_name.get(name, [])):
             if polygons is not None:
                 made = made | {"segmentation": as_polygons(made["segmentation"], polygons)}
@@ -389,10 +382,32 @@ def filled(data: dict, entries: list[dict], polygons: float | None = None,
                 # reads every person's area, and a keypoint's similarity divides by it)
                 box = ann.get("bbox") or [0, 0, 0, 0]
                 ann["area"] = made["area"] or float(box[2] * box[3])
+    _no_one_without_a_mask(data)
     added = [e for e in entries if e["file_name"] not in listed]
     record = _add(data, added, polygons, ids) if added else None
     data.setdefault("licenses", [])   # importers (CVAT's Datumaro) refuse a file without them
     return json.dumps(data, separators=(",", ":")).encode(), record
+
+
+def _no_one_without_a_mask(data: dict) -> None:
+    """Give every person of the COCO file ``data`` without a segmentation (none, or `[]`: people of a photo that
+    failed or was not found, people given without keypoints, crowds) an empty mask where the file gives their photo's
+    size in whole pixels, in place (pycocotools' annToMask and COCOeval fail on a person without one); their area
+    stays, or is their box's, or 0."""
+    shapes = {}
+    for im in data["images"]:
+        w, h = im.get("width"), im.get("height")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v) and v > 0 for v in (w, h)):
+            shapes[im["id"]] = (int(h), int(w))
+    person = person_ids(data)
+    empty: dict[tuple[int, int], dict] = {}
+    for ann in data["annotations"]:
+        shape = shapes.get(ann.get("image_id"))
+        if is_person(ann, person) and not ann.get("segmentation") and shape is not None:
+            box = ann.get("bbox") or [0, 0, 0, 0]
+            if shape not in empty:
+                empty[shape] = coco_rle(np.zeros(shape, np.uint8))
+            ann.update(segmentation=empty[shape], area=ann.get("area", float(box[2] * box[3])))
 
 
 def _add(data: dict, entries: list[dict], polygons: float | None, ids: dict | None) -> dict:
@@ -689,8 +704,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
             raise PersonsegError(f"output exists: {out}, not as this command last wrote it (edited since, or another "
                                  "command's): --overwrite replaces it, its edits lost, and annotates every photo "
-                                 f"again; or give another --out (for edits made since, with --people {out} "
-                                 "--edited to keep them)")
+                                 f"again; or give another --out (for edits made since, --people {out} --edited "
+                                 "--out ANOTHER.json keeps them)")
         elif shards.folder.is_dir() and _filtered_parts(shards.settings(), settings):
             warnings.warn(f"{shards.folder} holds parts of an earlier personseg that kept only the people over "
                           "its --min-area: every photo is segmented again, each keeping its ids", stacklevel=2)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import heapq
+import posixpath
+import re
 import time
 import warnings
 from collections import Counter
@@ -246,50 +248,76 @@ def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = N
 @dataclass
 class Predicted:
     """A COCO file of people found (``predicted_people``): each true photo's predicted segmentations (None where the
-    file does not list the photo: nobody found there) and the size the file gives it (w, h; None where not
-    given), and the file names it lists that are not among the true photos."""
+    file does not list the photo: not scored; ``[]`` where it lists nobody there) and the size the file gives it
+    (w, h; None where not given), and the file names it lists that are none of the photos."""
 
     people: list[list | None]
     sizes: list[tuple[int | None, int | None]]
     unmatched: list[str]
 
 
+def _as_key(name: str) -> str:
+    """A file_name as ``predicted_people`` matches it: slashes, no drive, no ``./`` or ``..`` steps, no leading
+    slash."""
+    name = name.replace("\\", "/")
+    if re.match(r"^[A-Za-z]:/", name):
+        name = name[2:]
+    return posixpath.normpath(name).lstrip("/")
+
+
 def predicted_people(annotations: Path, photos: list[Path]) -> Predicted:
     """The people of a COCO file of predictions (``personseg annotate``'s, edited or not, or another tool's) on each
     of ``photos`` (the true sets' image paths, ``instance_sets``): every annotation of the person category with a
-    segmentation, crowds too. A photo is the file's image whose ``file_name`` ends its path (``people/a.jpg`` is
-    ``.../people/a.jpg``), so a file written for the photos' folder or for one above it both match."""
+    segmentation, crowds too. A photo is the file's image whose ``file_name`` ends its absolute path
+    (``people/a.jpg`` is ``/.../people/a.jpg``), so a file written for the photos' folder or for one above it both
+    match. Refused: a file that lists a name twice, a person of an image it does not list, no segmentation at all,
+    and a name that fits two photos or a photo that two names fit."""
     import json
 
     try:
         data = json.loads(Path(annotations).read_text())
         person = person_ids(data)
-        images = {str(im["id"]): (str(im["file_name"]).replace("\\", "/"), (im.get("width"), im.get("height")))
+        images = {str(im["id"]): (_as_key(str(im["file_name"])), (im.get("width"), im.get("height")))
                   for im in data["images"]}
         found: dict[str, list] = {name: [] for name, _ in images.values()}
         for ann in data["annotations"]:
-            if is_person(ann, person) and ann.get("segmentation") and str(ann["image_id"]) in images:
+            if not is_person(ann, person):
+                continue
+            if str(ann["image_id"]) not in images:
+                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
+                                     "which the file does not list")
+            if ann.get("segmentation"):
                 found[images[str(ann["image_id"])][0]].append(ann["segmentation"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise PersonsegError(f"{annotations}: not a readable COCO file ({type(e).__name__}: {e}; COCO's images have "
                              "id and file_name, its annotations image_id, category_id and segmentation)") from None
     if not person:
         raise PersonsegError(f"{annotations}: no category named person among its categories")
+    twice = sorted(name for name, n in Counter(name for name, _ in images.values()).items() if n > 1)
+    if twice:
+        raise PersonsegError(f"{annotations} lists {', '.join(twice[:3])}{', ...' * (len(twice) > 3)} more than once")
+    if not any(found.values()) and any(is_person(a, person) for a in data["annotations"]):
+        raise PersonsegError(f"{annotations}: none of its people has a segmentation: people are scored by their "
+                             "masks")
     given = dict(images.values())
     by_base: dict[str, list[str]] = {}
     for name in found:
         by_base.setdefault(name.rsplit("/", 1)[-1], []).append(name)
     out = Predicted([], [], [])
-    matched: set[str] = set()
+    fits: dict[str, Path] = {}
     for photo in photos:
-        path = "/" + Path(photo).as_posix()
-        names = [name for name in by_base.get(Path(photo).name, []) if path.endswith("/" + name.lstrip("/"))]
+        path = "/" + Path(photo).absolute().as_posix().lstrip("/")
+        names = [name for name in by_base.get(Path(photo).name, []) if path.endswith("/" + name)]
         if len(names) > 1:
             raise PersonsegError(f"{annotations} lists {names[0]} and {names[1]}, both names of {photo}")
-        matched.update(names)
+        for name in names:
+            if name in fits:
+                raise PersonsegError(f"{annotations} lists {name}, a name of {fits[name]} and of {photo}: name the "
+                                     "photos by more of their path")
+            fits[name] = photo
         out.people.append(found[names[0]] if names else None)
         out.sizes.append(given[names[0]] if names else (None, None))
-    out.unmatched.extend(sorted(set(found) - matched))
+    out.unmatched.extend(sorted(set(found) - set(fits)))
     return out
 
 

@@ -106,7 +106,7 @@ def test_a_rerun_adds_the_photos_added_since_and_leaves_a_file_changed_since(pho
     with pytest.raises(PersonsegError, match=r"other settings \(paths"):   # another folder: not over this file
         annotate([other], out, {"method": "fast"})
     out.write_text(out.read_text().replace('"person"', '"Person"'))   # edited since, e.g. in a labelling tool
-    with pytest.raises(PersonsegError, match=r"not as this command last wrote it.*--people \S+people.json --edited"):
+    with pytest.raises(PersonsegError, match=r"not as this command last wrote it.*--people \S+people.json --edited --out"):
         annotate([photos], out, {"method": "fast"})
 
 

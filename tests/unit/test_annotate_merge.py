@@ -166,19 +166,25 @@ def test_a_person_given_who_cannot_be_placed_keeps_a_labelled_box():
 
 
 def test_people_of_a_photo_not_segmented_get_an_empty_mask_where_they_have_none():
-    """A photo that failed (or was not found) leaves its people as given, but pycocotools' annToMask and COCOeval
-    fail on a person without a segmentation: an empty mask of the photo's size where the file gives it."""
-    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 30, "height": 40},
-                       {"id": 2, "file_name": "b.jpg"}], "categories": [{"id": 1}],
+    """A photo that failed (or was not found) leaves its people as given, and people without keypoints are not
+    segmented, but pycocotools' annToMask and COCOeval fail on a person without a segmentation: an empty mask of
+    the photo's size where the file gives it in whole pixels."""
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 30.0, "height": 40},
+                       {"id": 2, "file_name": "b.jpg"}, {"id": 3, "file_name": "c.jpg", "width": "30", "height": 40},
+                       {"id": 4, "file_name": "d.jpg", "width": 30, "height": 40}], "categories": [{"id": 1}],
             "annotations": [{"id": 1, "image_id": 1, "keypoints": [1] * 51, "bbox": [1, 1, 4, 4]},
                             {"id": 2, "image_id": 1, "keypoints": [1] * 51, "segmentation": [[1, 1, 5, 1, 5, 5]]},
                             {"id": 3, "image_id": 1, "keypoints": [1] * 51, "segmentation": []},
-                            {"id": 4, "image_id": 2, "keypoints": [1] * 51}]}
-    first, second, third, fourth = json.loads(filled(data, [])[0])["annotations"]
-    assert first["segmentation"] == third["segmentation"] == coco_rle(np.zeros((40, 30), np.uint8))
-    assert first["area"] == 16.0 and third["area"] == 0.0   # a labelled box's area, as for someone not placed
+                            {"id": 4, "image_id": 2, "keypoints": [1] * 51},
+                            {"id": 5, "image_id": 3, "keypoints": [1] * 51},
+                            {"id": 6, "image_id": 4, "bbox": [0, 0, 2, 3]}]}   # a box alone: not segmented
+    made = {"file_name": "d.jpg", "width": 30, "height": 40, "annotations": []}
+    first, second, third, fourth, fifth, sixth = json.loads(filled(data, [made])[0])["annotations"]
+    empty = coco_rle(np.zeros((40, 30), np.uint8))
+    assert first["segmentation"] == third["segmentation"] == sixth["segmentation"] == empty
+    assert first["area"] == 16.0 and third["area"] == 0.0 and sixth["area"] == 6.0   # a labelled box's area
     assert second["segmentation"] == [[1, 1, 5, 1, 5, 5]] and "area" not in second   # labelled: as it was
-    assert "segmentation" not in fourth   # no size given: nothing to make a mask of
+    assert "segmentation" not in fourth and "segmentation" not in fifth   # no size in whole pixels: no mask
 
 
 def test_a_tolerance_that_is_not_a_number_of_pixels_is_refused_before_any_work(tmp_path):

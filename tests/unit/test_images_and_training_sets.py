@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -716,28 +717,37 @@ def test_the_person_model_trains_on_each_real_person_their_photos_held_out_whole
         sets.training_sets("lwpsn-person", [root, single], "fit", tmp_path / "cache", AUGMENT_PRESETS["full"])
 
 
-def test_predictions_are_matched_to_the_true_photos_by_the_end_of_their_paths(tmp_path):
-    """eval --predictions: a file_name names the photo whose path it ends (written for the photos' folder or one
-    above); people of other categories and without a segmentation are not predictions; names of no true photo are
-    listed; a photo two names fit is refused."""
+def test_predictions_are_matched_to_the_true_photos_by_the_end_of_their_paths(tmp_path, monkeypatch):
+    """eval --predictions: a file_name names the photo whose absolute path it ends (written for the photos' folder
+    or one above; `./`, backslashes and a drive letter aside); people of other categories and without a
+    segmentation are not predictions; names of no photo are listed; ambiguous and inconsistent files are refused."""
     square = [[1, 1, 9, 1, 9, 9]]
-    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 20, "height": 10},
-                       {"id": 2, "file_name": "sub/b.jpg"}, {"id": 3, "file_name": "c.jpg"}],
+    data = {"images": [{"id": 1, "file_name": "./a.jpg", "width": 20, "height": 10},
+                       {"id": 2, "file_name": "C:\\shots\\sub\\b.jpg"}, {"id": 3, "file_name": "c.jpg"}],
             "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "dog"}],
             "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": square},
                             {"id": 2, "image_id": 1, "category_id": 2, "segmentation": square},
                             {"id": 3, "image_id": 2, "category_id": 1, "segmentation": []},
                             {"id": 4, "image_id": 2, "category_id": 1, "segmentation": square, "iscrowd": 1}]}
     path = tmp_path / "found.json"
-    path.write_text(json.dumps(data))
-    found = predicted_people(path, [tmp_path / "x/a.jpg", tmp_path / "x/sub/b.jpg", tmp_path / "x/b.jpg",
-                                    tmp_path / "x/ba.jpg"])
-    assert found.people == [[square], [square], None, None]   # x/b.jpg is not sub/b.jpg, nor ba.jpg a.jpg
-    assert found.sizes == [(20, 10), (None, None), (None, None), (None, None)] and found.unmatched == ["c.jpg"]
-    data["images"].append({"id": 4, "file_name": "x/a.jpg"})
-    path.write_text(json.dumps(data))
+
+    def found(photos: list, changed: dict | None = None):
+        path.write_text(json.dumps(data | (changed or {})))
+        return predicted_people(path, photos)
+
+    monkeypatch.chdir(tmp_path)   # relative photo paths are matched by their absolute path
+    got = found([tmp_path / "x/a.jpg", Path("shots/sub/b.jpg"), tmp_path / "x/b.jpg", tmp_path / "x/ba.jpg"])
+    assert got.people == [[square], [square], None, None]   # x/b.jpg is not sub/b.jpg, nor ba.jpg a.jpg
+    assert got.sizes == [(20, 10), (None, None), (None, None), (None, None)] and got.unmatched == ["c.jpg"]
+    with pytest.raises(PersonsegError, match="lists a.jpg, a name of .*x/a.jpg and of .*y/a.jpg"):
+        found([tmp_path / "x/a.jpg", tmp_path / "y/a.jpg"])
     with pytest.raises(PersonsegError, match="lists a.jpg and x/a.jpg, both names of"):
-        predicted_people(path, [tmp_path / "x/a.jpg"])
-    path.write_text(json.dumps({"images": []}))
+        found([tmp_path / "x/a.jpg"], {"images": data["images"] + [{"id": 4, "file_name": "x/a.jpg"}]})
+    with pytest.raises(PersonsegError, match="lists c.jpg more than once"):
+        found([], {"images": data["images"] + [{"id": 4, "file_name": "c.jpg"}]})
+    with pytest.raises(PersonsegError, match="annotation 9 is of image 7, which the file does not list"):
+        found([], {"annotations": [{"id": 9, "image_id": 7, "category_id": 1, "segmentation": square}]})
+    with pytest.raises(PersonsegError, match="none of its people has a segmentation"):
+        found([], {"annotations": [{"id": 9, "image_id": 1, "category_id": 1, "keypoints": [1] * 51}]})
     with pytest.raises(PersonsegError, match="not a readable COCO file"):
-        predicted_people(path, [])
+        found([], {"images": None})

@@ -24,9 +24,10 @@ def add_parser(sub) -> None:
                                    "images finish in. Exit status 1: some images failed (named; the file holds the "
                                    "rest, and the same command tries the failed ones again). Every method "
                                    "searches for everyone and makes a mask for each person here, so the time "
-                                   "per photo is about the same whichever is chosen: on 2 cores 0.26 s with one "
-                                   "person to 0.44 s with five or more on an AVX-512 EPYC (benchmarks/RESULTS.md), "
-                                   "a median of 0.8 s on 20 street photos on an older AVX2 one; --workers runs "
+                                   "per photo is about the same whichever is chosen: on 2 cores, the default "
+                                   "method, 0.26 s with one person to 0.44 s with five or more on an AVX-512 EPYC "
+                                   "(benchmarks/RESULTS.md), a median of 0.8 s on 10 pennfudan and 10 coco_people "
+                                   "test photos on an older AVX2 one (measured for this help); --workers runs "
                                    "photos side by side.")
     a.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos (searched recursively)")
     a.add_argument("-o", "--out", required=True, type=Path, help="the COCO .json file to write")

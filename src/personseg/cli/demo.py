@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from ..batch import cannot_write, refuse_file
 from ..image import write_image
 from ..outputs import OUTPUTS, output_paths, refuse_existing, save_outputs

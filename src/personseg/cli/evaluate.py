@@ -13,10 +13,10 @@ from ..coco import segmentation_mask
 from ..evaluate import (WORST_COUNT, WorstCases, check_pairs, evaluate, evaluate_people, instance_sets, paired,
                         predicted_people)
 from ..methods import DEFAULT_METHOD
-from ..image import write_bytes, write_image
+from ..image import not_there, write_bytes, write_image
 from ..outputs import refuse_existing
 from ..pipeline import Segmenter
-from ..refine.matting import DEFAULT_MATTING
+from ..refine.matting import DEFAULT_MATTING, MATTING_SIDE
 from ..runsettings import shared_settings
 from ..video.stream import METHOD_MATTING, VideoSegmenter
 from .common import add_method_options, matting, models, progress, segmenter
@@ -41,8 +41,9 @@ def add_parser(sub) -> None:
     e.add_argument("--predictions", type=Path, metavar="COCO.json",
                    help="with --people: score the people of this COCO file (personseg annotate's, after edits or "
                         "not, or another tool's; its file_names matched to the end of the true photos' paths) "
-                        "instead of running a method; only the photos it lists are scored (a photo it lists "
-                        "with no one: nobody found), the summary says how many of the truth's it does not")
+                        "instead of running a method (each person with a segmentation, crowds too); only the "
+                        "photos it lists are scored (a photo it lists with no one: nobody found), the summary says "
+                        "how many of the truth's it does not")
     e.add_argument("--crowds-as-people", action="store_true",
                    help="with --people and a COCO file: score its crowd annotations (iscrowd) as people, not as "
                         "regions nobody is scored on (CVAT writes its mask annotations as crowds)")
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             raise PersonsegError(f"{flag} is for scoring people: it goes with --people")
     if args.min_area < 0:
         raise PersonsegError(f"--min-area {args.min_area}: give a number of pixels, 0 or more")
+    if args.predictions is not None and not args.predictions.is_file():   # before the truth's photos are read
+        raise PersonsegError(f"--predictions {args.predictions}: {not_there(args.predictions)}")
     if args.people:
         return _people(args)
     if not args.images or not args.masks:
@@ -172,7 +175,8 @@ def _people(args: argparse.Namespace) -> int:
 def _predictions(args: argparse.Namespace, sets: list) -> int:
     """``--predictions``: the people of a COCO file scored against the truth (``sets``) as a method's are."""
     ran = [flag for flag, given in (("--method", args.method != DEFAULT_METHOD), ("--matting", args.matting !=
-           DEFAULT_MATTING), ("--pose", args.pose), ("--require-person", args.require_person),
+           DEFAULT_MATTING), ("--matting-side", args.matting_side != MATTING_SIDE), ("--model", args.model),
+           ("--pose", args.pose), ("--require-person", args.require_person),
            ("--no-person-check", args.no_person_check), ("--no-mediapipe-masks", args.no_mediapipe_masks)) if given]
     if ran:
         raise PersonsegError(f"{', '.join(ran)}: no method runs with --predictions (its people are scored as they are)")
@@ -188,9 +192,11 @@ def _predictions(args: argparse.Namespace, sets: list) -> int:
 
     def predict(rgb):
         segmentations, (w, h), name = next(people), next(sizes), next(names)
-        if (w, h) != (None, None) and (w, h) != rgb.shape[1::-1]:
+        if None not in (w, h) and (w, h) != rgb.shape[1::-1]:
+            turned = " (its EXIF orientation turns it; the masks may be of the pixels as stored)" if (
+                h, w) == rgb.shape[1::-1] else ""
             raise PersonsegError(f"{args.predictions} gives {name} as {w}x{h}; the photo is "
-                                 f"{rgb.shape[1]}x{rgb.shape[0]}: its masks are of another size of it")
+                                 f"{rgb.shape[1]}x{rgb.shape[0]}{turned}: its masks are scored on the photo as it is")
         try:
             masks = [segmentation_mask(s, rgb.shape) for s in segmentations]
         except ValueError as e:
@@ -201,7 +207,8 @@ def _predictions(args: argparse.Namespace, sets: list) -> int:
     match = evaluate_people(predict, scored, _progress(args), lambda ident, counts: per_image.append((ident, counts)))
     summary = match.summary() | {
         "images": len(scored), "predictions": str(args.predictions),
-        "true_photos_not_listed": len(sets) - len(scored), "listed_photos_not_true": len(found.unmatched),
+        "true_photos_not_listed": len(sets) - len(scored), "listed_photos_not_scored": len(found.unmatched),
+        "listed_photos_not_scored_first": found.unmatched[:5],   # none of the truth's, or beyond --limit
         "limit": args.limit, "min_area": args.min_area, "crowds_as_people": args.crowds_as_people,
         "data": [str(args.people)] + ([str(args.images)] if args.images else []), "version": __version__}
     _report(args, summary, per_image)
