@@ -26,6 +26,7 @@ from personseg.evaluate import find_pairs
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
+from personseg.train.checkpoint import read_checkpoint
 from personseg.framing import people_box
 from personseg.refine.network import refined_probability
 from personseg.runtime import coarse_probability
@@ -44,8 +45,6 @@ def prepare(label: str, model: str, run: Path) -> dict:
     """Export the run's best checkpoint (once); the run's training facts."""
     from personseg.train.export import export_onnx
 
-    import torch
-
     from personseg.models.registry import torch_model
 
     onnx, best = run / "best.onnx", run / "best.pt"
@@ -53,7 +52,7 @@ def prepare(label: str, model: str, run: Path) -> dict:
         export_onnx(best, onnx)
     with open(run / "log.csv") as f:
         log = list(csv.DictReader(f))
-    state = torch.load(best, map_location="cpu", weights_only=False)
+    state = read_checkpoint(best)
     return {"label": label, "model": model, "run": str(run), "onnx_kb": round(onnx.stat().st_size / 1024, 1),
             "parameters": sum(p.numel() for p in torch_model(model).parameters()),
             "epochs": len(log), "best_epoch": state["epoch"] + 1, "val_iou": round(state["val_iou"], 4),

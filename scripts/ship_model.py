@@ -18,12 +18,12 @@ import platform
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from personseg.data import data_root, read_ids
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
+from personseg.train.checkpoint import read_checkpoint
 from personseg.train.export import export_onnx
 
 
@@ -42,8 +42,8 @@ def main() -> None:
     if not (args.checkpoint and args.run_command and args.data_note):
         ap.error("--checkpoint, --run-command and --data-note are needed to ship a model")
 
-    best = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    last = torch.load(args.checkpoint.with_name("last.pt"), map_location="cpu", weights_only=False)
+    best = read_checkpoint(args.checkpoint)
+    last = read_checkpoint(args.checkpoint.with_name("last.pt"))
     model = spec(best["config"]["model"])
     info = export_onnx(args.checkpoint, model.onnx_path)
 

@@ -26,6 +26,7 @@ from personseg.data import data_root, read_ids
 from personseg.evaluate import find_pairs
 from personseg.methods import DEFAULT_METHOD
 from personseg.models.registry import spec
+from personseg.train.checkpoint import read_checkpoint
 from personseg.presence import MODEL
 from personseg.train.data import CHOICE_PHOTOS, validation_split
 from personseg.train.export import export_onnx
@@ -79,7 +80,7 @@ def main() -> None:
         return
     model = spec(MODEL)
     info = export_onnx(best, model.onnx_path)
-    history = torch.load(args.out / "last.pt", map_location="cpu", weights_only=False)["history"]
+    history = read_checkpoint(args.out / "last.pt")["history"]
     chosen = min(history, key=lambda h: h["val_loss"])
     card = {"model": MODEL, "params": info["params"], "onnx_bytes": info["bytes"], "sha256": info["sha256"],
             "data": {"photos": len(set(data["name"])), "regions": len(data["y"]), "people": int(data["y"].sum()),

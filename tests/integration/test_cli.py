@@ -202,6 +202,31 @@ def test_training_starts_from_a_shipped_model_named_and_an_interrupted_first_epo
     assert not (tmp_path / "stopped").exists()   # the folder it made goes with it
 
 
+def test_a_starting_network_that_no_epoch_beats_is_the_best_checkpoint(tmp_path, data_dir, capsys, monkeypatch):
+    """--init: the starting network's validation IoU counts as the first best; where the first epoch scores no
+    more, best.pt holds the starting network (epoch -1: the log's epoch 0) until an epoch scores more; the run
+    ends saying what best.pt holds."""
+    import torch
+
+    from personseg.train.checkpoint import read_checkpoint
+
+    _own_pairs(tmp_path / "mine", data_dir)
+    scores = iter([0.9, 0.8, 0.95, 0.9, 0.8])   # start, epoch 1, epoch 2; then a run that never beats its start
+    monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: next(scores))
+    args = ["train", "--data", str(tmp_path / "mine"), "--batch", "2", "--lr", "1e-3", "--init", "sinet"]
+    assert main(args + ["--epochs", "2", "--out", str(tmp_path / "run"), "--until", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "epoch 1 scored no more than the starting network: best.pt holds" in err
+    assert "best.pt: the starting network, val IoU 0.9000" in err
+    best, last = read_checkpoint(tmp_path / "run/best.pt"), read_checkpoint(tmp_path / "run/last.pt")
+    assert best["epoch"] == -1 and best["val_iou"] == 0.9
+    assert any(not torch.equal(best["model"][k], v) for k, v in last["model"].items())   # not the trained one
+    assert main(args + ["--epochs", "2", "--out", str(tmp_path / "run"), "--resume"]) == 0
+    assert "best.pt: epoch 2, val IoU 0.9500" in capsys.readouterr().err
+    assert main(args + ["--epochs", "1", "--out", str(tmp_path / "again")]) == 0
+    assert read_checkpoint(tmp_path / "again/best.pt")["epoch"] == -1
+
+
 def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, monkeypatch):
     _own_pairs(tmp_path / "mine", data_dir)
     monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.5)
@@ -245,7 +270,7 @@ def test_training_refuses_to_replace_a_run_or_share_its_folder_and_says_what_is_
     monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: 0.0)   # as if it had learnt nothing
     assert main(args + ["--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
-    assert "note: validation IoU stayed 0 on 1 pairs" in err and "--init sinet" not in err   # it started there
+    assert "note: validation IoU stayed 0 on 1 pair:" in err and "--init sinet" not in err   # it started there
     (tmp_path / "m.tmp.onnx").write_text("precious")   # export's temporary file took this name
     assert main(["export", "--checkpoint", str(tmp_path / "run/best.pt"), "-o", str(tmp_path / "m.onnx")]) == 0
     assert f"to use it: personseg segment PHOTO --out OUT --method fast --model {tmp_path / 'm.onnx'}" in \

@@ -28,9 +28,10 @@ def add_parser(sub) -> None:
                                    "resumable.")
     t.add_argument("--model", default="sinet", choices=SEGMENTERS,
                    help="sinet (the default; fast), lwpsn (seed 000, RGB + Spatial Saliency Map), lwpsn-rgb (LWPSN "
-                        "on RGB only), pose-unet (seed 002, RGB + pose map + limb prior), refine (seed 003, RGB + "
-                        "boundary and leftover masks of a coarse matte), lwpsn-person (one person's SSM in, their "
-                        "mask out; trained on overlapping people synthesised from the pairs)")
+                        "on RGB only: a model for comparisons, which no method runs), pose-unet (seed 002, RGB + "
+                        "pose map + limb prior), refine (seed 003, RGB + boundary and leftover masks of a coarse "
+                        "matte), lwpsn-person (one person's SSM in, their mask out; trained on overlapping people "
+                        "synthesised from the pairs)")
     t.add_argument("--data", type=Path, nargs="+", metavar="DIR",
                    help="folders with images/ and masks/ (same stems), e.g. ../shared/data/eg1800 ../shared/data/ccp "
                         "(with --resume: the run's own, unless given)")
@@ -43,7 +44,9 @@ def add_parser(sub) -> None:
                         "are kept fixed)")
     t.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of the training ids held out for validation, above 0 and below 1 (default 0.1)")
-    t.add_argument("-o", "--out", required=True, type=Path, help="run folder: checkpoints, log.csv, curves.png")
+    t.add_argument("-o", "--out", required=True, type=Path,
+                   help="run folder: checkpoints (last.pt, best.pt), log.csv, curves.png, validation.txt (the "
+                        "held-out pairs)")
     t.add_argument("--epochs", type=int, default=100, help="passes over the training pairs (default 100)")
     t.add_argument("--batch", type=int, default=16, help="pairs a step (default 16)")
     t.add_argument("--lr", type=float, default=5e-3,
@@ -231,7 +234,8 @@ def _trained(args: argparse.Namespace, cfg) -> Path:
             "later --until, or none")
     if best.is_file() and read_checkpoint(best)["val_iou"] <= 0:
         shipped = SPECS[args.model].onnx_path.is_file() and args.init is None
-        say(f"note: validation IoU stayed 0 on {len(val)} pairs: the network marks nobody yet; train longer or on "
-            f"more pairs" + (f", or start from the shipped weights (--init {args.model}) with a lower --lr, e.g. 3e-4"
-                             if shipped else ", or with another --lr"))
+        say(f"note: validation IoU stayed 0 on {len(val)} pair{'s' * (len(val) != 1)}: the network marks nobody "
+            f"yet; train longer or on more pairs" + (
+                f", or start from the shipped weights (--init {args.model}) with a lower --lr, e.g. 3e-4" if shipped
+                else ", or with another --lr"))
     return best

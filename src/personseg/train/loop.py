@@ -173,8 +173,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
     None: up to 8 beside a GPU, none on CPU, where the network's arithmetic takes every core). ``command``: the
     options that made the run, kept in last.pt (``personseg train --resume`` takes them from there)."""
     if len(train_pairs) < cfg.batch:
-        raise PersonsegError(f"{len(train_pairs)} training pairs, fewer than a batch of {cfg.batch}: add pairs or "
-                             "lower --batch")
+        raise PersonsegError(f"{len(train_pairs)} training pair{'s' * (len(train_pairs) != 1)}, fewer than a batch "
+                             f"of {cfg.batch}: add pairs or lower --batch")
     if not len(val_pairs):
         raise PersonsegError("no validation pairs: add pairs or raise --val-fraction")
     if until is not None and until < 1:
@@ -221,8 +221,12 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         model.load_state_dict(weights_from_onnx(build_model(cfg.model), cfg.init, spec(cfg.model).channels))
     elif cfg.init:
         load_init(model, read_checkpoint(cfg.init, dev)["model"], str(cfg.init))
+    starting = None   # the starting network, kept as best.pt where the first epoch scores no more than it
     if cfg.init and not resume:   # where the run starts, to see whether it helped
-        log(f"epoch 0/{cfg.epochs} (the starting network, {cfg.init}) val IoU {validate(model, val_pairs, cfg, dev):.4f}")
+        best = validate(model, val_pairs, cfg, dev)
+        log(f"epoch 0/{cfg.epochs} (the starting network, {cfg.init}) val IoU {best:.4f}")
+        starting = {"config": _config_dict(cfg), "model": {k: v.clone() for k, v in model.state_dict().items()},
+                    "epoch": -1, "val_iou": best}
     average = AveragedModel(model) if cfg.average_from else None
     if average is not None and resume:
         average.load_state_dict(state["average"])
@@ -270,6 +274,11 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             best = val
             _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
                          out / "best.pt")
+        elif starting is not None:   # (epoch -1 in best.pt: the log's epoch 0)
+            _atomic_save(starting, out / "best.pt")
+            log(f"epoch {epoch + 1} scored no more than the starting network: best.pt holds the starting network "
+                "until an epoch scores more")
+        starting = None
         _write_log(history, out)
         if epoch == start:   # which pairs were held out, for `personseg eval --ids` ("folder/stem" a line)
             write_bytes(out / VALIDATION_IDS, "".join(f"{i}\n" for i in val_pairs.ids).encode(), overwrite=True)
@@ -277,6 +286,10 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         mean = f" (mean of epochs {epoch + 2 - history[-1]['averaged']}-{epoch + 1})" if kept is not model else ""
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
             f"({history[-1]['seconds']} s)")
+    if (out / "best.pt").is_file():
+        kept = read_checkpoint(out / "best.pt")
+        which = "the starting network" if kept["epoch"] < 0 else f"epoch {kept['epoch'] + 1}"
+        log(f"best.pt: {which}, val IoU {kept['val_iou']:.4f}")
     return out / "best.pt"
 
 
