@@ -264,5 +264,8 @@ def test_a_long_epoch_says_how_far_it_is_and_the_log_gives_the_rate_its_last_ste
     train(_cfg(), pairs, val, tmp_path / "run", log=lines.append)
     said = [line for line in lines if " of 8 pairs" in line]
     assert "epoch 1/2: 4 of 8 pairs, loss" in said[0] and "epoch 2/2: 8 of 8 pairs" in said[3]
+    assert "s of training left in it)" in said[0]   # half the epoch done: about as long again
+    ends = [line for line in lines if line.startswith("epoch ") and " val IoU " in line]
+    assert "to go)" in ends[0] and "to go" not in ends[1]   # the epochs left of this run
     history = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["history"]
     assert history[0]["lr"] > history[1]["lr"] > 0   # one-cycle: its last step's rate is its lowest

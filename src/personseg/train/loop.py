@@ -252,9 +252,10 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             sched.step()
             losses.append(loss.item())
             if time.time() - said >= PROGRESS_SECONDS:
-                said = time.time()
-                log(f"epoch {epoch + 1}/{cfg.epochs}: {len(losses) * cfg.batch} of {len(train_pairs)} pairs, "
-                    f"loss {np.mean(losses):.4f} ({said - t0:.0f} s)")
+                said, done = time.time(), len(losses) * cfg.batch
+                left = (said - t0) * (len(train_pairs) - done) / done
+                log(f"epoch {epoch + 1}/{cfg.epochs}: {done} of {len(train_pairs)} pairs, "
+                    f"loss {np.mean(losses):.4f} ({said - t0:.0f} s, about {left:.0f} s of training left in it)")
         kept = model
         if average is not None and epoch + 1 >= cfg.average_from:
             kept = _averaged(average, model)
@@ -284,13 +285,23 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             write_bytes(out / VALIDATION_IDS, "".join(f"{i}\n" for i in val_pairs.ids).encode(), overwrite=True)
             log(f"the validation pair{'s are' if len(val_pairs) > 1 else ' is'} listed in {out / VALIDATION_IDS}")
         mean = f" (mean of epochs {epoch + 2 - history[-1]['averaged']}-{epoch + 1})" if kept is not model else ""
+        runs = min(cfg.epochs, until or cfg.epochs) - epoch - 1   # epochs this command has still to run
+        took = np.mean([h["seconds"] for h in history[start:]])
+        left = f"; about {_duration(runs * took)} to go" if runs else ""
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
-            f"({history[-1]['seconds']} s)")
+            f"({history[-1]['seconds']} s{left})")
     if (out / "best.pt").is_file():
         kept = read_checkpoint(out / "best.pt")
         which = "the starting network" if kept["epoch"] < 0 else f"epoch {kept['epoch'] + 1}"
         log(f"best.pt: {which}, val IoU {kept['val_iou']:.4f}")
     return out / "best.pt"
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` in words: "40 s", "12 min", "3.5 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def training_device(device: str | None) -> torch.device:
