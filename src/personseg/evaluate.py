@@ -197,32 +197,17 @@ def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = N
     (PersonsegError), for the first ``limit`` images: each there, at the size the file gives it (EXIF orientation
     applied, as photos are segmented), listed once, and every segmentation readable at that size. People without
     a segmentation are not scored (a warning), unless nobody has one (a keypoint or box file)."""
-    try:
-        person = person_ids(data)
-        listed = [(str(im["id"]), str(im["file_name"]), (im.get("width"), im.get("height"))) for im in data["images"]]
-        names = {ident: name for ident, name, _ in listed}
-        people: dict[str, tuple[list, list]] = {name: ([], []) for _, name, _ in listed}
-        unscored = crowds = 0
-        for ann in data["annotations"]:
-            if not is_person(ann, person):
-                continue
-            if str(ann["image_id"]) not in names:
-                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
-                                     "which the file does not list")
+    listed, found = _coco_people(data, annotations)
+    people: dict[str, tuple[list, list]] = {name: ([], []) for name, _ in listed}
+    unscored = crowds = 0
+    for name, anns in found.items():
+        for ann in anns:
             if not ann.get("segmentation"):
                 unscored += 1
                 continue
             crowd = bool(ann.get("iscrowd")) and not crowds_as_people
             crowds += crowd
-            people[names[str(ann["image_id"])]][crowd].append((ann.get("id"), ann["segmentation"]))
-    except (KeyError, TypeError, AttributeError) as e:
-        raise PersonsegError(f"{annotations}: not a COCO file ({type(e).__name__}: {e}; COCO's images have id and "
-                             "file_name, its annotations image_id, category_id and segmentation)") from None
-    if not person:
-        raise PersonsegError(f"{annotations}: no category named person among its categories")
-    twice = sorted(name for name, n in Counter(name for _, name, _ in listed).items() if n > 1)
-    if twice:
-        raise PersonsegError(f"{annotations} lists {', '.join(twice[:3])}{', ...' * (len(twice) > 3)} more than once")
+            people[name][crowd].append((ann.get("id"), ann["segmentation"]))
     if crowds and not any(masks for masks, _ in people.values()):
         raise PersonsegError(f"{annotations}: all of its {crowds} people are marked as crowds (iscrowd), which are "
                              "not scored; CVAT writes its mask annotations so: --crowds-as-people scores them as "
@@ -231,7 +216,7 @@ def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = N
         raise PersonsegError(f"{annotations}: none of its {unscored} people has a segmentation: people are scored by "
                              "their masks (a file of keypoints or boxes goes to annotate --people)")
     listed = listed[:limit]
-    paths = {name: images / name.replace("\\", "/") for _, name, _ in listed}
+    paths = {name: images / name.replace("\\", "/") for name, _ in listed}
     missing = [name for name, path in paths.items() if not path.is_file()]
     if missing:
         raise PersonsegError(f"{len(missing)} of the {len(listed)} images of {annotations} are not under {images} "
@@ -239,10 +224,39 @@ def coco_sets(data: dict, annotations: Path, images: Path, limit: int | None = N
                              "file_names are under (--images)")
     if unscored:
         warnings.warn(f"{annotations}: {unscored} people without a segmentation are not scored")
-    for _, name, size in listed:
+    for name, size in listed:
         _check_segmentations(annotations, paths[name], size, people[name][0] + people[name][1])
     return [(name, paths[name], [m for _, m in people[name][0]], [c for _, c in people[name][1]])
-            for _, name, _ in listed]
+            for name, _ in listed]
+
+
+def _coco_people(data: dict, annotations: Path, key: Callable[[str], str] = str
+                 ) -> tuple[list[tuple[str, tuple]], dict[str, list[dict]]]:
+    """The images of the COCO file ``data`` (read from ``annotations``) as (``key`` of their file_name, (width,
+    height)), in its order, and the annotations of the category named person (``coco.person_ids``) on each, by
+    that key. PersonsegError where it is not a COCO file, names no person category, lists an image twice, or
+    has a person of an image it does not list."""
+    try:
+        person = person_ids(data)
+        listed = [(key(str(im["file_name"])), (im.get("width"), im.get("height"))) for im in data["images"]]
+        names = {str(im["id"]): name for im, (name, _) in zip(data["images"], listed)}
+        people: dict[str, list[dict]] = {name: [] for name, _ in listed}
+        for ann in data["annotations"]:
+            if not is_person(ann, person):
+                continue
+            if str(ann["image_id"]) not in names:
+                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
+                                     "which the file does not list")
+            people[names[str(ann["image_id"])]].append(ann)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise PersonsegError(f"{annotations}: not a readable COCO file ({type(e).__name__}: {e}; COCO's images have "
+                             "id and file_name, its annotations image_id, category_id and segmentation)") from None
+    if not person:
+        raise PersonsegError(f"{annotations}: no category named person among its categories")
+    twice = sorted(name for name, n in Counter(name for name, _ in listed).items() if n > 1)
+    if twice:
+        raise PersonsegError(f"{annotations} lists {', '.join(twice[:3])}{', ...' * (len(twice) > 3)} more than once")
+    return listed, people
 
 
 @dataclass
@@ -276,30 +290,14 @@ def predicted_people(annotations: Path, photos: list[Path]) -> Predicted:
 
     try:
         data = json.loads(Path(annotations).read_text())
-        person = person_ids(data)
-        images = {str(im["id"]): (_as_key(str(im["file_name"])), (im.get("width"), im.get("height")))
-                  for im in data["images"]}
-        found: dict[str, list] = {name: [] for name, _ in images.values()}
-        for ann in data["annotations"]:
-            if not is_person(ann, person):
-                continue
-            if str(ann["image_id"]) not in images:
-                raise PersonsegError(f"{annotations}: annotation {ann.get('id')} is of image {ann['image_id']}, "
-                                     "which the file does not list")
-            if ann.get("segmentation"):
-                found[images[str(ann["image_id"])][0]].append(ann["segmentation"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise PersonsegError(f"{annotations}: not a readable COCO file ({type(e).__name__}: {e}; COCO's images have "
-                             "id and file_name, its annotations image_id, category_id and segmentation)") from None
-    if not person:
-        raise PersonsegError(f"{annotations}: no category named person among its categories")
-    twice = sorted(name for name, n in Counter(name for name, _ in images.values()).items() if n > 1)
-    if twice:
-        raise PersonsegError(f"{annotations} lists {', '.join(twice[:3])}{', ...' * (len(twice) > 3)} more than once")
-    if not any(found.values()) and any(is_person(a, person) for a in data["annotations"]):
+    except (OSError, ValueError) as e:
+        raise PersonsegError(f"{annotations}: not a readable COCO file ({type(e).__name__}: {e})") from None
+    listed, people = _coco_people(data, annotations, _as_key)
+    found = {name: [a["segmentation"] for a in anns if a.get("segmentation")] for name, anns in people.items()}
+    if not any(found.values()) and any(people.values()):
         raise PersonsegError(f"{annotations}: none of its people has a segmentation: people are scored by their "
                              "masks")
-    given = dict(images.values())
+    given = dict(listed)
     by_base: dict[str, list[str]] = {}
     for name in found:
         by_base.setdefault(name.rsplit("/", 1)[-1], []).append(name)
