@@ -70,14 +70,15 @@ def people_photos(count: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
     return out
 
 
-def people(count: int) -> dict:
-    """Found / missed / spurious people on PEOPLE_SET's panoramas and on the same photos alone, by method."""
-    pool = people_photos(count * max(SIDE_BY_SIDE))
+def people(count: int, sides: tuple[int, ...]) -> dict:
+    """Found / missed / spurious people on PEOPLE_SET's panoramas of each K in ``sides`` and on the same photos
+    alone, by method."""
+    pool = people_photos(count * max(sides))
     rows: dict = {}
     for method in PEOPLE_METHODS:
         seg = Segmenter(method, matting=None, instances=True)
         alone = [[i.mask for i in seg(rgb).instances] for rgb, _ in pool]   # each photo's people on its own
-        for side in SIDE_BY_SIDE:
+        for side in sides:
             starts = range(0, min(side * count, len(pool) - side + 1), side)
             match, apart = InstanceMatch(), InstanceMatch()
             for i in starts:
@@ -99,16 +100,17 @@ def _counts(match: InstanceMatch) -> dict:
     return {k: s[k] for k in ("people", "found", "missed", "spurious", "matched_iou")}
 
 
-def run(count: int) -> dict:
+def run(count: int, sides: tuple[int, ...] = SIDE_BY_SIDE) -> dict:
+    """Each way's scores on the first ``count`` panoramas of each set and K in ``sides``, and ``people``."""
     ways = calls()
     results: dict = {"machine": machine(), "count": count, "height": HEIGHT, "sets": {}}
     for name in SETS:
-        pool = photos(name, count * max(SIDE_BY_SIDE))
+        pool = photos(name, count * max(sides))
         alone = {way: [Scores() for _ in pool] for way in ways}
         for k, (rgb, truth) in enumerate(pool):
             for way, call in ways.items():
                 alone[way][k].add(call(rgb), truth)
-        for side in SIDE_BY_SIDE:
+        for side in sides:
             groups = [pool[i:i + side] for i in range(0, min(side * count, len(pool) - side + 1), side)]
             row = {}
             for way, call in ways.items():
@@ -119,7 +121,7 @@ def run(count: int) -> dict:
                 row[way] = scores.summary() | {"alone_mean_iou": round(float(np.mean(used)), 4)}
             results["sets"][f"{name} x{side}"] = {"panoramas": len(groups), "rows": row}
             print(name, side, {w: r["mean_iou"] for w, r in row.items()}, flush=True)
-    results["people"] = people(count)
+    results["people"] = people(count, sides)
     return results
 
 

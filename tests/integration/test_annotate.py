@@ -247,8 +247,16 @@ def test_a_photo_replaced_under_its_name_is_done_again_when_an_unfinished_run_go
     assert (image["width"], image["height"]) == Image.open(folder / "a.jpg").size
 
 
-def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path):
-    pytest.importorskip("ray")
+@pytest.fixture
+def ray_here():
+    """Ray, shut down after the test (its cluster's processes would take CPU from the tests after it)."""
+    ray = pytest.importorskip("ray")
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.xdist_group("ray")   # one Ray cluster at a time on the machine
+def test_ray_on_a_local_cluster_gives_the_plain_loops_file(photos, tmp_path, ray_here):
     options = {"method": "fast", "keypoints": True}
     annotate([photos], tmp_path / "plain.json", options)
     summary = annotate([photos], tmp_path / "ray.json", options, engine="ray", workers=2)
@@ -326,6 +334,7 @@ def test_a_photo_whose_people_were_all_removed_by_hand_is_said_to_have_nobody(tm
     assert json.loads((tmp_path / "edited.json").read_text())["annotations"] == found["annotations"]
 
 
+@pytest.mark.xdist_group("ray")
 def test_segment_on_ray_writes_the_files_of_a_local_run(photos, tmp_path):
     pytest.importorskip("ray")
     args = [sys.executable, "-m", "personseg", "segment", str(photos), "--method", "fast", "--quiet"]

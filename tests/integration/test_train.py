@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from personseg import Segmenter
+from personseg.data import read_ids
 from personseg.errors import PersonsegError
 from personseg.models.registry import spec
 from personseg.runtime import MODEL_KEY
@@ -16,10 +17,15 @@ from personseg.train.losses import segmentation_loss
 
 
 @pytest.fixture(scope="module")
-def pairs(data_dir):
-    full = load_pairs(data_dir / "eg1800", "train", max_side=160)
-    keep = list(range(8))
-    return PairSet([full.ids[i] for i in keep], [full.images[i] for i in keep], [full.masks[i] for i in keep])
+def pairs(data_dir, tmp_path_factory):
+    """The first 8 EG1800 train pairs (read from links to them: reading all 1290 took 16 s)."""
+    folder = tmp_path_factory.mktemp("eg1800")
+    for part in ("images", "masks"):
+        (folder / part).mkdir()
+    for ident in read_ids(data_dir / "eg1800/train.txt")[:8]:
+        for part, suffix in (("images", ".jpg"), ("masks", ".png")):
+            (folder / part / f"{ident}{suffix}").symlink_to(data_dir / "eg1800" / part / f"{ident}{suffix}")
+    return load_pairs(folder, max_side=160)
 
 
 def _cfg(**kw) -> TrainConfig:
