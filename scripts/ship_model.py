@@ -24,7 +24,7 @@ from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
 from personseg.train.checkpoint import read_checkpoint
-from personseg.train.export import export_onnx
+from personseg.train.export import export_onnx, model_card
 
 
 def main() -> None:
@@ -42,33 +42,13 @@ def main() -> None:
     if not (args.checkpoint and args.run_command and args.data_note):
         ap.error("--checkpoint, --run-command and --data-note are needed to ship a model")
 
-    best = read_checkpoint(args.checkpoint)
-    last = read_checkpoint(args.checkpoint.with_name("last.pt"))
-    model = spec(best["config"]["model"])
-    info = export_onnx(args.checkpoint, model.onnx_path)
-
-    history = last["history"]
-    card = {
-        "name": model.name,
-        "file": model.onnx_path.name,
-        "sha256": info["sha256"],
-        "bytes": info["bytes"],
-        "parameters": info["params"],
-        "input": {"size_wh": list(model.size), "mean": model.mean, "std": model.std, "layout": "NCHW RGB float32"},
-        "output": "logits (N, 2, {}, {}): background, person".format(*info["output_size"]),
-        "training": {
-            "command": args.run_command,
-            "data": args.data_note,
-            "starting_weights": args.init_note or "random (seeded)",
-            "config": best["config"],
-            "optimizer": _optimizer(best["config"], best["epoch"] + 1),
-            "epochs_run": len(history),
-            "best_epoch": best["epoch"] + 1,
-            "hardware": args.hardware,
-            "train_seconds": round(sum(h["seconds"] for h in history), 1),
-            "val_iou_best": round(best["val_iou"], 4),
-        },
-        "onnx_vs_torch_max_abs_diff": info["max_abs_diff"],
+    model = spec(read_checkpoint(args.checkpoint)["config"]["model"])
+    card = model_card(args.checkpoint, model.onnx_path, export_onnx(args.checkpoint, model.onnx_path))
+    training = card["training"]
+    training |= {"command": args.run_command, "data": args.data_note,
+                 "starting_weights": args.init_note or "random (seeded)",
+                 "optimizer": _optimizer(training["config"], training["epoch_kept"]), "hardware": args.hardware}
+    card |= {
         "scores": {name: _score(model.name, root, ids) for name, (root, ids) in _test_sets().items()},
         "scored_as": _SCORED_AS[bool(model.priors), bool(model.guides)],
     }

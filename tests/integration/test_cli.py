@@ -1,3 +1,4 @@
+import hashlib
 import json
 import re
 import shutil
@@ -225,6 +226,21 @@ def test_a_starting_network_that_no_epoch_beats_is_the_best_checkpoint(tmp_path,
     assert "best.pt: epoch 2, val IoU 0.9500" in capsys.readouterr().err
     assert main(args + ["--epochs", "1", "--out", str(tmp_path / "again")]) == 0
     assert read_checkpoint(tmp_path / "again/best.pt")["epoch"] == -1
+    # the card export writes beside the model says what it holds, the epochs counted as the log counts them
+    for run, kept, iou, log in (("run", 2, 0.95, [0.8, 0.95]), ("again", 0, 0.9, [0.8])):
+        onnx = tmp_path / f"{run}.onnx"
+        assert main(["export", "--checkpoint", str(tmp_path / run / "best.pt"), "-o", str(onnx)]) == 0
+        card = json.loads((tmp_path / f"{run}.json").read_text())
+        training = card["training"]
+        assert card["sha256"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
+        assert (training["epoch_kept"], training["val_iou"], [h["val_iou"] for h in training["log"]]) == (
+            kept, iou, log)
+        assert training["options"]["data"] == [str(tmp_path / "mine")]
+        assert training["options"]["init"].endswith("sinet.onnx")   # --init sinet: the shipped file
+        assert training["data_fingerprint"]["training"]["pairs"] + training["data_fingerprint"]["validation"][
+            "pairs"] == len(list((tmp_path / "mine/images").iterdir()))
+    assert main(["export", "--checkpoint", str(tmp_path / "run/last.pt"), "-o", str(tmp_path / "run.onnx")]) == 2
+    assert f"output exists: {tmp_path / 'run.onnx'}, {tmp_path / 'run.json'}" in capsys.readouterr().err
 
 
 def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, monkeypatch):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import PersonsegError
+from ..image import write_bytes
 from ..instances import PERSON_MODEL
 from ..methods import METHODS
 from ..outputs import refuse_existing
@@ -16,21 +17,24 @@ from .common import say
 def add_parser(sub) -> None:
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch",
                        description="Export a checkpoint of `personseg train` to ONNX (needs torch), checked "
-                                   "against torch with onnxruntime.")
+                                   "against torch with onnxruntime, with its model card beside it (OUT.json: "
+                                   "input and output, the run's options and settings, fingerprints of its "
+                                   "training and validation data, the epoch kept and its validation IoU, each "
+                                   "epoch's loss and validation IoU).")
     x.add_argument("--checkpoint", required=True, type=Path,
                    help="a checkpoint `personseg train` wrote: RUN/best.pt (the best validation IoU; with "
                         "--average-from the best of the means) or RUN/last.pt (the last epoch)")
     x.add_argument("-o", "--out", required=True, type=Path,
                    help="the .onnx file to write, for --model (segment, video, eval, annotate) or "
                         "Segmenter(models=...)")
-    x.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    x.add_argument("--overwrite", action="store_true", help="replace --out and its card if they exist")
     x.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # torch is an extra: loaded only when exporting
     from ..train.checkpoint import read_checkpoint
-    from ..train.export import export_onnx
+    from ..train.export import export_onnx, model_card
 
     if args.out.suffix.lower() != ".onnx":
         raise PersonsegError(f"--out {args.out}: name the file .onnx (what --model and onnxruntime take)")
@@ -39,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint.is_dir():
         raise PersonsegError(f"--checkpoint {args.checkpoint}: is a folder; a run's checkpoints are "
                              f"{args.checkpoint / 'best.pt'} and {args.checkpoint / 'last.pt'}")
-    refuse_existing([args.out], args.overwrite)
+    card_path = args.out.with_suffix(".json")
+    refuse_existing([args.out, card_path], args.overwrite)
     info = export_onnx(args.checkpoint, args.out)
-    print(json.dumps({"onnx": str(args.out)} | info))
+    write_bytes(card_path, (json.dumps(model_card(args.checkpoint, args.out, info), indent=1) + "\n").encode(),
+                overwrite=True)
+    print(json.dumps({"onnx": str(args.out), "card": str(card_path)} | info))
     say(_how_to_use(read_checkpoint(args.checkpoint)["config"]["model"], args.out))
     return 0
 

@@ -1,4 +1,4 @@
-"""Export a trained checkpoint to ONNX and check onnxruntime agrees with torch."""
+"""Export a trained checkpoint to ONNX and check onnxruntime agrees with torch; the exported model's card."""
 
 from __future__ import annotations
 
@@ -61,3 +61,25 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
     return {"max_abs_diff": diff, "params": params, "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(), "output_size": tuple(got.shape[2:])}
 
+
+
+def model_card(checkpoint: str | Path, onnx_file: str | Path, info: dict) -> dict:
+    """The card of ``onnx_file``, exported from ``checkpoint`` (``info``: what ``export_onnx`` answered): what goes
+    in and out, and how its run trained it, from the checkpoint and the run's last.pt beside it where there is one
+    (the options given, the settings, fingerprints of the training and validation data, each epoch's loss and
+    validation IoU). The epoch kept counts from 1, as the run's log does; 0 is the network a run started from."""
+    kept = read_checkpoint(checkpoint)
+    beside = Path(checkpoint).with_name("last.pt")
+    run = read_checkpoint(beside) if beside.is_file() else kept
+    model = spec(kept["config"]["model"])
+    history = run.get("history") or []
+    val_iou = kept.get("val_iou", next((h["val_iou"] for h in history if h["epoch"] == kept["epoch"] + 1), None))
+    training = {"options": run.get("command"), "config": kept["config"], "data_fingerprint": run.get("data"),
+                "epochs_run": len(history), "epoch_kept": kept["epoch"] + 1,
+                "val_iou": None if val_iou is None else round(float(val_iou), 4),
+                "train_seconds": round(sum(h["seconds"] for h in history), 1), "log": history}
+    return {"name": model.name, "file": Path(onnx_file).name, "sha256": info["sha256"], "bytes": info["bytes"],
+            "parameters": info["params"],
+            "input": {"size_wh": list(model.size), "mean": model.mean, "std": model.std, "layout": "NCHW RGB float32"},
+            "output": "logits (N, 2, {}, {}): background, person".format(*info["output_size"]),
+            "training": training, "onnx_vs_torch_max_abs_diff": info["max_abs_diff"]}
