@@ -11,6 +11,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sys
@@ -672,6 +673,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
     stated = {} if people_file is None else {im["file_name"]: im for im in people_file["images"]}
+    given_ids = {} if people_file is None else {name: [a.get("id") for a in anns]
+                                                for name, anns in _given_annotations(people_file).items()}
     asked = options or {}
     options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
@@ -729,7 +732,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 if people_file is not None and not isinstance(entry, Exception):
                     entry = _as_stated(entry, stated.get(job.name))
                 if isinstance(entry, Exception):
-                    failed.append((job.path, describe(entry)))
+                    failed.append((job.path, _by_annotation(describe(entry), given_ids.get(job.name, []))))
                 else:
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])
@@ -768,6 +771,14 @@ def _people_by_name(data: dict) -> Counter:
     person = person_ids(data)
     return Counter(names.get(a.get("image_id")) for a in data["annotations"]
                    if is_person(a, person) and not a.get("iscrowd"))
+
+
+def _by_annotation(why: str, ids: list) -> str:
+    """``why`` a photo failed, its "person N" (the N-th of the people given for it, as the segmenter numbers them)
+    named as the file names them: "annotation ID" (of ``ids``, the ids of the photo's people in the file's order)."""
+    return re.sub(r"\bperson (\d+)\b",
+                  lambda m: f"annotation {ids[int(m[1]) - 1]}" if 0 < int(m[1]) <= len(ids) and ids[int(m[1]) - 1]
+                  is not None else m[0], why)
 
 
 def _as_stated(entry: dict, image: dict | None) -> dict | PersonsegError:

@@ -405,3 +405,24 @@ def test_an_edited_file_keeps_the_masks_of_the_people_it_did_not_touch(tmp_path,
     assert len(coco.getAnnIds()) == len(edited["annotations"]) + len(added)
     with pytest.raises(PersonsegError, match="give it with --people"):
         annotate([folder], tmp_path / "x.json", {"method": "fast"}, edits=True)
+
+
+def test_a_photo_failing_on_a_person_given_names_them_by_their_annotation_id(tmp_path, data_dir):
+    """The segmenter numbers the people given for a photo 1, 2, ...; an annotator knows them by their ids."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(data_dir / "pennfudan/images/FudanPed00002.jpg", folder / "a.jpg")
+    kp = [0.0] * 51
+    for j, (x, y) in {0: (100, 60), 1: (105, 55), 2: (95, 55), 11: (100, 200), 12: (120, 200)}.items():
+        kp[3 * j:3 * j + 3] = [x, y, 2]
+    far = [50000.0] + kp[1:]
+    for name, people, edits, said in (("far", [(7, kp), (12, far)], False, "annotation 12: a keypoint at (50000, 60)"),
+                                      ("twice", [(7, kp), (9, kp)], True,
+                                       "annotation 9 is given twice (the same keypoints as annotation 7)")):
+        given = tmp_path / f"{name}.json"
+        given.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg"}],
+                                     "categories": [{"id": 1, "name": "person"}],
+                                     "annotations": [{"id": i, "image_id": 1, "category_id": 1, "keypoints": k}
+                                                     for i, k in people]}))
+        summary = annotate([folder], tmp_path / f"{name}.out.json", {"method": "fast"}, people=given, edits=edits)
+        assert [(path.name, why.startswith(said)) for path, why in summary["failed"]] == [("a.jpg", True)]
