@@ -641,12 +641,14 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     ``file_name``; only the images it lists are annotated); ``out`` is then that file with each person's
     segmentation, area and box filled (``filled``); with ``edits`` it is an earlier ``out`` after edits, whose
     people as the search finds them keep the search's masks, the others segmented from their keypoints
-    (``edits.edited``, as the web page's edits). ``polygons``: segmentations as polygons (``as_polygons``, this
+    (``edits.edited``, as the web page's edits); a photo whose people are all as an earlier run's search found
+    them (its parts beside the file or ``out``, same options and version) keeps that run's part, not searched
+    again (``_found_before``; counted in 'unchanged'). ``polygons``: segmentations as polygons (``as_polygons``, this
     tolerance in pixels), not run lengths (the parts keep run lengths: a rerun with or without it writes the file
     anew in that form). Returns {'images', 'people', 'nobody' (file names of the
     images where no person was found), 'failed': [(path, why)] (segmenting failed: a rerun tries them again),
-    'missing': [(path, why)] (named, or listed by ``people``, and not there), 'done_before', 'nodes', 'others',
-    'gone', 'small' (people left out by ``min_area``), 'unplaced'}
+    'missing': [(path, why)] (named, or listed by ``people``, and not there), 'done_before', 'unchanged', 'nodes',
+    'others', 'gone', 'small' (people left out by ``min_area``), 'unplaced'}
     ('nodes': images segmented by each Ray node; 'gone': file names the file last written held that are no longer
     under ``paths``; 'unplaced': with ``people``, (file name, annotation id) of each given person with a labelled
     joint whose mask came out empty). Images already in the shards of an earlier run (interrupted, or finished and
@@ -673,8 +675,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     people_file = None if people is None else read_people_file(people)
     given = None if people_file is None else given_people(people_file)
     stated = {} if people_file is None else {im["file_name"]: im for im in people_file["images"]}
-    given_ids = {} if people_file is None else {name: [a.get("id") for a in anns]
-                                                for name, anns in _given_annotations(people_file).items()}
+    given_anns = {} if people_file is None else _given_annotations(people_file)
+    given_ids = {name: [a.get("id") for a in anns] for name, anns in given_anns.items()}
     asked = options or {}
     options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
@@ -725,6 +727,15 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         failed: list[tuple[Path, str]] = []
         shards.start(settings)
         nodes: Counter = Counter()
+        unchanged = _found_before([Path(people).parent, out.parent], settings, todo, given_anns) if edits else {}
+        for job in todo:
+            if job.name in unchanged:
+                entry = _as_stated(unchanged[job.name], stated.get(job.name))
+                if isinstance(entry, Exception):
+                    failed.append((job.path, describe(entry)))
+                else:
+                    shards.save(entry, job)
+        todo = [job for job in todo if job.name not in unchanged]
         if todo:
             found = (_entries(todo, options, seg, workers, given, edits) if engine == "local" else
                      _entries_ray(todo, options, workers, address, nodes, given, edits))
@@ -758,10 +769,38 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     return {"images": len(entries), "people": sum(counts),
             "nobody": [e["file_name"] for e, people in zip(entries, counts) if not people], "failed": failed,
             "missing": [(p, not_there(p)) for p in plan.missing],
-            "done_before": len(plan.jobs) - len(todo), "nodes": dict(nodes), "gone": gone,
+            "done_before": len(plan.jobs) - len(todo) - len(unchanged), "unchanged": len(unchanged),
+            "nodes": dict(nodes), "gone": gone,
             "others": [f for f in plan.others if f.resolve() != Path(out).resolve()],   # not its own file
             "small": 0 if people_file is not None else sum(len(e["annotations"]) for e in entries) - sum(counts),
             "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
+
+
+def _found_before(folders: list[Path], settings: str, jobs: list[Job], given: dict[str, list[dict]]) -> dict[str, dict]:
+    """For --edited, by name: the parts of the photos of ``jobs`` whose people the file gives exactly as a search
+    found them (``given``: the file's people of each photo, ``_given_annotations``), taken from the parts folders of
+    earlier runs in ``folders`` (those beside the file and the output) that searched with this run's method options
+    and version, to be kept as they are rather than searched again: ``edits.edited`` gives their people unchanged."""
+    now = json.loads(settings)
+    sources = []
+    for folder in sorted({f for place in folders for f in place.glob(".*.parts") if f.is_dir()}):
+        source = Shards(folder.parent / folder.name[1:-len(".parts")])
+        try:
+            then = json.loads(source.settings() or "null")
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(then, dict) and then.get("people") is None and all(
+                then.get(key) == now[key] for key in ("options", "version")):
+            sources.append(source)
+    out = {}
+    for job in jobs:
+        people = [a["keypoints"] for a in given.get(job.name, [])]
+        for source in sources:
+            entry = source.load([job])[0] if source.done(job) else None
+            if entry is not None and people == [a["keypoints"] for a in entry["annotations"]]:
+                out[job.name] = entry
+                break
+    return out
 
 
 def _people_by_name(data: dict) -> Counter:

@@ -426,3 +426,30 @@ def test_a_photo_failing_on_a_person_given_names_them_by_their_annotation_id(tmp
                                                      for i, k in people]}))
         summary = annotate([folder], tmp_path / f"{name}.out.json", {"method": "fast"}, people=given, edits=edits)
         assert [(path.name, why.startswith(said)) for path, why in summary["failed"]] == [("a.jpg", True)]
+
+
+def test_edited_photos_alone_are_searched_again(tmp_path, data_dir, monkeypatch):
+    """--edited: a photo whose people are as the earlier run found them keeps that run's part (its parts folder
+    beside the file) without a search; the file is the same bytes as with every photo searched again."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("FudanPed00002.jpg", "FudanPed00007.jpg", "FudanPed00012.jpg"):
+        shutil.copy(data_dir / "pennfudan/images" / name, folder / name)
+    annotate([folder], tmp_path / "found.json", {"method": "fast"})
+    edited = json.loads((tmp_path / "found.json").read_text())
+    moved = next(a for a in edited["annotations"] if a["num_keypoints"] >= 2)
+    moved["keypoints"] = [v + 15 * (k % 3 == 0 and moved["keypoints"][k + 2] > 0) for k, v in
+                          enumerate(moved["keypoints"])]
+    (tmp_path / "mine.json").write_text(json.dumps(edited))   # the edits saved under another name
+    calls = []
+    searched = Segmenter.__call__
+    monkeypatch.setattr(Segmenter, "__call__", lambda self, image, **kw: calls.append(image) or searched(
+        self, image, **kw))
+    summary = annotate([folder], tmp_path / "kept.json", {"method": "fast"}, people=tmp_path / "mine.json",
+                       edits=True)
+    assert summary["unchanged"] == 2 and len(calls) == 2   # the edited photo: searched, its moved person segmented
+    shutil.move(tmp_path / ".found.json.parts", tmp_path / "elsewhere")
+    again = annotate([folder], tmp_path / "again.json", {"method": "fast"}, people=tmp_path / "mine.json",
+                     edits=True)
+    assert again["unchanged"] == 0 and len(calls) > 4
+    assert (tmp_path / "kept.json").read_bytes() == (tmp_path / "again.json").read_bytes()

@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     parts = [f"{images} image{'s' * (images != 1)}, {people} {'person' if people == 1 else 'people'} written to "
              f"{args.out}"]
     parts += [f"{summary['done_before']} done by an earlier run"] * bool(summary["done_before"])
+    parts += [f"{summary['unchanged']} with their people as an earlier run found them: its masks kept, not searched "
+              "again"] * bool(summary["unchanged"])
     nobody = ("no person found" if not summary["small"] else
               f"no person kept (none found, or all under --min-area {args.min_area})")
     parts += [f"{nobody} in {len(summary['nobody'])}"] * bool(summary["nobody"])
