@@ -10,6 +10,7 @@ from personseg.models.registry import spec
 from personseg.runtime import MODEL_KEY
 from personseg.models.sinet import SINet
 from personseg.train.augment import AugmentConfig, augment
+from personseg.train.checkpoint import read_checkpoint
 from personseg.train.data import PairSet, load_pairs
 from personseg.train.export import export_onnx
 from personseg.train.loop import TrainConfig, make_batches, train
@@ -275,3 +276,26 @@ def test_a_long_epoch_says_how_far_it_is_and_the_log_gives_the_rate_its_last_ste
     assert "to go)" in ends[0] and "to go" not in ends[1]   # the epochs left of this run
     history = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["history"]
     assert history[0]["lr"] > history[1]["lr"] > 0   # one-cycle: its last step's rate is its lowest
+
+
+def test_a_run_stopped_between_its_checkpoints_keeps_the_best_epoch(pairs, tmp_path, monkeypatch):
+    """Epoch 2 scores best, and the run stops between writing its two checkpoints: resumed, best.pt holds epoch 2
+    (last.pt was written first and recorded it as the best, so no resumed run wrote it to best.pt)."""
+    from personseg.train import loop
+
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    scores = iter([0.5, 0.9, 0.9])   # epoch 1, epoch 2 (stopped), epoch 2 again where it is trained again
+    monkeypatch.setattr(loop, "validate", lambda *a, **k: next(scores))
+    saves, save = [], loop._atomic_save
+
+    def stopping(obj, path):
+        saves.append(path.name)
+        if len(saves) == 4:   # epoch 2's second checkpoint
+            raise KeyboardInterrupt
+        save(obj, path)
+
+    monkeypatch.setattr(loop, "_atomic_save", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(), pairs, val, tmp_path, log=lambda s: None)
+    train(_cfg(), pairs, val, tmp_path, resume=True, log=lambda s: None)
+    assert read_checkpoint(tmp_path / "best.pt")["epoch"] == 1

@@ -270,7 +270,8 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                  "epoch": epoch, "best": max(best, val), "history": history, "data": data, "command": command}
         if average is not None:
             state["average"] = average.state_dict()
-        _atomic_save(state, last)
+        # best.pt before last.pt: stopped between the two, the epoch is trained again on resuming and kept then
+        # (last.pt first recorded it as the best while best.pt held an older one, for good)
         if val > best:
             best = val
             _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
@@ -279,6 +280,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             _atomic_save(starting, out / "best.pt")
             log(f"epoch {epoch + 1} scored no more than the starting network: best.pt holds the starting network "
                 "until an epoch scores more")
+        _atomic_save(state, last)
         starting = None
         _write_log(history, out)
         if epoch == start:   # which pairs were held out, for `personseg eval --ids` ("folder/stem" a line)
