@@ -23,8 +23,7 @@ from personseg.data import data_root, read_ids
 from personseg.image import load_image, load_mask
 from personseg.metrics import Scores
 from personseg.models.registry import spec
-from personseg.train.checkpoint import read_checkpoint
-from personseg.train.export import export_onnx, model_card
+from personseg.train.export import export_onnx, model_card, run_record
 
 
 def main() -> None:
@@ -42,8 +41,12 @@ def main() -> None:
     if not (args.checkpoint and args.run_command and args.data_note):
         ap.error("--checkpoint, --run-command and --data-note are needed to ship a model")
 
-    model = spec(read_checkpoint(args.checkpoint)["config"]["model"])
-    card = model_card(args.checkpoint, model.onnx_path, export_onnx(args.checkpoint, model.onnx_path))
+    record = run_record(args.checkpoint)
+    if "log" not in record:
+        ap.error(f"--checkpoint: {record['run']}; a shipped model's card records its run")
+    del record["options"]   # this machine's paths: --run-command says how it was run
+    model = spec(record["config"]["model"])
+    card = model_card(record, model.onnx_path, export_onnx(args.checkpoint, model.onnx_path))
     training = card["training"]
     training |= {"command": args.run_command, "data": args.data_note,
                  "starting_weights": args.init_note or "random (seeded)",

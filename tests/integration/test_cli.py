@@ -230,7 +230,7 @@ def test_a_starting_network_that_no_epoch_beats_is_the_best_checkpoint(tmp_path,
     for run, kept, iou, log in (("run", 2, 0.95, [0.8, 0.95]), ("again", 0, 0.9, [0.8])):
         onnx = tmp_path / f"{run}.onnx"
         assert main(["export", "--checkpoint", str(tmp_path / run / "best.pt"), "-o", str(onnx)]) == 0
-        card = json.loads((tmp_path / f"{run}.json").read_text())
+        card = json.loads((tmp_path / f"{run}.card.json").read_text())
         training = card["training"]
         assert card["sha256"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
         assert (training["epoch_kept"], training["val_iou"], [h["val_iou"] for h in training["log"]]) == (
@@ -240,7 +240,12 @@ def test_a_starting_network_that_no_epoch_beats_is_the_best_checkpoint(tmp_path,
         assert training["data_fingerprint"]["training"]["pairs"] + training["data_fingerprint"]["validation"][
             "pairs"] == len(list((tmp_path / "mine/images").iterdir()))
     assert main(["export", "--checkpoint", str(tmp_path / "run/last.pt"), "-o", str(tmp_path / "run.onnx")]) == 2
-    assert f"output exists: {tmp_path / 'run.onnx'}, {tmp_path / 'run.json'}" in capsys.readouterr().err
+    assert f"output exists: {tmp_path / 'run.onnx'}, {tmp_path / 'run.card.json'}" in capsys.readouterr().err
+    shutil.copy(tmp_path / "run/best.pt", tmp_path / "again/copied.pt")   # beside another run's last.pt
+    assert main(["export", "--checkpoint", str(tmp_path / "again/copied.pt"), "-o", str(tmp_path / "c.onnx")]) == 0
+    training = json.loads((tmp_path / "c.card.json").read_text())["training"]
+    assert (training["epoch_kept"], training["val_iou"]) == (2, 0.95) and "log" not in training
+    assert "no last.pt of this run beside copied.pt" in training["run"]
 
 
 def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, monkeypatch):

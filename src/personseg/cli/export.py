@@ -17,10 +17,11 @@ from .common import say
 def add_parser(sub) -> None:
     x = sub.add_parser("export", help="export a checkpoint to ONNX, checked against torch",
                        description="Export a checkpoint of `personseg train` to ONNX (needs torch), checked "
-                                   "against torch with onnxruntime, with its model card beside it (OUT.json: "
-                                   "input and output, the run's options and settings, fingerprints of its "
-                                   "training and validation data, the epoch kept and its validation IoU, each "
-                                   "epoch's loss and validation IoU).")
+                                   "against torch with onnxruntime, with its model card beside it (NAME.card.json "
+                                   "for NAME.onnx: input and output, the run's options and settings, fingerprints "
+                                   "of its training and validation data, the epoch kept and its validation IoU, "
+                                   "each epoch's loss and validation IoU; the run's part read from its last.pt "
+                                   "beside the checkpoint).")
     x.add_argument("--checkpoint", required=True, type=Path,
                    help="a checkpoint `personseg train` wrote: RUN/best.pt (the best validation IoU; with "
                         "--average-from the best of the means) or RUN/last.pt (the last epoch)")
@@ -34,7 +35,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     # torch is an extra: loaded only when exporting
     from ..train.checkpoint import read_checkpoint
-    from ..train.export import export_onnx, model_card
+    from ..train.export import export_onnx, model_card, run_record
 
     if args.out.suffix.lower() != ".onnx":
         raise PersonsegError(f"--out {args.out}: name the file .onnx (what --model and onnxruntime take)")
@@ -43,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint.is_dir():
         raise PersonsegError(f"--checkpoint {args.checkpoint}: is a folder; a run's checkpoints are "
                              f"{args.checkpoint / 'best.pt'} and {args.checkpoint / 'last.pt'}")
-    card_path = args.out.with_suffix(".json")
+    card_path = args.out.with_suffix(".card.json")
     refuse_existing([args.out, card_path], args.overwrite)
+    record = run_record(args.checkpoint)   # read before anything is written
     info = export_onnx(args.checkpoint, args.out)
-    write_bytes(card_path, (json.dumps(model_card(args.checkpoint, args.out, info), indent=1) + "\n").encode(),
+    write_bytes(card_path, (json.dumps(model_card(record, args.out, info), indent=1) + "\n").encode(),
                 overwrite=True)
     print(json.dumps({"onnx": str(args.out), "card": str(card_path)} | info))
     say(_how_to_use(read_checkpoint(args.checkpoint)["config"]["model"], args.out))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import tempfile
 from pathlib import Path
 
@@ -63,23 +64,62 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
 
 
 
-def model_card(checkpoint: str | Path, onnx_file: str | Path, info: dict) -> dict:
-    """The card of ``onnx_file``, exported from ``checkpoint`` (``info``: what ``export_onnx`` answered): what goes
-    in and out, and how its run trained it, from the checkpoint and the run's last.pt beside it where there is one
-    (the options given, the settings, fingerprints of the training and validation data, each epoch's loss and
-    validation IoU). The epoch kept counts from 1, as the run's log does; 0 is the network a run started from."""
+
+def run_record(checkpoint: str | Path) -> dict:
+    """How the network of ``checkpoint`` was trained, for its card: its settings, the epoch kept (counted from 1,
+    as the run's log counts; 0 is the network a run started from) and its validation IoU, and from the run's last.pt
+    beside it, where that is of the same run, the options given, fingerprints of the training and validation data,
+    the epochs run, their seconds and each epoch's log line. Read before anything is written."""
     kept = read_checkpoint(checkpoint)
     beside = Path(checkpoint).with_name("last.pt")
-    run = read_checkpoint(beside) if beside.is_file() else kept
-    model = spec(kept["config"]["model"])
-    history = run.get("history") or []
-    val_iou = kept.get("val_iou", next((h["val_iou"] for h in history if h["epoch"] == kept["epoch"] + 1), None))
-    training = {"options": run.get("command"), "config": kept["config"], "data_fingerprint": run.get("data"),
-                "epochs_run": len(history), "epoch_kept": kept["epoch"] + 1,
-                "val_iou": None if val_iou is None else round(float(val_iou), 4),
-                "train_seconds": round(sum(h["seconds"] for h in history), 1), "log": history}
+    try:
+        run = read_checkpoint(beside) if beside.is_file() else None
+    except PersonsegError:
+        run = None
+    history = run.get("history") or [] if run is not None else []
+    if run is not None and not _same_run(kept, run, history):
+        run = None
+    record: dict = {"config": kept["config"], "epoch_kept": kept["epoch"] + 1}
+    line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)
+    if "val_iou" in kept:
+        record["val_iou"] = _number(kept["val_iou"])
+    elif line is not None and line.get("averaged"):
+        record |= {"val_iou": None, "val_iou_note": f"last.pt holds epoch {line['epoch']}'s own weights; the "
+                   f"validation IoU it logged, {_number(line['val_iou'])}, is of the mean of the last "
+                   f"{line['averaged']} epochs' weights (best.pt holds that mean)"}
+    else:
+        record["val_iou"] = None if line is None else _number(line["val_iou"])
+    if run is None:
+        return record | {"run": f"no last.pt of this run beside {Path(checkpoint).name}: the options, data and log "
+                                "of the run are not known"}
+    return record | {"options": run.get("command"), "data_fingerprint": run.get("data"), "epochs_run": len(history),
+                     "train_seconds": round(sum(h["seconds"] for h in history), 1),
+                     "log": [{k: _number(v) for k, v in h.items()} for h in history]}
+
+
+def _same_run(kept: dict, run: dict, history: list[dict]) -> bool:
+    """Whether last.pt ``run`` is of the run that wrote checkpoint ``kept``: the same settings, at or past its
+    epoch, logging its validation IoU there (a copied best.pt beside another run's last.pt is not)."""
+    if kept is run or kept["epoch"] < 0:
+        return kept["config"] == run["config"]
+    line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)
+    return (kept["config"] == run["config"] and kept["epoch"] <= run["epoch"] and line is not None
+            and ("val_iou" not in kept or line["val_iou"] == kept["val_iou"]))
+
+
+def _number(value):
+    """``value`` as JSON can hold it: a float not finite (a diverged run's loss) as None, others rounded."""
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    return value
+
+
+def model_card(record: dict, onnx_file: str | Path, info: dict) -> dict:
+    """The card of ``onnx_file``: what goes in and out (``info``: what ``export_onnx`` answered) and how it was
+    trained (``record``: ``run_record`` of its checkpoint)."""
+    model = spec(record["config"]["model"])
     return {"name": model.name, "file": Path(onnx_file).name, "sha256": info["sha256"], "bytes": info["bytes"],
             "parameters": info["params"],
             "input": {"size_wh": list(model.size), "mean": model.mean, "std": model.std, "layout": "NCHW RGB float32"},
             "output": "logits (N, 2, {}, {}): background, person".format(*info["output_size"]),
-            "training": training, "onnx_vs_torch_max_abs_diff": info["max_abs_diff"]}
+            "training": record, "onnx_vs_torch_max_abs_diff": info["max_abs_diff"]}
