@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
-__all__ = ["METHODS", "PersonsegError", "Result", "Segmenter", "VideoSegmenter", "load_image", "segment"]
+__all__ = ["METHODS", "Instance", "PersonsegError", "Result", "Segmenter", "VideoSegmenter", "load_image",
+           "segment"]
 
 if TYPE_CHECKING:
     from .errors import PersonsegError
     from .image import load_image
     from .pipeline import METHODS, Result, Segmenter, segment
+    from .result import Instance
     from .video.stream import VideoSegmenter
 
 
@@ -25,6 +27,10 @@ def __getattr__(name: str):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name == "Instance":
+        from .result import Instance
+
+        return Instance
     if name == "VideoSegmenter":
         from .video.stream import VideoSegmenter
 

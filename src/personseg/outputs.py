@@ -175,7 +175,11 @@ def keypoints_json(result: Result, source: str | None = None) -> dict:
 
 def instances_json(result: Result, source: str | None = None) -> dict:
     """Everyone's mask (COCO compressed RLE), box (x, y, w, h), keypoints and score, largest first (people given:
-    in their order), as a JSON-ready dict: the CLI's ``json`` output with ``--instances``."""
+    in their order), as a JSON-ready dict: the CLI's ``json`` output with ``--instances``. PersonsegError for a
+    Result made without instances (its people would read as nobody)."""
+    if result.instances is None:
+        raise PersonsegError("instances_json needs a Result with instances (Segmenter(instances=True)); "
+                             "result.keypoints and result.people hold the people of any Result")
     h, w = result.mask.shape
     people = []
     for k, inst in enumerate(result.instances or [], start=1):

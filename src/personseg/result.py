@@ -12,8 +12,11 @@ from pycocotools import mask as mask_rle
 
 @dataclass(eq=False)
 class Instance:
-    """One person of several: their own mask, keypoints and score. Compared (and hashed) by identity: it holds
-    arrays, which ``==`` cannot reduce to one answer."""
+    """One person of several (``Result.instances``, with ``Segmenter(instances=True)``): ``mask``, their own pixels
+    (uint8 HxW, 0 or 255; no two people's overlap); ``keypoints``, COCO's 17 as (x, y, score) in the photo's
+    pixels; ``score``, the mean score of their confident keypoints, 0 to 1. A region the networks mark where no
+    pose was found is an Instance too: ``posed`` False, every keypoint score 0 and ``score`` a flat 0.5 (not a
+    confidence). Compared (and hashed) by identity: it holds arrays, which ``==`` cannot reduce to one answer."""
 
     mask: np.ndarray          # uint8 HxW {0, 255}
     keypoints: np.ndarray     # (17, 3); all scores 0 for a region where no pose was found
@@ -104,7 +107,9 @@ class Result:
 
     @property
     def foreground(self) -> np.ndarray:
-        """uint8 HxWx3 person colours with the old background removed from soft edges (computed once)."""
+        """uint8 HxWx3 person colours with the old background removed from soft edges (computed once; a process's
+        first takes about 2 s more to load pymatting's kernels, a minute once after installing:
+        ``refine.matting.load_foreground_kernels`` loads them ahead; ``estimate_foreground=False`` skips it)."""
         if not self.estimate_foreground:
             return self.rgb
         if self._foreground is None:
@@ -114,17 +119,19 @@ class Result:
         return self._foreground
 
     def person(self, k: int) -> Result:
-        """Person ``k`` of ``instances`` alone, as a Result of their own: their mask, their share of the alpha (its
-        soft edge where they are the nearest person, none of anyone else's), their keypoints; every output renders
-        it (``outputs.render(result.person(0), "cutout")``: one person cut out, soft edges kept)."""
+        """Person ``k`` of ``instances`` (-1: the last) alone, as a Result of their own: their mask, their share of
+        the alpha (its soft edge where they are the nearest person, none of anyone else's), their keypoints; every
+        output renders it (``outputs.render(result.person(0), "cutout")``: one person cut out, soft edges kept)."""
         from .errors import PersonsegError
 
         if not self.instances:
             raise PersonsegError("person(k) needs a Result with instances (Segmenter(instances=True)) and someone "
                                  "found")
-        if not (isinstance(k, (int, np.integer)) and 0 <= k < len(self.instances)):
+        if not (isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                and -len(self.instances) <= k < len(self.instances)):
             raise PersonsegError(f"person {k!r}: this Result holds {len(self.instances)} (0 to "
-                                 f"{len(self.instances) - 1})")
+                                 f"{len(self.instances) - 1}, or -1 for the last as a list counts)")
+        k = int(k) % len(self.instances)
         own = self.instances[k].mask > 0
         # theirs: where they are the nearest person, but for marked pixels that are no one's own (given people)
         theirs = (self._owners == k + 1) & (own | (self.mask == 0))

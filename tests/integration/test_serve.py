@@ -400,3 +400,16 @@ def test_a_site_allowed_calls_from_the_browser_and_reads_every_answer(photo):
         pre = c.options("/v1/segment", headers={"Origin": "http://localhost:3000",
                                                 "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in pre.headers
+
+
+def test_the_service_loads_the_cut_outs_kernels_before_the_first_request():
+    """A process's first cut-out waited about 2 s (a minute after installing) for pymatting, whose kernels numba
+    compiles into its cache, or loads from there, as it is imported: the first user asking for a cut-out paid it.
+    The pool loads them as it starts (seen in a fresh process)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from personseg.serve.work import WorkPool; pool = WorkPool('fast', 1, 1); pool.start(); "
+             "pool.close(); print('pymatting' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.split()[-1] == "True", done.stderr[-500:]

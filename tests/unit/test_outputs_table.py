@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from personseg.errors import PersonsegError
-from personseg.outputs import (OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, person_files, render,
-                               save_outputs)
+from personseg.outputs import (OUTPUTS, VIDEO_OUTPUTS, background_image, check_outputs, instances_json,
+                               person_files, render, save_outputs)
 from personseg.result import Instance, Result
 
 
@@ -186,8 +186,11 @@ def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(res
     assert len(first.people) == 1 and second.people == [] and first.instances is None
     cut = render(second, "cutout")
     assert cut[30, 25, 3] == 255 and cut[30, 15, 3] == 0   # one person cut out
-    with pytest.raises(PersonsegError, match="holds 2 .0 to 1."):
+    with pytest.raises(PersonsegError, match="holds 2 .0 to 1, or -1 for the last"):
         both.person(2)
+    assert np.array_equal(both.person(-1).mask, right)   # counted from the end, as a list is
+    with pytest.raises(PersonsegError, match="holds 2"):
+        both.person(-3)
     from PIL import Image
     from personseg.batch import _output_stem
 
@@ -208,6 +211,8 @@ def test_one_person_of_several_is_a_result_of_their_own_with_their_soft_edge(res
     assert [k for k, _ in person_files(tmp_path, "x")] == [1, 1, 1]   # the second's files gone with them
     with pytest.raises(PersonsegError, match="needs a Result with instances"):
         result.person(0)
+    with pytest.raises(PersonsegError, match="instances_json needs a Result with instances"):
+        instances_json(result)   # it gave "people": [] for a Result that found someone
 
 
 @pytest.mark.parametrize("blur", [-1.0, 0.0, float("nan"), 5.0, "0.03", True])

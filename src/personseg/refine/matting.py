@@ -224,6 +224,15 @@ FOREGROUND_MARGIN = 16
 FOREGROUND_SPLIT_FROM = 96
 
 
+def load_foreground_kernels() -> None:
+    """Load pymatting, which the first ``estimate_foreground`` of a process (a cut-out, a replaced or blurred
+    background) would otherwise wait for: numba loads its compiled kernels from its cache as it is imported (about
+    2 s on 2 cores), or compiles them the first time after installing (about a minute). For a program about to
+    make cut-outs on request."""
+    ramp = np.tile(np.linspace(0.0, 1.0, 32, dtype=np.float32), (32, 1))
+    estimate_foreground(np.full((32, 32, 3), 128, np.uint8), ramp)
+
+
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """uint8 HxWx3 foreground colours: the person's colours with the old background taken out of the soft edge,
     so a cut-out on a new background has no halo. pymatting's multi-level estimate of the person's and the

@@ -86,6 +86,8 @@ class WorkPool:
             self._serve()
 
     def _serve(self) -> None:
+        from ..refine.matting import load_foreground_kernels
+
         made: dict[tuple[str, bool, str, bool, bool], Segmenter] = {}
 
         def segmenter(method: str, instances: bool, subject: str = "all", require_person: bool = False,
@@ -96,9 +98,10 @@ class WorkPool:
                                       person_check=person_check)
             return made[key]
 
-        try:   # load the models and run them once, so that the first request waits for neither
+        try:   # load the models and run them once, and the cut-outs' kernels, so that no first request waits
             for instances in (False, True):
                 segmenter(self.method, instances)(np.full((64, 48, 3), 128, np.uint8))
+            load_foreground_kernels()
         except BaseException as e:   # noqa: BLE001 - start() raises it
             self._failed.append(e)
         self._loaded.wait()
