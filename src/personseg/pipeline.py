@@ -234,6 +234,7 @@ class Segmenter:
         self._hands = HandFinder() if isinstance(pose, str) else None
 
     def __getstate__(self) -> dict:
+        """Refused: a Segmenter does not pickle or copy (NotPicklableError says what to do instead)."""
         raise NotPicklableError("a Segmenter does not pickle or copy (its models, sessions and locks): make one in "
                                 "each worker process, once (e.g. in the pool's initializer)")
 

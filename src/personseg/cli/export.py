@@ -34,7 +34,6 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # torch is an extra: loaded only when exporting
-    from ..train.checkpoint import read_checkpoint
     from ..train.export import export_onnx, model_card, run_record
 
     if args.out.suffix.lower() != ".onnx":
@@ -51,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     write_bytes(card_path, (json.dumps(model_card(record, args.out, info), indent=1) + "\n").encode(),
                 overwrite=True)
     print(json.dumps({"onnx": str(args.out), "card": str(card_path)} | info))
-    say(_how_to_use(read_checkpoint(args.checkpoint)["config"]["model"], args.out))
+    say(_how_to_use(record["config"]["model"], args.out))
     return 0
 
 
