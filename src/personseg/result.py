@@ -108,8 +108,8 @@ class Result:
     @property
     def foreground(self) -> np.ndarray:
         """uint8 HxWx3 person colours with the old background removed from soft edges (computed once; a process's
-        first takes about 2 s more to load pymatting's kernels, a minute once after installing:
-        ``refine.matting.load_foreground_kernels`` loads them ahead; ``estimate_foreground=False`` skips it)."""
+        first takes 1 to 2 s more to load pymatting's kernels, a minute once after installing:
+        ``refine.matting.load_pymatting`` loads them ahead; ``estimate_foreground=False`` skips it)."""
         if not self.estimate_foreground:
             return self.rgb
         if self._foreground is None:

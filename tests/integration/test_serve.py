@@ -403,7 +403,7 @@ def test_a_site_allowed_calls_from_the_browser_and_reads_every_answer(photo):
 
 
 def test_the_service_loads_the_cut_outs_kernels_before_the_first_request():
-    """A process's first cut-out waited about 2 s (a minute after installing) for pymatting, whose kernels numba
+    """A process's first cut-out waited 1 to 2 s (a minute after installing) for pymatting, whose kernels numba
     compiles into its cache, or loads from there, as it is imported: the first user asking for a cut-out paid it.
     The pool loads them as it starts (seen in a fresh process)."""
     import subprocess

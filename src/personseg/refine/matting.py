@@ -224,15 +224,6 @@ FOREGROUND_MARGIN = 16
 FOREGROUND_SPLIT_FROM = 96
 
 
-def load_foreground_kernels() -> None:
-    """Load pymatting, which the first ``estimate_foreground`` of a process (a cut-out, a replaced or blurred
-    background) would otherwise wait for: numba loads its compiled kernels from its cache as it is imported (about
-    2 s on 2 cores), or compiles them the first time after installing (about a minute). For a program about to
-    make cut-outs on request."""
-    ramp = np.tile(np.linspace(0.0, 1.0, 32, dtype=np.float32), (32, 1))
-    estimate_foreground(np.full((32, 32, 3), 128, np.uint8), ramp)
-
-
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """uint8 HxWx3 foreground colours: the person's colours with the old background taken out of the soft edge,
     so a cut-out on a new background has no halo. pymatting's multi-level estimate of the person's and the
@@ -370,15 +361,22 @@ def _wide_blur(plane: np.ndarray, half: int) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def load_pymatting() -> None:
+    """Import pymatting now, which the first cut-out, replaced or blurred background of a process (its foreground
+    colours) or closed-form matting would otherwise wait for: numba loads its compiled kernels from its cache as it
+    is imported (1 to 2 s on 2 cores), or compiles them the first time after installing (about a minute). For a
+    program about to make cut-outs on request."""
+    _pymatting()
+
+
 def preload_pymatting() -> None:
-    """Import pymatting on a background thread (about a second: numba loads its compiled kernels), for callers
-    that will need it (cut-outs, closed-form matting) and have other work to do meanwhile. A failure is left for
-    the first real use to raise."""
+    """``load_pymatting`` on a background thread, for callers that will need it and have other work to do
+    meanwhile. A failure is left for the first real use to raise."""
     _numba_folder()   # the environment is changed here, not beside threads that read it
 
     def load() -> None:
         with contextlib.suppress(Exception):
-            _pymatting()
+            load_pymatting()
 
     threading.Thread(target=load, name="personseg-pymatting-import", daemon=True).start()
 

@@ -86,7 +86,7 @@ class WorkPool:
             self._serve()
 
     def _serve(self) -> None:
-        from ..refine.matting import load_foreground_kernels
+        from ..refine.matting import load_pymatting
 
         made: dict[tuple[str, bool, str, bool, bool], Segmenter] = {}
 
@@ -101,7 +101,7 @@ class WorkPool:
         try:   # load the models and run them once, and the cut-outs' kernels, so that no first request waits
             for instances in (False, True):
                 segmenter(self.method, instances)(np.full((64, 48, 3), 128, np.uint8))
-            load_foreground_kernels()
+            load_pymatting()
         except BaseException as e:   # noqa: BLE001 - start() raises it
             self._failed.append(e)
         self._loaded.wait()
