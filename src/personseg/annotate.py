@@ -727,15 +727,16 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         failed: list[tuple[Path, str]] = []
         shards.start(settings)
         nodes: Counter = Counter()
-        unchanged = _found_before([Path(people).parent, out.parent], settings, todo, given_anns) if edits else {}
-        for job in todo:
-            if job.name in unchanged:
-                entry = _as_stated(unchanged[job.name], stated.get(job.name))
-                if isinstance(entry, Exception):
-                    failed.append((job.path, describe(entry)))
-                else:
-                    shards.save(entry, job)
-        todo = [job for job in todo if job.name not in unchanged]
+        taken = _found_before([Path(people).parent, out.parent], settings, todo, given_anns) if edits else {}
+        unchanged = 0
+        for job in [job for job in todo if job.name in taken]:   # a search would give the same (and fail alike)
+            entry = _as_stated(taken[job.name], stated.get(job.name))
+            if isinstance(entry, Exception):
+                failed.append((job.path, describe(entry)))
+            else:
+                shards.save(entry, job)
+                unchanged += 1
+        todo = [job for job in todo if job.name not in taken]
         if todo:
             found = (_entries(todo, options, seg, workers, given, edits) if engine == "local" else
                      _entries_ray(todo, options, workers, address, nodes, given, edits))
@@ -769,7 +770,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     return {"images": len(entries), "people": sum(counts),
             "nobody": [e["file_name"] for e, people in zip(entries, counts) if not people], "failed": failed,
             "missing": [(p, not_there(p)) for p in plan.missing],
-            "done_before": len(plan.jobs) - len(todo) - len(unchanged), "unchanged": len(unchanged),
+            "done_before": len(plan.jobs) - len(todo) - len(taken), "unchanged": unchanged,
             "nodes": dict(nodes), "gone": gone,
             "others": [f for f in plan.others if f.resolve() != Path(out).resolve()],   # not its own file
             "small": 0 if people_file is not None else sum(len(e["annotations"]) for e in entries) - sum(counts),

@@ -448,6 +448,12 @@ def test_edited_photos_alone_are_searched_again(tmp_path, data_dir, monkeypatch)
     summary = annotate([folder], tmp_path / "kept.json", {"method": "fast"}, people=tmp_path / "mine.json",
                        edits=True)
     assert summary["unchanged"] == 2 and len(calls) == 2   # the edited photo: searched, its moved person segmented
+    other = next(im for im in edited["images"] if im["id"] != moved["image_id"])
+    other["width"] += 1   # a size the photo is not: it fails, as its search would
+    (tmp_path / "sized.json").write_text(json.dumps(edited))
+    sized = annotate([folder], tmp_path / "sized.out.json", {"method": "fast"}, people=tmp_path / "sized.json",
+                     edits=True)
+    assert sized["unchanged"] == 1 and [p.name for p, _ in sized["failed"]] == [other["file_name"]]
     shutil.move(tmp_path / ".found.json.parts", tmp_path / "elsewhere")
     again = annotate([folder], tmp_path / "again.json", {"method": "fast"}, people=tmp_path / "mine.json",
                      edits=True)

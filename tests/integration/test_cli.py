@@ -212,7 +212,8 @@ def test_a_starting_network_that_no_epoch_beats_is_the_best_checkpoint(tmp_path,
     from personseg.train.checkpoint import read_checkpoint
 
     _own_pairs(tmp_path / "mine", data_dir)
-    scores = iter([0.9, 0.8, 0.95, 0.9, 0.8])   # start, epoch 1, epoch 2; then a run that never beats its start
+    scores = iter([0.9, 0.8, 0.95, 0.9, 0.8, 0.9, 0.5])   # start, epoch 1, epoch 2; then a run that never beats
+    # its start; then one whose mean of epochs (--average-from 1) scores less than its start
     monkeypatch.setattr("personseg.train.loop.validate", lambda *a, **k: next(scores))
     args = ["train", "--data", str(tmp_path / "mine"), "--batch", "2", "--lr", "1e-3", "--init", "sinet"]
     assert main(args + ["--epochs", "2", "--out", str(tmp_path / "run"), "--until", "1"]) == 0
@@ -246,6 +247,10 @@ def test_a_starting_network_that_no_epoch_beats_is_the_best_checkpoint(tmp_path,
     training = json.loads((tmp_path / "c.card.json").read_text())["training"]
     assert (training["epoch_kept"], training["val_iou"]) == (2, 0.95) and "log" not in training
     assert "no last.pt of this run beside copied.pt" in training["run"]
+    capsys.readouterr()
+    assert main(args + ["--epochs", "1", "--average-from", "1", "--out", str(tmp_path / "mean")]) == 0
+    assert ("epoch 1: best.pt holds the mean of the epochs from here on, as --average-from asks, though what it held "
+            "scored more (val IoU 0.9000)") in capsys.readouterr().err
 
 
 def test_a_run_stopped_by_until_says_how_to_go_on(tmp_path, data_dir, capsys, monkeypatch):

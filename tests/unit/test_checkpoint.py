@@ -39,16 +39,22 @@ def test_a_cards_run_record_says_only_what_the_checkpoints_show(tmp_path):
     from personseg.train.export import run_record
 
     config = {"model": "sinet", "epochs": 3}
-    history = [{"epoch": 1, "loss": 0.5, "val_iou": 0.8, "seconds": 2.0, "averaged": 0},
+    history = [{"epoch": 1, "loss": 0.5, "val_iou": 0.8, "seconds": 2.0, "averaged": 0, "lr": 4e-10},
                {"epoch": 2, "loss": float("nan"), "val_iou": 0.85, "seconds": 2.0, "averaged": 2}]
     torch.save({"config": config, "model": {}, "epoch": 1, "history": history, "command": {"lr": 0.1},
                 "data": {"training": {"pairs": 9}}}, tmp_path / "last.pt")
     torch.save({"config": config, "model": {}, "epoch": 1, "val_iou": 0.85}, tmp_path / "best.pt")
     best = run_record(tmp_path / "best.pt")
     assert (best["epoch_kept"], best["val_iou"], best["epochs_run"], best["options"]) == (2, 0.85, 2, {"lr": 0.1})
-    assert best["log"][1]["loss"] is None
+    assert best["log"][1]["loss"] is None and best["log"][0]["lr"] == 4e-10   # significant digits kept
     last = run_record(tmp_path / "last.pt")
     assert last["val_iou"] is None and "the mean of the last 2 epochs' weights" in last["val_iou_note"]
     torch.save({"config": config | {"epochs": 5}, "model": {}, "epoch": 1, "history": history},
                tmp_path / "last.pt")   # another run's
     assert run_record(tmp_path / "best.pt").keys() == {"config", "epoch_kept", "val_iou", "run"}
+    # a starting network kept (epoch -1), beside a run of the same settings whose best was another network's score
+    torch.save({"config": config, "model": {}, "epoch": -1, "val_iou": 0.98}, tmp_path / "best.pt")
+    torch.save({"config": config, "model": {}, "epoch": 1, "history": history, "best": 0.91}, tmp_path / "last.pt")
+    assert "run" in run_record(tmp_path / "best.pt")
+    torch.save({"config": config, "model": {}, "epoch": 1, "history": history, "best": 0.98}, tmp_path / "last.pt")
+    assert run_record(tmp_path / "best.pt")["epochs_run"] == 2   # its own run

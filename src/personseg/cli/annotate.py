@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     parts += [f"{len(summary['gone'])} no longer under the paths left the file"] * bool(summary["gone"])
     parts += [f"{summary['small']} people under --min-area {args.min_area} left out"] * bool(summary["small"])
     parts += [f"{len(summary['unplaced'])} of the people given got an empty mask"] * bool(summary["unplaced"])
-    parts += [f"{len(summary['failed'])} failed (why: below; the same command again tries only those)"] * bool(
-        summary["failed"])
+    parts += [f"{len(summary['failed'])} failed (why: below; the same command again tries only those"
+              + ", with the same --people file" * bool(args.people) + ")"] * bool(summary["failed"])
     parts += [f"{len(summary['missing'])} not found" + " (listed in --people)" * bool(args.people)] * bool(
         summary["missing"])
     print("; ".join(parts), file=sys.stderr)

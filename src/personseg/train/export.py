@@ -86,7 +86,7 @@ def run_record(checkpoint: str | Path) -> dict:
     elif line is not None and line.get("averaged"):
         record |= {"val_iou": None, "val_iou_note": f"last.pt holds epoch {line['epoch']}'s own weights; the "
                    f"validation IoU it logged, {_number(line['val_iou'])}, is of the mean of the last "
-                   f"{line['averaged']} epochs' weights (best.pt holds that mean)"}
+                   f"{line['averaged']} epochs' weights"}
     else:
         record["val_iou"] = None if line is None else _number(line["val_iou"])
     if run is None:
@@ -100,17 +100,20 @@ def run_record(checkpoint: str | Path) -> dict:
 def _same_run(kept: dict, run: dict, history: list[dict]) -> bool:
     """Whether last.pt ``run`` is of the run that wrote checkpoint ``kept``: the same settings, at or past its
     epoch, logging its validation IoU there (a copied best.pt beside another run's last.pt is not)."""
-    if kept is run or kept["epoch"] < 0:
-        return kept["config"] == run["config"]
+    if kept is run:
+        return True
+    if kept["epoch"] < 0:   # the starting network, kept: the best the run ever scored
+        return kept["config"] == run["config"] and run.get("best") == kept.get("val_iou")
     line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)
     return (kept["config"] == run["config"] and kept["epoch"] <= run["epoch"] and line is not None
             and ("val_iou" not in kept or line["val_iou"] == kept["val_iou"]))
 
 
 def _number(value):
-    """``value`` as JSON can hold it: a float not finite (a diverged run's loss) as None, others rounded."""
+    """``value`` as JSON can hold it: a float not finite (a diverged run's loss) as None, others to 6 significant
+    digits (a learning rate of 4e-10 stays one)."""
     if isinstance(value, float):
-        return round(value, 6) if math.isfinite(value) else None
+        return float(f"{value:.6g}") if math.isfinite(value) else None
     return value
 
 

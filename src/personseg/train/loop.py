@@ -256,12 +256,16 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                 left = (said - t0) * (len(train_pairs) - done) / done
                 log(f"epoch {epoch + 1}/{cfg.epochs}: {done} of {len(train_pairs)} pairs, "
                     f"loss {np.mean(losses):.4f} ({said - t0:.0f} s, about {left:.0f} s of training left in it)")
-        kept = model
+        kept, dropped = model, None
         if average is not None and epoch + 1 >= cfg.average_from:
             kept = _averaged(average, model)
             if epoch + 1 == cfg.average_from:
-                best = -1.0   # best.pt holds the mean from here on, as asked, whatever the single epochs scored
+                # best.pt holds the mean from here on, as asked, whatever the single epochs scored
+                dropped, best = best, -1.0
         val = validate(kept, val_pairs, cfg, dev)
+        if dropped is not None and dropped > val:
+            log(f"epoch {epoch + 1}: best.pt holds the mean of the epochs from here on, as --average-from asks, "
+                f"though what it held scored more (val IoU {dropped:.4f})")
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_iou": val,
                         "seconds": round(time.time() - t0, 1), "lr": lr,
                         "averaged": int(average.n_averaged) if average is not None else 0})
