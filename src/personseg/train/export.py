@@ -63,8 +63,6 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check_images: np.ndarra
             "sha256": hashlib.sha256(data).hexdigest(), "output_size": tuple(got.shape[2:])}
 
 
-
-
 def run_record(checkpoint: str | Path) -> dict:
     """How the network of ``checkpoint`` was trained, for its card: its settings, the epoch kept (counted from 1,
     as the run's log counts; 0 is the network a run started from) and its validation IoU, and from the run's last.pt
@@ -76,9 +74,9 @@ def run_record(checkpoint: str | Path) -> dict:
         run = read_checkpoint(beside) if beside.is_file() else None
     except PersonsegError:
         run = None
-    history = run.get("history") or [] if run is not None else []
+    history = (run.get("history") or []) if run is not None else []
     if run is not None and not _same_run(kept, run, history):
-        run = None
+        run, history = None, []
     record: dict = {"config": kept["config"], "epoch_kept": kept["epoch"] + 1}
     line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)
     if "val_iou" in kept:
