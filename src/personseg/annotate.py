@@ -676,7 +676,6 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     given = None if people_file is None else given_people(people_file)
     stated = {} if people_file is None else {im["file_name"]: im for im in people_file["images"]}
     given_anns = {} if people_file is None else _given_annotations(people_file)
-    given_ids = {name: [a.get("id") for a in anns] for name, anns in given_anns.items()}
     asked = options or {}
     options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
@@ -744,7 +743,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                 if people_file is not None and not isinstance(entry, Exception):
                     entry = _as_stated(entry, stated.get(job.name))
                 if isinstance(entry, Exception):
-                    failed.append((job.path, _by_annotation(describe(entry), given_ids.get(job.name, []))))
+                    ids = [a.get("id") for a in given_anns.get(job.name, [])]
+                    failed.append((job.path, _by_annotation(describe(entry), ids)))
                 else:
                     shards.save(entry, job)
         entries = shards.load([job for job in plan.jobs if shards.done(job)])

@@ -70,15 +70,17 @@ def run_record(checkpoint: str | Path) -> dict:
     the epochs run, their seconds and each epoch's log line. Read before anything is written."""
     kept = read_checkpoint(checkpoint)
     beside = Path(checkpoint).with_name("last.pt")
-    try:
-        run = read_checkpoint(beside) if beside.is_file() else None
-    except PersonsegError:
-        run = None
+    run = kept if beside.resolve() == Path(checkpoint).resolve() else None
+    if run is None and beside.is_file():
+        try:
+            run = read_checkpoint(beside)
+        except PersonsegError:
+            pass
     history = (run.get("history") or []) if run is not None else []
-    if run is not None and not _same_run(kept, run, history):
-        run, history = None, []
+    line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)   # the kept epoch's
+    if run is not None and run is not kept and not _same_run(kept, run, line):
+        run, history, line = None, [], None
     record: dict = {"config": kept["config"], "epoch_kept": kept["epoch"] + 1}
-    line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)
     if "val_iou" in kept:
         record["val_iou"] = _number(kept["val_iou"])
     elif line is not None and line.get("averaged"):
@@ -95,14 +97,12 @@ def run_record(checkpoint: str | Path) -> dict:
                      "log": [{k: _number(v) for k, v in h.items()} for h in history]}
 
 
-def _same_run(kept: dict, run: dict, history: list[dict]) -> bool:
+def _same_run(kept: dict, run: dict, line: dict | None) -> bool:
     """Whether last.pt ``run`` is of the run that wrote checkpoint ``kept``: the same settings, at or past its
-    epoch, logging its validation IoU there (a copied best.pt beside another run's last.pt is not)."""
-    if kept is run:
-        return True
+    epoch, logging (``line``: its log's line of that epoch) its validation IoU there (a copied best.pt beside
+    another run's last.pt is not)."""
     if kept["epoch"] < 0:   # the starting network, kept: the best the run ever scored
         return kept["config"] == run["config"] and run.get("best") == kept.get("val_iou")
-    line = next((h for h in history if h["epoch"] == kept["epoch"] + 1), None)
     return (kept["config"] == run["config"] and kept["epoch"] <= run["epoch"] and line is not None
             and ("val_iou" not in kept or line["val_iou"] == kept["val_iou"]))
 
