@@ -40,6 +40,20 @@ def test_coarse_mattes_are_the_method_output_and_read_back_from_the_cache(matted
     assert all((a == b).all() for a, b in zip(mattes, again))
 
 
+def test_coarse_mattes_of_a_refining_method_are_its_result_before_refinement(matted_pairs, tmp_path, monkeypatch):
+    """The network learns to correct what it is fed at inference: accurate's result without the network."""
+    whole = matted_pairs[0]
+    pairs = PairSet(whole.ids[:1], whole.images[:1], whole.masks[:1])
+
+    def no_refinement(*args, **kwargs):
+        raise AssertionError("the refinement network made the matte it is to learn to correct")
+
+    monkeypatch.setattr("personseg.methods.network.refined_probability", no_refinement)
+    matte = coarse_mattes(pairs, "accurate", tmp_path / "mattes.npz", log=lambda s: None)[0]
+    gt = pairs.masks[0] > 127
+    assert np.count_nonzero((matte > 127) & gt) / np.count_nonzero((matte > 127) | gt) > 0.8
+
+
 def test_guide_channels_follow_the_matte(matted_pairs):
     pairs, mattes, _ = matted_pairs
     five = with_guides(pairs, spec("refine").guides, mattes)

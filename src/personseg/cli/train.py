@@ -71,8 +71,8 @@ def add_parser(sub) -> None:
                    help="image pyramid resizing (seed 000): show images at up to LEVELS halvings of resolution "
                         f"(0 to {MAX_PYRAMID}; default 0: none)")
     t.add_argument("--coarse", default=DEFAULT_COARSE_METHOD, choices=tuple(METHODS),
-                   help=f"method whose mattes of the training images the refine model learns to correct (default "
-                        f"{DEFAULT_COARSE_METHOD})")
+                   help=f"method whose mattes of the training images the refine model learns to correct, taken before "
+                        f"the method's own refinement network (default {DEFAULT_COARSE_METHOD})")
     t.add_argument("--cache", type=Path,
                    help="folder for what is computed once per training image: keypoints (models fed prior maps) and "
                         "coarse mattes (refine) (default: ~/.cache/personseg)")

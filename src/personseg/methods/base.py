@@ -72,6 +72,11 @@ class Method(ABC):
         still gives the keypoints, its outline is not joined."""
         return replace(self, uses_outline=False)
 
+    def unrefined(self) -> Method:
+        """This method without its refinement network: the coarse result that network is fed (itself where it
+        has none)."""
+        return self
+
     @property
     def models(self) -> tuple[str, ...]:
         """The shipped networks it runs (models/registry.py names)."""

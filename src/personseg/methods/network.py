@@ -49,6 +49,9 @@ class NetworkMethod(Method):
         0.3397, pennfudan train 0.5400 -> 0.5385)."""
         return replace(self, uses_outline=False, selfie=False)
 
+    def unrefined(self) -> NetworkMethod:
+        return replace(self, refine=False)
+
     def coarse(self, scene: Scene, crf: bool) -> np.ndarray:
         lone = bool(self.lone_networks) and scene.video and self.selfie and lone_person(scene.people)
         return coarse_probability(scene.rgb, self.lone_networks if lone else self.networks, scene.box,

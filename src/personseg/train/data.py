@@ -140,16 +140,17 @@ def _cache_key(pairs: PairSet, i: int) -> str:
 
 
 def coarse_mattes(pairs: PairSet, method: str, cache: Path, log=print) -> list[np.ndarray]:
-    """Each stored image's coarse matte (uint8 HxW) from the project's own ``method`` followed by closed-form
-    matting (seed 003's; the shipped refine model was trained on these), as seed 003's refinement network is
-    trained on; computed once and kept in the .npz file ``cache`` (keyed
-    by id, image size and pixels, so a changed set is detected)."""
+    """Each stored image's coarse matte (uint8 HxW) from the project's own ``method`` without its refinement
+    network (what that network is fed at inference), followed by closed-form matting (seed 003's), as seed 003's
+    refinement network is trained on; computed once and kept in the .npz file ``cache`` (keyed by id, image size
+    and pixels, so a changed set is detected)."""
     cache = Path(cache)
     known = dict(np.load(cache)) if cache.is_file() else {}
     keys = [_cache_key(pairs, i) for i in range(len(pairs))]
     todo = [i for i, key in enumerate(keys) if key not in known]
     if todo:
         segmenter = Segmenter(method=method, matting="closed-form")
+        segmenter.method = segmenter.method.unrefined()
         log(f"making coarse mattes of {len(todo)} training images with method {method!r} (cached in {cache})")
     for n, i in enumerate(todo, 1):
         alpha = segmenter(pairs.images[i][..., :3]).alpha
