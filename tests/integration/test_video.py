@@ -158,7 +158,7 @@ def test_cut_out_frames_take_estimated_colours_at_their_soft_edges(parkour, tmp_
     assert (np.abs(rgba[soft][:, :3].astype(int) - own[soft]).max(axis=1) > 2).mean() > 0.5   # the halo taken out
 
 
-def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_path, data_dir):
+def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_path, data_dir, capsys, monkeypatch):
     frames = tmp_path / "frames"
     frames.mkdir()
     for stem, _, _ in parkour[:4]:
@@ -185,8 +185,11 @@ def test_a_folder_of_frames_gets_a_mask_per_frame_and_keypoints(parkour, tmp_pat
     rewritten = [json.loads(s)["stem"] for s in (tmp_path / "kp.jsonl").read_text().splitlines()]
     assert rewritten == [s for s, _, _ in parkour[:4]]
     # a run adding an output, no keypoints asked for, leaves the keypoint file this folder's: the first command
-    # again has nothing to do
-    assert main(["video", str(frames), "--out", str(out), "--save", "alpha", "--quiet"]) == 0
+    # again has nothing to do; its progress, into no terminal, is a line now and then (here after every frame)
+    monkeypatch.setattr("personseg.progress.PROGRESS_LINE_SECONDS", 0.0)
+    capsys.readouterr()
+    assert main(["video", str(frames), "--out", str(out), "--save", "alpha"]) == 0
+    assert "\n3 of 4 frames, " in capsys.readouterr().err
     assert main(["video", str(frames), "--out", str(out), "--save", "mask", "--keypoints", str(tmp_path / "kp.jsonl"),
                  "--quiet"]) == 0
     (tmp_path / "other.jsonl").write_text("mine")

@@ -315,12 +315,16 @@ def test_an_interrupt_inside_a_library_ends_a_video_as_itself(monkeypatch, tmp_p
 
 
 def test_progress_without_a_terminal_is_a_line_now_and_then(capsys, monkeypatch):
-    from personseg.cli import common
+    from personseg import progress
 
-    monkeypatch.setattr(common, "PROGRESS_LINE_SECONDS", 0.0)   # a line after every image
-    assert list(common.progress(iter("abc"), 3)) == ["a", "b", "c"]
+    monkeypatch.setattr(progress, "PROGRESS_LINE_SECONDS", 0.0)   # a line after every image
+    assert list(progress.progress(iter("abc"), 3)) == ["a", "b", "c"]
     said = capsys.readouterr().err.splitlines()   # none after the last: the summary follows
     assert len(said) == 2 and said[-1].startswith("2 of 3 images, ")
-    assert list(common.progress(["a", "b"])) == ["a", "b"]   # a list's length is the total
+    assert list(progress.progress(["a", "b"])) == ["a", "b"]   # a list's length is the total
     assert capsys.readouterr().err.startswith("1 of 2 images, ")
-    assert list(common.progress(iter("ab"), 2, quiet=True)) == ["a", "b"] and not capsys.readouterr().err
+    assert list(progress.progress(iter("ab"), 2, quiet=True)) == ["a", "b"] and not capsys.readouterr().err
+    frames = progress.Progress(None, "frames")   # a video's count not known
+    frames.update()
+    frames.close()
+    assert capsys.readouterr().err.startswith("1 frames, ")

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..annotate import ENGINES, annotate
 from ..batch import not_photos
 from ..errors import PersonsegError, interrupted
-from .common import add_method_options, name_images, progress, segmenter_options
+from ..progress import progress
+from .common import add_method_options, name_images, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -67,7 +68,7 @@ def add_parser(sub) -> None:
     a.add_argument("--address", help="with --engine ray, a running cluster's address (default: start one here)")
     a.add_argument("--overwrite", action="store_true",
                    help="start afresh: replace the file and the parts of earlier runs beside it")
-    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     a.set_defaults(run=run)
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
-
-from tqdm import tqdm
 
 from ..errors import PersonsegError
 from ..instances import PERSON_MODEL
@@ -18,8 +13,6 @@ from ..methods import DEFAULT_METHOD, METHODS
 from ..models.registry import SPECS
 from ..pipeline import SUBJECTS, Segmenter
 from ..refine.matting import DEFAULT_MATTING, MATTING, MATTING_SIDE
-
-T = TypeVar("T")
 
 #: --matting choices: the library's mattings, and "none".
 MATTING_CHOICES = (*MATTING, "none")
@@ -160,28 +153,3 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-#: Without a terminal (a log file, nohup), progress is a line this often, in seconds.
-PROGRESS_LINE_SECONDS = 30.0
-
-
-def progress(items: Iterable[T], total: int | None = None, quiet: bool = False) -> Iterable[T]:
-    """``items`` (images) passed through, their progress shown on stderr: a bar on a terminal, else a line
-    ("N of TOTAL images, S s") every PROGRESS_LINE_SECONDS (a long batch into a log said nothing before its
-    summary); nothing with ``quiet``."""
-    if quiet:
-        return items
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)
-    if sys.stderr.isatty():
-        return tqdm(items, total=total, unit="img", file=sys.stderr)
-    return _progress_lines(items, total)
-
-
-def _progress_lines(items: Iterable[T], total: int | None) -> Iterator[T]:
-    start = said = time.monotonic()
-    of = f" of {total}" if total is not None else ""
-    for done, item in enumerate(items, 1):
-        yield item
-        if done != total and time.monotonic() - said >= PROGRESS_LINE_SECONDS:   # the summary says the last
-            said = time.monotonic()
-            say(f"{done}{of} images, {said - start:.0f} s")

@@ -19,7 +19,8 @@ from ..pipeline import Segmenter
 from ..refine.matting import DEFAULT_MATTING, MATTING_SIDE
 from ..runsettings import shared_settings
 from ..video.stream import METHOD_MATTING, VideoSegmenter
-from .common import add_method_options, matting, models, progress, segmenter
+from ..progress import progress
+from .common import add_method_options, matting, models, segmenter
 
 #: --json ``-`` writes the scores on stdout.
 STDOUT = "-"
@@ -66,7 +67,7 @@ def add_parser(sub) -> None:
     e.add_argument("--json", help="write the scores as JSON here, each image's too (per_image); - : on stdout "
                                   "instead of the one-line summary (./- for a file of that name)")
     e.add_argument("--overwrite", action="store_true", help="replace --worst and --json files that exist")
-    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     e.set_defaults(run=run, matting=None)   # None: the default of what is scored (photos: DEFAULT_MATTING)
 
 

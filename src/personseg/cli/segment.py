@@ -18,7 +18,8 @@ from ..image import not_there
 from ..outputs import DEFAULT_BLUR, DEFAULT_OUTPUTS, OUTPUTS, parse_outputs, save_outputs
 from ..pipeline import Segmenter
 from ..refine.matting import preload_pymatting
-from .common import add_method_options, name_images, progress, segmenter_options
+from ..progress import progress
+from .common import add_method_options, name_images, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -55,7 +56,7 @@ def add_parser(sub) -> None:
     s.add_argument("--overwrite", action="store_true",
                    help="replace outputs that exist (default: keep them); an image's outputs made with other "
                         "settings that this run does not write are removed")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     s.set_defaults(run=run)
 
 

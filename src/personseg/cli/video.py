@@ -21,7 +21,7 @@ from .common import (MATTING_CHOICES, add_matting_side_option, add_mediapipe_mas
 def add_parser(sub) -> None:
     v = sub.add_parser("video", help="segment a video file (mp4, mov, webm, ... anything PyAV reads) or a folder of "
                                      "frames", description="Segment a video file or a folder of frames, in bounded "
-                                                           "memory, with a progress bar.")
+                                                           "memory, showing progress.")
     v.add_argument("input", type=Path, metavar="IN",
                    help="a video file, or a folder of frames, read in the order of their names with numbers by value "
                         "(2.jpg before 10.jpg)")
@@ -82,7 +82,7 @@ def add_parser(sub) -> None:
     v.add_argument("--overwrite", action="store_true",
                    help="replace outputs that exist (without it, a rerun into a folder completes the frames an "
                         "interrupted run left, and only with the same settings)")
-    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     v.set_defaults(run=run)
 
 

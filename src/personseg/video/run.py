@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import sys
 import time
 from collections.abc import Iterable
 from contextlib import ExitStack, nullcontext, suppress
@@ -23,6 +22,7 @@ from ..methods import DEFAULT_VIDEO_METHOD
 from ..outputs import (DEFAULT_BLUR, OUTPUTS, VIDEO_OUTPUTS, background_image, drawn, output_paths, parse_outputs,
                        refuse_existing, save_outputs)
 from ..pose.keypoints import rounded_keypoints
+from ..progress import Progress
 from ..refine.matting import MATTING_SIDE, preload_pymatting
 from ..runsettings import changes, completed, shared_settings
 from .io import (VIDEO_SUFFIXES, Frame, Source, Unreadable, VideoWriter, check_alpha_container,
@@ -395,11 +395,7 @@ def run_video(src: str | Path, out: str | Path, method: str = DEFAULT_VIDEO_METH
             kp_partial = kp_path.with_name(f".{kp_path.name}.partial")
             kp_path.parent.mkdir(parents=True, exist_ok=True)
             kp_file = open(kp_partial, "w")
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=None)
+        bar = Progress(source.count, "frames") if progress else None
         frames, nobody, kept, start, done, skipped = 0, 0, 0, time.perf_counter(), False, []
         stems: set[str] = set()   # the frames written into a folder
         replaced: list[str] = []   # with overwrite, the note of the earlier runs' files removed
