@@ -138,6 +138,9 @@ def test_opus_sound_goes_into_a_mov_as_aac_and_into_an_mp4_with_a_note(parkour, 
     assert any("(opus) was re-encoded as AAC" in note for note in summary["notes"])
     with av.open(str(tmp_path / "out.mov")) as c:
         assert [s.codec_context.name for s in c.streams] == ["prores", "aac"]
+        sound = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+    # mono stays mono, as loud as it was (the tone's amplitude 0.2; made stereo each side was 3 dB quieter: 0.14)
+    assert sound.shape[0] == 1 and abs(np.abs(sound).max() - 0.2) < 0.02
     summary = run_video(clip, tmp_path / "out.mp4", method="fast", progress=False)   # held, but not played by all
     assert any("(opus) was copied as it is; some players" in note for note in summary["notes"])
     with av.open(str(tmp_path / "out.mp4")) as c:

@@ -491,9 +491,13 @@ class VideoWriter:
                                         f"(QuickTime, older Safari) play {suffix} files with {codec} sound silent: "
                                         ".mkv or .webm suit it, or re-encode the sound as AAC")
             elif encoder in av.codecs_available:
-                self.audio = self.out.add_stream(encoder, rate=48000)
+                # mono stays mono (made stereo, each side was 3 dB quieter); more channels than two are mixed down
+                # (the encoders take only some of their layouts)
+                channels = source.audio.codec_context.layout.nb_channels
+                self.audio = self.out.add_stream(encoder, rate=48000, layout="mono" if channels == 1 else "stereo")
                 self._transcode = source.audio.codec_context
-                source.notes.append(f"{self.path.name}: the sound ({codec}) was re-encoded as "
+                mixed = f" mixed down from {channels} channels to two," if channels > 2 else ""
+                source.notes.append(f"{self.path.name}: the sound ({codec}) was{mixed} re-encoded as "
                                     f"{SOUND_NAMES[encoder]}, which {suffix} takes")
             else:
                 source.notes.append(f"{self.path.name}: the sound was left out: {suffix} cannot hold {codec} and "
@@ -634,7 +638,7 @@ class VideoWriter:
 
 def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = None) -> Path:
     """Encode RGB ``frames`` (an iterable of same-size arrays) as a video in ``path``'s container (ENCODERS: H.264,
-    or VP9 in .webm), with a sine tone as sound (SOUND_ENCODERS: AAC, or Opus in .webm and .mkv) when ``tone_hz``
+    or VP9 in .webm), with a sine tone as mono sound (SOUND_ENCODERS: AAC, or Opus in .webm and .mkv) when ``tone_hz``
     is given: test clips for the video path."""
     import av
 
@@ -645,7 +649,7 @@ def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = 
     with av.open(str(path), "w") as out:
         video = out.add_stream(ENCODERS[suffix], rate=fps)
         video.pix_fmt = "yuv420p"
-        audio = out.add_stream(sound, rate=rate) if tone_hz else None
+        audio = out.add_stream(sound, rate=rate, layout="mono") if tone_hz else None
         sample = 0
         for i, rgb in enumerate(frames):
             if i == 0:
