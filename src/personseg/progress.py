@@ -18,8 +18,8 @@ PROGRESS_LINE_SECONDS = 30.0
 
 
 class Progress:
-    """Counts ``unit`` (a plural: "images", "frames") done out of ``total`` (None: not known) on stderr. The
-    last count is not said without a terminal: the summary that follows says it."""
+    """Counts ``unit`` (a plural: "images", "frames") done out of ``total`` (None: not known) on stderr. Without a
+    terminal the last of a known total is not said: the summary that follows says it."""
 
     def __init__(self, total: int | None, unit: str = "images") -> None:
         self.total, self.unit, self.done = total, unit, 0

@@ -141,6 +141,11 @@ def test_opus_sound_goes_into_a_mov_as_aac_and_into_an_mp4_with_a_note(parkour, 
         sound = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
     # mono stays mono, as loud as it was (the tone's amplitude 0.2; made stereo each side was 3 dB quieter: 0.14)
     assert sound.shape[0] == 1 and abs(np.abs(sound).max() - 0.2) < 0.02
+    six = write_clip(tmp_path / "six.mp4", (rgb for _, rgb, _ in parkour[:4]), tone_hz=440, layout="5.1")
+    summary = run_video(six, tmp_path / "six.webm", method="fast", progress=False)   # AAC 5.1 into Opus: stereo
+    assert any("(aac) was mixed down from 6 channels to two, re-encoded as Opus" in n for n in summary["notes"])
+    with av.open(str(tmp_path / "six.webm")) as c:
+        assert c.streams.audio[0].codec_context.layout.nb_channels == 2
     summary = run_video(clip, tmp_path / "out.mp4", method="fast", progress=False)   # held, but not played by all
     assert any("(opus) was copied as it is; some players" in note for note in summary["notes"])
     with av.open(str(tmp_path / "out.mp4")) as c:

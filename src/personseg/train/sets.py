@@ -65,7 +65,9 @@ def training_sets(model: str, roots: list[Path], split: str | None, cache: Path,
             else:
                 part = with_priors(part, wanted.priors, people)
         if wanted.guides:
-            mattes = coarse_mattes(part, coarse, cache / f"mattes-{coarse}-{name}.npz", log=log)
+            # "unrefined": since 2026-12-07 a refining method's mattes are taken before its refinement network, so
+            # the files of earlier runs (named without it) are not read back as these
+            mattes = coarse_mattes(part, coarse, cache / f"mattes-{coarse}-unrefined-{name}.npz", log=log)
             part = with_guides(part, wanted.guides, mattes)
         pairs = PairSet(pairs.ids + [f"{Path(root).absolute().name}/{i}" for i in part.ids], pairs.images + part.images,
                         pairs.masks + part.masks)

@@ -636,10 +636,10 @@ class VideoWriter:
             self.partial.unlink(missing_ok=True)
 
 
-def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = None) -> Path:
+def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = None, layout: str = "mono") -> Path:
     """Encode RGB ``frames`` (an iterable of same-size arrays) as a video in ``path``'s container (ENCODERS: H.264,
-    or VP9 in .webm), with a sine tone as mono sound (SOUND_ENCODERS: AAC, or Opus in .webm and .mkv) when ``tone_hz``
-    is given: test clips for the video path."""
+    or VP9 in .webm), with a sine tone as sound (SOUND_ENCODERS: AAC, or Opus in .webm and .mkv; in every channel
+    of ``layout``) when ``tone_hz`` is given: test clips for the video path."""
     import av
 
     path = Path(path)
@@ -649,7 +649,8 @@ def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = 
     with av.open(str(path), "w") as out:
         video = out.add_stream(ENCODERS[suffix], rate=fps)
         video.pix_fmt = "yuv420p"
-        audio = out.add_stream(sound, rate=rate, layout="mono") if tone_hz else None
+        audio = out.add_stream(sound, rate=rate, layout=layout) if tone_hz else None
+        channels = audio.codec_context.layout.nb_channels if audio is not None else 0
         sample = 0
         for i, rgb in enumerate(frames):
             if i == 0:
@@ -659,8 +660,9 @@ def write_clip(path: str | Path, frames, fps: int = 25, tone_hz: float | None = 
             out.mux(video.encode(frame))
             while audio is not None and sample < (i + 1) * rate / fps:
                 t = (sample + np.arange(chunk)) / rate
-                tone = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)[None],
-                                                  format="fltp", layout="mono")
+                wave = (0.2 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
+                tone = av.AudioFrame.from_ndarray(np.repeat(wave[None], channels, axis=0), format="fltp",
+                                                  layout=layout)
                 tone.sample_rate, tone.pts = rate, sample
                 sample += chunk
                 out.mux(audio.encode(tone))
