@@ -78,7 +78,7 @@ def test_any_site_allowed_without_a_key_is_warned_of(capsys, monkeypatch, free_p
     import uvicorn
 
     monkeypatch.delenv("PERSONSEG_API_KEY", raising=False)
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)   # not served: only what the CLI says first
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: None)   # not served: what the CLI says first
     monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
     assert main(["serve", "--allow-origin", "*", "--port", free_port]) == 0
     assert "--allow-origin '*' without --api-key" in capsys.readouterr().err
@@ -91,11 +91,35 @@ def test_each_request_is_logged_unless_quiet(monkeypatch, free_port):
 
     import uvicorn
 
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: None)
     monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
     access = logging.getLogger("uvicorn.access")
     assert main(["serve", "--port", free_port]) == 0 and access.level == logging.INFO
     assert main(["serve", "--port", free_port, "--quiet"]) == 0 and access.level == logging.WARNING
+
+
+def test_the_port_is_held_while_the_models_load(capsys, monkeypatch):
+    """`--port 0` takes a free port and names it; until the server stops, a second server on it is refused at once
+    (it was let through while the first loaded its models, and failed after loading its own)."""
+    import re
+    import socket
+
+    import uvicorn
+
+    seen = {}
+
+    def serve(self, sockets):   # the models are loaded, the server about to run: a second one starts meanwhile
+        seen["port"] = sockets[0].getsockname()[1]
+        with socket.create_connection(("127.0.0.1", seen["port"]), timeout=5):   # listened on: a request waits
+            pass
+        seen["second"] = main(["serve", "--port", str(seen["port"])])
+
+    monkeypatch.setattr(uvicorn.Server, "run", serve)
+    monkeypatch.setattr("personseg.serve.create_app", lambda settings: None)
+    assert main(["serve", "--port", "0"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"then serving http://127\.0\.0\.1:{seen['port']}/ ", err)
+    assert seen["second"] == 2 and f"cannot serve on 127.0.0.1:{seen['port']}" in err and "in use" in err
 
 
 def test_the_guard_lets_allowed_sites_post_and_no_other(caplog):

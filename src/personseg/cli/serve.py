@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
                                    f"unless --host says otherwise, which then needs an API key (--api-key or "
                                    f"{API_KEY_ENV}).")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--port", type=int, default=8000,
+                   help="port (default 8000; 0: a free one, which the line on stderr names)")
     s.add_argument("--method", default=DEFAULT_METHOD, choices=tuple(METHODS),
                    help=methods_help(DEFAULT_METHOD) + "; requests may name another")
     s.add_argument("--workers", type=int, default=1,
@@ -60,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.max_pixels <= MAX_PIXELS:
         raise PersonsegError(f"--max-pixels takes 1 to {MAX_PIXELS}")
-    if not 1 <= args.port <= 65535:
-        raise PersonsegError(f"--port {args.port}: give a port from 1 to 65535")
+    if not 0 <= args.port <= 65535:
+        raise PersonsegError(f"--port {args.port}: give a port from 1 to 65535 (or 0 for a free one)")
     loopback = _loopback(args.host)
     if not loopback and not args.api_key:
         raise PersonsegError(f"--host {args.host} is reachable from other machines: set --api-key or "
@@ -73,15 +74,22 @@ def run(args: argparse.Namespace) -> int:
     if "*" in args.allow_origin and not args.api_key:
         print("personseg: warning: --allow-origin '*' without --api-key: the page of any site you visit can send "
               "photos here and read the answers", file=sys.stderr)
-    _check_free(args.host, args.port)   # before the models load, not a server's traceback after
-    print(f"personseg: loading {args.method}, then serving http://{args.host}:{args.port}/ (Ctrl-C stops)",
-          file=sys.stderr)
-    # uvicorn.Server, not uvicorn.run, which swallows the signal uvicorn raises again once it has stopped: the
-    # command then ends as every command does (130 after Ctrl-C, 143 after SIGTERM)
-    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="warning")
-    # uvicorn's own messages at warning, its line a request (its access log) unless --quiet
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    uvicorn.Server(config).run()
+    # the port is held from here (before the models load, not a server's traceback after; nor a second server
+    # started meanwhile on the same port); requests sent while they load are answered once they have
+    sockets = listen(args.host, args.port)
+    try:
+        port = sockets[0].getsockname()[1]
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"personseg: loading {args.method}, then serving http://{host}:{port}/ (Ctrl-C stops)",
+              file=sys.stderr, flush=True)
+        # uvicorn.Server, not uvicorn.run, which swallows the signal uvicorn raises again once it has stopped: the
+        # command then ends as every command does (130 after Ctrl-C, 143 after SIGTERM)
+        config = uvicorn.Config(create_app(settings), host=args.host, port=port, log_level="warning")
+        # uvicorn's own messages at warning, its line a request (its access log) unless --quiet
+        logging.getLogger("uvicorn.access").setLevel(logging.WARNING if args.quiet else logging.INFO)
+        uvicorn.Server(config).run(sockets=sockets)
+    finally:
+        _close(sockets)
     return 0
 
 
@@ -91,19 +99,36 @@ BIND_HINTS = {errno.EADDRINUSE: "give another --port, or stop what uses it",
               errno.EADDRNOTAVAIL: "give --host an address of this machine"}
 
 
-def _check_free(host: str, port: int) -> None:
-    """PersonsegError where the server could not bind ``port`` on every address of ``host`` (as it binds): a name
-    that does not resolve, an address not this machine's, a port in use or not allowed."""
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on ``port`` (0: a free one, the same on each) at every address of ``host``, as uvicorn
+    serves them; PersonsegError where that cannot be: a name that does not resolve, an address not this
+    machine's, a port in use or not allowed."""
+    sockets: list[socket.socket] = []
     try:
-        for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server binds
-                probe.bind(address)
+        for family, kind, proto, _, address in dict.fromkeys(socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn: a restart binds at once
+            if family == socket.AF_INET6:   # as asyncio: IPv4 has its own socket
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(2048)   # listening holds the port: another socket with SO_REUSEADDR could bind it too
     except socket.gaierror as e:
+        _close(sockets)
         raise PersonsegError(f"cannot serve on {host} ({e.strerror}): give --host an address of this machine") from None
     except OSError as e:
+        _close(sockets)
         hint = BIND_HINTS.get(e.errno, "give another --host or --port")
         raise PersonsegError(f"cannot serve on {host}:{port} ({e.strerror or e}): {hint}") from None
+    return sockets
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
 
 
 def _loopback(host: str) -> bool:

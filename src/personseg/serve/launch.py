@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import socket
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -14,33 +15,32 @@ from collections.abc import Iterator
 
 from ..errors import PersonsegError
 
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: The URL in the line `personseg serve` writes on stderr before it loads its models.
+SERVING = re.compile(r"then serving (http://\S+?)/ ")
 
 
 @contextlib.contextmanager
 def serving(*options: str, wait: float = 180.0) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `personseg serve OPTIONS` on a free loopback port; yields (base URL, process) once /v1/health answers
-    200, and stops the server on leaving. PersonsegError if it exits or is not healthy within ``wait`` seconds."""
-    port = free_port()
-    log = tempfile.TemporaryFile("w+")   # a file, not a pipe: a server that logs much never blocks on it
-    proc = subprocess.Popen([sys.executable, "-m", "personseg", "serve", "--port", str(port), *options],
-                            stdout=subprocess.DEVNULL, stderr=log, text=True)
-    url = f"http://127.0.0.1:{port}"
+    """Run `personseg serve OPTIONS` on a free loopback port (its own: `--port 0`, named on its stderr); yields
+    (base URL, process) once /v1/health answers 200, and stops the server on leaving. PersonsegError if it exits
+    or is not healthy within ``wait`` seconds."""
+    log = tempfile.TemporaryFile()   # a file, not a pipe: a server that logs much never blocks on it
+    proc = subprocess.Popen([sys.executable, "-m", "personseg", "serve", "--port", "0", *options],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    url = None
     try:
         deadline = time.monotonic() + wait
         while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise PersonsegError(f"the server exited ({proc.returncode}): {log.read().strip()[-2000:]}")
+            exited = proc.poll() is not None
+            said = _written(log.fileno())
+            if exited:
+                raise PersonsegError(f"the server exited ({proc.returncode}): {said.strip()[-2000:]}")
+            url = url or next(iter(SERVING.findall(said)), None)
             try:
-                with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
+                if url is not None:
+                    with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
@@ -55,3 +55,8 @@ def serving(*options: str, wait: float = 180.0) -> Iterator[tuple[str, subproces
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _written(fd: int) -> str:
+    """What the file ``fd`` holds, read without moving the offset the child writes at."""
+    return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
