@@ -438,6 +438,23 @@ def test_a_mask_of_another_size_is_named_by_eval_and_training(tmp_path):
         evaluate_people(lambda rgb: [], people)
 
 
+@pytest.mark.parametrize("folders, given, hint", [
+    (("images", "masks"), "images", "give the folder that holds both: "),
+    (("images", "labels"), "", "it holds images/, labels/; masks/ is missing"),
+    ((), "", "it is empty"),
+    ((), "nowhere", "there is no folder "),
+    (("photo.jpg",), "", "it holds images itself: put the photos in "),
+])
+def test_a_folder_laid_out_otherwise_is_said_what_it_holds(tmp_path, folders, given, hint):
+    for name in folders:
+        if "." in name:
+            (tmp_path / name).touch()
+        else:
+            (tmp_path / name).mkdir()
+    with pytest.raises(PersonsegError, match=f"expected folders 'images/' and 'masks/'.*\\({hint}"):
+        load_pairs(tmp_path / given)
+
+
 def test_photos_for_masks_inverted_masks_and_masks_named_otherwise_are_pointed_out(tmp_path, astronaut):
     # each trained without a word (validation IoU 0.18 and 0.002), or was refused as lacking masks, no more said
     photo = astronaut

@@ -14,7 +14,7 @@ import numpy as np
 from ..data import data_root, read_ids
 from ..errors import ImageError, PersonsegError
 from ..evaluate import find_pairs, paired, unusable
-from ..image import load_pair
+from ..image import IMAGE_SUFFIXES, load_pair
 from ..pipeline import Segmenter
 
 
@@ -30,6 +30,23 @@ class PairSet:
         return len(self.ids)
 
 
+def _layout_hint(root: Path, images: str, masks: str) -> str:
+    """What ``root`` holds instead of the folders ``images`` and ``masks``, as a hint to append to the error."""
+    if not root.is_dir():
+        return f" (there is no folder {root})"
+    if root.name in (images, masks) and (root.parent / images).is_dir() and (root.parent / masks).is_dir():
+        return f" (give the folder that holds both: {root.parent})"
+    folders = sorted(f.name + "/" for f in root.iterdir() if f.is_dir() and not f.name.startswith("."))
+    if any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES for f in root.iterdir()):
+        return (f" (it holds images itself: put the photos in {root / images}/ and each mask, named as its photo, "
+                f"in {root / masks}/)")
+    if not folders:
+        return " (it is empty)"
+    lacking = [f"{name}/" for name in (images, masks) if not (root / name).is_dir()]
+    missing = f"{' and '.join(lacking)} {'is' if len(lacking) == 1 else 'are'} missing"
+    return f" (it holds {', '.join(folders[:6])}; {missing})"
+
+
 def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
                images: str = "images", masks: str = "masks") -> PairSet:
     """Read ``root/images`` + ``root/masks`` (same stems), limited to the ids of ``split`` when given
@@ -37,7 +54,8 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
     root = Path(root)
     img_dir, mask_dir = root / images, root / masks
     if not img_dir.is_dir() or not mask_dir.is_dir():
-        raise PersonsegError(f"{root}: expected folders '{images}/' and '{masks}/' with pairs of the same name")
+        raise PersonsegError(f"{root}: expected folders '{images}/' and '{masks}/' with pairs of the same name"
+                             f"{_layout_hint(root, images, masks)}")
     ids = split_ids(root, split)
     pairs, lacking = paired(img_dir, mask_dir, ids)
     if not pairs and not lacking:
