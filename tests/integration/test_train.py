@@ -158,13 +158,26 @@ def test_best_checkpoint_of_a_weight_average_is_a_mean_even_where_a_single_epoch
         assert torch.equal(w, mean["module." + k]), k
 
 
-@pytest.mark.parametrize("settings, message", [({"epochs": 0}, "epochs 0: expected 1 or more"),
-                                               ({"batch": 0}, "batch 0: expected 1 or more"),
-                                               ({"lr": -1.0}, "lr -1.0: expected more than 0"),
-                                               ({"average_from": 3}, "average from 3: expected an epoch from 1 to 2")])
+@pytest.mark.parametrize("settings, message", [({"epochs": 0}, "--epochs 0: expected 1 or more"),
+                                               ({"batch": 0}, "--batch 0: expected 1 or more"),
+                                               ({"lr": -1.0}, "--lr -1.0: expected more than 0"),
+                                               ({"seed": -1}, "--seed -1: expected 0 or more"),
+                                               ({"average_from": 3},
+                                                "--average-from 3: expected an epoch from 1 to 2")])
 def test_settings_that_cannot_train_are_refused(settings, message):
     with pytest.raises(PersonsegError, match=message):
         TrainConfig(**({"epochs": 2} | settings))
+
+
+def test_a_run_that_diverges_stops_and_keeps_nothing_of_it(pairs, tmp_path, one_thread):
+    """A learning rate far too high: the run stops at the first loss that is not a number, saying so (it ran
+    every epoch on nan weights and exited 0, its best.pt the starting network)."""
+    val = PairSet(pairs.ids[:2], pairs.images[:2], pairs.masks[:2])
+    with pytest.raises(PersonsegError, match=r"training diverged: the loss became -?(nan|inf) at step \d+ of epoch 1 .*"
+                                             r"smaller --lr than 1e\+30.*nothing of this run was saved"):
+        train(TrainConfig(size=(64, 96), batch=4, epochs=2, lr=1e30), pairs, val, tmp_path / "run",
+              log=lambda s: None)
+    assert not (tmp_path / "run" / "last.pt").exists()
 
 
 def test_nothing_to_resume_or_no_gpu_is_refused_before_the_run_folder_is_made(pairs, tmp_path):

@@ -90,13 +90,14 @@ COMPARED_HERE = ("coarse", "cache")
 
 def run(args: argparse.Namespace) -> int:
     # torch is an extra: loaded only when training
-    from ..train.loop import TrainConfig, check_run_folder, training_device
+    from ..train.loop import TrainConfig, check_run_folder, check_until, training_device
 
     if args.resume and args.out.is_dir():   # a run still in its first epoch has no last.pt yet: said as such
         with sole_writer(args.out):
             pass
     if args.resume and (args.out / "last.pt").is_file():
         _take_recorded(args)
+    check_until(args.until)   # before the training pairs are read
     if args.workers is not None and args.workers < 0:
         raise PersonsegError(f"--workers {args.workers}: expected 0 or more")
     if not 0 <= args.ipr <= MAX_PYRAMID:

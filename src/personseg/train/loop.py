@@ -49,11 +49,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch"):
             if getattr(self, name) < 1:
-                raise PersonsegError(f"{name} {getattr(self, name)}: expected 1 or more")
+                raise PersonsegError(f"--{name} {getattr(self, name)}: expected 1 or more")
         if not self.lr > 0:
-            raise PersonsegError(f"lr {self.lr}: expected more than 0")
+            raise PersonsegError(f"--lr {self.lr}: expected more than 0")
+        if self.seed < 0:
+            raise PersonsegError(f"--seed {self.seed}: expected 0 or more")
         if self.average_from is not None and not 1 <= self.average_from <= self.epochs:
-            raise PersonsegError(f"average from {self.average_from}: expected an epoch from 1 to {self.epochs}")
+            raise PersonsegError(f"--average-from {self.average_from}: expected an epoch from 1 to {self.epochs}")
         # the exporter folded some batch norms away: their statistics cannot be learnt, neither in a run started
         # from the ONNX file nor in one started from a checkpoint of such a run
         if self.init_from_onnx or (self.init is not None and _froze_batch_norms(self.init)):
@@ -164,6 +166,12 @@ def one_cycle(opt: torch.optim.Optimizer, lr: float, steps: int) -> torch.optim.
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=max(WARM_UP, 2 / total))
 
 
+def check_until(until: int | None) -> None:
+    """PersonsegError unless ``until`` (the epoch a run stops after) is None or an epoch."""
+    if until is not None and until < 1:
+        raise PersonsegError(f"--until {until}: expected an epoch, 1 or more")
+
+
 def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str | Path, resume: bool = False,
           device: str | None = None, log: Callable[[str], None] = print, until: int | None = None,
           workers: int | None = None, command: dict | None = None) -> Path:
@@ -177,8 +185,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
                              f"of {cfg.batch}: add pairs or lower --batch")
     if not len(val_pairs):
         raise PersonsegError("no validation pairs: add pairs or raise --val-fraction")
-    if until is not None and until < 1:
-        raise PersonsegError(f"until {until}: expected an epoch, 1 or more")
+    check_until(until)
     out, dev = Path(out), training_device(device)
     check_run_folder(out, resume)
     log(f"training {cfg.model} on {len(train_pairs)} pairs, validating on {len(val_pairs)}")
@@ -244,6 +251,9 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 logits, coarse = model(x)
                 loss = segmentation_loss(logits.float(), y) + cfg.aux_weight * segmentation_loss(coarse.float(), y)
+            if not torch.isfinite(loss):   # nothing of this epoch is kept: its weights are lost already
+                raise PersonsegError(_diverged(loss.item(), epoch, len(losses), opt.param_groups[0]["lr"], cfg, out,
+                                               start > 0 or epoch > start))
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -276,14 +286,13 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             state["average"] = average.state_dict()
         # best.pt before last.pt: stopped between the two, the epoch is trained again on resuming and kept then
         # (last.pt first recorded it as the best while best.pt held an older one, for good)
+        behind = starting is not None and not val > best   # said after the epoch's line
         if val > best:
             best = val
             _atomic_save({"config": state["config"], "model": kept.state_dict(), "epoch": epoch, "val_iou": val},
                          out / "best.pt")
         elif starting is not None:   # (epoch -1 in best.pt: the log's epoch 0)
             _atomic_save(starting, out / "best.pt")
-            log(f"epoch {epoch + 1} scored no more than the starting network: best.pt holds the starting network "
-                "until an epoch scores more")
         _atomic_save(state, last)
         starting = None
         _write_log(history, out)
@@ -296,11 +305,24 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
         left = f"; about {_duration(runs * took)} to go" if runs else ""
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f} val IoU {val:.4f}{mean} "
             f"({history[-1]['seconds']} s{left})")
+        if behind:
+            log(f"epoch {epoch + 1} scored no more than the starting network: best.pt holds the starting network "
+                "until an epoch scores more")
     if (out / "best.pt").is_file():
         kept = read_checkpoint(out / "best.pt")
         which = "the starting network" if kept["epoch"] < 0 else f"epoch {kept['epoch'] + 1}"
         log(f"best.pt: {which}, val IoU {kept['val_iou']:.4f}")
     return out / "best.pt"
+
+
+def _diverged(loss: float, epoch: int, step: int, lr: float, cfg: TrainConfig, out: Path, saved: bool) -> str:
+    """What to say when the loss of step ``step`` (from 0) of epoch ``epoch`` (from 0) is not a number: the run
+    stops there (its weights are no longer numbers either)."""
+    kept = (f"{out / 'last.pt'} holds epoch {epoch}, best.pt the best before it" if saved else
+            "nothing of this run was saved")
+    return (f"training diverged: the loss became {loss} at step {step + 1} of epoch {epoch + 1} (learning rate "
+            f"{lr:g}); start a new run with a smaller --lr than {cfg.lr:g} (the default is "
+            f"{TrainConfig.lr:g}), or from a checkpoint with --init; {kept}")
 
 
 def _duration(seconds: float) -> str:
