@@ -37,6 +37,21 @@ def test_host_origin_and_key_are_checked_before_the_body():
         assert c.post("/v1/echo", content=b"x", headers=key | {"Origin": "http://evil.example"}).status_code == 403
         same = c.post("/v1/echo", content=b"x", headers=key | {"Origin": "http://127.0.0.1:8000"})
         assert same.status_code == 200 and same.headers["x-content-type-options"] == "nosniff"
+        # names and the scheme ignore case (both were refused)
+        assert c.post("/v1/echo", content=b"x", headers=key | {"Host": "LocalHost:8000"}).status_code == 200
+        assert c.post("/v1/echo", content=b"x", headers={"Authorization": "bearer  s3cret"}).status_code == 200
+        assert c.post("/v1/echo", content=b"x", headers={"Authorization": "Basic s3cret"}).status_code == 401
+
+
+def test_a_server_on_another_loopback_address_answers_to_it(monkeypatch, free_port):
+    """127.0.0.2 is this machine too: its server answered every request 400 (not among the Host names)."""
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: None)
+    monkeypatch.setattr("personseg.serve.create_app", lambda settings: seen.setdefault("hosts", settings.hosts))
+    assert main(["serve", "--host", "127.0.0.2", "--port", free_port]) == 0
+    assert seen["hosts"] == ("127.0.0.1", "localhost", "[::1]", "127.0.0.2")
 
 
 def _echo(**settings) -> Guard:

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings(method=args.method, workers=args.workers, queue=args.queue,
                              max_upload=int(args.max_upload_mb * 2 ** 20), max_pixels=args.max_pixels,
                              timeout=args.timeout, api_key=args.api_key or None,
-                             hosts=ServeSettings.hosts if loopback else None, origins=tuple(args.allow_origin))
+                             hosts=_answered(args.host) if loopback else None, origins=tuple(args.allow_origin))
     if "*" in args.allow_origin and not args.api_key:
         print("personseg: warning: --allow-origin '*' without --api-key: the page of any site you visit can send "
               "photos here and read the answers", file=sys.stderr)
@@ -129,6 +129,13 @@ def listen(host: str, port: int) -> list[socket.socket]:
 def _close(sockets: list[socket.socket]) -> None:
     for sock in sockets:
         sock.close()
+
+
+def _answered(host: str) -> tuple[str, ...]:
+    """The Host names a server on the loopback address ``host`` answers to: the usual ones and ``host`` itself
+    (127.0.0.2 was refused by its own server)."""
+    name = f"[{host}]" if ":" in host else host.lower()
+    return ServeSettings.hosts + (() if name in ServeSettings.hosts else (name,))
 
 
 def _loopback(host: str) -> bool:

@@ -439,7 +439,7 @@ class Guard:
     def _refusal(self, scope) -> tuple[int, str, dict[str, str] | None] | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        name = (host.rsplit(":", 1)[0] if not host.endswith("]") else host).lower()   # names ignore case
         if self.settings.hosts is not None and name not in self.settings.hosts:
             return 400, f"this server answers to {', '.join(self.settings.hosts)}, not {host!r}", None
         origin = headers.get("origin")
@@ -456,9 +456,11 @@ class Guard:
                          "with --allow-origin)"), None
         key = self.settings.api_key
         if key is not None and scope["path"].startswith("/v1/") and scope["path"] != "/v1/health":
-            given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+            scheme, _, bearer = headers.get("authorization", "").strip().partition(" ")
+            given = headers.get("x-api-key") or (bearer.strip() if scheme.lower() == "bearer" else "")
             if not secrets.compare_digest(given.encode("latin-1"), key.encode("latin-1")):
-                return 401, "missing or wrong API key: send it as X-API-Key", {"WWW-Authenticate": "Bearer"}
+                return (401, "missing or wrong API key: send it as X-API-Key: KEY or Authorization: Bearer KEY",
+                        {"WWW-Authenticate": "Bearer"})
         length = headers.get("content-length", "0")
         if not length.isdigit() or int(length) > self.limit:
             return 413, self._too_large(), None
