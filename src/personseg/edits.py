@@ -33,7 +33,8 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     the photo gets an empty mask). ``dropped``: the search's regions found without a pose (by their place among
     them, from 0) that are removed, taking their soft edge along; the people with no keypoint stand for the others.
     Its instances are one per person of ``people``, in their order, then the regions none stood for. ``seg`` must
-    make instances; PersonsegError for a person given twice or a region dropped that the search did not find."""
+    make instances; PersonsegError for a person given twice, a region dropped that the search did not find, or a
+    person with no keypoints where no region is left to stand for."""
     if not seg.instances:
         raise PersonsegError("edits are made per person: use a Segmenter with instances=True")
     people = given_keypoints(people)
@@ -56,8 +57,15 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
         twin = next((j for j in range(k) if _same(kp, people[j], rgb.shape)), None)
         if twin is not None and kp[:, 2].any():
             raise PersonsegError(f"person {k + 1} is given twice (the same keypoints as person {twin + 1})")
-        slot = (next(regions, None) if not kp[:, 2].any() else
-                next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None))
+        if not kp[:, 2].any():
+            slot = next(regions, None)
+            if slot is None:
+                gone = f" ({len(whole)} of them dropped)" if whole else ""
+                raise PersonsegError(f"person {k + 1} has no keypoints, so stands for a region the search found "
+                                     f"without a pose: it found {len(unposed)}{gone}, fewer than the people given "
+                                     "without keypoints")
+        else:
+            slot = next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None)
         slots.append(Instance(empty, kp, 0.0) if slot is None else slot)
     slots += list(regions)   # regions no one stood for
     if [id(i) for i in slots] == [id(i) for i in found.instances]:

@@ -187,6 +187,13 @@ def test_an_edit_drops_a_region_found_without_a_pose(client, data_dir):
                          ('["a"]', "dropped: give a JSON list of region numbers"), ("[0", "dropped: not JSON")):
         r = edit(posed, "json", dropped)
         assert r.status_code == 422 and why in r.json()["error"], r.text
+    nobody = [[0, 0, 0]] * 17   # stands for the region: one too many (it gave a person of an empty mask)
+    for people, dropped, why in ((posed + [nobody, nobody], None, "person 3 has no keypoints, so stands for a region "
+                                  "the search found without a pose: it found 1, fewer than"),
+                                 (posed + [nobody], "[0]", "it found 1 (1 of them dropped), fewer than")):
+        r = edit(people, "json", dropped)
+        assert r.status_code == 422 and why in r.json()["error"], r.text
+    assert len(edit(posed + [nobody], "json").json()["people"]) == 2
     for field in ("people", "dropped"):   # an integer of 5000 digits: Python's JSON refuses it (it answered 500)
         r = client.post("/v1/segment", params={"output": "json", "instances": "true", "edit": "true"},
                         files={"image": ("p.jpg", photo)}, data={"people": "[]", field: "[" + "9" * 5000 + "]"})
