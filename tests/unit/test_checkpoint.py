@@ -33,6 +33,20 @@ def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path
     assert read_checkpoint(fine)["config"]["model"] == "sinet"
 
 
+def test_files_that_are_no_checkpoint_are_named_for_what_they_are(tmp_path):
+    """An exported network or a photo given as a checkpoint was said to hold objects that could run code."""
+    onnx, photo, old = tmp_path / "mine.onnx", tmp_path / "photo.jpg", tmp_path / "old.pt"
+    onnx.write_bytes(b"\x08\x07\x12\x07pytorch")
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(64))
+    torch.save({"config": {}, "model": _Runs(str(tmp_path / "ran"))}, old, _use_new_zipfile_serialization=False)
+    with pytest.raises(PersonsegError, match=r"mine.onnx: an exported network \(ONNX\) already, not a checkpoint"):
+        read_checkpoint(onnx)
+    for path in (photo, old):   # nor is a pickle of before torch's zip format unpickled
+        with pytest.raises(PersonsegError, match=r"not a checkpoint written by `personseg train` \(a .pt file\)"):
+            read_checkpoint(path)
+    assert not (tmp_path / "ran").exists()
+
+
 def test_a_cards_run_record_says_only_what_the_checkpoints_show(tmp_path):
     """export's card: the kept epoch counted as the log counts, last.pt's averaged IoU not given as its own, a
     diverged loss as null, and no run read from another run's last.pt."""

@@ -19,6 +19,11 @@ def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
     path = Path(path)
     if not path.is_file():
         raise PersonsegError(f"{path}: checkpoint not found")
+    if not zipfile.is_zipfile(path):   # torch.save writes a zip archive; anything else read as a pickle was said
+        # to hold objects that could run code
+        what = ("an exported network (ONNX) already, not a checkpoint (a .pt file of `personseg train`)"
+                if path.suffix.lower() == ".onnx" else "not a checkpoint written by `personseg train` (a .pt file)")
+        raise PersonsegError(f"{path}: {what}")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError:
