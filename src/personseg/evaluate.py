@@ -146,12 +146,24 @@ def evaluate(
         warnings.warn(f"the masks may be inverted (the person black): against them inverted the mean IoU would be "
                       f"{np.mean(inverse):.3f}, not {ev.scores.mean_iou:.3f}; masks are read as the person bright "
                       "on black", stacklevel=2)
+    else:   # one mask of many drawn inverted scored near 0 unsaid
+        odd = [(ident, iou, inv) for (ident, iou), inv in zip(ev.per_image, inverse)
+               if inv >= INVERTED_ONE and iou <= 1.0 - INVERTED_ONE]
+        if odd:
+            named = ", ".join(f"{ident} ({iou:.2f}; inverted {inv:.2f})" for ident, iou, inv in odd[:3])
+            more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
+            warnings.warn(f"{len(odd)} mask{'s' * (len(odd) != 1)} may be inverted (the person black), scoring "
+                          f"far better against {'their' if len(odd) != 1 else 'its'} inverse: {named}{more}",
+                          stacklevel=2)
     return ev
 
 
 #: ``evaluate`` says the masks may be inverted where the method's masks agree with their inverse at least this well
 #: (mean IoU), and half this better than with the masks.
 INVERTED_HINT = 0.5
+#: ... and names each image whose mask agrees with the method's inverted at least this well (IoU), and at most 1
+#: minus this as it is.
+INVERTED_ONE = 0.75
 
 
 #: A person's true mask in an annotations file: a mask file, or a COCO segmentation (polygons or RLE).

@@ -121,3 +121,6 @@ def test_masks_drawn_inverted_are_pointed_out(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert evaluate(lambda rgb: person, pairs).scores.mean_iou == 1
+    write_image(tmp_path / "masks/1.png", 255 - person, overwrite=True)   # one of many: it was unsaid
+    with pytest.warns(UserWarning, match=r"^1 mask may be inverted .*: 1 \(0.00; inverted 1.00\)$"):
+        evaluate(lambda rgb: person, pairs)
