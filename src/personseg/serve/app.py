@@ -92,7 +92,7 @@ class Failed(Exception):
         self.status, self.headers = status, headers
 
 
-def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddleware":
+def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | Cors":
     """The service as an ASGI app: the FastAPI app behind Guard (host, origin, key and upload size, checked
     before the body is parsed), and with ``settings.origins`` behind Starlette's CORS middleware, which answers
     those sites' preflight requests and marks every answer to them (Guard's refusals too) as readable there."""
@@ -297,7 +297,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | CORSMiddle
     guarded = Guard(app, settings)
     if not settings.origins:
         return guarded
-    return CORSMiddleware(guarded, allow_origins=list(settings.origins), allow_methods=["GET", "POST"],
+    return Cors(guarded, allow_origins=list(settings.origins), allow_methods=["GET", "POST"],
                           allow_headers=["X-API-Key", "Authorization"],
                           expose_headers=["X-People", "X-Regions-Without-Keypoints", "Retry-After"], max_age=600,
                           allow_private_network=True)   # a public site's page calling this machine
@@ -385,6 +385,23 @@ def _upload(e: ImageError) -> str:
     return str(e).replace("<bytes>", "the upload", 1)
 
 
+class Cors(CORSMiddleware):
+    """Starlette's CORS middleware, its refused preflights answered in JSON as every error is (they were plain
+    text: "Disallowed CORS origin")."""
+
+    def preflight_response(self, request_headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code == 200:
+            return answer
+        what = answer.body.decode().removeprefix("Disallowed CORS ")
+        allowed = ", ".join(o for o in self.allow_origins)
+        return JSONResponse({"error": f"a page's preflight refused (its {what} not allowed): this server lets the "
+                                      f"pages of --allow-origin {allowed} call it, with the headers X-API-Key and "
+                                      "Authorization"}, answer.status_code,
+                            headers={k: v for k, v in answer.headers.items()
+                                     if k.lower().startswith("access-control-") or k.lower() == "vary"})
+
+
 class Guard:
     """ASGI wrapper, before the app parses anything: answers only this server's Host names (ServeSettings.hosts),
     refuses POSTs from another site's pages (an Origin that is not this server nor one of
@@ -443,6 +460,10 @@ class Guard:
         if self.settings.hosts is not None and name not in self.settings.hosts:
             return 400, f"this server answers to {', '.join(self.settings.hosts)}, not {host!r}", None
         origin = headers.get("origin")
+        if scope["method"] == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
+            # a preflight that no CORS middleware answered: no site's pages may call this server
+            return 403, ("requests from other sites' pages are refused: start the server with --allow-origin "
+                         f"{origin} to let that site's pages call it"), None
         if (scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc != host
                 and origin not in self.settings.origins and "*" not in self.settings.origins):
             allowed = ", ".join(self.settings.origins)
