@@ -118,7 +118,8 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> np.ndarray:
     except Image.DecompressionBombError as e:   # Pillow's own limit, met first
         count = re.search(r"\((\d+) pixels\)", str(e))
         size = f"{int(count.group(1)):,} pixels" if count else "its size"
-        raise ImageTooLargeError(f"{name}: {size} is over the limit of {max_pixels} pixels; resize it first") from None
+        raise ImageTooLargeError(f"{name}: {size} is over the limit of {max_pixels:,} pixels; resize it "
+                                 "first") from None
     except Image.UnidentifiedImageError:
         movie = (": a video? `personseg video` reads videos, and VideoSegmenter their frames"
                  if Path(name).suffix.lower() in MOVIE_SUFFIXES else "")
@@ -141,7 +142,7 @@ def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
     if min(w, h) < MIN_SIDE:
         raise ImageError(f"{name}: {w}x{h} is too small; personseg needs at least {MIN_SIDE}x{MIN_SIDE} pixels")
     if w * h > max_pixels:
-        raise ImageTooLargeError(f"{name}: {w}x{h} is over the limit of {max_pixels} pixels; resize it first")
+        raise ImageTooLargeError(f"{name}: {w}x{h} is over the limit of {max_pixels:,} pixels; resize it first")
 
 
 def _pil_to_rgb(im: Image.Image, max_pixels: int, name: str = "<image>") -> np.ndarray:

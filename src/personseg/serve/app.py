@@ -160,8 +160,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | Cors":
               summary="segment the people of one image",
               responses={200: {"content": {"image/png": {}, "application/json": {}}, "headers": ANSWER_HEADERS}}
               | {status: {"model": ErrorAnswer, "description": text} for status, text in ERRORS.items()},
-              openapi_extra={"requestBody": {"content": {"image/*": {"schema": {"type": "string",
-                                                                               "format": "binary"}}}}})
+              openapi_extra={"requestBody": {"content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                                                         for kind in ("image/*", "application/octet-stream")}}})
     async def segment(
         request: Request,
         image: UploadFile | None = File(None, description="the photo (JPEG, PNG, WebP, HEIC, ...); or send the "
@@ -195,7 +195,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | Cors":
                                                         "misses are lost)"),
         person_check: bool = Query(True, description="where the pose backend places nobody, keep only the "
                                                      "regions the region check trained here takes for people "
-                                                     "(false: whatever the networks marked)"),
+                                                     "(false: whatever the networks marked); methods that run "
+                                                     "no pose backend (fast) have no check"),
         # no defaults in the schema: /docs sends them, and each is refused with the other outputs
         background: str | None = Query(None, description=f"colour (name, #rrggbb written %23rrggbb in a URL, or "
                                                          f"rrggbb, rgb; default {BACKGROUND}); only with "
@@ -265,7 +266,8 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | Cors":
         try:
             future = pool.submit(job)
         except Busy:
-            raise Failed(503, f"busy: {settings.queue} requests are waiting; try again shortly",
+            raise Failed(503, f"busy: {settings.queue} request{'s are' if settings.queue != 1 else ' is'} waiting; "
+                              "try again shortly",
                          {"Retry-After": "1"}) from None
         waiting = asyncio.wrap_future(future)
         loop = asyncio.get_running_loop()
