@@ -44,11 +44,13 @@ def paired(images: Path, masks: Path, ids: Iterable[str] | None = None) -> tuple
     with the pairs that cannot be used, in one error. The folders themselves only: images in their subfolders are
     left out, with a note."""
     by_stem, masks_by_stem = _by_stem(images), _by_stem(masks)
-    below = sum(1 for folder in images.iterdir() if folder.is_dir() and not folder.name.startswith(".")
-                for _ in image_files(folder))
-    if below:
-        warnings.warn(f"{below} image{'s' * (below > 1)} in subfolders of {images} left out (the folder itself "
-                      "is read, not its subfolders)", stacklevel=3)
+    below = {folder.name: len(image_files(folder)) for folder in sorted(images.iterdir())
+             if folder.is_dir() and not folder.name.startswith(".") and folder.resolve() != masks.resolve()}
+    count = sum(below.values())
+    if count:   # (the masks' folder among them was counted as images)
+        named = ", ".join(f"{name}/" for name, n in below.items() if n)
+        warnings.warn(f"{count} image{'s' * (count > 1)} in subfolders of {images} ({named}) left out (the folder "
+                      "itself is read, not its subfolders)", stacklevel=3)
     wanted = list(ids) if ids is not None else sorted(by_stem, key=name_order)
     for folder, files in ((images, by_stem), (masks, masks_by_stem)):
         twice = [", ".join(p.name for p in files[i]) for i in wanted if len(files.get(i, ())) > 1]

@@ -508,8 +508,11 @@ def test_incomplete_pairs_name_the_ids_without_a_mask_and_without_an_image(tmp_p
     with pytest.raises(PersonsegError, match=r"1 without an image in .*images \(c\); 1 without a mask .*\(b\)$"):
         find_pairs(tmp_path / "images", tmp_path / "masks", ["a", "b", "c"])
     write_image(tmp_path / "images/sub/d.png", np.zeros((4, 4, 3), np.uint8))   # not scored: said
-    with pytest.warns(UserWarning, match="1 image in subfolders of .*images left out"):
+    with pytest.warns(UserWarning, match=r"1 image in subfolders of .*images \(sub/\) left out"):
         assert [i for i, _, _ in find_pairs(tmp_path / "images", tmp_path / "masks", ["a"])] == ["a"]
+    write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))   # the masks' folder is not counted as images
+    with pytest.warns(UserWarning, match=r"^2 images in subfolders of .* \(images/\) left out"):
+        find_pairs(tmp_path, tmp_path / "masks")
 
 
 def test_ids_listed_twice_or_with_their_extension_are_named(tmp_path):
