@@ -25,7 +25,7 @@ from .result import Instance, Result, nearest_owner
 SAME = 0.006
 
 
-def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Result:
+def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict: bool = False) -> Result:
     """``seg``'s Result for ``image`` with exactly ``people`` (keypoints, as ``Segmenter(people=...)`` takes
     them): those whose keypoints are a person the search finds keep the search's mask, a person with no keypoint
     at all stands for the search's next region found without a pose (the page sends them back so), and the others
@@ -33,8 +33,10 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
     the photo gets an empty mask). ``dropped``: the search's regions found without a pose (by their place among
     them, from 0) that are removed, taking their soft edge along; the people with no keypoint stand for the others.
     Its instances are one per person of ``people``, in their order, then the regions none stood for. ``seg`` must
-    make instances; PersonsegError for a person given twice, a region dropped that the search did not find, or a
-    person with no keypoints where no region is left to stand for."""
+    make instances; PersonsegError for a person given twice or a region dropped that the search did not find, and
+    with ``strict`` (the service's edits, which the page sends as the search gave them) for a person with no
+    keypoints where no region is left to stand for, who else gets an empty mask (an annotations file's person
+    drawn without keypoints, or written by another method that found more regions)."""
     if not seg.instances:
         raise PersonsegError("edits are made per person: use a Segmenter with instances=True")
     people = given_keypoints(people)
@@ -52,18 +54,18 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = ()) -> Resu
                              f"{'s' * (len(unposed) != 1)} without a pose (numbered from 0)")
     regions = iter([i for k, i in enumerate(unposed) if k not in whole])
     empty = np.zeros(rgb.shape[:2], np.uint8)
-    slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints to segment
+    slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints
     for k, kp in enumerate(people):
         twin = next((j for j in range(k) if _same(kp, people[j], rgb.shape)), None)
         if twin is not None and kp[:, 2].any():
             raise PersonsegError(f"person {k + 1} is given twice (the same keypoints as person {twin + 1})")
         if not kp[:, 2].any():
             slot = next(regions, None)
-            if slot is None:
-                gone = f" ({len(whole)} of them dropped)" if whole else ""
+            if slot is None and strict:
+                dropped_said = f" ({len(whole)} of them dropped)" if whole else ""
                 raise PersonsegError(f"person {k + 1} has no keypoints, so stands for a region the search found "
-                                     f"without a pose: it found {len(unposed)}{gone}, fewer than the people given "
-                                     "without keypoints")
+                                     f"without a pose: it found {len(unposed)}{dropped_said}, fewer than the people "
+                                     "given without keypoints")
         else:
             slot = next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None)
         slots.append(Instance(empty, kp, 0.0) if slot is None else slot)

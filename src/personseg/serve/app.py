@@ -246,7 +246,7 @@ def create_app(settings: ServeSettings = ServeSettings()) -> "Guard | Cors":
             try:
                 rgb = load_image(data, settings.max_pixels)
                 seg = segmenter(name, instances, subject, require_person, person_check)
-                result = edited(seg, rgb, given, removed) if edit else seg(rgb, people=given)
+                result = edited(seg, rgb, given, removed, strict=True) if edit else seg(rgb, people=given)
             except ImageTooLargeError as e:
                 raise Failed(413, _upload(e)) from None
             except ImageError as e:
