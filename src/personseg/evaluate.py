@@ -132,6 +132,8 @@ def evaluate(
     ``clip``: the pairs are a video's frames in order; flicker is measured too."""
     ev = Evaluation(Scores(), flicker=Flicker() if clip else None)
     inverse = []   # each image's IoU against its mask inverted: masks drawn person black score near 0
+    framed = []   # each mask marks most of its border as the person (a method that marks everything scores its
+    # inverse well too)
     for ident, image_path, mask_path in progress(pairs):
         rgb = load_image(image_path)
         gt, void = mask_of(mask_path, rgb.shape, image_path)
@@ -140,17 +142,18 @@ def evaluate(
         ev.seconds.append(time.perf_counter() - t)
         ev.per_image.append((ident, ev.scores.add(pred, gt, void)))
         inverse.append(foreground_iou(pred, 255 - gt, void))
+        framed.append(marks_its_border(gt))
         if ev.flicker is not None:
             ev.flicker.add(pred, gt)
         if on_image is not None:
             on_image(ident, rgb, pred, gt)
-    if inverse and np.mean(inverse) > max(INVERTED_HINT, ev.scores.mean_iou + INVERTED_HINT / 2):
+    if sum(framed) > len(framed) / 2 and np.mean(inverse) > max(INVERTED_HINT, ev.scores.mean_iou + INVERTED_HINT / 2):
         warnings.warn(f"the masks may be inverted (the person black): against them inverted the mean IoU would be "
                       f"{np.mean(inverse):.3f}, not {ev.scores.mean_iou:.3f}; masks are read as the person bright "
                       "on black", stacklevel=2)
     else:   # one mask of many drawn inverted scored near 0 unsaid
-        odd = [(ident, iou, inv) for (ident, iou), inv in zip(ev.per_image, inverse)
-               if inv >= INVERTED_ONE and iou <= 1.0 - INVERTED_ONE]
+        odd = [(ident, iou, inv) for (ident, iou), inv, framed in zip(ev.per_image, inverse, framed)
+               if framed and inv >= INVERTED_ONE and iou <= 1.0 - INVERTED_ONE]
         if odd:
             named = ", ".join(f"{ident} ({iou:.2f}; inverted {inv:.2f})" for ident, iou, inv in odd[:3])
             more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
@@ -158,6 +161,12 @@ def evaluate(
                           f"far better against {'their' if len(odd) != 1 else 'its'} inverse: {named}{more}",
                           stacklevel=2)
     return ev
+
+
+def marks_its_border(mask: np.ndarray) -> bool:
+    """Whether ``mask`` (uint8) marks most of its border as the person, as a mask drawn inverted does."""
+    edge = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+    return np.count_nonzero(edge) > edge.size / 2
 
 
 #: ``evaluate`` says the masks may be inverted where the method's masks agree with their inverse at least this well

@@ -124,3 +124,7 @@ def test_masks_drawn_inverted_are_pointed_out(tmp_path):
     write_image(tmp_path / "masks/1.png", 255 - person, overwrite=True)   # one of many: it was unsaid
     with pytest.warns(UserWarning, match=r"^1 mask may be inverted .*: 1 \(0.00; inverted 1.00\)$"):
         evaluate(lambda rgb: person, pairs)
+    write_image(tmp_path / "masks/1.png", person, overwrite=True)   # a method marking everything: not the mask's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate(lambda rgb: np.full_like(person, 255), pairs)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data import data_root, read_ids
 from ..errors import ImageError, PersonsegError
-from ..evaluate import find_pairs, paired, unusable
+from ..evaluate import find_pairs, marks_its_border, paired, unusable
 from ..image import IMAGE_SUFFIXES, load_pair
 from ..pipeline import Segmenter
 
@@ -84,8 +84,7 @@ def load_pairs(root: str | Path, split: str | None = None, max_side: int = 400,
 def _inverted_note(masks: list[np.ndarray], folder: Path) -> None:
     """A note where most masks mark most of their border as the person: drawn inverted (the person black), which
     trains a network to mark the background (of 300 masks of each set here: none but 10% of EG1800's portraits)."""
-    edges = [np.concatenate([m[0], m[-1], m[:, 0], m[:, -1]]) for m in masks]
-    framed = sum(np.count_nonzero(e) > e.size / 2 for e in edges)
+    framed = sum(marks_its_border(m) for m in masks)
     if framed > len(masks) / 2:
         warnings.warn(f"{framed} of the {len(masks)} masks in {folder} mark most of their border as the person: "
                       "are they inverted (the person black)? A mask is the person bright on black", stacklevel=3)
