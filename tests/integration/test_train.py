@@ -161,7 +161,7 @@ def test_best_checkpoint_of_a_weight_average_is_a_mean_even_where_a_single_epoch
 @pytest.mark.parametrize("settings, message", [({"epochs": 0}, "--epochs 0: expected 1 or more"),
                                                ({"batch": 0}, "--batch 0: expected 1 or more"),
                                                ({"lr": -1.0}, "--lr -1.0: expected more than 0"),
-                                               ({"seed": -1}, "--seed -1: expected 0 or more"),
+                                               ({"seed": -1}, "--seed -1: expected 0 to 4294967295"),
                                                ({"average_from": 3},
                                                 "--average-from 3: expected an epoch from 1 to 2")])
 def test_settings_that_cannot_train_are_refused(settings, message):

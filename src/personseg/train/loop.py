@@ -52,8 +52,8 @@ class TrainConfig:
                 raise PersonsegError(f"--{name} {getattr(self, name)}: expected 1 or more")
         if not self.lr > 0:
             raise PersonsegError(f"--lr {self.lr}: expected more than 0")
-        if self.seed < 0:
-            raise PersonsegError(f"--seed {self.seed}: expected 0 or more")
+        if not 0 <= self.seed < 2 ** 32:
+            raise PersonsegError(f"--seed {self.seed}: expected 0 to {2 ** 32 - 1}")
         if self.average_from is not None and not 1 <= self.average_from <= self.epochs:
             raise PersonsegError(f"--average-from {self.average_from}: expected an epoch from 1 to {self.epochs}")
         # the exporter folded some batch norms away: their statistics cannot be learnt, neither in a run started
@@ -251,9 +251,6 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 logits, coarse = model(x)
                 loss = segmentation_loss(logits.float(), y) + cfg.aux_weight * segmentation_loss(coarse.float(), y)
-            if not torch.isfinite(loss):   # nothing of this epoch is kept: its weights are lost already
-                raise PersonsegError(_diverged(loss.item(), epoch, len(losses), opt.param_groups[0]["lr"], cfg, out,
-                                               start > 0 or epoch > start))
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -261,6 +258,9 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
             lr = opt.param_groups[0]["lr"]   # the rate this step used (the scheduler's next one follows)
             sched.step()
             losses.append(loss.item())
+            if not np.isfinite(losses[-1]):   # nothing of this epoch is kept: its weights are lost already
+                raise PersonsegError(_diverged(losses[-1], epoch, len(losses) - 1, lr, cfg, out,
+                                               start > 0 or epoch > start))
             if time.time() - said >= PROGRESS_SECONDS:
                 said, done = time.time(), len(losses) * cfg.batch
                 left = (said - t0) * (len(train_pairs) - done) / done
@@ -318,7 +318,7 @@ def train(cfg: TrainConfig, train_pairs: PairSet, val_pairs: PairSet, out: str |
 def _diverged(loss: float, epoch: int, step: int, lr: float, cfg: TrainConfig, out: Path, saved: bool) -> str:
     """What to say when the loss of step ``step`` (from 0) of epoch ``epoch`` (from 0) is not a number: the run
     stops there (its weights are no longer numbers either)."""
-    kept = (f"{out / 'last.pt'} holds epoch {epoch}, best.pt the best before it" if saved else
+    kept = (f"{out / 'last.pt'} holds epoch {epoch}, best.pt the best network up to it" if saved else
             "nothing of this run was saved")
     return (f"training diverged: the loss became {loss} at step {step + 1} of epoch {epoch + 1} (learning rate "
             f"{lr:g}); start a new run with a smaller --lr than {cfg.lr:g} (the default is "
