@@ -39,8 +39,39 @@ def test_host_origin_and_key_are_checked_before_the_body():
         assert same.status_code == 200 and same.headers["x-content-type-options"] == "nosniff"
         # names and the scheme ignore case (both were refused)
         assert c.post("/v1/echo", content=b"x", headers=key | {"Host": "LocalHost:8000"}).status_code == 200
+        own = {"Host": "LocalHost:8000", "Origin": "http://localhost:8000"}   # its own page: not another site's
+        assert c.post("/v1/echo", content=b"x", headers=key | own).status_code == 200
         assert c.post("/v1/echo", content=b"x", headers={"Authorization": "bearer  s3cret"}).status_code == 200
         assert c.post("/v1/echo", content=b"x", headers={"Authorization": "Basic s3cret"}).status_code == 401
+
+
+def test_a_free_port_taken_on_a_second_address_is_tried_again(monkeypatch):
+    """--port 0 on a name of two addresses: the first's free port may be taken on the second (it failed)."""
+    import errno
+    import socket
+
+    from personseg.cli import serve
+
+    two = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0)) for address in ("127.0.0.1", "127.0.0.2")]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: two)
+    real, calls = serve._bound, []
+
+    def taken_once(addresses, port):
+        calls.append(port)
+        if len(calls) == 1:
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        return real(addresses, port)
+
+    monkeypatch.setattr(serve, "_bound", taken_once)
+    sockets = serve.listen("here", 0)
+    try:
+        assert len(calls) == 2 and len({s.getsockname()[1] for s in sockets}) == 1
+    finally:
+        serve._close(sockets)
+    calls.clear()
+    with pytest.raises(PersonsegError, match="cannot serve on here:8000 .*give another --port"):
+        serve.listen("here", 8000)   # a port asked for is not another
+    assert calls == [8000]
 
 
 def test_a_server_on_another_loopback_address_answers_to_it(monkeypatch, free_port):

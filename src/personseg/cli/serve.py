@@ -99,14 +99,31 @@ BIND_HINTS = {errno.EADDRINUSE: "give another --port, or stop what uses it",
               errno.EADDRNOTAVAIL: "give --host an address of this machine"}
 
 
-def listen(host: str, port: int) -> list[socket.socket]:
-    """Sockets listening on ``port`` (0: a free one, the same on each) at every address of ``host``, as uvicorn
-    serves them; PersonsegError where that cannot be: a name that does not resolve, an address not this
-    machine's, a port in use or not allowed."""
+def listen(host: str, port: int, tries: int = 5) -> list[socket.socket]:
+    """Sockets listening on ``port`` (0: a free one, the same on each; ``tries`` ports tried where one taken on
+    another address of ``host`` is met) at every address of ``host``, as uvicorn serves them; PersonsegError where
+    that cannot be: a name that does not resolve, an address not this machine's, a port in use or not allowed."""
+    try:
+        addresses = list(dict.fromkeys(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                          flags=socket.AI_PASSIVE)))
+    except socket.gaierror as e:
+        raise PersonsegError(f"cannot serve on {host} ({e.strerror}): give --host an address of this machine") from None
+    while True:
+        try:
+            return _bound(addresses, port)
+        except OSError as e:
+            tries -= 1   # a free port of the first address taken on another: another free port
+            if not (port == 0 and len(addresses) > 1 and e.errno == errno.EADDRINUSE and tries):
+                hint = BIND_HINTS.get(e.errno, "give another --host or --port")
+                raise PersonsegError(f"cannot serve on {host}:{port} ({e.strerror or e}): {hint}") from None
+
+
+def _bound(addresses: list[tuple], port: int) -> list[socket.socket]:
+    """A socket listening at each of ``addresses`` (``socket.getaddrinfo``'s), on the port of the first where
+    ``port`` is 0; OSError where one cannot, the others closed."""
     sockets: list[socket.socket] = []
     try:
-        for family, kind, proto, _, address in dict.fromkeys(socket.getaddrinfo(
-                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)):
+        for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn: a restart binds at once
@@ -116,13 +133,9 @@ def listen(host: str, port: int) -> list[socket.socket]:
                 address = (address[0], sockets[0].getsockname()[1], *address[2:])
             sock.bind(address)
             sock.listen(2048)   # listening holds the port: another socket with SO_REUSEADDR could bind it too
-    except socket.gaierror as e:
+    except OSError:
         _close(sockets)
-        raise PersonsegError(f"cannot serve on {host} ({e.strerror}): give --host an address of this machine") from None
-    except OSError as e:
-        _close(sockets)
-        hint = BIND_HINTS.get(e.errno, "give another --host or --port")
-        raise PersonsegError(f"cannot serve on {host}:{port} ({e.strerror or e}): {hint}") from None
+        raise
     return sockets
 
 

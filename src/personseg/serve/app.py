@@ -387,6 +387,17 @@ def _upload(e: ImageError) -> str:
     return str(e).replace("<bytes>", "the upload", 1)
 
 
+def page_advice(origin: str, allowed: tuple[str, ...]) -> str:
+    """What to do about a request refused from a page of ``origin``, the server letting ``allowed``'s pages call
+    it."""
+    if origin == "null":
+        return ("a page opened from a file (Origin: null): serve it over http, or start the server with "
+                "--allow-origin '*'")
+    if allowed:
+        return f"not among --allow-origin {', '.join(allowed)} (localhost and 127.0.0.1 are different origins)"
+    return f"start the server with --allow-origin {origin} to let that site's pages call it"
+
+
 class Cors(CORSMiddleware):
     """Starlette's CORS middleware, its refused preflights answered in JSON as every error is (they were plain
     text: "Disallowed CORS origin")."""
@@ -395,11 +406,13 @@ class Cors(CORSMiddleware):
         answer = super().preflight_response(request_headers)
         if answer.status_code == 200:
             return answer
-        what = answer.body.decode().removeprefix("Disallowed CORS ")
-        allowed = ", ".join(o for o in self.allow_origins)
-        return JSONResponse({"error": f"a page's preflight refused (its {what} not allowed): this server lets the "
-                                      f"pages of --allow-origin {allowed} call it, with the headers X-API-Key and "
-                                      "Authorization"}, answer.status_code,
+        origin = request_headers.get("origin", "")
+        refused = answer.body.decode().removeprefix("Disallowed CORS ").split(", ")
+        why = (page_advice(origin, tuple(self.allow_origins)) if "origin" in refused else
+               f"this server takes {', '.join(self.allow_methods)} with the headers X-API-Key and Authorization; "
+               f"asked {request_headers.get('access-control-request-method', '')} with "
+               f"{request_headers.get('access-control-request-headers') or 'no headers'}")
+        return JSONResponse({"error": f"a preflight from a page of {origin} refused: {why}"}, answer.status_code,
                             headers={k: v for k, v in answer.headers.items()
                                      if k.lower().startswith("access-control-") or k.lower() == "vary"})
 
@@ -464,17 +477,12 @@ class Guard:
         origin = headers.get("origin")
         if scope["method"] == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
             # a preflight that no CORS middleware answered: no site's pages may call this server
-            return 403, ("requests from other sites' pages are refused: start the server with --allow-origin "
-                         f"{origin} to let that site's pages call it"), None
-        if (scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc != host
+            return 403, f"a preflight from a page of {origin} refused: {page_advice(origin, ())}", None
+        if (scope["method"] == "POST" and origin is not None and urlsplit(origin).netloc.lower() != host.lower()
                 and origin not in self.settings.origins and "*" not in self.settings.origins):
-            allowed = ", ".join(self.settings.origins)
             # the page's browser hides this answer from its script (no CORS headers for it): said here too
             LOG.warning("personseg serve: refused a POST from a page of %s: %s", origin,
-                        "a page opened from a file (Origin: null): serve it over http, or start the server with "
-                        "--allow-origin '*'" if origin == "null" else
-                        f"not among --allow-origin {allowed} (localhost and 127.0.0.1 are different origins)"
-                        if allowed else "start the server with --allow-origin for it")
+                        page_advice(origin, self.settings.origins))
             return 403, ("requests from another site's pages are refused (the server lets a site's pages call it "
                          "with --allow-origin)"), None
         key = self.settings.api_key
