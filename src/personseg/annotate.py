@@ -692,6 +692,7 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
                            "paths": sorted(str(Path(p).resolve()) for p in paths), "version": __version__})
     plan = plan_batch(paths, shards.folder, ANNOTATE_CLASH)
     if given is not None:   # only the images the file lists; those it lists that are missing are failures
+        _some_listed_here(given, plan.jobs, people)
         plan.only(given, rest=edits)   # with edits, the photos it does not list are searched and added
         if any(job.name not in given for job in plan.jobs):
             _numbered(people_file)
@@ -775,6 +776,22 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             "others": [f for f in plan.others if f.resolve() != Path(out).resolve()],   # not its own file
             "small": 0 if people_file is not None else sum(len(e["annotations"]) for e in entries) - sum(counts),
             "unplaced": [] if people_file is None else _empty_masks(people_file, entries)}
+
+
+def _some_listed_here(given: dict, jobs: list[Job], people: str | os.PathLike) -> None:
+    """PersonsegError where none of the photos the people file lists (``given``, by file name) is among ``jobs``
+    (with --edited every photo was then searched as new beside the file's, doubling it): a file of another folder,
+    or one whose names lost their subfolders (an annotation tool's export)."""
+    here = {job.name for job in jobs}
+    if not given or not here or here & set(given):
+        return
+    listed, found = sorted(given)[0], sorted(here)[0]
+    bare = {Path(name).name for name in here} & {Path(name).name for name in given}
+    why = (" (its names lack the subfolders the photos are in here: put them back, e.g. with a script)" if bare else
+           "")
+    raise PersonsegError(f"{people} lists none of the photos under the paths given: it names them as {listed!r}, "
+                         f"the photos here are named as {found!r}, relative to the folders given{why}; give the "
+                         "folder the file was made from")
 
 
 def _found_before(folders: list[Path], settings: str, jobs: list[Job], given: dict[str, list[dict]]) -> dict[str, dict]:

@@ -332,6 +332,14 @@ def test_a_photo_whose_people_were_all_removed_by_hand_is_said_to_have_nobody(tm
     summary = annotate([folder], tmp_path / "edited.json", {}, people=tmp_path / "edited.in.json", edits=True)
     assert summary["people"] == len(found["annotations"]) == 1 and summary["nobody"] == ["table.jpg"]
     assert json.loads((tmp_path / "edited.json").read_text())["annotations"] == found["annotations"]
+    # its names without their folder, as an annotation tool exports them: refused (every photo was searched again
+    # beside the file's, which lists none of them, and the file doubled)
+    sub = tmp_path / "by_kind"
+    shutil.copytree(folder, sub / "street")
+    with pytest.raises(PersonsegError, match=r"lists none of the photos.*'table.jpg'.*'street/table.jpg'.*"
+                                             r"lack the subfolders"):
+        annotate([sub], tmp_path / "doubled.json", {}, people=tmp_path / "edited.in.json", edits=True)
+    assert not (tmp_path / "doubled.json").exists()
 
 
 @pytest.mark.xdist_group("ray")

@@ -372,3 +372,10 @@ def test_annotate_says_what_it_left_out_and_what_was_not_there(tmp_path, data_di
                  str(tmp_path / "masks.json"), "--method", "fast", "--quiet"]) == 1
     err = capfd.readouterr().err
     assert "1 not found (listed in --people)" in err and "  not found: b.jpg" in err and "retry" not in err
+    many = json.loads((tmp_path / "given.json").read_text())   # a dozen not there: ten named (all were)
+    many["images"] += [{"id": k, "file_name": f"gone{k}.jpg"} for k in range(3, 14)]
+    (tmp_path / "many.json").write_text(json.dumps(many))
+    assert main(["annotate", str(tmp_path), "--people", str(tmp_path / "many.json"), "--out",
+                 str(tmp_path / "more.json"), "--method", "fast", "--quiet"]) == 1
+    err = capfd.readouterr().err
+    assert "12 not found" in err and err.count("  not found: ") == 11 and "  not found: 2 more" in err

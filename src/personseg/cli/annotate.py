@@ -10,7 +10,7 @@ from ..annotate import ENGINES, annotate
 from ..batch import not_photos
 from ..errors import PersonsegError, interrupted
 from ..progress import progress
-from .common import add_method_options, name_images, segmenter_options
+from .common import NAMED, add_method_options, name_images, segmenter_options
 
 
 def add_parser(sub) -> None:
@@ -107,8 +107,10 @@ def run(args: argparse.Namespace) -> int:
         summary["missing"])
     print("; ".join(parts), file=sys.stderr)
     for kind, listed in (("failed", summary["failed"]), ("not found", summary["missing"])):
-        for path, why in listed:
+        for path, why in listed[:NAMED if kind == "not found" else None]:   # (a file of another folder: all)
             print(f"  {kind}: {why if why.startswith(str(path)) else f'{path}: {why}'}", file=sys.stderr)
+    if len(summary["missing"]) > NAMED:
+        print(f"  not found: {len(summary['missing']) - NAMED} more", file=sys.stderr)
     for name in summary["gone"]:
         print(f"  left the file: {name}", file=sys.stderr)
     name_images(nobody, summary["nobody"])
