@@ -709,8 +709,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
             raise PersonsegError(f"output exists: {out}, not as this command last wrote it (edited since, or another "
                                  "command's): --overwrite replaces it, its edits lost, and annotates every photo "
-                                 f"again; or give another --out (for edits made since, --people {out} --edited "
-                                 "--out ANOTHER.json keeps them)")
+                                 f"again; or give another --out (for keypoints edited since, --people {out} "
+                                 "--edited --out ANOTHER.json keeps them; not outlines)")
         elif shards.folder.is_dir() and _filtered_parts(shards.settings(), settings):
             warnings.warn(f"{shards.folder} holds parts of an earlier personseg that kept only the people over "
                           "its --min-area: every photo is segmented again, each keeping its ids", stacklevel=2)
