@@ -467,8 +467,11 @@ def _entry_in_worker(job: Job, people: list | None, edits: bool) -> dict:
 
 def _result(seg: Segmenter, image: ImageInput, people: list | None, edits: bool) -> Result:
     """``seg``'s Result for ``image``: everyone searched for (``people`` None), exactly ``people``, or with
-    ``edits`` the people of an edited file (``edits.edited``: those the search finds as they are keep its masks)."""
-    return edited(seg, image, people) if edits and people is not None else seg(image, people=people)
+    ``edits`` the people of an edited file, each {"keypoints", "outline"} (``edits.edited``: those the search finds
+    as they are keep its masks, or their outline where it was corrected)."""
+    if edits and people is not None:
+        return edited(seg, image, [p["keypoints"] for p in people], outlines=[p["outline"] for p in people])
+    return seg(image, people=people)
 
 
 def _filtered_parts(before: str | None, now: str) -> bool:
@@ -676,6 +679,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     given = None if people_file is None else given_people(people_file)
     stated = {} if people_file is None else {im["file_name"]: im for im in people_file["images"]}
     given_anns = {} if people_file is None else _given_annotations(people_file)
+    if edits and given is not None:   # each person's outline goes along: one corrected by hand is kept
+        given = {name: [{"keypoints": kp, "outline": ann.get("segmentation") or None}
+                        for kp, ann in zip(people, given_anns[name])] for name, people in given.items()}
     asked = options or {}
     options = asked | {"instances": True}
     # options it refuses (a missing --model file) are refused before a run is recorded; its networks of your own
@@ -709,8 +715,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         elif out.exists() and (not shards.folder.is_dir() or shards.changed(out)):
             raise PersonsegError(f"output exists: {out}, not as this command last wrote it (edited since, or another "
                                  "command's): --overwrite replaces it, its edits lost, and annotates every photo "
-                                 f"again; or give another --out (for keypoints edited since, --people {out} "
-                                 "--edited --out ANOTHER.json keeps them; not outlines)")
+                                 f"again; or give another --out (for edits made since, --people {out} --edited "
+                                 "--out ANOTHER.json keeps them)")
         elif shards.folder.is_dir() and _filtered_parts(shards.settings(), settings):
             warnings.warn(f"{shards.folder} holds parts of an earlier personseg that kept only the people over "
                           "its --min-area: every photo is segmented again, each keeping its ids", stacklevel=2)
@@ -727,7 +733,8 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
         failed: list[tuple[Path, str]] = []
         shards.start(settings)
         nodes: Counter = Counter()
-        taken = _found_before([Path(people).parent, out.parent], settings, todo, given_anns) if edits else {}
+        taken = (_found_before([Path(people).parent, out.parent], settings, todo, given_anns, polygons)
+                 if edits else {})
         unchanged = 0
         for job in [job for job in todo if job.name in taken]:   # a search would give the same (and fail alike)
             entry = _as_stated(taken[job.name], stated.get(job.name))
@@ -794,9 +801,11 @@ def _some_listed_here(given: dict, jobs: list[Job], people: str | os.PathLike) -
                          "folder the file was made from")
 
 
-def _found_before(folders: list[Path], settings: str, jobs: list[Job], given: dict[str, list[dict]]) -> dict[str, dict]:
+def _found_before(folders: list[Path], settings: str, jobs: list[Job], given: dict[str, list[dict]],
+                  polygons: float | None) -> dict[str, dict]:
     """For --edited, by name: the parts of the photos of ``jobs`` whose people the file gives exactly as a search
-    found them (``given``: the file's people of each photo, ``_given_annotations``), taken from the parts folders of
+    found them, outlines too (``given``: the file's people of each photo, ``_given_annotations``; outlines as
+    written with ``polygons``, ``filled``'s), taken from the parts folders of
     earlier runs in ``folders`` (those beside the file and the output) that searched with this run's method options
     and version, to be kept as they are rather than searched again: ``edits.edited`` gives their people unchanged."""
     now = json.loads(settings)
@@ -812,10 +821,12 @@ def _found_before(folders: list[Path], settings: str, jobs: list[Job], given: di
             sources.append(source)
     out = {}
     for job in jobs:
-        people = [a["keypoints"] for a in given.get(job.name, [])]
+        people = [(a["keypoints"], a.get("segmentation") or None) for a in given.get(job.name, [])]
         for source in sources:
             entry = source.load([job])[0] if source.done(job) else None
-            if entry is not None and people == [a["keypoints"] for a in entry["annotations"]]:
+            if entry is not None and people == [(a["keypoints"], a["segmentation"] if polygons is None else
+                                                 as_polygons(a["segmentation"], polygons))
+                                                for a in entry["annotations"]]:
                 out[job.name] = entry
                 break
     return out

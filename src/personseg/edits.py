@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
+from .coco import segmentation_mask
 from .errors import PersonsegError
 from .image import load_image
 from .pipeline import Segmenter
@@ -25,7 +26,8 @@ from .result import Instance, Result, nearest_owner
 SAME = 0.006
 
 
-def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict: bool = False) -> Result:
+def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict: bool = False,
+           outlines: Sequence[list | dict | None] | None = None) -> Result:
     """``seg``'s Result for ``image`` with exactly ``people`` (keypoints, as ``Segmenter(people=...)`` takes
     them): those whose keypoints are a person the search finds keep the search's mask, a person with no keypoint
     at all stands for the search's next region found without a pose (the page sends them back so), and the others
@@ -36,7 +38,10 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
     make instances; PersonsegError for a person given twice or a region dropped that the search did not find, and
     with ``strict`` (the service's edits, which the page sends as the search gave them) for a person with no
     keypoints where no region is left to stand for, who else gets an empty mask (an annotations file's person
-    drawn without keypoints, or written by another method that found more regions)."""
+    drawn without keypoints, or written by another method that found more regions). ``outlines``: each person's
+    outline as an annotations file has it (a COCO segmentation, or None): one the search's mask for them is not
+    is theirs instead where they keep the search's (an outline corrected by hand); PersonsegError for one that
+    cannot be read."""
     if not seg.instances:
         raise PersonsegError("edits are made per person: use a Segmenter with instances=True")
     people = given_keypoints(people)
@@ -68,6 +73,8 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
                                      "given without keypoints")
         else:
             slot = next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None)
+        if isinstance(slot, Instance) and outlines is not None and outlines[k]:
+            slot = _outlined(slot, outlines[k], k)
         slots.append(Instance(empty, kp, 0.0) if slot is None else slot)
     slots += list(regions)   # regions no one stood for
     if [id(i) for i in slots] == [id(i) for i in found.instances]:
@@ -112,3 +119,13 @@ def _same(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]) -> bool:
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) <= SAME))
+
+
+def _outlined(found: Instance, outline: list | dict, k: int) -> Instance:
+    """``found`` (the search's person ``k``, from 0), with ``outline`` (a COCO segmentation) as their mask where
+    that differs from theirs."""
+    try:
+        mask = segmentation_mask(outline, found.mask.shape)
+    except ValueError as e:
+        raise PersonsegError(f"person {k + 1}'s outline cannot be read: {e}") from None
+    return found if np.array_equal(mask > 0, found.mask > 0) else Instance(mask, found.keypoints, found.score)

@@ -415,6 +415,39 @@ def test_an_edited_file_keeps_the_masks_of_the_people_it_did_not_touch(tmp_path,
         annotate([folder], tmp_path / "x.json", {"method": "fast"}, edits=True)
 
 
+def test_an_outline_corrected_by_hand_is_kept(tmp_path, data_dir):
+    """--edited: a person whose keypoints are as the search found them but whose outline was corrected (a box
+    here) keeps that outline (the search's mask came back without a word); the others keep theirs, and a photo whose
+    people are all unchanged is not searched again only while their outlines are unchanged too."""
+    from pycocotools import mask as rle
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(data_dir / "pennfudan/images/FudanPed00007.jpg", folder / "a.jpg")
+    first = tmp_path / "found.json"
+    annotate([folder], first, {"method": "fast"})
+    found = json.loads(first.read_text())
+    posed = [a for a in found["annotations"] if a["num_keypoints"] >= 2]
+    assert len(posed) >= 2   # measured
+    x, y, w, h = (int(v) for v in posed[0]["bbox"])
+    box = np.zeros(rle.decode(posed[0]["segmentation"]).shape, np.uint8)
+    box[y:y + h, x:x + w // 2] = 1   # the left half of the person's box
+    drawn = rle.encode(np.asfortranarray(box))
+    drawn["counts"] = drawn["counts"].decode()
+    edited = json.loads(first.read_text())
+    next(a for a in edited["annotations"] if a["id"] == posed[0]["id"])["segmentation"] = drawn
+    (tmp_path / "edited.in.json").write_text(json.dumps(edited))
+    summary = annotate([folder], tmp_path / "edited.json", {"method": "fast"}, people=tmp_path / "edited.in.json",
+                       edits=True)
+    assert summary["unchanged"] == 0   # its outline changed: searched again
+    back = {a["id"]: rle.decode(a["segmentation"]) > 0 for a in json.loads((tmp_path / "edited.json").read_text())[
+        "annotations"]}
+    assert np.array_equal(back[posed[0]["id"]], box > 0)
+    for a in found["annotations"]:
+        if a["id"] != posed[0]["id"]:
+            assert np.array_equal(back[a["id"]], rle.decode(a["segmentation"]) > 0), a["id"]
+
+
 def test_a_photo_failing_on_a_person_given_names_them_by_their_annotation_id(tmp_path, data_dir):
     """The segmenter numbers the people given for a photo 1, 2, ...; an annotator knows them by their ids."""
     folder = tmp_path / "photos"
