@@ -1,4 +1,5 @@
 import json
+import re
 
 import cv2
 import numpy as np
@@ -175,6 +176,12 @@ def test_people_scored_against_annotates_own_coco_file_match_it_exactly(data_dir
     capsys.readouterr()
     assert main(["eval", *truth, "--predictions", str(ann), "--method", "fast"]) == 2
     assert "--method: no method runs with --predictions" in capsys.readouterr().err
+    elsewhere = json.loads(ann.read_text())   # its names under a folder the photos are not in: which, said
+    elsewhere["images"] = [im | {"file_name": "street/" + im["file_name"].rsplit("/", 1)[-1]}
+                           for im in elsewhere["images"]]
+    ann.write_text(json.dumps(elsewhere))
+    assert main(["eval", *truth, "--predictions", str(ann)]) == 2
+    assert re.search(r"lists none of the .*: it names 'street/.*', where the photo is ", capsys.readouterr().err)
 
 
 def test_a_second_person_is_confirmed_and_an_empty_wall_is_not(data_dir, pose_mini):

@@ -184,8 +184,12 @@ def _predictions(args: argparse.Namespace, sets: list) -> int:
     found = predicted_people(args.predictions, [path for _, path, _, _ in sets])
     listed = [k for k, people in enumerate(found.people) if people is not None]   # a subset of the truth's photos
     if not listed:
+        bases = {path.name: path for _, path, _, _ in sets}
+        near = next((name for name in found.unmatched if name.rsplit("/", 1)[-1] in bases), None)
+        hint = (f": it names {near!r}, where the photo is {bases[near.rsplit('/', 1)[-1]]} (the folders in its "
+                "names are not those of the photos' paths)" if near is not None else "")
         raise PersonsegError(f"{args.predictions} lists none of the {len(sets)} photos of {args.people} (file_names "
-                             "are matched to the end of the photos' paths)")
+                             f"are matched to the end of the photos' paths){hint}")
     scored = [sets[k] for k in listed]
     people, sizes = iter(found.people[k] for k in listed), iter(found.sizes[k] for k in listed)
     names = iter(name for name, _, _, _ in scored)
