@@ -726,9 +726,11 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
             if record is not None:   # its people's ids are those of the people over the older --min-area
                 shards.keep_ids(record | {"filtered_at": earlier})
         elif shards.folder.is_dir() and shards.settings() != settings:
-            raise PersonsegError(f"{shards.folder} holds a run with other settings "
-                                 f"({_changes(shards.settings(), settings)}): rerun with them, or use --overwrite to "
-                                 "start afresh")
+            changed = _changes(shards.settings(), settings)
+            again = ("; for a new round of edits it redoes only the photos edited, the others taken from the earlier "
+                     "search's parts" if edits and changed == "the --people file changed since" else "")
+            raise PersonsegError(f"{shards.folder} holds a run with other settings ({changed}): rerun with them, or "
+                                 f"use --overwrite to start afresh{again}")
         todo = [job for job in plan.jobs if not shards.done(job)]
         failed: list[tuple[Path, str]] = []
         shards.start(settings)

@@ -446,6 +446,11 @@ def test_an_outline_corrected_by_hand_is_kept(tmp_path, data_dir):
     for a in found["annotations"]:
         if a["id"] != posed[0]["id"]:
             assert np.array_equal(back[a["id"]], rle.decode(a["segmentation"]) > 0), a["id"]
+    edited["annotations"] = edited["annotations"][1:]   # a second round of edits into the same output
+    (tmp_path / "edited.in.json").write_text(json.dumps(edited))
+    with pytest.raises(PersonsegError, match="--overwrite to start afresh; for a new round of edits it redoes only"):
+        annotate([folder], tmp_path / "edited.json", {"method": "fast"}, people=tmp_path / "edited.in.json",
+                 edits=True)
 
 
 def test_a_photo_failing_on_a_person_given_names_them_by_their_annotation_id(tmp_path, data_dir):
