@@ -28,8 +28,8 @@ from shapely import LinearRing, Polygon, make_valid, unary_union
 
 from . import __version__
 from .batch import ANNOTATE_CLASH, Job, plan_batch, sole_writer_of
-from .coco import is_person, person_ids
-from .edits import edited
+from .coco import is_person, person_ids, segmentation_mask
+from .edits import edited, outline_unchanged
 from .errors import PersonsegError, describe, show_note
 from .image import ImageInput, not_there, write_bytes
 from .pipeline import Segmenter
@@ -467,10 +467,11 @@ def _entry_in_worker(job: Job, people: list | None, edits: bool) -> dict:
 
 def _result(seg: Segmenter, image: ImageInput, people: list | None, edits: bool) -> Result:
     """``seg``'s Result for ``image``: everyone searched for (``people`` None), exactly ``people``, or with
-    ``edits`` the people of an edited file, each {"keypoints", "outline"} (``edits.edited``: those the search finds
-    as they are keep its masks, or their outline where it was corrected)."""
+    ``edits`` the people of an edited file, each {"keypoints", "outline", "polygons"} (``edits.edited``: those the
+    search finds as they are keep its masks, or their outline where it was corrected)."""
     if edits and people is not None:
-        return edited(seg, image, [p["keypoints"] for p in people], outlines=[p["outline"] for p in people])
+        return edited(seg, image, [p["keypoints"] for p in people], outlines=[p["outline"] for p in people],
+                      polygons=people[0]["polygons"] if people else None)
     return seg(image, people=people)
 
 
@@ -679,8 +680,9 @@ def annotate(paths: list[str | os.PathLike], out: str | os.PathLike, options: di
     given = None if people_file is None else given_people(people_file)
     stated = {} if people_file is None else {im["file_name"]: im for im in people_file["images"]}
     given_anns = {} if people_file is None else _given_annotations(people_file)
-    if edits and given is not None:   # each person's outline goes along: one corrected by hand is kept
-        given = {name: [{"keypoints": kp, "outline": ann.get("segmentation") or None}
+    if edits and given is not None:   # each person's outline goes along (as --polygons writes them): one
+        # corrected by hand is kept
+        given = {name: [{"keypoints": kp, "outline": ann.get("segmentation") or None, "polygons": polygons}
                         for kp, ann in zip(people, given_anns[name])] for name, people in given.items()}
     asked = options or {}
     options = asked | {"instances": True}
@@ -823,15 +825,27 @@ def _found_before(folders: list[Path], settings: str, jobs: list[Job], given: di
             sources.append(source)
     out = {}
     for job in jobs:
-        people = [(a["keypoints"], a.get("segmentation") or None) for a in given.get(job.name, [])]
+        anns = given.get(job.name, [])
         for source in sources:
             entry = source.load([job])[0] if source.done(job) else None
-            if entry is not None and people == [(a["keypoints"], a["segmentation"] if polygons is None else
-                                                 as_polygons(a["segmentation"], polygons))
-                                                for a in entry["annotations"]]:
+            if entry is not None and [a["keypoints"] for a in anns] == [a["keypoints"] for a in entry["annotations"]] \
+                    and all(_outline_kept(a.get("segmentation"), b["segmentation"], polygons)
+                            for a, b in zip(anns, entry["annotations"])):
                 out[job.name] = entry
                 break
     return out
+
+
+def _outline_kept(outline: list | dict | None, found: dict, polygons: float | None) -> bool:
+    """Whether a person's ``outline`` in an edited file (none: nothing to keep) is the mask a search found for
+    them (``found``, run lengths), as ``edits.outline_unchanged`` says; False for one that cannot be read (the
+    search then says so)."""
+    if not outline:
+        return True
+    try:
+        return outline_unchanged(outline, segmentation_mask(found, tuple(found["size"])), polygons)
+    except (ValueError, TypeError):
+        return False
 
 
 def _people_by_name(data: dict) -> Counter:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import warnings
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -20,14 +21,14 @@ from .errors import PersonsegError
 from .image import load_image
 from .pipeline import Segmenter
 from .pose.keypoints import MIN_SCORE, given_keypoints, inside, placed_people
-from .result import Instance, Result, nearest_owner
+from .result import Instance, Result, coco_rle, nearest_owner
 
 #: Keypoints sent back as the search gave them: equal to within their JSON rounding (a hundredth).
 SAME = 0.006
 
 
 def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict: bool = False,
-           outlines: Sequence[list | dict | None] | None = None) -> Result:
+           outlines: Sequence[list | dict | None] | None = None, polygons: float | None = None) -> Result:
     """``seg``'s Result for ``image`` with exactly ``people`` (keypoints, as ``Segmenter(people=...)`` takes
     them): those whose keypoints are a person the search finds keep the search's mask, a person with no keypoint
     at all stands for the search's next region found without a pose (the page sends them back so), and the others
@@ -39,9 +40,9 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
     with ``strict`` (the service's edits, which the page sends as the search gave them) for a person with no
     keypoints where no region is left to stand for, who else gets an empty mask (an annotations file's person
     drawn without keypoints, or written by another method that found more regions). ``outlines``: each person's
-    outline as an annotations file has it (a COCO segmentation, or None): one the search's mask for them is not
-    is theirs instead where they keep the search's (an outline corrected by hand); PersonsegError for one that
-    cannot be read."""
+    outline as an annotations file has it (a COCO segmentation, or None): where they keep the search's mask, one
+    that is not the search's mask (``outline_unchanged``: as written with ``polygons``, else in pixels) is their
+    mask instead (an outline corrected by hand); one that cannot be read is left aside with a note."""
     if not seg.instances:
         raise PersonsegError("edits are made per person: use a Segmenter with instances=True")
     people = given_keypoints(people)
@@ -60,6 +61,7 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
     regions = iter([i for k, i in enumerate(unposed) if k not in whole])
     empty = np.zeros(rgb.shape[:2], np.uint8)
     slots: list[Instance | np.ndarray] = []   # per person: an instance (the search's, or empty), or keypoints
+    redrawn: set[int] = set()   # the search's people given another outline
     for k, kp in enumerate(people):
         twin = next((j for j in range(k) if _same(kp, people[j], rgb.shape)), None)
         if twin is not None and kp[:, 2].any():
@@ -74,7 +76,10 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
         else:
             slot = next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None)
         if isinstance(slot, Instance) and outlines is not None and outlines[k]:
-            slot = _outlined(slot, outlines[k], k)
+            drawn = _outlined(slot, outlines[k], k, polygons)
+            if drawn is not slot:   # the search's person, outlined otherwise: their soft edge stays
+                redrawn.add(id(slot))
+                slot = drawn
         slots.append(Instance(empty, kp, 0.0) if slot is None else slot)
     slots += list(regions)   # regions no one stood for
     if [id(i) for i in slots] == [id(i) for i in found.instances]:
@@ -83,7 +88,7 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
     new = seg(rgb, people=changed) if changed else None
     taken = np.zeros(rgb.shape[:2], bool) if new is None else new.mask > 0
     alpha = found.alpha.copy()
-    kept = {id(i) for i in slots if isinstance(i, Instance)}
+    kept = {id(i) for i in slots if isinstance(i, Instance)} | redrawn
     gone = [k for k, i in enumerate(found.instances, start=1) if id(i) not in kept]
     if gone:   # someone no longer there takes their soft edge along: each pixel belongs to the nearest of the
         # search's people and regions, whatever the photo's size
@@ -121,11 +126,26 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) <= SAME))
 
 
-def _outlined(found: Instance, outline: list | dict, k: int) -> Instance:
+def _outlined(found: Instance, outline: list | dict, k: int, polygons: float | None) -> Instance:
     """``found`` (the search's person ``k``, from 0), with ``outline`` (a COCO segmentation) as their mask where
-    that differs from theirs."""
+    that is not theirs (``outline_unchanged``); ``found`` with a note where it cannot be read."""
     try:
+        if outline_unchanged(outline, found.mask, polygons):
+            return found
         mask = segmentation_mask(outline, found.mask.shape)
-    except ValueError as e:
-        raise PersonsegError(f"person {k + 1}'s outline cannot be read: {e}") from None
-    return found if np.array_equal(mask > 0, found.mask > 0) else Instance(mask, found.keypoints, found.score)
+    except (ValueError, TypeError) as e:
+        warnings.warn(f"person {k + 1}'s outline cannot be read ({e}): the search's mask is kept", stacklevel=2)
+        return found
+    return Instance(mask, found.keypoints, found.score)
+
+
+def outline_unchanged(outline: list | dict, mask: np.ndarray, polygons: float | None) -> bool:
+    """Whether ``outline`` (a COCO segmentation) is ``mask`` (uint8 HxW): as `annotate` writes it (run lengths, or
+    ``as_polygons`` of ``polygons``' tolerance), or failing that the same pixels (another format or tolerance).
+    ValueError or TypeError for an outline that cannot be read."""
+    from .annotate import as_polygons   # (annotate imports this module)
+
+    written = coco_rle(mask)
+    if outline == (written if polygons is None else as_polygons(written, polygons)):
+        return True
+    return bool(np.array_equal(segmentation_mask(outline, mask.shape) > 0, mask > 0))

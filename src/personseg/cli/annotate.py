@@ -41,8 +41,10 @@ def add_parser(sub) -> None:
                         "gets an empty mask and keeps a box given (noted where they have any joint)")
     a.add_argument("--edited", action="store_true",
                    help="with --people, the file is an earlier annotate file after edits (keypoints moved, people "
-                        "added or removed by hand): the people as the search finds them keep the search's masks, "
-                        "and only the others are segmented from their keypoints, as the web page's edits do "
+                        "added or removed, outlines corrected by hand): the people as the search finds them keep the "
+                        "search's masks, or their outline where it is not what this run would write for it (the "
+                        "same --polygons and --simplify as the file's), and only the others are segmented from "
+                        "their keypoints, as the web page's edits do "
                         "(without it, everyone is segmented from their keypoints, which remakes every mask); photos "
                         "under the paths that the file does not list are searched and added, numbered on from "
                         "its largest ids")
