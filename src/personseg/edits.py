@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import os
 import warnings
 from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from .coco import segmentation_mask
+from .coco import as_polygons, segmentation_mask
 from .errors import PersonsegError
 from .image import load_image
 from .pipeline import Segmenter
@@ -76,7 +77,8 @@ def edited(seg: Segmenter, image, people, dropped: Collection[int] = (), strict:
         else:
             slot = next((i for i in posed if _same(i.keypoints, kp, rgb.shape)), kp if id(kp) in placed else None)
         if isinstance(slot, Instance) and outlines is not None and outlines[k]:
-            drawn = _outlined(slot, outlines[k], k, polygons)
+            named = f"{image}: " if isinstance(image, (str, os.PathLike)) else ""
+            drawn = _outlined(slot, outlines[k], f"{named}person {k + 1}", polygons)
             if drawn is not slot:   # the search's person, outlined otherwise: their soft edge stays
                 redrawn.add(id(slot))
                 slot = drawn
@@ -126,15 +128,15 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) <= SAME))
 
 
-def _outlined(found: Instance, outline: list | dict, k: int, polygons: float | None) -> Instance:
-    """``found`` (the search's person ``k``, from 0), with ``outline`` (a COCO segmentation) as their mask where
-    that is not theirs (``outline_unchanged``); ``found`` with a note where it cannot be read."""
+def _outlined(found: Instance, outline: list | dict, who: str, polygons: float | None) -> Instance:
+    """``found`` (the search's person, ``who`` in a note), with ``outline`` (a COCO segmentation) as their mask
+    where that is not theirs (``outline_unchanged``); ``found`` with a note where it cannot be read."""
     try:
         if outline_unchanged(outline, found.mask, polygons):
             return found
         mask = segmentation_mask(outline, found.mask.shape)
     except (ValueError, TypeError) as e:
-        warnings.warn(f"person {k + 1}'s outline cannot be read ({e}): the search's mask is kept", stacklevel=2)
+        warnings.warn(f"{who}'s outline cannot be read ({e}): the search's mask is kept", stacklevel=2)
         return found
     return Instance(mask, found.keypoints, found.score)
 
@@ -143,8 +145,6 @@ def outline_unchanged(outline: list | dict, mask: np.ndarray, polygons: float | 
     """Whether ``outline`` (a COCO segmentation) is ``mask`` (uint8 HxW): as `annotate` writes it (run lengths, or
     ``as_polygons`` of ``polygons``' tolerance), or failing that the same pixels (another format or tolerance).
     ValueError or TypeError for an outline that cannot be read."""
-    from .annotate import as_polygons   # (annotate imports this module)
-
     written = coco_rle(mask)
     if outline == (written if polygons is None else as_polygons(written, polygons)):
         return True

@@ -439,7 +439,7 @@ def test_an_outline_corrected_by_hand_is_kept(tmp_path, data_dir):
     # one that cannot be read is left aside with a note (it failed the photo, or was an internal error)
     next(a for a in edited["annotations"] if a["id"] == posed[1]["id"])["segmentation"] = {"size": 5, "counts": "x"}
     (tmp_path / "edited.in.json").write_text(json.dumps(edited))
-    with pytest.warns(UserWarning, match=r"person \d's outline cannot be read .*: the search's mask is kept"):
+    with pytest.warns(UserWarning, match=r"a.jpg: person \d's outline cannot be read .*: the search's mask is kept"):
         summary = annotate([folder], tmp_path / "edited.json", {"method": "fast"},
                            people=tmp_path / "edited.in.json", edits=True)
     assert summary["unchanged"] == 0   # its outline changed: searched again

@@ -110,7 +110,7 @@ def test_polygons_draw_the_same_pixels_back_but_for_holes_and_specks():
     (pycocotools cannot read an empty polygon list)."""
     from pycocotools import mask as coco_mask
 
-    from personseg.annotate import as_polygons
+    from personseg.coco import as_polygons
 
     def drawn(polygons: list) -> np.ndarray:
         return coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects(polygons, 50, 40)))
@@ -323,7 +323,7 @@ def test_people_under_min_area_are_left_out_of_the_file_and_keep_their_ids():
 def test_simplified_outlines_never_cross_themselves():
     from pycocotools import mask as mask_rle
 
-    from personseg.annotate import as_polygons, crosses_itself
+    from personseg.coco import as_polygons, crosses_itself
 
     line = np.zeros((60, 60), np.uint8)   # a thin zigzag: Douglas-Peucker within 1 px crosses its outline
     cv2.polylines(line, [np.array([[54, 20], [44, 48], [24, 26], [23, 10], [28, 17], [17, 14]], np.int32)], False, 1)
